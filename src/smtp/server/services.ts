@@ -1,0 +1,66 @@
+// What the SMTP server session may ask of the rest of Mailroom: routing, authentication, spooling, storage.
+import type { DeliveryRequest, SpooledBody } from '../../store/store.js';
+
+/** The three SMTP roles of CONTRACT.md; they differ only in policy. */
+export type SmtpRole = 'mx' | 'submission' | 'submissions';
+
+/** Fixed per listener; read by the session, never changed by it. */
+export interface SmtpPolicy {
+  role: SmtpRole;
+  hostname: string; // greeting, EHLO reply, Received "by"
+  maxMessageSize: number; // bytes; advertised as SIZE
+  maxRecipients: number; // per transaction; more get 452 4.5.3 (RFC 5321 4.5.3.1.8)
+  /** STARTTLS can be offered (a certificate is loaded and the connection is not TLS yet). */
+  tlsAvailable: boolean;
+  /** Loopback counts as secure for AUTH PLAIN/LOGIN ([auth] allow_loopback_plaintext). */
+  allowLoopbackPlaintext: boolean;
+  /** submission/submissions: MAIL needs AUTH first (530 5.7.0). */
+  requireAuth: boolean;
+}
+
+/** Per-connection facts the connection layer knows. */
+export interface SmtpPeer {
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  secure: boolean; // TLS active (implicit or after STARTTLS)
+  loopback: boolean;
+  tlsProtocol?: string; // e.g. 'TLSv1.3', for the Received header
+  tlsCipher?: string;
+}
+
+export type RouteResult =
+  /** Deliver here: to these local accounts and/or forward to these remote addresses (alias targets). */
+  | { kind: 'accept'; local: { accountId: number; mailbox?: string }[]; remote: string[] }
+  /** Local domain, no such user or alias: 550 5.1.1. */
+  | { kind: 'unknown-user' }
+  /** Not a local domain and the client is not authenticated: 554 5.7.1 (no open relay). */
+  | { kind: 'relay-denied' };
+
+export type AuthResult =
+  | { kind: 'ok'; account: string } // the canonical address of the account
+  | { kind: 'failed' } // 535 5.7.8, the same reply whichever of user or password was wrong
+  | { kind: 'throttled'; retryAfterMs: number }; // 454 4.7.0 (too many failures, per IP or account)
+
+/** Accumulates a streaming body: memory first, spilled to a spool file past a threshold. */
+export interface BodySpool {
+  /** Appends bytes; the returned promise (if any) must settle before more input is read (backpressure). */
+  write(chunk: Buffer): void | Promise<void>;
+  /** Ends the body: a file-backed spool is flushed and fsynced. */
+  finish(): Promise<SpooledBody>;
+  /** Drops what was written (message refused or connection lost). Never throws. */
+  abort(): void;
+}
+
+export interface SmtpServices {
+  /** Routes one RCPT address. `authenticatedAs` is the account address after AUTH, else null. */
+  routeRecipient(address: string, authenticatedAs: string | null): RouteResult;
+  authenticate(username: string, password: string, remoteAddress: string): Promise<AuthResult>;
+  openSpool(): BodySpool;
+  /** Durable storage of an accepted message; resolves once fsynced (group commit). */
+  deliver(request: DeliveryRequest): Promise<void>;
+  /** A new queue id (also written in the Received header); injected so tests are exact. */
+  newQueueId(): string;
+  now(): Date;
+}

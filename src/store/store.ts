@@ -1,0 +1,145 @@
+// The one way in to persistent state: the Store interface every backend implements, plus change events.
+import type { EventEmitter } from 'node:events';
+
+export interface Account {
+  id: number;
+  address: string; // lower-cased local@domain
+  passwordHash: string;
+  createdAt: Date;
+}
+
+export interface Alias {
+  source: string; // 'local@domain' or '@domain' (catch-all)
+  targets: string[];
+}
+
+/** A mailbox (IMAP folder) with the counters IMAP needs from day one (RFC 9051 2.3.1.1, RFC 7162). */
+export interface Mailbox {
+  id: number;
+  accountId: number;
+  name: string; // full hierarchical name, '/' separated; 'INBOX' is special
+  specialUse: string | null; // '\\Sent', '\\Drafts', ...
+  subscribed: boolean;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  messageCount: number;
+}
+
+/** One message as seen in one mailbox. */
+export interface MailboxMessage {
+  uid: number;
+  messageId: number;
+  flags: string[];
+  modseq: number;
+  size: number;
+  internalDate: Date;
+}
+
+/** The DSN (RFC 3461) and envelope details carried with each recipient for the queue. */
+export interface EnvelopeRecipient {
+  address: string;
+  orcpt?: string; // ORCPT parameter, as given (addr-type;xtext)
+  notify?: string[]; // NOTIFY=SUCCESS,FAILURE,DELAY or ['NEVER']
+}
+
+export interface Envelope {
+  sender: string; // '' for the null reverse-path
+  dsnRet?: 'FULL' | 'HDRS';
+  dsnEnvid?: string;
+  smtpUtf8?: boolean;
+  body?: '7BIT' | '8BITMIME' | 'BINARYMIME';
+}
+
+/**
+ * A finished message body waiting to be stored: either small and in memory, or spilled to a
+ * spool file while it streamed in (see BlobStore). `prefix` (trace headers: Return-Path,
+ * Received) is prepended without copying the body.
+ */
+export type SpooledBody =
+  { kind: 'memory'; chunks: Buffer[]; size: number } | { kind: 'file'; path: string; size: number };
+
+/** What one accepted message becomes: copies in local INBOXes and/or one queue entry. */
+export interface DeliveryRequest {
+  queueId: string; // the id also written into the Received header
+  envelope: Envelope;
+  /** Trace headers common to all copies (Received), already CRLF-terminated. */
+  traceHeaders: string;
+  body: SpooledBody;
+  receivedAt: Date;
+  /** Local accounts to file into (INBOX unless a mailbox name is given). Duplicates already removed. */
+  local: { accountId: number; mailbox?: string }[];
+  /** Remote recipients for the outgoing queue (issue 3 delivers them). */
+  remote: EnvelopeRecipient[];
+}
+
+export interface QueueRecipient extends EnvelopeRecipient {
+  state: 'pending' | 'deferred' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+}
+
+export interface QueueEntry {
+  id: string;
+  sender: string;
+  createdAt: Date;
+  size: number;
+  dsnEnvid: string | null;
+  dsnRet: 'FULL' | 'HDRS' | null;
+  recipients: QueueRecipient[];
+}
+
+/** Change events: IMAP IDLE, POP3 and the queue scheduler subscribe instead of polling. */
+export interface StoreEvents {
+  /** A message was added to a mailbox (delivery, APPEND, COPY). */
+  message: [{ accountId: number; mailboxId: number; uid: number }];
+  /** Something was queued or became due. */
+  queue: [{ queueId: string }];
+}
+
+export interface Store {
+  readonly events: EventEmitter<StoreEvents>;
+
+  // Domains
+  addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')
+  removeDomain(name: string): void; // throws MailroomError('NO_SUCH_DOMAIN')
+  listDomains(): string[];
+  isLocalDomain(name: string): boolean;
+
+  // Accounts (the address's domain must be local; creating one creates its INBOX and special-use folders)
+  addAccount(address: string, passwordHash: string): Account; // 'ACCOUNT_EXISTS', 'DOMAIN_NOT_LOCAL'
+  removeAccount(address: string): void; // 'NO_SUCH_ACCOUNT'
+  setPasswordHash(address: string, passwordHash: string): void; // 'NO_SUCH_ACCOUNT'
+  getAccount(address: string): Account | null;
+  getAccountById(id: number): Account | null;
+  listAccounts(): Account[];
+
+  // Aliases
+  addAlias(source: string, targets: string[]): void; // replaces an existing alias with the same source
+  removeAlias(source: string): void; // 'NO_SUCH_ALIAS'
+  getAlias(source: string): Alias | null;
+  listAliases(): Alias[];
+
+  // Mailboxes
+  listMailboxes(accountId: number): Mailbox[];
+  getMailbox(accountId: number, name: string): Mailbox | null;
+  listMessages(mailboxId: number): MailboxMessage[];
+  /** Reads one stored message, whole, as stored (trace headers included). */
+  readMessage(messageId: number): Promise<Buffer>;
+
+  /**
+   * Stores one accepted message durably: the body once, one row per local mailbox and one
+   * queue entry for the remote recipients. Resolves only once everything is on disk (fsync),
+   * so the caller may answer 250. Concurrent calls share commits (group commit).
+   */
+  deliver(request: DeliveryRequest): Promise<void>;
+
+  // Queue (issue 3 grows this)
+  listQueue(): QueueEntry[];
+
+  /** Where spool files for bodies that outgrow memory go (same filesystem as the blobs). */
+  readonly spoolDir: string;
+
+  close(): Promise<void>;
+}
