@@ -1,0 +1,56 @@
+// SmtpServices.authenticate: checks a username/password against the store, throttled, without user enumeration.
+import { randomBytes } from 'node:crypto';
+import type { AuthResult } from '../smtp/server/services.js';
+import type { Store } from '../store/store.js';
+import { FailureLimiter } from './failure-limiter.js';
+import { hashPassword, verifyPassword, type ScryptParams } from './password-hash.js';
+
+/** Longer passwords are refused (after the same dummy work): no one types 4 KiB, and it bounds work per attempt. */
+const MAX_PASSWORD_LENGTH = 4096;
+
+export interface AuthenticatorDeps {
+  store: Pick<Store, 'getAccount'>;
+  limiter?: FailureLimiter;
+  /** Milliseconds since the epoch; injected so throttling is exact in tests. */
+  now: () => number;
+  /** Waits out a throttling delay; injected so tests need not sleep. */
+  sleep: (ms: number) => Promise<void>;
+  /** Only for tests: cheaper scrypt for the dummy hash (it must match what accounts use to equalise timing). */
+  dummyParams?: ScryptParams;
+}
+
+export type Authenticate = (username: string, password: string, remoteAddress: string) => Promise<AuthResult>;
+
+/**
+ * Builds `authenticate`. An unknown user costs the same scrypt work as a known one (a dummy hash
+ * made at start-up is verified instead) and gets the same 'failed', so neither the answer nor its
+ * timing tells which of user or password was wrong (RFC 4954 6 asks servers not to reveal it).
+ */
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
+  const limiter = deps.limiter ?? new FailureLimiter();
+  const dummyHash = hashPassword(
+    randomBytes(18).toString('base64'),
+    deps.dummyParams ? { params: deps.dummyParams } : {},
+  );
+  // Avoid an unhandled rejection if the process stops before anyone authenticates.
+  dummyHash.catch(() => undefined);
+
+  return async (username, password, remoteAddress) => {
+    // Usernames are full addresses, compared case-insensitively (we store them lower-cased).
+    const account = username.trim().toLowerCase();
+    const verdict = limiter.check(remoteAddress, account, deps.now());
+    if (verdict.kind === 'refuse') return { kind: 'throttled', retryAfterMs: verdict.retryAfterMs };
+    if (verdict.kind === 'delay') await deps.sleep(verdict.delayMs);
+
+    const record = deps.store.getAccount(account);
+    const stored = record?.passwordHash ?? (await dummyHash);
+    const candidate = password.length > MAX_PASSWORD_LENGTH ? '' : password;
+    const matches = await verifyPassword(candidate, stored);
+    if (record && matches && password.length <= MAX_PASSWORD_LENGTH) {
+      limiter.recordSuccess(remoteAddress, account);
+      return { kind: 'ok', account: record.address };
+    }
+    limiter.recordFailure(remoteAddress, account, deps.now());
+    return { kind: 'failed' };
+  };
+}

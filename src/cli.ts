@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The `mailroom` executable (dist/cli.js): hands argv and the real stdio to cli/main.ts and exits with its status.
+import { main } from './cli/main.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const status = await main({
+  argv: process.argv.slice(2),
+  cwd: process.cwd(),
+  env: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readStdin,
+});
+process.exitCode = status;
+// Anything still holding the event loop after the command finished (a stray timer or socket) must not
+// keep the process alive; the unref'd timer exits only if something would otherwise hang.
+setTimeout(() => process.exit(status), 2_000).unref();

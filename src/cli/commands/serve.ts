@@ -1,0 +1,49 @@
+// `mailroom serve`: load the config, start the server, log `ready`, and shut down cleanly on SIGTERM/SIGINT.
+import { formatListenAddress } from '../../config/schema.js';
+import { noMoreArgs, type Command } from '../main.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'start every configured listener (JSON logs on stdout)',
+  options: {},
+  async run(ctx) {
+    noMoreArgs(ctx, 0, 'mailroom serve [--config PATH]');
+    // Config errors surface here, before any log line: one line on stderr, non-zero exit.
+    const config = ctx.config();
+    // Loaded here, not at the top: admin commands should not pay for the SMTP engine, TLS and logging.
+    const { createLogger } = await import('../../observability/logger.js');
+    const { startServer } = await import('../../server/serve.js');
+    const logger = createLogger();
+    logger.info(
+      { config: config.configPath, serverName: config.hostname, dataDir: config.dataDir },
+      'starting',
+    );
+    const server = await startServer({ config, logger });
+
+    const stopped = new Promise<void>((done) => {
+      let signalled = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (signalled) {
+          // A second signal while draining: the operator means it. Everything acknowledged is already durable.
+          logger.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
+        signalled = true;
+        logger.info({ signal }, 'signal received');
+        server.shutdown().then(done, (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exitCode = 1;
+          done();
+        });
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+
+    const listening = Object.fromEntries(
+      Object.entries(server.addresses).map(([name, list]) => [name, list.map(formatListenAddress)]),
+    );
+    logger.info({ listening }, 'ready');
+    await stopped;
+  },
+};

@@ -1,0 +1,195 @@
+// The config file's schema (zod, strict): raw TOML keys -> a validated, typed Config; plus the pure value parsers.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { DEFAULT_LIMITS } from './limits.js';
+
+/** One address a listener binds to. */
+export interface ListenAddress {
+  host: string; // IP literal or host name, without brackets
+  port: number; // 0 = any free port (tests)
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30s" / "5m" / "1h" / "5d" -> milliseconds; null when malformed. Zero is refused: no config duration means "never". */
+export function parseDuration(text: string): number | null {
+  const match = /^([1-9][0-9]{0,8})([smhd])$/.exec(text);
+  if (!match) return null;
+  const unit = DURATION_UNITS_MS[match[2]!]!;
+  return Number(match[1]) * unit;
+}
+
+/** RFC 1123 2.1 host name: dot-separated labels of letters, digits and inner hyphens, 253 octets at most. */
+export function isHostName(text: string): boolean {
+  if (text.length === 0 || text.length > 253) return false;
+  return text.split('.').every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+}
+
+/** "host:port" or "[v6]:port" -> ListenAddress; a string saying what is wrong otherwise. */
+export function parseListenAddress(text: string): ListenAddress | string {
+  let host: string;
+  let portText: string;
+  const bracketed = /^\[([^\]]*)\]:([^:]*)$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1]!;
+    portText = bracketed[2]!;
+    if (isIP(host) !== 6) return 'expected an IPv6 address inside [ ]';
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) return 'expected "host:port" or "[ipv6]:port"';
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(':')) return 'an IPv6 address must be written in brackets, like "[::1]:25"';
+    if (isIP(host) !== 4 && !isHostName(host)) return 'expected an IPv4 address or a host name before ":"';
+  }
+  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) return 'expected a port from 0 to 65535';
+  return { host, port: Number(portText) };
+}
+
+/** Formats an address back the way the config writes it (logs, errors). */
+export function formatListenAddress(address: ListenAddress): string {
+  return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+// Each validator carries its own message; load.ts appends the offending value (`got "x"`).
+const positiveInt = (what = 'a positive integer') =>
+  z
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .positive({ error: `expected ${what}` })
+    .max(Number.MAX_SAFE_INTEGER, { error: `expected ${what}` });
+
+const port = z
+  .number({ error: 'expected a port from 1 to 65535' })
+  .int({ error: 'expected a port from 1 to 65535' })
+  .min(1, { error: 'expected a port from 1 to 65535' })
+  .max(65535, { error: 'expected a port from 1 to 65535' });
+
+const duration = z
+  .string({ error: 'expected a duration string like "30s", "5m", "1h" or "5d"' })
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a duration like "30s", "5m", "1h" or "5d"',
+        input: text,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const listenAddress = z.string({ error: 'expected a string "host:port"' }).transform((text, ctx) => {
+  const parsed = parseListenAddress(text);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed, input: text });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const hostName = z
+  .string({ error: 'expected a host name' })
+  .refine(isHostName, { error: 'expected a host name (letters, digits, hyphens, dots)' });
+
+const path = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a non-empty path' });
+
+const listener = z.strictObject({
+  listen: z.array(listenAddress, { error: 'expected an array of "host:port" strings' }).optional(),
+});
+
+/** The TOML file as written; every key optional (CONTRACT.md "Config file"). */
+export const rawConfigSchema = z.strictObject({
+  hostname: hostName.optional(),
+  data_dir: path.optional(),
+  smtp: listener.optional(),
+  submission: listener.optional(),
+  submissions: listener.optional(),
+  imap: listener.optional(),
+  imaps: listener.optional(),
+  pop3: listener.optional(),
+  pop3s: listener.optional(),
+  http: listener.optional(),
+  tls: z.strictObject({ cert: path, key: path }, { error: 'expected a table with cert and key' }).optional(),
+  auth: z
+    .strictObject({
+      allow_loopback_plaintext: z.boolean({ error: 'expected true or false' }).optional(),
+    })
+    .optional(),
+  limits: z
+    .strictObject({
+      max_message_size: positiveInt('a positive integer (bytes)').optional(),
+      max_recipients: positiveInt().optional(),
+      max_connections: positiveInt().optional(),
+      max_connections_per_ip: positiveInt().optional(),
+    })
+    .optional(),
+  queue: z
+    .strictObject({
+      retry_intervals: z
+        .array(duration, { error: 'expected an array of durations' })
+        .min(1, { error: 'expected at least one interval' })
+        .optional(),
+      max_age: duration.optional(),
+    })
+    .optional(),
+  outbound: z
+    .strictObject({
+      port: port.optional(),
+      dns_servers: z
+        .array(
+          z.string({ error: 'expected an IP address' }).refine((s) => isIP(s) !== 0, {
+            error: 'expected an IP address',
+          }),
+          { error: 'expected an array of IP addresses' },
+        )
+        .optional(),
+      routes: z
+        .record(z.string().refine(isHostName, { error: 'expected a domain name as key' }), listenAddress, {
+          error: 'expected a table of domain = "host:port"',
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+export type RawConfig = z.infer<typeof rawConfigSchema>;
+
+/** Every listener section of CONTRACT.md, with its dev default address. */
+export const LISTENER_DEFAULTS = {
+  smtp: '127.0.0.1:2525',
+  submission: '127.0.0.1:2587',
+  submissions: '127.0.0.1:2465',
+  imap: '127.0.0.1:2143',
+  imaps: '127.0.0.1:2993',
+  pop3: '127.0.0.1:2110',
+  pop3s: '127.0.0.1:2995',
+  http: '127.0.0.1:8080',
+} as const;
+
+export type ListenerName = keyof typeof LISTENER_DEFAULTS;
+
+/** The resolved configuration every module reads: defaults applied, paths absolute, durations in ms. */
+export interface Config {
+  /** The file it came from, or null for built-in defaults. */
+  configPath: string | null;
+  hostname: string;
+  dataDir: string;
+  listeners: Record<ListenerName, ListenAddress[]>;
+  /** Absolute paths, or null: make a self-signed certificate in dataDir. */
+  tls: { certPath: string; keyPath: string } | null;
+  auth: { allowLoopbackPlaintext: boolean };
+  limits: {
+    maxMessageSize: number;
+    maxRecipients: number;
+    maxConnections: number;
+    maxConnectionsPerIp: number;
+  };
+  queue: { retryIntervalsMs: number[]; maxAgeMs: number };
+  outbound: { port: number; dnsServers: string[]; routes: Record<string, ListenAddress> };
+}
+
+export const DEFAULT_RETRY_INTERVALS = ['1m', '5m', '15m', '1h', '4h'] as const;
+export const DEFAULT_MAX_AGE = '5d';
+export { DEFAULT_LIMITS };

@@ -1,0 +1,81 @@
+// SmtpServices.routeRecipient: local vs remote for one RCPT address, from the Store (aliases, plus, catch-all, postmaster).
+import type { RouteResult } from '../smtp/server/services.js';
+import type { Store } from '../store/store.js';
+import { resolveLocal, splitAddress, type AddressBook } from './aliases.js';
+
+export type RouterStore = Pick<
+  Store,
+  'isLocalDomain' | 'getAccount' | 'getAlias' | 'listAccounts' | 'listDomains'
+>;
+
+export type RouteRecipient = (address: string, authenticatedAs: string | null) => RouteResult;
+
+/** The Store seen through the narrow AddressBook the pure resolver needs. */
+export function addressBookOf(store: RouterStore): AddressBook {
+  return {
+    isLocalDomain: (domain) => store.isLocalDomain(domain),
+    accountId: (address) => store.getAccount(address)?.id ?? null,
+    aliasTargets: (source) => store.getAlias(source)?.targets ?? null,
+  };
+}
+
+/**
+ * Builds routeRecipient. Reads the store on every call, so an admin's `mailroom user add` is seen
+ * by the next RCPT without a restart.
+ *
+ * Decisions:
+ * - `postmaster@<local domain>` must always be accepted (RFC 5321 4.5.1). It resolves like any
+ *   address first (account, alias, catch-all); if nothing matches, it goes to the oldest account of
+ *   that domain (the first one an admin creates is usually theirs), else the oldest account of any
+ *   local domain. Only a server with no accounts at all refuses it: there is nowhere to put it.
+ * - Bare `postmaster` (RCPT TO:<Postmaster>, RFC 5321 4.5.1: no domain, case-insensitive) is the
+ *   postmaster of `hostname` if that is a local domain, else of the first local domain.
+ * - Address literals (`user@[192.0.2.1]`, RFC 5321 4.1.3) are never local: we do not know which
+ *   of our IPs a NAT or proxy presented, and mail for a person belongs to a domain. Authenticated
+ *   clients may still send to them (remote), others get relay-denied.
+ */
+export function createRouter(store: RouterStore, options: { hostname: string }): RouteRecipient {
+  const book = addressBookOf(store);
+
+  const postmasterFallback = (domain: string): RouteResult => {
+    const accounts = store.listAccounts();
+    const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
+    const ofDomain = accounts.filter((a) => a.address.endsWith(`@${domain}`)).sort(byId);
+    const chosen =
+      ofDomain[0] ??
+      [...accounts].filter((a) => store.isLocalDomain(a.address.split('@').pop() ?? '')).sort(byId)[0];
+    return chosen
+      ? { kind: 'accept', local: [{ accountId: chosen.id }], remote: [] }
+      : { kind: 'unknown-user' };
+  };
+
+  const routeLocal = (local: string, domain: string): RouteResult => {
+    const resolved = resolveLocal(book, local, domain);
+    if (resolved) {
+      return {
+        kind: 'accept',
+        local: resolved.local.map((accountId) => ({ accountId })),
+        remote: resolved.remote,
+      };
+    }
+    if (local.toLowerCase() === 'postmaster') return postmasterFallback(domain);
+    return { kind: 'unknown-user' };
+  };
+
+  return (address, authenticatedAs) => {
+    const trimmed = address.trim();
+    if (!trimmed.includes('@')) {
+      if (trimmed.toLowerCase() !== 'postmaster') return { kind: 'unknown-user' };
+      const hostname = options.hostname.toLowerCase();
+      const domain = store.isLocalDomain(hostname) ? hostname : store.listDomains()[0];
+      return domain === undefined ? { kind: 'unknown-user' } : routeLocal('postmaster', domain);
+    }
+    const parts = splitAddress(trimmed);
+    if (!parts) return { kind: 'unknown-user' };
+    const literal = parts.domain.startsWith('[');
+    if (!literal && store.isLocalDomain(parts.domain)) return routeLocal(parts.local, parts.domain);
+    // Not ours: only authenticated users may relay (RFC 5321 3.6.2: no open relay).
+    if (authenticatedAs === null) return { kind: 'relay-denied' };
+    return { kind: 'accept', local: [], remote: [`${parts.local}@${parts.domain}`] };
+  };
+}

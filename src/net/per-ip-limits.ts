@@ -1,0 +1,68 @@
+// Connection counting per listener and per remote IP (pure): decides whether a new connection may stay.
+import { isIP } from 'node:net';
+
+export type AdmitResult = { ok: true; key: string } | { ok: false; reason: 'total' | 'per-ip' };
+
+/**
+ * The key a remote address is counted under. IPv4-mapped IPv6 (`::ffff:192.0.2.1`, what a dual-stack
+ * socket reports) counts as the IPv4 address; other IPv6 addresses count per /64, because one host
+ * or one customer typically owns a whole /64 (RFC 6177) and could otherwise use a fresh address per
+ * connection to dodge the limit.
+ */
+export function ipKey(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (isIP(address) !== 6) return address;
+  return `${expandIpv6(address).slice(0, 4).join(':')}::/64`;
+}
+
+/** '2001:db8::1' -> ['2001','db8','0','0','0','0','0','1'] (zone ids dropped). */
+function expandIpv6(address: string): string[] {
+  const bare = address.split('%')[0]!.toLowerCase();
+  const [head, tail] = bare.includes('::') ? (bare.split('::') as [string, string]) : [bare, undefined];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  // An embedded IPv4 tail (::1.2.3.4) occupies two groups.
+  const groups = (parts: string[]) => parts.flatMap((p) => (p.includes('.') ? ['v4', 'v4'] : [p]));
+  const l = groups(left);
+  const r = groups(right);
+  const fill = tail === undefined ? [] : Array<string>(Math.max(0, 8 - l.length - r.length)).fill('0');
+  return [...l, ...fill, ...r].map((g) => (g === 'v4' ? g : parseInt(g, 16).toString(16)));
+}
+
+/** Counts open connections; `admit` before use, `release` exactly once per admitted connection. */
+export class ConnectionLimits {
+  private total = 0;
+  private readonly perIp = new Map<string, number>();
+
+  constructor(
+    private readonly maxTotal: number,
+    private readonly maxPerIp: number,
+  ) {}
+
+  admit(remoteAddress: string): AdmitResult {
+    if (this.total >= this.maxTotal) return { ok: false, reason: 'total' };
+    const key = ipKey(remoteAddress);
+    const current = this.perIp.get(key) ?? 0;
+    if (current >= this.maxPerIp) return { ok: false, reason: 'per-ip' };
+    this.total++;
+    this.perIp.set(key, current + 1);
+    return { ok: true, key };
+  }
+
+  release(key: string): void {
+    const current = this.perIp.get(key);
+    if (current === undefined) return; // never admitted (or released twice): ignore rather than go negative
+    this.total--;
+    if (current <= 1) this.perIp.delete(key);
+    else this.perIp.set(key, current - 1);
+  }
+
+  get open(): number {
+    return this.total;
+  }
+
+  openFrom(remoteAddress: string): number {
+    return this.perIp.get(ipKey(remoteAddress)) ?? 0;
+  }
+}

@@ -1,0 +1,90 @@
+// Client session bookkeeping as pure functions: pending replies, stages, timers (RFC 5321 4.5.3.2), local refusals.
+import { isAscii, type OutboundMessage, type PeerExtensions } from './client-commands.js';
+import type { ClientStage, ClientTimeouts } from './client-types.js';
+
+/** A command sent whose reply we still expect, in order (RFC 2920: replies come in command order). */
+export type Pending =
+  | { kind: 'ehlo' | 'helo' | 'starttls' | 'auth' | 'auth-login-user' | 'auth-login-pass' | 'quit' | 'rset' }
+  | { kind: 'mail' | 'data' | 'data-end' }
+  | { kind: 'rcpt'; index: number }
+  | { kind: 'bdat'; last: boolean };
+
+export type Phase =
+  'greeting' | 'command' | 'tls-handshake' | 'downgrade' | 'transaction' | 'body' | 'quit' | 'closed';
+
+// Addresses come from our own parsers; this is the last guard against command injection on the wire.
+const UNSAFE_ADDRESS = /[\x00-\x1f\x7f<>]/;
+
+/** Reasons not to send a message to this peer at all: returned as the DSN diagnostic line. */
+export function localRefusal(msg: OutboundMessage, ext: PeerExtensions): string | null {
+  const addresses = [msg.sender, ...msg.recipients.map((r) => r.address)];
+  if (msg.recipients.length === 0) return '554 5.5.1 no recipients';
+  if (addresses.some((a) => UNSAFE_ADDRESS.test(a))) return '553 5.1.3 address contains forbidden characters';
+  const needsUtf8 = msg.smtpUtf8 || addresses.some((a) => !isAscii(a));
+  if (needsUtf8 && !ext.smtpUtf8) {
+    // RFC 6531 3.2: no SMTPUTF8 at the peer and no downgrade: the message cannot go there.
+    return '553 5.6.7 the receiving server does not support SMTPUTF8 (RFC 6531), needed for this message';
+  }
+  const limit = ext.size;
+  if (limit !== undefined && limit > 0 && msg.size > limit) {
+    // RFC 1870 6.1: don't send what the peer said it will refuse.
+    return `552 5.3.4 message size ${msg.size} exceeds the receiving server's limit of ${limit}`;
+  }
+  return null;
+}
+
+export function stageNow(phase: Phase, head: Pending | undefined): ClientStage {
+  if (phase === 'greeting') return 'greeting';
+  if (phase === 'tls-handshake') return 'starttls';
+  if (phase === 'body') return 'data';
+  return head ? stageOf(head) : 'connection';
+}
+
+export function stageOf(head: Pending): ClientStage {
+  const map: Record<Pending['kind'], ClientStage> = {
+    ehlo: 'ehlo',
+    helo: 'ehlo',
+    starttls: 'starttls',
+    auth: 'auth',
+    'auth-login-user': 'auth',
+    'auth-login-pass': 'auth',
+    quit: 'connection',
+    rset: 'rset',
+    mail: 'mail',
+    rcpt: 'rcpt',
+    data: 'data',
+    'data-end': 'data',
+    bdat: 'data',
+  };
+  return map[head.kind];
+}
+
+export function waitingFor(phase: Phase, head: Pending | undefined): string {
+  if (phase === 'greeting') return 'greeting';
+  if (phase === 'tls-handshake') return 'TLS handshake';
+  if (head) return head.kind === 'data-end' ? 'reply to end of data' : `reply to ${head.kind.toUpperCase()}`;
+  return phase === 'body' ? 'body data' : phase;
+}
+
+export function timerFor(phase: Phase, head: Pending | undefined, t: ClientTimeouts): number | null {
+  if (phase === 'greeting') return t.greeting;
+  if (phase === 'tls-handshake') return t.tlsHandshake;
+  if (phase === 'downgrade') return null; // our own work; the connection bounds it if it wants
+  if (!head) return phase === 'body' ? t.dataBlock : null;
+  switch (head.kind) {
+    case 'mail':
+      return t.mail;
+    case 'rcpt':
+      return t.rcpt;
+    case 'data':
+      return t.dataInit;
+    case 'data-end':
+      return t.dataEnd;
+    case 'bdat':
+      return head.last ? t.dataEnd : t.dataBlock;
+    case 'quit':
+      return t.quit;
+    default:
+      return t.command;
+  }
+}

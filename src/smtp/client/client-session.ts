@@ -1,0 +1,562 @@
+// Pure state machine for one outgoing SMTP connection (RFC 5321 with PIPELINING, STARTTLS, AUTH, CHUNKING, DSN).
+import type { SmtpReply } from './reply-parser.js';
+import { BodyEncoder } from './dot-stuff.js';
+import {
+  localRefusal,
+  stageNow,
+  stageOf,
+  timerFor,
+  waitingFor,
+  type Pending,
+  type Phase,
+} from './client-pending.js';
+import {
+  NO_EXTENSIONS,
+  mailCommand,
+  parseEhloLines,
+  rcptCommand,
+  type OutboundMessage,
+  type PeerExtensions,
+} from './client-commands.js';
+import {
+  CLIENT_TIMEOUTS_MS,
+  resultFromReason,
+  resultFromReply,
+  type ClientAction,
+  type ClientStage,
+  type ClientTimeouts,
+  type RecipientOutcome,
+  type RecipientResult,
+} from './client-types.js';
+
+export interface ClientSessionOptions {
+  /** Our name for EHLO/HELO (config `hostname`). */
+  hostname: string;
+  messages: OutboundMessage[];
+  /** 'opportunistic' (MX default: upgrade when offered, else plaintext), 'required' (smarthost), 'none'. */
+  tls: 'opportunistic' | 'required' | 'none';
+  /** The connection is already TLS (implicit TLS, port 465). */
+  implicitTls?: boolean;
+  /** Smarthost credentials (RFC 4954); sent only over TLS unless allowPlaintextAuth. */
+  auth?: { username: string; password: string; allowPlaintextAuth?: boolean };
+  timeouts?: ClientTimeouts;
+}
+
+interface Transaction {
+  msg: OutboundMessage;
+  body: '7BIT' | '8BITMIME' | undefined;
+  mail?: SmtpReply;
+  rcpts: (SmtpReply | undefined)[];
+  mode: 'data' | 'bdat';
+  encoder?: BodyEncoder;
+  /** First refusal of a BDAT chunk: the transaction's result (RFC 3030 4.1). */
+  bdatFailure?: SmtpReply;
+  bodyClosed: boolean;
+  /** DATA got 354 although no recipient was accepted (RFC 2920 3.1): we send "." and ignore the result. */
+  emptyData: boolean;
+}
+
+const te = (s: string): Buffer => Buffer.from(s, 'utf8');
+const is2xx = (r: SmtpReply | undefined): boolean => r !== undefined && r.code >= 200 && r.code < 300;
+
+export class ClientSession {
+  private phase: Phase = 'greeting';
+  private pending: Pending[] = [];
+  private out: ClientAction[] = [];
+  private ext: PeerExtensions = NO_EXTENSIONS;
+  private tls: boolean;
+  private next = 0; // index of the next message to start
+  private transactions = 0; // begun on this connection (RSET before all but the first)
+  private tx: Transaction | null = null;
+  private readonly timeouts: ClientTimeouts;
+  readonly results: RecipientResult[] = [];
+
+  constructor(private readonly options: ClientSessionOptions) {
+    this.tls = options.implicitTls ?? false;
+    this.timeouts = options.timeouts ?? CLIENT_TIMEOUTS_MS;
+  }
+
+  /** Whether TLS protected the session (for Received/DSN/logging). */
+  get tlsUsed(): boolean {
+    return this.tls;
+  }
+  get extensions(): PeerExtensions {
+    return this.ext;
+  }
+  get finished(): boolean {
+    return this.phase === 'closed';
+  }
+
+  /** Call once connected: waits for the greeting (RFC 5321 3.1). */
+  start(): ClientAction[] {
+    return this.flush();
+  }
+
+  onReply(reply: SmtpReply): ClientAction[] {
+    if (this.phase === 'closed') return [];
+    const head = this.pending.shift();
+    if (this.phase === 'greeting') this.onGreeting(reply);
+    else if (!head) this.abort(reply, 'unexpected reply from the peer', this.stageNow(), false);
+    // RFC 5321 3.8: 421 means the server is closing; it will read nothing more.
+    else if (reply.code === 421 && head.kind !== 'quit') this.abort(reply, '', stageOf(head), false);
+    else this.dispatch(head, reply);
+    return this.flush();
+  }
+
+  onTlsEstablished(): ClientAction[] {
+    if (this.phase !== 'tls-handshake') return [];
+    // RFC 3207 4.2: forget everything learnt before TLS and ask again.
+    this.tls = true;
+    this.ext = NO_EXTENSIONS;
+    this.phase = 'command';
+    this.command('EHLO ' + this.options.hostname, { kind: 'ehlo' });
+    return this.flush();
+  }
+
+  onTlsFailed(reason: string): ClientAction[] {
+    if (this.phase !== 'tls-handshake') return [];
+    this.abort(undefined, `TLS handshake failed: ${reason}`, 'starttls', false);
+    return this.flush();
+  }
+
+  /** The 7-bit version is ready (RFC 6152 3); `size` is its size for SIZE=. */
+  onDowngraded(size: number): ClientAction[] {
+    if (this.phase !== 'downgrade' || !this.tx) return [];
+    this.tx.msg = { ...this.tx.msg, size, eightBit: false };
+    this.tx.body = undefined;
+    this.beginTransaction();
+    return this.flush();
+  }
+
+  onDowngradeFailed(reason: string): ClientAction[] {
+    if (this.phase !== 'downgrade' || !this.tx) return [];
+    const msg = this.tx.msg;
+    this.tx = null;
+    this.refuseLocally(msg, `550 5.6.3 Conversion to 7bit required but not possible: ${reason}`);
+    this.nextMessage();
+    return this.flush();
+  }
+
+  onBodyChunk(chunk: Buffer): ClientAction[] {
+    const tx = this.tx;
+    if (this.phase !== 'body' || !tx?.encoder || tx.bodyClosed) return [];
+    const data = tx.encoder.write(chunk);
+    if (tx.mode === 'data') {
+      if (data.length > 0) this.send(data);
+      this.out.push({ type: 'want-body' });
+    } else if (data.length === 0) {
+      this.out.push({ type: 'want-body' });
+    } else {
+      // RFC 3030 2: "BDAT" SP chunk-size CRLF, then exactly chunk-size octets.
+      this.send(Buffer.concat([te(`BDAT ${data.length}\r\n`), data]));
+      this.pending.push({ kind: 'bdat', last: false });
+      // Without PIPELINING each BDAT waits for its reply (RFC 3030 4.2).
+      if (this.ext.pipelining) this.out.push({ type: 'want-body' });
+    }
+    return this.flush();
+  }
+
+  onBodyEnd(): ClientAction[] {
+    const tx = this.tx;
+    if (this.phase !== 'body' || !tx?.encoder || tx.bodyClosed) return [];
+    tx.bodyClosed = true;
+    const tail = tx.encoder.end();
+    if (tx.mode === 'data') {
+      this.send(tail); // ends with ".\r\n" (RFC 5321 4.1.1.4)
+      this.pending.push({ kind: 'data-end' });
+    } else {
+      this.send(Buffer.concat([te(`BDAT ${tail.length} LAST\r\n`), tail]));
+      this.pending.push({ kind: 'bdat', last: true });
+    }
+    return this.flush();
+  }
+
+  onTimeout(): ClientAction[] {
+    if (this.phase === 'closed') return [];
+    if (this.phase === 'quit') this.close();
+    else
+      this.abort(
+        undefined,
+        `timeout waiting for ${waitingFor(this.phase, this.pending[0])}`,
+        this.stageNow(),
+        false,
+      );
+    return this.flush();
+  }
+
+  onConnectionLost(reason: string): ClientAction[] {
+    if (this.phase === 'closed') return [];
+    if (this.phase === 'quit') this.close();
+    else this.abort(undefined, `connection lost: ${reason}`, this.stageNow(), false);
+    return this.flush();
+  }
+
+  // --- replies ---
+
+  private onGreeting(reply: SmtpReply): void {
+    this.phase = 'command';
+    if (reply.code === 220) {
+      this.command('EHLO ' + this.options.hostname, { kind: 'ehlo' });
+    } else {
+      // RFC 5321 3.1: a 554 (or 4xx) greeting: the client should QUIT and try elsewhere.
+      this.failSession(reply, 'greeting', reply.code !== 421);
+    }
+  }
+
+  private dispatch(head: Pending, reply: SmtpReply): void {
+    switch (head.kind) {
+      case 'ehlo':
+        if (reply.code === 250) return this.afterHello(parseEhloLines(reply.lines));
+        // RFC 5321 4.1.4 / 3.2: a server that does not know EHLO; fall back to HELO.
+        if ([500, 502, 504].includes(reply.code)) {
+          this.command('HELO ' + this.options.hostname, { kind: 'helo' });
+          return;
+        }
+        return this.failSession(reply, 'ehlo', true);
+      case 'helo':
+        if (reply.code === 250) return this.afterHello(NO_EXTENSIONS);
+        return this.failSession(reply, 'ehlo', true);
+      case 'starttls':
+        if (reply.code === 220) {
+          this.phase = 'tls-handshake';
+          this.out.push({ type: 'start-tls' });
+          return;
+        }
+        // RFC 3207 4: on refusal an opportunistic client may go on in plaintext.
+        if (this.options.tls === 'required') return this.failSession(reply, 'starttls', true, 'deferred');
+        return this.afterTlsDecision();
+      case 'auth':
+      case 'auth-login-user':
+      case 'auth-login-pass':
+        return this.onAuthReply(head.kind, reply);
+      case 'rset':
+        if (is2xx(reply)) {
+          if (!this.ext.pipelining && this.tx) this.sendMail();
+          return;
+        }
+        return this.abort(reply, '', 'rset', true);
+      case 'mail':
+        return this.onMailReply(reply);
+      case 'rcpt':
+        return this.onRcptReply(head.index, reply);
+      case 'data':
+        return this.onDataReply(reply);
+      case 'data-end':
+        return this.finishTransaction(reply);
+      case 'bdat':
+        return this.onBdatReply(head.last, reply);
+      case 'quit':
+        return this.close();
+    }
+  }
+
+  private afterHello(ext: PeerExtensions): void {
+    this.ext = ext;
+    if (!this.tls && this.options.tls !== 'none' && ext.startTls) {
+      this.command('STARTTLS', { kind: 'starttls' });
+      return;
+    }
+    this.afterTlsDecision();
+  }
+
+  private afterTlsDecision(): void {
+    if (!this.tls && this.options.tls === 'required') {
+      return this.abort(undefined, '4.7.10 peer does not offer STARTTLS, and TLS is required', 'starttls');
+    }
+    const auth = this.options.auth;
+    if (!auth) return this.nextMessage();
+    if (!this.tls && !auth.allowPlaintextAuth) {
+      return this.abort(undefined, 'refusing to send credentials without TLS', 'auth');
+    }
+    // RFC 4954 4: PLAIN with an initial response is one round trip; LOGIN for servers with only that.
+    if (this.ext.auth.includes('PLAIN')) {
+      const token = Buffer.from(`\0${auth.username}\0${auth.password}`, 'utf8').toString('base64');
+      this.command(`AUTH PLAIN ${token}`, { kind: 'auth' }, true);
+    } else if (this.ext.auth.includes('LOGIN')) {
+      this.command('AUTH LOGIN', { kind: 'auth-login-user' });
+    } else {
+      this.abort(undefined, 'peer offers no AUTH mechanism we support (PLAIN, LOGIN)', 'auth');
+    }
+  }
+
+  private onAuthReply(kind: Pending['kind'], reply: SmtpReply): void {
+    const auth = this.options.auth;
+    if (reply.code === 235) return this.nextMessage();
+    if (reply.code === 334 && auth && kind !== 'auth') {
+      const value = kind === 'auth-login-user' ? auth.username : auth.password;
+      const nextKind = kind === 'auth-login-user' ? 'auth-login-pass' : 'auth';
+      this.command(Buffer.from(value, 'utf8').toString('base64'), { kind: nextKind }, true);
+      return;
+    }
+    // A credentials problem is ours to fix, not the sender's: defer so max_age leaves time to fix it.
+    this.failSession(reply, 'auth', reply.code !== 334, 'deferred');
+  }
+
+  private onMailReply(reply: SmtpReply): void {
+    const tx = this.tx;
+    if (!tx) return;
+    tx.mail = reply;
+    if (this.ext.pipelining) return;
+    if (!is2xx(reply)) return this.finishTransaction(undefined);
+    this.phase = 'transaction';
+    const first = tx.msg.recipients[0];
+    if (first) this.command(rcptCommand(first, this.ext).trimEnd(), { kind: 'rcpt', index: 0 });
+  }
+
+  private onRcptReply(index: number, reply: SmtpReply): void {
+    const tx = this.tx;
+    if (!tx) return;
+    tx.rcpts[index] = reply;
+    const isLast = index === tx.msg.recipients.length - 1;
+    if (!this.ext.pipelining) {
+      const nextRcpt = tx.msg.recipients[index + 1];
+      if (nextRcpt)
+        return this.command(rcptCommand(nextRcpt, this.ext).trimEnd(), { kind: 'rcpt', index: index + 1 });
+      if (!this.anyAccepted(tx)) return this.finishTransaction(undefined);
+      return tx.mode === 'data' ? this.command('DATA', { kind: 'data' }) : this.startBody();
+    }
+    // Pipelined with CHUNKING: BDAT waits for the RCPT replies so a refused message is not sent for nothing.
+    if (isLast && tx.mode === 'bdat') {
+      if (is2xx(tx.mail) && this.anyAccepted(tx)) this.startBody();
+      else this.finishTransaction(undefined);
+    }
+  }
+
+  private onDataReply(reply: SmtpReply): void {
+    const tx = this.tx;
+    if (!tx) return;
+    if (reply.code !== 354) return this.finishTransaction(reply);
+    if (is2xx(tx.mail) && this.anyAccepted(tx)) return this.startBody();
+    // RFC 2920 3.1: 354 with no valid recipient: send the lone terminator; the result is meaningless.
+    tx.emptyData = true;
+    this.send(te('.\r\n'));
+    this.pending.push({ kind: 'data-end' });
+  }
+
+  private onBdatReply(last: boolean, reply: SmtpReply): void {
+    const tx = this.tx;
+    if (!tx) return;
+    if (!is2xx(reply) && !tx.bdatFailure) {
+      tx.bdatFailure = reply;
+      if (!tx.bodyClosed) {
+        // RFC 3030 4.1: after a refused chunk the sender MUST NOT send more of this message.
+        tx.bodyClosed = true;
+        this.out.push({ type: 'abort-body', messageId: tx.msg.id });
+      }
+    }
+    if (last || (tx.bdatFailure && !this.pending.some((p) => p.kind === 'bdat'))) {
+      return this.finishTransaction(tx.bdatFailure ?? reply);
+    }
+    if (!this.ext.pipelining && !tx.bodyClosed) this.out.push({ type: 'want-body' });
+  }
+
+  // --- messages ---
+
+  private nextMessage(): void {
+    this.tx = null;
+    for (;;) {
+      const msg = this.options.messages[this.next++];
+      if (!msg) {
+        this.phase = 'quit';
+        this.send(te('QUIT\r\n'));
+        this.pending.push({ kind: 'quit' });
+        return;
+      }
+      const refusal = localRefusal(msg, this.ext);
+      if (refusal) {
+        this.refuseLocally(msg, refusal);
+        continue;
+      }
+      const useBody = msg.eightBit && this.ext.eightBitMime ? '8BITMIME' : undefined;
+      this.tx = {
+        msg,
+        body: useBody,
+        rcpts: msg.recipients.map(() => undefined),
+        mode: this.ext.chunking ? 'bdat' : 'data',
+        bodyClosed: false,
+        emptyData: false,
+      };
+      if (msg.eightBit && !this.ext.eightBitMime) {
+        // RFC 6152 3: a 8-bit message to a 7-bit peer must be converted (or bounced) first.
+        this.phase = 'downgrade';
+        this.out.push({ type: 'needs-downgrade', messageId: msg.id });
+        return;
+      }
+      return this.beginTransaction();
+    }
+  }
+
+  private refuseLocally(msg: OutboundMessage, diagnostic: string): void {
+    const results = msg.recipients.map((r) =>
+      resultFromReason(r.address, 'failed', 'local', diagnostic, this.tls),
+    );
+    this.emitDone(msg.id, results);
+  }
+
+  private beginTransaction(): void {
+    const tx = this.tx;
+    if (!tx) return;
+    this.phase = 'transaction';
+    const needRset = this.transactions++ > 0;
+    if (!this.ext.pipelining) {
+      if (needRset) this.command('RSET', { kind: 'rset' });
+      else this.sendMail();
+      return;
+    }
+    // RFC 2920 3.1: RSET, MAIL and RCPT may be grouped; DATA must be last in a group.
+    let batch = '';
+    if (needRset) {
+      batch += 'RSET\r\n';
+      this.pending.push({ kind: 'rset' });
+    }
+    batch += mailCommand(tx.msg, this.ext, tx.body);
+    this.pending.push({ kind: 'mail' });
+    tx.msg.recipients.forEach((r, index) => {
+      batch += rcptCommand(r, this.ext);
+      this.pending.push({ kind: 'rcpt', index });
+    });
+    if (tx.mode === 'data') {
+      batch += 'DATA\r\n';
+      this.pending.push({ kind: 'data' });
+    }
+    this.send(te(batch));
+  }
+
+  private sendMail(): void {
+    const tx = this.tx;
+    if (tx) this.command(mailCommand(tx.msg, this.ext, tx.body).trimEnd(), { kind: 'mail' });
+  }
+
+  private startBody(): void {
+    const tx = this.tx;
+    if (!tx) return;
+    this.phase = 'body';
+    // DATA dot-stuffs; BDAT only normalises line ends (RFC 3030 has no terminator to protect).
+    tx.encoder = new BodyEncoder(tx.mode === 'data');
+    this.out.push({ type: 'send-body', messageId: tx.msg.id, mode: tx.mode });
+  }
+
+  private anyAccepted(tx: Transaction): boolean {
+    return tx.rcpts.some((r) => is2xx(r));
+  }
+
+  /** Results for the current message; `final` is the DATA-end / last BDAT / refused DATA reply. */
+  private finishTransaction(final: SmtpReply | undefined): void {
+    const tx = this.tx;
+    if (!tx) return;
+    if (this.pending.some((p) => p.kind === 'bdat')) return; // wait for the rest of the chunk replies
+    const results = tx.msg.recipients.map((r, i) => {
+      if (!is2xx(tx.mail) && tx.mail) return resultFromReply(r.address, tx.mail, 'mail', this.tls);
+      const rcpt = tx.rcpts[i];
+      if (!is2xx(rcpt) && rcpt) return resultFromReply(r.address, rcpt, 'rcpt', this.tls);
+      if (final && !tx.emptyData) return resultFromReply(r.address, final, 'data', this.tls);
+      return resultFromReason(r.address, 'deferred', 'data', 'no reply to the message data', this.tls);
+    });
+    this.emitDone(tx.msg.id, results);
+    this.nextMessage();
+  }
+
+  // --- session-wide endings ---
+
+  /**
+   * A failure before any transaction (greeting, EHLO, STARTTLS, AUTH): every message shares it.
+   * `outcome` overrides the reply class where the fault is not the recipient's.
+   */
+  private failSession(reply: SmtpReply, stage: ClientStage, quit: boolean, outcome?: RecipientOutcome): void {
+    for (const msg of this.remainingMessages()) {
+      const results = msg.recipients.map((r) => {
+        const res = resultFromReply(r.address, reply, stage, this.tls);
+        return outcome ? { ...res, outcome } : res;
+      });
+      this.emitDone(msg.id, results);
+    }
+    this.tx = null;
+    this.next = this.options.messages.length;
+    if (quit && this.pending.length === 0) {
+      this.phase = 'quit';
+      this.send(te('QUIT\r\n'));
+      this.pending.push({ kind: 'quit' });
+    } else {
+      this.close();
+    }
+  }
+
+  /**
+   * Ends the session with everything unfinished deferred: 421, timeout, lost connection, TLS
+   * failure, a broken peer. Recipients the peer already refused keep that refusal.
+   */
+  private abort(reply: SmtpReply | undefined, reason: string, stage: ClientStage, quit = true): void {
+    const tx = this.tx;
+    for (const msg of this.remainingMessages()) {
+      const results = msg.recipients.map((r, i) => {
+        if (tx && tx.msg.id === msg.id) {
+          if (tx.mail && !is2xx(tx.mail)) return resultFromReply(r.address, tx.mail, 'mail', this.tls);
+          const rcpt = tx.rcpts[i];
+          if (rcpt && !is2xx(rcpt)) return resultFromReply(r.address, rcpt, 'rcpt', this.tls);
+        }
+        if (reply)
+          return { ...resultFromReply(r.address, reply, stage, this.tls), outcome: 'deferred' as const };
+        return resultFromReason(r.address, 'deferred', stage, reason, this.tls);
+      });
+      this.emitDone(msg.id, results);
+    }
+    this.tx = null;
+    this.next = this.options.messages.length;
+    // QUIT only when the peer is listening for commands: not mid-body or mid-pipeline (a pipelined
+    // DATA may yet get 354, and QUIT would become message text).
+    if (quit && this.pending.length === 0 && (this.phase === 'command' || this.phase === 'transaction')) {
+      this.phase = 'quit';
+      this.send(te('QUIT\r\n'));
+      this.pending.push({ kind: 'quit' });
+    } else {
+      this.close();
+    }
+  }
+
+  private remainingMessages(): OutboundMessage[] {
+    const rest = this.options.messages.slice(this.next);
+    return this.tx ? [this.tx.msg, ...rest] : rest;
+  }
+
+  private close(): void {
+    this.phase = 'closed';
+    this.pending = [];
+    this.tx = null;
+    this.out.push({ type: 'close' });
+  }
+
+  private emitDone(messageId: string, results: RecipientResult[]): void {
+    this.results.push(...results);
+    this.out.push({ type: 'message-done', messageId, results });
+  }
+
+  // --- plumbing ---
+
+  private command(line: string, pending: Pending, sensitive = false): void {
+    this.send(te(line + '\r\n'), sensitive);
+    this.pending.push(pending);
+  }
+
+  private send(data: Buffer, sensitive = false): void {
+    this.out.push(sensitive ? { type: 'send', data, sensitive } : { type: 'send', data });
+  }
+
+  /** Returns the collected actions plus the timer for whatever we now wait on. */
+  private flush(): ClientAction[] {
+    const out = this.out;
+    this.out = [];
+    if (this.phase !== 'closed') {
+      const head = this.pending[0];
+      out.push({
+        type: 'timeout',
+        ms: timerFor(this.phase, head, this.timeouts),
+        waitingFor: waitingFor(this.phase, head),
+      });
+    }
+    return out;
+  }
+
+  private stageNow(): ClientStage {
+    return stageNow(this.phase, this.pending[0]);
+  }
+}

@@ -1,0 +1,131 @@
+// Every SMTP reply the server sends, as named constants (code, RFC 3463/5248 enhanced code, text), and the one formatter.
+import type { ProtocolError } from '../errors.js';
+
+/** One SMTP reply; several `lines` make a multi-line reply (RFC 5321 4.2.1). */
+export interface Reply {
+  readonly code: number;
+  /** RFC 3463 enhanced status code; only 2xx/4xx/5xx replies have one (intermediate 3xx do not). */
+  readonly enhanced?: string;
+  readonly lines: readonly string[];
+}
+
+function r(code: number, enhanced: string | undefined, ...lines: string[]): Reply {
+  return enhanced === undefined ? { code, lines } : { code, enhanced, lines };
+}
+
+/** Fixed replies. Parameterised ones are functions below. Texts never echo client input (no reply injection). */
+export const REPLY = {
+  // 2xx
+  ok: r(250, '2.0.0', 'OK'),
+  senderOk: r(250, '2.1.0', 'Sender OK'),
+  recipientOk: r(250, '2.1.5', 'Recipient OK'),
+  resetOk: r(250, '2.0.0', 'Reset OK'),
+  // RFC 5321 3.5.3 / 7.3: VRFY must not be used to probe mailboxes; 252 says "will try delivery".
+  vrfy: r(252, '2.5.0', 'Cannot VRFY user, but will accept message and attempt delivery'),
+  help: r(
+    214,
+    '2.0.0',
+    'Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH',
+    'See RFC 5321 for details',
+  ),
+  authOk: r(235, '2.7.0', 'Authentication successful'),
+  startTls: r(220, '2.0.0', 'Ready to start TLS'),
+  // 3xx (intermediate: no enhanced code)
+  startData: r(354, undefined, 'End data with <CR><LF>.<CR><LF>'),
+  // 4xx
+  tooManyRecipients: r(452, '4.5.3', 'Too many recipients'),
+  storageError: r(451, '4.3.0', 'Temporary failure storing the message, try again later'),
+  tlsNotAvailable: r(454, '4.7.0', 'TLS not available'),
+  authThrottled: r(454, '4.7.0', 'Too many authentication failures, try again later'),
+  authServiceError: r(454, '4.7.0', 'Temporary authentication failure'),
+  // 5xx
+  commandUnrecognized: r(500, '5.5.2', 'Command not recognized'),
+  lineTooLong: r(500, '5.5.6', 'Line too long'),
+  badBytes: r(500, '5.5.2', 'Invalid characters in command'),
+  syntax: r(501, '5.5.4', 'Syntax error in parameters or arguments'),
+  badSequence: r(503, '5.5.1', 'Bad sequence of commands'),
+  nestedMail: r(503, '5.5.1', 'Sender already specified'),
+  needMail: r(503, '5.5.1', 'Need MAIL command first'),
+  needRcpt: r(503, '5.5.1', 'Need RCPT command first'),
+  needHelo: r(503, '5.5.1', 'Send HELO/EHLO first'),
+  alreadyAuthenticated: r(503, '5.5.1', 'Already authenticated'),
+  authInTransaction: r(503, '5.5.1', 'AUTH not permitted during a mail transaction'),
+  tlsActive: r(503, '5.5.1', 'TLS already active'),
+  binaryNeedsBdat: r(503, '5.5.1', 'BODY=BINARYMIME requires BDAT'),
+  noValidRecipients: r(554, '5.5.1', 'No valid recipients'),
+  unknownMechanism: r(504, '5.5.4', 'Unrecognized authentication type'),
+  authCancelled: r(501, '5.0.0', 'Authentication cancelled'),
+  authBadBase64: r(501, '5.5.2', 'Cannot decode response'),
+  authFailed: r(535, '5.7.8', 'Authentication credentials invalid'),
+  authRequired: r(530, '5.7.0', 'Authentication required'),
+  // RFC 4954 6: 538 when the mechanism needs an encrypted channel.
+  encryptionRequired: r(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
+  unknownUser: r(550, '5.1.1', 'Mailbox unavailable: no such user here'),
+  relayDenied: r(554, '5.7.1', 'Relay access denied'),
+  messageTooBig: r(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
+  dataLineTooLong: r(500, '5.5.6', 'Line too long in message data (RFC 5321 4.5.3.1.6)'),
+  utf8NotPermitted: r(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8'),
+  unknownParameter: r(555, '5.5.4', 'Unsupported MAIL/RCPT parameter'),
+} as const;
+
+export function greetingReply(hostname: string): Reply {
+  return r(220, undefined, `${hostname} ESMTP Mailroom ready`);
+}
+
+export function heloReply(hostname: string, clientName: string): Reply {
+  return r(250, undefined, `${hostname} Hello ${sanitize(clientName)}`);
+}
+
+/** RFC 5321 4.1.1.1: the first line greets, each further line names one extension. No enhanced codes here. */
+export function ehloReply(hostname: string, clientName: string, extensions: readonly string[]): Reply {
+  return r(250, undefined, `${hostname} Hello ${sanitize(clientName)}`, ...extensions);
+}
+
+export function queuedReply(queueId: string): Reply {
+  return r(250, '2.0.0', `OK queued as ${queueId}`);
+}
+
+export function chunkReply(octets: number): Reply {
+  return r(250, '2.0.0', `${octets} octets received`);
+}
+
+export function quitReply(hostname: string): Reply {
+  return r(221, '2.0.0', `${hostname} closing connection`);
+}
+
+export function timeoutReply(hostname: string): Reply {
+  return r(421, '4.4.2', `${hostname} timeout exceeded, closing connection`);
+}
+
+export function internalErrorReply(hostname: string): Reply {
+  return r(421, '4.3.0', `${hostname} internal error, closing connection`);
+}
+
+/** 334 challenge for SASL (RFC 4954 4): base64 text, no enhanced code. */
+export function challengeReply(base64: string): Reply {
+  return r(334, undefined, base64);
+}
+
+export function errorReply(error: ProtocolError): Reply {
+  return r(error.code, error.enhanced, error.text);
+}
+
+/** CR/LF in a reply line would let a peer inject replies; anything that is not printable ASCII becomes '?'. */
+function sanitize(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/**
+ * The one place replies become bytes: `250-first`, ..., `250 last` (RFC 5321 4.2.1). With `withEnhanced`
+ * (after EHLO/HELO; RFC 2034 3) each line carries the enhanced code after the basic code.
+ */
+export function formatReply(reply: Reply, withEnhanced: boolean): string {
+  const prefix = withEnhanced && reply.enhanced !== undefined ? `${reply.enhanced} ` : '';
+  const lines = reply.lines.length > 0 ? reply.lines : [''];
+  let out = '';
+  lines.forEach((line, i) => {
+    const sep = i < lines.length - 1 ? '-' : ' ';
+    out += `${reply.code}${sep}${prefix}${sanitize(line)}\r\n`;
+  });
+  return out;
+}

@@ -1,0 +1,40 @@
+// What a command handler may see and do: the session's facts, its state, and the reply/event/action outboxes.
+import type { SmtpPeer, SmtpPolicy, SmtpServices } from '../services.js';
+import type { SessionState } from '../session-state.js';
+import type { Reply } from '../../reply-codes.js';
+
+/** Things the connection should know about (it logs them); the session itself never logs. */
+export type SessionEvent =
+  | { kind: 'accepted'; queueId: string; size: number; sender: string; recipients: number }
+  | { kind: 'message-refused'; reason: 'line-too-long' | 'too-big' | 'store-error' }
+  | { kind: 'auth'; outcome: 'ok' | 'failed' | 'throttled' | 'error'; account?: string }
+  | { kind: 'service-error'; operation: string; error: unknown };
+
+export type SessionAction = 'close' | 'start-tls';
+
+export interface SessionCore {
+  readonly policy: SmtpPolicy;
+  readonly services: SmtpServices;
+  readonly peer: SmtpPeer;
+  state: SessionState;
+  /** 'EHLO' or 'HELO' once greeted in this (TLS) phase; null before. */
+  greeting: 'EHLO' | 'HELO' | null;
+  heloName: string;
+  authenticatedAs: string | null;
+  reply(reply: Reply): void;
+  event(event: SessionEvent): void;
+  act(action: SessionAction): void;
+}
+
+/** RFC 4954 4 + CONTRACT.md: PLAIN/LOGIN only over TLS, or over loopback when the admin allows it. */
+export function authAllowed(core: SessionCore): boolean {
+  return core.peer.secure || (core.peer.loopback && core.policy.allowLoopbackPlaintext);
+}
+
+/** Drops the current transaction (RSET, EHLO, QUIT, errors): any body spool is aborted. */
+export function resetTransaction(core: SessionCore): void {
+  const s = core.state;
+  if ('tx' in s && s.tx.spool) s.tx.spool.abort();
+  else if ('spool' in s) s.spool.abort();
+  core.state = core.greeting === null ? { kind: 'connected' } : { kind: 'ready' };
+}

@@ -1,0 +1,176 @@
+// DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030): start the body, finish it, and hand the message to storage.
+import { REPLY, chunkReply, queuedReply, type Reply } from '../../reply-codes.js';
+import type { DeliveryRequest, Envelope, SpooledBody } from '../../../store/store.js';
+import { buildReceivedHeader } from '../../../mail/received-header.js';
+import type { SmtpCommand } from '../command-parser.js';
+import { BdatReceiver, DataReceiver, type DataFailure } from '../receivers.js';
+import type { CommandState, SessionState, Transaction } from '../session-state.js';
+import type { BodySpool } from '../services.js';
+import { resetTransaction, type SessionCore } from './context.js';
+
+/** RFC 5321 4.5.3.1.6: a text line is at most 1000 octets including CRLF. */
+export const MAX_TEXT_LINE = 1000;
+
+type TxState = Extract<SessionState, { kind: 'mail' | 'rcpt' }>;
+
+export function handleData(core: SessionCore, state: TxState): void {
+  if (state.kind === 'mail') return core.reply(REPLY.noValidRecipients);
+  // RFC 3030 3: a BINARYMIME body can only be sent with BDAT.
+  if (state.tx.params.body === 'BINARYMIME') return core.reply(REPLY.binaryNeedsBdat);
+  const spool = core.services.openSpool();
+  state.tx.spool = spool;
+  core.state = {
+    kind: 'data',
+    tx: state.tx,
+    spool,
+    receiver: new DataReceiver(core.policy.maxMessageSize, MAX_TEXT_LINE),
+  };
+  core.reply(REPLY.startData);
+}
+
+/** The end of DATA: refuse after the dot if the body broke a limit, else store it. */
+export async function finishData(
+  core: SessionCore,
+  state: Extract<SessionState, { kind: 'data' }>,
+  failure: DataFailure | undefined,
+  writeFailed: boolean,
+): Promise<void> {
+  if (failure !== undefined || writeFailed) {
+    resetTransaction(core);
+    if (writeFailed) {
+      core.event({ kind: 'message-refused', reason: 'store-error' });
+      return core.reply(REPLY.storageError);
+    }
+    core.event({ kind: 'message-refused', reason: failure ?? 'too-big' });
+    return core.reply(failure === 'line-too-long' ? REPLY.dataLineTooLong : REPLY.messageTooBig);
+  }
+  await storeMessage(core, state.tx, state.spool);
+}
+
+/**
+ * BDAT n [LAST]. A refused chunk is still read and dropped (RFC 3030 2: the octets follow the command
+ * regardless), except when its size cannot be a real chunk: then we answer and close instead of reading
+ * forever.
+ */
+export function handleBdat(
+  core: SessionCore,
+  state: Extract<CommandState, { kind: 'mail' | 'rcpt' | 'bdat-wait' }>,
+  cmd: Extract<SmtpCommand, { verb: 'BDAT' }>,
+): void {
+  if (!Number.isFinite(cmd.size)) {
+    resetTransaction(core);
+    core.reply(REPLY.messageTooBig);
+    core.state = { kind: 'closed' };
+    return core.act('close');
+  }
+  if (state.kind === 'mail') return discardChunk(core, cmd.size, REPLY.noValidRecipients, state);
+  const tx = state.tx;
+  if (tx.bdatSize + cmd.size > core.policy.maxMessageSize) {
+    resetTransaction(core);
+    core.event({ kind: 'message-refused', reason: 'too-big' });
+    return discardChunk(core, cmd.size, REPLY.messageTooBig, core.state as CommandState);
+  }
+  const spool = tx.spool ?? core.services.openSpool();
+  tx.spool = spool;
+  core.state = {
+    kind: 'bdat',
+    tx,
+    spool,
+    receiver: new BdatReceiver(cmd.size),
+    last: cmd.last,
+    size: cmd.size,
+  };
+}
+
+/** Used for BDAT refused by the sequence table too: its chunk must not be read as commands. */
+export function discardChunk(core: SessionCore, size: number, reply: Reply, next: CommandState): void {
+  if (!Number.isFinite(size)) {
+    core.reply(reply);
+    core.state = { kind: 'closed' };
+    return core.act('close');
+  }
+  core.state = { kind: 'discard', receiver: new BdatReceiver(size), reply, next };
+}
+
+/** A BDAT chunk has been read completely. */
+export async function finishChunk(
+  core: SessionCore,
+  state: Extract<SessionState, { kind: 'bdat' }>,
+  writeFailed: boolean,
+): Promise<void> {
+  state.tx.bdatSize += state.size;
+  if (writeFailed) {
+    resetTransaction(core);
+    core.event({ kind: 'message-refused', reason: 'store-error' });
+    return core.reply(REPLY.storageError);
+  }
+  if (!state.last) {
+    core.state = { kind: 'bdat-wait', tx: state.tx, spool: state.spool };
+    return core.reply(chunkReply(state.size));
+  }
+  await storeMessage(core, state.tx, state.spool);
+}
+
+function envelopeOf(tx: Transaction): Envelope {
+  const envelope: Envelope = { sender: tx.sender };
+  if (tx.params.ret) envelope.dsnRet = tx.params.ret;
+  if (tx.params.envid !== undefined) envelope.dsnEnvid = tx.params.envid;
+  if (tx.params.smtpUtf8) envelope.smtpUtf8 = true;
+  if (tx.params.body) envelope.body = tx.params.body;
+  return envelope;
+}
+
+/** Finish the spool, build the DeliveryRequest, wait until it is durable; only then 250 (CONTRACT.md). */
+async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool): Promise<void> {
+  // The transaction ends here whatever happens (RFC 5321 4.1.1.4): back to 'ready' first.
+  core.state = { kind: 'ready' };
+  let body: SpooledBody;
+  try {
+    body = await spool.finish();
+  } catch (error) {
+    spool.abort();
+    core.event({ kind: 'service-error', operation: 'spool.finish', error });
+    core.event({ kind: 'message-refused', reason: 'store-error' });
+    return core.reply(REPLY.storageError);
+  }
+  const queueId = core.services.newQueueId();
+  const receivedAt = core.services.now();
+  const traceHeaders = buildReceivedHeader({
+    heloName: core.heloName,
+    remoteAddress: core.peer.remoteAddress,
+    hostname: core.policy.hostname,
+    greeting: core.greeting ?? 'EHLO',
+    secure: core.peer.secure,
+    authenticated: core.authenticatedAs !== null,
+    smtpUtf8: tx.params.smtpUtf8 === true,
+    ...(core.peer.tlsProtocol ? { tlsProtocol: core.peer.tlsProtocol } : {}),
+    ...(core.peer.tlsCipher ? { tlsCipher: core.peer.tlsCipher } : {}),
+    queueId,
+    ...(tx.recipients.length === 1 ? { recipient: tx.recipients[0] } : {}),
+    date: receivedAt,
+  });
+  const request: DeliveryRequest = {
+    queueId,
+    envelope: envelopeOf(tx),
+    traceHeaders,
+    body,
+    receivedAt,
+    local: [...tx.local.values()],
+    remote: [...tx.remote.values()],
+  };
+  try {
+    await core.services.deliver(request);
+  } catch (error) {
+    core.event({ kind: 'service-error', operation: 'deliver', error });
+    core.event({ kind: 'message-refused', reason: 'store-error' });
+    return core.reply(REPLY.storageError);
+  }
+  core.event({
+    kind: 'accepted',
+    queueId,
+    size: body.size,
+    sender: tx.sender,
+    recipients: tx.recipients.length,
+  });
+  core.reply(queuedReply(queueId));
+}

@@ -1,0 +1,47 @@
+// RCPT TO (RFC 5321 4.1.1.3): one reply per recipient from the router; limits per RFC 5321 4.5.3.1.8.
+import { REPLY } from '../../reply-codes.js';
+import type { EnvelopeRecipient } from '../../../store/store.js';
+import type { SmtpCommand } from '../command-parser.js';
+import type { SessionState } from '../session-state.js';
+import type { SessionCore } from './context.js';
+
+type TxState = Extract<SessionState, { kind: 'mail' | 'rcpt' }>;
+
+export function handleRcpt(
+  core: SessionCore,
+  state: TxState,
+  cmd: Extract<SmtpCommand, { verb: 'RCPT' }>,
+): void {
+  const tx = state.tx;
+  // RFC 6531 3.4: a non-ASCII recipient needs SMTPUTF8 on this transaction's MAIL.
+  if (cmd.to.utf8 && tx.params.smtpUtf8 !== true) return core.reply(REPLY.utf8NotPermitted);
+  if (tx.recipients.length >= core.policy.maxRecipients) return core.reply(REPLY.tooManyRecipients);
+  // RFC 5321 4.1.1.3: bare <Postmaster> means our own postmaster.
+  const address = cmd.to.domain === '' ? `postmaster@${core.policy.hostname}` : cmd.to.address;
+  let route;
+  try {
+    route = core.services.routeRecipient(address, core.authenticatedAs);
+  } catch (error) {
+    core.event({ kind: 'service-error', operation: 'routeRecipient', error });
+    return core.reply(REPLY.storageError);
+  }
+  switch (route.kind) {
+    case 'unknown-user':
+      return core.reply(REPLY.unknownUser);
+    case 'relay-denied':
+      return core.reply(REPLY.relayDenied);
+    case 'accept': {
+      for (const target of route.local) tx.local.set(`${target.accountId}/${target.mailbox ?? ''}`, target);
+      for (const target of route.remote) {
+        if (tx.remote.has(target)) continue;
+        const rcpt: EnvelopeRecipient = { address: target };
+        if (cmd.params.notify) rcpt.notify = cmd.params.notify;
+        if (cmd.params.orcpt) rcpt.orcpt = cmd.params.orcpt;
+        tx.remote.set(target, rcpt);
+      }
+      tx.recipients.push(address);
+      core.state = { kind: 'rcpt', tx };
+      return core.reply(REPLY.recipientOk);
+    }
+  }
+}

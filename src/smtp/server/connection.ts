@@ -1,0 +1,249 @@
+// The SMTP server's only socket code: feeds input to the session, writes its replies, STARTTLS, timeouts, backpressure.
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../../observability/logger.js';
+import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
+import { SmtpSession, type SessionEvent, type SessionOutput } from './session.js';
+
+/** RFC 5321 4.5.3.2 server timeouts, in milliseconds. */
+export interface SmtpTimeouts {
+  /** Waiting for the next command: 5 minutes (4.5.3.2.7). */
+  command: number;
+  /** Waiting for the next piece of a DATA/BDAT body: 3 minutes (4.5.3.2.5). */
+  dataBlock: number;
+  /** Our own work after the final dot (storage): the client waits 10 minutes (4.5.3.2.6), so do we. */
+  dataEnd: number;
+}
+
+export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = {
+  command: 5 * 60_000,
+  dataBlock: 3 * 60_000,
+  dataEnd: 10 * 60_000,
+};
+
+export interface SmtpConnectionOptions {
+  policy: SmtpPolicy;
+  services: SmtpServices;
+  logger: Logger;
+  /** For STARTTLS; null when no certificate is loaded. */
+  secureContext: tls.SecureContext | null;
+  timeouts?: Partial<SmtpTimeouts>;
+  onClose?: () => void;
+  /** Session ids for logs; injected so tests can be exact. Default: 12 random hex characters. */
+  newSessionId?: () => string;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+function peerOf(socket: net.Socket): SmtpPeer {
+  const remoteAddress = socket.remoteAddress ?? '0.0.0.0';
+  const peer: SmtpPeer = {
+    remoteAddress,
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '0.0.0.0',
+    localPort: socket.localPort ?? 0,
+    secure: socket instanceof tls.TLSSocket,
+    loopback: isLoopback(remoteAddress),
+  };
+  if (socket instanceof tls.TLSSocket) Object.assign(peer, tlsInfo(socket));
+  return peer;
+}
+
+function tlsInfo(socket: tls.TLSSocket): { tlsProtocol?: string; tlsCipher?: string } {
+  const info: { tlsProtocol?: string; tlsCipher?: string } = {};
+  const protocol = socket.getProtocol();
+  if (protocol) info.tlsProtocol = protocol;
+  const cipher = socket.getCipher() as tls.CipherNameAndProtocol | undefined;
+  if (cipher?.name) info.tlsCipher = cipher.name;
+  return info;
+}
+
+/**
+ * Serves one SMTP connection until it ends. Input is processed strictly in order: while the session works on
+ * a chunk (including awaiting the spool or the store) the socket is paused, so bodies stream with
+ * backpressure and pipelined commands run one after another (RFC 2920). Replies produced for one chunk are
+ * written together; reading also stops while the client does not read its replies.
+ */
+export function serveSmtpConnection(socket: net.Socket, options: SmtpConnectionOptions): void {
+  const timeouts: SmtpTimeouts = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
+  const sessionId = options.newSessionId?.() ?? randomBytes(6).toString('hex');
+  const log = options.logger.child({ session: sessionId });
+  const session = new SmtpSession({
+    policy: options.policy,
+    services: options.services,
+    peer: peerOf(socket),
+  });
+  const started = options.services.now().getTime();
+  let current: net.Socket = socket;
+  let queue: Buffer[] = [];
+  let busy = false;
+  let ended = false;
+  let waitingForDrain = false;
+  let timer: NodeJS.Timeout | undefined;
+  let accepted = 0;
+
+  log.info(
+    {
+      event: 'session-start',
+      role: options.policy.role,
+      remote: session.peer.remoteAddress,
+      secure: session.peer.secure,
+    },
+    'smtp session start',
+  );
+
+  const arm = (ms: number) => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(onTimeout, ms);
+    timer.unref?.();
+  };
+  const armForInput = () => arm(session.waitKind() === 'data' ? timeouts.dataBlock : timeouts.command);
+
+  function onTimeout(): void {
+    if (ended) return;
+    log.info({ event: 'timeout', state: session.state.kind }, 'smtp session timed out');
+    const out = session.timedOut();
+    finish(out.replies);
+  }
+
+  /** Writes, then closes the connection gracefully (the peer sees our last reply). */
+  function finish(last: string): void {
+    if (ended) return;
+    ended = true;
+    if (timer) clearTimeout(timer);
+    queue = [];
+    current.removeListener('data', onData);
+    if (last && current.writable) current.end(last);
+    else current.end();
+    // A peer that never reads our last reply must not keep the socket: destroy after a grace period.
+    setTimeout(() => current.destroy(), 5_000).unref?.();
+  }
+
+  function logEvents(events: SessionEvent[]): void {
+    for (const e of events) {
+      switch (e.kind) {
+        case 'accepted':
+          accepted++;
+          log.info(
+            { event: 'message-accepted', queueId: e.queueId, size: e.size, recipients: e.recipients },
+            'accepted',
+          );
+          break;
+        case 'service-error':
+          log.error({ event: 'service-error', operation: e.operation, err: e.error }, 'service error');
+          break;
+        case 'message-refused':
+          log.info({ event: 'message-refused', reason: e.reason }, 'message refused');
+          break;
+        case 'auth':
+          log.info({ event: 'auth', outcome: e.outcome, account: e.account }, 'auth');
+          break;
+      }
+    }
+  }
+
+  function write(output: SessionOutput): boolean {
+    logEvents(output.events);
+    if (output.replies.length === 0 || ended) return true;
+    return current.write(output.replies);
+  }
+
+  function onData(chunk: Buffer): void {
+    if (ended) return;
+    queue.push(chunk);
+    current.pause();
+    if (!busy) void pump();
+  }
+
+  async function pump(): Promise<void> {
+    busy = true;
+    try {
+      while (queue.length > 0 && !ended) {
+        const chunk = queue.shift() as Buffer;
+        arm(timeouts.dataEnd); // bounds our own processing (storage) while the socket is paused
+        const out = await session.feed(chunk);
+        if (ended) return;
+        if (out.action === 'close') return finish(out.replies);
+        const flowing = write(out);
+        if (out.action === 'start-tls') return startTls();
+        if (!flowing) {
+          // The client is not reading replies: read nothing more until it does.
+          waitingForDrain = true;
+          current.once('drain', () => {
+            waitingForDrain = false;
+            if (!busy && !ended) resume();
+          });
+        }
+      }
+    } catch (error) {
+      log.error({ event: 'internal-error', err: error }, 'unexpected error in smtp session');
+      return finish(session.internalError().replies);
+    } finally {
+      busy = false;
+    }
+    if (!waitingForDrain) resume();
+  }
+
+  function resume(): void {
+    if (ended) return;
+    armForInput();
+    current.resume();
+  }
+
+  /**
+   * RFC 3207 4.2: after our 220, the next bytes must be the TLS handshake. Anything the client pipelined
+   * after STARTTLS has already been dropped by the session; the plaintext socket stays paused so nothing
+   * else is read as SMTP before the handshake.
+   */
+  function startTls(): void {
+    const context = options.secureContext;
+    if (!context) return finish(session.internalError().replies);
+    queue = [];
+    const plain = current;
+    plain.removeListener('data', onData);
+    plain.removeListener('close', onClose);
+    plain.removeListener('error', onError);
+    arm(timeouts.command);
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: context });
+    current = secure;
+    secure.on('close', onClose);
+    secure.on('error', onError);
+    secure.once('secure', () => {
+      session.tlsStarted({
+        ...(secure.getProtocol() ? { protocol: secure.getProtocol() as string } : {}),
+        ...((secure.getCipher() as tls.CipherNameAndProtocol | undefined)?.name
+          ? { cipher: secure.getCipher().name }
+          : {}),
+      });
+      log.info({ event: 'starttls', protocol: secure.getProtocol() }, 'tls started');
+      secure.on('data', onData);
+      resume();
+    });
+  }
+
+  function onError(error: Error): void {
+    // Client resets and TLS failures are the peer's business: debug, not alarms.
+    log.debug({ event: 'socket-error', err: error }, 'socket error');
+  }
+
+  function onClose(): void {
+    if (timer) clearTimeout(timer);
+    ended = true;
+    session.abort();
+    log.info(
+      { event: 'session-end', durationMs: options.services.now().getTime() - started, accepted },
+      'smtp session end',
+    );
+    options.onClose?.();
+  }
+
+  current.on('data', onData);
+  current.on('error', onError);
+  current.on('close', onClose);
+  const greeting = session.greet();
+  write(greeting);
+  armForInput();
+}

@@ -1,0 +1,290 @@
+// The SMTP server session: a pure state machine fed raw input bytes; returns replies, events and actions for the connection.
+import { ProtocolError } from '../../errors.js';
+import {
+  REPLY,
+  errorReply,
+  formatReply,
+  greetingReply,
+  internalErrorReply,
+  timeoutReply,
+  type Reply,
+} from '../reply-codes.js';
+import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand } from './command-parser.js';
+import { LineReceiver } from './receivers.js';
+import { ALLOWED_VERBS, isCommandState, type CommandState, type SessionState } from './session-state.js';
+import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
+import {
+  resetTransaction,
+  type SessionAction,
+  type SessionCore,
+  type SessionEvent,
+} from './commands/context.js';
+import { handleEhlo, handleHelo } from './commands/helo.js';
+import { handleMail } from './commands/mail.js';
+import { handleRcpt } from './commands/rcpt.js';
+import { discardChunk, finishChunk, finishData, handleBdat, handleData } from './commands/data.js';
+import { handleAuth, handleAuthResponse } from './commands/auth.js';
+import {
+  handleHelp,
+  handleNoop,
+  handleQuit,
+  handleRset,
+  handleStartTls,
+  handleVrfy,
+} from './commands/misc.js';
+
+export type { SessionEvent, SessionAction } from './commands/context.js';
+
+/** What one call produced: bytes to write (in order), things to log, and at most one action. */
+export interface SessionOutput {
+  replies: string;
+  events: SessionEvent[];
+  action?: SessionAction;
+}
+
+/** Which RFC 5321 4.5.3.2 server timeout applies while waiting for the client's next bytes. */
+export type WaitKind = 'command' | 'data';
+
+export interface SmtpSessionOptions {
+  policy: SmtpPolicy;
+  services: SmtpServices;
+  peer: SmtpPeer;
+}
+
+/**
+ * Usage (connection.ts): `greet()` once; then `feed(bytes)` for each input chunk, writing `replies` and
+ * performing `action`; `tlsStarted()` after a STARTTLS handshake; `abort()` when the connection goes away.
+ * feed() consumes the whole chunk, processing pipelined commands in order (RFC 2920); after a 'start-tls' or
+ * 'close' action the rest of the chunk is deliberately dropped (RFC 3207 4.2: nothing sent before the
+ * handshake may be acted upon).
+ */
+export class SmtpSession implements SessionCore {
+  readonly policy: SmtpPolicy;
+  readonly services: SmtpServices;
+  readonly peer: SmtpPeer;
+  state: SessionState = { kind: 'connected' };
+  greeting: 'EHLO' | 'HELO' | null = null;
+  heloName = '';
+  authenticatedAs: string | null = null;
+
+  private lines = new LineReceiver(MAX_AUTH_LINE);
+  private out = '';
+  private events: SessionEvent[] = [];
+  private action: SessionAction | undefined;
+  /** Set when a spool write failed mid-body: the rest of the body is read and dropped, then 451. */
+  private writeFailed = false;
+
+  constructor(options: SmtpSessionOptions) {
+    this.policy = options.policy;
+    this.services = options.services;
+    this.peer = { ...options.peer };
+  }
+
+  greet(): SessionOutput {
+    this.reply(greetingReply(this.policy.hostname));
+    return this.drain();
+  }
+
+  get closed(): boolean {
+    return this.state.kind === 'closed';
+  }
+
+  /** Command timeout (5 min) between commands, DATA block timeout (3 min) inside a body (RFC 5321 4.5.3.2). */
+  waitKind(): WaitKind {
+    const k = this.state.kind;
+    return k === 'data' || k === 'bdat' || k === 'discard' ? 'data' : 'command';
+  }
+
+  async feed(input: Buffer): Promise<SessionOutput> {
+    let offset = 0;
+    while (offset < input.length && this.action === undefined && this.state.kind !== 'closed') {
+      const state = this.state;
+      switch (state.kind) {
+        case 'data': {
+          const t = state.receiver.take(input, offset);
+          offset += t.consumed;
+          for (const chunk of t.chunks) await this.write(state.spool, chunk);
+          if (t.end) {
+            const failed = this.writeFailed;
+            this.writeFailed = false;
+            await finishData(this, state, t.end.failure, failed);
+          }
+          break;
+        }
+        case 'bdat': {
+          const t = state.receiver.take(input, offset);
+          offset += t.consumed;
+          if (t.chunk) await this.write(state.spool, t.chunk);
+          break;
+        }
+        case 'discard': {
+          offset += state.receiver.take(input, offset).consumed;
+          break;
+        }
+        default: {
+          const t = this.lines.take(input, offset);
+          offset += t.consumed;
+          if (t.event?.kind === 'too-long') {
+            if (state.kind === 'auth') this.state = { kind: 'ready' };
+            this.reply(REPLY.lineTooLong);
+          } else if (t.event) {
+            await this.onLine(t.event.line);
+          }
+        }
+      }
+      await this.settle();
+    }
+    if (this.action === 'start-tls') this.lines = new LineReceiver(MAX_AUTH_LINE);
+    return this.drain();
+  }
+
+  /** After a STARTTLS handshake: RFC 3207 4.2 - forget everything learnt before, back to pre-EHLO. */
+  tlsStarted(info: { protocol?: string; cipher?: string }): void {
+    this.peer.secure = true;
+    if (info.protocol) this.peer.tlsProtocol = info.protocol;
+    if (info.cipher) this.peer.tlsCipher = info.cipher;
+    this.greeting = null;
+    this.heloName = '';
+    this.authenticatedAs = null;
+    this.state = { kind: 'connected' };
+    this.lines = new LineReceiver(MAX_AUTH_LINE);
+    this.action = undefined;
+  }
+
+  /** The client went quiet too long: 421 4.4.2 and close. */
+  timedOut(): SessionOutput {
+    return this.shutdown(timeoutReply(this.policy.hostname));
+  }
+
+  /** Something unexpected broke: 421 4.3.0 and close (the connection logs the error). */
+  internalError(): SessionOutput {
+    return this.shutdown(internalErrorReply(this.policy.hostname));
+  }
+
+  /** The connection is gone: drop any body being received. */
+  abort(): void {
+    if (this.state.kind !== 'closed') resetTransaction(this);
+    this.state = { kind: 'closed' };
+  }
+
+  // SessionCore outboxes
+  reply(reply: Reply): void {
+    this.out += formatReply(reply, this.greeting !== null);
+  }
+
+  event(event: SessionEvent): void {
+    this.events.push(event);
+  }
+
+  act(action: SessionAction): void {
+    this.action = action;
+  }
+
+  private shutdown(reply: Reply): SessionOutput {
+    this.abort();
+    this.reply(reply);
+    this.act('close');
+    return this.drain();
+  }
+
+  private drain(): SessionOutput {
+    const output: SessionOutput = { replies: this.out, events: this.events };
+    if (this.action !== undefined) output.action = this.action;
+    this.out = '';
+    this.events = [];
+    if (this.action === 'start-tls') this.action = undefined;
+    return output;
+  }
+
+  /** Backpressure: the spool's promise is awaited before more input is looked at. */
+  private async write(spool: { write(chunk: Buffer): void | Promise<void> }, chunk: Buffer): Promise<void> {
+    if (this.writeFailed) return;
+    try {
+      await spool.write(chunk);
+    } catch (error) {
+      this.writeFailed = true;
+      this.event({ kind: 'service-error', operation: 'spool.write', error });
+    }
+  }
+
+  /** Completes receivers that need no more input (a BDAT chunk just filled, or of size 0). */
+  private async settle(): Promise<void> {
+    const state = this.state;
+    if (state.kind === 'bdat' && state.receiver.done) {
+      const failed = this.writeFailed;
+      this.writeFailed = false;
+      await finishChunk(this, state, failed);
+    } else if (state.kind === 'discard' && state.receiver.done) {
+      this.state = state.next;
+      this.reply(state.reply);
+    }
+  }
+
+  private async onLine(line: Buffer): Promise<void> {
+    const state = this.state;
+    if (state.kind === 'auth') return handleAuthResponse(this, state, line);
+    if (!isCommandState(state)) return; // not reached: the feed loop only reads lines in these states
+    const cmd = parseSmtpCommand(line);
+    if (cmd instanceof ProtocolError) return this.reply(errorReply(cmd));
+    if (!ALLOWED_VERBS[state.kind].has(cmd.verb)) {
+      const reply = sequenceReply(state, cmd);
+      // A refused BDAT is still followed by its chunk (RFC 3030 2): read and drop it.
+      if (cmd.verb === 'BDAT') return discardChunk(this, cmd.size, reply, state);
+      return this.reply(reply);
+    }
+    try {
+      await this.dispatch(state, cmd);
+    } catch (error) {
+      // One typed error, thrown deep, caught once (DESIGN.md habit 5); anything else goes up: 421.
+      if (error instanceof ProtocolError) return this.reply(errorReply(error));
+      throw error;
+    }
+  }
+
+  private async dispatch(state: CommandState, cmd: SmtpCommand): Promise<void> {
+    switch (cmd.verb) {
+      case 'EHLO':
+        return handleEhlo(this, cmd.domain);
+      case 'HELO':
+        return handleHelo(this, cmd.domain);
+      case 'MAIL':
+        return handleMail(this, cmd);
+      case 'RCPT':
+        if (state.kind === 'mail' || state.kind === 'rcpt') return handleRcpt(this, state, cmd);
+        return this.reply(REPLY.badSequence);
+      case 'DATA':
+        if (state.kind === 'mail' || state.kind === 'rcpt') return handleData(this, state);
+        return this.reply(REPLY.badSequence);
+      case 'BDAT':
+        if (state.kind === 'mail' || state.kind === 'rcpt' || state.kind === 'bdat-wait') {
+          return handleBdat(this, state, cmd);
+        }
+        return discardChunk(this, cmd.size, REPLY.badSequence, state);
+      case 'AUTH':
+        return handleAuth(this, cmd);
+      case 'STARTTLS':
+        return handleStartTls(this);
+      case 'RSET':
+        return handleRset(this);
+      case 'NOOP':
+        return handleNoop(this);
+      case 'QUIT':
+        return handleQuit(this);
+      case 'VRFY':
+        return handleVrfy(this);
+      case 'HELP':
+        return handleHelp(this);
+    }
+  }
+}
+
+/** The most helpful 503 text for a verb the table refused in this state. */
+function sequenceReply(state: CommandState, cmd: SmtpCommand): Reply {
+  if (state.kind === 'connected') return REPLY.needHelo;
+  if (cmd.verb === 'MAIL' && (state.kind === 'mail' || state.kind === 'rcpt')) return REPLY.nestedMail;
+  if (cmd.verb === 'AUTH' && state.kind !== 'ready') return REPLY.authInTransaction;
+  if ((cmd.verb === 'RCPT' || cmd.verb === 'DATA' || cmd.verb === 'BDAT') && state.kind === 'ready') {
+    return REPLY.needMail;
+  }
+  return REPLY.badSequence;
+}

@@ -1,0 +1,274 @@
+// deliver() for SQLite: bodies stored once (inline or as a file), one row per local copy, queue rows; group commit.
+import type Database from 'better-sqlite3';
+import { readFile, unlink } from 'node:fs/promises';
+import { MailroomError } from '../../errors.js';
+import type { FileBlobStore } from '../blob-store.js';
+import type { DeliveryRequest } from '../store.js';
+import type { Prepare } from './statements.js';
+
+/*
+ * One stored blob serves both the local mailboxes and the queue. A blob is `head` + `body`:
+ * - head is `Return-Path: <sender>` (RFC 5321 4.4: added by the final delivery, so only the
+ *   local copies may carry it) followed by the trace headers (Received). It is always a column
+ *   of the blobs row, small.
+ * - body is what the client sent: inline in the same row when small, else a file in blobs/.
+ * Local copies read the blob from offset 0; the queue row records blob_offset = the length of the
+ * Return-Path line, so the copy sent on to other servers starts with Received. Keeping the head in
+ * SQLite is what lets a large body that was spooled to a file be *renamed* into blobs/ untouched.
+ *
+ * Why small bodies are inline: a blob file costs its own fsync plus one of the directory, while
+ * an inline body rides in the WAL, so a whole batch of small messages costs one fsync (the
+ * commit). bench/store-deliver.ts measures the trade-off; see DEFAULT_INLINE_MAX_BYTES.
+ */
+
+/** Bodies up to this size are stored inside SQLite (see bench/store-deliver.ts for the figures). */
+export const DEFAULT_INLINE_MAX_BYTES = 64 * 1024;
+
+/**
+ * How many inline body bytes one batch may carry. The commit is synchronous, so its write + fsync
+ * blocks the event loop; bounding the bytes bounds that pause (about 1 MiB = tens of ms on a slow
+ * disk) while a batch of small messages still holds hundreds of them.
+ */
+export const MAX_BATCH_INLINE_BYTES = 1024 * 1024;
+
+export interface PreparedDelivery {
+  request: DeliveryRequest;
+  head: Buffer;
+  queueOffset: number;
+  body: { kind: 'inline'; data: Buffer } | { kind: 'file'; name: string };
+  size: number;
+  /** Spool files to remove once the outcome is known (a small spooled body that was inlined). */
+  spoolLeftovers: string[];
+}
+
+export interface CommittedDelivery {
+  messageId: number | null;
+  copies: { accountId: number; mailboxId: number; uid: number }[];
+  queueId: string | null;
+}
+
+/** Builds head and moves/writes the body so only the metadata commit is left. Async, off the event loop. */
+export async function prepareDelivery(
+  request: DeliveryRequest,
+  blobs: FileBlobStore,
+  inlineMaxBytes: number,
+): Promise<PreparedDelivery> {
+  const returnPath = request.local.length > 0 ? `Return-Path: <${request.envelope.sender}>\r\n` : '';
+  const head = Buffer.from(returnPath + request.traceHeaders, 'utf8');
+  const queueOffset = Buffer.byteLength(returnPath, 'utf8');
+  const b = request.body;
+  const spoolLeftovers: string[] = [];
+  let body: PreparedDelivery['body'];
+  let bodySize: number;
+  if (b.kind === 'memory') {
+    bodySize = b.chunks.reduce((n, c) => n + c.length, 0);
+    body =
+      bodySize <= inlineMaxBytes
+        ? { kind: 'inline', data: Buffer.concat(b.chunks, bodySize) }
+        : { kind: 'file', name: await blobs.writeChunks(b.chunks) };
+  } else if (b.size <= inlineMaxBytes) {
+    // Spooled although small (the spool threshold is below the inline one): inline it.
+    const data = await readFile(b.path);
+    bodySize = data.length;
+    body = { kind: 'inline', data };
+    spoolLeftovers.push(b.path);
+  } else {
+    // Already fsynced by BodySpool.finish(); the rename is made durable by the batch's syncDir().
+    body = { kind: 'file', name: await blobs.adopt(b.path) };
+    bodySize = b.size;
+  }
+  return { request, head, queueOffset, body, size: head.length + bodySize, spoolLeftovers };
+}
+
+/** Removes what a prepared delivery put on disk: used when its rows did not commit. */
+export async function discardPrepared(p: PreparedDelivery, blobs: FileBlobStore): Promise<void> {
+  if (p.body.kind === 'file') await blobs.remove([p.body.name]);
+  await Promise.all(p.spoolLeftovers.map((f) => unlink(f).catch(() => undefined)));
+}
+
+/**
+ * Writes the rows of one delivery. Runs inside the batch transaction (in its own savepoint), so
+ * it must be synchronous and must throw to undo itself.
+ */
+export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedDelivery {
+  const r = p.request;
+  const now = r.receivedAt.getTime();
+  const blobId = Number(
+    prepare('INSERT INTO blobs (size, head, body, file) VALUES (?, ?, ?, ?)').run(
+      p.size,
+      p.head,
+      p.body.kind === 'inline' ? p.body.data : null,
+      p.body.kind === 'file' ? p.body.name : null,
+    ).lastInsertRowid,
+  );
+  const result: CommittedDelivery = { messageId: null, copies: [], queueId: null };
+
+  if (r.local.length > 0) {
+    const messageId = Number(
+      prepare(
+        'INSERT INTO messages (blob_id, size, internal_date, queue_id, sender) VALUES (?, ?, ?, ?, ?)',
+      ).run(blobId, p.size, now, r.queueId, r.envelope.sender).lastInsertRowid,
+    );
+    result.messageId = messageId;
+    const findMailbox = prepare<[number, string], { id: number }>(
+      'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?',
+    );
+    const bump = prepare<[number], { uid: number; modseq: number }>(
+      // One statement: the UID and MODSEQ handed out are exactly the ones counted (RFC 9051 2.3.1.1).
+      'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
+        'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq',
+    );
+    const insertCopy = prepare(
+      "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq) VALUES (?, ?, ?, '', ?)",
+    );
+    const seen = new Set<number>();
+    for (const target of r.local) {
+      // A named mailbox that does not exist (renamed, deleted) falls back to INBOX: never lose mail.
+      const mailbox =
+        (target.mailbox !== undefined ? findMailbox.get(target.accountId, target.mailbox) : undefined) ??
+        findMailbox.get(target.accountId, 'INBOX');
+      if (!mailbox) {
+        throw new MailroomError('NO_SUCH_ACCOUNT', `account ${target.accountId} no longer exists`);
+      }
+      if (seen.has(mailbox.id)) continue;
+      seen.add(mailbox.id);
+      const counters = bump.get(mailbox.id);
+      if (!counters) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailbox.id} vanished`);
+      insertCopy.run(mailbox.id, counters.uid, messageId, counters.modseq);
+      result.copies.push({ accountId: target.accountId, mailboxId: mailbox.id, uid: counters.uid });
+    }
+  }
+
+  if (r.remote.length > 0) {
+    const env = r.envelope;
+    prepare(
+      'INSERT INTO queue (id, blob_id, blob_offset, size, sender, dsn_envid, dsn_ret, smtputf8, body_type, created_at) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      r.queueId,
+      blobId,
+      p.queueOffset,
+      p.size - p.queueOffset,
+      env.sender,
+      env.dsnEnvid ?? null,
+      env.dsnRet ?? null,
+      env.smtpUtf8 ? 1 : 0,
+      env.body ?? null,
+      now,
+    );
+    const insertRcpt = prepare(
+      'INSERT INTO queue_recipients (queue_id, address, orcpt, notify, state, attempts, next_attempt_at) ' +
+        "VALUES (?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (queue_id, address) DO NOTHING",
+    );
+    for (const rcpt of r.remote) {
+      insertRcpt.run(r.queueId, rcpt.address, rcpt.orcpt ?? null, rcpt.notify?.join(',') ?? null, now);
+    }
+    result.queueId = r.queueId;
+  }
+  return result;
+}
+
+interface Waiting {
+  prepared: PreparedDelivery;
+  resolve: (c: CommittedDelivery) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: deliveries that become ready while a commit is running (or within one turn of the
+ * event loop) are committed together, so the durable commit - one WAL fsync with
+ * synchronous=FULL - is paid once per batch. The commit itself is synchronous (better-sqlite3);
+ * while it and the directory fsync before it run, new deliveries pile up for the next batch, so
+ * the batch grows with the load by itself (no timer, no added latency when idle).
+ */
+export class GroupCommitter {
+  private waiting: Waiting[] = [];
+  private scheduled = false;
+  private running: Promise<void> | null = null;
+  /** Figures for the benchmark and logs. */
+  readonly stats = { batches: 0, deliveries: 0, maxBatch: 0 };
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly prepare: Prepare,
+    private readonly blobs: FileBlobStore,
+  ) {}
+
+  submit(prepared: PreparedDelivery): Promise<CommittedDelivery> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ prepared, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once nothing is waiting or committing. */
+  async drain(): Promise<void> {
+    while (this.running || this.waiting.length > 0 || this.scheduled) {
+      await (this.running ?? new Promise<void>((r) => setImmediate(r)));
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.running = this.flush().finally(() => {
+        this.running = null;
+        if (this.waiting.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    let budget = MAX_BATCH_INLINE_BYTES;
+    let take = 0;
+    for (const w of this.waiting) {
+      const bytes = w.prepared.body.kind === 'inline' ? w.prepared.size : w.prepared.head.length;
+      if (take > 0 && bytes > budget) break; // always at least one, however large
+      budget -= bytes;
+      take++;
+    }
+    const batch = this.waiting.splice(0, take);
+    if (batch.length === 0) return;
+    this.stats.batches++;
+    this.stats.deliveries += batch.length;
+    this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
+    const outcomes: ({ ok: true; value: CommittedDelivery } | { ok: false; error: unknown })[] = [];
+    try {
+      // Renames into blobs/ must be durable before any row points at them (DESIGN: durability).
+      if (batch.some((w) => w.prepared.body.kind === 'file')) await this.blobs.syncDir();
+      const one = this.db.transaction((p: PreparedDelivery) => writeDelivery(this.prepare, p));
+      this.db
+        .transaction(() => {
+          for (const w of batch) {
+            try {
+              // Nested transaction = SAVEPOINT: a failing delivery is undone alone, the batch goes on.
+              outcomes.push({ ok: true, value: one(w.prepared) });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      // The commit itself failed (disk full, busy beyond busy_timeout): nothing of the batch is stored.
+      await Promise.all(batch.map((w) => discardPrepared(w.prepared, this.blobs)));
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    // Settle every caller first (their 250s wait on this), then tidy up the disk.
+    const cleanups: Promise<void>[] = [];
+    for (const [i, w] of batch.entries()) {
+      const outcome = outcomes[i];
+      if (outcome?.ok) {
+        w.resolve(outcome.value);
+        for (const f of w.prepared.spoolLeftovers) cleanups.push(unlink(f).catch(() => undefined));
+      } else {
+        w.reject(outcome ? outcome.error : new Error('delivery outcome missing'));
+        cleanups.push(discardPrepared(w.prepared, this.blobs));
+      }
+    }
+    await Promise.all(cleanups);
+  }
+}

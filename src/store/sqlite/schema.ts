@@ -1,0 +1,146 @@
+// The SQLite schema as numbered migrations, applied once each and tracked in PRAGMA user_version.
+import type Database from 'better-sqlite3';
+import { MailroomError } from '../../errors.js';
+
+/*
+ * Conventions, so a PostgreSQL backend can mirror this with its own DDL and the same DML:
+ * times are INTEGER milliseconds since the epoch (bigint there), flags are one space-separated
+ * TEXT, booleans are INTEGER 0/1, JSON is TEXT. AUTOINCREMENT (identity columns there) because
+ * ids are never reused: an event or a cached id of a deleted account must not hit a new one.
+ *
+ * A migration is appended, never edited: a database at user_version N has run exactly 1..N.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the foundation data model (DESIGN.md "Data model").
+  `
+  CREATE TABLE domains (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    address TEXT NOT NULL UNIQUE,
+    domain TEXT NOT NULL REFERENCES domains(name),
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX accounts_domain ON accounts(domain);
+  CREATE TABLE aliases (
+    source TEXT NOT NULL,          -- 'local@domain' or '@domain' (catch-all)
+    domain TEXT NOT NULL,
+    target TEXT NOT NULL,
+    position INTEGER NOT NULL,     -- keeps the targets in the order the admin gave them
+    PRIMARY KEY (source, target)
+  );
+  CREATE INDEX aliases_domain ON aliases(domain);
+  -- Monotonic counters shared by all processes (e.g. the last UIDVALIDITY handed out).
+  CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  );
+  CREATE TABLE mailboxes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES mailboxes(id) ON DELETE CASCADE,
+    special_use TEXT,
+    subscribed INTEGER NOT NULL DEFAULT 1,
+    uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL DEFAULT 1,
+    highest_modseq INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account_id, name)
+  );
+  -- One stored body. head (Return-Path + trace headers) is always here; the rest is either inline
+  -- (body) or a file under blobs/ (file). See sqlite/deliver.ts for why.
+  CREATE TABLE blobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    size INTEGER NOT NULL,
+    head BLOB NOT NULL,
+    body BLOB,
+    file TEXT UNIQUE,
+    CHECK ((body IS NULL) <> (file IS NULL))
+  );
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    blob_id INTEGER NOT NULL REFERENCES blobs(id),
+    size INTEGER NOT NULL,
+    internal_date INTEGER NOT NULL,
+    queue_id TEXT NOT NULL,        -- the id in the Received header: follows a message end to end
+    sender TEXT NOT NULL,
+    envelope_json TEXT,            -- IMAP ENVELOPE, filled when header parsing lands
+    bodystructure_json TEXT
+  );
+  CREATE INDEX messages_blob ON messages(blob_id);
+  CREATE TABLE mailbox_messages (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    message_id INTEGER NOT NULL REFERENCES messages(id),
+    flags TEXT NOT NULL DEFAULT '',
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  );
+  CREATE INDEX mailbox_messages_message ON mailbox_messages(message_id);
+  -- Expunged UIDs with the MODSEQ of their removal, for QRESYNC VANISHED (RFC 7162 3.2.10).
+  CREATE TABLE mailbox_expunged (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox_id, uid)
+  );
+  CREATE TABLE queue (
+    id TEXT PRIMARY KEY,
+    blob_id INTEGER NOT NULL REFERENCES blobs(id),
+    blob_offset INTEGER NOT NULL,  -- the queue copy skips the local Return-Path line
+    size INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    dsn_envid TEXT,
+    dsn_ret TEXT,
+    smtputf8 INTEGER NOT NULL DEFAULT 0,
+    body_type TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX queue_blob ON queue(blob_id);
+  CREATE TABLE queue_recipients (
+    queue_id TEXT NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    orcpt TEXT,
+    notify TEXT,                   -- comma-separated NOTIFY values (RFC 3461 4.1)
+    state TEXT NOT NULL CHECK (state IN ('pending', 'deferred', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    PRIMARY KEY (queue_id, address)
+  );
+  CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt_at);
+  `,
+];
+
+/** The schema version this code writes; a database newer than this is refused, not misread. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database to SCHEMA_VERSION. Each step runs in a BEGIN IMMEDIATE transaction and
+ * re-reads user_version inside it, so two processes opening a fresh data_dir at once (server and
+ * CLI) apply each migration exactly once.
+ */
+export function migrate(db: Database.Database): void {
+  for (;;) {
+    const applied = db
+      .transaction((): boolean => {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version > SCHEMA_VERSION) {
+          throw new MailroomError(
+            'SCHEMA_TOO_NEW',
+            `database schema version ${version} is newer than this Mailroom understands (${SCHEMA_VERSION}); upgrade Mailroom`,
+          );
+        }
+        const sql = MIGRATIONS[version];
+        if (sql === undefined) return false;
+        db.exec(sql);
+        db.pragma(`user_version = ${version + 1}`);
+        return true;
+      })
+      .immediate();
+    if (!applied) return;
+  }
+}

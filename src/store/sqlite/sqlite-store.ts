@@ -1,0 +1,482 @@
+// SqliteStore: the embedded default Store (better-sqlite3 in WAL mode, bodies inline or under data_dir/blobs).
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MailroomError } from '../../errors.js';
+import { FileBlobStore, newOwnedFileName } from '../blob-store.js';
+import type {
+  Account,
+  Alias,
+  DeliveryRequest,
+  Mailbox,
+  MailboxMessage,
+  QueueEntry,
+  Store,
+  StoreEvents,
+} from '../store.js';
+import {
+  DEFAULT_INLINE_MAX_BYTES,
+  GroupCommitter,
+  prepareDelivery,
+  type CommittedDelivery,
+} from './deliver.js';
+import { normalizeDomain, normalizeMailboxName, parseAddress, parseAliasSource } from './names.js';
+import { collectGarbage, listQueueEntries } from './queries.js';
+import { migrate } from './schema.js';
+import { cachedPrepare, type Prepare } from './statements.js';
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  /** The clock: created_at, UIDVALIDITY (seconds). Injected so tests are exact (DESIGN habit 10). */
+  clock?: () => Date;
+  /** Bodies up to this many bytes are stored inside SQLite; larger ones as files. */
+  inlineMaxBytes?: number;
+  /** How long a write waits for another process's lock before failing (ms). */
+  busyTimeoutMs?: number;
+  /** Names for new blob and spool files; must keep the `<pid>-...` form of newOwnedFileName. */
+  newFileName?: () => string;
+}
+
+/** The folders every new account gets, with their RFC 6154 SPECIAL-USE attributes. */
+export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: string | null }[] = [
+  { name: 'INBOX', specialUse: null },
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+  { name: 'Archive', specialUse: '\\Archive' },
+];
+
+interface AccountRow {
+  id: number;
+  address: string;
+  password_hash: string;
+  created_at: number;
+}
+interface MailboxRow {
+  id: number;
+  account_id: number;
+  name: string;
+  special_use: string | null;
+  subscribed: number;
+  uidvalidity: number;
+  uidnext: number;
+  highest_modseq: number;
+  message_count: number;
+}
+
+const MAILBOX_COLUMNS =
+  'm.id, m.account_id, m.name, m.special_use, m.subscribed, m.uidvalidity, m.uidnext, m.highest_modseq, ' +
+  '(SELECT COUNT(*) FROM mailbox_messages mm WHERE mm.mailbox_id = m.id) AS message_count';
+
+/**
+ * Opens (creating if needed) the store in `dataDir`: data_dir/mailroom.db, data_dir/blobs,
+ * data_dir/spool. Synchronous: it is start-up work, and the CLI wants a plain call. Removes
+ * orphaned spool and blob files left by a crashed process (see blob-store.ts).
+ */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}
+
+export class SqliteStore implements Store {
+  readonly events = new EventEmitter<StoreEvents>();
+  readonly spoolDir: string;
+  readonly blobs: FileBlobStore;
+  /** What the orphan sweep at open removed (for the start-up log and tests). */
+  readonly orphansRemoved: { spool: string[]; blobs: string[] };
+  private readonly db: Database.Database;
+  private readonly prepare: Prepare;
+  private readonly clock: () => Date;
+  private readonly inlineMaxBytes: number;
+  private readonly committer: GroupCommitter;
+  private closed = false;
+  private inFlight = new Set<Promise<unknown>>();
+
+  constructor(options: SqliteStoreOptions) {
+    this.clock = options.clock ?? (() => new Date());
+    this.inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+    mkdirSync(options.dataDir, { recursive: true });
+    this.spoolDir = join(options.dataDir, 'spool');
+    this.blobs = new FileBlobStore(
+      join(options.dataDir, 'blobs'),
+      this.spoolDir,
+      options.newFileName ?? (() => newOwnedFileName()),
+    );
+    this.db = new Database(join(options.dataDir, 'mailroom.db'), { timeout: options.busyTimeoutMs ?? 5000 });
+    try {
+      // WAL: readers never block the writer, so the CLI and the server share the file safely.
+      this.db.pragma('journal_mode = WAL');
+      // FULL: in WAL mode the WAL is fsynced at every commit, so a resolved deliver() survives a
+      // power loss, not only a process crash (NORMAL would only sync at checkpoints).
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      migrate(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.prepare = cachedPrepare(this.db);
+    this.committer = new GroupCommitter(this.db, this.prepare, this.blobs);
+    const files = new Set(
+      this.prepare<[], { file: string }>('SELECT file FROM blobs WHERE file IS NOT NULL')
+        .all()
+        .map((r) => r.file),
+    );
+    this.orphansRemoved = this.blobs.removeOrphans((name) => files.has(name), this.clock().getTime());
+  }
+
+  /** Figures of the group committer (batches, deliveries, largest batch). */
+  get commitStats(): Readonly<{ batches: number; deliveries: number; maxBatch: number }> {
+    return this.committer.stats;
+  }
+
+  // ---- domains ----
+
+  addDomain(name: string): void {
+    const domain = normalizeDomain(name);
+    const r = this.prepare(
+      'INSERT INTO domains (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
+    ).run(domain, this.clock().getTime());
+    if (r.changes === 0) throw new MailroomError('DOMAIN_EXISTS', `domain ${domain} already exists`);
+  }
+
+  removeDomain(name: string): void {
+    const domain = normalizeDomain(name);
+    this.write(() => {
+      if (!this.isLocalDomain(domain)) throw new MailroomError('NO_SUCH_DOMAIN', `no such domain: ${domain}`);
+      const users = this.prepare<[string], { n: number }>(
+        'SELECT COUNT(*) AS n FROM accounts WHERE domain = ?',
+      ).get(domain);
+      const aliases = this.prepare<[string], { n: number }>(
+        'SELECT COUNT(DISTINCT source) AS n FROM aliases WHERE domain = ?',
+      ).get(domain);
+      if ((users?.n ?? 0) > 0 || (aliases?.n ?? 0) > 0) {
+        throw new MailroomError(
+          'DOMAIN_IN_USE',
+          `domain ${domain} still has ${users?.n ?? 0} account(s) and ${aliases?.n ?? 0} alias(es); remove them first`,
+        );
+      }
+      this.prepare('DELETE FROM domains WHERE name = ?').run(domain);
+    });
+  }
+
+  listDomains(): string[] {
+    return this.prepare<[], { name: string }>('SELECT name FROM domains ORDER BY name')
+      .all()
+      .map((r) => r.name);
+  }
+
+  isLocalDomain(name: string): boolean {
+    let domain: string;
+    try {
+      domain = normalizeDomain(name);
+    } catch {
+      return false; // not a valid name, so certainly not one of ours
+    }
+    return this.prepare('SELECT 1 FROM domains WHERE name = ?').get(domain) !== undefined;
+  }
+
+  // ---- accounts ----
+
+  addAccount(address: string, passwordHash: string): Account {
+    const a = parseAddress(address);
+    return this.write(() => {
+      if (!this.isLocalDomain(a.domain)) {
+        throw new MailroomError(
+          'DOMAIN_NOT_LOCAL',
+          `domain ${a.domain} is not a local domain (add it first)`,
+        );
+      }
+      if (this.getAccount(a.address))
+        throw new MailroomError('ACCOUNT_EXISTS', `account ${a.address} already exists`);
+      const now = this.clock();
+      const id = Number(
+        this.prepare(
+          'INSERT INTO accounts (address, domain, password_hash, created_at) VALUES (?, ?, ?, ?)',
+        ).run(a.address, a.domain, passwordHash, now.getTime()).lastInsertRowid,
+      );
+      for (const mb of DEFAULT_MAILBOXES) this.createMailbox(id, mb.name, mb.specialUse, now);
+      return { id, address: a.address, passwordHash, createdAt: now };
+    });
+  }
+
+  /**
+   * UIDVALIDITY (RFC 9051 2.3.1.1) must change whenever a name is re-used for a new mailbox. It is
+   * the clock in seconds, but never less than the last value handed out + 1 (one counter for the
+   * whole store), so a mailbox re-created within the same second - or after the clock stepped
+   * back - still gets a new one. Must run inside a write transaction.
+   */
+  private nextUidValidity(now: Date): number {
+    const last = this.prepare<[], { value: number }>(
+      "SELECT value FROM counters WHERE name = 'uidvalidity'",
+    ).get();
+    const value = Math.max(Math.floor(now.getTime() / 1000), (last?.value ?? 0) + 1);
+    if (value > 0xffffffff) throw new MailroomError('UIDVALIDITY_EXHAUSTED', 'UIDVALIDITY passed 2^32-1');
+    this.prepare(
+      "INSERT INTO counters (name, value) VALUES ('uidvalidity', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    ).run(value);
+    return value;
+  }
+
+  private createMailbox(accountId: number, name: string, specialUse: string | null, now: Date): number {
+    return Number(
+      this.prepare(
+        'INSERT INTO mailboxes (account_id, name, parent_id, special_use, subscribed, uidvalidity, uidnext, highest_modseq) ' +
+          'VALUES (?, ?, NULL, ?, 1, ?, 1, 0)',
+      ).run(accountId, name, specialUse, this.nextUidValidity(now)).lastInsertRowid,
+    );
+  }
+
+  removeAccount(address: string): void {
+    const { address: addr } = parseAddress(address);
+    const unlinkFiles = this.write(() => {
+      const account = this.getAccount(addr);
+      if (!account) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
+      const messageIds = this.prepare<[number], { message_id: number }>(
+        'SELECT DISTINCT mm.message_id FROM mailbox_messages mm JOIN mailboxes m ON m.id = mm.mailbox_id WHERE m.account_id = ?',
+      )
+        .all(account.id)
+        .map((r) => r.message_id);
+      this.prepare('DELETE FROM accounts WHERE id = ?').run(account.id); // mailboxes and their rows cascade
+      return collectGarbage(this.prepare, messageIds);
+    });
+    // After the commit: the rows are gone for good, so their files may go too. Best effort; a file
+    // that stays is only wasted space, and no row can point at it any more.
+    void this.blobs.remove(unlinkFiles);
+  }
+
+  setPasswordHash(address: string, passwordHash: string): void {
+    const { address: addr } = parseAddress(address);
+    const r = this.prepare('UPDATE accounts SET password_hash = ? WHERE address = ?').run(passwordHash, addr);
+    if (r.changes === 0) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
+  }
+
+  getAccount(address: string): Account | null {
+    let addr: string;
+    try {
+      addr = parseAddress(address).address;
+    } catch {
+      return null; // an invalid address names no account
+    }
+    const row = this.prepare<[string], AccountRow>(
+      'SELECT id, address, password_hash, created_at FROM accounts WHERE address = ?',
+    ).get(addr);
+    return row ? toAccount(row) : null;
+  }
+
+  getAccountById(id: number): Account | null {
+    const row = this.prepare<[number], AccountRow>(
+      'SELECT id, address, password_hash, created_at FROM accounts WHERE id = ?',
+    ).get(id);
+    return row ? toAccount(row) : null;
+  }
+
+  listAccounts(): Account[] {
+    return this.prepare<[], AccountRow>(
+      'SELECT id, address, password_hash, created_at FROM accounts ORDER BY address',
+    )
+      .all()
+      .map(toAccount);
+  }
+
+  // ---- aliases ----
+
+  addAlias(source: string, targets: string[]): void {
+    const src = parseAliasSource(source);
+    const list = [...new Set(targets.map((t) => parseAddress(t).address))];
+    if (list.length === 0)
+      throw new MailroomError('BAD_ADDRESS', `alias ${src.source} needs at least one target`);
+    if (list.includes(src.source))
+      throw new MailroomError('BAD_ADDRESS', `alias ${src.source} cannot target itself`);
+    this.write(() => {
+      if (!this.isLocalDomain(src.domain)) {
+        throw new MailroomError(
+          'DOMAIN_NOT_LOCAL',
+          `domain ${src.domain} is not a local domain (add it first)`,
+        );
+      }
+      this.prepare('DELETE FROM aliases WHERE source = ?').run(src.source);
+      const insert = this.prepare(
+        'INSERT INTO aliases (source, domain, target, position) VALUES (?, ?, ?, ?)',
+      );
+      list.forEach((t, i) => insert.run(src.source, src.domain, t, i));
+    });
+  }
+
+  removeAlias(source: string): void {
+    const { source: src } = parseAliasSource(source);
+    const r = this.prepare('DELETE FROM aliases WHERE source = ?').run(src);
+    if (r.changes === 0) throw new MailroomError('NO_SUCH_ALIAS', `no such alias: ${src}`);
+  }
+
+  getAlias(source: string): Alias | null {
+    let src: string;
+    try {
+      src = parseAliasSource(source).source;
+    } catch {
+      return null;
+    }
+    const targets = this.prepare<[string], { target: string }>(
+      'SELECT target FROM aliases WHERE source = ? ORDER BY position',
+    )
+      .all(src)
+      .map((r) => r.target);
+    return targets.length > 0 ? { source: src, targets } : null;
+  }
+
+  listAliases(): Alias[] {
+    const out: Alias[] = [];
+    for (const r of this.prepare<[], { source: string; target: string }>(
+      'SELECT source, target FROM aliases ORDER BY source, position',
+    ).all()) {
+      const last = out[out.length - 1];
+      if (last?.source === r.source) last.targets.push(r.target);
+      else out.push({ source: r.source, targets: [r.target] });
+    }
+    return out;
+  }
+
+  // ---- mailboxes and messages ----
+
+  listMailboxes(accountId: number): Mailbox[] {
+    return this.prepare<[number], MailboxRow>(
+      `SELECT ${MAILBOX_COLUMNS} FROM mailboxes m WHERE m.account_id = ? ` +
+        "ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name",
+    )
+      .all(accountId)
+      .map(toMailbox);
+  }
+
+  getMailbox(accountId: number, name: string): Mailbox | null {
+    const row = this.prepare<[number, string], MailboxRow>(
+      `SELECT ${MAILBOX_COLUMNS} FROM mailboxes m WHERE m.account_id = ? AND m.name = ?`,
+    ).get(accountId, normalizeMailboxName(name));
+    return row ? toMailbox(row) : null;
+  }
+
+  listMessages(mailboxId: number): MailboxMessage[] {
+    return this.prepare<
+      [number],
+      { uid: number; message_id: number; flags: string; modseq: number; size: number; internal_date: number }
+    >(
+      'SELECT mm.uid, mm.message_id, mm.flags, mm.modseq, m.size, m.internal_date ' +
+        'FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id WHERE mm.mailbox_id = ? ORDER BY mm.uid',
+    )
+      .all(mailboxId)
+      .map((r) => ({
+        uid: r.uid,
+        messageId: r.message_id,
+        flags: r.flags === '' ? [] : r.flags.split(' '),
+        modseq: r.modseq,
+        size: r.size,
+        internalDate: new Date(r.internal_date),
+      }));
+  }
+
+  async readMessage(messageId: number): Promise<Buffer> {
+    const row = this.prepare<[number], { head: Buffer; body: Buffer | null; file: string | null }>(
+      'SELECT b.head, b.body, b.file FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?',
+    ).get(messageId);
+    if (!row) throw new MailroomError('NO_SUCH_MESSAGE', `no such message: ${messageId}`);
+    return this.assemble(row, 0);
+  }
+
+  /** The bytes the queue sends on for one entry: the stored blob without the local Return-Path line. */
+  async readQueueMessage(queueId: string): Promise<Buffer> {
+    const row = this.prepare<
+      [string],
+      { head: Buffer; body: Buffer | null; file: string | null; off: number }
+    >(
+      'SELECT b.head, b.body, b.file, q.blob_offset AS off FROM queue q JOIN blobs b ON b.id = q.blob_id WHERE q.id = ?',
+    ).get(queueId);
+    if (!row) throw new MailroomError('NO_SUCH_QUEUE_ENTRY', `no such queue entry: ${queueId}`);
+    return this.assemble(row, row.off);
+  }
+
+  private async assemble(row: { head: Buffer; body: Buffer | null; file: string | null }, offset: number) {
+    const body = row.body ?? (row.file !== null ? await this.blobs.read(row.file) : Buffer.alloc(0));
+    return Buffer.concat([row.head.subarray(offset), body]);
+  }
+
+  // ---- delivery ----
+
+  async deliver(request: DeliveryRequest): Promise<void> {
+    await this.deliverWithResult(request);
+  }
+
+  /**
+   * deliver() that also tells where the copies went (UIDs) - for APPEND/tests. Takes ownership of
+   * a 'file' body: on success it is moved into blobs/ (or inlined and removed), on failure removed.
+   */
+  deliverWithResult(request: DeliveryRequest): Promise<CommittedDelivery> {
+    if (this.closed) return Promise.reject(new MailroomError('STORE_CLOSED', 'the store is closed'));
+    const p = (async () => {
+      const prepared = await prepareDelivery(request, this.blobs, this.inlineMaxBytes);
+      const committed = await this.committer.submit(prepared);
+      // After the commit only: a subscriber that reads at once must find the rows. A throwing
+      // subscriber must not turn a committed delivery into a failure (the client would resend
+      // and the message would be stored twice), so its error becomes a process warning.
+      const safely = (what: string, fn: () => void): void => {
+        try {
+          fn();
+        } catch (err) {
+          process.emitWarning(`store ${what} listener threw: ${String(err)}`, 'MailroomStoreWarning');
+        }
+      };
+      for (const c of committed.copies) safely('message', () => this.events.emit('message', c));
+      const queueId = committed.queueId;
+      if (queueId !== null) safely('queue', () => this.events.emit('queue', { queueId }));
+      return committed;
+    })();
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  // ---- queue ----
+
+  listQueue(): QueueEntry[] {
+    return listQueueEntries(this.prepare);
+  }
+
+  // ---- lifecycle ----
+
+  /** Waits for deliveries in flight (they finish or fail, never half), then closes the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    await this.committer.drain();
+    this.db.close();
+  }
+
+  /** Runs fn in a BEGIN IMMEDIATE transaction: takes the write lock first, so a read-then-write never deadlocks. */
+  private write<T>(fn: () => T): T {
+    if (this.closed) throw new MailroomError('STORE_CLOSED', 'the store is closed');
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** PRAGMA integrity_check, for tests and the admin CLI: 'ok' when the file is sound. */
+  integrityCheck(): string {
+    return this.db.pragma('integrity_check', { simple: true }) as string;
+  }
+}
+
+function toAccount(r: AccountRow): Account {
+  return { id: r.id, address: r.address, passwordHash: r.password_hash, createdAt: new Date(r.created_at) };
+}
+
+function toMailbox(r: MailboxRow): Mailbox {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    specialUse: r.special_use,
+    subscribed: r.subscribed === 1,
+    uidValidity: r.uidvalidity,
+    uidNext: r.uidnext,
+    highestModseq: r.highest_modseq,
+    messageCount: r.message_count,
+  };
+}

@@ -1,0 +1,22 @@
+// Runs the Store contract suite against the embedded SQLite store.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { runStoreContract } from './store-contract.js';
+
+const INLINE_MAX = 8 * 1024;
+const dirs: string[] = [];
+
+runStoreContract('sqlite', {
+  async newLocation() {
+    const dir = await mkdtemp(join(tmpdir(), 'mailroom-contract-'));
+    dirs.push(dir);
+    return dir;
+  },
+  open: (dataDir, clock) => openSqliteStore({ dataDir, clock, inlineMaxBytes: INLINE_MAX }),
+  largeBodyBytes: INLINE_MAX,
+  async cleanup() {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  },
+});

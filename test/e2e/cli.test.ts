@@ -1,0 +1,215 @@
+// The CLI as a user runs it (`node dist/cli.js`): admin commands with --json, one-line errors, config errors, serve + SIGTERM.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, freePorts } from '../helpers/mailroom-process.js';
+
+let dir: string;
+let configPath: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mailroom-cli-'));
+  configPath = join(dir, 'mailroom.toml');
+  // Relative data_dir: resolved against the config file's folder, not the cwd of the test.
+  writeFileSync(configPath, 'hostname = "mx.example.test"\ndata_dir = "data"\n');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[], options: { input?: string; config?: string | null; cwd?: string } = {}) {
+  const extra = options.config === null ? [] : ['--config', options.config ?? configPath];
+  const result = spawnSync(process.execPath, [CLI, ...args, ...extra], {
+    input: options.input ?? '',
+    encoding: 'utf8',
+    cwd: options.cwd ?? tmpdir(),
+    timeout: 20_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function ok(args: string[], input?: string): string {
+  const result = run(args, input === undefined ? {} : { input });
+  assert.equal(result.status, 0, `mailroom ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Like run(), but async so independent failing commands can run side by side (each process is mostly start-up). */
+function runAsync(args: string[], options: { input?: string; config?: string | null } = {}) {
+  const extra = options.config === null ? [] : ['--config', options.config ?? configPath];
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    const child = spawn(process.execPath, [CLI, ...args, ...extra], { cwd: tmpdir() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin.end(options.input ?? '');
+    child.once('close', (status) => done({ status, stdout, stderr }));
+  });
+}
+
+async function fails(
+  args: string[],
+  pattern: RegExp,
+  options: { input?: string; config?: string | null } = {},
+): Promise<void> {
+  const result = await runAsync(args, options);
+  assert.notEqual(result.status, 0, `mailroom ${args.join(' ')} should fail`);
+  assert.equal(result.stderr.trimEnd().split('\n').length, 1, `one line: ${JSON.stringify(result.stderr)}`);
+  assert.match(result.stderr, pattern);
+}
+
+describe('admin commands', () => {
+  test('domain add / list --json / remove', () => {
+    ok(['domain', 'add', 'Example.TEST']);
+    ok(['domain', 'add', 'spare.test']);
+    assert.deepEqual(JSON.parse(ok(['domain', 'list', '--json'])), [
+      { name: 'example.test' },
+      { name: 'spare.test' },
+    ]);
+    ok(['domain', 'remove', 'spare.test']);
+    assert.deepEqual(JSON.parse(ok(['domain', 'list', '--json'])), [{ name: 'example.test' }]);
+    assert.equal(ok(['domain', 'list']), 'example.test\n');
+  });
+
+  test('user add (--password and --password-stdin) / list --json / passwd / remove', () => {
+    ok(['user', 'add', 'alice@example.test', '--password', 'alice-pw']);
+    ok(['user', 'add', 'Bob@Example.test', '--password-stdin'], 'bob-pw\n');
+    const users = JSON.parse(ok(['user', 'list', '--json'])) as { address: string; created_at: string }[];
+    assert.deepEqual(
+      users.map((u) => u.address),
+      ['alice@example.test', 'bob@example.test'],
+    );
+    assert.ok(users.every((u) => !Number.isNaN(Date.parse(u.created_at))));
+    assert.ok(!JSON.stringify(users).includes('scrypt'), 'no password hashes in the listing');
+    ok(['user', 'passwd', 'bob@example.test', '--password', 'new-pw']);
+    ok(['user', 'add', 'temp@example.test', '--password', 'x']);
+    ok(['user', 'remove', 'temp@example.test']);
+    assert.equal(ok(['user', 'list']), 'alice@example.test\nbob@example.test\n');
+  });
+
+  test('alias add (comma list, catch-all) / list --json / remove', () => {
+    ok(['alias', 'add', 'team@example.test', 'alice@example.test,bob@example.test,ext@remote.example']);
+    ok(['alias', 'add', '@example.test', 'alice@example.test']);
+    assert.deepEqual(JSON.parse(ok(['alias', 'list', '--json'])), [
+      { source: '@example.test', targets: ['alice@example.test'] },
+      {
+        source: 'team@example.test',
+        targets: ['alice@example.test', 'bob@example.test', 'ext@remote.example'],
+      },
+    ]);
+    ok(['alias', 'remove', '@example.test']);
+    assert.equal((JSON.parse(ok(['alias', 'list', '--json'])) as unknown[]).length, 1);
+  });
+
+  test('errors: non-zero exit and one line on stderr', async () => {
+    await Promise.all([
+      fails(['user', 'add', 'carol@elsewhere.test', '--password', 'x'], /not a local domain/),
+      fails(['user', 'add', 'not-an-address', '--password', 'x'], /invalid address/),
+      fails(['user', 'add', 'alice@example.test', '--password', 'x'], /already exists/),
+      fails(['user', 'add', 'dave@example.test'], /--password/),
+      fails(['user', 'add', 'dave@example.test', '--password-stdin'], /empty/, { input: '\n' }),
+      fails(['user', 'remove', 'nobody@example.test'], /no such account/),
+      fails(['user', 'passwd', 'nobody@example.test', '--password', 'x'], /no such account/),
+      fails(['alias', 'remove', 'nothing@example.test'], /no such alias/),
+      fails(['alias', 'add', 'x@example.test'], /missing target/),
+      fails(['domain', 'remove', 'never.test'], /no such domain/),
+      fails(['domain', 'frobnicate'], /unknown action/),
+      fails(['frobnicate'], /unknown command/),
+      fails(['user', 'list', '--bogus'], /Unknown option '--bogus'/),
+      fails(['domain', 'list'], /cannot read .*missing\.toml/, { config: join(dir, 'missing.toml') }),
+    ]);
+  });
+
+  test('MAILROOM_CONFIG and ./mailroom.toml are found without --config', () => {
+    const result = spawnSync(process.execPath, [CLI, 'domain', 'list'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'example.test\n');
+    const viaEnv = spawnSync(process.execPath, [CLI, 'domain', 'list'], {
+      cwd: tmpdir(),
+      encoding: 'utf8',
+      env: { ...process.env, MAILROOM_CONFIG: configPath },
+    });
+    assert.equal(viaEnv.stdout, 'example.test\n');
+  });
+});
+
+describe('serve', () => {
+  test('an unknown config key stops start-up with one line naming it', async () => {
+    const bad = join(dir, 'bad.toml');
+    const bad2 = join(dir, 'bad2.toml');
+    writeFileSync(bad, 'data_dir = "data"\n[limits]\nmax_recipent = 5\n');
+    writeFileSync(bad2, 'data_dir = "data"\n[limits]\nmax_recipients = "x"\n');
+    await Promise.all([
+      fails(['serve'], /config: limits\.max_recipent: unknown key/, { config: bad }),
+      fails(['serve'], /config: limits\.max_recipients: expected a positive integer, got "x"/, {
+        config: bad2,
+      }),
+    ]);
+  });
+
+  test('prints ready on free ports, accepts SMTP, exits 0 on SIGTERM', async () => {
+    const [smtp, submission, submissions] = (await freePorts(3)) as [number, number, number];
+    const config = join(dir, 'serve.toml');
+    writeFileSync(
+      config,
+      [
+        'hostname = "mx.example.test"',
+        'data_dir = "data"',
+        `[smtp]\nlisten = ["127.0.0.1:${smtp}"]`,
+        `[submission]\nlisten = ["127.0.0.1:${submission}"]`,
+        `[submissions]\nlisten = ["127.0.0.1:${submissions}"]`,
+        ...['imap', 'imaps', 'pop3', 'pop3s', 'http'].map((s) => `[${s}]\nlisten = []`),
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    try {
+      await new Promise<void>((ready, fail) => {
+        let buffer = '';
+        const timer = setTimeout(
+          () => fail(new Error(`no ready line: ${lines.join('\n')}${stderr}`)),
+          15_000,
+        );
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffer += chunk.toString();
+          let nl: number;
+          while ((nl = buffer.indexOf('\n')) >= 0) {
+            lines.push(buffer.slice(0, nl));
+            buffer = buffer.slice(nl + 1);
+            if (lines.at(-1)!.includes('ready')) {
+              clearTimeout(timer);
+              ready();
+            }
+          }
+        });
+        void exited.then((code) => fail(new Error(`exited ${code}: ${stderr}`)));
+      });
+      for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `JSON log line: ${line}`);
+      const ready = JSON.parse(lines.at(-1)!) as { msg: string; listening: Record<string, string[]> };
+      assert.equal(ready.msg, 'ready');
+      assert.deepEqual(ready.listening.smtp, [`127.0.0.1:${smtp}`]);
+      assert.deepEqual(ready.listening.submissions, [`127.0.0.1:${submissions}`]);
+
+      const greeting = await new Promise<string>((done, fail) => {
+        const socket = connect(smtp, '127.0.0.1');
+        socket.once('data', (d) => {
+          done(d.toString());
+          socket.end('QUIT\r\n');
+        });
+        socket.once('error', fail);
+      });
+      assert.match(greeting, /^220 mx\.example\.test /);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, stderr);
+  });
+});

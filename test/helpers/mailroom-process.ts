@@ -1,0 +1,149 @@
+// Runs `node dist/cli.js` as a user would: a temp data dir and config on free loopback ports, `serve` in a child process.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
+
+/** Ports the OS says are free right now (bound to port 0, then released). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((done, fail) => {
+          const server = createServer();
+          server.once('error', fail);
+          server.listen(0, '127.0.0.1', () => done(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  return ports;
+}
+
+export interface MailroomPorts {
+  smtp: number;
+  submission: number;
+  submissions: number;
+}
+
+export interface MailroomInstance {
+  dir: string;
+  configPath: string;
+  dataDir: string;
+  ports: MailroomPorts;
+  hostname: string;
+  process: ChildProcess | null;
+  /** Everything the server printed, for assertions and for failure messages. */
+  output: string[];
+  /** Runs a CLI command against this instance's config; throws with stderr on a non-zero exit. */
+  cli(args: string[], input?: string): string;
+  start(): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  cleanup(): Promise<void>;
+}
+
+/** Makes a temp instance; `extraToml` is appended to the generated config. */
+export async function createMailroom(
+  options: { hostname?: string; extraToml?: string } = {},
+): Promise<MailroomInstance> {
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-e2e-'));
+  const [smtp, submission, submissions] = (await freePorts(3)) as [number, number, number];
+  const hostname = options.hostname ?? 'mx.example.test';
+  const configPath = join(dir, 'mailroom.toml');
+  const dataDir = join(dir, 'data');
+  writeFileSync(
+    configPath,
+    [
+      `hostname = "${hostname}"`,
+      `data_dir = "${dataDir}"`,
+      `[smtp]`,
+      `listen = ["127.0.0.1:${smtp}"]`,
+      `[submission]`,
+      `listen = ["127.0.0.1:${submission}"]`,
+      `[submissions]`,
+      `listen = ["127.0.0.1:${submissions}"]`,
+      `[imap]`,
+      `listen = []`,
+      `[imaps]`,
+      `listen = []`,
+      `[pop3]`,
+      `listen = []`,
+      `[pop3s]`,
+      `listen = []`,
+      `[http]`,
+      `listen = []`,
+      options.extraToml ?? '',
+    ].join('\n'),
+  );
+
+  const instance: MailroomInstance = {
+    dir,
+    configPath,
+    dataDir,
+    hostname,
+    ports: { smtp, submission, submissions },
+    process: null,
+    output: [],
+    cli(args, input) {
+      const result = spawnSync(process.execPath, [CLI, ...args, '--config', configPath], {
+        input: input ?? '',
+        encoding: 'utf8',
+      });
+      if (result.status !== 0) {
+        throw new Error(`mailroom ${args.join(' ')} exited ${result.status}: ${result.stderr.trim()}`);
+      }
+      return result.stdout;
+    },
+    async start() {
+      const child = spawn(process.execPath, [CLI, 'serve', '--config', configPath], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      instance.process = child;
+      await new Promise<void>((ready, fail) => {
+        let buffered = '';
+        const timer = setTimeout(
+          () => fail(new Error(`no ready line in 20s:\n${instance.output.join('\n')}`)),
+          20_000,
+        );
+        const onData = (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            instance.output.push(line);
+            if (line.includes('ready')) {
+              clearTimeout(timer);
+              ready();
+            }
+          }
+        };
+        child.stdout!.on('data', onData);
+        child.stderr!.on('data', (chunk: Buffer) => instance.output.push(chunk.toString('utf8')));
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          fail(new Error(`serve exited with ${code} before ready:\n${instance.output.join('\n')}`));
+        });
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      const child = instance.process;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      child.kill(signal);
+      const code = await exited;
+      instance.process = null;
+      return code;
+    },
+    async cleanup() {
+      await instance.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return instance;
+}

@@ -1,0 +1,220 @@
+// Config loading: defaults without a file, every key validated, one-line errors naming the key path.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, findConfigFile, loadConfig, parseConfigText } from '../../../src/config/load.js';
+import { formatListenAddress, parseDuration, parseListenAddress } from '../../../src/config/schema.js';
+
+const context = {
+  configPath: '/etc/mailroom/mailroom.toml',
+  baseDir: '/etc/mailroom',
+  defaultHostname: 'box.test',
+};
+const parse = (text: string) => parseConfigText(text, context);
+
+describe('parseDuration', () => {
+  const rows: [string, number | null][] = [
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['5d', 432_000_000],
+    ['0s', null],
+    ['5', null],
+    ['5 m', null],
+    ['-5m', null],
+    ['5M', null],
+    ['1.5h', null],
+    ['', null],
+    ['9999999999d', null],
+  ];
+  for (const [text, expected] of rows)
+    test(JSON.stringify(text), () => assert.equal(parseDuration(text), expected));
+});
+
+describe('parseListenAddress', () => {
+  const rows: [string, { host: string; port: number } | RegExp][] = [
+    ['127.0.0.1:2525', { host: '127.0.0.1', port: 2525 }],
+    ['[::1]:25', { host: '::1', port: 25 }],
+    ['0.0.0.0:0', { host: '0.0.0.0', port: 0 }],
+    ['localhost:587', { host: 'localhost', port: 587 }],
+    ['::1:25', /brackets/],
+    ['[127.0.0.1]:25', /IPv6/],
+    ['127.0.0.1', /host:port/],
+    ['127.0.0.1:65536', /port/],
+    ['127.0.0.1:', /port/],
+    ['127.0.0.1:25x', /port/],
+    [':25', /IPv4 address or a host name/],
+    ['bad host:25', /IPv4 address or a host name/],
+  ];
+  for (const [text, expected] of rows) {
+    test(text, () => {
+      const got = parseListenAddress(text);
+      if (expected instanceof RegExp) assert.match(String(got), expected);
+      else assert.deepEqual(got, expected);
+    });
+  }
+  test('formats back', () => {
+    assert.equal(formatListenAddress({ host: '::1', port: 25 }), '[::1]:25');
+    assert.equal(formatListenAddress({ host: '127.0.0.1', port: 25 }), '127.0.0.1:25');
+  });
+});
+
+describe('parseConfigText', () => {
+  test('empty file: the dev defaults of CONTRACT.md', () => {
+    const config = parse('');
+    assert.equal(config.hostname, 'box.test');
+    assert.equal(config.dataDir, '/etc/mailroom/data');
+    assert.deepEqual(config.listeners.smtp, [{ host: '127.0.0.1', port: 2525 }]);
+    assert.deepEqual(config.listeners.submission, [{ host: '127.0.0.1', port: 2587 }]);
+    assert.deepEqual(config.listeners.submissions, [{ host: '127.0.0.1', port: 2465 }]);
+    assert.deepEqual(config.listeners.http, [{ host: '127.0.0.1', port: 8080 }]);
+    assert.equal(config.tls, null);
+    assert.equal(config.auth.allowLoopbackPlaintext, true);
+    assert.deepEqual(config.limits, {
+      maxMessageSize: 26214400,
+      maxRecipients: 100,
+      maxConnections: 1000,
+      maxConnectionsPerIp: 50,
+    });
+    assert.deepEqual(config.queue.retryIntervalsMs, [60_000, 300_000, 900_000, 3_600_000, 14_400_000]);
+    assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);
+    assert.deepEqual(config.outbound, { port: 25, dnsServers: [], routes: {} });
+  });
+
+  test('the full example of CONTRACT.md', () => {
+    const config = parse(`
+hostname = "Mail.Example.test"
+data_dir = "./var"
+[smtp]
+listen = ["127.0.0.1:25", "[::1]:25"]
+[submission]
+listen = []
+[tls]
+cert = "cert.pem"
+key = "/abs/key.pem"
+[auth]
+allow_loopback_plaintext = false
+[limits]
+max_message_size = 1000
+max_recipients = 5
+max_connections = 10
+max_connections_per_ip = 2
+[queue]
+retry_intervals = ["30s", "2m"]
+max_age = "1h"
+[outbound]
+port = 2525
+dns_servers = ["1.1.1.1", "::1"]
+routes = { "Example.net" = "127.0.0.1:2626" }
+`);
+    assert.equal(config.hostname, 'mail.example.test');
+    assert.equal(config.dataDir, '/etc/mailroom/var');
+    assert.deepEqual(config.listeners.smtp, [
+      { host: '127.0.0.1', port: 25 },
+      { host: '::1', port: 25 },
+    ]);
+    assert.deepEqual(config.listeners.submission, []);
+    assert.deepEqual(config.tls, { certPath: '/etc/mailroom/cert.pem', keyPath: '/abs/key.pem' });
+    assert.equal(config.auth.allowLoopbackPlaintext, false);
+    assert.equal(config.limits.maxRecipients, 5);
+    assert.deepEqual(config.queue.retryIntervalsMs, [30_000, 120_000]);
+    assert.equal(config.queue.maxAgeMs, 3_600_000);
+    assert.deepEqual(config.outbound.routes, { 'example.net': { host: '127.0.0.1', port: 2626 } });
+  });
+
+  const errors: [string, string][] = [
+    ['[limits]\nmax_recipients = "x"', 'config: limits.max_recipients: expected a positive integer, got "x"'],
+    ['[limits]\nmax_recipients = 0', 'config: limits.max_recipients: expected a positive integer, got 0'],
+    ['[limits]\nmax_recipients = 1.5', 'config: limits.max_recipients: expected a positive integer, got 1.5'],
+    ['[limits]\nmax_recipent = 5', 'config: limits.max_recipent: unknown key'],
+    ['colour = "blue"', 'config: colour: unknown key'],
+    ['[smpt]\nlisten = []', 'config: smpt: unknown key'],
+    [
+      '[smtp]\nlisten = ["nope"]',
+      'config: smtp.listen[0]: expected "host:port" or "[ipv6]:port", got "nope"',
+    ],
+    [
+      '[smtp]\nlisten = "127.0.0.1:25"',
+      'config: smtp.listen: expected an array of "host:port" strings, got "127.0.0.1:25"',
+    ],
+    [
+      '[queue]\nmax_age = "5 days"',
+      'config: queue.max_age: expected a duration like "30s", "5m", "1h" or "5d", got "5 days"',
+    ],
+    [
+      '[queue]\nretry_intervals = []',
+      'config: queue.retry_intervals: expected at least one interval, got an array',
+    ],
+    [
+      '[auth]\nallow_loopback_plaintext = "yes"',
+      'config: auth.allow_loopback_plaintext: expected true or false, got "yes"',
+    ],
+    [
+      'hostname = "bad host"',
+      'config: hostname: expected a host name (letters, digits, hyphens, dots), got "bad host"',
+    ],
+    ['[tls]\ncert = "c.pem"', 'config: tls.key: expected a file path'],
+    ['[outbound]\nport = 70000', 'config: outbound.port: expected a port from 1 to 65535, got 70000'],
+    [
+      '[outbound]\ndns_servers = ["dns.example"]',
+      'config: outbound.dns_servers[0]: expected an IP address, got "dns.example"',
+    ],
+    ['limits = 5', 'config: limits: expected object, got 5'],
+  ];
+  for (const [text, message] of errors) {
+    test(`refuses ${JSON.stringify(text)}`, () => {
+      assert.throws(
+        () => parse(text),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.ok(!error.message.includes('\n'), 'one line');
+          if (message.endsWith('got 5') && text === 'limits = 5')
+            assert.match(error.message, /^config: limits: /);
+          else assert.equal(error.message, message);
+          return true;
+        },
+      );
+    });
+  }
+
+  test('a TOML syntax error names the line, on one line', () => {
+    assert.throws(
+      () => parse('hostname = "a"\n[limits\n'),
+      /: config: line 2, column \d+: invalid TOML: illegal character in key$/,
+    );
+  });
+});
+
+describe('loadConfig', () => {
+  test('--config, then MAILROOM_CONFIG, then ./mailroom.toml, else defaults; paths relative to the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailroom-config-'));
+    try {
+      const base = { cwd: dir, env: {}, defaultHostname: 'h.test' };
+      assert.equal(findConfigFile(base), null);
+      assert.equal(loadConfig(base).dataDir, join(dir, 'data'));
+      assert.equal(loadConfig(base).configPath, null);
+
+      writeFileSync(join(dir, 'mailroom.toml'), 'data_dir = "d1"\n');
+      assert.equal(loadConfig(base).dataDir, join(dir, 'd1'));
+
+      writeFileSync(join(dir, 'other.toml'), 'data_dir = "d2"\n');
+      assert.equal(loadConfig({ ...base, env: { MAILROOM_CONFIG: 'other.toml' } }).dataDir, join(dir, 'd2'));
+      assert.equal(
+        loadConfig({
+          ...base,
+          configPath: join(dir, 'mailroom.toml'),
+          env: { MAILROOM_CONFIG: 'other.toml' },
+        }).dataDir,
+        join(dir, 'd1'),
+      );
+      assert.throws(
+        () => loadConfig({ ...base, configPath: 'missing.toml' }),
+        /: config: cannot read .*missing\.toml: ENOENT$/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

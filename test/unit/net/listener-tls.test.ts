@@ -1,0 +1,192 @@
+// Listeners on port 0 (limits with a 421 refusal, implicit TLS, shutdown) and TLS material (self-signed once, reused).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { X509Certificate } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { listen } from '../../../src/net/listener.js';
+import { loadTls, type TlsMaterial } from '../../../src/net/tls.js';
+
+const REFUSAL = '421 4.7.0 <mx.test> Too many connections, try later\r\n';
+let dir: string;
+let material: TlsMaterial;
+const now = new Date('2026-01-01T00:00:00Z');
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mailroom-net-'));
+  material = await loadTls({ configured: null, dataDir: dir, hostname: 'mx.test', now });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Connects and collects everything the server sends until it closes. */
+function readAll(socket: Socket): Promise<string> {
+  return new Promise((done) => {
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => done(text));
+  });
+}
+function connected(socket: Socket, event = 'connect'): Promise<void> {
+  return new Promise((done, fail) => {
+    socket.once(event, () => done());
+    socket.once('error', fail);
+  });
+}
+
+describe('tls', () => {
+  test('self-signed pair made in data_dir/tls for the hostname, key mode 0600, TLS 1.2 minimum', () => {
+    assert.equal(material.selfSigned, true);
+    assert.equal(material.keyPath, join(dir, 'tls', 'key.pem'));
+    assert.equal(statSync(material.keyPath).mode & 0o777, 0o600);
+    const x509 = new X509Certificate(material.serverOptions.cert as string);
+    assert.equal(x509.checkHost('mx.test'), 'mx.test');
+    assert.equal(material.serverOptions.minVersion, 'TLSv1.2');
+  });
+
+  test('reused on the next start; replaced when the hostname changes', async () => {
+    const again = await loadTls({ configured: null, dataDir: dir, hostname: 'mx.test', now });
+    assert.equal(again.serverOptions.cert, material.serverOptions.cert);
+    const other = mkdtempSync(join(tmpdir(), 'mailroom-net2-'));
+    try {
+      const first = await loadTls({ configured: null, dataDir: other, hostname: 'a.test', now });
+      const renamed = await loadTls({ configured: null, dataDir: other, hostname: 'b.test', now });
+      assert.notEqual(renamed.serverOptions.cert, first.serverOptions.cert);
+      assert.equal(new X509Certificate(renamed.serverOptions.cert as string).checkHost('b.test'), 'b.test');
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  test('configured files: used as given; missing or garbage gives one clear line', async () => {
+    const given = await loadTls({
+      configured: { certPath: material.certPath, keyPath: material.keyPath },
+      dataDir: '/nonexistent',
+      hostname: 'x.test',
+      now,
+    });
+    assert.equal(given.selfSigned, false);
+    await assert.rejects(
+      loadTls({
+        configured: { certPath: join(dir, 'nope.pem'), keyPath: material.keyPath },
+        dataDir: dir,
+        hostname: 'x',
+        now,
+      }),
+      /^MailroomError: tls\.cert: cannot read .*nope\.pem: ENOENT$/,
+    );
+    const junk = join(dir, 'junk.pem');
+    writeFileSync(junk, 'not a certificate');
+    await assert.rejects(
+      loadTls({
+        configured: { certPath: junk, keyPath: material.keyPath },
+        dataDir: dir,
+        hostname: 'x',
+        now,
+      }),
+      (error: Error) => error.message.startsWith('tls: cannot use') && !error.message.includes('\n'),
+    );
+  });
+});
+
+describe('listener', () => {
+  test('admits up to the per-IP limit, refuses the next with the given line, frees slots on close', async () => {
+    const refused: string[] = [];
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      maxConnections: 10,
+      maxConnectionsPerIp: 2,
+      refusal: REFUSAL,
+      onConnection: (socket) => socket.write('220 hi\r\n'),
+      onRefused: (info) => refused.push(info.reason),
+    });
+    const port = listener.addresses[0]!.port;
+    assert.ok(port > 0);
+    const a = netConnect(port, '127.0.0.1');
+    const b = netConnect(port, '127.0.0.1');
+    await Promise.all([connected(a), connected(b)]);
+    const c = netConnect(port, '127.0.0.1');
+    assert.equal(await readAll(c), REFUSAL);
+    assert.deepEqual(refused, ['per-ip']);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(listener.sockets.size, 2);
+    a.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const d = netConnect(port, '127.0.0.1');
+    const got = readAll(d);
+    await connected(d);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(listener.sockets.size, 2);
+
+    await listener.stopAccepting();
+    const e = netConnect(port, '127.0.0.1');
+    await assert.rejects(connected(e), /ECONNREFUSED/);
+    listener.destroyAll();
+    assert.match(await got, /^220 hi\r\n$/);
+    b.destroy();
+  });
+
+  test('the per-listener total cap refuses too', async () => {
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      maxConnections: 1,
+      maxConnectionsPerIp: 5,
+      refusal: REFUSAL,
+      onConnection: () => undefined,
+    });
+    const port = listener.addresses[0]!.port;
+    const a = netConnect(port, '127.0.0.1');
+    await connected(a);
+    assert.equal(await readAll(netConnect(port, '127.0.0.1')), REFUSAL);
+    await listener.stopAccepting();
+    listener.destroyAll();
+  });
+
+  test('implicit TLS: handshake first, then the connection; refusals are sent inside TLS', async () => {
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      tls: material.serverOptions,
+      maxConnections: 1,
+      maxConnectionsPerIp: 1,
+      refusal: REFUSAL,
+      onConnection: (socket) => socket.end('220 secure\r\n'),
+    });
+    const port = listener.addresses[0]!.port;
+    const open = (maxVersion?: 'TLSv1.1') =>
+      tlsConnect({
+        port,
+        host: '127.0.0.1',
+        rejectUnauthorized: false,
+        servername: 'mx.test',
+        ...(maxVersion ? { maxVersion, minVersion: 'TLSv1' } : {}),
+      });
+    const first = open();
+    assert.equal(await readAll(first), '220 secure\r\n');
+    // TLS 1.1 is refused at the handshake (RFC 8996).
+    const old = open('TLSv1.1');
+    await assert.rejects(connected(old, 'secureConnect'));
+    await listener.stopAccepting();
+    listener.destroyAll();
+  });
+
+  test('a port in use fails with one line naming the address', async () => {
+    const first = await listen([{ host: '127.0.0.1', port: 0 }], {
+      maxConnections: 1,
+      maxConnectionsPerIp: 1,
+      refusal: REFUSAL,
+      onConnection: () => undefined,
+    });
+    const port = first.addresses[0]!.port;
+    await assert.rejects(
+      listen([{ host: '127.0.0.1', port }], {
+        maxConnections: 1,
+        maxConnectionsPerIp: 1,
+        refusal: REFUSAL,
+        onConnection: () => undefined,
+      }),
+      { code: 'LISTEN_FAILED', message: `cannot listen on 127.0.0.1:${port}: EADDRINUSE` },
+    );
+    await first.stopAccepting();
+  });
+});

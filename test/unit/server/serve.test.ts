@@ -1,0 +1,76 @@
+// serve.ts: sortable queue ids (exact with injected clock/randomness) and an in-process server started and stopped.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigText } from '../../../src/config/load.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { createQueueIdGenerator, startServer } from '../../../src/server/serve.js';
+
+describe('createQueueIdGenerator', () => {
+  test('time prefix, then randomness; strictly increasing within one millisecond and across a clock step back', () => {
+    let t = 1_700_000_000_000;
+    const next = createQueueIdGenerator(
+      () => t,
+      () => Buffer.alloc(7, 0),
+    );
+    const a = next();
+    const b = next();
+    t -= 5000; // the clock steps back
+    const c = next();
+    t += 10_000;
+    const d = next();
+    assert.match(a, /^[0-9A-HJKMNP-TV-Z]{20}$/);
+    assert.equal(a, '01HF7YAT000000000000'); // 1.7e12 ms in Crockford base32 (as in ULID), then zero randomness
+    assert.equal(b, a.slice(0, 10) + '0000000001');
+    assert.equal(c, a.slice(0, 10) + '0000000002');
+    assert.ok(a < b && b < c && c < d, [a, b, c, d].join(' '));
+  });
+
+  test('real randomness: unique over many ids in one millisecond', () => {
+    const next = createQueueIdGenerator(() => 0);
+    const ids = new Set(Array.from({ length: 10_000 }, () => next()));
+    assert.equal(ids.size, 10_000);
+  });
+});
+
+describe('startServer', () => {
+  test('binds the three SMTP roles on port 0, greets, refuses past the per-IP limit, shuts down', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailroom-serve-'));
+    try {
+      const config = parseConfigText(
+        [
+          'hostname = "mx.test"',
+          `data_dir = "${dir}"`,
+          '[smtp]\nlisten = ["127.0.0.1:0"]',
+          '[submission]\nlisten = ["127.0.0.1:0"]',
+          '[submissions]\nlisten = []',
+          '[limits]\nmax_connections_per_ip = 1',
+        ].join('\n'),
+        { configPath: null, baseDir: dir, defaultHostname: 'x' },
+      );
+      const server = await startServer({ config, logger: silentLogger(), shutdownGraceMs: 200 });
+      assert.equal(server.addresses.submissions, undefined);
+      const port = server.addresses.smtp![0]!.port;
+      const first = connect(port, '127.0.0.1');
+      const greeting = await new Promise<string>((done) => first.once('data', (d) => done(d.toString())));
+      assert.match(greeting, /^220 mx\.test /);
+      const second = connect(port, '127.0.0.1');
+      const refusal = await new Promise<string>((done) => {
+        let text = '';
+        second.on('data', (d) => (text += d.toString()));
+        second.on('close', () => done(text));
+      });
+      assert.equal(refusal, '421 4.7.0 mx.test Too many connections, try later\r\n');
+      const closed = new Promise((done) => first.once('close', done));
+      first.on('error', () => undefined);
+      await server.shutdown();
+      await closed;
+      await server.shutdown(); // idempotent
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
