@@ -8,7 +8,7 @@ import { createRouter } from '../delivery/router.js';
 import { listen, type Listener } from '../net/listener.js';
 import { loadTls } from '../net/tls.js';
 import type { Logger } from '../observability/logger.js';
-import { serveSmtpConnection } from '../smtp/server/connection.js';
+import { serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
 import { createBodySpool } from '../store/spool.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -126,6 +126,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const listeners: Listener[] = [];
   const addresses: Partial<Record<ListenerName, ListenAddress[]>> = {};
 
+  // Open sessions, so shutdown can send each its 421.
+  const sessions = new Set<SmtpConnectionHandle>();
   // In-flight deliveries are counted so shutdown can let them finish (their 250 is owed).
   const inFlight = new Set<Promise<void>>();
   const services = createSmtpServices({
@@ -169,8 +171,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
         // RFC 5321 3.8 / 4.2.3: 421 means "service not available, closing"; 4.7.0 is a policy refusal (RFC 3463).
         refusal: `421 4.7.0 ${config.hostname} Too many connections, try later\r\n`,
-        onConnection: (socket: Socket) =>
-          serveSmtpConnection(socket, { policy, services, logger: log, secureContext: tls.secureContext }),
+        onConnection: (socket: Socket) => {
+          const handle = serveSmtpConnection(socket, {
+            policy,
+            services,
+            logger: log,
+            secureContext: tls.secureContext,
+            onClose: () => sessions.delete(handle),
+          });
+          sessions.add(handle);
+        },
         onRefused: (info) =>
           log.warn(
             { remoteAddress: info.remoteAddress, reason: info.reason, err: info.error?.message },
@@ -212,11 +222,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           sleep(Math.max(1, deadline - now().getTime())),
         ]);
       }
-      // A moment for the 250s to be written after the last commit resolved.
-      if (open() > 0) await sleep(50);
-      // TODO(smtp engine): serveSmtpConnection has no shutdown hook yet, so idle sessions cannot be sent a
-      // 421 from here without racing their own writes (or TLS state); they are closed. Nothing accepted is lost:
-      // a 250 is only sent after the commit, and store.close() waits for commits in progress.
+      // Every session gets 421 4.3.2 (after the reply to whatever it is doing); give the peers a moment to
+      // read it, then close what is left. Nothing accepted is lost: a 250 is only sent after the commit, and
+      // store.close() waits for commits in progress.
+      for (const session of sessions) session.shutdown();
+      const closeBy = now().getTime() + 1_000;
+      while (open() > 0 && now().getTime() < closeBy) await sleep(20);
       for (const l of listeners) l.destroyAll();
       await store.close();
       logger.info('stopped');

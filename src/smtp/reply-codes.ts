@@ -97,6 +97,11 @@ export function timeoutReply(hostname: string): Reply {
   return r(421, '4.4.2', `${hostname} timeout exceeded, closing connection`);
 }
 
+/** RFC 5321 3.8: a server shutting down answers 421 and closes; 4.3.2 = system not accepting messages (RFC 3463). */
+export function shuttingDownReply(hostname: string): Reply {
+  return r(421, '4.3.2', `${hostname} service shutting down, try again later`);
+}
+
 export function internalErrorReply(hostname: string): Reply {
   return r(421, '4.3.0', `${hostname} internal error, closing connection`);
 }

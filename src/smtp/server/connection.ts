@@ -67,7 +67,19 @@ function tlsInfo(socket: tls.TLSSocket): { tlsProtocol?: string; tlsCipher?: str
  * backpressure and pipelined commands run one after another (RFC 2920). Replies produced for one chunk are
  * written together; reading also stops while the client does not read its replies.
  */
-export function serveSmtpConnection(socket: net.Socket, options: SmtpConnectionOptions): void {
+/** What the server keeps of a running session: a way to end it politely when shutting down. */
+export interface SmtpConnectionHandle {
+  /**
+   * Ends the session with 421 4.3.2. If a command is being processed (e.g. a delivery is being committed)
+   * its reply is written first, so a client whose message was stored still gets its 250.
+   */
+  shutdown(): void;
+}
+
+export function serveSmtpConnection(
+  socket: net.Socket,
+  options: SmtpConnectionOptions,
+): SmtpConnectionHandle {
   const timeouts: SmtpTimeouts = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
   const sessionId = options.newSessionId?.() ?? randomBytes(6).toString('hex');
   const log = options.logger.child({ session: sessionId });
@@ -84,6 +96,7 @@ export function serveSmtpConnection(socket: net.Socket, options: SmtpConnectionO
   let waitingForDrain = false;
   let timer: NodeJS.Timeout | undefined;
   let accepted = 0;
+  let shutdownRequested = false;
 
   log.info(
     {
@@ -161,7 +174,7 @@ export function serveSmtpConnection(socket: net.Socket, options: SmtpConnectionO
   async function pump(): Promise<void> {
     busy = true;
     try {
-      while (queue.length > 0 && !ended) {
+      while (queue.length > 0 && !ended && !shutdownRequested) {
         const chunk = queue.shift() as Buffer;
         arm(timeouts.dataEnd); // bounds our own processing (storage) while the socket is paused
         const out = await session.feed(chunk);
@@ -184,6 +197,7 @@ export function serveSmtpConnection(socket: net.Socket, options: SmtpConnectionO
     } finally {
       busy = false;
     }
+    if (shutdownRequested) return finish(session.shuttingDown().replies);
     if (!waitingForDrain) resume();
   }
 
@@ -246,4 +260,11 @@ export function serveSmtpConnection(socket: net.Socket, options: SmtpConnectionO
   const greeting = session.greet();
   write(greeting);
   armForInput();
+  return {
+    shutdown() {
+      if (ended) return;
+      shutdownRequested = true;
+      if (!busy) finish(session.shuttingDown().replies);
+    },
+  };
 }

@@ -6,6 +6,7 @@ import {
   formatReply,
   greetingReply,
   internalErrorReply,
+  shuttingDownReply,
   timeoutReply,
   type Reply,
 } from '../reply-codes.js';
@@ -159,6 +160,11 @@ export class SmtpSession implements SessionCore {
   /** Something unexpected broke: 421 4.3.0 and close (the connection logs the error). */
   internalError(): SessionOutput {
     return this.shutdown(internalErrorReply(this.policy.hostname));
+  }
+
+  /** The server is stopping: 421 4.3.2 and close; a transaction in progress is abandoned (no 250 was sent). */
+  shuttingDown(): SessionOutput {
+    return this.shutdown(shuttingDownReply(this.policy.hostname));
   }
 
   /** The connection is gone: drop any body being received. */

@@ -64,10 +64,26 @@ describe('startServer', () => {
         second.on('close', () => done(text));
       });
       assert.equal(refusal, '421 4.7.0 mx.test Too many connections, try later\r\n');
+      first.write('EHLO client.test\r\n');
+      await new Promise<void>((done) => {
+        let ehlo = '';
+        const onData = (d: Buffer) => {
+          ehlo += d.toString();
+          if (/^250 /m.test(ehlo)) {
+            first.off('data', onData);
+            done();
+          }
+        };
+        first.on('data', onData);
+      });
+      let last = '';
+      first.on('data', (d) => (last += d.toString()));
       const closed = new Promise((done) => first.once('close', done));
       first.on('error', () => undefined);
       await server.shutdown();
       await closed;
+      // RFC 5321 3.8: an open session is told the service is going away, not just cut off.
+      assert.equal(last, '421 4.3.2 mx.test service shutting down, try again later\r\n');
       await server.shutdown(); // idempotent
     } finally {
       rmSync(dir, { recursive: true, force: true });
