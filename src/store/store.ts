@@ -1,5 +1,7 @@
 // The one way in to persistent state: the Store interface every backend implements, plus change events.
 import type { EventEmitter } from 'node:events';
+import type { MailStore } from './mail-store.js';
+import type { QueueStore } from './queue-store.js';
 
 export interface Account {
   id: number;
@@ -94,12 +96,18 @@ export interface QueueEntry {
 export interface StoreEvents {
   /** A message was added to a mailbox (delivery, APPEND, COPY). */
   message: [{ accountId: number; mailboxId: number; uid: number }];
+  /** Messages were removed from a mailbox (POP3 UPDATE, IMAP EXPUNGE/MOVE). */
+  expunge: [{ accountId: number; mailboxId: number; uids: number[] }];
   /** Something was queued or became due. */
   queue: [{ queueId: string }];
 }
 
 export interface Store {
   readonly events: EventEmitter<StoreEvents>;
+  /** Mailbox operations of the access protocols (IMAP, POP3). */
+  readonly mail: MailStore;
+  /** The outgoing queue. */
+  readonly queue: QueueStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

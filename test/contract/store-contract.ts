@@ -427,6 +427,43 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
       });
     });
 
+    void describe('mail: expunge', () => {
+      void test('removes the UIDs given, bumps MODSEQ once, records VANISHED, keeps a body another copy uses', async () => {
+        const { store, bob, carol } = await withUsers();
+        const expunged: { mailboxId: number; uids: number[] }[] = [];
+        store.events.on('expunge', (e) => expunged.push({ mailboxId: e.mailboxId, uids: e.uids }));
+        await store.deliver(
+          request({ body: memoryBody('shared\r\n'), local: [{ accountId: bob }, { accountId: carol }] }),
+        );
+        for (const n of [2, 3, 4]) {
+          await store.deliver(request({ body: memoryBody(`${n}\r\n`), local: [{ accountId: bob }] }));
+        }
+        const inbox = store.getMailbox(bob, 'INBOX');
+        assert.ok(inbox);
+        const before = inbox.highestModseq;
+        // Unknown UIDs (9) and duplicates are ignored; the result is ascending.
+        assert.deepEqual(store.mail.expunge(inbox.id, [3, 1, 9, 3]), [1, 3]);
+        const after = store.getMailbox(bob, 'INBOX');
+        assert.equal(after?.highestModseq, before + 1);
+        assert.equal(after?.uidNext, 5, 'UIDs are never reused');
+        assert.deepEqual(
+          store.listMessages(inbox.id).map((m) => m.uid),
+          [2, 4],
+        );
+        assert.deepEqual(expunged, [{ mailboxId: inbox.id, uids: [1, 3] }]);
+        // Carol's copy of the shared body is still readable.
+        const carolMsg = store.listMessages(store.getMailbox(carol, 'INBOX')?.id ?? -1)[0];
+        assert.ok(carolMsg);
+        assert.match((await store.readMessage(carolMsg.messageId)).toString(), /shared/);
+        assert.deepEqual(
+          store.mail.expunge(inbox.id, [1, 3]),
+          [],
+          'a second expunge of the same UIDs is a no-op',
+        );
+        assert.deepEqual(store.mail.expunge(-1, [1]), [], 'an unknown mailbox removes nothing');
+      });
+    });
+
     void describe('two instances on one location (admin CLI + server)', () => {
       void test('each sees the other’s changes at once', async () => {
         const { store: server, location } = await fresh();

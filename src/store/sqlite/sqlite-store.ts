@@ -22,7 +22,10 @@ import {
   type CommittedDelivery,
 } from './deliver.js';
 import { normalizeDomain, normalizeMailboxName, parseAddress, parseAliasSource } from './names.js';
+import type { SqliteContext } from './context.js';
+import { SqliteMailStore } from './mail-store.js';
 import { collectGarbage, listQueueEntries } from './queries.js';
+import { SqliteQueueStore } from './queue-store.js';
 import { migrate } from './schema.js';
 import { cachedPrepare, type Prepare } from './statements.js';
 
@@ -81,6 +84,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
 export class SqliteStore implements Store {
   readonly events = new EventEmitter<StoreEvents>();
+  readonly mail: SqliteMailStore;
+  readonly queue: SqliteQueueStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** What the orphan sweep at open removed (for the start-up log and tests). */
@@ -124,6 +129,29 @@ export class SqliteStore implements Store {
         .map((r) => r.file),
     );
     this.orphansRemoved = this.blobs.removeOrphans((name) => files.has(name), this.clock().getTime());
+    const context: SqliteContext = {
+      db: this.db,
+      prepare: this.prepare,
+      clock: this.clock,
+      events: this.events,
+      blobs: this.blobs,
+      write: (fn) => this.write(fn),
+      emit: (event, ...args) => this.emitSafely(event, ...args),
+    };
+    this.mail = new SqliteMailStore(context);
+    this.queue = new SqliteQueueStore(context);
+  }
+
+  /**
+   * Emits after a commit. A throwing subscriber must not turn a committed change into a failure (a
+   * client would resend and the message would be stored twice), so its error becomes a process warning.
+   */
+  private emitSafely<K extends keyof StoreEvents>(event: K, ...args: StoreEvents[K]): void {
+    try {
+      (this.events.emit as (e: K, ...a: StoreEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      process.emitWarning(`store ${String(event)} listener threw: ${String(err)}`, 'MailroomStoreWarning');
+    }
   }
 
   /** Figures of the group committer (batches, deliveries, largest batch). */
@@ -414,19 +442,10 @@ export class SqliteStore implements Store {
     const p = (async () => {
       const prepared = await prepareDelivery(request, this.blobs, this.inlineMaxBytes);
       const committed = await this.committer.submit(prepared);
-      // After the commit only: a subscriber that reads at once must find the rows. A throwing
-      // subscriber must not turn a committed delivery into a failure (the client would resend
-      // and the message would be stored twice), so its error becomes a process warning.
-      const safely = (what: string, fn: () => void): void => {
-        try {
-          fn();
-        } catch (err) {
-          process.emitWarning(`store ${what} listener threw: ${String(err)}`, 'MailroomStoreWarning');
-        }
-      };
-      for (const c of committed.copies) safely('message', () => this.events.emit('message', c));
+      // After the commit only: a subscriber that reads at once must find the rows.
+      for (const c of committed.copies) this.emitSafely('message', c);
       const queueId = committed.queueId;
-      if (queueId !== null) safely('queue', () => this.events.emit('queue', { queueId }));
+      if (queueId !== null) this.emitSafely('queue', { queueId });
       return committed;
     })();
     this.inFlight.add(p);

@@ -1,0 +1,18 @@
+// What the SQLite sub-stores (mail, queue) share with SqliteStore: one connection, its statements, clock, events.
+import type Database from 'better-sqlite3';
+import type { EventEmitter } from 'node:events';
+import type { FileBlobStore } from '../blob-store.js';
+import type { StoreEvents } from '../store.js';
+import type { Prepare } from './statements.js';
+
+export interface SqliteContext {
+  readonly db: Database.Database;
+  readonly prepare: Prepare;
+  readonly clock: () => Date;
+  readonly events: EventEmitter<StoreEvents>;
+  readonly blobs: FileBlobStore;
+  /** Runs fn in one BEGIN IMMEDIATE transaction (the write lock first: read-then-write never deadlocks). */
+  write<T>(fn: () => T): T;
+  /** Emits a store event after a commit; a throwing subscriber becomes a process warning, never a failure. */
+  emit<K extends keyof StoreEvents>(event: K, ...args: StoreEvents[K]): void;
+}
