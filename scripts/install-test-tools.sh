@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian programs the end-to-end tests drive as real clients (fetchmail, mbsync, swaks),
+# when they are missing and we may install them (root with apt). Never fatal: tests that need a
+# missing tool say so loudly and fail, rather than this script stopping the whole run.
+set -u
+want=()
+command -v fetchmail >/dev/null 2>&1 || want+=(fetchmail)
+command -v mbsync >/dev/null 2>&1 || want+=(isync)
+command -v swaks >/dev/null 2>&1 || want+=(swaks)
+[ ${#want[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-test-tools: missing ${want[*]} and cannot install (not root or no apt-get)" >&2
+  exit 0
+fi
+echo "install-test-tools: installing ${want[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null 2>&1 ||
+  echo "install-test-tools: apt-get install ${want[*]} failed" >&2
+exit 0
