@@ -1,0 +1,155 @@
+// Starts our own server (`node dist/cli.js serve`) in a temp dir for the bench, with one local mailbox.
+import {
+  mkdtempSync,
+  writeFileSync,
+  rmSync,
+  readFileSync,
+  readdirSync,
+  openSync,
+  closeSync,
+  existsSync,
+} from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { readMemory } from '../lib/proc.js';
+import { pollUntil } from '../lib/wait.js';
+import type { BenchServer } from './server.js';
+
+export interface MailroomOptions {
+  cli: string; // path to dist/cli.js
+  port: number;
+  domain: string;
+  user: string; // local part; the account is user@domain with password "pw"
+  /** Raised for the idle load; CONTRACT.md [limits]. */
+  maxConnections: number;
+  keep?: boolean;
+}
+
+/** The bench config: only the MX listener, every other listener off so nothing collides with dev ports. */
+export function mailroomConfig(dir: string, o: MailroomOptions): string {
+  const off = ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'];
+  return [
+    `hostname = "mailroom.bench.test"`,
+    `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
+    '',
+    '[smtp]',
+    `listen = ["127.0.0.1:${o.port}"]`,
+    ...off.flatMap((s) => ['', `[${s}]`, 'listen = []']),
+    '',
+    '[limits]',
+    `max_connections = ${o.maxConnections}`,
+    `max_connections_per_ip = ${o.maxConnections}`,
+    '',
+  ].join('\n');
+}
+
+function admin(cli: string, config: string, args: string[]): void {
+  const r = spawnSync(process.execPath, [cli, ...args, '--config', config], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (r.status !== 0) {
+    throw new Error(
+      `mailroom ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.error?.message || '').trim()}`,
+    );
+  }
+}
+
+/**
+ * Messages in mailboxes, read from the SQLite store the way an outside reader would (read-only, WAL
+ * lets it read while the server writes). One row in mailbox_messages = one message in one mailbox.
+ */
+export function countStoredMessages(dataDir: string): number {
+  const dbs = readdirSafe(dataDir).filter((f) => f.endsWith('.db'));
+  const file = dbs.includes('mailroom.db') ? 'mailroom.db' : dbs[0];
+  if (!file) return NaN;
+  const db = new Database(join(dataDir, file), { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT COUNT(*) AS n FROM mailbox_messages').get() as { n: number } | undefined;
+    return row?.n ?? NaN;
+  } catch {
+    return NaN; // schema without that table: the count is reported as unknown, not guessed
+  } finally {
+    db.close();
+  }
+}
+
+export async function startMailroom(o: MailroomOptions): Promise<BenchServer> {
+  if (!existsSync(o.cli)) throw new Error(`${o.cli} not found (npm run build)`);
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-bench-ours-'));
+  const config = join(dir, 'mailroom.toml');
+  const logFile = join(dir, 'server.log');
+  writeFileSync(config, mailroomConfig(dir, o));
+  let child: ChildProcess | undefined;
+  const cleanup = (): void => {
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  };
+  const logTail = (): string => {
+    try {
+      return readFileSync(logFile, 'utf8').split('\n').slice(-6).join('\n');
+    } catch {
+      return '';
+    }
+  };
+  try {
+    admin(o.cli, config, ['domain', 'add', o.domain]);
+    admin(o.cli, config, ['user', 'add', `${o.user}@${o.domain}`, '--password', 'pw']);
+    // Logs go to a file, not a pipe we drain: the bench process also runs the load generator and
+    // must not spend its CPU reading the server's per-message log lines.
+    const fd = openSync(logFile, 'a');
+    child = spawn(process.execPath, [o.cli, 'serve', '--config', config], { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    let exited: number | null = null;
+    child.once('exit', (code) => (exited = code ?? -1));
+    const ready = await pollUntil(() => exited !== null || /ready/.test(readFileSafe(logFile)), 30_000, 50);
+    if (!ready || exited !== null) {
+      throw new Error(`mailroom serve did not become ready (exit ${exited}):\n${logTail()}`);
+    }
+  } catch (err) {
+    child?.kill('SIGKILL');
+    cleanup();
+    throw err;
+  }
+  const proc = child;
+  const pid = proc.pid ?? -1;
+  return {
+    name: 'mailroom',
+    host: '127.0.0.1',
+    port: o.port,
+    storedCount: () => countStoredMessages(join(dir, 'data')),
+    memoryKiB: () => readMemory(pid)?.rssKiB ?? NaN,
+    memoryKind: 'VmRSS of the server process',
+    stop: async () => {
+      // CONTRACT.md: SIGTERM stops cleanly; if it does not within 10 s that is itself worth knowing.
+      const gone = new Promise<boolean>((resolve) => {
+        if (proc.exitCode !== null) resolve(true);
+        proc.once('exit', () => resolve(true));
+        setTimeout(() => resolve(false), 10_000).unref();
+      });
+      proc.kill('SIGTERM');
+      if (!(await gone)) {
+        process.stderr.write('bench: mailroom did not exit within 10 s of SIGTERM; killing it\n');
+        proc.kill('SIGKILL');
+      }
+      cleanup();
+    },
+  };
+}
+
+function readFileSafe(f: string): string {
+  try {
+    return readFileSync(f, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function readdirSafe(d: string): string[] {
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,356 @@
+// `npm run bench`: SMTP loads (a) (b) (c) against our server and a private Postfix in the same run; prints ratios.
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { fdLimits, raiseFdLimit, which } from './lib/proc.js';
+import { ratio } from './lib/stats.js';
+import { fmt, table } from './lib/table.js';
+import { freePort } from './lib/wait.js';
+import { startMailroom } from './peers/mailroom.js';
+import { postfixVersion, startPostfix } from './peers/postfix.js';
+import type { BenchServer } from './peers/server.js';
+import { benchPlan, type ThroughputLoad } from './smtp/loads.js';
+import {
+  measureIdle,
+  measureThroughput,
+  SENDER,
+  type Generator,
+  type IdleFigures,
+  type ThroughputFigures,
+} from './smtp/measure.js';
+import { smtpSourceArgs } from './smtp/smtp-source.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CLI = join(HERE, '..', 'dist', 'cli.js');
+const DOMAIN = 'example.test';
+const USER = 'bob';
+const RECIPIENT = `${USER}@${DOMAIN}`;
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'a,b,c' },
+    'no-postfix': { type: 'boolean', default: false },
+    'no-ours': { type: 'boolean', default: false },
+    generator: { type: 'string', default: 'both' }, // smtp-source | mailroom-load | both
+    json: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  process.stdout.write(
+    'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours]\n' +
+      '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
+      'see bench/README.md\n',
+  );
+  process.exit(0);
+}
+const rounds = Number(opt.rounds);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
+  process.stderr.write(`bench: --rounds must be a whole number from 1 to 20, got ${opt.rounds}\n`);
+  process.exit(2);
+}
+const only = new Set(opt.only.split(',').map((s) => s.trim()));
+const plan = benchPlan(opt.quick);
+const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
+
+// ---- peers: install Postfix when missing and possible; the bench still runs without it.
+let smtpSource = which('smtp-source');
+const isRoot = process.getuid?.() === 0;
+if (!smtpSource && !opt['no-postfix'] && isRoot) {
+  log('smtp-source not found: installing Postfix (bench/setup-peers.sh)');
+  const r = spawnSync('sh', [join(HERE, 'setup-peers.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) log('Postfix install failed: measuring our server alone');
+  smtpSource = which('smtp-source');
+}
+const pfVersion = postfixVersion();
+const withPostfix = !opt['no-postfix'] && isRoot && pfVersion !== null;
+if (!opt['no-postfix'] && !withPostfix) {
+  log(isRoot ? 'Postfix is not installed: no peer figures' : 'not root: cannot run a private Postfix');
+}
+const withOurs = !opt['no-ours'];
+let oursBroken: string | null = null;
+
+if (!['both', 'smtp-source', 'mailroom-load'].includes(opt.generator)) {
+  log(`unknown --generator ${opt.generator}`);
+  process.exit(2);
+}
+const wantedGenerators: Generator[] =
+  opt.generator === 'both' ? ['smtp-source', 'mailroom-load'] : [opt.generator as Generator];
+const generators = wantedGenerators.filter((g) => g !== 'smtp-source' || smtpSource !== null);
+if (generators.length === 0) {
+  log('no load generator available');
+  process.exit(2);
+}
+
+// ---- the idle load needs one descriptor per connection in this process (and in our server, which inherits it).
+const fdWanted = plan.c.connections + 1024;
+if (only.has('c') && raiseFdLimit(fdWanted) < fdWanted) {
+  const soft = fdLimits().soft;
+  plan.c.connections = Math.max(100, soft - 1024);
+  log(`open-file limit is ${soft}: holding ${plan.c.connections} idle connections instead`);
+}
+
+type Starter = (maxConnections: number) => Promise<BenchServer>;
+const startOurs: Starter = async (maxConnections) =>
+  startMailroom({
+    cli: CLI,
+    port: await freePort(),
+    domain: DOMAIN,
+    user: USER,
+    maxConnections,
+    keep: opt.keep,
+  });
+const startPeer: Starter = async (processLimit) =>
+  startPostfix({ port: await freePort(), domain: DOMAIN, user: USER, processLimit, keep: opt.keep });
+
+// Ctrl-C must not leave a private Postfix (or our server) running, nor its temp dir behind.
+const active = new Set<BenchServer>();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping ${active.size} server(s)`);
+    void Promise.allSettled([...active].map((s) => s.stop())).then(() => process.exit(130));
+  });
+}
+
+/** Starts a server, runs fn, always stops it. A server that fails to start is reported, not fatal. */
+async function withServer<T>(
+  name: string,
+  start: () => Promise<BenchServer>,
+  fn: (s: BenchServer) => Promise<T>,
+) {
+  let server: BenchServer;
+  try {
+    server = await start();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    log(`${name} did not start: ${msg}`);
+    if (name === 'mailroom') oursBroken = msg.split('\n')[0] ?? msg;
+    return undefined;
+  }
+  active.add(server);
+  try {
+    return await fn(server);
+  } finally {
+    active.delete(server);
+    await server.stop();
+  }
+}
+
+const throughput: {
+  load: ThroughputLoad;
+  generator: Generator;
+  ours?: ThroughputFigures;
+  peer?: ThroughputFigures;
+  rounds?: { ours: number[]; peer: number[] };
+}[] = [];
+
+/** The run with the median msgs/s (the lower middle one for an even count), so its other figures match. */
+function medianRun(runs: ThroughputFigures[]): ThroughputFigures | undefined {
+  const sorted = [...runs].sort((x, y) => x.msgsPerSec - y.msgsPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+const idle: { ours?: IdleFigures; peer?: IdleFigures } = {};
+
+for (const load of [plan.a, plan.b]) {
+  if (!only.has(load.id)) continue;
+  for (const generator of generators) {
+    const row: (typeof throughput)[number] = { load, generator };
+    const cmd =
+      generator === 'smtp-source'
+        ? `smtp-source ${smtpSourceArgs({
+            ...load,
+            binary: '',
+            host: '127.0.0.1',
+            port: 0,
+            from: SENDER,
+            to: RECIPIENT,
+            deadlineMs: 0,
+          })
+            .join(' ')
+            .replace(':0', ':PORT')}`
+        : `mailroom-load ${load.sessions} sessions, ${load.messages} msgs, ${load.size} B, ${load.perConnection} per connection`;
+    log(`${load.title} with ${cmd}`);
+    // Each server gets a fresh instance per run: peak memory and store counts belong to this run alone.
+    // Rounds alternate which server goes first, and the median round is kept: the machine is shared,
+    // and load from elsewhere that lands on one server's turn would otherwise skew the ratio.
+    const oursRuns: ThroughputFigures[] = [];
+    const peerRuns: ThroughputFigures[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const runOurs = async (): Promise<void> => {
+        if (!withOurs || oursBroken) return;
+        const f = await withServer(
+          'mailroom',
+          () => startOurs(1000),
+          (s) => measureThroughput(s, load, generator, RECIPIENT, smtpSource),
+        );
+        if (f) oursRuns.push(f);
+        if (f) log(`  mailroom: ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);
+      };
+      const runPeer = async (): Promise<void> => {
+        if (!withPostfix) return;
+        const f = await withServer(
+          'postfix',
+          () => startPeer(100),
+          (s) => measureThroughput(s, load, generator, RECIPIENT, smtpSource),
+        );
+        if (f) peerRuns.push(f);
+        if (f) log(`  postfix:  ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);
+      };
+      if (round % 2 === 0) {
+        await runOurs();
+        await runPeer();
+      } else {
+        await runPeer();
+        await runOurs();
+      }
+    }
+    row.ours = medianRun(oursRuns);
+    row.peer = medianRun(peerRuns);
+    row.rounds = { ours: oursRuns.map((f) => f.msgsPerSec), peer: peerRuns.map((f) => f.msgsPerSec) };
+    throughput.push(row);
+  }
+}
+
+if (only.has('c')) {
+  const c = plan.c;
+  log(`${c.title}: ${c.connections} against mailroom, ${c.postfixConnections} against postfix`);
+  if (withOurs && !oursBroken) {
+    idle.ours = await withServer(
+      'mailroom',
+      () => startOurs(c.connections + 100),
+      (s) => measureIdle(s, c, c.connections),
+    );
+  }
+  if (withPostfix) {
+    idle.peer = await withServer(
+      'postfix',
+      () => startPeer(c.postfixConnections + 50),
+      (s) => measureIdle(s, c, c.postfixConnections),
+    );
+  }
+}
+
+// ---- report
+const mib = (kib: number | undefined): string => (kib === undefined ? '-' : fmt(kib / 1024, 1));
+const lat = (f: ThroughputFigures | undefined): string =>
+  f && Number.isFinite(f.p50Ms) ? `${fmt(f.p50Ms, 1)} / ${fmt(f.p99Ms, 1)}` : '-';
+const stored = (f: ThroughputFigures | undefined): string =>
+  f ? `${fmt(f.stored)}/${fmt(f.accepted)}` : '-';
+const rows = throughput.map(({ load, generator, ours, peer }) => {
+  const r = ratio(ours?.msgsPerSec ?? NaN, peer?.msgsPerSec ?? NaN);
+  const met = Number.isFinite(r) ? (r >= load.goalRatio ? ' met' : ' NOT met') : '';
+  return [
+    load.title,
+    generator,
+    fmt(ours?.msgsPerSec),
+    fmt(peer?.msgsPerSec),
+    Number.isFinite(r) ? `${fmt(r, 2)}x` : '-',
+    `>= ${load.goalRatio}x${met}`,
+    lat(ours),
+    lat(peer),
+    mib(ours?.peakMemKiB),
+    mib(peer?.peakMemKiB),
+    stored(ours),
+    stored(peer),
+    peer && Number.isFinite(peer.storedAfterSec) ? fmt(peer.accepted / peer.storedAfterSec) : '-',
+  ];
+});
+const out: string[] = [];
+out.push(
+  `Mailroom SMTP bench${opt.quick ? ' (--quick)' : ''}: ${new Date().toISOString()}, Node ${process.version}` +
+    (withPostfix ? `, Postfix ${pfVersion} (private instance, Maildir)` : ', no Postfix'),
+);
+if (oursBroken) out.push(`mailroom did not run: ${oursBroken}`);
+if (rows.length > 0) {
+  out.push(
+    '',
+    table(
+      [
+        'load',
+        'generator',
+        'ours msgs/s',
+        'postfix msgs/s',
+        'ratio',
+        'goal',
+        'ours p50/p99 ms',
+        'postfix p50/p99 ms',
+        'ours peak RSS MiB',
+        'postfix peak PSS MiB',
+        'ours stored/accepted',
+        'postfix stored/accepted',
+        'postfix into Maildir msgs/s',
+      ],
+      rows,
+    ),
+  );
+}
+if (idle.ours || idle.peer) {
+  const perConn = (f: IdleFigures | undefined): string => (f ? fmt(f.kibPerConnection, 1) : '-');
+  const held = (f: IdleFigures | undefined): string => (f ? `${fmt(f.held)}/${fmt(f.requested)}` : '-');
+  const ok =
+    idle.ours && Number.isFinite(idle.ours.kibPerConnection)
+      ? idle.ours.kibPerConnection <= plan.c.goalKiB
+      : null;
+  out.push(
+    '',
+    table(
+      [
+        'load',
+        'ours KiB/conn',
+        'postfix KiB/conn',
+        'goal',
+        'ours held',
+        'postfix held',
+        'ours RSS before/after MiB',
+      ],
+      [
+        [
+          plan.c.title,
+          perConn(idle.ours),
+          perConn(idle.peer),
+          `<= ${plan.c.goalKiB} KiB${ok === null ? '' : ok ? ' met' : ' NOT met'}`,
+          held(idle.ours),
+          held(idle.peer),
+          idle.ours ? `${mib(idle.ours.baselineKiB)} / ${mib(idle.ours.heldKiB)}` : '-',
+        ],
+      ],
+    ),
+  );
+}
+const notes = [
+  ...(rounds > 1
+    ? throughput.map(
+        ({ load, generator, rounds: r }) =>
+          `${load.id}/${generator} rounds msgs/s: ours ${r?.ours.map((x) => fmt(x)).join(', ') || '-'}; postfix ${r?.peer.map((x) => fmt(x)).join(', ') || '-'}`,
+      )
+    : []),
+  ...throughput.flatMap(({ load, generator, ours, peer }) =>
+    [ours, peer].flatMap((f) =>
+      f && f.notes.length > 0 ? [`${load.id}/${generator}/${f.server}: ${f.notes.join('; ')}`] : [],
+    ),
+  ),
+  ...[idle.ours, idle.peer].flatMap((f) =>
+    f && f.notes.length > 0 ? [`c/${f.server}: ${f.notes.join('; ')}`] : [],
+  ),
+];
+out.push(
+  '',
+  'msgs/s: accepted messages / time from first connect to last 250. ratio: ours / postfix, same generator, same run.' +
+    (rounds > 1 ? ` Median of ${rounds} alternating rounds (all rounds in the notes).` : ''),
+  'ours: a 250 means the message is fsynced in the mailbox. postfix: a 250 means fsynced in its queue; Maildir delivery follows (last column).',
+  'Memory: ours = VmRSS of the server process (sampled every 200 ms); postfix = PSS summed over its process tree.',
+  'Idle: (memory with N connections held after EHLO - memory before) / N; postfix forks one smtpd per connection.',
+  ...notes.map((n) => `note: ${n}`),
+);
+process.stdout.write(out.join('\n') + '\n');
+if (opt.json) {
+  writeFileSync(
+    opt.json,
+    JSON.stringify({ quick: opt.quick, postfix: pfVersion, throughput, idle }, null, 2),
+  );
+}
