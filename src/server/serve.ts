@@ -122,7 +122,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config, logger } = options;
   const now = options.now ?? (() => new Date());
   const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
-  const store = options.store ?? openSqliteStore({ dataDir: config.dataDir });
+  const store = options.store ?? openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true });
   const listeners: Listener[] = [];
   const addresses: Partial<Record<ListenerName, ListenAddress[]>> = {};
 
