@@ -48,19 +48,25 @@ export function splitParams(text: string): RawParam[] | ProtocolError {
   return out;
 }
 
-/** RFC 3461 4: xtext = *( xchar / hexchar ), hexchar = "+" 2HEXDIG (upper-case). Null when malformed. */
+/**
+ * RFC 3461 4: xtext = *( xchar / hexchar ), hexchar = "+" 2HEXDIG (upper-case). Null when malformed.
+ * RFC 6533 3 (utf-8-addr-xtext) lets UTF-8 characters through unencoded; they are kept as they are.
+ */
 export function decodeXtext(text: string): string | null {
   const bytes: number[] = [];
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string;
-    const code = ch.charCodeAt(0);
-    if (ch === '+') {
+    const code = text.codePointAt(i) as number;
+    if (code === 0x2b) {
       const hex = text.slice(i + 1, i + 3);
       if (!/^[0-9A-F]{2}$/.test(hex)) return null;
       bytes.push(parseInt(hex, 16));
       i += 2;
-    } else if (code >= 33 && code <= 126 && ch !== '=') {
+    } else if (code >= 33 && code <= 126 && code !== 0x3d) {
       bytes.push(code);
+    } else if (code > 127) {
+      const char = String.fromCodePoint(code);
+      bytes.push(...Buffer.from(char, 'utf8'));
+      i += char.length - 1;
     } else {
       return null;
     }

@@ -1,4 +1,8 @@
-// Outgoing SMTP command building for the client: EHLO extension parsing, MAIL/RCPT parameters, xtext (RFC 3461 4).
+// Outgoing SMTP command building for the client: EHLO extension parsing, MAIL/RCPT parameters.
+import { encodeXtext } from '../esmtp-params.js';
+
+// xtext (RFC 3461 4) is shared with the server's parameter parser.
+export { decodeXtext, encodeXtext } from '../esmtp-params.js';
 
 /** What the peer's EHLO reply offered (RFC 5321 4.1.1.1 and each extension's RFC). */
 export interface PeerExtensions {
@@ -78,41 +82,6 @@ export function parseEhloLines(lines: readonly string[]): PeerExtensions {
     }
   }
   return ext;
-}
-
-/**
- * RFC 3461 4: xtext = *( xchar / hexchar ); "+" and "=" and anything outside 33..126 become "+HH".
- * Non-ASCII input is encoded as its UTF-8 bytes.
- */
-export function encodeXtext(value: string): string {
-  let out = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
-    if (byte >= 33 && byte <= 126 && byte !== 0x2b && byte !== 0x3d) out += String.fromCharCode(byte);
-    else out += '+' + byte.toString(16).toUpperCase().padStart(2, '0');
-  }
-  return out;
-}
-
-/** Decodes xtext; returns null when malformed (a "+" not followed by two upper-case hex digits). */
-export function decodeXtext(value: string): string | null {
-  const bytes: number[] = [];
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0x2b) {
-      const hex = value.slice(i + 1, i + 3);
-      if (!/^[0-9A-F]{2}$/.test(hex)) return null;
-      bytes.push(parseInt(hex, 16));
-      i += 2;
-    } else if (c >= 33 && c <= 126 && c !== 0x3d) {
-      bytes.push(c);
-    } else if (c > 126) {
-      // RFC 6533 3 (utf-8-addr-xtext) lets UTF-8 through unencoded.
-      bytes.push(...Buffer.from(value[i] ?? '', 'utf8'));
-    } else {
-      return null;
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
 }
 
 /** What the session needs to know about one message to send it. */
