@@ -4,6 +4,8 @@ import type { AuthResult } from '../smtp/server/services.js';
 import type { Store } from '../store/store.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { hashPassword, verifyPassword, type ScryptParams } from './password-hash.js';
+import { AUTH_CACHE } from '../config/limits.js';
+import { VerifiedCache } from './verified-cache.js';
 
 /** Longer passwords are refused (after the same dummy work): no one types 4 KiB, and it bounds work per attempt. */
 const MAX_PASSWORD_LENGTH = 4096;
@@ -17,6 +19,10 @@ export interface AuthenticatorDeps {
   sleep: (ms: number) => Promise<void>;
   /** Only for tests: cheaper scrypt for the dummy hash (it must match what accounts use to equalise timing). */
   dummyParams?: ScryptParams;
+  /** Recent successes, so reconnecting clients skip scrypt; `null` turns caching off. */
+  cache?: VerifiedCache | null;
+  /** Only for tests: counts or replaces the scrypt verification. */
+  verify?: typeof verifyPassword;
 }
 
 export type Authenticate = (username: string, password: string, remoteAddress: string) => Promise<AuthResult>;
@@ -28,6 +34,8 @@ export type Authenticate = (username: string, password: string, remoteAddress: s
  */
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   const limiter = deps.limiter ?? new FailureLimiter();
+  const cache =
+    deps.cache === undefined ? new VerifiedCache(AUTH_CACHE.maxEntries, AUTH_CACHE.ttlMs) : deps.cache;
   const dummyHash = hashPassword(
     randomBytes(18).toString('base64'),
     deps.dummyParams ? { params: deps.dummyParams } : {},
@@ -43,10 +51,15 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     if (verdict.kind === 'delay') await deps.sleep(verdict.delayMs);
 
     const record = deps.store.getAccount(account);
+    if (record && cache?.matches(account, record.passwordHash, password, deps.now())) {
+      limiter.recordSuccess(remoteAddress, account);
+      return { kind: 'ok', account: record.address };
+    }
     const stored = record?.passwordHash ?? (await dummyHash);
     const candidate = password.length > MAX_PASSWORD_LENGTH ? '' : password;
-    const matches = await verifyPassword(candidate, stored);
+    const matches = await (deps.verify ?? verifyPassword)(candidate, stored);
     if (record && matches && password.length <= MAX_PASSWORD_LENGTH) {
+      cache?.remember(account, record.passwordHash, password, deps.now());
       limiter.recordSuccess(remoteAddress, account);
       return { kind: 'ok', account: record.address };
     }

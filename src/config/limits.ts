@@ -87,6 +87,13 @@ export const AUTH_FAILURE_LIMITS = {
  */
 export const SCRYPT_PARAMS = { N: 1 << 15, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
 
+/**
+ * Successful password checks are remembered this long (per account, in memory only) so clients that
+ * reconnect for every message do not cost a scrypt each (see auth/verified-cache.ts). 10,000 entries
+ * of ~100 bytes is about 1 MiB.
+ */
+export const AUTH_CACHE = { maxEntries: 10_000, ttlMs: 15 * 60_000 } as const;
+
 /** Alias expansion: an alias can point to an alias; stop at this depth (and on loops). */
 export const ALIAS_MAX_DEPTH = 10;
 /** An alias may fan out to at most this many final addresses (a mailing list belongs elsewhere). */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { hashPassword, parsePasswordHash, verifyPassword } from '../../../src/auth/password-hash.js';
 import { FailureLimiter, type FailureLimits } from '../../../src/auth/failure-limiter.js';
 import { createAuthenticator } from '../../../src/auth/authenticator.js';
+import { VerifiedCache } from '../../../src/auth/verified-cache.js';
 import type { Account } from '../../../src/store/store.js';
 
 // Cheap parameters so the suite stays fast; the production ones are exercised once below.
@@ -200,5 +201,62 @@ describe('authenticator', () => {
     assert.equal(throttled.kind, 'throttled', 'even the right password is refused during lockout');
     tick(60_000);
     assert.equal((await authenticate('alice@example.test', 'secret', '10.9.9.9')).kind, 'ok');
+  });
+});
+
+describe('VerifiedCache', () => {
+  test('matches the remembered password for the same stored hash only, until it expires', () => {
+    const cache = new VerifiedCache(10, 1000);
+    cache.remember('a@x.test', 'hash-1', 'pw', 0);
+    assert.equal(cache.matches('a@x.test', 'hash-1', 'pw', 999), true);
+    assert.equal(cache.matches('a@x.test', 'hash-1', 'pW', 999), false, 'another password');
+    assert.equal(cache.matches('a@x.test', 'hash-2', 'pw', 999), false, 'password changed since');
+    assert.equal(cache.matches('b@x.test', 'hash-1', 'pw', 999), false, 'another account');
+    assert.equal(cache.matches('a@x.test', 'hash-1', 'pw', 1000 + 999), false, 'expired');
+    assert.equal(cache.size, 0, 'an expired entry is dropped');
+  });
+
+  test('bounded: the least recently used account goes first', () => {
+    const cache = new VerifiedCache(2, 60_000);
+    cache.remember('a', 'h', 'p', 0);
+    cache.remember('b', 'h', 'p', 0);
+    assert.equal(cache.matches('a', 'h', 'p', 1), true); // a is now the most recent
+    cache.remember('c', 'h', 'p', 2);
+    assert.equal(cache.size, 2);
+    assert.equal(cache.matches('b', 'h', 'p', 3), false);
+    assert.equal(cache.matches('a', 'h', 'p', 3), true);
+    assert.equal(cache.matches('c', 'h', 'p', 3), true);
+  });
+
+  test('the authenticator skips scrypt for a recent success, never for a failure or a changed password', async () => {
+    const account: Account = {
+      id: 1,
+      address: 'alice@example.test',
+      passwordHash: await hashPassword('secret', { params: FAST }),
+      createdAt: new Date(0),
+    };
+    let verifications = 0;
+    const authenticate = createAuthenticator({
+      store: { getAccount: (a) => (a === account.address ? account : null) },
+      now: () => 0,
+      sleep: async () => undefined,
+      dummyParams: FAST,
+      cache: new VerifiedCache(10, 60_000),
+      verify: async (password, stored) => {
+        verifications++;
+        return verifyPassword(password, stored);
+      },
+    });
+    assert.equal((await authenticate('alice@example.test', 'secret', '10.0.0.1')).kind, 'ok');
+    assert.equal(verifications, 1);
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await authenticate('ALICE@example.test', 'secret', '10.0.0.1')).kind, 'ok');
+    }
+    assert.equal(verifications, 1, 'reconnecting with the same password costs no scrypt');
+    assert.equal((await authenticate('alice@example.test', 'wrong', '10.0.0.1')).kind, 'failed');
+    assert.equal(verifications, 2, 'a wrong password is always verified');
+    account.passwordHash = await hashPassword('changed', { params: FAST });
+    assert.equal((await authenticate('alice@example.test', 'secret', '10.0.0.1')).kind, 'failed');
+    assert.equal(verifications, 3, 'the old password stops matching once the hash changes');
   });
 });
