@@ -25,6 +25,10 @@ export interface PostfixOptions {
   /** Postfix forks one smtpd per connection: this caps them (the idle load needs it raised). */
   processLimit: number;
   keep?: boolean; // leave the temp dir for inspection
+  /** Appended to main.cf (a later setting wins in Postfix): the relay bench turns this into a relay. */
+  extraMainCf?: string;
+  /** Extra master.cf rows (the relay bench adds the smtp client). */
+  extraMasterCf?: string[];
 }
 
 /** The uid/gid Maildir files are written as: virtual(8) refuses root; nobody is always there. */
@@ -72,7 +76,7 @@ smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
 smtpd_client_message_rate_limit = 0
 default_process_limit = ${o.processLimit}
-`;
+${o.extraMainCf ?? ''}`;
 }
 
 /** One smtpd on 127.0.0.1:PORT plus the internal services; chroot off (our dirs are not a chroot jail). */
@@ -97,6 +101,7 @@ export function postfixMasterCf(o: PostfixOptions): string {
     'anvil unix - - n - 1 anvil',
     'scache unix - - n - 1 scache',
     'postlog unix-dgram n - n - 1 postlogd',
+    ...(o.extraMasterCf ?? []),
   ];
   return rows.join('\n') + '\n';
 }

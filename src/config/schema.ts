@@ -25,6 +25,16 @@ export function isHostName(text: string): boolean {
   return text.split('.').every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
 }
 
+/** A DNS server for outbound.dns_servers: an IP, or an IP with a port ("1.2.3.4:53", "[::1]:53"). */
+export function isDnsServer(text: string): boolean {
+  if (isIP(text) !== 0) return true;
+  const m = /^(?:\[([^\]]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(text);
+  if (!m) return false;
+  const host = m[1] ?? m[2] ?? '';
+  const p = Number(m[3]);
+  return (m[1] !== undefined ? isIP(host) === 6 : isIP(host) === 4) && p >= 1 && p <= 65535;
+}
+
 /** "host:port" or "[v6]:port" -> ListenAddress; a string saying what is wrong otherwise. */
 export function parseListenAddress(text: string): ListenAddress | string {
   let host: string;
@@ -139,16 +149,24 @@ export const rawConfigSchema = z.strictObject({
       port: port.optional(),
       dns_servers: z
         .array(
-          z.string({ error: 'expected an IP address' }).refine((s) => isIP(s) !== 0, {
-            error: 'expected an IP address',
+          // "ip" or "ip:port" / "[v6]:port" (node:dns setServers syntax): tests run a DNS server on a free port.
+          z.string({ error: 'expected an IP address' }).refine(isDnsServer, {
+            error: 'expected an IP address, optionally with a port ("127.0.0.1:5353", "[::1]:5353")',
           }),
           { error: 'expected an array of IP addresses' },
         )
         .optional(),
       routes: z
-        .record(z.string().refine(isHostName, { error: 'expected a domain name as key' }), listenAddress, {
-          error: 'expected a table of domain = "host:port"',
-        })
+        // "*" is the smarthost: every domain without its own route goes there.
+        .record(
+          z
+            .string()
+            .refine((k) => k === '*' || isHostName(k), { error: 'expected a domain name or "*" as key' }),
+          listenAddress,
+          {
+            error: 'expected a table of domain = "host:port"',
+          },
+        )
         .optional(),
     })
     .optional(),

@@ -4,14 +4,18 @@ import type { Socket } from 'node:net';
 import { createAuthenticator } from '../auth/authenticator.js';
 import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import { formatListenAddress, type Config, type ListenAddress, type ListenerName } from '../config/schema.js';
-import { createRouter } from '../delivery/router.js';
+import { addressBookOf, createRouter } from '../delivery/router.js';
+import { senderOwnedBy } from '../mail/submission.js';
 import { listen, type Listener } from '../net/listener.js';
 import { loadTls } from '../net/tls.js';
 import type { Logger } from '../observability/logger.js';
+import { startPop3Listeners } from '../pop3/listeners.js';
+import { startImapListeners } from '../imap/listeners.js';
 import { serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
 import { createBodySpool } from '../store/spool.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { startOutgoingQueue, type OutgoingQueue } from '../queue/outgoing.js';
 import type { DeliveryRequest, Store } from '../store/store.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -56,7 +60,7 @@ function encode(value: bigint, length: number): string {
 }
 
 /** Listener sections that are accepted in the config but have no server yet (later issues). */
-const NOT_YET: readonly ListenerName[] = ['imap', 'imaps', 'pop3', 'pop3s', 'http'];
+const NOT_YET: readonly ListenerName[] = ['http'];
 
 interface SmtpListenerSpec {
   name: 'smtp' | 'submission' | 'submissions';
@@ -110,6 +114,8 @@ export function createSmtpServices(options: {
       now: () => now().getTime(),
       sleep: (ms) => new Promise((done) => setTimeout(done, ms).unref()),
     }),
+    // Reads the store on every MAIL, so a new alias counts at once (CONTRACT.md: no restart).
+    senderAllowed: (sender, account) => senderOwnedBy(addressBookOf(store), sender, account),
     openSpool: () => createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD),
     deliver: options.onDeliver ?? ((request) => store.deliver(request)),
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
@@ -190,6 +196,30 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       listeners.push(listener);
       addresses[spec.name] = listener.addresses;
     }
+    // POP3 (issue 4): same connection limits; the SMTP authenticator, so failures share one limiter.
+    const pop3 = await startPop3Listeners({
+      config,
+      logger,
+      store,
+      tls,
+      authenticate: services.authenticate,
+      now,
+      track: (handle, open) => (open ? sessions.add(handle) : sessions.delete(handle)),
+      started: listeners,
+    });
+    Object.assign(addresses, pop3.addresses);
+    // IMAP (issue 4): same limits and authenticator; sessions get `* BYE` at shutdown.
+    const imap = await startImapListeners({
+      config,
+      logger,
+      store,
+      tls,
+      authenticate: services.authenticate,
+      now,
+      track: (handle, open) => (open ? sessions.add(handle) : sessions.delete(handle)),
+      started: listeners,
+    });
+    Object.assign(addresses, imap.addresses);
     for (const name of NOT_YET) {
       const wanted = config.listeners[name];
       if (wanted.length > 0) {
@@ -208,10 +238,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw error;
   }
 
+  // The outgoing queue (issue 3): sends what authenticated users and remote aliases queued.
+  const outgoing: OutgoingQueue = startOutgoingQueue({
+    store,
+    config,
+    logger,
+    now,
+    newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
+  });
+
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       await Promise.all(listeners.map((l) => l.stopAccepting()));
+      // No new attempts; running ones get the grace period, then are abandoned (claimed rows retry after restart).
+      await outgoing.stop(graceMs);
       const open = () => listeners.reduce((n, l) => n + l.sockets.size, 0);
       logger.info({ sessions: open(), deliveries: inFlight.size }, 'shutting down: no longer accepting');
       // Let deliveries that are being committed finish so their clients get the 250 they are owed.

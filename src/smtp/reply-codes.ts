@@ -65,6 +65,8 @@ export const REPLY = {
   messageTooBig: r(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
   dataLineTooLong: r(500, '5.5.6', 'Line too long in message data (RFC 5321 4.5.3.1.6)'),
   utf8NotPermitted: r(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8'),
+  // RFC 5321 4.2.2 553 (mailbox name not allowed) + RFC 3463 5.7.1 (not authorized): submission sender check.
+  senderNotOwned: r(553, '5.7.1', 'Sender address not owned by the authenticated user'),
   unknownParameter: r(555, '5.5.4', 'Unsupported MAIL/RCPT parameter'),
 } as const;
 

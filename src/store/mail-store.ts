@@ -1,5 +1,52 @@
 // The mailbox side of the Store beyond delivery: what IMAP and POP3 do to messages and folders.
 // Grown by the access protocols (issue 4); every backend implements it (see test/contract/).
+import type { MessageStructure } from '../mail/mime-structure.js';
+import type { Mailbox, SpooledBody } from './store.js';
+
+/** One message row as a selected IMAP mailbox keeps it: no body, no join (SELECT on 100k rows stays cheap). */
+export interface IndexEntry {
+  uid: number;
+  flags: string[];
+  modseq: number;
+}
+
+/** Per-message metadata for FETCH: what was computed once at delivery (RFC 9051 7.5.2 ENVELOPE/BODYSTRUCTURE). */
+export interface MessageMeta {
+  uid: number;
+  messageId: number;
+  size: number;
+  internalDate: Date;
+  /** Null only for a message whose body could not be read back; the FETCH then fails for it. */
+  structure: MessageStructure | null;
+}
+
+/** Counters STATUS and SELECT need (RFC 9051 6.3.11), from one query. */
+export interface MailboxCounts {
+  messages: number;
+  unseen: number;
+  deleted: number;
+  size: number;
+  /** The sequence number of the first unseen message, 0 when none (SELECT's [UNSEEN n], RFC 3501 6.3.1). */
+  firstUnseenSeq: number;
+}
+
+export type FlagOp = 'set' | 'add' | 'remove';
+
+export interface StoreFlagsResult {
+  /** Rows now in the set (changed or not) with their flags and MODSEQ, ascending by UID. */
+  rows: IndexEntry[];
+  /** UIDs whose flags actually changed (they got a new MODSEQ, RFC 7162 3.1.3). */
+  changed: number[];
+  /** UIDs refused by UNCHANGEDSINCE (RFC 7162 3.1.3: [MODIFIED set]). */
+  modified: number[];
+}
+
+export interface CopyResult {
+  /** UIDVALIDITY of the destination, for COPYUID (RFC 4315 3). */
+  uidValidity: number;
+  /** Source UID -> new destination UID, ascending by source UID. */
+  mapping: Array<[number, number]>;
+}
 
 export interface MailStore {
   /**
@@ -9,4 +56,83 @@ export interface MailStore {
    * anywhere are collected. Emits `expunge` after the commit.
    */
   expunge(mailboxId: number, uids: readonly number[]): number[];
+
+  /** The mailbox's HIGHESTMODSEQ, or null once deleted: the cheap "did anything change" check at each command. */
+  highestModseq(mailboxId: number): number | null;
+  /** A mailbox by id (the counters fresh from disk), or null once deleted. */
+  getMailboxById(mailboxId: number): Mailbox | null;
+
+  /**
+   * Creates a mailbox (RFC 9051 6.3.4). Missing parents are created too ("a/b/c" makes "a" and
+   * "a/b"), as RFC 9051 6.3.4 suggests. Throws MailroomError 'MAILBOX_EXISTS'.
+   */
+  createMailbox(accountId: number, name: string, specialUse?: string | null): Mailbox;
+  /** Deletes a mailbox and its messages (RFC 9051 6.3.5); children stay. 'NO_SUCH_MAILBOX', 'CANNOT_DELETE_INBOX'. */
+  deleteMailbox(accountId: number, name: string): void;
+  /**
+   * Renames a mailbox and its children (RFC 9051 6.3.6). Renaming INBOX moves its messages to a new
+   * mailbox and leaves INBOX empty. 'NO_SUCH_MAILBOX', 'MAILBOX_EXISTS'.
+   */
+  renameMailbox(accountId: number, from: string, to: string): void;
+  /** SUBSCRIBE/UNSUBSCRIBE (RFC 9051 6.3.7/6.3.8). 'NO_SUCH_MAILBOX'. */
+  setSubscribed(accountId: number, name: string, subscribed: boolean): void;
+
+  /** Every message row of a mailbox, ascending by UID: flags and MODSEQ only. */
+  listIndex(mailboxId: number): IndexEntry[];
+  /** Rows whose MODSEQ is above `modseq` (RFC 7162 CHANGEDSINCE and resync), ascending by UID. */
+  changedSince(mailboxId: number, modseq: number): IndexEntry[];
+  /** UIDs expunged with a MODSEQ above `modseq`, ascending (RFC 7162 3.2.10 VANISHED). */
+  vanishedSince(mailboxId: number, modseq: number): number[];
+  /** STATUS/SELECT counters. */
+  counts(mailboxId: number): MailboxCounts;
+
+  /**
+   * Metadata of the rows with UIDs in [lo, hi] (inclusive), ascending. With `withStructure` the stored
+   * structure is parsed (and computed and kept, for a message stored before structures existed);
+   * without it `structure` is null, so FETCH RFC822.SIZE on 100k rows parses no JSON.
+   */
+  messageMeta(mailboxId: number, lo: number, hi: number, withStructure: boolean): Promise<MessageMeta[]>;
+
+  /**
+   * STORE (RFC 9051 6.4.6 with RFC 7162 3.1.3 UNCHANGEDSINCE): changes flags of the given UIDs. Only rows
+   * whose flags really change get a new MODSEQ (one per command). Emits `flags` after the commit.
+   */
+  storeFlags(
+    mailboxId: number,
+    uids: readonly number[],
+    op: FlagOp,
+    flags: readonly string[],
+    unchangedSince: number | null,
+  ): StoreFlagsResult;
+
+  /** COPY (RFC 9051 6.4.7): adds rows pointing at the same messages (no body copy). 'NO_SUCH_MAILBOX'. */
+  copy(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult;
+  /** MOVE (RFC 6851): COPY + expunge of the source rows in one transaction. */
+  move(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult;
+
+  /**
+   * APPEND (RFC 9051 6.3.12): stores a body with flags and internal date; resolves once durable
+   * (shares the delivery group commit). The store takes ownership of a 'file' body. 'NO_SUCH_MAILBOX'.
+   */
+  append(
+    mailboxId: number,
+    body: SpooledBody,
+    flags: readonly string[],
+    internalDate: Date,
+  ): Promise<{ uid: number; uidValidity: number }>;
+
+  /**
+   * Opens one stored message for streaming (POP3 RETR/TOP): whole, as stored, trace headers included,
+   * the same bytes as Store.readMessage. Resolves once the body is open, so an expunged message fails
+   * here with 'NO_SUCH_MESSAGE', never mid-stream. Iterate `chunks` once; `close` is idempotent and
+   * needed only when stopping early (TOP, a dropped connection).
+   */
+  openMessage(messageId: number): Promise<OpenedMessage>;
+}
+
+/** A message opened for streaming (see MailStore.openMessage). */
+export interface OpenedMessage {
+  size: number;
+  chunks: AsyncIterable<Buffer>;
+  close(): Promise<void>;
 }

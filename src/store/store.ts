@@ -98,6 +98,10 @@ export interface StoreEvents {
   message: [{ accountId: number; mailboxId: number; uid: number }];
   /** Messages were removed from a mailbox (POP3 UPDATE, IMAP EXPUNGE/MOVE). */
   expunge: [{ accountId: number; mailboxId: number; uids: number[] }];
+  /** Flags of messages changed (IMAP STORE): other sessions on the mailbox report FETCH FLAGS. */
+  flags: [{ accountId: number; mailboxId: number; uids: number[] }];
+  /** A mailbox was created, deleted or renamed (IMAP). */
+  mailboxes: [{ accountId: number }];
   /** Something was queued or became due. */
   queue: [{ queueId: string }];
 }

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runStoreContract } from './store-contract.js';
+import { runQueueContract } from './queue-contract.js';
 
 const INLINE_MAX = 8 * 1024;
 const dirs: string[] = [];
 
-runStoreContract('sqlite', {
+const harness: Parameters<typeof runStoreContract>[1] = {
   async newLocation() {
     const dir = await mkdtemp(join(tmpdir(), 'mailroom-contract-'));
     dirs.push(dir);
@@ -19,4 +20,6 @@ runStoreContract('sqlite', {
   async cleanup() {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   },
-});
+};
+runStoreContract('sqlite', harness);
+runQueueContract('sqlite', harness);

@@ -464,6 +464,44 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
       });
     });
 
+    void describe('mail: openMessage (POP3 RETR streaming)', () => {
+      void test('streams the same bytes as readMessage, small and large; early close; NO_SUCH_MESSAGE', async () => {
+        const { store, bob } = await withUsers();
+        const big = Buffer.alloc(harness.largeBodyBytes * 3 + 777, 'y');
+        await store.deliver(request({ body: memoryBody('small\r\n'), local: [{ accountId: bob }] }));
+        await store.deliver(request({ body: memoryBody(big), local: [{ accountId: bob }] }));
+        const inbox = store.getMailbox(bob, 'INBOX');
+        assert.ok(inbox);
+        for (const m of store.listMessages(inbox.id)) {
+          const opened = await store.mail.openMessage(m.messageId);
+          const parts: Buffer[] = [];
+          for await (const chunk of opened.chunks) parts.push(Buffer.from(chunk));
+          const whole = await store.readMessage(m.messageId);
+          assert.equal(opened.size, m.size);
+          assert.ok(Buffer.concat(parts).equals(whole), `message ${m.uid} streams as stored`);
+          await opened.close(); // idempotent after the end
+        }
+        const last = store.listMessages(inbox.id).at(-1);
+        assert.ok(last);
+        const early = await store.mail.openMessage(last.messageId);
+        for await (const chunk of early.chunks) {
+          assert.ok(chunk.length > 0);
+          break; // stopping early closes the file
+        }
+        await early.close();
+        // An open message stays readable to the end even if it is expunged meanwhile (POSIX unlink).
+        const during = await store.mail.openMessage(last.messageId);
+        store.mail.expunge(inbox.id, [last.uid]);
+        let total = 0;
+        for await (const chunk of during.chunks) total += chunk.length;
+        assert.equal(total, last.size);
+        await assert.rejects(
+          store.mail.openMessage(last.messageId),
+          (e: unknown) => e instanceof MailroomError && e.code === 'NO_SUCH_MESSAGE',
+        );
+      });
+    });
+
     void describe('two instances on one location (admin CLI + server)', () => {
       void test('each sees the other’s changes at once', async () => {
         const { store: server, location } = await fresh();

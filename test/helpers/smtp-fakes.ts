@@ -49,6 +49,9 @@ export function fakeServices(
       if (username === 'throttled@example.test') return { kind: 'throttled', retryAfterMs: 1000 };
       return users[username] === password ? { kind: 'ok', account: username } : { kind: 'failed' };
     },
+    // Own address or +tag of it (the real check, with aliases, is src/mail/submission.ts senderOwnedBy).
+    senderAllowed: (sender: string, account: string) =>
+      sender.toLowerCase().replace(/\+[^@]*@/, '@') === account,
     openSpool(): BodySpool {
       const chunks: Buffer[] = [];
       let size = 0;

@@ -57,6 +57,11 @@ export interface SmtpServices {
   /** Routes one RCPT address. `authenticatedAs` is the account address after AUTH, else null. */
   routeRecipient(address: string, authenticatedAs: string | null): RouteResult;
   authenticate(username: string, password: string, remoteAddress: string): Promise<AuthResult>;
+  /**
+   * Submission only (RFC 6409 4.3): may the account `account` (canonical address after AUTH) use `sender`
+   * as MAIL FROM? Its own address, +tag, or an alias resolving to it; never the null sender.
+   */
+  senderAllowed(sender: string, account: string): boolean;
   openSpool(): BodySpool;
   /** Durable storage of an accepted message; resolves once fsynced (group commit). */
   deliver(request: DeliveryRequest): Promise<void>;

@@ -5,6 +5,7 @@ import type { MailParams } from '../esmtp-params.js';
 import type { SmtpVerb } from './command-parser.js';
 import type { BdatReceiver, DataReceiver } from './receivers.js';
 import type { Reply } from '../reply-codes.js';
+import type { HeaderScanner } from '../../mail/submission.js';
 
 /** One mail transaction (RFC 5321 3.3), from MAIL to the end of the data. */
 export interface Transaction {
@@ -20,6 +21,8 @@ export interface Transaction {
   spool: BodySpool | null;
   /** Octets received over all BDAT chunks so far. */
   bdatSize: number;
+  /** Submission roles: watches the header block as it streams for Message-ID and Date (RFC 6409 8.2, 8.3). */
+  headerScan?: HeaderScanner;
 }
 
 export type SessionState =

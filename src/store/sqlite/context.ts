@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { EventEmitter } from 'node:events';
 import type { FileBlobStore } from '../blob-store.js';
 import type { StoreEvents } from '../store.js';
+import type { CommittedDelivery, PreparedDelivery } from './deliver.js';
 import type { Prepare } from './statements.js';
 
 export interface SqliteContext {
@@ -15,4 +16,8 @@ export interface SqliteContext {
   write<T>(fn: () => T): T;
   /** Emits a store event after a commit; a throwing subscriber becomes a process warning, never a failure. */
   emit<K extends keyof StoreEvents>(event: K, ...args: StoreEvents[K]): void;
+  /** The delivery group commit (deliver.ts): IMAP APPEND shares its batches and fsyncs. */
+  commit(prepared: PreparedDelivery): Promise<CommittedDelivery>;
+  /** Bodies up to this size are stored inline (see deliver.ts). */
+  readonly inlineMaxBytes: number;
 }

@@ -1,10 +1,12 @@
 // deliver() for SQLite: bodies stored once (inline or as a file), one row per local copy, queue rows; group commit.
 import type Database from 'better-sqlite3';
 import { readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MailroomError } from '../../errors.js';
 import type { FileBlobStore } from '../blob-store.js';
 import type { DeliveryRequest } from '../store.js';
 import type { Prepare } from './statements.js';
+import { computeStructureJson } from './mail-structure.js';
 import type { WalSync } from './wal-sync.js';
 
 /*
@@ -40,12 +42,18 @@ export interface PreparedDelivery {
   size: number;
   /** Spool files to remove once the outcome is known (a small spooled body that was inlined). */
   spoolLeftovers: string[];
+  /** ENVELOPE + MIME structure (JSON of MessageStructure), computed once here for IMAP (mail-structure.ts). */
+  structureJson?: string | null;
+  /** IMAP APPEND: writes the mailbox row instead of local deliveries (mail-append.ts), inside the batch. */
+  append?: (prepare: Prepare, messageId: number) => { uid: number; uidValidity: number };
 }
 
 export interface CommittedDelivery {
   messageId: number | null;
   copies: { accountId: number; mailboxId: number; uid: number }[];
   queueId: string | null;
+  /** Set for an IMAP APPEND (see PreparedDelivery.append). */
+  appended?: { uid: number; uidValidity: number };
 }
 
 /** Builds head and moves/writes the body so only the metadata commit is left. Async, off the event loop. */
@@ -78,7 +86,12 @@ export async function prepareDelivery(
     body = { kind: 'file', name: await blobs.adopt(b.path) };
     bodySize = b.size;
   }
-  return { request, head, queueOffset, body, size: head.length + bodySize, spoolLeftovers };
+  // Parsed once here, kept with the message, so IMAP FETCH never parses a body again (issue 4 item 3).
+  const structureJson =
+    request.local.length > 0
+      ? await computeStructureJson(head, body.kind === 'inline' ? body.data : join(blobs.blobDir, body.name))
+      : null;
+  return { request, head, queueOffset, body, size: head.length + bodySize, spoolLeftovers, structureJson };
 }
 
 /** Removes what a prepared delivery put on disk: used when its rows did not commit. */
@@ -104,13 +117,14 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedD
   );
   const result: CommittedDelivery = { messageId: null, copies: [], queueId: null };
 
-  if (r.local.length > 0) {
+  if (r.local.length > 0 || p.append) {
     const messageId = Number(
       prepare(
-        'INSERT INTO messages (blob_id, size, internal_date, queue_id, sender) VALUES (?, ?, ?, ?, ?)',
-      ).run(blobId, p.size, now, r.queueId, r.envelope.sender).lastInsertRowid,
+        'INSERT INTO messages (blob_id, size, internal_date, queue_id, sender, bodystructure_json) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(blobId, p.size, now, r.queueId, r.envelope.sender, p.structureJson ?? null).lastInsertRowid,
     );
     result.messageId = messageId;
+    if (p.append) result.appended = p.append(prepare, messageId);
     const findMailbox = prepare<[number, string], { id: number }>(
       'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?',
     );

@@ -1,6 +1,34 @@
-// SqliteMailStore: the MailStore operations (expunge, and what IMAP/POP3 add) on the shared SQLite connection.
-import type { MailStore } from '../mail-store.js';
+// SqliteMailStore: the MailStore operations (folders, message rows, APPEND, expunge) on the shared SQLite connection.
+import type {
+  CopyResult,
+  FlagOp,
+  IndexEntry,
+  MailboxCounts,
+  MailStore,
+  MessageMeta,
+  OpenedMessage,
+  StoreFlagsResult,
+} from '../mail-store.js';
+import type { Mailbox, SpooledBody } from '../store.js';
 import type { SqliteContext } from './context.js';
+import { appendMessage } from './mail-append.js';
+import { openMessage } from './mail-read.js';
+import {
+  createMailbox,
+  deleteMailbox,
+  getMailboxById,
+  renameMailbox,
+  setSubscribed,
+} from './mail-folders.js';
+import {
+  changedSince,
+  copyOrMove,
+  counts,
+  listIndex,
+  messageMeta,
+  storeFlags,
+  vanishedSince,
+} from './mail-messages.js';
 import { collectGarbage } from './queries.js';
 
 export class SqliteMailStore implements MailStore {
@@ -42,5 +70,83 @@ export class SqliteMailStore implements MailStore {
     void this.ctx.blobs.remove(result.files);
     this.ctx.emit('expunge', { accountId: result.accountId, mailboxId, uids: result.removed });
     return result.removed;
+  }
+
+  highestModseq(mailboxId: number): number | null {
+    const row = this.ctx
+      .prepare<[number], { m: number }>('SELECT highest_modseq AS m FROM mailboxes WHERE id = ?')
+      .get(mailboxId);
+    return row?.m ?? null;
+  }
+
+  getMailboxById(mailboxId: number): Mailbox | null {
+    return getMailboxById(this.ctx, mailboxId);
+  }
+
+  createMailbox(accountId: number, name: string, specialUse: string | null = null): Mailbox {
+    return createMailbox(this.ctx, accountId, name, specialUse);
+  }
+
+  deleteMailbox(accountId: number, name: string): void {
+    deleteMailbox(this.ctx, accountId, name);
+  }
+
+  renameMailbox(accountId: number, from: string, to: string): void {
+    renameMailbox(this.ctx, accountId, from, to);
+  }
+
+  setSubscribed(accountId: number, name: string, subscribed: boolean): void {
+    setSubscribed(this.ctx, accountId, name, subscribed);
+  }
+
+  listIndex(mailboxId: number): IndexEntry[] {
+    return listIndex(this.ctx, mailboxId);
+  }
+
+  changedSince(mailboxId: number, modseq: number): IndexEntry[] {
+    return changedSince(this.ctx, mailboxId, modseq);
+  }
+
+  vanishedSince(mailboxId: number, modseq: number): number[] {
+    return vanishedSince(this.ctx, mailboxId, modseq);
+  }
+
+  counts(mailboxId: number): MailboxCounts {
+    return counts(this.ctx, mailboxId);
+  }
+
+  messageMeta(mailboxId: number, lo: number, hi: number, withStructure: boolean): Promise<MessageMeta[]> {
+    return messageMeta(this.ctx, mailboxId, lo, hi, withStructure);
+  }
+
+  storeFlags(
+    mailboxId: number,
+    uids: readonly number[],
+    op: FlagOp,
+    flags: readonly string[],
+    unchangedSince: number | null,
+  ): StoreFlagsResult {
+    return storeFlags(this.ctx, mailboxId, uids, op, flags, unchangedSince);
+  }
+
+  copy(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult {
+    return copyOrMove(this.ctx, fromMailboxId, uids, toMailboxId, false);
+  }
+
+  move(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult {
+    return copyOrMove(this.ctx, fromMailboxId, uids, toMailboxId, true);
+  }
+
+  append(
+    mailboxId: number,
+    body: SpooledBody,
+    flags: readonly string[],
+    internalDate: Date,
+  ): Promise<{ uid: number; uidValidity: number }> {
+    return appendMessage(this.ctx, mailboxId, body, flags, internalDate);
+  }
+
+  openMessage(messageId: number): Promise<OpenedMessage> {
+    return openMessage(this.ctx, messageId);
   }
 }

@@ -3,9 +3,9 @@ import type { QueueEntry, QueueRecipient } from '../store.js';
 import type { Prepare } from './statements.js';
 
 /** Every queue entry with its recipients, oldest first (for `mailroom queue list`). */
-export function listQueueEntries(prepare: Prepare): QueueEntry[] {
+export function listQueueEntries(prepare: Prepare, onlyId?: string): QueueEntry[] {
   const entries = prepare<
-    [],
+    [string | null, string | null],
     {
       id: string;
       sender: string;
@@ -14,7 +14,9 @@ export function listQueueEntries(prepare: Prepare): QueueEntry[] {
       dsn_envid: string | null;
       dsn_ret: string | null;
     }
-  >('SELECT id, sender, created_at, size, dsn_envid, dsn_ret FROM queue ORDER BY created_at, id').all();
+  >(
+    'SELECT id, sender, created_at, size, dsn_envid, dsn_ret FROM queue WHERE (? IS NULL OR id = ?) ORDER BY created_at, id',
+  ).all(onlyId ?? null, onlyId ?? null);
   const rcpts = prepare<
     [string],
     {

@@ -1,13 +1,232 @@
 // SqliteQueueStore: the QueueStore operations on the shared SQLite connection (the scheduler's rows).
-import type { QueueStore } from '../queue-store.js';
+import { MailroomError } from '../../errors.js';
+import type { DsnDue, DueRecipient, OwedDsn, QueueStore, RecipientUpdate } from '../queue-store.js';
 import type { QueueEntry } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { listQueueEntries } from './queries.js';
+
+interface DueRow {
+  queue_id: string;
+  address: string;
+  orcpt: string | null;
+  notify: string | null;
+  state: 'pending' | 'deferred';
+  attempts: number;
+  last_error: string | null;
+  sender: string;
+  created_at: number;
+  size: number;
+  dsn_envid: string | null;
+  dsn_ret: string | null;
+  smtputf8: number;
+  body_type: string | null;
+}
+
+const WAITING = "state IN ('pending', 'deferred')";
 
 export class SqliteQueueStore implements QueueStore {
   constructor(private readonly ctx: SqliteContext) {}
 
   list(): QueueEntry[] {
     return listQueueEntries(this.ctx.prepare);
+  }
+
+  get(queueId: string): QueueEntry | null {
+    return listQueueEntries(this.ctx.prepare, queueId)[0] ?? null;
+  }
+
+  due(now: Date, limit: number): DueRecipient[] {
+    const rows = this.ctx
+      .prepare<[number, number], DueRow>(
+        'SELECT r.queue_id, r.address, r.orcpt, r.notify, r.state, r.attempts, r.last_error, q.sender, ' +
+          'q.created_at, q.size, q.dsn_envid, q.dsn_ret, q.smtputf8, q.body_type ' +
+          `FROM queue_recipients r JOIN queue q ON q.id = r.queue_id WHERE r.${WAITING} ` +
+          'AND r.next_attempt_at <= ? ORDER BY r.next_attempt_at, r.queue_id LIMIT ?',
+      )
+      .all(now.getTime(), Math.max(0, Math.floor(limit)));
+    return rows.map((r) => {
+      const d: DueRecipient = {
+        queueId: r.queue_id,
+        address: r.address,
+        state: r.state,
+        attempts: r.attempts,
+        lastError: r.last_error,
+        sender: r.sender,
+        createdAt: new Date(r.created_at),
+        size: r.size,
+        dsnEnvid: r.dsn_envid,
+        dsnRet: r.dsn_ret === 'FULL' || r.dsn_ret === 'HDRS' ? r.dsn_ret : null,
+        smtpUtf8: r.smtputf8 === 1,
+        bodyType: r.body_type,
+      };
+      if (r.orcpt !== null) d.orcpt = r.orcpt;
+      if (r.notify !== null) d.notify = r.notify.split(',');
+      return d;
+    });
+  }
+
+  nextDueAfter(now: Date): Date | null {
+    const row = this.ctx
+      .prepare<[number], { t: number | null }>(
+        `SELECT MIN(next_attempt_at) AS t FROM queue_recipients WHERE ${WAITING} AND next_attempt_at > ?`,
+      )
+      .get(now.getTime());
+    return row?.t == null ? null : new Date(row.t);
+  }
+
+  claim(claims: readonly { queueId: string; address: string; nextAttemptAt: Date }[]): number {
+    if (claims.length === 0) return 0;
+    const update = this.ctx.prepare(
+      `UPDATE queue_recipients SET next_attempt_at = ? WHERE queue_id = ? AND address = ? AND ${WAITING}`,
+    );
+    return this.ctx.write(() => {
+      let n = 0;
+      for (const c of claims) n += update.run(c.nextAttemptAt.getTime(), c.queueId, c.address).changes;
+      return n;
+    });
+  }
+
+  async readMessage(queueId: string): Promise<Buffer> {
+    const row = this.ctx
+      .prepare<[string], { head: Buffer; body: Buffer | null; file: string | null; off: number }>(
+        'SELECT b.head, b.body, b.file, q.blob_offset AS off FROM queue q JOIN blobs b ON b.id = q.blob_id WHERE q.id = ?',
+      )
+      .get(queueId);
+    if (!row) throw new MailroomError('NO_SUCH_QUEUE_ENTRY', `no such queue entry: ${queueId}`);
+    const body = row.body ?? (row.file !== null ? await this.ctx.blobs.read(row.file) : Buffer.alloc(0));
+    return Buffer.concat([row.head.subarray(row.off), body]);
+  }
+
+  recordResults(queueId: string, updates: readonly RecipientUpdate[]): { retired: boolean } {
+    const update = this.ctx.prepare(
+      'UPDATE queue_recipients SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, ' +
+        // A DSN already owed (from an earlier result not yet sent) is kept unless this one replaces it.
+        "last_attempt_at = ?, dsn_json = COALESCE(?, dsn_json) WHERE queue_id = ? AND address = ? AND state IN ('pending', 'deferred')",
+    );
+    const { retired, files } = this.ctx.write(() => {
+      for (const u of updates) {
+        update.run(
+          u.state,
+          u.attempts,
+          u.nextAttemptAt?.getTime() ?? null,
+          u.lastError,
+          u.attemptAt.getTime(),
+          u.dsn ? JSON.stringify(u.dsn) : null,
+          queueId,
+          u.address,
+        );
+      }
+      return this.retireIfDone(queueId);
+    });
+    void this.ctx.blobs.remove(files);
+    return { retired };
+  }
+
+  dsnsDue(limit: number): DsnDue[] {
+    const ids = this.ctx
+      .prepare<[number], { queue_id: string }>(
+        'SELECT DISTINCT queue_id FROM queue_recipients WHERE dsn_json IS NOT NULL ORDER BY queue_id LIMIT ?',
+      )
+      .all(Math.max(0, Math.floor(limit)));
+    const out: DsnDue[] = [];
+    const rows = this.ctx.prepare<[string], { address: string; orcpt: string | null; dsn_json: string }>(
+      'SELECT address, orcpt, dsn_json FROM queue_recipients WHERE queue_id = ? AND dsn_json IS NOT NULL ORDER BY rowid',
+    );
+    const flag = this.ctx.prepare<[string], { smtputf8: number }>('SELECT smtputf8 FROM queue WHERE id = ?');
+    for (const { queue_id } of ids) {
+      const entry = this.get(queue_id);
+      if (!entry) continue;
+      const recipients: DsnDue['recipients'] = [];
+      for (const r of rows.all(queue_id)) {
+        const dsn = parseOwed(r.dsn_json);
+        if (!dsn) continue;
+        recipients.push(
+          r.orcpt !== null ? { address: r.address, orcpt: r.orcpt, dsn } : { address: r.address, dsn },
+        );
+      }
+      out.push({ entry: { ...entry, smtpUtf8: flag.get(queue_id)?.smtputf8 === 1 }, recipients });
+    }
+    return out;
+  }
+
+  dsnsSent(queueId: string, addresses: readonly string[]): { retired: boolean } {
+    const clear = this.ctx.prepare(
+      'UPDATE queue_recipients SET dsn_json = NULL WHERE queue_id = ? AND address = ?',
+    );
+    const { retired, files } = this.ctx.write(() => {
+      for (const a of addresses) clear.run(queueId, a);
+      return this.retireIfDone(queueId);
+    });
+    void this.ctx.blobs.remove(files);
+    return { retired };
+  }
+
+  flush(now: Date): number {
+    const n = this.ctx.write(
+      () =>
+        this.ctx
+          .prepare(`UPDATE queue_recipients SET next_attempt_at = ? WHERE ${WAITING} AND next_attempt_at > ?`)
+          .run(now.getTime(), now.getTime()).changes,
+    );
+    if (n > 0) this.ctx.emit('queue', { queueId: '*' });
+    return n;
+  }
+
+  remove(queueId: string): boolean {
+    const result = this.ctx.write(() => {
+      const row = this.ctx
+        .prepare<[string], { blob_id: number }>('SELECT blob_id FROM queue WHERE id = ?')
+        .get(queueId);
+      if (!row) return null;
+      this.ctx.prepare('DELETE FROM queue WHERE id = ?').run(queueId); // recipients cascade
+      return this.collectBlob(row.blob_id);
+    });
+    if (result === null) return false;
+    void this.ctx.blobs.remove(result);
+    return true;
+  }
+
+  changeToken(): number {
+    return this.ctx.db.pragma('data_version', { simple: true }) as number;
+  }
+
+  /** Inside a write: deletes the entry when every recipient is final and no DSN is owed. */
+  private retireIfDone(queueId: string): { retired: boolean; files: string[] } {
+    const open = this.ctx
+      .prepare<[string], { n: number }>(
+        `SELECT COUNT(*) AS n FROM queue_recipients WHERE queue_id = ? AND (${WAITING} OR dsn_json IS NOT NULL)`,
+      )
+      .get(queueId);
+    if ((open?.n ?? 0) > 0) return { retired: false, files: [] };
+    const row = this.ctx
+      .prepare<[string], { blob_id: number }>('SELECT blob_id FROM queue WHERE id = ?')
+      .get(queueId);
+    if (!row) return { retired: false, files: [] };
+    this.ctx.prepare('DELETE FROM queue WHERE id = ?').run(queueId);
+    return { retired: true, files: this.collectBlob(row.blob_id) };
+  }
+
+  /** Deletes a blob nothing references any more (local copies may still share it); returns files to unlink. */
+  private collectBlob(blobId: number): string[] {
+    const used = this.ctx
+      .prepare<[number, number], { x: number }>(
+        'SELECT 1 AS x FROM messages WHERE blob_id = ? UNION ALL SELECT 1 AS x FROM queue WHERE blob_id = ? LIMIT 1',
+      )
+      .get(blobId, blobId);
+    if (used) return [];
+    const f = this.ctx
+      .prepare<[number], { file: string | null }>('SELECT file FROM blobs WHERE id = ?')
+      .get(blobId);
+    this.ctx.prepare('DELETE FROM blobs WHERE id = ?').run(blobId);
+    return f?.file ? [f.file] : [];
+  }
+}
+
+function parseOwed(json: string): OwedDsn | null {
+  try {
+    const v = JSON.parse(json) as OwedDsn;
+    return typeof v.action === 'string' && typeof v.status === 'string' ? v : null;
+  } catch {
+    return null; // a damaged row owes nothing we could state correctly
   }
 }

@@ -113,6 +113,20 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt_at);
   `,
+  // 2: the outgoing queue at work (issue 3): a DSN owed for a recipient (JSON of what it reports,
+  // NULL when none is owed) survives a crash between recording the result and sending the DSN.
+  `
+  ALTER TABLE queue_recipients ADD COLUMN dsn_json TEXT;
+  ALTER TABLE queue_recipients ADD COLUMN last_attempt_at INTEGER;
+  CREATE INDEX queue_recipients_dsn ON queue_recipients(queue_id) WHERE dsn_json IS NOT NULL;
+  `,
+  // 3: IMAP (issue 4): CONDSTORE/QRESYNC ask "what changed since MODSEQ n" (RFC 7162 3.1.4, 3.2.5);
+  // without these indexes that is a scan of the whole mailbox on every resync.
+  `
+  CREATE INDEX mailbox_messages_modseq ON mailbox_messages(mailbox_id, modseq);
+  CREATE INDEX mailbox_expunged_modseq ON mailbox_expunged(mailbox_id, modseq);
+  CREATE INDEX mailboxes_parent ON mailboxes(parent_id);
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

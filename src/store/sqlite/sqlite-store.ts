@@ -156,6 +156,8 @@ export class SqliteStore implements Store {
       blobs: this.blobs,
       write: (fn) => this.write(fn),
       emit: (event, ...args) => this.emitSafely(event, ...args),
+      commit: (prepared) => this.committer.submit(prepared),
+      inlineMaxBytes: this.inlineMaxBytes,
     };
     this.mail = new SqliteMailStore(context);
     this.queue = new SqliteQueueStore(context);

@@ -159,7 +159,7 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     ['[outbound]\nport = 70000', 'config: outbound.port: expected a port from 1 to 65535, got 70000'],
     [
       '[outbound]\ndns_servers = ["dns.example"]',
-      'config: outbound.dns_servers[0]: expected an IP address, got "dns.example"',
+      'config: outbound.dns_servers[0]: expected an IP address, optionally with a port ("127.0.0.1:5353", "[::1]:5353"), got "dns.example"',
     ],
     ['limits = 5', 'config: limits: expected object, got 5'],
   ];

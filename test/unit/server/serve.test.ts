@@ -47,12 +47,18 @@ describe('startServer', () => {
           '[smtp]\nlisten = ["127.0.0.1:0"]',
           '[submission]\nlisten = ["127.0.0.1:0"]',
           '[submissions]\nlisten = []',
+          '[pop3]\nlisten = ["127.0.0.1:0"]',
+          '[pop3s]\nlisten = []',
           '[limits]\nmax_connections_per_ip = 1',
         ].join('\n'),
         { configPath: null, baseDir: dir, defaultHostname: 'x' },
       );
       const server = await startServer({ config, logger: silentLogger(), shutdownGraceMs: 200 });
       assert.equal(server.addresses.submissions, undefined);
+      const pop3 = connect(server.addresses.pop3![0]!.port, '127.0.0.1');
+      const pop3Greeting = await new Promise<string>((done) => pop3.once('data', (d) => done(d.toString())));
+      assert.match(pop3Greeting, /^\+OK mx\.test Mailroom POP3 server ready\r\n$/);
+      pop3.destroy();
       const port = server.addresses.smtp![0]!.port;
       const first = connect(port, '127.0.0.1');
       const greeting = await new Promise<string>((done) => first.once('data', (d) => done(d.toString())));

@@ -2,6 +2,7 @@
 import { REPLY, chunkReply, queuedReply, type Reply } from '../../reply-codes.js';
 import type { DeliveryRequest, Envelope, SpooledBody } from '../../../store/store.js';
 import { buildReceivedHeader } from '../../../mail/received-header.js';
+import { HeaderScanner, submissionHeaders } from '../../../mail/submission.js';
 import type { SmtpCommand } from '../command-parser.js';
 import { BdatReceiver, DataReceiver, type DataFailure } from '../receivers.js';
 import type { CommandState, SessionState, Transaction } from '../session-state.js';
@@ -17,8 +18,7 @@ export function handleData(core: SessionCore, state: TxState): void {
   if (state.kind === 'mail') return core.reply(REPLY.noValidRecipients);
   // RFC 3030 3: a BINARYMIME body can only be sent with BDAT.
   if (state.tx.params.body === 'BINARYMIME') return core.reply(REPLY.binaryNeedsBdat);
-  const spool = core.services.openSpool();
-  state.tx.spool = spool;
+  const spool = openTxSpool(core, state.tx);
   core.state = {
     kind: 'data',
     tx: state.tx,
@@ -70,8 +70,7 @@ export function handleBdat(
     core.event({ kind: 'message-refused', reason: 'too-big' });
     return discardChunk(core, cmd.size, REPLY.messageTooBig, core.state as CommandState);
   }
-  const spool = tx.spool ?? core.services.openSpool();
-  tx.spool = spool;
+  const spool = tx.spool ?? openTxSpool(core, tx);
   core.state = {
     kind: 'bdat',
     tx,
@@ -109,6 +108,30 @@ export async function finishChunk(
     return core.reply(chunkReply(state.size));
   }
   await storeMessage(core, state.tx, state.spool);
+}
+
+/**
+ * Opens the transaction's body spool. On submission roles the bytes also pass through a HeaderScanner on
+ * their way in, so storeMessage knows whether Message-ID and Date are missing without re-reading the body.
+ */
+function openTxSpool(core: SessionCore, tx: Transaction): BodySpool {
+  const spool = core.services.openSpool();
+  if (core.policy.role === 'mx') {
+    tx.spool = spool;
+    return spool;
+  }
+  const scanner = new HeaderScanner();
+  tx.headerScan = scanner;
+  const scanning: BodySpool = {
+    write(chunk) {
+      if (!scanner.headerEnded) scanner.write(chunk);
+      return spool.write(chunk);
+    },
+    finish: () => spool.finish(),
+    abort: () => spool.abort(),
+  };
+  tx.spool = scanning;
+  return scanning;
 }
 
 function envelopeOf(tx: Transaction): Envelope {
@@ -149,10 +172,14 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     ...(tx.recipients.length === 1 ? { recipient: tx.recipients[0] } : {}),
     date: receivedAt,
   });
+  // RFC 6409 8.2 / 8.3: submission adds a missing Message-ID and Date, prepended after the trace header.
+  const added = tx.headerScan
+    ? submissionHeaders(tx.headerScan.presence, { queueId, hostname: core.policy.hostname, date: receivedAt })
+    : '';
   const request: DeliveryRequest = {
     queueId,
     envelope: envelopeOf(tx),
-    traceHeaders,
+    traceHeaders: traceHeaders + added,
     body,
     receivedAt,
     local: [...tx.local.values()],

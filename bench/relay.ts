@@ -1,0 +1,268 @@
+// `node --import tsx bench/relay.ts`: messages/s relayed end to end, Mailroom vs Postfix 3.7, healthy and with one 451 domain.
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { PeakSampler } from './lib/proc.js';
+import { perSecond, ratio } from './lib/stats.js';
+import { fmt, table } from './lib/table.js';
+import { freePort, sleep } from './lib/wait.js';
+import { postfixVersion } from './peers/postfix.js';
+import { runRelayLoad } from './relay-load.js';
+import { startMailroomRelay, startPostfixRelay, type Relay } from './relay-peers.js';
+import { startSinks, type Sink, type SinkSet } from './relay-sinks.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CLI = join(HERE, '..', 'dist', 'cli.js');
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    messages: { type: 'string' },
+    rcpts: { type: 'string', default: '3' },
+    domains: { type: 'string', default: '50' },
+    sessions: { type: 'string', default: '10' },
+    size: { type: 'string', default: '4096' },
+    'no-postfix': { type: 'boolean', default: false },
+    'no-ours': { type: 'boolean', default: false },
+    'drain-timeout': { type: 'string', default: '180' },
+    json: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  process.stdout.write(
+    'usage: node --import tsx bench/relay.ts [--quick] [--messages N] [--rcpts R] [--domains D] [--sessions S]\n' +
+      '       [--size BYTES] [--no-postfix] [--no-ours] [--drain-timeout SECONDS] [--json FILE] [--keep]\n',
+  );
+  process.exit(0);
+}
+const int = (name: string, text: string, min: number, max: number): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    process.stderr.write(
+      `relay bench: --${name} must be a whole number from ${min} to ${max}, got ${text}\n`,
+    );
+    process.exit(2);
+  }
+  return n;
+};
+const MESSAGES = int('messages', opt.messages ?? (opt.quick ? '1000' : '5000'), 1, 1_000_000);
+const RCPTS = int('rcpts', opt.rcpts, 1, 100);
+const DOMAINS = int('domains', opt.domains, 2, 500);
+const SESSIONS = int('sessions', opt.sessions, 1, 500);
+const SIZE = int('size', opt.size, 0, 10_000_000);
+const DRAIN_MS = int('drain-timeout', opt['drain-timeout'], 1, 3600) * 1000;
+const log = (s: string): void => void process.stderr.write(`relay bench: ${s}\n`);
+
+const domains = Array.from({ length: DOMAINS }, (_, k) => `d${k}.relay-sink.test`);
+/** The domain that answers 451 to everything in the second scenario. */
+const SLOW = domains[0] as string;
+/** Message i's recipients: consecutive domains, so each message spans RCPTS distinct domains; unique addresses. */
+const recipientsOf = (i: number): string[] =>
+  Array.from({ length: RCPTS }, (_, j) => `m${i}r${j}@${domains[(i * RCPTS + j) % DOMAINS]}`);
+
+interface RunFigures {
+  relay: string;
+  scenario: 'healthy' | 'one 451 domain';
+  accepted: number;
+  rejected: number;
+  errors: number;
+  submitMsgsPerS: number;
+  /** Recipients at healthy domains that should arrive, and did (distinct), and arrived more than once. */
+  expected: number;
+  delivered: number;
+  duplicates: number;
+  /** From the first submission to the last acceptance at a healthy sink; NaN when not all arrived. */
+  endToEndMs: number;
+  relayedMsgsPerS: number;
+  /** Healthy-domain (all but SLOW) recipient deliveries per second over the same span. */
+  otherDomainsRcptsPerS: number;
+  peakMemoryKiB: number;
+  note: string;
+}
+
+async function runOne(
+  name: 'mailroom' | 'postfix',
+  scenario: RunFigures['scenario'],
+): Promise<RunFigures | null> {
+  const tempfail = new Set(scenario === 'healthy' ? [] : [SLOW]);
+  let sinks: SinkSet | undefined;
+  let relay: Relay | undefined;
+  try {
+    sinks = await startSinks(domains, tempfail);
+    const port = await freePort();
+    relay =
+      name === 'mailroom'
+        ? await startMailroomRelay({ cli: CLI, port, sinks: sinks.sinks, keep: opt.keep })
+        : await startPostfixRelay({ port, sinks: sinks.sinks, keep: opt.keep });
+    const memory = new PeakSampler(() => relay?.memoryKiB() ?? NaN).start();
+    log(
+      `${name}, ${scenario}: submitting ${MESSAGES} messages x ${RCPTS} recipients over ${SESSIONS} sessions`,
+    );
+    const load = await runRelayLoad({
+      host: relay.host,
+      port: relay.port,
+      sessions: SESSIONS,
+      messages: MESSAGES,
+      recipients: recipientsOf,
+      from: relay.from,
+      size: SIZE,
+      ...(relay.auth ? { auth: relay.auth } : {}),
+      deadlineMs: 600_000,
+    });
+    // Every recipient of an accepted message at a healthy domain must reach its sink.
+    const healthy = (s: Sink): boolean => s.mode === 'accept';
+    const healthyDomains = new Set(sinks.sinks.filter(healthy).map((s) => s.domain));
+    const expected = new Set<string>();
+    // Accepted messages are not known by index when some failed; with no rejections they are 0..accepted-1.
+    for (let i = 0; i < load.accepted + load.rejected; i++) {
+      for (const r of recipientsOf(i)) if (healthyDomains.has(r.slice(r.indexOf('@') + 1))) expected.add(r);
+    }
+    const stats = sinks.stats;
+    const arrived = (): number => {
+      let n = 0;
+      for (const r of stats.perRecipient.keys()) if (expected.has(r)) n++;
+      return n;
+    };
+    const drainStart = performance.now();
+    while (arrived() < expected.size - (load.rejected > 0 ? load.rejected * RCPTS : 0)) {
+      if (performance.now() - drainStart > DRAIN_MS) break;
+      await sleep(100);
+    }
+    const peak = memory.stop();
+    const delivered = arrived();
+    let duplicates = 0;
+    for (const [r, n] of stats.perRecipient) if (expected.has(r) && n > 1) duplicates += n - 1;
+    let last = -Infinity;
+    let otherCount = 0;
+    let otherLast = -Infinity;
+    for (const [domain, times] of stats.times) {
+      if (!healthyDomains.has(domain)) continue;
+      for (const t of times) if (t > last) last = t;
+      // The rate of the other domains leaves SLOW out in both scenarios, so the two runs compare alike.
+      if (domain === SLOW) continue;
+      otherCount += times.length;
+      for (const t of times) if (t > otherLast) otherLast = t;
+    }
+    const complete = delivered >= expected.size && load.rejected === 0 && load.errors === 0;
+    const span = last - load.startedAt;
+    const notes: string[] = [];
+    if (!complete) {
+      notes.push(
+        `only ${delivered}/${expected.size} healthy recipients arrived within ${DRAIN_MS / 1000}s after the last submission`,
+      );
+    }
+    if (load.firstErrors.length > 0)
+      notes.push(`submission errors: ${load.firstErrors.slice(0, 2).join(' | ')}`);
+    if (scenario !== 'healthy') notes.push(`the 451 sink refused ${stats.refused} transactions`);
+    return {
+      relay: name,
+      scenario,
+      accepted: load.accepted,
+      rejected: load.rejected,
+      errors: load.errors,
+      submitMsgsPerS: perSecond(load.accepted, load.finishedAt - load.startedAt),
+      expected: expected.size,
+      delivered,
+      duplicates,
+      endToEndMs: complete ? span : NaN,
+      relayedMsgsPerS: complete ? perSecond(load.accepted, span) : NaN,
+      otherDomainsRcptsPerS: otherCount > 0 ? perSecond(otherCount, otherLast - load.startedAt) : NaN,
+      peakMemoryKiB: peak,
+      note: notes.join('; '),
+    };
+  } catch (error) {
+    log(`${name}, ${scenario}: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  } finally {
+    await relay?.stop().catch((e: unknown) => log(`stopping ${name}: ${String(e)}`));
+    await sinks?.close();
+  }
+}
+
+const isRoot = process.getuid?.() === 0;
+const pfVersion = postfixVersion();
+const withPostfix = !opt['no-postfix'] && isRoot && pfVersion !== null;
+if (!opt['no-postfix'] && !withPostfix) {
+  log(
+    isRoot
+      ? 'Postfix is not installed (bench/setup-peers.sh): no peer figures'
+      : 'not root: no private Postfix',
+  );
+}
+const relays: ('mailroom' | 'postfix')[] = [
+  ...(opt['no-ours'] ? [] : (['mailroom'] as const)),
+  ...(withPostfix ? (['postfix'] as const) : []),
+];
+
+const results: RunFigures[] = [];
+for (const scenario of ['healthy', 'one 451 domain'] as const) {
+  for (const name of relays) {
+    const r = await runOne(name, scenario);
+    if (r) results.push(r);
+  }
+}
+
+const find = (relay: string, scenario: string): RunFigures | undefined =>
+  results.find((r) => r.relay === relay && r.scenario === scenario);
+const rows = results.map((r) => [
+  r.relay,
+  r.scenario,
+  `${r.accepted}${r.rejected || r.errors ? ` (${r.rejected} refused, ${r.errors} errors)` : ''}`,
+  fmt(r.submitMsgsPerS),
+  `${r.delivered}/${r.expected}`,
+  String(r.duplicates),
+  fmt(r.endToEndMs / 1000, 2),
+  fmt(r.relayedMsgsPerS),
+  fmt(r.otherDomainsRcptsPerS),
+  fmt(r.peakMemoryKiB / 1024, 1),
+]);
+process.stdout.write(
+  `\nRelay: ${MESSAGES} messages x ${RCPTS} recipients to ${DOMAINS} sink domains, ${SIZE} B payload, ` +
+    `${SESSIONS} submission sessions${withPostfix ? `; Postfix ${pfVersion}` : ''}\n\n` +
+    table(
+      [
+        'relay',
+        'scenario',
+        'accepted',
+        'submit msgs/s',
+        'arrived (healthy rcpts)',
+        'dups',
+        'end to end s',
+        'relayed msgs/s',
+        'other domains rcpts/s',
+        'peak MiB',
+      ],
+      rows,
+    ) +
+    '\n',
+);
+for (const r of results) if (r.note) process.stdout.write(`- ${r.relay}, ${r.scenario}: ${r.note}\n`);
+
+const oursHealthy = find('mailroom', 'healthy');
+const pfHealthy = find('postfix', 'healthy');
+const lines: string[] = [];
+if (oursHealthy && pfHealthy) {
+  lines.push(
+    `relayed msgs/s, ours / Postfix: ${fmt(ratio(oursHealthy.relayedMsgsPerS, pfHealthy.relayedMsgsPerS), 2)} (goal >= 2)`,
+  );
+}
+for (const name of relays) {
+  const a = find(name, 'healthy');
+  const b = find(name, 'one 451 domain');
+  if (a && b) {
+    const loss = 1 - ratio(b.otherDomainsRcptsPerS, a.otherDomainsRcptsPerS);
+    lines.push(
+      `${name}: other domains' rate with one 451 domain: ${fmt(loss * 100, 1)}% lower (goal <= 20%)`,
+    );
+  }
+}
+if (lines.length > 0) process.stdout.write(`\n${lines.join('\n')}\n`);
+process.stdout.write(
+  '\nrelayed msgs/s = accepted messages / (first submission connect -> last acceptance at a healthy sink);\n' +
+    'the 451 domain is excluded from "arrived" and from "other domains rcpts/s" in both scenarios.\n',
+);
+if (opt.json) writeFileSync(opt.json, JSON.stringify({ messages: MESSAGES, rcpts: RCPTS, results }, null, 2));

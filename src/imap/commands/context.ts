@@ -1,0 +1,114 @@
+// What every IMAP command handler gets: the session's data, the services, and an output collector.
+import type { Authenticate } from '../../auth/authenticator.js';
+import type { SpooledBody, Store } from '../../store/store.js';
+import {
+  taggedStatus,
+  untaggedData,
+  untaggedStatus,
+  type ImapValue,
+  type ResponseCode,
+  type ResponsePart,
+  type StatusKind,
+  type WriterOptions,
+} from '../proto/response-writer.js';
+import type { SessionState } from '../session-state.js';
+
+/** The services a session asks for (DESIGN: the session never touches sockets, clocks or disks directly). */
+export interface ImapServices {
+  store: Store;
+  authenticate: Authenticate;
+  now: () => Date;
+  /** Drops a spooled body nobody will store (its file, if any, is removed). */
+  discardBody: (body: SpooledBody) => void;
+}
+
+export interface ImapPolicy {
+  hostname: string;
+  /** STARTTLS can be offered (a certificate is loaded and the connection is not TLS yet). */
+  tlsAvailable: boolean;
+  /** Allow LOGIN/AUTHENTICATE without TLS from loopback (tests, local tools). */
+  allowLoopbackPlaintext: boolean;
+  /** APPENDLIMIT (RFC 7889), the receiver's maxAppendSize. */
+  maxAppendSize: number;
+}
+
+export interface ImapPeer {
+  remoteAddress: string;
+  secure: boolean;
+  loopback: boolean;
+}
+
+/** Session data commands may read and change. */
+export interface SessionData {
+  state: SessionState;
+  /** ENABLEd extensions (RFC 5161): IMAP4REV2, CONDSTORE, QRESYNC, UTF8=ACCEPT. */
+  enabled: Set<string>;
+  /** CONDSTORE has been used (RFC 7162 3.1: MODSEQ then appears in FETCH responses). */
+  condstoreOn: boolean;
+  peer: ImapPeer;
+}
+
+/** Collects the responses of one command, in order. */
+export class Out {
+  readonly parts: ResponsePart[] = [];
+  constructor(readonly opts: WriterOptions) {}
+
+  data(values: ImapValue[]): void {
+    this.parts.push(...untaggedData(values, this.opts));
+  }
+
+  untagged(status: StatusKind | 'BYE' | 'PREAUTH', code: ResponseCode | null, text: string): void {
+    this.parts.push(Buffer.from(untaggedStatus(status, code, text)));
+  }
+
+  tagged(tag: string, status: StatusKind, code: ResponseCode | null, text: string): void {
+    this.parts.push(Buffer.from(taggedStatus(tag, status, code, text)));
+  }
+
+  raw(text: string): void {
+    this.parts.push(Buffer.from(text, 'utf8'));
+  }
+
+  push(parts: ResponsePart[]): void {
+    this.parts.push(...parts);
+  }
+}
+
+/** A refusal thrown by a handler and written once as `tag NO|BAD [code] text` (DESIGN habit 5). */
+export class ImapCommandError extends Error {
+  constructor(
+    readonly status: 'NO' | 'BAD',
+    readonly text: string,
+    readonly code: ResponseCode | null = null,
+  ) {
+    super(text);
+    this.name = 'ImapCommandError';
+  }
+}
+
+export const no = (text: string, code: ResponseCode | null = null): ImapCommandError =>
+  new ImapCommandError('NO', text, code);
+export const bad = (text: string, code: ResponseCode | null = null): ImapCommandError =>
+  new ImapCommandError('BAD', text, code);
+
+/** What the connection must do after a command (besides writing its output). */
+export type SessionAction =
+  | { kind: 'none' }
+  | { kind: 'starttls' }
+  | { kind: 'logout' }
+  /** Read one raw line and pass it to session.continueLine() (SASL exchange, IDLE's DONE). */
+  | { kind: 'read-line'; purpose: 'sasl' | 'idle' };
+
+export interface CommandContext {
+  services: ImapServices;
+  policy: ImapPolicy;
+  session: SessionData;
+  out: Out;
+  tag: string;
+  /** APPEND bodies the connection streamed into spools, in literal order. */
+  bodies: SpooledBody[];
+  /** UTF-8 mailbox names and strings in force (IMAP4rev2 or UTF8=ACCEPT enabled, RFC 9051 5.1, RFC 6855 3). */
+  utf8: boolean;
+  /** Brings the selected view up to date and reports changes (expunges only when `expunges`). */
+  sync(expunges: boolean): void;
+}

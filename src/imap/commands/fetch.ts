@@ -1,0 +1,198 @@
+// IMAP FETCH and UID FETCH (RFC 9051 6.4.5, RFC 3516 BINARY, RFC 7162 CHANGEDSINCE/VANISHED): one response per message.
+import type { MessageMeta } from '../../store/mail-store.js';
+import type { FetchItem, ImapCommand } from '../proto/command-types.js';
+import {
+  fetchResponse,
+  fetchResponseName,
+  formatDateTime,
+  type ImapValue,
+} from '../proto/response-writer.js';
+import { formatNumbers, resolveSequenceSet, inRanges } from '../proto/sequence-set.js';
+import { bodyStructureValue, envelopeValue } from '../proto/structure-writer.js';
+import type { Addressed } from '../selected-view.js';
+import { applyPartial, binaryBytes, sectionBytes } from '../message-sections.js';
+import { toBodyStructure, toEnvelope } from '../structure-convert.js';
+import { bad, no, type CommandContext } from './context.js';
+import { selectedView } from './select.js';
+import { addressed } from './messages.js';
+
+type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
+
+const flagValue = (flags: readonly string[]): ImapValue => flags.map((f) => ({ atom: f }));
+
+/** Contiguous UID runs of the addressed messages: one metadata query per run, not per message. */
+function runs(list: readonly Addressed[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let prevSeq = -1;
+  for (const a of list) {
+    const last = out[out.length - 1];
+    if (last && a.seq === prevSeq + 1) last[1] = a.uid;
+    else out.push([a.uid, a.uid]);
+    prevSeq = a.seq;
+  }
+  return out;
+}
+
+export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<void> {
+  const view = selectedView(ctx);
+  let list = addressed(ctx, cmd.set, cmd.uid);
+  const items: FetchItem[] = [...cmd.items];
+  const has = (t: string): boolean => items.some((i) => i.type === t);
+  if (cmd.uid && !has('UID')) items.unshift({ type: 'UID' });
+  const changedSince = cmd.modifiers.changedSince;
+  if (changedSince !== null || has('MODSEQ')) ctx.session.condstoreOn = true;
+  if (changedSince !== null) {
+    if (!has('MODSEQ')) items.push({ type: 'MODSEQ' });
+    list = list.filter((a) => (view.modseqs[a.seq - 1] as number) > changedSince);
+    if (cmd.modifiers.vanished) {
+      if (!ctx.session.enabled.has('QRESYNC')) throw bad('VANISHED needs QRESYNC enabled');
+      // RFC 7162 3.2.6: UIDs in the set expunged since CHANGEDSINCE.
+      const ranges =
+        cmd.set.kind === 'set' ? resolveSequenceSet(cmd.set.ranges, Math.max(view.maxUid, 1)) : [];
+      const gone = ctx.services.store.mail
+        .vanishedSince(view.mailboxId, changedSince)
+        .filter((u) => inRanges(u, ranges));
+      if (gone.length > 0) ctx.out.raw(`* VANISHED (EARLIER) ${formatNumbers(gone)}\r\n`);
+    }
+  }
+  const needStructure = items.some((i) =>
+    [
+      'ENVELOPE',
+      'BODY',
+      'BODYSTRUCTURE',
+      'BODY[]',
+      'BINARY',
+      'BINARY.SIZE',
+      'RFC822.HEADER',
+      'RFC822.TEXT',
+    ].includes(i.type),
+  );
+  const needMeta =
+    needStructure || items.some((i) => ['INTERNALDATE', 'RFC822.SIZE', 'RFC822'].includes(i.type));
+  const needBody = items.some((i) =>
+    ['BODY[]', 'BINARY', 'BINARY.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT'].includes(i.type),
+  );
+  // RFC 9051 6.4.5: BODY[...] (not .PEEK), RFC822, RFC822.TEXT set \Seen.
+  const setsSeen =
+    !view.readOnly &&
+    items.some(
+      (i) =>
+        ((i.type === 'BODY[]' || i.type === 'BINARY') && !i.peek) ||
+        i.type === 'RFC822' ||
+        i.type === 'RFC822.TEXT',
+    );
+  if (setsSeen && list.length > 0) {
+    const unseen = list.filter(
+      (a) => !(view.flags[a.seq - 1] as string[]).some((f) => f.toLowerCase() === '\\seen'),
+    );
+    if (unseen.length > 0) {
+      const r = ctx.services.store.mail.storeFlags(
+        view.mailboxId,
+        unseen.map((a) => a.uid),
+        'add',
+        ['\\Seen'],
+        null,
+      );
+      for (const row of r.rows) {
+        const seq = view.seqOf(row.uid);
+        if (seq > 0) {
+          view.flags[seq - 1] = row.flags;
+          view.modseqs[seq - 1] = row.modseq;
+        }
+      }
+      if (!has('FLAGS')) items.push({ type: 'FLAGS' });
+    }
+  }
+  const store = ctx.services.store;
+  let pos = 0;
+  for (const [lo, hi] of needMeta ? runs(list) : []) {
+    const metas = await store.mail.messageMeta(view.mailboxId, lo, hi, needStructure);
+    const byUid = new Map(metas.map((m) => [m.uid, m]));
+    for (; pos < list.length && (list[pos] as Addressed).uid <= hi; pos++) {
+      const a = list[pos] as Addressed;
+      if (a.uid < lo) continue;
+      const meta = byUid.get(a.uid);
+      if (!meta) continue; // expunged by someone else meanwhile: nothing to say about it
+      const body = needBody ? await store.readMessage(meta.messageId) : null;
+      ctx.out.push(fetchResponse(a.seq, itemValues(ctx, a, items, meta, body), ctx.out.opts));
+    }
+  }
+  if (!needMeta) {
+    for (const a of list)
+      ctx.out.push(fetchResponse(a.seq, itemValues(ctx, a, items, null, null), ctx.out.opts));
+  }
+}
+
+function itemValues(
+  ctx: CommandContext,
+  a: Addressed,
+  items: readonly FetchItem[],
+  meta: MessageMeta | null,
+  body: Buffer | null,
+): Array<[string, ImapValue]> {
+  const view = selectedView(ctx);
+  const out: Array<[string, ImapValue]> = [];
+  const s = meta?.structure ?? null;
+  for (const item of items) {
+    const name = fetchResponseName(item);
+    switch (item.type) {
+      case 'UID':
+        out.push([name, a.uid]);
+        break;
+      case 'FLAGS':
+        out.push([name, flagValue(view.flags[a.seq - 1] as string[])]);
+        break;
+      case 'MODSEQ':
+        out.push([name, [view.modseqs[a.seq - 1] as number]]);
+        break;
+      case 'INTERNALDATE':
+        out.push([name, formatDateTime((meta as MessageMeta).internalDate.getTime())]);
+        break;
+      case 'RFC822.SIZE':
+        out.push([name, (meta as MessageMeta).size]);
+        break;
+      case 'ENVELOPE':
+        if (!s) throw no('Message structure unavailable', { name: 'SERVERBUG' });
+        out.push([name, envelopeValue(toEnvelope(s.envelope))]);
+        break;
+      case 'BODY':
+      case 'BODYSTRUCTURE':
+        if (!s) throw no('Message structure unavailable', { name: 'SERVERBUG' });
+        out.push([name, bodyStructureValue(toBodyStructure(s.root), item.type === 'BODYSTRUCTURE')]);
+        break;
+      case 'RFC822':
+        out.push([name, body as Buffer]);
+        break;
+      case 'RFC822.HEADER':
+        out.push([
+          name,
+          sectionBytes(body as Buffer, s!, { part: [], text: { kind: 'HEADER' } }) ?? Buffer.alloc(0),
+        ]);
+        break;
+      case 'RFC822.TEXT':
+        out.push([
+          name,
+          sectionBytes(body as Buffer, s!, { part: [], text: { kind: 'TEXT' } }) ?? Buffer.alloc(0),
+        ]);
+        break;
+      case 'BODY[]': {
+        const bytes = sectionBytes(body as Buffer, s!, item.section);
+        out.push([name, applyPartial(bytes ?? Buffer.alloc(0), item.partial)]);
+        break;
+      }
+      case 'BINARY': {
+        const bytes = binaryBytes(body as Buffer, s!, item.part);
+        if (!bytes) throw no('No such part', { name: 'UNKNOWN-CTE' });
+        out.push([name, applyPartial(bytes, item.partial)]);
+        break;
+      }
+      case 'BINARY.SIZE': {
+        const bytes = binaryBytes(body as Buffer, s!, item.part);
+        if (!bytes) throw no('No such part', { name: 'UNKNOWN-CTE' });
+        out.push([name, bytes.length]);
+        break;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+// The IMAP command table: every command name -> its handler (RFC 9051 6); which states allow it is session-state.ts.
+import type { ImapCommand, ImapCommandName } from '../proto/command-types.js';
+import type { ResponseCode } from '../proto/response-writer.js';
+import * as auth from './auth.js';
+import type { CommandContext, SessionAction } from './context.js';
+import { fetch } from './fetch.js';
+import * as mailboxes from './mailboxes.js';
+import * as messages from './messages.js';
+import { search } from './search.js';
+import * as sel from './select.js';
+
+/** Reads a raw line for a command in progress (SASL response, IDLE's DONE). */
+export type LineHandler = (ctx: CommandContext, line: string) => Promise<Done | void> | Done | void;
+
+/** How a handler finished; nothing returned means `tag OK <NAME> completed`. */
+export interface Done {
+  code?: ResponseCode;
+  text?: string;
+  action?: SessionAction;
+  /** The handler wrote the tagged response itself (LOGOUT). */
+  taggedWritten?: boolean;
+  /** Do not report mailbox changes before the tagged response (SELECT, CLOSE: nothing is selected). */
+  skipSync?: boolean;
+  /** Wait for a raw line, then run this (the command is not finished yet). */
+  continueWith?: { purpose: 'sasl' | 'idle'; handler: LineHandler };
+}
+
+type Handler = (ctx: CommandContext, cmd: never) => Promise<Done | void> | Done | void;
+
+export const HANDLERS: Record<
+  ImapCommandName,
+  (ctx: CommandContext, cmd: ImapCommand) => Promise<Done | void> | Done | void
+> = {
+  CAPABILITY: auth.capability,
+  NOOP: auth.noop,
+  LOGOUT: auth.logout,
+  ID: auth.id,
+  STARTTLS: auth.starttls,
+  LOGIN: auth.login,
+  AUTHENTICATE: auth.authenticate,
+  ENABLE: auth.enable,
+  NAMESPACE: auth.namespace,
+  IDLE: auth.idle,
+  CHECK: auth.check,
+  CREATE: mailboxes.create,
+  DELETE: mailboxes.del,
+  RENAME: mailboxes.rename,
+  SUBSCRIBE: mailboxes.subscribe,
+  UNSUBSCRIBE: mailboxes.subscribe,
+  LIST: mailboxes.list,
+  LSUB: mailboxes.list,
+  STATUS: mailboxes.status,
+  SELECT: sel.select,
+  EXAMINE: sel.select,
+  CLOSE: sel.close,
+  UNSELECT: sel.unselect,
+  EXPUNGE: sel.expunge,
+  FETCH: fetch,
+  SEARCH: search,
+  STORE: messages.store,
+  COPY: messages.copyMove,
+  MOVE: messages.copyMove,
+  APPEND: messages.append,
+} satisfies Record<ImapCommandName, Handler> as unknown as Record<
+  ImapCommandName,
+  (ctx: CommandContext, cmd: ImapCommand) => Promise<Done | void> | Done | void
+>;

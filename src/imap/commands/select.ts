@@ -1,0 +1,138 @@
+// IMAP SELECT/EXAMINE (RFC 9051 6.3.2/6.3.3 with RFC 7162 CONDSTORE/QRESYNC), CLOSE, UNSELECT, EXPUNGE and UID EXPUNGE.
+import type { ImapCommand } from '../proto/command-types.js';
+import { encodeMailboxName } from '../proto/mailbox-name.js';
+import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
+import { SelectedView } from '../selected-view.js';
+import { bad, no, type CommandContext } from './context.js';
+import type { Done } from './index.js';
+import { accountOf, existing } from './mailboxes.js';
+
+type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
+
+/** System flags clients may set (RFC 9051 2.3.2); \* says keywords may be created too. */
+export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+export function selectedView(ctx: CommandContext): SelectedView {
+  const st = ctx.session.state;
+  if (st.kind !== 'selected') throw bad('No mailbox selected');
+  return st.view;
+}
+
+export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Done {
+  const account = accountOf(ctx);
+  const wasSelected = ctx.session.state.kind === 'selected';
+  // RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected.
+  ctx.session.state = { kind: 'authenticated', account };
+  if (wasSelected) ctx.out.untagged('OK', { name: 'CLOSED' }, 'Previous mailbox closed');
+  if (cmd.qresync && !ctx.session.enabled.has('QRESYNC')) throw bad('QRESYNC is not enabled');
+  const mb = existing(ctx, cmd.mailbox);
+  const store = ctx.services.store.mail;
+  // Index first, then the counter: a change in between is reported at the next sync, never lost.
+  const highest = store.highestModseq(mb.id) ?? mb.highestModseq;
+  const entries = store.listIndex(mb.id);
+  const readOnly = cmd.name === 'EXAMINE';
+  const view = new SelectedView(mb.id, mb.name, mb.uidValidity, readOnly, entries, highest);
+  if (cmd.condstore || cmd.qresync) ctx.session.condstoreOn = true;
+  const rev2 = ctx.session.enabled.has('IMAP4REV2');
+  const o = ctx.out;
+  o.raw(`* ${view.exists} EXISTS\r\n`);
+  if (!rev2) o.raw('* 0 RECENT\r\n');
+  o.raw(`* FLAGS (${SYSTEM_FLAGS.join(' ')})\r\n`);
+  o.untagged(
+    'OK',
+    { name: 'PERMANENTFLAGS', args: readOnly ? '()' : `(${SYSTEM_FLAGS.join(' ')} \\*)` },
+    'Limited',
+  );
+  if (!rev2) {
+    // RFC 3501 6.3.1: the first unseen message; IMAP4rev2 dropped it (clients use SEARCH).
+    const seq = view.flags.findIndex((f) => !f.some((x) => x.toLowerCase() === '\\seen')) + 1;
+    if (seq > 0) o.untagged('OK', { name: 'UNSEEN', args: String(seq) }, 'First unseen');
+  }
+  o.untagged('OK', { name: 'UIDVALIDITY', args: String(mb.uidValidity) }, 'UIDs valid');
+  o.untagged(
+    'OK',
+    { name: 'UIDNEXT', args: String(Math.max(mb.uidNext, view.maxUid + 1)) },
+    'Predicted next UID',
+  );
+  // RFC 7162 3.1.2.1: a CONDSTORE server sends HIGHESTMODSEQ on every successful SELECT/EXAMINE.
+  o.untagged('OK', { name: 'HIGHESTMODSEQ', args: String(highest) }, 'Highest');
+  if (rev2) o.data([{ atom: 'LIST' }, { raw: '()' }, '/', encodeMailboxName(mb.name, ctx.utf8)]);
+  if (cmd.qresync && cmd.qresync.uidValidity === mb.uidValidity) {
+    // RFC 7162 3.2.5.1: what vanished and what changed since the client's MODSEQ.
+    const q = cmd.qresync;
+    const known = q.knownUids?.kind === 'set' ? resolveSequenceSet(q.knownUids.ranges, 0xffffffff) : null;
+    const gone = store
+      .vanishedSince(mb.id, q.modseq)
+      .filter((u) => u < view.maxUid + 1 && (known === null || inRanges(u, known)));
+    if (gone.length > 0) o.raw(`* VANISHED (EARLIER) ${formatNumbers(gone)}\r\n`);
+    for (const e of store.changedSince(mb.id, q.modseq)) {
+      const seq = view.seqOf(e.uid);
+      if (seq > 0)
+        o.raw(`* ${seq} FETCH (UID ${e.uid} FLAGS (${e.flags.join(' ')}) MODSEQ (${e.modseq}))\r\n`);
+    }
+  }
+  ctx.session.state = { kind: 'selected', account, view };
+  return {
+    code: { name: readOnly ? 'READ-ONLY' : 'READ-WRITE' },
+    text: `${cmd.name} completed`,
+    skipSync: true,
+  };
+}
+
+/** Removes the \Deleted messages (optionally only those UIDs); reports them unless `silent`. */
+function expungeDeleted(
+  ctx: CommandContext,
+  uidFilter: ((uid: number) => boolean) | null,
+  silent: boolean,
+): void {
+  const view = selectedView(ctx);
+  if (view.readOnly) throw no('Mailbox is read-only', { name: 'READ-ONLY' });
+  // Report what others did first, so our EXPUNGE sequence numbers are the client's.
+  if (!silent) ctx.sync(true);
+  const targets: number[] = [];
+  view.uids.forEach((uid, i) => {
+    const flags = view.flags[i] as string[];
+    if (flags.some((f) => f.toLowerCase() === '\\deleted') && (uidFilter === null || uidFilter(uid))) {
+      targets.push(uid);
+    }
+  });
+  if (targets.length === 0) return;
+  const removed = ctx.services.store.mail.expunge(view.mailboxId, targets);
+  if (silent) return;
+  if (ctx.session.enabled.has('QRESYNC')) {
+    for (const uid of removed) view.remove(uid);
+    if (removed.length > 0) ctx.out.raw(`* VANISHED ${formatNumbers(removed)}\r\n`);
+    return;
+  }
+  for (let i = removed.length - 1; i >= 0; i--) {
+    const seq = view.remove(removed[i] as number);
+    if (seq > 0) ctx.out.raw(`* ${seq} EXPUNGE\r\n`);
+  }
+}
+
+export function expunge(ctx: CommandContext, cmd: Cmd<'EXPUNGE'>): void {
+  if (cmd.uidSet === null) return expungeDeleted(ctx, null, false);
+  // RFC 4315 2.1: UID EXPUNGE removes only the \Deleted messages among these UIDs.
+  if (cmd.uidSet.kind === 'saved') {
+    const saved = new Set(selectedView(ctx).saved);
+    return expungeDeleted(ctx, (u) => saved.has(u), false);
+  }
+  const ranges = resolveSequenceSet(cmd.uidSet.ranges, Math.max(selectedView(ctx).maxUid, 1));
+  expungeDeleted(ctx, (u) => inRanges(u, ranges), false);
+}
+
+export function close(ctx: CommandContext): Done {
+  const st = ctx.session.state;
+  if (st.kind !== 'selected') throw bad('No mailbox selected');
+  // RFC 9051 6.4.1: CLOSE expunges silently (not on a read-only mailbox) and returns to authenticated.
+  if (!st.view.readOnly) expungeDeleted(ctx, null, true);
+  ctx.session.state = { kind: 'authenticated', account: st.account };
+  return { skipSync: true };
+}
+
+export function unselect(ctx: CommandContext): Done {
+  const st = ctx.session.state;
+  if (st.kind !== 'selected') throw bad('No mailbox selected');
+  ctx.session.state = { kind: 'authenticated', account: st.account };
+  return { skipSync: true };
+}

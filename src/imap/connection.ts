@@ -1,0 +1,292 @@
+// The IMAP server's only socket code: receiver -> parser -> session, responses out, APPEND spooling, STARTTLS, IDLE, timers.
+import { randomBytes } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
+import type net from 'node:net';
+import tls from 'node:tls';
+import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import type { Logger } from '../observability/logger.js';
+import { createBodySpool } from '../store/spool.js';
+import type { SpooledBody } from '../store/store.js';
+import type { BodySpool } from '../smtp/server/services.js';
+import type { ImapPolicy, ImapServices, SessionAction } from './commands/context.js';
+import { isParseError, parseImapCommand } from './proto/command-parser.js';
+import {
+  DEFAULT_RECEIVER_LIMITS,
+  ImapCommandReceiver,
+  type ReceiverEvent,
+  type ReceiverLimits,
+} from './proto/literal-receiver.js';
+import { taggedStatus, untaggedStatus, type ResponsePart } from './proto/response-writer.js';
+import { ImapSession } from './session.js';
+
+/** RFC 9051 5.4: the autologout timer must be at least 30 minutes; IDLE re-arms it (RFC 2177). */
+export const AUTOLOGOUT_MS = 30 * 60_000;
+/** Before login a client has no reason to linger: a short timer bounds unauthenticated sockets. */
+export const PRELOGIN_TIMEOUT_MS = 60_000;
+/** While idling, changes from another process are noticed by this poll (in-process ones by events at once). */
+export const IDLE_POLL_MS = 1_000;
+
+export interface ImapConnectionOptions {
+  services: Omit<ImapServices, 'discardBody'>;
+  policy: ImapPolicy;
+  logger: Logger;
+  secureContext: tls.SecureContext | null;
+  limits?: ReceiverLimits;
+  autologoutMs?: number;
+  onClose?: () => void;
+}
+
+export interface ImapConnectionHandle {
+  /** Server shutdown: `* BYE` and close (RFC 9051 7.1.5). */
+  shutdown(): void;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+export function serveImapConnection(
+  socket: net.Socket,
+  options: ImapConnectionOptions,
+): ImapConnectionHandle {
+  const log = options.logger.child({ session: randomBytes(6).toString('hex') });
+  const limits = options.limits ?? DEFAULT_RECEIVER_LIMITS;
+  const services: ImapServices = {
+    ...options.services,
+    discardBody: (b: SpooledBody) => {
+      if (b.kind === 'file') void unlink(b.path).catch(() => undefined);
+    },
+  };
+  const remoteAddress = socket.remoteAddress ?? '0.0.0.0';
+  const session = new ImapSession(services, options.policy, {
+    remoteAddress,
+    secure: socket instanceof tls.TLSSocket,
+    loopback: isLoopback(remoteAddress),
+  });
+  const store = options.services.store;
+  const receiver = new ImapCommandReceiver(limits);
+  let current: net.Socket = socket;
+  let busy = false;
+  let ended = false;
+  let timer: NodeJS.Timeout | undefined;
+  let spool: BodySpool | null = null;
+  let bodies: SpooledBody[] = [];
+  let idling = false;
+  let idlePoll: NodeJS.Timeout | undefined;
+
+  const arm = (): void => {
+    if (timer) clearTimeout(timer);
+    const ms =
+      session.state.kind === 'not-authenticated'
+        ? PRELOGIN_TIMEOUT_MS
+        : (options.autologoutMs ?? AUTOLOGOUT_MS);
+    timer = setTimeout(() => close(session.bye('Autologout; idle for too long')), ms);
+    timer.unref?.();
+  };
+
+  function write(parts: readonly (ResponsePart | string)[]): void {
+    if (ended) return;
+    for (const p of parts) {
+      if (typeof p === 'string' || Buffer.isBuffer(p)) current.write(p);
+      // Streamed literals are not produced by this session (bodies are buffers); see report.
+    }
+  }
+
+  function close(last: Buffer | null): void {
+    if (ended) return;
+    if (last) current.write(last);
+    ended = true;
+    stopIdle();
+    if (timer) clearTimeout(timer);
+    spool?.abort();
+    for (const b of bodies) services.discardBody(b);
+    bodies = [];
+    current.end();
+    setTimeout(() => current.destroy(), 5_000).unref?.();
+  }
+
+  const onStoreEvent = (e: { accountId: number; mailboxId: number }): void => {
+    if (!idling) return;
+    const st = session.state;
+    if (st.kind === 'selected' && st.view.mailboxId === e.mailboxId) pushIdleUpdates();
+  };
+  function pushIdleUpdates(): void {
+    if (!idling || ended || busy) return;
+    try {
+      write(session.idleUpdates());
+    } catch (err) {
+      log.error({ err }, 'idle update failed');
+    }
+  }
+  function startIdle(): void {
+    idling = true;
+    store.events.on('message', onStoreEvent);
+    store.events.on('expunge', onStoreEvent);
+    store.events.on('flags', onStoreEvent);
+    idlePoll = setInterval(pushIdleUpdates, IDLE_POLL_MS);
+    idlePoll.unref?.();
+  }
+  function stopIdle(): void {
+    if (!idling) return;
+    idling = false;
+    store.events.off('message', onStoreEvent);
+    store.events.off('expunge', onStoreEvent);
+    store.events.off('flags', onStoreEvent);
+    if (idlePoll) clearInterval(idlePoll);
+  }
+
+  async function act(action: SessionAction): Promise<void> {
+    switch (action.kind) {
+      case 'none':
+        return;
+      case 'logout':
+        close(null);
+        return;
+      case 'read-line':
+        receiver.expectRawLine();
+        if (action.purpose === 'idle') startIdle();
+        return;
+      case 'starttls':
+        startTls();
+        return;
+    }
+  }
+
+  async function onEvent(ev: ReceiverEvent): Promise<void> {
+    switch (ev.kind) {
+      case 'continue':
+        current.write('+ Ready for literal data\r\n');
+        return;
+      case 'literal-start':
+        spool = createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD);
+        return;
+      case 'literal-chunk': {
+        const w = spool?.write(ev.bytes);
+        if (w) await w;
+        return;
+      }
+      case 'literal-end':
+        if (spool) bodies.push(await spool.finish());
+        spool = null;
+        return;
+      case 'reject':
+        spool?.abort();
+        spool = null;
+        for (const b of bodies) services.discardBody(b);
+        bodies = [];
+        current.write(
+          ev.tag !== null
+            ? taggedStatus(ev.tag, ev.status, ev.code ? { name: ev.code } : null, ev.text)
+            : untaggedStatus(ev.status === 'NO' ? 'NO' : 'BAD', null, ev.text),
+        );
+        return;
+      case 'line': {
+        if (idling) stopIdle();
+        const out = await session.continueLine(ev.line.toString('utf8'));
+        write(out.parts);
+        await act(out.action);
+        return;
+      }
+      case 'command': {
+        const cmd = parseImapCommand(ev.command);
+        const mine = bodies;
+        bodies = [];
+        if (isParseError(cmd)) {
+          for (const b of mine) services.discardBody(b);
+          current.write(
+            cmd.tag !== null
+              ? taggedStatus(cmd.tag, 'BAD', null, cmd.text)
+              : untaggedStatus('BAD', null, cmd.text),
+          );
+          return;
+        }
+        const out = await session.handle(cmd, mine);
+        write(out.parts);
+        await act(out.action);
+        return;
+      }
+    }
+  }
+
+  async function pump(): Promise<void> {
+    if (busy || ended) return;
+    busy = true;
+    current.pause();
+    try {
+      for (;;) {
+        if (ended) return;
+        const ev = receiver.next();
+        if (!ev) break;
+        await onEvent(ev);
+        if (ended || upgrading) return;
+      }
+    } catch (err) {
+      log.error({ err }, 'imap session failed');
+      close(Buffer.from(untaggedStatus('BYE', null, 'Internal error; closing')));
+      return;
+    } finally {
+      busy = false;
+    }
+    arm();
+    // Reading stops while the client does not read its responses (backpressure).
+    if (current.writableNeedDrain) current.once('drain', () => current.resume());
+    else current.resume();
+  }
+
+  const onData = (chunk: Buffer): void => {
+    receiver.push(chunk);
+    void pump();
+  };
+
+  let upgrading = false;
+  /** RFC 9051 6.2.1: after the OK, the next bytes are the TLS handshake; pipelined plaintext is dropped. */
+  function startTls(): void {
+    upgrading = true;
+    receiver.discardBuffered();
+    const plain = current;
+    plain.removeListener('data', onData);
+    plain.pause();
+    const secure = new tls.TLSSocket(plain, {
+      isServer: true,
+      secureContext: options.secureContext ?? undefined,
+    });
+    current = secure;
+    secure.on('secure', () => {
+      session.tlsStarted();
+      upgrading = false;
+      secure.on('data', onData);
+      arm();
+    });
+    secure.on('error', (err) => {
+      log.debug({ err: err.message }, 'tls error');
+      secure.destroy();
+    });
+    secure.on('close', onClosed);
+  }
+
+  let closed = false;
+  function onClosed(): void {
+    if (closed) return;
+    closed = true;
+    ended = true;
+    stopIdle();
+    if (timer) clearTimeout(timer);
+    spool?.abort();
+    for (const b of bodies) services.discardBody(b);
+    options.onClose?.();
+  }
+
+  socket.on('data', onData);
+  socket.on('error', (err) => log.debug({ err: err.message }, 'socket error'));
+  socket.on('close', () => {
+    if (current === socket) onClosed();
+  });
+  socket.write(session.greeting());
+  arm();
+
+  return {
+    shutdown(): void {
+      close(session.bye('Server shutting down'));
+    },
+  };
+}

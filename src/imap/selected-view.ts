@@ -1,0 +1,120 @@
+// The selected mailbox as one session sees it (RFC 9051 2.3.1.2): UIDs by sequence number, flags, MODSEQs. Pure.
+import type { IndexEntry } from '../store/mail-store.js';
+import {
+  inRanges,
+  maxNumberInSet,
+  resolveSequenceSet,
+  type NumberRanges,
+  type SeqRange,
+} from './proto/sequence-set.js';
+
+/** One message of the view addressed by a command: its sequence number (1-based) and UID. */
+export interface Addressed {
+  seq: number;
+  uid: number;
+}
+
+/**
+ * Sequence numbers only change at the points the session reports them (EXPUNGE/VANISHED, EXISTS),
+ * so the view is this session's own copy, brought up to date by SessionSync at those points.
+ */
+export class SelectedView {
+  uids: number[] = [];
+  flags: string[][] = [];
+  modseqs: number[] = [];
+  /** Changes up to this MODSEQ (flags, new messages) have been reported. */
+  knownModseq: number;
+  /** Expunges up to this MODSEQ have been reported (they wait for a point where they may be sent). */
+  expungeModseq: number;
+  /** RFC 5182 SEARCHRES: the last SEARCH ... RETURN (SAVE) result, as UIDs. */
+  saved: number[] = [];
+
+  constructor(
+    readonly mailboxId: number,
+    readonly name: string,
+    readonly uidValidity: number,
+    readonly readOnly: boolean,
+    entries: readonly IndexEntry[],
+    highestModseq: number,
+  ) {
+    for (const e of entries) this.push(e);
+    this.knownModseq = highestModseq;
+    this.expungeModseq = highestModseq;
+  }
+
+  get exists(): number {
+    return this.uids.length;
+  }
+
+  get maxUid(): number {
+    return this.uids[this.uids.length - 1] ?? 0;
+  }
+
+  push(e: IndexEntry): void {
+    this.uids.push(e.uid);
+    this.flags.push(e.flags);
+    this.modseqs.push(e.modseq);
+  }
+
+  /** Sequence number of a UID, or 0 when not in the view. Binary search: UIDs ascend with sequence numbers. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.uids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const u = this.uids[mid] as number;
+      if (u === uid) return mid + 1;
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** Removes one message; returns its former sequence number (0 if absent). */
+  remove(uid: number): number {
+    const seq = this.seqOf(uid);
+    if (seq === 0) return 0;
+    this.uids.splice(seq - 1, 1);
+    this.flags.splice(seq - 1, 1);
+    this.modseqs.splice(seq - 1, 1);
+    return seq;
+  }
+
+  /**
+   * Resolves a sequence set to messages. For sequence numbers, a number past the end is an error
+   * (RFC 9051 6.4.5: BAD) reported by returning null; for UIDs, absent ones are simply skipped
+   * (RFC 9051 6.4.9).
+   */
+  resolve(ranges: SeqRange[], byUid: boolean): Addressed[] | null {
+    const out: Addressed[] = [];
+    if (byUid) {
+      const r = resolveSequenceSet(ranges, Math.max(this.maxUid, 1));
+      // '*' with an empty mailbox resolves to UID 1 only if it exists; seqOf filters that.
+      this.collectUids(r, out);
+      return out;
+    }
+    if (this.exists === 0) return maxNumberInSet(ranges, 0) > 0 ? null : [];
+    if (maxNumberInSet(ranges, this.exists) > this.exists) return null;
+    for (const [lo, hi] of resolveSequenceSet(ranges, this.exists)) {
+      for (let s = lo; s <= hi; s++) out.push({ seq: s, uid: this.uids[s - 1] as number });
+    }
+    return out;
+  }
+
+  private collectUids(r: NumberRanges, out: Addressed[]): void {
+    const total = r.reduce((n, [lo, hi]) => n + hi - lo + 1, 0);
+    if (total > this.uids.length) {
+      // Wide ranges (1:*): walk the view instead of every number in the range.
+      this.uids.forEach((uid, i) => {
+        if (inRanges(uid, r)) out.push({ seq: i + 1, uid });
+      });
+      return;
+    }
+    for (const [lo, hi] of r) {
+      for (let u = lo; u <= hi; u++) {
+        const seq = this.seqOf(u);
+        if (seq > 0) out.push({ seq, uid: u });
+      }
+    }
+  }
+}

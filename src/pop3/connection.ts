@@ -1,0 +1,258 @@
+// The POP3 server's only socket code: lines to the session, replies and streamed messages out, STLS, autologout.
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../observability/logger.js';
+import { BodyEncoder } from '../smtp/client/dot-stuff.js';
+import type { MailStore } from '../store/mail-store.js';
+import { LineReceiver } from './command-parser.js';
+import { R } from './replies.js';
+import {
+  Pop3Session,
+  type MessageRequest,
+  type Pop3Event,
+  type Pop3Policy,
+  type Pop3Services,
+} from './session.js';
+import { TopFilter } from './top-filter.js';
+
+/**
+ * RFC 1939 3: "a POP3 server MAY have an inactivity autologout timer. Such a timer MUST be of at least
+ * 10 minutes' duration." We use exactly 10 minutes, also as the bound on a client that stops reading.
+ */
+export const POP3_AUTOLOGOUT_MS = 10 * 60_000;
+
+export interface Pop3ConnectionOptions {
+  policy: Pop3Policy;
+  services: Pop3Services;
+  store: Pick<MailStore, 'openMessage'>;
+  logger: Logger;
+  /** For STLS; null when no certificate is loaded (then STLS is not offered). */
+  secureContext: tls.SecureContext | null;
+  /** Inactivity autologout; default POP3_AUTOLOGOUT_MS (tests shorten it). */
+  autologoutMs?: number;
+  now?: () => Date;
+  newSessionId?: () => string;
+  onClose?: () => void;
+}
+
+export interface Pop3ConnectionHandle {
+  /** Ends the session without UPDATE (nothing deleted) once the current command's reply is written. */
+  shutdown(): void;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+export function servePop3Connection(
+  socket: net.Socket,
+  options: Pop3ConnectionOptions,
+): Pop3ConnectionHandle {
+  const now = options.now ?? (() => new Date());
+  const autologoutMs = options.autologoutMs ?? POP3_AUTOLOGOUT_MS;
+  const log = options.logger.child({ session: options.newSessionId?.() ?? randomBytes(6).toString('hex') });
+  const remoteAddress = socket.remoteAddress ?? '0.0.0.0';
+  const session = new Pop3Session(options.policy, options.services, {
+    remoteAddress,
+    secure: socket instanceof tls.TLSSocket,
+    loopback: isLoopback(remoteAddress),
+  });
+  const receiver = new LineReceiver();
+  const started = now().getTime();
+  let current: net.Socket = socket;
+  let busy = false;
+  let ended = false;
+  let shutdownRequested = false;
+  let timer: NodeJS.Timeout | undefined;
+  let bytesOut = 0;
+
+  log.info(
+    { event: 'session-start', remote: remoteAddress, secure: session.peer.secure },
+    'pop3 session start',
+  );
+
+  const arm = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(onTimeout, autologoutMs);
+    timer.unref?.();
+  };
+
+  function onTimeout(): void {
+    if (ended) return;
+    // RFC 1939 3: an autologout closes "without entering the UPDATE state": nothing is deleted.
+    log.info({ event: 'timeout', state: session.state.kind }, 'pop3 autologout');
+    session.close();
+    finish(R.autologout);
+  }
+
+  function finish(last: string): void {
+    if (ended) return;
+    ended = true;
+    if (timer) clearTimeout(timer);
+    receiver.reset();
+    current.removeListener('data', onData);
+    if (last && current.writable) current.end(last);
+    else current.end();
+    // A peer that never reads our last line must not keep the socket.
+    setTimeout(() => current.destroy(), 5_000).unref?.();
+  }
+
+  function logEvents(events: Pop3Event[]): void {
+    for (const e of events) {
+      if (e.kind === 'auth') log.info({ event: 'auth', outcome: e.outcome, account: e.account }, 'auth');
+      else if (e.kind === 'update')
+        log.info({ event: 'update', removed: e.removed, account: e.account }, 'update');
+      else log.error({ event: 'service-error', operation: e.operation, err: e.error }, 'service error');
+    }
+  }
+
+  /** Writes; resolves once the socket can take more (backpressure) or the connection is gone. */
+  function write(data: string | Buffer): Promise<void> {
+    if (ended || data.length === 0) return Promise.resolve();
+    bytesOut += data.length;
+    if (current.write(data)) return Promise.resolve();
+    return new Promise((done) => {
+      arm(); // a client that stops reading is logged out like an idle one
+      const sock = current;
+      const settle = () => {
+        sock.off('drain', settle);
+        sock.off('close', settle);
+        done();
+      };
+      sock.on('drain', settle);
+      sock.on('close', settle);
+    });
+  }
+
+  /** RETR/TOP: opens the message first (so a vanished one gets -ERR), then streams it dot-stuffed (RFC 1939 3). */
+  async function sendMessage(statusLine: string, request: MessageRequest): Promise<void> {
+    let opened;
+    try {
+      opened = await options.store.openMessage(request.messageId);
+    } catch (error) {
+      log.warn(
+        { event: 'message-unavailable', messageId: request.messageId, err: error },
+        'message unavailable',
+      );
+      await write(R.messageVanished);
+      return;
+    }
+    const encoder = new BodyEncoder(true);
+    const top = request.topLines === null ? null : new TopFilter(request.topLines);
+    try {
+      await write(statusLine);
+      for await (const chunk of opened.chunks) {
+        if (ended) break;
+        const piece = top ? top.push(chunk) : chunk;
+        await write(encoder.write(piece));
+        if (top?.done) break;
+      }
+    } finally {
+      await opened.close();
+    }
+    // A failure mid-stream throws past here: the connection is closed (no way to send -ERR after +OK).
+    await write(encoder.end());
+  }
+
+  function onData(chunk: Buffer): void {
+    if (ended) return;
+    receiver.feed(chunk);
+    if (!busy) void pump();
+  }
+
+  async function pump(): Promise<void> {
+    busy = true;
+    current.pause(); // one command at a time (RFC 2449 6.6 PIPELINING): read nothing more meanwhile
+    try {
+      for (;;) {
+        if (ended || shutdownRequested) break;
+        receiver.limit = session.lineLimit;
+        const line = receiver.next();
+        if (line === null) break;
+        arm();
+        const output = await session.handle(line);
+        logEvents(output.events);
+        if (ended) return;
+        if (output.action === 'close') return finish(output.reply);
+        if (output.message) await sendMessage(output.reply, output.message);
+        else await write(output.reply);
+        if (output.action === 'start-tls') return startTls();
+      }
+    } catch (error) {
+      log.error({ event: 'internal-error', err: error }, 'unexpected error in pop3 session');
+      session.close();
+      if (timer) clearTimeout(timer);
+      ended = true;
+      current.destroy(); // mid-stream: the client must not take a truncated message for a whole one
+      return;
+    } finally {
+      busy = false;
+    }
+    if (shutdownRequested) {
+      session.close();
+      return finish(R.shuttingDown);
+    }
+    if (!ended) {
+      arm();
+      current.resume();
+    }
+  }
+
+  /**
+   * RFC 2595 4: after "+OK Begin TLS negotiation" the next bytes are the handshake; anything the client
+   * pipelined after STLS is discarded (receiver.reset), never run as a command.
+   */
+  function startTls(): void {
+    const context = options.secureContext;
+    if (!context) {
+      session.close();
+      return finish(R.internalError);
+    }
+    receiver.reset();
+    const plain = current;
+    plain.removeListener('data', onData);
+    plain.removeListener('close', onClose);
+    plain.removeListener('error', onError);
+    arm();
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: context });
+    current = secure;
+    secure.on('close', onClose);
+    secure.on('error', onError);
+    secure.once('secure', () => {
+      session.tlsStarted();
+      log.info({ event: 'stls', protocol: secure.getProtocol() }, 'tls started');
+      secure.on('data', onData);
+      arm();
+    });
+  }
+
+  function onError(error: Error): void {
+    log.debug({ event: 'socket-error', err: error }, 'socket error');
+  }
+
+  function onClose(): void {
+    if (timer) clearTimeout(timer);
+    ended = true;
+    // RFC 1939 6: a connection that ends without QUIT never enters UPDATE; the lock goes.
+    session.close();
+    log.info({ event: 'session-end', durationMs: now().getTime() - started, bytesOut }, 'pop3 session end');
+    options.onClose?.();
+  }
+
+  current.on('data', onData);
+  current.on('error', onError);
+  current.on('close', onClose);
+  void write(session.greet());
+  arm();
+  return {
+    shutdown() {
+      if (ended) return;
+      shutdownRequested = true;
+      if (!busy) {
+        session.close();
+        finish(R.shuttingDown);
+      }
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// Sends the DSNs the queue owes (RFC 3464): one per message and attempt, from MAILER-DAEMON with the null sender.
+import type { RouteRecipient } from '../delivery/router.js';
+import type { Logger } from '../observability/logger.js';
+import type { Store } from '../store/store.js';
+import { buildDsn, rfc5322Date, type DsnRecipient } from './dsn/build-dsn.js';
+
+export interface DsnSenderOptions {
+  store: Store;
+  /** Reporting-MTA and MAILER-DAEMON@hostname. */
+  hostname: string;
+  /** Routes the original sender: local INBOX, alias, or remote (then the DSN is queued). */
+  route: RouteRecipient;
+  logger: Logger;
+  now: () => Date;
+  newQueueId: () => string;
+  /** Hex randomness for the MIME boundary. */
+  randomHex: () => string;
+}
+
+/** How many messages' DSNs are sent per call; the next wake sends the rest. */
+const DSNS_PER_CALL = 100;
+
+/**
+ * Returns sendDsns(): builds and stores every owed DSN. The DSN is stored (durably, via deliver)
+ * before the owed marks are cleared, so a crash in between sends it again rather than never.
+ */
+export function createDsnSender(options: DsnSenderOptions): () => Promise<void> {
+  const { store, logger } = options;
+  return async () => {
+    for (const due of store.queue.dsnsDue(DSNS_PER_CALL)) {
+      const { entry } = due;
+      const addresses = due.recipients.map((r) => r.address);
+      try {
+        // RFC 3461 6.2 / RFC 5321 4.5.5: never a DSN about a DSN (the null sender); nothing owed then.
+        if (entry.sender === '') {
+          store.queue.dsnsSent(entry.id, addresses);
+          continue;
+        }
+        const original = await store.queue.readMessage(entry.id);
+        const now = options.now();
+        const recipients: DsnRecipient[] = due.recipients.map((r) => {
+          const d: DsnRecipient = {
+            finalRecipient: r.address,
+            action: r.dsn.action,
+            status: r.dsn.status,
+            lastAttemptDate: new Date(r.dsn.lastAttemptAt),
+          };
+          if (r.orcpt) d.orcpt = r.orcpt;
+          if (r.dsn.remoteMta) d.remoteMta = r.dsn.remoteMta;
+          if (r.dsn.smtpDiagnostic) d.smtpDiagnostic = r.dsn.smtpDiagnostic;
+          if (r.dsn.localDiagnostic) d.localDiagnostic = r.dsn.localDiagnostic;
+          return d;
+        });
+        const queueId = options.newQueueId();
+        const dsn = buildDsn({
+          reportingMta: options.hostname,
+          originalSender: entry.sender,
+          ...(entry.dsnEnvid ? { envelopeId: entry.dsnEnvid } : {}),
+          arrivalDate: entry.createdAt,
+          date: now,
+          messageId: `<${queueId}.dsn@${options.hostname}>`,
+          boundary: `=_mailroom_${options.randomHex()}`,
+          recipients,
+          original,
+          ...(entry.dsnRet ? { ret: entry.dsnRet } : {}),
+          smtpUtf8: entry.smtpUtf8,
+        });
+        const route = options.route(dsn.envelopeRecipient, `MAILER-DAEMON@${options.hostname}`);
+        if (route.kind !== 'accept') {
+          // The sender's own domain is ours but the address is gone: nowhere to put it (logged, dropped).
+          logger.warn({ queueId: entry.id, sender: entry.sender }, 'DSN undeliverable: sender unknown');
+        } else {
+          await store.deliver({
+            queueId,
+            envelope: {
+              sender: '',
+              ...(dsn.smtpUtf8 ? { smtpUtf8: true } : {}),
+              ...(dsn.eightBit ? { body: '8BITMIME' as const } : {}),
+            },
+            traceHeaders: `Received: by ${options.hostname} (Mailroom) id ${queueId};\r\n\t${rfc5322Date(now)}\r\n`,
+            body: { kind: 'memory', chunks: [dsn.message], size: dsn.message.length },
+            receivedAt: now,
+            local: route.local,
+            remote: route.remote.map((address) => ({ address })),
+          });
+          logger.info(
+            {
+              queueId: entry.id,
+              dsnQueueId: queueId,
+              to: entry.sender,
+              actions: recipients.map((r) => r.action),
+            },
+            'DSN sent',
+          );
+        }
+        store.queue.dsnsSent(entry.id, addresses);
+      } catch (err) {
+        // Left owed: the next wake tries again.
+        logger.error({ queueId: entry.id, err: String(err) }, 'sending DSN failed');
+      }
+    }
+  };
+}

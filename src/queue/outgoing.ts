@@ -1,0 +1,85 @@
+// Wires the outgoing queue for `mailroom serve`: scheduler + SMTP transport + DSN sender over the store and config.
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { formatListenAddress } from '../config/schema.js';
+import { createRouter } from '../delivery/router.js';
+import type { Logger } from '../observability/logger.js';
+import type { DnsResolver } from '../smtp/client/mx-resolver.js';
+import type { ClientTimeouts } from '../smtp/client/client-types.js';
+import type { Store } from '../store/store.js';
+import { createDsnSender } from './bounce.js';
+import { QueueScheduler, type SchedulerOptions } from './scheduler.js';
+import { createResolver, createSmtpTransport } from './transport.js';
+
+export interface OutgoingQueueOptions {
+  store: Store;
+  config: Config;
+  logger: Logger;
+  now: () => Date;
+  newQueueId: () => string;
+  random?: () => number;
+  /** Test seams. */
+  resolver?: DnsResolver;
+  timeouts?: ClientTimeouts;
+  limits?: Pick<
+    SchedulerOptions,
+    'maxConnections' | 'maxConnectionsPerDomain' | 'maxMessagesPerConnection' | 'pollMs'
+  >;
+}
+
+export interface OutgoingQueue {
+  scheduler: QueueScheduler;
+  /** Stops new attempts and waits for running ones, at most graceMs (the rest are retried after restart). */
+  stop(graceMs: number): Promise<void>;
+}
+
+export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue {
+  const { store, config, now } = options;
+  const random = options.random ?? Math.random;
+  const logger = options.logger.child({ component: 'queue' });
+  const routes: Record<string, string> = {};
+  for (const [domain, address] of Object.entries(config.outbound.routes))
+    routes[domain] = formatListenAddress(address);
+  const transport = createSmtpTransport({
+    queue: store.queue,
+    hostname: config.hostname,
+    port: config.outbound.port,
+    routes,
+    resolver: options.resolver ?? createResolver(config.outbound.dnsServers),
+    random,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+  });
+  const sendDsns = createDsnSender({
+    store,
+    hostname: config.hostname,
+    route: createRouter(store, { hostname: config.hostname }),
+    logger,
+    now,
+    newQueueId: options.newQueueId,
+    randomHex: () => randomBytes(12).toString('hex'),
+  });
+  const scheduler = new QueueScheduler({
+    queue: store.queue,
+    schedule: { retryIntervalsMs: config.queue.retryIntervalsMs, maxAgeMs: config.queue.maxAgeMs },
+    transport,
+    sendDsns,
+    logger,
+    now,
+    random,
+    ...options.limits,
+  });
+  scheduler.start(store.events);
+  return {
+    scheduler,
+    async stop(graceMs) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        scheduler.stop(),
+        new Promise<void>((done) => {
+          timer = setTimeout(done, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,272 @@
+// The queue scheduler: sleeps until the earliest due recipient or a store event, then sends per destination under limits.
+import type { Logger } from '../observability/logger.js';
+import type { DueRecipient, QueueStore } from '../store/queue-store.js';
+import type { RecipientResult } from '../smtp/client/client-types.js';
+import { claimTime, groupByDestination, planUpdate, type MessageJob } from './delivery-attempt.js';
+import type { RetrySchedule } from './retry-policy.js';
+
+/** What one connection reports back per message (the transport calls it as each result arrives). */
+export type MessageDone = (
+  queueId: string,
+  results: RecipientResult[],
+  peer: { host: string; dsn: boolean },
+) => void;
+
+/**
+ * Sends jobs (all for one destination domain) over one connection, or decides they cannot go (DNS).
+ * Must call done() once per job before it resolves, and never throw.
+ */
+export type Transport = (domain: string, jobs: MessageJob[], done: MessageDone) => Promise<void>;
+
+export interface SchedulerOptions {
+  queue: QueueStore;
+  schedule: RetrySchedule;
+  transport: Transport;
+  /** Sends the DSNs the queue owes (bounce.ts); called after results are recorded and at each wake. */
+  sendDsns: () => Promise<void>;
+  logger: Logger;
+  now?: () => Date;
+  random?: () => number;
+  /** Connections open at once, in all. */
+  maxConnections?: number;
+  /** Connections open at once to one destination domain (a slow one never takes all of them). */
+  maxConnectionsPerDomain?: number;
+  /** Messages carried by one connection before it is closed and another one opened. */
+  maxMessagesPerConnection?: number;
+  /** How often the store is asked whether another process (the `queue` CLI) changed the queue. */
+  pollMs?: number;
+}
+
+export const SCHEDULER_DEFAULTS = {
+  maxConnections: 100,
+  maxConnectionsPerDomain: 10,
+  maxMessagesPerConnection: 50,
+  // PRAGMA data_version is one cheap read; once a second makes `queue flush` take effect at once to a human.
+  pollMs: 1_000,
+  // Due rows read per wake: bounds memory with 100,000 deferred messages waiting.
+  batchRows: 2_000,
+} as const;
+
+export class QueueScheduler {
+  private readonly now: () => Date;
+  private readonly random: () => number;
+  private readonly limits: { global: number; perDomain: number; perConnection: number; pollMs: number };
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private poller: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private again = false;
+  private token = -1;
+  /** Recipients being attempted by this process: never claimed twice, even when their lease runs out. */
+  private readonly inFlight = new Set<string>();
+  private readonly perDomain = new Map<string, number>();
+  private connections = 0;
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly onEvent = (): void => this.wake();
+  /** Figures for logs and tests. */
+  readonly stats = { connections: 0, delivered: 0, deferred: 0, failed: 0 };
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.random = options.random ?? Math.random;
+    this.limits = {
+      global: options.maxConnections ?? SCHEDULER_DEFAULTS.maxConnections,
+      perDomain: options.maxConnectionsPerDomain ?? SCHEDULER_DEFAULTS.maxConnectionsPerDomain,
+      perConnection: options.maxMessagesPerConnection ?? SCHEDULER_DEFAULTS.maxMessagesPerConnection,
+      pollMs: options.pollMs ?? SCHEDULER_DEFAULTS.pollMs,
+    };
+  }
+
+  /** Starts working; `events` is the store's emitter (its `queue` event wakes us). */
+  start(events?: { on(e: 'queue', f: () => void): unknown; off(e: 'queue', f: () => void): unknown }): void {
+    if (this.running) return;
+    this.running = true;
+    events?.on('queue', this.onEvent);
+    this.unsubscribe = () => events?.off('queue', this.onEvent);
+    this.token = this.options.queue.changeToken();
+    this.poller = setInterval(() => this.poll(), this.limits.pollMs);
+    this.poller.unref();
+    this.wake();
+  }
+
+  private unsubscribe: () => void = () => undefined;
+
+  /** Stops starting attempts; waits for the ones running (their results are committed as they come). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe();
+    if (this.timer) clearTimeout(this.timer);
+    if (this.poller) clearInterval(this.poller);
+    this.timer = null;
+    this.poller = null;
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+  }
+
+  /** Looks at the queue now (an event, a finished connection, a timer). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    setImmediate(() => void this.tick());
+  }
+
+  /** Work not finished yet (tests wait for it). */
+  get busy(): boolean {
+    return this.tasks.size > 0 || this.ticking;
+  }
+
+  private poll(): void {
+    try {
+      const token = this.options.queue.changeToken();
+      if (token !== this.token) {
+        this.token = token;
+        this.wake();
+      }
+    } catch (err) {
+      this.options.logger.warn({ err: String(err) }, 'queue poll failed');
+    }
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      this.again = false;
+      await this.options.sendDsns();
+      if (!this.running) return;
+      this.dispatch();
+      this.arm();
+    } catch (err) {
+      // A store error (disk, lock timeout): try again later rather than dying; nothing was half-done.
+      this.options.logger.error({ err: String(err) }, 'queue scheduler tick failed');
+      this.armIn(this.limits.pollMs);
+    } finally {
+      this.ticking = false;
+      if (this.again) this.wake();
+    }
+  }
+
+  private dispatch(): void {
+    if (this.connections >= this.limits.global) return;
+    const now = this.now();
+    const rows = this.options.queue
+      .due(now, SCHEDULER_DEFAULTS.batchRows)
+      .filter((r) => !this.inFlight.has(key(r.queueId, r.address)));
+    for (const [domain, jobs] of groupByDestination(rows)) {
+      let offset = 0;
+      while (offset < jobs.length) {
+        if (this.connections >= this.limits.global) return;
+        if ((this.perDomain.get(domain) ?? 0) >= this.limits.perDomain) break;
+        const batch = jobs.slice(offset, offset + this.limits.perConnection);
+        offset += batch.length;
+        this.launch(domain, batch, now);
+      }
+    }
+  }
+
+  private launch(domain: string, jobs: MessageJob[], now: Date): void {
+    const rows = jobs.flatMap((j) => j.recipients);
+    // Recorded before connecting (DESIGN habit 9): a crash leaves each row due at its retry time.
+    // One jitter draw per message, so its recipients stay due together and keep sharing a transaction.
+    this.options.queue.claim(
+      jobs.flatMap((job) => {
+        const jitter = this.random();
+        return job.recipients.map((r) => ({
+          queueId: r.queueId,
+          address: r.address,
+          nextAttemptAt: claimTime(r, now, this.options.schedule, () => jitter),
+        }));
+      }),
+    );
+    for (const r of rows) this.inFlight.add(key(r.queueId, r.address));
+    this.connections++;
+    this.stats.connections++;
+    this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1);
+    const byId = new Map(jobs.map((j) => [j.queueId, j]));
+    const reported = new Set<string>();
+    const done: MessageDone = (queueId, results, peer) => {
+      const job = byId.get(queueId);
+      if (!job || reported.has(queueId)) return;
+      reported.add(queueId);
+      this.record(job, results, peer);
+    };
+    const task = (async () => {
+      try {
+        await this.options.transport(domain, jobs, done);
+      } catch (err) {
+        this.options.logger.error({ domain, err: String(err) }, 'transport failed');
+      } finally {
+        // A job the transport never reported stays claimed until its lease; free it for the next wake.
+        for (const r of rows) this.inFlight.delete(key(r.queueId, r.address));
+        this.connections--;
+        const n = (this.perDomain.get(domain) ?? 1) - 1;
+        if (n <= 0) this.perDomain.delete(domain);
+        else this.perDomain.set(domain, n);
+        this.wake();
+      }
+    })();
+    this.tasks.add(task);
+    void task.finally(() => this.tasks.delete(task));
+  }
+
+  /** Commits one message's results at once: the window for a duplicate is only remote 250 -> this commit. */
+  private record(job: MessageJob, results: RecipientResult[], peer: { host: string; dsn: boolean }): void {
+    const now = this.now();
+    const byAddress = new Map(results.map((r) => [r.address, r]));
+    const updates = [];
+    const jitter = this.random(); // one per message: see launch()
+    for (const row of job.recipients) {
+      const result = byAddress.get(row.address);
+      if (!result) continue;
+      const update = planUpdate(row, result, {
+        now,
+        schedule: this.options.schedule,
+        random: () => jitter,
+        ...(peer.host ? { remoteMta: peer.host } : {}),
+        peerDsn: peer.dsn,
+      });
+      updates.push(update);
+      if (update.state === 'delivered') this.stats.delivered++;
+      else if (update.state === 'failed') this.stats.failed++;
+      else this.stats.deferred++;
+    }
+    const { retired } = this.options.queue.recordResults(job.queueId, updates);
+    this.options.logger.info(
+      {
+        queueId: job.queueId,
+        results: updates.map((u) => ({
+          to: u.address,
+          state: u.state,
+          attempts: u.attempts,
+          error: u.lastError,
+        })),
+        remote: peer.host || undefined,
+        retired,
+      },
+      'delivery attempt',
+    );
+    if (updates.some((u) => u.dsn)) this.wake();
+  }
+
+  private arm(): void {
+    const now = this.now();
+    const next = this.options.queue.nextDueAfter(now);
+    if (next === null) return;
+    this.armIn(next.getTime() - now.getTime());
+  }
+
+  private armIn(ms: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    // setTimeout holds at most 2^31-1 ms; a longer sleep just wakes early and re-arms.
+    this.timer = setTimeout(() => this.wake(), Math.min(Math.max(ms, 0), 2 ** 31 - 1));
+    this.timer.unref();
+  }
+}
+
+function key(queueId: string, address: string): string {
+  return `${queueId}\0${address}`;
+}
+
+export type { DueRecipient };

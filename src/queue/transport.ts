@@ -1,0 +1,81 @@
+// The scheduler's Transport over SMTP: MX resolution (or outbound.routes), then the client connection, host by host.
+import { Resolver } from 'node:dns/promises';
+import { isEightBit } from '../mail/eightbit-downgrade.js';
+import { deliverToHosts, type ClientConnectionOptions } from '../smtp/client/connection.js';
+import type { ClientTimeouts, RecipientResult } from '../smtp/client/client-types.js';
+import { resolveDestination, type DnsResolver } from '../smtp/client/mx-resolver.js';
+import type { QueueStore } from '../store/queue-store.js';
+import { toOutboundMessage } from './delivery-attempt.js';
+import type { Transport } from './scheduler.js';
+
+export interface SmtpTransportOptions {
+  queue: QueueStore;
+  /** Our name in EHLO (config `hostname`). */
+  hostname: string;
+  /** outbound.port */
+  port: number;
+  /** outbound.routes as "host:port" strings; '*' is the smarthost. */
+  routes: Record<string, string>;
+  resolver: DnsResolver;
+  random?: () => number;
+  timeouts?: ClientTimeouts;
+  connectTimeoutMs?: number;
+  connect?: ClientConnectionOptions['connect'];
+}
+
+/** A node:dns Resolver on outbound.dns_servers ("ip" or "ip:port"); empty: the system's servers. */
+export function createResolver(servers: readonly string[]): DnsResolver {
+  // RFC 5321 5.1 lookups: a short timeout and few tries, so a dead DNS server defers mail instead of hanging.
+  const resolver = new Resolver({ timeout: 5_000, tries: 2 });
+  if (servers.length > 0) resolver.setServers([...servers]);
+  return resolver;
+}
+
+export function createSmtpTransport(options: SmtpTransportOptions): Transport {
+  return async (domain, jobs, done) => {
+    const dest = await resolveDestination(domain, {
+      resolver: options.resolver,
+      routes: options.routes,
+      port: options.port,
+      random: options.random ?? Math.random,
+    });
+    if (dest.kind !== 'hosts') {
+      // DNS said no (NXDOMAIN, null MX: failed) or not now (SERVFAIL, timeout: deferred). Our words, no peer's.
+      const outcome = dest.kind === 'permanent' ? 'failed' : 'deferred';
+      const code = dest.kind === 'permanent' ? '550' : '451';
+      for (const job of jobs) {
+        const results: RecipientResult[] = job.recipients.map((r) => ({
+          address: r.address,
+          outcome,
+          stage: 'connection',
+          diagnostic: `${code} ${dest.enhanced} ${dest.reason}`,
+          fromPeer: false,
+          tls: false,
+        }));
+        done(job.queueId, results, { host: '', dsn: false });
+      }
+      return;
+    }
+    // RFC 6152: whether a message needs 8BITMIME is a property of its bytes, whatever BODY= the client claimed.
+    // One message at a time is read (and dropped) here, so memory stays at one message per connection.
+    const messages = [];
+    for (const job of jobs) {
+      try {
+        const body = await options.queue.readMessage(job.queueId);
+        messages.push(toOutboundMessage(job, isEightBit(body)));
+      } catch {
+        // Removed meanwhile (`queue remove`): nothing to send, nothing to record.
+      }
+    }
+    if (messages.length === 0) return;
+    await deliverToHosts(dest.hosts, {
+      hostname: options.hostname,
+      messages,
+      readBody: (id) => options.queue.readMessage(id),
+      onMessageDone: (id, results, peer) => done(id, results, { host: peer.host, dsn: peer.dsn }),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.connect ? { connect: options.connect } : {}),
+    });
+  };
+}

@@ -1,0 +1,281 @@
+// The I/O driver of ClientSession: sockets, timers, opportunistic STARTTLS, body streaming, the 8-bit downgrade, host fallback.
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { downgradeTo7Bit } from '../../mail/eightbit-downgrade.js';
+import { ClientSession, type ClientSessionOptions } from './client-session.js';
+import type { OutboundMessage } from './client-commands.js';
+import { ReplyParser } from './reply-parser.js';
+import {
+  CLIENT_TIMEOUTS_MS,
+  resultFromReason,
+  type ClientTimeouts,
+  type RecipientResult,
+} from './client-types.js';
+import type { TargetHost } from './mx-resolver.js';
+
+/** Body bytes handed to the session per step: big enough for few syscalls, small enough to keep memory flat. */
+export const BODY_CHUNK_BYTES = 64 * 1024;
+
+/** How long a TCP connect may take before the next address is tried (RFC 5321 does not name one). */
+export const CONNECT_TIMEOUT_MS = 30_000;
+
+export interface ClientConnectionOptions {
+  hostname: string;
+  messages: OutboundMessage[];
+  /** The bytes of a message as queued (read when its body is due, not before). */
+  readBody(messageId: string): Promise<Buffer>;
+  /** Called once per message, as soon as its result is known: the caller commits it at once. */
+  onMessageDone(messageId: string, results: RecipientResult[], peer: PeerInfo): void;
+  tls?: ClientSessionOptions['tls'];
+  auth?: ClientSessionOptions['auth'];
+  timeouts?: ClientTimeouts;
+  connectTimeoutMs?: number;
+  /** Test seam: how a TCP connection is opened. */
+  connect?: (host: string, port: number) => Socket;
+}
+
+/** Who answered: the host name for the DSN's Remote-MTA, whether TLS was used, whether it had DSN. */
+export interface PeerInfo {
+  host: string;
+  address: string;
+  port: number;
+  tls: boolean;
+  dsn: boolean;
+}
+
+/**
+ * Runs one session against one address. Resolves when the session is over; every message gets
+ * exactly one onMessageDone (deferred ones included), whatever the peer or the network do.
+ */
+export function runClientSession(
+  address: string,
+  host: string,
+  port: number,
+  options: ClientConnectionOptions,
+): Promise<{ connected: boolean; tls: boolean }> {
+  return new Promise((resolveRun) => {
+    const session = new ClientSession({
+      hostname: options.hostname,
+      messages: options.messages,
+      tls: options.tls ?? 'opportunistic',
+      ...(options.auth ? { auth: options.auth } : {}),
+      timeouts: options.timeouts ?? CLIENT_TIMEOUTS_MS,
+    });
+    const parser = new ReplyParser();
+    const peer = (): PeerInfo => ({ host, address, port, tls: session.tlsUsed, dsn: session.extensions.dsn });
+    let socket: Socket | TLSSocket = (options.connect ?? ((h, p) => netConnect({ host: h, port: p })))(
+      address,
+      port,
+    );
+    let connected = false;
+    let done = false;
+    let timer: NodeJS.Timeout | null = null;
+    let upgrading = false;
+    // The body being fed: the buffer and how far it went; null when no body is due.
+    let feed: { id: string; data: Buffer; offset: number } | null = null;
+    const downgraded = new Map<string, Buffer>();
+
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      socket.removeAllListeners('data');
+      socket.on('error', () => undefined); // late errors after we are done are not news
+      socket.destroy();
+      resolveRun({ connected, tls: session.tlsUsed });
+    };
+
+    const handle = (actions: ReturnType<ClientSession['start']>): void => {
+      for (const a of actions) {
+        if (done) return;
+        switch (a.type) {
+          case 'send':
+            socket.write(a.data);
+            break;
+          case 'timeout':
+            if (timer) clearTimeout(timer);
+            timer = a.ms === null ? null : setTimeout(() => handle(session.onTimeout()), a.ms);
+            break;
+          case 'start-tls':
+            startTls();
+            break;
+          case 'needs-downgrade':
+            void downgrade(a.messageId);
+            break;
+          case 'send-body':
+            void startBody(a.messageId);
+            break;
+          case 'want-body':
+            wantBody();
+            break;
+          case 'abort-body':
+            feed = null;
+            break;
+          case 'message-done':
+            downgraded.delete(a.messageId);
+            try {
+              options.onMessageDone(a.messageId, a.results, peer());
+            } catch (err) {
+              // The caller could not record the result: end the session so nothing more is sent blind.
+              handle(session.onConnectionLost(`recording the result failed: ${String(err)}`));
+            }
+            break;
+          case 'close':
+            finish();
+            return;
+        }
+      }
+    };
+
+    const onData = (chunk: Buffer): void => {
+      const { replies, error } = parser.push(chunk);
+      for (const r of replies) handle(session.onReply(r));
+      if (error && !done) handle(session.onConnectionLost(`malformed reply: ${error.message}`));
+    };
+
+    const attach = (s: Socket | TLSSocket): void => {
+      s.on('data', onData);
+      s.on('error', (err: Error) => handle(session.onConnectionLost(err.message)));
+      s.on('close', () => {
+        if (!upgrading) handle(session.onConnectionLost('connection closed by the peer'));
+      });
+    };
+
+    const connectTimer = setTimeout(() => {
+      if (!connected) {
+        socket.destroy();
+        handle(
+          session.onConnectionLost(
+            `connect timeout after ${options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS} ms`,
+          ),
+        );
+      }
+    }, options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    socket.once('connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      handle(session.start());
+    });
+    socket.once('close', () => clearTimeout(connectTimer));
+    attach(socket);
+
+    // RFC 3207 4: opportunistic TLS; an MX's certificate is rarely verifiable (RFC 7672 is for DANE), so
+    // self-signed and mismatched certificates are accepted: encryption against passive listeners.
+    const startTls = (): void => {
+      upgrading = true;
+      const plain = socket;
+      plain.removeAllListeners('data');
+      plain.removeAllListeners('close');
+      plain.removeAllListeners('error');
+      plain.on('error', () => undefined);
+      const secure = tlsConnect({
+        socket: plain,
+        rejectUnauthorized: false,
+        ...(isIP(host) ? {} : { servername: host }),
+      });
+      socket = secure;
+      secure.once('secureConnect', () => {
+        upgrading = false;
+        handle(session.onTlsEstablished());
+      });
+      secure.once('error', (err: Error) => {
+        if (upgrading) {
+          upgrading = false;
+          handle(session.onTlsFailed(err.message));
+        }
+      });
+      attach(secure);
+    };
+
+    const downgrade = async (id: string): Promise<void> => {
+      try {
+        const body = await options.readBody(id);
+        // RFC 6152 3: re-encode the 8-bit parts; 8-bit addresses cannot be encoded (needs SMTPUTF8).
+        const result = downgradeTo7Bit(body);
+        if (done) return;
+        if (result.needsSmtpUtf8) {
+          handle(session.onDowngradeFailed('8-bit addresses or structured header fields'));
+          return;
+        }
+        downgraded.set(id, result.message);
+        handle(session.onDowngraded(result.message.length));
+      } catch (err) {
+        if (!done) handle(session.onDowngradeFailed(err instanceof Error ? err.message : String(err)));
+      }
+    };
+
+    const startBody = async (id: string): Promise<void> => {
+      let data: Buffer;
+      try {
+        data = downgraded.get(id) ?? (await options.readBody(id));
+      } catch (err) {
+        // Our store failed us: nothing the peer did; drop the connection, the message stays queued.
+        if (!done) handle(session.onConnectionLost(`reading message ${id} failed: ${String(err)}`));
+        return;
+      }
+      if (done) return;
+      feed = { id, data, offset: 0 };
+      feedNext();
+    };
+
+    // Backpressure: the next chunk is handed over only once the socket has drained (DESIGN habit 7).
+    const wantBody = (): void => {
+      if (!feed) return;
+      if (socket.writableNeedDrain) socket.once('drain', () => setImmediate(feedNext));
+      else setImmediate(feedNext);
+    };
+
+    const feedNext = (): void => {
+      const f = feed;
+      if (!f || done) return;
+      if (f.offset >= f.data.length) {
+        feed = null;
+        handle(session.onBodyEnd());
+        return;
+      }
+      const chunk = f.data.subarray(f.offset, f.offset + BODY_CHUNK_BYTES);
+      f.offset += chunk.length;
+      handle(session.onBodyChunk(chunk));
+    };
+  });
+}
+
+/**
+ * Delivers messages to a destination, trying its hosts and their addresses in order (RFC 5321 5.1:
+ * "try each ... in turn"). A host that cannot be reached, or fails the session before any message
+ * transaction (greeting, EHLO, STARTTLS: a host problem, not a recipient one), passes the messages
+ * on to the next; results from a transaction are final for this attempt.
+ */
+export async function deliverToHosts(
+  hosts: readonly TargetHost[],
+  options: ClientConnectionOptions,
+): Promise<void> {
+  let remaining = options.messages;
+  let lastDeferred = new Map<string, { results: RecipientResult[]; peer: PeerInfo }>();
+  const HOST_STAGES = new Set(['connection', 'greeting', 'ehlo', 'starttls']);
+  for (const host of hosts) {
+    for (const address of host.addresses) {
+      if (remaining.length === 0) return;
+      const retry = new Map<string, { results: RecipientResult[]; peer: PeerInfo }>();
+      await runClientSession(address, host.host, host.port, {
+        ...options,
+        messages: remaining,
+        onMessageDone(id, results, peer) {
+          const hostLevel = results.every((r) => r.outcome === 'deferred' && HOST_STAGES.has(r.stage));
+          if (hostLevel) retry.set(id, { results, peer });
+          else options.onMessageDone(id, results, peer);
+        },
+      });
+      remaining = remaining.filter((m) => retry.has(m.id));
+      lastDeferred = retry;
+    }
+  }
+  for (const m of remaining) {
+    const last = lastDeferred.get(m.id);
+    const peer = last?.peer ?? { host: '', address: '', port: 0, tls: false, dsn: false };
+    const results =
+      last?.results ??
+      m.recipients.map((r) => resultFromReason(r.address, 'deferred', 'connection', 'no host to try', false));
+    options.onMessageDone(m.id, results, peer);
+  }
+}

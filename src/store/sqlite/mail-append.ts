@@ -1,0 +1,61 @@
+// IMAP APPEND for SQLite: the body goes through the delivery path (inline or blob file) and its group commit.
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MailroomError } from '../../errors.js';
+import type { DeliveryRequest, SpooledBody } from '../store.js';
+import type { SqliteContext } from './context.js';
+import { prepareDelivery } from './deliver.js';
+import { computeStructureJson } from './mail-structure.js';
+
+/**
+ * Stores an APPENDed message (RFC 9051 6.3.12). Unlike SMTP delivery it gets no Return-Path or
+ * Received (the client's bytes are the message), its flags and internal date come from the
+ * command, and it goes to exactly the named mailbox (no INBOX fallback: the client asked for that
+ * one, RFC 9051 6.3.12 [TRYCREATE]). Resolves once the commit is durable.
+ */
+export async function appendMessage(
+  ctx: SqliteContext,
+  mailboxId: number,
+  body: SpooledBody,
+  flags: readonly string[],
+  internalDate: Date,
+): Promise<{ uid: number; uidValidity: number }> {
+  const exists = ctx
+    .prepare<[number], { account_id: number }>('SELECT account_id FROM mailboxes WHERE id = ?')
+    .get(mailboxId);
+  if (!exists) {
+    if (body.kind === 'file') await unlink(body.path).catch(() => undefined);
+    throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailboxId} no longer exists`);
+  }
+  const request: DeliveryRequest = {
+    queueId: '',
+    envelope: { sender: '' },
+    traceHeaders: '',
+    body,
+    receivedAt: internalDate,
+    local: [],
+    remote: [],
+  };
+  const prepared = await prepareDelivery(request, ctx.blobs, ctx.inlineMaxBytes);
+  prepared.structureJson = await computeStructureJson(
+    prepared.head,
+    prepared.body.kind === 'inline' ? prepared.body.data : join(ctx.blobs.blobDir, prepared.body.name),
+  );
+  const flagText = flags.join(' ');
+  prepared.append = (prepare, messageId) => {
+    const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(
+      'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
+        'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq, uidvalidity',
+    ).get(mailboxId);
+    if (!c) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailboxId} no longer exists`);
+    prepare(
+      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq) VALUES (?, ?, ?, ?, ?)',
+    ).run(mailboxId, c.uid, messageId, flagText, c.modseq);
+    return { uid: c.uid, uidValidity: c.uidvalidity };
+  };
+  const committed = await ctx.commit(prepared);
+  const appended = committed.appended;
+  if (!appended) throw new MailroomError('APPEND_FAILED', 'append did not store the message');
+  ctx.emit('message', { accountId: exists.account_id, mailboxId, uid: appended.uid });
+  return appended;
+}

@@ -1,0 +1,205 @@
+// Mailbox (folder) operations of the SQLite MailStore: create with parents, delete, rename with children, subscribe.
+import { MailroomError } from '../../errors.js';
+import type { Mailbox } from '../store.js';
+import type { SqliteContext } from './context.js';
+import { normalizeMailboxName } from './names.js';
+import { collectGarbage } from './queries.js';
+
+/** The hierarchy delimiter of stored names (the IMAP layer shows the same one, RFC 9051 6.3.9). */
+const DELIMITER = '/';
+
+interface MailboxRow {
+  id: number;
+  account_id: number;
+  name: string;
+  special_use: string | null;
+  subscribed: number;
+  uidvalidity: number;
+  uidnext: number;
+  highest_modseq: number;
+  message_count: number;
+}
+
+const COLUMNS =
+  'm.id, m.account_id, m.name, m.special_use, m.subscribed, m.uidvalidity, m.uidnext, m.highest_modseq, ' +
+  '(SELECT COUNT(*) FROM mailbox_messages mm WHERE mm.mailbox_id = m.id) AS message_count';
+
+function toMailbox(r: MailboxRow): Mailbox {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    specialUse: r.special_use,
+    subscribed: r.subscribed === 1,
+    uidValidity: r.uidvalidity,
+    uidNext: r.uidnext,
+    highestModseq: r.highest_modseq,
+    messageCount: r.message_count,
+  };
+}
+
+export function getMailboxById(ctx: SqliteContext, mailboxId: number): Mailbox | null {
+  const row = ctx
+    .prepare<[number], MailboxRow>(`SELECT ${COLUMNS} FROM mailboxes m WHERE m.id = ?`)
+    .get(mailboxId);
+  return row ? toMailbox(row) : null;
+}
+
+function findId(ctx: SqliteContext, accountId: number, name: string): number | null {
+  const row = ctx
+    .prepare<[number, string], { id: number }>('SELECT id FROM mailboxes WHERE account_id = ? AND name = ?')
+    .get(accountId, name);
+  return row?.id ?? null;
+}
+
+/**
+ * A new UIDVALIDITY (RFC 9051 2.3.1.1): the clock in seconds but always above the last one handed
+ * out, from the same store-wide counter account creation uses, so a re-created name never gets an
+ * old value. Runs inside a write transaction.
+ */
+function nextUidValidity(ctx: SqliteContext): number {
+  const last = ctx
+    .prepare<[], { value: number }>("SELECT value FROM counters WHERE name = 'uidvalidity'")
+    .get();
+  const value = Math.max(Math.floor(ctx.clock().getTime() / 1000), (last?.value ?? 0) + 1);
+  if (value > 0xffffffff) throw new MailroomError('UIDVALIDITY_EXHAUSTED', 'UIDVALIDITY passed 2^32-1');
+  ctx
+    .prepare(
+      "INSERT INTO counters (name, value) VALUES ('uidvalidity', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .run(value);
+  return value;
+}
+
+function parentName(name: string): string | null {
+  const i = name.lastIndexOf(DELIMITER);
+  return i > 0 ? name.slice(0, i) : null;
+}
+
+/** Inserts `name` (and any missing parent); returns its id. Inside a write transaction. */
+function insertWithParents(
+  ctx: SqliteContext,
+  accountId: number,
+  name: string,
+  specialUse: string | null,
+): number {
+  const parent = parentName(name);
+  let parentId: number | null = null;
+  if (parent !== null)
+    parentId = findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null);
+  return Number(
+    ctx
+      .prepare(
+        'INSERT INTO mailboxes (account_id, name, parent_id, special_use, subscribed, uidvalidity, uidnext, highest_modseq) ' +
+          'VALUES (?, ?, ?, ?, 1, ?, 1, 0)',
+      )
+      .run(accountId, name, parentId, specialUse, nextUidValidity(ctx)).lastInsertRowid,
+  );
+}
+
+export function createMailbox(
+  ctx: SqliteContext,
+  accountId: number,
+  rawName: string,
+  specialUse: string | null,
+): Mailbox {
+  const name = normalizeMailboxName(rawName);
+  const id = ctx.write(() => {
+    if (findId(ctx, accountId, name) !== null) {
+      throw new MailroomError('MAILBOX_EXISTS', `mailbox ${name} already exists`);
+    }
+    return insertWithParents(ctx, accountId, name, specialUse);
+  });
+  ctx.emit('mailboxes', { accountId });
+  return getMailboxById(ctx, id) as Mailbox;
+}
+
+export function deleteMailbox(ctx: SqliteContext, accountId: number, rawName: string): void {
+  const name = normalizeMailboxName(rawName);
+  if (name === 'INBOX') throw new MailroomError('CANNOT_DELETE_INBOX', 'INBOX cannot be deleted');
+  const files = ctx.write(() => {
+    const id = findId(ctx, accountId, name);
+    if (id === null) throw new MailroomError('NO_SUCH_MAILBOX', `no such mailbox: ${name}`);
+    // As Dovecot does: RFC 9051 6.3.5 would leave the children under a \Noselect name, which clients
+    // handle badly; refusing keeps every listed name selectable.
+    if (ctx.prepare('SELECT 1 FROM mailboxes WHERE parent_id = ? LIMIT 1').get(id) !== undefined) {
+      throw new MailroomError('MAILBOX_HAS_CHILDREN', `mailbox ${name} has children; delete them first`);
+    }
+    const messageIds = ctx
+      .prepare<[number], { message_id: number }>(
+        'SELECT message_id FROM mailbox_messages WHERE mailbox_id = ?',
+      )
+      .all(id)
+      .map((r) => r.message_id);
+    ctx.prepare('DELETE FROM mailboxes WHERE id = ?').run(id); // rows and expunge records cascade
+    return collectGarbage(ctx.prepare, messageIds);
+  });
+  void ctx.blobs.remove(files);
+  ctx.emit('mailboxes', { accountId });
+}
+
+export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: string, rawTo: string): void {
+  const from = normalizeMailboxName(rawFrom);
+  const to = normalizeMailboxName(rawTo);
+  ctx.write(() => {
+    const id = findId(ctx, accountId, from);
+    if (id === null) throw new MailroomError('NO_SUCH_MAILBOX', `no such mailbox: ${from}`);
+    if (findId(ctx, accountId, to) !== null) {
+      throw new MailroomError('MAILBOX_EXISTS', `mailbox ${to} already exists`);
+    }
+    if (to === from || to.startsWith(from + DELIMITER)) {
+      throw new MailroomError('MAILBOX_EXISTS', `cannot rename ${from} into itself`);
+    }
+    const parent = parentName(to);
+    const parentId =
+      parent === null
+        ? null
+        : (findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null));
+    if (from === 'INBOX') {
+      // RFC 9051 6.3.6: renaming INBOX moves its messages to the new name; INBOX stays, empty, and
+      // its inferiors are not renamed. The new mailbox continues INBOX's UIDs, so none is reused.
+      const inbox = ctx
+        .prepare<[number], { uidnext: number; highest_modseq: number }>(
+          'SELECT uidnext, highest_modseq FROM mailboxes WHERE id = ?',
+        )
+        .get(id);
+      const newId = Number(
+        ctx
+          .prepare(
+            'INSERT INTO mailboxes (account_id, name, parent_id, special_use, subscribed, uidvalidity, uidnext, highest_modseq) ' +
+              'VALUES (?, ?, ?, NULL, 1, ?, ?, ?)',
+          )
+          .run(accountId, to, parentId, nextUidValidity(ctx), inbox?.uidnext ?? 1, inbox?.highest_modseq ?? 0)
+          .lastInsertRowid,
+      );
+      ctx.prepare('UPDATE mailbox_messages SET mailbox_id = ? WHERE mailbox_id = ?').run(newId, id);
+      ctx.prepare('UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?').run(id);
+      return;
+    }
+    const children = ctx
+      .prepare<[number, string, string], { id: number; name: string }>(
+        "SELECT id, name FROM mailboxes WHERE account_id = ? AND substr(name, 1, length(?) + 1) = ? || '/'",
+      )
+      .all(accountId, from, from);
+    for (const c of children) {
+      const newName = to + c.name.slice(from.length);
+      if (findId(ctx, accountId, newName) !== null) {
+        throw new MailroomError('MAILBOX_EXISTS', `mailbox ${newName} already exists`);
+      }
+    }
+    ctx.prepare('UPDATE mailboxes SET name = ?, parent_id = ? WHERE id = ?').run(to, parentId, id);
+    const rename = ctx.prepare('UPDATE mailboxes SET name = ? WHERE id = ?');
+    for (const c of children) rename.run(to + c.name.slice(from.length), c.id);
+  });
+  ctx.emit('mailboxes', { accountId });
+}
+
+export function setSubscribed(ctx: SqliteContext, accountId: number, rawName: string, on: boolean): void {
+  const name = normalizeMailboxName(rawName);
+  const r = ctx.write(() =>
+    ctx
+      .prepare('UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?')
+      .run(on ? 1 : 0, accountId, name),
+  );
+  if (r.changes === 0) throw new MailroomError('NO_SUCH_MAILBOX', `no such mailbox: ${name}`);
+}

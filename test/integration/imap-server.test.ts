@@ -1,0 +1,174 @@
+// IMAP server in-process over a real socket, driven by imapflow: login, LIST, APPEND, FETCH, SEARCH, STORE, COPY/MOVE, EXPUNGE, IDLE.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
+import { createAuthenticator } from '../../src/auth/authenticator.js';
+import { hashPassword } from '../../src/auth/password-hash.js';
+import { serveImapConnection } from '../../src/imap/connection.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+
+const PARAMS = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+
+async function setup() {
+  const dir = await mkdtemp(join(tmpdir(), 'mailroom-imap-'));
+  const store = openSqliteStore({ dataDir: dir });
+  store.addDomain('example.test');
+  const account = store.addAccount('bob@example.test', await hashPassword('secret', { params: PARAMS }));
+  const authenticate = createAuthenticator({
+    store,
+    now: () => Date.now(),
+    sleep: async () => undefined,
+    dummyParams: PARAMS,
+  });
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    serveImapConnection(socket, {
+      services: { store, authenticate, now: () => new Date() },
+      policy: {
+        hostname: 'mx.example.test',
+        tlsAvailable: false,
+        allowLoopbackPlaintext: true,
+        maxAppendSize: 1 << 20,
+      },
+      logger: silentLogger(),
+      secureContext: null,
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const client = () =>
+    new ImapFlow({
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      doSTARTTLS: false,
+      auth: { user: 'bob@example.test', pass: 'secret' },
+      logger: false,
+    });
+  return { store, account, client };
+}
+
+const MESSAGE = (n: number) =>
+  `From: Alice <alice@remote.example>\r\nTo: bob@example.test\r\nSubject: Hello ${n}\r\n` +
+  `Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <m${n}@remote.example>\r\n` +
+  `Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nbody number ${n}\r\n--b\r\n` +
+  `Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n--b--\r\n`;
+
+test('imapflow: mailboxes, append, fetch, search, flags, copy, move, expunge', async () => {
+  const { client } = await setup();
+  const c = client();
+  await c.connect();
+  const boxes = await c.list();
+  const names = boxes.map((b) => b.path).sort();
+  assert.deepEqual(names, ['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
+  assert.equal(boxes.find((b) => b.path === 'Sent')?.specialUse, '\\Sent');
+  await c.mailboxCreate('Work/Projects');
+  assert.ok((await c.list()).some((b) => b.path === 'Work/Projects'));
+
+  const a1 = await c.append('INBOX', MESSAGE(1), ['\\Flagged']);
+  const a2 = await c.append('INBOX', MESSAGE(2));
+  assert.ok(a1 && a2 && a2.uid === (a1.uid as number) + 1);
+
+  const lock = await c.getMailboxLock('INBOX');
+  try {
+    assert.equal((c.mailbox as { exists: number }).exists, 2);
+    const msgs = [];
+    for await (const m of c.fetch('1:*', {
+      envelope: true,
+      flags: true,
+      bodyStructure: true,
+      uid: true,
+      size: true,
+    })) {
+      msgs.push(m);
+    }
+    assert.equal(msgs.length, 2);
+    assert.equal(msgs[0]?.envelope?.subject, 'Hello 1');
+    assert.equal(msgs[0]?.envelope?.from?.[0]?.address, 'alice@remote.example');
+    assert.ok(msgs[0]?.flags?.has('\\Flagged'));
+    assert.equal(msgs[0]?.bodyStructure?.childNodes?.length, 2);
+
+    const part = await c.download('2', '1', { uid: false });
+    const chunks: Buffer[] = [];
+    for await (const ch of part.content) chunks.push(ch as Buffer);
+    assert.match(Buffer.concat(chunks).toString(), /body number 2/);
+
+    const one = await c.fetchOne('2', { source: true });
+    assert.ok(one && one.source?.toString().includes('Subject: Hello 2'));
+
+    assert.deepEqual(await c.search({ subject: 'Hello 2' }), [2]);
+    assert.deepEqual(await c.search({ flagged: true }), [1]);
+    assert.deepEqual(await c.search({ body: 'number 1' }), [1]);
+
+    await c.messageFlagsAdd('1', ['\\Seen', '$Important']);
+    const f = await c.fetchOne('1', { flags: true });
+    assert.ok(f && f.flags?.has('$Important'));
+
+    const copied = await c.messageCopy('1', 'Archive');
+    assert.ok(copied && copied.uidMap && copied.uidMap.size === 1);
+    const moved = await c.messageMove('2', 'Trash');
+    assert.ok(moved);
+    assert.equal((c.mailbox as { exists: number }).exists, 1);
+
+    await c.messageDelete('1');
+    assert.equal((c.mailbox as { exists: number }).exists, 0);
+  } finally {
+    lock.release();
+  }
+  const st = await c.status('Archive', { messages: true, unseen: true, uidNext: true });
+  assert.equal(st.messages, 1);
+  assert.equal(st.unseen, 0);
+  await c.logout();
+});
+
+test('IDLE: a delivery appears at once; a second session sees flags and expunges', async () => {
+  const { store, account, client } = await setup();
+  const watcher = client();
+  const actor = client();
+  await watcher.connect();
+  await actor.connect();
+  await watcher.mailboxOpen('INBOX');
+  const gotExists = new Promise<number>((resolve) =>
+    watcher.on('exists', (e: { count: number }) => resolve(e.count)),
+  );
+  void watcher.idle();
+  const started = Date.now();
+  await store.deliver({
+    queueId: 'Q1',
+    envelope: { sender: 'alice@remote.example' },
+    traceHeaders: 'Received: from x by y; Mon, 23 Nov 2026 10:00:00 +0000\r\n',
+    body: { kind: 'memory', chunks: [Buffer.from(MESSAGE(7))], size: MESSAGE(7).length },
+    receivedAt: new Date(),
+    local: [{ accountId: account.id }],
+    remote: [],
+  });
+  assert.equal(await gotExists, 1);
+  assert.ok(Date.now() - started < 1000, 'IDLE push within a second');
+
+  await actor.mailboxOpen('INBOX');
+  const gotFlags = new Promise<Set<string>>((resolve) =>
+    watcher.on('flags', (e: { flags: Set<string> }) => resolve(e.flags)),
+  );
+  await actor.messageFlagsAdd('1', ['\\Answered']);
+  assert.ok((await gotFlags).has('\\Answered'));
+  const gotExpunge = new Promise<number>((resolve) =>
+    watcher.on('expunge', (e: { seq?: number }) => resolve(e.seq ?? 0)),
+  );
+  await actor.messageDelete('1');
+  assert.equal(await gotExpunge, 1);
+  await actor.logout();
+  await watcher.logout();
+});

@@ -1,0 +1,297 @@
+// The outgoing queue in process: a real SQLite store, the scheduler, the SMTP client, scripted peers and a test DNS server.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigText } from '../../src/config/load.js';
+import { queueJson } from '../../src/cli/commands/queue-format.js';
+import { decodeTransferEncoding } from '../../src/mail/transfer-encoding.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { startOutgoingQueue, type OutgoingQueue } from '../../src/queue/outgoing.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { EnvelopeRecipient } from '../../src/store/store.js';
+import { startDnsServer } from '../helpers/dns-server.js';
+import { startPeer, type PeerScript, type ScriptedPeer } from './queue-peer.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+interface Rig {
+  store: SqliteStore;
+  queue: OutgoingQueue;
+  peer: ScriptedPeer;
+  send(to: (string | EnvelopeRecipient)[], body?: string, sender?: string): Promise<string>;
+  inbox(address: string): Promise<string[]>;
+}
+
+let seq = 0;
+async function rig(script: PeerScript, toml: (peerPort: number) => string, start = true): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-queue-'));
+  const peer = await startPeer(script);
+  const config = parseConfigText(`hostname = "mx.a.test"\ndata_dir = "data"\n${toml(peer.port)}`, {
+    configPath: null,
+    baseDir: dir,
+    defaultHostname: 'mx.a.test',
+  });
+  const store = openSqliteStore({ dataDir: config.dataDir });
+  store.addDomain('a.test');
+  store.addAccount('alice@a.test', 'x');
+  let ids = 0;
+  let queue: OutgoingQueue | null = null;
+  const startQueue = () =>
+    (queue = startOutgoingQueue({
+      store,
+      config,
+      logger: silentLogger(),
+      now: () => new Date(),
+      newQueueId: () => `DSN${++ids}`,
+      limits: { pollMs: 100 },
+    }));
+  if (start) startQueue();
+  cleanups.push(async () => {
+    await queue?.stop(1000);
+    await store.close();
+    await peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const r: Rig = {
+    store,
+    get queue() {
+      return queue ?? startQueue();
+    },
+    peer,
+    async send(to, body = 'Subject: hello\r\n\r\nHello there.\r\n', sender = 'alice@a.test') {
+      const queueId = `Q${++seq}`;
+      await store.deliver({
+        queueId,
+        envelope: { sender },
+        traceHeaders: 'Received: from client by mx.a.test; Mon, 23 Nov 2026 10:00:00 +0000\r\n',
+        body: { kind: 'memory', chunks: [Buffer.from(body, 'utf8')], size: Buffer.byteLength(body) },
+        receivedAt: new Date(),
+        local: [],
+        remote: to.map((t) => (typeof t === 'string' ? { address: t } : t)),
+      });
+      return queueId;
+    },
+    async inbox(address) {
+      const account = store.getAccount(address);
+      const box = account && store.getMailbox(account.id, 'INBOX');
+      if (!box) return [];
+      const out: string[] = [];
+      for (const m of store.listMessages(box.id))
+        out.push((await store.readMessage(m.messageId)).toString('utf8'));
+      return out;
+    },
+  };
+  return r;
+}
+
+async function until<T>(what: string, f: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const route = (port: number) => `[outbound]\nroutes = { "b.test" = "127.0.0.1:${port}" }\n`;
+const fast = '[queue]\nretry_intervals = ["1s"]\n';
+
+/** The delivery-status part's blocks as maps (RFC 3464 2.1: per-message fields, then per-recipient). */
+function statusBlocks(dsn: string): Map<string, string>[] {
+  const m = /Content-Type: message\/delivery-status\r\n\r\n([\s\S]*?)\r\n--/.exec(dsn);
+  assert.ok(m, 'a message/delivery-status part');
+  return (m[1] ?? '')
+    .trim()
+    .split(/\r\n\r\n/)
+    .map((block) => {
+      const fields = new Map<string, string>();
+      for (const line of block.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
+        const i = line.indexOf(':');
+        fields.set(line.slice(0, i), line.slice(i + 1).trim());
+      }
+      return fields;
+    });
+}
+
+void describe('outgoing queue', () => {
+  void test('a peer answering 4xx twice, then accepting: delivered on the third attempt; the listing shows attempts and last error', async () => {
+    const r = await rig(
+      { rcpt: (_a, session) => (session <= 2 ? '451 4.3.0 try again later' : '250 2.1.5 ok') },
+      (p) => route(p) + fast,
+    );
+    const id = await r.send(['bob@b.test']);
+    const deferred = await until('first deferral', () => {
+      const e = queueJson(r.store.queue.list())[0] as
+        | { recipients: { state: string; attempts: number; last_error: string; next_attempt_at: string }[] }
+        | undefined;
+      return e?.recipients[0]?.state === 'deferred' ? e : null;
+    });
+    assert.equal(deferred.recipients[0]?.attempts, 1);
+    assert.equal(deferred.recipients[0]?.last_error, '451 4.3.0 try again later');
+    assert.match(deferred.recipients[0]?.next_attempt_at ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    await until('delivery', () => r.peer.messages.length === 1);
+    await until('retirement', () => r.store.queue.get(id) === null);
+    assert.equal(r.peer.sessions, 3);
+    assert.deepEqual(r.peer.messages[0]?.to, ['bob@b.test']);
+    assert.match(r.peer.messages[0]?.data.toString() ?? '', /^Received: from client by mx\.a\.test/);
+    assert.deepEqual(await r.inbox('alice@a.test'), [], 'no DSN for a delivery');
+  });
+
+  void test('5xx to one of two recipients: one delivered, one DSN in the sender INBOX, field by field', async () => {
+    const r = await rig(
+      { rcpt: (a) => (a === 'nobody@b.test' ? '550 5.1.1 no such user' : '250 2.1.5 ok') },
+      route,
+    );
+    const id = await r.send(['bob@b.test', { address: 'nobody@b.test', orcpt: 'rfc822;nobody@b.test' }]);
+    const [dsn] = await until('the DSN', async () => {
+      const box = await r.inbox('alice@a.test');
+      return box.length > 0 ? box : null;
+    });
+    await until('retirement', () => r.store.queue.get(id) === null);
+    assert.equal(r.peer.messages.length, 1);
+    assert.deepEqual(r.peer.messages[0]?.to, ['bob@b.test']);
+    assert.ok(dsn);
+    assert.match(dsn, /^Return-Path: <>\r\n/, 'null sender (RFC 3461 6.2)');
+    assert.match(dsn, /\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx\.a\.test>\r\n/);
+    assert.match(dsn, /\r\nTo: <alice@a\.test>\r\n/);
+    assert.match(dsn, /\r\nSubject: Undelivered Mail Returned to Sender\r\n/);
+    assert.match(dsn, /\r\nAuto-Submitted: auto-replied\r\n/);
+    assert.match(dsn, /Content-Type: multipart\/report; report-type=delivery-status;/);
+    const [perMessage, rcpt, extra] = statusBlocks(dsn);
+    assert.equal(extra, undefined, 'only the failed recipient is reported');
+    assert.equal(perMessage?.get('Reporting-MTA'), 'dns; mx.a.test');
+    assert.ok(perMessage?.get('Arrival-Date'));
+    assert.equal(rcpt?.get('Original-Recipient'), 'rfc822; nobody@b.test');
+    assert.equal(rcpt?.get('Final-Recipient'), 'rfc822; nobody@b.test');
+    assert.equal(rcpt?.get('Action'), 'failed');
+    assert.equal(rcpt?.get('Status'), '5.1.1');
+    assert.equal(rcpt?.get('Remote-MTA'), 'dns; 127.0.0.1');
+    assert.equal(rcpt?.get('Diagnostic-Code'), 'smtp; 550 5.1.1 no such user');
+    assert.ok(rcpt?.get('Last-Attempt-Date'));
+    assert.match(
+      dsn,
+      /Content-Type: message\/rfc822\r\n\r\nReceived: from client by mx\.a\.test[\s\S]*Hello there\./,
+    );
+  });
+
+  void test('a dead peer until max_age: the recipient expires and the sender gets one DSN', async () => {
+    const r = await rig(
+      {},
+      () =>
+        '[outbound]\nroutes = { "b.test" = "127.0.0.1:1" }\n[queue]\nretry_intervals = ["1s"]\nmax_age = "3s"\n',
+    );
+    const id = await r.send(['bob@b.test']);
+    const [dsn] = await until(
+      'the expiry DSN',
+      async () => {
+        const box = await r.inbox('alice@a.test');
+        return box.length > 0 ? box : null;
+      },
+      15_000,
+    );
+    await until('retirement', () => r.store.queue.get(id) === null);
+    const [, rcpt] = statusBlocks(dsn ?? '');
+    assert.equal(rcpt?.get('Action'), 'failed');
+    assert.equal(rcpt?.get('Status'), '4.4.7');
+    assert.match(rcpt?.get('Diagnostic-Code') ?? '', /^X-Mailroom; connection lost: .*ECONNREFUSED/);
+    assert.equal(rcpt?.get('Remote-MTA'), undefined, 'no peer said anything');
+    assert.equal((await r.inbox('alice@a.test')).length, 1, 'exactly one DSN');
+  });
+
+  void test('a peer without 8BITMIME gets a 7-bit message whose decoded content equals the original', async () => {
+    const r = await rig({ extensions: ['PIPELINING', 'SIZE 1000000'] }, route);
+    const text = 'Grüße aus Köln – ½ € für alle.\r\nZweite Zeile: ÄÖÜ ß\r\n';
+    const body = `Subject: 8bit\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${text}`;
+    await r.send(['bob@b.test'], body);
+    await until('delivery', () => r.peer.messages.length === 1);
+    const got = r.peer.messages[0]?.data ?? Buffer.alloc(0);
+    assert.ok(
+      got.every((b) => b < 0x80),
+      'every octet is 7-bit',
+    );
+    assert.ok(
+      !r.peer.transcript.some((l) => /BODY=8BITMIME/.test(l)),
+      'no BODY=8BITMIME to a peer without it',
+    );
+    const s = got.toString('latin1');
+    const cte = /Content-Transfer-Encoding: (\S+)/i.exec(s)?.[1] ?? '';
+    assert.match(cte, /^(quoted-printable|base64)$/i);
+    const content = decodeTransferEncoding(Buffer.from(s.slice(s.indexOf('\r\n\r\n') + 4), 'latin1'), cte);
+    assert.equal(content.toString('utf8'), text);
+  });
+
+  void test('MX from the test DNS server; several messages for one domain share one connection', async () => {
+    const dns = await startDnsServer({
+      'c.test': { mx: [{ preference: 10, exchange: 'mx.c.test' }] },
+      'mx.c.test': { a: ['127.0.0.1'] },
+    });
+    cleanups.push(() => dns.close());
+    const r = await rig(
+      { extensions: ['PIPELINING', '8BITMIME', 'DSN'] },
+      (p) => `[outbound]\nport = ${p}\ndns_servers = ["${dns.address}"]\n`,
+      false,
+    );
+    await r.send(['one@c.test', 'two@c.test']);
+    await r.send(['three@c.test']);
+    await r.send(['four@c.test']);
+    void r.queue; // starts the scheduler with all three queued
+    await until('three deliveries', () => r.peer.messages.length === 3);
+    assert.equal(r.peer.sessions, 1, 'one connection');
+    assert.deepEqual(
+      r.peer.messages.map((m) => m.to),
+      [['one@c.test', 'two@c.test'], ['three@c.test'], ['four@c.test']],
+    );
+    assert.ok(
+      dns.queries.some((q) => q.name === 'c.test' && q.type === 15),
+      'MX was asked',
+    );
+    await until('empty queue', () => r.store.queue.list().length === 0);
+  });
+
+  void test('NOTIFY=SUCCESS to a peer without DSN: a "relayed" DSN; NOTIFY=NEVER on a 5xx: none', async () => {
+    const r = await rig({ rcpt: (a) => (a.startsWith('bad') ? '550 5.1.1 no' : '250 ok') }, route);
+    await r.send([
+      { address: 'good@b.test', notify: ['SUCCESS'] },
+      { address: 'bad@b.test', notify: ['NEVER'] },
+    ]);
+    const [dsn] = await until('the success DSN', async () => {
+      const box = await r.inbox('alice@a.test');
+      return box.length > 0 ? box : null;
+    });
+    await until('empty queue', () => r.store.queue.list().length === 0);
+    assert.match(dsn ?? '', /Subject: Successful Mail Delivery Report/);
+    const blocks = statusBlocks(dsn ?? '');
+    assert.equal(blocks.length, 2);
+    assert.equal(blocks[1]?.get('Final-Recipient'), 'rfc822; good@b.test');
+    assert.equal(blocks[1]?.get('Action'), 'relayed');
+    assert.equal((await r.inbox('alice@a.test')).length, 1);
+  });
+
+  void test('a bounce is never bounced: a failed DSN (null sender) produces nothing', async () => {
+    const r = await rig({ rcpt: () => '550 5.1.1 gone' }, route);
+    const id = await r.send(['x@b.test'], 'Subject: a bounce\r\n\r\nx\r\n', '');
+    await until('retirement', () => r.store.queue.get(id) === null);
+    assert.deepEqual(await r.inbox('alice@a.test'), []);
+  });
+
+  void test('queue flush from another connection (as the CLI) makes a deferred recipient due at once', async () => {
+    let accept = false;
+    const r = await rig(
+      { rcpt: () => (accept ? '250 ok' : '451 4.7.1 greylisted') },
+      (p) => route(p) + '[queue]\nretry_intervals = ["1h"]\n',
+    );
+    const id = await r.send(['bob@b.test']);
+    await until('deferral', () => r.store.queue.get(id)?.recipients[0]?.state === 'deferred');
+    accept = true;
+    const cli = openSqliteStore({ dataDir: join(r.store.spoolDir, '..') });
+    assert.equal(cli.queue.flush(new Date()), 1);
+    await cli.close();
+    await until('delivery after flush', () => r.peer.messages.length === 1, 5_000);
+  });
+});

@@ -1,0 +1,116 @@
+// The scheduler over a real SQLite store with a fake transport: limits, a stuck destination never blocks others, claims.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { QueueScheduler, type MessageDone } from '../../../src/queue/scheduler.js';
+import type { MessageJob } from '../../../src/queue/delivery-attempt.js';
+import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mailroom-sched-'));
+const store = openSqliteStore({ dataDir: dir });
+after(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function queue(id: string, to: string[]): Promise<void> {
+  await store.deliver({
+    queueId: id,
+    envelope: { sender: 'alice@a.test' },
+    traceHeaders: '',
+    receivedAt: new Date(),
+    body: { kind: 'memory', chunks: [Buffer.from('Subject: x\r\n\r\nx\r\n')], size: 16 },
+    local: [],
+    remote: to.map((address) => ({ address })),
+  });
+}
+
+const until = async (f: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error('timeout');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+test('a stuck destination holds only its own connection slots; others are delivered; claims are recorded before sending', async () => {
+  const calls: { domain: string; jobs: MessageJob[] }[] = [];
+  let release: () => void = () => undefined;
+  const stuck = new Promise<void>((r) => (release = r));
+  const transport = async (domain: string, jobs: MessageJob[], done: MessageDone) => {
+    calls.push({ domain, jobs });
+    // The row's next attempt is already in the future: a crash now would not lose it or spin on it.
+    for (const j of jobs)
+      assert.ok((store.queue.get(j.queueId)?.recipients[0]?.nextAttemptAt?.getTime() ?? 0) > Date.now());
+    if (domain === 'slow.test') await stuck;
+    for (const j of jobs) {
+      done(
+        j.queueId,
+        j.recipients.map((r) => ({
+          address: r.address,
+          outcome: 'delivered',
+          stage: 'data',
+          diagnostic: '250 ok',
+          fromPeer: true,
+          tls: false,
+        })),
+        { host: 'mx', dsn: true },
+      );
+    }
+  };
+  await queue('S1', ['a@slow.test']);
+  await queue('S2', ['b@slow.test']);
+  await queue('F1', ['c@fast.test', 'd@fast.test']);
+  await queue('F2', ['e@fast.test']);
+  const s = new QueueScheduler({
+    queue: store.queue,
+    schedule: { retryIntervalsMs: [60_000], maxAgeMs: 3_600_000 },
+    transport,
+    sendDsns: async () => undefined,
+    logger: silentLogger(),
+    maxConnections: 3,
+    maxConnectionsPerDomain: 1,
+    maxMessagesPerConnection: 1,
+    pollMs: 50,
+  });
+  s.start(store.events);
+  await until(() => store.queue.list().every((e) => e.id.startsWith('S')));
+  assert.deepEqual(
+    store.queue.list().map((e) => e.id),
+    ['S1', 'S2'],
+    'fast.test delivered while slow.test hangs',
+  );
+  assert.equal(calls.filter((c) => c.domain === 'slow.test').length, 1, 'one connection per destination');
+  assert.deepEqual(
+    calls.find((c) => c.jobs[0]?.queueId === 'F1')?.jobs[0]?.recipients.map((r) => r.address),
+    ['c@fast.test', 'd@fast.test'],
+  );
+  release();
+  await until(() => store.queue.list().length === 0);
+  assert.equal(calls.filter((c) => c.domain === 'slow.test').length, 2);
+  await s.stop();
+  assert.equal(s.stats.delivered, 5);
+});
+
+test('a transport that never reports leaves rows claimed, not lost; stop() waits for running work', async () => {
+  await queue('L1', ['x@lost.test']);
+  const s = new QueueScheduler({
+    queue: store.queue,
+    schedule: { retryIntervalsMs: [60_000], maxAgeMs: 3_600_000 },
+    transport: async () => undefined,
+    sendDsns: async () => undefined,
+    logger: silentLogger(),
+    pollMs: 50,
+  });
+  s.start(store.events);
+  await until(() => s.stats.connections === 1);
+  await s.stop();
+  const r = store.queue.get('L1')?.recipients[0];
+  assert.equal(r?.state, 'pending');
+  assert.ok((r?.nextAttemptAt?.getTime() ?? 0) > Date.now() + 50_000);
+  assert.equal(store.queue.remove('L1'), true);
+  assert.equal(store.queue.remove('L1'), false);
+});
