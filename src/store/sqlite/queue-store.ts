@@ -79,11 +79,12 @@ export class SqliteQueueStore implements QueueStore {
     const update = this.ctx.prepare(
       `UPDATE queue_recipients SET next_attempt_at = ? WHERE queue_id = ? AND address = ? AND ${WAITING}`,
     );
-    return this.ctx.write(() => {
+    // Lazy: if a power loss undid this claim, the attempt would only be retried sooner.
+    return this.ctx.writeLazy(() => {
       let n = 0;
       for (const c of claims) n += update.run(c.nextAttemptAt.getTime(), c.queueId, c.address).changes;
       return n;
-    });
+    }).result;
   }
 
   async readMessage(queueId: string): Promise<Buffer> {
@@ -103,7 +104,9 @@ export class SqliteQueueStore implements QueueStore {
         // A DSN already owed (from an earlier result not yet sent) is kept unless this one replaces it.
         "last_attempt_at = ?, dsn_json = COALESCE(?, dsn_json) WHERE queue_id = ? AND address = ? AND state IN ('pending', 'deferred')",
     );
-    const { retired, files } = this.ctx.write(() => {
+    // Lazy: a result lost to a power failure only means the recipient is tried again (a duplicate at
+    // worst, the window issue 3 allows); the retired body's files go only once the retirement is durable.
+    const { result, durable } = this.ctx.writeLazy(() => {
       for (const u of updates) {
         update.run(
           u.state,
@@ -118,8 +121,8 @@ export class SqliteQueueStore implements QueueStore {
       }
       return this.retireIfDone(queueId);
     });
-    void this.ctx.blobs.remove(files);
-    return { retired };
+    void durable.then(() => this.ctx.blobs.remove(result.files)).catch(() => undefined);
+    return { retired: result.retired };
   }
 
   dsnsDue(limit: number): DsnDue[] {
@@ -153,12 +156,13 @@ export class SqliteQueueStore implements QueueStore {
     const clear = this.ctx.prepare(
       'UPDATE queue_recipients SET dsn_json = NULL WHERE queue_id = ? AND address = ?',
     );
-    const { retired, files } = this.ctx.write(() => {
+    // Lazy: the DSNs themselves are already durable; losing this only sends them again.
+    const { result, durable } = this.ctx.writeLazy(() => {
       for (const a of addresses) clear.run(queueId, a);
       return this.retireIfDone(queueId);
     });
-    void this.ctx.blobs.remove(files);
-    return { retired };
+    void durable.then(() => this.ctx.blobs.remove(result.files)).catch(() => undefined);
+    return { retired: result.retired };
   }
 
   flush(now: Date): number {

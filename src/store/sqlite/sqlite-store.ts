@@ -155,6 +155,7 @@ export class SqliteStore implements Store {
       events: this.events,
       blobs: this.blobs,
       write: (fn) => this.write(fn),
+      writeLazy: (fn) => this.writeLazy(fn),
       emit: (event, ...args) => this.emitSafely(event, ...args),
       commit: (prepared) => this.committer.submit(prepared),
       inlineMaxBytes: this.inlineMaxBytes,
@@ -511,6 +512,16 @@ export class SqliteStore implements Store {
     // Durable before we return (synchronous=NORMAL does not fsync at commit; see wal-sync.ts).
     this.walSync.syncNow();
     return result;
+  }
+
+  /** write() whose fsync runs off the event loop (see SqliteContext.writeLazy). */
+  private writeLazy<T>(fn: () => T): { result: T; durable: Promise<void> } {
+    if (this.closed) throw new MailroomError('STORE_CLOSED', 'the store is closed');
+    const result = this.db.transaction(fn).immediate();
+    const durable = this.walSync.sync();
+    this.inFlight.add(durable);
+    void durable.finally(() => this.inFlight.delete(durable)).catch(() => undefined);
+    return { result, durable };
   }
 
   /** PRAGMA integrity_check, for tests and the admin CLI: 'ok' when the file is sound. */
