@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runStoreContract } from './store-contract.js';
 import { runQueueContract } from './queue-contract.js';
+import { runMailContract } from './mail-contract.js';
 
 const INLINE_MAX = 8 * 1024;
 const dirs: string[] = [];
@@ -23,3 +24,4 @@ const harness: Parameters<typeof runStoreContract>[1] = {
 };
 runStoreContract('sqlite', harness);
 runQueueContract('sqlite', harness);
+runMailContract('sqlite', harness);

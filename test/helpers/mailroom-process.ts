@@ -29,7 +29,15 @@ export interface MailroomPorts {
   smtp: number;
   submission: number;
   submissions: number;
+  /** Set only for the access listeners asked for in createMailroom's `enable`. */
+  imap?: number;
+  imaps?: number;
+  pop3?: number;
+  pop3s?: number;
 }
+
+/** Access listeners that are off unless a test asks for them (each gets a free port). */
+export type AccessListener = 'imap' | 'imaps' | 'pop3' | 'pop3s';
 
 export interface MailroomInstance {
   dir: string;
@@ -49,10 +57,16 @@ export interface MailroomInstance {
 
 /** Makes a temp instance; `extraToml` is appended to the generated config. */
 export async function createMailroom(
-  options: { hostname?: string; extraToml?: string } = {},
+  options: { hostname?: string; extraToml?: string; enable?: AccessListener[] } = {},
 ): Promise<MailroomInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-e2e-'));
   const [smtp, submission, submissions] = (await freePorts(3)) as [number, number, number];
+  const enable = options.enable ?? [];
+  const accessPorts = await freePorts(enable.length);
+  const access: Partial<Record<AccessListener, number>> = {};
+  enable.forEach((name, i) => (access[name] = accessPorts[i]));
+  const listenOf = (name: AccessListener): string =>
+    access[name] === undefined ? 'listen = []' : `listen = ["127.0.0.1:${access[name]}"]`;
   const hostname = options.hostname ?? 'mx.example.test';
   const configPath = join(dir, 'mailroom.toml');
   const dataDir = join(dir, 'data');
@@ -68,13 +82,13 @@ export async function createMailroom(
       `[submissions]`,
       `listen = ["127.0.0.1:${submissions}"]`,
       `[imap]`,
-      `listen = []`,
+      listenOf('imap'),
       `[imaps]`,
-      `listen = []`,
+      listenOf('imaps'),
       `[pop3]`,
-      `listen = []`,
+      listenOf('pop3'),
       `[pop3s]`,
-      `listen = []`,
+      listenOf('pop3s'),
       `[http]`,
       `listen = []`,
       options.extraToml ?? '',
@@ -86,7 +100,7 @@ export async function createMailroom(
     configPath,
     dataDir,
     hostname,
-    ports: { smtp, submission, submissions },
+    ports: { smtp, submission, submissions, ...access },
     process: null,
     output: [],
     cli(args, input) {

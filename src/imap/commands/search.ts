@@ -160,7 +160,9 @@ export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<v
     if (matches(cmd.key, c, view)) hits.push({ ...c, meta: null, body: null });
   }
   const ids = hits.map((h) => (cmd.uid ? h.uid : h.seq));
-  const maxModseq = n.modseq ? Math.max(0, ...hits.map((h) => view.modseqs[h.seq - 1] as number)) : 0;
+  // Loops, not Math.max(...spread): a spread of 100k+ hits overflows the call stack (RangeError).
+  let maxModseq = 0;
+  if (n.modseq) for (const h of hits) maxModseq = Math.max(maxModseq, view.modseqs[h.seq - 1] as number);
   const opts = cmd.returnOptions;
   if (opts?.includes('SAVE')) view.saved = hits.map((h) => h.uid);
   const esearch = opts !== null || ctx.session.enabled.has('IMAP4REV2');
@@ -174,8 +176,8 @@ export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<v
   if (opts !== null && opts.length === 1 && opts[0] === 'SAVE') return;
   let line = `* ESEARCH (TAG "${ctx.tag.replace(/["\\]/g, '')}")${cmd.uid ? ' UID' : ''}`;
   if (ids.length > 0) {
-    if (want.includes('MIN')) line += ` MIN ${Math.min(...ids)}`;
-    if (want.includes('MAX')) line += ` MAX ${Math.max(...ids)}`;
+    if (want.includes('MIN')) line += ` MIN ${ids.reduce((x, y) => Math.min(x, y))}`;
+    if (want.includes('MAX')) line += ` MAX ${ids.reduce((x, y) => Math.max(x, y))}`;
     if (want.includes('ALL')) line += ` ALL ${formatNumbers(ids)}`;
   }
   if (want.includes('COUNT')) line += ` COUNT ${ids.length}`;

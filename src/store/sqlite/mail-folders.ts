@@ -141,7 +141,7 @@ export function deleteMailbox(ctx: SqliteContext, accountId: number, rawName: st
 export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: string, rawTo: string): void {
   const from = normalizeMailboxName(rawFrom);
   const to = normalizeMailboxName(rawTo);
-  ctx.write(() => {
+  const inboxMove = ctx.write((): { inboxId: number; moved: number[] } | null => {
     const id = findId(ctx, accountId, from);
     if (id === null) throw new MailroomError('NO_SUCH_MAILBOX', `no such mailbox: ${from}`);
     if (findId(ctx, accountId, to) !== null) {
@@ -172,9 +172,23 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
           .run(accountId, to, parentId, nextUidValidity(ctx), inbox?.uidnext ?? 1, inbox?.highest_modseq ?? 0)
           .lastInsertRowid,
       );
+      const moved = ctx
+        .prepare<[number], { uid: number }>(
+          'SELECT uid FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid',
+        )
+        .all(id)
+        .map((r) => r.uid);
       ctx.prepare('UPDATE mailbox_messages SET mailbox_id = ? WHERE mailbox_id = ?').run(newId, id);
-      ctx.prepare('UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?').run(id);
-      return;
+      const modseq = (inbox?.highest_modseq ?? 0) + 1;
+      ctx.prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, id);
+      // For INBOX the moved messages are expunged (RFC 7162 3.2.10): without these records a QRESYNC
+      // client would keep them, and selected sessions get EXPUNGE from the event below.
+      const record = ctx.prepare(
+        'INSERT INTO mailbox_expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ' +
+          'ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq',
+      );
+      for (const uid of moved) record.run(id, uid, modseq);
+      return { inboxId: id, moved };
     }
     const children = ctx
       .prepare<[number, string, string], { id: number; name: string }>(
@@ -190,7 +204,11 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
     ctx.prepare('UPDATE mailboxes SET name = ?, parent_id = ? WHERE id = ?').run(to, parentId, id);
     const rename = ctx.prepare('UPDATE mailboxes SET name = ? WHERE id = ?');
     for (const c of children) rename.run(to + c.name.slice(from.length), c.id);
+    return null;
   });
+  if (inboxMove && inboxMove.moved.length > 0) {
+    ctx.emit('expunge', { accountId, mailboxId: inboxMove.inboxId, uids: inboxMove.moved });
+  }
   ctx.emit('mailboxes', { accountId });
 }
 
