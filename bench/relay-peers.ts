@@ -62,6 +62,9 @@ export async function startMailroomRelay(o: {
   port: number;
   sinks: Sink[];
   keep: boolean;
+  /** Runs on the data dir after the accounts exist and before `serve` starts (e.g. queue-fill.ts). */
+  prefill?: (dataDir: string) => Promise<void>;
+  name?: string;
 }): Promise<Relay> {
   if (!existsSync(o.cli)) throw new Error(`${o.cli} not found (npm run build)`);
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-bench-relay-'));
@@ -75,6 +78,7 @@ export async function startMailroomRelay(o: {
   try {
     admin(o.cli, config, ['domain', 'add', 'relay.bench.test']);
     admin(o.cli, config, ['user', 'add', SENDER, '--password', 'pw']);
+    if (o.prefill) await o.prefill(join(dir, 'data'));
     const fd = openSync(logFile, 'a');
     child = spawn(process.execPath, [o.cli, 'serve', '--config', config], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
@@ -91,7 +95,7 @@ export async function startMailroomRelay(o: {
   }
   const proc = child;
   return {
-    name: 'mailroom',
+    name: o.name ?? 'mailroom',
     host: '127.0.0.1',
     port: o.port,
     auth: { username: SENDER, password: 'pw' },

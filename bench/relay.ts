@@ -9,12 +9,13 @@ import { perSecond, ratio } from './lib/stats.js';
 import { fmt, table } from './lib/table.js';
 import { freePort, sleep } from './lib/wait.js';
 import { postfixVersion } from './peers/postfix.js';
+import { fillDeferred } from './queue-fill.js';
 import { runRelayLoad } from './relay-load.js';
 import { startMailroomRelay, startPostfixRelay, type Relay } from './relay-peers.js';
 import { startSinks, type Sink, type SinkSet } from './relay-sinks.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = join(HERE, '..', 'dist', 'cli.js');
+const DEFAULT_CLI = join(HERE, '..', 'dist', 'cli.js');
 
 const { values: opt } = parseArgs({
   options: {
@@ -29,13 +30,20 @@ const { values: opt } = parseArgs({
     'drain-timeout': { type: 'string', default: '180' },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    // Another build of ours (e.g. the last commit's, built elsewhere) measured in the same run: before/after.
+    cli: { type: 'string' },
+    'base-cli': { type: 'string' },
+    // Messages already deferred in the queue before the run (queue scale, issue 3): filled through the store.
+    deferred: { type: 'string', default: '0' },
+    scenarios: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
   process.stdout.write(
     'usage: node --import tsx bench/relay.ts [--quick] [--messages N] [--rcpts R] [--domains D] [--sessions S]\n' +
-      '       [--size BYTES] [--no-postfix] [--no-ours] [--drain-timeout SECONDS] [--json FILE] [--keep]\n',
+      '       [--size BYTES] [--no-postfix] [--no-ours] [--drain-timeout SECONDS] [--json FILE] [--keep]\n' +
+      '       [--cli dist/cli.js] [--base-cli OTHER/dist/cli.js] [--deferred N] [--scenarios healthy,451,deferred]\n',
   );
   process.exit(0);
 }
@@ -55,6 +63,23 @@ const DOMAINS = int('domains', opt.domains, 2, 500);
 const SESSIONS = int('sessions', opt.sessions, 1, 500);
 const SIZE = int('size', opt.size, 0, 10_000_000);
 const DRAIN_MS = int('drain-timeout', opt['drain-timeout'], 1, 3600) * 1000;
+const DEFERRED = int('deferred', opt.deferred, 0, 10_000_000);
+const SCENARIOS = (opt.scenarios ?? (DEFERRED > 0 ? 'healthy,451,deferred' : 'healthy,451')).split(',');
+for (const s of SCENARIOS) {
+  if (!['healthy', '451', 'deferred'].includes(s)) {
+    process.stderr.write(`relay bench: --scenarios takes healthy, 451, deferred; got ${s}\n`);
+    process.exit(2);
+  }
+}
+if (SCENARIOS.includes('deferred') && DEFERRED === 0) {
+  process.stderr.write('relay bench: the deferred scenario needs --deferred N\n');
+  process.exit(2);
+}
+/** Our builds: the one measured, and optionally another (--base-cli) in the same run, for before/after. */
+const CLIS: Record<string, string> = {
+  mailroom: opt.cli ?? DEFAULT_CLI,
+  ...(opt['base-cli'] ? { 'mailroom-base': opt['base-cli'] } : {}),
+};
 const log = (s: string): void => void process.stderr.write(`relay bench: ${s}\n`);
 
 const domains = Array.from({ length: DOMAINS }, (_, k) => `d${k}.relay-sink.test`);
@@ -64,9 +89,11 @@ const SLOW = domains[0] as string;
 const recipientsOf = (i: number): string[] =>
   Array.from({ length: RCPTS }, (_, j) => `m${i}r${j}@${domains[(i * RCPTS + j) % DOMAINS]}`);
 
+type Scenario = 'healthy' | 'one 451 domain' | 'deferred';
+
 interface RunFigures {
   relay: string;
-  scenario: 'healthy' | 'one 451 domain';
+  scenario: Scenario;
   accepted: number;
   rejected: number;
   errors: number;
@@ -81,23 +108,55 @@ interface RunFigures {
   /** Healthy-domain (all but SLOW) recipient deliveries per second over the same span. */
   otherDomainsRcptsPerS: number;
   peakMemoryKiB: number;
+  /** RSS once ready, before any load (with the deferred queue loaded, for the deferred scenario). */
+  idleMemoryKiB: number;
+  /** Connections the sinks saw: fewer means more messages carried per connection. */
+  sinkConnections: number;
   note: string;
 }
 
-async function runOne(
-  name: 'mailroom' | 'postfix',
-  scenario: RunFigures['scenario'],
-): Promise<RunFigures | null> {
-  const tempfail = new Set(scenario === 'healthy' ? [] : [SLOW]);
+async function runOne(name: string, scenario: Scenario): Promise<RunFigures | null> {
+  const tempfail = new Set(scenario === 'one 451 domain' ? [SLOW] : []);
   let sinks: SinkSet | undefined;
   let relay: Relay | undefined;
   try {
     sinks = await startSinks(domains, tempfail);
     const port = await freePort();
-    relay =
-      name === 'mailroom'
-        ? await startMailroomRelay({ cli: CLI, port, sinks: sinks.sinks, keep: opt.keep })
-        : await startPostfixRelay({ port, sinks: sinks.sinks, keep: opt.keep });
+    const cli = CLIS[name];
+    const notes: string[] = [];
+    // The deferred messages wait for a domain no sink serves: were one tried early, it could not count.
+    const prefill =
+      scenario === 'deferred' && cli
+        ? async (dataDir: string): Promise<void> => {
+            log(`${name}: filling the queue with ${DEFERRED} deferred messages`);
+            const { ms } = await fillDeferred({
+              cli,
+              dataDir,
+              count: DEFERRED,
+              rcpts: RCPTS,
+              domain: 'deferred.relay-sink.test',
+              deferForMs: 3_600_000,
+              size: 1024,
+            });
+            notes.push(`${DEFERRED} deferred messages filled in ${fmt(ms / 1000, 1)} s`);
+          }
+        : undefined;
+    const readyStart = performance.now();
+    relay = cli
+      ? await startMailroomRelay({
+          cli,
+          name,
+          port,
+          sinks: sinks.sinks,
+          keep: opt.keep,
+          ...(prefill ? { prefill } : {}),
+        })
+      : await startPostfixRelay({ port, sinks: sinks.sinks, keep: opt.keep });
+    if (prefill)
+      notes.push(`ready ${fmt((performance.now() - readyStart) / 1000, 1)} s after the fill began`);
+    // Let start-up settle (JIT, first scheduler wake over the queue) before the idle figure.
+    await sleep(1000);
+    const idleMemoryKiB = relay.memoryKiB();
     const memory = new PeakSampler(() => relay?.memoryKiB() ?? NaN).start();
     log(
       `${name}, ${scenario}: submitting ${MESSAGES} messages x ${RCPTS} recipients over ${SESSIONS} sessions`,
@@ -149,7 +208,6 @@ async function runOne(
     }
     const complete = delivered >= expected.size && load.rejected === 0 && load.errors === 0;
     const span = last - load.startedAt;
-    const notes: string[] = [];
     if (!complete) {
       notes.push(
         `only ${delivered}/${expected.size} healthy recipients arrived within ${DRAIN_MS / 1000}s after the last submission`,
@@ -157,7 +215,7 @@ async function runOne(
     }
     if (load.firstErrors.length > 0)
       notes.push(`submission errors: ${load.firstErrors.slice(0, 2).join(' | ')}`);
-    if (scenario !== 'healthy') notes.push(`the 451 sink refused ${stats.refused} transactions`);
+    if (scenario === 'one 451 domain') notes.push(`the 451 sink refused ${stats.refused} transactions`);
     return {
       relay: name,
       scenario,
@@ -172,6 +230,8 @@ async function runOne(
       relayedMsgsPerS: complete ? perSecond(load.accepted, span) : NaN,
       otherDomainsRcptsPerS: otherCount > 0 ? perSecond(otherCount, otherLast - load.startedAt) : NaN,
       peakMemoryKiB: peak,
+      idleMemoryKiB,
+      sinkConnections: stats.connections,
       note: notes.join('; '),
     };
   } catch (error) {
@@ -193,14 +253,19 @@ if (!opt['no-postfix'] && !withPostfix) {
       : 'not root: no private Postfix',
   );
 }
-const relays: ('mailroom' | 'postfix')[] = [
-  ...(opt['no-ours'] ? [] : (['mailroom'] as const)),
-  ...(withPostfix ? (['postfix'] as const) : []),
-];
+const relays: string[] = [...(opt['no-ours'] ? [] : Object.keys(CLIS)), ...(withPostfix ? ['postfix'] : [])];
 
 const results: RunFigures[] = [];
-for (const scenario of ['healthy', 'one 451 domain'] as const) {
+const scenarioNames: Record<string, Scenario> = {
+  healthy: 'healthy',
+  '451': 'one 451 domain',
+  deferred: 'deferred',
+};
+for (const key of SCENARIOS) {
+  const scenario = scenarioNames[key] as Scenario;
   for (const name of relays) {
+    // The deferred queue is filled through our Store API: Postfix has no such scenario.
+    if (scenario === 'deferred' && !CLIS[name]) continue;
     const r = await runOne(name, scenario);
     if (r) results.push(r);
   }
@@ -210,7 +275,7 @@ const find = (relay: string, scenario: string): RunFigures | undefined =>
   results.find((r) => r.relay === relay && r.scenario === scenario);
 const rows = results.map((r) => [
   r.relay,
-  r.scenario,
+  r.scenario === 'deferred' ? `${DEFERRED} deferred` : r.scenario,
   `${r.accepted}${r.rejected || r.errors ? ` (${r.rejected} refused, ${r.errors} errors)` : ''}`,
   fmt(r.submitMsgsPerS),
   `${r.delivered}/${r.expected}`,
@@ -218,6 +283,8 @@ const rows = results.map((r) => [
   fmt(r.endToEndMs / 1000, 2),
   fmt(r.relayedMsgsPerS),
   fmt(r.otherDomainsRcptsPerS),
+  String(r.sinkConnections),
+  fmt(r.idleMemoryKiB / 1024, 1),
   fmt(r.peakMemoryKiB / 1024, 1),
 ]);
 process.stdout.write(
@@ -234,6 +301,8 @@ process.stdout.write(
         'end to end s',
         'relayed msgs/s',
         'other domains rcpts/s',
+        'sink conns',
+        'idle MiB',
         'peak MiB',
       ],
       rows,
@@ -259,6 +328,21 @@ for (const name of relays) {
       `${name}: other domains' rate with one 451 domain: ${fmt(loss * 100, 1)}% lower (goal <= 20%)`,
     );
   }
+  const d = find(name, 'deferred');
+  if (a && d) {
+    const loss = 1 - ratio(d.relayedMsgsPerS, a.relayedMsgsPerS);
+    lines.push(
+      `${name}: relayed msgs/s next to ${DEFERRED} deferred messages: ${fmt(loss * 100, 1)}% lower; ` +
+        `idle RSS ${fmt((d.idleMemoryKiB - a.idleMemoryKiB) / 1024, 1)} MiB more, ` +
+        `peak RSS ${fmt((d.peakMemoryKiB - a.peakMemoryKiB) / 1024, 1)} MiB more`,
+    );
+  }
+}
+const base = find('mailroom-base', 'healthy');
+if (oursHealthy && base) {
+  lines.push(
+    `relayed msgs/s, mailroom / mailroom-base: ${fmt(ratio(oursHealthy.relayedMsgsPerS, base.relayedMsgsPerS), 2)}`,
+  );
 }
 if (lines.length > 0) process.stdout.write(`\n${lines.join('\n')}\n`);
 process.stdout.write(

@@ -8,6 +8,9 @@ import type { QueueStore } from '../store/queue-store.js';
 import { toOutboundMessage } from './delivery-attempt.js';
 import type { Transport } from './scheduler.js';
 
+/** Bodies read for the 8-bit check kept per connection for sending (bounds memory: ~100 connections at once). */
+export const BODY_CACHE_BYTES = 1024 * 1024;
+
 export interface SmtpTransportOptions {
   queue: QueueStore;
   /** Our name in EHLO (config `hostname`). */
@@ -57,21 +60,35 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       return;
     }
     // RFC 6152: whether a message needs 8BITMIME is a property of its bytes, whatever BODY= the client claimed.
-    // One message at a time is read (and dropped) here, so memory stays at one message per connection.
+    // The bytes read for that are kept for sending while they fit in BODY_CACHE_BYTES (most mail is small),
+    // so a message is read once, not twice; larger ones are read again when due, keeping memory bounded.
     const messages = [];
+    const cache = new Map<string, Buffer>();
+    let cached = 0;
     for (const job of jobs) {
       try {
         const body = await options.queue.readMessage(job.queueId);
         messages.push(toOutboundMessage(job, isEightBit(body)));
+        if (cached + body.length <= BODY_CACHE_BYTES) {
+          cache.set(job.queueId, body);
+          cached += body.length;
+        }
       } catch {
         // Removed meanwhile (`queue remove`): nothing to send, nothing to record.
       }
     }
     if (messages.length === 0) return;
+    const readBody = (id: string): Promise<Buffer> => {
+      const body = cache.get(id);
+      if (!body) return options.queue.readMessage(id);
+      // Once only: a second read (a downgrade, then the send) goes to the store, and memory is released.
+      cache.delete(id);
+      return Promise.resolve(body);
+    };
     await deliverToHosts(dest.hosts, {
       hostname: options.hostname,
       messages,
-      readBody: (id) => options.queue.readMessage(id),
+      readBody,
       onMessageDone: (id, results, peer) => done(id, results, { host: peer.host, dsn: peer.dsn }),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),

@@ -86,6 +86,18 @@ export function runClientSession(
     };
 
     const handle = (actions: ReturnType<ClientSession['start']>): void => {
+      // One write (writev) for all the commands and body chunks of one step, not one syscall each:
+      // a pipelined RSET/MAIL/RCPT.../DATA group (RFC 2920 3.1) leaves as one segment.
+      const corked = socket;
+      corked.cork();
+      try {
+        act(actions);
+      } finally {
+        corked.uncork();
+      }
+    };
+
+    const act = (actions: ReturnType<ClientSession['start']>): void => {
       for (const a of actions) {
         if (done) return;
         switch (a.type) {

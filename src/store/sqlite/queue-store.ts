@@ -22,7 +22,17 @@ interface DueRow {
   body_type: string | null;
 }
 
+// Written exactly as the WHERE of the partial index queue_recipients_waiting (schema.ts, migration 4):
+// SQLite uses a partial index only when the query repeats its condition.
 const WAITING = "state IN ('pending', 'deferred')";
+
+/** The scheduler's two queries (exported for the query-plan test: they must stay index range scans). */
+export const DUE_SQL =
+  'SELECT r.queue_id, r.address, r.orcpt, r.notify, r.state, r.attempts, r.last_error, q.sender, ' +
+  'q.created_at, q.size, q.dsn_envid, q.dsn_ret, q.smtputf8, q.body_type ' +
+  `FROM queue_recipients r JOIN queue q ON q.id = r.queue_id WHERE r.${WAITING} ` +
+  'AND r.next_attempt_at <= ? ORDER BY r.next_attempt_at, r.queue_id LIMIT ?';
+export const NEXT_DUE_SQL = `SELECT MIN(next_attempt_at) AS t FROM queue_recipients WHERE ${WAITING} AND next_attempt_at > ?`;
 
 export class SqliteQueueStore implements QueueStore {
   constructor(private readonly ctx: SqliteContext) {}
@@ -37,12 +47,7 @@ export class SqliteQueueStore implements QueueStore {
 
   due(now: Date, limit: number): DueRecipient[] {
     const rows = this.ctx
-      .prepare<[number, number], DueRow>(
-        'SELECT r.queue_id, r.address, r.orcpt, r.notify, r.state, r.attempts, r.last_error, q.sender, ' +
-          'q.created_at, q.size, q.dsn_envid, q.dsn_ret, q.smtputf8, q.body_type ' +
-          `FROM queue_recipients r JOIN queue q ON q.id = r.queue_id WHERE r.${WAITING} ` +
-          'AND r.next_attempt_at <= ? ORDER BY r.next_attempt_at, r.queue_id LIMIT ?',
-      )
+      .prepare<[number, number], DueRow>(DUE_SQL)
       .all(now.getTime(), Math.max(0, Math.floor(limit)));
     return rows.map((r) => {
       const d: DueRecipient = {
@@ -66,11 +71,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   nextDueAfter(now: Date): Date | null {
-    const row = this.ctx
-      .prepare<[number], { t: number | null }>(
-        `SELECT MIN(next_attempt_at) AS t FROM queue_recipients WHERE ${WAITING} AND next_attempt_at > ?`,
-      )
-      .get(now.getTime());
+    const row = this.ctx.prepare<[number], { t: number | null }>(NEXT_DUE_SQL).get(now.getTime());
     return row?.t == null ? null : new Date(row.t);
   }
 

@@ -114,3 +114,53 @@ test('a transport that never reports leaves rows claimed, not lost; stop() waits
   assert.equal(store.queue.remove('L1'), true);
   assert.equal(store.queue.remove('L1'), false);
 });
+
+test('messages arriving while a destination has a connection wait for it and then share one; many open another', async () => {
+  const calls: string[][] = [];
+  const releases: (() => void)[] = [];
+  const transport = async (_domain: string, jobs: MessageJob[], done: MessageDone) => {
+    calls.push(jobs.map((j) => j.queueId));
+    await new Promise<void>((r) => releases.push(r));
+    for (const j of jobs) {
+      done(
+        j.queueId,
+        j.recipients.map((r) => ({
+          address: r.address,
+          outcome: 'delivered',
+          stage: 'data',
+          diagnostic: '250 ok',
+          fromPeer: true,
+          tls: false,
+        })),
+        { host: 'mx', dsn: true },
+      );
+    }
+  };
+  const s = new QueueScheduler({
+    queue: store.queue,
+    schedule: { retryIntervalsMs: [60_000], maxAgeMs: 3_600_000 },
+    transport,
+    sendDsns: async () => undefined,
+    logger: silentLogger(),
+    pollMs: 50,
+  });
+  s.start(store.events);
+  await queue('R0', ['a@reuse.test']);
+  await until(() => calls.length === 1);
+  for (let i = 1; i <= 3; i++) await queue(`R${i}`, [`a@reuse.test`]);
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(calls.length, 1, 'three waiting messages do not open a second connection');
+  releases.shift()?.();
+  await until(() => calls.length === 2);
+  assert.deepEqual(calls[1], ['R1', 'R2', 'R3'], 'they go together on the next one');
+  // Ten or more waiting: worth a second connection at once (per-domain limit permitting).
+  for (let i = 10; i < 22; i++) await queue(`R${i}`, [`a@reuse.test`]);
+  await until(() => calls.length === 3);
+  assert.equal(calls[2]?.length, 10, 'opened as the tenth arrived; the last two wait for a free one');
+  await until(() => {
+    releases.shift()?.();
+    return store.queue.list().length === 0;
+  });
+  await s.stop();
+  assert.equal(s.stats.delivered, 16);
+});
