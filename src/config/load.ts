@@ -161,6 +161,16 @@ function resolveConfig(
         DEFAULT_RETRY_INTERVALS.map((d) => mustParse(parseDuration(d) ?? 'bad', d)),
       maxAgeMs: raw.queue?.max_age ?? mustParse(parseDuration(DEFAULT_MAX_AGE) ?? 'bad', 'max_age'),
     },
-    outbound: { port: raw.outbound?.port ?? 25, dnsServers: raw.outbound?.dns_servers ?? [], routes },
+    outbound: {
+      port: raw.outbound?.port ?? 25,
+      dnsServers: raw.outbound?.dns_servers ?? [],
+      routes,
+      routeAuth: Object.fromEntries(
+        Object.entries(raw.outbound?.route_auth ?? {}).map(([key, a]) => [
+          key.toLowerCase(),
+          { username: a.username, password: a.password, allowPlaintextAuth: a.plaintext ?? false },
+        ]),
+      ),
+    },
   };
 }

@@ -168,6 +168,33 @@ export const rawConfigSchema = z.strictObject({
           },
         )
         .optional(),
+      // Credentials for a route (RFC 4954 AUTH as a client), typically the "*" smarthost of a provider.
+      route_auth: z
+        .record(
+          z
+            .string()
+            .refine((k) => k === '*' || isHostName(k), { error: 'expected a domain name or "*" as key' }),
+          z.strictObject({
+            username: z
+              .string({ error: 'expected a non-empty string' })
+              .min(1, { error: 'expected a non-empty string' }),
+            password: z.string({ error: 'expected a string' }),
+            // AUTH without TLS sends the password in clear: only for a trusted link (e.g. loopback).
+            plaintext: z.boolean({ error: 'expected true or false' }).optional(),
+          }),
+        )
+        .optional(),
+    })
+    .superRefine((outbound, ctx) => {
+      for (const key of Object.keys(outbound.route_auth ?? {})) {
+        if (!outbound.routes?.[key]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['route_auth', key],
+            message: `expected a route "${key}" in outbound.routes for these credentials`,
+          });
+        }
+      }
     })
     .optional(),
 });
@@ -205,7 +232,13 @@ export interface Config {
     maxConnectionsPerIp: number;
   };
   queue: { retryIntervalsMs: number[]; maxAgeMs: number };
-  outbound: { port: number; dnsServers: string[]; routes: Record<string, ListenAddress> };
+  outbound: {
+    port: number;
+    dnsServers: string[];
+    routes: Record<string, ListenAddress>;
+    /** AUTH credentials per routes key ('*' = smarthost). */
+    routeAuth: Record<string, { username: string; password: string; allowPlaintextAuth: boolean }>;
+  };
 }
 
 export const DEFAULT_RETRY_INTERVALS = ['1m', '5m', '15m', '1h', '4h'] as const;

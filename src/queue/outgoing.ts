@@ -45,6 +45,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     hostname: config.hostname,
     port: config.outbound.port,
     routes,
+    routeAuth: config.outbound.routeAuth,
     resolver: options.resolver ?? createResolver(config.outbound.dnsServers),
     random,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),

@@ -19,6 +19,8 @@ export interface SmtpTransportOptions {
   port: number;
   /** outbound.routes as "host:port" strings; '*' is the smarthost. */
   routes: Record<string, string>;
+  /** outbound.route_auth: AUTH credentials for the route with that key. */
+  routeAuth?: Record<string, { username: string; password: string; allowPlaintextAuth: boolean }>;
   resolver: DnsResolver;
   random?: () => number;
   timeouts?: ClientTimeouts;
@@ -85,8 +87,10 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       cache.delete(id);
       return Promise.resolve(body);
     };
+    const auth = dest.route !== null ? options.routeAuth?.[dest.route] : undefined;
     await deliverToHosts(dest.hosts, {
       hostname: options.hostname,
+      ...(auth ? { auth } : {}),
       messages,
       readBody,
       onMessageDone: (id, results, peer) => done(id, results, { host: peer.host, dsn: peer.dsn }),

@@ -120,6 +120,41 @@ function statusBlocks(dsn: string): Map<string, string>[] {
 }
 
 void describe('outgoing queue', () => {
+  void test('a "*" smarthost with route_auth: AUTH PLAIN with the configured credentials, then delivery', async () => {
+    const token = Buffer.from('\0relay@a.test\0s3cret', 'utf8').toString('base64');
+    const r = await rig(
+      {
+        extensions: ['PIPELINING', '8BITMIME', 'AUTH PLAIN LOGIN', 'ENHANCEDSTATUSCODES'],
+        auth: (line) => (line === `AUTH PLAIN ${token}` ? '235 2.7.0 ok' : '535 5.7.8 no'),
+        mail: (_from, session) =>
+          r.peer.transcript.some((l) => l.startsWith(`S${session}: 235`)) ? '250 ok' : '530 5.7.0 auth first',
+      },
+      (p) =>
+        `[outbound]\nroutes = { "*" = "127.0.0.1:${p}" }\n` +
+        // Plaintext only because this peer is on loopback without TLS.
+        '[outbound.route_auth."*"]\nusername = "relay@a.test"\npassword = "s3cret"\nplaintext = true\n',
+    );
+    await r.send(['someone@anywhere.example']);
+    await until('delivery through the smarthost', () => r.peer.messages.length === 1);
+    assert.ok(r.peer.transcript.includes(`C1: AUTH PLAIN ${token}`), r.peer.transcript.join('\n'));
+  });
+
+  void test('a smarthost refusing our credentials (535): deferred, not bounced', async () => {
+    const r = await rig(
+      { extensions: ['PIPELINING', 'AUTH PLAIN'], auth: () => '535 5.7.8 bad credentials' },
+      (p) =>
+        `[outbound]\nroutes = { "*" = "127.0.0.1:${p}" }\n` +
+        '[outbound.route_auth."*"]\nusername = "relay@a.test"\npassword = "wrong"\nplaintext = true\n',
+    );
+    await r.send(['someone@anywhere.example']);
+    const entry = await until('a deferral', () => {
+      const e = r.store.queue.list()[0];
+      return e?.recipients[0]?.state === 'deferred' ? e : null;
+    });
+    assert.match(entry.recipients[0]?.lastError ?? '', /535/);
+    assert.equal(r.peer.messages.length, 0);
+  });
+
   void test('a peer answering 4xx twice, then accepting: delivered on the third attempt; the listing shows attempts and last error', async () => {
     const r = await rig(
       { rcpt: (_a, session) => (session <= 2 ? '451 4.3.0 try again later' : '250 2.1.5 ok') },

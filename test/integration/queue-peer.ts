@@ -16,6 +16,8 @@ export interface PeerScript {
   data?: (message: PeerMessage, session: number) => string;
   /** Reply to MAIL FROM; default 250. */
   mail?: (from: string, session: number) => string;
+  /** Reply to AUTH (the whole command line); default 502. */
+  auth?: (line: string, session: number) => string;
 }
 
 export interface ScriptedPeer {
@@ -91,7 +93,8 @@ export async function startPeer(script: PeerScript = {}): Promise<ScriptedPeer> 
             inData = true;
             say('354 go ahead');
           }
-        } else if (verb === 'RSET') say('250 2.0.0 ok');
+        } else if (verb === 'AUTH' && script.auth) say(script.auth(line, session));
+        else if (verb === 'RSET') say('250 2.0.0 ok');
         else if (verb === 'QUIT') {
           say('221 2.0.0 bye');
           socket.end();

@@ -80,7 +80,7 @@ describe('parseConfigText', () => {
     });
     assert.deepEqual(config.queue.retryIntervalsMs, [60_000, 300_000, 900_000, 3_600_000, 14_400_000]);
     assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);
-    assert.deepEqual(config.outbound, { port: 25, dnsServers: [], routes: {} });
+    assert.deepEqual(config.outbound, { port: 25, dnsServers: [], routes: {}, routeAuth: {} });
   });
 
   test('the full example of CONTRACT.md', () => {
@@ -161,8 +161,24 @@ routes = { "Example.net" = "127.0.0.1:2626" }
       '[outbound]\ndns_servers = ["dns.example"]',
       'config: outbound.dns_servers[0]: expected an IP address, optionally with a port ("127.0.0.1:5353", "[::1]:5353"), got "dns.example"',
     ],
+    [
+      '[outbound]\nroutes = { "b.test" = "127.0.0.1:2525" }\n[outbound.route_auth."*"]\nusername = "u"\npassword = "p"',
+      'config: outbound.route_auth.*: expected a route "*" in outbound.routes for these credentials, got a table',
+    ],
+    [
+      '[outbound]\nroutes = { "*" = "127.0.0.1:2525" }\n[outbound.route_auth."*"]\npassword = "p"',
+      'config: outbound.route_auth.*.username: expected a non-empty string',
+    ],
     ['limits = 5', 'config: limits: expected object, got 5'],
   ];
+  test('outbound.route_auth: credentials for a route, plaintext AUTH off unless asked for', () => {
+    const config = parse(
+      '[outbound]\nroutes = { "*" = "127.0.0.1:2525" }\n[outbound.route_auth."*"]\nusername = "relay"\npassword = "pw"',
+    );
+    assert.deepEqual(config.outbound.routeAuth, {
+      '*': { username: 'relay', password: 'pw', allowPlaintextAuth: false },
+    });
+  });
   for (const [text, message] of errors) {
     test(`refuses ${JSON.stringify(text)}`, () => {
       assert.throws(
