@@ -130,6 +130,9 @@ const EMPTY_ENVELOPE: MessageEnvelope = {
  * grow with the message and time is linear. Tolerates LF-only mail, missing and unclosed boundaries, parts
  * without headers, duplicate and garbage fields, as Dovecot and wildduck do.
  */
+/** lineBuf's first size: a header line or boundary rarely exceeds it (see grow()). */
+const INITIAL_LINE_BUFFER = 4096;
+
 export class MimeStructureParser {
   private readonly limits: MimeLimits;
   private readonly frames: Frame[] = [];
@@ -138,7 +141,10 @@ export class MimeStructureParser {
   private lineNo = 0; // complete lines so far
   private prevLineLen = 0; // content length of the previous line
   private prevEolLen = 0; // length of the previous line's break (1 for LF, 2 for CRLF)
-  private readonly lineBuf: Buffer;
+  // Grows on demand up to lineCap: most lines are short, and zero-filling the full cap (256 KiB) for every
+  // delivered message cost more than the rest of the parse (CPU profile of SMTP acceptance, issue 2).
+  private lineBuf: Buffer;
+  private readonly lineCap: number;
   private kept = 0; // bytes of the current line kept in lineBuf
   private lineLen = 0; // bytes of the current line seen so far
   private keepLimit = 0;
@@ -149,7 +155,8 @@ export class MimeStructureParser {
 
   constructor(limits: Partial<MimeLimits> = {}) {
     this.limits = { ...DEFAULT_MIME_LIMITS, ...limits };
-    this.lineBuf = Buffer.alloc(Math.max(this.limits.maxHeaderBytes, MAX_BOUNDARY + 8));
+    this.lineCap = Math.max(this.limits.maxHeaderBytes, MAX_BOUNDARY + 8);
+    this.lineBuf = Buffer.allocUnsafe(Math.min(this.lineCap, INITIAL_LINE_BUFFER));
     const root = newPart(0);
     this.top = { size: 0, envelope: EMPTY_ENVELOPE, root };
     this.frames.push(this.frame(root, this.top, null));
@@ -172,13 +179,17 @@ export class MimeStructureParser {
 
   private currentKeepLimit(): number {
     const f = this.frames[this.frames.length - 1];
-    return f && f.state === 'header' ? this.lineBuf.length : MAX_BOUNDARY + 8;
+    return f && f.state === 'header' ? this.lineCap : MAX_BOUNDARY + 8;
   }
 
   write(chunk: Uint8Array): void {
     if (this.ended) return;
     let pos = 0;
     while (pos < chunk.length) {
+      if (this.lineLen === 0 && this.onlyCounting()) {
+        pos = this.countLines(chunk, pos);
+        if (pos >= chunk.length) break;
+      }
       const nl = chunk.indexOf(0x0a, pos);
       const end = nl < 0 ? chunk.length : nl + 1;
       this.append(chunk, pos, end);
@@ -188,16 +199,60 @@ export class MimeStructureParser {
     }
   }
 
+  /**
+   * True while no line can change the structure: the innermost part is in its body (not its header) and no
+   * multipart boundary is being looked for (or the part limit switched boundaries off). Then lines are only
+   * counted, which is most of a message: a single-part body skips the per-line copy and boundary check.
+   */
+  private onlyCounting(): boolean {
+    const top = this.frames[this.frames.length - 1];
+    if (!top || top.state === 'header') return false;
+    return this.degraded || this.frames.every((f) => f.delimiter === null);
+  }
+
+  /**
+   * The effect of finishLine() for every complete line of chunk[pos..] while onlyCounting(): offsets, line
+   * numbers and the last line's lengths. Returns where the last complete line ends (pos if there is none).
+   */
+  private countLines(chunk: Uint8Array, pos: number): number {
+    let last = -1; // the last LF
+    let prev = pos - 1; // the LF before it (or just before pos: a line starts at pos)
+    let count = 0;
+    for (let nl = chunk.indexOf(0x0a, pos); nl >= 0; nl = chunk.indexOf(0x0a, nl + 1)) {
+      if (last >= 0) prev = last;
+      last = nl;
+      count++;
+    }
+    if (last < 0) return pos;
+    const len = last - prev; // the last line, LF included
+    const eol = len >= 2 && chunk[last - 1] === 0x0d ? 2 : 1;
+    this.offset += last + 1 - pos;
+    this.lineNo += count;
+    this.prevLineLen = len - eol;
+    this.prevEolLen = eol;
+    this.kept = 0;
+    this.lastTwo = 0;
+    return last + 1;
+  }
+
   private append(chunk: Uint8Array, from: number, to: number): void {
     const room = this.keepLimit - this.kept;
     if (room > 0) {
       const n = Math.min(room, to - from);
+      if (this.kept + n > this.lineBuf.length) this.grow(this.kept + n);
       this.lineBuf.set(chunk.subarray(from, from + n), this.kept);
       this.kept += n;
     }
     if (to - from >= 2) this.lastTwo = ((chunk[to - 2] as number) << 8) | (chunk[to - 1] as number);
     else if (to > from) this.lastTwo = ((this.lastTwo & 0xff) << 8) | (chunk[from] as number);
     this.lineLen += to - from;
+  }
+
+  /** Only bytes [0, kept) are ever read, so the unzeroed allocation is never observed. */
+  private grow(needed: number): void {
+    const next = Buffer.allocUnsafe(Math.min(this.lineCap, Math.max(needed, this.lineBuf.length * 2)));
+    this.lineBuf.copy(next, 0, 0, this.kept);
+    this.lineBuf = next;
   }
 
   private finishLine(): void {

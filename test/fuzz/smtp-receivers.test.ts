@@ -125,6 +125,67 @@ describe('DataReceiver', () => {
   });
 });
 
+/**
+ * The DATA rules written as plainly as possible (RFC 5321 4.5.2 / 4.5.3.1.6), to check the receiver's
+ * fast path (it jumps from LF to LF) against: the data ends at the first CRLF.CRLF (the DATA command's
+ * CRLF counts as the first CRLF), a dot after CRLF is removed, and a line of the unstuffed body (up to
+ * and including any LF) over maxLine octets fails the message.
+ */
+function referenceData(input: string, maxLine: number): { end: string | null; body: string | null } {
+  const framed = '\r\n' + input;
+  const stop = framed.indexOf('\r\n.\r\n');
+  const raw = stop < 0 ? framed : framed.slice(0, stop + 2);
+  const unstuffed = raw.split('\r\n.').join('\r\n').slice(2);
+  // Without the end the last line may be a held-back '.' or '.\r': only complete lines are judged.
+  const lines = unstuffed.split('\n');
+  const tooLong = lines.some((l, i) => l.length + (i < lines.length - 1 ? 1 : 0) > maxLine);
+  const body = tooLong ? null : unstuffed; // after a failure the receiver stops passing bytes on
+  if (stop < 0) return { end: null, body };
+  return { end: tooLong ? 'line-too-long' : 'ok', body };
+}
+
+describe('DataReceiver against the plain rules', () => {
+  test('random input with short lines allowed gives what the rules say', () => {
+    const alphabet = fc.constantFrom(
+      '\r',
+      '\n',
+      '.',
+      'a',
+      'bbbb',
+      '\r\n',
+      '\r\n.',
+      '.\r\n',
+      '\r\n.\r\n',
+      '\r\r\n',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(alphabet, { maxLength: 40 }),
+        fc.integer({ min: 2, max: 12 }),
+        (parts, maxLine) => {
+          const text = parts.join('');
+          const rx = new DataReceiver(1_000_000, maxLine);
+          const input = Buffer.from(text, 'latin1');
+          const out: Buffer[] = [];
+          let off = 0;
+          let end: string | null = null;
+          while (off < input.length && end === null) {
+            const t = rx.take(input, off);
+            off += t.consumed;
+            out.push(...t.chunks);
+            if (t.end) end = t.end.failure ?? 'ok';
+          }
+          const want = referenceData(text, maxLine);
+          assert.equal(end, want.end, JSON.stringify(text));
+          if (want.body !== null && end !== null)
+            assert.equal(Buffer.concat(out).toString('latin1'), want.body);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('LineReceiver', () => {
   test('lines, CRLF and LF, over-long discarded up to its end, under every split', () => {
     const input = Buffer.from('EHLO a\r\nNOOP\n' + 'x'.repeat(700) + '\r\nQUIT\r\npart');

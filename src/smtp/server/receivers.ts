@@ -118,6 +118,28 @@ export class DataReceiver {
     let line = this.lineLength;
     let i = offset;
     for (; i < input.length; i++) {
+      if (this.state === DataState.Middle || this.state === DataState.Cr) {
+        // Inside a line only its end matters: jump to the next LF natively instead of a byte-by-byte loop
+        // (the loop was the receiver's main cost). The switch below handles the other states byte by byte.
+        const lf = input.indexOf(0x0a, i);
+        const end = lf < 0 ? input.length : lf;
+        if (end > i) {
+          line += end - i;
+          this.state = input[end - 1] === 0x0d ? DataState.Cr : DataState.Middle;
+          if (line > this.maxLine && this.failure === undefined) this.failure = 'line-too-long';
+        }
+        if (lf < 0) {
+          i = input.length;
+          break;
+        }
+        // The LF itself: counted in the line; only CRLF (not a bare LF) starts a new line (RFC 5321 4.5.2).
+        line++;
+        if (line > this.maxLine && this.failure === undefined) this.failure = 'line-too-long';
+        this.state = this.state === DataState.Cr ? DataState.LineStart : DataState.Middle;
+        line = 0;
+        i = lf;
+        continue;
+      }
       const b = input[i] as number;
       switch (this.state) {
         case DataState.LineStart:
@@ -128,12 +150,6 @@ export class DataReceiver {
             continue;
           }
           this.state = b === 0x0d ? DataState.Cr : DataState.Middle;
-          break;
-        case DataState.Middle:
-          if (b === 0x0d) this.state = DataState.Cr;
-          break;
-        case DataState.Cr:
-          this.state = b === 0x0a ? DataState.LineStart : b === 0x0d ? DataState.Cr : DataState.Middle;
           break;
         case DataState.Dot:
           // The held dot is dropped either way (RFC 5321 4.5.2: a leading dot is deleted).

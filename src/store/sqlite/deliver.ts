@@ -101,8 +101,8 @@ export async function discardPrepared(p: PreparedDelivery, blobs: FileBlobStore)
 }
 
 /**
- * Writes the rows of one delivery. Runs inside the batch transaction (in its own savepoint), so
- * it must be synchronous and must throw to undo itself.
+ * Writes the rows of one delivery. Runs inside the batch transaction, so it must be synchronous;
+ * when it throws, the batch is rolled back and committed again without it (GroupCommitter.commitBatch).
  */
 export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedDelivery {
   const r = p.request;
@@ -183,6 +183,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedD
   return result;
 }
 
+type Outcome = { ok: true; value: CommittedDelivery } | { ok: false; error: unknown };
+
 interface Waiting {
   prepared: PreparedDelivery;
   resolve: (c: CommittedDelivery) => void;
@@ -253,23 +255,11 @@ export class GroupCommitter {
     this.stats.batches++;
     this.stats.deliveries += batch.length;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
-    const outcomes: ({ ok: true; value: CommittedDelivery } | { ok: false; error: unknown })[] = [];
+    let outcomes: Outcome[];
     try {
       // Renames into blobs/ must be durable before any row points at them (DESIGN: durability).
       if (batch.some((w) => w.prepared.body.kind === 'file')) await this.blobs.syncDir();
-      const one = this.db.transaction((p: PreparedDelivery) => writeDelivery(this.prepare, p));
-      this.db
-        .transaction(() => {
-          for (const w of batch) {
-            try {
-              // Nested transaction = SAVEPOINT: a failing delivery is undone alone, the batch goes on.
-              outcomes.push({ ok: true, value: one(w.prepared) });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        })
-        .immediate();
+      outcomes = this.commitBatch(batch.map((w) => w.prepared));
     } catch (error) {
       // The commit itself failed (disk full, busy beyond busy_timeout): nothing of the batch is stored.
       await Promise.all(batch.map((w) => discardPrepared(w.prepared, this.blobs)));
@@ -282,12 +272,46 @@ export class GroupCommitter {
     void settled.finally(() => this.settling.delete(settled));
   }
 
+  /**
+   * Commits the batch's rows in one transaction. No SAVEPOINT per delivery (they cost about as much as
+   * the deliveries' own statements): when one delivery throws, the whole transaction rolls back and is
+   * run again without it, so a failing delivery is still refused alone and the others are stored.
+   * Throws only when the transaction itself fails (BEGIN/COMMIT: disk full, lock timeout).
+   */
+  private commitBatch(prepared: PreparedDelivery[]): Outcome[] {
+    const failed = new Map<number, unknown>();
+    for (;;) {
+      const values = new Map<number, CommittedDelivery>();
+      let failing: { index: number; error: unknown } | null = null;
+      try {
+        this.db
+          .transaction(() => {
+            for (const [i, p] of prepared.entries()) {
+              if (failed.has(i)) continue;
+              try {
+                values.set(i, writeDelivery(this.prepare, p));
+              } catch (error) {
+                failing = { index: i, error };
+                throw error; // rolls the whole transaction back; retried below without this one
+              }
+            }
+          })
+          .immediate();
+      } catch (error) {
+        const f = failing as { index: number; error: unknown } | null;
+        if (f === null) throw error;
+        failed.set(f.index, f.error);
+        continue;
+      }
+      return prepared.map((_, i) => {
+        const value = values.get(i);
+        return value ? { ok: true, value } : { ok: false, error: failed.get(i) };
+      });
+    }
+  }
+
   /** Once the batch is durable, answers every caller (their 250s wait on this), then tidies up the disk. */
-  private async settle(
-    batch: Waiting[],
-    outcomes: ({ ok: true; value: CommittedDelivery } | { ok: false; error: unknown })[],
-    durable: Promise<void>,
-  ): Promise<void> {
+  private async settle(batch: Waiting[], outcomes: Outcome[], durable: Promise<void>): Promise<void> {
     try {
       await durable;
     } catch (error) {

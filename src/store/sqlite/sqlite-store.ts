@@ -30,6 +30,7 @@ import { migrate } from './schema.js';
 import { cachedPrepare, type Prepare } from './statements.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
+import { LookupCache } from './lookup-cache.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -106,6 +107,8 @@ export class SqliteStore implements Store {
   private readonly checkpointer: Checkpointer | null = null;
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
+  /** Routing lookups (isLocalDomain, getAccount, getAlias) without SQL per RCPT; see lookup-cache.ts. */
+  private readonly lookups: LookupCache;
 
   constructor(options: SqliteStoreOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -135,6 +138,11 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.prepare = cachedPrepare(this.db);
+    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    this.lookups = new LookupCache(
+      () => dataVersion.get() as number,
+      () => this.db.inTransaction,
+    );
     this.committer = new GroupCommitter(this.db, this.prepare, this.blobs, this.walSync);
     if (options.backgroundCheckpoints) {
       this.checkpointer = startCheckpointer({
@@ -227,6 +235,10 @@ export class SqliteStore implements Store {
   }
 
   isLocalDomain(name: string): boolean {
+    return this.lookups.get(`d:${name}`, () => this.loadIsLocalDomain(name));
+  }
+
+  private loadIsLocalDomain(name: string): boolean {
     let domain: string;
     try {
       domain = normalizeDomain(name);
@@ -314,6 +326,14 @@ export class SqliteStore implements Store {
   }
 
   getAccount(address: string): Account | null {
+    // Frozen: the cached object is shared by every caller.
+    return this.lookups.get(`a:${address}`, () => {
+      const account = this.loadAccount(address);
+      return account && Object.freeze(account);
+    });
+  }
+
+  private loadAccount(address: string): Account | null {
     let addr: string;
     try {
       addr = parseAddress(address).address;
@@ -372,6 +392,15 @@ export class SqliteStore implements Store {
   }
 
   getAlias(source: string): Alias | null {
+    return this.lookups.get(`l:${source}`, () => {
+      const alias = this.loadAlias(source);
+      return (
+        alias && Object.freeze({ source: alias.source, targets: Object.freeze(alias.targets) as string[] })
+      );
+    });
+  }
+
+  private loadAlias(source: string): Alias | null {
     let src: string;
     try {
       src = parseAliasSource(source).source;
@@ -508,7 +537,12 @@ export class SqliteStore implements Store {
   /** Runs fn in a BEGIN IMMEDIATE transaction: takes the write lock first, so a read-then-write never deadlocks. */
   private write<T>(fn: () => T): T {
     if (this.closed) throw new MailroomError('STORE_CLOSED', 'the store is closed');
-    const result = this.db.transaction(fn).immediate();
+    let result: T;
+    try {
+      result = this.db.transaction(fn).immediate();
+    } finally {
+      this.lookups.noteLocalWrite();
+    }
     // Durable before we return (synchronous=NORMAL does not fsync at commit; see wal-sync.ts).
     this.walSync.syncNow();
     return result;
@@ -517,7 +551,12 @@ export class SqliteStore implements Store {
   /** write() whose fsync runs off the event loop (see SqliteContext.writeLazy). */
   private writeLazy<T>(fn: () => T): { result: T; durable: Promise<void> } {
     if (this.closed) throw new MailroomError('STORE_CLOSED', 'the store is closed');
-    const result = this.db.transaction(fn).immediate();
+    let result: T;
+    try {
+      result = this.db.transaction(fn).immediate();
+    } finally {
+      this.lookups.noteLocalWrite();
+    }
     const durable = this.walSync.sync();
     this.inFlight.add(durable);
     void durable.finally(() => this.inFlight.delete(durable)).catch(() => undefined);

@@ -1,0 +1,135 @@
+// SQLite store speed-ups that must not change answers: cached routing lookups and savepoint-free batch commits.
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LookupCache } from '../../../src/store/sqlite/lookup-cache.js';
+import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { memoryBody, request } from '../../contract/store-contract.js';
+
+async function dataDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'mailroom-accept-'));
+  after(() => rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+function open(dir: string): SqliteStore {
+  const s = openSqliteStore({ dataDir: dir });
+  after(() => s.close());
+  return s;
+}
+
+describe('LookupCache', () => {
+  test('answers from memory until data_version or a local write changes', () => {
+    let version = 1;
+    let loads = 0;
+    const cache = new LookupCache(
+      () => version,
+      () => false,
+    );
+    const load = () => ++loads;
+    assert.equal(cache.get('k', load), 1);
+    assert.equal(cache.get('k', load), 1);
+    version = 2; // another connection committed
+    assert.equal(cache.get('k', load), 2);
+    cache.noteLocalWrite();
+    assert.equal(cache.get('k', load), 3);
+    assert.equal(cache.get('k', load), 3);
+  });
+
+  test('bypassed inside a transaction, bounded in size', () => {
+    let inTx = true;
+    let loads = 0;
+    const cache = new LookupCache(
+      () => 1,
+      () => inTx,
+      3,
+    );
+    cache.get('a', () => ++loads);
+    cache.get('a', () => ++loads);
+    assert.equal(loads, 2);
+    assert.equal(cache.size, 0);
+    inTx = false;
+    for (const k of ['a', 'b', 'c', 'd', 'e']) cache.get(k, () => ++loads);
+    assert.ok(cache.size <= 3);
+  });
+});
+
+describe('SqliteStore routing lookups', () => {
+  test('another connection (the CLI) adding or removing a domain, account or alias is seen at once', async () => {
+    const dir = await dataDir();
+    const server = open(dir);
+    const cli = open(dir);
+    assert.equal(server.isLocalDomain('example.test'), false);
+    assert.equal(server.getAccount('bob@example.test'), null);
+    cli.addDomain('example.test');
+    assert.equal(server.isLocalDomain('example.test'), true);
+    const bob = cli.addAccount('bob@example.test', 'h1');
+    assert.equal(server.getAccount('bob@example.test')?.id, bob.id);
+    cli.setPasswordHash('bob@example.test', 'h2');
+    assert.equal(server.getAccount('bob@example.test')?.passwordHash, 'h2');
+    assert.equal(server.getAlias('info@example.test'), null);
+    cli.addAlias('info@example.test', ['bob@example.test']);
+    assert.deepEqual(server.getAlias('info@example.test')?.targets, ['bob@example.test']);
+    cli.removeAlias('info@example.test');
+    assert.equal(server.getAlias('info@example.test'), null);
+    cli.removeAccount('bob@example.test');
+    assert.equal(server.getAccount('bob@example.test'), null);
+  });
+
+  test("the store's own writes are seen at once too", async () => {
+    const store = open(await dataDir());
+    assert.equal(store.isLocalDomain('example.test'), false);
+    store.addDomain('example.test');
+    assert.equal(store.isLocalDomain('example.test'), true);
+    store.addAccount('bob@example.test', 'h');
+    assert.ok(store.getAccount('bob@example.test'));
+    store.removeAccount('bob@example.test');
+    assert.equal(store.getAccount('bob@example.test'), null);
+  });
+
+  test('cached answers are shared and frozen, so no caller can change another one', async () => {
+    const store = open(await dataDir());
+    store.addDomain('example.test');
+    store.addAccount('bob@example.test', 'h');
+    store.addAlias('info@example.test', ['bob@example.test']);
+    const alias = store.getAlias('info@example.test');
+    assert.ok(alias);
+    assert.throws(() => alias.targets.push('mallory@example.test'), TypeError);
+    const account = store.getAccount('bob@example.test');
+    assert.ok(account);
+    assert.throws(() => ((account as { id: number }).id = 99), TypeError);
+  });
+});
+
+describe('GroupCommitter without savepoints', () => {
+  test('one failing delivery in a batch is refused alone; the others are stored once', async () => {
+    const dir = await dataDir();
+    const store = open(dir);
+    store.addDomain('example.test');
+    const bob = store.addAccount('bob@example.test', 'h').id;
+    // Submitted in one turn, so they share a batch; the middle one names an account that does not exist.
+    const results = await Promise.allSettled([
+      store.deliverWithResult(
+        request({ body: memoryBody('Subject: 1\r\n\r\none\r\n'), local: [{ accountId: bob }] }),
+      ),
+      store.deliverWithResult(
+        request({ body: memoryBody('Subject: 2\r\n\r\ntwo\r\n'), local: [{ accountId: 999 }] }),
+      ),
+      store.deliverWithResult(
+        request({ body: memoryBody('Subject: 3\r\n\r\nthree\r\n'), local: [{ accountId: bob }] }),
+      ),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal(store.commitStats.maxBatch, 3);
+    const uids = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.copies.map((c) => c.uid) : []));
+    assert.deepEqual(uids, [1, 2]); // the failed one left no UID gap and no rows behind
+    const inbox = store.getMailbox(bob, 'INBOX');
+    assert.ok(inbox);
+    assert.equal(store.listMessages(inbox.id).length, 2);
+  });
+});
