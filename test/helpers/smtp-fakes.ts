@@ -35,6 +35,8 @@ export function fakeServices(
     failDeliver: false,
     routeRecipient(address: string, authenticatedAs: string | null): RouteResult {
       const lower = address.toLowerCase();
+      // Like the real router: bare postmaster (RFC 5321 4.5.1) is the first account's.
+      if (lower === 'postmaster') return { kind: 'accept', local: [{ accountId: 1 }], remote: [] };
       const domain = lower.slice(lower.lastIndexOf('@') + 1);
       if (localDomains.has(domain)) {
         const idx = ids.indexOf(lower);

@@ -72,6 +72,17 @@ describe('RFC transcripts', () => {
   });
 });
 
+describe('postmaster', () => {
+  test('RCPT TO:<Postmaster> without a domain is accepted even when hostname is not a local domain (RFC 5321 4.5.1)', async () => {
+    // testPolicy's hostname mx.foo.com is not a local domain of fakeServices (foo.com, example.test).
+    const { send, services } = open();
+    await send('EHLO bar.com\r\n');
+    const r = await send('MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nDATA\r\nSubject: hi\r\n\r\nhello\r\n.\r\n');
+    assert.deepEqual(codes(r.lines), ['250', '250', '354', '250']);
+    assert.deepEqual(services.delivered[0]?.local, [{ accountId: 1 }]);
+  });
+});
+
 describe('EHLO and sequence', () => {
   test('EHLO advertises the extensions; STARTTLS only when available and not secure; AUTH only when allowed', async () => {
     const plain = open({ tlsAvailable: true });

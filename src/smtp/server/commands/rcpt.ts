@@ -16,8 +16,9 @@ export function handleRcpt(
   // RFC 6531 3.4: a non-ASCII recipient needs SMTPUTF8 on this transaction's MAIL.
   if (cmd.to.utf8 && tx.params.smtpUtf8 !== true) return core.reply(REPLY.utf8NotPermitted);
   if (tx.recipients.length >= core.policy.maxRecipients) return core.reply(REPLY.tooManyRecipients);
-  // RFC 5321 4.1.1.3: bare <Postmaster> means our own postmaster.
-  const address = cmd.to.domain === '' ? `postmaster@${core.policy.hostname}` : cmd.to.address;
+  // RFC 5321 4.5.1: bare <Postmaster> is our own postmaster; the router picks the domain (hostname
+  // when it is local, else the first local domain), so it is passed on without a domain.
+  const address = cmd.to.domain === '' ? 'postmaster' : cmd.to.address;
   let route;
   try {
     route = core.services.routeRecipient(address, core.authenticatedAs);
