@@ -77,7 +77,7 @@ function parentName(name: string): string | null {
 }
 
 /** Inserts `name` (and any missing parent); returns its id. Inside a write transaction. */
-function insertWithParents(
+export function insertWithParents(
   ctx: SqliteContext,
   accountId: number,
   name: string,

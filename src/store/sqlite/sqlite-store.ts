@@ -21,16 +21,19 @@ import {
   prepareDelivery,
   type CommittedDelivery,
 } from './deliver.js';
-import { normalizeDomain, normalizeMailboxName, parseAddress, parseAliasSource } from './names.js';
+import { normalizeMailboxName } from './names.js';
+import { SqliteDirectory } from './directory.js';
 import type { SqliteContext } from './context.js';
 import { SqliteMailStore } from './mail-store.js';
-import { collectGarbage, listQueueEntries } from './queries.js';
+import { listQueueEntries } from './queries.js';
 import { SqliteQueueStore } from './queue-store.js';
 import { migrate } from './schema.js';
 import { cachedPrepare, type Prepare } from './statements.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
 import { LookupCache } from './lookup-cache.js';
+
+export { DEFAULT_MAILBOXES } from './directory.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -49,22 +52,6 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: boolean;
 }
 
-/** The folders every new account gets, with their RFC 6154 SPECIAL-USE attributes. */
-export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: string | null }[] = [
-  { name: 'INBOX', specialUse: null },
-  { name: 'Sent', specialUse: '\\Sent' },
-  { name: 'Drafts', specialUse: '\\Drafts' },
-  { name: 'Trash', specialUse: '\\Trash' },
-  { name: 'Junk', specialUse: '\\Junk' },
-  { name: 'Archive', specialUse: '\\Archive' },
-];
-
-interface AccountRow {
-  id: number;
-  address: string;
-  password_hash: string;
-  created_at: number;
-}
 interface MailboxRow {
   id: number;
   account_id: number;
@@ -109,6 +96,7 @@ export class SqliteStore implements Store {
   private inFlight = new Set<Promise<unknown>>();
   /** Routing lookups (isLocalDomain, getAccount, getAlias) without SQL per RCPT; see lookup-cache.ts. */
   private readonly lookups: LookupCache;
+  private readonly directory: SqliteDirectory;
 
   constructor(options: SqliteStoreOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -168,6 +156,7 @@ export class SqliteStore implements Store {
       commit: (prepared) => this.committer.submit(prepared),
       inlineMaxBytes: this.inlineMaxBytes,
     };
+    this.directory = new SqliteDirectory(context, this.lookups);
     this.mail = new SqliteMailStore(context);
     this.queue = new SqliteQueueStore(context);
   }
@@ -194,237 +183,49 @@ export class SqliteStore implements Store {
     return this.committer.stats;
   }
 
-  // ---- domains ----
+  // ---- domains, accounts, aliases (directory.ts) ----
 
   addDomain(name: string): void {
-    const domain = normalizeDomain(name);
-    // Every write goes through write(): it makes the commit durable (see wal-sync.ts).
-    const r = this.write(() =>
-      this.prepare('INSERT INTO domains (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(
-        domain,
-        this.clock().getTime(),
-      ),
-    );
-    if (r.changes === 0) throw new MailroomError('DOMAIN_EXISTS', `domain ${domain} already exists`);
+    this.directory.addDomain(name);
   }
-
   removeDomain(name: string): void {
-    const domain = normalizeDomain(name);
-    this.write(() => {
-      if (!this.isLocalDomain(domain)) throw new MailroomError('NO_SUCH_DOMAIN', `no such domain: ${domain}`);
-      const users = this.prepare<[string], { n: number }>(
-        'SELECT COUNT(*) AS n FROM accounts WHERE domain = ?',
-      ).get(domain);
-      const aliases = this.prepare<[string], { n: number }>(
-        'SELECT COUNT(DISTINCT source) AS n FROM aliases WHERE domain = ?',
-      ).get(domain);
-      if ((users?.n ?? 0) > 0 || (aliases?.n ?? 0) > 0) {
-        throw new MailroomError(
-          'DOMAIN_IN_USE',
-          `domain ${domain} still has ${users?.n ?? 0} account(s) and ${aliases?.n ?? 0} alias(es); remove them first`,
-        );
-      }
-      this.prepare('DELETE FROM domains WHERE name = ?').run(domain);
-    });
+    this.directory.removeDomain(name);
   }
-
   listDomains(): string[] {
-    return this.prepare<[], { name: string }>('SELECT name FROM domains ORDER BY name')
-      .all()
-      .map((r) => r.name);
+    return this.directory.listDomains();
   }
-
   isLocalDomain(name: string): boolean {
-    return this.lookups.get(`d:${name}`, () => this.loadIsLocalDomain(name));
+    return this.directory.isLocalDomain(name);
   }
-
-  private loadIsLocalDomain(name: string): boolean {
-    let domain: string;
-    try {
-      domain = normalizeDomain(name);
-    } catch {
-      return false; // not a valid name, so certainly not one of ours
-    }
-    return this.prepare('SELECT 1 FROM domains WHERE name = ?').get(domain) !== undefined;
-  }
-
-  // ---- accounts ----
-
   addAccount(address: string, passwordHash: string): Account {
-    const a = parseAddress(address);
-    return this.write(() => {
-      if (!this.isLocalDomain(a.domain)) {
-        throw new MailroomError(
-          'DOMAIN_NOT_LOCAL',
-          `domain ${a.domain} is not a local domain (add it first)`,
-        );
-      }
-      if (this.getAccount(a.address))
-        throw new MailroomError('ACCOUNT_EXISTS', `account ${a.address} already exists`);
-      const now = this.clock();
-      const id = Number(
-        this.prepare(
-          'INSERT INTO accounts (address, domain, password_hash, created_at) VALUES (?, ?, ?, ?)',
-        ).run(a.address, a.domain, passwordHash, now.getTime()).lastInsertRowid,
-      );
-      for (const mb of DEFAULT_MAILBOXES) this.createMailbox(id, mb.name, mb.specialUse, now);
-      return { id, address: a.address, passwordHash, createdAt: now };
-    });
+    return this.directory.addAccount(address, passwordHash);
   }
-
-  /**
-   * UIDVALIDITY (RFC 9051 2.3.1.1) must change whenever a name is re-used for a new mailbox. It is
-   * the clock in seconds, but never less than the last value handed out + 1 (one counter for the
-   * whole store), so a mailbox re-created within the same second - or after the clock stepped
-   * back - still gets a new one. Must run inside a write transaction.
-   */
-  private nextUidValidity(now: Date): number {
-    const last = this.prepare<[], { value: number }>(
-      "SELECT value FROM counters WHERE name = 'uidvalidity'",
-    ).get();
-    const value = Math.max(Math.floor(now.getTime() / 1000), (last?.value ?? 0) + 1);
-    if (value > 0xffffffff) throw new MailroomError('UIDVALIDITY_EXHAUSTED', 'UIDVALIDITY passed 2^32-1');
-    this.prepare(
-      "INSERT INTO counters (name, value) VALUES ('uidvalidity', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-    ).run(value);
-    return value;
-  }
-
-  private createMailbox(accountId: number, name: string, specialUse: string | null, now: Date): number {
-    return Number(
-      this.prepare(
-        'INSERT INTO mailboxes (account_id, name, parent_id, special_use, subscribed, uidvalidity, uidnext, highest_modseq) ' +
-          'VALUES (?, ?, NULL, ?, 1, ?, 1, 0)',
-      ).run(accountId, name, specialUse, this.nextUidValidity(now)).lastInsertRowid,
-    );
-  }
-
   removeAccount(address: string): void {
-    const { address: addr } = parseAddress(address);
-    const unlinkFiles = this.write(() => {
-      const account = this.getAccount(addr);
-      if (!account) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
-      const messageIds = this.prepare<[number], { message_id: number }>(
-        'SELECT DISTINCT mm.message_id FROM mailbox_messages mm JOIN mailboxes m ON m.id = mm.mailbox_id WHERE m.account_id = ?',
-      )
-        .all(account.id)
-        .map((r) => r.message_id);
-      this.prepare('DELETE FROM accounts WHERE id = ?').run(account.id); // mailboxes and their rows cascade
-      return collectGarbage(this.prepare, messageIds);
-    });
-    // After the commit: the rows are gone for good, so their files may go too. Best effort; a file
-    // that stays is only wasted space, and no row can point at it any more.
-    void this.blobs.remove(unlinkFiles);
+    this.directory.removeAccount(address);
   }
-
   setPasswordHash(address: string, passwordHash: string): void {
-    const { address: addr } = parseAddress(address);
-    const r = this.write(() =>
-      this.prepare('UPDATE accounts SET password_hash = ? WHERE address = ?').run(passwordHash, addr),
-    );
-    if (r.changes === 0) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
+    this.directory.setPasswordHash(address, passwordHash);
   }
-
   getAccount(address: string): Account | null {
-    // Frozen: the cached object is shared by every caller.
-    return this.lookups.get(`a:${address}`, () => {
-      const account = this.loadAccount(address);
-      return account && Object.freeze(account);
-    });
+    return this.directory.getAccount(address);
   }
-
-  private loadAccount(address: string): Account | null {
-    let addr: string;
-    try {
-      addr = parseAddress(address).address;
-    } catch {
-      return null; // an invalid address names no account
-    }
-    const row = this.prepare<[string], AccountRow>(
-      'SELECT id, address, password_hash, created_at FROM accounts WHERE address = ?',
-    ).get(addr);
-    return row ? toAccount(row) : null;
-  }
-
   getAccountById(id: number): Account | null {
-    const row = this.prepare<[number], AccountRow>(
-      'SELECT id, address, password_hash, created_at FROM accounts WHERE id = ?',
-    ).get(id);
-    return row ? toAccount(row) : null;
+    return this.directory.getAccountById(id);
   }
-
   listAccounts(): Account[] {
-    return this.prepare<[], AccountRow>(
-      'SELECT id, address, password_hash, created_at FROM accounts ORDER BY address',
-    )
-      .all()
-      .map(toAccount);
+    return this.directory.listAccounts();
   }
-
-  // ---- aliases ----
-
   addAlias(source: string, targets: string[]): void {
-    const src = parseAliasSource(source);
-    const list = [...new Set(targets.map((t) => parseAddress(t).address))];
-    if (list.length === 0)
-      throw new MailroomError('BAD_ADDRESS', `alias ${src.source} needs at least one target`);
-    if (list.includes(src.source))
-      throw new MailroomError('BAD_ADDRESS', `alias ${src.source} cannot target itself`);
-    this.write(() => {
-      if (!this.isLocalDomain(src.domain)) {
-        throw new MailroomError(
-          'DOMAIN_NOT_LOCAL',
-          `domain ${src.domain} is not a local domain (add it first)`,
-        );
-      }
-      this.prepare('DELETE FROM aliases WHERE source = ?').run(src.source);
-      const insert = this.prepare(
-        'INSERT INTO aliases (source, domain, target, position) VALUES (?, ?, ?, ?)',
-      );
-      list.forEach((t, i) => insert.run(src.source, src.domain, t, i));
-    });
+    this.directory.addAlias(source, targets);
   }
-
   removeAlias(source: string): void {
-    const { source: src } = parseAliasSource(source);
-    const r = this.write(() => this.prepare('DELETE FROM aliases WHERE source = ?').run(src));
-    if (r.changes === 0) throw new MailroomError('NO_SUCH_ALIAS', `no such alias: ${src}`);
+    this.directory.removeAlias(source);
   }
-
   getAlias(source: string): Alias | null {
-    return this.lookups.get(`l:${source}`, () => {
-      const alias = this.loadAlias(source);
-      return (
-        alias && Object.freeze({ source: alias.source, targets: Object.freeze(alias.targets) as string[] })
-      );
-    });
+    return this.directory.getAlias(source);
   }
-
-  private loadAlias(source: string): Alias | null {
-    let src: string;
-    try {
-      src = parseAliasSource(source).source;
-    } catch {
-      return null;
-    }
-    const targets = this.prepare<[string], { target: string }>(
-      'SELECT target FROM aliases WHERE source = ? ORDER BY position',
-    )
-      .all(src)
-      .map((r) => r.target);
-    return targets.length > 0 ? { source: src, targets } : null;
-  }
-
   listAliases(): Alias[] {
-    const out: Alias[] = [];
-    for (const r of this.prepare<[], { source: string; target: string }>(
-      'SELECT source, target FROM aliases ORDER BY source, position',
-    ).all()) {
-      const last = out[out.length - 1];
-      if (last?.source === r.source) last.targets.push(r.target);
-      else out.push({ source: r.source, targets: [r.target] });
-    }
-    return out;
+    return this.directory.listAliases();
   }
 
   // ---- mailboxes and messages ----
@@ -567,10 +368,6 @@ export class SqliteStore implements Store {
   integrityCheck(): string {
     return this.db.pragma('integrity_check', { simple: true }) as string;
   }
-}
-
-function toAccount(r: AccountRow): Account {
-  return { id: r.id, address: r.address, passwordHash: r.password_hash, createdAt: new Date(r.created_at) };
 }
 
 function toMailbox(r: MailboxRow): Mailbox {

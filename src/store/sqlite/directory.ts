@@ -1,0 +1,237 @@
+// The address directory of the SQLite store: local domains, accounts and aliases (the admin CLI's data, the router's lookups).
+import { MailroomError } from '../../errors.js';
+import type { Account, Alias } from '../store.js';
+import type { SqliteContext } from './context.js';
+import type { LookupCache } from './lookup-cache.js';
+import { insertWithParents } from './mail-folders.js';
+import { normalizeDomain, parseAddress, parseAliasSource } from './names.js';
+import { collectGarbage } from './queries.js';
+
+/** The folders every new account gets, with their RFC 6154 SPECIAL-USE attributes. */
+export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: string | null }[] = [
+  { name: 'INBOX', specialUse: null },
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+  { name: 'Archive', specialUse: '\\Archive' },
+];
+
+interface AccountRow {
+  id: number;
+  address: string;
+  password_hash: string;
+  created_at: number;
+}
+
+const ACCOUNT_COLUMNS = 'id, address, password_hash, created_at';
+
+/**
+ * Domains, accounts and aliases. Every write goes through ctx.write (durable before it returns); the
+ * lookups the router makes per RCPT (isLocalDomain, getAccount, getAlias) are served from a cache
+ * that PRAGMA data_version invalidates, so a change by the CLI in another process is seen at once.
+ */
+export class SqliteDirectory {
+  constructor(
+    private readonly ctx: SqliteContext,
+    private readonly lookups: LookupCache,
+  ) {}
+
+  // ---- domains ----
+
+  addDomain(name: string): void {
+    const domain = normalizeDomain(name);
+    const r = this.ctx.write(() =>
+      this.ctx
+        .prepare('INSERT INTO domains (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING')
+        .run(domain, this.ctx.clock().getTime()),
+    );
+    if (r.changes === 0) throw new MailroomError('DOMAIN_EXISTS', `domain ${domain} already exists`);
+  }
+
+  removeDomain(name: string): void {
+    const domain = normalizeDomain(name);
+    const count = (sql: string) => this.ctx.prepare<[string], { n: number }>(sql).get(domain)?.n ?? 0;
+    this.ctx.write(() => {
+      if (!this.isLocalDomain(domain)) throw new MailroomError('NO_SUCH_DOMAIN', `no such domain: ${domain}`);
+      const users = count('SELECT COUNT(*) AS n FROM accounts WHERE domain = ?');
+      const aliases = count('SELECT COUNT(DISTINCT source) AS n FROM aliases WHERE domain = ?');
+      if (users > 0 || aliases > 0) {
+        throw new MailroomError(
+          'DOMAIN_IN_USE',
+          `domain ${domain} still has ${users} account(s) and ${aliases} alias(es); remove them first`,
+        );
+      }
+      this.ctx.prepare('DELETE FROM domains WHERE name = ?').run(domain);
+    });
+  }
+
+  listDomains(): string[] {
+    return this.ctx
+      .prepare<[], { name: string }>('SELECT name FROM domains ORDER BY name')
+      .all()
+      .map((r) => r.name);
+  }
+
+  isLocalDomain(name: string): boolean {
+    return this.lookups.get(`d:${name}`, () => {
+      let domain: string;
+      try {
+        domain = normalizeDomain(name);
+      } catch {
+        return false; // not a valid name, so certainly not one of ours
+      }
+      return this.ctx.prepare('SELECT 1 FROM domains WHERE name = ?').get(domain) !== undefined;
+    });
+  }
+
+  // ---- accounts ----
+
+  addAccount(address: string, passwordHash: string): Account {
+    const a = parseAddress(address);
+    return this.ctx.write(() => {
+      if (!this.isLocalDomain(a.domain)) {
+        throw new MailroomError(
+          'DOMAIN_NOT_LOCAL',
+          `domain ${a.domain} is not a local domain (add it first)`,
+        );
+      }
+      if (this.getAccount(a.address))
+        throw new MailroomError('ACCOUNT_EXISTS', `account ${a.address} already exists`);
+      const now = this.ctx.clock();
+      const id = Number(
+        this.ctx
+          .prepare('INSERT INTO accounts (address, domain, password_hash, created_at) VALUES (?, ?, ?, ?)')
+          .run(a.address, a.domain, passwordHash, now.getTime()).lastInsertRowid,
+      );
+      for (const mb of DEFAULT_MAILBOXES) insertWithParents(this.ctx, id, mb.name, mb.specialUse);
+      return { id, address: a.address, passwordHash, createdAt: now };
+    });
+  }
+
+  removeAccount(address: string): void {
+    const { address: addr } = parseAddress(address);
+    const unlinkFiles = this.ctx.write(() => {
+      const account = this.getAccount(addr);
+      if (!account) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
+      const messageIds = this.ctx
+        .prepare<[number], { message_id: number }>(
+          'SELECT DISTINCT mm.message_id FROM mailbox_messages mm JOIN mailboxes m ON m.id = mm.mailbox_id WHERE m.account_id = ?',
+        )
+        .all(account.id)
+        .map((r) => r.message_id);
+      this.ctx.prepare('DELETE FROM accounts WHERE id = ?').run(account.id); // mailboxes and their rows cascade
+      return collectGarbage(this.ctx.prepare, messageIds);
+    });
+    // After the commit: the rows are gone for good, so their files may go too. Best effort; a file
+    // that stays is only wasted space, and no row can point at it any more.
+    void this.ctx.blobs.remove(unlinkFiles);
+  }
+
+  setPasswordHash(address: string, passwordHash: string): void {
+    const { address: addr } = parseAddress(address);
+    const r = this.ctx.write(() =>
+      this.ctx.prepare('UPDATE accounts SET password_hash = ? WHERE address = ?').run(passwordHash, addr),
+    );
+    if (r.changes === 0) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
+  }
+
+  getAccount(address: string): Account | null {
+    // Frozen: the cached object is shared by every caller.
+    return this.lookups.get(`a:${address}`, () => {
+      let addr: string;
+      try {
+        addr = parseAddress(address).address;
+      } catch {
+        return null; // an invalid address names no account
+      }
+      const row = this.ctx
+        .prepare<[string], AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = ?`)
+        .get(addr);
+      return row ? Object.freeze(toAccount(row)) : null;
+    });
+  }
+
+  getAccountById(id: number): Account | null {
+    const row = this.ctx
+      .prepare<[number], AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`)
+      .get(id);
+    return row ? toAccount(row) : null;
+  }
+
+  listAccounts(): Account[] {
+    return this.ctx
+      .prepare<[], AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY address`)
+      .all()
+      .map(toAccount);
+  }
+
+  // ---- aliases ----
+
+  addAlias(source: string, targets: string[]): void {
+    const src = parseAliasSource(source);
+    const list = [...new Set(targets.map((t) => parseAddress(t).address))];
+    if (list.length === 0)
+      throw new MailroomError('BAD_ADDRESS', `alias ${src.source} needs at least one target`);
+    if (list.includes(src.source))
+      throw new MailroomError('BAD_ADDRESS', `alias ${src.source} cannot target itself`);
+    this.ctx.write(() => {
+      if (!this.isLocalDomain(src.domain)) {
+        throw new MailroomError(
+          'DOMAIN_NOT_LOCAL',
+          `domain ${src.domain} is not a local domain (add it first)`,
+        );
+      }
+      this.ctx.prepare('DELETE FROM aliases WHERE source = ?').run(src.source);
+      const insert = this.ctx.prepare(
+        'INSERT INTO aliases (source, domain, target, position) VALUES (?, ?, ?, ?)',
+      );
+      list.forEach((t, i) => insert.run(src.source, src.domain, t, i));
+    });
+  }
+
+  removeAlias(source: string): void {
+    const { source: src } = parseAliasSource(source);
+    const r = this.ctx.write(() => this.ctx.prepare('DELETE FROM aliases WHERE source = ?').run(src));
+    if (r.changes === 0) throw new MailroomError('NO_SUCH_ALIAS', `no such alias: ${src}`);
+  }
+
+  getAlias(source: string): Alias | null {
+    return this.lookups.get(`l:${source}`, () => {
+      let src: string;
+      try {
+        src = parseAliasSource(source).source;
+      } catch {
+        return null;
+      }
+      const targets = this.ctx
+        .prepare<[string], { target: string }>(
+          'SELECT target FROM aliases WHERE source = ? ORDER BY position',
+        )
+        .all(src)
+        .map((r) => r.target);
+      // Frozen: the cached object is shared by every caller.
+      return targets.length > 0
+        ? Object.freeze({ source: src, targets: Object.freeze(targets) as string[] })
+        : null;
+    });
+  }
+
+  listAliases(): Alias[] {
+    const out: Alias[] = [];
+    for (const r of this.ctx
+      .prepare<[], { source: string; target: string }>(
+        'SELECT source, target FROM aliases ORDER BY source, position',
+      )
+      .all()) {
+      const last = out[out.length - 1];
+      if (last?.source === r.source) last.targets.push(r.target);
+      else out.push({ source: r.source, targets: [r.target] });
+    }
+    return out;
+  }
+}
+
+function toAccount(r: AccountRow): Account {
+  return { id: r.id, address: r.address, passwordHash: r.password_hash, createdAt: new Date(r.created_at) };
+}
