@@ -196,29 +196,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       listeners.push(listener);
       addresses[spec.name] = listener.addresses;
     }
-    // POP3 (issue 4): same connection limits; the SMTP authenticator, so failures share one limiter.
-    const pop3 = await startPop3Listeners({
+    // POP3 and IMAP (issue 4): the same connection limits and the SMTP authenticator, so failures
+    // share one limiter; their sessions get a goodbye at shutdown.
+    const accessDeps = {
       config,
       logger,
       store,
       tls,
       authenticate: services.authenticate,
       now,
-      track: (handle, open) => (open ? sessions.add(handle) : sessions.delete(handle)),
+      track: (handle: SmtpConnectionHandle, open: boolean) =>
+        open ? sessions.add(handle) : sessions.delete(handle),
       started: listeners,
-    });
+    };
+    const pop3 = await startPop3Listeners(accessDeps);
     Object.assign(addresses, pop3.addresses);
-    // IMAP (issue 4): same limits and authenticator; sessions get `* BYE` at shutdown.
-    const imap = await startImapListeners({
-      config,
-      logger,
-      store,
-      tls,
-      authenticate: services.authenticate,
-      now,
-      track: (handle, open) => (open ? sessions.add(handle) : sessions.delete(handle)),
-      started: listeners,
-    });
+    const imap = await startImapListeners(accessDeps);
     Object.assign(addresses, imap.addresses);
     for (const name of NOT_YET) {
       const wanted = config.listeners[name];
