@@ -148,9 +148,15 @@ export function list(ctx: CommandContext, cmd: Cmd<'LIST' | 'LSUB'>): void {
   const all = ctx.services.store.listMailboxes(account.id);
   const onlySubscribed = isLsub || select.includes('SUBSCRIBED');
   const onlySpecial = select.includes('SPECIAL-USE');
+  // RFC 5258 3.5 / RFC 9051 6.3.9.6: with RECURSIVEMATCH, a mailbox whose descendant is subscribed
+  // is listed (even when it is not subscribed itself) with CHILDINFO ("SUBSCRIBED").
+  const childInfo = select.includes('RECURSIVEMATCH') && select.includes('SUBSCRIBED') && !isLsub;
+  const subscribedBelow = (name: string) =>
+    all.some((m) => m.subscribed && m.name.startsWith(name + DELIMITER));
   for (const mb of all) {
     if (!matchers.some((m) => m.match(mb.name))) continue;
-    if (onlySubscribed && !mb.subscribed) continue;
+    const withChildInfo = childInfo && subscribedBelow(mb.name);
+    if (onlySubscribed && !mb.subscribed && !withChildInfo) continue;
     if (onlySpecial && mb.specialUse === null) continue;
     const attrs: string[] = [hasChildren(all, mb.name) ? '\\HasChildren' : '\\HasNoChildren'];
     if ((ret.subscribed || select.includes('SUBSCRIBED')) && mb.subscribed && !isLsub)
@@ -158,7 +164,8 @@ export function list(ctx: CommandContext, cmd: Cmd<'LIST' | 'LSUB'>): void {
     // RFC 6154 2: special-use attributes appear in every LIST unless the client asked selectively.
     if (mb.specialUse !== null && !isLsub) attrs.push(mb.specialUse);
     const name = encodeMailboxName(mb.name, ctx.utf8);
-    ctx.out.data([{ atom: cmd.name }, { raw: `(${attrs.join(' ')})` }, DELIMITER, name]);
+    const extended = withChildInfo ? [{ raw: '("CHILDINFO" ("SUBSCRIBED"))' }] : [];
+    ctx.out.data([{ atom: cmd.name }, { raw: `(${attrs.join(' ')})` }, DELIMITER, name, ...extended]);
     if (ret.status) {
       const fresh = ctx.services.store.mail.getMailboxById(mb.id) ?? mb;
       ctx.out.data([{ atom: 'STATUS' }, name, statusValues(ctx, fresh, ret.status)]);

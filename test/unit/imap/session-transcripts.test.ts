@@ -122,3 +122,17 @@ test('hostile: SEARCH with an unknown charset gets NO [BADCHARSET]', async () =>
     /^\* ESEARCH \(TAG "a5"\) UID COUNT 0\r\na5 OK/,
   );
 });
+
+test('RFC 5258 3.5: LIST (SUBSCRIBED RECURSIVEMATCH) gives CHILDINFO for parents of subscribed mailboxes', async () => {
+  const { send } = await newSession();
+  await send('a1 LOGIN bob@example.test secret');
+  assert.match(await send('a2 CREATE Tree/Leaf'), /^a2 OK/);
+  assert.match(await send('a3 UNSUBSCRIBE Tree'), /^a3 OK/);
+  const r = await send('a4 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"');
+  // Tree is not subscribed but its child is: listed without \Subscribed, with CHILDINFO.
+  assert.match(r, /\* LIST \(\\HasChildren\) "\/" "Tree" \("CHILDINFO" \("SUBSCRIBED"\)\)\r\n/);
+  assert.match(r, /\* LIST \(\\HasNoChildren \\Subscribed\) "\/" "INBOX"\r\n/);
+  assert.doesNotMatch(r, /Tree\/Leaf/);
+  // Without RECURSIVEMATCH only subscribed mailboxes matching the pattern appear.
+  assert.doesNotMatch(await send('a5 LIST (SUBSCRIBED) "" "%"'), /"Tree"/);
+});
