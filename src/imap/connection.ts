@@ -25,6 +25,8 @@ export const AUTOLOGOUT_MS = 30 * 60_000;
 export const PRELOGIN_TIMEOUT_MS = 60_000;
 /** While idling, changes from another process are noticed by this poll (in-process ones by events at once). */
 export const IDLE_POLL_MS = 1_000;
+/** Response bytes gathered into one socket write: a few TLS records, small enough to stream a big FETCH. */
+const WRITE_CHUNK = 64 * 1024;
 
 export interface ImapConnectionOptions {
   services: Omit<ImapServices, 'discardBody'>;
@@ -84,12 +86,29 @@ export function serveImapConnection(
     timer.unref?.();
   };
 
+  /**
+   * Writes a command's responses in few large chunks: one socket write (and one TLS record) per
+   * response line made FETCH 1:* on 100k messages cost 100k writes.
+   */
   function write(parts: readonly (ResponsePart | string)[]): void {
     if (ended) return;
+    let batch: Buffer[] = [];
+    let size = 0;
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      current.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, size));
+      batch = [];
+      size = 0;
+    };
     for (const p of parts) {
-      if (typeof p === 'string' || Buffer.isBuffer(p)) current.write(p);
       // Streamed literals are not produced by this session (bodies are buffers); see report.
+      if (typeof p !== 'string' && !Buffer.isBuffer(p)) continue;
+      const b = typeof p === 'string' ? Buffer.from(p) : p;
+      batch.push(b);
+      size += b.length;
+      if (size >= WRITE_CHUNK) flush();
     }
+    flush();
   }
 
   function close(last: Buffer | null): void {
@@ -276,6 +295,9 @@ export function serveImapConnection(
     options.onClose?.();
   }
 
+  // Responses go out as soon as written: with Nagle, a reply written while an earlier one is unacknowledged
+  // waits for the client's delayed ACK (up to 40 ms on Linux).
+  socket.setNoDelay(true);
   socket.on('data', onData);
   socket.on('error', (err) => log.debug({ err: err.message }, 'socket error'));
   socket.on('close', () => {

@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_RECEIVER_LIMITS } from './proto/literal-receiver.js';
 import { serveImapConnection, type ImapConnectionHandle } from './connection.js';
+import { MailboxIndexCache } from './mailbox-index-cache.js';
 
 export interface ImapListeners {
   listeners: Listener[];
@@ -32,6 +33,8 @@ export async function startImapListeners(options: {
   const result: ImapListeners = { listeners: [], addresses: {} };
   // APPEND bodies up to the SMTP message size limit: one limit for mail in, whichever way it comes.
   const limits = { ...DEFAULT_RECEIVER_LIMITS, maxAppendSize: config.limits.maxMessageSize };
+  // One for both listeners: every session's SELECT shares it.
+  const indexCache = new MailboxIndexCache(store.mail);
   for (const name of ['imap', 'imaps'] as const) {
     const wanted = config.listeners[name];
     if (wanted.length === 0) continue;
@@ -44,7 +47,7 @@ export async function startImapListeners(options: {
       refusal: '* BYE [UNAVAILABLE] Too many connections, try later\r\n',
       onConnection: (socket: Socket) => {
         const handle = serveImapConnection(socket, {
-          services: { store, authenticate: options.authenticate, now: options.now },
+          services: { store, authenticate: options.authenticate, now: options.now, indexCache },
           policy: {
             hostname: config.hostname,
             tlsAvailable: !implicitTls,

@@ -1,5 +1,6 @@
 // The selected mailbox as one session sees it (RFC 9051 2.3.1.2): UIDs by sequence number, flags, MODSEQs. Pure.
 import type { IndexEntry } from '../store/mail-store.js';
+import type { MailboxIndex } from './mailbox-index-cache.js';
 import {
   inRanges,
   maxNumberInSet,
@@ -22,6 +23,8 @@ export class SelectedView {
   uids: number[] = [];
   flags: string[][] = [];
   modseqs: number[] = [];
+  /** IndexEntry.messageId per message: SEARCH finds header data by it. */
+  messageIds: number[] = [];
   /** Changes up to this MODSEQ (flags, new messages) have been reported. */
   knownModseq: number;
   /** Expunges up to this MODSEQ have been reported (they wait for a point where they may be sent). */
@@ -34,12 +37,16 @@ export class SelectedView {
     readonly name: string,
     readonly uidValidity: number,
     readonly readOnly: boolean,
-    entries: readonly IndexEntry[],
-    highestModseq: number,
+    index: MailboxIndex,
   ) {
-    for (const e of entries) this.push(e);
-    this.knownModseq = highestModseq;
-    this.expungeModseq = highestModseq;
+    // Copies of the outer arrays (this session renumbers on its own schedule); the flag lists inside
+    // are shared and never changed in place (every change replaces the element), so the cast is safe.
+    this.uids = index.uids.slice();
+    this.flags = index.flags.slice() as string[][];
+    this.modseqs = index.modseqs.slice();
+    this.messageIds = index.messageIds.slice();
+    this.knownModseq = index.modseq;
+    this.expungeModseq = index.modseq;
   }
 
   get exists(): number {
@@ -54,6 +61,7 @@ export class SelectedView {
     this.uids.push(e.uid);
     this.flags.push(e.flags);
     this.modseqs.push(e.modseq);
+    this.messageIds.push(e.messageId);
   }
 
   /** Sequence number of a UID, or 0 when not in the view. Binary search: UIDs ascend with sequence numbers. */
@@ -77,6 +85,7 @@ export class SelectedView {
     this.uids.splice(seq - 1, 1);
     this.flags.splice(seq - 1, 1);
     this.modseqs.splice(seq - 1, 1);
+    this.messageIds.splice(seq - 1, 1);
     return seq;
   }
 

@@ -8,6 +8,8 @@ export interface IndexEntry {
   uid: number;
   flags: string[];
   modseq: number;
+  /** The stored message the row points at (COPY shares it); fixed for the life of the row. */
+  messageId: number;
 }
 
 /** Per-message metadata for FETCH: what was computed once at delivery (RFC 9051 7.5.2 ENVELOPE/BODYSTRUCTURE). */
@@ -30,6 +32,27 @@ export interface MailboxCounts {
   firstUnseenSeq: number;
 }
 
+/**
+ * A message's header index, for SEARCH header keys (RFC 9051 6.4.4 HEADER, FROM, SUBJECT, SENTBEFORE...):
+ * every field of the top-level header block (trace fields included), in order, each as "\n" + name +
+ * ":" + value, the value unfolded, trimmed and with RFC 2047 encoded words decoded, and the whole text
+ * lower-cased (String.prototype.toLowerCase). So "\nsubject:" finds the Subject fields with indexOf, and
+ * a case-insensitive match is a substring test with a lower-cased needle. Empty for a message without header.
+ */
+export type HeaderIndex = string;
+
+/** The values of the fields named `key` (lower case) in a header index, in order. Pure. */
+export function headerIndexValues(index: HeaderIndex, key: string): string[] {
+  const out: string[] = [];
+  const prefix = `\n${key}:`;
+  for (let at = index.indexOf(prefix); at >= 0; at = index.indexOf(prefix, at + 1)) {
+    const start = at + prefix.length;
+    const end = index.indexOf('\n', start);
+    out.push(index.slice(start, end < 0 ? index.length : end));
+  }
+  return out;
+}
+
 export type FlagOp = 'set' | 'add' | 'remove';
 
 export interface StoreFlagsResult {
@@ -48,6 +71,9 @@ export interface CopyResult {
   mapping: Array<[number, number]>;
 }
 
+/** A mailbox without its message count (counting scans its rows): what SELECT, APPEND and COPY need. */
+export type MailboxRef = Omit<Mailbox, 'messageCount'>;
+
 export interface MailStore {
   /**
    * Removes the given UIDs from a mailbox (POP3 QUIT in UPDATE state, IMAP EXPUNGE). Each removal
@@ -59,6 +85,11 @@ export interface MailStore {
 
   /** The mailbox's HIGHESTMODSEQ, or null once deleted: the cheap "did anything change" check at each command. */
   highestModseq(mailboxId: number): number | null;
+  /**
+   * A mailbox by name (INBOX case-insensitively, RFC 9051 5.1), counters fresh from disk, without the
+   * message count that Store.getMailbox pays a scan of the mailbox's rows for; null when there is none.
+   */
+  findMailbox(accountId: number, name: string): MailboxRef | null;
   /** A mailbox by id (the counters fresh from disk), or null once deleted. */
   getMailboxById(mailboxId: number): Mailbox | null;
 
@@ -94,8 +125,22 @@ export interface MailStore {
   messageMeta(mailboxId: number, lo: number, hi: number, withStructure: boolean): Promise<MessageMeta[]>;
 
   /**
+   * The header indexes (HeaderIndex) of these messages (IndexEntry.messageId), in the same order: what
+   * SEARCH needs for header keys without reading any body. Null for an id that is not stored, and, with
+   * `containing` (lower case), for a message whose index does not contain it. A message expunged and
+   * collected meanwhile may still get its index (a message never changes, so it is still right): a
+   * session may search what its view still shows (RFC 9051 7.4.1). A message stored without an index
+   * gets it computed (and kept) here.
+   */
+  searchHeaders(
+    messageIds: readonly number[],
+    containing?: string | null,
+  ): Promise<Array<HeaderIndex | null>>;
+
+  /**
    * STORE (RFC 9051 6.4.6 with RFC 7162 3.1.3 UNCHANGEDSINCE): changes flags of the given UIDs. Only rows
-   * whose flags really change get a new MODSEQ (one per command). Emits `flags` after the commit.
+   * whose flags really change get a new MODSEQ (one per command). Emits `flags` after the commit and
+   * resolves once the change is durable (the event loop does not wait for that fsync meanwhile).
    */
   storeFlags(
     mailboxId: number,
@@ -103,7 +148,7 @@ export interface MailStore {
     op: FlagOp,
     flags: readonly string[],
     unchangedSince: number | null,
-  ): StoreFlagsResult;
+  ): Promise<StoreFlagsResult>;
 
   /** COPY (RFC 9051 6.4.7): adds rows pointing at the same messages (no body copy). 'NO_SUCH_MAILBOX'. */
   copy(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult;

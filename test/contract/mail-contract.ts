@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { MailroomError } from '../../src/errors.js';
 import type { Mailbox, Store } from '../../src/store/store.js';
 import { memoryBody, request, type StoreHarness } from './store-contract.js';
+import { headerIndexValues } from '../../src/store/mail-store.js';
 
 const T0 = new Date('2026-11-23T10:00:00Z');
 
@@ -178,8 +179,8 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         assert.ok(index.every((e) => e.flags.length === 0 && e.modseq > 0));
         const base = store.mail.highestModseq(inbox.id) ?? 0;
         assert.deepEqual(store.mail.changedSince(inbox.id, base), []);
-        store.mail.storeFlags(inbox.id, [1, 2], 'add', ['\\Seen'], null);
-        store.mail.storeFlags(inbox.id, [4], 'add', ['\\Deleted'], null);
+        await store.mail.storeFlags(inbox.id, [1, 2], 'add', ['\\Seen'], null);
+        await store.mail.storeFlags(inbox.id, [4], 'add', ['\\Deleted'], null);
         assert.deepEqual(
           store.mail.changedSince(inbox.id, base).map((e) => e.uid),
           [1, 2, 4],
@@ -245,9 +246,9 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         await deliverN(store, bob, 3);
         const flagEvents: number[][] = [];
         store.events.on('flags', (e) => flagEvents.push(e.uids));
-        store.mail.storeFlags(inbox.id, [1], 'add', ['\\Seen'], null);
+        await store.mail.storeFlags(inbox.id, [1], 'add', ['\\Seen'], null);
         const m0 = store.mail.highestModseq(inbox.id) ?? 0;
-        const r = store.mail.storeFlags(inbox.id, [3, 1, 2, 2, 99], 'add', ['\\Seen', '$Work'], null);
+        const r = await store.mail.storeFlags(inbox.id, [3, 1, 2, 2, 99], 'add', ['\\Seen', '$Work'], null);
         assert.deepEqual(r.changed, [1, 2, 3]);
         assert.deepEqual(
           r.rows.map((e) => [e.uid, e.modseq]),
@@ -260,20 +261,23 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         assert.deepEqual(r.rows[0]?.flags, ['\\Seen', '$Work']);
         assert.equal(store.mail.highestModseq(inbox.id), m0 + 1, 'one MODSEQ per command');
         // No change: no new MODSEQ, no event, case-insensitive comparison.
-        const same = store.mail.storeFlags(inbox.id, [1], 'add', ['\\SEEN'], null);
+        const same = await store.mail.storeFlags(inbox.id, [1], 'add', ['\\SEEN'], null);
         assert.deepEqual(same.changed, []);
         assert.equal(store.mail.highestModseq(inbox.id), m0 + 1);
-        const rm = store.mail.storeFlags(inbox.id, [2], 'remove', ['$work'], null);
+        const rm = await store.mail.storeFlags(inbox.id, [2], 'remove', ['$work'], null);
         assert.deepEqual(rm.rows[0]?.flags, ['\\Seen']);
-        const set = store.mail.storeFlags(inbox.id, [3], 'set', ['\\Flagged', '\\flagged'], null);
+        const set = await store.mail.storeFlags(inbox.id, [3], 'set', ['\\Flagged', '\\flagged'], null);
         assert.deepEqual(set.rows[0]?.flags, ['\\Flagged']);
         // UNCHANGEDSINCE: UID 3 changed after m0+1, so it is refused; 1 is within and changes.
-        const cond = store.mail.storeFlags(inbox.id, [1, 3], 'add', ['\\Answered'], m0 + 1);
+        const cond = await store.mail.storeFlags(inbox.id, [1, 3], 'add', ['\\Answered'], m0 + 1);
         assert.deepEqual(cond.modified, [3]);
         assert.deepEqual(cond.changed, [1]);
         assert.deepEqual(store.mail.listIndex(inbox.id)[2]?.flags, ['\\Flagged']);
         assert.deepEqual(flagEvents, [[1], [1, 2, 3], [2], [3], [1]]);
-        throwsCode(() => store.mail.storeFlags(-1, [1], 'add', ['\\Seen'], null), 'NO_SUCH_MAILBOX');
+        await assert.rejects(
+          store.mail.storeFlags(-1, [1], 'add', ['\\Seen'], null),
+          (err: unknown) => err instanceof MailroomError && err.code === 'NO_SUCH_MAILBOX',
+        );
       });
     });
 
@@ -281,7 +285,7 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
       void test('copy: new UIDs in order, COPYUID data, same bodies, one destination MODSEQ, flags kept', async () => {
         const { store, bob, inbox } = await account();
         await deliverN(store, bob, 3);
-        store.mail.storeFlags(inbox.id, [2], 'add', ['\\Flagged'], null);
+        await store.mail.storeFlags(inbox.id, [2], 'add', ['\\Flagged'], null);
         const dst = store.mail.createMailbox(bob, 'Copies');
         await store.deliver(
           request({ body: memoryBody('first\r\n'), local: [{ accountId: bob, mailbox: 'Copies' }] }),
@@ -383,6 +387,90 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         await assert.rejects(
           again.mail.append(999_999, memoryBody('x\r\n'), [], T0),
           (e: unknown) => e instanceof MailroomError && e.code === 'NO_SUCH_MAILBOX',
+        );
+      });
+    });
+
+    void describe('mail: findMailbox, messageId, searchHeaders (SEARCH header keys)', () => {
+      void test('findMailbox: like getMailbox without the count; INBOX case-insensitive; null when absent', async () => {
+        const { store, bob, inbox } = await account();
+        await deliverN(store, bob, 2);
+        const found = store.mail.findMailbox(bob, 'inbox');
+        const { messageCount, ...rest } = store.getMailbox(bob, 'INBOX') as Mailbox;
+        assert.equal(messageCount, 2);
+        assert.deepEqual(found, rest);
+        assert.equal(found?.id, inbox.id);
+        assert.equal(found?.uidNext, 3);
+        assert.equal(store.mail.findMailbox(bob, 'nope'), null);
+        assert.equal(store.mail.findMailbox(bob + 999, 'INBOX'), null);
+      });
+
+      void test('listIndex and changedSince carry the message id; COPY shares it', async () => {
+        const { store, bob, inbox } = await account();
+        await deliverN(store, bob, 2);
+        const index = store.mail.listIndex(inbox.id);
+        const ids = index.map((e) => e.messageId);
+        assert.equal(new Set(ids).size, 2);
+        const trash = store.getMailbox(bob, 'Trash') as Mailbox;
+        store.mail.copy(inbox.id, [2], trash.id);
+        assert.deepEqual(
+          store.mail.listIndex(trash.id).map((e) => e.messageId),
+          [ids[1]],
+        );
+        assert.deepEqual(
+          store.mail.changedSince(trash.id, 0).map((e) => e.messageId),
+          [ids[1]],
+        );
+        const r = await store.mail.storeFlags(inbox.id, [1], 'add', ['\\Seen'], null);
+        assert.equal(r.rows[0]?.messageId, ids[0]);
+      });
+
+      void test('searchHeaders: decoded, unfolded, lower-cased fields in order; filter; gone messages; kept', async () => {
+        const location = await harness.newLocation();
+        const store = await harness.open(location, () => T0);
+        store.addDomain('example.test');
+        const bob = store.addAccount('bob@example.test', 'h').id;
+        const inbox = store.getMailbox(bob, 'INBOX') as Mailbox;
+        await store.deliver(request({ body: memoryBody(MULTIPART), local: [{ accountId: bob }] }));
+        await store.deliver(
+          request({
+            body: memoryBody(
+              'Subject: Second\r\n Line\r\nX-Tag: A\r\nx-tag: B\r\n\r\nSubject: not a header\r\n',
+            ),
+            local: [{ accountId: bob }],
+          }),
+        );
+        const drafts = store.getMailbox(bob, 'Drafts') as Mailbox;
+        await store.mail.append(drafts.id, memoryBody('Subject: Appended\r\n\r\nx\r\n'), [], T0);
+        const ids = store.mail.listIndex(inbox.id).map((e) => e.messageId);
+        const draftId = store.mail.listIndex(drafts.id)[0]?.messageId as number;
+        const [first, second] = await store.mail.searchHeaders(ids);
+        assert.ok(first?.startsWith('\nreturn-path:<alice@remote.example>\nreceived:from client.example'));
+        assert.deepEqual(headerIndexValues(first ?? '', 'subject'), ['café']);
+        assert.deepEqual(headerIndexValues(first ?? '', 'from'), ['alice <alice@remote.example>']);
+        assert.deepEqual(headerIndexValues(second ?? '', 'subject'), ['second line']);
+        assert.deepEqual(headerIndexValues(second ?? '', 'x-tag'), ['a', 'b']);
+        assert.deepEqual(await store.mail.searchHeaders([draftId]), ['\nsubject:appended']);
+        // The filter: null for a message whose index lacks the text; order kept; unknown ids are null.
+        assert.deepEqual(
+          (await store.mail.searchHeaders([ids[0] as number, 999_999, ids[1] as number], 'x-tag:b')).map(
+            (t) => t !== null,
+          ),
+          [false, false, true],
+        );
+        assert.deepEqual(await store.mail.searchHeaders([]), []);
+        // Expunged and collected: the index may still be given (it cannot have changed), or null.
+        store.mail.expunge(inbox.id, [2]);
+        const after2 = await store.mail.searchHeaders(ids);
+        const gone = after2[1] ?? null;
+        assert.ok(gone === null || headerIndexValues(gone, 'subject')[0] === 'second line');
+        await store.close();
+        // Kept across a restart (computed once, stored).
+        const again = await harness.open(location, () => T0);
+        after(() => again.close());
+        assert.deepEqual(
+          headerIndexValues((await again.mail.searchHeaders([ids[0] as number]))[0] ?? '', 'subject'),
+          ['café'],
         );
       });
     });

@@ -36,6 +36,9 @@ export class RawImap {
         : tcpConnect({ host: '127.0.0.1', port }, () => done(s));
       s.once('error', fail);
     });
+    // As real clients do: with Nagle on, the literal after "APPEND ... {n+}" waits for the server's
+    // delayed ACK (40 ms on Linux), which measured the kernel, not the server.
+    socket.setNoDelay(true);
     const client = new RawImap(socket);
     await client.line(); // greeting
     return client;

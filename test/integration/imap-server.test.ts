@@ -9,6 +9,7 @@ import { ImapFlow } from 'imapflow';
 import { createAuthenticator } from '../../src/auth/authenticator.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
 import { serveImapConnection } from '../../src/imap/connection.js';
+import { MailboxIndexCache } from '../../src/imap/mailbox-index-cache.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
@@ -26,11 +27,12 @@ async function setup() {
     dummyParams: PARAMS,
   });
   const sockets = new Set<Socket>();
+  const indexCache = new MailboxIndexCache(store.mail);
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     serveImapConnection(socket, {
-      services: { store, authenticate, now: () => new Date() },
+      services: { store, authenticate, now: () => new Date(), indexCache },
       policy: {
         hostname: 'mx.example.test',
         tlsAvailable: false,
@@ -58,7 +60,7 @@ async function setup() {
       auth: { user: 'bob@example.test', pass: 'secret' },
       logger: false,
     });
-  return { store, account, client };
+  return { store, account, client, dir };
 }
 
 const MESSAGE = (n: number) =>
@@ -171,4 +173,41 @@ test('IDLE: a delivery appears at once; a second session sees flags and expunges
   assert.equal(await gotExpunge, 1);
   await actor.logout();
   await watcher.logout();
+});
+
+test('shared SELECT index: a re-SELECT sees what another session and another store connection changed', async () => {
+  const { account, client, dir } = await setup();
+  const a = client();
+  const b = client();
+  await a.connect();
+  await b.connect();
+  for (let n = 1; n <= 4; n++) await b.append('INBOX', MESSAGE(n));
+  await a.mailboxOpen('INBOX'); // loads the shared index
+  await a.mailboxClose();
+  await b.mailboxOpen('INBOX');
+  await b.messageFlagsAdd('2', ['\\Seen']);
+  await b.messageFlagsAdd('3', ['\\Deleted']);
+  await b.messageDelete('4'); // expunges 3 and 4 (both \Deleted)
+  await b.append('INBOX', MESSAGE(5), ['\\Flagged']);
+  // Another connection to the same files, as the CLI or a second process would change it.
+  const other = openSqliteStore({ dataDir: dir });
+  const inbox = other.getMailbox(account.id, 'INBOX');
+  assert.ok(inbox);
+  await other.mail.storeFlags(inbox.id, [1], 'add', ['$Other'], null);
+  await other.close();
+  const opened = await a.mailboxOpen('INBOX');
+  assert.equal(opened.exists, 3);
+  const seen: Array<[number | undefined, string[]]> = [];
+  for await (const m of a.fetch('1:*', { uid: true, flags: true }))
+    seen.push([m.uid, [...(m.flags ?? [])].sort()]);
+  assert.deepEqual(seen, [
+    [1, ['$Other']],
+    [2, ['\\Seen']],
+    [5, ['\\Flagged']],
+  ]);
+  // Header search through the stored index, the same from both sessions.
+  assert.deepEqual(await a.search({ subject: 'hello 5' }, { uid: true }), [5]);
+  assert.deepEqual(await b.search({ header: { 'message-id': 'm2@' } }, { uid: true }), [2]);
+  await a.logout();
+  await b.logout();
 });

@@ -11,6 +11,7 @@ import {
   type StatusKind,
   type WriterOptions,
 } from '../proto/response-writer.js';
+import type { MailboxIndexCache } from '../mailbox-index-cache.js';
 import type { SessionState } from '../session-state.js';
 
 /** The services a session asks for (DESIGN: the session never touches sockets, clocks or disks directly). */
@@ -18,6 +19,8 @@ export interface ImapServices {
   store: Store;
   authenticate: Authenticate;
   now: () => Date;
+  /** The mailbox indexes SELECT starts from, one cache shared by every session of the server. */
+  indexCache: MailboxIndexCache;
   /** Drops a spooled body nobody will store (its file, if any, is removed). */
   discardBody: (body: SpooledBody) => void;
 }

@@ -86,7 +86,7 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
       (a) => !(view.flags[a.seq - 1] as string[]).some((f) => f.toLowerCase() === '\\seen'),
     );
     if (unseen.length > 0) {
-      const r = ctx.services.store.mail.storeFlags(
+      const r = await ctx.services.store.mail.storeFlags(
         view.mailboxId,
         unseen.map((a) => a.uid),
         'add',
@@ -102,6 +102,10 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
       }
       if (!has('FLAGS')) items.push({ type: 'FLAGS' });
     }
+  }
+  if (!needMeta && items.every((i) => i.type === 'UID' || i.type === 'FLAGS' || i.type === 'MODSEQ')) {
+    flagsOnly(ctx, list, items);
+    return;
   }
   const store = ctx.services.store;
   let pos = 0;
@@ -121,6 +125,35 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
     for (const a of list)
       ctx.out.push(fetchResponse(a.seq, itemValues(ctx, a, items, null, null), ctx.out.opts));
   }
+}
+
+/** Response text gathered per output part: large enough for few writes, small enough to stream. */
+const TEXT_CHUNK = 64 * 1024;
+
+/**
+ * FETCH of UID/FLAGS/MODSEQ only (what clients send to resync, often 1:*), formatted straight into text:
+ * through fetchResponse it cost ~2 us and several objects per message (0.2 s on 100,000 messages).
+ * Same bytes: flags are atoms (validated by the parser when stored), MODSEQ a list (RFC 7162 3.1.4.1).
+ */
+function flagsOnly(ctx: CommandContext, list: readonly Addressed[], items: readonly FetchItem[]): void {
+  const view = selectedView(ctx);
+  let text = '';
+  for (const a of list) {
+    let line = `* ${a.seq} FETCH (`;
+    for (let k = 0; k < items.length; k++) {
+      if (k > 0) line += ' ';
+      const t = (items[k] as FetchItem).type;
+      if (t === 'UID') line += `UID ${a.uid}`;
+      else if (t === 'FLAGS') line += `FLAGS (${(view.flags[a.seq - 1] as string[]).join(' ')})`;
+      else line += `MODSEQ (${view.modseqs[a.seq - 1] as number})`;
+    }
+    text += line + ')\r\n';
+    if (text.length >= TEXT_CHUNK) {
+      ctx.out.raw(text);
+      text = '';
+    }
+  }
+  if (text !== '') ctx.out.raw(text);
 }
 
 function itemValues(

@@ -1,4 +1,5 @@
 // IMAP mailbox commands (RFC 9051 6.3): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (RFC 5258/6154/5819), LSUB, STATUS.
+import type { MailboxRef } from '../../store/mail-store.js';
 import type { Account, Mailbox } from '../../store/store.js';
 import type { ImapCommand, StatusItem } from '../proto/command-types.js';
 import {
@@ -29,6 +30,14 @@ export function mailboxArg(ctx: CommandContext, wire: string): string {
     if (err instanceof ImapSyntaxError) throw bad(err.message);
     throw err;
   }
+}
+
+/** Like existing(), without the message count (SELECT, APPEND, COPY/MOVE: counting costs a scan). */
+export function existingRef(ctx: CommandContext, wire: string, tryCreate = false): MailboxRef {
+  const mb = ctx.services.store.mail.findMailbox(accountOf(ctx).id, mailboxArg(ctx, wire));
+  // RFC 9051 6.3.12 / 6.4.7: [TRYCREATE] tells APPEND and COPY clients that CREATE would help.
+  if (!mb) throw no('No such mailbox', { name: tryCreate ? 'TRYCREATE' : 'NONEXISTENT' });
+  return mb;
 }
 
 export function existing(ctx: CommandContext, wire: string, tryCreate = false): Mailbox {

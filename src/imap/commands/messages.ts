@@ -4,7 +4,7 @@ import { formatNumbers, type SequenceSet } from '../proto/sequence-set.js';
 import type { Addressed } from '../selected-view.js';
 import { bad, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
-import { existing } from './mailboxes.js';
+import { existingRef } from './mailboxes.js';
 import { selectedView } from './select.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
@@ -34,13 +34,13 @@ export function normaliseFlags(flags: readonly string[]): string[] {
   });
 }
 
-export function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Done | void {
+export async function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Promise<Done | void> {
   const view = selectedView(ctx);
   if (view.readOnly) throw no('Mailbox is read-only', { name: 'READ-ONLY' });
   const list = addressed(ctx, cmd.set, cmd.uid);
   const flags = normaliseFlags(cmd.action.flags);
   if (cmd.unchangedSince !== null) ctx.session.condstoreOn = true;
-  const r = ctx.services.store.mail.storeFlags(
+  const r = await ctx.services.store.mail.storeFlags(
     view.mailboxId,
     list.map((a) => a.uid),
     cmd.action.op,
@@ -73,7 +73,7 @@ export function copyMove(ctx: CommandContext, cmd: Cmd<'COPY' | 'MOVE'>): Done |
   const view = selectedView(ctx);
   if (cmd.name === 'MOVE' && view.readOnly) throw no('Mailbox is read-only', { name: 'READ-ONLY' });
   const list = addressed(ctx, cmd.set, cmd.uid);
-  const dest = existing(ctx, cmd.mailbox, true);
+  const dest = existingRef(ctx, cmd.mailbox, true);
   if (list.length === 0) return { text: 'No messages' };
   const uids = list.map((a) => a.uid);
   const mail = ctx.services.store.mail;
@@ -104,7 +104,7 @@ export async function append(ctx: CommandContext, cmd: Cmd<'APPEND'>): Promise<D
   const bodies = ctx.bodies;
   let dest;
   try {
-    dest = existing(ctx, cmd.mailbox, true);
+    dest = existingRef(ctx, cmd.mailbox, true);
     if (bodies.length !== cmd.messages.length) throw bad('APPEND literal missing');
   } catch (err) {
     for (const b of bodies) ctx.services.discardBody(b);

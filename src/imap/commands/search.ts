@@ -1,10 +1,9 @@
 // IMAP SEARCH and UID SEARCH (RFC 9051 6.4.4; ESEARCH RFC 4731; SEARCHRES RFC 5182; MODSEQ RFC 7162 3.1.5).
-import { decodeEncodedWords } from '../../mail/encoded-words.js';
 import { parseRfc5322Date } from '../../mail/headers.js';
-import type { MessageMeta } from '../../store/mail-store.js';
+import { headerIndexValues, type MessageMeta } from '../../store/mail-store.js';
 import type { ImapCommand, SearchDate, SearchKey } from '../proto/command-types.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
-import { headerFieldsOf, sectionBytes } from '../message-sections.js';
+import { sectionBytes } from '../message-sections.js';
 import type { SelectedView } from '../selected-view.js';
 import { no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
@@ -13,6 +12,8 @@ type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
 interface Needs {
   meta: boolean;
+  /** The header index (store.mail.searchHeaders): header keys and SENT* dates. */
+  headers: boolean;
   body: boolean;
   modseq: boolean;
 }
@@ -20,13 +21,15 @@ interface Needs {
 function needs(k: SearchKey, n: Needs): void {
   switch (k.op) {
     case 'date':
-      n.meta = true;
-      if (k.field === 'sent') n.body = true;
+      if (k.field === 'sent') n.headers = true;
+      else n.meta = true;
       break;
     case 'size':
       n.meta = true;
       break;
     case 'header':
+      n.headers = true;
+      break;
     case 'body':
     case 'text':
       n.meta = true;
@@ -62,6 +65,7 @@ interface Candidate {
   seq: number;
   uid: number;
   meta: MessageMeta | null;
+  headers: string | null;
   body: Buffer | null;
 }
 
@@ -71,13 +75,21 @@ function contains(haystack: string, needle: string): boolean {
 }
 
 function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
-  const flags = view.flags[c.seq - 1] as string[];
-  const hasFlag = (f: string): boolean => flags.some((x) => x.toLowerCase() === f.toLowerCase());
   switch (k.op) {
     case 'all':
       return true;
-    case 'flag':
-      return hasFlag(k.flag) === k.set;
+    case 'flag': {
+      // Flags compare case-insensitively (RFC 9051 2.3.2).
+      const want = k.flag.toLowerCase();
+      let has = false;
+      for (const x of view.flags[c.seq - 1] as string[]) {
+        if (x.toLowerCase() === want) {
+          has = true;
+          break;
+        }
+      }
+      return has === k.set;
+    }
     case 'new':
     case 'recent':
       return false; // no \Recent (RFC 9051 removed it)
@@ -99,8 +111,8 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
       let ms: number | null;
       if (k.field === 'internal') ms = c.meta!.internalDate.getTime();
       else {
-        const date = headerFieldsOf(c.body!, c.meta!.structure!).find((f) => f.key === 'date');
-        ms = date ? (parseRfc5322Date(date.value)?.getTime() ?? null) : null;
+        const date = headerIndexValues(c.headers!, 'date')[0];
+        ms = date !== undefined ? (parseRfc5322Date(date)?.getTime() ?? null) : null;
         if (ms === null) return false;
       }
       const day = dayOfMs(ms);
@@ -108,10 +120,11 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
       return k.cmp === 'before' ? day < want : k.cmp === 'on' ? day === want : day >= want;
     }
     case 'header': {
-      const field = k.field.toLowerCase();
-      const found = headerFieldsOf(c.body!, c.meta!.structure!).filter((f) => f.key === field);
+      // The index holds values unfolded, decoded and lower-cased (mail-store.ts HeaderIndex).
+      const found = headerIndexValues(c.headers!, k.field.toLowerCase());
       // RFC 9051 6.4.4: HEADER field "" matches every message that has the field.
-      return found.some((f) => k.value === '' || contains(decodeEncodedWords(f.value), k.value));
+      const needle = k.value.toLowerCase();
+      return found.some((v) => needle === '' || v.includes(needle));
     }
     case 'body':
     case 'text': {
@@ -129,36 +142,90 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
   }
 }
 
+/**
+ * Lower-cased text that the header index of every matching message contains: that of a HEADER key the
+ * whole search requires (the key itself or one of its AND-ed keys). The store filters on it, so a
+ * SEARCH SUBJECT copies out only the messages that may match. Null when no such key.
+ */
+export function requiredHeaderText(k: SearchKey): string | null {
+  if (k.op === 'header') return k.value === '' ? `\n${k.field.toLowerCase()}:` : k.value.toLowerCase();
+  if (k.op !== 'and') return null;
+  for (const x of k.keys) {
+    const t = requiredHeaderText(x);
+    if (t !== null) return t;
+  }
+  return null;
+}
+
+/** Messages examined per store query; between chunks other sessions get the event loop. */
+const CHUNK = 1000;
+
+/** Event-loop time one SEARCH may take before letting other sessions run (a flag search never needs to). */
+const SLICE_MS = 10;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * The matching messages of the view, in order. Data is read per chunk of the view (one query for the
+ * chunk's metadata, one for its header index), bodies only for BODY/TEXT keys; a message expunged by
+ * another session meanwhile has no data and simply does not match.
+ */
+async function candidates(
+  ctx: CommandContext,
+  view: SelectedView,
+  n: Needs,
+  key: SearchKey,
+): Promise<Array<{ seq: number; uid: number }>> {
+  const store = ctx.services.store;
+  const hits: Array<{ seq: number; uid: number }> = [];
+  // A message left out by this filter cannot match (see requiredHeaderText), like one without data.
+  const required = requiredHeaderText(key);
+  // One candidate object, refilled per message: matches() keeps no reference, and 100k objects per
+  // SEARCH were most of its garbage.
+  const c: Candidate = { seq: 0, uid: 0, meta: null, headers: null, body: null };
+  let sliceStart = ctx.services.now().getTime();
+  for (let first = 0; first < view.exists; first += CHUNK) {
+    if (first > 0 && ctx.services.now().getTime() - sliceStart >= SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = ctx.services.now().getTime();
+    }
+    const last = Math.min(view.exists, first + CHUNK) - 1;
+    const lo = view.uids[first] as number;
+    const hi = view.uids[last] as number;
+    const metas = new Map<number, MessageMeta>();
+    if (n.meta) {
+      for (const m of await store.mail.messageMeta(view.mailboxId, lo, hi, n.body)) metas.set(m.uid, m);
+    }
+    const headers = n.headers
+      ? await store.mail.searchHeaders(view.messageIds.slice(first, last + 1), required)
+      : null;
+    for (let i = first; i <= last; i++) {
+      const uid = view.uids[i] as number;
+      const meta = metas.get(uid) ?? null;
+      if (n.meta && !meta) continue;
+      const h = headers ? (headers[i - first] ?? null) : null;
+      if (n.headers && h === null) continue;
+      c.seq = i + 1;
+      c.uid = uid;
+      c.meta = meta;
+      c.headers = h;
+      c.body = n.body && meta ? await store.readMessage(meta.messageId) : null;
+      if (matches(key, c, view)) hits.push({ seq: i + 1, uid });
+    }
+  }
+  return hits;
+}
+
 export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<void> {
   const view = selectedView(ctx);
   const cs = cmd.charset?.toUpperCase() ?? null;
   if (cs !== null && cs !== 'UTF-8' && cs !== 'US-ASCII') {
     throw no('Unsupported charset', { name: 'BADCHARSET', args: '(UTF-8 US-ASCII)' });
   }
-  const n: Needs = { meta: false, body: false, modseq: false };
+  const n: Needs = { meta: false, headers: false, body: false, modseq: false };
   needs(cmd.key, n);
   if (n.modseq) ctx.session.condstoreOn = true;
-  const store = ctx.services.store;
-  const hits: Candidate[] = [];
-  const metas = new Map<number, MessageMeta>();
-  if (n.meta && view.exists > 0) {
-    for (const m of await store.mail.messageMeta(
-      view.mailboxId,
-      view.uids[0] as number,
-      view.maxUid,
-      n.body,
-    )) {
-      metas.set(m.uid, m);
-    }
-  }
-  for (let i = 0; i < view.exists; i++) {
-    const uid = view.uids[i] as number;
-    const meta = metas.get(uid) ?? null;
-    if (n.meta && !meta) continue;
-    const body = n.body && meta ? await store.readMessage(meta.messageId) : null;
-    const c: Candidate = { seq: i + 1, uid, meta, body };
-    if (matches(cmd.key, c, view)) hits.push({ ...c, meta: null, body: null });
-  }
+  const hits = await candidates(ctx, view, n, cmd.key);
   const ids = hits.map((h) => (cmd.uid ? h.uid : h.seq));
   // Loops, not Math.max(...spread): a spread of 100k+ hits overflows the call stack (RangeError).
   let maxModseq = 0;
@@ -168,7 +235,7 @@ export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<v
   const esearch = opts !== null || ctx.session.enabled.has('IMAP4REV2');
   if (!esearch) {
     const mod = n.modseq && ids.length > 0 ? ` (MODSEQ ${maxModseq})` : '';
-    ctx.out.raw(`* SEARCH${ids.map((x) => ' ' + x).join('')}${mod}\r\n`);
+    ctx.out.raw(`* SEARCH${ids.length > 0 ? ' ' + ids.join(' ') : ''}${mod}\r\n`);
     return;
   }
   // RFC 4731 3.1: RETURN () means ALL; SAVE alone returns nothing else.

@@ -5,7 +5,7 @@ import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-s
 import { SelectedView } from '../selected-view.js';
 import { bad, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
-import { accountOf, existing } from './mailboxes.js';
+import { accountOf, existingRef } from './mailboxes.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -25,13 +25,14 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
   ctx.session.state = { kind: 'authenticated', account };
   if (wasSelected) ctx.out.untagged('OK', { name: 'CLOSED' }, 'Previous mailbox closed');
   if (cmd.qresync && !ctx.session.enabled.has('QRESYNC')) throw bad('QRESYNC is not enabled');
-  const mb = existing(ctx, cmd.mailbox);
+  const mb = existingRef(ctx, cmd.mailbox);
   const store = ctx.services.store.mail;
-  // Index first, then the counter: a change in between is reported at the next sync, never lost.
-  const highest = store.highestModseq(mb.id) ?? mb.highestModseq;
-  const entries = store.listIndex(mb.id);
+  // The shared index, brought up to date (mailbox-index-cache.ts); deleted just now: as if never there.
+  const index = ctx.services.indexCache.get(mb.id);
+  if (!index) throw no('No such mailbox', { name: 'NONEXISTENT' });
+  const highest = index.modseq;
   const readOnly = cmd.name === 'EXAMINE';
-  const view = new SelectedView(mb.id, mb.name, mb.uidValidity, readOnly, entries, highest);
+  const view = new SelectedView(mb.id, mb.name, mb.uidValidity, readOnly, index);
   if (cmd.condstore || cmd.qresync) ctx.session.condstoreOn = true;
   const rev2 = ctx.session.enabled.has('IMAP4REV2');
   const o = ctx.out;

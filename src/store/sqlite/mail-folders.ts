@@ -1,5 +1,6 @@
 // Mailbox (folder) operations of the SQLite MailStore: create with parents, delete, rename with children, subscribe.
 import { MailroomError } from '../../errors.js';
+import type { MailboxRef } from '../mail-store.js';
 import type { Mailbox } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { normalizeMailboxName } from './names.js';
@@ -43,6 +44,26 @@ export function getMailboxById(ctx: SqliteContext, mailboxId: number): Mailbox |
     .prepare<[number], MailboxRow>(`SELECT ${COLUMNS} FROM mailboxes m WHERE m.id = ?`)
     .get(mailboxId);
   return row ? toMailbox(row) : null;
+}
+
+export function findMailbox(ctx: SqliteContext, accountId: number, name: string): MailboxRef | null {
+  const r = ctx
+    .prepare<[number, string], Omit<MailboxRow, 'message_count'>>(
+      'SELECT id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highest_modseq ' +
+        'FROM mailboxes WHERE account_id = ? AND name = ?',
+    )
+    .get(accountId, normalizeMailboxName(name));
+  if (!r) return null;
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    specialUse: r.special_use,
+    subscribed: r.subscribed === 1,
+    uidValidity: r.uidvalidity,
+    uidNext: r.uidnext,
+    highestModseq: r.highest_modseq,
+  };
 }
 
 function findId(ctx: SqliteContext, accountId: number, name: string): number | null {

@@ -2,8 +2,10 @@
 import type {
   CopyResult,
   FlagOp,
+  HeaderIndex,
   IndexEntry,
   MailboxCounts,
+  MailboxRef,
   MailStore,
   MessageMeta,
   OpenedMessage,
@@ -12,10 +14,12 @@ import type {
 import type { Mailbox, SpooledBody } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { appendMessage } from './mail-append.js';
+import { HeaderIndexCache, searchHeaders } from './mail-headers.js';
 import { openMessage } from './mail-read.js';
 import {
   createMailbox,
   deleteMailbox,
+  findMailbox,
   getMailboxById,
   renameMailbox,
   setSubscribed,
@@ -32,6 +36,9 @@ import {
 import { collectGarbage } from './queries.js';
 
 export class SqliteMailStore implements MailStore {
+  /** Header indexes for SEARCH, shared by every session of this process (mail-headers.ts). */
+  private readonly headerCache = new HeaderIndexCache();
+
   constructor(private readonly ctx: SqliteContext) {}
 
   expunge(mailboxId: number, uids: readonly number[]): number[] {
@@ -79,6 +86,10 @@ export class SqliteMailStore implements MailStore {
     return row?.m ?? null;
   }
 
+  findMailbox(accountId: number, name: string): MailboxRef | null {
+    return findMailbox(this.ctx, accountId, name);
+  }
+
   getMailboxById(mailboxId: number): Mailbox | null {
     return getMailboxById(this.ctx, mailboxId);
   }
@@ -119,13 +130,20 @@ export class SqliteMailStore implements MailStore {
     return messageMeta(this.ctx, mailboxId, lo, hi, withStructure);
   }
 
+  searchHeaders(
+    messageIds: readonly number[],
+    containing: string | null = null,
+  ): Promise<Array<HeaderIndex | null>> {
+    return searchHeaders(this.ctx, this.headerCache, messageIds, containing);
+  }
+
   storeFlags(
     mailboxId: number,
     uids: readonly number[],
     op: FlagOp,
     flags: readonly string[],
     unchangedSince: number | null,
-  ): StoreFlagsResult {
+  ): Promise<StoreFlagsResult> {
     return storeFlags(this.ctx, mailboxId, uids, op, flags, unchangedSince);
   }
 

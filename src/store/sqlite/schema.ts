@@ -136,6 +136,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX queue_recipients_waiting ON queue_recipients(next_attempt_at, queue_id)
     WHERE state IN ('pending', 'deferred');
   `,
+  // 5: IMAP SEARCH speed (issue 4): each message's header fields, decoded once, so SEARCH SUBJECT/FROM/
+  // HEADER reads one short string per message instead of the whole message (format: mail-store.ts
+  // HeaderIndex; filled lazily by sqlite/mail-headers.ts, no row until then). A table of its own,
+  // not a column of messages: there it sat behind bodystructure_json, whose overflow pages a scan
+  // had to walk to reach it (it measured slower than reading the structure JSON itself).
+  `
+  CREATE TABLE message_headers (
+    message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    fields TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

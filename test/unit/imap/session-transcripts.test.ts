@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapSession } from '../../../src/imap/session.js';
+import { MailboxIndexCache } from '../../../src/imap/mailbox-index-cache.js';
 import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
 import { partsToBuffer } from '../../../src/imap/proto/response-writer.js';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
@@ -25,6 +26,7 @@ async function newSession() {
       authenticate: async (u, p) =>
         p === 'secret' ? { kind: 'ok', account: u.toLowerCase() } : { kind: 'failed' },
       now: () => new Date('2026-11-23T10:00:00Z'),
+      indexCache: new MailboxIndexCache(store.mail),
       discardBody: () => undefined,
     },
     { hostname: 'mx.example.test', tlsAvailable: true, allowLoopbackPlaintext: true, maxAppendSize: 1 << 20 },
