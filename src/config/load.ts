@@ -8,6 +8,7 @@ import { MailroomError } from '../errors.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_AGE,
+  DEFAULT_QUEUE_CONNECTIONS,
   DEFAULT_RETRY_INTERVALS,
   LISTENER_DEFAULTS,
   isHostName,
@@ -160,6 +161,8 @@ function resolveConfig(
         raw.queue?.retry_intervals ??
         DEFAULT_RETRY_INTERVALS.map((d) => mustParse(parseDuration(d) ?? 'bad', d)),
       maxAgeMs: raw.queue?.max_age ?? mustParse(parseDuration(DEFAULT_MAX_AGE) ?? 'bad', 'max_age'),
+      maxConnections: raw.queue?.max_connections ?? DEFAULT_QUEUE_CONNECTIONS.total,
+      maxConnectionsPerDomain: raw.queue?.max_connections_per_domain ?? DEFAULT_QUEUE_CONNECTIONS.perDomain,
     },
     outbound: {
       port: raw.outbound?.port ?? 25,

@@ -142,6 +142,9 @@ export const rawConfigSchema = z.strictObject({
         .min(1, { error: 'expected at least one interval' })
         .optional(),
       max_age: duration.optional(),
+      // Outgoing SMTP connections at once: in all, and to one destination domain (be polite to peers).
+      max_connections: positiveInt().optional(),
+      max_connections_per_domain: positiveInt().optional(),
     })
     .optional(),
   outbound: z
@@ -231,7 +234,12 @@ export interface Config {
     maxConnections: number;
     maxConnectionsPerIp: number;
   };
-  queue: { retryIntervalsMs: number[]; maxAgeMs: number };
+  queue: {
+    retryIntervalsMs: number[];
+    maxAgeMs: number;
+    maxConnections: number;
+    maxConnectionsPerDomain: number;
+  };
   outbound: {
     port: number;
     dnsServers: string[];
@@ -243,4 +251,6 @@ export interface Config {
 
 export const DEFAULT_RETRY_INTERVALS = ['1m', '5m', '15m', '1h', '4h'] as const;
 export const DEFAULT_MAX_AGE = '5d';
+/** Outgoing connections at once, in all and per destination domain (Postfix: 100 and 20). */
+export const DEFAULT_QUEUE_CONNECTIONS = { total: 100, perDomain: 10 } as const;
 export { DEFAULT_LIMITS };

@@ -80,6 +80,8 @@ describe('parseConfigText', () => {
     });
     assert.deepEqual(config.queue.retryIntervalsMs, [60_000, 300_000, 900_000, 3_600_000, 14_400_000]);
     assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);
+    assert.equal(config.queue.maxConnections, 100);
+    assert.equal(config.queue.maxConnectionsPerDomain, 10);
     assert.deepEqual(config.outbound, { port: 25, dnsServers: [], routes: {}, routeAuth: {} });
   });
 
@@ -104,6 +106,8 @@ max_connections_per_ip = 2
 [queue]
 retry_intervals = ["30s", "2m"]
 max_age = "1h"
+max_connections = 20
+max_connections_per_domain = 3
 [outbound]
 port = 2525
 dns_servers = ["1.1.1.1", "::1"]
@@ -121,6 +125,8 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     assert.equal(config.limits.maxRecipients, 5);
     assert.deepEqual(config.queue.retryIntervalsMs, [30_000, 120_000]);
     assert.equal(config.queue.maxAgeMs, 3_600_000);
+    assert.equal(config.queue.maxConnections, 20);
+    assert.equal(config.queue.maxConnectionsPerDomain, 3);
     assert.deepEqual(config.outbound.routes, { 'example.net': { host: '127.0.0.1', port: 2626 } });
   });
 
@@ -142,6 +148,10 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     [
       '[queue]\nmax_age = "5 days"',
       'config: queue.max_age: expected a duration like "30s", "5m", "1h" or "5d", got "5 days"',
+    ],
+    [
+      '[queue]\nmax_connections_per_domain = 0',
+      'config: queue.max_connections_per_domain: expected a positive integer, got 0',
     ],
     [
       '[queue]\nretry_intervals = []',
