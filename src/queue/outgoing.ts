@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { DnsResolver } from '../smtp/client/mx-resolver.js';
 import type { ClientTimeouts } from '../smtp/client/client-types.js';
 import type { Store } from '../store/store.js';
+import { ConnectionPool } from '../smtp/client/connection-pool.js';
 import { createDsnSender } from './bounce.js';
 import { QueueScheduler, type SchedulerOptions } from './scheduler.js';
 import { createResolver, createSmtpTransport } from './transport.js';
@@ -40,6 +41,8 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
   const routes: Record<string, string> = {};
   for (const [domain, address] of Object.entries(config.outbound.routes))
     routes[domain] = formatListenAddress(address);
+  // Connections stay open briefly after a batch for the next one to the same peer (connection-pool.ts).
+  const pool = new ConnectionPool();
   const transport = createSmtpTransport({
     queue: store.queue,
     hostname: config.hostname,
@@ -48,6 +51,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     routeAuth: config.outbound.routeAuth,
     resolver: options.resolver ?? createResolver(config.outbound.dnsServers),
     random,
+    pool,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   const sendDsns = createDsnSender({
@@ -67,6 +71,8 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     logger,
     now,
     random,
+    maxConnections: config.queue.maxConnections,
+    maxConnectionsPerDomain: config.queue.maxConnectionsPerDomain,
     ...options.limits,
   });
   scheduler.start(store.events);
@@ -81,6 +87,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
         }),
       ]);
       clearTimeout(timer);
+      pool.close();
     },
   };
 }

@@ -69,6 +69,14 @@ export interface QueueStore {
    * and owe no DSN is retired (rows deleted, body collected). Returns whether it was retired.
    */
   recordResults(queueId: string, updates: readonly RecipientUpdate[]): { retired: boolean };
+  /**
+   * recordResults for several messages in one commit (the scheduler gathers the results that arrive
+   * in one event-loop turn): one transaction instead of one per message. Same rules per entry;
+   * returns whether each was retired, in order.
+   */
+  recordResultsMany(
+    batch: readonly { queueId: string; updates: readonly RecipientUpdate[] }[],
+  ): { retired: boolean }[];
   /** Entries owing DSNs, at most `limit`. */
   dsnsDue(limit: number): DsnDue[];
   /** Marks DSNs as sent (stored); retires the entry when nothing is left to do. */

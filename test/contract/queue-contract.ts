@@ -116,6 +116,51 @@ export function runQueueContract(backend: string, harness: StoreHarness): void {
       await store.close();
     });
 
+    void test('recordResultsMany: several messages in one call, each by the rules of recordResults', async () => {
+      const { store } = await fresh();
+      for (const id of ['M1', 'M2', 'M3'])
+        await store.deliver(
+          request({
+            queueId: id,
+            body: memoryBody(`Subject: ${id}\r\n\r\nx\r\n`),
+            remote: [{ address: `a@${id}.test` }, { address: `b@${id}.test` }],
+          }),
+        );
+      assert.deepEqual(store.queue.recordResultsMany([]), []);
+      const result = store.queue.recordResultsMany([
+        { queueId: 'M1', updates: [upd('a@M1.test', {}), upd('b@M1.test', {})] },
+        {
+          queueId: 'M2',
+          updates: [
+            upd('a@M2.test', {}),
+            upd('b@M2.test', { state: 'deferred', nextAttemptAt: at(60), lastError: '451 later' }),
+          ],
+        },
+        { queueId: 'gone', updates: [upd('a@gone.test', {})] },
+      ]);
+      assert.deepEqual(result, [{ retired: true }, { retired: false }, { retired: false }]);
+      assert.equal(store.queue.get('M1'), null, 'all delivered: retired');
+      assert.deepEqual(
+        store.queue.get('M2')?.recipients.map((r) => [r.address, r.state, r.lastError]),
+        [
+          ['a@M2.test', 'delivered', null],
+          ['b@M2.test', 'deferred', '451 later'],
+        ],
+      );
+      assert.deepEqual(
+        store.queue.get('M3')?.recipients.map((r) => r.state),
+        ['pending', 'pending'],
+        'an entry not in the batch is untouched',
+      );
+      assert.deepEqual(
+        store.queue.recordResultsMany([{ queueId: 'M2', updates: [upd('a@M2.test', { state: 'failed' })] }]),
+        [{ retired: false }],
+        'a final row never changes',
+      );
+      assert.equal(store.queue.get('M2')?.recipients[0]?.state, 'delivered');
+      await store.close();
+    });
+
     void test('flush (from a second connection) makes waiting rows due and changes the change token', async () => {
       const { store, location } = await fresh();
       await store.deliver(

@@ -9,8 +9,17 @@ export type Pending =
   | { kind: 'rcpt'; index: number }
   | { kind: 'bdat'; last: boolean };
 
+/** 'idle': every message is done and the connection is kept for more (keepOpen); nothing is pending. */
 export type Phase =
-  'greeting' | 'command' | 'tls-handshake' | 'downgrade' | 'transaction' | 'body' | 'quit' | 'closed';
+  | 'greeting'
+  | 'command'
+  | 'tls-handshake'
+  | 'downgrade'
+  | 'transaction'
+  | 'body'
+  | 'idle'
+  | 'quit'
+  | 'closed';
 
 // Addresses come from our own parsers; this is the last guard against command injection on the wire.
 const UNSAFE_ADDRESS = /[\x00-\x1f\x7f<>]/;
@@ -70,6 +79,7 @@ export function timerFor(phase: Phase, head: Pending | undefined, t: ClientTimeo
   if (phase === 'greeting') return t.greeting;
   if (phase === 'tls-handshake') return t.tlsHandshake;
   if (phase === 'downgrade') return null; // our own work; the connection bounds it if it wants
+  if (phase === 'idle') return null; // the connection pool decides how long an idle connection is kept
   if (!head) return phase === 'body' ? t.dataBlock : null;
   switch (head.kind) {
     case 'mail':

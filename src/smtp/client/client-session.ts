@@ -40,6 +40,11 @@ export interface ClientSessionOptions {
   /** Smarthost credentials (RFC 4954); sent only over TLS unless allowPlaintextAuth. */
   auth?: { username: string; password: string; allowPlaintextAuth?: boolean };
   timeouts?: ClientTimeouts;
+  /**
+   * After the last message go idle instead of QUIT, so the connection can carry the next batch to the
+   * same peer (addMessages) without a new connect, greeting, EHLO, STARTTLS and AUTH; quit() ends it.
+   */
+  keepOpen?: boolean;
 }
 
 interface Transaction {
@@ -65,6 +70,7 @@ export class ClientSession {
   private out: ClientAction[] = [];
   private ext: PeerExtensions = NO_EXTENSIONS;
   private tls: boolean;
+  private messages: readonly OutboundMessage[];
   private next = 0; // index of the next message to start
   private transactions = 0; // begun on this connection (RSET before all but the first)
   private tx: Transaction | null = null;
@@ -74,6 +80,31 @@ export class ClientSession {
   constructor(private readonly options: ClientSessionOptions) {
     this.tls = options.implicitTls ?? false;
     this.timeouts = options.timeouts ?? CLIENT_TIMEOUTS_MS;
+    this.messages = options.messages;
+  }
+
+  /** Whether the session is idle (keepOpen, every message done) and may take more messages. */
+  get idle(): boolean {
+    return this.phase === 'idle';
+  }
+
+  /** Idle only: starts the next batch on this connection (RSET first, as between any two transactions). */
+  addMessages(messages: readonly OutboundMessage[]): ClientAction[] {
+    if (this.phase !== 'idle') return [];
+    this.messages = messages;
+    this.next = 0;
+    this.phase = 'command';
+    this.nextMessage();
+    return this.flush();
+  }
+
+  /** Idle only: ends the session politely (RFC 5321 4.1.1.10). */
+  quit(): ClientAction[] {
+    if (this.phase !== 'idle') return [];
+    this.phase = 'quit';
+    this.send(te('QUIT\r\n'));
+    this.pending.push({ kind: 'quit' });
+    return this.flush();
   }
 
   /** Whether TLS protected the session (for Received/DSN/logging). */
@@ -355,8 +386,13 @@ export class ClientSession {
   private nextMessage(): void {
     this.tx = null;
     for (;;) {
-      const msg = this.options.messages[this.next++];
+      const msg = this.messages[this.next++];
       if (!msg) {
+        if (this.options.keepOpen) {
+          this.phase = 'idle';
+          this.out.push({ type: 'idle' });
+          return;
+        }
         this.phase = 'quit';
         this.send(te('QUIT\r\n'));
         this.pending.push({ kind: 'quit' });
@@ -471,7 +507,7 @@ export class ClientSession {
       this.emitDone(msg.id, results);
     }
     this.tx = null;
-    this.next = this.options.messages.length;
+    this.next = this.messages.length;
     if (quit && this.pending.length === 0) {
       this.phase = 'quit';
       this.send(te('QUIT\r\n'));
@@ -501,7 +537,7 @@ export class ClientSession {
       this.emitDone(msg.id, results);
     }
     this.tx = null;
-    this.next = this.options.messages.length;
+    this.next = this.messages.length;
     // QUIT only when the peer is listening for commands: not mid-body or mid-pipeline (a pipelined
     // DATA may yet get 354, and QUIT would become message text).
     if (quit && this.pending.length === 0 && (this.phase === 'command' || this.phase === 'transaction')) {
@@ -514,7 +550,7 @@ export class ClientSession {
   }
 
   private remainingMessages(): OutboundMessage[] {
-    const rest = this.options.messages.slice(this.next);
+    const rest = this.messages.slice(this.next);
     return this.tx ? [this.tx.msg, ...rest] : rest;
   }
 

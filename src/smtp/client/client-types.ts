@@ -64,6 +64,8 @@ export type ClientAction =
   /** Stop feeding the body: the peer refused it (RFC 3030 4.1: no more BDAT after a failure). */
   | { type: 'abort-body'; messageId: string }
   | { type: 'message-done'; messageId: string; results: RecipientResult[] }
+  /** Every message is done and the session was asked to stay open (keepOpen): addMessages() or quit(). */
+  | { type: 'idle' }
   /** Close the connection: the session is over. */
   | { type: 'close' };
 

@@ -11,6 +11,7 @@ import {
   type ClientTimeouts,
   type RecipientResult,
 } from './client-types.js';
+import type { ConnectionPool } from './connection-pool.js';
 import type { TargetHost } from './mx-resolver.js';
 
 /** Body bytes handed to the session per step: big enough for few syscalls, small enough to keep memory flat. */
@@ -32,6 +33,39 @@ export interface ClientConnectionOptions {
   connectTimeoutMs?: number;
   /** Test seam: how a TCP connection is opened. */
   connect?: (host: string, port: number) => Socket;
+  /**
+   * Idle connections kept per peer (connection-pool.ts): deliverToHosts takes one before connecting
+   * and parks the connection after its last message instead of sending QUIT.
+   */
+  pool?: ConnectionPool;
+}
+
+/** What one run of messages over a connection changes between runs on the same (parked) connection. */
+export type RunOptions = Pick<ClientConnectionOptions, 'messages' | 'readBody' | 'onMessageDone'>;
+
+export interface SessionOutcome {
+  connected: boolean;
+  tls: boolean;
+  /** The connection, idle and open, when the session was asked to keep it (keepOpen); else null. */
+  parked: ParkedSession | null;
+  /**
+   * Messages of a run on a parked connection that died before the peer answered anything in that run
+   * (it had closed the idle connection meanwhile): nothing of them reached it, so they were not
+   * reported and go on a fresh connection.
+   */
+  unsent: string[];
+}
+
+/** An open, idle client session (every message done): more messages, or QUIT. */
+export interface ParkedSession {
+  /** Still open and idle. */
+  readonly usable: boolean;
+  /** Runs more messages on this connection (RSET, then as usual); once only per park. */
+  run(run: RunOptions): Promise<SessionOutcome>;
+  /** Sends QUIT and closes. */
+  quit(): void;
+  /** Called once when the connection closes (the peer hung up while idle, or quit()). */
+  onClose(f: () => void): void;
 }
 
 /** Who answered: the host name for the DSN's Remote-MTA, whether TLS was used, whether it had DSN. */
@@ -51,16 +85,25 @@ export function runClientSession(
   address: string,
   host: string,
   port: number,
-  options: ClientConnectionOptions,
-): Promise<{ connected: boolean; tls: boolean }> {
-  return new Promise((resolveRun) => {
+  options: ClientConnectionOptions & { keepOpen?: boolean },
+): Promise<SessionOutcome> {
+  return new Promise((resolveFirst) => {
+    let resolveRun = resolveFirst;
     const session = new ClientSession({
       hostname: options.hostname,
       messages: options.messages,
       tls: options.tls ?? 'opportunistic',
       ...(options.auth ? { auth: options.auth } : {}),
       timeouts: options.timeouts ?? CLIENT_TIMEOUTS_MS,
+      ...(options.keepOpen ? { keepOpen: true } : {}),
     });
+    // The current run's callbacks (a parked connection runs several batches).
+    let run: RunOptions = options;
+    // Per run on a reused connection: replies seen, and results held back while none came (see unsent).
+    let reused = false;
+    let replies = 0;
+    let unsent: string[] = [];
+    const closeListeners: (() => void)[] = [];
     const parser = new ReplyParser();
     const peer = (): PeerInfo => ({ host, address, port, tls: session.tlsUsed, dsn: session.extensions.dsn });
     let socket: Socket | TLSSocket = (options.connect ?? ((h, p) => netConnect({ host: h, port: p })))(
@@ -82,7 +125,41 @@ export function runClientSession(
       socket.removeAllListeners('data');
       socket.on('error', () => undefined); // late errors after we are done are not news
       socket.destroy();
-      resolveRun({ connected, tls: session.tlsUsed });
+      resolveRun({ connected, tls: session.tlsUsed, parked: null, unsent });
+      for (const f of closeListeners.splice(0)) f();
+    };
+
+    const parked: ParkedSession = {
+      get usable() {
+        return !done && session.idle;
+      },
+      run(next) {
+        return new Promise((resolve) => {
+          if (done || !session.idle) {
+            resolve({
+              connected,
+              tls: session.tlsUsed,
+              parked: null,
+              unsent: next.messages.map((m) => m.id),
+            });
+            return;
+          }
+          resolveRun = resolve;
+          run = next;
+          reused = true;
+          replies = 0;
+          unsent = [];
+          socket.ref();
+          handle(session.addMessages(next.messages));
+        });
+      },
+      quit() {
+        if (!done) handle(session.quit());
+      },
+      onClose(f) {
+        if (done) f();
+        else closeListeners.push(f);
+      },
     };
 
     const handle = (actions: ReturnType<ClientSession['start']>): void => {
@@ -125,12 +202,24 @@ export function runClientSession(
             break;
           case 'message-done':
             downgraded.delete(a.messageId);
+            if (reused && replies === 0 && a.results.every((r) => r.outcome === 'deferred')) {
+              // The parked connection was dead before this run got any answer: see SessionOutcome.unsent.
+              unsent.push(a.messageId);
+              break;
+            }
             try {
-              options.onMessageDone(a.messageId, a.results, peer());
+              run.onMessageDone(a.messageId, a.results, peer());
             } catch (err) {
               // The caller could not record the result: end the session so nothing more is sent blind.
               handle(session.onConnectionLost(`recording the result failed: ${String(err)}`));
             }
+            break;
+          case 'idle':
+            // Parked: kept open for the next batch to this peer; it must not keep the process alive.
+            if (timer) clearTimeout(timer);
+            timer = null;
+            socket.unref();
+            resolveRun({ connected, tls: session.tlsUsed, parked, unsent: [] });
             break;
           case 'close':
             finish();
@@ -140,8 +229,14 @@ export function runClientSession(
     };
 
     const onData = (chunk: Buffer): void => {
-      const { replies, error } = parser.push(chunk);
-      for (const r of replies) handle(session.onReply(r));
+      const parsed = parser.push(chunk);
+      const error = parsed.error;
+      for (const r of parsed.replies) {
+        // A 421 as the first answer on a reused connection is the peer's idle timeout (RFC 5321 4.5.3.2.7)
+        // racing our RSET: it took nothing, so it counts as no answer (the messages go on a fresh one).
+        if (!(reused && replies === 0 && r.code === 421)) replies++;
+        handle(session.onReply(r));
+      }
       if (error && !done) handle(session.onConnectionLost(`malformed reply: ${error.message}`));
     };
 
@@ -201,7 +296,7 @@ export function runClientSession(
 
     const downgrade = async (id: string): Promise<void> => {
       try {
-        const body = await options.readBody(id);
+        const body = await run.readBody(id);
         // RFC 6152 3: re-encode the 8-bit parts; 8-bit addresses cannot be encoded (needs SMTPUTF8).
         const result = downgradeTo7Bit(body);
         if (done) return;
@@ -219,7 +314,7 @@ export function runClientSession(
     const startBody = async (id: string): Promise<void> => {
       let data: Buffer;
       try {
-        data = downgraded.get(id) ?? (await options.readBody(id));
+        data = downgraded.get(id) ?? (await run.readBody(id));
       } catch (err) {
         // Our store failed us: nothing the peer did; drop the connection, the message stays queued.
         if (!done) handle(session.onConnectionLost(`reading message ${id} failed: ${String(err)}`));
@@ -247,7 +342,15 @@ export function runClientSession(
       }
       const chunk = f.data.subarray(f.offset, f.offset + BODY_CHUNK_BYTES);
       f.offset += chunk.length;
-      handle(session.onBodyChunk(chunk));
+      const actions = session.onBodyChunk(chunk);
+      if (f.offset >= f.data.length && actions.some((a) => a.type === 'want-body')) {
+        // The last chunk and the session wants more at once: end the body in the same write, so a
+        // small message is one segment (body + ".") instead of two writes a turn apart.
+        feed = null;
+        handle([...actions.filter((a) => a.type !== 'want-body'), ...session.onBodyEnd()]);
+        return;
+      }
+      handle(actions);
     };
   });
 }
@@ -269,9 +372,9 @@ export async function deliverToHosts(
     for (const address of host.addresses) {
       if (remaining.length === 0) return;
       const retry = new Map<string, { results: RecipientResult[]; peer: PeerInfo }>();
-      await runClientSession(address, host.host, host.port, {
-        ...options,
+      await runOnPeer(address, host, options, {
         messages: remaining,
+        readBody: options.readBody,
         onMessageDone(id, results, peer) {
           const hostLevel = results.every((r) => r.outcome === 'deferred' && HOST_STAGES.has(r.stage));
           if (hostLevel) retry.set(id, { results, peer });
@@ -290,4 +393,42 @@ export async function deliverToHosts(
       m.recipients.map((r) => resultFromReason(r.address, 'deferred', 'connection', 'no host to try', false));
     options.onMessageDone(m.id, results, peer);
   }
+}
+
+/** Which idle connections may carry a batch: same address and port, same name, same TLS and AUTH wishes. */
+function poolKey(address: string, host: TargetHost, options: ClientConnectionOptions): string {
+  return JSON.stringify([
+    address,
+    host.port,
+    host.host,
+    options.hostname,
+    options.tls ?? 'opportunistic',
+    options.auth?.username ?? '',
+  ]);
+}
+
+/** One run on one address: on an idle pooled connection when there is one, else a new connection. */
+async function runOnPeer(
+  address: string,
+  host: TargetHost,
+  options: ClientConnectionOptions,
+  run: RunOptions,
+): Promise<void> {
+  const pool = options.pool;
+  const key = pool ? poolKey(address, host, options) : '';
+  const idle = pool?.take(key);
+  if (idle) {
+    const outcome = await idle.run(run);
+    if (outcome.parked) pool?.put(key, outcome.parked);
+    if (outcome.unsent.length === 0) return;
+    // The idle connection had died: what it never answered goes on a fresh connection.
+    const unsent = new Set(outcome.unsent);
+    run = { ...run, messages: run.messages.filter((m) => unsent.has(m.id)) };
+  }
+  const outcome = await runClientSession(address, host.host, host.port, {
+    ...options,
+    ...run,
+    ...(pool ? { keepOpen: true } : {}),
+  });
+  if (outcome.parked) pool?.put(key, outcome.parked);
 }

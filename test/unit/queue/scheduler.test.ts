@@ -143,6 +143,8 @@ test('messages arriving while a destination has a connection wait for it and the
     sendDsns: async () => undefined,
     logger: silentLogger(),
     pollMs: 50,
+    // Every arrival looked at at once, so "opened as the tenth arrived" is exact (the gap is tested below).
+    minTickGapMs: 0,
   });
   s.start(store.events);
   await queue('R0', ['a@reuse.test']);
@@ -163,4 +165,66 @@ test('messages arriving while a destination has a connection wait for it and the
   });
   await s.stop();
   assert.equal(s.stats.delivered, 16);
+});
+
+test('a burst of wake-ups is one look at the queue per gap; results arriving together share one commit', async () => {
+  let dueCalls = 0;
+  const commits: number[] = [];
+  // The store's own queue, counted: how often the scheduler reads due rows and how it commits results.
+  const counted = Object.create(store.queue) as typeof store.queue;
+  counted.due = (now, limit) => {
+    dueCalls++;
+    return store.queue.due(now, limit);
+  };
+  counted.recordResultsMany = (batch) => {
+    commits.push(batch.length);
+    return store.queue.recordResultsMany(batch);
+  };
+  let clock = 0;
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (open = r));
+  const transport = async (_domain: string, jobs: MessageJob[], done: MessageDone) => {
+    await gate; // a finished connection wakes the scheduler too: held until the looks are counted
+    for (const j of jobs) {
+      done(
+        j.queueId,
+        j.recipients.map((r) => ({
+          address: r.address,
+          outcome: 'delivered',
+          stage: 'data',
+          diagnostic: '250 ok',
+          fromPeer: true,
+          tls: false,
+        })),
+        { host: 'mx', dsn: true },
+      );
+    }
+  };
+  const s = new QueueScheduler({
+    queue: counted,
+    schedule: { retryIntervalsMs: [60_000], maxAgeMs: 3_600_000 },
+    transport,
+    sendDsns: async () => undefined,
+    logger: silentLogger(),
+    pollMs: 10_000,
+    minTickGapMs: 50,
+    monotonic: () => clock,
+  });
+  s.start(store.events);
+  await until(() => dueCalls === 1);
+  // Within the gap (the monotonic clock stands still): many wake-ups, one look once the gap has passed.
+  await Promise.all(
+    Array.from({ length: 5 }, (_, i) => queue(`G${i}`, [`a${i}@gap.test`, `b${i}@gap.test`])),
+  );
+  for (let i = 0; i < 20; i++) s.wake();
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(dueCalls, 2, 'one more look, after the gap, for all of them');
+  open();
+  await until(() => !s.busy && store.queue.list().every((e) => !e.id.startsWith('G')));
+  // One connection carried the five messages to gap.test; their results went in one commit.
+  assert.deepEqual(commits, [5]);
+  clock = 1_000; // the gap has long passed: the next wake looks at once
+  s.wake();
+  await until(() => dueCalls === 3, 1000);
+  await s.stop();
 });

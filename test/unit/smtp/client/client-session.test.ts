@@ -489,3 +489,58 @@ void describe('CHUNKING (RFC 3030)', () => {
     assert.ok(handler.transcript.includes('C: QUIT'));
   });
 });
+
+void describe('keepOpen: an idle connection carries the next batch (connection-pool.ts)', () => {
+  void test('idle after the last message instead of QUIT; addMessages sends RSET + the next transaction; quit() ends it', () => {
+    const server = peer(['PIPELINING']);
+    let idles = 0;
+    const r = run(
+      server,
+      [msg()],
+      { keepOpen: true },
+      {
+        bodies: { Q1: BODY, Q2: BODY },
+        onIdle: (s) => {
+          idles++;
+          assert.equal(s.idle, true);
+          return idles === 1 ? s.addMessages([msg({ id: 'Q2' })]) : s.quit();
+        },
+      },
+    );
+    assert.equal(idles, 2);
+    assert.equal(server.messages.length, 2);
+    for (const id of ['Q1', 'Q2']) assert.ok(r.results.get(id)?.every((x) => x.outcome === 'delivered'));
+    // One greeting and one EHLO for both batches; RSET before the second transaction (as between any two).
+    assert.equal(server.transcript.filter((l) => l.startsWith('C: EHLO')).length, 1);
+    assert.equal(server.transcript.filter((l) => l === 'C: RSET').length, 1);
+    assert.equal(server.transcript.filter((l) => l === 'C: QUIT').length, 1);
+    assert.equal(r.closed, true);
+    // No timer runs while idle: how long to keep it is the pool's business.
+    const idleAt = r.actions.findIndex((a) => a.type === 'idle');
+    assert.deepEqual(r.actions[idleAt + 1], { type: 'timeout', ms: null, waitingFor: 'idle' });
+  });
+
+  void test('without keepOpen nothing changes: QUIT after the last message; addMessages/quit outside idle do nothing', () => {
+    const server = peer(['PIPELINING']);
+    const r = run(server, [msg()]);
+    assert.ok(!r.actions.some((a) => a.type === 'idle'));
+    assert.ok(server.transcript.includes('C: QUIT'));
+    assert.deepEqual(r.session.addMessages([msg({ id: 'Q9' })]), []);
+    assert.deepEqual(r.session.quit(), []);
+  });
+
+  void test('idle, then the peer hangs up (or says 421): closed, nothing to report', () => {
+    for (const lose of ['lost', '421'] as const) {
+      const server = peer(['PIPELINING']);
+      const r = run(server, [msg()], { keepOpen: true });
+      assert.equal(r.closed, false);
+      assert.equal(r.session.idle, true);
+      const after =
+        lose === 'lost'
+          ? r.session.onConnectionLost('ECONNRESET')
+          : r.session.onReply({ code: 421, enhanced: '4.4.2', lines: ['timeout'] });
+      assert.deepEqual(after, [{ type: 'close' }]);
+      assert.equal(r.session.finished, true);
+    }
+  });
+});

@@ -90,6 +90,8 @@ export class FakeServer {
 }
 
 export interface DriveOptions {
+  /** Called when the session goes idle (keepOpen): e.g. session.addMessages(...) or session.quit(). */
+  onIdle?: (session: ClientSession) => ClientAction[];
   bodies?: Record<string, Buffer>;
   /** Body chunk size fed to the session. */
   chunkSize?: number;
@@ -185,6 +187,13 @@ export function drive(session: ClientSession, server: FakeServer, opts: DriveOpt
           break;
         case 'message-done':
           results.set(a.messageId, a.results);
+          break;
+        case 'idle':
+          // keepOpen: what the caller does with the idle session (more messages, quit), if anything.
+          if (opts.onIdle) {
+            const next = opts.onIdle;
+            tasks.push(() => next(session));
+          }
           break;
         case 'close':
           closed = true;
