@@ -331,4 +331,16 @@ void describe('outgoing queue', () => {
     await cli.close();
     await until('delivery after flush', () => r.peer.messages.length === 1, 5_000);
   });
+  void test('queue.max_connections_per_domain caps the connections open at once to one destination', async () => {
+    const load = async (limit: string) => {
+      // A slow greeting makes connections overlap; 150 messages are three connections' worth.
+      const r = await rig({ greetDelayMs: 150 }, (p) => route(p) + limit, false);
+      for (let i = 0; i < 150; i++) await r.send([`user${i}@b.test`]);
+      void r.queue; // starts the scheduler with all 150 due at once
+      await until('all delivered', () => r.peer.messages.length === 150);
+      return r.peer.maxOpen;
+    };
+    assert.ok((await load('')) > 1, 'without a limit several connections open at once');
+    assert.equal(await load('[queue]\nmax_connections_per_domain = 1\n'), 1);
+  });
 });

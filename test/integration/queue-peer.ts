@@ -18,12 +18,16 @@ export interface PeerScript {
   mail?: (from: string, session: number) => string;
   /** Reply to AUTH (the whole command line); default 502. */
   auth?: (line: string, session: number) => string;
+  /** Wait this long before the greeting (a slow peer, so connections overlap). */
+  greetDelayMs?: number;
 }
 
 export interface ScriptedPeer {
   port: number;
   messages: PeerMessage[];
   sessions: number;
+  /** Most connections open at once. */
+  maxOpen: number;
   transcript: string[];
   close(): Promise<void>;
 }
@@ -33,12 +37,14 @@ export async function startPeer(script: PeerScript = {}): Promise<ScriptedPeer> 
     port: 0,
     messages: [],
     sessions: 0,
+    maxOpen: 0,
     transcript: [],
     close: async () => undefined,
   };
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
+    peer.maxOpen = Math.max(peer.maxOpen, sockets.size);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     const session = ++peer.sessions;
@@ -50,7 +56,9 @@ export async function startPeer(script: PeerScript = {}): Promise<ScriptedPeer> 
       peer.transcript.push(`S${session}: ${line}`);
       socket.write(line + '\r\n');
     };
-    say('220 peer.test ESMTP scripted');
+    const greet = () => say('220 peer.test ESMTP scripted');
+    if (script.greetDelayMs) setTimeout(greet, script.greetDelayMs);
+    else greet();
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       for (;;) {
