@@ -1,201 +1,302 @@
-// IMAP benchmark against `mailroom serve`: SELECT + FETCH 1:* FLAGS on 100,000 messages, then a concurrent command mix.
-// Run: npm run build && node --import tsx bench/imap.ts [messages=100000] [mix-seconds=10] [clients=10]
-// Dovecot is not compared yet (not installed here); see the report at the end of the run.
+// IMAP bench (issue 4): SELECT + FETCH 1:* FLAGS on a big mailbox and a concurrent client mix, Mailroom vs a private Dovecot.
+// Run: npm run build && node --import tsx bench/imap.ts [--quick] [--rounds N] ... (--help; bench/README.md)
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createMailroom, type MailroomInstance } from '../test/helpers/mailroom-process.js';
-import { RawImap } from '../test/helpers/imap-raw.js';
-import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import type { Store } from '../src/store/store.js';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { PeakSampler } from './lib/proc.js';
+import { fmt } from './lib/table.js';
+import { freePort } from './lib/wait.js';
+import { fillMaildir, fillMailroom } from './imap/fill.js';
+import { runMix, selectFetch, warmUp, type ImapTarget, type MixOptions } from './imap/load.js';
+import { mixTable, selectFetchTable, summary, type ServerResult } from './imap/report.js';
+import { dovecotVersion, startDovecot } from './peers/dovecot.js';
+import { startMailroom } from './peers/mailroom.js';
+import type { BenchServer } from './peers/server.js';
 
-const BIG = Number(process.argv[2] ?? '100000');
-const MIX_SECONDS = Number(process.argv[3] ?? '10');
-const CLIENTS = Number(process.argv[4] ?? '10');
-const MIX_MESSAGES = 10_000;
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DOMAIN = 'example.test';
+const PASSWORD = 'pw';
 
-function message(i: number): Buffer {
-  return Buffer.from(
-    `From: sender${i % 97}@remote.example\r\nTo: user@example.test\r\nSubject: message ${i} ${i % 7 === 0 ? 'invoice' : 'hello'}\r\n` +
-      `Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${i}@remote.example>\r\n\r\nbody of message ${i}\r\n${'x'.repeat(200)}\r\n`,
+const { values: opt, positionals } = parseArgs({
+  allowPositionals: true, // the old form: imap.ts [messages] [mix-seconds] [clients]
+  options: {
+    quick: { type: 'boolean', default: false },
+    messages: { type: 'string' }, // the big mailbox
+    'mix-messages': { type: 'string' },
+    users: { type: 'string' },
+    clients: { type: 'string' },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    'idle-ms': { type: 'string', default: '20' },
+    tls: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+    'no-dovecot': { type: 'boolean', default: false },
+    // Extra Dovecot settings, ';'-separated (e.g. "maildir_very_dirty_syncs = yes"): Dovecot's defaults otherwise.
+    'dovecot-conf': { type: 'string', default: '' },
+    'dovecot-format': { type: 'string', default: 'maildir' }, // maildir (PEERS.md) | mdbox
+    'no-ours': { type: 'boolean', default: false },
+    cli: { type: 'string' },
+    json: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  process.stdout.write(
+    'usage: node --import tsx bench/imap.ts [--quick] [--messages N] [--mix-messages N] [--users U] [--clients C]\n' +
+      '       [--seconds S] [--rounds R] [--idle-ms MS] [--tls] [--seed N] [--no-dovecot] [--no-ours]\n' +
+      '       [--dovecot-conf "setting = value; ..."] [--dovecot-format maildir|mdbox]\n' +
+      '       [--cli dist/cli.js] [--json FILE] [--keep]\n',
   );
+  process.exit(0);
 }
-
-/** Fills an account's INBOX through the store API: concurrent deliveries share group commits. */
-async function fill(store: Store, accountId: number, count: number): Promise<void> {
-  const batch = 2000;
-  for (let start = 0; start < count; start += batch) {
-    const jobs: Promise<void>[] = [];
-    for (let i = start; i < Math.min(count, start + batch); i++) {
-      const body = message(i);
-      jobs.push(
-        store.deliver({
-          queueId: `B${i}`,
-          envelope: { sender: 'sender@remote.example' },
-          traceHeaders: '',
-          body: { kind: 'memory', chunks: [body], size: body.length },
-          receivedAt: new Date(Date.UTC(2026, 10, 23) + i * 1000),
-          local: [{ accountId }],
-          remote: [],
-        }),
-      );
-    }
-    await Promise.all(jobs);
+const int = (name: string, text: string, min: number, max: number): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    process.stderr.write(`imap bench: --${name} must be a whole number from ${min} to ${max}, got ${text}\n`);
+    process.exit(2);
   }
+  return n;
+};
+const BIG = int(
+  'messages',
+  opt.messages ?? positionals[0] ?? (opt.quick ? '20000' : '100000'),
+  100,
+  10_000_000,
+);
+const SECONDS = int('seconds', opt.seconds ?? positionals[1] ?? (opt.quick ? '5' : '10'), 1, 3600);
+const CLIENTS = int('clients', opt.clients ?? positionals[2] ?? '20', 1, 1000);
+const MIX_MESSAGES = int('mix-messages', opt['mix-messages'] ?? '10000', 100, 1_000_000);
+const USERS = int('users', opt.users ?? (opt.quick ? '5' : '10'), 1, 1000);
+const ROUNDS = int('rounds', opt.rounds ?? (opt.quick ? '1' : '3'), 1, 20);
+const mixOptions: MixOptions = {
+  clients: CLIENTS,
+  seconds: SECONDS,
+  idleMs: int('idle-ms', opt['idle-ms'], 0, 60_000),
+  seed: int('seed', opt.seed, 0, 2 ** 31),
+};
+if (!['maildir', 'mdbox'].includes(opt['dovecot-format'])) {
+  process.stderr.write(`imap bench: --dovecot-format takes maildir or mdbox, got ${opt['dovecot-format']}\n`);
+  process.exit(2);
+}
+const DOVECOT_FORMAT = opt['dovecot-format'] as 'maildir' | 'mdbox';
+const CLI = opt.cli ?? join(HERE, '..', 'dist', 'cli.js');
+const log = (s: string): void => void process.stderr.write(`imap bench: ${s}\n`);
+const bigUser = `big@${DOMAIN}`;
+const mixUsers = Array.from({ length: USERS }, (_, i) => `mix${i}@${DOMAIN}`);
+
+// ---- the peer: install Dovecot when missing and possible; the bench still runs without it.
+const isRoot = process.getuid?.() === 0;
+let dcVersion = dovecotVersion();
+if (!dcVersion && !opt['no-dovecot'] && isRoot) {
+  log('dovecot not found: installing dovecot-imapd (bench/setup-peers.sh dovecot)');
+  const r = spawnSync('sh', [join(HERE, 'setup-peers.sh'), 'dovecot'], { stdio: ['ignore', 2, 2] });
+  if (r.status !== 0) log('Dovecot install failed: measuring our server alone');
+  dcVersion = dovecotVersion();
+}
+const withDovecot = !opt['no-dovecot'] && isRoot && dcVersion !== null;
+let noPeerWhy = opt['no-dovecot'] ? '--no-dovecot' : '';
+if (!opt['no-dovecot'] && !withDovecot) {
+  noPeerWhy = isRoot ? 'dovecot-imapd is not installed' : 'not root: cannot run a private Dovecot';
+  log(`${noPeerWhy}: no peer figures`);
 }
 
-async function login(server: MailroomInstance, user: string): Promise<RawImap> {
-  const c = await RawImap.open(server.ports.imaps as number, true);
-  const r = await c.command(`LOGIN ${user}@example.test secret`);
-  if (r.status !== 'OK') throw new Error(`login: ${r.tagged}`);
-  return c;
+// Ctrl-C must not leave a private Dovecot (or our server) running, nor its temp dir behind.
+const active = new Set<BenchServer>();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping ${active.size} server(s)`);
+    void Promise.allSettled([...active].map((s) => s.stop())).then(() => process.exit(130));
+  });
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number;
-}
-
-type Op = 'SELECT' | 'FETCH flags' | 'FETCH headers' | 'FETCH body' | 'SEARCH' | 'STORE' | 'APPEND' | 'IDLE';
-const OPS: Op[] = [
-  'SELECT',
-  'FETCH flags',
-  'FETCH headers',
-  'FETCH body',
-  'SEARCH',
-  'STORE',
-  'APPEND',
-  'IDLE',
+const seconds = (t0: number): string => fmt((performance.now() - t0) / 1000, 1);
+const fills = [
+  { address: bigUser, count: BIG },
+  ...mixUsers.map((address) => ({ address, count: MIX_MESSAGES })),
 ];
+const targetOf = (
+  name: string,
+  port: number,
+  s: { memoryKiB(): number; cpuSeconds(): number },
+): ImapTarget => ({
+  name,
+  endpoint: { host: '127.0.0.1', port, tls: opt.tls },
+  password: PASSWORD,
+  bigUser,
+  bigCount: BIG,
+  mixUsers,
+  mixCount: MIX_MESSAGES,
+  memoryKiB: () => s.memoryKiB(),
+  cpuSeconds: () => s.cpuSeconds(),
+});
 
-async function runOp(c: RawImap, op: Op, n: number): Promise<boolean> {
-  const r = (k: number): number => 1 + Math.floor(Math.random() * k);
-  let reply;
-  switch (op) {
-    case 'SELECT':
-      reply = await c.command('SELECT INBOX', 30_000);
-      break;
-    case 'FETCH flags': {
-      const lo = r(n - 50);
-      reply = await c.command(`FETCH ${lo}:${lo + 49} (FLAGS UID)`, 30_000);
-      break;
-    }
-    case 'FETCH headers': {
-      const lo = r(n - 10);
-      reply = await c.command(
-        `FETCH ${lo}:${lo + 9} (ENVELOPE BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])`,
-        30_000,
-      );
-      break;
-    }
-    case 'FETCH body':
-      reply = await c.command(`FETCH ${r(n)} (BODYSTRUCTURE BODY.PEEK[])`, 30_000);
-      break;
-    case 'SEARCH':
-      reply = await c.command(Math.random() < 0.5 ? 'SEARCH UNSEEN' : 'SEARCH SUBJECT invoice', 30_000);
-      break;
-    case 'STORE':
-      reply = await c.command(
-        `STORE ${r(n)} ${Math.random() < 0.5 ? '+' : '-'}FLAGS.SILENT (\\Seen)`,
-        30_000,
-      );
-      break;
-    case 'APPEND': {
-      const body = message(1_000_000 + r(1000));
-      const tag = c.nextTag();
-      c.write(`${tag} APPEND Drafts (\\Draft) {${body.length}+}\r\n`);
-      c.write(Buffer.concat([body, Buffer.from('\r\n')]));
-      reply = await c.until(tag, 30_000);
-      break;
-    }
-    case 'IDLE': {
-      const tag = c.nextTag();
-      c.write(`${tag} IDLE\r\n`);
-      const cont = await c.line(30_000);
-      if (!cont.startsWith('+')) return false;
-      await new Promise((done) => setTimeout(done, 20));
-      c.write('DONE\r\n');
-      reply = await c.until(tag, 30_000);
-      break;
-    }
-  }
-  return reply.status === 'OK';
+interface Contender {
+  target: ImapTarget;
+  result: ServerResult;
 }
+const contenders: Contender[] = [];
+const notes: string[] = [];
 
 async function main(): Promise<void> {
-  const server = await createMailroom({ enable: ['imaps'] });
-  try {
-    server.cli(['domain', 'add', 'example.test']);
-    server.cli(['user', 'add', 'big@example.test', '--password', 'secret']);
-    for (let i = 0; i < CLIENTS; i++)
-      server.cli(['user', 'add', `mix${i}@example.test`, '--password', 'secret']);
-    const store = openSqliteStore({ dataDir: server.dataDir });
-    let t0 = performance.now();
-    await fill(store, store.getAccount('big@example.test')?.id ?? -1, BIG);
-    console.log(`filled ${BIG} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    // One 10k mailbox per mix client (as for real users), so the mix measures the server, not one mailbox's locks.
-    t0 = performance.now();
-    for (let i = 0; i < CLIENTS; i++) {
-      await fill(store, store.getAccount(`mix${i}@example.test`)?.id ?? -1, MIX_MESSAGES);
+  if (!opt['no-ours']) await tryStart('mailroom', startOurs);
+  if (withDovecot) await tryStart('dovecot', startPeer);
+  for (const c of [...contenders]) {
+    const t0 = performance.now();
+    try {
+      c.result.warmUp = await warmUp(c.target);
+    } catch (err) {
+      // A server that cannot serve its own mailboxes right is reported, and the other still measured.
+      notes.push(`${c.target.name} failed the warm-up and was not timed: ${errorText(err)}`);
+      log(notes[notes.length - 1] as string);
+      contenders.splice(contenders.indexOf(c), 1);
+      continue;
     }
-    console.log(
-      `filled ${CLIENTS} x ${MIX_MESSAGES} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
-    await store.close();
-    await server.start();
-
-    // 1. SELECT + FETCH 1:* FLAGS on the big mailbox, cold and then warm.
-    const c = await login(server, 'big');
-    for (const round of ['first', 'second', 'third']) {
-      const s0 = performance.now();
-      const sel = await c.command('SELECT INBOX', 60_000);
-      const s1 = performance.now();
-      const f = await c.command('FETCH 1:* (FLAGS)', 60_000);
-      const s2 = performance.now();
-      if (sel.status !== 'OK' || f.status !== 'OK') throw new Error(`${sel.tagged} / ${f.tagged}`);
-      console.log(
-        `SELECT + FETCH 1:* FLAGS on ${BIG} (${round}): SELECT ${(s1 - s0).toFixed(0)} ms, FETCH ${(s2 - s1).toFixed(0)} ms ` +
-          `(${f.lines.length} responses), total ${(s2 - s0).toFixed(0)} ms`,
-      );
-      await c.command('UNSELECT');
-    }
-    c.close();
-
-    // 2. The concurrent mix: each client on its own 10k mailbox, ops picked at random, for MIX_SECONDS.
-    const stats = new Map<Op, { lat: number[]; errors: number }>(OPS.map((o) => [o, { lat: [], errors: 0 }]));
-    const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => login(server, `mix${i}`)));
-    for (const m of clients) await m.command('SELECT INBOX', 30_000);
-    const end = performance.now() + MIX_SECONDS * 1000;
-    await Promise.all(
-      clients.map(async (m) => {
-        while (performance.now() < end) {
-          const op = OPS[Math.floor(Math.random() * OPS.length)] as Op;
-          const t = performance.now();
-          const ok = await runOp(m, op, MIX_MESSAGES).catch(() => false);
-          const s = stats.get(op) as { lat: number[]; errors: number };
-          s.lat.push(performance.now() - t);
-          if (!ok) s.errors++;
-        }
-      }),
-    );
-    for (const m of clients) m.close();
-    let total = 0;
-    let errors = 0;
-    console.log(`\nmix: ${CLIENTS} clients, ${MIX_SECONDS} s, ${MIX_MESSAGES}-message mailboxes`);
-    console.log('command          ops/s     p50 ms   p99 ms   errors');
-    for (const [op, s] of stats) {
-      const sorted = [...s.lat].sort((a, b) => a - b);
-      total += s.lat.length;
-      errors += s.errors;
-      console.log(
-        `${op.padEnd(15)} ${(s.lat.length / MIX_SECONDS).toFixed(0).padStart(6)} ${percentile(sorted, 50)
-          .toFixed(1)
-          .padStart(9)} ${percentile(sorted, 99).toFixed(1).padStart(8)} ${String(s.errors).padStart(8)}`,
+    log(`${c.target.name}: warm-up (first sync of every mailbox) in ${seconds(t0)} s`);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which server goes first: load from elsewhere on the shared machine then hits both alike.
+    const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+    for (const c of order) {
+      const mem = new PeakSampler(() => c.target.memoryKiB(), 250).start();
+      const sf = await selectFetch(c.target);
+      c.result.selectFetch.push(sf);
+      const mix = await runMix(c.target, { ...mixOptions, seed: mixOptions.seed + round * 1000 });
+      c.result.mix.push(mix);
+      c.result.peakMemKiB = Math.max(c.result.peakMemKiB, mem.stop(), mix.peakMemKiB);
+      log(
+        `round ${round + 1}/${ROUNDS} ${c.target.name}: SELECT+FETCH ${fmt(sf.totalMs)} ms; mix ${fmt(mix.opsPerSec)} ops/s, ` +
+          `${mix.errors} errors, server ${fmt(mix.serverCores, 2)} cores, generator ${fmt(mix.generatorCores, 2)} cores`,
       );
     }
-    console.log(`total           ${(total / MIX_SECONDS).toFixed(0).padStart(6)} ops/s, ${errors} errors`);
-    console.log('Dovecot: not compared in this run (dovecot-imapd not installed; see bench/README.md).');
-  } finally {
-    await server.cleanup();
   }
 }
 
-await main();
+async function startOurs(): Promise<void> {
+  const t0 = performance.now();
+  const [imapPort, imapsPort] = [await freePort(), await freePort()];
+  const ours = await startMailroom({
+    cli: CLI,
+    port: await freePort(),
+    imapPort,
+    imapsPort,
+    domain: DOMAIN,
+    user: 'big',
+    accounts: mixUsers,
+    maxConnections: CLIENTS + USERS + 100,
+    keep: opt.keep,
+    prefill: (dataDir) => fillMailroom({ cli: CLI, dataDir, mailboxes: fills }),
+  });
+  active.add(ours);
+  notes.push(`mailroom: filled (store API, group commit) and started in ${seconds(t0)} s`);
+  log(notes[notes.length - 1] as string);
+  contenders.push({
+    target: targetOf('mailroom', opt.tls ? imapsPort : imapPort, ours),
+    result: { name: 'mailroom', memoryKind: 'RSS', selectFetch: [], mix: [], peakMemKiB: 0 },
+  });
+}
+
+async function startPeer(): Promise<void> {
+  const t0 = performance.now();
+  const dc = await startDovecot({
+    imapPort: await freePort(),
+    imapsPort: await freePort(),
+    users: [bigUser, ...mixUsers].map((login) => ({ login, password: PASSWORD })),
+    maxUserIpConnections: CLIENTS + 100,
+    keep: opt.keep,
+    prefill: async (maildirOf) => {
+      for (const f of fills) fillMaildir(maildirOf(f.address), f.count);
+    },
+  });
+  active.add(dc);
+  notes.push(
+    `dovecot ${dc.version}: Maildir written and started${DOVECOT_FORMAT === 'mdbox' ? ', imported into mdbox,' : ''} in ${seconds(t0)} s`,
+  );
+  log(notes[notes.length - 1] as string);
+  contenders.push({
+    target: targetOf('dovecot', opt.tls ? dc.imapsPort : dc.imapPort, dc),
+    result: { name: 'dovecot', memoryKind: 'PSS (process tree)', selectFetch: [], mix: [], peakMemKiB: 0 },
+  });
+}
+
+const errorText = (err: unknown): string =>
+  (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+
+/** Starts one server; one that fails to start is reported and the other still measured. */
+async function tryStart(name: string, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (err) {
+    notes.push(`${name} did not start: ${errorText(err)}`);
+    log(notes[notes.length - 1] as string);
+  }
+}
+
+let failed: unknown = null;
+try {
+  await main();
+} catch (err) {
+  failed = err;
+}
+report();
+await Promise.allSettled([...active].map((s) => s.stop()));
+if (failed) {
+  process.stderr.write(
+    `imap bench failed: ${failed instanceof Error ? (failed.stack ?? failed.message) : String(failed)}\n`,
+  );
+  process.exit(1);
+}
+
+/** Prints the tables (before the servers are stopped and their files removed, which takes a while). */
+function report(): void {
+  const ours = contenders.find((c) => c.target.name === 'mailroom')?.result;
+  const peer = contenders.find((c) => c.target.name === 'dovecot')?.result;
+  const out: string[] = [
+    `Mailroom IMAP bench${opt.quick ? ' (--quick)' : ''}: ${new Date().toISOString()}, Node ${process.version}, ` +
+      (withDovecot
+        ? `Dovecot ${dcVersion} (private instance, ${DOVECOT_FORMAT === 'mdbox' ? 'mdbox' : 'Maildir'})`
+        : `no Dovecot (${noPeerWhy})`) +
+      `, ${opt.tls ? 'imaps (TLS)' : 'plain IMAP'} on loopback`,
+    '',
+    selectFetchTable(
+      contenders.map((c) => c.result),
+      BIG,
+    ),
+    '',
+    mixTable(ours, peer),
+    '',
+    `mix: ${CLIENTS} clients over ${USERS} accounts (INBOX of ${fmt(MIX_MESSAGES)} msgs each), ${SECONDS} s per round, ` +
+      `${ROUNDS} alternating round(s), the median round shown; every client logs in once, SELECTs and learns the UIDs ` +
+      `(not timed), then loops: SELECT/EXAMINE INBOX 10%, FETCH 100 FLAGS 20%, FETCH 20 headers 20%, ` +
+      `UID FETCH BODY.PEEK[] 20%, SEARCH SUBJECT/FROM 5%, UID STORE +/-FLAGS \\Seen 10%, APPEND 4 KiB to Sent 5%, ` +
+      `IDLE ${mixOptions.idleMs} ms 10% (IDLE latency excludes the wait).`,
+    'Each client runs one command at a time (closed loop), so per-command ops/s follow the weights and share the total ' +
+      'ratio; the latency columns show which commands cost each server its time.',
+    'Every response is parsed and checked (EXISTS, FLAGS per message, header fields, BODY[] byte for byte, SEARCH hit ' +
+      'counts, STORE flags); a NO/BAD/BYE, a wrong or malformed response, a timeout counts as an error.',
+    'Both servers hold the same messages (same bytes, same internal dates). Before timing, each server saw a first sync of ' +
+      'every mailbox (warm-up, not timed): SELECT; FETCH 1:* FLAGS of the big one; headers of every message and one SEARCH ' +
+      'by Subject and by From in each mix mailbox. Dovecot builds its index and header cache then ("first SELECT after start").',
+    ...summary(ours, peer),
+    ...notes.map((n) => `note: ${n}`),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  if (opt.json) {
+    writeFileSync(
+      opt.json,
+      JSON.stringify(
+        {
+          dovecot: dcVersion,
+          big: BIG,
+          mix: { ...mixOptions, users: USERS, mixMessages: MIX_MESSAGES },
+          results: contenders.map((c) => c.result),
+        },
+        null,
+        2,
+      ),
+    );
+  }
+}

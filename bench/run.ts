@@ -63,7 +63,7 @@ let smtpSource = which('smtp-source');
 const isRoot = process.getuid?.() === 0;
 if (!smtpSource && !opt['no-postfix'] && isRoot) {
   log('smtp-source not found: installing Postfix (bench/setup-peers.sh)');
-  const r = spawnSync('sh', [join(HERE, 'setup-peers.sh')], { stdio: 'inherit' });
+  const r = spawnSync('sh', [join(HERE, 'setup-peers.sh'), 'postfix'], { stdio: 'inherit' });
   if (r.status !== 0) log('Postfix install failed: measuring our server alone');
   smtpSource = which('smtp-source');
 }

@@ -10,10 +10,11 @@ import {
   existsSync,
 } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { readMemory } from '../lib/proc.js';
+import { processCpuSeconds, readMemory } from '../lib/proc.js';
 import { pollUntil } from '../lib/wait.js';
 import type { BenchServer } from './server.js';
 
@@ -25,17 +26,37 @@ export interface MailroomOptions {
   /** Raised for the idle load; CONTRACT.md [limits]. */
   maxConnections: number;
   keep?: boolean;
+  /** IMAP listeners (off when absent): the IMAP bench turns them on. */
+  imapPort?: number;
+  imapsPort?: number;
+  /** More accounts (full addresses, password "pw") besides user@domain. */
+  accounts?: string[];
+  /** Runs on the data dir after the accounts exist and before `serve` starts (e.g. a mailbox fill). */
+  prefill?: (dataDir: string) => Promise<void>;
+}
+
+/** Our server as the benches see it: what every server has, plus its CPU time. */
+export interface MailroomServer extends BenchServer {
+  /** CPU seconds (user + system) the server process has used so far. */
+  cpuSeconds(): number;
 }
 
 /** The bench config: only the MX listener, every other listener off so nothing collides with dev ports. */
 export function mailroomConfig(dir: string, o: MailroomOptions): string {
-  const off = ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'];
+  const off = ['submission', 'submissions', 'pop3', 'pop3s', 'http'];
+  const access = (name: string, port: number | undefined): string[] => [
+    '',
+    `[${name}]`,
+    port === undefined ? 'listen = []' : `listen = ["127.0.0.1:${port}"]`,
+  ];
   return [
     `hostname = "mailroom.bench.test"`,
     `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
     '',
     '[smtp]',
     `listen = ["127.0.0.1:${o.port}"]`,
+    ...access('imap', o.imapPort),
+    ...access('imaps', o.imapsPort),
     ...off.flatMap((s) => ['', `[${s}]`, 'listen = []']),
     '',
     '[limits]',
@@ -76,7 +97,7 @@ export function countStoredMessages(dataDir: string): number {
   }
 }
 
-export async function startMailroom(o: MailroomOptions): Promise<BenchServer> {
+export async function startMailroom(o: MailroomOptions): Promise<MailroomServer> {
   if (!existsSync(o.cli)) throw new Error(`${o.cli} not found (npm run build)`);
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-bench-ours-'));
   const config = join(dir, 'mailroom.toml');
@@ -96,6 +117,9 @@ export async function startMailroom(o: MailroomOptions): Promise<BenchServer> {
   try {
     admin(o.cli, config, ['domain', 'add', o.domain]);
     admin(o.cli, config, ['user', 'add', `${o.user}@${o.domain}`, '--password', 'pw']);
+    for (const address of o.accounts ?? [])
+      admin(o.cli, config, ['user', 'add', address, '--password', 'pw']);
+    if (o.prefill) await o.prefill(join(dir, 'data'));
     // Logs go to a file, not a pipe we drain: the bench process also runs the load generator and
     // must not spend its CPU reading the server's per-message log lines.
     const fd = openSync(logFile, 'a');
@@ -121,6 +145,7 @@ export async function startMailroom(o: MailroomOptions): Promise<BenchServer> {
     storedCount: () => countStoredMessages(join(dir, 'data')),
     memoryKiB: () => readMemory(pid)?.rssKiB ?? NaN,
     memoryKind: 'VmRSS of the server process',
+    cpuSeconds: () => processCpuSeconds(pid),
     stop: async () => {
       // CONTRACT.md: SIGTERM stops cleanly; if it does not within 10 s that is itself worth knowing.
       const gone = new Promise<boolean>((resolve) => {
@@ -133,7 +158,8 @@ export async function startMailroom(o: MailroomOptions): Promise<BenchServer> {
         process.stderr.write('bench: mailroom did not exit within 10 s of SIGTERM; killing it\n');
         proc.kill('SIGKILL');
       }
-      cleanup();
+      // Async, so two servers' dirs (100,000s of files for the IMAP bench) are removed side by side.
+      if (!o.keep) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -14,7 +14,7 @@ import {
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { treePssKiB } from '../lib/proc.js';
+import { processTree, treePssKiB } from '../lib/proc.js';
 import { canConnect, pollUntil } from '../lib/wait.js';
 import type { BenchServer } from './server.js';
 
@@ -108,7 +108,9 @@ export function postfixMasterCf(o: PostfixOptions): string {
 
 /** Runs a Postfix admin command; its errors go to stderr only on a terminal, so the maillog is quoted too. */
 function postfixCmd(dir: string, args: string[]): void {
-  const r = spawnSync('postfix', ['-c', join(dir, 'etc'), ...args], { encoding: 'utf8' });
+  // A time limit: a Postfix whose postlogd is wedged blocks `postfix stop` (its `master -t` logs
+  // through postlogd) forever, and with it the whole bench run.
+  const r = spawnSync('postfix', ['-c', join(dir, 'etc'), ...args], { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) {
     let log = '';
     try {
@@ -176,7 +178,20 @@ export async function startPostfix(o: PostfixOptions): Promise<BenchServer> {
   }
   const stop = async (): Promise<void> => {
     try {
-      postfixCmd(dir, ['stop']);
+      try {
+        postfixCmd(dir, ['stop']);
+      } catch (err) {
+        // Not stoppable the polite way: end this instance's own processes (and only them) by pid.
+        const msg = err instanceof Error ? err.message : String(err);
+        process.stderr.write(`bench: ${msg.split('\n')[0]}; killing the private Postfix tree\n`);
+        for (const pid of processTree(masterPid)) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
       // `postfix stop` signals master and returns; wait for the tree to go before removing its files.
       await pollUntil(() => !readdirSafe('/proc').includes(String(masterPid)), 10_000);
     } finally {
