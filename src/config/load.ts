@@ -163,6 +163,7 @@ function resolveConfig(
       maxAgeMs: raw.queue?.max_age ?? mustParse(parseDuration(DEFAULT_MAX_AGE) ?? 'bad', 'max_age'),
       maxConnections: raw.queue?.max_connections ?? DEFAULT_QUEUE_CONNECTIONS.total,
       maxConnectionsPerDomain: raw.queue?.max_connections_per_domain ?? DEFAULT_QUEUE_CONNECTIONS.perDomain,
+      delayWarningMs: raw.queue?.delay_warning ?? null,
     },
     outbound: {
       port: raw.outbound?.port ?? 25,

@@ -145,6 +145,8 @@ export const rawConfigSchema = z.strictObject({
       // Outgoing SMTP connections at once: in all, and to one destination domain (be polite to peers).
       max_connections: positiveInt().optional(),
       max_connections_per_domain: positiveInt().optional(),
+      // RFC 3464 delay DSN once a recipient has waited this long (absent: none, as Postfix's delay_warning_time).
+      delay_warning: duration.optional(),
     })
     .optional(),
   outbound: z
@@ -239,6 +241,8 @@ export interface Config {
     maxAgeMs: number;
     maxConnections: number;
     maxConnectionsPerDomain: number;
+    /** Age after which a still-deferred recipient gets one delay DSN; null: never. */
+    delayWarningMs: number | null;
   };
   outbound: {
     port: number;

@@ -1,6 +1,7 @@
 // Sends the DSNs the queue owes (RFC 3464): one per message and attempt, from MAILER-DAEMON with the null sender.
 import type { RouteRecipient } from '../delivery/router.js';
 import type { Logger } from '../observability/logger.js';
+import type { DsnDue } from '../store/queue-store.js';
 import type { Store } from '../store/store.js';
 import { buildDsn, rfc5322Date, type DsnRecipient } from './dsn/build-dsn.js';
 
@@ -29,16 +30,19 @@ export function createDsnSender(options: DsnSenderOptions): () => Promise<void> 
   return async () => {
     for (const due of store.queue.dsnsDue(DSNS_PER_CALL)) {
       const { entry } = due;
-      const addresses = due.recipients.map((r) => r.address);
+      // Each with what it reported: a delay warning replaced meanwhile by a failure keeps the failure owed.
+      const sent = due.recipients.map((r) => ({ address: r.address, action: r.dsn.action }));
+      // A delay warning ("still trying") about a recipient delivered or failed since is no longer true.
+      const current = due.recipients.filter((r) => !isStaleWarning(r));
       try {
         // RFC 3461 6.2 / RFC 5321 4.5.5: never a DSN about a DSN (the null sender); nothing owed then.
-        if (entry.sender === '') {
-          store.queue.dsnsSent(entry.id, addresses);
+        if (entry.sender === '' || current.length === 0) {
+          store.queue.dsnsSent(entry.id, sent);
           continue;
         }
         const original = await store.queue.readMessage(entry.id);
         const now = options.now();
-        const recipients: DsnRecipient[] = due.recipients.map((r) => {
+        const recipients: DsnRecipient[] = current.map((r) => {
           const d: DsnRecipient = {
             finalRecipient: r.address,
             action: r.dsn.action,
@@ -49,6 +53,7 @@ export function createDsnSender(options: DsnSenderOptions): () => Promise<void> 
           if (r.dsn.remoteMta) d.remoteMta = r.dsn.remoteMta;
           if (r.dsn.smtpDiagnostic) d.smtpDiagnostic = r.dsn.smtpDiagnostic;
           if (r.dsn.localDiagnostic) d.localDiagnostic = r.dsn.localDiagnostic;
+          if (r.dsn.willRetryUntil !== undefined) d.willRetryUntil = new Date(r.dsn.willRetryUntil);
           return d;
         });
         const queueId = options.newQueueId();
@@ -93,11 +98,16 @@ export function createDsnSender(options: DsnSenderOptions): () => Promise<void> 
             'DSN sent',
           );
         }
-        store.queue.dsnsSent(entry.id, addresses);
+        store.queue.dsnsSent(entry.id, sent);
       } catch (err) {
         // Left owed: the next wake tries again.
         logger.error({ queueId: entry.id, err: String(err) }, 'sending DSN failed');
       }
     }
   };
+}
+
+/** A delay DSN owed for a recipient that has since been delivered or failed: sending it would mislead. */
+export function isStaleWarning(r: Pick<DsnDue['recipients'][number], 'dsn' | 'state'>): boolean {
+  return r.dsn.action === 'delayed' && r.state !== 'pending' && r.state !== 'deferred';
 }

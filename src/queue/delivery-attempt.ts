@@ -2,9 +2,10 @@
 import type { DueRecipient, OwedDsn, RecipientUpdate } from '../store/queue-store.js';
 import type { OutboundMessage } from '../smtp/client/client-commands.js';
 import type { RecipientResult } from '../smtp/client/client-types.js';
+import { delayStatus, owesDelayWarning } from './dsn/delay-warning.js';
 import { dsnStatus, successDsnAction, wantsDsn } from './dsn/notify.js';
 import { applyAttempt, type AttemptOutcome, type RecipientStatus } from './recipient-status.js';
-import { afterTemporaryFailure, baseInterval, type RetrySchedule } from './retry-policy.js';
+import { afterTemporaryFailure, baseInterval, expiresAt, type RetrySchedule } from './retry-policy.js';
 
 /** The destination of an address: its domain, lower-cased (RFC 5321 2.4: domains are case-insensitive). */
 export function domainOf(address: string): string {
@@ -81,12 +82,15 @@ export interface PlanContext {
   remoteMta?: string;
   /** The peer advertised DSN: it got NOTIFY/ORCPT and reports successes itself (RFC 3461 5.2.2). */
   peerDsn: boolean;
+  /** queue.delay_warning in ms (absent or null: no delay DSNs). */
+  delayWarningMs?: number | null;
 }
 
 /**
  * The row update for one recipient's result, with the DSN it owes (RFC 3461 4.1 NOTIFY, never to the
  * null sender). Failed and expired recipients owe a failure DSN; delivered ones a success DSN only
- * when asked (NOTIFY=SUCCESS) and the peer will not send it itself.
+ * when asked (NOTIFY=SUCCESS) and the peer will not send it itself; deferred ones their one delay
+ * DSN once past queue.delay_warning (dsn/delay-warning.ts).
  */
 export function planUpdate(row: DueRecipient, result: RecipientResult, ctx: PlanContext): RecipientUpdate {
   const next = applyAttempt(statusOf(row, ctx.now), attemptOutcome(result), {
@@ -104,14 +108,32 @@ export function planUpdate(row: DueRecipient, result: RecipientResult, ctx: Plan
   };
   switch (next.state) {
     case 'deferred':
-    case 'pending':
+    case 'pending': {
+      const warn = owesDelayWarning({
+        sender: row.sender,
+        notify: row.notify,
+        createdAt: row.createdAt,
+        delayWarnedAt: row.delayWarnedAt,
+        now: ctx.now,
+        delayWarningMs: ctx.delayWarningMs ?? null,
+      });
+      const owed = warn
+        ? diag({
+            action: 'delayed',
+            status: delayStatus(result),
+            lastAttemptAt: ctx.now.getTime(),
+            // RFC 3464 2.3.8: when we give up is max_age after arrival (retry-policy.ts expires then).
+            willRetryUntil: expiresAt(ctx.schedule, row.createdAt).getTime(),
+          })
+        : null;
       return {
         ...base,
         state: next.state,
         nextAttemptAt: next.nextAttemptAt,
         lastError: result.diagnostic,
-        dsn: null,
+        dsn: owed,
       };
+    }
     case 'delivered': {
       const action = successDsnAction(ctx.peerDsn ? 'peer-with-dsn' : 'peer-without-dsn');
       const owed =

@@ -73,6 +73,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     random,
     maxConnections: config.queue.maxConnections,
     maxConnectionsPerDomain: config.queue.maxConnectionsPerDomain,
+    delayWarningMs: config.queue.delayWarningMs,
     ...options.limits,
   });
   scheduler.start(store.events);

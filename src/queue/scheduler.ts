@@ -40,6 +40,8 @@ export interface SchedulerOptions {
   minTickGapMs?: number;
   /** Monotonic ms for that gap (test seam; `now` may be a fixed fake clock). */
   monotonic?: () => number;
+  /** queue.delay_warning in ms: a recipient still deferred this long after arrival gets one delay DSN. */
+  delayWarningMs?: number | null;
 }
 
 export const SCHEDULER_DEFAULTS = {
@@ -277,6 +279,7 @@ export class QueueScheduler {
         random: () => jitter,
         ...(peer.host ? { remoteMta: peer.host } : {}),
         peerDsn: peer.dsn,
+        delayWarningMs: this.options.delayWarningMs ?? null,
       });
       updates.push(update);
       if (update.state === 'delivered') this.stats.delivered++;

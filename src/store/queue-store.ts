@@ -17,6 +17,8 @@ export interface DueRecipient {
   dsnRet: 'FULL' | 'HDRS' | null;
   smtpUtf8: boolean;
   bodyType: string | null;
+  /** When this recipient's one delay DSN was owed (RFC 3464 Action: delayed); absent: not yet warned. */
+  delayWarnedAt?: Date;
 }
 
 /** What a DSN will say about one recipient (RFC 3464 2.3), kept with the row until the DSN is stored. */
@@ -28,6 +30,8 @@ export interface OwedDsn {
   localDiagnostic?: string;
   /** ms since the epoch */
   lastAttemptAt: number;
+  /** For `delayed`: when we give up, ms since the epoch (RFC 3464 2.3.8 Will-Retry-Until). */
+  willRetryUntil?: number;
 }
 
 /** The new state of one recipient after an attempt (written right after the peer's answer). */
@@ -38,14 +42,29 @@ export interface RecipientUpdate {
   nextAttemptAt: Date | null;
   lastError: string | null;
   attemptAt: Date;
-  /** A DSN this result owes the sender, or null. */
+  /**
+   * A DSN this result owes the sender, or null. A `delayed` one also marks the row warned
+   * (DueRecipient.delayWarnedAt), so a recipient is warned at most once, ever.
+   */
   dsn: OwedDsn | null;
 }
 
 /** One queued message with the DSNs it owes (for the bounce sender). */
 export interface DsnDue {
   entry: QueueEntry & { smtpUtf8: boolean };
-  recipients: { address: string; orcpt?: string; dsn: OwedDsn }[];
+  recipients: {
+    address: string;
+    orcpt?: string;
+    dsn: OwedDsn;
+    /** The recipient's state now: a delay warning for one no longer waiting is stale (bounce.ts). */
+    state: QueueRecipient['state'];
+  }[];
+}
+
+/** A DSN that was stored: its recipient and what it reported (see QueueStore.dsnsSent). */
+export interface SentDsn {
+  address: string;
+  action: OwedDsn['action'];
 }
 
 export interface QueueStore {
@@ -79,8 +98,12 @@ export interface QueueStore {
   ): { retired: boolean }[];
   /** Entries owing DSNs, at most `limit`. */
   dsnsDue(limit: number): DsnDue[];
-  /** Marks DSNs as sent (stored); retires the entry when nothing is left to do. */
-  dsnsSent(queueId: string, addresses: readonly string[]): { retired: boolean };
+  /**
+   * Marks DSNs as sent (stored); retires the entry when nothing is left to do. A bare address clears
+   * whatever that recipient owes; a SentDsn only if it still owes that action: a delay warning being
+   * sent while the next attempt failed must not clear the failure DSN that replaced it.
+   */
+  dsnsSent(queueId: string, sent: readonly (string | SentDsn)[]): { retired: boolean };
   /** `queue flush`: every waiting recipient due at `now`. Returns how many. Emits `queue`. */
   flush(now: Date): number;
   /** `queue remove ID`: drops an entry without a DSN. False when there is none. */

@@ -181,5 +181,106 @@ export function runQueueContract(backend: string, harness: StoreHarness): void {
       await cli.close();
       await store.close();
     });
+
+    void test('a delay DSN owed marks the row warned, once; dsnsDue reports the state; dsnsSent by action', async () => {
+      const { store } = await fresh();
+      await store.deliver(
+        request({
+          queueId: 'Q4',
+          body: memoryBody('Subject: s\r\n\r\nx\r\n'),
+          remote: [{ address: 'a@x.test' }, { address: 'b@x.test' }, { address: 'c@x.test' }],
+        }),
+      );
+      const deferred = (address: string, t: number, dsn: RecipientUpdate['dsn']) =>
+        upd(address, {
+          state: 'deferred',
+          attempts: t,
+          nextAttemptAt: at(t * 10),
+          lastError: '451 4.7.1 later',
+          attemptAt: at(t),
+          dsn,
+        });
+      const delayed = (t: number) => ({
+        action: 'delayed' as const,
+        status: '4.7.1',
+        smtpDiagnostic: '451 4.7.1 later',
+        lastAttemptAt: at(t).getTime(),
+        willRetryUntil: at(86_400).getTime(),
+      });
+      store.queue.recordResults('Q4', [
+        deferred('a@x.test', 1, delayed(1)),
+        deferred('b@x.test', 1, delayed(1)),
+        deferred('c@x.test', 1, null),
+      ]);
+      const warned = () =>
+        new Map(store.queue.due(at(1000), 10).map((d) => [d.address, d.delayWarnedAt?.getTime()]));
+      assert.deepEqual(
+        warned(),
+        new Map([
+          ['a@x.test', at(1).getTime()],
+          ['b@x.test', at(1).getTime()],
+          ['c@x.test', undefined],
+        ]),
+      );
+      // Both recipients warned in the same commit come back as one message's DSN, with their state.
+      const owed = store.queue.dsnsDue(10);
+      assert.deepEqual(
+        owed.map((o) => [o.entry.id, o.recipients.map((r) => [r.address, r.state, r.dsn])]),
+        [
+          [
+            'Q4',
+            [
+              ['a@x.test', 'deferred', delayed(1)],
+              ['b@x.test', 'deferred', delayed(1)],
+            ],
+          ],
+        ],
+      );
+      // Meanwhile b fails (its failure DSN replaces the warning) and a is deferred again (warning kept).
+      const failure = { action: 'failed' as const, status: '5.1.1', lastAttemptAt: at(2).getTime() };
+      store.queue.recordResults('Q4', [
+        deferred('a@x.test', 2, null),
+        upd('b@x.test', {
+          state: 'failed',
+          attempts: 2,
+          lastError: '550 5.1.1 no',
+          attemptAt: at(2),
+          dsn: failure,
+        }),
+      ]);
+      assert.equal(warned().get('a@x.test'), at(1).getTime(), 'the first warning time stays');
+      assert.deepEqual(
+        store.queue.dsnsDue(10)[0]?.recipients.map((r) => [r.address, r.state, r.dsn.action]),
+        [
+          ['a@x.test', 'deferred', 'delayed'],
+          ['b@x.test', 'failed', 'failed'],
+        ],
+      );
+      // The warning that was being sent is marked sent; b's failure DSN stays owed.
+      assert.deepEqual(
+        store.queue.dsnsSent('Q4', [
+          { address: 'a@x.test', action: 'delayed' },
+          { address: 'b@x.test', action: 'delayed' },
+        ]),
+        { retired: false },
+      );
+      assert.deepEqual(
+        store.queue.dsnsDue(10).map((o) => o.recipients.map((r) => [r.address, r.dsn])),
+        [[['b@x.test', failure]]],
+      );
+      assert.deepEqual(store.queue.dsnsSent('Q4', [{ address: 'b@x.test', action: 'failed' }]), {
+        retired: false,
+      });
+      assert.deepEqual(store.queue.dsnsDue(10), []);
+      // Still waiting recipients keep the entry; once final, it retires.
+      assert.equal(
+        store.queue.recordResults('Q4', [
+          upd('a@x.test', { attemptAt: at(3) }),
+          upd('c@x.test', { attemptAt: at(3) }),
+        ]).retired,
+        true,
+      );
+      await store.close();
+    });
   });
 }

@@ -10,7 +10,7 @@ import { decodeTransferEncoding } from '../../src/mail/transfer-encoding.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { startOutgoingQueue, type OutgoingQueue } from '../../src/queue/outgoing.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { EnvelopeRecipient } from '../../src/store/store.js';
+import type { Envelope, EnvelopeRecipient } from '../../src/store/store.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { startPeer, type PeerScript, type ScriptedPeer } from './queue-peer.js';
 
@@ -23,7 +23,12 @@ interface Rig {
   store: SqliteStore;
   queue: OutgoingQueue;
   peer: ScriptedPeer;
-  send(to: (string | EnvelopeRecipient)[], body?: string, sender?: string): Promise<string>;
+  send(
+    to: (string | EnvelopeRecipient)[],
+    body?: string,
+    sender?: string,
+    dsn?: Omit<Envelope, 'sender'>,
+  ): Promise<string>;
   inbox(address: string): Promise<string[]>;
 }
 
@@ -63,11 +68,11 @@ async function rig(script: PeerScript, toml: (peerPort: number) => string, start
       return queue ?? startQueue();
     },
     peer,
-    async send(to, body = 'Subject: hello\r\n\r\nHello there.\r\n', sender = 'alice@a.test') {
+    async send(to, body = 'Subject: hello\r\n\r\nHello there.\r\n', sender = 'alice@a.test', dsn = {}) {
       const queueId = `Q${++seq}`;
       await store.deliver({
         queueId,
-        envelope: { sender },
+        envelope: { sender, ...dsn },
         traceHeaders: 'Received: from client by mx.a.test; Mon, 23 Nov 2026 10:00:00 +0000\r\n',
         body: { kind: 'memory', chunks: [Buffer.from(body, 'utf8')], size: Buffer.byteLength(body) },
         receivedAt: new Date(),
@@ -342,5 +347,85 @@ void describe('outgoing queue', () => {
     };
     assert.ok((await load('')) > 1, 'without a limit several connections open at once');
     assert.equal(await load('[queue]\nmax_connections_per_domain = 1\n'), 1);
+  });
+
+  void test('queue.delay_warning: one delay DSN for both deferred recipients, field by field; none after delivery', async () => {
+    let accept = false;
+    const r = await rig(
+      { rcpt: () => (accept ? '250 2.1.5 ok' : '451 4.7.1 greylisted, try later') },
+      (p) => route(p) + '[queue]\nretry_intervals = ["1s"]\nmax_age = "1h"\ndelay_warning = "1s"\n',
+    );
+    const id = await r.send(
+      [{ address: 'bob@b.test', orcpt: 'rfc822;bob@b.test' }, 'carol@b.test'],
+      undefined,
+      undefined,
+      { dsnEnvid: 'ENV42', dsnRet: 'FULL' },
+    );
+    const [dsn] = await until('the delay DSN', async () => {
+      const box = await r.inbox('alice@a.test');
+      return box.length > 0 ? box : null;
+    });
+    assert.ok(dsn);
+    const created = r.store.queue.get(id)?.createdAt ?? new Date(0);
+    assert.match(dsn, /^Return-Path: <>\r\n/, 'null sender (RFC 3461 6.2)');
+    assert.match(dsn, /\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx\.a\.test>\r\n/);
+    assert.match(dsn, /\r\nTo: <alice@a\.test>\r\n/);
+    assert.match(dsn, /\r\nSubject: Delayed Mail \(still being retried\)\r\n/);
+    assert.match(dsn, /Content-Type: multipart\/report; report-type=delivery-status;/);
+    assert.match(dsn, /still in the queue and will be delivered automatically/);
+    assert.match(dsn, /you do not need to do anything/);
+    const [perMessage, bob, carol, extra] = statusBlocks(dsn);
+    assert.equal(extra, undefined, 'two recipients warned together: one DSN');
+    assert.equal(perMessage?.get('Reporting-MTA'), 'dns; mx.a.test');
+    assert.equal(perMessage?.get('Original-Envelope-Id'), 'ENV42');
+    assert.equal(bob?.get('Original-Recipient'), 'rfc822; bob@b.test');
+    assert.equal(carol?.get('Original-Recipient'), undefined, 'no ORCPT given');
+    for (const [block, address] of [
+      [bob, 'bob@b.test'],
+      [carol, 'carol@b.test'],
+    ] as const) {
+      assert.equal(block?.get('Final-Recipient'), `rfc822; ${address}`);
+      assert.equal(block?.get('Action'), 'delayed');
+      assert.equal(block?.get('Status'), '4.7.1');
+      assert.equal(block?.get('Remote-MTA'), 'dns; 127.0.0.1');
+      assert.equal(block?.get('Diagnostic-Code'), 'smtp; 451 4.7.1 greylisted, try later');
+      assert.ok(block?.get('Last-Attempt-Date'));
+      // RFC 3464 2.3.8: created + max_age (second precision in RFC 5322 dates).
+      const until = Date.parse(block?.get('Will-Retry-Until') ?? '');
+      assert.ok(Math.abs(until - (created.getTime() + 3_600_000)) < 1000, block?.get('Will-Retry-Until'));
+    }
+    // RFC 3461 4.3: RET=FULL is about failures; a warning returns the headers only.
+    assert.match(dsn, /Content-Type: text\/rfc822-headers\r\n\r\nReceived: from client by mx\.a\.test/);
+    assert.doesNotMatch(dsn, /Hello there\./);
+    // Deferred again after the warning, then delivered: still exactly one DSN.
+    await until('a deferral after the warning', () =>
+      (r.store.queue.get(id)?.recipients ?? []).every((x) => x.attempts >= 3),
+    );
+    accept = true;
+    await until('delivery', () => r.peer.messages.length === 1);
+    await until('retirement', () => r.store.queue.get(id) === null);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await r.inbox('alice@a.test')).length, 1, 'exactly one DSN');
+  });
+
+  void test('queue.delay_warning: NOTIFY=NEVER and NOTIFY=FAILURE (no DELAY) get no delay DSN', async () => {
+    let accept = false;
+    const r = await rig(
+      { rcpt: () => (accept ? '250 2.1.5 ok' : '451 4.3.0 later') },
+      (p) => route(p) + '[queue]\nretry_intervals = ["1s"]\ndelay_warning = "1s"\n',
+    );
+    const id = await r.send([
+      { address: 'never@b.test', notify: ['NEVER'] },
+      { address: 'fail@b.test', notify: ['FAILURE'] },
+    ]);
+    await until(
+      'two attempts past delay_warning',
+      () => (r.store.queue.get(id)?.recipients ?? []).every((x) => x.attempts >= 3),
+      10_000,
+    );
+    accept = true;
+    await until('retirement', () => r.store.queue.get(id) === null);
+    assert.equal(r.peer.messages.length, 1);
+    assert.deepEqual(await r.inbox('alice@a.test'), []);
   });
 });

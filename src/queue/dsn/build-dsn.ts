@@ -146,6 +146,12 @@ function humanText(input: DsnInput): string {
       '',
     );
     lines.push(...delayed.map(describe), '');
+    // RFC 3464 1: a "delayed" DSN is a warning, not a failure; say so, or senders resend and duplicate.
+    lines.push(
+      'This is a warning only: you do not need to do anything or send your message again.',
+      'It is still in the queue and will be delivered automatically as soon as possible.',
+      '',
+    );
   }
   if (ok.length) {
     lines.push('Your message was successfully delivered to (or relayed for) these recipients:', '');

@@ -1,7 +1,7 @@
 // SqliteQueueStore: the QueueStore operations on the shared SQLite connection (the scheduler's rows).
 import { MailroomError } from '../../errors.js';
-import type { DsnDue, DueRecipient, OwedDsn, QueueStore, RecipientUpdate } from '../queue-store.js';
-import type { QueueEntry } from '../store.js';
+import type { DsnDue, DueRecipient, OwedDsn, QueueStore, RecipientUpdate, SentDsn } from '../queue-store.js';
+import type { QueueEntry, QueueRecipient } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { listQueueEntries } from './queries.js';
 
@@ -20,6 +20,7 @@ interface DueRow {
   dsn_ret: string | null;
   smtputf8: number;
   body_type: string | null;
+  delay_warned_at: number | null;
 }
 
 // Written exactly as the WHERE of the partial index queue_recipients_waiting (schema.ts, migration 4):
@@ -29,7 +30,7 @@ const WAITING = "state IN ('pending', 'deferred')";
 /** The scheduler's two queries (exported for the query-plan test: they must stay index range scans). */
 export const DUE_SQL =
   'SELECT r.queue_id, r.address, r.orcpt, r.notify, r.state, r.attempts, r.last_error, q.sender, ' +
-  'q.created_at, q.size, q.dsn_envid, q.dsn_ret, q.smtputf8, q.body_type ' +
+  'q.created_at, q.size, q.dsn_envid, q.dsn_ret, q.smtputf8, q.body_type, r.delay_warned_at ' +
   `FROM queue_recipients r JOIN queue q ON q.id = r.queue_id WHERE r.${WAITING} ` +
   'AND r.next_attempt_at <= ? ORDER BY r.next_attempt_at, r.queue_id LIMIT ?';
 export const NEXT_DUE_SQL = `SELECT MIN(next_attempt_at) AS t FROM queue_recipients WHERE ${WAITING} AND next_attempt_at > ?`;
@@ -66,6 +67,7 @@ export class SqliteQueueStore implements QueueStore {
       };
       if (r.orcpt !== null) d.orcpt = r.orcpt;
       if (r.notify !== null) d.notify = r.notify.split(',');
+      if (r.delay_warned_at !== null) d.delayWarnedAt = new Date(r.delay_warned_at);
       return d;
     });
   }
@@ -110,7 +112,8 @@ export class SqliteQueueStore implements QueueStore {
     const update = this.ctx.prepare(
       'UPDATE queue_recipients SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, ' +
         // A DSN already owed (from an earlier result not yet sent) is kept unless this one replaces it.
-        "last_attempt_at = ?, dsn_json = COALESCE(?, dsn_json) WHERE queue_id = ? AND address = ? AND state IN ('pending', 'deferred')",
+        'last_attempt_at = ?, dsn_json = COALESCE(?, dsn_json), delay_warned_at = COALESCE(delay_warned_at, ?) ' +
+        "WHERE queue_id = ? AND address = ? AND state IN ('pending', 'deferred')",
     );
     // Lazy: a result lost to a power failure only means the recipient is tried again (a duplicate at
     // worst, the window issue 3 allows); the retired body's files go only once the retirement is durable.
@@ -127,6 +130,8 @@ export class SqliteQueueStore implements QueueStore {
             u.lastError,
             u.attemptAt.getTime(),
             u.dsn ? JSON.stringify(u.dsn) : null,
+            // Owing the delay DSN is what marks the row warned: both in this commit, never one alone.
+            u.dsn?.action === 'delayed' ? u.attemptAt.getTime() : null,
             queueId,
             u.address,
           );
@@ -149,8 +154,11 @@ export class SqliteQueueStore implements QueueStore {
       )
       .all(Math.max(0, Math.floor(limit)));
     const out: DsnDue[] = [];
-    const rows = this.ctx.prepare<[string], { address: string; orcpt: string | null; dsn_json: string }>(
-      'SELECT address, orcpt, dsn_json FROM queue_recipients WHERE queue_id = ? AND dsn_json IS NOT NULL ORDER BY rowid',
+    const rows = this.ctx.prepare<
+      [string],
+      { address: string; orcpt: string | null; dsn_json: string; state: QueueRecipient['state'] }
+    >(
+      'SELECT address, orcpt, dsn_json, state FROM queue_recipients WHERE queue_id = ? AND dsn_json IS NOT NULL ORDER BY rowid',
     );
     const flag = this.ctx.prepare<[string], { smtputf8: number }>('SELECT smtputf8 FROM queue WHERE id = ?');
     for (const { queue_id } of ids) {
@@ -161,7 +169,9 @@ export class SqliteQueueStore implements QueueStore {
         const dsn = parseOwed(r.dsn_json);
         if (!dsn) continue;
         recipients.push(
-          r.orcpt !== null ? { address: r.address, orcpt: r.orcpt, dsn } : { address: r.address, dsn },
+          r.orcpt !== null
+            ? { address: r.address, orcpt: r.orcpt, dsn, state: r.state }
+            : { address: r.address, dsn, state: r.state },
         );
       }
       out.push({ entry: { ...entry, smtpUtf8: flag.get(queue_id)?.smtputf8 === 1 }, recipients });
@@ -169,13 +179,26 @@ export class SqliteQueueStore implements QueueStore {
     return out;
   }
 
-  dsnsSent(queueId: string, addresses: readonly string[]): { retired: boolean } {
+  dsnsSent(queueId: string, sent: readonly (string | SentDsn)[]): { retired: boolean } {
     const clear = this.ctx.prepare(
       'UPDATE queue_recipients SET dsn_json = NULL WHERE queue_id = ? AND address = ?',
     );
+    const owed = this.ctx.prepare<[string, string], { dsn_json: string | null }>(
+      'SELECT dsn_json FROM queue_recipients WHERE queue_id = ? AND address = ?',
+    );
     // Lazy: the DSNs themselves are already durable; losing this only sends them again.
     const { result, durable } = this.ctx.writeLazy(() => {
-      for (const a of addresses) clear.run(queueId, a);
+      for (const s of sent) {
+        if (typeof s === 'string') {
+          clear.run(queueId, s);
+          continue;
+        }
+        // Compared here, not in SQL on the JSON text: portable, and a damaged row is cleared too.
+        const json = owed.get(queueId, s.address)?.dsn_json;
+        if (json == null) continue;
+        const now = parseOwed(json);
+        if (now === null || now.action === s.action) clear.run(queueId, s.address);
+      }
       return this.retireIfDone(queueId);
     });
     void durable.then(() => this.ctx.blobs.remove(result.files)).catch(() => undefined);

@@ -147,6 +147,11 @@ export const MIGRATIONS: readonly string[] = [
     fields TEXT NOT NULL
   );
   `,
+  // 6: delay warnings (issue 3, RFC 3464 Action: delayed): when a recipient's one delay DSN was owed,
+  // NULL until then. Kept on the row so a restart never warns the sender a second time.
+  `
+  ALTER TABLE queue_recipients ADD COLUMN delay_warned_at INTEGER;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

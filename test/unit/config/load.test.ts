@@ -82,6 +82,7 @@ describe('parseConfigText', () => {
     assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);
     assert.equal(config.queue.maxConnections, 100);
     assert.equal(config.queue.maxConnectionsPerDomain, 10);
+    assert.equal(config.queue.delayWarningMs, null); // off unless asked, as Postfix's delay_warning_time
     assert.deepEqual(config.outbound, { port: 25, dnsServers: [], routes: {}, routeAuth: {} });
   });
 
@@ -108,6 +109,7 @@ retry_intervals = ["30s", "2m"]
 max_age = "1h"
 max_connections = 20
 max_connections_per_domain = 3
+delay_warning = "4h"
 [outbound]
 port = 2525
 dns_servers = ["1.1.1.1", "::1"]
@@ -127,6 +129,7 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     assert.equal(config.queue.maxAgeMs, 3_600_000);
     assert.equal(config.queue.maxConnections, 20);
     assert.equal(config.queue.maxConnectionsPerDomain, 3);
+    assert.equal(config.queue.delayWarningMs, 4 * 3_600_000);
     assert.deepEqual(config.outbound.routes, { 'example.net': { host: '127.0.0.1', port: 2626 } });
   });
 
@@ -152,6 +155,10 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     [
       '[queue]\nmax_connections_per_domain = 0',
       'config: queue.max_connections_per_domain: expected a positive integer, got 0',
+    ],
+    [
+      '[queue]\ndelay_warning = 4',
+      'config: queue.delay_warning: expected a duration string like "30s", "5m", "1h" or "5d", got 4',
     ],
     [
       '[queue]\nretry_intervals = []',
