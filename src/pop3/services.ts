@@ -39,8 +39,8 @@ export function createPop3Services(deps: {
         return { kind: 'error', error };
       }
     },
-    removeMessages(mailboxId, uids) {
-      store.mail.expunge(mailboxId, uids);
+    async removeMessages(mailboxId, uids) {
+      await store.mail.expunge(mailboxId, uids);
     },
   };
 }

@@ -37,8 +37,11 @@ export interface Pop3Services {
   authenticate(username: string, password: string, remoteAddress: string): Promise<AuthResult>;
   /** Takes the account's exclusive lock and reads its INBOX (RFC 1939 4: "acquire an exclusive-access lock"). */
   openMaildrop(address: string): OpenMaildropResult;
-  /** UPDATE state: removes these UIDs for good (one transaction). Throws on failure. */
-  removeMessages(mailboxId: number, uids: number[]): void;
+  /**
+   * UPDATE state: removes these UIDs for good (one transaction). Resolves once the removal is durable,
+   * so the +OK after QUIT never reports a deletion a crash could undo; rejects on failure.
+   */
+  removeMessages(mailboxId: number, uids: number[]): Promise<void>;
 }
 
 export interface Pop3Policy {
@@ -356,7 +359,7 @@ export class Pop3Session {
   }
 
   /** QUIT: in TRANSACTION enter UPDATE and remove what was marked (RFC 1939 6); in AUTHORIZATION just leave. */
-  private quit(): Pop3Output {
+  private async quit(): Promise<Pop3Output> {
     const state = this.state;
     if (state.kind !== 'transaction') {
       this.close();
@@ -369,7 +372,8 @@ export class Pop3Session {
     let reply = R.byeAfterUpdate(this.policy.hostname, left);
     if (uids.length > 0) {
       try {
-        this.services.removeMessages(maildrop.mailboxId, uids);
+        // The lock is held until the removal is durable (close() below releases it).
+        await this.services.removeMessages(maildrop.mailboxId, uids);
         events.push({ kind: 'update', removed: uids.length, account: state.account });
       } catch (error) {
         events.push({ kind: 'service-error', operation: 'update', error });

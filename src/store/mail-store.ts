@@ -79,9 +79,11 @@ export interface MailStore {
    * Removes the given UIDs from a mailbox (POP3 QUIT in UPDATE state, IMAP EXPUNGE). Each removal
    * bumps the mailbox's MODSEQ and is recorded for QRESYNC VANISHED (RFC 7162 3.2.10); UIDs that are
    * not there are ignored. Returns the UIDs actually removed, ascending. Bodies no longer referenced
-   * anywhere are collected. Emits `expunge` after the commit.
+   * anywhere are collected (once the change is durable). Emits `expunge` after the commit and resolves
+   * once the change is durable (the event loop does not wait for that fsync meanwhile), so a reply sent
+   * after it survives a crash or power loss (DESIGN: durability).
    */
-  expunge(mailboxId: number, uids: readonly number[]): number[];
+  expunge(mailboxId: number, uids: readonly number[]): Promise<number[]>;
 
   /** The mailbox's HIGHESTMODSEQ, or null once deleted: the cheap "did anything change" check at each command. */
   highestModseq(mailboxId: number): number | null;
@@ -92,6 +94,11 @@ export interface MailStore {
   findMailbox(accountId: number, name: string): MailboxRef | null;
   /** A mailbox by id (the counters fresh from disk), or null once deleted. */
   getMailboxById(mailboxId: number): Mailbox | null;
+  /**
+   * Whether the account has a mailbox below `name` (its exact stored name): \HasChildren for the LIST
+   * response of SELECT (RFC 9051 6.3.2), without listing and counting every mailbox.
+   */
+  hasChildren(accountId: number, name: string): boolean;
 
   /**
    * Creates a mailbox (RFC 9051 6.3.4). Missing parents are created too ("a/b/c" makes "a" and
@@ -150,10 +157,13 @@ export interface MailStore {
     unchangedSince: number | null,
   ): Promise<StoreFlagsResult>;
 
-  /** COPY (RFC 9051 6.4.7): adds rows pointing at the same messages (no body copy). 'NO_SUCH_MAILBOX'. */
-  copy(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult;
-  /** MOVE (RFC 6851): COPY + expunge of the source rows in one transaction. */
-  move(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult;
+  /**
+   * COPY (RFC 9051 6.4.7): adds rows pointing at the same messages (no body copy). Emits `message` per
+   * copy after the commit; resolves once durable. 'NO_SUCH_MAILBOX' (rejected, nothing changed).
+   */
+  copy(fromMailboxId: number, uids: readonly number[], toMailboxId: number): Promise<CopyResult>;
+  /** MOVE (RFC 6851): COPY + expunge of the source rows in one transaction; resolves once durable. */
+  move(fromMailboxId: number, uids: readonly number[], toMailboxId: number): Promise<CopyResult>;
 
   /**
    * APPEND (RFC 9051 6.3.12): stores a body with flags and internal date; resolves once durable

@@ -12,6 +12,14 @@ function throwsCode(fn: () => unknown, code: string): void {
   assert.throws(fn, (err: unknown) => err instanceof MailroomError && err.code === code, `expected ${code}`);
 }
 
+async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(
+    p,
+    (err: unknown) => err instanceof MailroomError && err.code === code,
+    `expected ${code}`,
+  );
+}
+
 const MULTIPART = [
   'From: Alice <alice@remote.example>',
   'To: bob@example.test',
@@ -192,7 +200,7 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         assert.equal(c.firstUnseenSeq, 3);
         assert.ok(c.size > 0);
         const mid = store.mail.highestModseq(inbox.id) ?? 0;
-        store.mail.expunge(inbox.id, [1, 4]);
+        await store.mail.expunge(inbox.id, [1, 4]);
         assert.deepEqual(store.mail.vanishedSince(inbox.id, mid), [1, 4]);
         assert.deepEqual(store.mail.vanishedSince(inbox.id, store.mail.highestModseq(inbox.id) ?? 0), []);
         // After expunging UID 1, the first unseen (UID 3) is message 2.
@@ -293,7 +301,7 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         const events: number[] = [];
         store.events.on('message', (e) => events.push(e.uid));
         const before = store.mail.highestModseq(dst.id) ?? 0;
-        const r = store.mail.copy(inbox.id, [3, 2, 7], dst.id);
+        const r = await store.mail.copy(inbox.id, [3, 2, 7], dst.id);
         assert.equal(r.uidValidity, dst.uidValidity);
         assert.deepEqual(r.mapping, [
           [2, 2],
@@ -311,9 +319,9 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         assert.ok(copied.every((m) => m.modseq === before + 1));
         assert.equal(store.getMailbox(bob, 'INBOX')?.messageCount, 3, 'source untouched');
         // Expunging the source keeps the copy readable.
-        store.mail.expunge(inbox.id, [2, 3]);
+        await store.mail.expunge(inbox.id, [2, 3]);
         assert.match((await store.readMessage(copied[0]?.messageId ?? -1)).toString(), /body 2/);
-        throwsCode(() => store.mail.copy(inbox.id, [1], 999_999), 'NO_SUCH_MAILBOX');
+        await rejectsCode(store.mail.copy(inbox.id, [1], 999_999), 'NO_SUCH_MAILBOX');
       });
 
       void test('move: copy plus expunge in one step, VANISHED in the source, events for both', async () => {
@@ -324,7 +332,7 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         const expunged: number[][] = [];
         store.events.on('expunge', (e) => expunged.push(e.uids));
         const srcBefore = store.mail.highestModseq(inbox.id) ?? 0;
-        const r = store.mail.move(inbox.id, [1, 3], trash.id);
+        const r = await store.mail.move(inbox.id, [1, 3], trash.id);
         assert.deepEqual(r.mapping, [
           [1, 1],
           [3, 2],
@@ -338,7 +346,11 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         assert.deepEqual(expunged, [[1, 3]]);
         const moved = store.listMessages(trash.id);
         assert.match((await store.readMessage(moved[1]?.messageId ?? -1)).toString(), /body 3/);
-        assert.deepEqual(store.mail.move(inbox.id, [1, 3], trash.id).mapping, [], 'already gone: nothing');
+        assert.deepEqual(
+          (await store.mail.move(inbox.id, [1, 3], trash.id)).mapping,
+          [],
+          'already gone: nothing',
+        );
       });
     });
 
@@ -405,6 +417,28 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         assert.equal(store.mail.findMailbox(bob + 999, 'INBOX'), null);
       });
 
+      void test('hasChildren: names below, not siblings sharing a prefix; follows create, rename, delete', async () => {
+        const { store, bob } = await account();
+        assert.equal(store.mail.hasChildren(bob, 'INBOX'), false);
+        store.mail.createMailbox(bob, 'a/b');
+        store.mail.createMailbox(bob, 'ab');
+        store.mail.createMailbox(bob, 'a.c');
+        store.mail.createMailbox(bob, 'a0');
+        assert.equal(store.mail.hasChildren(bob, 'a'), true);
+        assert.equal(store.mail.hasChildren(bob, 'a/b'), false);
+        assert.equal(store.mail.hasChildren(bob, 'ab'), false, '"ab" and "a0" are siblings, not children');
+        assert.equal(store.mail.hasChildren(bob, 'Sent'), false);
+        assert.equal(store.mail.hasChildren(bob + 999, 'a'), false, 'another account');
+        assert.equal(store.mail.hasChildren(bob, 'nope'), false);
+        store.mail.createMailbox(bob, 'INBOX/kid');
+        assert.equal(store.mail.hasChildren(bob, 'INBOX'), true);
+        store.mail.renameMailbox(bob, 'a', 'z');
+        assert.equal(store.mail.hasChildren(bob, 'a'), false);
+        assert.equal(store.mail.hasChildren(bob, 'z'), true);
+        store.mail.deleteMailbox(bob, 'z/b');
+        assert.equal(store.mail.hasChildren(bob, 'z'), false);
+      });
+
       void test('listIndex and changedSince carry the message id; COPY shares it', async () => {
         const { store, bob, inbox } = await account();
         await deliverN(store, bob, 2);
@@ -412,7 +446,7 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         const ids = index.map((e) => e.messageId);
         assert.equal(new Set(ids).size, 2);
         const trash = store.getMailbox(bob, 'Trash') as Mailbox;
-        store.mail.copy(inbox.id, [2], trash.id);
+        await store.mail.copy(inbox.id, [2], trash.id);
         assert.deepEqual(
           store.mail.listIndex(trash.id).map((e) => e.messageId),
           [ids[1]],
@@ -460,7 +494,7 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         );
         assert.deepEqual(await store.mail.searchHeaders([]), []);
         // Expunged and collected: the index may still be given (it cannot have changed), or null.
-        store.mail.expunge(inbox.id, [2]);
+        await store.mail.expunge(inbox.id, [2]);
         const after2 = await store.mail.searchHeaders(ids);
         const gone = after2[1] ?? null;
         assert.ok(gone === null || headerIndexValues(gone, 'subject')[0] === 'second line');

@@ -442,7 +442,7 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
         assert.ok(inbox);
         const before = inbox.highestModseq;
         // Unknown UIDs (9) and duplicates are ignored; the result is ascending.
-        assert.deepEqual(store.mail.expunge(inbox.id, [3, 1, 9, 3]), [1, 3]);
+        assert.deepEqual(await store.mail.expunge(inbox.id, [3, 1, 9, 3]), [1, 3]);
         const after = store.getMailbox(bob, 'INBOX');
         assert.equal(after?.highestModseq, before + 1);
         assert.equal(after?.uidNext, 5, 'UIDs are never reused');
@@ -456,11 +456,11 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
         assert.ok(carolMsg);
         assert.match((await store.readMessage(carolMsg.messageId)).toString(), /shared/);
         assert.deepEqual(
-          store.mail.expunge(inbox.id, [1, 3]),
+          await store.mail.expunge(inbox.id, [1, 3]),
           [],
           'a second expunge of the same UIDs is a no-op',
         );
-        assert.deepEqual(store.mail.expunge(-1, [1]), [], 'an unknown mailbox removes nothing');
+        assert.deepEqual(await store.mail.expunge(-1, [1]), [], 'an unknown mailbox removes nothing');
       });
     });
 
@@ -491,7 +491,7 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
         await early.close();
         // An open message stays readable to the end even if it is expunged meanwhile (POSIX unlink).
         const during = await store.mail.openMessage(last.messageId);
-        store.mail.expunge(inbox.id, [last.uid]);
+        await store.mail.expunge(inbox.id, [last.uid]);
         let total = 0;
         for await (const chunk of during.chunks) total += chunk.length;
         assert.equal(total, last.size);

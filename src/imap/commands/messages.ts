@@ -69,7 +69,8 @@ export async function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Promise<Don
   }
 }
 
-export function copyMove(ctx: CommandContext, cmd: Cmd<'COPY' | 'MOVE'>): Done | void {
+/** COPY/MOVE; answered once the change is durable (the store resolves then), like STORE and APPEND. */
+export async function copyMove(ctx: CommandContext, cmd: Cmd<'COPY' | 'MOVE'>): Promise<Done | void> {
   const view = selectedView(ctx);
   if (cmd.name === 'MOVE' && view.readOnly) throw no('Mailbox is read-only', { name: 'READ-ONLY' });
   const list = addressed(ctx, cmd.set, cmd.uid);
@@ -77,8 +78,9 @@ export function copyMove(ctx: CommandContext, cmd: Cmd<'COPY' | 'MOVE'>): Done |
   if (list.length === 0) return { text: 'No messages' };
   const uids = list.map((a) => a.uid);
   const mail = ctx.services.store.mail;
-  const r =
-    cmd.name === 'MOVE' ? mail.move(view.mailboxId, uids, dest.id) : mail.copy(view.mailboxId, uids, dest.id);
+  const r = await (cmd.name === 'MOVE'
+    ? mail.move(view.mailboxId, uids, dest.id)
+    : mail.copy(view.mailboxId, uids, dest.id));
   if (r.mapping.length === 0) return;
   // RFC 4315 3: COPYUID uidvalidity source-uids dest-uids, in matching order.
   const code = {

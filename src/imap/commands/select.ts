@@ -1,6 +1,6 @@
 // IMAP SELECT/EXAMINE (RFC 9051 6.3.2/6.3.3 with RFC 7162 CONDSTORE/QRESYNC), CLOSE, UNSELECT, EXPUNGE and UID EXPUNGE.
 import type { ImapCommand } from '../proto/command-types.js';
-import { encodeMailboxName } from '../proto/mailbox-name.js';
+import { DELIMITER, encodeMailboxName } from '../proto/mailbox-name.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
 import { SelectedView } from '../selected-view.js';
 import { bad, no, type CommandContext } from './context.js';
@@ -57,7 +57,18 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
   );
   // RFC 7162 3.1.2.1: a CONDSTORE server sends HIGHESTMODSEQ on every successful SELECT/EXAMINE.
   o.untagged('OK', { name: 'HIGHESTMODSEQ', args: String(highest) }, 'Highest');
-  if (rev2) o.data([{ atom: 'LIST' }, { raw: '()' }, '/', encodeMailboxName(mb.name, ctx.utf8)]);
+  if (rev2) {
+    // RFC 9051 6.3.2: a LIST response whose attributes are accurate, the ones a plain LIST gives it
+    // (children, RFC 9051 7.3.1; special use, RFC 6154 2).
+    const attrs = [store.hasChildren(account.id, mb.name) ? '\\HasChildren' : '\\HasNoChildren'];
+    if (mb.specialUse !== null) attrs.push(mb.specialUse);
+    o.data([
+      { atom: 'LIST' },
+      { raw: `(${attrs.join(' ')})` },
+      DELIMITER,
+      encodeMailboxName(mb.name, ctx.utf8),
+    ]);
+  }
   if (cmd.qresync && cmd.qresync.uidValidity === mb.uidValidity) {
     // RFC 7162 3.2.5.1: what vanished and what changed since the client's MODSEQ.
     const q = cmd.qresync;
@@ -80,12 +91,15 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
   };
 }
 
-/** Removes the \Deleted messages (optionally only those UIDs); reports them unless `silent`. */
-function expungeDeleted(
+/**
+ * Removes the \Deleted messages (optionally only those UIDs); reports them unless `silent`. Resolves
+ * once the removal is durable, so the tagged OK that follows never reports a change a crash could undo.
+ */
+async function expungeDeleted(
   ctx: CommandContext,
   uidFilter: ((uid: number) => boolean) | null,
   silent: boolean,
-): void {
+): Promise<void> {
   const view = selectedView(ctx);
   if (view.readOnly) throw no('Mailbox is read-only', { name: 'READ-ONLY' });
   // Report what others did first, so our EXPUNGE sequence numbers are the client's.
@@ -98,7 +112,7 @@ function expungeDeleted(
     }
   });
   if (targets.length === 0) return;
-  const removed = ctx.services.store.mail.expunge(view.mailboxId, targets);
+  const removed = await ctx.services.store.mail.expunge(view.mailboxId, targets);
   if (silent) return;
   if (ctx.session.enabled.has('QRESYNC')) {
     for (const uid of removed) view.remove(uid);
@@ -111,7 +125,7 @@ function expungeDeleted(
   }
 }
 
-export function expunge(ctx: CommandContext, cmd: Cmd<'EXPUNGE'>): void {
+export async function expunge(ctx: CommandContext, cmd: Cmd<'EXPUNGE'>): Promise<void> {
   if (cmd.uidSet === null) return expungeDeleted(ctx, null, false);
   // RFC 4315 2.1: UID EXPUNGE removes only the \Deleted messages among these UIDs.
   if (cmd.uidSet.kind === 'saved') {
@@ -119,14 +133,14 @@ export function expunge(ctx: CommandContext, cmd: Cmd<'EXPUNGE'>): void {
     return expungeDeleted(ctx, (u) => saved.has(u), false);
   }
   const ranges = resolveSequenceSet(cmd.uidSet.ranges, Math.max(selectedView(ctx).maxUid, 1));
-  expungeDeleted(ctx, (u) => inRanges(u, ranges), false);
+  return expungeDeleted(ctx, (u) => inRanges(u, ranges), false);
 }
 
-export function close(ctx: CommandContext): Done {
+export async function close(ctx: CommandContext): Promise<Done> {
   const st = ctx.session.state;
   if (st.kind !== 'selected') throw bad('No mailbox selected');
   // RFC 9051 6.4.1: CLOSE expunges silently (not on a read-only mailbox) and returns to authenticated.
-  if (!st.view.readOnly) expungeDeleted(ctx, null, true);
+  if (!st.view.readOnly) await expungeDeleted(ctx, null, true);
   ctx.session.state = { kind: 'authenticated', account: st.account };
   return { skipSync: true };
 }

@@ -6,6 +6,7 @@ import { MailroomError } from '../../errors.js';
 import type { FileBlobStore } from '../blob-store.js';
 import type { DeliveryRequest } from '../store.js';
 import type { Prepare } from './statements.js';
+import { buildHeaderIndex, headerBlock, headerIndexOfFile } from './mail-headers.js';
 import { computeStructureJson } from './mail-structure.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -44,6 +45,8 @@ export interface PreparedDelivery {
   spoolLeftovers: string[];
   /** ENVELOPE + MIME structure (JSON of MessageStructure), computed once here for IMAP (mail-structure.ts). */
   structureJson?: string | null;
+  /** The SEARCH header index (mail-headers.ts), stored with the message so no SEARCH computes it later. */
+  headerIndex?: string | null;
   /** IMAP APPEND: writes the mailbox row instead of local deliveries (mail-append.ts), inside the batch. */
   append?: (prepare: Prepare, messageId: number) => { uid: number; uidValidity: number };
 }
@@ -87,11 +90,32 @@ export async function prepareDelivery(
     bodySize = b.size;
   }
   // Parsed once here, kept with the message, so IMAP FETCH never parses a body again (issue 4 item 3).
-  const structureJson =
-    request.local.length > 0
-      ? await computeStructureJson(head, body.kind === 'inline' ? body.data : join(blobs.blobDir, body.name))
-      : null;
-  return { request, head, queueOffset, body, size: head.length + bodySize, spoolLeftovers, structureJson };
+  const local = request.local.length > 0;
+  const structureJson = local
+    ? await computeStructureJson(head, body.kind === 'inline' ? body.data : join(blobs.blobDir, body.name))
+    : null;
+  // Only the header block is parsed (a few µs); a file body costs one read of its first bytes.
+  const headerIndex = local ? await headerIndexOf(head, body, blobs) : null;
+  return {
+    request,
+    head,
+    queueOffset,
+    body,
+    size: head.length + bodySize,
+    spoolLeftovers,
+    structureJson,
+    headerIndex,
+  };
+}
+
+/** The SEARCH header index of a prepared body (also used by APPEND, mail-append.ts). */
+export function headerIndexOf(
+  head: Buffer,
+  body: PreparedDelivery['body'],
+  blobs: FileBlobStore,
+): Promise<string> {
+  if (body.kind === 'inline') return Promise.resolve(buildHeaderIndex(headerBlock(head, body.data)));
+  return headerIndexOfFile(head, join(blobs.blobDir, body.name));
 }
 
 /** Removes what a prepared delivery put on disk: used when its rows did not commit. */
@@ -124,6 +148,9 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedD
       ).run(blobId, p.size, now, r.queueId, r.envelope.sender, p.structureJson ?? null).lastInsertRowid,
     );
     result.messageId = messageId;
+    if (p.headerIndex !== undefined && p.headerIndex !== null) {
+      prepare('INSERT INTO message_headers (message_id, fields) VALUES (?, ?)').run(messageId, p.headerIndex);
+    }
     if (p.append) result.appended = p.append(prepare, messageId);
     const findMailbox = prepare<[number, string], { id: number }>(
       'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?',

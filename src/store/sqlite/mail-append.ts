@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { MailroomError } from '../../errors.js';
 import type { DeliveryRequest, SpooledBody } from '../store.js';
 import type { SqliteContext } from './context.js';
-import { prepareDelivery } from './deliver.js';
-import { computeHeaderIndex } from './mail-headers.js';
+import { headerIndexOf, prepareDelivery } from './deliver.js';
 import { computeStructureJson } from './mail-structure.js';
 
 /**
@@ -43,15 +42,10 @@ export async function appendMessage(
     prepared.body.kind === 'inline' ? prepared.body.data : join(ctx.blobs.blobDir, prepared.body.name),
   );
   // The SEARCH header index at once (mail-headers.ts): the bytes are at hand, so no later read.
-  const headerIndex = await computeHeaderIndex(
-    ctx,
-    prepared.head,
-    prepared.body.kind === 'inline' ? prepared.body.data : null,
-    prepared.body.kind === 'file' ? prepared.body.name : null,
-  );
+  // writeDelivery stores it with the message row.
+  prepared.headerIndex = await headerIndexOf(prepared.head, prepared.body, ctx.blobs);
   const flagText = flags.join(' ');
   prepared.append = (prepare, messageId) => {
-    prepare('INSERT INTO message_headers (message_id, fields) VALUES (?, ?)').run(messageId, headerIndex);
     const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
         'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq, uidvalidity',

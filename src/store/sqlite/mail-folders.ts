@@ -66,6 +66,17 @@ export function findMailbox(ctx: SqliteContext, accountId: number, name: string)
   };
 }
 
+export function hasChildren(ctx: SqliteContext, accountId: number, name: string): boolean {
+  // Names below "a" are "a/..." : the range ["a/", "a0") under binary order ('0' follows '/'), so the
+  // (account_id, name) index answers it, and no LIKE escaping of the name is needed.
+  const below = ctx
+    .prepare<[number, string, string], { one: number }>(
+      'SELECT 1 AS one FROM mailboxes WHERE account_id = ? AND name > ? AND name < ? LIMIT 1',
+    )
+    .get(accountId, `${name}/`, `${name}0`);
+  return below !== undefined;
+}
+
 function findId(ctx: SqliteContext, accountId: number, name: string): number | null {
   const row = ctx
     .prepare<[number, string], { id: number }>('SELECT id FROM mailboxes WHERE account_id = ? AND name = ?')

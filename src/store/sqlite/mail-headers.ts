@@ -1,9 +1,10 @@
-// The per-message header index for IMAP SEARCH header keys (RFC 9051 6.4.4): kept in message_headers, filled lazily.
+// The per-message header index for IMAP SEARCH header keys (RFC 9051 6.4.4): built at delivery, kept in message_headers.
+import { isAscii } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeEncodedWords } from '../../mail/encoded-words.js';
-import { parseHeaderBlock } from '../../mail/headers.js';
+import { parseHeaderBlock, unfold } from '../../mail/headers.js';
 import { DEFAULT_MIME_LIMITS } from '../../mail/mime-structure.js';
 import type { HeaderIndex } from '../mail-store.js';
 import type { SqliteContext } from './context.js';
@@ -14,29 +15,48 @@ import type { SqliteContext } from './context.js';
  * SEARCH. The index (format in mail-store.ts, HeaderIndex) is one short string per message, read
  * once, kept in memory (HeaderIndexCache) and scanned with indexOf.
  *
- * Filled lazily, not at delivery: delivery is the SMTP hot path (and deliver.ts belongs to it);
- * a message gets its index the first time a SEARCH needs it, and keeps it. APPEND fills it at once
- * for inline bodies (mail-append.ts), since the bytes are at hand.
+ * Computed at delivery and APPEND (deliver.ts prepareDelivery, off the write lock, from the bytes at
+ * hand: only the header block is parsed, a few microseconds) and stored in the same transaction as the
+ * message. Messages stored before that (or by an older version) get it lazily on their first SEARCH.
  */
 
 /** Rows filled per transaction and per turn of the event loop: bounds each pause (tens of ms at most). */
 const FILL_BATCH = 500;
 
-/** The header block of a message whose head (trace fields) and start of body are given: up to the blank line. */
-function headerBlock(head: Buffer, bodyStart: Buffer): Buffer {
-  const bytes = head.length === 0 ? bodyStart : Buffer.concat([head, bodyStart]);
+/** Where the header of these bytes ends: after its blank line, or all of them when there is none. */
+function headerEnd(bytes: Buffer): number {
   // RFC 5322 2.1: the header ends at the first empty line (CRLF, or a bare LF as real mail has).
+  if (bytes[0] === 0x0a) return 0;
+  if (bytes[0] === 0x0d && bytes[1] === 0x0a) return 0;
   for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) {
     const next = bytes[i + 1];
-    if (next === 0x0a) return bytes.subarray(0, i + 2);
-    if (next === 0x0d && bytes[i + 2] === 0x0a) return bytes.subarray(0, i + 3);
+    if (next === 0x0a) return i + 2;
+    if (next === 0x0d && bytes[i + 2] === 0x0a) return i + 3;
   }
-  if (bytes[0] === 0x0a || (bytes[0] === 0x0d && bytes[1] === 0x0a)) return bytes.subarray(0, 0);
-  return bytes;
+  return bytes.length;
+}
+
+/**
+ * The header block of a message whose head (trace fields, each line ending in CRLF, no blank line) and
+ * start of body are given. Only the header part of the body is copied: at delivery the body is up to
+ * 64 KiB inline, and copying it whole for a 1 KiB header was most of this function's cost.
+ */
+export function headerBlock(head: Buffer, bodyStart: Buffer): Buffer {
+  const block = bodyStart.subarray(0, headerEnd(bodyStart));
+  if (head.length === 0) return block;
+  return block.length === 0 ? head : Buffer.concat([head, block]);
 }
 
 /** Builds the index text of one header block (see HeaderIndex in mail-store.ts). Pure. */
 export function buildHeaderIndex(block: Buffer): string {
+  return isAscii(block) ? asciiHeaderIndex(block.toString('latin1')) : headerIndexOfFields(block);
+}
+
+/**
+ * The reference: the index from mail/headers.ts's parser (any bytes; each field decoded as UTF-8 or
+ * latin1). asciiHeaderIndex must give the same text for ASCII blocks (test/unit/imap/durable-writes.test.ts).
+ */
+export function headerIndexOfFields(block: Buffer): string {
   let out = '';
   for (const f of parseHeaderBlock(block)) {
     // Values are single-line after unfolding; a stray CR/LF would break the line format.
@@ -46,20 +66,77 @@ export function buildHeaderIndex(block: Buffer): string {
   return out.toLowerCase();
 }
 
-/** The index of one message, from its head and body (inline) or the start of its blob file. */
-export async function computeHeaderIndex(
-  ctx: SqliteContext,
-  head: Buffer,
-  body: Buffer | null,
-  file: string | null,
-): Promise<string> {
-  if (body !== null) return buildHeaderIndex(headerBlock(head, body));
-  if (file === null) return buildHeaderIndex(headerBlock(head, Buffer.alloc(0)));
+/*
+ * Why a second path: the index is now computed for every delivered message, on the SMTP path.
+ * parseHeaderBlock builds an object, a Buffer view, a decoded string and two regex passes per field
+ * (~11 us for a typical 12-field header), most of the index's cost. Almost all headers are ASCII
+ * (RFC 5322; 8-bit only via RFC 6532), so they are read as one string and walked with indexOf; the
+ * rules (field start, continuation, skipped lines, unfolding, trimming) are parseHeaderBlock's, and a
+ * test compares both on fixtures and random blocks.
+ */
+
+/** mail/headers.ts fieldNameEnd over a string: where the field name of this line ends, or -1. */
+function nameEnd(text: string, start: number, end: number): number {
+  let i = start;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3a) break;
+    if (c < 33 || c > 126) {
+      let j = i;
+      while (j < end && (text.charCodeAt(j) === 0x20 || text.charCodeAt(j) === 0x09)) j++;
+      return j > i && j < end && text.charCodeAt(j) === 0x3a && i > start ? i : -1;
+    }
+    i++;
+  }
+  return i > start && i < end ? i : -1;
+}
+
+const LINE_BREAKS = /[\r\n]/;
+
+function asciiHeaderIndex(text: string): string {
+  let out = '';
+  let start = -1; // the current field: [start, end), final line break excluded
+  let end = -1;
+  const finish = (): void => {
+    if (start < 0) return;
+    const n = nameEnd(text, start, end);
+    const raw = text.slice(text.indexOf(':', n) + 1, end);
+    // unfold() (RFC 5322 2.2.3) only when there is something to unfold; trim() as parseHeaderBlock does.
+    const value = (LINE_BREAKS.test(raw) ? unfold(raw) : raw).trim();
+    const decoded = value.includes('=?') ? decodeEncodedWords(value).replace(/[\r\n]/g, ' ') : value;
+    out += `\n${text.slice(start, n)}:${decoded}`;
+    start = -1;
+  };
+  let pos = 0;
+  while (pos < text.length) {
+    const nl = text.indexOf('\n', pos);
+    let lineEnd = nl < 0 ? text.length : nl;
+    if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
+    if (lineEnd === pos) break; // the blank line ending the header (RFC 5322 2.1)
+    const first = text.charCodeAt(pos);
+    if ((first === 0x20 || first === 0x09) && start >= 0) {
+      end = lineEnd;
+    } else {
+      finish();
+      if (nameEnd(text, pos, lineEnd) > 0) {
+        start = pos;
+        end = lineEnd;
+      }
+    }
+    if (nl < 0) break;
+    pos = nl + 1;
+  }
+  finish();
+  return out.toLowerCase();
+}
+
+/** The index of a message whose body is the file at `path` (only its first bytes are read); '' if gone. */
+export async function headerIndexOfFile(head: Buffer, path: string): Promise<string> {
   // Only the first bytes of a large body: a header longer than the MIME parser keeps is cut there too.
   const want = DEFAULT_MIME_LIMITS.maxHeaderBytes;
   let fh: FileHandle | null = null;
   try {
-    fh = await open(join(ctx.blobs.blobDir, file), 'r');
+    fh = await open(path, 'r');
     const buffer = Buffer.allocUnsafe(want);
     const { bytesRead } = await fh.read(buffer, 0, want, 0);
     return buildHeaderIndex(headerBlock(head, buffer.subarray(0, bytesRead)));
@@ -70,6 +147,18 @@ export async function computeHeaderIndex(
   } finally {
     await fh?.close();
   }
+}
+
+/** The index of one stored message, from its head and body (inline) or its blob file. */
+export async function computeHeaderIndex(
+  ctx: SqliteContext,
+  head: Buffer,
+  body: Buffer | null,
+  file: string | null,
+): Promise<string> {
+  if (body !== null) return buildHeaderIndex(headerBlock(head, body));
+  if (file === null) return buildHeaderIndex(headerBlock(head, Buffer.alloc(0)));
+  return headerIndexOfFile(head, join(ctx.blobs.blobDir, file));
 }
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -259,15 +259,18 @@ export async function storeFlags(
   return { rows: result.rows, changed: result.changed, modified: result.modified };
 }
 
-/** COPY or MOVE in one transaction; MOVE also removes the source rows (RFC 6851 3.1). */
-export function copyOrMove(
+/**
+ * COPY or MOVE in one transaction; MOVE also removes the source rows (RFC 6851 3.1). Resolves once
+ * durable; the fsync runs on the thread pool (writeLazy), as for STORE.
+ */
+export async function copyOrMove(
   ctx: SqliteContext,
   fromId: number,
   uids: readonly number[],
   toId: number,
   move: boolean,
-): CopyResult {
-  const result = ctx.write(() => {
+): Promise<CopyResult> {
+  const { result, durable } = ctx.writeLazy(() => {
     const mailboxes = ctx.prepare<
       [number],
       { account_id: number; uidvalidity: number; highest_modseq: number }
@@ -317,7 +320,6 @@ export function copyOrMove(
       files: move ? collectGarbage(ctx.prepare, messageIds) : [],
     };
   });
-  void ctx.blobs.remove(result.files);
   for (const [, uid] of result.mapping) {
     ctx.emit('message', { accountId: result.dstAccount, mailboxId: toId, uid });
   }
@@ -328,5 +330,8 @@ export function copyOrMove(
       uids: result.mapping.map(([u]) => u),
     });
   }
+  await durable;
+  // MOVE's garbage only once durable: a power loss before would bring back rows pointing at these files.
+  if (result.files.length > 0) void ctx.blobs.remove(result.files);
   return { uidValidity: result.uidValidity, mapping: result.mapping };
 }

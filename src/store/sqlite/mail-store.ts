@@ -21,6 +21,7 @@ import {
   deleteMailbox,
   findMailbox,
   getMailboxById,
+  hasChildren,
   renameMailbox,
   setSubscribed,
 } from './mail-folders.js';
@@ -41,9 +42,11 @@ export class SqliteMailStore implements MailStore {
 
   constructor(private readonly ctx: SqliteContext) {}
 
-  expunge(mailboxId: number, uids: readonly number[]): number[] {
+  async expunge(mailboxId: number, uids: readonly number[]): Promise<number[]> {
     const { prepare } = this.ctx;
-    const result = this.ctx.write(() => {
+    // writeLazy: the WAL fsync runs on the thread pool, not on the event loop every session shares;
+    // the caller (IMAP's tagged OK, POP3's +OK after QUIT) is answered only once it is done (below).
+    const { result, durable } = this.ctx.writeLazy(() => {
       const mailbox = prepare<[number], { account_id: number; highest_modseq: number }>(
         'SELECT account_id, highest_modseq FROM mailboxes WHERE id = ?',
       ).get(mailboxId);
@@ -72,10 +75,15 @@ export class SqliteMailStore implements MailStore {
       prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, mailboxId);
       return { accountId: mailbox.account_id, removed, files: collectGarbage(prepare, messageIds) };
     });
-    if (!result || result.removed.length === 0) return [];
-    // After the commit: no row points at these files any more (best effort; a leftover is only space).
-    void this.ctx.blobs.remove(result.files);
+    if (!result || result.removed.length === 0) {
+      await durable;
+      return [];
+    }
     this.ctx.emit('expunge', { accountId: result.accountId, mailboxId, uids: result.removed });
+    await durable;
+    // Only once durable: before, a power loss could bring the rows back pointing at deleted files.
+    // Best effort; a leftover file is only space.
+    void this.ctx.blobs.remove(result.files);
     return result.removed;
   }
 
@@ -92,6 +100,10 @@ export class SqliteMailStore implements MailStore {
 
   getMailboxById(mailboxId: number): Mailbox | null {
     return getMailboxById(this.ctx, mailboxId);
+  }
+
+  hasChildren(accountId: number, name: string): boolean {
+    return hasChildren(this.ctx, accountId, name);
   }
 
   createMailbox(accountId: number, name: string, specialUse: string | null = null): Mailbox {
@@ -147,11 +159,11 @@ export class SqliteMailStore implements MailStore {
     return storeFlags(this.ctx, mailboxId, uids, op, flags, unchangedSince);
   }
 
-  copy(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult {
+  copy(fromMailboxId: number, uids: readonly number[], toMailboxId: number): Promise<CopyResult> {
     return copyOrMove(this.ctx, fromMailboxId, uids, toMailboxId, false);
   }
 
-  move(fromMailboxId: number, uids: readonly number[], toMailboxId: number): CopyResult {
+  move(fromMailboxId: number, uids: readonly number[], toMailboxId: number): Promise<CopyResult> {
     return copyOrMove(this.ctx, fromMailboxId, uids, toMailboxId, true);
   }
 

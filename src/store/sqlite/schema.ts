@@ -138,7 +138,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 5: IMAP SEARCH speed (issue 4): each message's header fields, decoded once, so SEARCH SUBJECT/FROM/
   // HEADER reads one short string per message instead of the whole message (format: mail-store.ts
-  // HeaderIndex; filled lazily by sqlite/mail-headers.ts, no row until then). A table of its own,
+  // HeaderIndex; written at delivery and APPEND since then, and for older messages lazily at their
+  // first search by sqlite/mail-headers.ts). A table of its own,
   // not a column of messages: there it sat behind bodystructure_json, whose overflow pages a scan
   // had to walk to reach it (it measured slower than reading the structure JSON itself).
   `

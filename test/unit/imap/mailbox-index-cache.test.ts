@@ -64,12 +64,12 @@ test('the cache follows deliveries, flags, expunges, COPY/MOVE made on this conn
   await other.mail.storeFlags(inbox, [2, 7], 'add', ['\\Seen'], null);
   assert.deepEqual(entries(cache.get(inbox)), fresh(store, inbox), 'flags, another connection');
   await store.mail.storeFlags(inbox, [2], 'set', ['\\Flagged'], null);
-  other.mail.expunge(inbox, [1, 5, 8]);
+  await other.mail.expunge(inbox, [1, 5, 8]);
   assert.deepEqual(entries(cache.get(inbox)), fresh(store, inbox), 'flags here, expunges there');
   const trash = store.getMailbox(bob, 'Trash')!.id;
   assert.deepEqual(entries(cache.get(trash)), []);
-  other.mail.move(inbox, [2, 3], trash);
-  other.mail.copy(trash, [1], inbox);
+  await other.mail.move(inbox, [2, 3], trash);
+  await other.mail.copy(trash, [1], inbox);
   assert.deepEqual(entries(cache.get(inbox)), fresh(store, inbox), 'MOVE out and COPY back');
   assert.deepEqual(entries(cache.get(trash)), fresh(store, trash), 'MOVE in');
   assert.deepEqual(
@@ -115,7 +115,7 @@ test('random changes from two connections: the cache always equals listIndex', a
         await s.mail.storeFlags(inbox, pick, rand(2) ? 'add' : 'remove', ['\\Seen', '$x'], null);
         break;
       default:
-        s.mail.expunge(inbox, pick);
+        await s.mail.expunge(inbox, pick);
     }
     if (rand(2) === 0) assert.deepEqual(entries(cache.get(inbox)), fresh(store, inbox), `round ${round}`);
   }
@@ -126,7 +126,7 @@ test('bounded: the least recently used mailboxes go past maxRows; views are copi
   const { store, bob, inbox } = await setup();
   const sent = store.getMailbox(bob, 'Sent')!.id;
   await deliver(store, bob, 4);
-  store.mail.copy(inbox, [1, 2, 3], sent);
+  await store.mail.copy(inbox, [1, 2, 3], sent);
   const cache = new MailboxIndexCache(store.mail, 5);
   cache.get(inbox);
   assert.equal(cache.size, 4);

@@ -24,7 +24,14 @@ interface Fakes {
 
 /** RFC 1939 10's maildrop: two messages of 120 and 200 octets (UIDs 7 and 9, so numbers and UIDs differ). */
 function fakes(
-  options: { throttle?: boolean; failRemove?: boolean; failOpen?: boolean; messages?: number[] } = {},
+  options: {
+    throttle?: boolean;
+    failRemove?: boolean;
+    failOpen?: boolean;
+    messages?: number[];
+    /** removeMessages resolves (is durable) only once this does. */
+    removeGate?: Promise<void>;
+  } = {},
 ): Fakes {
   const locks = new MaildropLocks();
   const removed: Fakes['removed'] = [];
@@ -53,7 +60,8 @@ function fakes(
         },
       };
     },
-    removeMessages(mailboxId, uids) {
+    async removeMessages(mailboxId, uids) {
+      await (options.removeGate ?? Promise.resolve()); // resolves later, as the durable store does
       if (options.failRemove) throw new Error('store failed');
       removed.push({ mailboxId, uids });
     },
@@ -152,6 +160,23 @@ describe('RFC 1939 10 example session (USER/PASS instead of APOP)', () => {
     await d.send('DELE 1');
     d.session.close();
     assert.deepEqual(d.f.removed, []);
+    assert.equal(d.f.locks.isLocked(1), false);
+  });
+
+  test('QUIT answers +OK only once the removal is durable, and holds the lock until then', async () => {
+    let durable = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (durable = resolve));
+    const d = new Driver(fakes({ removeGate: gate }));
+    await d.login();
+    await d.send('DELE 1');
+    let reply: string | null = null;
+    const quit = d.send('QUIT').then((r) => (reply = r));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(reply, null, 'no +OK before the removal is durable');
+    assert.equal(d.f.locks.isLocked(1), true, 'another session cannot open the maildrop meanwhile');
+    durable();
+    await quit;
+    assert.equal(reply, '+OK dbc.example Mailroom POP3 server signing off (1 messages left)\r\n');
     assert.equal(d.f.locks.isLocked(1), false);
   });
 
