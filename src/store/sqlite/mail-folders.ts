@@ -25,7 +25,7 @@ const COLUMNS =
   'm.id, m.account_id, m.name, m.special_use, m.subscribed, m.uidvalidity, m.uidnext, m.highest_modseq, ' +
   '(SELECT COUNT(*) FROM mailbox_messages mm WHERE mm.mailbox_id = m.id) AS message_count';
 
-function toMailbox(r: MailboxRow): Mailbox {
+function toMailboxRef(r: Omit<MailboxRow, 'message_count'>): MailboxRef {
   return {
     id: r.id,
     accountId: r.account_id,
@@ -35,8 +35,31 @@ function toMailbox(r: MailboxRow): Mailbox {
     uidValidity: r.uidvalidity,
     uidNext: r.uidnext,
     highestModseq: r.highest_modseq,
-    messageCount: r.message_count,
   };
+}
+
+function toMailbox(r: MailboxRow): Mailbox {
+  return { ...toMailboxRef(r), messageCount: r.message_count };
+}
+
+/** An account's mailboxes, INBOX first, then by name. */
+export function listMailboxes(ctx: SqliteContext, accountId: number): Mailbox[] {
+  return ctx
+    .prepare<[number], MailboxRow>(
+      `SELECT ${COLUMNS} FROM mailboxes m WHERE m.account_id = ? ` +
+        "ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name",
+    )
+    .all(accountId)
+    .map(toMailbox);
+}
+
+export function getMailbox(ctx: SqliteContext, accountId: number, name: string): Mailbox | null {
+  const row = ctx
+    .prepare<[number, string], MailboxRow>(
+      `SELECT ${COLUMNS} FROM mailboxes m WHERE m.account_id = ? AND m.name = ?`,
+    )
+    .get(accountId, normalizeMailboxName(name));
+  return row ? toMailbox(row) : null;
 }
 
 export function getMailboxById(ctx: SqliteContext, mailboxId: number): Mailbox | null {
@@ -53,17 +76,7 @@ export function findMailbox(ctx: SqliteContext, accountId: number, name: string)
         'FROM mailboxes WHERE account_id = ? AND name = ?',
     )
     .get(accountId, normalizeMailboxName(name));
-  if (!r) return null;
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    name: r.name,
-    specialUse: r.special_use,
-    subscribed: r.subscribed === 1,
-    uidValidity: r.uidvalidity,
-    uidNext: r.uidnext,
-    highestModseq: r.highest_modseq,
-  };
+  return r ? toMailboxRef(r) : null;
 }
 
 export function hasChildren(ctx: SqliteContext, accountId: number, name: string): boolean {

@@ -21,8 +21,8 @@ import {
   prepareDelivery,
   type CommittedDelivery,
 } from './deliver.js';
-import { normalizeMailboxName } from './names.js';
 import { SqliteDirectory } from './directory.js';
+import { getMailbox, listMailboxes } from './mail-folders.js';
 import type { SqliteContext } from './context.js';
 import { SqliteMailStore } from './mail-store.js';
 import { listQueueEntries } from './queries.js';
@@ -51,22 +51,6 @@ export interface SqliteStoreOptions {
    */
   backgroundCheckpoints?: boolean;
 }
-
-interface MailboxRow {
-  id: number;
-  account_id: number;
-  name: string;
-  special_use: string | null;
-  subscribed: number;
-  uidvalidity: number;
-  uidnext: number;
-  highest_modseq: number;
-  message_count: number;
-}
-
-const MAILBOX_COLUMNS =
-  'm.id, m.account_id, m.name, m.special_use, m.subscribed, m.uidvalidity, m.uidnext, m.highest_modseq, ' +
-  '(SELECT COUNT(*) FROM mailbox_messages mm WHERE mm.mailbox_id = m.id) AS message_count';
 
 /**
  * Opens (creating if needed) the store in `dataDir`: data_dir/mailroom.db, data_dir/blobs,
@@ -97,6 +81,8 @@ export class SqliteStore implements Store {
   /** Routing lookups (isLocalDomain, getAccount, getAlias) without SQL per RCPT; see lookup-cache.ts. */
   private readonly lookups: LookupCache;
   private readonly directory: SqliteDirectory;
+  /** What the sub-stores share (context.ts). */
+  private readonly context: SqliteContext;
 
   constructor(options: SqliteStoreOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -144,7 +130,7 @@ export class SqliteStore implements Store {
         .map((r) => r.file),
     );
     this.orphansRemoved = this.blobs.removeOrphans((name) => files.has(name), this.clock().getTime());
-    const context: SqliteContext = {
+    const context: SqliteContext = (this.context = {
       db: this.db,
       prepare: this.prepare,
       clock: this.clock,
@@ -155,7 +141,7 @@ export class SqliteStore implements Store {
       emit: (event, ...args) => this.emitSafely(event, ...args),
       commit: (prepared) => this.committer.submit(prepared),
       inlineMaxBytes: this.inlineMaxBytes,
-    };
+    });
     this.directory = new SqliteDirectory(context, this.lookups);
     this.mail = new SqliteMailStore(context);
     this.queue = new SqliteQueueStore(context);
@@ -231,19 +217,11 @@ export class SqliteStore implements Store {
   // ---- mailboxes and messages ----
 
   listMailboxes(accountId: number): Mailbox[] {
-    return this.prepare<[number], MailboxRow>(
-      `SELECT ${MAILBOX_COLUMNS} FROM mailboxes m WHERE m.account_id = ? ` +
-        "ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name",
-    )
-      .all(accountId)
-      .map(toMailbox);
+    return listMailboxes(this.context, accountId);
   }
 
   getMailbox(accountId: number, name: string): Mailbox | null {
-    const row = this.prepare<[number, string], MailboxRow>(
-      `SELECT ${MAILBOX_COLUMNS} FROM mailboxes m WHERE m.account_id = ? AND m.name = ?`,
-    ).get(accountId, normalizeMailboxName(name));
-    return row ? toMailbox(row) : null;
+    return getMailbox(this.context, accountId, name);
   }
 
   listMessages(mailboxId: number): MailboxMessage[] {
@@ -368,18 +346,4 @@ export class SqliteStore implements Store {
   integrityCheck(): string {
     return this.db.pragma('integrity_check', { simple: true }) as string;
   }
-}
-
-function toMailbox(r: MailboxRow): Mailbox {
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    name: r.name,
-    specialUse: r.special_use,
-    subscribed: r.subscribed === 1,
-    uidValidity: r.uidvalidity,
-    uidNext: r.uidnext,
-    highestModseq: r.highest_modseq,
-    messageCount: r.message_count,
-  };
 }
