@@ -37,7 +37,7 @@ describe('createQueueIdGenerator', () => {
 });
 
 describe('startServer', () => {
-  test('binds the three SMTP roles on port 0, greets, refuses past the per-IP limit, shuts down', async () => {
+  test('binds the SMTP roles, POP3 and IMAP on port 0, greets, refuses past the per-IP limit, shuts down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mailroom-serve-'));
     try {
       const config = parseConfigText(
@@ -49,6 +49,8 @@ describe('startServer', () => {
           '[submissions]\nlisten = []',
           '[pop3]\nlisten = ["127.0.0.1:0"]',
           '[pop3s]\nlisten = []',
+          '[imap]\nlisten = ["127.0.0.1:0"]',
+          '[imaps]\nlisten = []',
           '[limits]\nmax_connections_per_ip = 1',
         ].join('\n'),
         { configPath: null, baseDir: dir, defaultHostname: 'x' },
@@ -58,7 +60,29 @@ describe('startServer', () => {
       const pop3 = connect(server.addresses.pop3![0]!.port, '127.0.0.1');
       const pop3Greeting = await new Promise<string>((done) => pop3.once('data', (d) => done(d.toString())));
       assert.match(pop3Greeting, /^\+OK mx\.test Mailroom POP3 server ready\r\n$/);
+      /** What a connection past the per-IP limit is told before it is closed. */
+      const refusalAt = (p: number) =>
+        new Promise<string>((done) => {
+          const extra = connect(p, '127.0.0.1');
+          let text = '';
+          extra.on('data', (d) => (text += d.toString()));
+          extra.on('close', () => done(text));
+        });
+      // RFC 3206 4: [SYS/TEMP] tells a POP3 client to try again later.
+      assert.equal(
+        await refusalAt(server.addresses.pop3![0]!.port),
+        '-ERR [SYS/TEMP] Too many connections, try later\r\n',
+      );
       pop3.destroy();
+      const imap = connect(server.addresses.imap![0]!.port, '127.0.0.1');
+      const imapGreeting = await new Promise<string>((done) => imap.once('data', (d) => done(d.toString())));
+      assert.match(imapGreeting, /^\* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 /);
+      // RFC 9051 7.1.5: BYE with [UNAVAILABLE] on a refused connection.
+      assert.equal(
+        await refusalAt(server.addresses.imap![0]!.port),
+        '* BYE [UNAVAILABLE] Too many connections, try later\r\n',
+      );
+      imap.destroy();
       const port = server.addresses.smtp![0]!.port;
       const first = connect(port, '127.0.0.1');
       const greeting = await new Promise<string>((done) => first.once('data', (d) => done(d.toString())));

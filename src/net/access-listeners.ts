@@ -1,0 +1,75 @@
+// Binds a mail-access protocol's pair of listeners (STARTTLS-capable and implicit TLS, RFC 8314) with the server's limits.
+import type { Socket } from 'node:net';
+import type { Authenticate } from '../auth/authenticator.js';
+import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { Store } from '../store/store.js';
+import { listen, type Listener } from './listener.js';
+import type { TlsMaterial } from './tls.js';
+
+/** What `mailroom serve` gives every access protocol (IMAP, POP3). */
+export interface AccessListenerDeps<Handle> {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  tls: TlsMaterial;
+  /** The server's one authenticator: failed logins over any protocol share its limiter. */
+  authenticate: Authenticate;
+  now: () => Date;
+  /** Each session's handle (for shutdown) as it opens and closes. */
+  track: (handle: Handle, open: boolean) => void;
+  /** Already-started listeners are pushed here at once, so a failure later still closes them. */
+  started: Listener[];
+}
+
+export interface AccessListeners<Name extends ListenerName> {
+  listeners: Listener[];
+  addresses: Partial<Record<Name, ListenAddress[]>>;
+}
+
+/**
+ * Binds `plain` (STARTTLS offered) and `implicit` (TLS from the first byte) as configured, with the
+ * same connection limits as SMTP; a connection over the limit gets `refusal` and is closed.
+ */
+export async function startAccessListeners<Name extends ListenerName, Handle>(
+  deps: AccessListenerDeps<Handle>,
+  spec: {
+    plain: Name;
+    implicit: Name;
+    refusal: string;
+    /** Serves one connection; `onClose` must be called when it ends. */
+    serve: (socket: Socket, session: { implicitTls: boolean; log: Logger; onClose: () => void }) => Handle;
+  },
+): Promise<AccessListeners<Name>> {
+  const { config } = deps;
+  const result: AccessListeners<Name> = { listeners: [], addresses: {} };
+  for (const name of [spec.plain, spec.implicit]) {
+    const wanted = config.listeners[name];
+    if (wanted.length === 0) continue;
+    const implicitTls = name === spec.implicit;
+    const log = deps.logger.child({ listener: name });
+    const listener = await listen(wanted, {
+      ...(implicitTls ? { tls: deps.tls.serverOptions } : {}),
+      maxConnections: config.limits.maxConnections,
+      maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+      refusal: spec.refusal,
+      onConnection: (socket: Socket) => {
+        const handle: Handle = spec.serve(socket, {
+          implicitTls,
+          log,
+          onClose: () => deps.track(handle, false),
+        });
+        deps.track(handle, true);
+      },
+      onRefused: (info) =>
+        log.warn(
+          { remoteAddress: info.remoteAddress, reason: info.reason, err: info.error?.message },
+          'connection refused',
+        ),
+    });
+    deps.started.push(listener);
+    result.listeners.push(listener);
+    result.addresses[name] = listener.addresses;
+  }
+  return result;
+}
