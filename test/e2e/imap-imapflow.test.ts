@@ -1,7 +1,9 @@
 // imapflow (npm) against `mailroom serve`: STARTTLS and imaps logins, special-use LIST, FETCH of SMTP-delivered mail,
-// SEARCH, STORE, COPY/MOVE, EXPUNGE, APPEND, IDLE push within a second, two clients on one mailbox, QRESYNC resync.
+// SEARCH, STORE, COPY/MOVE, EXPUNGE, APPEND, IDLE push within a second (and the same mail over POP3), two clients on
+// one mailbox, QRESYNC resync.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { createMailroom, type MailroomInstance } from '../helpers/mailroom-process.js';
@@ -13,7 +15,7 @@ let imaps: number;
 const clients: ImapFlow[] = [];
 
 before(async () => {
-  server = await createMailroom({ enable: ['imap', 'imaps'] });
+  server = await createMailroom({ enable: ['imap', 'imaps', 'pop3'] });
   imap = server.ports.imap as number;
   imaps = server.ports.imaps as number;
   server.cli(['domain', 'add', 'example.test']);
@@ -64,6 +66,28 @@ async function send(to: string, subject: string, options: { attachment?: boolean
       : undefined,
   });
   assert.deepEqual(info.accepted, [to]);
+}
+
+/** One POP3 session (RFC 1939): USER/PASS, then RETR 1; returns the message without the dot-stuffing. */
+async function pop3Retr(user: string): Promise<string> {
+  const socket = connect(server.ports.pop3 as number, '127.0.0.1');
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+  const until = async (pattern: RegExp) => {
+    const deadline = Date.now() + 5000;
+    while (!pattern.test(text)) {
+      if (Date.now() > deadline) throw new Error(`POP3: no ${pattern} in ${JSON.stringify(text)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await until(/^\+OK .*\r\n/);
+  socket.write(`USER ${user}@example.test\r\nPASS ${user}-secret\r\nRETR 1\r\nQUIT\r\n`);
+  await until(/\r\n\.\r\n\+OK [^\r]*\r\n$/);
+  socket.destroy();
+  const start = /\+OK \d+ octets\r\n/.exec(text);
+  assert.ok(start, text);
+  const body = text.slice(start.index + start[0].length);
+  return body.slice(0, body.indexOf('\r\n.\r\n') + 2).replace(/^\.\./gm, '.');
 }
 
 describe('imapflow', () => {
@@ -178,6 +202,12 @@ describe('imapflow', () => {
     ]);
     assert.equal(count, 1);
     assert.ok(Date.now() - started < 1000);
+    // The same message, over POP3, byte for byte what IMAP serves.
+    const overImap = await c.fetchOne('1', { source: true });
+    assert.ok(overImap && overImap.source);
+    const overPop3 = await pop3Retr('carol');
+    assert.match(overPop3, /Subject: push me/);
+    assert.equal(overPop3, overImap.source.toString('utf8'));
   });
 
   test('two clients on one mailbox see each other’s flag changes and expunges; QRESYNC resync', async () => {
