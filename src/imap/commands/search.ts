@@ -1,4 +1,5 @@
 // IMAP SEARCH and UID SEARCH (RFC 9051 6.4.4; ESEARCH RFC 4731; SEARCHRES RFC 5182; MODSEQ RFC 7162 3.1.5).
+import { parseAddresses } from '../../mail/envelope.js';
 import { parseRfc5322Date } from '../../mail/headers.js';
 import { headerIndexValues, type MessageMeta } from '../../store/mail-store.js';
 import type { ImapCommand, SearchDate, SearchKey } from '../proto/command-types.js';
@@ -69,6 +70,25 @@ interface Candidate {
   body: Buffer | null;
 }
 
+/** The search keys FROM, TO, CC and BCC name these fields (parse-search.ts HEADER_KEYS). */
+const ADDRESS_FIELDS = new Set(['from', 'to', 'cc', 'bcc']);
+
+/**
+ * A raw address field whose envelope form (RFC 9051 7.5.2) may differ from its text: comments, quotes,
+ * quoted pairs or white space next to the '@'. Other values are checked as text only, which is the same.
+ */
+const ADDRESS_NOT_PLAIN = /[("\\]|\s@|@\s/;
+
+/**
+ * RFC 9051 6.4.4: FROM/TO/CC/BCC match "the envelope structure's" field, so `<user (c)@ (c) example.org>`
+ * matches "user@example.org" although its header text does not contain it. Each address is tried as
+ * "name mailbox@host" (the index value is already decoded and lower-cased).
+ */
+function envelopeAddressContains(value: string, needle: string): boolean {
+  if (!ADDRESS_NOT_PLAIN.test(value)) return false;
+  return parseAddresses(value).some((a) => `${a.name} ${a.address}`.includes(needle));
+}
+
 /** Case-insensitive substring match on Unicode text (RFC 9051 6.4.4). */
 function contains(haystack: string, needle: string): boolean {
   return haystack.toLowerCase().includes(needle.toLowerCase());
@@ -121,10 +141,14 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
     }
     case 'header': {
       // The index holds values unfolded, decoded and lower-cased (mail-store.ts HeaderIndex).
-      const found = headerIndexValues(c.headers!, k.field.toLowerCase());
+      const field = k.field.toLowerCase();
+      const found = headerIndexValues(c.headers!, field);
       // RFC 9051 6.4.4: HEADER field "" matches every message that has the field.
       const needle = k.value.toLowerCase();
-      return found.some((v) => needle === '' || v.includes(needle));
+      const envelope = ADDRESS_FIELDS.has(field);
+      return found.some(
+        (v) => needle === '' || v.includes(needle) || (envelope && envelopeAddressContains(v, needle)),
+      );
     }
     case 'body':
     case 'text': {
@@ -148,7 +172,14 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
  * SEARCH SUBJECT copies out only the messages that may match. Null when no such key.
  */
 export function requiredHeaderText(k: SearchKey): string | null {
-  if (k.op === 'header') return k.value === '' ? `\n${k.field.toLowerCase()}:` : k.value.toLowerCase();
+  if (k.op === 'header') {
+    const field = k.field.toLowerCase();
+    // An address key that may match only the envelope form (an '@', a dot or a space the header text
+    // spells with comments or quotes around it) can filter on the field's presence alone.
+    if (k.value === '' || (ADDRESS_FIELDS.has(field) && /[^\p{L}\p{N}_-]/u.test(k.value)))
+      return `\n${field}:`;
+    return k.value.toLowerCase();
+  }
   if (k.op !== 'and') return null;
   for (const x of k.keys) {
     const t = requiredHeaderText(x);

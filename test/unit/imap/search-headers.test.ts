@@ -22,6 +22,8 @@ const MESSAGES = [
   'From: carol@remote.example\nSubject: hello INVOICE\n\nthird\n',
   // 4: no header at all (starts with the blank line)
   '\r\njust a body with Subject: invoice\r\n',
+  // 5: comments inside the addr-spec (RFC 5322 3.4.1 CFWS): the envelope address is dave@remote.example
+  'From: <dave (comment)@ (comment) remote.example>\r\nTo: "Eve Q" <eve@example.test>\r\n\r\nfifth\r\n',
 ];
 
 async function setup() {
@@ -90,7 +92,14 @@ const ROWS: Array<[string, string]> = [
   ['BODY invoice', '2 4'],
   ['TEXT invoice', '1 2 3 4'],
   ['OR SUBJECT invoice FROM bob', '1 2 3'],
-  ['NOT SUBJECT invoice', '2 4'],
+  ['NOT SUBJECT invoice', '2 4 5'],
+  // RFC 9051 6.4.4: FROM/TO match the envelope's address, not only the header text (imaptest search-addresses).
+  ['FROM dave@remote.example', '5'],
+  ['FROM "dave@remote"', '5'],
+  ['FROM dave', '5'],
+  ['TO "eve q eve@example.test"', '5'],
+  ['HEADER From "dave@remote.example"', '5'],
+  ['FROM "dave@remote.example.org"', ''],
   ['SUBJECT invoice NOT FROM carol', '1'],
   ['SUBJECT invoice FROM carol', '3'],
   ['SUBJECT invoice BODY third', '3'],
@@ -121,6 +130,9 @@ test('requiredHeaderText: only keys every match must satisfy filter in the store
   assert.equal(requiredHeaderText(cmd('SUBJECT Invoice')), 'invoice');
   assert.equal(requiredHeaderText(cmd('HEADER X-Tag ""')), '\nx-tag:');
   assert.equal(requiredHeaderText(cmd('UNSEEN FROM Bob')), 'bob');
+  // May match the envelope form only (comments around the '@'): filter on the field being there.
+  assert.equal(requiredHeaderText(cmd('FROM bob@remote.example')), '\nfrom:');
+  assert.equal(requiredHeaderText(cmd('SUBJECT a@b')), 'a@b');
   assert.equal(requiredHeaderText(cmd('OR SUBJECT a FROM b')), null);
   assert.equal(requiredHeaderText(cmd('NOT SUBJECT a')), null);
   assert.equal(requiredHeaderText(cmd('UNSEEN')), null);
