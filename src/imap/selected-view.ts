@@ -31,6 +31,11 @@ export class SelectedView {
   expungeModseq: number;
   /** RFC 5182 SEARCHRES: the last SEARCH ... RETURN (SAVE) result, as UIDs. */
   saved: number[] = [];
+  /**
+   * UIDs that are \Recent in this session (RFC 3501 2.3.2), or null for an IMAP4rev2 session, which
+   * never sees \Recent (RFC 9051 2.3.2) and so never claims it from IMAP4rev1 sessions either.
+   */
+  recent: Set<number> | null = null;
 
   constructor(
     readonly mailboxId: number,
@@ -64,6 +69,21 @@ export class SelectedView {
     this.messageIds.push(e.messageId);
   }
 
+  /** Marks the messages with UIDs from `firstUid` up as \Recent (MailStore.recentFrom gave it). */
+  addRecentFrom(firstUid: number): void {
+    if (this.recent === null) return;
+    // UIDs ascend: walk back from the end, so SELECT on a large mailbox only visits the recent tail.
+    for (let i = this.uids.length - 1; i >= 0 && (this.uids[i] as number) >= firstUid; i--) {
+      this.recent.add(this.uids[i] as number);
+    }
+  }
+
+  /** The flags FETCH shows for a message: the stored ones, and \Recent if recent in this session. */
+  shownFlags(seq: number): readonly string[] {
+    const flags = this.flags[seq - 1] as string[];
+    return this.recent?.has(this.uids[seq - 1] as number) ? [...flags, '\\Recent'] : flags;
+  }
+
   /** Sequence number of a UID, or 0 when not in the view. Binary search: UIDs ascend with sequence numbers. */
   seqOf(uid: number): number {
     let lo = 0;
@@ -83,6 +103,7 @@ export class SelectedView {
     const seq = this.seqOf(uid);
     if (seq === 0) return 0;
     this.uids.splice(seq - 1, 1);
+    this.recent?.delete(uid);
     this.flags.splice(seq - 1, 1);
     this.modseqs.splice(seq - 1, 1);
     this.messageIds.splice(seq - 1, 1);

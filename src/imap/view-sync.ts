@@ -54,11 +54,20 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
       view.modseqs[seq - 1] = e.modseq;
       if (sameFlags(before, e.flags) && (seenModseq || !opts.condstore)) continue;
       view.flags[seq - 1] = e.flags;
-      const items = [`FLAGS (${e.flags.join(' ')})`, `UID ${e.uid}`];
+      const items = [`FLAGS (${view.shownFlags(seq).join(' ')})`, `UID ${e.uid}`];
       if (opts.condstore) items.push(`MODSEQ (${e.modseq})`);
       out.raw(`* ${seq} FETCH (${items.join(' ')})\r\n`);
     }
-    if (added) out.raw(`* ${view.exists} EXISTS\r\n`);
+    if (added) {
+      out.raw(`* ${view.exists} EXISTS\r\n`);
+      if (view.recent !== null) {
+        // RFC 3501 2.3.2: new mail is \Recent in the session that claims it first (a read-only one
+        // only looks); RFC 3501 7.3.2: RECENT goes with the EXISTS that announces it.
+        const first = store.recentFrom(view.mailboxId, view.maxUid + 1, !view.readOnly);
+        if (first !== null) view.addRecentFrom(first);
+        out.raw(`* ${view.recent.size} RECENT\r\n`);
+      }
+    }
     view.knownModseq = highest;
   }
   return true;

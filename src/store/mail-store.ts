@@ -18,6 +18,12 @@ export interface MessageMeta {
   messageId: number;
   size: number;
   internalDate: Date;
+  /**
+   * The zone the internal date was given in, minutes east of UTC (APPEND's date-time; 0 for SMTP
+   * delivery, see sqlite/deliver.ts). FETCH INTERNALDATE shows the date in it (RFC 9051 2.3.3) and
+   * SEARCH BEFORE/ON/SINCE compare its calendar date in it (RFC 9051 6.4.4).
+   */
+  internalDateOffset: number;
   /** Null only for a message whose body could not be read back; the FETCH then fails for it. */
   structure: MessageStructure | null;
 }
@@ -125,6 +131,19 @@ export interface MailStore {
   counts(mailboxId: number): MailboxCounts;
 
   /**
+   * \Recent for IMAP4rev1 (RFC 3501 2.3.2: a message is recent in the first session told about it).
+   * The mailbox keeps the first UID no session has claimed; this returns it as it was before the call,
+   * and the rows with UIDs in [that, below) are \Recent for the caller. With `claim` (a read-write
+   * session: SELECT, or new mail it notices) the mark moves up to `below` in the same transaction, so
+   * exactly one session gets each message; without it (EXAMINE, which RFC 3501 6.3.2 says "MUST NOT
+   * cause messages to lose the \Recent flag") nothing changes and later sessions see them too. Never
+   * moves the mark down. Null once the mailbox is deleted. A new mailbox's mark is 1.
+   */
+  recentFrom(mailboxId: number, below: number, claim: boolean): number | null;
+  /** How many messages no session has claimed as \Recent yet (STATUS RECENT, RFC 3501 6.3.10). */
+  recentCount(mailboxId: number): number;
+
+  /**
    * Metadata of the rows with UIDs in [lo, hi] (inclusive), ascending. With `withStructure` the stored
    * structure is parsed (and computed and kept, for a message stored before structures existed);
    * without it `structure` is null, so FETCH RFC822.SIZE on 100k rows parses no JSON.
@@ -168,12 +187,16 @@ export interface MailStore {
   /**
    * APPEND (RFC 9051 6.3.12): stores a body with flags and internal date; resolves once durable
    * (shares the delivery group commit). The store takes ownership of a 'file' body. 'NO_SUCH_MAILBOX'.
+   * `internalDateOffset` is the zone of the date-time argument, minutes east of UTC, kept as
+   * MessageMeta.internalDateOffset (0, i.e. +0000, when the client gave no date); an integer within
+   * +-(23*60+59), or RangeError.
    */
   append(
     mailboxId: number,
     body: SpooledBody,
     flags: readonly string[],
     internalDate: Date,
+    internalDateOffset?: number,
   ): Promise<{ uid: number; uidValidity: number }>;
 
   /**

@@ -6,6 +6,8 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runStoreContract } from './store-contract.js';
 import { runQueueContract } from './queue-contract.js';
 import { runMailContract } from './mail-contract.js';
+import { runRecentContract } from './recent-contract.js';
+import { runInternalDateContract } from './internal-date-contract.js';
 
 const INLINE_MAX = 8 * 1024;
 const dirs: string[] = [];
@@ -25,3 +27,5 @@ const harness: Parameters<typeof runStoreContract>[1] = {
 runStoreContract('sqlite', harness);
 runQueueContract('sqlite', harness);
 runMailContract('sqlite', harness);
+runRecentContract('sqlite', harness);
+runInternalDateContract('sqlite', harness);

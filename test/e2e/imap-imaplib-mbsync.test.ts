@@ -81,7 +81,7 @@ print(json.dumps(r))
     assert.match(out.rfc822 as string, /Subject: alpha\r\n[\s\S]*first body/);
     assert.equal(out.subject, 'Subject: beta\r\n\r\n');
     assert.deepEqual(out.unseen, ['2 3'], 'FETCH RFC822 set \\Seen on 1; BODY.PEEK did not on 2');
-    assert.match((out.store as string[])[0] as string, /^3 \(FLAGS \(\\Deleted\)\)$/);
+    assert.match((out.store as string[])[0] as string, /^3 \(FLAGS \(\\Deleted \\Recent\)\)$/);
     assert.deepEqual(out.expunge, ['3']);
     assert.deepEqual(out.uidsearch, ['1 2']);
     assert.match((out.uidfetch as string[])[0] as string, /UID 2/);

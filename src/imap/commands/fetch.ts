@@ -144,7 +144,7 @@ function flagsOnly(ctx: CommandContext, list: readonly Addressed[], items: reado
       if (k > 0) line += ' ';
       const t = (items[k] as FetchItem).type;
       if (t === 'UID') line += `UID ${a.uid}`;
-      else if (t === 'FLAGS') line += `FLAGS (${(view.flags[a.seq - 1] as string[]).join(' ')})`;
+      else if (t === 'FLAGS') line += `FLAGS (${view.shownFlags(a.seq).join(' ')})`;
       else line += `MODSEQ (${view.modseqs[a.seq - 1] as number})`;
     }
     text += line + ')\r\n';
@@ -173,14 +173,17 @@ function itemValues(
         out.push([name, a.uid]);
         break;
       case 'FLAGS':
-        out.push([name, flagValue(view.flags[a.seq - 1] as string[])]);
+        out.push([name, flagValue(view.shownFlags(a.seq))]);
         break;
       case 'MODSEQ':
         out.push([name, [view.modseqs[a.seq - 1] as number]]);
         break;
-      case 'INTERNALDATE':
-        out.push([name, formatDateTime((meta as MessageMeta).internalDate.getTime())]);
+      case 'INTERNALDATE': {
+        // RFC 9051 2.3.3: the date-time in the zone it was given in (APPEND), not converted to UTC.
+        const m = meta as MessageMeta;
+        out.push([name, formatDateTime(m.internalDate.getTime(), m.internalDateOffset)]);
         break;
+      }
       case 'RFC822.SIZE':
         out.push([name, (meta as MessageMeta).size]);
         break;

@@ -115,7 +115,9 @@ export function statusValues(ctx: CommandContext, mb: Mailbox, items: readonly S
         out.push(c?.size ?? 0);
         break;
       case 'RECENT':
-        out.push(0); // \Recent is gone in IMAP4rev2; rev1 clients see none (RFC 9051 appendix E)
+        // RFC 3501 6.3.10: the messages no session has claimed as \Recent (select.ts). IMAP4rev2 has
+        // no \Recent (RFC 9051 appendix E), so a rev2 session that asks anyway sees none.
+        out.push(ctx.session.enabled.has('IMAP4REV2') ? 0 : ctx.services.store.mail.recentCount(mb.id));
         break;
       case 'HIGHESTMODSEQ':
         out.push(mb.highestModseq);

@@ -58,7 +58,7 @@ export async function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Promise<Don
     // RFC 7162 3.1.3: with CONDSTORE, .SILENT still reports the new MODSEQ of changed messages.
     if (cmd.action.silent && !(ctx.session.condstoreOn && changed.has(row.uid))) continue;
     const items: string[] = [];
-    if (!cmd.action.silent) items.push(`FLAGS (${row.flags.join(' ')})`);
+    if (!cmd.action.silent) items.push(`FLAGS (${view.shownFlags(seq).join(' ')})`);
     if (cmd.uid) items.push(`UID ${row.uid}`);
     if (ctx.session.condstoreOn) items.push(`MODSEQ (${row.modseq})`);
     ctx.out.raw(`* ${seq} FETCH (${items.join(' ')})\r\n`);
@@ -125,8 +125,16 @@ export async function append(ctx: CommandContext, cmd: Cmd<'APPEND'>): Promise<D
       for (const b of bodies.slice(i)) ctx.services.discardBody(b);
       throw err;
     }
-    const internalDate = m.internalDate !== null ? new Date(m.internalDate) : ctx.services.now();
-    const r = await ctx.services.store.mail.append(dest.id, body, flags, internalDate);
+    // RFC 9051 6.3.12: without a date-time the internal date is now; it is then kept as +0000, like
+    // an SMTP delivery's (sqlite/deliver.ts says why not this host's zone).
+    const internalDate = m.internalDate !== null ? new Date(m.internalDate.ms) : ctx.services.now();
+    const r = await ctx.services.store.mail.append(
+      dest.id,
+      body,
+      flags,
+      internalDate,
+      m.internalDate?.offsetMinutes ?? 0,
+    );
     uids.push(r.uid);
     uidValidity = r.uidValidity;
   }

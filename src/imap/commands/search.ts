@@ -1,10 +1,10 @@
 // IMAP SEARCH and UID SEARCH (RFC 9051 6.4.4; ESEARCH RFC 4731; SEARCHRES RFC 5182; MODSEQ RFC 7162 3.1.5).
 import { parseAddresses } from '../../mail/envelope.js';
-import { parseRfc5322Date } from '../../mail/headers.js';
 import { headerIndexValues, type MessageMeta } from '../../store/mail-store.js';
-import type { ImapCommand, SearchDate, SearchKey } from '../proto/command-types.js';
+import type { ImapCommand, SearchKey } from '../proto/command-types.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
 import { sectionBytes } from '../message-sections.js';
+import { internalDay, searchDay, sentDay } from '../search-dates.js';
 import type { SelectedView } from '../selected-view.js';
 import { no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
@@ -53,15 +53,6 @@ function needs(k: SearchKey, n: Needs): void {
   }
 }
 
-/** A date as the day it starts, UTC (RFC 9051 6.4.4: dates disregard time and zone). */
-function dayOf(d: SearchDate): number {
-  return Date.UTC(d.year, d.month - 1, d.day);
-}
-function dayOfMs(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-}
-
 interface Candidate {
   seq: number;
   uid: number;
@@ -94,27 +85,28 @@ function contains(haystack: string, needle: string): boolean {
   return haystack.toLowerCase().includes(needle.toLowerCase());
 }
 
+/** Whether a message has a stored flag; `want` lower case (flags compare case-insensitively, RFC 9051 2.3.2). */
+function hasFlag(view: SelectedView, seq: number, want: string): boolean {
+  for (const x of view.flags[seq - 1] as string[]) {
+    if (x.toLowerCase() === want) return true;
+  }
+  return false;
+}
+
 function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
   switch (k.op) {
     case 'all':
       return true;
-    case 'flag': {
-      // Flags compare case-insensitively (RFC 9051 2.3.2).
-      const want = k.flag.toLowerCase();
-      let has = false;
-      for (const x of view.flags[c.seq - 1] as string[]) {
-        if (x.toLowerCase() === want) {
-          has = true;
-          break;
-        }
-      }
-      return has === k.set;
-    }
+    case 'flag':
+      return hasFlag(view, c.seq, k.flag.toLowerCase()) === k.set;
+    // RFC 3501 6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT. An IMAP4rev2 session has no \Recent
+    // (RFC 9051 removed it; view.recent is null): nothing is recent there and everything is old.
     case 'new':
+      return (view.recent?.has(c.uid) ?? false) && !hasFlag(view, c.seq, '\\seen');
     case 'recent':
-      return false; // no \Recent (RFC 9051 removed it)
+      return view.recent?.has(c.uid) ?? false;
     case 'old':
-      return true;
+      return !(view.recent?.has(c.uid) ?? false);
     case 'seq':
       return k.set.kind === 'saved'
         ? view.saved.includes(c.uid)
@@ -128,15 +120,15 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
     case 'modseq':
       return (view.modseqs[c.seq - 1] as number) >= k.modseq;
     case 'date': {
-      let ms: number | null;
-      if (k.field === 'internal') ms = c.meta!.internalDate.getTime();
+      // The calendar day in the date's own zone (RFC 9051 6.4.4 "disregarding time and timezone").
+      let day: number | null;
+      if (k.field === 'internal') day = internalDay(c.meta!.internalDate, c.meta!.internalDateOffset);
       else {
         const date = headerIndexValues(c.headers!, 'date')[0];
-        ms = date !== undefined ? (parseRfc5322Date(date)?.getTime() ?? null) : null;
-        if (ms === null) return false;
+        day = date !== undefined ? sentDay(date) : null;
+        if (day === null) return false;
       }
-      const day = dayOfMs(ms);
-      const want = dayOf(k.date);
+      const want = searchDay(k.date);
       return k.cmp === 'before' ? day < want : k.cmp === 'on' ? day === want : day >= want;
     }
     case 'header': {

@@ -1,4 +1,4 @@
-// IMAP SELECT/EXAMINE (RFC 9051 6.3.2/6.3.3 with RFC 7162 CONDSTORE/QRESYNC), CLOSE, UNSELECT, EXPUNGE and UID EXPUNGE.
+// IMAP SELECT/EXAMINE (RFC 9051 6.3.2/6.3.3, RFC 3501 \Recent, RFC 7162 CONDSTORE/QRESYNC), CLOSE, UNSELECT, EXPUNGE and UID EXPUNGE.
 import type { ImapCommand } from '../proto/command-types.js';
 import { DELIMITER, encodeMailboxName } from '../proto/mailbox-name.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
@@ -35,9 +35,17 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
   const view = new SelectedView(mb.id, mb.name, mb.uidValidity, readOnly, index);
   if (cmd.condstore || cmd.qresync) ctx.session.condstoreOn = true;
   const rev2 = ctx.session.enabled.has('IMAP4REV2');
+  if (!rev2) {
+    // RFC 3501 2.3.2: the messages no session was told about are \Recent here. SELECT claims them, so
+    // the next session sees them as not recent; EXAMINE only looks (6.3.2: it "MUST NOT cause messages
+    // to lose the \Recent flag"), so they stay recent for the next session too.
+    view.recent = new Set();
+    const first = store.recentFrom(mb.id, view.maxUid + 1, !readOnly);
+    if (first !== null) view.addRecentFrom(first);
+  }
   const o = ctx.out;
   o.raw(`* ${view.exists} EXISTS\r\n`);
-  if (!rev2) o.raw('* 0 RECENT\r\n');
+  if (view.recent !== null) o.raw(`* ${view.recent.size} RECENT\r\n`);
   o.raw(`* FLAGS (${SYSTEM_FLAGS.join(' ')})\r\n`);
   o.untagged(
     'OK',
@@ -80,7 +88,9 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
     for (const e of store.changedSince(mb.id, q.modseq)) {
       const seq = view.seqOf(e.uid);
       if (seq > 0)
-        o.raw(`* ${seq} FETCH (UID ${e.uid} FLAGS (${e.flags.join(' ')}) MODSEQ (${e.modseq}))\r\n`);
+        o.raw(
+          `* ${seq} FETCH (UID ${e.uid} FLAGS (${view.shownFlags(seq).join(' ')}) MODSEQ (${e.modseq}))\r\n`,
+        );
     }
   }
   ctx.session.state = { kind: 'selected', account, view };

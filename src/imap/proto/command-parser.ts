@@ -15,6 +15,7 @@ import type {
   AppendMessage,
   ImapCommand,
   ImapCommandBody,
+  ImapDateTime,
   ImapParseError,
   ListReturnOptions,
   ListSelectOption,
@@ -337,7 +338,7 @@ function parseAppend(args: Args): ImapCommandBody {
   const messages: AppendMessage[] = [];
   do {
     let flags: string[] = [];
-    let internalDate: number | null = null;
+    let internalDate: ImapDateTime | null = null;
     let t = args.take('message literal');
     if (t.type === 'list') {
       flags = tokenFlagList(t);

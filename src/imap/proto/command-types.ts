@@ -103,11 +103,19 @@ export interface QresyncParams {
   seqMatch: { seqs: SequenceSet; uids: SequenceSet } | null;
 }
 
+/** A date-time (RFC 9051 9) as given: the instant, and the zone it was written in. */
+export interface ImapDateTime {
+  /** Epoch milliseconds (the zone applied). */
+  ms: number;
+  /** The zone, minutes east of UTC ("-0500" is -300), within +-(23*60+59). */
+  offsetMinutes: number;
+}
+
 /** One message of APPEND (RFC 9051 6.3.12); several only with MULTIAPPEND (RFC 3502). */
 export interface AppendMessage {
   flags: string[];
-  /** The date-time argument as epoch milliseconds (its zone applied), null when not given. */
-  internalDate: number | null;
+  /** The date-time argument, null when not given. */
+  internalDate: ImapDateTime | null;
   /** The message: buffered bytes or the placeholder of a literal the connection streamed to a spool. */
   literal: LiteralData;
 }

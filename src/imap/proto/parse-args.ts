@@ -3,7 +3,7 @@ import { ImapSyntaxError } from './types.js';
 import { parseSequenceSet } from './sequence-set.js';
 import type { SequenceSet } from './sequence-set.js';
 import type { ImapToken } from './tokenizer.js';
-import type { SearchDate } from './command-types.js';
+import type { ImapDateTime, SearchDate } from './command-types.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -195,9 +195,11 @@ function validDay(year: number, month: number, day: number): boolean {
 
 /**
  * APPEND date-time (RFC 9051 9): DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone
- * DQUOTE, e.g. "17-Jul-1996 02:44:25 -0700"; date-day-fixed is (SP DIGIT) / 2DIGIT. Returns epoch ms.
+ * DQUOTE, e.g. "17-Jul-1996 02:44:25 -0700"; date-day-fixed is (SP DIGIT) / 2DIGIT. Returns the
+ * instant and the zone it was written in: the zone is kept, since FETCH INTERNALDATE shows it back and
+ * SEARCH BEFORE/ON/SINCE compare the date in it (RFC 9051 2.3.3, 6.4.4).
  */
-export function parseDateTime(text: string): number {
+export function parseDateTime(text: string): ImapDateTime {
   const m =
     /^([ 0-9][0-9])-([A-Za-z]{3})-([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})$/.exec(
       text,
@@ -216,6 +218,8 @@ export function parseDateTime(text: string): number {
   if (month === 0 || !validDay(year, month, day) || hh > 23 || mm > 59 || ss > 60 || zh > 23 || zm > 59) {
     throw new ImapSyntaxError('Invalid date-time');
   }
-  const offset = (m[7] === '-' ? -1 : 1) * (zh * 60 + zm);
-  return Date.UTC(year, month - 1, day, hh, mm, ss) - offset * 60_000;
+  // "-0000" is read as +0000: RFC 5322 3.3 gives it the meaning "no local zone known", which an
+  // internal date has no use for, and the instant is the same.
+  const offset = (m[7] === '-' ? -1 : 1) * (zh * 60 + zm) || 0;
+  return { ms: Date.UTC(year, month - 1, day, hh, mm, ss) - offset * 60_000, offsetMinutes: offset };
 }

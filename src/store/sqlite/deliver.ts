@@ -47,6 +47,13 @@ export interface PreparedDelivery {
   structureJson?: string | null;
   /** The SEARCH header index (mail-headers.ts), stored with the message so no SEARCH computes it later. */
   headerIndex?: string | null;
+  /**
+   * The zone of the internal date, minutes east of UTC (messages.internal_date_offset): APPEND's
+   * date-time zone (mail-append.ts). SMTP delivery leaves it unset, which stores +0000 rather than this
+   * host's zone: the process's TZ is configuration that differs between hosts (and the nodes sharing a
+   * store later), and a stored zone must not depend on which node took the message.
+   */
+  internalDateOffset?: number;
   /** IMAP APPEND: writes the mailbox row instead of local deliveries (mail-append.ts), inside the batch. */
   append?: (prepare: Prepare, messageId: number) => { uid: number; uidValidity: number };
 }
@@ -144,8 +151,17 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedD
   if (r.local.length > 0 || p.append) {
     const messageId = Number(
       prepare(
-        'INSERT INTO messages (blob_id, size, internal_date, queue_id, sender, bodystructure_json) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(blobId, p.size, now, r.queueId, r.envelope.sender, p.structureJson ?? null).lastInsertRowid,
+        'INSERT INTO messages (blob_id, size, internal_date, internal_date_offset, queue_id, sender, bodystructure_json) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        blobId,
+        p.size,
+        now,
+        p.internalDateOffset ?? 0,
+        r.queueId,
+        r.envelope.sender,
+        p.structureJson ?? null,
+      ).lastInsertRowid,
     );
     result.messageId = messageId;
     if (p.headerIndex !== undefined && p.headerIndex !== null) {

@@ -7,11 +7,15 @@ import type { SqliteContext } from './context.js';
 import { headerIndexOf, prepareDelivery } from './deliver.js';
 import { computeStructureJson } from './mail-structure.js';
 
+/** The widest zone offset a date-time can carry, in minutes (RFC 9051 9: "+2359"). */
+const MAX_ZONE_MINUTES = 23 * 60 + 59;
+
 /**
  * Stores an APPENDed message (RFC 9051 6.3.12). Unlike SMTP delivery it gets no Return-Path or
  * Received (the client's bytes are the message), its flags and internal date come from the
  * command, and it goes to exactly the named mailbox (no INBOX fallback: the client asked for that
- * one, RFC 9051 6.3.12 [TRYCREATE]). Resolves once the commit is durable.
+ * one, RFC 9051 6.3.12 [TRYCREATE]). The zone of the internal date is kept with it (messages.
+ * internal_date_offset). Resolves once the commit is durable.
  */
 export async function appendMessage(
   ctx: SqliteContext,
@@ -19,7 +23,13 @@ export async function appendMessage(
   body: SpooledBody,
   flags: readonly string[],
   internalDate: Date,
+  internalDateOffset: number,
 ): Promise<{ uid: number; uidValidity: number }> {
+  // A zone is at most 23:59 either way (RFC 9051 9 zone = ("+" / "-") 4DIGIT, parse-args.ts checks it).
+  if (!Number.isInteger(internalDateOffset) || Math.abs(internalDateOffset) > MAX_ZONE_MINUTES) {
+    if (body.kind === 'file') await unlink(body.path).catch(() => undefined);
+    throw new RangeError(`internal date offset out of range: ${internalDateOffset}`);
+  }
   const exists = ctx
     .prepare<[number], { account_id: number }>('SELECT account_id FROM mailboxes WHERE id = ?')
     .get(mailboxId);
@@ -44,6 +54,7 @@ export async function appendMessage(
   // The SEARCH header index at once (mail-headers.ts): the bytes are at hand, so no later read.
   // writeDelivery stores it with the message row.
   prepared.headerIndex = await headerIndexOf(prepared.head, prepared.body, ctx.blobs);
+  prepared.internalDateOffset = internalDateOffset;
   const flagText = flags.join(' ');
   prepared.append = (prepare, messageId) => {
     const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(

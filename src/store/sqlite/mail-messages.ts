@@ -134,9 +134,17 @@ export async function messageMeta(
   const rows = ctx
     .prepare<
       [number, number, number],
-      { uid: number; message_id: number; size: number; internal_date: number; bs: string | null }
+      {
+        uid: number;
+        message_id: number;
+        size: number;
+        internal_date: number;
+        internal_date_offset: number;
+        bs: string | null;
+      }
     >(
-      `SELECT mm.uid, mm.message_id, m.size, m.internal_date, ${withStructure ? 'm.bodystructure_json' : 'NULL'} AS bs ` +
+      'SELECT mm.uid, mm.message_id, m.size, m.internal_date, m.internal_date_offset, ' +
+        `${withStructure ? 'm.bodystructure_json' : 'NULL'} AS bs ` +
         'FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id ' +
         'WHERE mm.mailbox_id = ? AND mm.uid BETWEEN ? AND ? ORDER BY mm.uid',
     )
@@ -150,6 +158,7 @@ export async function messageMeta(
       messageId: r.message_id,
       size: r.size,
       internalDate: new Date(r.internal_date),
+      internalDateOffset: r.internal_date_offset,
       structure,
     });
   }

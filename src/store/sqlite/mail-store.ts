@@ -16,6 +16,7 @@ import type { SqliteContext } from './context.js';
 import { appendMessage } from './mail-append.js';
 import { HeaderIndexCache, searchHeaders } from './mail-headers.js';
 import { openMessage } from './mail-read.js';
+import { recentCount, recentFrom } from './mail-recent.js';
 import {
   createMailbox,
   deleteMailbox,
@@ -138,6 +139,14 @@ export class SqliteMailStore implements MailStore {
     return counts(this.ctx, mailboxId);
   }
 
+  recentFrom(mailboxId: number, below: number, claim: boolean): number | null {
+    return recentFrom(this.ctx, mailboxId, below, claim);
+  }
+
+  recentCount(mailboxId: number): number {
+    return recentCount(this.ctx, mailboxId);
+  }
+
   messageMeta(mailboxId: number, lo: number, hi: number, withStructure: boolean): Promise<MessageMeta[]> {
     return messageMeta(this.ctx, mailboxId, lo, hi, withStructure);
   }
@@ -172,8 +181,9 @@ export class SqliteMailStore implements MailStore {
     body: SpooledBody,
     flags: readonly string[],
     internalDate: Date,
+    internalDateOffset = 0,
   ): Promise<{ uid: number; uidValidity: number }> {
-    return appendMessage(this.ctx, mailboxId, body, flags, internalDate);
+    return appendMessage(this.ctx, mailboxId, body, flags, internalDate, internalDateOffset);
   }
 
   openMessage(messageId: number): Promise<OpenedMessage> {

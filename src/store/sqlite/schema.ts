@@ -153,6 +153,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE queue_recipients ADD COLUMN delay_warned_at INTEGER;
   `,
+  // 7: IMAP INTERNALDATE keeps its zone (issue 4): minutes east of UTC that APPEND's date-time was
+  // written in, so FETCH shows it back (RFC 9051 2.3.3) and SEARCH BEFORE/ON/SINCE compare the date in
+  // it (6.4.4). Rows from before (and SMTP deliveries, sqlite/deliver.ts) are +0000, as FETCH showed them.
+  `
+  ALTER TABLE messages ADD COLUMN internal_date_offset INTEGER NOT NULL DEFAULT 0;
+  `,
+  // 8: \Recent for IMAP4rev1 sessions (RFC 3501 2.3.2; issue 4): the first UID no session has been told
+  // about yet (sqlite/mail-recent.ts). Mail already here when this runs counts as seen by someone, not
+  // as recent in whichever session selects it first; a mailbox created later starts at 1 (all recent).
+  `
+  ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
+  UPDATE mailboxes SET first_recent_uid = uidnext;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

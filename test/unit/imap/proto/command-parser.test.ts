@@ -98,7 +98,8 @@ describe('RFC 9051 / RFC 3501 examples', () => {
     assert.equal(c.messages.length, 1);
     const m = c.messages[0];
     assert.deepEqual(m?.flags, ['\\Seen']);
-    assert.equal(m?.internalDate, Date.UTC(1996, 6, 17, 9, 44, 25));
+    // The zone is kept (RFC 9051 2.3.3: FETCH INTERNALDATE shows it back).
+    assert.deepEqual(m?.internalDate, { ms: Date.UTC(1996, 6, 17, 9, 44, 25), offsetMinutes: -420 });
     assert.deepEqual(m?.literal, { streamed: true, size: 5, binary: false });
   });
   like('a APPEND x " 7-Jul-1996 02:44:25 +0000" {1+}\r\nx', {
