@@ -271,6 +271,21 @@ export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<v
     if (want.includes('ALL')) line += ` ALL ${formatNumbers(ids)}`;
   }
   if (want.includes('COUNT')) line += ` COUNT ${ids.length}`;
-  if (n.modseq && ids.length > 0) line += ` MODSEQ ${maxModseq}`;
+  if (n.modseq && ids.length > 0) {
+    // RFC 4731 3.2 / RFC 7162 3.1.5: with only MIN and/or MAX asked, MODSEQ is the highest of the
+    // messages actually reported; ALL or COUNT report every match, so it is the highest of all.
+    let reported = maxModseq;
+    if (!want.includes('ALL') && !want.includes('COUNT')) {
+      const modseqOf = (h: (typeof hits)[number]) => view.modseqs[h.seq - 1] as number;
+      // hits are in mailbox order, and UIDs rise with sequence numbers: the first is MIN, the last MAX.
+      const first = hits[0] as (typeof hits)[number];
+      const last = hits[hits.length - 1] as (typeof hits)[number];
+      reported = Math.max(
+        want.includes('MIN') ? modseqOf(first) : 0,
+        want.includes('MAX') ? modseqOf(last) : 0,
+      );
+    }
+    line += ` MODSEQ ${reported}`;
+  }
   ctx.out.raw(line + '\r\n');
 }
