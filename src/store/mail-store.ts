@@ -118,8 +118,16 @@ export interface MailStore {
    * mailbox and leaves INBOX empty. 'NO_SUCH_MAILBOX', 'MAILBOX_EXISTS'.
    */
   renameMailbox(accountId: number, from: string, to: string): void;
-  /** SUBSCRIBE/UNSUBSCRIBE (RFC 9051 6.3.7/6.3.8). 'NO_SUCH_MAILBOX'. */
+  /**
+   * SUBSCRIBE/UNSUBSCRIBE (RFC 9051 6.3.7/6.3.8). Subscriptions are names, kept apart from mailboxes:
+   * any name may be subscribed, existing or not, and DELETE leaves it subscribed (RFC 9051 6.3.7 "MUST
+   * NOT unilaterally remove"); RENAME changes none (6.3.6). Subscribing twice is no error;
+   * unsubscribing a name not subscribed throws 'NOT_SUBSCRIBED'. CREATE and new accounts' folders are
+   * subscribed by the store.
+   */
   setSubscribed(accountId: number, name: string, subscribed: boolean): void;
+  /** The account's subscribed names, existing or not (LSUB, LIST (SUBSCRIBED)), in binary order. */
+  listSubscriptions(accountId: number): string[];
 
   /** Every message row of a mailbox, ascending by UID: flags and MODSEQ only. */
   listIndex(mailboxId: number): IndexEntry[];

@@ -21,7 +21,7 @@ export interface Mailbox {
   accountId: number;
   name: string; // full hierarchical name, '/' separated; 'INBOX' is special
   specialUse: string | null; // '\\Sent', '\\Drafts', ...
-  subscribed: boolean;
+  subscribed: boolean; // its name is in the subscription list (MailStore.setSubscribed)
   uidValidity: number;
   uidNext: number;
   highestModseq: number;

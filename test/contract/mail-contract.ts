@@ -163,16 +163,7 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         );
       });
 
-      void test('subscribe and unsubscribe; unknown name refused', async () => {
-        const { store, bob } = await account();
-        const m = store.mail.createMailbox(bob, 'list');
-        assert.equal(m.subscribed, true);
-        store.mail.setSubscribed(bob, 'list', false);
-        assert.equal(store.mail.getMailboxById(m.id)?.subscribed, false);
-        store.mail.setSubscribed(bob, 'list', true);
-        assert.equal(store.mail.getMailboxById(m.id)?.subscribed, true);
-        throwsCode(() => store.mail.setSubscribed(bob, 'nope', true), 'NO_SUCH_MAILBOX');
-      });
+      // Subscriptions: subscriptions-contract.ts.
     });
 
     void describe('mail: index, counts, metadata', () => {

@@ -8,6 +8,7 @@ import { runQueueContract } from './queue-contract.js';
 import { runMailContract } from './mail-contract.js';
 import { runRecentContract } from './recent-contract.js';
 import { runInternalDateContract } from './internal-date-contract.js';
+import { runSubscriptionsContract } from './subscriptions-contract.js';
 
 const INLINE_MAX = 8 * 1024;
 const dirs: string[] = [];
@@ -29,3 +30,4 @@ runQueueContract('sqlite', harness);
 runMailContract('sqlite', harness);
 runRecentContract('sqlite', harness);
 runInternalDateContract('sqlite', harness);
+runSubscriptionsContract('sqlite', harness);

@@ -115,3 +115,22 @@ export interface CommandContext {
   /** Brings the selected view up to date and reports changes (expunges only when `expunges`). */
   sync(expunges: boolean): void;
 }
+
+/**
+ * A CONDSTORE enabling command (RFC 7162 3.1: FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
+ * UNCHANGEDSINCE, STATUS HIGHESTMODSEQ) makes the session CONDSTORE-aware. The first one run with a
+ * mailbox selected also sends `* OK [HIGHESTMODSEQ n]`, as Dovecot does (imap-client.c: "CONDSTORE
+ * being enabled while mailbox is selected. Notify client of the latest HIGHESTMODSEQ"): a SELECT without
+ * CONDSTORE gave the client no value to resync from later (RFC 7162 6: a client "MUST use" a
+ * HIGHESTMODSEQ response code it receives). An untagged OK with a response code may always be sent
+ * (RFC 9051 7.1). The value is the one this session has reported up to (knownModseq), never the store's
+ * newer one, so a client that trusts it cannot skip changes not yet sent to it. (ENABLE is valid only
+ * unselected, RFC 5161 3.1; SELECT/EXAMINE send HIGHESTMODSEQ themselves, RFC 7162 3.1.2.1.)
+ */
+export function enableCondstore(ctx: CommandContext): void {
+  if (ctx.session.condstoreOn) return;
+  ctx.session.condstoreOn = true;
+  const st = ctx.session.state;
+  if (st.kind !== 'selected') return;
+  ctx.out.untagged('OK', { name: 'HIGHESTMODSEQ', args: String(st.view.knownModseq) }, 'Highest');
+}

@@ -12,7 +12,7 @@ import { bodyStructureValue, envelopeValue } from '../proto/structure-writer.js'
 import type { Addressed } from '../selected-view.js';
 import { applyPartial, binaryBytes, sectionBytes } from '../message-sections.js';
 import { toBodyStructure, toEnvelope } from '../structure-convert.js';
-import { bad, no, type CommandContext } from './context.js';
+import { bad, enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
 import { addressed } from './messages.js';
 
@@ -40,7 +40,7 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
   const has = (t: string): boolean => items.some((i) => i.type === t);
   if (cmd.uid && !has('UID')) items.unshift({ type: 'UID' });
   const changedSince = cmd.modifiers.changedSince;
-  if (changedSince !== null || has('MODSEQ')) ctx.session.condstoreOn = true;
+  if (changedSince !== null || has('MODSEQ')) enableCondstore(ctx);
   if (changedSince !== null) {
     if (!has('MODSEQ')) items.push({ type: 'MODSEQ' });
     list = list.filter((a) => (view.modseqs[a.seq - 1] as number) > changedSince);

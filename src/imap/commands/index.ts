@@ -4,6 +4,7 @@ import type { ResponseCode } from '../proto/response-writer.js';
 import * as auth from './auth.js';
 import type { CommandContext, SessionAction } from './context.js';
 import { fetch } from './fetch.js';
+import { list } from './list.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
 import { search } from './search.js';
@@ -47,8 +48,8 @@ export const HANDLERS: Record<
   RENAME: mailboxes.rename,
   SUBSCRIBE: mailboxes.subscribe,
   UNSUBSCRIBE: mailboxes.subscribe,
-  LIST: mailboxes.list,
-  LSUB: mailboxes.list,
+  LIST: list,
+  LSUB: list,
   STATUS: mailboxes.status,
   SELECT: sel.select,
   EXAMINE: sel.select,

@@ -1,10 +1,9 @@
-// IMAP mailbox commands (RFC 9051 6.3): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (RFC 5258/6154/5819), LSUB, STATUS.
+// IMAP mailbox commands (RFC 9051 6.3): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS; LIST and LSUB are in list.ts.
 import type { MailboxRef } from '../../store/mail-store.js';
 import type { Account, Mailbox } from '../../store/store.js';
+import { MailroomError } from '../../errors.js';
 import type { ImapCommand, StatusItem } from '../proto/command-types.js';
 import {
-  combineListPattern,
-  compileListPattern,
   decodeMailboxName,
   DELIMITER,
   encodeMailboxName,
@@ -12,7 +11,7 @@ import {
 } from '../proto/mailbox-name.js';
 import type { ImapValue } from '../proto/response-writer.js';
 import { ImapSyntaxError } from '../proto/types.js';
-import { bad, no, type CommandContext } from './context.js';
+import { bad, enableCondstore, no, type CommandContext } from './context.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -80,12 +79,24 @@ export function rename(ctx: CommandContext, cmd: Cmd<'RENAME'>): void {
   ctx.services.store.mail.renameMailbox(accountOf(ctx).id, from, to);
 }
 
+/**
+ * SUBSCRIBE takes any well-formed name, existing or not: RFC 9051 6.3.7 lets the server refuse a name
+ * that does not exist but does not ask it to, Dovecot accepts it, and the name may be created later.
+ * UNSUBSCRIBE of a name not in the list is NO (RFC 9051 6.3.8 "unsubscribe failure").
+ */
 export function subscribe(ctx: CommandContext, cmd: Cmd<'SUBSCRIBE' | 'UNSUBSCRIBE'>): void {
-  ctx.services.store.mail.setSubscribed(
-    accountOf(ctx).id,
-    mailboxArg(ctx, cmd.mailbox),
-    cmd.name === 'SUBSCRIBE',
-  );
+  const name = mailboxArg(ctx, cmd.mailbox);
+  const on = cmd.name === 'SUBSCRIBE';
+  if (on) {
+    const problem = mailboxNameProblem(name);
+    if (problem) throw no(problem, { name: 'CANNOT' });
+  }
+  try {
+    ctx.services.store.mail.setSubscribed(accountOf(ctx).id, name, on);
+  } catch (err) {
+    if (err instanceof MailroomError && err.code === 'NOT_SUBSCRIBED') throw no('Not subscribed');
+    throw err;
+  }
 }
 
 /** The values of a STATUS response for the asked items (RFC 9051 7.3.4). */
@@ -129,57 +140,6 @@ export function statusValues(ctx: CommandContext, mb: Mailbox, items: readonly S
 
 export function status(ctx: CommandContext, cmd: Cmd<'STATUS'>): void {
   const mb = existing(ctx, cmd.mailbox);
-  if (cmd.items.includes('HIGHESTMODSEQ')) ctx.session.condstoreOn = true;
+  if (cmd.items.includes('HIGHESTMODSEQ')) enableCondstore(ctx);
   ctx.out.data([{ atom: 'STATUS' }, encodeMailboxName(mb.name, ctx.utf8), statusValues(ctx, mb, cmd.items)]);
-}
-
-function hasChildren(all: readonly Mailbox[], name: string): boolean {
-  const prefix = name + DELIMITER;
-  return all.some((m) => m.name.startsWith(prefix));
-}
-
-/** LIST (RFC 9051 6.3.9, extended forms RFC 5258, SPECIAL-USE RFC 6154, STATUS RFC 5819) and LSUB. */
-export function list(ctx: CommandContext, cmd: Cmd<'LIST' | 'LSUB'>): void {
-  const account = accountOf(ctx);
-  const isLsub = cmd.name === 'LSUB';
-  const patterns = cmd.name === 'LIST' ? cmd.patterns : [cmd.pattern];
-  const select = cmd.name === 'LIST' ? cmd.selectOptions : [];
-  const ret =
-    cmd.name === 'LIST'
-      ? cmd.returnOptions
-      : { subscribed: false, children: false, specialUse: false, status: null };
-  // RFC 9051 6.3.9: an empty pattern asks for the delimiter and the root.
-  if (patterns.length === 1 && patterns[0] === '') {
-    ctx.out.raw(`* ${cmd.name} (\\Noselect) "${DELIMITER}" ""\r\n`);
-    return;
-  }
-  const matchers = patterns.map((p) =>
-    compileListPattern(mailboxArg(ctx, combineListPattern(cmd.reference, p))),
-  );
-  const all = ctx.services.store.listMailboxes(account.id);
-  const onlySubscribed = isLsub || select.includes('SUBSCRIBED');
-  const onlySpecial = select.includes('SPECIAL-USE');
-  // RFC 5258 3.5 / RFC 9051 6.3.9.6: with RECURSIVEMATCH, a mailbox whose descendant is subscribed
-  // is listed (even when it is not subscribed itself) with CHILDINFO ("SUBSCRIBED").
-  const childInfo = select.includes('RECURSIVEMATCH') && select.includes('SUBSCRIBED') && !isLsub;
-  const subscribedBelow = (name: string) =>
-    all.some((m) => m.subscribed && m.name.startsWith(name + DELIMITER));
-  for (const mb of all) {
-    if (!matchers.some((m) => m.match(mb.name))) continue;
-    const withChildInfo = childInfo && subscribedBelow(mb.name);
-    if (onlySubscribed && !mb.subscribed && !withChildInfo) continue;
-    if (onlySpecial && mb.specialUse === null) continue;
-    const attrs: string[] = [hasChildren(all, mb.name) ? '\\HasChildren' : '\\HasNoChildren'];
-    if ((ret.subscribed || select.includes('SUBSCRIBED')) && mb.subscribed && !isLsub)
-      attrs.push('\\Subscribed');
-    // RFC 6154 2: special-use attributes appear in every LIST unless the client asked selectively.
-    if (mb.specialUse !== null && !isLsub) attrs.push(mb.specialUse);
-    const name = encodeMailboxName(mb.name, ctx.utf8);
-    const extended = withChildInfo ? [{ raw: '("CHILDINFO" ("SUBSCRIBED"))' }] : [];
-    ctx.out.data([{ atom: cmd.name }, { raw: `(${attrs.join(' ')})` }, DELIMITER, name, ...extended]);
-    if (ret.status) {
-      const fresh = ctx.services.store.mail.getMailboxById(mb.id) ?? mb;
-      ctx.out.data([{ atom: 'STATUS' }, name, statusValues(ctx, fresh, ret.status)]);
-    }
-  }
 }

@@ -2,7 +2,7 @@
 import type { ImapCommand } from '../proto/command-types.js';
 import { formatNumbers, type SequenceSet } from '../proto/sequence-set.js';
 import type { Addressed } from '../selected-view.js';
-import { bad, no, type CommandContext } from './context.js';
+import { bad, enableCondstore, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
 import { existingRef } from './mailboxes.js';
 import { selectedView } from './select.js';
@@ -39,7 +39,7 @@ export async function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Promise<Don
   if (view.readOnly) throw no('Mailbox is read-only', { name: 'READ-ONLY' });
   const list = addressed(ctx, cmd.set, cmd.uid);
   const flags = normaliseFlags(cmd.action.flags);
-  if (cmd.unchangedSince !== null) ctx.session.condstoreOn = true;
+  if (cmd.unchangedSince !== null) enableCondstore(ctx);
   const r = await ctx.services.store.mail.storeFlags(
     view.mailboxId,
     list.map((a) => a.uid),

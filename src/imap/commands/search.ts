@@ -6,7 +6,7 @@ import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-s
 import { sectionBytes } from '../message-sections.js';
 import { internalDay, searchDay, sentDay } from '../search-dates.js';
 import type { SelectedView } from '../selected-view.js';
-import { no, type CommandContext } from './context.js';
+import { enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
@@ -247,7 +247,7 @@ export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<v
   }
   const n: Needs = { meta: false, headers: false, body: false, modseq: false };
   needs(cmd.key, n);
-  if (n.modseq) ctx.session.condstoreOn = true;
+  if (n.modseq) enableCondstore(ctx);
   const hits = await candidates(ctx, view, n, cmd.key);
   const ids = hits.map((h) => (cmd.uid ? h.uid : h.seq));
   // Loops, not Math.max(...spread): a spread of 100k+ hits overflows the call stack (RangeError).

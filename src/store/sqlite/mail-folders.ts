@@ -1,4 +1,4 @@
-// Mailbox (folder) operations of the SQLite MailStore: create with parents, delete, rename with children, subscribe.
+// Mailbox (folder) operations of the SQLite MailStore: create with parents, delete, rename with children, subscriptions.
 import { MailroomError } from '../../errors.js';
 import type { MailboxRef } from '../mail-store.js';
 import type { Mailbox } from '../store.js';
@@ -21,8 +21,12 @@ interface MailboxRow {
   message_count: number;
 }
 
+/** Whether the mailbox's name is in the subscriptions table (migration 9), not the old column. */
+const SUBSCRIBED =
+  'EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed';
+
 const COLUMNS =
-  'm.id, m.account_id, m.name, m.special_use, m.subscribed, m.uidvalidity, m.uidnext, m.highest_modseq, ' +
+  `m.id, m.account_id, m.name, m.special_use, ${SUBSCRIBED}, m.uidvalidity, m.uidnext, m.highest_modseq, ` +
   '(SELECT COUNT(*) FROM mailbox_messages mm WHERE mm.mailbox_id = m.id) AS message_count';
 
 function toMailboxRef(r: Omit<MailboxRow, 'message_count'>): MailboxRef {
@@ -72,8 +76,8 @@ export function getMailboxById(ctx: SqliteContext, mailboxId: number): Mailbox |
 export function findMailbox(ctx: SqliteContext, accountId: number, name: string): MailboxRef | null {
   const r = ctx
     .prepare<[number, string], Omit<MailboxRow, 'message_count'>>(
-      'SELECT id, account_id, name, special_use, subscribed, uidvalidity, uidnext, highest_modseq ' +
-        'FROM mailboxes WHERE account_id = ? AND name = ?',
+      `SELECT m.id, m.account_id, m.name, m.special_use, ${SUBSCRIBED}, m.uidvalidity, m.uidnext, m.highest_modseq ` +
+        'FROM mailboxes m WHERE m.account_id = ? AND m.name = ?',
     )
     .get(accountId, normalizeMailboxName(name));
   return r ? toMailboxRef(r) : null;
@@ -121,7 +125,11 @@ function parentName(name: string): string | null {
   return i > 0 ? name.slice(0, i) : null;
 }
 
-/** Inserts `name` (and any missing parent); returns its id. Inside a write transaction. */
+/**
+ * Inserts `name` (and any missing parent) and subscribes each name it creates; returns its id. Inside a
+ * write transaction. Subscribing on creation is our choice, not the RFC's (RFC 9051 6.3.4 neither
+ * asks nor forbids it): new accounts' folders and CREATEd ones then show in LSUB-only clients at once.
+ */
 export function insertWithParents(
   ctx: SqliteContext,
   accountId: number,
@@ -132,11 +140,12 @@ export function insertWithParents(
   let parentId: number | null = null;
   if (parent !== null)
     parentId = findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null);
+  subscribeName(ctx, accountId, name);
   return Number(
     ctx
       .prepare(
-        'INSERT INTO mailboxes (account_id, name, parent_id, special_use, subscribed, uidvalidity, uidnext, highest_modseq) ' +
-          'VALUES (?, ?, ?, ?, 1, ?, 1, 0)',
+        'INSERT INTO mailboxes (account_id, name, parent_id, special_use, uidvalidity, uidnext, highest_modseq) ' +
+          'VALUES (?, ?, ?, ?, ?, 1, 0)',
       )
       .run(accountId, name, parentId, specialUse, nextUidValidity(ctx)).lastInsertRowid,
   );
@@ -183,6 +192,12 @@ export function deleteMailbox(ctx: SqliteContext, accountId: number, rawName: st
   ctx.emit('mailboxes', { accountId });
 }
 
+/**
+ * RENAME. Subscriptions are names and stay as they were: RFC 9051 6.3.6 "renaming a mailbox doesn't
+ * update subscription information on the original name"; the old name stays subscribed (and lists as
+ * \NonExistent) and the new one is subscribed only if it already was. Parents RENAME has to create
+ * are created as CREATE would, so subscribed (insertWithParents).
+ */
 export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: string, rawTo: string): void {
   const from = normalizeMailboxName(rawFrom);
   const to = normalizeMailboxName(rawTo);
@@ -202,7 +217,7 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
         : (findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null));
     if (from === 'INBOX') {
       // RFC 9051 6.3.6: renaming INBOX moves its messages to the new name; INBOX stays, empty, and
-      // its inferiors are not renamed. The new mailbox continues INBOX's UIDs, so none is reused.
+      // its inferiors are not renamed. Like every RENAME it leaves the subscriptions alone (below). The new mailbox continues INBOX's UIDs, so none is reused.
       const inbox = ctx
         .prepare<[number], { uidnext: number; highest_modseq: number }>(
           'SELECT uidnext, highest_modseq FROM mailboxes WHERE id = ?',
@@ -211,8 +226,8 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
       const newId = Number(
         ctx
           .prepare(
-            'INSERT INTO mailboxes (account_id, name, parent_id, special_use, subscribed, uidvalidity, uidnext, highest_modseq) ' +
-              'VALUES (?, ?, ?, NULL, 1, ?, ?, ?)',
+            'INSERT INTO mailboxes (account_id, name, parent_id, special_use, uidvalidity, uidnext, highest_modseq) ' +
+              'VALUES (?, ?, ?, NULL, ?, ?, ?)',
           )
           .run(accountId, to, parentId, nextUidValidity(ctx), inbox?.uidnext ?? 1, inbox?.highest_modseq ?? 0)
           .lastInsertRowid,
@@ -257,12 +272,33 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
   ctx.emit('mailboxes', { accountId });
 }
 
+function subscribeName(ctx: SqliteContext, accountId: number, name: string): void {
+  ctx
+    .prepare('INSERT INTO subscriptions (account_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING')
+    .run(accountId, name);
+}
+
+/**
+ * SUBSCRIBE adds a name whether or not a mailbox has it (RFC 9051 6.3.7 lets a server refuse one that
+ * does not exist, but Dovecot accepts it and a client may subscribe before CREATE); subscribing twice is
+ * no error. UNSUBSCRIBE of a name not in the list is 'NOT_SUBSCRIBED' (RFC 9051 6.3.8: NO).
+ */
 export function setSubscribed(ctx: SqliteContext, accountId: number, rawName: string, on: boolean): void {
   const name = normalizeMailboxName(rawName);
-  const r = ctx.write(() =>
-    ctx
-      .prepare('UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?')
-      .run(on ? 1 : 0, accountId, name),
-  );
-  if (r.changes === 0) throw new MailroomError('NO_SUCH_MAILBOX', `no such mailbox: ${name}`);
+  ctx.write(() => {
+    if (on) {
+      subscribeName(ctx, accountId, name);
+      return;
+    }
+    const r = ctx.prepare('DELETE FROM subscriptions WHERE account_id = ? AND name = ?').run(accountId, name);
+    if (r.changes === 0) throw new MailroomError('NOT_SUBSCRIBED', `not subscribed: ${name}`);
+  });
+}
+
+/** The account's subscribed names, existing or not, in binary name order. */
+export function listSubscriptions(ctx: SqliteContext, accountId: number): string[] {
+  return ctx
+    .prepare<[number], { name: string }>('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name')
+    .all(accountId)
+    .map((r) => r.name);
 }

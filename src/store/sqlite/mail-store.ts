@@ -23,6 +23,7 @@ import {
   findMailbox,
   getMailboxById,
   hasChildren,
+  listSubscriptions,
   renameMailbox,
   setSubscribed,
 } from './mail-folders.js';
@@ -121,6 +122,10 @@ export class SqliteMailStore implements MailStore {
 
   setSubscribed(accountId: number, name: string, subscribed: boolean): void {
     setSubscribed(this.ctx, accountId, name, subscribed);
+  }
+
+  listSubscriptions(accountId: number): string[] {
+    return listSubscriptions(this.ctx, accountId);
   }
 
   listIndex(mailboxId: number): IndexEntry[] {

@@ -166,6 +166,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
   UPDATE mailboxes SET first_recent_uid = uidnext;
   `,
+  // 9: subscriptions are names, not a property of a mailbox (RFC 9051 6.3.7: the server "MUST NOT
+  // unilaterally remove an existing mailbox name from the subscription list even if a mailbox by that
+  // name no longer exists"; RFC 5258 3.1 lists such names as \NonExistent \Subscribed). So DELETE
+  // keeps them and a name can be subscribed before it exists. Filled from the old column, which stays
+  // (unused since; dropping it needs SQLite 3.35 and buys nothing). Names are stored as the mailbox
+  // table stores them ('INBOX' upper-cased, the rest as given: sqlite/names.ts).
+  `
+  CREATE TABLE subscriptions (
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    PRIMARY KEY (account_id, name)
+  );
+  INSERT INTO subscriptions (account_id, name) SELECT account_id, name FROM mailboxes WHERE subscribed = 1;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */
