@@ -3,7 +3,7 @@ import { MailroomError } from '../../errors.js';
 import type { Account, Alias } from '../store.js';
 import type { SqliteContext } from './context.js';
 import type { LookupCache } from './lookup-cache.js';
-import { insertWithParents } from './mail-folders.js';
+import { insertWithParents, subscribeName } from './mail-folders.js';
 import { normalizeDomain, parseAddress, parseAliasSource } from './names.js';
 import { collectGarbage } from './queries.js';
 
@@ -104,7 +104,11 @@ export class SqliteDirectory {
           .prepare('INSERT INTO accounts (address, domain, password_hash, created_at) VALUES (?, ?, ?, ?)')
           .run(a.address, a.domain, passwordHash, now.getTime()).lastInsertRowid,
       );
-      for (const mb of DEFAULT_MAILBOXES) insertWithParents(this.ctx, id, mb.name, mb.specialUse);
+      // Subscribed, so clients that list only subscribed folders (LSUB) see them from the start.
+      for (const mb of DEFAULT_MAILBOXES) {
+        insertWithParents(this.ctx, id, mb.name, mb.specialUse);
+        subscribeName(this.ctx, id, mb.name);
+      }
       return { id, address: a.address, passwordHash, createdAt: now };
     });
   }

@@ -126,9 +126,10 @@ function parentName(name: string): string | null {
 }
 
 /**
- * Inserts `name` (and any missing parent) and subscribes each name it creates; returns its id. Inside a
- * write transaction. Subscribing on creation is our choice, not the RFC's (RFC 9051 6.3.4 neither
- * asks nor forbids it): new accounts' folders and CREATEd ones then show in LSUB-only clients at once.
+ * Inserts `name` (and any missing parent); returns its id. Inside a write transaction. It does not
+ * subscribe: RFC 9051 6.3.4 CREATE does not, clients SUBSCRIBE themselves, and Dovecot and the imaptest
+ * suite expect a CREATEd parent to show in LSUB only as the \Noselect parent of a subscribed child.
+ * A new account's default folders are subscribed by directory.ts.
  */
 export function insertWithParents(
   ctx: SqliteContext,
@@ -140,7 +141,6 @@ export function insertWithParents(
   let parentId: number | null = null;
   if (parent !== null)
     parentId = findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null);
-  subscribeName(ctx, accountId, name);
   return Number(
     ctx
       .prepare(
@@ -196,7 +196,7 @@ export function deleteMailbox(ctx: SqliteContext, accountId: number, rawName: st
  * RENAME. Subscriptions are names and stay as they were: RFC 9051 6.3.6 "renaming a mailbox doesn't
  * update subscription information on the original name"; the old name stays subscribed (and lists as
  * \NonExistent) and the new one is subscribed only if it already was. Parents RENAME has to create
- * are created as CREATE would, so subscribed (insertWithParents).
+ * are created as CREATE would (insertWithParents), so not subscribed.
  */
 export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: string, rawTo: string): void {
   const from = normalizeMailboxName(rawFrom);
@@ -272,7 +272,7 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
   ctx.emit('mailboxes', { accountId });
 }
 
-function subscribeName(ctx: SqliteContext, accountId: number, name: string): void {
+export function subscribeName(ctx: SqliteContext, accountId: number, name: string): void {
   ctx
     .prepare('INSERT INTO subscriptions (account_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING')
     .run(accountId, name);

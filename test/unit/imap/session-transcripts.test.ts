@@ -129,7 +129,7 @@ test('RFC 5258 3.5: LIST (SUBSCRIBED RECURSIVEMATCH) gives CHILDINFO for parents
   const { send } = await newSession();
   await send('a1 LOGIN bob@example.test secret');
   assert.match(await send('a2 CREATE Tree/Leaf'), /^a2 OK/);
-  assert.match(await send('a3 UNSUBSCRIBE Tree'), /^a3 OK/);
+  assert.match(await send('a3 SUBSCRIBE Tree/Leaf'), /^a3 OK/); // CREATE does not subscribe
   const r = await send('a4 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"');
   // Tree is not subscribed but its child is: listed without \Subscribed, with CHILDINFO.
   assert.match(r, /\* LIST \(\\HasChildren\) "\/" "Tree" \("CHILDINFO" \("SUBSCRIBED"\)\)\r\n/);

@@ -44,8 +44,9 @@ const untagged = (reply: string): string[] => reply.split('\r\n').filter((l) => 
 
 test('RFC 3501 6.3.9: LSUB "%" returns foo, \\Noselect, when only foo/bar is subscribed', async () => {
   const send = await setup();
+  // CREATE does not subscribe (RFC 9051 6.3.4); the client subscribes what it wants.
   assert.match(await send('a1 CREATE foo/bar'), /^a1 OK/m);
-  assert.match(await send('a2 UNSUBSCRIBE foo'), /^a2 OK/m);
+  assert.match(await send('a2 SUBSCRIBE foo/bar'), /^a2 OK/m);
   const r = await send('a3 LSUB "" %');
   assert.ok(untagged(r).includes('* LSUB (\\Noselect) "/" "foo"'), r);
   assert.doesNotMatch(r, /foo\/bar/);
@@ -56,7 +57,8 @@ test('RFC 3501 6.3.9: LSUB "%" returns foo, \\Noselect, when only foo/bar is sub
   assert.ok(!all.some((l) => l.endsWith('"foo"')));
   // One level down: "foo/%" with foo/bar/baz subscribed and foo/bar not.
   await send('a5 CREATE foo/bar/baz');
-  await send('a6 UNSUBSCRIBE foo/bar');
+  await send('a6 SUBSCRIBE foo/bar/baz');
+  await send('a6b UNSUBSCRIBE foo/bar');
   assert.deepEqual(untagged(await send('a7 LSUB "foo/" %')), ['* LSUB (\\Noselect) "/" "foo/bar"']);
   // A subscribed parent is listed as itself, once.
   await send('a8 SUBSCRIBE foo');
@@ -67,7 +69,7 @@ test('RFC 3501 6.3.9: LSUB "%" returns foo, \\Noselect, when only foo/bar is sub
 test('RFC 5258 3.5: LIST (SUBSCRIBED RECURSIVEMATCH) CHILDINFO only for children the pattern does not reach', async () => {
   const send = await setup();
   await send('a1 CREATE Tree/Leaf');
-  await send('a2 UNSUBSCRIBE Tree');
+  await send('a2 SUBSCRIBE Tree/Leaf');
   const pct = await send('a3 LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"');
   assert.ok(untagged(pct).includes('* LIST (\\HasChildren) "/" "Tree" ("CHILDINFO" ("SUBSCRIBED"))'), pct);
   // Without RECURSIVEMATCH, no CHILDINFO and no unsubscribed name (RFC 5258 4).
@@ -81,6 +83,7 @@ test('RFC 5258 3.5: LIST (SUBSCRIBED RECURSIVEMATCH) CHILDINFO only for children
 test('RFC 9051 6.3.7: DELETE keeps the subscription; LIST (SUBSCRIBED) shows \\NonExistent \\Subscribed', async () => {
   const send = await setup();
   await send('a1 CREATE Old');
+  await send('a1b SUBSCRIBE Old');
   assert.match(await send('a2 DELETE Old'), /^a2 OK/m);
   assert.ok(
     untagged(await send('a3 LIST (SUBSCRIBED) "" "*"')).includes(
@@ -95,6 +98,18 @@ test('RFC 9051 6.3.7: DELETE keeps the subscription; LIST (SUBSCRIBED) shows \\N
   assert.deepEqual(untagged(st), ['* LIST (\\NonExistent \\Subscribed) "/" "Old"']);
   assert.match(await send('a7 UNSUBSCRIBE Old'), /^a7 OK/m);
   assert.deepEqual(untagged(await send('a8 LSUB "" Old')), []);
+});
+
+test("RFC 9051 6.3.4: CREATE does not subscribe; a new account's default folders are subscribed", async () => {
+  const send = await setup();
+  assert.match(await send('a1 CREATE a/b'), /^a1 OK/m);
+  const lsub = untagged(await send('a2 LSUB "" *'));
+  assert.ok(!lsub.some((l) => l.includes('"a')), lsub.join('\n'));
+  for (const name of ['INBOX', 'Sent', 'Drafts', 'Trash', 'Junk', 'Archive'])
+    assert.ok(
+      lsub.some((l) => l.endsWith(`"${name}"`)),
+      name,
+    );
 });
 
 test('RFC 9051 6.3.7/6.3.8: SUBSCRIBE of a name with no mailbox is OK; UNSUBSCRIBE of one not subscribed is NO', async () => {
@@ -114,6 +129,8 @@ test('RFC 9051 6.3.7/6.3.8: SUBSCRIBE of a name with no mailbox is OK; UNSUBSCRI
 test('RFC 9051 6.3.6: RENAME leaves subscriptions on the old names', async () => {
   const send = await setup();
   await send('a1 CREATE p/c');
+  await send('a1b SUBSCRIBE p');
+  await send('a1c SUBSCRIBE p/c');
   assert.match(await send('a2 RENAME p q'), /^a2 OK/m);
   const list = untagged(await send('a3 LIST (SUBSCRIBED) "" "*"'));
   assert.ok(list.includes('* LIST (\\NonExistent \\Subscribed) "/" "p"'), list.join('\n'));
