@@ -293,8 +293,11 @@ function parseList(args: Args): ImapCommandBody {
         throw new ImapSyntaxError('Unknown LIST selection option');
       if (!selectOptions.includes(o as ListSelectOption)) selectOptions.push(o as ListSelectOption);
     }
-    // RFC 5258 3.1: RECURSIVEMATCH alone is an error; it modifies another option.
-    if (selectOptions.includes('RECURSIVEMATCH') && selectOptions.length === 1) {
+    // RFC 5258 3: RECURSIVEMATCH alone (or with only REMOTE) is a BAD; it modifies another option.
+    if (
+      selectOptions.includes('RECURSIVEMATCH') &&
+      selectOptions.every((o) => o === 'RECURSIVEMATCH' || o === 'REMOTE')
+    ) {
       throw new ImapSyntaxError('RECURSIVEMATCH needs another selection option');
     }
   }

@@ -325,6 +325,7 @@ describe('hostile and malformed commands get BAD with their tag', () => {
     ['a APPEND box "32-Jan-2020 00:00:00 +0000" {1+}\r\nx', 'a'],
     ['a APPEND box (\\Seen) foo', 'a'],
     ['a LIST (RECURSIVEMATCH) "" *', 'a'],
+    ['a LIST (RECURSIVEMATCH REMOTE) "" *', 'a'],
     ['a LIST (BOGUS) "" *', 'a'],
     ['a LIST "" * RETURN (BOGUS)', 'a'],
     ['a LIST "" ()', 'a'],
