@@ -7,9 +7,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MailboxIndexCache } from '../../../src/imap/mailbox-index-cache.js';
-import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
-import { partsToBuffer } from '../../../src/imap/proto/response-writer.js';
-import { ImapSession } from '../../../src/imap/session.js';
+import { imapSession } from '../../helpers/imap-session.js';
 import { LineReceiver } from '../../../src/pop3/command-parser.js';
 import { MaildropLocks } from '../../../src/pop3/maildrop-lock.js';
 import { createPop3Services } from '../../../src/pop3/services.js';
@@ -272,22 +270,8 @@ test('IMAP EXPUNGE, UID MOVE, COPY and CLOSE send their tagged OK only once the 
   const { store, bob, inbox } = await setup();
   for (let i = 1; i <= 5; i++) await store.deliver(request(memory(message(`m${i}`)), [{ accountId: bob }]));
   const g = gated(store);
-  const session = new ImapSession(
-    {
-      store: g.store,
-      authenticate: async (u) => ({ kind: 'ok', account: u.toLowerCase() }),
-      now: () => T0,
-      indexCache: new MailboxIndexCache(store.mail),
-      discardBody: () => undefined,
-    },
-    { hostname: 'mx.example.test', tlsAvailable: true, allowLoopbackPlaintext: true, maxAppendSize: 1 << 20 },
-    { remoteAddress: '127.0.0.1', secure: false, loopback: true },
-  );
-  const send = async (line: string): Promise<string> => {
-    const cmd = parseImapCommand({ segments: [Buffer.from(line)], literals: [] });
-    if (isParseError(cmd)) throw new Error(cmd.text);
-    return partsToBuffer((await session.handle(cmd)).parts).toString();
-  };
+  // The index cache reads the real store; commands go to the gated one.
+  const send = imapSession(g.store, { indexCache: new MailboxIndexCache(store.mail), now: () => T0 });
   assert.match(await send('a LOGIN bob@example.test x'), /^a OK/m);
   assert.match(await send('b SELECT INBOX'), /^b OK/m);
   assert.match(await send('c STORE 1,3 +FLAGS.SILENT (\\Deleted)'), /^c OK/m);

@@ -1,55 +1,16 @@
 // ESEARCH with the MODSEQ search key (RFC 4731 3.2, RFC 7162 3.1.5): which mod-sequence the MODSEQ result reports.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ImapSession } from '../../../src/imap/session.js';
-import { MailboxIndexCache } from '../../../src/imap/mailbox-index-cache.js';
-import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
-import { partsToBuffer } from '../../../src/imap/proto/response-writer.js';
-import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { deliverText, imapSession, openTestStore } from '../../helpers/imap-session.js';
 
 const NOW = new Date('2026-11-23T10:00:00Z');
 
 /** A logged-in session on INBOX holding `count` delivered messages. */
 async function selectedSession(count: number): Promise<(line: string) => Promise<string>> {
-  const dir = await mkdtemp(join(tmpdir(), 'mailroom-imap-esearch-'));
-  const store = openSqliteStore({ dataDir: dir, clock: () => NOW });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  store.addDomain('example.test');
-  const bob = store.addAccount('bob@example.test', 'unused').id;
-  for (let i = 1; i <= count; i++) {
-    const b = Buffer.from(`Subject: m${i}\r\n\r\nbody\r\n`);
-    await store.deliver({
-      queueId: `Q${i}`,
-      envelope: { sender: 'x@remote.example' },
-      traceHeaders: '',
-      body: { kind: 'memory', chunks: [b], size: b.length },
-      receivedAt: NOW,
-      local: [{ accountId: bob }],
-      remote: [],
-    });
-  }
-  const s = new ImapSession(
-    {
-      store,
-      authenticate: async (u) => ({ kind: 'ok', account: u.toLowerCase() }),
-      now: () => NOW,
-      indexCache: new MailboxIndexCache(store.mail),
-      discardBody: () => undefined,
-    },
-    { hostname: 'mx.example.test', tlsAvailable: true, allowLoopbackPlaintext: true, maxAppendSize: 1 << 20 },
-    { remoteAddress: '127.0.0.1', secure: false, loopback: true },
-  );
-  const send = async (line: string): Promise<string> => {
-    const cmd = parseImapCommand({ segments: [Buffer.from(line)], literals: [] });
-    if (isParseError(cmd)) return `${cmd.tag ?? '*'} BAD ${cmd.text}\r\n`;
-    return partsToBuffer((await s.handle(cmd)).parts).toString();
-  };
+  const { store, bob } = await openTestStore({ clock: () => NOW });
+  for (let i = 1; i <= count; i++)
+    await deliverText(store, bob, `Subject: m${i}\r\n\r\nbody\r\n`, { queueId: `Q${i}`, receivedAt: NOW });
+  const send = imapSession(store, { now: () => NOW });
   assert.match(await send('l LOGIN bob@example.test x'), /^l OK/);
   assert.match(await send('s SELECT INBOX'), /s OK/);
   return send;

@@ -1,78 +1,24 @@
 // \Recent in IMAP4rev1 sessions (RFC 3501 2.3.2, 6.3.1, 6.3.2, 7.3.2; SEARCH NEW/OLD/RECENT 6.4.4): several sessions on one store.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ImapSession } from '../../../src/imap/session.js';
 import { MailboxIndexCache } from '../../../src/imap/mailbox-index-cache.js';
-import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
-import { partsToBuffer } from '../../../src/imap/proto/response-writer.js';
-import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
-import type { SpooledBody } from '../../../src/store/store.js';
+import { deliverText, imapSession, openTestStore, type ImapSend } from '../../helpers/imap-session.js';
 
 const NOW = new Date('2026-11-23T10:00:00Z');
 
 /** One store and index cache, as one server has; `session()` opens a logged-in connection to it. */
 async function server() {
-  const dir = await mkdtemp(join(tmpdir(), 'mailroom-imap-recent-'));
-  const store = openSqliteStore({ dataDir: dir, clock: () => NOW });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  store.addDomain('example.test');
-  const bob = store.addAccount('bob@example.test', 'unused').id;
+  const { store, bob } = await openTestStore({ clock: () => NOW });
   const indexCache = new MailboxIndexCache(store.mail);
   let n = 0;
   const deliver = async (count: number): Promise<void> => {
     for (let i = 0; i < count; i++) {
-      const b = Buffer.from(`Subject: m${++n}\r\n\r\nbody\r\n`);
-      await store.deliver({
-        queueId: `Q${n}`,
-        envelope: { sender: 'x@remote.example' },
-        traceHeaders: '',
-        body: { kind: 'memory', chunks: [b], size: b.length },
-        receivedAt: NOW,
-        local: [{ accountId: bob }],
-        remote: [],
-      });
+      n++;
+      await deliverText(store, bob, `Subject: m${n}\r\n\r\nbody\r\n`, { queueId: `Q${n}`, receivedAt: NOW });
     }
   };
-  const session = async (): Promise<(line: string, literal?: Buffer) => Promise<string>> => {
-    const s = new ImapSession(
-      {
-        store,
-        authenticate: async (u) => ({ kind: 'ok', account: u.toLowerCase() }),
-        now: () => NOW,
-        indexCache,
-        discardBody: () => undefined,
-      },
-      {
-        hostname: 'mx.example.test',
-        tlsAvailable: true,
-        allowLoopbackPlaintext: true,
-        maxAppendSize: 1 << 20,
-      },
-      { remoteAddress: '127.0.0.1', secure: false, loopback: true },
-    );
-    /** Sends one command line, with the bytes of its one literal (an APPEND message) when given. */
-    const send = async (line: string, literal?: Buffer): Promise<string> => {
-      const cmd = parseImapCommand(
-        literal
-          ? {
-              segments: [Buffer.from(`${line} {${literal.length}}`), Buffer.alloc(0)],
-              literals: [{ streamed: false, bytes: literal, binary: false }],
-            }
-          : { segments: [Buffer.from(line)], literals: [] },
-      );
-      if (isParseError(cmd)) return `${cmd.tag ?? '*'} BAD ${cmd.text}\r\n`;
-      // The connection hands the session each APPEND literal as a body (imap/connection.ts).
-      const bodies: SpooledBody[] = literal
-        ? [{ kind: 'memory', chunks: [literal], size: literal.length }]
-        : [];
-      return partsToBuffer((await s.handle(cmd, bodies)).parts).toString();
-    };
+  const session = async (): Promise<ImapSend> => {
+    const send = imapSession(store, { indexCache, now: () => NOW });
     assert.match(await send('l LOGIN bob@example.test x'), /^l OK/);
     return send;
   };

@@ -1,17 +1,9 @@
 // INTERNALDATE keeps its zone and SEARCH BEFORE/ON/SINCE/SENT* compare the date in the date's own zone
 // (RFC 9051 2.3.3, 6.4.4; imaptest search-intdate): APPEND near midnight, FETCH it back, search around it.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ImapSession } from '../../../src/imap/session.js';
-import { MailboxIndexCache } from '../../../src/imap/mailbox-index-cache.js';
-import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
-import { partsToBuffer } from '../../../src/imap/proto/response-writer.js';
 import { internalDay, sentDay } from '../../../src/imap/search-dates.js';
-import type { SpooledBody } from '../../../src/store/store.js';
-import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { imapSession, openTestStore } from '../../helpers/imap-session.js';
 
 const NOW = new Date('2026-11-23T10:00:00Z');
 
@@ -36,42 +28,8 @@ const MESSAGES: Array<[string | null, string | null]> = [
 ];
 
 async function setup() {
-  const dir = await mkdtemp(join(tmpdir(), 'mailroom-imap-dates-'));
-  const store = openSqliteStore({ dataDir: dir, clock: () => NOW });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  store.addDomain('example.test');
-  store.addAccount('bob@example.test', 'unused');
-  const session = new ImapSession(
-    {
-      store,
-      authenticate: async (u) => ({ kind: 'ok', account: u.toLowerCase() }),
-      now: () => NOW,
-      indexCache: new MailboxIndexCache(store.mail),
-      discardBody: () => undefined,
-    },
-    { hostname: 'mx.example.test', tlsAvailable: true, allowLoopbackPlaintext: true, maxAppendSize: 1 << 20 },
-    { remoteAddress: '127.0.0.1', secure: false, loopback: true },
-  );
-  /** Sends one command line, with the bytes of its one literal (an APPEND message) when given. */
-  const send = async (line: string, literal?: Buffer): Promise<string> => {
-    const cmd = parseImapCommand(
-      literal
-        ? {
-            segments: [Buffer.from(`${line} {${literal.length}}`), Buffer.alloc(0)],
-            literals: [{ streamed: false, bytes: literal, binary: false }],
-          }
-        : { segments: [Buffer.from(line)], literals: [] },
-    );
-    if (isParseError(cmd)) return `${cmd.tag ?? '*'} BAD ${cmd.text}\r\n`;
-    // The connection hands the session each APPEND literal as a body (imap/connection.ts).
-    const bodies: SpooledBody[] = literal
-      ? [{ kind: 'memory', chunks: [literal], size: literal.length }]
-      : [];
-    return partsToBuffer((await session.handle(cmd, bodies)).parts).toString();
-  };
+  const { store } = await openTestStore({ clock: () => NOW });
+  const send = imapSession(store, { now: () => NOW });
   assert.match(await send('a LOGIN bob@example.test x'), /^a OK/m);
   for (const [i, [dateTime, dateHeader]] of MESSAGES.entries()) {
     const header = dateHeader !== null ? `Date: ${dateHeader}\r\n` : '';

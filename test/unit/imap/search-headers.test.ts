@@ -1,17 +1,11 @@
 // SEARCH header keys through the stored header index (RFC 9051 6.4.4): table rows through a session, then the index format.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ImapSession } from '../../../src/imap/session.js';
-import { MailboxIndexCache } from '../../../src/imap/mailbox-index-cache.js';
 import { requiredHeaderText } from '../../../src/imap/commands/search.js';
 import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
-import { partsToBuffer } from '../../../src/imap/proto/response-writer.js';
 import { headerIndexValues } from '../../../src/store/mail-store.js';
 import { buildHeaderIndex, HeaderIndexCache } from '../../../src/store/sqlite/mail-headers.js';
-import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { deliverText, imapSession, openTestStore, TEST_NOW } from '../../helpers/imap-session.js';
 
 const MESSAGES = [
   // 1: plain
@@ -27,42 +21,9 @@ const MESSAGES = [
 ];
 
 async function setup() {
-  const dir = await mkdtemp(join(tmpdir(), 'mailroom-imap-search-'));
-  const store = openSqliteStore({ dataDir: dir, clock: () => new Date('2026-11-23T10:00:00Z') });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  store.addDomain('example.test');
-  const bob = store.addAccount('bob@example.test', 'unused').id;
-  for (const text of MESSAGES) {
-    const b = Buffer.from(text);
-    await store.deliver({
-      queueId: 'Q1',
-      envelope: { sender: 'x@remote.example' },
-      traceHeaders: '',
-      body: { kind: 'memory', chunks: [b], size: b.length },
-      receivedAt: new Date('2026-11-23T10:00:00Z'),
-      local: [{ accountId: bob }],
-      remote: [],
-    });
-  }
-  const session = new ImapSession(
-    {
-      store,
-      authenticate: async (u) => ({ kind: 'ok', account: u.toLowerCase() }),
-      now: () => new Date('2026-11-23T10:00:00Z'),
-      indexCache: new MailboxIndexCache(store.mail),
-      discardBody: () => undefined,
-    },
-    { hostname: 'mx.example.test', tlsAvailable: true, allowLoopbackPlaintext: true, maxAppendSize: 1 << 20 },
-    { remoteAddress: '127.0.0.1', secure: false, loopback: true },
-  );
-  const send = async (line: string): Promise<string> => {
-    const cmd = parseImapCommand({ segments: [Buffer.from(line)], literals: [] });
-    if (isParseError(cmd)) return `${cmd.tag ?? '*'} BAD ${cmd.text}\r\n`;
-    return partsToBuffer((await session.handle(cmd)).parts).toString();
-  };
+  const { store, bob } = await openTestStore({ clock: () => TEST_NOW });
+  for (const text of MESSAGES) await deliverText(store, bob, text);
+  const send = imapSession(store);
   await send('a LOGIN bob@example.test x');
   // UTF-8 in quoted strings (RFC 6855 3), for the café rows.
   await send('e ENABLE UTF8=ACCEPT');

@@ -1,40 +1,11 @@
 // IMAP subscriptions as names (RFC 3501 6.3.6-6.3.9, RFC 9051 6.3.6-6.3.9, RFC 5258): LSUB "%", \NonExistent, DELETE/RENAME.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MailboxIndexCache } from '../../../src/imap/mailbox-index-cache.js';
-import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
-import { partsToBuffer } from '../../../src/imap/proto/response-writer.js';
-import { ImapSession } from '../../../src/imap/session.js';
-import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { imapSession, openTestStore } from '../../helpers/imap-session.js';
 
 async function setup(): Promise<(line: string) => Promise<string>> {
-  const dir = await mkdtemp(join(tmpdir(), 'mailroom-subscriptions-'));
-  const store = openSqliteStore({ dataDir: dir });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  store.addDomain('example.test');
-  store.addAccount('bob@example.test', 'unused');
-  const session = new ImapSession(
-    {
-      store,
-      authenticate: async (u) => ({ kind: 'ok', account: u.toLowerCase() }),
-      now: () => new Date('2026-11-23T10:00:00Z'),
-      indexCache: new MailboxIndexCache(store.mail),
-      discardBody: () => undefined,
-    },
-    { hostname: 'mx.example.test', tlsAvailable: true, allowLoopbackPlaintext: true, maxAppendSize: 1 << 20 },
-    { remoteAddress: '127.0.0.1', secure: false, loopback: true },
-  );
-  const send = async (line: string): Promise<string> => {
-    const cmd = parseImapCommand({ segments: [Buffer.from(line)], literals: [] });
-    if (isParseError(cmd)) throw new Error(cmd.text);
-    return partsToBuffer((await session.handle(cmd)).parts).toString();
-  };
+  const { store } = await openTestStore();
+  const send = imapSession(store);
   assert.match(await send('a0 LOGIN bob@example.test x'), /^a0 OK/m);
   return send;
 }
