@@ -289,9 +289,7 @@ export class SqliteStore implements Store {
       if (queueId !== null) this.emitSafely('queue', { queueId });
       return committed;
     })();
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
-    return p;
+    return this.track(p);
   }
 
   // ---- queue ----
@@ -315,13 +313,7 @@ export class SqliteStore implements Store {
 
   /** Runs fn in a BEGIN IMMEDIATE transaction: takes the write lock first, so a read-then-write never deadlocks. */
   private write<T>(fn: () => T): T {
-    if (this.closed) throw new MailroomError('STORE_CLOSED', 'the store is closed');
-    let result: T;
-    try {
-      result = this.db.transaction(fn).immediate();
-    } finally {
-      this.lookups.noteLocalWrite();
-    }
+    const result = this.commit(fn);
     // Durable before we return (synchronous=NORMAL does not fsync at commit; see wal-sync.ts).
     this.walSync.syncNow();
     return result;
@@ -329,17 +321,23 @@ export class SqliteStore implements Store {
 
   /** write() whose fsync runs off the event loop (see SqliteContext.writeLazy). */
   private writeLazy<T>(fn: () => T): { result: T; durable: Promise<void> } {
+    const result = this.commit(fn);
+    return { result, durable: this.track(this.walSync.sync()) };
+  }
+
+  /** The transaction of write()/writeLazy(), committed to the WAL but not yet fsynced. */
+  private commit<T>(fn: () => T): T {
     if (this.closed) throw new MailroomError('STORE_CLOSED', 'the store is closed');
-    let result: T;
     try {
-      result = this.db.transaction(fn).immediate();
+      return this.db.transaction(fn).immediate();
     } finally {
       this.lookups.noteLocalWrite();
     }
-    const durable = this.walSync.sync();
-    this.inFlight.add(durable);
-    void durable.finally(() => this.inFlight.delete(durable)).catch(() => undefined);
-    return { result, durable };
+  }
+
+  /** Keeps `p` in the set close() waits for until it settles. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    return this.track(p);
   }
 
   /** PRAGMA integrity_check, for tests and the admin CLI: 'ok' when the file is sound. */
