@@ -337,7 +337,9 @@ export class SqliteStore implements Store {
 
   /** Keeps `p` in the set close() waits for until it settles. */
   private track<T>(p: Promise<T>): Promise<T> {
-    return this.track(p);
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
+    return p;
   }
 
   /** PRAGMA integrity_check, for tests and the admin CLI: 'ok' when the file is sound. */
