@@ -2,8 +2,8 @@
 
 /**
  * RFC 5321 4.5.3.1 sizes: the minimums every SMTP implementation must accept. We accept
- * exactly these (not more) for commands and paths so one line cannot grow memory, and a
- * little more for text lines because real mailers exceed 1000 (we reply 500 past our limit).
+ * exactly these (not more) for commands and paths so one line cannot grow memory; message
+ * text lines get far more (DATA_LINE_MAX below) because real mailers exceed 1000.
  */
 export const SMTP_SIZES = {
   /** 4.5.3.1.1: local-part is at most 64 octets. */
@@ -38,6 +38,36 @@ export const SMTP_TIMEOUTS_MS = {
   /** 4.5.3.2.6: after the final ".", 10 minutes: the client waits this long for our 250. */
   dataTermination: 10 * 60_000,
 } as const;
+
+/**
+ * Longest DATA body line we accept, in octets including CRLF: 64 KiB. RFC 5321 4.5.3.1.6 says 1000,
+ * but HTML generators and mailing-list software send longer lines (a whole HTML part on one line is
+ * common), and refusing them bounced honest mail (issue 8 item 7). Postfix never refuses them (it
+ * folds at line_length_limit = 2048); Exim's message_linelength_limit refuses past 998. The DATA
+ * receiver streams and never holds a line, so this number costs no memory; it only bounds what later
+ * line-oriented readers (header scanner, MIME parser, IMAP clients) can meet. 64 KiB is 64 times the
+ * RFC and covers the long lines seen in practice; a longer line is no text any more (an un-encoded
+ * binary or an attack) and is refused with 500 after the final dot (RFC 5321 4.5.3.1.10), so the
+ * client, which is still sending DATA, stays in step. Relaying re-encodes lines over 998 octets
+ * (queue/transport.ts) so strict peers get RFC 5322 2.1.1 lines. BDAT (RFC 3030) and IMAP APPEND
+ * carry octet counts, not lines, and have no line limit at all.
+ */
+export const DATA_LINE_MAX = 64 * 1024;
+
+/**
+ * Free-space floor for data_dir ([limits] min_free_space): below it new mail is refused with
+ * 452 4.3.1 / NO [OVERQUOTA] until space returns. The default is the smaller of 1 GiB and 5% of the
+ * filesystem: 1 GiB leaves room for the SQLite WAL checkpoint, the queue and messages in flight
+ * (40 maximal 25 MiB messages), while on a small disk (a 10 GiB VPS) 5% (512 MiB) keeps most of it
+ * usable; a percentage alone would refuse mail with 200 GB free on a 4 TB disk.
+ */
+export const DEFAULT_MIN_FREE_SPACE = { bytes: 1024 * 1024 * 1024, percent: 5 } as const;
+
+/**
+ * How old the cached free-space figure may be (store/free-space.ts): one statfs per second at most,
+ * not a syscall per command; a second of lag is nothing next to the floor's gigabyte of headroom.
+ */
+export const FREE_SPACE_REFRESH_MS = 1_000;
 
 /** Config defaults for [limits] (CONTRACT.md), with why. */
 export const DEFAULT_LIMITS = {

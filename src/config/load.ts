@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { MailroomError } from '../errors.js';
+import { DEFAULT_MIN_FREE_SPACE } from './limits.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_AGE,
@@ -155,6 +156,7 @@ function resolveConfig(
       maxRecipients: raw.limits?.max_recipients ?? DEFAULT_LIMITS.maxRecipients,
       maxConnections: raw.limits?.max_connections ?? DEFAULT_LIMITS.maxConnections,
       maxConnectionsPerIp: raw.limits?.max_connections_per_ip ?? DEFAULT_LIMITS.maxConnectionsPerIp,
+      minFreeSpace: raw.limits?.min_free_space ?? { ...DEFAULT_MIN_FREE_SPACE },
     },
     queue: {
       retryIntervalsMs:

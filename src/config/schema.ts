@@ -19,6 +19,37 @@ export function parseDuration(text: string): number | null {
   return Number(match[1]) * unit;
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** "20K" / "500M" / "2G" (1024-based, CONTRACT.md) or plain bytes "123" -> bytes; null when malformed. */
+export function parseSize(text: string): number | null {
+  const match = /^([0-9]{1,15})([KMGT]?)$/i.exec(text);
+  if (!match) return null;
+  const bytes = Number(match[1]) * SIZE_UNITS[match[2]!.toUpperCase()]!;
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+/**
+ * The free-space floor of data_dir: `bytes` and/or `percent` of the filesystem; the floor is the
+ * smaller of those given (config/limits.ts DEFAULT_MIN_FREE_SPACE says why). 0 bytes turns it off.
+ */
+export interface MinFreeSpace {
+  bytes: number | null;
+  percent: number | null;
+}
+
+/** A size (bytes, "500M", "1G") or a percentage ("5%", "0.5%") -> MinFreeSpace; a message when malformed. */
+export function parseMinFreeSpace(value: number | string): MinFreeSpace | string {
+  const wanted = 'expected a size ("1G", "500M", bytes) or a percentage below 100 ("5%")';
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && value >= 0 ? { bytes: value, percent: null } : wanted;
+  }
+  const percent = /^([0-9]{1,2}(?:\.[0-9]{1,2})?)%$/.exec(value);
+  if (percent) return { bytes: null, percent: Number(percent[1]) };
+  const bytes = parseSize(value);
+  return bytes === null ? wanted : { bytes, percent: null };
+}
+
 /** RFC 1123 2.1 host name: dot-separated labels of letters, digits and inner hyphens, 253 octets at most. */
 export function isHostName(text: string): boolean {
   if (text.length === 0 || text.length > 253) return false;
@@ -90,6 +121,19 @@ const duration = z
     return ms;
   });
 
+const minFreeSpace = z
+  .union([z.number(), z.string()], {
+    error: 'expected a size ("1G", "500M", bytes) or a percentage below 100 ("5%")',
+  })
+  .transform((value, ctx) => {
+    const parsed = parseMinFreeSpace(value);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed, input: value });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
 const listenAddress = z.string({ error: 'expected a string "host:port"' }).transform((text, ctx) => {
   const parsed = parseListenAddress(text);
   if (typeof parsed === 'string') {
@@ -133,6 +177,8 @@ export const rawConfigSchema = z.strictObject({
       max_recipients: positiveInt().optional(),
       max_connections: positiveInt().optional(),
       max_connections_per_ip: positiveInt().optional(),
+      // Free space data_dir keeps: below it new mail gets 452 4.3.1 / NO [OVERQUOTA] (issue 8 item 6).
+      min_free_space: minFreeSpace.optional(),
     })
     .optional(),
   queue: z
@@ -235,6 +281,8 @@ export interface Config {
     maxRecipients: number;
     maxConnections: number;
     maxConnectionsPerIp: number;
+    /** Free-space floor of data_dir; the smaller of bytes and percent counts (null: not given). */
+    minFreeSpace: MinFreeSpace;
   };
   queue: {
     retryIntervalsMs: number[];

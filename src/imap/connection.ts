@@ -16,7 +16,13 @@ import {
   type ReceiverEvent,
   type ReceiverLimits,
 } from './proto/literal-receiver.js';
-import { taggedStatus, untaggedStatus, type ResponsePart } from './proto/response-writer.js';
+import { isNoSpaceError } from '../store/free-space.js';
+import {
+  taggedStatus,
+  untaggedStatus,
+  type ResponseCode,
+  type ResponsePart,
+} from './proto/response-writer.js';
 import { ImapSession } from './session.js';
 
 /** RFC 9051 5.4: the autologout timer must be at least 30 minutes; IDLE re-arms it (RFC 2177). */
@@ -27,6 +33,15 @@ export const PRELOGIN_TIMEOUT_MS = 60_000;
 export const IDLE_POLL_MS = 1_000;
 /** Response bytes gathered into one socket write: a few TLS records, small enough to stream a big FETCH. */
 const WRITE_CHUNK = 64 * 1024;
+
+const STORAGE_REFUSAL = { code: 'OVERQUOTA', text: 'Insufficient system storage' } as const;
+
+/** A failed APPEND spool: a full disk is OVERQUOTA (retry later), anything else SERVERBUG (RFC 5530 3). */
+function appendStorageRefusal(err: unknown): [ResponseCode, string] {
+  return isNoSpaceError(err)
+    ? [{ name: STORAGE_REFUSAL.code }, STORAGE_REFUSAL.text]
+    : [{ name: 'SERVERBUG' }, 'Temporary failure storing the message'];
+}
 
 export interface ImapConnectionOptions {
   services: Omit<ImapServices, 'discardBody'>;
@@ -73,6 +88,8 @@ export function serveImapConnection(
   let timer: NodeJS.Timeout | undefined;
   let spool: BodySpool | null = null;
   let bodies: SpooledBody[] = [];
+  /** A spool write of this command's APPEND failed (a full disk, ...): the rest is read, then NO. */
+  let spoolFailure: unknown = null;
   let idling = false;
   let idlePoll: NodeJS.Timeout | undefined;
 
@@ -180,17 +197,29 @@ export function serveImapConnection(
         spool = createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD);
         return;
       case 'literal-chunk': {
-        const w = spool?.write(ev.bytes);
-        if (w) await w;
+        try {
+          const w = spool?.write(ev.bytes);
+          if (w) await w;
+        } catch (err) {
+          // Not a BYE: the literal is still read (to stay in step) and the command answered NO.
+          spoolFailure = err;
+          spool?.abort();
+          spool = null;
+        }
         return;
       }
       case 'literal-end':
-        if (spool) bodies.push(await spool.finish());
+        try {
+          if (spool) bodies.push(await spool.finish());
+        } catch (err) {
+          spoolFailure = err;
+        }
         spool = null;
         return;
       case 'reject':
         spool?.abort();
         spool = null;
+        spoolFailure = null;
         for (const b of bodies) services.discardBody(b);
         bodies = [];
         current.write(
@@ -210,6 +239,15 @@ export function serveImapConnection(
         const cmd = parseImapCommand(ev.command);
         const mine = bodies;
         bodies = [];
+        if (spoolFailure !== null && !isParseError(cmd)) {
+          const failure = spoolFailure;
+          spoolFailure = null;
+          log.warn({ event: 'append-spool-failed', err: String(failure) }, 'append spool write failed');
+          for (const b of mine) services.discardBody(b);
+          current.write(taggedStatus(cmd.tag, 'NO', ...appendStorageRefusal(failure)));
+          return;
+        }
+        spoolFailure = null;
         if (isParseError(cmd)) {
           for (const b of mine) services.discardBody(b);
           current.write(
@@ -231,6 +269,8 @@ export function serveImapConnection(
     if (busy || ended) return;
     busy = true;
     current.pause();
+    // Below the free-space floor APPEND literals are refused before "+" (a cached verdict: no syscall here).
+    receiver.refuseAppends(options.services.storage?.isLow() ? STORAGE_REFUSAL : null);
     try {
       for (;;) {
         if (ended) return;

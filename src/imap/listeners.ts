@@ -26,7 +26,13 @@ export async function startImapListeners(
     refusal: '* BYE [UNAVAILABLE] Too many connections, try later\r\n',
     serve: (socket, { implicitTls, log, onClose }) =>
       serveImapConnection(socket, {
-        services: { store, authenticate: deps.authenticate, now: deps.now, indexCache },
+        services: {
+          store,
+          authenticate: deps.authenticate,
+          now: deps.now,
+          indexCache,
+          ...(deps.storage ? { storage: deps.storage } : {}),
+        },
         policy: {
           hostname: config.hostname,
           tlsAvailable: !implicitTls,

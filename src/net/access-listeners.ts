@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import { listen, type Listener } from './listener.js';
 import type { TlsMaterial } from './tls.js';
+import type { StorageLevel } from '../store/free-space.js';
 
 /** What `mailroom serve` gives every access protocol (IMAP, POP3). */
 export interface AccessListenerDeps<Handle> {
@@ -20,6 +21,8 @@ export interface AccessListenerDeps<Handle> {
   track: (handle: Handle, open: boolean) => void;
   /** Already-started listeners are pushed here at once, so a failure later still closes them. */
   started: Listener[];
+  /** data_dir's free-space floor (IMAP APPEND is refused below it). */
+  storage?: StorageLevel;
 }
 
 export interface AccessListeners<Name extends ListenerName> {

@@ -2,6 +2,7 @@
 import type { RouteRecipient } from '../delivery/router.js';
 import type { Logger } from '../observability/logger.js';
 import type { DsnDue } from '../store/queue-store.js';
+import type { StorageLevel } from '../store/free-space.js';
 import type { Store } from '../store/store.js';
 import { buildDsn, rfc5322Date, type DsnRecipient } from './dsn/build-dsn.js';
 
@@ -16,6 +17,8 @@ export interface DsnSenderOptions {
   newQueueId: () => string;
   /** Hex randomness for the MIME boundary. */
   randomHex: () => string;
+  /** data_dir's free-space floor: below it DSNs stay owed (a deferral, never lost, never a bounce). */
+  storage?: StorageLevel;
 }
 
 /** How many messages' DSNs are sent per call; the next wake sends the rest. */
@@ -28,6 +31,9 @@ const DSNS_PER_CALL = 100;
 export function createDsnSender(options: DsnSenderOptions): () => Promise<void> {
   const { store, logger } = options;
   return async () => {
+    // Below the floor a DSN would be new mail like any other: leave it owed; the queue is woken when
+    // space returns (serve.ts), and a failed write would only log an error per DSN per wake.
+    if (await options.storage?.check()) return;
     for (const due of store.queue.dsnsDue(DSNS_PER_CALL)) {
       const { entry } = due;
       // Each with what it reported: a delay warning replaced meanwhile by a failure keeps the failure owed.

@@ -6,6 +6,7 @@ import { createRouter } from '../delivery/router.js';
 import type { Logger } from '../observability/logger.js';
 import type { DnsResolver } from '../smtp/client/mx-resolver.js';
 import type { ClientTimeouts } from '../smtp/client/client-types.js';
+import type { StorageLevel } from '../store/free-space.js';
 import type { Store } from '../store/store.js';
 import { ConnectionPool } from '../smtp/client/connection-pool.js';
 import { createDsnSender } from './bounce.js';
@@ -19,6 +20,8 @@ export interface OutgoingQueueOptions {
   now: () => Date;
   newQueueId: () => string;
   random?: () => number;
+  /** data_dir's free-space floor: DSNs wait while below it. */
+  storage?: StorageLevel;
   /** Test seams. */
   resolver?: DnsResolver;
   timeouts?: ClientTimeouts;
@@ -62,6 +65,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     now,
     newQueueId: options.newQueueId,
     randomHex: () => randomBytes(12).toString('hex'),
+    ...(options.storage ? { storage: options.storage } : {}),
   });
   const scheduler = new QueueScheduler({
     queue: store.queue,

@@ -14,6 +14,8 @@ import { startImapListeners } from '../imap/listeners.js';
 import { serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
 import { createBodySpool } from '../store/spool.js';
+import type { FreeSpaceProbe, StorageLevel } from '../store/free-space.js';
+import { startStorageGuard } from './storage-guard.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { startOutgoingQueue, type OutgoingQueue } from '../queue/outgoing.js';
 import type { DeliveryRequest, Store } from '../store/store.js';
@@ -88,6 +90,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Only for tests: a store to use instead of opening the SQLite store in config.dataDir. */
   store?: Store;
+  /** Only for tests: a fake free-space probe instead of statfs(data_dir). */
+  freeSpaceProbe?: FreeSpaceProbe;
 }
 
 export interface RunningServer {
@@ -105,8 +109,10 @@ export function createSmtpServices(options: {
   now: () => Date;
   random?: (bytes: number) => Buffer;
   onDeliver?: (request: DeliveryRequest) => Promise<void>;
+  /** data_dir's free-space floor: MAIL gets 452 4.3.1 below it. */
+  storage?: StorageLevel;
 }): SmtpServices {
-  const { store, now } = options;
+  const { store, now, storage } = options;
   return {
     routeRecipient: createRouter(store, { hostname: options.hostname }),
     authenticate: createAuthenticator({
@@ -120,6 +126,7 @@ export function createSmtpServices(options: {
     deliver: options.onDeliver ?? ((request) => store.deliver(request)),
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     now,
+    ...(storage ? { storageLow: () => storage.check() } : {}),
   };
 }
 
@@ -129,6 +136,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const now = options.now ?? (() => new Date());
   const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
   const store = options.store ?? openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true });
+  // DSNs left owed while the disk was low go out when it recovers (the queue has no timer for them).
+  let wakeQueue = (): void => undefined;
+  const storageGuard = await startStorageGuard({
+    config,
+    logger,
+    onRecovered: () => wakeQueue(),
+    ...(options.freeSpaceProbe ? { probe: options.freeSpaceProbe } : {}),
+  });
+  const storage = storageGuard.guard;
   const listeners: Listener[] = [];
   const addresses: Partial<Record<ListenerName, ListenAddress[]>> = {};
 
@@ -141,6 +157,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     hostname: config.hostname,
     now,
     ...(options.random ? { random: options.random } : {}),
+    storage,
     onDeliver: (request) => {
       const p = store.deliver(request);
       inFlight.add(p);
@@ -205,6 +222,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       tls,
       authenticate: services.authenticate,
       now,
+      storage,
       track: (handle: SmtpConnectionHandle, open: boolean) =>
         open ? sessions.add(handle) : sessions.delete(handle),
       started: listeners,
@@ -238,7 +256,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     logger,
     now,
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
+    storage,
   });
+  wakeQueue = () => outgoing.scheduler.wake();
 
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
@@ -263,6 +283,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const closeBy = now().getTime() + 1_000;
       while (open() > 0 && now().getTime() < closeBy) await sleep(20);
       for (const l of listeners) l.destroyAll();
+      storageGuard.stop();
       await store.close();
       logger.info('stopped');
     })();

@@ -35,6 +35,8 @@ export const REPLY = {
   // 4xx
   tooManyRecipients: r(452, '4.5.3', 'Too many recipients'),
   storageError: r(451, '4.3.0', 'Temporary failure storing the message, try again later'),
+  // RFC 3463 4.3.1 "mail system full"; RFC 5321 4.2.2 452 "insufficient system storage" (Postfix's words at MAIL).
+  insufficientStorage: r(452, '4.3.1', 'Insufficient system storage'),
   tlsNotAvailable: r(454, '4.7.0', 'TLS not available'),
   authThrottled: r(454, '4.7.0', 'Too many authentication failures, try again later'),
   authServiceError: r(454, '4.7.0', 'Temporary authentication failure'),
@@ -63,7 +65,8 @@ export const REPLY = {
   unknownUser: r(550, '5.1.1', 'Mailbox unavailable: no such user here'),
   relayDenied: r(554, '5.7.1', 'Relay access denied'),
   messageTooBig: r(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
-  dataLineTooLong: r(500, '5.5.6', 'Line too long in message data (RFC 5321 4.5.3.1.6)'),
+  // RFC 5321 4.5.3.1.10 "500 Line too long", sent after the final dot; the limit is DATA_LINE_MAX.
+  dataLineTooLong: r(500, '5.5.6', 'Line too long in message data (over 65536 octets)'),
   utf8NotPermitted: r(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8'),
   // RFC 5321 4.2.2 553 (mailbox name not allowed) + RFC 3463 5.7.1 (not authorized): submission sender check.
   senderNotOwned: r(553, '5.7.1', 'Sender address not owned by the authenticated user'),

@@ -9,6 +9,7 @@ import { partsToBuffer } from '../../src/imap/proto/response-writer.js';
 import type { ImapServices } from '../../src/imap/commands/context.js';
 import { ImapSession } from '../../src/imap/session.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { StorageLevel } from '../../src/store/free-space.js';
 import type { SpooledBody, Store } from '../../src/store/store.js';
 
 export const TEST_NOW = new Date('2026-11-23T10:00:00Z');
@@ -56,7 +57,7 @@ export type ImapSend = (line: string, literal?: Buffer) => Promise<string>;
  */
 export function imapSession(
   store: Store,
-  options: { indexCache?: MailboxIndexCache; now?: () => Date } = {},
+  options: { indexCache?: MailboxIndexCache; now?: () => Date; storage?: StorageLevel } = {},
 ): ImapSend {
   const services: ImapServices = {
     store,
@@ -64,6 +65,7 @@ export function imapSession(
     now: options.now ?? (() => TEST_NOW),
     indexCache: options.indexCache ?? new MailboxIndexCache(store.mail),
     discardBody: () => undefined,
+    ...(options.storage ? { storage: options.storage } : {}),
   };
   const session = new ImapSession(
     services,

@@ -14,6 +14,8 @@ export interface FakeServices extends SmtpServices {
   bodies: string[];
   aborted: number;
   failDeliver: boolean;
+  /** What storageLow() answers: the free-space floor is crossed. */
+  lowStorage: boolean;
 }
 
 export function fakeServices(
@@ -33,6 +35,8 @@ export function fakeServices(
     bodies: [],
     aborted: 0,
     failDeliver: false,
+    lowStorage: false,
+    storageLow: () => services.lowStorage,
     routeRecipient(address: string, authenticatedAs: string | null): RouteResult {
       const lower = address.toLowerCase();
       // Like the real router: bare postmaster (RFC 5321 4.5.1) is the first account's.

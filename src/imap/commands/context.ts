@@ -1,5 +1,6 @@
 // What every IMAP command handler gets: the session's data, the services, and an output collector.
 import type { Authenticate } from '../../auth/authenticator.js';
+import type { StorageLevel } from '../../store/free-space.js';
 import type { SpooledBody, Store } from '../../store/store.js';
 import {
   taggedStatus,
@@ -21,6 +22,8 @@ export interface ImapServices {
   now: () => Date;
   /** The mailbox indexes SELECT starts from, one cache shared by every session of the server. */
   indexCache: MailboxIndexCache;
+  /** data_dir's free-space floor: APPEND gets NO [OVERQUOTA] below it. Absent (tests): never low. */
+  storage?: StorageLevel;
   /** Drops a spooled body nobody will store (its file, if any, is removed). */
   discardBody: (body: SpooledBody) => void;
 }

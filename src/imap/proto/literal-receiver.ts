@@ -41,7 +41,19 @@ export type ReceiverEvent =
   /** A raw line asked for with expectRawLine() (IDLE's DONE, AUTHENTICATE responses), CRLF removed. */
   | { kind: 'line'; line: Buffer }
   /** The command is refused before (or instead of) reading its literal; see RFC 9051 7.5 and RFC 7888 4. */
-  | { kind: 'reject'; tag: string | null; status: 'BAD' | 'NO'; code: 'TOOBIG' | null; text: string };
+  | {
+      kind: 'reject';
+      tag: string | null;
+      status: 'BAD' | 'NO';
+      code: 'TOOBIG' | 'OVERQUOTA' | null;
+      text: string;
+    };
+
+/** Why APPEND messages are refused before their literal is read (the connection decides; see refuseAppends). */
+export interface AppendRefusal {
+  code: 'OVERQUOTA';
+  text: string;
+}
 
 type Mode =
   | { name: 'line' }
@@ -89,6 +101,7 @@ export class ImapCommandReceiver {
   private tag: string | null = null;
   private tail: Buffer = Buffer.alloc(0);
   private rawLine = false;
+  private appendRefusal: AppendRefusal | null = null;
 
   constructor(private readonly limits: ReceiverLimits = DEFAULT_RECEIVER_LIMITS) {}
 
@@ -112,6 +125,14 @@ export class ImapCommandReceiver {
     this.head = 0;
     this.buffered = 0;
     return n;
+  }
+
+  /**
+   * While set, an APPEND message literal is refused when announced, before "+" invites it (a
+   * non-synchronising one is skipped unread): data_dir below its free-space floor. null: accept.
+   */
+  refuseAppends(refusal: AppendRefusal | null): void {
+    this.appendRefusal = refusal;
   }
 
   /** The next line is returned raw as a `line` event, without literal handling (IDLE DONE, SASL data). */
@@ -249,6 +270,9 @@ export class ImapCommandReceiver {
     } else if (streamed && size > this.limits.maxAppendSize) {
       // RFC 7889 / RFC 9051 7.1 TOOBIG: refuse before the client sends the message.
       refusal = { kind: 'reject', tag, status: 'NO', code: 'TOOBIG', text: 'Message too large' };
+    } else if (streamed && this.appendRefusal) {
+      // RFC 9051 7.1 OVERQUOTA (RFC 5530 3), Dovecot's answer to a full disk: before the bytes are sent.
+      refusal = { kind: 'reject', tag, status: 'NO', ...this.appendRefusal };
     } else if (
       !streamed &&
       (size > this.limits.maxLiteralSize ||

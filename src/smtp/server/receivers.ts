@@ -91,8 +91,9 @@ const CR = Buffer.from('\r');
 /**
  * DATA receiver: removes transparency dots and ends ONLY at <CRLF>.<CRLF>. Bare LF, bare CR, <LF>.<LF>,
  * <LF>.<CRLF> and <CR>.<CR> are ordinary body bytes, so nothing can be smuggled past the end of the data.
- * Text lines over `maxLine` octets (RFC 5321 4.5.3.1.6: 1000 with CRLF) or a body over `maxSize` make the
- * message fail; the rest is then scanned for the end but not kept.
+ * Text lines over `maxLine` octets (the RFC 5321 4.5.3.1.6 1000 with CRLF by default; the session passes
+ * the larger DATA_LINE_MAX of config/limits.ts) or a body over `maxSize` make the message fail; the rest is
+ * then scanned for the end but not kept, and the refusal is answered after the final dot.
  */
 export class DataReceiver {
   private state: DataState = DataState.LineStart;

@@ -65,6 +65,11 @@ export interface SmtpServices {
   openSpool(): BodySpool;
   /** Durable storage of an accepted message; resolves once fsynced (group commit). */
   deliver(request: DeliveryRequest): Promise<void>;
+  /**
+   * True while data_dir is below its free-space floor (store/free-space.ts, a cached probe): MAIL then
+   * gets 452 4.3.1 so no new message starts. Absent (tools, tests that do not care): never low.
+   */
+  storageLow?(): boolean | Promise<boolean>;
   /** A new queue id (also written in the Received header); injected so tests are exact. */
   newQueueId(): string;
   now(): Date;

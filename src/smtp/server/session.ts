@@ -23,7 +23,15 @@ import {
 import { handleEhlo, handleHelo } from './commands/helo.js';
 import { handleMail } from './commands/mail.js';
 import { handleRcpt } from './commands/rcpt.js';
-import { discardChunk, finishChunk, finishData, handleBdat, handleData } from './commands/data.js';
+import {
+  discardChunk,
+  finishChunk,
+  finishData,
+  handleBdat,
+  handleData,
+  writeFailureOf,
+  type WriteFailure,
+} from './commands/data.js';
 import { handleAuth, handleAuthResponse } from './commands/auth.js';
 import {
   handleHelp,
@@ -72,8 +80,8 @@ export class SmtpSession implements SessionCore {
   private out = '';
   private events: SessionEvent[] = [];
   private action: SessionAction | undefined;
-  /** Set when a spool write failed mid-body: the rest of the body is read and dropped, then 451. */
-  private writeFailed = false;
+  /** Set when a spool write failed mid-body: the rest of the body is read and dropped, then 451 (452 if the disk is full). */
+  private writeFailed: WriteFailure = null;
 
   constructor(options: SmtpSessionOptions) {
     this.policy = options.policy;
@@ -107,7 +115,7 @@ export class SmtpSession implements SessionCore {
           for (const chunk of t.chunks) await this.write(state.spool, chunk);
           if (t.end) {
             const failed = this.writeFailed;
-            this.writeFailed = false;
+            this.writeFailed = null;
             await finishData(this, state, t.end.failure, failed);
           }
           break;
@@ -204,11 +212,11 @@ export class SmtpSession implements SessionCore {
 
   /** Backpressure: the spool's promise is awaited before more input is looked at. */
   private async write(spool: { write(chunk: Buffer): void | Promise<void> }, chunk: Buffer): Promise<void> {
-    if (this.writeFailed) return;
+    if (this.writeFailed !== null) return;
     try {
       await spool.write(chunk);
     } catch (error) {
-      this.writeFailed = true;
+      this.writeFailed = writeFailureOf(error);
       this.event({ kind: 'service-error', operation: 'spool.write', error });
     }
   }
@@ -218,7 +226,7 @@ export class SmtpSession implements SessionCore {
     const state = this.state;
     if (state.kind === 'bdat' && state.receiver.done) {
       const failed = this.writeFailed;
-      this.writeFailed = false;
+      this.writeFailed = null;
       await finishChunk(this, state, failed);
     } else if (state.kind === 'discard' && state.receiver.done) {
       this.state = state.next;

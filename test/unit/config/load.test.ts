@@ -77,6 +77,7 @@ describe('parseConfigText', () => {
       maxRecipients: 100,
       maxConnections: 1000,
       maxConnectionsPerIp: 50,
+      minFreeSpace: { bytes: 1024 ** 3, percent: 5 }, // the smaller of the two counts
     });
     assert.deepEqual(config.queue.retryIntervalsMs, [60_000, 300_000, 900_000, 3_600_000, 14_400_000]);
     assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);

@@ -2,6 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SmtpSession } from '../../../src/smtp/server/session.js';
+import { DATA_LINE_MAX } from '../../../src/config/limits.js';
 import { fakeServices, testPeer, testPolicy, type FakeServices } from '../../helpers/smtp-fakes.js';
 import type { SmtpPeer, SmtpPolicy } from '../../../src/smtp/server/services.js';
 
@@ -273,17 +274,17 @@ describe('hostile input', () => {
     }
   });
 
-  test('data line over 1000 octets: 500 5.5.6 after the dot; oversize body: 552 5.3.4 after the dot', async () => {
-    const { send, services } = open();
+  test('data line over DATA_LINE_MAX: 500 5.5.6 after the dot; oversize body: 552 5.3.4 after the dot', async () => {
+    const { send, services } = open({ maxMessageSize: 100_000 });
     const r = await send(
-      `EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n${'a'.repeat(999)}\r\nok\r\n.\r\nNOOP\r\n`,
+      `EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n${'a'.repeat(DATA_LINE_MAX - 1)}\r\nok\r\n.\r\nNOOP\r\n`,
     );
     assert.deepEqual(
       r.lines.slice(-2).map((l) => l.slice(0, 9)),
       ['500 5.5.6', '250 2.0.0'],
     );
     const r2 = await send(
-      `MAIL FROM:<a@b.c>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n${'abcdefgh\r\n'.repeat(1001)}.\r\n`,
+      `MAIL FROM:<a@b.c>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n${'abcdefgh\r\n'.repeat(10_001)}.\r\n`,
     );
     assert.deepEqual(
       r2.lines.slice(-1).map((l) => l.slice(0, 9)),

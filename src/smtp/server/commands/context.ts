@@ -6,7 +6,7 @@ import type { Reply } from '../../reply-codes.js';
 /** Things the connection should know about (it logs them); the session itself never logs. */
 export type SessionEvent =
   | { kind: 'accepted'; queueId: string; size: number; sender: string; recipients: number }
-  | { kind: 'message-refused'; reason: 'line-too-long' | 'too-big' | 'store-error' }
+  | { kind: 'message-refused'; reason: 'line-too-long' | 'too-big' | 'store-error' | 'no-space' }
   | { kind: 'auth'; outcome: 'ok' | 'failed' | 'throttled' | 'error'; account?: string }
   | { kind: 'service-error'; operation: string; error: unknown };
 

@@ -3,14 +3,26 @@ import { REPLY, chunkReply, queuedReply, type Reply } from '../../reply-codes.js
 import type { DeliveryRequest, Envelope, SpooledBody } from '../../../store/store.js';
 import { buildReceivedHeader } from '../../../mail/received-header.js';
 import { HeaderScanner, submissionHeaders } from '../../../mail/submission.js';
+import { isNoSpaceError } from '../../../store/free-space.js';
 import type { SmtpCommand } from '../command-parser.js';
+import { DATA_LINE_MAX } from '../../../config/limits.js';
 import { BdatReceiver, DataReceiver, type DataFailure } from '../receivers.js';
 import type { CommandState, SessionState, Transaction } from '../session-state.js';
 import type { BodySpool } from '../services.js';
 import { resetTransaction, type SessionCore } from './context.js';
 
-/** RFC 5321 4.5.3.1.6: a text line is at most 1000 octets including CRLF. */
-export const MAX_TEXT_LINE = 1000;
+/** How a spool write failed mid-body: a full disk is answered 452 4.3.1, anything else 451 4.3.0. */
+export type WriteFailure = 'no-space' | 'error' | null;
+
+export function writeFailureOf(error: unknown): Exclude<WriteFailure, null> {
+  return isNoSpaceError(error) ? 'no-space' : 'error';
+}
+
+/** A storage failure's reply and logged reason: 452 4.3.1 when the disk is full, else 451 4.3.0. */
+function refuseStorage(core: SessionCore, failure: Exclude<WriteFailure, null>): void {
+  core.event({ kind: 'message-refused', reason: failure === 'no-space' ? 'no-space' : 'store-error' });
+  core.reply(failure === 'no-space' ? REPLY.insufficientStorage : REPLY.storageError);
+}
 
 type TxState = Extract<SessionState, { kind: 'mail' | 'rcpt' }>;
 
@@ -23,7 +35,7 @@ export function handleData(core: SessionCore, state: TxState): void {
     kind: 'data',
     tx: state.tx,
     spool,
-    receiver: new DataReceiver(core.policy.maxMessageSize, MAX_TEXT_LINE),
+    receiver: new DataReceiver(core.policy.maxMessageSize, DATA_LINE_MAX),
   };
   core.reply(REPLY.startData);
 }
@@ -33,14 +45,12 @@ export async function finishData(
   core: SessionCore,
   state: Extract<SessionState, { kind: 'data' }>,
   failure: DataFailure | undefined,
-  writeFailed: boolean,
+  writeFailed: WriteFailure,
 ): Promise<void> {
-  if (failure !== undefined || writeFailed) {
+  if (failure !== undefined || writeFailed !== null) {
     resetTransaction(core);
-    if (writeFailed) {
-      core.event({ kind: 'message-refused', reason: 'store-error' });
-      return core.reply(REPLY.storageError);
-    }
+    // A full disk mid-body is temporary (452), never a 250 and never a crash (issue 8 item 6).
+    if (writeFailed !== null) return refuseStorage(core, writeFailed);
     core.event({ kind: 'message-refused', reason: failure ?? 'too-big' });
     return core.reply(failure === 'line-too-long' ? REPLY.dataLineTooLong : REPLY.messageTooBig);
   }
@@ -95,13 +105,12 @@ export function discardChunk(core: SessionCore, size: number, reply: Reply, next
 export async function finishChunk(
   core: SessionCore,
   state: Extract<SessionState, { kind: 'bdat' }>,
-  writeFailed: boolean,
+  writeFailed: WriteFailure,
 ): Promise<void> {
   state.tx.bdatSize += state.size;
-  if (writeFailed) {
+  if (writeFailed !== null) {
     resetTransaction(core);
-    core.event({ kind: 'message-refused', reason: 'store-error' });
-    return core.reply(REPLY.storageError);
+    return refuseStorage(core, writeFailed);
   }
   if (!state.last) {
     core.state = { kind: 'bdat-wait', tx: state.tx, spool: state.spool };
@@ -153,8 +162,7 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
   } catch (error) {
     spool.abort();
     core.event({ kind: 'service-error', operation: 'spool.finish', error });
-    core.event({ kind: 'message-refused', reason: 'store-error' });
-    return core.reply(REPLY.storageError);
+    return refuseStorage(core, writeFailureOf(error));
   }
   const queueId = core.services.newQueueId();
   const receivedAt = core.services.now();
@@ -189,8 +197,7 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     await core.services.deliver(request);
   } catch (error) {
     core.event({ kind: 'service-error', operation: 'deliver', error });
-    core.event({ kind: 'message-refused', reason: 'store-error' });
-    return core.reply(REPLY.storageError);
+    return refuseStorage(core, writeFailureOf(error));
   }
   core.event({
     kind: 'accepted',

@@ -1,10 +1,13 @@
-// MAIL FROM (RFC 5321 4.1.1.2): starts a transaction after checking AUTH policy (RFC 4954 6), the submission sender (RFC 6409) and SIZE (RFC 1870).
+// MAIL FROM (RFC 5321 4.1.1.2): starts a transaction after checking AUTH policy (RFC 4954 6), the submission sender (RFC 6409), SIZE (RFC 1870) and free space.
 import { REPLY } from '../../reply-codes.js';
 import type { SmtpCommand } from '../command-parser.js';
 import { newTransaction } from '../session-state.js';
 import type { SessionCore } from './context.js';
 
-export function handleMail(core: SessionCore, cmd: Extract<SmtpCommand, { verb: 'MAIL' }>): void {
+export async function handleMail(
+  core: SessionCore,
+  cmd: Extract<SmtpCommand, { verb: 'MAIL' }>,
+): Promise<void> {
   if (core.policy.requireAuth && core.authenticatedAs === null) return core.reply(REPLY.authRequired);
   // RFC 6409 4.3 / RFC 5321 4.2.2: on submission the envelope sender must be the user's own (the null
   // sender included: only the MTA sends bounces). The MX role takes any sender.
@@ -25,6 +28,11 @@ export function handleMail(core: SessionCore, cmd: Extract<SmtpCommand, { verb: 
   if (cmd.params.size !== undefined && cmd.params.size > core.policy.maxMessageSize) {
     return core.reply(REPLY.messageTooBig);
   }
+  // Below the free-space floor no new message starts (RFC 3463 4.3.1; Postfix refuses here too): a
+  // temporary refusal, so the client retries later rather than bouncing, and no body is read at all.
+  // No event (log line) per refusal: the guard logs the crossing once, and a log line per refused MAIL
+  // would itself fill the disk under a flood.
+  if (await core.services.storageLow?.()) return core.reply(REPLY.insufficientStorage);
   core.state = { kind: 'mail', tx: newTransaction(cmd.from?.address ?? '', cmd.params) };
   core.reply(REPLY.senderOk);
 }
