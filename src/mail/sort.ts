@@ -47,12 +47,54 @@ export interface MessageFacts {
   keywords?: ReadonlySet<string>;
 }
 
+const MONTHS: Record<string, number> = {
+  jan: 0,
+  feb: 1,
+  mar: 2,
+  apr: 3,
+  may: 4,
+  jun: 5,
+  jul: 6,
+  aug: 7,
+  sep: 8,
+  oct: 9,
+  nov: 10,
+  dec: 11,
+};
+
+/** The RFC 5322 3.3 form nearly every Date header has: [day ","] d mon yyyy hh:mm[:ss] +zzzz. */
+const CANONICAL_DATE =
+  /^(?:[a-z]{3}, ?)?(\d{1,2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? ([+-])(\d{2})(\d{2})$/i;
+
+/**
+ * parseRfc5322Date's result for the canonical form, without its normalising passes (comments, folding,
+ * obsolete forms): a DATE sort or a THREAD parses every message's Date, and the general parser was a
+ * quarter of a 10,000-message SORT. Null for anything else, which then goes to the general parser.
+ */
+function canonicalDate(value: string): number | null {
+  const m = CANONICAL_DATE.exec(value);
+  if (!m) return null;
+  const month = MONTHS[(m[2] as string).toLowerCase()];
+  const day = Number(m[1]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  if (month === undefined || day < 1 || hour > 23 || minute > 59 || second > 60) return null;
+  const year = Number(m[3]);
+  // "31 Feb" is no date (parseRfc5322Date refuses it too).
+  if (new Date(Date.UTC(year, month, day)).getUTCDate() !== day) return null;
+  const offset = (Number(m[8]) * 60 + Number(m[9])) * (m[7] === '-' ? -1 : 1);
+  return Date.UTC(year, month, day, hour, minute, second) - offset * 60_000;
+}
+
 /**
  * RFC 5256 2.2: the sent date is the Date header's date-time in UTC; when it is missing or cannot be
  * parsed, the INTERNALDATE is used.
  */
 export function sentDate(dateHeader: string | undefined, arrival: number): number {
   if (dateHeader === undefined) return arrival;
+  const fast = canonicalDate(dateHeader);
+  if (fast !== null) return fast;
   const d = parseRfc5322Date(dateHeader);
   return d === null ? arrival : d.getTime();
 }

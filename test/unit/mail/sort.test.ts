@@ -1,6 +1,8 @@
 // RFC 5256 3 sort criteria, RFC 5957 DISPLAYFROM/DISPLAYTO and RFC 5256 2.2 sent dates on the pure sort engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parseRfc5322Date } from '../../../src/mail/headers.js';
 import {
   compileSort,
   firstAddressKey,
@@ -42,6 +44,35 @@ test('RFC 5256 2.2: the sent date is the Date header in UTC, else INTERNALDATE',
   assert.equal(sentDate('Mon, 2 Nov 2026 10:00:00 +0200', 5), Date.UTC(2026, 10, 2, 8));
   assert.equal(sentDate('not a date', 5), 5);
   assert.equal(sentDate(undefined, 7), 7);
+});
+
+test('the canonical-date fast path of sentDate gives what parseRfc5322Date gives, invalid dates included', () => {
+  const days = ['', 'Mon, ', 'tue,', 'Wed, '];
+  const months = ['Jan', 'feb', 'MAR', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec', 'Foo'];
+  fc.assert(
+    fc.property(
+      fc.record({
+        dow: fc.constantFrom(...days),
+        d: fc.integer({ min: 0, max: 32 }),
+        mon: fc.constantFrom(...months),
+        y: fc.integer({ min: 1970, max: 2100 }),
+        h: fc.integer({ min: 0, max: 25 }),
+        mi: fc.integer({ min: 0, max: 61 }),
+        s: fc.option(fc.integer({ min: 0, max: 61 })),
+        sign: fc.constantFrom('+', '-'),
+        zone: fc.integer({ min: 0, max: 1439 }),
+      }),
+      (r) => {
+        const p2 = (n: number): string => String(n).padStart(2, '0');
+        const text =
+          `${r.dow}${r.d} ${r.mon} ${r.y} ${p2(r.h)}:${p2(r.mi)}${r.s === null ? '' : ':' + p2(r.s)} ` +
+          `${r.sign}${p2(Math.floor(r.zone / 60))}${p2(r.zone % 60)}`;
+        const want = parseRfc5322Date(text);
+        assert.equal(sentDate(text, -1), want === null ? -1 : want.getTime(), text);
+      },
+    ),
+    { numRuns: 3000 },
+  );
 });
 
 test('RFC 5256 3 FROM/TO/CC: addr-mailbox of the first address; RFC 5957 display: the name, else the addr-spec', () => {
