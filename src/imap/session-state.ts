@@ -33,6 +33,8 @@ const SELECTED_ONLY: readonly ImapCommandName[] = [
   'UNSELECT',
   'EXPUNGE',
   'SEARCH',
+  'SORT',
+  'THREAD',
   'FETCH',
   'STORE',
   'COPY',

@@ -24,7 +24,13 @@ export interface SessionOutput {
 }
 
 /** Commands during which EXPUNGE must not be sent (RFC 9051 7.4.1): sequence numbers must stay put. */
-const NO_EXPUNGE_DURING: ReadonlySet<ImapCommandName> = new Set(['FETCH', 'STORE', 'SEARCH']);
+const NO_EXPUNGE_DURING: ReadonlySet<ImapCommandName> = new Set([
+  'FETCH',
+  'STORE',
+  'SEARCH',
+  'SORT',
+  'THREAD',
+]);
 
 /** MailroomError codes that are the client's business, as NO with a response code (RFC 5530). */
 const STORE_REFUSALS: Record<string, ResponseCode> = {

@@ -33,6 +33,13 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'LIST-STATUS',
     'ESEARCH',
     'SEARCHRES',
+    // RFC 5256 (commands/sort.ts), RFC 5957 DISPLAYFROM/DISPLAYTO, RFC 5267 3 ESORT. Not CONTEXT=SORT:
+    // its UPDATE/CANCELUPDATE notifications are not implemented (PARTIAL is accepted all the same).
+    'SORT',
+    'SORT=DISPLAY',
+    'THREAD=ORDEREDSUBJECT',
+    'THREAD=REFERENCES',
+    'ESORT',
     'CONDSTORE',
     'QRESYNC',
     'UTF8=ACCEPT',

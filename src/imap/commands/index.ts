@@ -9,6 +9,7 @@ import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
 import { search } from './search.js';
 import * as sel from './select.js';
+import { sort, thread } from './sort.js';
 
 /** Reads a raw line for a command in progress (SASL response, IDLE's DONE). */
 export type LineHandler = (ctx: CommandContext, line: string) => Promise<Done | void> | Done | void;
@@ -58,6 +59,8 @@ export const HANDLERS: Record<
   EXPUNGE: sel.expunge,
   FETCH: fetch,
   SEARCH: search,
+  SORT: sort,
+  THREAD: thread,
   STORE: messages.store,
   COPY: messages.copyMove,
   MOVE: messages.copyMove,

@@ -11,7 +11,7 @@ import { selectedView } from './select.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
-interface Needs {
+export interface Needs {
   meta: boolean;
   /** The header index (store.mail.searchHeaders): header keys and SENT* dates. */
   headers: boolean;
@@ -19,7 +19,7 @@ interface Needs {
   modseq: boolean;
 }
 
-function needs(k: SearchKey, n: Needs): void {
+export function needs(k: SearchKey, n: Needs): void {
   switch (k.op) {
     case 'date':
       if (k.field === 'sent') n.headers = true;
@@ -186,14 +186,14 @@ const CHUNK = 1000;
 /** Event-loop time one SEARCH may take before letting other sessions run (a flag search never needs to). */
 const SLICE_MS = 10;
 
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * The matching messages of the view, in order. Data is read per chunk of the view (one query for the
  * chunk's metadata, one for its header index), bodies only for BODY/TEXT keys; a message expunged by
  * another session meanwhile has no data and simply does not match.
  */
-async function candidates(
+export async function candidates(
   ctx: CommandContext,
   view: SelectedView,
   n: Needs,
@@ -239,12 +239,17 @@ async function candidates(
   return hits;
 }
 
-export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<void> {
-  const view = selectedView(ctx);
-  const cs = cmd.charset?.toUpperCase() ?? null;
+/** RFC 9051 6.4.4 / RFC 5256 3: a charset we cannot search in is NO [BADCHARSET (the ones we can)]. */
+export function refuseUnknownCharset(charset: string | null): void {
+  const cs = charset?.toUpperCase() ?? null;
   if (cs !== null && cs !== 'UTF-8' && cs !== 'US-ASCII') {
     throw no('Unsupported charset', { name: 'BADCHARSET', args: '(UTF-8 US-ASCII)' });
   }
+}
+
+export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<void> {
+  const view = selectedView(ctx);
+  refuseUnknownCharset(cmd.charset);
   const n: Needs = { meta: false, headers: false, body: false, modseq: false };
   needs(cmd.key, n);
   if (n.modseq) enableCondstore(ctx);

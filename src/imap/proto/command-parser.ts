@@ -10,6 +10,7 @@ import {
   parseStoreModifiers,
 } from './parse-fetch.js';
 import { parseSearchArgs } from './parse-search.js';
+import { parseSortArgs, parseThreadArgs } from './parse-sort.js';
 import { tagOf } from './literal-receiver.js';
 import type {
   AppendMessage,
@@ -163,6 +164,10 @@ function parseBody(name: string, args: Args, rest: ImapToken[]): ImapCommandBody
       return parseAppend(args);
     case 'SEARCH':
       return { name, uid: false, ...parseSearchArgs(rest) };
+    case 'SORT':
+      return { name, uid: false, ...parseSortArgs(rest) };
+    case 'THREAD':
+      return { name, uid: false, ...parseThreadArgs(rest) };
     case 'FETCH':
       return parseFetch(args, false);
     case 'STORE':
@@ -183,7 +188,7 @@ function parseBody(name: string, args: Args, rest: ImapToken[]): ImapCommandBody
   }
 }
 
-/** UID FETCH/SEARCH/STORE/COPY/MOVE/EXPUNGE (RFC 9051 6.4.9, RFC 4315 UID EXPUNGE, RFC 6851 UID MOVE). */
+/** UID FETCH/SEARCH/STORE/COPY/MOVE/EXPUNGE/SORT/THREAD (RFC 9051 6.4.9, RFC 4315, RFC 6851, RFC 5256). */
 function parseUid(args: Args, rest: ImapToken[]): ImapCommandBody {
   const sub = args.keyword('UID command');
   switch (sub) {
@@ -193,6 +198,10 @@ function parseUid(args: Args, rest: ImapToken[]): ImapCommandBody {
       return parseStore(args, true);
     case 'SEARCH':
       return { name: 'SEARCH', uid: true, ...parseSearchArgs(rest.slice(1)) };
+    case 'SORT':
+      return { name: 'SORT', uid: true, ...parseSortArgs(rest.slice(1)) };
+    case 'THREAD':
+      return { name: 'THREAD', uid: true, ...parseThreadArgs(rest.slice(1)) };
     case 'COPY':
     case 'MOVE': {
       const set = args.sequenceSet('UID set');

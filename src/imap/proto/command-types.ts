@@ -1,4 +1,5 @@
 // The typed IMAP command union (RFC 9051, RFC 3501 and the extensions of issue 4) that parseImapCommand produces.
+import type { SortCriterion } from '../../mail/sort.js';
 import type { SequenceSet } from './sequence-set.js';
 import type { LiteralData } from './tokenizer.js';
 
@@ -33,6 +34,9 @@ export type SearchKey =
 
 /** ESEARCH RETURN options (RFC 4731 3.1, RFC 9051 6.4.4, RFC 5182 SAVE). */
 export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+
+/** THREAD algorithms (RFC 5256 3). */
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
 
 /** BODY[section] text part (RFC 9051 6.4.5). */
 export type SectionText =
@@ -161,6 +165,18 @@ export type ImapCommandBody =
       returnOptions: SearchReturnOption[] | null;
       key: SearchKey;
     }
+  | {
+      name: 'SORT';
+      uid: boolean;
+      criteria: SortCriterion[];
+      /** null: no RETURN (`* SORT` reply); otherwise ESORT (RFC 5267 3), [] meaning ALL. */
+      returnOptions: SearchReturnOption[] | null;
+      /** RFC 5267 4.4 PARTIAL: 1-based positions in the sorted result. */
+      partial: { first: number; last: number } | null;
+      charset: string;
+      key: SearchKey;
+    }
+  | { name: 'THREAD'; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey }
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; items: FetchItem[]; modifiers: FetchModifiers }
   | { name: 'STORE'; uid: boolean; set: SequenceSet; unchangedSince: number | null; action: StoreAction }
   | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: string }
