@@ -27,7 +27,8 @@ function sevenBit(chunk: Buffer): Buffer {
   return copy;
 }
 
-function hasLongLine(data: Uint8Array): boolean {
+/** True when a line is over 998 octets (RFC 5322 2.1.1): strict peers refuse such a message. */
+export function hasLongLine(data: Uint8Array): boolean {
   let start = 0;
   for (;;) {
     const nl = data.indexOf(0x0a, start);
@@ -178,6 +179,16 @@ interface Rewrite {
   needsSmtpUtf8: boolean;
 }
 
+/** Replaces a header region's Content-Transfer-Encoding with `cte`, every other field kept byte for byte. */
+function replaceTransferEncoding(region: Buffer, cte: string, isRoot: boolean): Rewrite {
+  const fields = splitFields(region);
+  const out = fields.filter((f) => f.key !== 'content-transfer-encoding').map((f) => f.bytes);
+  // RFC 2045 4: a reader honours Content-Transfer-Encoding only in a MIME message; plain RFC 5322 mail gets the marker.
+  if (isRoot && !fields.some((f) => f.key === 'mime-version')) out.push(Buffer.from('MIME-Version: 1.0\r\n'));
+  out.push(Buffer.from(`Content-Transfer-Encoding: ${cte}\r\n\r\n`));
+  return { header: Buffer.concat(out), changed: true, needsSmtpUtf8: false };
+}
+
 /** Rewrites a header region so it is 7-bit, with Content-Transfer-Encoding set to `cte` when given. */
 function rewriteHeader(region: Buffer, cte: string | null): Rewrite {
   if (cte === null && !isEightBit(region)) return { header: region, changed: false, needsSmtpUtf8: false };
@@ -240,6 +251,23 @@ function chooseEncoding(part: MimePart, content: Buffer): 'quoted-printable' | '
 export function downgradeTo7Bit(input: Uint8Array, limits: Partial<MimeLimits> = {}): DowngradeResult {
   const msg = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (!isEightBit(msg) && !hasLongLine(msg)) return { message: msg, changed: false, needsSmtpUtf8: false };
+  return reencode(msg, limits, false);
+}
+
+/**
+ * Re-encodes only the leaf parts that have body lines over 998 octets (quoted-printable for text, base64
+ * otherwise), so a message we accepted with long lines (limits.ts DATA_LINE_MAX) can be relayed to a peer that
+ * enforces RFC 5321 4.5.3.1.6 / RFC 5322 2.1.1. Everything else, 8-bit headers and 8-bit parts included, stays
+ * byte for byte: the peer's 8BITMIME/SMTPUTF8 decide about those, as for any other message.
+ */
+export function foldLongLines(input: Uint8Array, limits: Partial<MimeLimits> = {}): DowngradeResult {
+  const msg = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (!hasLongLine(msg)) return { message: msg, changed: false, needsSmtpUtf8: false };
+  return reencode(msg, limits, true);
+}
+
+/** The walk shared by both: `longLinesOnly` leaves 8-bit content alone and touches only parts with long lines. */
+function reencode(msg: Buffer, limits: Partial<MimeLimits>, longLinesOnly: boolean): DowngradeResult {
   const structure = parseMimeStructure(msg, limits);
   const out: Buffer[] = [];
   let cursor = 0;
@@ -247,14 +275,20 @@ export function downgradeTo7Bit(input: Uint8Array, limits: Partial<MimeLimits> =
   // Copies the original bytes up to `end` (delimiter lines, preambles, epilogues), making them 7-bit.
   const copyTo = (end: number): void => {
     if (end <= cursor) return;
-    out.push(sevenBit(msg.subarray(cursor, end)));
+    const chunk = msg.subarray(cursor, end);
+    out.push(longLinesOnly ? chunk : sevenBit(chunk));
     cursor = end;
   };
   const emitHeader = (part: MimePart, cte: string | null): void => {
     copyTo(part.headerStart);
     const start = Math.max(cursor, part.headerStart);
     const end = Math.max(start, part.bodyStart);
-    const r = rewriteHeader(msg.subarray(start, end), cte);
+    const region = msg.subarray(start, end);
+    const r = longLinesOnly
+      ? cte === null
+        ? { header: region, changed: false, needsSmtpUtf8: false }
+        : replaceTransferEncoding(region, cte, part === structure.root)
+      : rewriteHeader(region, cte);
     needsSmtpUtf8 ||= r.needsSmtpUtf8;
     out.push(r.header);
     cursor = end;
@@ -265,14 +299,15 @@ export function downgradeTo7Bit(input: Uint8Array, limits: Partial<MimeLimits> =
   while (stack.length > 0) {
     const part = stack.pop() as MimePart;
     if (part.children || part.message) {
-      const relabel = ['8bit', 'binary'].includes(part.encoding) ? '7bit' : null;
+      const relabel = !longLinesOnly && ['8bit', 'binary'].includes(part.encoding) ? '7bit' : null;
       emitHeader(part, relabel);
       const inner = part.message ? [part.message.root] : (part.children as MimePart[]);
       for (let k = inner.length - 1; k >= 0; k--) stack.push(inner[k] as MimePart);
       continue;
     }
     const body = msg.subarray(part.bodyStart, part.bodyEnd);
-    if (part.bodyStart >= cursor && (isEightBit(body) || hasLongLine(body))) {
+    const reencodePart = longLinesOnly ? hasLongLine(body) : isEightBit(body) || hasLongLine(body);
+    if (part.bodyStart >= cursor && reencodePart) {
       const content = decodeTransferEncoding(body, part.encoding);
       const enc = chooseEncoding(part, content);
       emitHeader(part, enc);

@@ -6,6 +6,7 @@ import type { ConnectionPool } from '../smtp/client/connection-pool.js';
 import type { ClientTimeouts, RecipientResult } from '../smtp/client/client-types.js';
 import { resolveDestination, type DnsResolver } from '../smtp/client/mx-resolver.js';
 import type { QueueStore } from '../store/queue-store.js';
+import { foldLongLines } from '../mail/eightbit-downgrade.js';
 import { toOutboundMessage } from './delivery-attempt.js';
 import type { Transport } from './scheduler.js';
 
@@ -70,12 +71,16 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
     const messages = [];
     const cache = new Map<string, Buffer>();
     let cached = 0;
+    // We accept body lines up to DATA_LINE_MAX (64 KiB); peers may enforce RFC 5322's 998, so the parts with
+    // longer lines go out re-encoded (the same bytes every time the body is read, so SIZE= stays true).
+    const readOutgoing = async (id: string): Promise<Buffer> =>
+      foldLongLines(await options.queue.readMessage(id)).message;
     for (const job of jobs) {
       try {
-        const body = await options.queue.readMessage(job.queueId);
+        const body = await readOutgoing(job.queueId);
         // isAscii is native (SIMD): the same answer as eightbit-downgrade's isEightBit, negated, without
         // a JS loop over every byte of every message.
-        messages.push(toOutboundMessage(job, !isAscii(body)));
+        messages.push({ ...toOutboundMessage(job, !isAscii(body)), size: body.length });
         if (cached + body.length <= BODY_CACHE_BYTES) {
           cache.set(job.queueId, body);
           cached += body.length;
@@ -87,7 +92,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
     if (messages.length === 0) return;
     const readBody = (id: string): Promise<Buffer> => {
       const body = cache.get(id);
-      if (!body) return options.queue.readMessage(id);
+      if (!body) return readOutgoing(id);
       // Once only: a second read (a downgrade, then the send) goes to the store, and memory is released.
       cache.delete(id);
       return Promise.resolve(body);

@@ -144,6 +144,21 @@ void describe('outgoing queue', () => {
     assert.ok(r.peer.transcript.includes(`C1: AUTH PLAIN ${token}`), r.peer.transcript.join('\n'));
   });
 
+  void test('a body line over 998 octets (accepted up to 64 KiB) is relayed re-encoded: no line over 998, same text', async () => {
+    const r = await rig({}, route);
+    const long = 'z'.repeat(5000);
+    await r.send(['bob@b.test'], `Subject: long\r\n\r\nstart\r\n${long}\r\nend\r\n`);
+    await until('delivery', () => r.peer.messages.length === 1);
+    const data = r.peer.messages[0]!.data.toString('latin1');
+    for (const line of data.split('\r\n'))
+      assert.ok(line.length <= 998, `a line of ${line.length} octets went out`);
+    assert.match(data, /\r\nContent-Transfer-Encoding: quoted-printable\r\n/);
+    assert.equal(data.replace(/=\r\n/g, '').includes(`start\r\n${long}\r\nend`), true);
+    const mail = r.peer.transcript.find((l) => l.startsWith('C1: MAIL FROM:')) ?? '';
+    const size = /SIZE=(\d+)/.exec(mail)?.[1];
+    if (size) assert.equal(Number(size), r.peer.messages[0]!.data.length, 'SIZE= is that of the bytes sent');
+  });
+
   void test('a smarthost refusing our credentials (535): deferred, not bounced', async () => {
     const r = await rig(
       { extensions: ['PIPELINING', 'AUTH PLAIN'], auth: () => '535 5.7.8 bad credentials' },
