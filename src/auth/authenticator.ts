@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AuthResult } from '../smtp/server/services.js';
 import type { Store } from '../store/store.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
-import { FailureLimiter, type Ticket } from './failure-limiter.js';
+import { FailureLimiter, unmappedIp, type Ticket } from './failure-limiter.js';
 import { hashPassword, verifyPassword, type ScryptParams } from './password-hash.js';
 import { AUTH_CACHE, AUTH_FAILURE_LIMITS } from '../config/limits.js';
 import { VerifiedCache } from './verified-cache.js';
@@ -144,7 +144,12 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     // One line per failure and per throttling decision, with what fail2ban needs: the event
     // first, then protocol and ip, so a regex anchored on them cannot be fooled by the account
     // name the client chose (which comes last, escaped by JSON, and cut to a sane length).
-    const fields: LogFields = { protocol, ip: remoteAddress, account: account.slice(0, MAX_LOGGED_ACCOUNT) };
+    // IPv4-mapped addresses are logged as plain IPv4, the form a firewall bans.
+    const fields: LogFields = {
+      protocol,
+      ip: unmappedIp(remoteAddress),
+      account: account.slice(0, MAX_LOGGED_ACCOUNT),
+    };
     const ticket = await turn(remoteAddress, account, fields);
     if (ticket === null) {
       return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };

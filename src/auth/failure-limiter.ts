@@ -224,9 +224,7 @@ export class FailureLimiter {
  * the whole /64; counting per address would let it change address per guess).
  */
 export function clientKey(ip: string): string {
-  const bare = ip.replace(/%.*$/, '').toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
+  const bare = unmappedIp(ip).replace(/%.*$/, '').toLowerCase();
   if (!isIPv6(bare)) return bare;
   const [head = '', tail] = bare.split('::') as [string, string | undefined];
   const headGroups = head === '' ? [] : head.split(':');
@@ -242,4 +240,10 @@ export function clientKey(ip: string): string {
     .map((g) => (g.includes('.') ? g : (parseInt(g, 16) || 0).toString(16)))
     .join(':')
     .concat('::/64');
+}
+
+/** "::ffff:a.b.c.d" (a dual-stack listener's view of an IPv4 client) as "a.b.c.d"; anything else as is. */
+export function unmappedIp(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return mapped && isIPv4(mapped[1]!) ? mapped[1]! : ip;
 }

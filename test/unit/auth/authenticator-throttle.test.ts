@@ -1,6 +1,7 @@
 // The authenticator under attack, on a fake clock: a parallel burst, the owner beside an attacker, the log lines.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createAuthenticator } from '../../../src/auth/authenticator.js';
 import { createLogger } from '../../../src/observability/logger.js';
@@ -184,8 +185,11 @@ describe('authenticator: no lockout (issue 8, finding 5)', () => {
 });
 
 describe('authenticator: log lines (fail2ban)', () => {
-  /** The README's fail2ban failregex, with <HOST> as fail2ban expands it for IPv4/IPv6. */
-  const failregex = /"event":"auth_failed","protocol":"[a-z0-9]+","ip":"(?<host>[0-9a-fA-F.:]+)"/;
+  /** The README's fail2ban failregex (read from it), with <HOST> as an IPv4/IPv6 address group. */
+  const documented = /^failregex = (.*)$/m.exec(
+    readFileSync(new URL('../../../README.md', import.meta.url), 'utf8'),
+  );
+  const failregex = new RegExp(documented![1]!.replace('<HOST>', '(?<host>[0-9a-fA-F.:]+)'));
 
   test('one auth_failed line per failure and one auth_throttled line per delayed attempt, with protocol, ip, account', async () => {
     const { time, lines, authenticate } = setup();
@@ -251,5 +255,9 @@ describe('authenticator: log lines (fail2ban)', () => {
     assert.equal(failed.length, 1);
     assert.equal(failregex.exec(failed[0]!)?.groups?.host, '203.0.113.77');
     assert.equal(failed[0]!.match(new RegExp(failregex.source, 'g'))?.length, 1);
+    // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; the log says what a firewall bans.
+    await authenticate('someone@example.test', 'pw', '::ffff:198.51.100.4', 'pop3');
+    const mapped = raw.filter((l) => l.includes('auth_failed'))[1]!;
+    assert.equal(failregex.exec(mapped)?.groups?.host, '198.51.100.4');
   });
 });
