@@ -24,9 +24,12 @@ export interface FailureLimits {
 
 /** A password check that may run now; hand it back to `settle` with the outcome. */
 export interface Ticket {
+  /** The keys this check holds while in flight. */
   readonly keys: readonly string[];
   readonly ip: string;
   readonly account: string;
+  /** Signed in from this IP before: its failures still count per IP, not towards an attack. */
+  readonly known: boolean;
 }
 
 export type BeginVerdict =
@@ -59,8 +62,8 @@ type KeyKind = 'pair' | 'ip' | 'account';
  *
  * Keys: "p:<account> <ip>" (from the first failure, +stepMs per failure), "i:<ip>" (over all
  * accounts, +stepMs per `ipFactor` failures) and "a:<account>" (counts failing IPs; once more than
- * `accountFreeIps` failed, new IPs wait +stepMs per further IP; IPs that signed in to the account
- * before are exempt). IPv6 addresses are keyed by their /64: one host usually holds the whole prefix.
+ * `accountFreeIps` failed, new IPs wait +stepMs per further IP). An IP that signed in to the
+ * account before is subject to its pair key only. IPv6 addresses are keyed by their /64: one host usually holds the whole prefix.
  *
  * State is in memory only and is lost on restart, on purpose: writing it to the store would let
  * guessers cause a write per attempt, while a restart (which they cannot cause) only forgets delays
@@ -77,11 +80,12 @@ export class FailureLimiter {
   /** May a check for `account` (lower-cased) from `ip` run at `now`? If so its slot is taken at once. */
   begin(ip: string, account: string, now: number): BeginVerdict {
     const ipKey = clientKey(ip);
-    const keys: [string, KeyKind][] = [
-      [`p:${account} ${ipKey}`, 'pair'],
-      [`i:${ipKey}`, 'ip'],
-    ];
-    if (!this.isKnown(account, ipKey, now)) keys.push([`a:${account}`, 'account']);
+    const keys: [string, KeyKind][] = [[`p:${account} ${ipKey}`, 'pair']];
+    // An IP that signed in to this account before is slowed only by this pair's own failures:
+    // not by other accounts' failures from the same IP (a NAT where someone else guesses) nor by
+    // a distributed attack on the account, so the owner gets in at once through both.
+    const known = this.isKnown(account, ipKey, now);
+    if (!known) keys.push([`i:${ipKey}`, 'ip'], [`a:${account}`, 'account']);
     let until = 0;
     let busy = false;
     for (const [key, kind] of keys) {
@@ -97,12 +101,12 @@ export class FailureLimiter {
       if (entry) entry.inFlight++;
       else this.insert(key, { failures: 0, lastFailureAt: 0, inFlight: 1, sources: 0 });
     }
-    return { kind: 'go', ticket: { keys: keys.map(([key]) => key), ip: ipKey, account } };
+    return { kind: 'go', ticket: { keys: keys.map(([key]) => key), ip: ipKey, account, known } };
   }
 
   /** The check ended: a failure is counted on its keys; a success forgets the pair's failures. */
   settle(ticket: Ticket, outcome: Outcome, now: number): void {
-    const [pairKey, ipKey, accountKey] = ticket.keys as [string, string, string | undefined];
+    const pairKey = ticket.keys[0]!;
     for (const key of ticket.keys) {
       const entry = this.entries.get(key);
       if (entry) entry.inFlight = Math.max(0, entry.inFlight - 1);
@@ -110,11 +114,11 @@ export class FailureLimiter {
     if (outcome === 'failed') {
       const firstFromThisIp = (this.live(pairKey, now)?.failures ?? 0) === 0;
       this.fail(pairKey, now);
-      this.fail(ipKey, now);
+      this.fail(`i:${ticket.ip}`, now);
       // The account-wide delay grows with the number of failing IPs, not failures: one IP
       // hammering an account is slowed by its own keys and must not slow the owner's other IPs.
       // Once many IPs failed, every failure from a new IP restarts the account's wait.
-      if (accountKey !== undefined) this.fail(accountKey, now).sources += firstFromThisIp ? 1 : 0;
+      if (!ticket.known) this.fail(`a:${ticket.account}`, now).sources += firstFromThisIp ? 1 : 0;
     } else if (outcome === 'ok') {
       // The owner got in from here: forget this pair's failures and remember the IP. The IP's
       // own count stays (a host that owns one account must not reset its budget for guessing

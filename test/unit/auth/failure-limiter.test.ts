@@ -138,6 +138,18 @@ describe('FailureLimiter policy', () => {
     );
   });
 
+  test('behind a NAT where someone sprays accounts, an owner who signed in from there before is not slowed', () => {
+    const limiter = new FailureLimiter(LIMITS);
+    assert.equal(attempt(limiter, '192.0.2.50', 'owner@x', 0, 'ok'), 'go');
+    let now = 10;
+    for (let i = 0; i < 12; i++) now = guessAsAllowed(limiter, '192.0.2.50', `victim${i}@x`, 1, now).now;
+    assert.equal(attempt(limiter, '192.0.2.50', 'newcomer@x', now, 'ok'), `wait ${4000}`, 'the IP is slowed');
+    assert.equal(attempt(limiter, '192.0.2.50', 'owner@x', now, 'ok'), 'go', 'its known owner is not');
+    // ... but the owner's own pair still counts, so the known IP cannot guess that account fast.
+    assert.equal(attempt(limiter, '192.0.2.50', 'owner@x', now + 1), 'go');
+    assert.equal(attempt(limiter, '192.0.2.50', 'owner@x', now + 2), 'wait 999');
+  });
+
   test('failures are forgotten a window after the last one', () => {
     const limiter = new FailureLimiter(LIMITS);
     const { now } = guessAsAllowed(limiter, '10.0.0.1', 'a@x', 5);
