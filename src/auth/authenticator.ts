@@ -1,22 +1,36 @@
-// SmtpServices.authenticate: checks a username/password against the store, throttled, without user enumeration.
+// The server's one `authenticate`: checks a username/password against the store, throttled, without user enumeration.
 import { randomBytes } from 'node:crypto';
 import type { AuthResult } from '../smtp/server/services.js';
 import type { Store } from '../store/store.js';
-import { FailureLimiter } from './failure-limiter.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
+import { FailureLimiter, unmappedIp, type Ticket } from './failure-limiter.js';
 import { hashPassword, verifyPassword, type ScryptParams } from './password-hash.js';
-import { AUTH_CACHE } from '../config/limits.js';
+import { AUTH_CACHE, AUTH_FAILURE_LIMITS } from '../config/limits.js';
 import { VerifiedCache } from './verified-cache.js';
 
 /** Longer passwords are refused (after the same dummy work): no one types 4 KiB, and it bounds work per attempt. */
 const MAX_PASSWORD_LENGTH = 4096;
+/** Account names in log lines are cut here (RFC 5321 4.5.3.1.3: a path is at most 256 octets). */
+const MAX_LOGGED_ACCOUNT = 256;
+
+/** Which protocol an attempt came in on, for the log lines (fail2ban jails can be per protocol). */
+export type AuthProtocol = 'smtp' | 'imap' | 'pop3' | 'http';
+
+/** Waits `ms`, or less if `signal` aborts (it then resolves, never rejects). */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export interface AuthenticatorDeps {
   store: Pick<Store, 'getAccount'>;
+  /** One limiter for the whole process, so every protocol and connection shares the counts. */
   limiter?: FailureLimiter;
   /** Milliseconds since the epoch; injected so throttling is exact in tests. */
   now: () => number;
   /** Waits out a throttling delay; injected so tests need not sleep. */
-  sleep: (ms: number) => Promise<void>;
+  sleep: Sleep;
+  /** Where auth_failed and auth_throttled lines go (one JSON line each; fail2ban reads them). */
+  logger?: Logger;
+  /** The longest an attempt waits for its turn before it is answered 'throttled' unchecked. */
+  maxWaitMs?: number;
   /** Only for tests: cheaper scrypt for the dummy hash (it must match what accounts use to equalise timing). */
   dummyParams?: ScryptParams;
   /** Recent successes, so reconnecting clients skip scrypt; `null` turns caching off. */
@@ -25,15 +39,43 @@ export interface AuthenticatorDeps {
   verify?: typeof verifyPassword;
 }
 
-export type Authenticate = (username: string, password: string, remoteAddress: string) => Promise<AuthResult>;
+export type Authenticate = (
+  username: string,
+  password: string,
+  remoteAddress: string,
+  protocol: AuthProtocol,
+) => Promise<AuthResult>;
+
+/** A real-timer Sleep that does not keep the process alive and stops early on abort. */
+export const timerSleep: Sleep = (ms, signal) =>
+  new Promise<void>((done) => {
+    if (signal?.aborted) return done();
+    const timer = setTimeout(finish, ms);
+    timer.unref();
+    signal?.addEventListener('abort', finish, { once: true });
+    function finish(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
+      done();
+    }
+  });
 
 /**
  * Builds `authenticate`. An unknown user costs the same scrypt work as a known one (a dummy hash
  * made at start-up is verified instead) and gets the same 'failed', so neither the answer nor its
- * timing tells which of user or password was wrong (RFC 4954 6 asks servers not to reveal it).
+ * timing tells which of user or password was wrong (RFC 4954 6 asks servers not to reveal it); the
+ * limiter treats both alike too.
+ *
+ * Each attempt asks the limiter for its turn when it starts; a check in flight on the same
+ * (account, IP), IP or account counts as a failure until it settles, so a burst of parallel
+ * connections is checked one at a time, each after the delay the failures before it earned.
+ * Waiting is a timer (or the next settle), never a busy worker. An attempt that does not get its
+ * turn within `maxWaitMs` is answered 'throttled' without checking the password.
  */
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   const limiter = deps.limiter ?? new FailureLimiter();
+  const logger = deps.logger ?? silentLogger();
+  const maxWaitMs = deps.maxWaitMs ?? AUTH_FAILURE_LIMITS.maxDelayMs;
   const cache =
     deps.cache === undefined ? new VerifiedCache(AUTH_CACHE.maxEntries, AUTH_CACHE.ttlMs) : deps.cache;
   const dummyHash = hashPassword(
@@ -43,27 +85,107 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   // Avoid an unhandled rejection if the process stops before anyone authenticates.
   dummyHash.catch(() => undefined);
 
-  return async (username, password, remoteAddress) => {
+  // Resolved (and replaced) whenever a check settles: waiters for a busy key then ask again.
+  let settled = signal();
+  const settle = (ticket: Ticket, outcome: 'ok' | 'failed' | 'error'): void => {
+    limiter.settle(ticket, outcome, deps.now());
+    settled.resolve();
+    settled = signal();
+  };
+
+  /**
+   * Waits for this attempt's turn; null when it waited `maxWaitMs` in vain. Logs one
+   * auth_throttled line if a failure delay held it (waiting only for a parallel check of the
+   * same key that then succeeded is no throttling: the owner's clients log in in parallel).
+   */
+  async function turn(ip: string, account: string, fields: LogFields): Promise<Ticket | null> {
+    const started = deps.now();
+    const deadline = started + maxWaitMs;
+    // Time as far as this attempt knows: never behind the end of a sleep it finished, so an
+    // injected sleep that returns at once (tests) skips the delay instead of spinning.
+    let clock = started;
+    let delayed = false;
+    for (;;) {
+      const verdict = limiter.begin(ip, account, clock);
+      if (verdict.kind === 'go') {
+        if (delayed)
+          logger.info({ event: 'auth_throttled', ...fields, delay_ms: clock - started }, 'auth throttled');
+        return verdict.ticket;
+      }
+      if (verdict.until !== null) delayed = true;
+      if (clock >= deadline) {
+        logger.info(
+          { event: 'auth_throttled', ...fields, delay_ms: clock - started, refused: true },
+          'auth throttled',
+        );
+        return null;
+      }
+      if (verdict.until === null) {
+        // Only a check in flight is in the way: it always settles (scrypt is bounded), so wait
+        // for that rather than a timer; the deadline is checked again when it has.
+        await settled.promise;
+        clock = Math.max(clock, deps.now());
+        continue;
+      }
+      const wakeAt = Math.min(deadline, verdict.until);
+      const stop = new AbortController();
+      const woke = await Promise.race([
+        settled.promise,
+        deps.sleep(wakeAt - clock, stop.signal).then(() => 'slept' as const),
+      ]);
+      stop.abort();
+      clock = Math.max(clock, deps.now(), woke === 'slept' ? wakeAt : clock);
+    }
+  }
+
+  return async (username, password, remoteAddress, protocol) => {
     // Usernames are full addresses, compared case-insensitively (we store them lower-cased).
     const account = username.trim().toLowerCase();
-    const verdict = limiter.check(remoteAddress, account, deps.now());
-    if (verdict.kind === 'refuse') return { kind: 'throttled', retryAfterMs: verdict.retryAfterMs };
-    if (verdict.kind === 'delay') await deps.sleep(verdict.delayMs);
-
-    const record = deps.store.getAccount(account);
-    if (record && cache?.matches(account, record.passwordHash, password, deps.now())) {
-      limiter.recordSuccess(remoteAddress, account);
-      return { kind: 'ok', account: record.address };
+    // One line per failure and per throttling decision, with what fail2ban needs: the event
+    // first, then protocol and ip, so a regex anchored on them cannot be fooled by the account
+    // name the client chose (which comes last, escaped by JSON, and cut to a sane length).
+    // IPv4-mapped addresses are logged as plain IPv4, the form a firewall bans.
+    const fields: LogFields = {
+      protocol,
+      ip: unmappedIp(remoteAddress),
+      account: account.slice(0, MAX_LOGGED_ACCOUNT),
+    };
+    const ticket = await turn(remoteAddress, account, fields);
+    if (ticket === null) {
+      return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
     }
-    const stored = record?.passwordHash ?? (await dummyHash);
-    const candidate = password.length > MAX_PASSWORD_LENGTH ? '' : password;
-    const matches = await (deps.verify ?? verifyPassword)(candidate, stored);
-    if (record && matches && password.length <= MAX_PASSWORD_LENGTH) {
-      cache?.remember(account, record.passwordHash, password, deps.now());
-      limiter.recordSuccess(remoteAddress, account);
-      return { kind: 'ok', account: record.address };
+    let outcome: 'ok' | 'failed' | 'error' = 'error';
+    try {
+      const record = deps.store.getAccount(account);
+      if (record && cache?.matches(account, record.passwordHash, password, deps.now())) {
+        outcome = 'ok';
+        return { kind: 'ok', account: record.address };
+      }
+      const stored = record?.passwordHash ?? (await dummyHash);
+      const candidate = password.length > MAX_PASSWORD_LENGTH ? '' : password;
+      const matches = await (deps.verify ?? verifyPassword)(candidate, stored);
+      if (record && matches && password.length <= MAX_PASSWORD_LENGTH) {
+        cache?.remember(account, record.passwordHash, password, deps.now());
+        outcome = 'ok';
+        return { kind: 'ok', account: record.address };
+      }
+      outcome = 'failed';
+      logger.info({ event: 'auth_failed', ...fields }, 'auth failed');
+      return { kind: 'failed' };
+    } finally {
+      settle(ticket, outcome);
     }
-    limiter.recordFailure(remoteAddress, account, deps.now());
-    return { kind: 'failed' };
   };
+}
+
+interface LogFields {
+  protocol: AuthProtocol;
+  ip: string;
+  account: string;
+}
+
+function signal(): { promise: Promise<'settled'>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<'settled'>((done) => (resolve = () => done('settled')));
+  return { promise, resolve };
 }

@@ -89,26 +89,39 @@ export const DEFAULT_LIMITS = {
 export const SPOOL_MEMORY_THRESHOLD = 256 * 1024;
 
 /**
- * Authentication failure throttling (auth/failure-limiter.ts). A person mistyping gets a few
- * free tries; a guesser gets slowed, then refused. Counted per IP and per account so neither
- * one host guessing many accounts nor many hosts guessing one account get far.
+ * Password-guessing throttle (auth/failure-limiter.ts), the policy CONTRACT.md states: no lockout
+ * (a lockout lets anyone who knows an address keep its owner out), but from the first failure on
+ * each check waits about a second longer than the one before, up to a cap, per (account, IP), per
+ * IP, and per account once many IPs fail on it. A person who mistypes waits a second or two; a
+ * guesser gets one check per `maxDelayMs` per key, and parallel connections do not help (a check
+ * in flight counts as a failure until it settles).
  */
 export const AUTH_FAILURE_LIMITS = {
-  /** Failures tolerated without any delay. */
-  freeFailures: 3,
-  /** Delay after the first failure past the free ones; doubles with each further failure. */
-  baseDelayMs: 1_000,
-  /** The growing delay stops growing here. */
+  /** "About a second" per failure: unnoticeable after one typo, a steep cost for a guesser. */
+  stepMs: 1_000,
+  /**
+   * The longest wait. 30 s: a guesser gets ~2 checks a minute per key (~2,900 a day, far too few
+   * for a real password), while it stays below client timeouts (imapflow, Thunderbird: 60-90 s),
+   * so a slowed client gets an answer, not a dropped connection.
+   */
   maxDelayMs: 30_000,
-  /** After this many failures in the window the key is refused outright for `lockoutMs`. */
-  lockoutAfter: 10,
-  lockoutMs: 15 * 60_000,
-  /** Failures older than this are forgotten (a sliding window, not a lifetime count). */
-  windowMs: 15 * 60_000,
-  /** Per-IP limits are looser: a NAT or a shared office holds many honest users. */
+  /** Per IP over all accounts, one step per 3 failures: a NAT or an office holds many users. */
   ipFactor: 3,
-  /** Bound on tracked keys so an attacker spraying addresses cannot grow memory without end. */
+  /**
+   * More than this many IPs failing on one account within the window is a distributed attack: new
+   * IPs are then slowed for that account as a whole. 10 is above what an owner's devices with a
+   * stale password produce (a phone, a laptop, a tablet, each changing network now and then).
+   */
+  accountFreeIps: 10,
+  /** Failures are forgotten 15 minutes after a key's last one (a sliding window, not a lifetime count). */
+  windowMs: 15 * 60_000,
+  /** Bound on tracked keys so an attacker spraying addresses cannot grow memory without end (~100 B each). */
   maxTrackedKeys: 100_000,
+  /** IPs that signed in to an account skip its account-wide slowdown for 7 days (a week's travel) ... */
+  knownIpTtlMs: 7 * 24 * 3_600_000,
+  /** ... 16 per account (home, work, phone networks), for at most 50,000 accounts (~5 MiB in all). */
+  knownIpsPerAccount: 16,
+  maxKnownAccounts: 50_000,
 } as const;
 
 /**

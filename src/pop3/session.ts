@@ -1,6 +1,7 @@
 // The POP3 session state machine (RFC 1939, CAPA RFC 2449, STLS RFC 2595, AUTH RFC 5034): lines in, replies out; no I/O.
 import { decodeSaslPlain } from '../auth/sasl/plain.js';
 import type { AuthResult } from '../smtp/server/services.js';
+import type { Authenticate } from '../auth/authenticator.js';
 import {
   MAX_COMMAND_LINE,
   MAX_SASL_LINE,
@@ -34,7 +35,7 @@ export type OpenMaildropResult =
 
 /** What the session asks of the rest of the server (implemented in services.ts over the Store). */
 export interface Pop3Services {
-  authenticate(username: string, password: string, remoteAddress: string): Promise<AuthResult>;
+  authenticate: Authenticate;
   /** Takes the account's exclusive lock and reads its INBOX (RFC 1939 4: "acquire an exclusive-access lock"). */
   openMaildrop(address: string): OpenMaildropResult;
   /**
@@ -241,7 +242,7 @@ export class Pop3Session {
     const account = username.trim().toLowerCase();
     let result: AuthResult;
     try {
-      result = await this.services.authenticate(username, password, this.peer.remoteAddress);
+      result = await this.services.authenticate(username, password, this.peer.remoteAddress, 'pop3');
     } catch (error) {
       return out(R.maildropError, [{ kind: 'service-error', operation: 'authenticate', error }]);
     }

@@ -1,7 +1,7 @@
 // `mailroom serve`: builds the store, TLS, SMTP services and listeners from the config; start-up and clean shutdown.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { createAuthenticator } from '../auth/authenticator.js';
+import { createAuthenticator, timerSleep } from '../auth/authenticator.js';
 import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import { formatListenAddress, type Config, type ListenAddress, type ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
@@ -111,14 +111,19 @@ export function createSmtpServices(options: {
   onDeliver?: (request: DeliveryRequest) => Promise<void>;
   /** data_dir's free-space floor: MAIL gets 452 4.3.1 below it. */
   storage?: StorageLevel;
+  /** Where the authenticator writes auth_failed / auth_throttled lines. */
+  logger?: Logger;
 }): SmtpServices {
   const { store, now, storage } = options;
   return {
     routeRecipient: createRouter(store, { hostname: options.hostname }),
+    // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP and POP3
+    // (and HTTP later) all get this function, so failures count across protocols and connections.
     authenticate: createAuthenticator({
       store,
       now: () => now().getTime(),
-      sleep: (ms) => new Promise((done) => setTimeout(done, ms).unref()),
+      sleep: timerSleep,
+      ...(options.logger ? { logger: options.logger } : {}),
     }),
     // Reads the store on every MAIL, so a new alias counts at once (CONTRACT.md: no restart).
     senderAllowed: (sender, account) => senderOwnedBy(addressBookOf(store), sender, account),
@@ -156,6 +161,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     store,
     hostname: config.hostname,
     now,
+    logger,
     ...(options.random ? { random: options.random } : {}),
     storage,
     onDeliver: (request) => {

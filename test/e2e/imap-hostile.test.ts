@@ -63,7 +63,7 @@ describe('IMAP hostile input against the running server', () => {
 
   test('failed LOGINs are slowed down (per account, then per IP) and never succeed', async () => {
     const c = await RawImap.open(port, true);
-    // A few free failures (a typo costs nothing), then each one waits longer (src/config/limits.ts).
+    // From the first failure on, each further LOGIN waits about a second longer (src/config/limits.ts).
     let slowed = -1;
     for (let i = 0; i < 6 && slowed < 0; i++) {
       const t0 = Date.now();

@@ -77,7 +77,7 @@ export function starttls(ctx: CommandContext): Done {
 }
 
 async function loginAs(ctx: CommandContext, username: string, password: string): Promise<Done> {
-  const result = await ctx.services.authenticate(username, password, ctx.session.peer.remoteAddress);
+  const result = await ctx.services.authenticate(username, password, ctx.session.peer.remoteAddress, 'imap');
   if (result.kind === 'throttled') {
     throw no('Too many failed logins, try later', { name: 'UNAVAILABLE' });
   }

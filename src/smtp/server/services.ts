@@ -1,5 +1,6 @@
 // What the SMTP server session may ask of the rest of Mailroom: routing, authentication, spooling, storage.
 import type { DeliveryRequest, SpooledBody } from '../../store/store.js';
+import type { Authenticate } from '../../auth/authenticator.js';
 
 /** The three SMTP roles of CONTRACT.md; they differ only in policy. */
 export type SmtpRole = 'mx' | 'submission' | 'submissions';
@@ -56,7 +57,8 @@ export interface BodySpool {
 export interface SmtpServices {
   /** Routes one RCPT address. `authenticatedAs` is the account address after AUTH, else null. */
   routeRecipient(address: string, authenticatedAs: string | null): RouteResult;
-  authenticate(username: string, password: string, remoteAddress: string): Promise<AuthResult>;
+  /** The server's one authenticator (auth/authenticator.ts), shared by every protocol. */
+  authenticate: Authenticate;
   /**
    * Submission only (RFC 6409 4.3): may the account `account` (canonical address after AUTH) use `sender`
    * as MAIL FROM? Its own address, +tag, or an alias resolving to it; never the null sender.

@@ -78,7 +78,7 @@ async function loginStep(
 async function verify(core: SessionCore, username: string, password: string): Promise<void> {
   let result;
   try {
-    result = await core.services.authenticate(username, password, core.peer.remoteAddress);
+    result = await core.services.authenticate(username, password, core.peer.remoteAddress, 'smtp');
   } catch (error) {
     core.event({ kind: 'service-error', operation: 'authenticate', error });
     core.event({ kind: 'auth', outcome: 'error' });
