@@ -288,12 +288,7 @@ function report(
       `(LOGIN, SELECT, FETCH 1 BODY.PEEK[], LOGOUT), POP3 ${rates.pop3}/s (USER, PASS, STAT, RETR 1, QUIT), from ` +
       `127.0.10.1-8; the attacked account's owner: IMAP ${rates.owner}/s from 127.0.20.1, where it signed in during calm. ` +
       `"failed" = errors (NO/-ERR/4xx/5xx, timeouts of ${OP_TIMEOUT_S} s, closes) + operations dropped by our own backlog.`,
-    `attackers (own process, each attack from its own 127.N.0.0/16): ${plan.literalFlood.connections} IMAP literal-flood ` +
-      `connections from ${plan.literalFlood.ips} addresses (${plan.literalFlood.literals} x ${fmt(plan.literalFlood.literalSize)} ` +
-      `bytes each); slowloris ${plan.slowloris.perProtocol} per protocol, 1 byte / ${plan.slowloris.byteEveryMs / 1000} s; ` +
-      `${plan.authBurst.workers} parallel wrong-password workers on ${owner} from ${plan.authBurst.ips} addresses; ` +
-      `${plan.connFlood.ips} x ${plan.connFlood.perIp} idle connections per listener; over-long lines and junk ` +
-      `(${plan.longLines.workers} + ${plan.junk.workers} workers); ${plan.tlsHalfOpen.connections} half-open TLS.`,
+    `attackers (own process, each attack from its own 127.N.0.0/16): ${describeAttacks(plan)}.`,
     ...notes.map((n) => `note: ${n}`),
     v.line,
   ];
@@ -338,6 +333,23 @@ function report(
       ),
     );
   }
+}
+
+/** One phrase per attack that ran, for the line under the tables. */
+function describeAttacks(plan: HostilePlan): string {
+  const f = plan.literalFlood;
+  const phrases: Record<AttackName, string> = {
+    literalFlood:
+      `${f.connections} IMAP literal-flood connections from ${f.ips} addresses ` +
+      `(${f.literals} x ${fmt(f.literalSize)} bytes each)`,
+    slowloris: `slowloris ${plan.slowloris.perProtocol} per protocol, 1 byte / ${plan.slowloris.byteEveryMs / 1000} s`,
+    authBurst: `${plan.authBurst.workers} parallel wrong-password workers on ${owner} from ${plan.authBurst.ips} addresses`,
+    connFlood: `${plan.connFlood.ips} x ${plan.connFlood.perIp} idle connections per listener`,
+    longLines: `${plan.longLines.workers} workers sending ${fmt(plan.longLines.lineBytes / 1024)} KiB lines`,
+    junk: `${plan.junk.workers} junk workers`,
+    tlsHalfOpen: `${plan.tlsHalfOpen.connections} half-open TLS`,
+  };
+  return plan.attacks.map((a) => phrases[a]).join('; ');
 }
 
 let failed: unknown = null;

@@ -26,8 +26,11 @@ export class RawConnection {
   private timer: NodeJS.Timeout | undefined;
   /** When the connection closed (Date.now() ms), or null while open. */
   closedAt: number | null = null;
+  /** One promise for every waiter (a listener per waiter would pile up on a connection held for minutes). */
+  private readonly closedPromise: Promise<void>;
 
   private constructor(readonly socket: Socket) {
+    this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.text += chunk.toString('latin1');
@@ -104,8 +107,7 @@ export class RawConnection {
 
   /** Resolves when the server closes the connection (or at once if it is closed). */
   whenClosed(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.socket.once('close', () => resolve()));
+    return this.closedPromise;
   }
 
   close(): void {
