@@ -104,7 +104,7 @@ export class Attacks {
     }
   }
 
-  /** Waits for the greeting; false (counted as refused) if the server said no or closed instead. */
+  /** Waits for the greeting; false (counted) if the server said no, closed, or was silent for 10 s. */
   private async greeted(s: AttackStats, c: RawConnection): Promise<boolean> {
     try {
       const m = await c.waitFor(GREETING, 10_000);
@@ -112,7 +112,7 @@ export class Attacks {
     } catch {
       // closed or silent: the same as a refusal for the attacker
     }
-    bump(s, 'refused');
+    bump(s, 'no greeting in 10 s');
     c.close();
     return false;
   }
