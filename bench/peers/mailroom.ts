@@ -25,10 +25,15 @@ export interface MailroomOptions {
   user: string; // local part; the account is user@domain with password "pw"
   /** Raised for the idle load; CONTRACT.md [limits]. */
   maxConnections: number;
+  /** Per remote IP and listener; default: the same as maxConnections (all bench load comes from 127.0.0.1). */
+  maxConnectionsPerIp?: number;
   keep?: boolean;
   /** IMAP listeners (off when absent): the IMAP bench turns them on. */
   imapPort?: number;
   imapsPort?: number;
+  /** POP3 and submission listeners (off when absent): the soak bench turns them on. */
+  pop3Port?: number;
+  submissionPort?: number;
   /** More accounts (full addresses, password "pw") besides user@domain. */
   accounts?: string[];
   /** Runs on the data dir after the accounts exist and before `serve` starts (e.g. a mailbox fill). */
@@ -43,7 +48,7 @@ export interface MailroomServer extends BenchServer {
 
 /** The bench config: only the MX listener, every other listener off so nothing collides with dev ports. */
 export function mailroomConfig(dir: string, o: MailroomOptions): string {
-  const off = ['submission', 'submissions', 'pop3', 'pop3s', 'http'];
+  const off = ['submissions', 'pop3s', 'http'];
   const access = (name: string, port: number | undefined): string[] => [
     '',
     `[${name}]`,
@@ -57,11 +62,13 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     `listen = ["127.0.0.1:${o.port}"]`,
     ...access('imap', o.imapPort),
     ...access('imaps', o.imapsPort),
+    ...access('pop3', o.pop3Port),
+    ...access('submission', o.submissionPort),
     ...off.flatMap((s) => ['', `[${s}]`, 'listen = []']),
     '',
     '[limits]',
     `max_connections = ${o.maxConnections}`,
-    `max_connections_per_ip = ${o.maxConnections}`,
+    `max_connections_per_ip = ${o.maxConnectionsPerIp ?? o.maxConnections}`,
     '',
   ].join('\n');
 }
