@@ -47,7 +47,8 @@ export async function loadTls(options: LoadTlsOptions): Promise<TlsMaterial> {
   // Key first, private from its first byte (mode 0600), each written to a temp name then renamed,
   // so a crash never leaves a half-written pair that a restart would trust.
   await writeAtomic(keyPath, made.key, 0o600);
-  await writeAtomic(certPath, made.cert, 0o644);
+  // The certificate is public, but everything under data_dir is the server's alone (README).
+  await writeAtomic(certPath, made.cert, 0o600);
   return build(made.cert, made.key, certPath, keyPath, true);
 }
 

@@ -13,6 +13,7 @@ import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
 import { serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
+import { fixDataDirModes, prepareDataDir } from '../store/data-dir.js';
 import { createBodySpool } from '../store/spool.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { startOutgoingQueue, type OutgoingQueue } from '../queue/outgoing.js';
@@ -128,6 +129,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config, logger } = options;
   const now = options.now ?? (() => new Date());
   const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
+  let modesFixed: string[] = [];
+  if (!options.store) {
+    // Data of older versions (0644/0755), or copied in by an admin, becomes private (issue 8 item 9).
+    // Before the store opens: SQLite gives a new -wal/-shm the mode of mailroom.db, whatever the umask.
+    prepareDataDir(config.dataDir);
+    modesFixed = fixDataDirModes(config.dataDir);
+  }
   const store = options.store ?? openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true });
   const listeners: Listener[] = [];
   const addresses: Partial<Record<ListenerName, ListenAddress[]>> = {};
@@ -151,6 +159,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   try {
+    if (modesFixed.length > 0) {
+      logger.warn(
+        { dataDir: config.dataDir, count: modesFixed.length, paths: modesFixed.slice(0, 10) },
+        'data_dir: made files 0600 and folders 0700 (they were readable by others)',
+      );
+    }
     const tls = await loadTls({
       configured: config.tls,
       dataDir: config.dataDir,
