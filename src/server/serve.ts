@@ -170,8 +170,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       dataDir: config.dataDir,
       hostname: config.hostname,
       now: now(),
+      ciphers: config.tlsPolicy.ciphers,
+      minVersion: config.tlsPolicy.minVersion,
     });
     logger.info({ cert: tls.certPath, selfSigned: tls.selfSigned }, 'tls certificate loaded');
+    for (const warning of tls.warnings) logger.warn({ cert: tls.certPath }, warning);
     for (const spec of SMTP_LISTENERS) {
       const wanted = config.listeners[spec.name];
       if (wanted.length === 0) continue;
