@@ -2,6 +2,11 @@
 // The `mailroom` executable (dist/cli.js): hands argv and the real stdio to cli/main.ts and exits with its status.
 import { main } from './cli/main.js';
 
+// Everything the server and the admin commands create (mailroom.db and SQLite's -wal/-shm, blobs,
+// spool files, folders, the TLS key) is for the server's user alone: 0600 files, 0700 folders
+// (issue 8 item 9). The umask covers files SQLite and libraries create, where we pass no mode.
+process.umask(0o077);
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

@@ -147,3 +147,28 @@ export const SHUTDOWN_GRACE_MS = 5_000;
 
 /** Listen backlog per listener (kernel queue of not-yet-accepted connections). */
 export const LISTEN_BACKLOG = 511;
+
+/**
+ * Server TLS defaults ([tls] ciphers / min_version). TLS 1.2 suites: ECDHE key exchange (forward
+ * secrecy) with an AEAD cipher only - Mozilla's "intermediate" list without its DHE suites, in its
+ * order (ECDSA before RSA, AES-GCM, then ChaCha20 for clients without AES hardware). Node's default
+ * also takes HIGH, which let `AES128-SHA` (RSA key exchange, CBC) in: issue 8 item 8. The TLS 1.3
+ * suites are Node's (all AEAD with (EC)DHE by design, RFC 8446 1.2). Admins who must talk to older
+ * clients widen it with `[tls] ciphers`. The outbound SMTP client keeps OpenSSL's wide defaults on
+ * purpose: its TLS is opportunistic (RFC 7435), where a weak cipher beats the plaintext fallback.
+ */
+export const DEFAULT_TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+/** RFC 8996 deprecates TLS 1.0 and 1.1; RFC 8314 4.1 asks mail to use current TLS. */
+export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2';
+/** A configured certificate that expires within this long is a warning at start (time to renew). */
+export const TLS_EXPIRY_WARNING_MS = 14 * 86_400_000;

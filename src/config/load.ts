@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { MailroomError } from '../errors.js';
-import { DEFAULT_MIN_FREE_SPACE } from './limits.js';
+import { DEFAULT_MIN_FREE_SPACE, DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION } from './limits.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_MAX_AGE,
@@ -147,9 +147,14 @@ function resolveConfig(
     hostname: (raw.hostname ?? context.defaultHostname).toLowerCase(),
     dataDir: resolve(context.baseDir, raw.data_dir ?? './data'),
     listeners,
-    tls: raw.tls
-      ? { certPath: resolve(context.baseDir, raw.tls.cert), keyPath: resolve(context.baseDir, raw.tls.key) }
-      : null,
+    tls:
+      raw.tls?.cert !== undefined && raw.tls.key !== undefined
+        ? { certPath: resolve(context.baseDir, raw.tls.cert), keyPath: resolve(context.baseDir, raw.tls.key) }
+        : null,
+    tlsPolicy: {
+      ciphers: raw.tls?.ciphers ?? DEFAULT_TLS_CIPHERS,
+      minVersion: raw.tls?.min_version ?? DEFAULT_TLS_MIN_VERSION,
+    },
     auth: { allowLoopbackPlaintext: raw.auth?.allow_loopback_plaintext ?? true },
     limits: {
       maxMessageSize: raw.limits?.max_message_size ?? DEFAULT_LIMITS.maxMessageSize,

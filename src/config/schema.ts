@@ -153,6 +153,10 @@ const listener = z.strictObject({
   listen: z.array(listenAddress, { error: 'expected an array of "host:port" strings' }).optional(),
 });
 
+/** [tls] min_version values (Node's names). TLS 1.0/1.1 (RFC 8996) also need `ciphers` with @SECLEVEL=0. */
+export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
 /** The TOML file as written; every key optional (CONTRACT.md "Config file"). */
 export const rawConfigSchema = z.strictObject({
   hostname: hostName.optional(),
@@ -165,7 +169,34 @@ export const rawConfigSchema = z.strictObject({
   pop3: listener.optional(),
   pop3s: listener.optional(),
   http: listener.optional(),
-  tls: z.strictObject({ cert: path, key: path }, { error: 'expected a table with cert and key' }).optional(),
+  tls: z
+    .strictObject(
+      {
+        // Both or neither: neither makes a self-signed certificate in data_dir.
+        cert: path.optional(),
+        key: path.optional(),
+        // An OpenSSL cipher string (TLS 1.2 names and TLS 1.3 TLS_* names); checked at start.
+        ciphers: z
+          .string({ error: 'expected an OpenSSL cipher list string' })
+          .min(1, { error: 'expected a non-empty cipher list' })
+          .optional(),
+        min_version: z
+          .enum(TLS_VERSIONS, { error: `expected one of ${TLS_VERSIONS.map((v) => `"${v}"`).join(', ')}` })
+          .optional(),
+      },
+      { error: 'expected a table' },
+    )
+    .superRefine((tls, ctx) => {
+      if ((tls.cert === undefined) !== (tls.key === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [tls.cert === undefined ? 'cert' : 'key'],
+          message: 'expected both cert and key (or neither, for a self-signed certificate)',
+          input: undefined, // the line names the missing key; "got a table" would say nothing
+        });
+      }
+    })
+    .optional(),
   auth: z
     .strictObject({
       allow_loopback_plaintext: z.boolean({ error: 'expected true or false' }).optional(),
@@ -275,6 +306,8 @@ export interface Config {
   listeners: Record<ListenerName, ListenAddress[]>;
   /** Absolute paths, or null: make a self-signed certificate in dataDir. */
   tls: { certPath: string; keyPath: string } | null;
+  /** Server-side TLS (all listeners, implicit TLS and STARTTLS); the outbound client keeps its own. */
+  tlsPolicy: { ciphers: string; minVersion: TlsVersion };
   auth: { allowLoopbackPlaintext: boolean };
   limits: {
     maxMessageSize: number;

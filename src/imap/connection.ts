@@ -5,6 +5,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Logger } from '../observability/logger.js';
+import { mailboxWatchOf, type MailboxChange } from '../store/mailbox-watch.js';
 import { createBodySpool } from '../store/spool.js';
 import type { SpooledBody } from '../store/store.js';
 import type { BodySpool } from '../smtp/server/services.js';
@@ -141,7 +142,7 @@ export function serveImapConnection(
     setTimeout(() => current.destroy(), 5_000).unref?.();
   }
 
-  const onStoreEvent = (e: { accountId: number; mailboxId: number }): void => {
+  const onStoreEvent = (e: MailboxChange): void => {
     if (!idling) return;
     const st = session.state;
     if (st.kind === 'selected' && st.view.mailboxId === e.mailboxId) pushIdleUpdates();
@@ -154,20 +155,22 @@ export function serveImapConnection(
       log.error({ err }, 'idle update failed');
     }
   }
+  /** Ends this session's watch of its mailbox's changes (set while idling). */
+  let unwatch: (() => void) | null = null;
   function startIdle(): void {
     idling = true;
-    store.events.on('message', onStoreEvent);
-    store.events.on('expunge', onStoreEvent);
-    store.events.on('flags', onStoreEvent);
+    const st = session.state;
+    // IDLE in the authenticated state (RFC 2177 allows it) has no mailbox to report on; when selected,
+    // one store dispatch per mailbox serves every session (mailbox-watch.ts).
+    if (st.kind === 'selected') unwatch = mailboxWatchOf(store.events).watch(st.view.mailboxId, onStoreEvent);
     idlePoll = setInterval(pushIdleUpdates, IDLE_POLL_MS);
     idlePoll.unref?.();
   }
   function stopIdle(): void {
     if (!idling) return;
     idling = false;
-    store.events.off('message', onStoreEvent);
-    store.events.off('expunge', onStoreEvent);
-    store.events.off('flags', onStoreEvent);
+    unwatch?.();
+    unwatch = null;
     if (idlePoll) clearInterval(idlePoll);
   }
 

@@ -1,9 +1,11 @@
-// TLS material: the configured certificate, or a self-signed one made once in data_dir; a SecureContext for servers.
+// TLS material: the configured certificate (checked at start), or a self-signed one made once in data_dir; a SecureContext for servers.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls';
 import { generate } from 'selfsigned';
+import { DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION, TLS_EXPIRY_WARNING_MS } from '../config/limits.js';
+import type { TlsVersion } from '../config/schema.js';
 import { MailroomError } from '../errors.js';
 
 export interface TlsMaterial {
@@ -13,10 +15,9 @@ export interface TlsMaterial {
   certPath: string;
   keyPath: string;
   selfSigned: boolean;
+  /** Problems that do not stop start-up (name mismatch, expiry soon): one log line each. */
+  warnings: string[];
 }
-
-/** RFC 8996 deprecates TLS 1.0 and 1.1; RFC 8314 4.1 asks mail to use current TLS. */
-const MIN_TLS_VERSION = 'TLSv1.2';
 /** Self-signed certificates are replaced this long before they expire. */
 const RENEW_BEFORE_MS = 7 * 86_400_000;
 /** Lifetime of a made certificate: about two years; it is renewed automatically on start-up. */
@@ -28,27 +29,37 @@ export interface LoadTlsOptions {
   dataDir: string;
   hostname: string;
   now: Date;
+  /** [tls] ciphers and min_version; defaults in config/limits.ts. */
+  ciphers?: string;
+  minVersion?: TlsVersion;
 }
 
 export async function loadTls(options: LoadTlsOptions): Promise<TlsMaterial> {
+  const policy: TlsPolicy = {
+    ciphers: options.ciphers ?? DEFAULT_TLS_CIPHERS,
+    minVersion: options.minVersion ?? DEFAULT_TLS_MIN_VERSION,
+  };
   if (options.configured) {
     const { certPath, keyPath } = options.configured;
     const cert = await readPem(certPath, 'cert');
     const key = await readPem(keyPath, 'key');
-    return build(cert, key, certPath, keyPath, false);
+    const warnings = checkConfigured(cert, key, certPath, keyPath, options.hostname, options.now);
+    return { ...build(cert, key, certPath, keyPath, false, policy), warnings };
   }
   const dir = join(options.dataDir, 'tls');
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
   const existing = await readExisting(certPath, keyPath, options.hostname, options.now);
-  if (existing) return build(existing.cert, existing.key, certPath, keyPath, true);
+  if (existing)
+    return { ...build(existing.cert, existing.key, certPath, keyPath, true, policy), warnings: [] };
   const made = await makeSelfSigned(options.hostname, options.now);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Key first, private from its first byte (mode 0600), each written to a temp name then renamed,
   // so a crash never leaves a half-written pair that a restart would trust.
   await writeAtomic(keyPath, made.key, 0o600);
-  await writeAtomic(certPath, made.cert, 0o644);
-  return build(made.cert, made.key, certPath, keyPath, true);
+  // The certificate is public, but everything under data_dir is the server's alone (README).
+  await writeAtomic(certPath, made.cert, 0o600);
+  return { ...build(made.cert, made.key, certPath, keyPath, true, policy), warnings: [] };
 }
 
 /** Makes a self-signed certificate for `hostname` (RSA 2048, SHA-256: what every SMTP peer can verify). */
@@ -105,19 +116,94 @@ async function readPem(path: string, what: 'cert' | 'key'): Promise<string> {
   }
 }
 
+interface TlsPolicy {
+  ciphers: string;
+  minVersion: TlsVersion;
+}
+
+const DAY_MS = 86_400_000;
+const day = (date: Date): string => date.toISOString().slice(0, 10);
+
+/**
+ * Checks an admin's certificate and key before any listener starts, so a mistake is one line at
+ * start-up rather than a handshake failure every client reports differently (issue 8 item 8):
+ * unparsable, expired, not yet valid and a key of another certificate stop start-up; a certificate
+ * that does not name `hostname` (RFC 6125 6.4; clients that check will refuse it) or that expires
+ * within TLS_EXPIRY_WARNING_MS is a warning. Only the first certificate of a chain file is the server's.
+ */
+export function checkConfigured(
+  cert: string,
+  key: string,
+  certPath: string,
+  keyPath: string,
+  hostname: string,
+  now: Date,
+): string[] {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch {
+    throw new MailroomError('TLS', `tls.cert: ${certPath} holds no PEM certificate`);
+  }
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new MailroomError('TLS', `tls.key: ${keyPath} holds no PEM private key (or it is encrypted)`);
+  }
+  if (!x509.checkPrivateKey(privateKey)) {
+    throw new MailroomError('TLS', `tls.key: ${keyPath} is not the key of the certificate in ${certPath}`);
+  }
+  const validFrom = new Date(x509.validFrom);
+  const validTo = new Date(x509.validTo);
+  if (now.getTime() < validFrom.getTime()) {
+    throw new MailroomError(
+      'TLS',
+      `tls.cert: ${certPath} is not valid before ${day(validFrom)} (check the clock)`,
+    );
+  }
+  if (now.getTime() > validTo.getTime()) {
+    throw new MailroomError('TLS', `tls.cert: ${certPath} expired on ${day(validTo)}`);
+  }
+  const warnings: string[] = [];
+  if (x509.checkHost(hostname) === undefined) {
+    const names = x509.subjectAltName ?? x509.subject.replace(/\n/g, ', ');
+    warnings.push(`tls.cert: ${certPath} does not cover hostname ${hostname} (it names ${names})`);
+  }
+  const left = validTo.getTime() - now.getTime();
+  if (left < TLS_EXPIRY_WARNING_MS) {
+    warnings.push(`tls.cert: ${certPath} expires on ${day(validTo)}, in ${Math.floor(left / DAY_MS)} days`);
+  }
+  return warnings;
+}
+
 function build(
   cert: string,
   key: string,
   certPath: string,
   keyPath: string,
   selfSigned: boolean,
-): TlsMaterial {
-  const serverOptions: TlsOptions = { cert, key, minVersion: MIN_TLS_VERSION };
+  policy: TlsPolicy,
+): Omit<TlsMaterial, 'warnings'> {
+  // honorCipherOrder: the server's order (strongest first) wins over a client that lists weak suites first.
+  const serverOptions: TlsOptions = {
+    cert,
+    key,
+    minVersion: policy.minVersion,
+    ciphers: policy.ciphers,
+    honorCipherOrder: true,
+  };
   let secureContext: SecureContext;
   try {
     secureContext = createSecureContext(serverOptions);
   } catch (error) {
-    const reason = ((error as Error).message ?? 'invalid').split('\n')[0];
+    const reason = ((error as Error).message ?? 'invalid').split('\n')[0] ?? 'invalid';
+    if (/no cipher match/i.test(reason)) {
+      throw new MailroomError(
+        'TLS',
+        `tls.ciphers: no cipher of ${JSON.stringify(policy.ciphers)} is available`,
+      );
+    }
     throw new MailroomError('TLS', `tls: cannot use ${certPath} with ${keyPath}: ${reason}`);
   }
   return { secureContext, serverOptions: { ...serverOptions, secureContext }, certPath, keyPath, selfSigned };

@@ -12,3 +12,24 @@ export function createLogger(options: { level?: string; destination?: Destinatio
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * Sends Node's process warnings (deprecations, MaxListenersExceeded, the store's own warnings) to
+ * `logger` as one JSON line each, instead of Node's default plain-text line on stderr, so a log
+ * reader sees every line in one format. Returns a function that puts the default printer back.
+ */
+export function routeProcessWarnings(logger: Logger): () => void {
+  const previous = process.listeners('warning');
+  for (const listener of previous) process.off('warning', listener);
+  const onWarning = (warning: Error & { code?: string }): void => {
+    logger.warn(
+      { warning: { name: warning.name, code: warning.code, message: warning.message } },
+      'process warning',
+    );
+  };
+  process.on('warning', onWarning);
+  return () => {
+    process.off('warning', onWarning);
+    for (const listener of previous) process.on('warning', listener);
+  };
+}

@@ -13,6 +13,7 @@ import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
 import { serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
+import { fixDataDirModes, prepareDataDir } from '../store/data-dir.js';
 import { createBodySpool } from '../store/spool.js';
 import type { FreeSpaceProbe, StorageLevel } from '../store/free-space.js';
 import { startStorageGuard } from './storage-guard.js';
@@ -140,6 +141,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config, logger } = options;
   const now = options.now ?? (() => new Date());
   const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
+  let modesFixed: string[] = [];
+  if (!options.store) {
+    // Data of older versions (0644/0755), or copied in by an admin, becomes private (issue 8 item 9).
+    // Before the store opens: SQLite gives a new -wal/-shm the mode of mailroom.db, whatever the umask.
+    prepareDataDir(config.dataDir);
+    modesFixed = fixDataDirModes(config.dataDir);
+  }
   const store = options.store ?? openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true });
   // DSNs left owed while the disk was low go out when it recovers (the queue has no timer for them).
   let wakeQueue = (): void => undefined;
@@ -174,13 +182,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   try {
+    if (modesFixed.length > 0) {
+      logger.warn(
+        { dataDir: config.dataDir, count: modesFixed.length, paths: modesFixed.slice(0, 10) },
+        'data_dir: made files 0600 and folders 0700 (they were readable by others)',
+      );
+    }
     const tls = await loadTls({
       configured: config.tls,
       dataDir: config.dataDir,
       hostname: config.hostname,
       now: now(),
+      ciphers: config.tlsPolicy.ciphers,
+      minVersion: config.tlsPolicy.minVersion,
     });
     logger.info({ cert: tls.certPath, selfSigned: tls.selfSigned }, 'tls certificate loaded');
+    for (const warning of tls.warnings) logger.warn({ cert: tls.certPath }, warning);
     for (const spec of SMTP_LISTENERS) {
       const wanted = config.listeners[spec.name];
       if (wanted.length === 0) continue;

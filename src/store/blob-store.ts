@@ -59,8 +59,10 @@ export class FileBlobStore {
     readonly spoolDir: string,
     private readonly newName: () => string = () => newOwnedFileName(),
   ) {
-    mkdirSync(blobDir, { recursive: true });
-    mkdirSync(spoolDir, { recursive: true });
+    // Private like everything under data_dir (0700; data-dir.ts). Their parent exists and was
+    // proven writable by prepareDataDir, so the recursive mkdir cannot spin.
+    mkdirSync(blobDir, { recursive: true, mode: 0o700 });
+    mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   }
 
   /** Writes the chunks to a new spool file, fsyncs it and renames it into blobs/. Returns the blob file name.

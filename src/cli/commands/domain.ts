@@ -1,4 +1,5 @@
 // `mailroom domain add NAME | remove NAME | list [--json]`: the domains whose mail is delivered locally.
+import { normalizeDomain } from '../../store/sqlite/names.js';
 import { noMoreArgs, requireArg, UsageError, withStore, type Command } from '../main.js';
 
 const USAGE = 'mailroom domain add NAME | remove NAME | list [--json]';
@@ -13,15 +14,18 @@ export const domainCommand: Command = {
       case 'add': {
         const name = requireArg(ctx, 1, 'domain name', 'mailroom domain add NAME');
         noMoreArgs(ctx, 2, 'mailroom domain add NAME');
-        await withStore(ctx, (store) => store.addDomain(name));
-        ctx.print(`domain ${name.toLowerCase()} added`);
+        // Says what was stored: `foo.test.` is foo.test, `xn--bcher-kva.test` is bücher.test (names.ts).
+        const stored = normalizeDomain(name);
+        await withStore(ctx, (store) => store.addDomain(stored));
+        ctx.print(`domain ${stored} added`);
         return;
       }
       case 'remove': {
         const name = requireArg(ctx, 1, 'domain name', 'mailroom domain remove NAME');
         noMoreArgs(ctx, 2, 'mailroom domain remove NAME');
-        await withStore(ctx, (store) => store.removeDomain(name));
-        ctx.print(`domain ${name.toLowerCase()} removed`);
+        const stored = normalizeDomain(name);
+        await withStore(ctx, (store) => store.removeDomain(stored));
+        ctx.print(`domain ${stored} removed`);
         return;
       }
       case 'list': {

@@ -11,9 +11,11 @@ export const serveCommand: Command = {
     // Config errors surface here, before any log line: one line on stderr, non-zero exit.
     const config = ctx.config();
     // Loaded here, not at the top: admin commands should not pay for the SMTP engine, TLS and logging.
-    const { createLogger } = await import('../../observability/logger.js');
+    const { createLogger, routeProcessWarnings } = await import('../../observability/logger.js');
     const { startServer } = await import('../../server/serve.js');
     const logger = createLogger();
+    // Every line the server prints is JSON: Node's own warnings too (issue 8 item 10).
+    routeProcessWarnings(logger);
     logger.info(
       { config: config.configPath, serverName: config.hostname, dataDir: config.dataDir },
       'starting',

@@ -1,4 +1,5 @@
 // Pure normalisation and validation of domain names, addresses, alias sources and mailbox names for the store.
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { MailroomError } from '../../errors.js';
 
 /*
@@ -20,7 +21,19 @@ function octets(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
-/** Lower-cases and checks a domain name; a single trailing dot (absolute form) is dropped. */
+/*
+ * Decision: a domain is stored in one canonical form, so that mail can reach it however the sender
+ * writes it. Internationalised names (RFC 5890) are kept as U-labels (readable, and what the NFC rule
+ * above already stored), and an A-label ("xn--...") given by an admin or arriving in RCPT from a
+ * sender without SMTPUTF8 maps to the same name; before, `xn--bcher-kva.test` and `bücher.test` were
+ * two domains and each received only the mail written its way. A name that can never receive mail is
+ * refused rather than stored: characters outside letters, digits and hyphens in the ASCII form
+ * (RFC 5321 4.1.2 sub-domain, RFC 1123 2.1; "_" included), and an all-digit last label (an IPv4
+ * address, which mail writes as the literal [192.0.2.1], RFC 5321 4.1.3; RFC 3696 2).
+ */
+const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/** Lower-cases and checks a domain name; a single trailing dot (absolute form) is dropped; A-labels become U-labels. */
 export function normalizeDomain(input: string): string {
   let d = input.normalize('NFC').toLowerCase();
   if (d.endsWith('.')) d = d.slice(0, -1);
@@ -35,7 +48,17 @@ export function normalizeDomain(input: string): string {
     if (FORBIDDEN.test(label)) bad('contains a forbidden character');
     if (label.startsWith('-') || label.endsWith('-')) bad('label starts or ends with a hyphen');
   }
-  return d;
+  // UTS #46 processing, as browsers and IDNA-aware mailers apply it (WHATWG URL domainToASCII).
+  const ascii = domainToASCII(d);
+  if (ascii === '') bad('not a valid internationalised domain name (RFC 5890)');
+  const labels = ascii.split('.');
+  for (const label of labels) {
+    if (!LDH_LABEL.test(label)) bad(`label "${label}" may only hold letters, digits and hyphens`);
+    if (label.length > MAX_LABEL_OCTETS) bad(`label longer than ${MAX_LABEL_OCTETS} octets in ASCII form`);
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) bad('an IP address, not a domain name');
+  if (octets(ascii) > MAX_DOMAIN_OCTETS) bad(`longer than ${MAX_DOMAIN_OCTETS} octets in ASCII form`);
+  return domainToUnicode(ascii);
 }
 
 /** Lower-cases and checks `local@domain`; returns the normalised address and its parts. */

@@ -1,10 +1,10 @@
 // SqliteStore: the embedded default Store (better-sqlite3 in WAL mode, bodies inline or under data_dir/blobs).
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MailroomError } from '../../errors.js';
 import { FileBlobStore, newOwnedFileName } from '../blob-store.js';
+import { prepareDataDir } from '../data-dir.js';
 import type {
   Account,
   Alias,
@@ -87,7 +87,8 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
-    mkdirSync(options.dataDir, { recursive: true });
+    // Made and proven usable first: an unusable data_dir is one clear error, never a hang (data-dir.ts).
+    prepareDataDir(options.dataDir);
     this.spoolDir = join(options.dataDir, 'spool');
     this.blobs = new FileBlobStore(
       join(options.dataDir, 'blobs'),

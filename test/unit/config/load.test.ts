@@ -173,7 +173,10 @@ routes = { "Example.net" = "127.0.0.1:2626" }
       'hostname = "bad host"',
       'config: hostname: expected a host name (letters, digits, hyphens, dots), got "bad host"',
     ],
-    ['[tls]\ncert = "c.pem"', 'config: tls.key: expected a file path'],
+    [
+      '[tls]\ncert = "c.pem"',
+      'config: tls.key: expected both cert and key (or neither, for a self-signed certificate)',
+    ],
     ['[outbound]\nport = 70000', 'config: outbound.port: expected a port from 1 to 65535, got 70000'],
     [
       '[outbound]\ndns_servers = ["dns.example"]',

@@ -59,7 +59,33 @@ void describe('normalizeDomain', () => {
   void test('lower-cases and drops one trailing dot', () => {
     assert.equal(normalizeDomain('Mail.Example.TEST.'), 'mail.example.test');
   });
-  for (const input of ['', '.', 'a..b', 'a.-b', 'x_y z', 'a@b', 'a'.repeat(64) + '.test', '\u0000']) {
+  // Issue 8 item 9: one canonical form for an IDN, however it is written (RFC 5890 U-label or A-label).
+  const same: [string, string][] = [
+    ['bücher.test', 'bücher.test'],
+    ['xn--bcher-kva.test', 'bücher.test'],
+    ['XN--BCHER-KVA.Test.', 'bücher.test'],
+    ['BÜCHER.test', 'bücher.test'],
+    ['Foo.Test.', 'foo.test'], // `domain add foo.test.` is foo.test
+    ['localhost', 'localhost'],
+  ];
+  for (const [input, want] of same) {
+    void test(`${JSON.stringify(input)} -> ${want}`, () => assert.equal(normalizeDomain(input), want));
+  }
+  const bad = [
+    ...['', '.', 'a..b', 'a.-b', 'x_y z', 'a@b', 'a'.repeat(64) + '.test', '\u0000'],
+    // Names that could never receive mail (issue 8 item 9): not LDH in ASCII form, an IP, bad punycode.
+    ...[
+      'foo_bar.test',
+      'ex!ample.test',
+      'foo.test..',
+      ' foo.test',
+      'foo.test ',
+      '1.2.3.4',
+      '0x7f.1',
+      'xn--zz.test',
+    ],
+  ];
+  for (const input of bad) {
     void test(`refuses ${JSON.stringify(input)}`, () =>
       assert.throws(() => normalizeDomain(input), fails('BAD_DOMAIN')));
   }
