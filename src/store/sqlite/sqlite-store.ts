@@ -28,6 +28,7 @@ import { SqliteMailStore } from './mail-store.js';
 import { listQueueEntries } from './queries.js';
 import { SqliteQueueStore } from './queue-store.js';
 import { migrate } from './schema.js';
+import { canonicalizeStoredNames } from './canonical-names.js';
 import { cachedPrepare, type Prepare } from './statements.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
@@ -108,6 +109,7 @@ export class SqliteStore implements Store {
       if (options.backgroundCheckpoints) this.db.pragma('wal_autocheckpoint = 0');
       this.db.pragma('foreign_keys = ON');
       migrate(this.db);
+      canonicalizeStoredNames(this.db);
     } catch (err) {
       this.db.close();
       throw err;
