@@ -6,6 +6,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { MailroomError } from '../errors.js';
 import {
+  DEFAULT_DEADLINES,
   DEFAULT_LIMITS,
   DEFAULT_MAX_AGE,
   DEFAULT_QUEUE_CONNECTIONS,
@@ -155,6 +156,13 @@ function resolveConfig(
       maxRecipients: raw.limits?.max_recipients ?? DEFAULT_LIMITS.maxRecipients,
       maxConnections: raw.limits?.max_connections ?? DEFAULT_LIMITS.maxConnections,
       maxConnectionsPerIp: raw.limits?.max_connections_per_ip ?? DEFAULT_LIMITS.maxConnectionsPerIp,
+      deadlines: {
+        loginMs: raw.limits?.login_timeout ?? DEFAULT_DEADLINES.loginMs,
+        commandLineMs: raw.limits?.command_line_timeout ?? DEFAULT_DEADLINES.commandLineMs,
+        mxSessionMs: raw.limits?.mx_session_timeout ?? DEFAULT_DEADLINES.mxSessionMs,
+        transferGraceMs: raw.limits?.transfer_grace ?? DEFAULT_DEADLINES.transferGraceMs,
+        transferMinRate: raw.limits?.transfer_min_rate ?? DEFAULT_DEADLINES.transferMinRate,
+      },
     },
     queue: {
       retryIntervalsMs:
