@@ -35,6 +35,7 @@ export async function startImapListeners(
         },
         logger: log,
         secureContext: deps.tls.secureContext,
+        deadlines: config.limits.deadlines,
         limits,
         onClose,
       }),

@@ -95,7 +95,9 @@ export function quitReply(hostname: string): Reply {
   return r(221, '2.0.0', `${hostname} closing connection`);
 }
 
-export function timeoutReply(hostname: string): Reply {
+/** Idle too long, or (with `what`) a deadline passed: the line, the login, the session or the data rate. */
+export function timeoutReply(hostname: string, what?: string): Reply {
+  if (what) return r(421, '4.4.2', `${hostname} Error: timeout exceeded (${what}), closing connection`);
   return r(421, '4.4.2', `${hostname} timeout exceeded, closing connection`);
 }
 

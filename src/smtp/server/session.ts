@@ -14,6 +14,7 @@ import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand } from './command-par
 import { LineReceiver } from './receivers.js';
 import { ALLOWED_VERBS, isCommandState, type CommandState, type SessionState } from './session-state.js';
 import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
+import type { ReadPhase } from '../../net/deadlines.js';
 import {
   resetTransaction,
   type SessionAction,
@@ -96,6 +97,16 @@ export class SmtpSession implements SessionCore {
     return k === 'data' || k === 'bdat' || k === 'discard' ? 'data' : 'command';
   }
 
+  /**
+   * What the next input continues, for the connection's deadlines: a body (DATA, BDAT, including the
+   * commands between BDAT chunks of one message), the rest of a started line, or nothing yet.
+   */
+  readPhase(): ReadPhase {
+    const k = this.state.kind;
+    if (k === 'data' || k === 'bdat' || k === 'bdat-wait' || k === 'discard') return 'transfer';
+    return this.lines.pending ? 'line' : 'idle';
+  }
+
   async feed(input: Buffer): Promise<SessionOutput> {
     let offset = 0;
     while (offset < input.length && this.action === undefined && this.state.kind !== 'closed') {
@@ -152,9 +163,9 @@ export class SmtpSession implements SessionCore {
     this.action = undefined;
   }
 
-  /** The client went quiet too long: 421 4.4.2 and close. */
-  timedOut(): SessionOutput {
-    return this.shutdown(timeoutReply(this.policy.hostname));
+  /** The client went quiet too long, or (`what`) missed a deadline: 421 4.4.2 and close. */
+  timedOut(what?: string): SessionOutput {
+    return this.shutdown(timeoutReply(this.policy.hostname, what));
   }
 
   /** Something unexpected broke: 421 4.3.0 and close (the connection logs the error). */
