@@ -1,4 +1,4 @@
-// ConnectionDeadlines (pure, exact times) and its watcher under mocked timers: login, session, line and rate floor.
+// ConnectionDeadlines (pure, exact times), its watcher under mocked timers, and each protocol's read phase that drives it.
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -8,6 +8,10 @@ import {
   type DeadlineKind,
   type DeadlineLimits,
 } from '../../../src/net/deadlines.js';
+import { ImapCommandReceiver } from '../../../src/imap/proto/literal-receiver.js';
+import { LineReceiver as Pop3LineReceiver } from '../../../src/pop3/command-parser.js';
+import { SmtpSession } from '../../../src/smtp/server/session.js';
+import { fakeServices, testPeer, testPolicy } from '../../helpers/smtp-fakes.js';
 
 const LIMITS: DeadlineLimits = {
   loginMs: 60_000,
@@ -155,5 +159,63 @@ describe('watchDeadlines', () => {
     } finally {
       mock.timers.reset();
     }
+  });
+});
+
+/** Feeds `text` to the IMAP receiver and pulls every event; returns their kinds. */
+function imapFeed(r: ImapCommandReceiver, text: string): string[] {
+  r.push(Buffer.from(text));
+  const kinds: string[] = [];
+  for (let ev = r.next(); ev; ev = r.next()) kinds.push(ev.kind);
+  return kinds;
+}
+
+describe('read phases (what the next bytes continue)', () => {
+  test('IMAP receiver: a started line, a literal (transfer), the rest of the line after it, then idle', () => {
+    const r = new ImapCommandReceiver();
+    assert.equal(r.readPhase(), 'idle');
+    imapFeed(r, 'a NO');
+    assert.equal(r.readPhase(), 'line');
+    assert.deepEqual(imapFeed(r, 'OP\r\n'), ['command']);
+    assert.equal(r.readPhase(), 'idle');
+    assert.deepEqual(imapFeed(r, 'b APPEND INBOX {5}\r\n'), ['continue', 'literal-start']);
+    assert.equal(r.readPhase(), 'transfer');
+    assert.deepEqual(imapFeed(r, 'hel'), ['literal-chunk']);
+    assert.equal(r.readPhase(), 'transfer');
+    imapFeed(r, 'lo');
+    assert.equal(r.readPhase(), 'line'); // the command line still has to end
+    assert.deepEqual(imapFeed(r, '\r\n'), ['command']);
+    assert.equal(r.readPhase(), 'idle');
+  });
+
+  test('SMTP session: a partial command line, then DATA and BDAT bodies (with the commands between chunks)', async () => {
+    const session = new SmtpSession({ policy: testPolicy(), services: fakeServices(), peer: testPeer() });
+    session.greet();
+    await session.feed(Buffer.from('EHLO c'));
+    assert.equal(session.readPhase(), 'line');
+    await session.feed(Buffer.from('\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<jones@foo.com>\r\n'));
+    assert.equal(session.readPhase(), 'idle');
+    await session.feed(Buffer.from('DATA\r\n'));
+    assert.equal(session.readPhase(), 'transfer');
+    await session.feed(Buffer.from('Subject: x\r\n\r\nbody\r\n.\r\n'));
+    assert.equal(session.readPhase(), 'idle');
+    await session.feed(Buffer.from('MAIL FROM:<a@b.example>\r\nRCPT TO:<jones@foo.com>\r\nBDAT 3\r\nabc'));
+    assert.equal(session.readPhase(), 'transfer'); // between chunks: still the same message
+    await session.feed(Buffer.from('BDAT 0 LAST\r\n'));
+    assert.equal(session.readPhase(), 'idle');
+  });
+
+  test('POP3 line receiver: partial while a line has started, and while an over-long one is skipped', () => {
+    const r = new Pop3LineReceiver();
+    assert.equal(r.partial, false);
+    r.feed(Buffer.from('US'));
+    assert.equal(r.next(), null);
+    assert.equal(r.partial, true);
+    r.feed(Buffer.from('ER bob\r\n'));
+    assert.notEqual(r.next(), null);
+    assert.equal(r.partial, false);
+    r.feed(Buffer.alloc(1_000, 0x41));
+    assert.equal(r.next(), null);
+    assert.equal(r.partial, true);
   });
 });
