@@ -123,6 +123,8 @@ export interface DeadlineWatch {
 /**
  * The clock side of ConnectionDeadlines: one unref'd timer set to the next check; when it fires and a
  * deadline has passed, `onExpired` is called once. `clock` is monotonic milliseconds (injected by tests).
+ * A deadline that moved later (a transfer's budget grows with every chunk) keeps the earlier timer, which
+ * then re-checks and re-arms: one timer operation per deadline, not per chunk.
  */
 export function watchDeadlines(
   deadlines: ConnectionDeadlines,
@@ -130,18 +132,26 @@ export function watchDeadlines(
   onExpired: (kind: DeadlineKind) => void,
 ): DeadlineWatch {
   let timer: NodeJS.Timeout | undefined;
+  let scheduledAt = Infinity;
   let stopped = false;
-  const update = (): void => {
+  const clear = (): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (stopped) return;
+    scheduledAt = Infinity;
+  };
+  const update = (): void => {
+    if (stopped) return clear();
     const at = deadlines.nextCheckAt();
-    if (at === null) return;
+    if (at === null) return clear();
+    if (timer && scheduledAt <= at) return; // fires early, finds nothing, re-arms for `at`
+    clear();
+    scheduledAt = at;
     timer = setTimeout(fire, Math.max(0, Math.ceil(at - clock())));
     timer.unref?.();
   };
   const fire = (): void => {
     timer = undefined;
+    scheduledAt = Infinity;
     if (stopped) return;
     const kind = deadlines.expired(clock());
     if (kind === null) return update();
@@ -153,8 +163,7 @@ export function watchDeadlines(
     update,
     stop(): void {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      clear();
     },
   };
 }

@@ -144,6 +144,30 @@ describe('watchDeadlines', () => {
       mock.timers.tick(90_000);
       assert.deepEqual(fired, ['command-line']); // once
 
+      // A transfer whose budget grows: the first timer fires early, finds nothing, re-arms for the new end.
+      const grown: DeadlineKind[] = [];
+      const g = new ConnectionDeadlines({ ...LIMITS, loginMs: null }, now);
+      const u = watchDeadlines(
+        g,
+        () => now,
+        (k) => grown.push(k),
+      );
+      g.setPhase('transfer', now);
+      u.update(); // budget ends at now + 30 s
+      now += 10_000;
+      mock.timers.tick(10_000);
+      g.received(5_000, now); // + 5 s: ends at +35 s
+      u.update();
+      now += 20_000;
+      mock.timers.tick(20_000); // +30 s: the old timer
+      assert.deepEqual(grown, []);
+      now += 4_999;
+      mock.timers.tick(4_999);
+      assert.deepEqual(grown, []);
+      now += 1;
+      mock.timers.tick(1);
+      assert.deepEqual(grown, ['transfer-rate']);
+
       const quiet: DeadlineKind[] = [];
       const e = new ConnectionDeadlines(LIMITS, now);
       const v = watchDeadlines(
