@@ -83,6 +83,13 @@ export const DEFAULT_DEADLINES = {
 } as const;
 
 /**
+ * SMTP NOOP, RSET, VRFY and HELP since the last accepted message: past this many the session ends with
+ * 421 4.7.0. 100 as Postfix's smtpd_junk_command_limit: a client looping on them keeps the command idle
+ * timer alive without ever sending mail (and each costs a reply), while a real client sends a handful.
+ */
+export const SMTP_JUNK_COMMAND_LIMIT = 100;
+
+/**
  * Bodies smaller than this stay in memory while streaming; bigger ones spill to a spool file.
  * 256 KiB: most mail is far smaller, so the common case never touches the spool, while the
  * memory held by 1000 connections mid-DATA stays bounded (~256 MiB worst case).

@@ -101,6 +101,11 @@ export function timeoutReply(hostname: string, what?: string): Reply {
   return r(421, '4.4.2', `${hostname} timeout exceeded, closing connection`);
 }
 
+/** Too many NOOP/RSET/VRFY/HELP without mail (limits.ts SMTP_JUNK_COMMAND_LIMIT); 4.7.0: a policy refusal (RFC 3463). */
+export function junkLimitReply(hostname: string): Reply {
+  return r(421, '4.7.0', `${hostname} Error: too many commands without mail, closing connection`);
+}
+
 /** RFC 5321 3.8: a server shutting down answers 421 and closes; 4.3.2 = system not accepting messages (RFC 3463). */
 export function shuttingDownReply(hostname: string): Reply {
   return r(421, '4.3.2', `${hostname} service shutting down, try again later`);

@@ -196,6 +196,12 @@ export function serveSmtpConnection(
         case 'auth':
           log.info({ event: 'auth', outcome: e.outcome, account: e.account }, 'auth');
           break;
+        case 'junk-limit':
+          log.info(
+            { event: 'junk-limit', protocol: 'smtp', ip: session.peer.remoteAddress, commands: e.commands },
+            'smtp too many commands without mail',
+          );
+          break;
       }
     }
   }

@@ -6,11 +6,13 @@ import {
   formatReply,
   greetingReply,
   internalErrorReply,
+  junkLimitReply,
   shuttingDownReply,
   timeoutReply,
   type Reply,
 } from '../reply-codes.js';
-import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand } from './command-parser.js';
+import { SMTP_JUNK_COMMAND_LIMIT } from '../../config/limits.js';
+import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand, type SmtpVerb } from './command-parser.js';
 import { LineReceiver } from './receivers.js';
 import { ALLOWED_VERBS, isCommandState, type CommandState, type SessionState } from './session-state.js';
 import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
@@ -75,6 +77,8 @@ export class SmtpSession implements SessionCore {
   private action: SessionAction | undefined;
   /** Set when a spool write failed mid-body: the rest of the body is read and dropped, then 451. */
   private writeFailed = false;
+  /** NOOP/RSET/VRFY/HELP since the last accepted message (SMTP_JUNK_COMMAND_LIMIT). */
+  private junkCommands = 0;
 
   constructor(options: SmtpSessionOptions) {
     this.policy = options.policy;
@@ -190,6 +194,7 @@ export class SmtpSession implements SessionCore {
   }
 
   event(event: SessionEvent): void {
+    if (event.kind === 'accepted') this.junkCommands = 0; // as Postfix: delivering mail resets the count
     this.events.push(event);
   }
 
@@ -249,6 +254,13 @@ export class SmtpSession implements SessionCore {
       if (cmd.verb === 'BDAT') return discardChunk(this, cmd.size, reply, state);
       return this.reply(reply);
     }
+    if (JUNK_VERBS.has(cmd.verb) && ++this.junkCommands > SMTP_JUNK_COMMAND_LIMIT) {
+      // Replies to them keep the idle timer alive without ever sending mail (Postfix smtpd_junk_command_limit).
+      this.event({ kind: 'junk-limit', commands: this.junkCommands });
+      this.abort();
+      this.reply(junkLimitReply(this.policy.hostname));
+      return this.act('close');
+    }
     try {
       await this.dispatch(state, cmd);
     } catch (error) {
@@ -294,6 +306,9 @@ export class SmtpSession implements SessionCore {
     }
   }
 }
+
+/** Commands that do not advance a mail transaction (Postfix's "junk" commands; we have no ETRN). */
+const JUNK_VERBS: ReadonlySet<SmtpVerb> = new Set<SmtpVerb>(['NOOP', 'RSET', 'VRFY', 'HELP']);
 
 /** The most helpful 503 text for a verb the table refused in this state. */
 function sequenceReply(state: CommandState, cmd: SmtpCommand): Reply {
