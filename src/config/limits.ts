@@ -82,6 +82,44 @@ export const DEFAULT_LIMITS = {
 } as const;
 
 /**
+ * Deadlines that activity does not extend ([limits] *_timeout, transfer_*; net/deadlines.ts), beside the
+ * idle timers above, which restart on every byte and so never end a client trickling one byte at a time.
+ */
+export const DEFAULT_DEADLINES = {
+  /** Connect to successful login (IMAP, POP3, SMTP submission): 60 s, as Dovecot's login processes. */
+  loginMs: 60_000,
+  /**
+   * First byte of a command line to its end. Programs send a line in one packet; 60 s still lets a
+   * person type one into telnet. Postfix's smtpd_per_record_deadline likewise times whole lines.
+   */
+  commandLineMs: 60_000,
+  /**
+   * Total length of an SMTP MX session, which has no login to bound it: 30 min, six RFC 5321 command
+   * timeouts; senders reuse a connection for minutes (Postfix: smtp_connection_reuse_time_limit 300 s).
+   * A transfer in progress is not cut by it (the rate floor bounds that), so a slow big message still
+   * gets its reply.
+   */
+  mxSessionMs: 30 * 60_000,
+  /**
+   * A DATA/BDAT/APPEND transfer's time in hand, also its cap: 3 min, RFC 5321 4.5.3.2.5's DATA block
+   * timeout, so a stall a client is allowed by the RFC never ends a transfer that keeps the floor rate.
+   */
+  transferGraceMs: SMTP_TIMEOUTS_MS.dataBlock,
+  /**
+   * Floor rate (bytes/s) a transfer must keep on average: 500, Postfix's smtpd_min_data_rate. A GPRS
+   * link does 5 KiB/s or more, so only a deliberate trickle stays below it.
+   */
+  transferMinRate: 500,
+} as const;
+
+/**
+ * SMTP NOOP, RSET, VRFY and HELP since the last accepted message: past this many the session ends with
+ * 421 4.7.0. 100 as Postfix's smtpd_junk_command_limit: a client looping on them keeps the command idle
+ * timer alive without ever sending mail (and each costs a reply), while a real client sends a handful.
+ */
+export const SMTP_JUNK_COMMAND_LIMIT = 100;
+
+/**
  * Bodies smaller than this stay in memory while streaming; bigger ones spill to a spool file.
  * 256 KiB: most mail is far smaller, so the common case never touches the spool, while the
  * memory held by 1000 connections mid-DATA stays bounded (~256 MiB worst case).

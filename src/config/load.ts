@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { MailroomError } from '../errors.js';
 import { DEFAULT_MIN_FREE_SPACE, DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION } from './limits.js';
 import {
+  DEFAULT_DEADLINES,
   DEFAULT_LIMITS,
   DEFAULT_MAX_AGE,
   DEFAULT_QUEUE_CONNECTIONS,
@@ -162,6 +163,13 @@ function resolveConfig(
       maxConnections: raw.limits?.max_connections ?? DEFAULT_LIMITS.maxConnections,
       maxConnectionsPerIp: raw.limits?.max_connections_per_ip ?? DEFAULT_LIMITS.maxConnectionsPerIp,
       minFreeSpace: raw.limits?.min_free_space ?? { ...DEFAULT_MIN_FREE_SPACE },
+      deadlines: {
+        loginMs: raw.limits?.login_timeout ?? DEFAULT_DEADLINES.loginMs,
+        commandLineMs: raw.limits?.command_line_timeout ?? DEFAULT_DEADLINES.commandLineMs,
+        mxSessionMs: raw.limits?.mx_session_timeout ?? DEFAULT_DEADLINES.mxSessionMs,
+        transferGraceMs: raw.limits?.transfer_grace ?? DEFAULT_DEADLINES.transferGraceMs,
+        transferMinRate: raw.limits?.transfer_min_rate ?? DEFAULT_DEADLINES.transferMinRate,
+      },
     },
     queue: {
       retryIntervalsMs:

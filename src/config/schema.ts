@@ -1,7 +1,7 @@
 // The config file's schema (zod, strict): raw TOML keys -> a validated, typed Config; plus the pure value parsers.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_DEADLINES, DEFAULT_LIMITS } from './limits.js';
 
 /** One address a listener binds to. */
 export interface ListenAddress {
@@ -210,6 +210,12 @@ export const rawConfigSchema = z.strictObject({
       max_connections_per_ip: positiveInt().optional(),
       // Free space data_dir keeps: below it new mail gets 452 4.3.1 / NO [OVERQUOTA] (issue 8 item 6).
       min_free_space: minFreeSpace.optional(),
+      // Deadlines activity does not extend (net/deadlines.ts); defaults and reasons in limits.ts.
+      login_timeout: duration.optional(),
+      command_line_timeout: duration.optional(),
+      mx_session_timeout: duration.optional(),
+      transfer_grace: duration.optional(),
+      transfer_min_rate: positiveInt('a positive integer (bytes per second)').optional(),
     })
     .optional(),
   queue: z
@@ -297,6 +303,23 @@ export const LISTENER_DEFAULTS = {
 
 export type ListenerName = keyof typeof LISTENER_DEFAULTS;
 
+/**
+ * The deadline settings of [limits], shared by every protocol; each connection enforces those that apply
+ * to it (net/deadlines.ts). Durations in milliseconds, the rate in bytes per second.
+ */
+export interface DeadlineSettings {
+  /** From connect until a successful login (IMAP, POP3, SMTP submission). */
+  loginMs: number;
+  /** From the first byte of a command line until its end. */
+  commandLineMs: number;
+  /** From connect until an MX session (no login) must end; a transfer in progress finishes first. */
+  mxSessionMs: number;
+  /** The time a DATA/BDAT/APPEND transfer has in hand: its budget starts at this and never exceeds it. */
+  transferGraceMs: number;
+  /** Each byte received adds 1/transferMinRate s to a transfer's budget. */
+  transferMinRate: number;
+}
+
 /** The resolved configuration every module reads: defaults applied, paths absolute, durations in ms. */
 export interface Config {
   /** The file it came from, or null for built-in defaults. */
@@ -316,6 +339,7 @@ export interface Config {
     maxConnectionsPerIp: number;
     /** Free-space floor of data_dir; the smaller of bytes and percent counts (null: not given). */
     minFreeSpace: MinFreeSpace;
+    deadlines: DeadlineSettings;
   };
   queue: {
     retryIntervalsMs: number[];
@@ -338,4 +362,4 @@ export const DEFAULT_RETRY_INTERVALS = ['1m', '5m', '15m', '1h', '4h'] as const;
 export const DEFAULT_MAX_AGE = '5d';
 /** Outgoing connections at once, in all and per destination domain (Postfix: 100 and 20). */
 export const DEFAULT_QUEUE_CONNECTIONS = { total: 100, perDomain: 10 } as const;
-export { DEFAULT_LIMITS };
+export { DEFAULT_DEADLINES, DEFAULT_LIMITS };

@@ -3,7 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import { DEFAULT_DEADLINES, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import type { DeadlineSettings } from '../config/schema.js';
+import {
+  ConnectionDeadlines,
+  DEADLINE_TEXT,
+  deadlineLimits,
+  watchDeadlines,
+  type DeadlineKind,
+} from '../net/deadlines.js';
 import type { Logger } from '../observability/logger.js';
 import { mailboxWatchOf, type MailboxChange } from '../store/mailbox-watch.js';
 import { createBodySpool } from '../store/spool.js';
@@ -51,6 +59,10 @@ export interface ImapConnectionOptions {
   secureContext: tls.SecureContext | null;
   limits?: ReceiverLimits;
   autologoutMs?: number;
+  /** Deadlines activity does not extend ([limits]); default DEFAULT_DEADLINES. */
+  deadlines?: DeadlineSettings;
+  /** Monotonic milliseconds for the deadlines; injected by tests. Default performance.now. */
+  clock?: () => number;
   onClose?: () => void;
 }
 
@@ -93,6 +105,31 @@ export function serveImapConnection(
   let spoolFailure: unknown = null;
   let idling = false;
   let idlePoll: NodeJS.Timeout | undefined;
+  const clock = options.clock ?? (() => performance.now());
+  // Login within loginMs of connecting (as Dovecot's login processes); after it, lines and APPEND literals.
+  const watch = watchDeadlines(
+    new ConnectionDeadlines(deadlineLimits(options.deadlines ?? DEFAULT_DEADLINES, true), clock()),
+    clock,
+    onDeadline,
+  );
+
+  function onDeadline(kind: DeadlineKind): void {
+    if (ended) return;
+    log.info(
+      { event: 'deadline-exceeded', protocol: 'imap', ip: remoteAddress, deadline: kind },
+      'imap deadline exceeded',
+    );
+    close(session.bye(`Timeout: ${DEADLINE_TEXT[kind]}`));
+  }
+
+  /** After input was processed: what is read next starts or continues its deadline; login ends that one. */
+  function syncDeadlines(): void {
+    const now = clock();
+    if (session.state.kind !== 'not-authenticated') watch.deadlines.markLoggedIn();
+    watch.deadlines.setPhase(receiver.readPhase(), now);
+    watch.deadlines.release(now);
+    watch.update();
+  }
 
   const arm = (): void => {
     if (timer) clearTimeout(timer);
@@ -135,6 +172,7 @@ export function serveImapConnection(
     ended = true;
     stopIdle();
     if (timer) clearTimeout(timer);
+    watch.stop();
     spool?.abort();
     for (const b of bodies) services.discardBody(b);
     bodies = [];
@@ -274,6 +312,7 @@ export function serveImapConnection(
     current.pause();
     // Below the free-space floor APPEND literals are refused before "+" (a cached verdict: no syscall here).
     receiver.refuseAppends(options.services.storage?.isLow() ? STORAGE_REFUSAL : null);
+    watch.deadlines.hold(clock()); // our own work (storage, authentication) is not the client's time
     try {
       for (;;) {
         if (ended) return;
@@ -289,6 +328,7 @@ export function serveImapConnection(
     } finally {
       busy = false;
     }
+    syncDeadlines();
     arm();
     // Reading stops while the client does not read its responses (backpressure).
     if (current.writableNeedDrain) current.once('drain', () => current.resume());
@@ -296,6 +336,7 @@ export function serveImapConnection(
   }
 
   const onData = (chunk: Buffer): void => {
+    watch.deadlines.received(chunk.length, clock());
     receiver.push(chunk);
     void pump();
   };
@@ -333,6 +374,7 @@ export function serveImapConnection(
     ended = true;
     stopIdle();
     if (timer) clearTimeout(timer);
+    watch.stop();
     spool?.abort();
     for (const b of bodies) services.discardBody(b);
     options.onClose?.();
@@ -348,6 +390,7 @@ export function serveImapConnection(
   });
   socket.write(session.greeting());
   arm();
+  watch.update();
 
   return {
     shutdown(): void {

@@ -41,6 +41,7 @@ export async function startImapListeners(
         },
         logger: log,
         secureContext: deps.tls.secureContext,
+        deadlines: config.limits.deadlines,
         limits,
         onClose,
       }),

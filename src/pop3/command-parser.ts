@@ -32,6 +32,11 @@ export class LineReceiver {
     if (chunk.length > 0) this.pending.push(chunk);
   }
 
+  /** True while part of a line has arrived (for the command-line deadline: a slow client, not an idle one). */
+  get partial(): boolean {
+    return this.held > 0 || this.discarding || this.pending.length > 0;
+  }
+
   /** The next complete line, or null when none has fully arrived. */
   next(): ReceivedLine | null {
     while (this.pending.length > 0) {

@@ -2,6 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { DEFAULT_DEADLINES } from '../config/limits.js';
+import type { DeadlineSettings } from '../config/schema.js';
+import {
+  ConnectionDeadlines,
+  DEADLINE_TEXT,
+  deadlineLimits,
+  watchDeadlines,
+  type DeadlineKind,
+} from '../net/deadlines.js';
 import type { Logger } from '../observability/logger.js';
 import { BodyEncoder } from '../smtp/client/dot-stuff.js';
 import type { MailStore } from '../store/mail-store.js';
@@ -31,6 +40,10 @@ export interface Pop3ConnectionOptions {
   secureContext: tls.SecureContext | null;
   /** Inactivity autologout; default POP3_AUTOLOGOUT_MS (tests shorten it). */
   autologoutMs?: number;
+  /** Deadlines activity does not extend ([limits]); default DEFAULT_DEADLINES. */
+  deadlines?: DeadlineSettings;
+  /** Monotonic milliseconds for the deadlines; injected by tests. Default performance.now. */
+  clock?: () => number;
   now?: () => Date;
   newSessionId?: () => string;
   onClose?: () => void;
@@ -66,6 +79,13 @@ export function servePop3Connection(
   let shutdownRequested = false;
   let timer: NodeJS.Timeout | undefined;
   let bytesOut = 0;
+  const clock = options.clock ?? (() => performance.now());
+  // POP3 has no message upload, so only the login and command-line deadlines can apply.
+  const watch = watchDeadlines(
+    new ConnectionDeadlines(deadlineLimits(options.deadlines ?? DEFAULT_DEADLINES, true), clock()),
+    clock,
+    onDeadline,
+  );
 
   log.info(
     { event: 'session-start', remote: remoteAddress, secure: session.peer.secure },
@@ -86,10 +106,31 @@ export function servePop3Connection(
     finish(R.autologout);
   }
 
+  function onDeadline(kind: DeadlineKind): void {
+    if (ended) return;
+    log.info(
+      { event: 'deadline-exceeded', protocol: 'pop3', ip: remoteAddress, deadline: kind },
+      'pop3 deadline exceeded',
+    );
+    // As an autologout: nothing is deleted (RFC 1939 3).
+    session.close();
+    finish(R.deadline(DEADLINE_TEXT[kind]));
+  }
+
+  /** After a batch of commands: a started line keeps its deadline running; login ends that one. */
+  function syncDeadlines(): void {
+    const now = clock();
+    if (session.state.kind === 'transaction') watch.deadlines.markLoggedIn();
+    watch.deadlines.setPhase(receiver.partial ? 'line' : 'idle', now);
+    watch.deadlines.release(now);
+    watch.update();
+  }
+
   function finish(last: string): void {
     if (ended) return;
     ended = true;
     if (timer) clearTimeout(timer);
+    watch.stop();
     receiver.reset();
     current.removeListener('data', onData);
     if (last && current.writable) current.end(last);
@@ -163,6 +204,7 @@ export function servePop3Connection(
 
   async function pump(): Promise<void> {
     busy = true;
+    watch.deadlines.hold(clock()); // our own work (authentication, streaming a message) is not the client's line
     current.pause(); // one command at a time (RFC 2449 6.6 PIPELINING): read nothing more meanwhile
     try {
       for (;;) {
@@ -194,6 +236,7 @@ export function servePop3Connection(
       return finish(R.shuttingDown);
     }
     if (!ended) {
+      syncDeadlines();
       arm();
       current.resume();
     }
@@ -233,6 +276,7 @@ export function servePop3Connection(
 
   function onClose(): void {
     if (timer) clearTimeout(timer);
+    watch.stop();
     ended = true;
     // RFC 1939 6: a connection that ends without QUIT never enters UPDATE; the lock goes.
     session.close();
@@ -245,6 +289,7 @@ export function servePop3Connection(
   current.on('close', onClose);
   void write(session.greet());
   arm();
+  watch.update();
   return {
     shutdown() {
       if (ended) return;

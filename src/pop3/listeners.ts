@@ -35,6 +35,7 @@ export async function startPop3Listeners(
         store: store.mail,
         logger: log,
         secureContext: deps.tls.secureContext,
+        deadlines: config.limits.deadlines,
         now: deps.now,
         onClose,
       }),

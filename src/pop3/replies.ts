@@ -51,6 +51,8 @@ export const R = {
   updateFailed: err('[SYS/TEMP] Deleted messages could not be removed; none were'),
   messageVanished: err('[SYS/TEMP] Message is no longer available (removed by another client)'),
   autologout: err('Autologout; idle for too long'),
+  /** A deadline activity does not extend has passed (net/deadlines.ts): which one, in words. */
+  deadline: (what: string) => err(`Timeout: ${what}; closing connection`),
   shuttingDown: err('[SYS/TEMP] Server shutting down; no messages were deleted'),
   internalError: err('[SYS/TEMP] Internal error; no messages were deleted'),
 } as const;

@@ -223,6 +223,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
             services,
             logger: log,
             secureContext: tls.secureContext,
+            deadlines: config.limits.deadlines,
             onClose: () => sessions.delete(handle),
           });
           sessions.add(handle);

@@ -98,8 +98,15 @@ export function quitReply(hostname: string): Reply {
   return r(221, '2.0.0', `${hostname} closing connection`);
 }
 
-export function timeoutReply(hostname: string): Reply {
+/** Idle too long, or (with `what`) a deadline passed: the line, the login, the session or the data rate. */
+export function timeoutReply(hostname: string, what?: string): Reply {
+  if (what) return r(421, '4.4.2', `${hostname} Error: timeout exceeded (${what}), closing connection`);
   return r(421, '4.4.2', `${hostname} timeout exceeded, closing connection`);
+}
+
+/** Too many NOOP/RSET/VRFY/HELP without mail (limits.ts SMTP_JUNK_COMMAND_LIMIT); 4.7.0: a policy refusal (RFC 3463). */
+export function junkLimitReply(hostname: string): Reply {
+  return r(421, '4.7.0', `${hostname} Error: too many commands without mail, closing connection`);
 }
 
 /** RFC 5321 3.8: a server shutting down answers 421 and closes; 4.3.2 = system not accepting messages (RFC 3463). */

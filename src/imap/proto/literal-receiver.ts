@@ -150,6 +150,16 @@ export class ImapCommandReceiver {
     );
   }
 
+  /**
+   * What the next bytes continue, for the connection's deadlines: a literal (its bytes are a transfer
+   * held to a floor rate), a started command line (a line deadline), or nothing yet.
+   */
+  readPhase(): 'idle' | 'line' | 'transfer' {
+    if (this.mode.name === 'literal' || this.mode.name === 'discard-literal') return 'transfer';
+    if (this.mode.name === 'discard-line' || this.lineLen > 0 || this.segments.length > 0) return 'line';
+    return 'idle';
+  }
+
   /** The next event, or null when more bytes are needed. */
   next(): ReceiverEvent | null {
     for (;;) {

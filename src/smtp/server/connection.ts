@@ -2,6 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { DEFAULT_DEADLINES } from '../../config/limits.js';
+import type { DeadlineSettings } from '../../config/schema.js';
+import {
+  ConnectionDeadlines,
+  DEADLINE_TEXT,
+  deadlineLimits,
+  watchDeadlines,
+  type DeadlineKind,
+} from '../../net/deadlines.js';
 import type { Logger } from '../../observability/logger.js';
 import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
 import { SmtpSession, type SessionEvent, type SessionOutput } from './session.js';
@@ -29,6 +38,10 @@ export interface SmtpConnectionOptions {
   /** For STARTTLS; null when no certificate is loaded. */
   secureContext: tls.SecureContext | null;
   timeouts?: Partial<SmtpTimeouts>;
+  /** Deadlines activity does not extend ([limits]); default DEFAULT_DEADLINES. */
+  deadlines?: DeadlineSettings;
+  /** Monotonic milliseconds for the deadlines; injected by tests. Default performance.now. */
+  clock?: () => number;
   onClose?: () => void;
   /** Session ids for logs; injected so tests can be exact. Default: 12 random hex characters. */
   newSessionId?: () => string;
@@ -97,6 +110,16 @@ export function serveSmtpConnection(
   let timer: NodeJS.Timeout | undefined;
   let accepted = 0;
   let shutdownRequested = false;
+  const clock = options.clock ?? (() => performance.now());
+  // MX has no login to wait for, so its whole session is bounded instead; submission must AUTH in time.
+  const watch = watchDeadlines(
+    new ConnectionDeadlines(
+      deadlineLimits(options.deadlines ?? DEFAULT_DEADLINES, options.policy.requireAuth),
+      clock(),
+    ),
+    clock,
+    onDeadline,
+  );
 
   log.info(
     {
@@ -122,11 +145,30 @@ export function serveSmtpConnection(
     finish(out.replies);
   }
 
+  function onDeadline(kind: DeadlineKind): void {
+    if (ended) return;
+    log.info(
+      { event: 'deadline-exceeded', protocol: 'smtp', ip: session.peer.remoteAddress, deadline: kind },
+      'smtp deadline exceeded',
+    );
+    finish(session.timedOut(DEADLINE_TEXT[kind]).replies);
+  }
+
+  /** After input was processed: what is read next starts or continues its deadline; login ends that one. */
+  function syncDeadlines(): void {
+    const now = clock();
+    if (session.authenticatedAs !== null) watch.deadlines.markLoggedIn();
+    watch.deadlines.setPhase(session.readPhase(), now);
+    watch.deadlines.release(now);
+    watch.update();
+  }
+
   /** Writes, then closes the connection gracefully (the peer sees our last reply). */
   function finish(last: string): void {
     if (ended) return;
     ended = true;
     if (timer) clearTimeout(timer);
+    watch.stop();
     queue = [];
     current.removeListener('data', onData);
     if (last && current.writable) current.end(last);
@@ -154,6 +196,12 @@ export function serveSmtpConnection(
         case 'auth':
           log.info({ event: 'auth', outcome: e.outcome, account: e.account }, 'auth');
           break;
+        case 'junk-limit':
+          log.info(
+            { event: 'junk-limit', protocol: 'smtp', ip: session.peer.remoteAddress, commands: e.commands },
+            'smtp too many commands without mail',
+          );
+          break;
       }
     }
   }
@@ -166,6 +214,7 @@ export function serveSmtpConnection(
 
   function onData(chunk: Buffer): void {
     if (ended) return;
+    watch.deadlines.received(chunk.length, clock());
     queue.push(chunk);
     current.pause();
     if (!busy) void pump();
@@ -173,6 +222,8 @@ export function serveSmtpConnection(
 
   async function pump(): Promise<void> {
     busy = true;
+    // Our own work (storage, authentication) does not count against the client's line or transfer.
+    watch.deadlines.hold(clock());
     try {
       while (queue.length > 0 && !ended && !shutdownRequested) {
         const chunk = queue.shift() as Buffer;
@@ -197,6 +248,8 @@ export function serveSmtpConnection(
     } finally {
       busy = false;
     }
+    if (ended) return;
+    syncDeadlines();
     if (shutdownRequested) return finish(session.shuttingDown().replies);
     if (!waitingForDrain) resume();
   }
@@ -245,6 +298,7 @@ export function serveSmtpConnection(
 
   function onClose(): void {
     if (timer) clearTimeout(timer);
+    watch.stop();
     ended = true;
     session.abort();
     log.info(
@@ -260,6 +314,7 @@ export function serveSmtpConnection(
   const greeting = session.greet();
   write(greeting);
   armForInput();
+  watch.update();
   return {
     shutdown() {
       if (ended) return;

@@ -6,14 +6,17 @@ import {
   formatReply,
   greetingReply,
   internalErrorReply,
+  junkLimitReply,
   shuttingDownReply,
   timeoutReply,
   type Reply,
 } from '../reply-codes.js';
-import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand } from './command-parser.js';
+import { SMTP_JUNK_COMMAND_LIMIT } from '../../config/limits.js';
+import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand, type SmtpVerb } from './command-parser.js';
 import { LineReceiver } from './receivers.js';
 import { ALLOWED_VERBS, isCommandState, type CommandState, type SessionState } from './session-state.js';
 import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
+import type { ReadPhase } from '../../net/deadlines.js';
 import {
   resetTransaction,
   type SessionAction,
@@ -82,6 +85,8 @@ export class SmtpSession implements SessionCore {
   private action: SessionAction | undefined;
   /** Set when a spool write failed mid-body: the rest of the body is read and dropped, then 451 (452 if the disk is full). */
   private writeFailed: WriteFailure = null;
+  /** NOOP/RSET/VRFY/HELP since the last accepted message (SMTP_JUNK_COMMAND_LIMIT). */
+  private junkCommands = 0;
 
   constructor(options: SmtpSessionOptions) {
     this.policy = options.policy;
@@ -102,6 +107,16 @@ export class SmtpSession implements SessionCore {
   waitKind(): WaitKind {
     const k = this.state.kind;
     return k === 'data' || k === 'bdat' || k === 'discard' ? 'data' : 'command';
+  }
+
+  /**
+   * What the next input continues, for the connection's deadlines: a body (DATA, BDAT, including the
+   * commands between BDAT chunks of one message), the rest of a started line, or nothing yet.
+   */
+  readPhase(): ReadPhase {
+    const k = this.state.kind;
+    if (k === 'data' || k === 'bdat' || k === 'bdat-wait' || k === 'discard') return 'transfer';
+    return this.lines.pending ? 'line' : 'idle';
   }
 
   async feed(input: Buffer): Promise<SessionOutput> {
@@ -160,9 +175,9 @@ export class SmtpSession implements SessionCore {
     this.action = undefined;
   }
 
-  /** The client went quiet too long: 421 4.4.2 and close. */
-  timedOut(): SessionOutput {
-    return this.shutdown(timeoutReply(this.policy.hostname));
+  /** The client went quiet too long, or (`what`) missed a deadline: 421 4.4.2 and close. */
+  timedOut(what?: string): SessionOutput {
+    return this.shutdown(timeoutReply(this.policy.hostname, what));
   }
 
   /** Something unexpected broke: 421 4.3.0 and close (the connection logs the error). */
@@ -187,6 +202,7 @@ export class SmtpSession implements SessionCore {
   }
 
   event(event: SessionEvent): void {
+    if (event.kind === 'accepted') this.junkCommands = 0; // as Postfix: delivering mail resets the count
     this.events.push(event);
   }
 
@@ -246,6 +262,13 @@ export class SmtpSession implements SessionCore {
       if (cmd.verb === 'BDAT') return discardChunk(this, cmd.size, reply, state);
       return this.reply(reply);
     }
+    if (JUNK_VERBS.has(cmd.verb) && ++this.junkCommands > SMTP_JUNK_COMMAND_LIMIT) {
+      // Replies to them keep the idle timer alive without ever sending mail (Postfix smtpd_junk_command_limit).
+      this.event({ kind: 'junk-limit', commands: this.junkCommands });
+      this.abort();
+      this.reply(junkLimitReply(this.policy.hostname));
+      return this.act('close');
+    }
     try {
       await this.dispatch(state, cmd);
     } catch (error) {
@@ -291,6 +314,9 @@ export class SmtpSession implements SessionCore {
     }
   }
 }
+
+/** Commands that do not advance a mail transaction (Postfix's "junk" commands; we have no ETRN). */
+const JUNK_VERBS: ReadonlySet<SmtpVerb> = new Set<SmtpVerb>(['NOOP', 'RSET', 'VRFY', 'HELP']);
 
 /** The most helpful 503 text for a verb the table refused in this state. */
 function sequenceReply(state: CommandState, cmd: SmtpCommand): Reply {

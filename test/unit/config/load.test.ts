@@ -78,6 +78,15 @@ describe('parseConfigText', () => {
       maxConnections: 1000,
       maxConnectionsPerIp: 50,
       minFreeSpace: { bytes: 1024 ** 3, percent: 5 }, // the smaller of the two counts
+      // Deadlines activity does not extend (issue 8): login 60 s, a line 60 s, an MX session 30 min,
+      // a transfer 3 min in hand at a 500 B/s floor (DEFAULT_DEADLINES says why).
+      deadlines: {
+        loginMs: 60_000,
+        commandLineMs: 60_000,
+        mxSessionMs: 1_800_000,
+        transferGraceMs: 180_000,
+        transferMinRate: 500,
+      },
     });
     assert.deepEqual(config.queue.retryIntervalsMs, [60_000, 300_000, 900_000, 3_600_000, 14_400_000]);
     assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);
@@ -105,6 +114,11 @@ max_message_size = 1000
 max_recipients = 5
 max_connections = 10
 max_connections_per_ip = 2
+login_timeout = "30s"
+command_line_timeout = "10s"
+mx_session_timeout = "1h"
+transfer_grace = "2m"
+transfer_min_rate = 1024
 [queue]
 retry_intervals = ["30s", "2m"]
 max_age = "1h"
@@ -126,6 +140,13 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     assert.deepEqual(config.tls, { certPath: '/etc/mailroom/cert.pem', keyPath: '/abs/key.pem' });
     assert.equal(config.auth.allowLoopbackPlaintext, false);
     assert.equal(config.limits.maxRecipients, 5);
+    assert.deepEqual(config.limits.deadlines, {
+      loginMs: 30_000,
+      commandLineMs: 10_000,
+      mxSessionMs: 3_600_000,
+      transferGraceMs: 120_000,
+      transferMinRate: 1024,
+    });
     assert.deepEqual(config.queue.retryIntervalsMs, [30_000, 120_000]);
     assert.equal(config.queue.maxAgeMs, 3_600_000);
     assert.equal(config.queue.maxConnections, 20);
@@ -139,6 +160,14 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     ['[limits]\nmax_recipients = 0', 'config: limits.max_recipients: expected a positive integer, got 0'],
     ['[limits]\nmax_recipients = 1.5', 'config: limits.max_recipients: expected a positive integer, got 1.5'],
     ['[limits]\nmax_recipent = 5', 'config: limits.max_recipent: unknown key'],
+    [
+      '[limits]\nlogin_timeout = 60',
+      'config: limits.login_timeout: expected a duration string like "30s", "5m", "1h" or "5d", got 60',
+    ],
+    [
+      '[limits]\ntransfer_min_rate = "1k"',
+      'config: limits.transfer_min_rate: expected a positive integer (bytes per second), got "1k"',
+    ],
     ['colour = "blue"', 'config: colour: unknown key'],
     ['[smpt]\nlisten = []', 'config: smpt: unknown key'],
     [

@@ -1,5 +1,5 @@
 // serve.ts: sortable queue ids (exact with injected clock/randomness) and an in-process server started and stopped.
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -115,6 +115,54 @@ describe('startServer', () => {
       // RFC 5321 3.8: an open session is told the service is going away, not just cut off.
       assert.equal(last, '421 4.3.2 mx.test service shutting down, try again later\r\n');
       await server.shutdown(); // idempotent
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('[limits] command_line_timeout reaches every listener: a trickled line is cut on SMTP, submission, POP3, IMAP', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mailroom-serve-'));
+    try {
+      const config = parseConfigText(
+        [
+          'hostname = "mx.test"',
+          `data_dir = "${dir}"`,
+          ...['smtp', 'submission', 'pop3', 'imap'].map((l) => `[${l}]\nlisten = ["127.0.0.1:0"]`),
+          ...['submissions', 'pop3s', 'imaps'].map((l) => `[${l}]\nlisten = []`),
+          '[limits]\ncommand_line_timeout = "1s"',
+        ].join('\n'),
+        { configPath: null, baseDir: dir, defaultHostname: 'x' },
+      );
+      const server = await startServer({ config, logger: silentLogger(), shutdownGraceMs: 200 });
+      after(() => server.shutdown()); // also when an assertion fails: a listening server keeps the run alive
+      /** Connects, then sends one byte of a never-ending line every 100 ms; resolves with what was said. */
+      const trickle = (port: number) =>
+        new Promise<{ text: string; ms: number }>((done) => {
+          const socket = connect(port, '127.0.0.1');
+          const start = Date.now();
+          let text = '';
+          socket.on('data', (d) => (text += d.toString()));
+          socket.on('error', () => undefined);
+          const timer = setInterval(() => socket.write('x'), 100);
+          // Bounded: the default idle timers (minutes) would keep it; 4 s means the deadline did not work.
+          const giveUp = setTimeout(() => socket.destroy(), 4_000);
+          socket.on('close', () => {
+            clearInterval(timer);
+            clearTimeout(giveUp);
+            done({ text, ms: Date.now() - start });
+          });
+        });
+      const [smtp, submission, pop3, imap] = await Promise.all(
+        (['smtp', 'submission', 'pop3', 'imap'] as const).map((l) => trickle(server.addresses[l]![0]!.port)),
+      );
+      assert.match(
+        smtp!.text,
+        /\r\n421 mx\.test Error: timeout exceeded \(command line not completed in time\)/,
+      );
+      assert.match(submission!.text, /\r\n421 mx\.test Error: timeout exceeded/);
+      assert.match(pop3!.text, /\r\n-ERR Timeout: command line not completed in time/);
+      assert.match(imap!.text, /\r\n\* BYE Timeout: command line not completed in time/);
+      for (const r of [smtp, submission, pop3, imap]) assert.ok(r!.ms < 3_000, `kept ${r!.ms} ms`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

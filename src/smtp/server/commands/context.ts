@@ -8,7 +8,9 @@ export type SessionEvent =
   | { kind: 'accepted'; queueId: string; size: number; sender: string; recipients: number }
   | { kind: 'message-refused'; reason: 'line-too-long' | 'too-big' | 'store-error' | 'no-space' }
   | { kind: 'auth'; outcome: 'ok' | 'failed' | 'throttled' | 'error'; account?: string }
-  | { kind: 'service-error'; operation: string; error: unknown };
+  | { kind: 'service-error'; operation: string; error: unknown }
+  /** SMTP_JUNK_COMMAND_LIMIT reached: the session ends with 421. */
+  | { kind: 'junk-limit'; commands: number };
 
 export type SessionAction = 'close' | 'start-tls';
 
