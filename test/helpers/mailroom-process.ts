@@ -91,6 +91,8 @@ export async function createMailroom(
       listenOf('pop3s'),
       `[http]`,
       `listen = []`,
+      `[https]`,
+      `listen = []`,
       options.extraToml ?? '',
     ].join('\n'),
   );
