@@ -2,17 +2,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
-import { JmapRequestError, REQUEST_ERROR_STATUS, type ProblemDetails } from '../jmap/core/errors.js';
+import { JmapRequestError, REQUEST_ERROR_STATUS } from '../jmap/core/errors.js';
 import { processRequest, type JmapUser, type MethodRegistry } from '../jmap/core/engine.js';
 import { uploadResponse, type BlobResolver } from '../jmap/core/blobs.js';
-import {
-  filterStates,
-  parseEventSourceQuery,
-  pingEvent,
-  stateEvent,
-  type StateMap,
-  type StateSource,
-} from '../jmap/core/push.js';
+import type { StateSource } from '../jmap/core/push.js';
 import { parseRequest } from '../jmap/core/request.js';
 import {
   buildSession,
@@ -27,6 +20,16 @@ import { createBodySpool } from '../store/spool.js';
 import type { Store } from '../store/store.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
 import { matchRoute } from './router.js';
+import { serveEventSource } from './eventsource.js';
+import {
+  consume,
+  httpProblem,
+  InFlight,
+  isLoopback,
+  limitProblem,
+  sendJson,
+  sendProblem,
+} from './responses.js';
 import { API_SECURITY_HEADERS, contentDisposition, isMediaType } from './security-headers.js';
 
 /** How the HTTP side checks a password: the server's one authenticator (see http/auth.ts). */
@@ -55,106 +58,6 @@ export interface JmapHttp {
   closeStreams(): void;
   /** Open EventSource streams (tests, metrics). */
   readonly openStreams: number;
-}
-
-export function isLoopback(address: string): boolean {
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
-}
-
-/** Sends a JSON body with the API security headers. */
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  contentType = 'application/json',
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...API_SECURITY_HEADERS,
-    'Content-Type': `${contentType}; charset=utf-8`,
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-/** An RFC 7807 problem (RFC 8620 3.6.1); `extra` adds headers (WWW-Authenticate, Retry-After, Allow). */
-function sendProblem(res: ServerResponse, problem: ProblemDetails, extra: Record<string, string> = {}): void {
-  for (const [k, v] of Object.entries(extra)) res.setHeader(k, v);
-  sendJson(res, problem.status, problem, 'application/problem+json');
-}
-
-function httpProblem(status: number, title: string, detail: string): ProblemDetails {
-  // RFC 7807 3.1: "about:blank" when the status says it all.
-  return { type: 'about:blank', status, detail, ...{ title } };
-}
-
-function limitProblem(status: number, limit: string, detail: string): ProblemDetails {
-  return new JmapRequestError('limit', status, detail, limit).toProblem();
-}
-
-/**
- * Feeds the request body to `onChunk` with backpressure: a returned promise pauses reading until it
- * settles; `false` stops reading for good ('stopped'). Not a for-await loop: leaving one early
- * destroys the request and with it the socket, before the 413 that explains why has been sent.
- */
-function consume(
-  req: IncomingMessage,
-  onChunk: (chunk: Buffer) => boolean | void | Promise<void>,
-): Promise<'done' | 'stopped'> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const stop = (outcome: 'done' | 'stopped') => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      if (outcome === 'stopped') req.pause();
-      resolve(outcome);
-    };
-    const onData = (chunk: Buffer) => {
-      let verdict: boolean | void | Promise<void>;
-      try {
-        verdict = onChunk(chunk);
-      } catch (error) {
-        return onError(error as Error);
-      }
-      if (verdict === false) return stop('stopped');
-      if (verdict instanceof Promise) {
-        req.pause();
-        verdict.then(() => {
-          if (!settled) req.resume();
-        }, onError);
-      }
-    };
-    const onEnd = () => stop('done');
-    const onError = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData);
-      reject(error);
-    };
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', onError);
-  });
-}
-
-/** Per-account counters of requests in progress (maxConcurrentRequests, maxConcurrentUpload). */
-class InFlight {
-  private readonly counts = new Map<number, number>();
-  constructor(private readonly max: number) {}
-  enter(key: number): boolean {
-    const n = this.counts.get(key) ?? 0;
-    if (n >= this.max) return false;
-    this.counts.set(key, n + 1);
-    return true;
-  }
-  leave(key: number): void {
-    const n = this.counts.get(key) ?? 0;
-    if (n <= 1) this.counts.delete(key);
-    else this.counts.set(key, n - 1);
-  }
 }
 
 export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
@@ -397,67 +300,6 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
     }
     res.end();
   }
-
-  function handleEventSource(
-    req: IncomingMessage,
-    res: ServerResponse,
-    user: JmapUser,
-    query: URLSearchParams,
-  ): void {
-    const params = parseEventSourceQuery(query);
-    if (typeof params === 'string') {
-      sendProblem(res, httpProblem(400, 'Bad Request', params));
-      return;
-    }
-    res.writeHead(200, {
-      ...API_SECURITY_HEADERS,
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'X-Accel-Buffering': 'no', // a proxy must not hold events back
-    });
-    // Headers now, not with the first event: a long-polling client (closeafter=state) waits for them.
-    res.flushHeaders();
-    // No request timeout for a stream that is meant to stay open (ping keeps proxies from closing it).
-    req.socket.setTimeout(0);
-    const byStoreId = new Map([...user.accounts.values()].map((a) => [a.storeId, a.id]));
-    let ping: NodeJS.Timeout | null = null;
-    const armPing = () => {
-      if (params.pingSeconds === 0) return;
-      if (ping) clearTimeout(ping);
-      ping = setTimeout(() => {
-        res.write(pingEvent(params.pingSeconds));
-        armPing();
-      }, params.pingSeconds * 1000);
-    };
-    const send = (changed: StateMap) => {
-      const wanted = filterStates(changed, params.types);
-      if (!wanted) return;
-      res.write(stateEvent(wanted));
-      if (params.closeAfterState) return finish();
-      armPing();
-    };
-    const unsubscribe = deps.states.subscribe((storeId, changed) => {
-      const accountId = byStoreId.get(storeId);
-      if (accountId !== undefined) send({ [accountId]: changed });
-    });
-    const finish = () => {
-      if (ping) clearTimeout(ping);
-      unsubscribe();
-      streams.delete(finish);
-      if (!res.writableEnded) res.end();
-    };
-    streams.add(finish);
-    res.once('close', finish);
-    // The current states at once, so a (re)connecting client knows whether it missed something (RFC 8620 7.3);
-    // with closeafter=state the client long-polls for the next change instead.
-    if (!params.closeAfterState) {
-      const current: StateMap = {};
-      for (const account of user.accounts.values())
-        current[account.id] = deps.states.current(account.storeId);
-      send(current);
-    }
-    armPing();
-  }
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL;
     try {
@@ -485,7 +327,7 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
       case 'download':
         return handleDownload(req, res, user, match.params, url.searchParams);
       case 'eventsource':
-        return handleEventSource(req, res, user, url.searchParams);
+        return serveEventSource(req, res, user, url.searchParams, { states: deps.states, streams });
     }
   }
 

@@ -17,6 +17,12 @@ import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
 const REFUSAL =
   'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nRetry-After: 5\r\n\r\n';
 
+/** Status lines for node:http's parser and timeout errors (RFC 9110 15.5.9, RFC 6585 5). */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
 /** How often expired uploads are removed (RFC 8620 6.1 lets them go after an hour; limits.ts has the TTL). */
 const UPLOAD_SWEEP_MS = 60 * 60_000;
 
@@ -52,6 +58,17 @@ export function createHttpServer(
     handler,
   );
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    // node:http's own refusals (malformed request, headers too large, too slow), then close.
+    const status = CLIENT_ERROR_STATUS[error.code ?? ''];
+    if (status && socket.writable) {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    } else if (socket.writable && error.code !== 'ECONNRESET') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    } else {
+      socket.destroy();
+    }
+  });
   // Connections come from net/listener.ts (emitted below), not from server.listen(); 'listening' is
   // what starts node:http's timer that enforces headersTimeout and requestTimeout (lib/_http_server.js
   // setupConnectionsTracking), so it is emitted once by hand.
@@ -87,13 +104,6 @@ export async function startHttpListeners(
     options.limits,
     options.checkingIntervalMs,
   );
-  server.on('clientError', (_error, socket: Socket) => {
-    // Malformed requests, headers over maxHeaderBytes, timeouts: node:http's answer, then close.
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
-
   const result: HttpListeners = { addresses: {}, jmap };
   for (const name of ['http', 'https'] as const) {
     const wanted = config.listeners[name];

@@ -472,6 +472,13 @@ describe('connection limits and timeouts', () => {
     }
   });
 
+  test('a header block over maxHeaderBytes gets 431 and the connection is closed', async () => {
+    const raw = await rawRequest(
+      `GET /.well-known/jmap HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    assert.match(raw, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+  });
+
   test('wrong passwords go through the shared limiter: after the free failures the answer is slowed', async () => {
     const wrong = basic('carol@example.test', 'nope');
     const times: number[] = [];
