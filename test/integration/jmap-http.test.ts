@@ -383,6 +383,33 @@ describe('EventSource push (RFC 8620 7.3)', () => {
   });
 });
 
+describe('shutdown', () => {
+  test('an open EventSource stream and an idle keep-alive connection are ended, and shutdown does not wait for them', async () => {
+    const other = await start();
+    const port = other.server.addresses.http![0]!.port;
+    try {
+      other.server.store.addDomain('example.test');
+      other.server.store.addAccount('bob@example.test', await hashPassword('bob secret', { params: PARAMS }));
+      const res = await fetch(`http://127.0.0.1:${port}/jmap/eventsource/?types=*&closeafter=no&ping=0`, {
+        headers: { authorization: BOB },
+      });
+      const streamEnded = res.text(); // resolves when the server ends the stream
+      const idle = connect(port, '127.0.0.1');
+      idle.on('error', () => undefined);
+      const idleClosed = new Promise((r) => idle.once('close', r));
+      idle.write(`GET /.well-known/jmap HTTP/1.1\r\nHost: x\r\nAuthorization: ${BOB}\r\n\r\n`);
+      await new Promise((r) => idle.once('data', r)); // answered; now idle on keep-alive
+      const t0 = Date.now();
+      await other.server.shutdown();
+      assert.ok(Date.now() - t0 < 1500, `${Date.now() - t0} ms`);
+      assert.match(await streamEnded, /^event: state\n/);
+      await idleClosed;
+    } finally {
+      rmSync(other.dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('plain HTTP without allow_loopback_plaintext', () => {
   test('credentials over plain HTTP are refused (403) without checking them; TLS still works', async () => {
     const other = await start('[auth]\nallow_loopback_plaintext = false');
