@@ -27,7 +27,7 @@ export const SENDER = 'alice@relay.bench.test';
  * late so a deferred domain is only tried once during a run.
  */
 export function relayMailroomConfig(dir: string, port: number, sinks: Sink[]): string {
-  const off = ['smtp', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'];
+  const off = ['smtp', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
   const routes = sinks.map((s) => `${JSON.stringify(s.domain)} = "127.0.0.1:${s.port}"`).join(', ');
   return [
     'hostname = "mailroom.relay.bench.test"',

@@ -48,7 +48,7 @@ export interface MailroomServer extends BenchServer {
 
 /** The bench config: only the MX listener, every other listener off so nothing collides with dev ports. */
 export function mailroomConfig(dir: string, o: MailroomOptions): string {
-  const off = ['submissions', 'pop3s', 'http'];
+  const off = ['submissions', 'pop3s', 'http', 'https'];
   const access = (name: string, port: number | undefined): string[] => [
     '',
     `[${name}]`,

@@ -149,7 +149,7 @@ void describe('generator arguments and peer configs', () => {
       maxConnections: 10100,
     });
     assert.match(cfg, /\[smtp\]\nlisten = \["127\.0\.0\.1:3025"\]/);
-    for (const s of ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http']) {
+    for (const s of ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https']) {
       assert.match(cfg, new RegExp(`\\[${s}\\]\\nlisten = \\[\\]`));
     }
     assert.match(cfg, /max_connections = 10100\nmax_connections_per_ip = 10100/);

@@ -210,3 +210,64 @@ export const DEFAULT_TLS_CIPHERS = [
 export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2';
 /** A configured certificate that expires within this long is a warning at start (time to renew). */
 export const TLS_EXPIRY_WARNING_MS = 14 * 86_400_000;
+
+/**
+ * HTTP listeners ([http], [https]; src/http/). Node's defaults are generous (16 KiB headers, a
+ * 5-minute request timeout); these are tighter because JMAP requests are small and an idle or slow
+ * connection holds a slot of max_connections.
+ */
+export const HTTP_LIMITS = {
+  /** Request line plus headers: 16 KiB (Node's default, and what nginx allows with its default 4x8k). */
+  maxHeaderBytes: 16 * 1024,
+  /** The whole header block must arrive within this (slowloris); node:http headersTimeout. */
+  headersTimeoutMs: 20_000,
+  /**
+   * The whole request (headers and body) within this; node:http requestTimeout. Long enough for a
+   * maxSizeUpload body at ~1 Mbit/s; EventSource responses are not bound by it (it times the request).
+   */
+  requestTimeoutMs: 5 * 60_000,
+  /** An idle keep-alive connection is closed after this (clients reuse it for the next API call). */
+  keepAliveTimeoutMs: 30_000,
+  /** Requests served on one keep-alive connection before it is closed (bounds per-connection state). */
+  maxRequestsPerSocket: 1_000,
+  /** On shutdown, open EventSource streams and keep-alive connections are closed; in-flight requests get this long. */
+  shutdownGraceMs: 2_000,
+} as const;
+
+/**
+ * The JMAP core capability (RFC 8620 2, "urn:ietf:params:jmap:core"): advertised in the session
+ * resource AND enforced (src/jmap/core/, src/http/jmap-routes.ts). Values near what Fastmail and
+ * Stalwart advertise; the RFC asks for at least maxObjectsInGet/Set 500 (5.1, 5.3 suggest it).
+ */
+export const JMAP_CORE_LIMITS = {
+  /** One upload (Blob/upload via uploadUrl): 50 MiB, twice the default message size (attachments grow by base64). */
+  maxSizeUpload: 50 * 1024 * 1024,
+  /** Uploads in progress at once per account. */
+  maxConcurrentUpload: 4,
+  /** One API request body: 10 MiB (an Email/set with a large HTML body fits; bounds JSON.parse work). */
+  maxSizeRequest: 10 * 1024 * 1024,
+  /** API requests being processed at once per account. */
+  maxConcurrentRequests: 4,
+  /** Method calls in one request: enough for any real batch; bounds the work of one request. */
+  maxCallsInRequest: 32,
+  /** Ids in one /get (RFC 8620 5.1 requestTooLarge past it). */
+  maxObjectsInGet: 500,
+  /** Create + update + destroy in one /set (RFC 8620 5.3). */
+  maxObjectsInSet: 500,
+} as const;
+
+/** JSON nesting deeper than this is refused as notRequest: no JMAP object is this deep, and deep values cost stack. */
+export const JMAP_MAX_JSON_DEPTH = 64;
+
+/**
+ * Bytes that result references (RFC 8620 3.7) may copy into later calls' arguments, in all, per
+ * request. Without a budget two `#` arguments pointing at the previous call double the request per
+ * call (2^32 with 32 calls); with it the expanded request stays within a few times maxSizeRequest.
+ */
+export const JMAP_REFERENCE_BUDGET_BYTES = 2 * JMAP_CORE_LIMITS.maxSizeRequest;
+
+/** EventSource (RFC 8620 7.3) ping intervals are clamped into this range (seconds; RFC: the server MAY). */
+export const JMAP_PING_SECONDS = { min: 5, max: 600 } as const;
+
+/** Uploaded blobs no object references are deleted after this (RFC 8620 6.1: at least one hour). */
+export const JMAP_UPLOAD_TTL_MS = 24 * 60 * 60_000;

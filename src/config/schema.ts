@@ -169,6 +169,7 @@ export const rawConfigSchema = z.strictObject({
   pop3: listener.optional(),
   pop3s: listener.optional(),
   http: listener.optional(),
+  https: listener.optional(),
   tls: z
     .strictObject(
       {
@@ -299,6 +300,8 @@ export const LISTENER_DEFAULTS = {
   pop3: '127.0.0.1:2110',
   pop3s: '127.0.0.1:2995',
   http: '127.0.0.1:8080',
+  // JMAP and web mail over TLS with the [tls] certificate (RFC 8620 8.1: TLS is the norm).
+  https: '127.0.0.1:8443',
 } as const;
 
 export type ListenerName = keyof typeof LISTENER_DEFAULTS;

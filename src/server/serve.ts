@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createAuthenticator, timerSleep } from '../auth/authenticator.js';
 import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
-import { formatListenAddress, type Config, type ListenAddress, type ListenerName } from '../config/schema.js';
+import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
 import { senderOwnedBy } from '../mail/submission.js';
+import { startHttpListeners } from '../http/server.js';
 import { listen, type Listener } from '../net/listener.js';
 import { loadTls } from '../net/tls.js';
 import type { Logger } from '../observability/logger.js';
@@ -61,9 +62,6 @@ function encode(value: bigint, length: number): string {
   }
   return out;
 }
-
-/** Listener sections that are accepted in the config but have no server yet (later issues). */
-const NOT_YET: readonly ListenerName[] = ['http'];
 
 interface SmtpListenerSpec {
   name: 'smtp' | 'submission' | 'submissions';
@@ -255,15 +253,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     Object.assign(addresses, pop3.addresses);
     const imap = await startImapListeners(accessDeps);
     Object.assign(addresses, imap.addresses);
-    for (const name of NOT_YET) {
-      const wanted = config.listeners[name];
-      if (wanted.length > 0) {
-        logger.info(
-          { listener: name, listen: wanted.map(formatListenAddress) },
-          `${name} is not implemented yet: not listening`,
-        );
-      }
-    }
+    // HTTP (issue 9): JMAP on [http] and [https], the same connection limits and authenticator.
+    const http = await startHttpListeners(accessDeps);
+    Object.assign(addresses, http.addresses);
   } catch (error) {
     for (const l of listeners) {
       await l.stopAccepting();

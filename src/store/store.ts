@@ -2,6 +2,7 @@
 import type { EventEmitter } from 'node:events';
 import type { MailStore } from './mail-store.js';
 import type { QueueStore } from './queue-store.js';
+import type { UploadStore } from './upload-store.js';
 
 export interface Account {
   id: number;
@@ -112,6 +113,8 @@ export interface Store {
   readonly mail: MailStore;
   /** The outgoing queue. */
   readonly queue: QueueStore;
+  /** JMAP uploads (Blob/upload, Blob/copy, download). */
+  readonly uploads: UploadStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

@@ -90,7 +90,7 @@ describe('certificate and key checked at start', () => {
     return path;
   };
   const config = (cert: string, key: string, hostname = 'mx.example.test'): string => {
-    const off = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'];
+    const off = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
     const path = join(dir, `c${files++}.toml`);
     writeFileSync(
       path,

@@ -34,10 +34,12 @@ export interface MailroomPorts {
   imaps?: number;
   pop3?: number;
   pop3s?: number;
+  http?: number;
+  https?: number;
 }
 
 /** Access listeners that are off unless a test asks for them (each gets a free port). */
-export type AccessListener = 'imap' | 'imaps' | 'pop3' | 'pop3s';
+export type AccessListener = 'imap' | 'imaps' | 'pop3' | 'pop3s' | 'http' | 'https';
 
 export interface MailroomInstance {
   dir: string;
@@ -90,7 +92,9 @@ export async function createMailroom(
       `[pop3s]`,
       listenOf('pop3s'),
       `[http]`,
-      `listen = []`,
+      listenOf('http'),
+      `[https]`,
+      listenOf('https'),
       options.extraToml ?? '',
     ].join('\n'),
   );

@@ -29,6 +29,8 @@ before(async () => {
       '[pop3s]\nlisten = []',
       '[imap]\nlisten = ["127.0.0.1:0"]',
       '[imaps]\nlisten = []',
+      '[http]\nlisten = []',
+      '[https]\nlisten = []',
     ].join('\n'),
     { configPath: null, baseDir: dir, defaultHostname: 'x' },
   );

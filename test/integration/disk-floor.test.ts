@@ -68,7 +68,9 @@ test('below min_free_space: MAIL 452 4.3.1 and APPEND NO [OVERQUOTA] before the 
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
       '[smtp]\nlisten = ["127.0.0.1:0"]',
-      ...['submission', 'submissions', 'pop3', 'pop3s', 'imaps'].map((l) => `[${l}]\nlisten = []`),
+      ...['submission', 'submissions', 'pop3', 'pop3s', 'imaps', 'http', 'https'].map(
+        (l) => `[${l}]\nlisten = []`,
+      ),
       '[imap]\nlisten = ["127.0.0.1:0"]',
     ].join('\n'),
     { configPath: null, baseDir: dir, defaultHostname: 'x' },
@@ -142,7 +144,9 @@ test('a 999-character and a 40 KiB body line are delivered over a socket; a 70 K
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
       '[smtp]\nlisten = ["127.0.0.1:0"]',
-      ...['submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps'].map((l) => `[${l}]\nlisten = []`),
+      ...['submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http', 'https'].map(
+        (l) => `[${l}]\nlisten = []`,
+      ),
     ].join('\n'),
     { configPath: null, baseDir: dir, defaultHostname: 'x' },
   );

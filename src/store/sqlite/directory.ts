@@ -5,7 +5,7 @@ import type { SqliteContext } from './context.js';
 import type { LookupCache } from './lookup-cache.js';
 import { insertWithParents, subscribeName } from './mail-folders.js';
 import { normalizeDomain, parseAddress, parseAliasSource } from './names.js';
-import { collectGarbage } from './queries.js';
+import { collectGarbage, collectUnusedBlobs } from './queries.js';
 
 /** The folders every new account gets, with their RFC 6154 SPECIAL-USE attributes. */
 export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: string | null }[] = [
@@ -124,8 +124,15 @@ export class SqliteDirectory {
         )
         .all(account.id)
         .map((r) => r.message_id);
-      this.ctx.prepare('DELETE FROM accounts WHERE id = ?').run(account.id); // mailboxes and their rows cascade
-      return collectGarbage(this.ctx.prepare, messageIds);
+      const uploadBlobs = this.ctx
+        .prepare<[number], { blob_id: number }>('SELECT blob_id FROM uploads WHERE account_id = ?')
+        .all(account.id)
+        .map((r) => r.blob_id);
+      this.ctx.prepare('DELETE FROM accounts WHERE id = ?').run(account.id); // mailboxes, rows, uploads cascade
+      return [
+        ...collectGarbage(this.ctx.prepare, messageIds),
+        ...collectUnusedBlobs(this.ctx.prepare, uploadBlobs),
+      ];
     });
     // After the commit: the rows are gone for good, so their files may go too. Best effort; a file
     // that stays is only wasted space, and no row can point at it any more.

@@ -21,15 +21,30 @@ export async function openMessage(ctx: SqliteContext, messageId: number): Promis
     )
     .get(messageId);
   if (!row) throw new MailroomError('NO_SUCH_MESSAGE', `no such message: ${messageId}`);
+  return openBlobRow(
+    ctx,
+    row,
+    (cause) =>
+      // Collected between our SELECT and open(): the message was expunged meanwhile.
+      new MailroomError('NO_SUCH_MESSAGE', `no such message: ${messageId}`, { cause }),
+  );
+}
+
+/**
+ * Opens one blobs row (head, then the inline body or the blob file) for streaming; also used for JMAP
+ * uploads (upload-store.ts). `gone` makes the error for a file removed between the SELECT and open().
+ */
+export async function openBlobRow(
+  ctx: SqliteContext,
+  row: { head: Buffer; body: Buffer | null; file: string | null; size: number },
+  gone: (cause: unknown) => Error,
+): Promise<OpenedMessage> {
   let fh: FileHandle | null = null;
   if (row.body === null && row.file !== null) {
     try {
       fh = await open(join(ctx.blobs.blobDir, row.file), 'r');
     } catch (error) {
-      // Collected between our SELECT and open(): the message was expunged meanwhile.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new MailroomError('NO_SUCH_MESSAGE', `no such message: ${messageId}`, { cause: error });
-      }
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw gone(error);
       throw error;
     }
   }
@@ -41,9 +56,9 @@ export async function openMessage(ctx: SqliteContext, messageId: number): Promis
   };
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
-      if (row!.head.length > 0) yield row!.head;
-      if (row!.body !== null) {
-        if (row!.body.length > 0) yield row!.body;
+      if (row.head.length > 0) yield row.head;
+      if (row.body !== null) {
+        if (row.body.length > 0) yield row.body;
         return;
       }
       if (!fh) return;

@@ -61,18 +61,37 @@ export function collectGarbage(prepare: Prepare, messageIds: readonly number[]):
     'SELECT 1 AS x FROM mailbox_messages WHERE message_id = ?',
   );
   const blobOf = prepare<[number], { blob_id: number }>('SELECT blob_id FROM messages WHERE id = ?');
-  const blobUsed = prepare<[number, number], { x: number }>(
-    'SELECT 1 AS x FROM messages WHERE blob_id = ? UNION ALL SELECT 1 AS x FROM queue WHERE blob_id = ? LIMIT 1',
+  const blobUsed = prepare<[number, number, number], { x: number }>(
+    'SELECT 1 AS x FROM messages WHERE blob_id = ? UNION ALL SELECT 1 AS x FROM queue WHERE blob_id = ? ' +
+      'UNION ALL SELECT 1 AS x FROM uploads WHERE blob_id = ? LIMIT 1',
   );
   const fileOf = prepare<[number], { file: string | null }>('SELECT file FROM blobs WHERE id = ?');
   for (const id of messageIds) {
     if (stillUsed.get(id)) continue;
     const blob = blobOf.get(id);
     prepare('DELETE FROM messages WHERE id = ?').run(id);
-    if (!blob || blobUsed.get(blob.blob_id, blob.blob_id)) continue;
+    if (!blob || blobUsed.get(blob.blob_id, blob.blob_id, blob.blob_id)) continue;
     const f = fileOf.get(blob.blob_id);
     if (f?.file) files.push(f.file);
     prepare('DELETE FROM blobs WHERE id = ?').run(blob.blob_id);
+  }
+  return files;
+}
+
+/** Deletes the blobs rows among `blobIds` that no message, queue entry or upload references; returns files to unlink. */
+export function collectUnusedBlobs(prepare: Prepare, blobIds: Iterable<number>): string[] {
+  const files: string[] = [];
+  const used = prepare<[number, number, number], { x: number }>(
+    'SELECT 1 AS x FROM messages WHERE blob_id = ? UNION ALL SELECT 1 AS x FROM queue WHERE blob_id = ? ' +
+      'UNION ALL SELECT 1 AS x FROM uploads WHERE blob_id = ? LIMIT 1',
+  );
+  const fileOf = prepare<[number], { file: string | null }>('SELECT file FROM blobs WHERE id = ?');
+  for (const id of new Set(blobIds)) {
+    if (used.get(id, id, id)) continue;
+    const f = fileOf.get(id);
+    if (!f) continue;
+    if (f.file) files.push(f.file);
+    prepare('DELETE FROM blobs WHERE id = ?').run(id);
   }
   return files;
 }

@@ -253,10 +253,11 @@ export class SqliteQueueStore implements QueueStore {
   /** Deletes a blob nothing references any more (local copies may still share it); returns files to unlink. */
   private collectBlob(blobId: number): string[] {
     const used = this.ctx
-      .prepare<[number, number], { x: number }>(
-        'SELECT 1 AS x FROM messages WHERE blob_id = ? UNION ALL SELECT 1 AS x FROM queue WHERE blob_id = ? LIMIT 1',
+      .prepare<[number, number, number], { x: number }>(
+        'SELECT 1 AS x FROM messages WHERE blob_id = ? UNION ALL SELECT 1 AS x FROM queue WHERE blob_id = ? ' +
+          'UNION ALL SELECT 1 AS x FROM uploads WHERE blob_id = ? LIMIT 1',
       )
-      .get(blobId, blobId);
+      .get(blobId, blobId, blobId);
     if (used) return [];
     const f = this.ctx
       .prepare<[number], { file: string | null }>('SELECT file FROM blobs WHERE id = ?')

@@ -180,6 +180,22 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO subscriptions (account_id, name) SELECT account_id, name FROM mailboxes WHERE subscribed = 1;
   `,
+  // 10: JMAP uploads (issue 9, RFC 8620 6.1): a blob an account uploaded, with the type it declared.
+  // The bytes are a blobs row like a message's; the owner is here so one account's blob id never
+  // reads another's. Several uploads may share one blobs row (Blob/copy); collectGarbage keeps a
+  // blobs row while an upload references it.
+  `
+  CREATE TABLE uploads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    blob_id INTEGER NOT NULL REFERENCES blobs(id),
+    type TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX uploads_account ON uploads(account_id);
+  CREATE INDEX uploads_blob ON uploads(blob_id);
+  CREATE INDEX uploads_created ON uploads(created_at);
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -27,6 +27,7 @@ import type { SqliteContext } from './context.js';
 import { SqliteMailStore } from './mail-store.js';
 import { listQueueEntries } from './queries.js';
 import { SqliteQueueStore } from './queue-store.js';
+import { SqliteUploadStore } from './upload-store.js';
 import { migrate } from './schema.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { cachedPrepare, type Prepare } from './statements.js';
@@ -66,6 +67,7 @@ export class SqliteStore implements Store {
   readonly events = new EventEmitter<StoreEvents>();
   readonly mail: SqliteMailStore;
   readonly queue: SqliteQueueStore;
+  readonly uploads: SqliteUploadStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** What the orphan sweep at open removed (for the start-up log and tests). */
@@ -148,6 +150,7 @@ export class SqliteStore implements Store {
     this.directory = new SqliteDirectory(context, this.lookups);
     this.mail = new SqliteMailStore(context);
     this.queue = new SqliteQueueStore(context);
+    this.uploads = new SqliteUploadStore(context);
   }
 
   /**

@@ -70,6 +70,7 @@ describe('parseConfigText', () => {
     assert.deepEqual(config.listeners.submission, [{ host: '127.0.0.1', port: 2587 }]);
     assert.deepEqual(config.listeners.submissions, [{ host: '127.0.0.1', port: 2465 }]);
     assert.deepEqual(config.listeners.http, [{ host: '127.0.0.1', port: 8080 }]);
+    assert.deepEqual(config.listeners.https, [{ host: '127.0.0.1', port: 8443 }]);
     assert.equal(config.tls, null);
     assert.equal(config.auth.allowLoopbackPlaintext, true);
     assert.deepEqual(config.limits, {

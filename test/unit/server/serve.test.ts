@@ -51,6 +51,8 @@ describe('startServer', () => {
           '[pop3s]\nlisten = []',
           '[imap]\nlisten = ["127.0.0.1:0"]',
           '[imaps]\nlisten = []',
+          '[http]\nlisten = []',
+          '[https]\nlisten = []',
           '[limits]\nmax_connections_per_ip = 1',
         ].join('\n'),
         { configPath: null, baseDir: dir, defaultHostname: 'x' },

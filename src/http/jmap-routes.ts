@@ -1,0 +1,351 @@
+// Serves the JMAP endpoints over node:http: authentication, body limits, per-account concurrency, then the pure engine.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import { JmapRequestError, REQUEST_ERROR_STATUS } from '../jmap/core/errors.js';
+import { processRequest, type JmapUser, type MethodRegistry } from '../jmap/core/engine.js';
+import { uploadResponse, type BlobResolver } from '../jmap/core/blobs.js';
+import type { StateSource } from '../jmap/core/push.js';
+import { parseRequest } from '../jmap/core/request.js';
+import {
+  buildSession,
+  sessionStateOf,
+  userOfAccount,
+  type CapabilitySpec,
+  type CoreLimits,
+} from '../jmap/core/session.js';
+import type { Logger } from '../observability/logger.js';
+import type { AuthResult } from '../smtp/server/services.js';
+import { createBodySpool } from '../store/spool.js';
+import type { Store } from '../store/store.js';
+import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
+import { matchRoute } from './router.js';
+import { serveEventSource } from './eventsource.js';
+import {
+  consume,
+  httpProblem,
+  InFlight,
+  isLoopback,
+  limitProblem,
+  sendJson,
+  sendProblem,
+} from './responses.js';
+import { API_SECURITY_HEADERS, contentDisposition, isMediaType } from './security-headers.js';
+
+/** How the HTTP side checks a password: the server's one authenticator (see http/auth.ts). */
+export type HttpAuthenticate = (
+  username: string,
+  password: string,
+  remoteAddress: string,
+) => Promise<AuthResult>;
+
+export interface JmapHttpDeps {
+  store: Store;
+  authenticate: HttpAuthenticate;
+  allowLoopbackPlaintext: boolean;
+  logger: Logger;
+  limits: CoreLimits;
+  capabilities: readonly CapabilitySpec[];
+  methods: MethodRegistry;
+  blobs: BlobResolver;
+  states: StateSource;
+}
+
+export interface JmapHttp {
+  /** Handles one request; resolves when the response is complete (or handed to an EventSource stream). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Ends every open EventSource stream (shutdown). */
+  closeStreams(): void;
+  /** Open EventSource streams (tests, metrics). */
+  readonly openStreams: number;
+}
+
+export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
+  const api = new InFlight(deps.limits.maxConcurrentRequests);
+  const uploads = new InFlight(deps.limits.maxConcurrentUpload);
+  const streams = new Set<() => void>();
+  const log = deps.logger;
+
+  /**
+   * HTTP Basic over TLS, or on loopback when allowed (CONTRACT.md, as AUTH PLAIN). Wrong or missing
+   * credentials: 401 with the challenge, the same answer for an unknown user and a wrong password.
+   * Failures go through the shared limiter (slowed like IMAP's) and are logged like IMAP's.
+   */
+  async function authenticateRequest(req: IncomingMessage, res: ServerResponse): Promise<JmapUser | null> {
+    const remote = req.socket.remoteAddress ?? '';
+    const secure = (req.socket as Partial<TLSSocket>).encrypted === true;
+    if (!secure && !(deps.allowLoopbackPlaintext && isLoopback(remote))) {
+      sendProblem(res, httpProblem(403, 'Forbidden', 'authentication needs TLS: use the https listener'));
+      return null;
+    }
+    const credentials = parseBasicAuth(req.headers.authorization);
+    if (!credentials) {
+      sendProblem(res, httpProblem(401, 'Unauthorized', 'authentication required'), {
+        'WWW-Authenticate': BASIC_CHALLENGE,
+      });
+      return null;
+    }
+    const result = await deps.authenticate(credentials.username, credentials.password, remote);
+    if (result.kind === 'ok') {
+      const account = deps.store.getAccount(result.account);
+      if (account) return userOfAccount(account, deps.capabilities);
+    }
+    const outcome = result.kind === 'throttled' ? 'throttled' : 'failed';
+    log.info(
+      { event: 'auth', outcome, account: credentials.username.slice(0, 254), remoteAddress: remote },
+      'auth',
+    );
+    if (result.kind === 'throttled') {
+      sendProblem(res, httpProblem(429, 'Too Many Requests', 'too many failed logins; try later'), {
+        'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))),
+      });
+    } else {
+      sendProblem(res, httpProblem(401, 'Unauthorized', 'wrong user name or password'), {
+        'WWW-Authenticate': BASIC_CHALLENGE,
+      });
+    }
+    return null;
+  }
+
+  /** The URL prefix for the session's URLs: absolute from Host when it is a plain host[:port], else relative. */
+  function baseUrl(req: IncomingMessage): string {
+    const host = req.headers.host;
+    if (
+      host === undefined ||
+      !/^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/.test(host)
+    ) {
+      return '';
+    }
+    const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
+    return `${scheme}://${host}`;
+  }
+
+  /**
+   * Reads a body up to `max` bytes into memory. Content-Length over the limit is refused before
+   * reading; a body that grows past it while streaming (chunked) is refused as soon as it does.
+   * Null when refused (the 413 is already sent).
+   */
+  async function readBody(
+    req: IncomingMessage,
+    res: ServerResponse,
+    max: number,
+    limit: string,
+  ): Promise<Buffer | null> {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    const refuse = () => {
+      res.setHeader('Connection', 'close');
+      sendProblem(
+        res,
+        limitProblem(
+          REQUEST_ERROR_STATUS.limitSize,
+          limit,
+          `the body is larger than ${max} bytes (${limit})`,
+        ),
+      );
+    };
+    if (declared > max) {
+      refuse();
+      return null;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const outcome = await consume(req, (chunk) => {
+      size += chunk.length;
+      if (size > max) return false;
+      chunks.push(chunk);
+      return true;
+    });
+    if (outcome === 'stopped') {
+      refuse();
+      return null;
+    }
+    return Buffer.concat(chunks, size);
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, user: JmapUser): Promise<void> {
+    const key = [...user.accounts.values()][0]!.storeId;
+    if (!api.enter(key)) {
+      res.setHeader('Retry-After', '1');
+      sendProblem(
+        res,
+        limitProblem(
+          REQUEST_ERROR_STATUS.limitConcurrent,
+          'maxConcurrentRequests',
+          'too many requests at once',
+        ),
+      );
+      return;
+    }
+    try {
+      const body = await readBody(req, res, deps.limits.maxSizeRequest, 'maxSizeRequest');
+      if (body === null) return;
+      let request;
+      try {
+        request = parseRequest(body, req.headers['content-type'], {
+          capabilities: new Set(deps.capabilities.map((c) => c.urn)),
+          maxCallsInRequest: deps.limits.maxCallsInRequest,
+        });
+      } catch (error) {
+        if (error instanceof JmapRequestError) return sendProblem(res, error.toProblem());
+        throw error;
+      }
+      const response = await processRequest(request, {
+        user,
+        methods: deps.methods,
+        limits: deps.limits,
+        sessionState: sessionStateOf(user, deps.capabilities),
+        onServerFail: (err, method) =>
+          log.error({ err, method, account: user.username }, 'jmap method failed'),
+      });
+      sendJson(res, 200, response);
+    } finally {
+      api.leave(key);
+    }
+  }
+
+  async function handleUpload(
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: JmapUser,
+    accountId: string,
+  ): Promise<void> {
+    const account = user.accounts.get(accountId);
+    if (!account || account.isReadOnly) {
+      sendProblem(res, httpProblem(404, 'Not Found', `no account "${accountId}" to upload to`));
+      return;
+    }
+    const max = deps.limits.maxSizeUpload;
+    if (Number(req.headers['content-length'] ?? '0') > max) {
+      res.setHeader('Connection', 'close');
+      sendProblem(
+        res,
+        limitProblem(REQUEST_ERROR_STATUS.limitSize, 'maxSizeUpload', `uploads are at most ${max} bytes`),
+      );
+      return;
+    }
+    if (!uploads.enter(account.storeId)) {
+      res.setHeader('Retry-After', '1');
+      sendProblem(
+        res,
+        limitProblem(REQUEST_ERROR_STATUS.limitConcurrent, 'maxConcurrentUpload', 'too many uploads at once'),
+      );
+      return;
+    }
+    // Streamed to the spool (memory, then a file), never held whole (DESIGN "Streams for bodies").
+    const spool = createBodySpool(deps.store.spoolDir, SPOOL_MEMORY_THRESHOLD);
+    try {
+      let size = 0;
+      const outcome = await consume(req, (chunk) => {
+        size += chunk.length;
+        return size > max ? false : spool.write(chunk);
+      });
+      if (outcome === 'stopped') {
+        spool.abort();
+        res.setHeader('Connection', 'close');
+        sendProblem(
+          res,
+          limitProblem(REQUEST_ERROR_STATUS.limitSize, 'maxSizeUpload', `uploads are at most ${max} bytes`),
+        );
+        return;
+      }
+      const body = await spool.finish();
+      const declared = req.headers['content-type'];
+      // RFC 8620 6.1: the type is what the client said; a malformed one is stored as octet-stream.
+      const type = declared !== undefined && isMediaType(declared) ? declared : 'application/octet-stream';
+      const blob = await deps.store.uploads.create(account.storeId, body, type);
+      sendJson(res, 201, uploadResponse(account.id, blob));
+    } catch (error) {
+      spool.abort();
+      throw error;
+    } finally {
+      uploads.leave(account.storeId);
+    }
+  }
+
+  async function handleDownload(
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: JmapUser,
+    params: Record<string, string>,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const account = user.accounts.get(params.accountId!);
+    // Another user's account, an unknown blob and another account's blob all look the same.
+    const blob = account ? await deps.blobs.open(account.storeId, params.blobId!) : null;
+    if (!blob) {
+      sendProblem(res, httpProblem(404, 'Not Found', 'no such blob'));
+      return;
+    }
+    const accept = query.get('accept');
+    const type = accept !== null && isMediaType(accept) ? accept : (blob.type ?? 'application/octet-stream');
+    res.writeHead(200, {
+      ...API_SECURITY_HEADERS,
+      'Content-Type': type,
+      'Content-Length': blob.size,
+      // Always an attachment: an uploaded text/html must never render on our origin.
+      'Content-Disposition': contentDisposition(params.name!),
+    });
+    if (req.method === 'HEAD') {
+      await blob.close();
+      res.end();
+      return;
+    }
+    try {
+      for await (const chunk of blob.chunks) {
+        if (!res.write(chunk)) await new Promise<void>((done) => res.once('drain', done));
+        if (res.destroyed) break;
+      }
+    } finally {
+      await blob.close();
+    }
+    res.end();
+  }
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://mailroom.invalid');
+    } catch {
+      return sendProblem(res, httpProblem(400, 'Bad Request', 'malformed request target'));
+    }
+    const match = matchRoute(req.method ?? 'GET', url.pathname);
+    if (match.kind === 'not-found')
+      return sendProblem(res, httpProblem(404, 'Not Found', 'no such resource'));
+    if (match.kind === 'method-not-allowed') {
+      return sendProblem(res, httpProblem(405, 'Method Not Allowed', 'method not allowed here'), {
+        Allow: match.allow,
+      });
+    }
+    const user = await authenticateRequest(req, res);
+    if (!user) return;
+    switch (match.route) {
+      case 'session':
+        return sendJson(res, 200, buildSession(user, deps.capabilities, baseUrl(req)));
+      case 'api':
+        return handleApi(req, res, user);
+      case 'upload':
+        return handleUpload(req, res, user, match.params.accountId!);
+      case 'download':
+        return handleDownload(req, res, user, match.params, url.searchParams);
+      case 'eventsource':
+        return serveEventSource(req, res, user, url.searchParams, { states: deps.states, streams });
+    }
+  }
+
+  return {
+    async handle(req, res) {
+      try {
+        await handle(req, res);
+      } catch (error) {
+        log.error({ err: error, url: req.url?.slice(0, 200) }, 'http request failed');
+        if (!res.headersSent) sendProblem(res, httpProblem(500, 'Internal Server Error', 'internal error'));
+        else res.destroy();
+      }
+    },
+    closeStreams() {
+      for (const finish of [...streams]) finish();
+    },
+    get openStreams() {
+      return streams.size;
+    },
+  };
+}

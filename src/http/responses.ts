@@ -1,0 +1,109 @@
+// HTTP plumbing shared by the routes: JSON and problem-details answers, body reading with backpressure, per-account counters.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JmapRequestError, type ProblemDetails } from '../jmap/core/errors.js';
+import { API_SECURITY_HEADERS } from './security-headers.js';
+
+/** Loopback peers (IPv4 127/8, ::1, IPv4-mapped): plain HTTP auth is allowed there with allow_loopback_plaintext. */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+/** Sends a JSON body with the API security headers. */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/json',
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...API_SECURITY_HEADERS,
+    'Content-Type': `${contentType}; charset=utf-8`,
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** An RFC 7807 problem (RFC 8620 3.6.1); `extra` adds headers (WWW-Authenticate, Retry-After, Allow). */
+export function sendProblem(
+  res: ServerResponse,
+  problem: ProblemDetails,
+  extra: Record<string, string> = {},
+): void {
+  for (const [k, v] of Object.entries(extra)) res.setHeader(k, v);
+  sendJson(res, problem.status, problem, 'application/problem+json');
+}
+
+export function httpProblem(status: number, title: string, detail: string): ProblemDetails {
+  // RFC 7807 3.1: "about:blank" when the status says it all.
+  return { type: 'about:blank', status, detail, ...{ title } };
+}
+
+export function limitProblem(status: number, limit: string, detail: string): ProblemDetails {
+  return new JmapRequestError('limit', status, detail, limit).toProblem();
+}
+
+/**
+ * Feeds the request body to `onChunk` with backpressure: a returned promise pauses reading until it
+ * settles; `false` stops reading for good ('stopped'). Not a for-await loop: leaving one early
+ * destroys the request and with it the socket, before the 413 that explains why has been sent.
+ */
+export function consume(
+  req: IncomingMessage,
+  onChunk: (chunk: Buffer) => boolean | void | Promise<void>,
+): Promise<'done' | 'stopped'> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const stop = (outcome: 'done' | 'stopped') => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      if (outcome === 'stopped') req.pause();
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      let verdict: boolean | void | Promise<void>;
+      try {
+        verdict = onChunk(chunk);
+      } catch (error) {
+        return onError(error as Error);
+      }
+      if (verdict === false) return stop('stopped');
+      if (verdict instanceof Promise) {
+        req.pause();
+        verdict.then(() => {
+          if (!settled) req.resume();
+        }, onError);
+      }
+    };
+    const onEnd = () => stop('done');
+    const onError = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      reject(error);
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+  });
+}
+
+/** Per-account counters of requests in progress (maxConcurrentRequests, maxConcurrentUpload). */
+export class InFlight {
+  private readonly counts = new Map<number, number>();
+  constructor(private readonly max: number) {}
+  enter(key: number): boolean {
+    const n = this.counts.get(key) ?? 0;
+    if (n >= this.max) return false;
+    this.counts.set(key, n + 1);
+    return true;
+  }
+  leave(key: number): void {
+    const n = this.counts.get(key) ?? 0;
+    if (n <= 1) this.counts.delete(key);
+    else this.counts.set(key, n - 1);
+  }
+}

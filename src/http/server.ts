@@ -1,0 +1,146 @@
+// The [http] and [https] listeners: node:http on Mailroom's listeners (connection limits, TLS), serving JMAP.
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { HTTP_LIMITS, JMAP_CORE_LIMITS, JMAP_UPLOAD_TTL_MS } from '../config/limits.js';
+import type { ListenAddress } from '../config/schema.js';
+import { uploadBlobResolver } from '../jmap/core/blobs.js';
+import { coreMethods } from '../jmap/core/methods.js';
+import { storeEventStates } from '../jmap/core/push.js';
+import { coreCapability } from '../jmap/core/session.js';
+import type { AccessListenerDeps } from '../net/access-listeners.js';
+import { listen } from '../net/listener.js';
+import { httpAuthenticator } from './auth.js';
+import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
+
+/** Written to a connection over max_connections(_per_ip) before it is closed (RFC 9110 15.6.4). */
+const REFUSAL =
+  'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nRetry-After: 5\r\n\r\n';
+
+/** Status lines for node:http's parser and timeout errors (RFC 9110 15.5.9, RFC 6585 5). */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
+/** How often expired uploads are removed (RFC 8620 6.1 lets them go after an hour; limits.ts has the TTL). */
+const UPLOAD_SWEEP_MS = 60 * 60_000;
+
+/** HTTP_LIMITS' shape with plain numbers (tests pass shorter timeouts). */
+export type HttpLimits = { readonly [K in keyof typeof HTTP_LIMITS]: number };
+
+export interface HttpListeners {
+  addresses: Partial<Record<'http' | 'https', ListenAddress[]>>;
+  jmap: JmapHttp;
+}
+
+/** A handle the server's shutdown calls: ends EventSource streams and idle keep-alive connections. */
+export interface HttpShutdownHandle {
+  shutdown(): void;
+}
+
+/** node:http with the limits of limits.ts HTTP_LIMITS (header size, header/request timeouts, keep-alive). */
+export function createHttpServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  limits: HttpLimits = HTTP_LIMITS,
+  checkingIntervalMs = 1_000,
+): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs,
+      // Mailroom's listener already did TCP_NODELAY; requests need no Date-dependent caching.
+      noDelay: true,
+    },
+    handler,
+  );
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    // node:http's own refusals (malformed request, headers too large, too slow), then close.
+    const status = CLIENT_ERROR_STATUS[error.code ?? ''];
+    if (status && socket.writable) {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    } else if (socket.writable && error.code !== 'ECONNRESET') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    } else {
+      socket.destroy();
+    }
+  });
+  // Connections come from net/listener.ts (emitted below), not from server.listen(); 'listening' is
+  // what starts node:http's timer that enforces headersTimeout and requestTimeout (lib/_http_server.js
+  // setupConnectionsTracking), so it is emitted once by hand.
+  server.emit('listening');
+  return server;
+}
+
+/**
+ * Binds [http] (plain) and [https] (implicit TLS with the [tls] certificate) with the same connection
+ * limits as the mail listeners, serving JMAP (RFC 8620). Both share one JMAP state: per-account
+ * concurrency counts and EventSource streams are the same whichever listener a client used.
+ */
+export async function startHttpListeners(
+  deps: AccessListenerDeps<HttpShutdownHandle>,
+  options: { limits?: HttpLimits; checkingIntervalMs?: number } = {},
+): Promise<HttpListeners> {
+  const { config, store } = deps;
+  const capabilities = [coreCapability(JMAP_CORE_LIMITS)];
+  const blobs = uploadBlobResolver(store.uploads);
+  const jmap = createJmapHttp({
+    store,
+    authenticate: httpAuthenticator(deps.authenticate),
+    allowLoopbackPlaintext: config.auth.allowLoopbackPlaintext,
+    logger: deps.logger.child({ listener: 'http' }),
+    limits: JMAP_CORE_LIMITS,
+    capabilities,
+    methods: coreMethods(blobs),
+    blobs,
+    states: storeEventStates(store.events, randomBytes(4).toString('hex')),
+  });
+  const server = createHttpServer(
+    (req, res) => void jmap.handle(req, res),
+    options.limits,
+    options.checkingIntervalMs,
+  );
+  const result: HttpListeners = { addresses: {}, jmap };
+  for (const name of ['http', 'https'] as const) {
+    const wanted = config.listeners[name];
+    if (wanted.length === 0) continue;
+    const log = deps.logger.child({ listener: name });
+    const listener = await listen(wanted, {
+      ...(name === 'https' ? { tls: { ...deps.tls.serverOptions, ALPNProtocols: ['http/1.1'] } } : {}),
+      maxConnections: config.limits.maxConnections,
+      maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+      refusal: REFUSAL,
+      onConnection: (socket) => server.emit('connection', socket),
+      onRefused: (info) =>
+        log.warn(
+          { remoteAddress: info.remoteAddress, reason: info.reason, err: info.error?.message },
+          'connection refused',
+        ),
+    });
+    deps.started.push(listener);
+    result.addresses[name] = listener.addresses;
+  }
+
+  // Uploads nothing used are removed after JMAP_UPLOAD_TTL_MS.
+  const sweep = setInterval(() => {
+    const before = new Date(deps.now().getTime() - JMAP_UPLOAD_TTL_MS);
+    store.uploads.expire(before).catch((err: unknown) => deps.logger.warn({ err }, 'upload expiry failed'));
+  }, UPLOAD_SWEEP_MS);
+  sweep.unref();
+
+  const handle: HttpShutdownHandle = {
+    shutdown: () => {
+      clearInterval(sweep);
+      jmap.closeStreams();
+      // Idle keep-alive connections close now; busy ones after their response (Connection: close).
+      server.closeIdleConnections();
+      server.close(() => undefined);
+    },
+  };
+  deps.track(handle, true);
+  return result;
+}
