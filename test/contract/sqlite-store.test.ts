@@ -9,6 +9,7 @@ import { runMailContract } from './mail-contract.js';
 import { runRecentContract } from './recent-contract.js';
 import { runInternalDateContract } from './internal-date-contract.js';
 import { runSubscriptionsContract } from './subscriptions-contract.js';
+import { runJmapContract } from './jmap-contract.js';
 
 const INLINE_MAX = 8 * 1024;
 const dirs: string[] = [];
@@ -31,3 +32,4 @@ runMailContract('sqlite', harness);
 runRecentContract('sqlite', harness);
 runInternalDateContract('sqlite', harness);
 runSubscriptionsContract('sqlite', harness);
+runJmapContract('sqlite', harness);
