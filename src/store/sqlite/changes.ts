@@ -71,7 +71,10 @@ export class ChangeRecorder {
    * Writes the collected rows (inside the caller's transaction) and returns the new states of the
    * accounts touched, for the `changes` event after the commit. The recorder is empty afterwards.
    */
-  flush(prepare: Prepare): Map<number, JmapStates> {
+  flush(
+    prepare: Prepare,
+    limits: { keepRows: number; pruneEvery: number } = JMAP_CHANGE_LOG,
+  ): Map<number, JmapStates> {
     const out = new Map<number, JmapStates>();
     for (const [accountId, changes] of this.byAccount) {
       if (changes.size === 0) continue;
@@ -92,7 +95,7 @@ export class ChangeRecorder {
       );
       for (const [type, m] of last) setType.run(accountId, TYPE_CODE.get(type), m);
       let lowest = before.lowest;
-      const { keepRows, pruneEvery } = JMAP_CHANGE_LOG;
+      const { keepRows, pruneEvery } = limits;
       if (Math.floor(modseq / pruneEvery) !== Math.floor(before.modseq / pruneEvery) && modseq > keepRows) {
         // Bounded log: older states then get cannotCalculateChanges (RFC 8620 5.2) and clients resync.
         const floor = modseq - keepRows;
