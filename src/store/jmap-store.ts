@@ -146,6 +146,15 @@ export interface JmapStore {
     accountId: number,
     emailIds: readonly string[],
   ): Promise<{ destroyed: string[]; notFound: string[] }>;
+  /**
+   * Mailbox/get's counts (RFC 8621 2): totalEmails, unreadEmails (rows without \Seen), totalThreads,
+   * unreadThreads (threads with an unread Email in the mailbox). Null for a mailbox not of this account.
+   * A scan of the mailbox's rows (tens of ms at 100,000): callers cache by the Mailbox state.
+   */
+  mailboxCounts(
+    accountId: number,
+    mailboxId: string,
+  ): { totalEmails: number; unreadEmails: number; totalThreads: number; unreadThreads: number } | null;
   /** The id of a mailbox (IMAP MAILBOXID, JMAP Mailbox id). */
   mailboxObjectId(mailboxId: number): string;
   /** The mailbox row id of a Mailbox id of this account, or null. */

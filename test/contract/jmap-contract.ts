@@ -220,6 +220,13 @@ export function runJmapContract(backend: string, harness: StoreHarness): void {
         assert.deepEqual(j.queryMailbox(bob, box, 0, 10, true), { ids: [b, a, old], total: 3 });
         assert.deepEqual(j.queryMailbox(bob, box, 1, 1, false), { ids: [a], total: null });
         assert.equal(j.queryMailbox(store.addAccount('eve@example.test', 'h').id, box, 0, 10, false), null);
+        await store.mail.storeFlags(inbox.id, [1], 'add', ['\\Seen'], null);
+        assert.deepEqual(j.mailboxCounts(bob, box), {
+          totalEmails: 3,
+          unreadEmails: 2,
+          totalThreads: 3,
+          unreadThreads: 2,
+        });
       });
 
       void test('DELETE of a mailbox destroys the Emails only there; RENAME INBOX keeps Email ids', async () => {

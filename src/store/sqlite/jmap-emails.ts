@@ -341,6 +341,33 @@ export class SqliteJmapStore implements JmapStore {
     return { destroyed: result.destroyed, notFound: result.notFound };
   }
 
+  mailboxCounts(
+    accountId: number,
+    mailboxId: string,
+  ): { totalEmails: number; unreadEmails: number; totalThreads: number; unreadThreads: number } | null {
+    const box = this.mailboxRowId(accountId, mailboxId);
+    if (box === null) return null;
+    const unseen = "(' ' || lower(mm.flags) || ' ') NOT LIKE '% \\seen %'";
+    const row = this.ctx
+      .prepare<
+        [number, number],
+        { total: number; unread: number | null; threads: number; unread_threads: number }
+      >(
+        `SELECT COUNT(*) AS total, SUM(CASE WHEN ${unseen} THEN 1 ELSE 0 END) AS unread, ` +
+          'COUNT(DISTINCT e.thread_id) AS threads, ' +
+          `COUNT(DISTINCT CASE WHEN ${unseen} THEN e.thread_id END) AS unread_threads ` +
+          'FROM mailbox_messages mm JOIN emails e ON e.account_id = ? AND e.message_id = mm.message_id ' +
+          'WHERE mm.mailbox_id = ?',
+      )
+      .get(accountId, box);
+    return {
+      totalEmails: row?.total ?? 0,
+      unreadEmails: row?.unread ?? 0,
+      totalThreads: row?.threads ?? 0,
+      unreadThreads: row?.unread_threads ?? 0,
+    };
+  }
+
   mailboxObjectId(mailboxId: number): string {
     return encodeId('mailbox', mailboxId);
   }
