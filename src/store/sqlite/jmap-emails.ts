@@ -33,6 +33,15 @@ interface PlacedRow {
   flags: string;
 }
 
+/**
+ * A mailbox's Email ids by receivedAt, newest first (queryMailbox): mailbox_messages_received (migration 10)
+ * read backwards, so the first page touches about `limit` rows (test/unit/store/sqlite-jmap-plan.test.ts).
+ * Parameters: account, mailbox, limit, offset.
+ */
+export const QUERY_MAILBOX_SQL =
+  'SELECT e.id FROM mailbox_messages mm JOIN emails e ON e.account_id = ? AND e.message_id = mm.message_id ' +
+  'WHERE mm.mailbox_id = ? ORDER BY mm.received_at DESC, mm.message_id DESC LIMIT ? OFFSET ?';
+
 const splitFlags = (text: string): string[] => (text === '' ? [] : text.split(' '));
 
 export class SqliteJmapStore implements JmapStore {
@@ -139,12 +148,8 @@ export class SqliteJmapStore implements JmapStore {
     const box = this.mailboxRowId(accountId, mailboxId);
     if (box === null) return null;
     return this.ctx.db.transaction(() => {
-      // mailbox_messages_received (schema.ts migration 10) read backwards: the first page touches ~limit rows.
       const rows = this.ctx
-        .prepare<[number, number, number, number], [number]>(
-          'SELECT e.id FROM mailbox_messages mm JOIN emails e ON e.account_id = ? AND e.message_id = mm.message_id ' +
-            'WHERE mm.mailbox_id = ? ORDER BY mm.received_at DESC, mm.message_id DESC LIMIT ? OFFSET ?',
-        )
+        .prepare<[number, number, number, number], [number]>(QUERY_MAILBOX_SQL)
         .raw(true)
         .all(accountId, box, limit, position);
       const total = withTotal
