@@ -271,3 +271,34 @@ export const JMAP_PING_SECONDS = { min: 5, max: 600 } as const;
 
 /** Uploaded blobs no object references are deleted after this (RFC 8620 6.1: at least one hour). */
 export const JMAP_UPLOAD_TTL_MS = 24 * 60 * 60_000;
+
+/**
+ * Threads of JMAP (RFC 8621 3) and IMAP OBJECTID THREADID (RFC 8474), assigned at delivery (mail/thread-keys.ts,
+ * store/sqlite/threads.ts).
+ */
+export const THREAD_LIMITS = {
+  /**
+   * Referenced Message IDs looked up per new message (the nearest ancestors of References). Each is one
+   * index probe at delivery; real References fields carry up to a few dozen, a hostile one thousands.
+   */
+  references: 50,
+  /**
+   * A reply without References/In-Reply-To joins a thread by its base subject only if that thread got
+   * mail in this window (30 days): an old "Re: Hello" thread is not glued to this year's.
+   */
+  subjectWindowMs: 30 * 24 * 3600_000,
+} as const;
+
+/**
+ * The per-account change log JMAP /changes reads (RFC 8620 5.2; store/sqlite/changes.ts). Kept to the
+ * last `keepRows` changes per account (about 30 bytes each, so at most ~1.5 MB an account): a client
+ * whose state is older gets cannotCalculateChanges and resyncs, as RFC 8620 5.2 provides. Pruned every
+ * `pruneEvery` changes (one range delete on the primary key) rather than at every write.
+ */
+export const JMAP_CHANGE_LOG = { keepRows: 50_000, pruneEvery: 512 } as const;
+
+/**
+ * How often a process looks for changes another process made (the CLI, a second server) to push them
+ * (JMAP StateChange, RFC 8620 7.1): the same one second as IMAP IDLE's poll (imap/connection.ts).
+ */
+export const CHANGE_POLL_MS = 1_000;

@@ -1,5 +1,6 @@
 // The one way in to persistent state: the Store interface every backend implements, plus change events.
 import type { EventEmitter } from 'node:events';
+import type { JmapStates, JmapStore } from './jmap-store.js';
 import type { MailStore } from './mail-store.js';
 import type { QueueStore } from './queue-store.js';
 import type { UploadStore } from './upload-store.js';
@@ -103,6 +104,11 @@ export interface StoreEvents {
   flags: [{ accountId: number; mailboxId: number; uids: number[] }];
   /** A mailbox was created, deleted or renamed (IMAP). */
   mailboxes: [{ accountId: number }];
+  /**
+   * The JMAP change log of an account moved (jmap-store.ts): its state per type after the commit. Also
+   * emitted for changes another process made, when a ChangePoller (change-poller.ts) notices them.
+   */
+  changes: [{ accountId: number; states: JmapStates }];
   /** Something was queued or became due. */
   queue: [{ queueId: string }];
 }
@@ -115,6 +121,8 @@ export interface Store {
   readonly queue: QueueStore;
   /** JMAP uploads (Blob/upload, Blob/copy, download). */
   readonly uploads: UploadStore;
+  /** Emails, Threads, states and changes for JMAP (and IMAP OBJECTID). */
+  readonly jmap: JmapStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

@@ -10,6 +10,7 @@ import { runRecentContract } from './recent-contract.js';
 import { runInternalDateContract } from './internal-date-contract.js';
 import { runSubscriptionsContract } from './subscriptions-contract.js';
 import { runUploadsContract } from './uploads-contract.js';
+import { runJmapContract } from './jmap-contract.js';
 
 const INLINE_MAX = 8 * 1024;
 const dirs: string[] = [];
@@ -33,3 +34,4 @@ runRecentContract('sqlite', harness);
 runInternalDateContract('sqlite', harness);
 runSubscriptionsContract('sqlite', harness);
 runUploadsContract('sqlite', harness);
+runJmapContract('sqlite', harness);

@@ -42,6 +42,8 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'ESORT',
     'CONDSTORE',
     'QRESYNC',
+    // RFC 8474: MAILBOXID, EMAILID, THREADID; the same ids as JMAP's (store/jmap-store.ts).
+    'OBJECTID',
     'UTF8=ACCEPT',
     'STATUS=SIZE',
     'BINARY',

@@ -156,6 +156,13 @@ function flagsOnly(ctx: CommandContext, list: readonly Addressed[], items: reado
   if (text !== '') ctx.out.raw(text);
 }
 
+/** EMAILID/THREADID of a stored message in the session's account (store.jmap.objectIds). */
+function objectIdsOf(ctx: CommandContext, messageId: number): { emailId: string; threadId: string } | null {
+  const st = ctx.session.state;
+  if (st.kind !== 'selected') return null;
+  return ctx.services.store.jmap.objectIds(st.account.id, [messageId])[0] ?? null;
+}
+
 function itemValues(
   ctx: CommandContext,
   a: Addressed,
@@ -178,6 +185,15 @@ function itemValues(
       case 'MODSEQ':
         out.push([name, [view.modseqs[a.seq - 1] as number]]);
         break;
+      case 'EMAILID':
+      case 'THREADID': {
+        // RFC 8474 5.1/5.2: "EMAILID (id)", "THREADID (id)"; NIL only for a message with no thread
+        // (here: one expunged by another session meanwhile, whose Email is gone).
+        const ids = objectIdsOf(ctx, view.messageIds[a.seq - 1] as number);
+        const id = ids === null ? null : item.type === 'EMAILID' ? ids.emailId : ids.threadId;
+        out.push([name, id === null ? null : [{ atom: id }]]);
+        break;
+      }
       case 'INTERNALDATE': {
         // RFC 9051 2.3.3: the date-time in the zone it was given in (APPEND), not converted to UTC.
         const m = meta as MessageMeta;

@@ -12,6 +12,7 @@ import {
 import type { ImapValue } from '../proto/response-writer.js';
 import { ImapSyntaxError } from '../proto/types.js';
 import { bad, enableCondstore, no, type CommandContext } from './context.js';
+import type { Done } from './index.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -49,7 +50,7 @@ export function existing(ctx: CommandContext, wire: string, tryCreate = false): 
 
 const SPECIAL_USES = new Set(['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash']);
 
-export function create(ctx: CommandContext, cmd: Cmd<'CREATE'>): void {
+export function create(ctx: CommandContext, cmd: Cmd<'CREATE'>): Done {
   // RFC 9051 6.3.4: a trailing delimiter only says the client plans children; drop it.
   let name = mailboxArg(ctx, cmd.mailbox);
   if (name.endsWith(DELIMITER)) name = name.slice(0, -1);
@@ -59,7 +60,12 @@ export function create(ctx: CommandContext, cmd: Cmd<'CREATE'>): void {
   if (cmd.specialUse.length > 1) throw no('One special use per mailbox', { name: 'USEATTR' });
   const use = cmd.specialUse[0] ?? null;
   if (use !== null && !SPECIAL_USES.has(use)) throw no('Unknown special use', { name: 'USEATTR' });
-  ctx.services.store.mail.createMailbox(accountOf(ctx).id, name, use);
+  const mb = ctx.services.store.mail.createMailbox(accountOf(ctx).id, name, use);
+  // RFC 8474 4.1: the new mailbox's id in the tagged OK.
+  return {
+    code: { name: 'MAILBOXID', args: `(${ctx.services.store.jmap.mailboxObjectId(mb.id)})` },
+    text: 'CREATE completed',
+  };
 }
 
 export function del(ctx: CommandContext, cmd: Cmd<'DELETE'>): void {
@@ -132,6 +138,9 @@ export function statusValues(ctx: CommandContext, mb: Mailbox, items: readonly S
         break;
       case 'HIGHESTMODSEQ':
         out.push(mb.highestModseq);
+        break;
+      case 'MAILBOXID':
+        out.push([{ atom: ctx.services.store.jmap.mailboxObjectId(mb.id) }]);
         break;
     }
   }

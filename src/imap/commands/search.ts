@@ -8,6 +8,7 @@ import { internalDay, searchDay, sentDay } from '../search-dates.js';
 import type { SelectedView } from '../selected-view.js';
 import { enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
+import { decodeId } from '../../store/object-ids.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -119,6 +120,8 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
       return k.cmp === 'larger' ? c.meta!.size > k.size : c.meta!.size < k.size;
     case 'modseq':
       return (view.modseqs[c.seq - 1] as number) >= k.modseq;
+    case 'objectid':
+      return objectIdSets.get(k)?.has(view.messageIds[c.seq - 1] as number) ?? false;
     case 'date': {
       // The calendar day in the date's own zone (RFC 9051 6.4.4 "disregarding time and timezone").
       let day: number | null;
@@ -188,6 +191,34 @@ const SLICE_MS = 10;
 
 export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The stored messages each EMAILID/THREADID key stands for (RFC 8474 6, 7), resolved once per SEARCH. */
+const objectIdSets = new WeakMap<SearchKey, Set<number>>();
+
+function resolveObjectIds(ctx: CommandContext, k: SearchKey): void {
+  switch (k.op) {
+    case 'objectid': {
+      const st = ctx.session.state;
+      const ids =
+        st.kind === 'selected' && decodeId(k.kind, k.id) !== null
+          ? ctx.services.store.jmap.messageIdsOf(st.account.id, k.id)
+          : [];
+      objectIdSets.set(k, new Set(ids));
+      break;
+    }
+    case 'not':
+      resolveObjectIds(ctx, k.key);
+      break;
+    case 'or':
+      resolveObjectIds(ctx, k.left);
+      resolveObjectIds(ctx, k.right);
+      break;
+    case 'and':
+      for (const x of k.keys) resolveObjectIds(ctx, x);
+      break;
+    default:
+  }
+}
+
 /**
  * The matching messages of the view, in order. Data is read per chunk of the view (one query for the
  * chunk's metadata, one for its header index), bodies only for BODY/TEXT keys; a message expunged by
@@ -201,6 +232,7 @@ export async function candidates(
 ): Promise<Array<{ seq: number; uid: number }>> {
   const store = ctx.services.store;
   const hits: Array<{ seq: number; uid: number }> = [];
+  resolveObjectIds(ctx, key);
   // A message left out by this filter cannot match (see requiredHeaderText), like one without data.
   const required = requiredHeaderText(key);
   // One candidate object, refilled per message: matches() keeps no reference, and 100k objects per

@@ -65,6 +65,8 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
   );
   // RFC 7162 3.1.2.1: a CONDSTORE server sends HIGHESTMODSEQ on every successful SELECT/EXAMINE.
   o.untagged('OK', { name: 'HIGHESTMODSEQ', args: String(highest) }, 'Highest');
+  // RFC 8474 4.2: the mailbox's id on SELECT/EXAMINE.
+  o.untagged('OK', { name: 'MAILBOXID', args: `(${ctx.services.store.jmap.mailboxObjectId(mb.id)})` }, 'Ok');
   if (rev2) {
     // RFC 9051 6.3.2: a LIST response whose attributes are accurate, the ones a plain LIST gives it
     // (children, RFC 9051 7.3.1; special use, RFC 6154 2).

@@ -33,6 +33,7 @@ const STATUS_ITEMS = new Set<StatusItem>([
   'SIZE',
   'RECENT',
   'HIGHESTMODSEQ',
+  'MAILBOXID',
 ]);
 
 const SELECT_OPTIONS = new Set<ListSelectOption>(['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE']);

@@ -30,7 +30,9 @@ export type SearchKey =
   | { op: 'not'; key: SearchKey }
   | { op: 'or'; left: SearchKey; right: SearchKey }
   | { op: 'and'; keys: SearchKey[] }
-  | { op: 'modseq'; modseq: number; entry: { name: string; type: 'priv' | 'shared' | 'all' } | null };
+  | { op: 'modseq'; modseq: number; entry: { name: string; type: 'priv' | 'shared' | 'all' } | null }
+  /** RFC 8474 6: EMAILID / THREADID objectid. */
+  | { op: 'objectid'; kind: 'email' | 'thread'; id: string };
 
 /** ESEARCH RETURN options (RFC 4731 3.1, RFC 9051 6.4.4, RFC 5182 SAVE). */
 export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
@@ -58,6 +60,9 @@ export interface Partial {
 
 /** One FETCH data item (RFC 9051 6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ), macros already expanded. */
 export type SimpleFetchItemType =
+  /** RFC 8474 5.1, 5.2. */
+  | 'EMAILID'
+  | 'THREADID'
   | 'FLAGS'
   | 'INTERNALDATE'
   | 'RFC822.SIZE'
@@ -84,7 +89,16 @@ export interface FetchModifiers {
 
 /** STATUS items (RFC 9051 6.3.11 incl. SIZE and DELETED, RFC 3501 RECENT, RFC 7162 3.1.9 HIGHESTMODSEQ). */
 export type StatusItem =
-  'MESSAGES' | 'UIDNEXT' | 'UIDVALIDITY' | 'UNSEEN' | 'DELETED' | 'SIZE' | 'RECENT' | 'HIGHESTMODSEQ';
+  | 'MESSAGES'
+  | 'UIDNEXT'
+  | 'UIDVALIDITY'
+  | 'UNSEEN'
+  | 'DELETED'
+  | 'SIZE'
+  | 'RECENT'
+  | 'HIGHESTMODSEQ'
+  /** RFC 8474 4: the mailbox's object id. */
+  | 'MAILBOXID';
 
 /** LIST selection options (RFC 5258 3.1, RFC 6154 SPECIAL-USE). */
 export type ListSelectOption = 'SUBSCRIBED' | 'REMOTE' | 'RECURSIVEMATCH' | 'SPECIAL-USE';

@@ -23,6 +23,8 @@ const SIMPLE_ITEMS = new Set<SimpleFetch>([
   'RFC822',
   'RFC822.HEADER',
   'RFC822.TEXT',
+  'EMAILID',
+  'THREADID',
 ]);
 
 /** RFC 9051 6.4.5: the macros, equivalent to their expansions. */

@@ -146,6 +146,13 @@ function parseKey(args: Args, depth: number): SearchKey {
     }
     case 'MODSEQ':
       return parseModseqKey(args);
+    case 'EMAILID':
+    case 'THREADID': {
+      // RFC 8474 6/7: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
+      const id = args.astring(`${name} objectid`);
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(id)) throw new ImapSyntaxError('Invalid objectid');
+      return { op: 'objectid', kind: name === 'EMAILID' ? 'email' : 'thread', id };
+    }
     default:
       throw new ImapSyntaxError(`Unknown search key "${t.value.slice(0, 40)}"`);
   }

@@ -9,6 +9,10 @@ import type { Prepare } from './statements.js';
 import { buildHeaderIndex, headerBlock, headerIndexOfFile } from './mail-headers.js';
 import { computeStructureJson } from './mail-structure.js';
 import type { WalSync } from './wal-sync.js';
+import { threadKeysOfHeaderIndex, type ThreadKeys } from '../../mail/thread-keys.js';
+import { ChangeRecorder } from './changes.js';
+import { emailRowAdded } from './emails.js';
+import type { JmapStates } from '../jmap-store.js';
 
 /*
  * One stored blob serves both the local mailboxes and the queue. A blob is `head` + `body`:
@@ -54,8 +58,10 @@ export interface PreparedDelivery {
    * store later), and a stored zone must not depend on which node took the message.
    */
   internalDateOffset?: number;
+  /** Thread keys (mail/thread-keys.ts) from the header index: where the new Emails go (threads.ts). */
+  threadKeys?: ThreadKeys | null;
   /** IMAP APPEND: writes the mailbox row instead of local deliveries (mail-append.ts), inside the batch. */
-  append?: (prepare: Prepare, messageId: number) => { uid: number; uidValidity: number };
+  append?: (prepare: Prepare, messageId: number, rec: ChangeRecorder) => { uid: number; uidValidity: number };
 }
 
 export interface CommittedDelivery {
@@ -112,6 +118,7 @@ export async function prepareDelivery(
     spoolLeftovers,
     structureJson,
     headerIndex,
+    threadKeys: headerIndex !== null ? threadKeysOfHeaderIndex(headerIndex) : null,
   };
 }
 
@@ -135,7 +142,7 @@ export async function discardPrepared(p: PreparedDelivery, blobs: FileBlobStore)
  * Writes the rows of one delivery. Runs inside the batch transaction, so it must be synchronous;
  * when it throws, the batch is rolled back and committed again without it (GroupCommitter.commitBatch).
  */
-export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedDelivery {
+export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: ChangeRecorder): CommittedDelivery {
   const r = p.request;
   const now = r.receivedAt.getTime();
   const blobId = Number(
@@ -167,7 +174,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedD
     if (p.headerIndex !== undefined && p.headerIndex !== null) {
       prepare('INSERT INTO message_headers (message_id, fields) VALUES (?, ?)').run(messageId, p.headerIndex);
     }
-    if (p.append) result.appended = p.append(prepare, messageId);
+    if (p.append) result.appended = p.append(prepare, messageId, rec);
     const findMailbox = prepare<[number, string], { id: number }>(
       'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?',
     );
@@ -177,7 +184,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedD
         'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq',
     );
     const insertCopy = prepare(
-      "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq) VALUES (?, ?, ?, '', ?)",
+      "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, '', ?, ?)",
     );
     const seen = new Set<number>();
     for (const target of r.local) {
@@ -192,7 +199,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery): CommittedD
       seen.add(mailbox.id);
       const counters = bump.get(mailbox.id);
       if (!counters) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailbox.id} vanished`);
-      insertCopy.run(mailbox.id, counters.uid, messageId, counters.modseq);
+      insertCopy.run(mailbox.id, counters.uid, messageId, counters.modseq, now);
+      emailRowAdded(prepare, rec, target.accountId, mailbox.id, messageId, now, p.threadKeys ?? null);
       result.copies.push({ accountId: target.accountId, mailboxId: mailbox.id, uid: counters.uid });
     }
   }
@@ -256,6 +264,8 @@ export class GroupCommitter {
     private readonly prepare: Prepare,
     private readonly blobs: FileBlobStore,
     private readonly walSync: WalSync,
+    /** Called once a batch is durable with the JMAP states it moved (the store emits `changes`). */
+    private readonly onChanges: (states: Map<number, JmapStates>) => void = () => undefined,
   ) {}
 
   submit(prepared: PreparedDelivery): Promise<CommittedDelivery> {
@@ -299,10 +309,11 @@ export class GroupCommitter {
     this.stats.deliveries += batch.length;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
     let outcomes: Outcome[];
+    let states: Map<number, JmapStates>;
     try {
       // Renames into blobs/ must be durable before any row points at them (DESIGN: durability).
       if (batch.some((w) => w.prepared.body.kind === 'file')) await this.blobs.syncDir();
-      outcomes = this.commitBatch(batch.map((w) => w.prepared));
+      ({ outcomes, states } = this.commitBatch(batch.map((w) => w.prepared)));
     } catch (error) {
       // The commit itself failed (disk full, busy beyond busy_timeout): nothing of the batch is stored.
       await Promise.all(batch.map((w) => discardPrepared(w.prepared, this.blobs)));
@@ -310,7 +321,9 @@ export class GroupCommitter {
       return;
     }
     // The next batch may commit while this one's WAL fsync runs (one fsync then covers both).
-    const settled = this.settle(batch, outcomes, this.walSync.sync());
+    const settled = this.settle(batch, outcomes, this.walSync.sync()).then((ok) => {
+      if (ok && states.size > 0) this.onChanges(states);
+    });
     this.settling.add(settled);
     void settled.finally(() => this.settling.delete(settled));
   }
@@ -321,23 +334,30 @@ export class GroupCommitter {
    * run again without it, so a failing delivery is still refused alone and the others are stored.
    * Throws only when the transaction itself fails (BEGIN/COMMIT: disk full, lock timeout).
    */
-  private commitBatch(prepared: PreparedDelivery[]): Outcome[] {
+  private commitBatch(prepared: PreparedDelivery[]): {
+    outcomes: Outcome[];
+    states: Map<number, JmapStates>;
+  } {
     const failed = new Map<number, unknown>();
     for (;;) {
       const values = new Map<number, CommittedDelivery>();
       let failing: { index: number; error: unknown } | null = null;
+      // One change log flush per batch (changes.ts): the batch's Emails share its commit.
+      const rec = new ChangeRecorder();
+      let states = new Map<number, JmapStates>();
       try {
         this.db
           .transaction(() => {
             for (const [i, p] of prepared.entries()) {
               if (failed.has(i)) continue;
               try {
-                values.set(i, writeDelivery(this.prepare, p));
+                values.set(i, writeDelivery(this.prepare, p, rec));
               } catch (error) {
                 failing = { index: i, error };
                 throw error; // rolls the whole transaction back; retried below without this one
               }
             }
+            states = rec.flush(this.prepare);
           })
           .immediate();
       } catch (error) {
@@ -346,21 +366,22 @@ export class GroupCommitter {
         failed.set(f.index, f.error);
         continue;
       }
-      return prepared.map((_, i) => {
+      const outcomes = prepared.map((_, i): Outcome => {
         const value = values.get(i);
         return value ? { ok: true, value } : { ok: false, error: failed.get(i) };
       });
+      return { outcomes, states };
     }
   }
 
   /** Once the batch is durable, answers every caller (their 250s wait on this), then tidies up the disk. */
-  private async settle(batch: Waiting[], outcomes: Outcome[], durable: Promise<void>): Promise<void> {
+  private async settle(batch: Waiting[], outcomes: Outcome[], durable: Promise<void>): Promise<boolean> {
     try {
       await durable;
     } catch (error) {
       // Committed but not known to be on disk: refuse (the client retries; a duplicate beats a loss).
       for (const w of batch) w.reject(error);
-      return;
+      return false;
     }
     const cleanups: Promise<void>[] = [];
     for (const [i, w] of batch.entries()) {
@@ -374,5 +395,6 @@ export class GroupCommitter {
       }
     }
     await Promise.all(cleanups);
+    return true;
   }
 }

@@ -6,6 +6,8 @@ import type { DeliveryRequest, SpooledBody } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { headerIndexOf, prepareDelivery } from './deliver.js';
 import { computeStructureJson } from './mail-structure.js';
+import { threadKeysOfHeaderIndex } from '../../mail/thread-keys.js';
+import { emailRowAdded } from './emails.js';
 
 /** The widest zone offset a date-time can carry, in minutes (RFC 9051 9: "+2359"). */
 const MAX_ZONE_MINUTES = 23 * 60 + 59;
@@ -54,17 +56,28 @@ export async function appendMessage(
   // The SEARCH header index at once (mail-headers.ts): the bytes are at hand, so no later read.
   // writeDelivery stores it with the message row.
   prepared.headerIndex = await headerIndexOf(prepared.head, prepared.body, ctx.blobs);
+  prepared.threadKeys = threadKeysOfHeaderIndex(prepared.headerIndex);
   prepared.internalDateOffset = internalDateOffset;
   const flagText = flags.join(' ');
-  prepared.append = (prepare, messageId) => {
+  const receivedAt = internalDate.getTime();
+  prepared.append = (prepare, messageId, rec) => {
     const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
         'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq, uidvalidity',
     ).get(mailboxId);
     if (!c) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailboxId} no longer exists`);
     prepare(
-      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq) VALUES (?, ?, ?, ?, ?)',
-    ).run(mailboxId, c.uid, messageId, flagText, c.modseq);
+      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(mailboxId, c.uid, messageId, flagText, c.modseq, receivedAt);
+    emailRowAdded(
+      prepare,
+      rec,
+      exists.account_id,
+      mailboxId,
+      messageId,
+      receivedAt,
+      prepared.threadKeys ?? null,
+    );
     return { uid: c.uid, uidValidity: c.uidvalidity };
   };
   const committed = await ctx.commit(prepared);

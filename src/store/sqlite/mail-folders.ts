@@ -2,9 +2,13 @@
 import { MailroomError } from '../../errors.js';
 import type { MailboxRef } from '../mail-store.js';
 import type { Mailbox } from '../store.js';
+import type { JmapStates } from '../jmap-store.js';
 import type { SqliteContext } from './context.js';
 import { normalizeMailboxName } from './names.js';
 import { collectGarbage } from './queries.js';
+import { ChangeKind, ChangeRecorder } from './changes.js';
+import { emitChanges } from './change-events.js';
+import { emailRowAdded, emailRowRemoved } from './emails.js';
 
 /** The hierarchy delimiter of stored names (the IMAP layer shows the same one, RFC 9051 6.3.9). */
 const DELIMITER = '/';
@@ -136,12 +140,13 @@ export function insertWithParents(
   accountId: number,
   name: string,
   specialUse: string | null,
+  rec: ChangeRecorder | null = null,
 ): number {
   const parent = parentName(name);
   let parentId: number | null = null;
   if (parent !== null)
-    parentId = findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null);
-  return Number(
+    parentId = findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null, rec);
+  const id = Number(
     ctx
       .prepare(
         'INSERT INTO mailboxes (account_id, name, parent_id, special_use, uidvalidity, uidnext, highest_modseq) ' +
@@ -149,6 +154,8 @@ export function insertWithParents(
       )
       .run(accountId, name, parentId, specialUse, nextUidValidity(ctx)).lastInsertRowid,
   );
+  rec?.note(accountId, 'Mailbox', id, ChangeKind.Created);
+  return id;
 }
 
 export function createMailbox(
@@ -158,20 +165,23 @@ export function createMailbox(
   specialUse: string | null,
 ): Mailbox {
   const name = normalizeMailboxName(rawName);
-  const id = ctx.write(() => {
+  const { id, states } = ctx.write(() => {
     if (findId(ctx, accountId, name) !== null) {
       throw new MailroomError('MAILBOX_EXISTS', `mailbox ${name} already exists`);
     }
-    return insertWithParents(ctx, accountId, name, specialUse);
+    const rec = new ChangeRecorder();
+    const id = insertWithParents(ctx, accountId, name, specialUse, rec);
+    return { id, states: rec.flush(ctx.prepare) };
   });
   ctx.emit('mailboxes', { accountId });
+  emitChanges(ctx, states);
   return getMailboxById(ctx, id) as Mailbox;
 }
 
 export function deleteMailbox(ctx: SqliteContext, accountId: number, rawName: string): void {
   const name = normalizeMailboxName(rawName);
   if (name === 'INBOX') throw new MailroomError('CANNOT_DELETE_INBOX', 'INBOX cannot be deleted');
-  const files = ctx.write(() => {
+  const { files, states } = ctx.write(() => {
     const id = findId(ctx, accountId, name);
     if (id === null) throw new MailroomError('NO_SUCH_MAILBOX', `no such mailbox: ${name}`);
     // As Dovecot does: RFC 9051 6.3.5 would leave the children under a \Noselect name, which clients
@@ -186,10 +196,14 @@ export function deleteMailbox(ctx: SqliteContext, accountId: number, rawName: st
       .all(id)
       .map((r) => r.message_id);
     ctx.prepare('DELETE FROM mailboxes WHERE id = ?').run(id); // rows and expunge records cascade
-    return collectGarbage(ctx.prepare, messageIds);
+    const rec = new ChangeRecorder();
+    for (const m of messageIds) emailRowRemoved(ctx.prepare, rec, accountId, id, m);
+    rec.note(accountId, 'Mailbox', id, ChangeKind.Destroyed);
+    return { files: collectGarbage(ctx.prepare, messageIds), states: rec.flush(ctx.prepare) };
   });
   void ctx.blobs.remove(files);
   ctx.emit('mailboxes', { accountId });
+  emitChanges(ctx, states);
 }
 
 /**
@@ -201,7 +215,29 @@ export function deleteMailbox(ctx: SqliteContext, accountId: number, rawName: st
 export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: string, rawTo: string): void {
   const from = normalizeMailboxName(rawFrom);
   const to = normalizeMailboxName(rawTo);
+  const rec = new ChangeRecorder();
+  let states = new Map<number, JmapStates>();
   const inboxMove = ctx.write((): { inboxId: number; moved: number[] } | null => {
+    const result = renameRows(ctx, rec, accountId, from, to);
+    states = rec.flush(ctx.prepare);
+    return result;
+  });
+  if (inboxMove && inboxMove.moved.length > 0) {
+    ctx.emit('expunge', { accountId, mailboxId: inboxMove.inboxId, uids: inboxMove.moved });
+  }
+  ctx.emit('mailboxes', { accountId });
+  emitChanges(ctx, states);
+}
+
+/** RENAME inside its transaction (renameMailbox); records the Mailbox and Email changes in `rec`. */
+function renameRows(
+  ctx: SqliteContext,
+  rec: ChangeRecorder,
+  accountId: number,
+  from: string,
+  to: string,
+): { inboxId: number; moved: number[] } | null {
+  {
     const id = findId(ctx, accountId, from);
     if (id === null) throw new MailroomError('NO_SUCH_MAILBOX', `no such mailbox: ${from}`);
     if (findId(ctx, accountId, to) !== null) {
@@ -214,7 +250,7 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
     const parentId =
       parent === null
         ? null
-        : (findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null));
+        : (findId(ctx, accountId, parent) ?? insertWithParents(ctx, accountId, parent, null, rec));
     if (from === 'INBOX') {
       // RFC 9051 6.3.6: renaming INBOX moves its messages to the new name; INBOX stays, empty, and
       // its inferiors are not renamed. Like every RENAME it leaves the subscriptions alone (below). The new mailbox continues INBOX's UIDs, so none is reused.
@@ -232,13 +268,19 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
           .run(accountId, to, parentId, nextUidValidity(ctx), inbox?.uidnext ?? 1, inbox?.highest_modseq ?? 0)
           .lastInsertRowid,
       );
-      const moved = ctx
-        .prepare<[number], { uid: number }>(
-          'SELECT uid FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid',
+      const movedRows = ctx
+        .prepare<[number], { uid: number; message_id: number; received_at: number }>(
+          'SELECT uid, message_id, received_at FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid',
         )
-        .all(id)
-        .map((r) => r.uid);
+        .all(id);
+      const moved = movedRows.map((r) => r.uid);
       ctx.prepare('UPDATE mailbox_messages SET mailbox_id = ? WHERE mailbox_id = ?').run(newId, id);
+      rec.note(accountId, 'Mailbox', newId, ChangeKind.Created);
+      // Every Email keeps its id and changes mailboxIds (INBOX -> the new mailbox).
+      for (const r of movedRows) {
+        emailRowAdded(ctx.prepare, rec, accountId, newId, r.message_id, r.received_at, null);
+        emailRowRemoved(ctx.prepare, rec, accountId, id, r.message_id);
+      }
       const modseq = (inbox?.highest_modseq ?? 0) + 1;
       ctx.prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, id);
       // For INBOX the moved messages are expunged (RFC 7162 3.2.10): without these records a QRESYNC
@@ -262,14 +304,14 @@ export function renameMailbox(ctx: SqliteContext, accountId: number, rawFrom: st
       }
     }
     ctx.prepare('UPDATE mailboxes SET name = ?, parent_id = ? WHERE id = ?').run(to, parentId, id);
+    rec.note(accountId, 'Mailbox', id, ChangeKind.Updated);
     const rename = ctx.prepare('UPDATE mailboxes SET name = ? WHERE id = ?');
-    for (const c of children) rename.run(to + c.name.slice(from.length), c.id);
+    for (const c of children) {
+      rename.run(to + c.name.slice(from.length), c.id);
+      rec.note(accountId, 'Mailbox', c.id, ChangeKind.Updated);
+    }
     return null;
-  });
-  if (inboxMove && inboxMove.moved.length > 0) {
-    ctx.emit('expunge', { accountId, mailboxId: inboxMove.inboxId, uids: inboxMove.moved });
   }
-  ctx.emit('mailboxes', { accountId });
 }
 
 export function subscribeName(ctx: SqliteContext, accountId: number, name: string): void {
@@ -285,14 +327,22 @@ export function subscribeName(ctx: SqliteContext, accountId: number, name: strin
  */
 export function setSubscribed(ctx: SqliteContext, accountId: number, rawName: string, on: boolean): void {
   const name = normalizeMailboxName(rawName);
-  ctx.write(() => {
+  const states = ctx.write(() => {
     if (on) {
       subscribeName(ctx, accountId, name);
-      return;
+    } else {
+      const r = ctx
+        .prepare('DELETE FROM subscriptions WHERE account_id = ? AND name = ?')
+        .run(accountId, name);
+      if (r.changes === 0) throw new MailroomError('NOT_SUBSCRIBED', `not subscribed: ${name}`);
     }
-    const r = ctx.prepare('DELETE FROM subscriptions WHERE account_id = ? AND name = ?').run(accountId, name);
-    if (r.changes === 0) throw new MailroomError('NOT_SUBSCRIBED', `not subscribed: ${name}`);
+    // JMAP Mailbox isSubscribed (RFC 8621 2) changed, if a mailbox has the name.
+    const id = findId(ctx, accountId, name);
+    const rec = new ChangeRecorder();
+    if (id !== null) rec.note(accountId, 'Mailbox', id, ChangeKind.Updated);
+    return rec.flush(ctx.prepare);
   });
+  emitChanges(ctx, states);
 }
 
 /** The account's subscribed names, existing or not, in binary name order. */

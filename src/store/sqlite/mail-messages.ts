@@ -12,6 +12,9 @@ import type {
 import type { SqliteContext } from './context.js';
 import { computeStructureJson, parseStructureJson } from './mail-structure.js';
 import { collectGarbage } from './queries.js';
+import { ChangeRecorder } from './changes.js';
+import { emitChanges } from './change-events.js';
+import { emailFlagsChanged, emailRowAdded, emailRowRemoved } from './emails.js';
 
 function splitFlags(text: string): string[] {
   return text === '' ? [] : text.split(' ');
@@ -204,6 +207,11 @@ export function applyFlags(current: readonly string[], op: FlagOp, flags: readon
   return current.filter((f) => !drop.has(key(f)));
 }
 
+/** Whether a flag list has \Seen (unreadEmails counts, RFC 8621 2). */
+export function hasSeen(flags: readonly string[]): boolean {
+  return flags.some((f) => f.toLowerCase() === '\\seen');
+}
+
 function sameFlags(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const s = new Set(a.map((f) => f.toLowerCase()));
@@ -235,6 +243,7 @@ export async function storeFlags(
     );
     // One MODSEQ for the whole command (RFC 7162 3.1.3 allows it; it is one change).
     const modseq = mailbox.highest_modseq + 1;
+    const rec = new ChangeRecorder();
     const rows: IndexEntry[] = [];
     const changed: number[] = [];
     const modified: number[] = [];
@@ -253,17 +262,26 @@ export async function storeFlags(
         continue;
       }
       update.run(next.join(' '), modseq, mailboxId, uid);
+      emailFlagsChanged(
+        ctx.prepare,
+        rec,
+        mailbox.account_id,
+        mailboxId,
+        row.message_id,
+        hasSeen(current) !== hasSeen(next),
+      );
       changed.push(uid);
       rows.push({ uid, flags: next, modseq, messageId: row.message_id });
     }
     if (changed.length > 0) {
       ctx.prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, mailboxId);
     }
-    return { accountId: mailbox.account_id, rows, changed, modified };
+    return { accountId: mailbox.account_id, rows, changed, modified, states: rec.flush(ctx.prepare) };
   });
   if (result.changed.length > 0) {
     ctx.emit('flags', { accountId: result.accountId, mailboxId, uids: result.changed });
   }
+  emitChanges(ctx, result.states);
   await durable;
   return { rows: result.rows, changed: result.changed, modified: result.modified };
 }
@@ -287,15 +305,16 @@ export async function copyOrMove(
     const src = mailboxes.get(fromId);
     const dst = mailboxes.get(toId);
     if (!src || !dst) throw new MailroomError('NO_SUCH_MAILBOX', 'no such mailbox');
-    const get = ctx.prepare<[number, number], { message_id: number; flags: string }>(
-      'SELECT message_id, flags FROM mailbox_messages WHERE mailbox_id = ? AND uid = ?',
+    const get = ctx.prepare<[number, number], { message_id: number; flags: string; received_at: number }>(
+      'SELECT message_id, flags, received_at FROM mailbox_messages WHERE mailbox_id = ? AND uid = ?',
     );
     const bump = ctx.prepare<[number, number], { uid: number; modseq: number }>(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = ? WHERE id = ? RETURNING uidnext - 1 AS uid, highest_modseq AS modseq',
     );
     const insert = ctx.prepare(
-      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    const rec = new ChangeRecorder();
     const remove = ctx.prepare('DELETE FROM mailbox_messages WHERE mailbox_id = ? AND uid = ?');
     const record = ctx.prepare(
       'INSERT INTO mailbox_expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ' +
@@ -310,11 +329,14 @@ export async function copyOrMove(
       if (!row) continue;
       // Bump with a parameter rather than +1 so every copy of this command shares one MODSEQ.
       const c = bump.get(dstModseq, toId) as { uid: number; modseq: number };
-      insert.run(toId, c.uid, row.message_id, row.flags, dstModseq);
+      insert.run(toId, c.uid, row.message_id, row.flags, dstModseq, row.received_at);
+      emailRowAdded(ctx.prepare, rec, dst.account_id, toId, row.message_id, row.received_at, null);
       mapping.push([uid, c.uid]);
       if (move) {
         remove.run(fromId, uid);
         record.run(fromId, uid, srcModseq);
+        // After the copy is in: the Email keeps its id (RFC 8474 5.1: MOVE keeps EMAILID).
+        emailRowRemoved(ctx.prepare, rec, src.account_id, fromId, row.message_id);
         messageIds.push(row.message_id);
       }
     }
@@ -327,8 +349,10 @@ export async function copyOrMove(
       uidValidity: dst.uidvalidity,
       mapping,
       files: move ? collectGarbage(ctx.prepare, messageIds) : [],
+      states: rec.flush(ctx.prepare),
     };
   });
+  emitChanges(ctx, result.states);
   for (const [, uid] of result.mapping) {
     ctx.emit('message', { accountId: result.dstAccount, mailboxId: toId, uid });
   }

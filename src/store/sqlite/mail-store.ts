@@ -37,6 +37,9 @@ import {
   vanishedSince,
 } from './mail-messages.js';
 import { collectGarbage } from './queries.js';
+import { ChangeRecorder } from './changes.js';
+import { emitChanges } from './change-events.js';
+import { emailRowRemoved } from './emails.js';
 
 export class SqliteMailStore implements MailStore {
   /** Header indexes for SEARCH, shared by every session of this process (mail-headers.ts). */
@@ -65,23 +68,27 @@ export class SqliteMailStore implements MailStore {
       const modseq = mailbox.highest_modseq + 1;
       const removed: number[] = [];
       const messageIds: number[] = [];
+      const rec = new ChangeRecorder();
       for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
         const row = find.get(mailboxId, uid);
         if (!row) continue;
         remove.run(mailboxId, uid);
         record.run(mailboxId, uid, modseq);
+        emailRowRemoved(prepare, rec, mailbox.account_id, mailboxId, row.message_id);
         removed.push(uid);
         messageIds.push(row.message_id);
       }
       if (removed.length === 0) return { accountId: mailbox.account_id, removed, files: [] as string[] };
       prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, mailboxId);
-      return { accountId: mailbox.account_id, removed, files: collectGarbage(prepare, messageIds) };
+      const files = collectGarbage(prepare, messageIds);
+      return { accountId: mailbox.account_id, removed, files, states: rec.flush(prepare) };
     });
     if (!result || result.removed.length === 0) {
       await durable;
       return [];
     }
     this.ctx.emit('expunge', { accountId: result.accountId, mailboxId, uids: result.removed });
+    if (result.states) emitChanges(this.ctx, result.states);
     await durable;
     // Only once durable: before, a power loss could bring the rows back pointing at deleted files.
     // Best effort; a leftover file is only space.

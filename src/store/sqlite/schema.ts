@@ -196,6 +196,62 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX uploads_blob ON uploads(blob_id);
   CREATE INDEX uploads_created ON uploads(created_at);
   `,
+  // 11: JMAP (issue 9; store/jmap-store.ts): per-account Emails (id = JMAP Email id = IMAP EMAILID), threads
+  // and the Message IDs that find them (sqlite/threads.ts), the change log and states (sqlite/changes.ts).
+  // mailbox_messages.received_at (the message's internal date, copied onto the row) with its index makes
+  // "a mailbox's Emails by receivedAt, newest first" an index walk that stops at the page. Emails and
+  // threads of existing mail are made by backfillEmails (below) after this, from the header index: this
+  // leaves the 'emails_backfill' counter that asks for it.
+  `
+  ALTER TABLE mailbox_messages ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+  UPDATE mailbox_messages SET received_at = (SELECT internal_date FROM messages m WHERE m.id = mailbox_messages.message_id);
+  CREATE INDEX mailbox_messages_received ON mailbox_messages(mailbox_id, received_at, message_id);
+  CREATE TABLE threads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    subject TEXT NOT NULL,         -- collation-form base subject of its first message (mail/thread-keys.ts)
+    last_at INTEGER NOT NULL       -- newest receivedAt: replies join by subject only within a window
+  );
+  CREATE INDEX threads_account ON threads(account_id, subject, last_at);
+  CREATE TABLE emails (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL REFERENCES messages(id),
+    thread_id INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (account_id, message_id)
+  );
+  CREATE INDEX emails_thread ON emails(thread_id, received_at);
+  CREATE INDEX emails_message ON emails(message_id);
+  CREATE TABLE thread_refs (
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    msgid TEXT NOT NULL,
+    thread_id INTEGER NOT NULL,
+    PRIMARY KEY (account_id, msgid)
+  ) WITHOUT ROWID;
+  CREATE INDEX thread_refs_thread ON thread_refs(thread_id);
+  CREATE TABLE jmap_accounts (
+    account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    modseq INTEGER NOT NULL,       -- the change counter: the last change's modseq
+    lowest INTEGER NOT NULL        -- states below this were pruned (cannotCalculateChanges)
+  );
+  CREATE TABLE jmap_type_states (
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    type INTEGER NOT NULL,         -- index in jmap-store.ts JMAP_TYPES
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (account_id, type)
+  ) WITHOUT ROWID;
+  CREATE TABLE jmap_changes (
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    modseq INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    object_id INTEGER NOT NULL,
+    kind INTEGER NOT NULL,         -- changes.ts ChangeKind
+    PRIMARY KEY (account_id, modseq)
+  ) WITHOUT ROWID;
+  INSERT INTO counters (name, value) VALUES ('emails_backfill', 1)
+    ON CONFLICT (name) DO UPDATE SET value = 1;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -25,11 +25,14 @@ import { SqliteDirectory } from './directory.js';
 import { getMailbox, listMailboxes } from './mail-folders.js';
 import type { SqliteContext } from './context.js';
 import { SqliteMailStore } from './mail-store.js';
+import { SqliteJmapStore } from './jmap-emails.js';
+import { emitChanges } from './change-events.js';
 import { listQueueEntries } from './queries.js';
 import { SqliteQueueStore } from './queue-store.js';
 import { SqliteUploadStore } from './upload-store.js';
 import { migrate } from './schema.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
+import { backfillEmails } from './backfill.js';
 import { cachedPrepare, type Prepare } from './statements.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
@@ -68,6 +71,7 @@ export class SqliteStore implements Store {
   readonly mail: SqliteMailStore;
   readonly queue: SqliteQueueStore;
   readonly uploads: SqliteUploadStore;
+  readonly jmap: SqliteJmapStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** What the orphan sweep at open removed (for the start-up log and tests). */
@@ -117,12 +121,20 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.prepare = cachedPrepare(this.db);
+    try {
+      backfillEmails(this.db, this.prepare, join(options.dataDir, 'blobs'));
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     this.lookups = new LookupCache(
       () => dataVersion.get() as number,
       () => this.db.inTransaction,
     );
-    this.committer = new GroupCommitter(this.db, this.prepare, this.blobs, this.walSync);
+    this.committer = new GroupCommitter(this.db, this.prepare, this.blobs, this.walSync, (states) =>
+      emitChanges({ emit: (event, ...args) => this.emitSafely(event, ...args) }, states),
+    );
     if (options.backgroundCheckpoints) {
       this.checkpointer = startCheckpointer({
         dbPath,
@@ -151,6 +163,7 @@ export class SqliteStore implements Store {
     this.mail = new SqliteMailStore(context);
     this.queue = new SqliteQueueStore(context);
     this.uploads = new SqliteUploadStore(context);
+    this.jmap = new SqliteJmapStore(context);
   }
 
   /**

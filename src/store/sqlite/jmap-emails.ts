@@ -1,0 +1,421 @@
+// SqliteJmapStore: the JmapStore (jmap-store.ts) on SQLite: Emails, Threads, the mailbox query, Email/set underneath.
+import { MailroomError } from '../../errors.js';
+import { keywordsOfFlags, keywordToFlag } from '../../mail/keywords.js';
+import type {
+  ChangesResult,
+  EmailRecord,
+  EmailSetResult,
+  JmapStates,
+  JmapStore,
+  JmapType,
+  ThreadRecord,
+} from '../jmap-store.js';
+import { decodeId, encodeId } from '../object-ids.js';
+import type { SqliteContext } from './context.js';
+import { emitChanges } from './change-events.js';
+import { ChangeKind, ChangeRecorder, changeCounter, readChanges, readStates } from './changes.js';
+import { emailFlagsChanged, emailRowAdded, emailRowRemoved } from './emails.js';
+import { applyFlags, hasSeen } from './mail-messages.js';
+import { collectGarbage } from './queries.js';
+
+interface EmailRow {
+  id: number;
+  message_id: number;
+  thread_id: number;
+  received_at: number;
+  size: number;
+}
+
+/** A mailbox row of an Email in its account. */
+interface PlacedRow {
+  mailbox_id: number;
+  uid: number;
+  flags: string;
+}
+
+/**
+ * A mailbox's Email ids by receivedAt, newest first (queryMailbox): mailbox_messages_received (migration 10)
+ * read backwards, so the first page touches about `limit` rows (test/unit/store/sqlite-jmap-plan.test.ts).
+ * Parameters: account, mailbox, limit, offset.
+ */
+export const QUERY_MAILBOX_SQL =
+  'SELECT e.id FROM mailbox_messages mm JOIN emails e ON e.account_id = ? AND e.message_id = mm.message_id ' +
+  'WHERE mm.mailbox_id = ? ORDER BY mm.received_at DESC, mm.message_id DESC LIMIT ? OFFSET ?';
+
+const splitFlags = (text: string): string[] => (text === '' ? [] : text.split(' '));
+
+export class SqliteJmapStore implements JmapStore {
+  constructor(private readonly ctx: SqliteContext) {}
+
+  states(accountId: number): JmapStates {
+    return readStates(this.ctx.prepare, accountId);
+  }
+
+  changeCounter(accountId: number): number {
+    return changeCounter(this.ctx.prepare, accountId);
+  }
+
+  changes(accountId: number, type: JmapType, sinceState: string, maxChanges: number | null): ChangesResult {
+    // One read transaction: the rows and the states it compares them with are from one snapshot.
+    return this.ctx.db.transaction(() =>
+      readChanges(this.ctx.prepare, accountId, type, sinceState, maxChanges),
+    )();
+  }
+
+  recordChange(
+    accountId: number,
+    type: JmapType,
+    objectId: number,
+    kind: 'created' | 'updated' | 'destroyed',
+  ): void {
+    const k =
+      kind === 'created'
+        ? ChangeKind.Created
+        : kind === 'updated'
+          ? ChangeKind.Updated
+          : ChangeKind.Destroyed;
+    const states = this.ctx.write(() => {
+      const rec = new ChangeRecorder();
+      rec.note(accountId, type, objectId, k);
+      return rec.flush(this.ctx.prepare);
+    });
+    emitChanges(this.ctx, states);
+  }
+
+  private emailRow(accountId: number, id: string): EmailRow | null {
+    const n = decodeId('email', id);
+    if (n === null) return null;
+    return (
+      this.ctx
+        .prepare<[number, number], EmailRow>(
+          'SELECT e.id, e.message_id, e.thread_id, e.received_at, m.size FROM emails e ' +
+            'JOIN messages m ON m.id = e.message_id WHERE e.id = ? AND e.account_id = ?',
+        )
+        .get(n, accountId) ?? null
+    );
+  }
+
+  private placedRows(accountId: number, messageId: number): PlacedRow[] {
+    return this.ctx
+      .prepare<[number, number], PlacedRow>(
+        'SELECT mm.mailbox_id, mm.uid, mm.flags FROM mailbox_messages mm JOIN mailboxes b ON b.id = mm.mailbox_id ' +
+          'WHERE mm.message_id = ? AND b.account_id = ? ORDER BY mm.mailbox_id',
+      )
+      .all(messageId, accountId);
+  }
+
+  getEmails(accountId: number, ids: readonly string[]): Array<EmailRecord | null> {
+    return this.ctx.db.transaction(() =>
+      ids.map((id) => {
+        const e = this.emailRow(accountId, id);
+        if (!e) return null;
+        const rows = this.placedRows(accountId, e.message_id);
+        return {
+          id: encodeId('email', e.id),
+          messageId: e.message_id,
+          blobId: encodeId('blob', e.message_id),
+          threadId: encodeId('thread', e.thread_id),
+          mailboxIds: rows.map((r) => encodeId('mailbox', r.mailbox_id)).sort(),
+          keywords: keywordsOfFlags(rows.flatMap((r) => splitFlags(r.flags))),
+          size: e.size,
+          receivedAt: new Date(e.received_at),
+        };
+      }),
+    )();
+  }
+
+  getThreads(accountId: number, ids: readonly string[]): Array<ThreadRecord | null> {
+    const list = this.ctx.prepare<[number, number], { id: number }>(
+      'SELECT id FROM emails WHERE thread_id = ? AND account_id = ? ORDER BY received_at, id',
+    );
+    return this.ctx.db.transaction(() =>
+      ids.map((id) => {
+        const n = decodeId('thread', id);
+        if (n === null) return null;
+        const emails = list.all(n, accountId);
+        return emails.length === 0 ? null : { id, emailIds: emails.map((e) => encodeId('email', e.id)) };
+      }),
+    )();
+  }
+
+  queryMailbox(
+    accountId: number,
+    mailboxId: string,
+    position: number,
+    limit: number,
+    withTotal: boolean,
+  ): { ids: string[]; total: number | null } | null {
+    const box = this.mailboxRowId(accountId, mailboxId);
+    if (box === null) return null;
+    return this.ctx.db.transaction(() => {
+      const rows = this.ctx
+        .prepare<[number, number, number, number], [number]>(QUERY_MAILBOX_SQL)
+        .raw(true)
+        .all(accountId, box, limit, position);
+      const total = withTotal
+        ? (this.ctx
+            .prepare<[number], { n: number }>(
+              'SELECT COUNT(*) AS n FROM mailbox_messages WHERE mailbox_id = ?',
+            )
+            .get(box)?.n ?? 0)
+        : null;
+      return { ids: rows.map((r) => encodeId('email', r[0])), total };
+    })();
+  }
+
+  async setKeywords(
+    accountId: number,
+    emailIds: readonly string[],
+    keywords: readonly string[],
+  ): Promise<EmailSetResult> {
+    const flags = [...new Set(keywords.map((k) => keywordToFlag(k)))];
+    const { result, durable } = this.ctx.writeLazy(() => {
+      const rec = new ChangeRecorder();
+      const out: EmailSetResult = { updated: [], notFound: [] };
+      // Per mailbox: the changed UIDs and one new MODSEQ for all of them (RFC 7162 3.1.3).
+      const touched = new Map<number, { modseq: number; uids: number[] }>();
+      const update = this.ctx.prepare(
+        'UPDATE mailbox_messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?',
+      );
+      for (const id of emailIds) {
+        const e = this.emailRow(accountId, id);
+        if (!e) {
+          out.notFound.push(id);
+          continue;
+        }
+        for (const row of this.placedRows(accountId, e.message_id)) {
+          const current = splitFlags(row.flags);
+          const next = applyFlags(current, 'set', flags);
+          if (current.join(' ') === next.join(' ')) continue;
+          let t = touched.get(row.mailbox_id);
+          if (!t) touched.set(row.mailbox_id, (t = { modseq: this.nextModseq(row.mailbox_id), uids: [] }));
+          update.run(next.join(' '), t.modseq, row.mailbox_id, row.uid);
+          t.uids.push(row.uid);
+          emailFlagsChanged(
+            this.ctx.prepare,
+            rec,
+            accountId,
+            row.mailbox_id,
+            e.message_id,
+            hasSeen(current) !== hasSeen(next),
+          );
+        }
+        out.updated.push(id);
+      }
+      const setModseq = this.ctx.prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?');
+      for (const [box, t] of touched) setModseq.run(t.modseq, box);
+      return { out, touched, states: rec.flush(this.ctx.prepare) };
+    });
+    for (const [mailboxId, t] of result.touched) {
+      this.ctx.emit('flags', { accountId, mailboxId, uids: t.uids.sort((a, b) => a - b) });
+    }
+    emitChanges(this.ctx, result.states);
+    await durable;
+    return result.out;
+  }
+
+  /** The mailbox's next MODSEQ (inside a write; the caller stores it back as highest_modseq). */
+  private nextModseq(mailboxId: number): number {
+    const row = this.ctx
+      .prepare<[number], { m: number }>('SELECT highest_modseq AS m FROM mailboxes WHERE id = ?')
+      .get(mailboxId);
+    return (row?.m ?? 0) + 1;
+  }
+
+  async setMailboxes(
+    accountId: number,
+    emailId: string,
+    mailboxIds: readonly string[],
+  ): Promise<EmailSetResult> {
+    if (mailboxIds.length === 0) {
+      throw new MailroomError('INVALID_MAILBOXES', 'an Email must be in at least one mailbox');
+    }
+    const target = new Set<number>();
+    for (const id of mailboxIds) {
+      const box = this.mailboxRowId(accountId, id);
+      if (box === null) throw new MailroomError('INVALID_MAILBOXES', `no such mailbox: ${id}`);
+      target.add(box);
+    }
+    const { result, durable } = this.ctx.writeLazy(() => {
+      const e = this.emailRow(accountId, emailId);
+      if (!e) return null;
+      const rec = new ChangeRecorder();
+      const rows = this.placedRows(accountId, e.message_id);
+      const have = new Set(rows.map((r) => r.mailbox_id));
+      // The Email's keywords travel with it into new mailboxes (as COPY's flags, RFC 9051 6.4.7).
+      const flags = keywordsOfFlags(rows.flatMap((r) => splitFlags(r.flags)))
+        .map(keywordToFlag)
+        .join(' ');
+      const added: Array<{ mailboxId: number; uid: number }> = [];
+      const bump = this.ctx.prepare<[number], { uid: number; modseq: number }>(
+        'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
+          'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq',
+      );
+      for (const box of target) {
+        if (have.has(box)) continue;
+        const c = bump.get(box);
+        if (!c) throw new MailroomError('INVALID_MAILBOXES', `mailbox ${box} vanished`);
+        this.ctx
+          .prepare(
+            'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(box, c.uid, e.message_id, flags, c.modseq, e.received_at);
+        emailRowAdded(this.ctx.prepare, rec, accountId, box, e.message_id, e.received_at, null);
+        added.push({ mailboxId: box, uid: c.uid });
+      }
+      const removed = this.removeRows(
+        rec,
+        accountId,
+        rows.filter((r) => !target.has(r.mailbox_id)),
+        e.message_id,
+      );
+      return { added, removed, states: rec.flush(this.ctx.prepare) };
+    });
+    if (!result) {
+      await durable;
+      return { updated: [], notFound: [emailId] };
+    }
+    for (const a of result.added) this.ctx.emit('message', { accountId, mailboxId: a.mailboxId, uid: a.uid });
+    for (const [mailboxId, uids] of result.removed) this.ctx.emit('expunge', { accountId, mailboxId, uids });
+    emitChanges(this.ctx, result.states);
+    await durable;
+    return { updated: [emailId], notFound: [] };
+  }
+
+  /** Removes rows as EXPUNGE does (VANISHED records, one MODSEQ per mailbox); returns mailbox -> UIDs. */
+  private removeRows(
+    rec: ChangeRecorder,
+    accountId: number,
+    rows: readonly PlacedRow[],
+    messageId: number,
+  ): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    const remove = this.ctx.prepare('DELETE FROM mailbox_messages WHERE mailbox_id = ? AND uid = ?');
+    const record = this.ctx.prepare(
+      'INSERT INTO mailbox_expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq',
+    );
+    for (const r of rows) {
+      const modseq = this.nextModseq(r.mailbox_id);
+      remove.run(r.mailbox_id, r.uid);
+      record.run(r.mailbox_id, r.uid, modseq);
+      this.ctx.prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, r.mailbox_id);
+      emailRowRemoved(this.ctx.prepare, rec, accountId, r.mailbox_id, messageId);
+      out.set(r.mailbox_id, [...(out.get(r.mailbox_id) ?? []), r.uid]);
+    }
+    return out;
+  }
+
+  async destroyEmails(
+    accountId: number,
+    emailIds: readonly string[],
+  ): Promise<{ destroyed: string[]; notFound: string[] }> {
+    const { result, durable } = this.ctx.writeLazy(() => {
+      const rec = new ChangeRecorder();
+      const destroyed: string[] = [];
+      const notFound: string[] = [];
+      const removed = new Map<number, number[]>();
+      const messageIds: number[] = [];
+      for (const id of emailIds) {
+        const e = this.emailRow(accountId, id);
+        if (!e) {
+          notFound.push(id);
+          continue;
+        }
+        for (const [box, uids] of this.removeRows(
+          rec,
+          accountId,
+          this.placedRows(accountId, e.message_id),
+          e.message_id,
+        )) {
+          removed.set(box, [...(removed.get(box) ?? []), ...uids]);
+        }
+        messageIds.push(e.message_id);
+        destroyed.push(id);
+      }
+      const files = collectGarbage(this.ctx.prepare, messageIds);
+      return { destroyed, notFound, removed, files, states: rec.flush(this.ctx.prepare) };
+    });
+    for (const [mailboxId, uids] of result.removed) {
+      this.ctx.emit('expunge', { accountId, mailboxId, uids: uids.sort((a, b) => a - b) });
+    }
+    emitChanges(this.ctx, result.states);
+    await durable;
+    // Files only once durable (as EXPUNGE: mail-store.ts).
+    if (result.files.length > 0) void this.ctx.blobs.remove(result.files);
+    return { destroyed: result.destroyed, notFound: result.notFound };
+  }
+
+  mailboxCounts(
+    accountId: number,
+    mailboxId: string,
+  ): { totalEmails: number; unreadEmails: number; totalThreads: number; unreadThreads: number } | null {
+    const box = this.mailboxRowId(accountId, mailboxId);
+    if (box === null) return null;
+    const unseen = "(' ' || lower(mm.flags) || ' ') NOT LIKE '% \\seen %'";
+    const row = this.ctx
+      .prepare<
+        [number, number],
+        { total: number; unread: number | null; threads: number; unread_threads: number }
+      >(
+        `SELECT COUNT(*) AS total, SUM(CASE WHEN ${unseen} THEN 1 ELSE 0 END) AS unread, ` +
+          'COUNT(DISTINCT e.thread_id) AS threads, ' +
+          `COUNT(DISTINCT CASE WHEN ${unseen} THEN e.thread_id END) AS unread_threads ` +
+          'FROM mailbox_messages mm JOIN emails e ON e.account_id = ? AND e.message_id = mm.message_id ' +
+          'WHERE mm.mailbox_id = ?',
+      )
+      .get(accountId, box);
+    return {
+      totalEmails: row?.total ?? 0,
+      unreadEmails: row?.unread ?? 0,
+      totalThreads: row?.threads ?? 0,
+      unreadThreads: row?.unread_threads ?? 0,
+    };
+  }
+
+  mailboxObjectId(mailboxId: number): string {
+    return encodeId('mailbox', mailboxId);
+  }
+
+  mailboxRowId(accountId: number, id: string): number | null {
+    const n = decodeId('mailbox', id);
+    if (n === null) return null;
+    const row = this.ctx
+      .prepare<[number, number], { id: number }>('SELECT id FROM mailboxes WHERE id = ? AND account_id = ?')
+      .get(n, accountId);
+    return row?.id ?? null;
+  }
+
+  objectIds(
+    accountId: number,
+    messageIds: readonly number[],
+  ): Array<{ emailId: string; threadId: string } | null> {
+    const get = this.ctx.prepare<[number, number], { id: number; thread_id: number }>(
+      'SELECT id, thread_id FROM emails WHERE account_id = ? AND message_id = ?',
+    );
+    return messageIds.map((m) => {
+      const r = get.get(accountId, m);
+      return r ? { emailId: encodeId('email', r.id), threadId: encodeId('thread', r.thread_id) } : null;
+    });
+  }
+
+  messageIdsOf(accountId: number, id: string): number[] {
+    const email = decodeId('email', id);
+    if (email !== null) {
+      return this.ctx
+        .prepare<[number, number], { message_id: number }>(
+          'SELECT message_id FROM emails WHERE id = ? AND account_id = ?',
+        )
+        .all(email, accountId)
+        .map((r) => r.message_id);
+    }
+    const thread = decodeId('thread', id);
+    if (thread === null) return [];
+    return this.ctx
+      .prepare<[number, number], { message_id: number }>(
+        'SELECT message_id FROM emails WHERE thread_id = ? AND account_id = ?',
+      )
+      .all(thread, accountId)
+      .map((r) => r.message_id);
+  }
+}
