@@ -4,11 +4,11 @@ import type { AuthResult } from '../smtp/server/services.js';
 import type { Store } from '../store/store.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { hashPassword, verifyPassword, type ScryptParams } from './password-hash.js';
-import { AUTH_CACHE } from '../config/limits.js';
+import { AUTH_CACHE, MAX_PASSWORD_BYTES } from '../config/limits.js';
 import { VerifiedCache } from './verified-cache.js';
 
-/** Longer passwords are refused (after the same dummy work): no one types 4 KiB, and it bounds work per attempt. */
-const MAX_PASSWORD_LENGTH = 4096;
+/** Longer passwords (UTF-8 octets) are refused after the same dummy work; see MAX_PASSWORD_BYTES. */
+const tooLong = (password: string): boolean => Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
 
 export interface AuthenticatorDeps {
   store: Pick<Store, 'getAccount'>;
@@ -56,9 +56,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
       return { kind: 'ok', account: record.address };
     }
     const stored = record?.passwordHash ?? (await dummyHash);
-    const candidate = password.length > MAX_PASSWORD_LENGTH ? '' : password;
+    const candidate = tooLong(password) ? '' : password;
     const matches = await (deps.verify ?? verifyPassword)(candidate, stored);
-    if (record && matches && password.length <= MAX_PASSWORD_LENGTH) {
+    if (record && matches && !tooLong(password)) {
       cache?.remember(account, record.passwordHash, password, deps.now());
       limiter.recordSuccess(remoteAddress, account);
       return { kind: 'ok', account: record.address };

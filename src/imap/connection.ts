@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import { IMAP_PRELOGIN_INPUT, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Logger } from '../observability/logger.js';
 import { createBodySpool } from '../store/spool.js';
 import type { SpooledBody } from '../store/store.js';
@@ -33,7 +33,10 @@ export interface ImapConnectionOptions {
   policy: ImapPolicy;
   logger: Logger;
   secureContext: tls.SecureContext | null;
+  /** Receiver limits after login. */
   limits?: ReceiverLimits;
+  /** Receiver limits before login (and after logout); default IMAP_PRELOGIN_INPUT. */
+  preLoginLimits?: ReceiverLimits;
   autologoutMs?: number;
   onClose?: () => void;
 }
@@ -66,7 +69,16 @@ export function serveImapConnection(
     loopback: isLoopback(remoteAddress),
   });
   const store = options.services.store;
-  const receiver = new ImapCommandReceiver(limits);
+  const preLogin: ReceiverLimits = options.preLoginLimits ?? { ...limits, ...IMAP_PRELOGIN_INPUT };
+  // Issue 8: before login the receiver holds a few KiB at most, and no literal is invited for a
+  // command the session's state does not allow (APPEND before login got "+" and 900 KB read).
+  const receiver = new ImapCommandReceiver(preLogin);
+  receiver.setAdmission((verb, sub) => session.admitLiteral(verb, sub));
+  /** The receiver's limits follow the session: wide once logged in, tight before. */
+  const fitLimits = (): void => {
+    const kind = session.state.kind;
+    receiver.setLimits(kind === 'authenticated' || kind === 'selected' ? limits : preLogin);
+  };
   let current: net.Socket = socket;
   let busy = false;
   let ended = false;
@@ -199,9 +211,14 @@ export function serveImapConnection(
             : untaggedStatus(ev.status === 'NO' ? 'NO' : 'BAD', null, ev.text),
         );
         return;
+      case 'overflow':
+        log.info({ event: 'input-overflow', state: session.state.kind }, 'imap input overflow; closing');
+        close(Buffer.from(untaggedStatus('BYE', null, ev.text)));
+        return;
       case 'line': {
         if (idling) stopIdle();
         const out = await session.continueLine(ev.line.toString('utf8'));
+        fitLimits();
         write(out.parts);
         await act(out.action);
         return;
@@ -220,6 +237,7 @@ export function serveImapConnection(
           return;
         }
         const out = await session.handle(cmd, mine);
+        fitLimits();
         write(out.parts);
         await act(out.action);
         return;

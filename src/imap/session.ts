@@ -26,6 +26,9 @@ export interface SessionOutput {
 /** Commands during which EXPUNGE must not be sent (RFC 9051 7.4.1): sequence numbers must stay put. */
 const NO_EXPUNGE_DURING: ReadonlySet<ImapCommandName> = new Set(['FETCH', 'STORE', 'SEARCH']);
 
+/** Every command some state allows: any other verb is unknown. */
+const KNOWN_COMMANDS: ReadonlySet<string> = new Set(Object.values(ALLOWED).flatMap((names) => [...names]));
+
 /** MailroomError codes that are the client's business, as NO with a response code (RFC 5530). */
 const STORE_REFUSALS: Record<string, ResponseCode> = {
   NO_SUCH_MAILBOX: { name: 'NONEXISTENT' },
@@ -117,6 +120,20 @@ export class ImapSession {
     const out = new Out({ utf8: this.utf8 });
     this.sync(out, true);
     return out.parts;
+  }
+
+  /**
+   * Whether a command announcing a literal may have it invited and read: null if so, else the BAD
+   * text. The receiver asks before any "+" (RFC 9051 7.5), so APPEND before login, or an unknown
+   * command, never makes the server read its literal. `verb`/`sub` are upper-cased words after the tag.
+   */
+  admitLiteral(verb: string, sub: string): string | null {
+    const name = verb === 'UID' ? sub : verb;
+    if (!KNOWN_COMMANDS.has(name)) return `Unknown command "${verb.slice(0, 40)}"`;
+    if (!ALLOWED[this.data.state.kind].has(name as ImapCommandName)) {
+      return `${verb} is not allowed ${stateText(this.data.state)}`;
+    }
+    return null;
   }
 
   /** Runs one parsed command. `bodies` are the APPEND messages the connection spooled. */

@@ -1,0 +1,113 @@
+// IMAP over a socket before login (issue 8): no literal invited for a refused command, tight input limits, BYE on overflow.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAuthenticator } from '../../src/auth/authenticator.js';
+import { hashPassword } from '../../src/auth/password-hash.js';
+import { MAX_PASSWORD_BYTES } from '../../src/config/limits.js';
+import { serveImapConnection } from '../../src/imap/connection.js';
+import { MailboxIndexCache } from '../../src/imap/mailbox-index-cache.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { RawImap } from '../helpers/imap-raw.js';
+
+const PARAMS = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+const LONG_PASSWORD = 'p'.repeat(MAX_PASSWORD_BYTES);
+
+async function setup(): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'mailroom-imap-prelogin-'));
+  const store = openSqliteStore({ dataDir: dir });
+  store.addDomain('example.test');
+  store.addAccount('bob@example.test', await hashPassword('secret', { params: PARAMS }));
+  store.addAccount('long@example.test', await hashPassword(LONG_PASSWORD, { params: PARAMS }));
+  const authenticate = createAuthenticator({
+    store,
+    now: () => Date.now(),
+    sleep: async () => undefined,
+    dummyParams: PARAMS,
+  });
+  const sockets = new Set<Socket>();
+  const indexCache = new MailboxIndexCache(store.mail);
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    serveImapConnection(socket, {
+      services: { store, authenticate, now: () => new Date(), indexCache },
+      policy: {
+        hostname: 'mx.example.test',
+        tlsAvailable: false,
+        allowLoopbackPlaintext: true,
+        maxAppendSize: 1 << 20,
+      },
+      logger: silentLogger(),
+      secureContext: null,
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+const port = await setup();
+
+test('APPEND before login is refused before any "+"; after login the same APPEND is invited', async () => {
+  const c = await RawImap.open(port);
+  try {
+    // Before the fix: "+ Ready for literal data", then the 900 KB were read, then BAD.
+    c.write('A1 APPEND INBOX {900000}\r\n');
+    const refused = await c.until('A1');
+    assert.deepEqual(refused.lines, [], 'no continuation request');
+    assert.match(refused.tagged, /^A1 BAD APPEND is not allowed before login/);
+    assert.equal((await c.command('LOGIN bob@example.test secret')).status, 'OK');
+    c.write('A2 APPEND INBOX {5}\r\n');
+    assert.match(await c.line(), /^\+ /);
+    c.write('hello\r\n');
+    assert.equal((await c.until('A2')).status, 'OK');
+    // After login too: a literal of an unknown command is not invited.
+    c.write('A3 XYZZY {5}\r\n');
+    const unknown = await c.until('A3');
+    assert.deepEqual(unknown.lines, []);
+    assert.match(unknown.tagged, /^A3 BAD Unknown command/);
+  } finally {
+    c.close();
+  }
+});
+
+test('a refused non-synchronising literal within the cap is dropped and the session goes on', async () => {
+  const c = await RawImap.open(port);
+  try {
+    c.write(`A1 APPEND INBOX {200+}\r\n${'x'.repeat(200)}\r\n`);
+    assert.match((await c.until('A1')).tagged, /^A1 BAD APPEND is not allowed before login/);
+    assert.equal((await c.command('NOOP')).status, 'OK');
+  } finally {
+    c.close();
+  }
+});
+
+test('the probe: LOGIN {64000+} with its data gets * BYE and the connection is closed', async () => {
+  const c = await RawImap.open(port);
+  c.write('a LOGIN {64000+}\r\n');
+  c.write(Buffer.alloc(64_000, 0x41));
+  assert.match(await c.line(), /^\* BYE Literal too large/);
+  await new Promise<void>((done) => (c.closed ? done() : c.socket.once('close', () => done())));
+});
+
+test('LOGIN with a password literal as long as passwords may be still works', async () => {
+  const c = await RawImap.open(port);
+  try {
+    c.write(`A1 LOGIN long@example.test {${LONG_PASSWORD.length}}\r\n`);
+    assert.match(await c.line(), /^\+ /);
+    c.write(`${LONG_PASSWORD}\r\n`);
+    assert.equal((await c.until('A1')).status, 'OK');
+  } finally {
+    c.close();
+  }
+});
