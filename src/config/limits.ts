@@ -52,6 +52,15 @@ export const DEFAULT_LIMITS = {
 } as const;
 
 /**
+ * SMTP replies one input chunk may produce before the session stops reading it (issue 8): the rest
+ * of the chunk waits until those replies are written, and the connection reads on only while the
+ * client reads its replies. Without it, 64 KiB of pipelined empty lines made 2.6 MB of 500 replies
+ * at once for a client that never reads (x 1,000 connections). 8 KiB: a full RFC 2920 pipeline of
+ * 100 RCPTs answers in about 3 KiB.
+ */
+export const SMTP_REPLY_BACKLOG_BYTES = 8 * 1024;
+
+/**
  * Bodies smaller than this stay in memory while streaming; bigger ones spill to a spool file.
  * 256 KiB: most mail is far smaller, so the common case never touches the spool, while the
  * memory held by 1000 connections mid-DATA stays bounded (~256 MiB worst case).

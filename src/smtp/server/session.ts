@@ -10,6 +10,7 @@ import {
   timeoutReply,
   type Reply,
 } from '../reply-codes.js';
+import { SMTP_REPLY_BACKLOG_BYTES } from '../../config/limits.js';
 import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand } from './command-parser.js';
 import { LineReceiver } from './receivers.js';
 import { ALLOWED_VERBS, isCommandState, type CommandState, type SessionState } from './session-state.js';
@@ -41,6 +42,12 @@ export interface SessionOutput {
   replies: string;
   events: SessionEvent[];
   action?: SessionAction;
+  /**
+   * Input not looked at yet because the replies so far reached SMTP_REPLY_BACKLOG_BYTES: feed it
+   * again once `replies` are written (and the client reads them), so a client pipelining without
+   * reading cannot make us hold more replies than that.
+   */
+  rest?: Buffer;
 }
 
 /** Which RFC 5321 4.5.3.2 server timeout applies while waiting for the client's next bytes. */
@@ -99,6 +106,11 @@ export class SmtpSession implements SessionCore {
   async feed(input: Buffer): Promise<SessionOutput> {
     let offset = 0;
     while (offset < input.length && this.action === undefined && this.state.kind !== 'closed') {
+      if (this.out.length >= SMTP_REPLY_BACKLOG_BYTES) {
+        const output = this.drain();
+        output.rest = input.subarray(offset);
+        return output;
+      }
       const state = this.state;
       switch (state.kind) {
         case 'data': {
