@@ -245,6 +245,7 @@ export function serveImapConnection(
     }
   }
 
+  let awaitingDrain = false;
   async function pump(): Promise<void> {
     if (busy || ended) return;
     busy = true;
@@ -252,6 +253,9 @@ export function serveImapConnection(
     try {
       for (;;) {
         if (ended) return;
+        // A client pipelining commands without reading the responses gets no more of them until
+        // it reads (issue 8: 64 KiB of junk lines made ~900 KB of BAD responses at once).
+        if (current.writableNeedDrain) break;
         const ev = receiver.next();
         if (!ev) break;
         await onEvent(ev);
@@ -265,9 +269,16 @@ export function serveImapConnection(
       busy = false;
     }
     arm();
-    // Reading stops while the client does not read its responses (backpressure).
-    if (current.writableNeedDrain) current.once('drain', () => current.resume());
-    else current.resume();
+    // Reading and processing stop while the client does not read its responses (backpressure);
+    // commands already received are processed once it does.
+    if (!current.writableNeedDrain) current.resume();
+    else if (!awaitingDrain) {
+      awaitingDrain = true;
+      current.once('drain', () => {
+        awaitingDrain = false;
+        void pump();
+      });
+    }
   }
 
   const onData = (chunk: Buffer): void => {

@@ -3,6 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator } from '../../src/auth/authenticator.js';
@@ -11,15 +12,18 @@ import { MAX_PASSWORD_BYTES } from '../../src/config/limits.js';
 import { serveImapConnection } from '../../src/imap/connection.js';
 import { MailboxIndexCache } from '../../src/imap/mailbox-index-cache.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { RawImap } from '../helpers/imap-raw.js';
 
 const PARAMS = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 const LONG_PASSWORD = 'p'.repeat(MAX_PASSWORD_BYTES);
 
+let testStore: SqliteStore;
+
 async function setup(): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'mailroom-imap-prelogin-'));
   const store = openSqliteStore({ dataDir: dir });
+  testStore = store;
   store.addDomain('example.test');
   store.addAccount('bob@example.test', await hashPassword('secret', { params: PARAMS }));
   store.addAccount('long@example.test', await hashPassword(LONG_PASSWORD, { params: PARAMS }));
@@ -110,4 +114,45 @@ test('LOGIN with a password literal as long as passwords may be still works', as
   } finally {
     c.close();
   }
+});
+
+/** A socket stand-in whose peer never reads: whatever the server writes stays in writableLength. */
+class NeverReadingPeer extends Duplex {
+  remoteAddress = '127.0.0.1';
+  constructor() {
+    super({ writableHighWaterMark: 16 * 1024 });
+  }
+  override _read(): void {}
+  override _write(_chunk: Buffer, _enc: BufferEncoding, _done: (err?: Error | null) => void): void {
+    // Never completes: the peer does not read.
+  }
+  setNoDelay(): this {
+    return this;
+  }
+}
+
+test('a client pipelining junk without reading its responses cannot pile them up in the server', async () => {
+  const peer = new NeverReadingPeer();
+  serveImapConnection(peer as unknown as Socket, {
+    services: {
+      store: testStore,
+      authenticate: async () => ({ kind: 'failed' }),
+      now: () => new Date(),
+      indexCache: new MailboxIndexCache(testStore.mail),
+    },
+    policy: {
+      hostname: 'mx.example.test',
+      tlsAvailable: false,
+      allowLoopbackPlaintext: true,
+      maxAppendSize: 1 << 20,
+    },
+    logger: silentLogger(),
+    secureContext: null,
+  });
+  // 64 KiB of 3-byte junk lines: each gets a BAD response ten times its size (about 900 KB in all).
+  peer.push(Buffer.from('x\r\n'.repeat(21_000)));
+  await new Promise((r) => setTimeout(r, 200));
+  // Before the fix every response was written at once, whether or not the client read any.
+  assert.ok(peer.writableLength < 64 * 1024, `the server holds ${peer.writableLength} bytes of responses`);
+  peer.destroy();
 });
