@@ -223,7 +223,9 @@ export class ImapCommandReceiver {
           else if (lf >= 0) this.endDiscardedLine();
           return { kind: 'reject', tag, status: 'BAD', code: 'TOOBIG', text: 'Command line too long' };
         }
-        this.lineParts.push(part);
+        // An unfinished line is copied: a view would keep the socket's whole chunk (up to 64 KiB)
+        // alive while the client takes its time, and the caller may reuse the chunk.
+        this.lineParts.push(lf >= 0 ? part : Buffer.from(part));
         this.lineLen += part.length;
         return lf >= 0 ? this.finishLine() : null;
       }
@@ -236,7 +238,8 @@ export class ImapCommandReceiver {
           if (mode.remaining === 0) this.completeLiteral(mode);
           return { kind: 'literal-chunk', bytes: piece };
         }
-        this.literalParts.push(piece);
+        // Copied unless it completes here (completeLiteral copies then): see the line case.
+        this.literalParts.push(mode.remaining === 0 ? piece : Buffer.from(piece));
         if (mode.remaining === 0) this.completeLiteral(mode);
         return null;
       }
@@ -269,9 +272,10 @@ export class ImapCommandReceiver {
       this.tag = tagOf(line);
     }
     this.commandTextLen += line.length;
-    this.segments.push(line);
     const tailText = line.toString('latin1', Math.max(0, line.length - TAIL_KEEP));
     const m = LITERAL_ANNOUNCEMENT.exec(tailText);
+    // A segment waiting for its literal is copied (it may wait long; see the line case above).
+    this.segments.push(m ? Buffer.from(line) : line);
     if (!m) {
       const ev: ReceiverEvent = {
         kind: 'command',

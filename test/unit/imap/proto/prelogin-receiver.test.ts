@@ -125,4 +125,44 @@ describe('IMAP receiver before login', () => {
     r.setLimits(DEFAULT_RECEIVER_LIMITS);
     assert.deepEqual(r.next(), { kind: 'literal-start', tag: 'b', size: 70000, binary: false });
   });
+
+  // Once next() has returned null the caller may reuse its chunk; a view kept by the receiver would
+  // see the change, and would keep the whole chunk (up to 64 KiB) alive for as long as the client waits.
+  const afterReuse = (first: string, then: string): string[] => {
+    const r = new ImapCommandReceiver(preLogin);
+    const out: string[] = [];
+    const drain = (): void => {
+      for (let ev = r.next(); ev; ev = r.next()) {
+        if (ev.kind === 'command') {
+          const lits = ev.command.literals.map((l) => (l.streamed ? '' : l.bytes.toString()));
+          out.push(JSON.stringify([ev.command.segments.map((x) => x.toString()), lits]));
+        } else out.push(ev.kind);
+      }
+    };
+    const chunk = Buffer.from(first);
+    r.push(chunk);
+    drain();
+    chunk.fill(0x58);
+    r.push(Buffer.from(then));
+    drain();
+    return out;
+  };
+
+  test('an unfinished line keeps no view of the chunk it came in', () => {
+    assert.deepEqual(afterReuse('a NOOP\r\nb NO', 'OP\r\n'), ['[["a NOOP"],[]]', '[["b NOOP"],[]]']);
+  });
+
+  test('a command line waiting for its literal keeps no view of the chunk', () => {
+    assert.deepEqual(afterReuse('b LOGIN {3}\r\n', 'bob pw\r\n'), [
+      'continue',
+      '[["b LOGIN {3}"," pw"],["bob"]]',
+    ]);
+  });
+
+  test('a literal arriving in pieces keeps no view of the chunks', () => {
+    assert.deepEqual(afterReuse('b LOGIN {5}\r\nbo', 'bby\r\n'), [
+      'continue',
+      '[["b LOGIN {5}",""],["bobby"]]',
+    ]);
+  });
 });
