@@ -61,6 +61,15 @@ export const DEFAULT_LIMITS = {
 export const SMTP_REPLY_BACKLOG_BYTES = 8 * 1024;
 
 /**
+ * Invalid commands (syntax errors, unknown or out-of-sequence commands, over-long lines) a session may
+ * send: at this many it is told so and closed (SMTP 421 4.7.0, IMAP `* BYE` before login; POP3 has the
+ * same 20 in pop3/session.ts). Postfix's smtpd_hard_error_limit is 20 too; Dovecot's login processes
+ * allow 3. A real client makes one or two; a client streaming junk made the server parse and answer
+ * hundreds of thousands of lines per connection (issue 8).
+ */
+export const SESSION_ERROR_LIMIT = 20;
+
+/**
  * Bodies smaller than this stay in memory while streaming; bigger ones spill to a spool file.
  * 256 KiB: most mail is far smaller, so the common case never touches the spool, while the
  * memory held by 1000 connections mid-DATA stays bounded (~256 MiB worst case).

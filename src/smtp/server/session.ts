@@ -8,9 +8,10 @@ import {
   internalErrorReply,
   shuttingDownReply,
   timeoutReply,
+  tooManyErrorsReply,
   type Reply,
 } from '../reply-codes.js';
-import { SMTP_REPLY_BACKLOG_BYTES } from '../../config/limits.js';
+import { SESSION_ERROR_LIMIT, SMTP_REPLY_BACKLOG_BYTES } from '../../config/limits.js';
 import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand } from './command-parser.js';
 import { LineReceiver } from './receivers.js';
 import { ALLOWED_VERBS, isCommandState, type CommandState, type SessionState } from './session-state.js';
@@ -79,6 +80,8 @@ export class SmtpSession implements SessionCore {
   private out = '';
   private events: SessionEvent[] = [];
   private action: SessionAction | undefined;
+  /** Invalid commands so far (SESSION_ERROR_LIMIT). */
+  private errors = 0;
   /** Set when a spool write failed mid-body: the rest of the body is read and dropped, then 451. */
   private writeFailed = false;
 
@@ -139,7 +142,7 @@ export class SmtpSession implements SessionCore {
           offset += t.consumed;
           if (t.event?.kind === 'too-long') {
             if (state.kind === 'auth') this.state = { kind: 'ready' };
-            this.reply(REPLY.lineTooLong);
+            this.invalid(REPLY.lineTooLong);
           } else if (t.event) {
             await this.onLine(t.event.line);
           }
@@ -205,6 +208,15 @@ export class SmtpSession implements SessionCore {
     return this.drain();
   }
 
+  /** Replies to an invalid command; at SESSION_ERROR_LIMIT of them the session ends with 421 4.7.0. */
+  private invalid(reply: Reply): void {
+    this.reply(reply);
+    if (++this.errors < SESSION_ERROR_LIMIT) return;
+    this.abort();
+    this.reply(tooManyErrorsReply(this.policy.hostname));
+    this.act('close');
+  }
+
   private drain(): SessionOutput {
     const output: SessionOutput = { replies: this.out, events: this.events };
     if (this.action !== undefined) output.action = this.action;
@@ -243,12 +255,12 @@ export class SmtpSession implements SessionCore {
     if (state.kind === 'auth') return handleAuthResponse(this, state, line);
     if (!isCommandState(state)) return; // not reached: the feed loop only reads lines in these states
     const cmd = parseSmtpCommand(line);
-    if (cmd instanceof ProtocolError) return this.reply(errorReply(cmd));
+    if (cmd instanceof ProtocolError) return this.invalid(errorReply(cmd));
     if (!ALLOWED_VERBS[state.kind].has(cmd.verb)) {
       const reply = sequenceReply(state, cmd);
       // A refused BDAT is still followed by its chunk (RFC 3030 2): read and drop it.
       if (cmd.verb === 'BDAT') return discardChunk(this, cmd.size, reply, state);
-      return this.reply(reply);
+      return this.invalid(reply);
     }
     try {
       await this.dispatch(state, cmd);
