@@ -201,6 +201,7 @@ export function serveImapConnection(
         spool = null;
         return;
       case 'reject':
+        session.noteInvalid();
         spool?.abort();
         spool = null;
         for (const b of bodies) services.discardBody(b);
@@ -228,6 +229,7 @@ export function serveImapConnection(
         const mine = bodies;
         bodies = [];
         if (isParseError(cmd)) {
+          session.noteInvalid();
           for (const b of mine) services.discardBody(b);
           current.write(
             cmd.tag !== null
@@ -259,6 +261,10 @@ export function serveImapConnection(
         const ev = receiver.next();
         if (!ev) break;
         await onEvent(ev);
+        if (session.tooManyInvalid) {
+          log.info({ event: 'too-many-errors' }, 'imap: too many invalid commands before login; closing');
+          close(session.bye('Too many invalid commands'));
+        }
         if (ended || upgrading) return;
       }
     } catch (err) {

@@ -1,4 +1,5 @@
 // The IMAP session (RFC 9051 3, 5): one state machine per connection; commands in, responses and actions out. No I/O.
+import { SESSION_ERROR_LIMIT } from '../config/limits.js';
 import { MailroomError } from '../errors.js';
 import type { SpooledBody } from '../store/store.js';
 import type { ImapCommand, ImapCommandName } from './proto/command-types.js';
@@ -41,6 +42,7 @@ const STORE_REFUSALS: Record<string, ResponseCode> = {
 export class ImapSession {
   readonly data: SessionData;
   private pending: { tag: string; name: ImapCommandName; handler: LineHandler } | null = null;
+  private invalidBeforeLogin = 0;
 
   constructor(
     private readonly services: ImapServices,
@@ -136,11 +138,26 @@ export class ImapSession {
     return null;
   }
 
+  /**
+   * Counts a BAD answered before login (the connection reports those of its receiver and parser).
+   * Dovecot's login processes close after 3; we allow SESSION_ERROR_LIMIT (issue 8: a client
+   * streaming junk lines before login had every one of them parsed and answered).
+   */
+  noteInvalid(): void {
+    if (this.data.state.kind === 'not-authenticated') this.invalidBeforeLogin++;
+  }
+
+  /** The connection should say `* BYE` (see bye) and close. */
+  get tooManyInvalid(): boolean {
+    return this.invalidBeforeLogin >= SESSION_ERROR_LIMIT;
+  }
+
   /** Runs one parsed command. `bodies` are the APPEND messages the connection spooled. */
   async handle(cmd: ImapCommand, bodies: SpooledBody[] = []): Promise<SessionOutput> {
     const out = new Out({ utf8: this.utf8 });
     if (!ALLOWED[this.data.state.kind].has(cmd.name)) {
       this.discard(bodies);
+      this.noteInvalid();
       out.tagged(cmd.tag, 'BAD', null, `${cmd.name} is not allowed ${stateText(this.data.state)}`);
       return { parts: out.parts, action: { kind: 'none' } };
     }
@@ -186,6 +203,7 @@ export class ImapSession {
 
   private fail(tag: string, name: ImapCommandName, out: Out, err: unknown): ResponsePart[] {
     if (err instanceof ImapCommandError) {
+      if (err.status === 'BAD') this.noteInvalid();
       // Changes may still be reported with a NO (RFC 9051 7.4.1), never expunges during FETCH/STORE/SEARCH.
       if (err.status === 'NO') this.sync(out, !NO_EXPUNGE_DURING.has(name));
       out.tagged(tag, err.status, err.code, err.text);

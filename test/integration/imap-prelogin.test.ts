@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator } from '../../src/auth/authenticator.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
-import { MAX_PASSWORD_BYTES } from '../../src/config/limits.js';
+import { MAX_PASSWORD_BYTES, SESSION_ERROR_LIMIT } from '../../src/config/limits.js';
 import { serveImapConnection } from '../../src/imap/connection.js';
 import { MailboxIndexCache } from '../../src/imap/mailbox-index-cache.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -136,7 +136,7 @@ test('a client pipelining junk without reading its responses cannot pile them up
   serveImapConnection(peer as unknown as Socket, {
     services: {
       store: testStore,
-      authenticate: async () => ({ kind: 'failed' }),
+      authenticate: async () => ({ kind: 'ok', account: 'bob@example.test' }),
       now: () => new Date(),
       indexCache: new MailboxIndexCache(testStore.mail),
     },
@@ -149,10 +149,35 @@ test('a client pipelining junk without reading its responses cannot pile them up
     logger: silentLogger(),
     secureContext: null,
   });
-  // 64 KiB of 3-byte junk lines: each gets a BAD response ten times its size (about 900 KB in all).
-  peer.push(Buffer.from('x\r\n'.repeat(21_000)));
+  // After login (before it, 20 invalid commands end the session): 64 KiB of 3-byte junk lines, each
+  // answered with a BAD ten times its size (about 900 KB in all).
+  peer.push(Buffer.from('a LOGIN bob@example.test secret\r\n' + 'x\r\n'.repeat(21_000)));
   await new Promise((r) => setTimeout(r, 200));
   // Before the fix every response was written at once, whether or not the client read any.
   assert.ok(peer.writableLength < 64 * 1024, `the server holds ${peer.writableLength} bytes of responses`);
   peer.destroy();
+});
+
+test('before login, 20 invalid commands end the session with * BYE; after login they do not', async () => {
+  const c = await RawImap.open(port);
+  try {
+    for (let i = 0; i < SESSION_ERROR_LIMIT - 1; i++) assert.equal((await c.command('XYZZY')).status, 'BAD');
+    assert.equal((await c.command('LOGIN bob@example.test secret')).status, 'OK');
+    for (let i = 0; i < SESSION_ERROR_LIMIT + 5; i++) assert.equal((await c.command('XYZZY')).status, 'BAD');
+    assert.equal((await c.command('NOOP')).status, 'OK');
+  } finally {
+    c.close();
+  }
+  const d = await RawImap.open(port);
+  // Before the fix all 10,000 junk lines were parsed and answered.
+  d.write('x\r\n'.repeat(10_000));
+  const lines: string[] = [];
+  for (;;) {
+    const line = await d.line();
+    lines.push(line);
+    if (line.startsWith('* BYE')) break;
+  }
+  assert.equal(lines.length, SESSION_ERROR_LIMIT + 1);
+  assert.equal(lines.at(-1), '* BYE Too many invalid commands');
+  await new Promise<void>((done) => (d.closed ? done() : d.socket.once('close', () => done())));
 });
