@@ -133,6 +133,10 @@ export function serveImapConnection(
     for (const b of bodies) services.discardBody(b);
     bodies = [];
     current.end();
+    // Whatever the client still sends is dropped as it arrives: a paused socket would hold up to a
+    // read (64 KiB) plus its buffer until the destroy below, per connection (issue 8).
+    current.removeListener('data', onData);
+    current.resume();
     setTimeout(() => current.destroy(), 5_000).unref?.();
   }
 

@@ -181,3 +181,30 @@ test('before login, 20 invalid commands end the session with * BYE; after login 
   assert.equal(lines.at(-1), '* BYE Too many invalid commands');
   await new Promise<void>((done) => (d.closed ? done() : d.socket.once('close', () => done())));
 });
+
+test('after * BYE what the client still sends is dropped, not held by a paused socket', async () => {
+  const peer = new NeverReadingPeer();
+  serveImapConnection(peer as unknown as Socket, {
+    services: {
+      store: testStore,
+      authenticate: async () => ({ kind: 'failed' }),
+      now: () => new Date(),
+      indexCache: new MailboxIndexCache(testStore.mail),
+    },
+    policy: {
+      hostname: 'mx.example.test',
+      tlsAvailable: false,
+      allowLoopbackPlaintext: true,
+      maxAppendSize: 1 << 20,
+    },
+    logger: silentLogger(),
+    secureContext: null,
+  });
+  peer.push(Buffer.concat([Buffer.from('a LOGIN {64000+}\r\n'), Buffer.alloc(64_000, 0x41)]));
+  await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 4; i++) peer.push(Buffer.alloc(64_000, 0x41));
+  await new Promise((r) => setTimeout(r, 50));
+  // Before the fix the socket stayed paused for its last 5 s, holding all of it (per connection).
+  assert.equal(peer.readableLength, 0);
+  peer.destroy();
+});
