@@ -5,11 +5,11 @@ import type { Store } from '../store/store.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { FailureLimiter, unmappedIp, type Ticket } from './failure-limiter.js';
 import { hashPassword, verifyPassword, type ScryptParams } from './password-hash.js';
-import { AUTH_CACHE, AUTH_FAILURE_LIMITS } from '../config/limits.js';
+import { AUTH_CACHE, AUTH_FAILURE_LIMITS, MAX_PASSWORD_BYTES } from '../config/limits.js';
 import { VerifiedCache } from './verified-cache.js';
 
-/** Longer passwords are refused (after the same dummy work): no one types 4 KiB, and it bounds work per attempt. */
-const MAX_PASSWORD_LENGTH = 4096;
+/** Longer passwords (UTF-8 octets) are refused after the same dummy work; see MAX_PASSWORD_BYTES. */
+const tooLong = (password: string): boolean => Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
 /** Account names in log lines are cut here (RFC 5321 4.5.3.1.3: a path is at most 256 octets). */
 const MAX_LOGGED_ACCOUNT = 256;
 
@@ -162,9 +162,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
         return { kind: 'ok', account: record.address };
       }
       const stored = record?.passwordHash ?? (await dummyHash);
-      const candidate = password.length > MAX_PASSWORD_LENGTH ? '' : password;
+      const candidate = tooLong(password) ? '' : password;
       const matches = await (deps.verify ?? verifyPassword)(candidate, stored);
-      if (record && matches && password.length <= MAX_PASSWORD_LENGTH) {
+      if (record && matches && !tooLong(password)) {
         cache?.remember(account, record.passwordHash, password, deps.now());
         outcome = 'ok';
         return { kind: 'ok', account: record.address };

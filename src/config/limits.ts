@@ -120,6 +120,24 @@ export const DEFAULT_DEADLINES = {
 export const SMTP_JUNK_COMMAND_LIMIT = 100;
 
 /**
+ * SMTP replies one input chunk may produce before the session stops reading it (issue 8): the rest
+ * of the chunk waits until those replies are written, and the connection reads on only while the
+ * client reads its replies. Without it, 64 KiB of pipelined empty lines made 2.6 MB of 500 replies
+ * at once for a client that never reads (x 1,000 connections). 8 KiB: a full RFC 2920 pipeline of
+ * 100 RCPTs answers in about 3 KiB.
+ */
+export const SMTP_REPLY_BACKLOG_BYTES = 8 * 1024;
+
+/**
+ * Invalid commands (syntax errors, unknown or out-of-sequence commands, over-long lines) a session may
+ * send: at this many it is told so and closed (SMTP 421 4.7.0, IMAP `* BYE` before login; POP3 has the
+ * same 20 in pop3/session.ts). Postfix's smtpd_hard_error_limit is 20 too; Dovecot's login processes
+ * allow 3. A real client makes one or two; a client streaming junk made the server parse and answer
+ * hundreds of thousands of lines per connection (issue 8).
+ */
+export const SESSION_ERROR_LIMIT = 20;
+
+/**
  * Bodies smaller than this stay in memory while streaming; bigger ones spill to a spool file.
  * 256 KiB: most mail is far smaller, so the common case never touches the spool, while the
  * memory held by 1000 connections mid-DATA stays bounded (~256 MiB worst case).
@@ -174,6 +192,42 @@ export const SCRYPT_PARAMS = { N: 1 << 15, r: 8, p: 1, keyLength: 32, saltLength
  * of ~100 bytes is about 1 MiB.
  */
 export const AUTH_CACHE = { maxEntries: 10_000, ttlMs: 15 * 60_000 } as const;
+
+/**
+ * Longest password accepted, in UTF-8 octets. `user add`/`passwd` refuse longer ones, and a login
+ * with a longer one fails after the same dummy work; it bounds scrypt input and what a client may
+ * send before login (an IMAP literal before login is at most this). 1024: passphrases and password
+ * managers stay far below (Bitwarden and 1Password generate at most 128 characters), and it is what
+ * `user add` has allowed from the start (1024 characters: the same for ASCII).
+ */
+export const MAX_PASSWORD_BYTES = 1024;
+
+/**
+ * IMAP input before login (issue 8). Before authentication a client only needs CAPABILITY,
+ * STARTTLS, ID, LOGIN and AUTHENTICATE, so it gets a few KiB per connection, as Dovecot's login
+ * process (4 KiB input buffer) does; after login the receiver's normal limits apply. With 1,000
+ * connections per listener that is a few MiB, not the 1 MiB each the authenticated limits allow.
+ */
+export const IMAP_PRELOGIN_INPUT = {
+  /**
+   * Command text per command. AUTHENTICATE PLAIN with an initial response (RFC 4959) is the longest
+   * need: base64 of username (256, RFC 5321 4.5.3.1.3) + authzid (256) + password (1024) is 2,052
+   * characters; LOGIN with quoted strings can double its password with escapes. 4 KiB holds both.
+   */
+  maxLineLength: 4096,
+  /** A literal before login is a username or a password: at most a password (RFC 9051 6.2.3). */
+  maxLiteralSize: MAX_PASSWORD_BYTES,
+  /** LOGIN has two arguments; no command before login needs more literals. */
+  maxLiterals: 2,
+  /** Username (256) and password literals of one LOGIN together. */
+  maxBufferedLiteralBytes: MAX_PASSWORD_BYTES + 256,
+  /**
+   * Most bytes read and dropped for one refused command (a non-synchronising literal, the rest of a
+   * too-long line); past it the connection gets `* BYE` and is closed (Dovecot's login process closes
+   * on a full input buffer too).
+   */
+  maxDiscard: 4096,
+} as const;
 
 /** Alias expansion: an alias can point to an alias; stop at this depth (and on loops). */
 export const ALIAS_MAX_DEPTH = 10;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { DEFAULT_DEADLINES, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import { DEFAULT_DEADLINES, IMAP_PRELOGIN_INPUT, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { DeadlineSettings } from '../config/schema.js';
 import {
   ConnectionDeadlines,
@@ -57,7 +57,10 @@ export interface ImapConnectionOptions {
   policy: ImapPolicy;
   logger: Logger;
   secureContext: tls.SecureContext | null;
+  /** Receiver limits after login. */
   limits?: ReceiverLimits;
+  /** Receiver limits before login (and after logout); default IMAP_PRELOGIN_INPUT. */
+  preLoginLimits?: ReceiverLimits;
   autologoutMs?: number;
   /** Deadlines activity does not extend ([limits]); default DEFAULT_DEADLINES. */
   deadlines?: DeadlineSettings;
@@ -94,7 +97,16 @@ export function serveImapConnection(
     loopback: isLoopback(remoteAddress),
   });
   const store = options.services.store;
-  const receiver = new ImapCommandReceiver(limits);
+  const preLogin: ReceiverLimits = options.preLoginLimits ?? { ...limits, ...IMAP_PRELOGIN_INPUT };
+  // Issue 8: before login the receiver holds a few KiB at most, and no literal is invited for a
+  // command the session's state does not allow (APPEND before login got "+" and 900 KB read).
+  const receiver = new ImapCommandReceiver(preLogin);
+  receiver.setAdmission((verb, sub) => session.admitLiteral(verb, sub));
+  /** The receiver's limits follow the session: wide once logged in, tight before. */
+  const fitLimits = (): void => {
+    const kind = session.state.kind;
+    receiver.setLimits(kind === 'authenticated' || kind === 'selected' ? limits : preLogin);
+  };
   let current: net.Socket = socket;
   let busy = false;
   let ended = false;
@@ -177,6 +189,10 @@ export function serveImapConnection(
     for (const b of bodies) services.discardBody(b);
     bodies = [];
     current.end();
+    // Whatever the client still sends is dropped as it arrives: a paused socket would hold up to a
+    // read (64 KiB) plus its buffer until the destroy below, per connection (issue 8).
+    current.removeListener('data', onData);
+    current.resume();
     setTimeout(() => current.destroy(), 5_000).unref?.();
   }
 
@@ -258,6 +274,7 @@ export function serveImapConnection(
         spool = null;
         return;
       case 'reject':
+        session.noteInvalid();
         spool?.abort();
         spool = null;
         spoolFailure = null;
@@ -269,9 +286,14 @@ export function serveImapConnection(
             : untaggedStatus(ev.status === 'NO' ? 'NO' : 'BAD', null, ev.text),
         );
         return;
+      case 'overflow':
+        log.info({ event: 'input-overflow', state: session.state.kind }, 'imap input overflow; closing');
+        close(Buffer.from(untaggedStatus('BYE', null, ev.text)));
+        return;
       case 'line': {
         if (idling) stopIdle();
         const out = await session.continueLine(ev.line.toString('utf8'));
+        fitLimits();
         write(out.parts);
         await act(out.action);
         return;
@@ -290,6 +312,7 @@ export function serveImapConnection(
         }
         spoolFailure = null;
         if (isParseError(cmd)) {
+          session.noteInvalid();
           for (const b of mine) services.discardBody(b);
           current.write(
             cmd.tag !== null
@@ -299,6 +322,7 @@ export function serveImapConnection(
           return;
         }
         const out = await session.handle(cmd, mine);
+        fitLimits();
         write(out.parts);
         await act(out.action);
         return;
@@ -306,6 +330,7 @@ export function serveImapConnection(
     }
   }
 
+  let awaitingDrain = false;
   async function pump(): Promise<void> {
     if (busy || ended) return;
     busy = true;
@@ -316,9 +341,16 @@ export function serveImapConnection(
     try {
       for (;;) {
         if (ended) return;
+        // A client pipelining commands without reading the responses gets no more of them until
+        // it reads (issue 8: 64 KiB of junk lines made ~900 KB of BAD responses at once).
+        if (current.writableNeedDrain) break;
         const ev = receiver.next();
         if (!ev) break;
         await onEvent(ev);
+        if (session.tooManyInvalid) {
+          log.info({ event: 'too-many-errors' }, 'imap: too many invalid commands before login; closing');
+          close(session.bye('Too many invalid commands'));
+        }
         if (ended || upgrading) return;
       }
     } catch (err) {
@@ -330,9 +362,16 @@ export function serveImapConnection(
     }
     syncDeadlines();
     arm();
-    // Reading stops while the client does not read its responses (backpressure).
-    if (current.writableNeedDrain) current.once('drain', () => current.resume());
-    else current.resume();
+    // Reading and processing stop while the client does not read its responses (backpressure);
+    // commands already received are processed once it does.
+    if (!current.writableNeedDrain) current.resume();
+    else if (!awaitingDrain) {
+      awaitingDrain = true;
+      current.once('drain', () => {
+        awaitingDrain = false;
+        void pump();
+      });
+    }
   }
 
   const onData = (chunk: Buffer): void => {

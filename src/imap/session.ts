@@ -1,4 +1,5 @@
 // The IMAP session (RFC 9051 3, 5): one state machine per connection; commands in, responses and actions out. No I/O.
+import { SESSION_ERROR_LIMIT } from '../config/limits.js';
 import { MailroomError } from '../errors.js';
 import type { SpooledBody } from '../store/store.js';
 import type { ImapCommand, ImapCommandName } from './proto/command-types.js';
@@ -32,6 +33,9 @@ const NO_EXPUNGE_DURING: ReadonlySet<ImapCommandName> = new Set([
   'THREAD',
 ]);
 
+/** Every command some state allows: any other verb is unknown. */
+const KNOWN_COMMANDS: ReadonlySet<string> = new Set(Object.values(ALLOWED).flatMap((names) => [...names]));
+
 /** MailroomError codes that are the client's business, as NO with a response code (RFC 5530). */
 const STORE_REFUSALS: Record<string, ResponseCode> = {
   NO_SUCH_MAILBOX: { name: 'NONEXISTENT' },
@@ -44,6 +48,7 @@ const STORE_REFUSALS: Record<string, ResponseCode> = {
 export class ImapSession {
   readonly data: SessionData;
   private pending: { tag: string; name: ImapCommandName; handler: LineHandler } | null = null;
+  private invalidBeforeLogin = 0;
 
   constructor(
     private readonly services: ImapServices,
@@ -125,11 +130,40 @@ export class ImapSession {
     return out.parts;
   }
 
+  /**
+   * Whether a command announcing a literal may have it invited and read: null if so, else the BAD
+   * text. The receiver asks before any "+" (RFC 9051 7.5), so APPEND before login, or an unknown
+   * command, never makes the server read its literal. `verb`/`sub` are upper-cased words after the tag.
+   */
+  admitLiteral(verb: string, sub: string): string | null {
+    const name = verb === 'UID' ? sub : verb;
+    if (!KNOWN_COMMANDS.has(name)) return `Unknown command "${verb.slice(0, 40)}"`;
+    if (!ALLOWED[this.data.state.kind].has(name as ImapCommandName)) {
+      return `${verb} is not allowed ${stateText(this.data.state)}`;
+    }
+    return null;
+  }
+
+  /**
+   * Counts a BAD answered before login (the connection reports those of its receiver and parser).
+   * Dovecot's login processes close after 3; we allow SESSION_ERROR_LIMIT (issue 8: a client
+   * streaming junk lines before login had every one of them parsed and answered).
+   */
+  noteInvalid(): void {
+    if (this.data.state.kind === 'not-authenticated') this.invalidBeforeLogin++;
+  }
+
+  /** The connection should say `* BYE` (see bye) and close. */
+  get tooManyInvalid(): boolean {
+    return this.invalidBeforeLogin >= SESSION_ERROR_LIMIT;
+  }
+
   /** Runs one parsed command. `bodies` are the APPEND messages the connection spooled. */
   async handle(cmd: ImapCommand, bodies: SpooledBody[] = []): Promise<SessionOutput> {
     const out = new Out({ utf8: this.utf8 });
     if (!ALLOWED[this.data.state.kind].has(cmd.name)) {
       this.discard(bodies);
+      this.noteInvalid();
       out.tagged(cmd.tag, 'BAD', null, `${cmd.name} is not allowed ${stateText(this.data.state)}`);
       return { parts: out.parts, action: { kind: 'none' } };
     }
@@ -175,6 +209,7 @@ export class ImapSession {
 
   private fail(tag: string, name: ImapCommandName, out: Out, err: unknown): ResponsePart[] {
     if (err instanceof ImapCommandError) {
+      if (err.status === 'BAD') this.noteInvalid();
       // Changes may still be reported with a NO (RFC 9051 7.4.1), never expunges during FETCH/STORE/SEARCH.
       if (err.status === 'NO') this.sync(out, !NO_EXPUNGE_DURING.has(name));
       out.tagged(tag, err.status, err.code, err.text);

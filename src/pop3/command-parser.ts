@@ -49,7 +49,9 @@ export class LineReceiver {
           this.parts = [];
           this.held = 0;
         } else {
-          this.parts.push(piece);
+          // Copied when the line is unfinished: a view would keep the socket's whole chunk alive
+          // while the client takes its time (bounded by the limit, so the copy is small).
+          this.parts.push(lf === -1 ? Buffer.from(piece) : piece);
           this.held += piece.length;
         }
       }

@@ -135,6 +135,8 @@ export function servePop3Connection(
     current.removeListener('data', onData);
     if (last && current.writable) current.end(last);
     else current.end();
+    // Whatever the client still sends is dropped as it arrives, not held by a paused socket (issue 8).
+    current.resume();
     // A peer that never reads our last line must not keep the socket.
     setTimeout(() => current.destroy(), 5_000).unref?.();
   }

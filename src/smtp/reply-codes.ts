@@ -114,6 +114,11 @@ export function shuttingDownReply(hostname: string): Reply {
   return r(421, '4.3.2', `${hostname} service shutting down, try again later`);
 }
 
+/** Too many invalid commands (SESSION_ERROR_LIMIT): 421 and close, as Postfix's smtpd_hard_error_limit. */
+export function tooManyErrorsReply(hostname: string): Reply {
+  return r(421, '4.7.0', `${hostname} too many errors, closing connection`);
+}
+
 export function internalErrorReply(hostname: string): Reply {
   return r(421, '4.3.0', `${hostname} internal error, closing connection`);
 }

@@ -1,6 +1,7 @@
 // `mailroom user add|remove|list|passwd`: accounts (full address as user name, scrypt password hash).
 import { hashPassword } from '../../auth/password-hash.js';
 import { MailroomError } from '../../errors.js';
+import { MAX_PASSWORD_BYTES } from '../../config/limits.js';
 import { noMoreArgs, requireArg, UsageError, withStore, type Command, type CommandContext } from '../main.js';
 
 const USAGE =
@@ -23,8 +24,8 @@ async function readPassword(ctx: CommandContext, usageLine: string): Promise<str
     // SASL PLAIN separates fields with NUL, and line-based AUTH LOGIN could never send CR/LF (RFC 4616 2).
     throw new MailroomError('BAD_PASSWORD', 'the password contains a line break or NUL');
   }
-  if (password.length > 1024)
-    throw new MailroomError('BAD_PASSWORD', 'the password is longer than 1024 characters');
+  if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES)
+    throw new MailroomError('BAD_PASSWORD', `the password is longer than ${MAX_PASSWORD_BYTES} bytes`);
   return password;
 }
 

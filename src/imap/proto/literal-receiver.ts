@@ -14,7 +14,20 @@ export interface ReceiverLimits {
   maxLiterals: number;
   /** Total bytes of buffered (non-streamed) literals per command. */
   maxBufferedLiteralBytes: number;
+  /**
+   * Most bytes read and dropped to skip the rest of one refused command (a non-synchronising literal,
+   * the rest of a too-long line). Past it an `overflow` ends the connection: before login nobody may
+   * make us read megabytes for nothing. Absent: no bound (the authenticated limits).
+   */
+  maxDiscard?: number;
 }
+
+/**
+ * Asked when a command announces a literal, before it is invited ("+") or read: null admits it, a
+ * text refuses the command with BAD (RFC 9051 7.5: a command the state does not allow gets no "+").
+ * `verb` and `sub` are the first two words after the tag, upper-cased (`sub` matters for UID).
+ */
+export type LiteralAdmission = (verb: string, sub: string) => string | null;
 
 export const DEFAULT_RECEIVER_LIMITS: ReceiverLimits = {
   maxLineLength: 64 * 1024,
@@ -47,7 +60,9 @@ export type ReceiverEvent =
       status: 'BAD' | 'NO';
       code: 'TOOBIG' | 'OVERQUOTA' | null;
       text: string;
-    };
+    }
+  /** Input that cannot be skipped within maxDiscard: say `* BYE text` and close; nothing more is read. */
+  | { kind: 'overflow'; text: string };
 
 /** Why APPEND messages are refused before their literal is read (the connection decides; see refuseAppends). */
 export interface AppendRefusal {
@@ -59,7 +74,9 @@ type Mode =
   | { name: 'line' }
   | { name: 'literal'; remaining: number; streamed: boolean; binary: boolean; size: number }
   | { name: 'discard-literal'; remaining: number }
-  | { name: 'discard-line' };
+  | { name: 'discard-line' }
+  /** After an overflow: every byte is dropped, the connection is closing. */
+  | { name: 'dead' };
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -102,8 +119,24 @@ export class ImapCommandReceiver {
   private tail: Buffer = Buffer.alloc(0);
   private rawLine = false;
   private appendRefusal: AppendRefusal | null = null;
+  /** Bytes dropped so far while skipping the current refused command (bounded by maxDiscard). */
+  private skipped = 0;
+  private admit: LiteralAdmission | null = null;
 
-  constructor(private readonly limits: ReceiverLimits = DEFAULT_RECEIVER_LIMITS) {}
+  constructor(private limits: ReceiverLimits = DEFAULT_RECEIVER_LIMITS) {}
+
+  /**
+   * Limits for the commands not yet read (the connection tightens them before login and widens them
+   * after). A command already partly read keeps being checked against the new ones.
+   */
+  setLimits(limits: ReceiverLimits): void {
+    this.limits = limits;
+  }
+
+  /** Sets the check made before any literal is invited or read (the session's allowed-commands table). */
+  setAdmission(admit: LiteralAdmission | null): void {
+    this.admit = admit;
+  }
 
   /** Adds received bytes (not copied: do not reuse the buffer until its events are consumed). */
   push(chunk: Uint8Array): void {
@@ -190,29 +223,40 @@ export class ImapCommandReceiver {
   private step(chunk: Buffer): ReceiverEvent | null {
     const mode = this.mode;
     switch (mode.name) {
+      case 'dead':
+        this.consume(chunk.length);
+        return null;
       case 'line':
       case 'discard-line': {
         const lf = chunk.indexOf(LF);
         const part = lf < 0 ? chunk : chunk.subarray(0, lf);
         this.consume(lf < 0 ? chunk.length : lf + 1);
         if (mode.name === 'discard-line') {
+          this.skipped += part.length;
+          if (this.skipped > this.maxDiscard()) return this.overflow('Command line too long');
           this.tail = Buffer.concat([this.tail, part.subarray(Math.max(0, part.length - TAIL_KEEP))]);
           this.tail = this.tail.subarray(Math.max(0, this.tail.length - TAIL_KEEP));
           if (lf >= 0) this.endDiscardedLine();
           return null;
         }
-        if (this.commandTextLen + this.lineLen + part.length > this.limits.maxLineLength) {
+        const lineSoFar = this.commandTextLen + this.lineLen + part.length;
+        if (lineSoFar > this.limits.maxLineLength) {
           // Too long: we cannot know the command, so reject it and skip to its end (Dovecot and
           // mox do the same); the tail lets us still skip a trailing non-synchronising literal.
           this.lineParts.push(part.subarray(0, Math.min(part.length, 256)));
           const tag = this.segments.length > 0 ? this.tag : tagOf(Buffer.concat(this.lineParts), false);
           this.mode = { name: 'discard-line' };
+          // Bytes past the limit count as skipped, so the result does not depend on how input was cut.
+          this.skipped = lineSoFar - this.limits.maxLineLength;
           this.tail = Buffer.from(part.subarray(Math.max(0, part.length - TAIL_KEEP)));
           this.resetCommand();
-          if (lf >= 0) this.endDiscardedLine();
+          if (this.skipped > this.maxDiscard()) this.overflowPending('Command line too long');
+          else if (lf >= 0) this.endDiscardedLine();
           return { kind: 'reject', tag, status: 'BAD', code: 'TOOBIG', text: 'Command line too long' };
         }
-        this.lineParts.push(part);
+        // An unfinished line is copied: a view would keep the socket's whole chunk (up to 64 KiB)
+        // alive while the client takes its time, and the caller may reuse the chunk.
+        this.lineParts.push(lf >= 0 ? part : Buffer.from(part));
         this.lineLen += part.length;
         return lf >= 0 ? this.finishLine() : null;
       }
@@ -225,7 +269,8 @@ export class ImapCommandReceiver {
           if (mode.remaining === 0) this.completeLiteral(mode);
           return { kind: 'literal-chunk', bytes: piece };
         }
-        this.literalParts.push(piece);
+        // Copied unless it completes here (completeLiteral copies then): see the line case.
+        this.literalParts.push(mode.remaining === 0 ? piece : Buffer.from(piece));
         if (mode.remaining === 0) this.completeLiteral(mode);
         return null;
       }
@@ -233,6 +278,7 @@ export class ImapCommandReceiver {
         const take = Math.min(mode.remaining, chunk.length);
         this.consume(take);
         mode.remaining -= take;
+        this.skipped += take;
         if (mode.remaining === 0) {
           this.mode = { name: 'discard-line' };
           this.tail = Buffer.alloc(0);
@@ -257,9 +303,10 @@ export class ImapCommandReceiver {
       this.tag = tagOf(line);
     }
     this.commandTextLen += line.length;
-    this.segments.push(line);
     const tailText = line.toString('latin1', Math.max(0, line.length - TAIL_KEEP));
     const m = LITERAL_ANNOUNCEMENT.exec(tailText);
+    // A segment waiting for its literal is copied (it may wait long; see the line case above).
+    this.segments.push(m ? Buffer.from(line) : line);
     if (!m) {
       const ev: ReceiverEvent = {
         kind: 'command',
@@ -275,7 +322,11 @@ export class ImapCommandReceiver {
     const tag = this.tag;
     const streamed = this.isAppendMessage();
     let refusal: ReceiverEvent | null = null;
-    if (this.literals.length + 1 > this.limits.maxLiterals) {
+    const notAllowed = this.admission();
+    if (notAllowed !== null) {
+      // Checked first: a command the state refuses gets no "+" whatever its size (RFC 9051 7.5).
+      refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: notAllowed };
+    } else if (this.literals.length + 1 > this.limits.maxLiterals) {
       refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: 'Too many literals' };
     } else if (streamed && size > this.limits.maxAppendSize) {
       // RFC 7889 / RFC 9051 7.1 TOOBIG: refuse before the client sends the message.
@@ -292,8 +343,11 @@ export class ImapCommandReceiver {
     }
     if (refusal) {
       this.resetCommand();
+      this.skipped = 0;
       // RFC 9051 7.5: for a synchronising literal the client waits for "+", so it never sends the
-      // bytes; a non-synchronising one (RFC 7888 4) is already on its way: skip it uncounted.
+      // bytes; a non-synchronising one (RFC 7888 4) is already on its way: skip it if that is cheap
+      // enough (maxDiscard), else give up on the connection (the client will not stop sending it).
+      if (!sync && size > this.maxDiscard()) return this.overflow(refusal.text);
       if (!sync)
         this.mode = size > 0 ? { name: 'discard-literal', remaining: size } : { name: 'discard-line' };
       if (!sync && size === 0) this.tail = Buffer.alloc(0);
@@ -339,13 +393,43 @@ export class ImapCommandReceiver {
   private endDiscardedLine(): void {
     const text = this.tail.toString('latin1');
     const m = /~?\{([0-9]{1,20})\+\}\r?$/.exec(text);
+    this.tail = Buffer.alloc(0);
     if (m) {
       const n = Number(m[1]);
+      if (this.skipped + n > this.maxDiscard()) {
+        this.overflowPending('Literal too large');
+        return;
+      }
       this.mode = n > 0 ? { name: 'discard-literal', remaining: n } : { name: 'discard-line' };
     } else {
       this.mode = { name: 'line' };
+      this.skipped = 0;
     }
+  }
+
+  private maxDiscard(): number {
+    return this.limits.maxDiscard ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** The command's verb (and UID's sub-command) put to the admission check; null: admitted. */
+  private admission(): string | null {
+    if (!this.admit) return null;
+    const first = this.segments[0] as Buffer;
+    const words = first.toString('latin1', 0, Math.min(first.length, 300)).split(' ');
+    return this.admit((words[1] ?? '').toUpperCase(), (words[2] ?? '').toUpperCase());
+  }
+
+  /** Ends reading for good: the connection answers `* BYE` and closes. */
+  private overflow(text: string): ReceiverEvent {
+    this.resetCommand();
+    this.mode = { name: 'dead' };
     this.tail = Buffer.alloc(0);
+    this.discardBuffered();
+    return { kind: 'overflow', text };
+  }
+
+  private overflowPending(text: string): void {
+    this.outbox.push(this.overflow(text));
   }
 
   private resetCommand(): void {

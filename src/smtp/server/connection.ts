@@ -173,6 +173,8 @@ export function serveSmtpConnection(
     current.removeListener('data', onData);
     if (last && current.writable) current.end(last);
     else current.end();
+    // Whatever the client still sends is dropped as it arrives, not held by a paused socket (issue 8).
+    current.resume();
     // A peer that never reads our last reply must not keep the socket: destroy after a grace period.
     setTimeout(() => current.destroy(), 5_000).unref?.();
   }
@@ -233,13 +235,18 @@ export function serveSmtpConnection(
         if (out.action === 'close') return finish(out.replies);
         const flowing = write(out);
         if (out.action === 'start-tls') return startTls();
+        // Input the session left for later (its replies reached the backlog bound) goes first.
+        if (out.rest) queue.unshift(out.rest);
         if (!flowing) {
-          // The client is not reading replies: read nothing more until it does.
+          // The client is not reading replies: process and read nothing more until it does.
           waitingForDrain = true;
           current.once('drain', () => {
             waitingForDrain = false;
-            if (!busy && !ended) resume();
+            if (busy || ended) return;
+            if (queue.length > 0) void pump();
+            else resume();
           });
+          break;
         }
       }
     } catch (error) {

@@ -9,9 +9,14 @@ import {
   junkLimitReply,
   shuttingDownReply,
   timeoutReply,
+  tooManyErrorsReply,
   type Reply,
 } from '../reply-codes.js';
-import { SMTP_JUNK_COMMAND_LIMIT } from '../../config/limits.js';
+import {
+  SESSION_ERROR_LIMIT,
+  SMTP_JUNK_COMMAND_LIMIT,
+  SMTP_REPLY_BACKLOG_BYTES,
+} from '../../config/limits.js';
 import { MAX_AUTH_LINE, parseSmtpCommand, type SmtpCommand, type SmtpVerb } from './command-parser.js';
 import { LineReceiver } from './receivers.js';
 import { ALLOWED_VERBS, isCommandState, type CommandState, type SessionState } from './session-state.js';
@@ -52,6 +57,12 @@ export interface SessionOutput {
   replies: string;
   events: SessionEvent[];
   action?: SessionAction;
+  /**
+   * Input not looked at yet because the replies so far reached SMTP_REPLY_BACKLOG_BYTES: feed it
+   * again once `replies` are written (and the client reads them), so a client pipelining without
+   * reading cannot make us hold more replies than that.
+   */
+  rest?: Buffer;
 }
 
 /** Which RFC 5321 4.5.3.2 server timeout applies while waiting for the client's next bytes. */
@@ -83,6 +94,8 @@ export class SmtpSession implements SessionCore {
   private out = '';
   private events: SessionEvent[] = [];
   private action: SessionAction | undefined;
+  /** Invalid commands so far (SESSION_ERROR_LIMIT). */
+  private errors = 0;
   /** Set when a spool write failed mid-body: the rest of the body is read and dropped, then 451 (452 if the disk is full). */
   private writeFailed: WriteFailure = null;
   /** NOOP/RSET/VRFY/HELP since the last accepted message (SMTP_JUNK_COMMAND_LIMIT). */
@@ -122,6 +135,11 @@ export class SmtpSession implements SessionCore {
   async feed(input: Buffer): Promise<SessionOutput> {
     let offset = 0;
     while (offset < input.length && this.action === undefined && this.state.kind !== 'closed') {
+      if (this.out.length >= SMTP_REPLY_BACKLOG_BYTES) {
+        const output = this.drain();
+        output.rest = input.subarray(offset);
+        return output;
+      }
       const state = this.state;
       switch (state.kind) {
         case 'data': {
@@ -150,7 +168,7 @@ export class SmtpSession implements SessionCore {
           offset += t.consumed;
           if (t.event?.kind === 'too-long') {
             if (state.kind === 'auth') this.state = { kind: 'ready' };
-            this.reply(REPLY.lineTooLong);
+            this.invalid(REPLY.lineTooLong);
           } else if (t.event) {
             await this.onLine(t.event.line);
           }
@@ -217,6 +235,15 @@ export class SmtpSession implements SessionCore {
     return this.drain();
   }
 
+  /** Replies to an invalid command; at SESSION_ERROR_LIMIT of them the session ends with 421 4.7.0. */
+  private invalid(reply: Reply): void {
+    this.reply(reply);
+    if (++this.errors < SESSION_ERROR_LIMIT) return;
+    this.abort();
+    this.reply(tooManyErrorsReply(this.policy.hostname));
+    this.act('close');
+  }
+
   private drain(): SessionOutput {
     const output: SessionOutput = { replies: this.out, events: this.events };
     if (this.action !== undefined) output.action = this.action;
@@ -255,12 +282,12 @@ export class SmtpSession implements SessionCore {
     if (state.kind === 'auth') return handleAuthResponse(this, state, line);
     if (!isCommandState(state)) return; // not reached: the feed loop only reads lines in these states
     const cmd = parseSmtpCommand(line);
-    if (cmd instanceof ProtocolError) return this.reply(errorReply(cmd));
+    if (cmd instanceof ProtocolError) return this.invalid(errorReply(cmd));
     if (!ALLOWED_VERBS[state.kind].has(cmd.verb)) {
       const reply = sequenceReply(state, cmd);
       // A refused BDAT is still followed by its chunk (RFC 3030 2): read and drop it.
       if (cmd.verb === 'BDAT') return discardChunk(this, cmd.size, reply, state);
-      return this.reply(reply);
+      return this.invalid(reply);
     }
     if (JUNK_VERBS.has(cmd.verb) && ++this.junkCommands > SMTP_JUNK_COMMAND_LIMIT) {
       // Replies to them keep the idle timer alive without ever sending mail (Postfix smtpd_junk_command_limit).

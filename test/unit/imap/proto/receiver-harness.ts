@@ -1,14 +1,20 @@
 // Test harness: feeds bytes to the IMAP receiver at given split points and summarises its events as strings.
 import { ImapCommandReceiver, DEFAULT_RECEIVER_LIMITS } from '../../../../src/imap/proto/literal-receiver.js';
-import type { ReceiverEvent, ReceiverLimits } from '../../../../src/imap/proto/literal-receiver.js';
+import type {
+  LiteralAdmission,
+  ReceiverEvent,
+  ReceiverLimits,
+} from '../../../../src/imap/proto/literal-receiver.js';
 
 /** A printable summary of events, with literal chunks joined, so split points do not matter. */
 export function run(
   input: Buffer,
   splits: number[],
   limits: ReceiverLimits = DEFAULT_RECEIVER_LIMITS,
+  admit: LiteralAdmission | null = null,
 ): string[] {
   const r = new ImapCommandReceiver(limits);
+  r.setAdmission(admit);
   const out: string[] = [];
   let streamed: Buffer[] = [];
   const drain = (): void => {
@@ -42,6 +48,9 @@ export function run(
           break;
         case 'reject':
           out.push(`reject ${ev.tag} ${ev.status}${ev.code ? ` [${ev.code}]` : ''} ${ev.text}`);
+          break;
+        case 'overflow':
+          out.push(`overflow ${ev.text}`);
           break;
       }
     }
