@@ -6,6 +6,7 @@ import { HTTP_LIMITS, JMAP_CORE_LIMITS, JMAP_UPLOAD_TTL_MS } from '../config/lim
 import type { ListenAddress } from '../config/schema.js';
 import { uploadBlobResolver } from '../jmap/core/blobs.js';
 import { coreMethods } from '../jmap/core/methods.js';
+import { mailCapabilities, mailMethods, type MailMethodDeps } from '../jmap/mail/index.js';
 import { storeEventStates } from '../jmap/core/push.js';
 import { coreCapability } from '../jmap/core/session.js';
 import type { AccessListenerDeps } from '../net/access-listeners.js';
@@ -86,8 +87,14 @@ export async function startHttpListeners(
   options: { limits?: HttpLimits; checkingIntervalMs?: number } = {},
 ): Promise<HttpListeners> {
   const { config, store } = deps;
-  const capabilities = [coreCapability(JMAP_CORE_LIMITS)];
   const blobs = uploadBlobResolver(store.uploads);
+  const mailDeps: MailMethodDeps = {
+    store,
+    logger: deps.logger.child({ component: 'jmap' }),
+    hostname: config.hostname,
+    now: deps.now,
+  };
+  const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps)];
   const jmap = createJmapHttp({
     store,
     authenticate: httpAuthenticator(deps.authenticate),
@@ -95,7 +102,7 @@ export async function startHttpListeners(
     logger: deps.logger.child({ listener: 'http' }),
     limits: JMAP_CORE_LIMITS,
     capabilities,
-    methods: coreMethods(blobs),
+    methods: new Map([...coreMethods(blobs), ...mailMethods(mailDeps)]),
     blobs,
     states: storeEventStates(store.events, randomBytes(4).toString('hex')),
   });

@@ -1,0 +1,33 @@
+// The JMAP Mail (RFC 8621), Submission and VacationResponse methods and capabilities, as the engine's registry entries.
+import type { Logger } from '../../observability/logger.js';
+import type { Store } from '../../store/store.js';
+import type { MethodHandler } from '../core/engine.js';
+import type { CapabilitySpec } from '../core/session.js';
+
+/** What the mail methods need from the server; built once in http/server.ts. */
+export interface MailMethodDeps {
+  store: Store;
+  logger: Logger;
+  /** The server's name (config `hostname`): Message-IDs, Received headers, DSNs. */
+  hostname: string;
+  now: () => Date;
+}
+
+/**
+ * The capabilities the mail methods add to the session resource (RFC 8621 1.3, 7.1, 8.1). Each
+ * type's file adds its own; the session lists one only once a method of it is registered.
+ */
+export function mailCapabilities(_deps: MailMethodDeps): CapabilitySpec[] {
+  const specs: CapabilitySpec[] = [];
+  return specs;
+}
+
+/**
+ * Every mail method by name ("Mailbox/get", ...). Each type lives in its own file in this folder
+ * (mailbox.ts, thread.ts, email-get.ts, email-query.ts, email-set.ts, identity.ts, submission.ts,
+ * vacation.ts, ...) and is added here with one line.
+ */
+export function mailMethods(_deps: MailMethodDeps): Map<string, MethodHandler> {
+  const methods = new Map<string, MethodHandler>();
+  return methods;
+}
