@@ -12,6 +12,15 @@ import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
 import { httpAuthenticator } from './auth.js';
 import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
+import {
+  htmlCapability,
+  NO_MESSAGES,
+  sanitizedHtmlHandler,
+  type RawMessageSource,
+} from '../jmap/html/sanitized-html.js';
+import { createStaticFiles } from './static.js';
+import { createWebHttp } from './web-routes.js';
+import { WebSessions } from './web-session.js';
 
 /** Written to a connection over max_connections(_per_ip) before it is closed (RFC 9110 15.6.4). */
 const REFUSAL =
@@ -83,21 +92,43 @@ export function createHttpServer(
  */
 export async function startHttpListeners(
   deps: AccessListenerDeps<HttpShutdownHandle>,
-  options: { limits?: HttpLimits; checkingIntervalMs?: number } = {},
+  options: {
+    limits?: HttpLimits;
+    checkingIntervalMs?: number;
+    /** Email id -> raw message for Email/sanitizedHtml; JMAP Mail provides it (until then nothing is found). */
+    rawMessages?: RawMessageSource;
+    /** Where the built web mail is (default dist/web). */
+    webDir?: string;
+  } = {},
 ): Promise<HttpListeners> {
   const { config, store } = deps;
-  const capabilities = [coreCapability(JMAP_CORE_LIMITS)];
+  const capabilities = [coreCapability(JMAP_CORE_LIMITS), htmlCapability()];
   const blobs = uploadBlobResolver(store.uploads);
+  const methods = coreMethods(blobs);
+  methods.set('Email/sanitizedHtml', sanitizedHtmlHandler(options.rawMessages ?? NO_MESSAGES));
+  const logger = deps.logger.child({ listener: 'http' });
+  const authenticate = httpAuthenticator(deps.authenticate);
+  const allowLoopbackPlaintext = config.auth.allowLoopbackPlaintext;
   const jmap = createJmapHttp({
     store,
-    authenticate: httpAuthenticator(deps.authenticate),
-    allowLoopbackPlaintext: config.auth.allowLoopbackPlaintext,
-    logger: deps.logger.child({ listener: 'http' }),
+    authenticate,
+    allowLoopbackPlaintext,
+    logger,
     limits: JMAP_CORE_LIMITS,
     capabilities,
-    methods: coreMethods(blobs),
+    methods,
     blobs,
     states: storeEventStates(store.events, randomBytes(4).toString('hex')),
+    web: createWebHttp({
+      store,
+      authenticate,
+      allowLoopbackPlaintext,
+      logger,
+      capabilities,
+      // In memory by design (web-session.ts says why); the clock is the server's.
+      sessions: new WebSessions(() => deps.now().getTime(), randomBytes),
+    }),
+    files: createStaticFiles(options.webDir),
   });
   const server = createHttpServer(
     (req, res) => void jmap.handle(req, res),
