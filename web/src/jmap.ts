@@ -101,7 +101,12 @@ export class JmapClient {
       method: 'POST',
       credentials: 'same-origin',
       headers: this.headers({ 'Content-Type': 'application/json' }),
-      body: JSON.stringify({ using: Object.values(CAPS), methodCalls }),
+      // Only what the server offers: an unknown capability would fail the whole request (RFC 8620 3.6.1),
+      // while a method the server lacks fails alone (unknownMethod) and the rest of the page still works.
+      body: JSON.stringify({
+        using: Object.values(CAPS).filter((c) => c in this.session.capabilities),
+        methodCalls,
+      }),
     });
     if (res.status === 401) throw new SignedOut();
     if (!res.ok) throw new Error(`JMAP request failed: HTTP ${res.status}`);
