@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian programs the end-to-end tests drive as real clients (fetchmail, mbsync, swaks),
+# Installs the Debian programs the end-to-end tests drive as real clients (fetchmail, mbsync, swaks,
+# chromium for the web mail through playwright-core),
 # when they are missing and we may install them (root with apt). Never fatal: tests that need a
 # missing tool say so loudly and fail, rather than this script stopping the whole run.
 set -u
@@ -7,6 +8,7 @@ want=()
 command -v fetchmail >/dev/null 2>&1 || want+=(fetchmail)
 command -v mbsync >/dev/null 2>&1 || want+=(isync)
 command -v swaks >/dev/null 2>&1 || want+=(swaks)
+[ -x /usr/bin/chromium ] || want+=(chromium)
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-test-tools: missing ${want[*]} and cannot install (not root or no apt-get)" >&2

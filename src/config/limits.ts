@@ -356,3 +356,37 @@ export const JMAP_CHANGE_LOG = { keepRows: 50_000, pruneEvery: 512 } as const;
  * (JMAP StateChange, RFC 8620 7.1): the same one second as IMAP IDLE's poll (imap/connection.ts).
  */
 export const CHANGE_POLL_MS = 1_000;
+
+/**
+ * Message HTML shown in the web mail (src/mail/html-sanitize.ts, message-html.ts). cid: images become
+ * data: URIs inside the sanitised HTML so the sandboxed frame needs no network; these bound how much a
+ * message can inflate one Email/sanitizedHtml answer (and the JSON a browser must parse).
+ */
+export const WEB_HTML_LIMITS = {
+  /** One inline (cid:) image at most this many decoded bytes; larger ones stay unresolved. */
+  maxInlineImageBytes: 2 * 1024 * 1024,
+  /** All inline images of one message together. */
+  maxInlineTotalBytes: 8 * 1024 * 1024,
+  /** HTML text past this is cut before sanitising (sanitising is linear, but JSON answers should stay small). */
+  maxHtmlBytes: 2 * 1024 * 1024,
+  /** Emails in one Email/sanitizedHtml call: each may carry megabytes of inline images. */
+  maxIdsPerCall: 20,
+} as const;
+
+/**
+ * Browser sessions of the web mail (src/http/web-session.ts). Idle and absolute expiry as OWASP's
+ * session management cheat sheet suggests for a mail client; the counts bound memory (sessions live in
+ * memory) and stop one account from piling up sessions with scripted sign-ins.
+ */
+export const WEB_SESSION_LIMITS = {
+  /** A session unused this long is gone (the client's EventSource keeps an open tab's session alive). */
+  idleTimeoutMs: 30 * 60_000,
+  /** A session ends this long after sign-in whatever its use: the user signs in again. */
+  absoluteTimeoutMs: 12 * 60 * 60_000,
+  /** Sessions in the whole process; past it the least recently used one ends. */
+  maxSessions: 10_000,
+  /** Sessions per account; past it that account's least recently used one ends. */
+  maxSessionsPerAccount: 20,
+  /** Bytes of a sign-in request body (an address and a password in JSON). */
+  maxSignInBytes: 8 * 1024,
+} as const;

@@ -31,6 +31,9 @@ import {
   sendProblem,
 } from './responses.js';
 import { API_SECURITY_HEADERS, contentDisposition, isMediaType } from './security-headers.js';
+import type { StaticFiles } from './static.js';
+import { isWebClient, type WebHttp } from './web-routes.js';
+import { readCookie, SESSION_COOKIE } from './web-session.js';
 
 /** How the HTTP side checks a password: the server's one authenticator (see http/auth.ts). */
 export type HttpAuthenticate = (
@@ -49,6 +52,10 @@ export interface JmapHttpDeps {
   methods: MethodRegistry;
   blobs: BlobResolver;
   states: StateSource;
+  /** The web mail: sign-in/out and cookie authentication (web-routes.ts); absent, only Basic works. */
+  web?: WebHttp;
+  /** The web mail's files at "/" (static.ts); absent, those paths are 404. */
+  files?: StaticFiles;
 }
 
 export interface JmapHttp {
@@ -71,17 +78,28 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
    * credentials: 401 with the challenge, the same answer for an unknown user and a wrong password.
    * Failures go through the shared limiter (slowed like IMAP's) and are logged like IMAP's.
    */
-  async function authenticateRequest(req: IncomingMessage, res: ServerResponse): Promise<JmapUser | null> {
+  async function authenticateRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    isSessionResource: boolean,
+  ): Promise<JmapUser | null> {
     const remote = req.socket.remoteAddress ?? '';
     const secure = (req.socket as Partial<TLSSocket>).encrypted === true;
     if (!secure && !(deps.allowLoopbackPlaintext && isLoopback(remote))) {
       sendProblem(res, httpProblem(403, 'Forbidden', 'authentication needs TLS: use the https listener'));
       return null;
     }
+    // The web mail's session cookie, when no Authorization says otherwise (web-routes.ts: CSRF checks).
+    const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (deps.web && cookie !== null && req.headers.authorization === undefined) {
+      return deps.web.cookieUser(req, res, cookie, isSessionResource);
+    }
+    // The web mail gets no Basic challenge: it would open the browser's own password dialog (web-routes.ts).
+    const challenge = isWebClient(req) ? 'Cookie realm="mailroom"' : BASIC_CHALLENGE;
     const credentials = parseBasicAuth(req.headers.authorization);
     if (!credentials) {
       sendProblem(res, httpProblem(401, 'Unauthorized', 'authentication required'), {
-        'WWW-Authenticate': BASIC_CHALLENGE,
+        'WWW-Authenticate': challenge,
       });
       return null;
     }
@@ -101,7 +119,7 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
       });
     } else {
       sendProblem(res, httpProblem(401, 'Unauthorized', 'wrong user name or password'), {
-        'WWW-Authenticate': BASIC_CHALLENGE,
+        'WWW-Authenticate': challenge,
       });
     }
     return null;
@@ -315,7 +333,17 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
         Allow: match.allow,
       });
     }
-    const user = await authenticateRequest(req, res);
+    // The web mail's own routes need no JMAP authentication (sign-in makes it; files are public).
+    if (match.route === 'static') {
+      const secure = (req.socket as Partial<TLSSocket>).encrypted === true;
+      if (deps.files?.serve(req, res, url.pathname, secure)) return;
+      return sendProblem(res, httpProblem(404, 'Not Found', 'no such resource'));
+    }
+    if (match.route === 'signin' || match.route === 'signout') {
+      if (!deps.web) return sendProblem(res, httpProblem(404, 'Not Found', 'no such resource'));
+      return match.route === 'signin' ? deps.web.signIn(req, res) : deps.web.signOut(req, res);
+    }
+    const user = await authenticateRequest(req, res, match.route === 'session');
     if (!user) return;
     switch (match.route) {
       case 'session':

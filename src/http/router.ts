@@ -1,6 +1,7 @@
-// The HTTP routes (pure): method and path -> a route with its path parameters, 404 or 405 (RFC 9110 15.5.6).
+// The HTTP routes (pure): method and path -> a route with its path parameters, 404 or 405 (RFC 9110 15.5.6); the web mail's files elsewhere.
 
-export type RouteName = 'session' | 'api' | 'download' | 'upload' | 'eventsource';
+export type RouteName =
+  'session' | 'api' | 'download' | 'upload' | 'eventsource' | 'signin' | 'signout' | 'static';
 
 export type RouteMatch =
   | { kind: 'route'; route: RouteName; params: Record<string, string> }
@@ -33,6 +34,16 @@ const ROUTES: readonly RouteSpec[] = [
     params: ['accountId'],
   },
   { route: 'eventsource', methods: ['GET'], pattern: /^\/jmap\/eventsource\/?$/, params: [] },
+  // The web mail's browser sign-in (a session cookie) and sign-out (web-routes.ts).
+  { route: 'signin', methods: ['POST'], pattern: /^\/web\/signin$/, params: [] },
+  { route: 'signout', methods: ['POST'], pattern: /^\/web\/signout$/, params: [] },
+  // Everything else outside /jmap/, /web/ and /.well-known/ is the web mail's files (static.ts).
+  {
+    route: 'static',
+    methods: ['GET', 'HEAD'],
+    pattern: /^\/(?!jmap\/|jmap$|web\/|\.well-known\/)/,
+    params: [],
+  },
 ];
 
 /** Matches the path (without query); parameters are percent-decoded, and one that does not decode is a 404. */

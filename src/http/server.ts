@@ -13,6 +13,10 @@ import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
 import { httpAuthenticator } from './auth.js';
 import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
+import { htmlCapability, sanitizedHtmlHandler, type RawMessageSource } from '../jmap/html/sanitized-html.js';
+import { createStaticFiles } from './static.js';
+import { createWebHttp } from './web-routes.js';
+import { WebSessions } from './web-session.js';
 
 /** Written to a connection over max_connections(_per_ip) before it is closed (RFC 9110 15.6.4). */
 const REFUSAL =
@@ -82,9 +86,31 @@ export function createHttpServer(
  * limits as the mail listeners, serving JMAP (RFC 8620). Both share one JMAP state: per-account
  * concurrency counts and EventSource streams are the same whichever listener a client used.
  */
+/** Raw messages by Email id, only of the asking account (an id of another account is simply not found). */
+function storeRawMessages(store: AccessListenerDeps<HttpShutdownHandle>['store']): RawMessageSource {
+  return {
+    rawMessage: async (storeAccountId, emailId) => {
+      const [email] = store.jmap.getEmails(storeAccountId, [emailId]);
+      if (!email) return null;
+      try {
+        return await store.readMessage(email.messageId);
+      } catch {
+        return null; // expunged and collected meanwhile
+      }
+    },
+  };
+}
+
 export async function startHttpListeners(
   deps: AccessListenerDeps<HttpShutdownHandle>,
-  options: { limits?: HttpLimits; checkingIntervalMs?: number } = {},
+  options: {
+    limits?: HttpLimits;
+    checkingIntervalMs?: number;
+    /** Email id -> raw message for Email/sanitizedHtml; default: the account's Emails in the store. */
+    rawMessages?: RawMessageSource;
+    /** Where the built web mail is (default dist/web). */
+    webDir?: string;
+  } = {},
 ): Promise<HttpListeners> {
   const { config, store } = deps;
   const blobs = uploadBlobResolver(store.uploads);
@@ -94,17 +120,32 @@ export async function startHttpListeners(
     hostname: config.hostname,
     now: deps.now,
   };
-  const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps)];
+  const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps), htmlCapability()];
+  const methods = new Map([...coreMethods(blobs), ...mailMethods(mailDeps)]);
+  methods.set('Email/sanitizedHtml', sanitizedHtmlHandler(options.rawMessages ?? storeRawMessages(store)));
+  const logger = deps.logger.child({ listener: 'http' });
+  const authenticate = httpAuthenticator(deps.authenticate);
+  const allowLoopbackPlaintext = config.auth.allowLoopbackPlaintext;
   const jmap = createJmapHttp({
     store,
-    authenticate: httpAuthenticator(deps.authenticate),
-    allowLoopbackPlaintext: config.auth.allowLoopbackPlaintext,
-    logger: deps.logger.child({ listener: 'http' }),
+    authenticate,
+    allowLoopbackPlaintext,
+    logger,
     limits: JMAP_CORE_LIMITS,
     capabilities,
-    methods: new Map([...coreMethods(blobs), ...mailMethods(mailDeps)]),
+    methods,
     blobs,
     states: storeEventStates(store.events, randomBytes(4).toString('hex')),
+    web: createWebHttp({
+      store,
+      authenticate,
+      allowLoopbackPlaintext,
+      logger,
+      capabilities,
+      // In memory by design (web-session.ts says why); the clock is the server's.
+      sessions: new WebSessions(() => deps.now().getTime(), randomBytes),
+    }),
+    files: createStaticFiles(options.webDir),
   });
   const server = createHttpServer(
     (req, res) => void jmap.handle(req, res),

@@ -129,7 +129,7 @@ describe('session resource and authentication', () => {
   });
 
   test('an unknown path is 404 and a wrong method 405 with Allow', async () => {
-    assert.equal((await fetch(`${base}/nope`)).status, 404);
+    assert.equal((await fetch(`${base}/jmap/nope`)).status, 404);
     const res = await fetch(`${base}/jmap/api`);
     assert.equal(res.status, 405);
     assert.equal(res.headers.get('allow'), 'POST');

@@ -24,8 +24,18 @@ test('the JMAP endpoints', () => {
   });
 });
 
+test('the web mail: sign-in and sign-out, and its files everywhere else', () => {
+  assert.deepEqual(matchRoute('POST', '/web/signin'), { kind: 'route', route: 'signin', params: {} });
+  assert.deepEqual(matchRoute('POST', '/web/signout'), { kind: 'route', route: 'signout', params: {} });
+  for (const path of ['/', '/index.html', '/assets/index-abc.js', '/mailbox/Inbox'])
+    assert.deepEqual(matchRoute('GET', path), { kind: 'route', route: 'static', params: {} }, path);
+  assert.deepEqual(matchRoute('POST', '/'), { kind: 'method-not-allowed', allow: 'GET, HEAD' });
+});
+
 test('404, 405 with Allow, undecodable parameters, traversal-looking names stay one segment', () => {
-  assert.deepEqual(matchRoute('GET', '/'), { kind: 'not-found' });
+  assert.deepEqual(matchRoute('GET', '/jmap/nope'), { kind: 'not-found' });
+  assert.deepEqual(matchRoute('GET', '/.well-known/nope'), { kind: 'not-found' });
+  assert.deepEqual(matchRoute('GET', '/web/signin'), { kind: 'method-not-allowed', allow: 'POST' });
   assert.deepEqual(matchRoute('GET', '/jmap/api'), { kind: 'method-not-allowed', allow: 'POST' });
   assert.deepEqual(matchRoute('DELETE', '/.well-known/jmap'), {
     kind: 'method-not-allowed',
