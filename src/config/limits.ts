@@ -237,6 +237,14 @@ export const ALIAS_MAX_TARGETS = 1000;
 /** On SIGTERM, sessions get this long to finish in-flight deliveries before they are closed with 421. */
 export const SHUTDOWN_GRACE_MS = 5_000;
 
+/**
+ * After a connection's last reply (QUIT, LOGOUT, BYE, 421): what the client still sends is dropped for
+ * at most `graceMs` and `maxBytes` before the socket is destroyed (net/close-drain.ts). An honest client
+ * sends nothing after the goodbye (or the tail of a pipelined batch, a few KiB); a flood cut mid-literal
+ * keeps streaming, and draining it cost the whole machine ~1 GB/s of loopback copying in the soak bench.
+ */
+export const CLOSE_DRAIN = { maxBytes: 64 * 1024, graceMs: 5_000 } as const;
+
 /** Listen backlog per listener (kernel queue of not-yet-accepted connections). */
 export const LISTEN_BACKLOG = 511;
 

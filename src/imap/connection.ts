@@ -33,6 +33,7 @@ import {
   type ResponsePart,
 } from './proto/response-writer.js';
 import { ImapSession } from './session.js';
+import { drainThenDestroy } from '../net/close-drain.js';
 
 /** RFC 9051 5.4: the autologout timer must be at least 30 minutes; IDLE re-arms it (RFC 2177). */
 export const AUTOLOGOUT_MS = 30 * 60_000;
@@ -188,12 +189,8 @@ export function serveImapConnection(
     spool?.abort();
     for (const b of bodies) services.discardBody(b);
     bodies = [];
-    current.end();
-    // Whatever the client still sends is dropped as it arrives: a paused socket would hold up to a
-    // read (64 KiB) plus its buffer until the destroy below, per connection (issue 8).
     current.removeListener('data', onData);
-    current.resume();
-    setTimeout(() => current.destroy(), 5_000).unref?.();
+    drainThenDestroy(current);
   }
 
   const onStoreEvent = (e: MailboxChange): void => {

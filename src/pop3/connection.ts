@@ -24,6 +24,7 @@ import {
   type Pop3Services,
 } from './session.js';
 import { TopFilter } from './top-filter.js';
+import { drainThenDestroy } from '../net/close-drain.js';
 
 /**
  * RFC 1939 3: "a POP3 server MAY have an inactivity autologout timer. Such a timer MUST be of at least
@@ -133,12 +134,7 @@ export function servePop3Connection(
     watch.stop();
     receiver.reset();
     current.removeListener('data', onData);
-    if (last && current.writable) current.end(last);
-    else current.end();
-    // Whatever the client still sends is dropped as it arrives, not held by a paused socket (issue 8).
-    current.resume();
-    // A peer that never reads our last line must not keep the socket.
-    setTimeout(() => current.destroy(), 5_000).unref?.();
+    drainThenDestroy(current, last);
   }
 
   function logEvents(events: Pop3Event[]): void {

@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../../observability/logger.js';
 import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
 import { SmtpSession, type SessionEvent, type SessionOutput } from './session.js';
+import { drainThenDestroy } from '../../net/close-drain.js';
 
 /** RFC 5321 4.5.3.2 server timeouts, in milliseconds. */
 export interface SmtpTimeouts {
@@ -171,12 +172,7 @@ export function serveSmtpConnection(
     watch.stop();
     queue = [];
     current.removeListener('data', onData);
-    if (last && current.writable) current.end(last);
-    else current.end();
-    // Whatever the client still sends is dropped as it arrives, not held by a paused socket (issue 8).
-    current.resume();
-    // A peer that never reads our last reply must not keep the socket: destroy after a grace period.
-    setTimeout(() => current.destroy(), 5_000).unref?.();
+    drainThenDestroy(current, last);
   }
 
   function logEvents(events: SessionEvent[]): void {

@@ -1,0 +1,23 @@
+// How a mail connection ends after its last reply: half-closed, input dropped, then destroyed (bounded in time and bytes).
+import type { Socket } from 'node:net';
+import { CLOSE_DRAIN } from '../config/limits.js';
+
+/**
+ * Ends `socket` after the last reply has been queued (end() sends it, then FIN). Input the client still
+ * sends is read and dropped rather than held by a paused socket (issue 8: a paused socket keeps a read
+ * buffer per connection), but only up to CLOSE_DRAIN.maxBytes: a client that keeps sending after our
+ * goodbye (a literal flood cut with BYE streams a megabyte more) is destroyed at once, so the server does
+ * not copy an attacker's stream off the wire for seconds. A peer that never reads our reply is destroyed
+ * after CLOSE_DRAIN.graceMs. Callers remove their own 'data' listener first.
+ */
+export function drainThenDestroy(socket: Socket, last?: string | Buffer | null): void {
+  if (last && socket.writable) socket.end(last);
+  else socket.end();
+  let dropped = 0;
+  socket.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > CLOSE_DRAIN.maxBytes) socket.destroy();
+  });
+  socket.resume();
+  setTimeout(() => socket.destroy(), CLOSE_DRAIN.graceMs).unref?.();
+}
