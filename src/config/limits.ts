@@ -356,3 +356,25 @@ export const JMAP_CHANGE_LOG = { keepRows: 50_000, pruneEvery: 512 } as const;
  * (JMAP StateChange, RFC 8620 7.1): the same one second as IMAP IDLE's poll (imap/connection.ts).
  */
 export const CHANGE_POLL_MS = 1_000;
+
+/**
+ * JMAP Mail (RFC 8621 1.3.1 urn:ietf:params:jmap:mail capability; src/jmap/mail/). Advertised in the
+ * session and enforced by Mailbox/set, Email/get and Email/import.
+ */
+export const JMAP_MAIL_LIMITS = {
+  /** null: an Email may be in any number of mailboxes (IMAP COPY puts no bound on it either). */
+  maxMailboxesPerEmail: null,
+  /** Mailbox nesting: IMAP names are one string, so depth only bounds name length; 20 covers real trees. */
+  maxMailboxDepth: 20,
+  /** Octets of one Mailbox name (one hierarchy level, UTF-8); RFC 8621 asks for at least 100. */
+  maxSizeMailboxName: 255,
+  /** Total decoded attachment size of an Email/set create (the message size cap leaves base64 room). */
+  maxSizeAttachmentsPerEmail: 35 * 1024 * 1024,
+  /**
+   * Email/get bodyValues: the longest value (octets of UTF-8) returned when the client gives no
+   * maxBodyValueBytes; a 50 MB text part would otherwise be one JSON string in one response.
+   */
+  maxBodyValueBytes: 1024 * 1024,
+  /** Email preview (RFC 8621 4.1.4: "SHOULD be at most 256 characters"). */
+  previewChars: 256,
+} as const;
