@@ -13,6 +13,7 @@ import {
 } from './mailbox.js';
 import { mailboxSet } from './mailbox-set.js';
 import { threadChanges, threadGet } from './thread.js';
+import { emailGet } from './email-get.js';
 
 /** What the mail methods need from the server; built once in http/server.ts. */
 export interface MailMethodDeps {
@@ -48,5 +49,6 @@ export function mailMethods(deps: MailMethodDeps): Map<string, MethodHandler> {
   methods.set('Mailbox/set', mailboxSet(deps));
   methods.set('Thread/get', threadGet(deps));
   methods.set('Thread/changes', threadChanges(deps));
+  methods.set('Email/get', emailGet(deps));
   return methods;
 }
