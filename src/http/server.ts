@@ -1,5 +1,4 @@
 // The [http] and [https] listeners: node:http on Mailroom's listeners (connection limits, TLS), serving JMAP.
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HTTP_LIMITS, JMAP_CORE_LIMITS, JMAP_UPLOAD_TTL_MS } from '../config/limits.js';
@@ -8,7 +7,8 @@ import { composeBlobResolvers, uploadBlobResolver } from '../jmap/core/blobs.js'
 import { emailBlobResolver } from '../jmap/mail/email-blobs.js';
 import { coreMethods } from '../jmap/core/methods.js';
 import { mailCapabilities, mailMethods, type MailMethodDeps } from '../jmap/mail/index.js';
-import { storeEventStates } from '../jmap/core/push.js';
+import { storeStates } from '../jmap/core/push.js';
+import { ChangePoller } from '../store/change-poller.js';
 import { coreCapability } from '../jmap/core/session.js';
 import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
@@ -95,6 +95,8 @@ export async function startHttpListeners(
     hostname: config.hostname,
     now: deps.now,
   };
+  // One poller per process: other processes' changes (the CLI, a second server) reach push within a second.
+  const poller = new ChangePoller(store);
   const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps)];
   const jmap = createJmapHttp({
     store,
@@ -105,7 +107,7 @@ export async function startHttpListeners(
     capabilities,
     methods: new Map([...coreMethods(blobs), ...mailMethods(mailDeps)]),
     blobs,
-    states: storeEventStates(store.events, randomBytes(4).toString('hex')),
+    states: storeStates(store, poller),
   });
   const server = createHttpServer(
     (req, res) => void jmap.handle(req, res),
@@ -143,6 +145,7 @@ export async function startHttpListeners(
   const handle: HttpShutdownHandle = {
     shutdown: () => {
       clearInterval(sweep);
+      poller.close();
       jmap.closeStreams();
       // Idle keep-alive connections close now; busy ones after their response (Connection: close).
       server.closeIdleConnections();

@@ -17,6 +17,7 @@ export type Responses = [MethodResponse, ...MethodResponse[]];
 export interface JmapTestServer {
   server: RunningServer;
   base: string;
+  dataDir: string;
   /** JMAP account ids and store ids of bob and carol. */
   bob: { id: string; storeId: number; auth: string };
   carol: { id: string; storeId: number; auth: string };
@@ -29,16 +30,19 @@ export interface JmapTestServer {
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
-export async function startJmapServer(extraToml = ''): Promise<JmapTestServer> {
+/** `listen`: the mail listeners to open on 127.0.0.1:0 besides [http] (default IMAP). */
+export async function startJmapServer(
+  extraToml = '',
+  listen: readonly string[] = ['imap'],
+): Promise<JmapTestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-jmapmail-'));
   const config = parseConfigText(
     [
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
-      ...['smtp', 'submission', 'submissions', 'imaps', 'pop3', 'pop3s', 'https'].map(
-        (s) => `[${s}]\nlisten = []`,
+      ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'https'].map((s) =>
+        listen.includes(s) ? `[${s}]\nlisten = ["127.0.0.1:0"]` : `[${s}]\nlisten = []`,
       ),
-      '[imap]\nlisten = ["127.0.0.1:0"]',
       '[http]\nlisten = ["127.0.0.1:0"]',
       extraToml,
     ].join('\n'),
@@ -59,6 +63,7 @@ export async function startJmapServer(extraToml = ''): Promise<JmapTestServer> {
   return {
     server,
     base,
+    dataDir: dir,
     bob,
     carol,
     async call(calls, auth = bob.auth) {
