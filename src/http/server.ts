@@ -3,8 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { HTTP_LIMITS, JMAP_CORE_LIMITS, JMAP_UPLOAD_TTL_MS } from '../config/limits.js';
 import type { ListenAddress } from '../config/schema.js';
-import { composeBlobResolvers, uploadBlobResolver } from '../jmap/core/blobs.js';
-import { emailBlobResolver } from '../jmap/mail/email-blobs.js';
+import { mailBlobResolver } from '../jmap/mail/email-blobs.js';
 import { coreMethods } from '../jmap/core/methods.js';
 import { mailCapabilities, mailMethods, type MailMethodDeps } from '../jmap/mail/index.js';
 import { storeStates } from '../jmap/core/push.js';
@@ -88,7 +87,7 @@ export async function startHttpListeners(
   options: { limits?: HttpLimits; checkingIntervalMs?: number } = {},
 ): Promise<HttpListeners> {
   const { config, store } = deps;
-  const blobs = composeBlobResolvers(uploadBlobResolver(store.uploads), emailBlobResolver(store));
+  const blobs = mailBlobResolver(store);
   const mailDeps: MailMethodDeps = {
     store,
     logger: deps.logger.child({ component: 'jmap' }),

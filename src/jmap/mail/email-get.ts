@@ -25,9 +25,10 @@ import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { MAIL_CAPABILITY } from './capability.js';
 import type { MailMethodDeps } from './index.js';
+import { partBlobId } from './email-blobs.js';
 import { parseIds, parseProperties } from './standard.js';
 
-const METADATA = ['id', 'blobId', 'threadId', 'mailboxIds', 'keywords', 'size', 'receivedAt'];
+export const METADATA = ['id', 'blobId', 'threadId', 'mailboxIds', 'keywords', 'size', 'receivedAt'];
 const BODY = [
   'bodyStructure',
   'textBody',
@@ -91,17 +92,6 @@ const headerPropertyOrNull = (p: string): HeaderProperty | null => {
   return parsed;
 };
 
-/** The blob id of a part: the message's blob id, "_", the part id (RFC 8620 1.2 Id characters). */
-export function partBlobId(emailBlobId: string, partId: string): string {
-  return `${emailBlobId}_${partId}`;
-}
-
-/** The message's blob id and part id of a part blob id, or null. */
-export function parsePartBlobId(blobId: string): { blobId: string; partId: string } | null {
-  const m = /^(B[0-9a-z]{1,12})_([1-9][0-9]{0,5})$/.exec(blobId);
-  return m ? { blobId: m[1]!, partId: m[2]! } : null;
-}
-
 /** Reads a stored message's header block only (up to the blank line), without the body. */
 async function readHeader(store: Store, messageId: number): Promise<Buffer> {
   const opened = await store.mail.openMessage(messageId);
@@ -123,7 +113,7 @@ async function readHeader(store: Store, messageId: number): Promise<Buffer> {
   }
 }
 
-interface Options {
+export interface Options {
   properties: string[];
   bodyProperties: string[];
   fetchText: boolean;
@@ -132,11 +122,15 @@ interface Options {
   maxBodyValueBytes: number;
 }
 
-function parseOptions(args: Record<string, unknown>): Options {
+/** Email/get's (and Email/parse's) arguments besides ids (RFC 8621 4.2, 4.9). */
+export function parseOptions(
+  args: Record<string, unknown>,
+  defaults: readonly string[] = DEFAULT_EMAIL_PROPERTIES,
+): Options {
   const properties = parseProperties(
     args.properties,
     KNOWN,
-    DEFAULT_EMAIL_PROPERTIES,
+    defaults,
     'properties',
     (p) => KNOWN.has(p) || headerPropertyOrNull(p) !== null,
   );

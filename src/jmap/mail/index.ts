@@ -14,6 +14,8 @@ import {
 import { mailboxSet } from './mailbox-set.js';
 import { threadChanges, threadGet } from './thread.js';
 import { emailGet } from './email-get.js';
+import { emailParse } from './email-parse.js';
+import { emailCopy, emailImport } from './email-import.js';
 
 /** What the mail methods need from the server; built once in http/server.ts. */
 export interface MailMethodDeps {
@@ -50,5 +52,8 @@ export function mailMethods(deps: MailMethodDeps): Map<string, MethodHandler> {
   methods.set('Thread/get', threadGet(deps));
   methods.set('Thread/changes', threadChanges(deps));
   methods.set('Email/get', emailGet(deps));
+  methods.set('Email/parse', emailParse(deps));
+  methods.set('Email/import', emailImport(deps));
+  methods.set('Email/copy', emailCopy);
   return methods;
 }
