@@ -378,3 +378,11 @@ export const JMAP_MAIL_LIMITS = {
   /** Email preview (RFC 8621 4.1.4: "SHOULD be at most 256 characters"). */
   previewChars: 256,
 } as const;
+
+/**
+ * Email/get's cache of values computed from a message (header forms, preview, hasAttachment; src/jmap/mail/
+ * email-get.ts): a stored message never changes, so a message list asked for again (every client polling
+ * the newest page) parses nothing. Entries are stored messages; each holds a few small values (under
+ * ~1 KiB with a 256-character preview), so this bounds the cache near 10 MB.
+ */
+export const JMAP_EMAIL_VALUE_CACHE_ENTRIES = 10_000;

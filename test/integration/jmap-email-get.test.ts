@@ -226,6 +226,35 @@ describe('Email/get', () => {
     assert.deepEqual(res.notFound, [carolEmail, 'Mzzzz', 'bogus']);
   });
 
+  test('a message list page asked again reads no message (values of stored messages are cached)', async () => {
+    const store = t.server.store;
+    const reads = { whole: 0, opened: 0 };
+    const readMessage = store.readMessage.bind(store);
+    const openMessage = store.mail.openMessage.bind(store.mail);
+    store.readMessage = (id) => (reads.whole++, readMessage(id));
+    store.mail.openMessage = (id) => (reads.opened++, openMessage(id));
+    try {
+      const args = {
+        accountId: t.bob.id,
+        ids,
+        properties: ['from', 'subject', 'preview', 'keywords', 'receivedAt'],
+      };
+      const [[, first]] = await t.call([['Email/get', args, '0']]);
+      const afterFirst = reads.whole + reads.opened;
+      const [[, second]] = await t.call([['Email/get', args, '0']]);
+      assert.equal(reads.whole + reads.opened, afterFirst);
+      assert.deepEqual(second.list, first.list);
+      assert.equal((second.list as { subject: string }[])[1]!.subject, 'Résumé attached');
+      // A property not cached yet reads the header only.
+      const before = { ...reads };
+      await t.call([['Email/get', { ...args, properties: ['subject', 'header:X-Other'] }, '0']]);
+      assert.deepEqual([reads.whole - before.whole, reads.opened - before.opened], [0, ids.length]);
+    } finally {
+      store.readMessage = readMessage;
+      store.mail.openMessage = openMessage;
+    }
+  });
+
   test('errors: ids null is requestTooLarge, 10,000 ids requestTooLarge, a bad header form invalidArguments', async () => {
     const [[, all]] = await t.call([['Email/get', { accountId: t.bob.id, ids: null }, '0']]);
     assert.equal(all.type, 'requestTooLarge');

@@ -1,5 +1,5 @@
 // Email/get (RFC 8621 4.2): metadata from the store, header forms and body properties from the message, read only when asked for.
-import { JMAP_MAIL_LIMITS } from '../../config/limits.js';
+import { JMAP_EMAIL_VALUE_CACHE_ENTRIES, JMAP_MAIL_LIMITS } from '../../config/limits.js';
 import { MailroomError } from '../../errors.js';
 import { parseHeaderBlock, type HeaderField } from '../../mail/headers.js';
 import {
@@ -170,6 +170,45 @@ export function parseOptions(
 }
 
 /** What an Email's properties need from its message: nothing, the header, or all of it. */
+/**
+ * Properties whose value depends only on the message bytes and is small: kept per stored message in
+ * MessageValueCache. (bodyStructure, textBody, bodyValues... are larger and depend on bodyProperties
+ * and fetch arguments; they are computed each time.)
+ */
+const CACHEABLE = (p: string) =>
+  p === 'preview' || p === 'hasAttachment' || p in CONVENIENCE_HEADERS || p.startsWith('header:');
+
+/**
+ * Values computed from stored messages, by message id: a stored message never changes (messages rows
+ * are written once, their ids never reused), so an entry never goes stale. Least recently used first out.
+ */
+export class MessageValueCache {
+  private readonly entries = new Map<number, Map<string, unknown>>();
+  constructor(private readonly max = JMAP_EMAIL_VALUE_CACHE_ENTRIES) {}
+
+  get(messageId: number): Map<string, unknown> | undefined {
+    const hit = this.entries.get(messageId);
+    if (hit) {
+      this.entries.delete(messageId);
+      this.entries.set(messageId, hit);
+    }
+    return hit;
+  }
+
+  add(messageId: number, values: Record<string, unknown>, properties: readonly string[]): void {
+    let entry = this.entries.get(messageId);
+    if (!entry) {
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as number);
+      this.entries.set(messageId, (entry = new Map()));
+    }
+    for (const p of properties) if (CACHEABLE(p) && Object.hasOwn(values, p)) entry.set(p, values[p]);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 function needOf(properties: readonly string[]): 'none' | 'header' | 'body' {
   if (properties.some((p) => BODY.includes(p))) return 'body';
   if (properties.some((p) => HEADER_ONLY.includes(p) || p.startsWith('header:'))) return 'header';
@@ -309,7 +348,7 @@ export function renderEmail(
   return out;
 }
 
-export function emailGet(deps: MailMethodDeps): MethodHandler {
+export function emailGet(deps: MailMethodDeps, cache = new MessageValueCache()): MethodHandler {
   return {
     capability: MAIL_CAPABILITY,
     account: 'read',
@@ -321,7 +360,6 @@ export function emailGet(deps: MailMethodDeps): MethodHandler {
       const options = parseOptions(args);
       const state = deps.store.jmap.states(account.storeId).Email;
       const records = deps.store.jmap.getEmails(account.storeId, ids);
-      const need = needOf(options.properties);
       const list: Record<string, unknown>[] = [];
       const notFound: string[] = [];
       for (let i = 0; i < ids.length; i++) {
@@ -330,6 +368,10 @@ export function emailGet(deps: MailMethodDeps): MethodHandler {
           notFound.push(ids[i]!);
           continue;
         }
+        // What the cache has is copied; only the rest is computed, and the message read only for that.
+        const cached = cache.get(email.messageId);
+        const missing = cached ? options.properties.filter((p) => !cached.has(p)) : options.properties;
+        const need = needOf(missing);
         let message: Buffer | null = null;
         try {
           if (need === 'body') message = await deps.store.readMessage(email.messageId);
@@ -342,7 +384,14 @@ export function emailGet(deps: MailMethodDeps): MethodHandler {
           }
           throw error;
         }
-        list.push(renderEmail(email, message, options));
+        const computed = renderEmail(email, message, { ...options, properties: missing });
+        if (message !== null) cache.add(email.messageId, computed, missing);
+        const out: Record<string, unknown> = { id: email.id };
+        for (const p of options.properties) {
+          if (Object.hasOwn(computed, p)) out[p] = computed[p];
+          else if (cached?.has(p)) out[p] = cached.get(p);
+        }
+        list.push(out);
       }
       return { accountId: account.id, state, list, notFound };
     },
