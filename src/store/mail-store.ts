@@ -126,6 +126,15 @@ export interface MailStore {
    * subscribed by the store.
    */
   setSubscribed(accountId: number, name: string, subscribed: boolean): void;
+  /**
+   * Sets a mailbox's special use (RFC 6154; JMAP role) and/or JMAP sortOrder (RFC 8621 2); an absent key
+   * is left as it is. 'NO_SUCH_MAILBOX'.
+   */
+  setMailboxAttributes(
+    accountId: number,
+    name: string,
+    attributes: { specialUse?: string | null; sortOrder?: number | null },
+  ): void;
   /** The account's subscribed names, existing or not (LSUB, LIST (SUBSCRIBED)), in binary order. */
   listSubscriptions(accountId: number): string[];
 

@@ -289,6 +289,65 @@ describe('Mailbox/set', () => {
     assert.deepEqual([nc.x?.properties, nc.y?.properties, nc.z?.properties], [['role'], ['name'], ['name']]);
   });
 
+  test("role and sortOrder updates: stored, the role as the mailbox's IMAP special use, unique per account", async () => {
+    const { list, state } = await mailboxes();
+    const id = (n: string) => byName(list, n).id;
+    const [[, res]] = await t.call([
+      [
+        'Mailbox/set',
+        {
+          accountId: t.bob.id,
+          create: { bin: { name: 'Bin', sortOrder: 7 } },
+          update: { [id('Trash')]: { role: null, sortOrder: 50 } },
+        },
+        '0',
+      ],
+      [
+        'Mailbox/set',
+        { accountId: t.bob.id, update: { '#bin': { role: 'trash' }, [id('INBOX')]: { role: 'archive' } } },
+        '1',
+      ],
+    ]);
+    const bin = (res.created as Record<string, { id: string; sortOrder: number }>).bin!;
+    assert.equal(bin.sortOrder, 7);
+    const [[, second]] = await t.call([
+      [
+        'Mailbox/get',
+        { accountId: t.bob.id, ids: [bin.id, id('Trash')], properties: ['role', 'sortOrder'] },
+        '0',
+      ],
+    ]);
+    assert.deepEqual(second.list, [
+      { id: bin.id, role: 'trash', sortOrder: 7 },
+      { id: id('Trash'), role: null, sortOrder: 50 },
+    ]);
+    assert.equal(t.server.store.mail.findMailbox(t.bob.storeId, 'Bin')!.specialUse, '\\Trash');
+    assert.equal(t.server.store.mail.findMailbox(t.bob.storeId, 'Trash')!.specialUse, null);
+    const [[, changes]] = await t.call([
+      ['Mailbox/changes', { accountId: t.bob.id, sinceState: state }, '0'],
+    ]);
+    assert.ok((changes.updated as string[]).includes(id('Trash')));
+    assert.equal(changes.updatedProperties, null);
+    const [[, bad]] = await t.call([
+      [
+        'Mailbox/set',
+        {
+          accountId: t.bob.id,
+          update: {
+            [id('Junk')]: { role: 'trash' },
+            [id('Sent')]: { sortOrder: -1 },
+            [id('INBOX')]: { role: 'archive' },
+          },
+        },
+        '0',
+      ],
+    ]);
+    const nu = bad.notUpdated as Record<string, { type: string; properties?: string[] }>;
+    assert.deepEqual(nu[id('Junk')]!.properties, ['role']);
+    assert.deepEqual(nu[id('Sent')]!.properties, ['sortOrder']);
+    assert.equal(nu[id('INBOX')]!.type, 'forbidden');
+  });
+
   test('ifInState that is not current is stateMismatch', async () => {
     const [[name, res]] = await t.call([
       ['Mailbox/set', { accountId: t.bob.id, ifInState: 'old', create: { a: { name: 'X' } } }, '0'],

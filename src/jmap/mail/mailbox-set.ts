@@ -49,6 +49,14 @@ function checkName(name: unknown): string {
   return name.normalize('NFC');
 }
 
+/** RFC 8621 2 sortOrder: an UnsignedInt (RFC 8620 1.3: 0 to 2^53-1; kept within SQLite's INTEGER). */
+function checkSortOrder(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(['sortOrder'], 'sortOrder must be a non-negative integer');
+  }
+  return value;
+}
+
 /** Runs one store call, turning the store's refusals into SetErrors. */
 function storeCall<T>(fn: () => T): T {
   try {
@@ -128,10 +136,7 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
           const parent = parentOf(raw.parentId, ctx);
           if (!depthOk(parent)) throw invalid(['parentId'], 'too deep (maxMailboxDepth)');
           const role = checkRole(raw.role, null);
-          if (raw.sortOrder !== undefined && raw.sortOrder !== sortOrderOf(role)) {
-            // TODO(issue 9): a stored sortOrder needs a column; until then it follows the role.
-            throw invalid(['sortOrder'], 'sortOrder is set by the server from the role');
-          }
+          const sortOrder = raw.sortOrder === undefined ? null : checkSortOrder(raw.sortOrder);
           if (raw.isSubscribed !== undefined && typeof raw.isSubscribed !== 'boolean') {
             throw invalid(['isSubscribed'], 'isSubscribed must be a boolean');
           }
@@ -140,13 +145,14 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
           const box = storeCall(() =>
             store.mail.createMailbox(storeId, fullName, role === null ? null : SPECIAL_USE_OF_ROLE[role]),
           );
+          if (sortOrder !== null) store.mail.setMailboxAttributes(storeId, fullName, { sortOrder });
           if (raw.isSubscribed === true) store.mail.setSubscribed(storeId, fullName, true);
           const id = store.jmap.mailboxObjectId(box.id);
           ctx.addCreatedId(cid, id);
           created[cid] = {
             id,
             role,
-            sortOrder: sortOrderOf(role),
+            sortOrder: sortOrder ?? sortOrderOf(role),
             isSubscribed: raw.isSubscribed === true,
             totalEmails: 0,
             unreadEmails: 0,
@@ -181,12 +187,16 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
           const keys = Object.keys(patch);
           const bad = keys.filter((k) => !MUTABLE.has(k) && !(SERVER_SET.has(k) && patch[k] === box[k]));
           if (bad.length > 0) throw invalid(bad, 'these properties cannot be changed');
+          const attributes: { specialUse?: string | null; sortOrder?: number } = {};
           if ('role' in patch && patch.role !== box.role) {
-            // TODO(issue 9): changing the special use of an existing mailbox needs a store method.
-            throw invalid(['role'], 'the role of an existing mailbox cannot be changed yet');
+            if (box.fullName === 'INBOX') {
+              throw new SetFailure({ type: 'forbidden', description: 'INBOX keeps the role inbox' });
+            }
+            const role = checkRole(patch.role, box);
+            attributes.specialUse = role === null ? null : SPECIAL_USE_OF_ROLE[role]!;
           }
           if ('sortOrder' in patch && patch.sortOrder !== box.sortOrder) {
-            throw invalid(['sortOrder'], 'sortOrder is set by the server from the role');
+            attributes.sortOrder = checkSortOrder(patch.sortOrder);
           }
           if ('isSubscribed' in patch && typeof patch.isSubscribed !== 'boolean') {
             throw invalid(['isSubscribed'], 'isSubscribed must be a boolean');
@@ -208,6 +218,8 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
               throw new SetFailure({ type: 'forbidden', description: 'INBOX cannot be renamed' });
             storeCall(() => store.mail.renameMailbox(storeId, box.fullName, fullName));
           }
+          if (Object.keys(attributes).length > 0)
+            store.mail.setMailboxAttributes(storeId, fullName, attributes);
           if ('isSubscribed' in patch && patch.isSubscribed !== box.isSubscribed) {
             // The subscription follows the mailbox's current name (after a rename in this patch).
             try {

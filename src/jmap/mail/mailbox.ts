@@ -38,7 +38,8 @@ export function roleOf(box: Pick<Mailbox, 'name' | 'specialUse'>): string | null
 /**
  * sortOrder (RFC 8621 2: "Mailboxes with equal order SHOULD be sorted in alphabetical order by name"):
  * the server's order of the roles, so clients that sort by it show Inbox, Drafts, Sent... first (the
- * order Fastmail and Thunderbird use); every other mailbox 100 and by name.
+ * order Fastmail and Thunderbird use); every other mailbox 100 and by name. A sortOrder the client set
+ * (Mailbox/set) is stored and wins.
  */
 const ROLE_ORDER = ['inbox', 'drafts', 'sent', 'archive', 'junk', 'trash', 'all', 'flagged', 'important'];
 export function sortOrderOf(role: string | null): number {
@@ -90,7 +91,7 @@ export function listJmapMailboxes(deps: MailMethodDeps, storeAccountId: number):
       name: cut < 0 ? b.name : b.name.slice(cut + 1),
       parentId: parent ? deps.store.jmap.mailboxObjectId(parent.id) : null,
       role,
-      sortOrder: sortOrderOf(role),
+      sortOrder: b.sortOrder ?? sortOrderOf(role),
       isSubscribed: subscribed.has(b.name),
       fullName: b.name,
       rowId: b.id,

@@ -19,6 +19,7 @@ import { openMessage } from './mail-read.js';
 import { recentCount, recentFrom } from './mail-recent.js';
 import {
   createMailbox,
+  setMailboxAttributes,
   deleteMailbox,
   findMailbox,
   getMailboxById,
@@ -129,6 +130,14 @@ export class SqliteMailStore implements MailStore {
 
   setSubscribed(accountId: number, name: string, subscribed: boolean): void {
     setSubscribed(this.ctx, accountId, name, subscribed);
+  }
+
+  setMailboxAttributes(
+    accountId: number,
+    name: string,
+    attributes: { specialUse?: string | null; sortOrder?: number | null },
+  ): void {
+    setMailboxAttributes(this.ctx, accountId, name, attributes);
   }
 
   listSubscriptions(accountId: number): string[] {
