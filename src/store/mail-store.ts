@@ -98,6 +98,8 @@ export interface MailStore {
    * message count that Store.getMailbox pays a scan of the mailbox's rows for; null when there is none.
    */
   findMailbox(accountId: number, name: string): MailboxRef | null;
+  /** The account's mailboxes without message counts (Store.listMailboxes scans each one's rows to count), INBOX first. */
+  listMailboxRefs(accountId: number): MailboxRef[];
   /** A mailbox by id (the counters fresh from disk), or null once deleted. */
   getMailboxById(mailboxId: number): Mailbox | null;
   /**

@@ -1,5 +1,5 @@
 // Mailbox/get, Mailbox/changes, Mailbox/query, Mailbox/queryChanges (RFC 8621 2.1-2.4) over the store's IMAP mailboxes.
-import type { Mailbox } from '../../store/store.js';
+import type { MailboxRef } from '../../store/mail-store.js';
 import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
@@ -30,7 +30,7 @@ export const SPECIAL_USE_OF_ROLE: Readonly<Record<string, string>> = Object.from
   Object.entries(ROLE_OF_SPECIAL_USE).map(([use, role]) => [role, use]),
 );
 
-export function roleOf(box: Pick<Mailbox, 'name' | 'specialUse'>): string | null {
+export function roleOf(box: Pick<MailboxRef, 'name' | 'specialUse'>): string | null {
   if (box.name === 'INBOX') return 'inbox';
   return box.specialUse === null ? null : (ROLE_OF_SPECIAL_USE[box.specialUse] ?? null);
 }
@@ -79,7 +79,7 @@ export interface JmapMailbox extends Record<string, unknown> {
 
 /** The account's mailboxes as JMAP objects without counts (cheap: one list query and the subscriptions). */
 export function listJmapMailboxes(deps: MailMethodDeps, storeAccountId: number): JmapMailbox[] {
-  const boxes = deps.store.listMailboxes(storeAccountId);
+  const boxes = deps.store.mail.listMailboxRefs(storeAccountId);
   const subscribed = new Set(deps.store.mail.listSubscriptions(storeAccountId));
   const byName = new Map(boxes.map((b) => [b.name, b]));
   return boxes.map((b) => {

@@ -52,6 +52,17 @@ function toMailbox(r: MailboxRow): Mailbox {
   return { ...toMailboxRef(r), messageCount: r.message_count };
 }
 
+/** An account's mailboxes without their message counts (no scan of their rows), INBOX first, then by name. */
+export function listMailboxRefs(ctx: SqliteContext, accountId: number): MailboxRef[] {
+  return ctx
+    .prepare<[number], Omit<MailboxRow, 'message_count'>>(
+      `SELECT m.id, m.account_id, m.name, m.special_use, ${SUBSCRIBED}, m.sort_order, m.uidvalidity, m.uidnext, m.highest_modseq ` +
+        "FROM mailboxes m WHERE m.account_id = ? ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name",
+    )
+    .all(accountId)
+    .map(toMailboxRef);
+}
+
 /** An account's mailboxes, INBOX first, then by name. */
 export function listMailboxes(ctx: SqliteContext, accountId: number): Mailbox[] {
   return ctx

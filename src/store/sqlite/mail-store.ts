@@ -19,6 +19,7 @@ import { openMessage } from './mail-read.js';
 import { recentCount, recentFrom } from './mail-recent.js';
 import {
   createMailbox,
+  listMailboxRefs,
   setMailboxAttributes,
   deleteMailbox,
   findMailbox,
@@ -106,6 +107,10 @@ export class SqliteMailStore implements MailStore {
 
   findMailbox(accountId: number, name: string): MailboxRef | null {
     return findMailbox(this.ctx, accountId, name);
+  }
+
+  listMailboxRefs(accountId: number): MailboxRef[] {
+    return listMailboxRefs(this.ctx, accountId);
   }
 
   getMailboxById(mailboxId: number): Mailbox | null {
