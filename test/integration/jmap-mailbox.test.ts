@@ -1,6 +1,7 @@
 // JMAP Mailbox/* and Thread/* over real HTTP (RFC 8621 2, 3): roles from special use, counts, changes, query, set = IMAP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RawImap } from '../helpers/imap-raw.js';
 import { startJmapServer, type JmapTestServer } from '../helpers/jmap-server.js';
 
 let t: JmapTestServer;
@@ -114,7 +115,7 @@ describe('Mailbox/get', () => {
 });
 
 describe('Mailbox/changes', () => {
-  test('IMAP-side CREATE is a created Mailbox; new mail is a counts-only update with updatedProperties', async () => {
+  test("the store's CREATE is a created Mailbox; new mail is a counts-only update with updatedProperties", async () => {
     const { state } = await mailboxes();
     t.server.store.mail.createMailbox(t.bob.storeId, 'Projects');
     const [[, c1]] = await t.call([['Mailbox/changes', { accountId: t.bob.id, sinceState: state }, '0']]);
@@ -132,6 +133,33 @@ describe('Mailbox/changes', () => {
       ['Mailbox/get', { accountId: t.bob.id, ids: [projects.id], properties: ['totalEmails'] }, '0'],
     ]);
     assert.deepEqual(counts.list, [{ id: projects.id, totalEmails: 1 }]);
+  });
+
+  test('over IMAP: CREATE, RENAME and DELETE are Mailbox created, updated, destroyed', async () => {
+    const { state } = await mailboxes();
+    const imap = await RawImap.open(t.server.addresses.imap![0]!.port);
+    try {
+      assert.equal((await imap.command('LOGIN bob@example.test "bob secret"')).status, 'OK');
+      assert.equal((await imap.command('CREATE "Over IMAP"')).status, 'OK');
+      const [[, created]] = await t.call([
+        ['Mailbox/changes', { accountId: t.bob.id, sinceState: state }, '0'],
+      ]);
+      const box = byName((await mailboxes()).list, 'Over IMAP');
+      assert.deepEqual(created.created, [box.id]);
+      assert.equal((await imap.command('RENAME "Over IMAP" "Renamed"')).status, 'OK');
+      const [[, renamed]] = await t.call([
+        ['Mailbox/changes', { accountId: t.bob.id, sinceState: created.newState }, '0'],
+      ]);
+      assert.deepEqual(renamed.updated, [box.id]);
+      assert.equal(byName((await mailboxes()).list, 'Renamed').id, box.id);
+      assert.equal((await imap.command('DELETE "Renamed"')).status, 'OK');
+      const [[, deleted]] = await t.call([
+        ['Mailbox/changes', { accountId: t.bob.id, sinceState: renamed.newState }, '0'],
+      ]);
+      assert.deepEqual(deleted.destroyed, [box.id]);
+    } finally {
+      imap.socket.destroy();
+    }
   });
 
   test('a state that is not one is cannotCalculateChanges; maxChanges 0 is invalidArguments', async () => {
