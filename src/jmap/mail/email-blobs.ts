@@ -16,10 +16,18 @@ export function partBlobId(messageBlobId: string, partId: string): string {
   return `${messageBlobId}_${partId}`;
 }
 
-/** The containing blob id and part id of a part blob id, or null. Parts of parts nest ("B1_3_2"). */
+/**
+ * Parts of parts nest ("B1_3_2": part 2 of the message that is part 3 of B1) at most this deep: each
+ * level reads and parses the level above, so a long id must not make one download parse a message
+ * a hundred times. Real mail forwards messages inside messages a few levels at most.
+ */
+export const MAX_PART_NESTING = 8;
+
+/** The containing blob id and part id of a part blob id, or null (also when nested too deep). */
 export function parsePartBlobId(blobId: string): { blobId: string; partId: string } | null {
-  const m = /^([A-Za-z0-9_-]+)_([1-9][0-9]{0,5})$/.exec(blobId);
-  return m ? { blobId: m[1]!, partId: m[2]! } : null;
+  const m = /^([A-Za-z0-9-]+(?:_[1-9][0-9]{0,5})*)_([1-9][0-9]{0,5})$/.exec(blobId);
+  if (!m || blobId.split('_').length - 1 > MAX_PART_NESTING) return null;
+  return { blobId: m[1]!, partId: m[2]! };
 }
 
 /**
