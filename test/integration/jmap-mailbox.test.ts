@@ -162,6 +162,27 @@ describe('Mailbox/changes', () => {
     }
   });
 
+  test('counts follow IMAP STORE \\Seen; a change in one mailbox recounts only that one', async () => {
+    const store = t.server.store;
+    const counted: string[] = [];
+    const mailboxCounts = store.jmap.mailboxCounts.bind(store.jmap);
+    store.jmap.mailboxCounts = (account, id) => (counted.push(id), mailboxCounts(account, id));
+    try {
+      const get = async () => (await mailboxes()).list;
+      const before = byName(await get(), 'INBOX');
+      counted.length = 0;
+      const inbox = store.mail.findMailbox(t.bob.storeId, 'INBOX')!;
+      const unseen = store.mail.listIndex(inbox.id).find((r) => !r.flags.includes('\\Seen'))!;
+      await store.mail.storeFlags(inbox.id, [unseen.uid], 'add', ['\\Seen'], null);
+      const after = byName(await get(), 'INBOX');
+      assert.equal(after.unreadEmails, (before.unreadEmails as number) - 1);
+      assert.equal(after.totalEmails, before.totalEmails);
+      assert.deepEqual(counted, [before.id]);
+    } finally {
+      store.jmap.mailboxCounts = mailboxCounts;
+    }
+  });
+
   test('a state that is not one is cannotCalculateChanges; maxChanges 0 is invalidArguments', async () => {
     const [[, bad]] = await t.call([
       ['Mailbox/changes', { accountId: t.bob.id, sinceState: 'garbage' }, '0'],

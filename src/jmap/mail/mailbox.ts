@@ -75,6 +75,8 @@ export interface JmapMailbox extends Record<string, unknown> {
   /** The IMAP name, '/'-separated (not a JMAP property). */
   fullName: string;
   rowId: number;
+  /** The mailbox's HIGHESTMODSEQ (not a JMAP property). */
+  modseq: number;
 }
 
 /** The account's mailboxes as JMAP objects without counts (cheap: one list query and the subscriptions). */
@@ -95,6 +97,7 @@ export function listJmapMailboxes(deps: MailMethodDeps, storeAccountId: number):
       isSubscribed: subscribed.has(b.name),
       fullName: b.name,
       rowId: b.id,
+      modseq: b.highestModseq,
     };
   });
 }
@@ -121,17 +124,20 @@ function rightsOf(box: JmapMailbox): Record<string, boolean> {
 type Counts = { totalEmails: number; unreadEmails: number; totalThreads: number; unreadThreads: number };
 
 /**
- * Mailbox counts cost a scan of the mailbox's rows (jmap-store.ts mailboxCounts), so they are kept per
- * mailbox with the Mailbox state they were computed at: any change to a count moves that state (the
- * store records a counts-only Mailbox update), so a hit is always current. Bounded by `max` entries.
+ * Mailbox counts cost a scan of the mailbox's rows (jmap-store.ts mailboxCounts: ~80 ms at 100,000), so
+ * they are kept per mailbox with what they depend on: the mailbox's rows (every append, flag change and
+ * expunge moves its HIGHESTMODSEQ, RFC 7162 3.1) and the account's threads (totalThreads changes when
+ * threads merge, which moves the Thread state). Marking a message read recounts that one mailbox, not
+ * every mailbox of the account. Bounded by `max` entries.
  */
 export class MailboxCountCache {
-  private readonly entries = new Map<number, { state: string; counts: Counts }>();
+  private readonly entries = new Map<number, { key: string; counts: Counts }>();
   constructor(private readonly max = 10_000) {}
 
-  get(deps: MailMethodDeps, storeAccountId: number, box: JmapMailbox, state: string): Counts {
+  /** `key`: what the counts depend on (see above); a different key recounts. */
+  get(deps: MailMethodDeps, storeAccountId: number, box: JmapMailbox, key: string): Counts {
     const hit = this.entries.get(box.rowId);
-    if (hit && hit.state === state) return hit.counts;
+    if (hit && hit.key === key) return hit.counts;
     const counts = deps.store.jmap.mailboxCounts(storeAccountId, box.id) ?? {
       totalEmails: 0,
       unreadEmails: 0,
@@ -139,7 +145,7 @@ export class MailboxCountCache {
       unreadThreads: 0,
     };
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as number);
-    this.entries.set(box.rowId, { state, counts });
+    this.entries.set(box.rowId, { key, counts });
     return counts;
   }
 }
@@ -152,7 +158,8 @@ export function mailboxGet(deps: MailMethodDeps, cache: MailboxCountCache): Meth
       const account = ctx.account!;
       const ids = parseIds(args.ids, ctx);
       const properties = parseProperties(args.properties, KNOWN, MAILBOX_PROPERTIES);
-      const state = deps.store.jmap.states(account.storeId).Mailbox;
+      const states = deps.store.jmap.states(account.storeId);
+      const state = states.Mailbox;
       const boxes = listJmapMailboxes(deps, account.storeId);
       const byId = new Map(boxes.map((b) => [b.id, b]));
       const wanted = ids === null ? boxes : ids.map((id) => byId.get(id) ?? id);
@@ -165,7 +172,9 @@ export function mailboxGet(deps: MailMethodDeps, cache: MailboxCountCache): Meth
           continue;
         }
         const full: Record<string, unknown> = { ...box, myRights: rightsOf(box) };
-        if (withCounts) Object.assign(full, cache.get(deps, account.storeId, box, state));
+        if (withCounts) {
+          Object.assign(full, cache.get(deps, account.storeId, box, `${box.modseq}/${states.Thread}`));
+        }
         list.push(pick(full, properties));
       }
       return { accountId: account.id, state, list, notFound };
