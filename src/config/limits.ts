@@ -398,3 +398,33 @@ export const WEB_SESSION_LIMITS = {
   /** Bytes of a sign-in request body (an address and a password in JSON). */
   maxSignInBytes: 8 * 1024,
 } as const;
+
+/**
+ * JMAP Mail (RFC 8621 1.3.1 urn:ietf:params:jmap:mail capability; src/jmap/mail/). Advertised in the
+ * session and enforced by Mailbox/set, Email/get and Email/import.
+ */
+export const JMAP_MAIL_LIMITS = {
+  /** null: an Email may be in any number of mailboxes (IMAP COPY puts no bound on it either). */
+  maxMailboxesPerEmail: null,
+  /** Mailbox nesting: IMAP names are one string, so depth only bounds name length; 20 covers real trees. */
+  maxMailboxDepth: 20,
+  /** Octets of one Mailbox name (one hierarchy level, UTF-8); RFC 8621 asks for at least 100. */
+  maxSizeMailboxName: 255,
+  /** Total decoded attachment size of an Email/set create (the message size cap leaves base64 room). */
+  maxSizeAttachmentsPerEmail: 35 * 1024 * 1024,
+  /**
+   * Email/get bodyValues: the longest value (octets of UTF-8) returned when the client gives no
+   * maxBodyValueBytes; a 50 MB text part would otherwise be one JSON string in one response.
+   */
+  maxBodyValueBytes: 1024 * 1024,
+  /** Email preview (RFC 8621 4.1.4: "SHOULD be at most 256 characters"). */
+  previewChars: 256,
+} as const;
+
+/**
+ * Email/get's cache of values computed from a message (header forms, preview, hasAttachment; src/jmap/mail/
+ * email-get.ts): a stored message never changes, so a message list asked for again (every client polling
+ * the newest page) parses nothing. Entries are stored messages; each holds a few small values (under
+ * ~1 KiB with a 256-character preview), so this bounds the cache near 10 MB.
+ */
+export const JMAP_EMAIL_VALUE_CACHE_ENTRIES = 10_000;

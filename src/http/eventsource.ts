@@ -59,9 +59,11 @@ export function serveEventSource(
     const accountId = byStoreId.get(storeId);
     if (accountId !== undefined) send({ [accountId]: changed });
   });
+  const releases = [...byStoreId.keys()].map((storeId) => deps.states.watch(storeId));
   const finish = () => {
     if (ping) clearTimeout(ping);
     unsubscribe();
+    for (const release of releases) release();
     deps.streams.delete(finish);
     if (!res.writableEnded) res.end();
   };

@@ -4,10 +4,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { HTTP_LIMITS, JMAP_CORE_LIMITS, JMAP_UPLOAD_TTL_MS } from '../config/limits.js';
 import type { ListenAddress } from '../config/schema.js';
-import { uploadBlobResolver } from '../jmap/core/blobs.js';
+import { mailBlobResolver } from '../jmap/mail/email-blobs.js';
 import { coreMethods } from '../jmap/core/methods.js';
 import { mailCapabilities, mailMethods, type MailMethodDeps } from '../jmap/mail/index.js';
-import { storeEventStates } from '../jmap/core/push.js';
+import { storeStates } from '../jmap/core/push.js';
+import { ChangePoller } from '../store/change-poller.js';
 import { coreCapability } from '../jmap/core/session.js';
 import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
@@ -113,13 +114,15 @@ export async function startHttpListeners(
   } = {},
 ): Promise<HttpListeners> {
   const { config, store } = deps;
-  const blobs = uploadBlobResolver(store.uploads);
+  const blobs = mailBlobResolver(store);
   const mailDeps: MailMethodDeps = {
     store,
     logger: deps.logger.child({ component: 'jmap' }),
     hostname: config.hostname,
     now: deps.now,
   };
+  // One poller per process: other processes' changes (the CLI, a second server) reach push within a second.
+  const poller = new ChangePoller(store);
   const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps), htmlCapability()];
   const methods = new Map([...coreMethods(blobs), ...mailMethods(mailDeps)]);
   methods.set('Email/sanitizedHtml', sanitizedHtmlHandler(options.rawMessages ?? storeRawMessages(store)));
@@ -135,7 +138,7 @@ export async function startHttpListeners(
     capabilities,
     methods,
     blobs,
-    states: storeEventStates(store.events, randomBytes(4).toString('hex')),
+    states: storeStates(store, poller),
     web: createWebHttp({
       store,
       authenticate,
@@ -183,6 +186,7 @@ export async function startHttpListeners(
   const handle: HttpShutdownHandle = {
     shutdown: () => {
       clearInterval(sweep);
+      poller.close();
       jmap.closeStreams();
       // Idle keep-alive connections close now; busy ones after their response (Connection: close).
       server.closeIdleConnections();

@@ -98,6 +98,8 @@ export interface MailStore {
    * message count that Store.getMailbox pays a scan of the mailbox's rows for; null when there is none.
    */
   findMailbox(accountId: number, name: string): MailboxRef | null;
+  /** The account's mailboxes without message counts (Store.listMailboxes scans each one's rows to count), INBOX first. */
+  listMailboxRefs(accountId: number): MailboxRef[];
   /** A mailbox by id (the counters fresh from disk), or null once deleted. */
   getMailboxById(mailboxId: number): Mailbox | null;
   /**
@@ -126,6 +128,15 @@ export interface MailStore {
    * subscribed by the store.
    */
   setSubscribed(accountId: number, name: string, subscribed: boolean): void;
+  /**
+   * Sets a mailbox's special use (RFC 6154; JMAP role) and/or JMAP sortOrder (RFC 8621 2); an absent key
+   * is left as it is. 'NO_SUCH_MAILBOX'.
+   */
+  setMailboxAttributes(
+    accountId: number,
+    name: string,
+    attributes: { specialUse?: string | null; sortOrder?: number | null },
+  ): void;
   /** The account's subscribed names, existing or not (LSUB, LIST (SUBSCRIBED)), in binary order. */
   listSubscriptions(accountId: number): string[];
 

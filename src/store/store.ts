@@ -24,6 +24,7 @@ export interface Mailbox {
   name: string; // full hierarchical name, '/' separated; 'INBOX' is special
   specialUse: string | null; // '\\Sent', '\\Drafts', ...
   subscribed: boolean; // its name is in the subscription list (MailStore.setSubscribed)
+  sortOrder: number | null; // JMAP Mailbox sortOrder (RFC 8621 2) the client set; null: the server's default
   uidValidity: number;
   uidNext: number;
   highestModseq: number;

@@ -408,6 +408,27 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
         assert.equal(store.mail.findMailbox(bob + 999, 'INBOX'), null);
       });
 
+      void test('listMailboxRefs: listMailboxes without the counts; setMailboxAttributes: special use and sortOrder', async () => {
+        const { store, bob } = await account();
+        await deliverN(store, bob, 2);
+        store.mail.createMailbox(bob, 'Work/Done');
+        assert.deepEqual(
+          store.mail.listMailboxRefs(bob),
+          store.listMailboxes(bob).map(({ messageCount: _count, ...ref }) => ref),
+        );
+        assert.equal(store.mail.findMailbox(bob, 'Work')?.sortOrder, null);
+        store.mail.setMailboxAttributes(bob, 'Work', { specialUse: '\\Archive', sortOrder: 3 });
+        store.mail.setMailboxAttributes(bob, 'Archive', { specialUse: null });
+        assert.deepEqual(
+          [store.mail.findMailbox(bob, 'Work')?.specialUse, store.mail.findMailbox(bob, 'Work')?.sortOrder],
+          ['\\Archive', 3],
+        );
+        assert.equal(store.mail.findMailbox(bob, 'Archive')?.specialUse, null);
+        assert.throws(() => store.mail.setMailboxAttributes(bob, 'Nope', { sortOrder: 1 }), {
+          code: 'NO_SUCH_MAILBOX',
+        });
+      });
+
       void test('hasChildren: names below, not siblings sharing a prefix; follows create, rename, delete', async () => {
         const { store, bob } = await account();
         assert.equal(store.mail.hasChildren(bob, 'INBOX'), false);

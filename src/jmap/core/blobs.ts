@@ -96,3 +96,23 @@ export function blobCopyHandler(blobs: BlobResolver): MethodHandler {
     },
   };
 }
+
+/** Several resolvers as one: the first that knows a blob id answers (ids of each kind are disjoint). */
+export function composeBlobResolvers(...resolvers: BlobResolver[]): BlobResolver {
+  return {
+    async open(storeAccountId, blobId) {
+      for (const r of resolvers) {
+        const blob = await r.open(storeAccountId, blobId);
+        if (blob) return blob;
+      }
+      return null;
+    },
+    copy(from, to, blobId) {
+      for (const r of resolvers) {
+        const id = r.copy(from, to, blobId);
+        if (id !== null) return id;
+      }
+      return null;
+    },
+  };
+}

@@ -1,6 +1,7 @@
 // JMAP push over EventSource (RFC 8620 7.3), the pure parts: the query, StateChange and ping events, per-account type states.
 import type { EventEmitter } from 'node:events';
 import { JMAP_PING_SECONDS } from '../../config/limits.js';
+import { JMAP_TYPES, type JmapStates } from '../../store/jmap-store.js';
 import type { StoreEvents } from '../../store/store.js';
 
 export interface EventSourceParams {
@@ -61,56 +62,92 @@ export function pingEvent(intervalSeconds: number): string {
 }
 
 /**
- * The states push reports, per store account and type. JMAP Mail replaces this with states kept in
- * the store (Email/changes needs them to survive restarts); until then a counter per account, bumped
- * by the store's change events, with a per-process epoch so a restart never repeats a state.
+ * The states push reports, per store account and type: the store's own states (jmap-store.ts), the
+ * same strings /get and /changes return, so a client can pass a pushed state to Foo/changes.
  */
 export interface StateSource {
   current(storeAccountId: number): Record<string, string>;
   /** Calls `listener` after each change with the types whose state changed; returns an unsubscribe. */
   subscribe(listener: (storeAccountId: number, changed: Record<string, string>) => void): () => void;
+  /**
+   * Keeps the account's changes coming while a push connection is open, including those other
+   * processes make (the CLI, a second server: ChangePoller); returns the release.
+   */
+  watch(storeAccountId: number): () => void;
 }
 
-/** Which JMAP types (RFC 8621) each store event changes. */
-export const TYPES_OF_EVENT = {
-  message: ['Email', 'Thread', 'Mailbox', 'EmailDelivery'],
-  expunge: ['Email', 'Thread', 'Mailbox'],
-  flags: ['Email', 'Mailbox'],
-  mailboxes: ['Mailbox'],
-} as const satisfies Partial<Record<keyof StoreEvents, readonly string[]>>;
+/** The part of the store the state source reads (store.ts Store). */
+export interface StateStore {
+  readonly events: EventEmitter<StoreEvents>;
+  readonly jmap: { states(accountId: number): JmapStates };
+}
 
-export function storeEventStates(events: EventEmitter<StoreEvents>, epoch: string): StateSource {
-  const counters = new Map<number, Map<string, number>>();
+/**
+ * Push from the store: each `changes` event (this process's commits, and other processes' through the
+ * ChangePoller that `watch` starts) becomes the types whose state moved since the last one seen.
+ * EmailDelivery (RFC 8621 1.5) is a push-only type whose state is the Email state after new mail
+ * arrived in this process (a `message` event: delivery, APPEND, COPY). The store emits `message` and
+ * `changes` of one commit a few microtasks apart, in either order, so what changed is gathered and
+ * reported once per turn of the event loop (`defer`): one StateChange per commit, not two.
+ */
+export function storeStates(
+  store: StateStore,
+  poller: { watch(accountId: number): () => void },
+  defer: (fn: () => void) => void = setImmediate,
+): StateSource {
   const listeners = new Set<(storeAccountId: number, changed: Record<string, string>) => void>();
-  const stateOf = (n: number) => `${epoch}-${n}`;
-  const bump = (accountId: number, types: readonly string[]) => {
-    let perType = counters.get(accountId);
-    if (!perType) counters.set(accountId, (perType = new Map()));
-    const changed: Record<string, string> = {};
-    for (const type of types) {
-      const n = (perType.get(type) ?? 0) + 1;
-      perType.set(type, n);
-      changed[type] = stateOf(n);
+  const last = new Map<number, { watchers: number; states: JmapStates; delivery: string }>();
+  const pending = new Map<number, Record<string, string>>();
+  const flush = () => {
+    const batch = [...pending];
+    pending.clear();
+    for (const [accountId, changed] of batch) {
+      if (!last.has(accountId)) continue; // released meanwhile
+      for (const listener of listeners) listener(accountId, changed);
     }
-    for (const listener of listeners) listener(accountId, changed);
   };
-  for (const [event, types] of Object.entries(TYPES_OF_EVENT) as [
-    keyof typeof TYPES_OF_EVENT,
-    readonly string[],
-  ][]) {
-    events.on(event, (e: { accountId: number }) => bump(e.accountId, types));
-  }
+  const note = (accountId: number, changed: Record<string, string>) => {
+    if (Object.keys(changed).length === 0) return;
+    if (pending.size === 0) defer(flush);
+    pending.set(accountId, { ...pending.get(accountId), ...changed });
+  };
+  const diff = (accountId: number, states: JmapStates, delivered: boolean) => {
+    const entry = last.get(accountId);
+    if (!entry) return; // nobody listens for this account
+    const changed: Record<string, string> = {};
+    for (const type of JMAP_TYPES) if (states[type] !== entry.states[type]) changed[type] = states[type];
+    entry.states = states;
+    if (delivered && states.Email !== entry.delivery) changed.EmailDelivery = entry.delivery = states.Email;
+    note(accountId, changed);
+  };
+  store.events.on('changes', ({ accountId, states }) => diff(accountId, states, false));
+  store.events.on('message', ({ accountId }) => {
+    if (last.has(accountId)) diff(accountId, store.jmap.states(accountId), true);
+  });
   return {
     current(storeAccountId) {
-      const perType = counters.get(storeAccountId);
-      const out: Record<string, string> = {};
-      for (const type of new Set(Object.values(TYPES_OF_EVENT).flat()))
-        out[type] = stateOf(perType?.get(type) ?? 0);
-      return out;
+      const states = store.jmap.states(storeAccountId);
+      return { ...states, EmailDelivery: last.get(storeAccountId)?.delivery ?? states.Email };
     },
     subscribe(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
+    },
+    watch(storeAccountId) {
+      let entry = last.get(storeAccountId);
+      if (!entry) {
+        const states = store.jmap.states(storeAccountId);
+        last.set(storeAccountId, (entry = { watchers: 0, states, delivery: states.Email }));
+      }
+      entry.watchers++;
+      const release = poller.watch(storeAccountId);
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        release();
+        if (--entry.watchers === 0) last.delete(storeAccountId);
+      };
     },
   };
 }

@@ -3,6 +3,19 @@ import type { Logger } from '../../observability/logger.js';
 import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
 import type { CapabilitySpec } from '../core/session.js';
+import { mailCapability } from './capability.js';
+import {
+  mailboxChanges,
+  MailboxCountCache,
+  mailboxGet,
+  mailboxQuery,
+  mailboxQueryChanges,
+} from './mailbox.js';
+import { mailboxSet } from './mailbox-set.js';
+import { threadChanges, threadGet } from './thread.js';
+import { emailGet } from './email-get.js';
+import { emailParse } from './email-parse.js';
+import { emailCopy, emailImport } from './email-import.js';
 
 /** What the mail methods need from the server; built once in http/server.ts. */
 export interface MailMethodDeps {
@@ -19,6 +32,7 @@ export interface MailMethodDeps {
  */
 export function mailCapabilities(_deps: MailMethodDeps): CapabilitySpec[] {
   const specs: CapabilitySpec[] = [];
+  specs.push(mailCapability());
   return specs;
 }
 
@@ -27,7 +41,19 @@ export function mailCapabilities(_deps: MailMethodDeps): CapabilitySpec[] {
  * (mailbox.ts, thread.ts, email-get.ts, email-query.ts, email-set.ts, identity.ts, submission.ts,
  * vacation.ts, ...) and is added here with one line.
  */
-export function mailMethods(_deps: MailMethodDeps): Map<string, MethodHandler> {
+export function mailMethods(deps: MailMethodDeps): Map<string, MethodHandler> {
   const methods = new Map<string, MethodHandler>();
+  const counts = new MailboxCountCache();
+  methods.set('Mailbox/get', mailboxGet(deps, counts));
+  methods.set('Mailbox/changes', mailboxChanges(deps));
+  methods.set('Mailbox/query', mailboxQuery(deps));
+  methods.set('Mailbox/queryChanges', mailboxQueryChanges);
+  methods.set('Mailbox/set', mailboxSet(deps));
+  methods.set('Thread/get', threadGet(deps));
+  methods.set('Thread/changes', threadChanges(deps));
+  methods.set('Email/get', emailGet(deps));
+  methods.set('Email/parse', emailParse(deps));
+  methods.set('Email/import', emailImport(deps));
+  methods.set('Email/copy', emailCopy);
   return methods;
 }

@@ -19,6 +19,7 @@ interface MailboxRow {
   name: string;
   special_use: string | null;
   subscribed: number;
+  sort_order: number | null;
   uidvalidity: number;
   uidnext: number;
   highest_modseq: number;
@@ -30,7 +31,7 @@ const SUBSCRIBED =
   'EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed';
 
 const COLUMNS =
-  `m.id, m.account_id, m.name, m.special_use, ${SUBSCRIBED}, m.uidvalidity, m.uidnext, m.highest_modseq, ` +
+  `m.id, m.account_id, m.name, m.special_use, ${SUBSCRIBED}, m.sort_order, m.uidvalidity, m.uidnext, m.highest_modseq, ` +
   '(SELECT COUNT(*) FROM mailbox_messages mm WHERE mm.mailbox_id = m.id) AS message_count';
 
 function toMailboxRef(r: Omit<MailboxRow, 'message_count'>): MailboxRef {
@@ -40,6 +41,7 @@ function toMailboxRef(r: Omit<MailboxRow, 'message_count'>): MailboxRef {
     name: r.name,
     specialUse: r.special_use,
     subscribed: r.subscribed === 1,
+    sortOrder: r.sort_order,
     uidValidity: r.uidvalidity,
     uidNext: r.uidnext,
     highestModseq: r.highest_modseq,
@@ -48,6 +50,17 @@ function toMailboxRef(r: Omit<MailboxRow, 'message_count'>): MailboxRef {
 
 function toMailbox(r: MailboxRow): Mailbox {
   return { ...toMailboxRef(r), messageCount: r.message_count };
+}
+
+/** An account's mailboxes without their message counts (no scan of their rows), INBOX first, then by name. */
+export function listMailboxRefs(ctx: SqliteContext, accountId: number): MailboxRef[] {
+  return ctx
+    .prepare<[number], Omit<MailboxRow, 'message_count'>>(
+      `SELECT m.id, m.account_id, m.name, m.special_use, ${SUBSCRIBED}, m.sort_order, m.uidvalidity, m.uidnext, m.highest_modseq ` +
+        "FROM mailboxes m WHERE m.account_id = ? ORDER BY CASE WHEN m.name = 'INBOX' THEN 0 ELSE 1 END, m.name",
+    )
+    .all(accountId)
+    .map(toMailboxRef);
 }
 
 /** An account's mailboxes, INBOX first, then by name. */
@@ -80,7 +93,7 @@ export function getMailboxById(ctx: SqliteContext, mailboxId: number): Mailbox |
 export function findMailbox(ctx: SqliteContext, accountId: number, name: string): MailboxRef | null {
   const r = ctx
     .prepare<[number, string], Omit<MailboxRow, 'message_count'>>(
-      `SELECT m.id, m.account_id, m.name, m.special_use, ${SUBSCRIBED}, m.uidvalidity, m.uidnext, m.highest_modseq ` +
+      `SELECT m.id, m.account_id, m.name, m.special_use, ${SUBSCRIBED}, m.sort_order, m.uidvalidity, m.uidnext, m.highest_modseq ` +
         'FROM mailboxes m WHERE m.account_id = ? AND m.name = ?',
     )
     .get(accountId, normalizeMailboxName(name));
@@ -351,4 +364,32 @@ export function listSubscriptions(ctx: SqliteContext, accountId: number): string
     .prepare<[number], { name: string }>('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name')
     .all(accountId)
     .map((r) => r.name);
+}
+
+/**
+ * Sets a mailbox's special use (IMAP SPECIAL-USE, RFC 6154; JMAP Mailbox role, RFC 8621 2) and/or its
+ * JMAP sortOrder; `undefined` leaves one as it is. A Mailbox update in the change log. 'NO_SUCH_MAILBOX'.
+ */
+export function setMailboxAttributes(
+  ctx: SqliteContext,
+  accountId: number,
+  rawName: string,
+  attributes: { specialUse?: string | null; sortOrder?: number | null },
+): void {
+  const name = normalizeMailboxName(rawName);
+  const states = ctx.write(() => {
+    const id = findId(ctx, accountId, name);
+    if (id === null) throw new MailroomError('NO_SUCH_MAILBOX', `no such mailbox: ${name}`);
+    if (attributes.specialUse !== undefined) {
+      ctx.prepare('UPDATE mailboxes SET special_use = ? WHERE id = ?').run(attributes.specialUse, id);
+    }
+    if (attributes.sortOrder !== undefined) {
+      ctx.prepare('UPDATE mailboxes SET sort_order = ? WHERE id = ?').run(attributes.sortOrder, id);
+    }
+    const rec = new ChangeRecorder();
+    rec.note(accountId, 'Mailbox', id, ChangeKind.Updated);
+    return rec.flush(ctx.prepare);
+  });
+  ctx.emit('mailboxes', { accountId });
+  emitChanges(ctx, states);
 }

@@ -19,6 +19,8 @@ import { openMessage } from './mail-read.js';
 import { recentCount, recentFrom } from './mail-recent.js';
 import {
   createMailbox,
+  listMailboxRefs,
+  setMailboxAttributes,
   deleteMailbox,
   findMailbox,
   getMailboxById,
@@ -107,6 +109,10 @@ export class SqliteMailStore implements MailStore {
     return findMailbox(this.ctx, accountId, name);
   }
 
+  listMailboxRefs(accountId: number): MailboxRef[] {
+    return listMailboxRefs(this.ctx, accountId);
+  }
+
   getMailboxById(mailboxId: number): Mailbox | null {
     return getMailboxById(this.ctx, mailboxId);
   }
@@ -129,6 +135,14 @@ export class SqliteMailStore implements MailStore {
 
   setSubscribed(accountId: number, name: string, subscribed: boolean): void {
     setSubscribed(this.ctx, accountId, name, subscribed);
+  }
+
+  setMailboxAttributes(
+    accountId: number,
+    name: string,
+    attributes: { specialUse?: string | null; sortOrder?: number | null },
+  ): void {
+    setMailboxAttributes(this.ctx, accountId, name, attributes);
   }
 
   listSubscriptions(accountId: number): string[] {

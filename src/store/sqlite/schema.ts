@@ -252,6 +252,11 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO counters (name, value) VALUES ('emails_backfill', 1)
     ON CONFLICT (name) DO UPDATE SET value = 1;
   `,
+  // 12: JMAP Mailbox sortOrder (issue 9, RFC 8621 2: a mutable UnsignedInt the client sets). NULL: the
+  // server's order by role (src/jmap/mail/mailbox.ts sortOrderOf), which is what every existing mailbox keeps.
+  `
+  ALTER TABLE mailboxes ADD COLUMN sort_order INTEGER;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -1,15 +1,19 @@
-// EventSource pieces (RFC 8620 7.3): the query, event framing, type filtering, and states bumped by store events.
+// EventSource pieces (RFC 8620 7.3): the query, event framing, type filtering, and the store's states as push reports them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   filterStates,
   parseEventSourceQuery,
   pingEvent,
   stateEvent,
-  storeEventStates,
+  storeStates,
 } from '../../../../src/jmap/core/push.js';
-import type { StoreEvents } from '../../../../src/store/store.js';
+import { ChangePoller } from '../../../../src/store/change-poller.js';
+import { openSqliteStore } from '../../../../src/store/sqlite/sqlite-store.js';
+import { deliverText } from '../../../helpers/imap-session.js';
 
 const q = (s: string) => parseEventSourceQuery(new URLSearchParams(s));
 
@@ -58,23 +62,60 @@ test('filterStates keeps the asked-for types and drops accounts left empty', () 
   assert.equal(filterStates(changed, new Set(['Identity'])), null);
 });
 
-test('store events bump the states of the types they change, per account', () => {
-  const events = new EventEmitter<StoreEvents>();
-  const states = storeEventStates(events, 'e');
-  const seen: [number, Record<string, string>][] = [];
-  const unsubscribe = states.subscribe((account, changed) => seen.push([account, changed]));
-  const before = states.current(7);
-  assert.equal(before.Email, 'e-0');
-  events.emit('flags', { accountId: 7, mailboxId: 1, uids: [1] });
-  events.emit('mailboxes', { accountId: 8 });
-  assert.deepEqual(seen, [
-    [7, { Email: 'e-1', Mailbox: 'e-1' }],
-    [8, { Mailbox: 'e-1' }],
-  ]);
-  assert.equal(states.current(7).Email, 'e-1');
-  assert.equal(states.current(7).Thread, 'e-0');
-  unsubscribe();
-  events.emit('expunge', { accountId: 7, mailboxId: 1, uids: [1] });
-  assert.equal(seen.length, 2);
-  assert.equal(states.current(7).Email, 'e-2');
+test("push reports the store's own states: what changed per type, EmailDelivery on new mail, another process's changes through the poller", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mailroom-push-'));
+  const store = openSqliteStore({ dataDir: dir });
+  // Another process on the same data directory (the CLI): its commits reach this one only by polling.
+  const other = openSqliteStore({ dataDir: dir });
+  const timers = { setInterval: () => 1, clearInterval: () => undefined };
+  const poller = new ChangePoller(store, 1_000, timers);
+  try {
+    store.addDomain('example.test');
+    const bob = store.addAccount('bob@example.test', 'x').id;
+    const carol = store.addAccount('carol@example.test', 'x').id;
+    const deferred: (() => void)[] = [];
+    const states = storeStates(store, poller, (fn) => deferred.push(fn));
+    const settle = () => {
+      while (deferred.length > 0) deferred.shift()!();
+    };
+    const seen: [number, Record<string, string>][] = [];
+    states.subscribe((account, changed) => seen.push([account, changed]));
+    const release = states.watch(bob);
+    const initial = states.current(bob);
+    assert.deepEqual(initial, { ...store.jmap.states(bob), EmailDelivery: store.jmap.states(bob).Email });
+
+    await deliverText(store, bob, 'Subject: hi\r\n\r\nhello\r\n');
+    const after = store.jmap.states(bob);
+    // The same strings /changes takes: a client can pass a pushed state to Email/changes. The commit's
+    // `changes` and `message` events are reported as one StateChange.
+    assert.deepEqual(seen, []);
+    settle();
+    assert.deepEqual(seen, [
+      [bob, { Email: after.Email, Mailbox: after.Mailbox, Thread: after.Thread, EmailDelivery: after.Email }],
+    ]);
+    assert.notEqual(after.Email, initial.Email);
+
+    // Nobody watches carol: nothing is reported for her.
+    await deliverText(store, carol, 'Subject: hi\r\n\r\nhello\r\n');
+    settle();
+    assert.equal(seen.length, 1);
+
+    // A change by the other process shows after the next poll, with the types that moved.
+    other.mail.createMailbox(bob, 'From the CLI');
+    settle();
+    assert.equal(seen.length, 1);
+    poller.poll();
+    settle();
+    assert.deepEqual(seen[1], [bob, { Mailbox: other.jmap.states(bob).Mailbox }]);
+
+    release();
+    await deliverText(store, bob, 'Subject: again\r\n\r\nhello\r\n');
+    settle();
+    assert.equal(seen.length, 2);
+  } finally {
+    poller.close();
+    await other.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
