@@ -3,6 +3,9 @@ import type { Logger } from '../../observability/logger.js';
 import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
 import type { CapabilitySpec } from '../core/session.js';
+import { mailCapability } from './capability.js';
+import { emailChangesHandler } from './email-changes.js';
+import { emailQueryHandlers } from './email-query.js';
 
 /** What the mail methods need from the server; built once in http/server.ts. */
 export interface MailMethodDeps {
@@ -19,6 +22,7 @@ export interface MailMethodDeps {
  */
 export function mailCapabilities(_deps: MailMethodDeps): CapabilitySpec[] {
   const specs: CapabilitySpec[] = [];
+  specs.push(mailCapability());
   return specs;
 }
 
@@ -27,7 +31,9 @@ export function mailCapabilities(_deps: MailMethodDeps): CapabilitySpec[] {
  * (mailbox.ts, thread.ts, email-get.ts, email-query.ts, email-set.ts, identity.ts, submission.ts,
  * vacation.ts, ...) and is added here with one line.
  */
-export function mailMethods(_deps: MailMethodDeps): Map<string, MethodHandler> {
+export function mailMethods(deps: MailMethodDeps): Map<string, MethodHandler> {
   const methods = new Map<string, MethodHandler>();
+  methods.set('Email/changes', emailChangesHandler(deps.store));
+  for (const [name, h] of Object.entries(emailQueryHandlers(deps.store))) methods.set(name, h);
   return methods;
 }
