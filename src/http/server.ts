@@ -93,6 +93,7 @@ export async function startHttpListeners(
     logger: deps.logger.child({ component: 'jmap' }),
     hostname: config.hostname,
     now: deps.now,
+    ...(deps.storage ? { storage: deps.storage } : {}),
   };
   const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps)];
   const jmap = createJmapHttp({

@@ -9,7 +9,8 @@ before(async () => {
 });
 after(() => b.close());
 
-const msg = (n: number): string => `From: a@a.test\nSubject: s${n}\nMessage-ID: <c${n}@a.test>\n\nbody ${n}\n`;
+const msg = (n: number): string =>
+  `From: a@a.test\nSubject: s${n}\nMessage-ID: <c${n}@a.test>\n\nbody ${n}\n`;
 
 async function one(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
   const [[n, r]] = (await b.call([[name, { accountId: b.accountId, ...args }, 'c']])) as [
@@ -23,7 +24,10 @@ test('Email/changes sees delivery, an IMAP STORE and an EXPUNGE; maxChanges page
   const e1 = await b.add('INBOX', msg(1), { at: new Date('2024-02-01T00:00:00Z') });
   const e2 = await b.add('INBOX', msg(2), { at: new Date('2024-02-02T00:00:00Z') });
   let r = await one('Email/changes', { sinceState: s0 });
-  assert.deepEqual([r.oldState, r.created, r.updated, r.destroyed, r.hasMoreChanges], [s0, [e1, e2], [], [], false]);
+  assert.deepEqual(
+    [r.oldState, r.created, r.updated, r.destroyed, r.hasMoreChanges],
+    [s0, [e1, e2], [], [], false],
+  );
   const s1 = r.newState as string;
   // IMAP STORE +FLAGS \Seen on e1, then EXPUNGE of e2.
   const inbox = b.store.mail.findMailbox(b.storeId, 'INBOX')!;
@@ -34,7 +38,10 @@ test('Email/changes sees delivery, an IMAP STORE and an EXPUNGE; maxChanges page
   assert.deepEqual([r.created, r.updated, r.destroyed], [[], [e1], [e2]]);
   r = await one('Email/changes', { sinceState: s0, maxChanges: 1 });
   assert.equal(r.hasMoreChanges, true);
-  assert.equal((r.created as string[]).length + (r.updated as string[]).length + (r.destroyed as string[]).length, 1);
+  assert.equal(
+    (r.created as string[]).length + (r.updated as string[]).length + (r.destroyed as string[]).length,
+    1,
+  );
 });
 
 test('Email/changes errors: unknown state, bad maxChanges, missing sinceState', async () => {
@@ -52,7 +59,11 @@ test('Email/queryChanges: added with indexes and removed, for inMailbox + receiv
   const older = await b.add('INBOX', msg(4), { at: new Date('2023-01-01T00:00:00Z') });
   // Moving an Email out of the mailbox (Email/set mailboxIds underneath) removes it from the results.
   await b.store.jmap.setMailboxes(b.storeId, old[0]!, [b.box('Archive')]);
-  const r = await one('Email/queryChanges', { ...q, sinceQueryState: before.queryState, calculateTotal: true });
+  const r = await one('Email/queryChanges', {
+    ...q,
+    sinceQueryState: before.queryState,
+    calculateTotal: true,
+  });
   assert.equal(r.oldQueryState, before.queryState);
   assert.equal(r.newQueryState, b.store.jmap.states(b.storeId).Email);
   assert.deepEqual(r.removed, [old[0]]);
@@ -75,12 +86,18 @@ test('Email/queryChanges errors: tooManyChanges, cannotCalculateChanges (old sta
   const s = b.store.jmap.states(b.storeId).Email;
   await b.add('INBOX', msg(5));
   await b.add('INBOX', msg(6));
-  assert.equal((await one('Email/queryChanges', { sinceQueryState: s, maxChanges: 1 })).error, 'tooManyChanges');
+  assert.equal(
+    (await one('Email/queryChanges', { sinceQueryState: s, maxChanges: 1 })).error,
+    'tooManyChanges',
+  );
   assert.equal((await one('Email/queryChanges', { sinceQueryState: 'x' })).error, 'cannotCalculateChanges');
   assert.equal(
     (await one('Email/queryChanges', { sinceQueryState: s, collapseThreads: true })).error,
     'cannotCalculateChanges',
   );
   assert.equal((await one('Email/queryChanges', {})).error, 'invalidArguments');
-  assert.equal((await one('Email/queryChanges', { sinceQueryState: s, upToId: '#bad id' })).error, 'invalidArguments');
+  assert.equal(
+    (await one('Email/queryChanges', { sinceQueryState: s, upToId: '#bad id' })).error,
+    'invalidArguments',
+  );
 });
