@@ -1,6 +1,7 @@
 // What Email/query's text/body/hasAttachment filters and SearchSnippet/get read from a message: its body text and attachments (RFC 8621 4.1.4).
 import { JMAP_QUERY_LIMITS } from '../../config/limits.js';
-import { decodeCharset } from '../../mail/encoded-words.js';
+import { decodeCharset, decodeEncodedWords } from '../../mail/encoded-words.js';
+import { HeaderMap } from '../../mail/headers.js';
 import { MimeStructureParser, type MimePart } from '../../mail/mime-structure.js';
 import { decodeTransferEncoding } from '../../mail/transfer-encoding.js';
 import type { Store } from '../../store/store.js';
@@ -11,6 +12,8 @@ export interface EmailContent {
   text: string;
   /** RFC 8621 4.1.1 hasAttachment. */
   hasAttachment: boolean;
+  /** The Subject, decoded (RFC 2047), for SearchSnippet/get; null when there is none. */
+  subject: string | null;
 }
 
 const INLINE_MEDIA = /^(image|audio|video)\//;
@@ -117,9 +120,12 @@ export function contentOf(bytes: Buffer, root: MimePart): EmailContent {
     seen.add(p);
     texts.push(partText(bytes, p));
   }
+  const header = HeaderMap.parse(bytes.subarray(root.headerStart, Math.min(root.bodyStart, bytes.length)));
+  const subject = header.get('subject');
   return {
     text: texts.join('\n'),
     hasAttachment: attachments.some((p) => p.disposition?.value !== 'inline'),
+    subject: subject === undefined ? null : decodeEncodedWords(subject),
   };
 }
 

@@ -8,6 +8,7 @@ import { mailCapability } from './capability.js';
 import { emailChangesHandler } from './email-changes.js';
 import { emailQueryHandlers } from './email-query.js';
 import { emailSetHandler } from './email-set.js';
+import { searchSnippetHandler } from './search-snippet.js';
 
 /** What the mail methods need from the server; built once in http/server.ts. */
 export interface MailMethodDeps {
@@ -40,5 +41,6 @@ export function mailMethods(deps: MailMethodDeps): Map<string, MethodHandler> {
   methods.set('Email/changes', emailChangesHandler(deps.store));
   for (const [name, h] of Object.entries(emailQueryHandlers(deps.store))) methods.set(name, h);
   methods.set('Email/set', emailSetHandler(deps));
+  methods.set('SearchSnippet/get', searchSnippetHandler(deps.store));
   return methods;
 }
