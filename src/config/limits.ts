@@ -428,3 +428,43 @@ export const JMAP_MAIL_LIMITS = {
  * ~1 KiB with a 256-character preview), so this bounds the cache near 10 MB.
  */
 export const JMAP_EMAIL_VALUE_CACHE_ENTRIES = 10_000;
+
+/**
+ * Email/query and SearchSnippet/get (RFC 8621 4.4, 5; src/jmap/mail/email-query.ts). A filter is a tree
+ * the client writes: without a bound, a 10,000-deep NOT chain costs stack and a 100,000-leaf OR costs
+ * time on every Email. Real clients nest two or three levels (Fastmail's search builds AND/OR/NOT of a
+ * handful of conditions). Body search reads messages, so it reads at most `bodySearchBytes` of each
+ * (the decoded text of its text parts) and yields to the event loop every `yieldEvery` Emails.
+ */
+export const JMAP_QUERY_LIMITS = {
+  /** FilterOperator nesting (a condition at depth 1 is the top level). Deeper: unsupportedFilter. */
+  maxFilterDepth: 10,
+  /** FilterConditions and FilterOperators in one filter. More: unsupportedFilter. */
+  maxFilterNodes: 256,
+  /** The most ids one Email/query returns (RFC 8620 5.5 "limit": the server MAY cap it and say so). */
+  maxLimit: 5_000,
+  /** Bytes of one message's text searched by `text`/`body` filters (big attachments are not text). */
+  bodySearchBytes: 1024 * 1024,
+  /** Candidates examined between yields while searching bodies (a 100,000-Email search stays fair). */
+  yieldEvery: 64,
+  /** Query results kept per server (LRU), keyed by account, query and Email state: paging re-uses them. */
+  cacheEntries: 32,
+  /** Email ids in one SearchSnippet/get (RFC 8621 5.1 emailIds): each reads one message. */
+  maxSnippetEmails: 256,
+} as const;
+
+/**
+ * Email/set create (RFC 8621 4.6): the message built from the JMAP Email object. Its size is bounded
+ * by the account capability maxSizeAttachmentsPerEmail (RFC 8621 1.3.1) and overall by the SMTP
+ * message size a recipient would accept; a bigger one gets tooLarge.
+ */
+export const JMAP_EMAIL_CREATE_LIMITS = {
+  /** Sum of the attachment blobs' sizes: the one number the mail capability advertises. */
+  maxSizeAttachmentsPerEmail: JMAP_MAIL_LIMITS.maxSizeAttachmentsPerEmail,
+  /** The whole built message (headers, bodies, base64 attachments: 4/3 of the attachments, and room). */
+  maxMessageBytes: 50 * 1024 * 1024,
+  /** bodyStructure nesting (RFC 8621 4.1.4 EmailBodyPart subParts): deeper is invalidProperties. */
+  maxBodyDepth: 16,
+  /** Parts in one bodyStructure / textBody+htmlBody+attachments. */
+  maxBodyParts: 256,
+} as const;

@@ -120,6 +120,7 @@ export async function startHttpListeners(
     logger: deps.logger.child({ component: 'jmap' }),
     hostname: config.hostname,
     now: deps.now,
+    ...(deps.storage ? { storage: deps.storage } : {}),
   };
   // One poller per process: other processes' changes (the CLI, a second server) reach push within a second.
   const poller = new ChangePoller(store);

@@ -169,4 +169,11 @@ export interface JmapStore {
   ): Array<{ emailId: string; threadId: string } | null>;
   /** The stored message ids of the account's Emails in a thread, or of one Email (IMAP SEARCH THREADID/EMAILID). */
   messageIdsOf(accountId: number, id: string): number[];
+  /**
+   * Every Email of the account (Email/query with a filter or sort the mailbox index cannot answer, and
+   * the thread-wide keyword filters and sorts of RFC 8621 4.4.1/4.4.2, which need every Email of a
+   * thread). One read of the account's rows: ~100 ms at 100,000 Emails; callers cache by Email state.
+   * Order: receivedAt newest first, ties newest stored first (as queryMailbox).
+   */
+  listEmails(accountId: number): EmailRecord[];
 }

@@ -1,5 +1,6 @@
 // The JMAP Mail (RFC 8621), Submission and VacationResponse methods and capabilities, as the engine's registry entries.
 import type { Logger } from '../../observability/logger.js';
+import type { StorageLevel } from '../../store/free-space.js';
 import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
 import type { CapabilitySpec } from '../core/session.js';
@@ -16,6 +17,10 @@ import { threadChanges, threadGet } from './thread.js';
 import { emailGet } from './email-get.js';
 import { emailParse } from './email-parse.js';
 import { emailCopy, emailImport } from './email-import.js';
+import { emailChangesHandler } from './email-changes.js';
+import { emailQueryHandlers } from './email-query.js';
+import { emailSetHandler } from './email-set.js';
+import { searchSnippetHandler } from './search-snippet.js';
 
 /** What the mail methods need from the server; built once in http/server.ts. */
 export interface MailMethodDeps {
@@ -24,6 +29,8 @@ export interface MailMethodDeps {
   /** The server's name (config `hostname`): Message-IDs, Received headers, DSNs. */
   hostname: string;
   now: () => Date;
+  /** data_dir's free-space floor ([limits] min_free_space): Email/set create gets overQuota below it. */
+  storage?: StorageLevel;
 }
 
 /**
@@ -55,5 +62,9 @@ export function mailMethods(deps: MailMethodDeps): Map<string, MethodHandler> {
   methods.set('Email/parse', emailParse(deps));
   methods.set('Email/import', emailImport(deps));
   methods.set('Email/copy', emailCopy);
+  methods.set('Email/changes', emailChangesHandler(deps.store));
+  for (const [name, h] of Object.entries(emailQueryHandlers(deps.store))) methods.set(name, h);
+  methods.set('Email/set', emailSetHandler(deps));
+  methods.set('SearchSnippet/get', searchSnippetHandler(deps.store));
   return methods;
 }

@@ -399,6 +399,51 @@ export class SqliteJmapStore implements JmapStore {
     });
   }
 
+  listEmails(accountId: number): EmailRecord[] {
+    // One pass over the account's mailbox rows joined to its Emails; mailboxes and flags are folded
+    // per Email here (GROUP_CONCAT would need a temp B-tree of its own).
+    const rows = this.ctx
+      .prepare<[number, number], [number, number, number, number, number, number, string]>(
+        'SELECT e.id, e.message_id, e.thread_id, e.received_at, m.size, mm.mailbox_id, mm.flags ' +
+          'FROM emails e JOIN messages m ON m.id = e.message_id ' +
+          'JOIN mailbox_messages mm ON mm.message_id = e.message_id ' +
+          'JOIN mailboxes b ON b.id = mm.mailbox_id AND b.account_id = ? ' +
+          'WHERE e.account_id = ? ORDER BY e.received_at DESC, e.message_id DESC, mm.mailbox_id',
+      )
+      .raw(true);
+    const out: EmailRecord[] = [];
+    let flags: string[] = [];
+    let last: EmailRecord | null = null;
+    const finish = (): void => {
+      if (last) last.keywords = keywordsOfFlags(flags);
+    };
+    for (const [id, messageId, threadId, receivedAt, size, mailboxId, rowFlags] of rows.iterate(
+      accountId,
+      accountId,
+    )) {
+      if (last === null || last.messageId !== messageId) {
+        finish();
+        flags = [];
+        last = {
+          id: encodeId('email', id),
+          messageId,
+          blobId: encodeId('blob', messageId),
+          threadId: encodeId('thread', threadId),
+          mailboxIds: [],
+          keywords: [],
+          size,
+          receivedAt: new Date(receivedAt),
+        };
+        out.push(last);
+      }
+      last.mailboxIds.push(encodeId('mailbox', mailboxId));
+      if (rowFlags !== '') flags.push(...splitFlags(rowFlags));
+    }
+    finish();
+    for (const e of out) if (e.mailboxIds.length > 1) e.mailboxIds.sort();
+    return out;
+  }
+
   messageIdsOf(accountId: number, id: string): number[] {
     const email = decodeId('email', id);
     if (email !== null) {
