@@ -356,3 +356,11 @@ export const JMAP_CHANGE_LOG = { keepRows: 50_000, pruneEvery: 512 } as const;
  * (JMAP StateChange, RFC 8620 7.1): the same one second as IMAP IDLE's poll (imap/connection.ts).
  */
 export const CHANGE_POLL_MS = 1_000;
+
+/**
+ * The vacation auto-reply (RFC 3834; delivery/vacation.ts): one reply per sender per 7 days (RFC 3834 2
+ * asks for a period and leaves it open; 7 days is Sieve vacation's default, RFC 5230 4.1, so users see the
+ * same behaviour as elsewhere). Only the first 64 KiB of a message's header is read to decide: a header
+ * longer than that is not ordinary personal mail.
+ */
+export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } as const;

@@ -93,6 +93,9 @@ export async function startHttpListeners(
     logger: deps.logger.child({ component: 'jmap' }),
     hostname: config.hostname,
     now: deps.now,
+    ...(deps.deliver ? { deliver: deps.deliver } : {}),
+    maxRecipients: config.limits.maxRecipients,
+    maxMessageSize: config.limits.maxMessageSize,
   };
   const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps)];
   const jmap = createJmapHttp({
