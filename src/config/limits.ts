@@ -468,3 +468,11 @@ export const JMAP_EMAIL_CREATE_LIMITS = {
   /** Parts in one bodyStructure / textBody+htmlBody+attachments. */
   maxBodyParts: 256,
 } as const;
+
+/**
+ * The vacation auto-reply (RFC 3834; delivery/vacation.ts): one reply per sender per 7 days (RFC 3834 2
+ * asks for a period and leaves it open; 7 days is Sieve vacation's default, RFC 5230 4.1, so users see the
+ * same behaviour as elsewhere). Only the first 64 KiB of a message's header is read to decide: a header
+ * longer than that is not ordinary personal mail.
+ */
+export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } as const;

@@ -121,6 +121,9 @@ export async function startHttpListeners(
     hostname: config.hostname,
     now: deps.now,
     ...(deps.storage ? { storage: deps.storage } : {}),
+    ...(deps.deliver ? { deliver: deps.deliver } : {}),
+    maxRecipients: config.limits.maxRecipients,
+    maxMessageSize: config.limits.maxMessageSize,
   };
   // One poller per process: other processes' changes (the CLI, a second server) reach push within a second.
   const poller = new ChangePoller(store);

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Authenticate } from '../auth/authenticator.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
-import type { Store } from '../store/store.js';
+import type { DeliveryRequest, Store } from '../store/store.js';
 import { listen, type Listener } from './listener.js';
 import type { TlsMaterial } from './tls.js';
 import type { StorageLevel } from '../store/free-space.js';
@@ -16,6 +16,8 @@ export interface AccessListenerDeps<Handle> {
   tls: TlsMaterial;
   /** The server's one authenticator: failed logins over any protocol share its limiter. */
   authenticate: Authenticate;
+  /** Local delivery and the queue as SMTP uses it (store.deliver with the vacation responder): JMAP submission. */
+  deliver?: (request: DeliveryRequest) => Promise<void>;
   now: () => Date;
   /** Each session's handle (for shutdown) as it opens and closes. */
   track: (handle: Handle, open: boolean) => void;

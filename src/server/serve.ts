@@ -1,10 +1,10 @@
 // `mailroom serve`: builds the store, TLS, SMTP services and listeners from the config; start-up and clean shutdown.
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { createAuthenticator, timerSleep } from '../auth/authenticator.js';
 import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
+import { withVacationResponder } from '../delivery/vacation-responder.js';
 import { senderOwnedBy } from '../mail/submission.js';
 import { startHttpListeners } from '../http/server.js';
 import { listen, type Listener } from '../net/listener.js';
@@ -21,47 +21,10 @@ import { startStorageGuard } from './storage-guard.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { startOutgoingQueue, type OutgoingQueue } from '../queue/outgoing.js';
 import type { DeliveryRequest, Store } from '../store/store.js';
+import { createQueueIdGenerator } from '../queue/queue-id.js';
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-/**
- * Queue ids: 10 base32 characters of milliseconds since the epoch, then 10 of randomness (50 bits),
- * Crockford alphabet (no I, L, O, U: safe to read aloud and in headers). They sort by time, so a
- * log or a queue listing in id order is in arrival order; within one millisecond the random part
- * is incremented instead of redrawn, so ids stay strictly increasing. Clock and randomness are
- * parameters (DESIGN habit 10).
- */
-export function createQueueIdGenerator(
-  now: () => number = Date.now,
-  random: (bytes: number) => Buffer = randomBytes,
-): () => string {
-  let lastTime = -1;
-  let lastRandom = 0n;
-  const RANDOM_BITS = 50n;
-  return () => {
-    let time = now();
-    if (time < lastTime) time = lastTime; // a clock stepping back must not break ordering
-    let value: bigint;
-    if (time === lastTime) {
-      value = (lastRandom + 1n) & ((1n << RANDOM_BITS) - 1n);
-      if (value === 0n) time = lastTime + 1; // 2^50 ids in one ms: borrow the next millisecond
-    } else {
-      value = BigInt(`0x${random(7).toString('hex')}`) & ((1n << RANDOM_BITS) - 1n);
-    }
-    lastTime = time;
-    lastRandom = value;
-    return encode(BigInt(time), 10) + encode(value, 10);
-  };
-}
-
-function encode(value: bigint, length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) {
-    out = CROCKFORD[Number(value & 31n)]! + out;
-    value >>= 5n;
-  }
-  return out;
-}
+// Queue ids live in queue/queue-id.ts (JMAP submission makes them too); re-exported for existing callers.
+export { createQueueIdGenerator } from '../queue/queue-id.js';
 
 interface SmtpListenerSpec {
   name: 'smtp' | 'submission' | 'submissions';
@@ -163,6 +126,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const sessions = new Set<SmtpConnectionHandle>();
   // In-flight deliveries are counted so shutdown can let them finish (their 250 is owed).
   const inFlight = new Set<Promise<void>>();
+  // Local delivery answers for users on vacation (RFC 3834); SMTP and JMAP submission both go through it.
+  const deliverLocally = withVacationResponder((request) => store.deliver(request), {
+    store,
+    hostname: config.hostname,
+    now,
+    newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
+    logger: logger.child({ component: 'vacation' }),
+  });
   const services = createSmtpServices({
     store,
     hostname: config.hostname,
@@ -171,7 +142,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(options.random ? { random: options.random } : {}),
     storage,
     onDeliver: (request) => {
-      const p = store.deliver(request);
+      const p = deliverLocally(request);
       inFlight.add(p);
       const forget = () => inFlight.delete(p);
       p.then(forget, forget);
@@ -243,6 +214,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       store,
       tls,
       authenticate: services.authenticate,
+      deliver: services.deliver,
       now,
       storage,
       track: (handle: SmtpConnectionHandle, open: boolean) =>

@@ -6,9 +6,16 @@
  * Decoding accepts only the canonical form (no leading zeros), so one object has exactly one id.
  */
 
-export type ObjectKind = 'email' | 'thread' | 'mailbox' | 'blob';
+export type ObjectKind = 'email' | 'thread' | 'mailbox' | 'blob' | 'identity' | 'submission';
 
-const PREFIX: Record<ObjectKind, string> = { email: 'M', thread: 'T', mailbox: 'F', blob: 'B' };
+const PREFIX: Record<ObjectKind, string> = {
+  email: 'M',
+  thread: 'T',
+  mailbox: 'F',
+  blob: 'B',
+  identity: 'I',
+  submission: 'S',
+};
 const CANONICAL = /^[1-9a-z][0-9a-z]{0,10}$/;
 
 /** The id string of row `n` of `kind`. */

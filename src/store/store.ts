@@ -3,6 +3,7 @@ import type { EventEmitter } from 'node:events';
 import type { JmapStates, JmapStore } from './jmap-store.js';
 import type { MailStore } from './mail-store.js';
 import type { QueueStore } from './queue-store.js';
+import type { SendingStore } from './sending-store.js';
 import type { UploadStore } from './upload-store.js';
 
 export interface Account {
@@ -124,6 +125,8 @@ export interface Store {
   readonly uploads: UploadStore;
   /** Emails, Threads, states and changes for JMAP (and IMAP OBJECTID). */
   readonly jmap: JmapStore;
+  /** Identities, EmailSubmissions and the VacationResponse (JMAP sending, RFC 8621 6-8). */
+  readonly sending: SendingStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

@@ -28,6 +28,8 @@ const ID_KIND: Partial<Record<JmapType, ObjectKind>> = {
   Email: 'email',
   Thread: 'thread',
   Mailbox: 'mailbox',
+  Identity: 'identity',
+  EmailSubmission: 'submission',
 };
 
 /** The id string of a logged object (types without an object-ids kind log their own numeric ids). */

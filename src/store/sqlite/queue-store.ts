@@ -4,6 +4,9 @@ import type { DsnDue, DueRecipient, OwedDsn, QueueStore, RecipientUpdate, SentDs
 import type { QueueEntry, QueueRecipient } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { listQueueEntries } from './queries.js';
+import { emitChanges } from './change-events.js';
+import { ChangeRecorder } from './changes.js';
+import { noteQueueResult } from './sending-store.js';
 
 interface DueRow {
   queue_id: string;
@@ -119,10 +122,13 @@ export class SqliteQueueStore implements QueueStore {
     // worst, the window issue 3 allows); the retired body's files go only once the retirement is durable.
     // One transaction for the whole batch: under relay load a BEGIN/COMMIT per message cost more than
     // its UPDATEs (measured with bench/relay.ts: recordResults was 11% of the server's CPU).
+    const recorder = new ChangeRecorder();
     const { result, durable } = this.ctx.writeLazy(() => {
       const files: string[] = [];
       const retired = batch.map(({ queueId, updates }) => {
         for (const u of updates) {
+          // A JMAP submission's deliveryStatus follows its recipients (RFC 8621 7), in this transaction.
+          noteQueueResult(this.ctx.prepare, recorder, queueId, u.address, u.state, u.lastError);
           update.run(
             u.state,
             u.attempts,
@@ -140,8 +146,9 @@ export class SqliteQueueStore implements QueueStore {
         files.push(...r.files);
         return { retired: r.retired };
       });
-      return { retired, files };
+      return { retired, files, states: recorder.flush(this.ctx.prepare) };
     });
+    emitChanges(this.ctx, result.states);
     if (result.files.length > 0)
       void durable.then(() => this.ctx.blobs.remove(result.files)).catch(() => undefined);
     return result.retired;

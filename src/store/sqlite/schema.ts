@@ -257,6 +257,61 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE mailboxes ADD COLUMN sort_order INTEGER;
   `,
+  // 13: JMAP sending (issue 9; store/sending-store.ts): Identities (RFC 8621 6), EmailSubmissions (RFC 8621 7)
+  // with one row per envelope recipient whose status the queue updates (sqlite/queue-store.ts), and the
+  // VacationResponse (RFC 8621 8) with the senders already answered (RFC 3834 2: once per period).
+  // `auto` identities are the account's own address and its aliases, made and removed by the store as the
+  // directory changes; the others were created by Identity/set.
+  `
+  CREATE TABLE jmap_identities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    reply_to_json TEXT,
+    bcc_json TEXT,
+    text_signature TEXT NOT NULL DEFAULT '',
+    html_signature TEXT NOT NULL DEFAULT '',
+    auto INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX jmap_identities_account ON jmap_identities(account_id);
+  CREATE TABLE jmap_submissions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    identity_id TEXT NOT NULL,
+    email_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    envelope_json TEXT NOT NULL,
+    send_at INTEGER NOT NULL,
+    queue_id TEXT NOT NULL
+  );
+  CREATE INDEX jmap_submissions_account ON jmap_submissions(account_id, send_at);
+  CREATE TABLE jmap_submission_recipients (
+    submission_id INTEGER NOT NULL REFERENCES jmap_submissions(id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL,
+    queue_id TEXT NOT NULL,
+    address TEXT NOT NULL,
+    delivered TEXT NOT NULL,       -- RFC 8621 7 DeliveryStatus.delivered: queued, yes, no, unknown
+    smtp_reply TEXT NOT NULL,
+    PRIMARY KEY (submission_id, address)
+  );
+  CREATE INDEX jmap_submission_recipients_queue ON jmap_submission_recipients(queue_id, address);
+  CREATE TABLE jmap_vacation (
+    account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    is_enabled INTEGER NOT NULL,
+    from_date INTEGER,
+    to_date INTEGER,
+    subject TEXT,
+    text_body TEXT,
+    html_body TEXT
+  );
+  CREATE TABLE vacation_replies (
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    sender TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, sender)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -30,6 +30,7 @@ import { emitChanges } from './change-events.js';
 import { listQueueEntries } from './queries.js';
 import { SqliteQueueStore } from './queue-store.js';
 import { SqliteUploadStore } from './upload-store.js';
+import { SqliteSendingStore } from './sending-store.js';
 import { migrate } from './schema.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
@@ -72,6 +73,7 @@ export class SqliteStore implements Store {
   readonly queue: SqliteQueueStore;
   readonly uploads: SqliteUploadStore;
   readonly jmap: SqliteJmapStore;
+  readonly sending: SqliteSendingStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** What the orphan sweep at open removed (for the start-up log and tests). */
@@ -164,6 +166,7 @@ export class SqliteStore implements Store {
     this.queue = new SqliteQueueStore(context);
     this.uploads = new SqliteUploadStore(context);
     this.jmap = new SqliteJmapStore(context);
+    this.sending = new SqliteSendingStore(context);
   }
 
   /**

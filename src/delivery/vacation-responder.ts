@@ -1,0 +1,117 @@
+// Local delivery with the vacation auto-reply (RFC 3834, RFC 8621 8): wraps store.deliver for SMTP and JMAP submission.
+import { open } from 'node:fs/promises';
+import { VACATION } from '../config/limits.js';
+import { HeaderMap } from '../mail/headers.js';
+import type { Logger } from '../observability/logger.js';
+import type { DeliveryRequest, SpooledBody, Store } from '../store/store.js';
+import { ownAddresses } from './own-addresses.js';
+import { createRouter } from './router.js';
+import { buildVacationReply, decideVacation } from './vacation.js';
+
+export type Deliver = (request: DeliveryRequest) => Promise<void>;
+
+/** The first `max` bytes of a body (the header block is at its start), without consuming it. */
+async function headOf(body: SpooledBody, max: number): Promise<Buffer> {
+  if (body.kind === 'memory') {
+    const out: Buffer[] = [];
+    let size = 0;
+    for (const c of body.chunks) {
+      if (size >= max) break;
+      out.push(c);
+      size += c.length;
+    }
+    return Buffer.concat(out).subarray(0, max);
+  }
+  const file = await open(body.path, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(max, body.size));
+    const { bytesRead } = await file.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * `deliver` with the auto-reply: the header is read before the store takes the body (it may move the
+ * spool file), and only when a local recipient has a VacationResponse enabled (one primary-key read per
+ * local recipient otherwise). After the message is stored, each such recipient's reply is decided
+ * (vacation.ts), claimed once per sender per period in the store, and delivered through the same
+ * `deliver` from the null sender (RFC 3834 3.3), so it is queued, retried and bounced like any mail.
+ * A failing reply is logged; it never fails the delivery it answers.
+ */
+export function withVacationResponder(
+  deliver: Deliver,
+  deps: { store: Store; hostname: string; now: () => Date; newQueueId: () => string; logger: Logger },
+): Deliver {
+  const { store } = deps;
+  const route = createRouter(store, { hostname: deps.hostname });
+  return async (request) => {
+    const away =
+      request.envelope.sender === ''
+        ? []
+        : request.local.filter((l) => store.sending.vacation(l.accountId).isEnabled);
+    const head = away.length > 0 ? await headOf(request.body, VACATION.maxHeaderBytes) : null;
+    await deliver(request);
+    if (!head) return;
+    const headers = HeaderMap.parse(head);
+    for (const { accountId } of away) {
+      try {
+        await reply(accountId, headers, request.envelope.sender);
+      } catch (err) {
+        deps.logger.warn({ err, accountId, queueId: request.queueId }, 'vacation reply failed');
+      }
+    }
+  };
+
+  async function reply(accountId: number, headers: HeaderMap, sender: string): Promise<void> {
+    const account = store.getAccountById(accountId);
+    if (!account) return;
+    const now = deps.now();
+    const vacation = store.sending.vacation(accountId);
+    const decision = decideVacation({
+      sender,
+      headers,
+      ownAddresses: ownAddresses(store, account.address),
+      vacation,
+      now,
+    });
+    if (!decision.reply) {
+      deps.logger.debug({ accountId, reason: decision.reason }, 'no vacation reply');
+      return;
+    }
+    const to = decision.to;
+    const routed = route(to, account.address);
+    if (routed.kind !== 'accept') return;
+    if (
+      !store.sending.claimVacationReply(
+        accountId,
+        to.toLowerCase(),
+        now,
+        new Date(now.getTime() - VACATION.periodMs),
+      )
+    ) {
+      return;
+    }
+    const queueId = deps.newQueueId();
+    const text = buildVacationReply({
+      from: account.address,
+      to,
+      original: headers,
+      vacation,
+      messageId: `${queueId}@${deps.hostname}`,
+      date: now,
+    });
+    const bytes = Buffer.from(text, 'utf8');
+    await deliver({
+      queueId,
+      envelope: { sender: '' },
+      traceHeaders: '',
+      body: { kind: 'memory', chunks: [bytes], size: bytes.length },
+      receivedAt: now,
+      local: routed.local,
+      remote: routed.remote.map((address) => ({ address })),
+    });
+    deps.logger.info({ accountId, queueId, to }, 'vacation reply sent');
+  }
+}

@@ -1,0 +1,131 @@
+// Argument checks and response shapes the sending methods share (RFC 8620 5.1 /get, 5.2 /changes, 5.3 /set).
+import { MethodError } from '../core/errors.js';
+import { isObject } from '../core/request.js';
+import type { JmapStore, JmapType } from '../../store/jmap-store.js';
+import type { MethodContext } from '../core/engine.js';
+
+/** The store account of a call whose account the engine has checked. */
+export function storeAccount(ctx: MethodContext): number {
+  if (!ctx.account) throw new MethodError('serverFail', 'no account for this method');
+  return ctx.account.storeId;
+}
+
+/** RFC 8620 5.1 `ids` (null: all) and `properties` (null: all of `known`; unknown names: invalidArguments). */
+export function getArgs(
+  args: Record<string, unknown>,
+  known: readonly string[],
+): { ids: string[] | null; properties: Set<string> } {
+  const { ids, properties } = args;
+  if (ids !== undefined && ids !== null && !isStringArray(ids)) {
+    throw new MethodError('invalidArguments', '"ids" must be null or an array of ids');
+  }
+  if (properties !== undefined && properties !== null && !isStringArray(properties)) {
+    throw new MethodError('invalidArguments', '"properties" must be null or an array of names');
+  }
+  const wanted = properties ?? known;
+  for (const p of wanted) {
+    if (!known.includes(p)) throw new MethodError('invalidArguments', `unknown property "${p}"`);
+  }
+  // "id" is always returned (RFC 8620 5.1).
+  return { ids: (ids as string[] | null | undefined) ?? null, properties: new Set(['id', ...wanted]) };
+}
+
+/** Only the asked properties of an object. */
+export function pick(
+  object: Record<string, unknown>,
+  properties: ReadonlySet<string>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of properties) if (Object.hasOwn(object, p)) out[p] = object[p];
+  return out;
+}
+
+export function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** RFC 8620 5.2 /changes for one type, straight from the store's change log. */
+export function changesResponse(
+  jmap: JmapStore,
+  type: JmapType,
+  args: Record<string, unknown>,
+  ctx: MethodContext,
+): Record<string, unknown> {
+  const { sinceState, maxChanges } = args;
+  if (typeof sinceState !== 'string')
+    throw new MethodError('invalidArguments', '"sinceState" must be a string');
+  if (
+    maxChanges !== undefined &&
+    maxChanges !== null &&
+    !(typeof maxChanges === 'number' && Number.isInteger(maxChanges) && maxChanges > 0)
+  ) {
+    throw new MethodError('invalidArguments', '"maxChanges" must be a positive integer or null');
+  }
+  const result = jmap.changes(storeAccount(ctx), type, sinceState, (maxChanges as number | null) ?? null);
+  if (!result.ok) throw new MethodError('cannotCalculateChanges', 'that state is too old or unknown');
+  return {
+    accountId: ctx.account!.id,
+    oldState: result.oldState,
+    newState: result.newState,
+    hasMoreChanges: result.hasMoreChanges,
+    created: result.created,
+    updated: result.updated,
+    destroyed: result.destroyed,
+  };
+}
+
+/** RFC 8620 5.3 ifInState: stateMismatch when the type's state moved on. */
+export function checkIfInState(args: Record<string, unknown>, state: string): void {
+  const { ifInState } = args;
+  if (ifInState === undefined || ifInState === null) return;
+  if (typeof ifInState !== 'string')
+    throw new MethodError('invalidArguments', '"ifInState" must be a string');
+  if (ifInState !== state) throw new MethodError('stateMismatch', `the state is ${state}, not ${ifInState}`);
+}
+
+/** The create / update / destroy arguments of a /set (RFC 8620 5.3), shape-checked. */
+export function setArgs(args: Record<string, unknown>): {
+  create: Record<string, Record<string, unknown>>;
+  update: Record<string, Record<string, unknown>>;
+  destroy: string[];
+} {
+  const { create, update, destroy } = args;
+  for (const [name, value] of [
+    ['create', create],
+    ['update', update],
+  ] as const) {
+    if (value !== undefined && value !== null) {
+      if (!isObject(value) || !Object.values(value).every(isObject)) {
+        throw new MethodError('invalidArguments', `"${name}" must be null or an object of objects`);
+      }
+    }
+  }
+  if (destroy !== undefined && destroy !== null && !isStringArray(destroy)) {
+    throw new MethodError('invalidArguments', '"destroy" must be null or an array of ids');
+  }
+  return {
+    create: (create as Record<string, Record<string, unknown>> | null | undefined) ?? {},
+    update: (update as Record<string, Record<string, unknown>> | null | undefined) ?? {},
+    destroy: (destroy as string[] | null | undefined) ?? [],
+  };
+}
+
+/** A SetError (RFC 8620 5.3). */
+export function setError(
+  type: string,
+  description?: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { type, ...(description ? { description } : {}), ...extra };
+}
+
+/** Thrown inside one create/update to refuse just that object with a SetError. */
+export class SetErrorThrow extends Error {
+  constructor(readonly error: Record<string, unknown>) {
+    super(String(error.type));
+  }
+}
+
+/** An empty map is null in /set responses (RFC 8620 5.3: "or null if none"). */
+export const orNull = <T>(o: Record<string, T>): Record<string, T> | null =>
+  Object.keys(o).length > 0 ? o : null;
