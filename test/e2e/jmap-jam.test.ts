@@ -212,32 +212,28 @@ describe('jmap-jam', () => {
     assert.equal(replies.length, 1, replies.join('\n=====\n'));
   });
 
-  test(
-    'reads mailboxes, queries and gets Emails, sets keywords (needs Mailbox/Email methods from the other JMAP helpers)',
-    { todo: 'runs once Mailbox/get, Email/query, Email/get and Email/set are merged' },
-    async () => {
-      const alice = jam(a, 'alice@a.test', 'alice-pw');
-      const accountId = (await alice.getPrimaryAccount())!;
-      const [mailboxes] = await alice.api.Mailbox.get({ accountId, ids: null });
-      const inbox = mailboxes.list.find((m: { role: string }) => m.role === 'inbox')!;
-      const [results] = await alice.requestMany((t) => {
-        const query = t.Email.query({
-          accountId,
-          filter: { inMailbox: inbox.id },
-          sort: [{ property: 'receivedAt', isAscending: false }],
-          limit: 10,
-        });
-        const get = t.Email.get({
-          accountId,
-          ids: query.$ref('/ids'),
-          properties: ['subject', 'from', 'keywords'],
-        });
-        return { query, get };
+  test('reads mailboxes, queries and gets Emails by back-reference, sets keywords', async () => {
+    const alice = jam(a, 'alice@a.test', 'alice-pw');
+    const accountId = (await alice.getPrimaryAccount())!;
+    const [mailboxes] = await alice.api.Mailbox.get({ accountId, ids: null });
+    const inbox = mailboxes.list.find((m: { role: string }) => m.role === 'inbox')!;
+    const [results] = await alice.requestMany((t) => {
+      const query = t.Email.query({
+        accountId,
+        filter: { inMailbox: inbox.id },
+        sort: [{ property: 'receivedAt', isAscending: false }],
+        limit: 10,
       });
-      assert.ok(results.get.list.length > 0);
-      const id = results.get.list[0]!.id;
-      const [set] = await alice.api.Email.set({ accountId, update: { [id]: { 'keywords/$seen': true } } });
-      assert.deepEqual(set.updated, { [id]: null });
-    },
-  );
+      const get = t.Email.get({
+        accountId,
+        ids: query.$ref('/ids'),
+        properties: ['subject', 'from', 'keywords'],
+      });
+      return { query, get };
+    });
+    assert.ok(results.get.list.length > 0);
+    const id = results.get.list[0]!.id;
+    const [set] = await alice.api.Email.set({ accountId, update: { [id]: { 'keywords/$seen': true } } });
+    assert.deepEqual(set.updated, { [id]: null });
+  });
 });
