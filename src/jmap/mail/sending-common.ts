@@ -109,23 +109,3 @@ export function setArgs(args: Record<string, unknown>): {
     destroy: (destroy as string[] | null | undefined) ?? [],
   };
 }
-
-/** A SetError (RFC 8620 5.3). */
-export function setError(
-  type: string,
-  description?: string,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return { type, ...(description ? { description } : {}), ...extra };
-}
-
-/** Thrown inside one create/update to refuse just that object with a SetError. */
-export class SetErrorThrow extends Error {
-  constructor(readonly error: Record<string, unknown>) {
-    super(String(error.type));
-  }
-}
-
-/** An empty map is null in /set responses (RFC 8620 5.3: "or null if none"). */
-export const orNull = <T>(o: Record<string, T>): Record<string, T> | null =>
-  Object.keys(o).length > 0 ? o : null;
