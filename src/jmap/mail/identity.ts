@@ -7,7 +7,8 @@ import type { Store } from '../../store/store.js';
 import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
-import { changesResponse, checkIfInState, getArgs, pick, setArgs, storeAccount } from './sending-common.js';
+import { checkIfInState, getArgs, pick, setArgs, storeAccount } from './sending-common.js';
+import { changesHandler } from './standard.js';
 import { setError, SetError, setResponse } from './set-errors.js';
 
 export const SUBMISSION_CAPABILITY = 'urn:ietf:params:jmap:submission';
@@ -68,11 +69,7 @@ export function identityGet(store: Store): MethodHandler {
 }
 
 export function identityChanges(store: Store): MethodHandler {
-  return {
-    capability: SUBMISSION_CAPABILITY,
-    account: 'read',
-    handle: (args, ctx) => changesResponse(store.jmap, 'Identity', args, ctx),
-  };
+  return changesHandler(SUBMISSION_CAPABILITY, store, 'Identity');
 }
 
 function addressList(value: unknown, property: string): AddressValue[] | null {
