@@ -7,8 +7,8 @@ import type { Store } from '../../store/store.js';
 import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
-import { checkIfInState, getArgs, pick, setArgs, storeAccount } from './sending-common.js';
-import { changesHandler } from './standard.js';
+import { getArgs, pick, setArgs, storeAccount } from './sending-common.js';
+import { changesHandler, checkIfInState } from './standard.js';
 import { setError, SetError, setResponse } from './set-errors.js';
 
 export const SUBMISSION_CAPABILITY = 'urn:ietf:params:jmap:submission';

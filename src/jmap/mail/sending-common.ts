@@ -43,15 +43,6 @@ export function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-/** RFC 8620 5.3 ifInState: stateMismatch when the type's state moved on. */
-export function checkIfInState(args: Record<string, unknown>, state: string): void {
-  const { ifInState } = args;
-  if (ifInState === undefined || ifInState === null) return;
-  if (typeof ifInState !== 'string')
-    throw new MethodError('invalidArguments', '"ifInState" must be a string');
-  if (ifInState !== state) throw new MethodError('stateMismatch', `the state is ${state}, not ${ifInState}`);
-}
-
 /** The create / update / destroy arguments of a /set (RFC 8620 5.3), shape-checked. */
 export function setArgs(args: Record<string, unknown>): {
   create: Record<string, Record<string, unknown>>;

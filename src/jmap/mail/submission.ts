@@ -10,8 +10,9 @@ import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
 import { accountIdentities, SUBMISSION_CAPABILITY } from './identity.js';
-import { checkIfInState, setArgs, storeAccount } from './sending-common.js';
+import { setArgs, storeAccount } from './sending-common.js';
 import { setError, SetError, setResponse } from './set-errors.js';
+import { checkIfInState } from './standard.js';
 import { applyImplicitEmailSet } from './submission-email-set.js';
 import { deriveEnvelope, headerAddresses, outgoingMessage } from './submission-message.js';
 

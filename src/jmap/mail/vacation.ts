@@ -2,8 +2,9 @@
 import type { VacationRecord } from '../../store/sending-store.js';
 import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
-import { checkIfInState, getArgs, pick, setArgs, storeAccount } from './sending-common.js';
+import { getArgs, pick, setArgs, storeAccount } from './sending-common.js';
 import { setError, setResponse } from './set-errors.js';
+import { checkIfInState } from './standard.js';
 
 export const VACATION_CAPABILITY = 'urn:ietf:params:jmap:vacationresponse';
 const SINGLETON = 'singleton';
