@@ -146,7 +146,8 @@ export function foldHeaderField(name: string, value: string, width = 78): string
   return out + line + '\r\n';
 }
 
-const MONTHS: Record<string, number> = {
+/** RFC 5322 3.3 month names (lower-cased) to Date's month index; also sort.ts's fast canonical-date path. */
+export const MONTHS: Record<string, number> = {
   jan: 0,
   feb: 1,
   mar: 2,

@@ -28,7 +28,7 @@ function headerFields(message: Uint8Array, part: MimePart): HeaderField[] {
  * The EmailBodyPart tree of a message (RFC 8621 4.1.4). message/rfc822 parts are leaves (their content
  * is a blob Email/parse can read), as the RFC's bodyStructure has it.
  */
-export function bodyStructureOf(structure: MessageStructure): BodyPart {
+export function bodyStructureOf(structure: Pick<MessageStructure, 'root'>): BodyPart {
   let next = 1;
   const convert = (mime: MimePart): BodyPart => {
     const type = `${mime.contentType.type}/${mime.contentType.subtype}`;

@@ -1,7 +1,7 @@
 // One sort engine: RFC 5256 SORT criteria (+ RFC 5957 DISPLAYFROM/DISPLAYTO) over a small sortable record, for IMAP and JMAP. Pure.
 import { asciiCasemapKey, extractBaseSubject } from './base-subject.js';
 import { MISSING_HOST, parseAddressList } from './envelope.js';
-import { parseRfc5322Date } from './headers.js';
+import { MONTHS, parseRfc5322Date } from './headers.js';
 
 /**
  * What a message is sorted by. IMAP SORT (RFC 5256 3) names ARRIVAL, CC, DATE, FROM, SIZE, SUBJECT, TO;
@@ -46,21 +46,6 @@ export interface MessageFacts {
   header(name: string): string | undefined;
   keywords?: ReadonlySet<string>;
 }
-
-const MONTHS: Record<string, number> = {
-  jan: 0,
-  feb: 1,
-  mar: 2,
-  apr: 3,
-  may: 4,
-  jun: 5,
-  jul: 6,
-  aug: 7,
-  sep: 8,
-  oct: 9,
-  nov: 10,
-  dec: 11,
-};
 
 /** The RFC 5322 3.3 form nearly every Date header has: [day ","] d mon yyyy hh:mm[:ss] +zzzz. */
 const CANONICAL_DATE =

@@ -2,6 +2,7 @@
 import { JMAP_QUERY_LIMITS } from '../../config/limits.js';
 import { decodeCharset, decodeEncodedWords } from '../../mail/encoded-words.js';
 import { HeaderMap } from '../../mail/headers.js';
+import { bodyStructureOf, classifyBody } from '../../mail/jmap-body.js';
 import { MimeStructureParser, type MimePart } from '../../mail/mime-structure.js';
 import { decodeTransferEncoding } from '../../mail/transfer-encoding.js';
 import type { Store } from '../../store/store.js';
@@ -14,76 +15,6 @@ export interface EmailContent {
   hasAttachment: boolean;
   /** The Subject, decoded (RFC 2047), for SearchSnippet/get; null when there is none. */
   subject: string | null;
-}
-
-const INLINE_MEDIA = /^(image|audio|video)\//;
-
-const mediaType = (p: MimePart): string => `${p.contentType.type}/${p.contentType.subtype}`;
-const hasName = (p: MimePart): boolean =>
-  Boolean(p.disposition?.params.filename ?? p.contentType.params.name);
-
-/**
- * RFC 8621 4.1.4's parseStructure: splits the leaf parts into textBody, htmlBody and attachments the
- * way the RFC's reference algorithm does (so Email/get's lists and the search agree). Pure.
- */
-export function bodyLists(root: MimePart): {
-  textBody: MimePart[];
-  htmlBody: MimePart[];
-  attachments: MimePart[];
-} {
-  const textBody: MimePart[] = [];
-  const htmlBody: MimePart[] = [];
-  const attachments: MimePart[] = [];
-  const walk = (
-    parts: readonly MimePart[],
-    multipartType: string,
-    inAlternative: boolean,
-    text: MimePart[] | null,
-    html: MimePart[] | null,
-  ): void => {
-    const textLength = text ? text.length : -1;
-    const htmlLength = html ? html.length : -1;
-    parts.forEach((part, i) => {
-      const type = mediaType(part);
-      const isInline =
-        part.disposition?.value !== 'attachment' &&
-        (type === 'text/plain' || type === 'text/html' || INLINE_MEDIA.test(type)) &&
-        (i === 0 || (multipartType !== 'related' && (INLINE_MEDIA.test(type) || !hasName(part))));
-      if (part.children) {
-        const sub = part.contentType.subtype;
-        walk(part.children, sub, inAlternative || sub === 'alternative', text, html);
-      } else if (isInline) {
-        if (multipartType === 'alternative') {
-          if (type === 'text/plain') text?.push(part);
-          else if (type === 'text/html') html?.push(part);
-          else attachments.push(part);
-          return;
-        }
-        let t = text;
-        let h = html;
-        if (inAlternative) {
-          if (type === 'text/plain') h = null;
-          if (type === 'text/html') t = null;
-        }
-        t?.push(part);
-        h?.push(part);
-        if ((!t || !h) && INLINE_MEDIA.test(type)) attachments.push(part);
-      } else {
-        attachments.push(part);
-      }
-    });
-    if (multipartType === 'alternative' && text && html) {
-      if (textLength === text.length && htmlLength !== html.length) text.push(...html.slice(htmlLength));
-      if (htmlLength === html.length && textLength !== text.length) html.push(...text.slice(textLength));
-    }
-  };
-  walk([root], 'mixed', false, textBody, htmlBody);
-  return { textBody, htmlBody, attachments };
-}
-
-/** RFC 8621 4.1.1: true when an attachment is not marked inline. */
-export function hasAttachmentOf(root: MimePart): boolean {
-  return bodyLists(root).attachments.some((p) => p.disposition?.value !== 'inline');
 }
 
 /** HTML to its text for searching: tags, comments, script/style contents dropped, entities of note decoded. */
@@ -112,10 +43,11 @@ export function partText(bytes: Buffer, part: MimePart): string {
 
 /** The searchable content of a parsed message whose first bytes are `bytes`. Pure. */
 export function contentOf(bytes: Buffer, root: MimePart): EmailContent {
-  const { textBody, htmlBody, attachments } = bodyLists(root);
+  // The same RFC 8621 4.1.4 lists as Email/get's textBody, htmlBody and attachments, so the search agrees with them.
+  const { textBody, htmlBody, attachments } = classifyBody(bodyStructureOf({ root }));
   const seen = new Set<MimePart>();
   const texts: string[] = [];
-  for (const p of [...textBody, ...htmlBody]) {
+  for (const { mime: p } of [...textBody, ...htmlBody]) {
     if (seen.has(p) || p.contentType.type !== 'text') continue;
     seen.add(p);
     texts.push(partText(bytes, p));
@@ -124,7 +56,8 @@ export function contentOf(bytes: Buffer, root: MimePart): EmailContent {
   const subject = header.get('subject');
   return {
     text: texts.join('\n'),
-    hasAttachment: attachments.some((p) => p.disposition?.value !== 'inline'),
+    // RFC 8621 4.1.1: an attachment not marked inline.
+    hasAttachment: attachments.some((p) => p.disposition !== 'inline'),
     subject: subject === undefined ? null : decodeEncodedWords(subject),
   };
 }

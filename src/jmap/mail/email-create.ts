@@ -5,21 +5,7 @@ import { buildMessage, formatAddress, type BuildHeader, type BuildPart } from '.
 import { rfc5322Date } from '../../mail/received-header.js';
 import { isObject } from '../core/request.js';
 import { isJmapId, parseKeyword, parseUtcDate } from './email-filter.js';
-
-/** A SetError (RFC 8620 5.3) for one object; `extra` carries properties/notFound. */
-export class SetError extends Error {
-  constructor(
-    readonly type: string,
-    description: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(description);
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { type: this.type, description: this.message, ...this.extra };
-  }
-}
+import { SetError } from './set-errors.js';
 
 const badProperty = (property: string, why: string): SetError =>
   new SetError('invalidProperties', `${property}: ${why}`, { properties: [property] });

@@ -8,15 +8,8 @@ import { storeIdOf } from '../core/session.js';
 import { MAIL_CAPABILITY } from './capability.js';
 import { looksLikeMessage, mailBlobResolver, readBlob } from './email-blobs.js';
 import type { MailMethodDeps } from './index.js';
+import { orNull, setError, SetError } from './set-errors.js';
 import { checkIfInState } from './standard.js';
-
-type SetError = { type: string; description?: string; properties?: string[]; notFound?: string[] };
-
-class ImportFailure extends Error {
-  constructor(readonly error: SetError) {
-    super(error.description ?? error.type);
-  }
-}
 
 /** RFC 8621 4.1.1 keyword syntax: IMAP atom characters, no "(){]%*\"\\", 1-255 octets. */
 const KEYWORD = /^[!#$&'+-Z^-z|~]{1,255}$/;
@@ -42,27 +35,19 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
       checkIfInState(args, oldState);
       if (!isObject(args.emails)) throw new MethodError('invalidArguments', '"emails" must be an object');
       const created: Record<string, unknown> = {};
-      const notCreated: Record<string, SetError> = {};
+      const notCreated: Record<string, unknown> = {};
       for (const [cid, spec] of Object.entries(args.emails)) {
         try {
-          if (!isObject(spec))
-            throw new ImportFailure({
-              type: 'invalidProperties',
-              description: 'an EmailImport must be an object',
-            });
+          if (!isObject(spec)) throw new SetError('invalidProperties', 'an EmailImport must be an object');
           const bad = Object.keys(spec).filter(
             (k) => !['blobId', 'mailboxIds', 'keywords', 'receivedAt'].includes(k),
           );
-          if (bad.length > 0) throw new ImportFailure({ type: 'invalidProperties', properties: bad });
+          if (bad.length > 0) throw new SetError('invalidProperties', undefined, { properties: bad });
           if (typeof spec.blobId !== 'string')
-            throw new ImportFailure({ type: 'invalidProperties', properties: ['blobId'] });
+            throw new SetError('invalidProperties', undefined, { properties: ['blobId'] });
           // Mailbox ids: at least one, each of this account ("#creationId" of a Mailbox/set create earlier).
           if (!isObject(spec.mailboxIds) || Object.keys(spec.mailboxIds).length === 0) {
-            throw new ImportFailure({
-              type: 'invalidProperties',
-              properties: ['mailboxIds'],
-              description: 'at least one mailbox',
-            });
+            throw new SetError('invalidProperties', 'at least one mailbox', { properties: ['mailboxIds'] });
           }
           const boxes: number[] = [];
           const boxIds: string[] = [];
@@ -70,7 +55,7 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
             const id = ctx.resolveId(raw);
             const row = on === true && id !== null ? store.jmap.mailboxRowId(storeId, id) : null;
             if (row === null)
-              throw new ImportFailure({ type: 'invalidProperties', properties: [`mailboxIds/${raw}`] });
+              throw new SetError('invalidProperties', undefined, { properties: [`mailboxIds/${raw}`] });
             boxes.push(row);
             boxIds.push(id!);
           }
@@ -79,19 +64,16 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
             !isObject(keywords) ||
             !Object.entries(keywords).every(([k, v]) => v === true && KEYWORD.test(k))
           ) {
-            throw new ImportFailure({ type: 'invalidProperties', properties: ['keywords'] });
+            throw new SetError('invalidProperties', undefined, { properties: ['keywords'] });
           }
           const receivedAt = spec.receivedAt === undefined ? deps.now() : parseUtcDate(spec.receivedAt);
           if (receivedAt === null)
-            throw new ImportFailure({ type: 'invalidProperties', properties: ['receivedAt'] });
+            throw new SetError('invalidProperties', undefined, { properties: ['receivedAt'] });
           const blob = await blobs.open(storeId, ctx.resolveId(spec.blobId) ?? spec.blobId);
-          if (!blob) throw new ImportFailure({ type: 'blobNotFound', notFound: [spec.blobId] });
+          if (!blob) throw new SetError('blobNotFound', undefined, { notFound: [spec.blobId] });
           const data = await readBlob(blob);
           if (!looksLikeMessage(data))
-            throw new ImportFailure({
-              type: 'invalidEmail',
-              description: 'the blob is not an RFC 5322 message',
-            });
+            throw new SetError('invalidEmail', 'the blob is not an RFC 5322 message');
           // As IMAP APPEND into the first mailbox (RFC 8621 4.8 "as if ... appended"), then the others.
           const flags = Object.keys(keywords).map((k) => keywordToFlag(k.toLowerCase()));
           const first = boxes[0]!;
@@ -104,8 +86,7 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
           );
           const row = store.mail.changedSince(first, before).find((r) => r.uid === uid);
           const ids = row ? store.jmap.objectIds(storeId, [row.messageId])[0] : null;
-          if (!row || !ids)
-            throw new ImportFailure({ type: 'notFound', description: 'expunged as soon as imported' });
+          if (!row || !ids) throw new SetError('notFound', 'expunged as soon as imported');
           if (boxIds.length > 1) await store.jmap.setMailboxes(storeId, ids.emailId, boxIds);
           ctx.addCreatedId(cid, ids.emailId);
           created[cid] = {
@@ -115,9 +96,9 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
             size: data.length,
           };
         } catch (error) {
-          if (error instanceof ImportFailure) notCreated[cid] = error.error;
+          if (error instanceof SetError) notCreated[cid] = error.toJSON();
           else if (error instanceof MailroomError && error.code === 'NO_SUCH_MAILBOX') {
-            notCreated[cid] = { type: 'invalidProperties', properties: ['mailboxIds'] };
+            notCreated[cid] = setError('invalidProperties', undefined, { properties: ['mailboxIds'] });
           } else throw error;
         }
       }
@@ -125,8 +106,8 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
         accountId: account.id,
         oldState,
         newState: store.jmap.states(storeId).Email,
-        created: Object.keys(created).length > 0 ? created : null,
-        notCreated: Object.keys(notCreated).length > 0 ? notCreated : null,
+        created: orNull(created),
+        notCreated: orNull(notCreated),
       };
     },
   };

@@ -3,29 +3,11 @@ import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { MAIL_CAPABILITY } from './capability.js';
 import { looksLikeMessage, mailBlobResolver, readBlob } from './email-blobs.js';
-import { METADATA, parseOptions, renderEmail } from './email-get.js';
+import { DEFAULT_EMAIL_PROPERTIES, METADATA, parseOptions, renderEmail } from './email-get.js';
 import type { MailMethodDeps } from './index.js';
 
 /** RFC 8621 4.9 default properties: the header and body ones (metadata is null for a parsed blob). */
-const PARSE_DEFAULTS = [
-  'messageId',
-  'inReplyTo',
-  'references',
-  'sender',
-  'from',
-  'to',
-  'cc',
-  'bcc',
-  'replyTo',
-  'subject',
-  'sentAt',
-  'hasAttachment',
-  'preview',
-  'bodyValues',
-  'textBody',
-  'htmlBody',
-  'attachments',
-];
+const PARSE_DEFAULTS = DEFAULT_EMAIL_PROPERTIES.filter((p) => !METADATA.includes(p));
 
 export function emailParse(deps: MailMethodDeps): MethodHandler {
   const blobs = mailBlobResolver(deps.store);

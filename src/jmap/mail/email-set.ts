@@ -9,8 +9,9 @@ import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
 import { parseUploadBlobId } from '../core/blobs.js';
 import { MAIL_CAPABILITY } from './capability.js';
-import { prepareEmail, SetError, type BlobSource } from './email-create.js';
+import { prepareEmail, type BlobSource } from './email-create.js';
 import { parseKeyword } from './email-filter.js';
+import { setError, SetError, setResponse } from './set-errors.js';
 
 export interface EmailSetDeps {
   store: Store;
@@ -186,22 +187,17 @@ export function emailSetHandler(deps: EmailSetDeps): MethodHandler {
         const ids = (destroy as string[]).map((d) => ctx.resolveId(d) ?? d);
         const r = await store.jmap.destroyEmails(a, ids);
         destroyed.push(...r.destroyed);
-        for (const id of r.notFound) notDestroyed[id] = { type: 'notFound' };
+        for (const id of r.notFound) notDestroyed[id] = setError('notFound');
       }
 
-      const orNull = (o: Record<string, unknown>): Record<string, unknown> | null =>
-        Object.keys(o).length > 0 ? o : null;
-      return {
-        accountId: account.id,
-        oldState,
-        newState: store.jmap.states(a).Email,
-        created: orNull(created),
-        updated: orNull(updated),
-        destroyed: destroyed.length > 0 ? destroyed : null,
-        notCreated: orNull(notCreated),
-        notUpdated: orNull(notUpdated),
-        notDestroyed: orNull(notDestroyed),
-      };
+      return setResponse(account.id, oldState, store.jmap.states(a).Email, {
+        created,
+        updated,
+        destroyed,
+        notCreated,
+        notUpdated,
+        notDestroyed,
+      });
     },
   };
 }
@@ -210,11 +206,11 @@ export function emailSetHandler(deps: EmailSetDeps): MethodHandler {
 function setErrorOf(error: unknown): Record<string, unknown> {
   if (error instanceof SetError) return error.toJSON();
   if (error instanceof MailroomError && error.code === 'INVALID_MAILBOXES') {
-    return { type: 'invalidProperties', properties: ['mailboxIds'], description: error.message };
+    return setError('invalidProperties', error.message, { properties: ['mailboxIds'] });
   }
   if (error instanceof MailroomError && error.code === 'NO_SUCH_MAILBOX') {
-    return { type: 'invalidProperties', properties: ['mailboxIds'], description: error.message };
+    return setError('invalidProperties', error.message, { properties: ['mailboxIds'] });
   }
-  if ((error as { code?: string }).code === 'ENOSPC') return { type: 'overQuota' };
+  if ((error as { code?: string }).code === 'ENOSPC') return setError('overQuota');
   throw error;
 }

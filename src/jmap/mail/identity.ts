@@ -7,17 +7,9 @@ import type { Store } from '../../store/store.js';
 import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
-import {
-  changesResponse,
-  checkIfInState,
-  getArgs,
-  orNull,
-  pick,
-  setArgs,
-  setError,
-  SetErrorThrow,
-  storeAccount,
-} from './sending-common.js';
+import { getArgs, pick, setArgs, storeAccount } from './sending-common.js';
+import { changesHandler, checkIfInState } from './standard.js';
+import { setError, SetError, setResponse } from './set-errors.js';
 
 export const SUBMISSION_CAPABILITY = 'urn:ietf:params:jmap:submission';
 
@@ -77,11 +69,7 @@ export function identityGet(store: Store): MethodHandler {
 }
 
 export function identityChanges(store: Store): MethodHandler {
-  return {
-    capability: SUBMISSION_CAPABILITY,
-    account: 'read',
-    handle: (args, ctx) => changesResponse(store.jmap, 'Identity', args, ctx),
-  };
+  return changesHandler(SUBMISSION_CAPABILITY, store, 'Identity');
 }
 
 function addressList(value: unknown, property: string): AddressValue[] | null {
@@ -96,11 +84,9 @@ function addressList(value: unknown, property: string): AddressValue[] | null {
         (a.name === undefined || a.name === null || typeof a.name === 'string'),
     )
   ) {
-    throw new SetErrorThrow(
-      setError('invalidProperties', `"${property}" must be EmailAddress[] or null`, {
-        properties: [property],
-      }),
-    );
+    throw new SetError('invalidProperties', `"${property}" must be EmailAddress[] or null`, {
+      properties: [property],
+    });
   }
   return (value as Array<{ name?: string | null; email: string }>).map((a) => ({
     name: a.name ?? null,
@@ -113,7 +99,7 @@ function fieldsOf(patch: Record<string, unknown>): Partial<IdentityFields> {
   const out: Partial<IdentityFields> = {};
   for (const [key, value] of Object.entries(patch)) {
     const bad = (what: string) =>
-      new SetErrorThrow(setError('invalidProperties', `"${key}" must be ${what}`, { properties: [key] }));
+      new SetError('invalidProperties', `"${key}" must be ${what}`, { properties: [key] });
     switch (key) {
       case 'name':
       case 'textSignature':
@@ -126,9 +112,7 @@ function fieldsOf(patch: Record<string, unknown>): Partial<IdentityFields> {
         out[key] = addressList(value, key);
         break;
       default:
-        throw new SetErrorThrow(
-          setError('invalidProperties', `"${key}" cannot be set`, { properties: [key] }),
-        );
+        throw new SetError('invalidProperties', `"${key}" cannot be set`, { properties: [key] });
     }
   }
   return out;
@@ -153,20 +137,16 @@ export function identitySet(store: Store): MethodHandler {
         try {
           const { email, ...rest } = object;
           if (typeof email !== 'string') {
-            throw new SetErrorThrow(
-              setError('invalidProperties', '"email" is required', { properties: ['email'] }),
-            );
+            throw new SetError('invalidProperties', '"email" is required', { properties: ['email'] });
           }
           if ('id' in rest || 'mayDelete' in rest) {
-            throw new SetErrorThrow(
-              setError('invalidProperties', 'server-set properties', {
-                properties: ['id', 'mayDelete'].filter((p) => p in rest),
-              }),
-            );
+            throw new SetError('invalidProperties', 'server-set properties', {
+              properties: ['id', 'mayDelete'].filter((p) => p in rest),
+            });
           }
           // RFC 8621 6.3: forbiddenFrom when the user may not send from this address (the SMTP rule).
           if (!senderOwnedBy(book, email, account.address)) {
-            throw new SetErrorThrow(setError('forbiddenFrom', `you may not send as ${email}`));
+            throw new SetError('forbiddenFrom', `you may not send as ${email}`);
           }
           const fields: IdentityFields = {
             name: '',
@@ -180,8 +160,8 @@ export function identitySet(store: Store): MethodHandler {
           ctx.addCreatedId(cid, identity.id);
           created[cid] = { id: identity.id, mayDelete: true };
         } catch (error) {
-          if (!(error instanceof SetErrorThrow)) throw error;
-          notCreated[cid] = error.error;
+          if (!(error instanceof SetError)) throw error;
+          notCreated[cid] = error.toJSON();
         }
       }
       // Read again: identities created above may be updated or destroyed by "#creationId" below.
@@ -194,21 +174,18 @@ export function identitySet(store: Store): MethodHandler {
         const id = ctx.resolveId(rawId) ?? rawId;
         try {
           const current = known.get(id);
-          if (!current) throw new SetErrorThrow(setError('notFound'));
+          if (!current) throw new SetError('notFound');
           // The email of an identity is immutable (RFC 8621 6: "immutable"); the same value is fine.
           const { email, ...rest } = patch;
           if (email !== undefined && email !== current.email) {
-            throw new SetErrorThrow(
-              setError('invalidProperties', '"email" is immutable', { properties: ['email'] }),
-            );
+            throw new SetError('invalidProperties', '"email" is immutable', { properties: ['email'] });
           }
           const fields = fieldsOf(rest);
-          if (!store.sending.updateIdentity(accountId, id, fields))
-            throw new SetErrorThrow(setError('notFound'));
+          if (!store.sending.updateIdentity(accountId, id, fields)) throw new SetError('notFound');
           updated[id] = null;
         } catch (error) {
-          if (!(error instanceof SetErrorThrow)) throw error;
-          notUpdated[id] = error.error;
+          if (!(error instanceof SetError)) throw error;
+          notUpdated[id] = error.toJSON();
         }
       }
       const destroyed: string[] = [];
@@ -224,17 +201,14 @@ export function identitySet(store: Store): MethodHandler {
         } else if (store.sending.destroyIdentity(accountId, id)) destroyed.push(id);
         else notDestroyed[id] = setError('notFound');
       }
-      return {
-        accountId: ctx.account!.id,
-        oldState,
-        newState: store.jmap.states(accountId).Identity,
-        created: orNull(created),
-        updated: orNull(updated),
-        destroyed: destroyed.length > 0 ? destroyed : null,
-        notCreated: orNull(notCreated),
-        notUpdated: orNull(notUpdated),
-        notDestroyed: orNull(notDestroyed),
-      };
+      return setResponse(ctx.account!.id, oldState, store.jmap.states(accountId).Identity, {
+        created,
+        updated,
+        destroyed,
+        notCreated,
+        notUpdated,
+        notDestroyed,
+      });
     },
   };
 }

@@ -14,19 +14,11 @@ import {
   sortOrderOf,
   type JmapMailbox,
 } from './mailbox.js';
+import { SetError, setResponse } from './set-errors.js';
 import { checkIfInState } from './standard.js';
 
-/** A SetError (RFC 8620 5.3). */
-type SetError = { type: string; description?: string; properties?: string[] };
-
-class SetFailure extends Error {
-  constructor(readonly error: SetError) {
-    super(error.description ?? error.type);
-  }
-}
-
 const invalid = (properties: string[], description: string) =>
-  new SetFailure({ type: 'invalidProperties', properties, description });
+  new SetError('invalidProperties', description, { properties });
 
 const MUTABLE = new Set(['name', 'parentId', 'role', 'sortOrder', 'isSubscribed']);
 const SERVER_SET = new Set(['id', 'myRights', ...COUNT_PROPERTIES]);
@@ -67,11 +59,11 @@ function storeCall<T>(fn: () => T): T {
       case 'MAILBOX_EXISTS':
         throw invalid(['name'], 'a sibling mailbox has this name');
       case 'MAILBOX_HAS_CHILDREN':
-        throw new SetFailure({ type: 'mailboxHasChild' });
+        throw new SetError('mailboxHasChild');
       case 'NO_SUCH_MAILBOX':
-        throw new SetFailure({ type: 'notFound' });
+        throw new SetError('notFound');
       case 'CANNOT_DELETE_INBOX':
-        throw new SetFailure({ type: 'forbidden', description: 'INBOX cannot be destroyed' });
+        throw new SetError('forbidden', 'INBOX cannot be destroyed');
       default:
         throw error;
     }
@@ -126,7 +118,7 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
       };
 
       const created: Record<string, unknown> = {};
-      const notCreated: Record<string, SetError> = {};
+      const notCreated: Record<string, unknown> = {};
       for (const [cid, raw] of Object.entries(create ?? {})) {
         try {
           if (!isObject(raw)) throw invalid([], 'a Mailbox must be an object');
@@ -171,18 +163,18 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
             },
           };
         } catch (error) {
-          if (!(error instanceof SetFailure)) throw error;
-          notCreated[cid] = error.error;
+          if (!(error instanceof SetError)) throw error;
+          notCreated[cid] = error.toJSON();
         }
       }
 
       const updated: Record<string, unknown> = {};
-      const notUpdated: Record<string, SetError> = {};
+      const notUpdated: Record<string, unknown> = {};
       for (const [rawId, patch] of Object.entries(update ?? {})) {
         const id = ctx.resolveId(rawId) ?? rawId;
         try {
           const box = find(id);
-          if (!box) throw new SetFailure({ type: 'notFound' });
+          if (!box) throw new SetError('notFound');
           if (!isObject(patch)) throw invalid([], 'a patch must be an object');
           const keys = Object.keys(patch);
           const bad = keys.filter((k) => !MUTABLE.has(k) && !(SERVER_SET.has(k) && patch[k] === box[k]));
@@ -190,7 +182,7 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
           const attributes: { specialUse?: string | null; sortOrder?: number } = {};
           if ('role' in patch && patch.role !== box.role) {
             if (box.fullName === 'INBOX') {
-              throw new SetFailure({ type: 'forbidden', description: 'INBOX keeps the role inbox' });
+              throw new SetError('forbidden', 'INBOX keeps the role inbox');
             }
             const role = checkRole(patch.role, box);
             attributes.specialUse = role === null ? null : SPECIAL_USE_OF_ROLE[role]!;
@@ -214,8 +206,7 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
           if (!depthOk(parent)) throw invalid(['parentId'], 'too deep (maxMailboxDepth)');
           const fullName = parent ? parent.fullName + DELIMITER + name : name;
           if (fullName !== box.fullName) {
-            if (box.fullName === 'INBOX')
-              throw new SetFailure({ type: 'forbidden', description: 'INBOX cannot be renamed' });
+            if (box.fullName === 'INBOX') throw new SetError('forbidden', 'INBOX cannot be renamed');
             storeCall(() => store.mail.renameMailbox(storeId, box.fullName, fullName));
           }
           if (Object.keys(attributes).length > 0)
@@ -230,46 +221,40 @@ export function mailboxSet(deps: MailMethodDeps): MethodHandler {
           }
           updated[id] = null;
         } catch (error) {
-          if (!(error instanceof SetFailure)) throw error;
-          notUpdated[id] = error.error;
+          if (!(error instanceof SetError)) throw error;
+          notUpdated[id] = error.toJSON();
         }
       }
 
       const destroyed: string[] = [];
-      const notDestroyed: Record<string, SetError> = {};
+      const notDestroyed: Record<string, unknown> = {};
       for (const rawId of (destroy ?? []) as string[]) {
         const id = ctx.resolveId(rawId) ?? rawId;
         try {
           const box = find(id);
-          if (!box) throw new SetFailure({ type: 'notFound' });
-          if (box.fullName === 'INBOX')
-            throw new SetFailure({ type: 'forbidden', description: 'INBOX cannot be destroyed' });
-          if (boxes().some((b) => b.parentId === box.id)) throw new SetFailure({ type: 'mailboxHasChild' });
+          if (!box) throw new SetError('notFound');
+          if (box.fullName === 'INBOX') throw new SetError('forbidden', 'INBOX cannot be destroyed');
+          if (boxes().some((b) => b.parentId === box.id)) throw new SetError('mailboxHasChild');
           // RFC 8621 2.5: without onDestroyRemoveEmails a mailbox with Emails is not destroyed.
           const nonEmpty = store.jmap.queryMailbox(storeId, box.id, 0, 1, false)?.ids.length ?? 0;
-          if (nonEmpty > 0 && onDestroyRemoveEmails !== true)
-            throw new SetFailure({ type: 'mailboxHasEmail' });
+          if (nonEmpty > 0 && onDestroyRemoveEmails !== true) throw new SetError('mailboxHasEmail');
           // Emails only here are destroyed; those also in other mailboxes just leave this one (the store).
           storeCall(() => store.mail.deleteMailbox(storeId, box.fullName));
           destroyed.push(id);
         } catch (error) {
-          if (!(error instanceof SetFailure)) throw error;
-          notDestroyed[id] = error.error;
+          if (!(error instanceof SetError)) throw error;
+          notDestroyed[id] = error.toJSON();
         }
       }
 
-      const orNull = (o: Record<string, unknown>) => (Object.keys(o).length > 0 ? o : null);
-      return {
-        accountId: account.id,
-        oldState,
-        newState: store.jmap.states(storeId).Mailbox,
-        created: orNull(created),
-        updated: orNull(updated),
-        destroyed: destroyed.length > 0 ? destroyed : null,
-        notCreated: orNull(notCreated),
-        notUpdated: orNull(notUpdated),
-        notDestroyed: orNull(notDestroyed),
-      };
+      return setResponse(account.id, oldState, store.jmap.states(storeId).Mailbox, {
+        created,
+        updated,
+        destroyed,
+        notCreated,
+        notUpdated,
+        notDestroyed,
+      });
     },
   };
 }

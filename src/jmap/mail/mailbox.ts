@@ -6,7 +6,7 @@ import { isObject } from '../core/request.js';
 import { isSupportedCollation } from '../core/session.js';
 import type { MailMethodDeps } from './index.js';
 import { MAIL_CAPABILITY } from './capability.js';
-import { changesMethod, parseIds, parseProperties, parseWindow, pick } from './standard.js';
+import { changesHandler, parseIds, parseProperties, parseWindow, pick } from './standard.js';
 
 /** IMAP's hierarchy delimiter in stored names (store/sqlite/names.ts). */
 export const DELIMITER = '/';
@@ -183,15 +183,10 @@ export function mailboxGet(deps: MailMethodDeps, cache: MailboxCountCache): Meth
 }
 
 export function mailboxChanges(deps: MailMethodDeps): MethodHandler {
-  return {
-    capability: MAIL_CAPABILITY,
-    account: 'read',
-    handle(args, ctx) {
-      const { countsOnly, ...result } = changesMethod(deps.store, 'Mailbox', args, ctx);
-      // RFC 8621 2.2: when only counts changed, updatedProperties names them so a client fetches only those.
-      return { ...result, updatedProperties: countsOnly ? COUNT_PROPERTIES : null };
-    },
-  };
+  // RFC 8621 2.2: when only counts changed, updatedProperties names them so a client fetches only those.
+  return changesHandler(MAIL_CAPABILITY, deps.store, 'Mailbox', (countsOnly) => ({
+    updatedProperties: countsOnly ? COUNT_PROPERTIES : null,
+  }));
 }
 
 /** Mailbox/query FilterCondition (RFC 8621 2.3) and FilterOperator (RFC 8620 5.5). */

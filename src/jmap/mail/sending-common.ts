@@ -1,7 +1,6 @@
-// Argument checks and response shapes the sending methods share (RFC 8620 5.1 /get, 5.2 /changes, 5.3 /set).
+// Argument checks and response shapes the sending methods share (RFC 8620 5.1 /get, 5.3 /set).
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
-import type { JmapStore, JmapType } from '../../store/jmap-store.js';
 import type { MethodContext } from '../core/engine.js';
 
 /** The store account of a call whose account the engine has checked. */
@@ -44,45 +43,6 @@ export function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-/** RFC 8620 5.2 /changes for one type, straight from the store's change log. */
-export function changesResponse(
-  jmap: JmapStore,
-  type: JmapType,
-  args: Record<string, unknown>,
-  ctx: MethodContext,
-): Record<string, unknown> {
-  const { sinceState, maxChanges } = args;
-  if (typeof sinceState !== 'string')
-    throw new MethodError('invalidArguments', '"sinceState" must be a string');
-  if (
-    maxChanges !== undefined &&
-    maxChanges !== null &&
-    !(typeof maxChanges === 'number' && Number.isInteger(maxChanges) && maxChanges > 0)
-  ) {
-    throw new MethodError('invalidArguments', '"maxChanges" must be a positive integer or null');
-  }
-  const result = jmap.changes(storeAccount(ctx), type, sinceState, (maxChanges as number | null) ?? null);
-  if (!result.ok) throw new MethodError('cannotCalculateChanges', 'that state is too old or unknown');
-  return {
-    accountId: ctx.account!.id,
-    oldState: result.oldState,
-    newState: result.newState,
-    hasMoreChanges: result.hasMoreChanges,
-    created: result.created,
-    updated: result.updated,
-    destroyed: result.destroyed,
-  };
-}
-
-/** RFC 8620 5.3 ifInState: stateMismatch when the type's state moved on. */
-export function checkIfInState(args: Record<string, unknown>, state: string): void {
-  const { ifInState } = args;
-  if (ifInState === undefined || ifInState === null) return;
-  if (typeof ifInState !== 'string')
-    throw new MethodError('invalidArguments', '"ifInState" must be a string');
-  if (ifInState !== state) throw new MethodError('stateMismatch', `the state is ${state}, not ${ifInState}`);
-}
-
 /** The create / update / destroy arguments of a /set (RFC 8620 5.3), shape-checked. */
 export function setArgs(args: Record<string, unknown>): {
   create: Record<string, Record<string, unknown>>;
@@ -109,23 +69,3 @@ export function setArgs(args: Record<string, unknown>): {
     destroy: (destroy as string[] | null | undefined) ?? [],
   };
 }
-
-/** A SetError (RFC 8620 5.3). */
-export function setError(
-  type: string,
-  description?: string,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return { type, ...(description ? { description } : {}), ...extra };
-}
-
-/** Thrown inside one create/update to refuse just that object with a SetError. */
-export class SetErrorThrow extends Error {
-  constructor(readonly error: Record<string, unknown>) {
-    super(String(error.type));
-  }
-}
-
-/** An empty map is null in /set responses (RFC 8620 5.3: "or null if none"). */
-export const orNull = <T>(o: Record<string, T>): Record<string, T> | null =>
-  Object.keys(o).length > 0 ? o : null;

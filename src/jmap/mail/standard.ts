@@ -2,7 +2,7 @@
 import type { JmapType } from '../../store/jmap-store.js';
 import type { Store } from '../../store/store.js';
 import { MethodError } from '../core/errors.js';
-import type { MethodContext } from '../core/engine.js';
+import type { MethodContext, MethodHandler } from '../core/engine.js';
 
 /** RFC 8620 1.2 Id: 1-255 octets of URL-safe base64 characters. */
 const ID = /^[A-Za-z0-9_-]{1,255}$/;
@@ -91,6 +91,26 @@ export function changesMethod(
     updated: result.updated,
     destroyed: result.destroyed,
     countsOnly: result.countsOnly,
+  };
+}
+
+/**
+ * A Foo/changes method (RFC 8620 5.2) for one type, the same for every type that has one; `extend` adds
+ * what a type's /changes says besides (Mailbox/changes' updatedProperties, RFC 8621 2.2).
+ */
+export function changesHandler(
+  capability: string,
+  store: Store,
+  type: JmapType,
+  extend: (countsOnly: boolean) => Record<string, unknown> = () => ({}),
+): MethodHandler {
+  return {
+    capability,
+    account: 'read',
+    handle(args, ctx) {
+      const { countsOnly, ...result } = changesMethod(store, type, args, ctx);
+      return { ...result, ...extend(countsOnly) };
+    },
   };
 }
 

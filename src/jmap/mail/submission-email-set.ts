@@ -8,7 +8,8 @@ import { MailroomError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { MethodContext } from '../core/engine.js';
 import { isObject } from '../core/request.js';
-import { orNull, setError, storeAccount } from './sending-common.js';
+import { storeAccount } from './sending-common.js';
+import { setError, setResponse } from './set-errors.js';
 
 /** Applies one patch to the Email's keywords and mailboxIds; a SetError object when it cannot. */
 async function patchEmail(
@@ -87,15 +88,12 @@ export async function applyImplicitEmailSet(
   const ids = [...new Set(destroys.map((k) => emailOf.get(k)!))];
   const result =
     ids.length > 0 ? await store.jmap.destroyEmails(accountId, ids) : { destroyed: [], notFound: [] };
-  return {
-    accountId: ctx.account!.id,
-    oldState,
-    newState: store.jmap.states(accountId).Email,
-    created: null,
-    updated: orNull(updated),
-    destroyed: result.destroyed.length > 0 ? result.destroyed : null,
-    notCreated: null,
-    notUpdated: orNull(notUpdated),
-    notDestroyed: orNull(Object.fromEntries(result.notFound.map((id) => [id, setError('notFound')]))),
-  };
+  return setResponse(ctx.account!.id, oldState, store.jmap.states(accountId).Email, {
+    created: {},
+    updated,
+    destroyed: result.destroyed,
+    notCreated: {},
+    notUpdated,
+    notDestroyed: Object.fromEntries(result.notFound.map((id) => [id, setError('notFound')])),
+  });
 }

@@ -5,7 +5,8 @@ import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
 import { SUBMISSION_CAPABILITY } from './identity.js';
-import { changesResponse, getArgs, isStringArray, pick, storeAccount } from './sending-common.js';
+import { getArgs, isStringArray, pick, storeAccount } from './sending-common.js';
+import { changesHandler } from './standard.js';
 import { submissionObject } from './submission.js';
 
 const PROPERTIES = [
@@ -44,11 +45,7 @@ export function submissionGet(store: Store): MethodHandler {
 }
 
 export function submissionChanges(store: Store): MethodHandler {
-  return {
-    capability: SUBMISSION_CAPABILITY,
-    account: 'read',
-    handle: (args, ctx) => changesResponse(store.jmap, 'EmailSubmission', args, ctx),
-  };
+  return changesHandler(SUBMISSION_CAPABILITY, store, 'EmailSubmission');
 }
 
 type Filter = (s: SubmissionRecord) => boolean;

@@ -10,7 +10,9 @@ import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
 import { accountIdentities, SUBMISSION_CAPABILITY } from './identity.js';
-import { checkIfInState, orNull, setArgs, setError, SetErrorThrow, storeAccount } from './sending-common.js';
+import { setArgs, storeAccount } from './sending-common.js';
+import { setError, SetError, setResponse } from './set-errors.js';
+import { checkIfInState } from './standard.js';
 import { applyImplicitEmailSet } from './submission-email-set.js';
 import { deriveEnvelope, headerAddresses, outgoingMessage } from './submission-message.js';
 
@@ -31,7 +33,7 @@ const MAIL_PARAMETERS = new Set(['RET', 'ENVID']);
 const RCPT_PARAMETERS = new Set(['NOTIFY', 'ORCPT']);
 
 const refuse = (type: string, description: string, extra: Record<string, unknown> = {}) =>
-  new SetErrorThrow(setError(type, description, extra));
+  new SetError(type, description, extra);
 const invalid = (property: string, description: string) =>
   refuse('invalidProperties', description, { properties: [property] });
 
@@ -253,8 +255,8 @@ export function submissionSet(deps: SubmissionDeps): MethodHandler {
           emailOf.set(record.id, record.emailId);
           created[cid] = { id: record.id, sendAt: submissionObject(record).sendAt, undoStatus: 'final' };
         } catch (error) {
-          if (!(error instanceof SetErrorThrow)) throw error;
-          notCreated[cid] = error.error;
+          if (!(error instanceof SetError)) throw error;
+          notCreated[cid] = error.toJSON();
         }
       }
       const updated: Record<string, unknown> = {};
@@ -278,17 +280,14 @@ export function submissionSet(deps: SubmissionDeps): MethodHandler {
         if (store.sending.destroySubmission(accountId, id)) destroyed.push(id);
         else notDestroyed[id] = setError('notFound');
       }
-      const response = {
-        accountId: ctx.account!.id,
-        oldState,
-        newState: store.jmap.states(accountId).EmailSubmission,
-        created: orNull(created),
-        updated: orNull(updated),
-        destroyed: destroyed.length > 0 ? destroyed : null,
-        notCreated: orNull(notCreated),
-        notUpdated: orNull(notUpdated),
-        notDestroyed: orNull(notDestroyed),
-      };
+      const response = setResponse(ctx.account!.id, oldState, store.jmap.states(accountId).EmailSubmission, {
+        created,
+        updated,
+        destroyed,
+        notCreated,
+        notUpdated,
+        notDestroyed,
+      });
       // RFC 8621 7.5: after the submissions, one implicit Email/set for the ones that succeeded.
       const implicit = await applyImplicitEmailSet(
         store,

@@ -3,7 +3,7 @@ import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { MAIL_CAPABILITY } from './capability.js';
 import type { MailMethodDeps } from './index.js';
-import { changesMethod, parseIds, parseProperties, pick } from './standard.js';
+import { changesHandler, parseIds, parseProperties, pick } from './standard.js';
 
 const THREAD_PROPERTIES = ['id', 'emailIds'] as const;
 const KNOWN = new Set<string>(THREAD_PROPERTIES);
@@ -32,12 +32,5 @@ export function threadGet(deps: MailMethodDeps): MethodHandler {
 }
 
 export function threadChanges(deps: MailMethodDeps): MethodHandler {
-  return {
-    capability: MAIL_CAPABILITY,
-    account: 'read',
-    handle(args, ctx) {
-      const { countsOnly: _countsOnly, ...result } = changesMethod(deps.store, 'Thread', args, ctx);
-      return result;
-    },
-  };
+  return changesHandler(MAIL_CAPABILITY, deps.store, 'Thread');
 }

@@ -2,7 +2,9 @@
 import type { VacationRecord } from '../../store/sending-store.js';
 import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
-import { checkIfInState, getArgs, orNull, pick, setArgs, setError, storeAccount } from './sending-common.js';
+import { getArgs, pick, setArgs, storeAccount } from './sending-common.js';
+import { setError, setResponse } from './set-errors.js';
+import { checkIfInState } from './standard.js';
 
 export const VACATION_CAPABILITY = 'urn:ietf:params:jmap:vacationresponse';
 const SINGLETON = 'singleton';
@@ -117,17 +119,14 @@ export function vacationSet(store: Store): MethodHandler {
         store.sending.setVacation(accountId, next);
         updated[id] = null;
       }
-      return {
-        accountId: ctx.account!.id,
-        oldState,
-        newState: store.jmap.states(accountId).VacationResponse,
-        created: null,
-        updated: orNull(updated),
-        destroyed: null,
-        notCreated: orNull(notCreated),
-        notUpdated: orNull(notUpdated),
-        notDestroyed: orNull(notDestroyed),
-      };
+      return setResponse(ctx.account!.id, oldState, store.jmap.states(accountId).VacationResponse, {
+        created: {},
+        updated,
+        destroyed: [],
+        notCreated,
+        notUpdated,
+        notDestroyed,
+      });
     },
   };
 }
