@@ -74,6 +74,14 @@ const isInlineMediaType = (type: string) =>
 /**
  * textBody, htmlBody and attachments: the algorithm of RFC 8621 4.1.4 (its JavaScript, transcribed).
  */
+/**
+ * RFC 8621 4.1.1 hasAttachment: "SHOULD be true if the attachments list contains at least one item that
+ * does not have Content-Disposition: inline". One rule for Email/get and Email/query's filter.
+ */
+export function hasAttachment(attachments: readonly BodyPart[]): boolean {
+  return attachments.some((p) => p.disposition !== 'inline');
+}
+
 export function classifyBody(root: BodyPart): {
   textBody: BodyPart[];
   htmlBody: BodyPart[];

@@ -2,7 +2,7 @@
 import { JMAP_QUERY_LIMITS } from '../../config/limits.js';
 import { decodeCharset, decodeEncodedWords } from '../../mail/encoded-words.js';
 import { HeaderMap } from '../../mail/headers.js';
-import { bodyStructureOf, classifyBody } from '../../mail/jmap-body.js';
+import { bodyStructureOf, classifyBody, hasAttachment } from '../../mail/jmap-body.js';
 import { MimeStructureParser, type MimePart } from '../../mail/mime-structure.js';
 import { decodeTransferEncoding } from '../../mail/transfer-encoding.js';
 import type { Store } from '../../store/store.js';
@@ -56,8 +56,7 @@ export function contentOf(bytes: Buffer, root: MimePart): EmailContent {
   const subject = header.get('subject');
   return {
     text: texts.join('\n'),
-    // RFC 8621 4.1.1: an attachment not marked inline.
-    hasAttachment: attachments.some((p) => p.disposition !== 'inline'),
+    hasAttachment: hasAttachment(attachments),
     subject: subject === undefined ? null : decodeEncodedWords(subject),
   };
 }

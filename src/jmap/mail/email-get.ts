@@ -7,6 +7,7 @@ import {
   bodyStructureOf,
   bodyValueOf,
   classifyBody,
+  hasAttachment,
   partHeaders,
   partSize,
   previewOf,
@@ -318,7 +319,7 @@ export function renderEmail(
         out[p] = list(parts()[p]);
         break;
       case 'hasAttachment':
-        out.hasAttachment = parts().attachments.length > 0;
+        out.hasAttachment = hasAttachment(parts().attachments);
         break;
       case 'preview':
         out.preview = previewOf(message!, parts().textBody, JMAP_MAIL_LIMITS.previewChars);

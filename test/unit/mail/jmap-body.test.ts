@@ -5,6 +5,7 @@ import {
   bodyStructureOf,
   bodyValueOf,
   classifyBody,
+  hasAttachment,
   findBodyPart,
   htmlToPlain,
   partContent,
@@ -206,4 +207,31 @@ describe('values, names and preview', () => {
     assert.equal(previewOf(html, classifyBody(hroot).textBody, 256), 'Hi & bye');
     assert.equal(htmlToPlain('a<!-- c -->b&#233;'), 'a b\u00e9');
   });
+});
+
+test('hasAttachment (RFC 8621 4.1.1): an inline image alone is no attachment; one that is not inline is', () => {
+  const message = (disposition: string) =>
+    crlf(`Subject: pic
+MIME-Version: 1.0
+Content-Type: multipart/related; boundary="r"
+
+--r
+Content-Type: text/html
+
+<p><img src="cid:pic@x"></p>
+--r
+Content-Type: image/png
+Content-ID: <pic@x>
+Content-Disposition: ${disposition}; filename="pic.png"
+Content-Transfer-Encoding: base64
+
+iVBORw0KGgo=
+--r--
+`);
+  const inline = message('inline');
+  const inlineParts = classifyBody(bodyStructureOf(parseMimeStructure(inline)));
+  assert.equal(inlineParts.attachments.length, 1, 'the image is listed among attachments (for download)');
+  assert.equal(hasAttachment(inlineParts.attachments), false);
+  const attached = message('attachment');
+  assert.equal(hasAttachment(classifyBody(bodyStructureOf(parseMimeStructure(attached))).attachments), true);
 });
