@@ -146,6 +146,7 @@ describe('the web mail on the real JMAP server', () => {
 
     await page.getByRole('searchbox', { name: 'Search' }).fill('zebra');
     await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+    await list.getByRole('link', { name: /Weekly report/ }).waitFor({ state: 'detached' });
     await list.getByRole('link', { name: /Garden party/ }).waitFor();
     await list.getByRole('link', { name: /Zebra crossing/ }).waitFor();
     assert.equal(await list.getByRole('link').count(), 2);

@@ -259,7 +259,7 @@ export function MailApp({ client, onSignedOut }: Props) {
               onError={fail}
             />
           ) : open ? (
-            <>
+            <div class="message-view">
               <div class="toolbar" role="toolbar" aria-label="Message actions">
                 <button type="button" class="back" onClick={() => setOpen(null)}>
                   Back
@@ -319,7 +319,7 @@ export function MailApp({ client, onSignedOut }: Props) {
                 </label>
               </div>
               <Reader client={client} email={open} />
-            </>
+            </div>
           ) : (
             <p class="empty">Select a message</p>
           )}
