@@ -102,7 +102,7 @@ describe('the web mail on the real JMAP server', () => {
     await context.close();
   });
 
-  test('attachments round trip: upload in the composer, send to self, download the same bytes', async () => {
+  test('attachments round trip: upload in the composer, send to self, download the same bytes, forward them', async () => {
     const bytes = randomBytes(150_000);
     const context = await browser.newContext({ acceptDownloads: true });
     const page = await signIn(context, base, addr('bob'), pass('bob'));
@@ -128,6 +128,37 @@ describe('the web mail on the real JMAP server', () => {
     assert.equal(download.suggestedFilename(), 'data.bin');
     const got = readFileSync((await download.path())!);
     assert.ok(got.equals(bytes), `downloaded ${got.length} bytes, sent ${bytes.length}`);
+
+    // Forward: the attachment goes along by its blob id (a part of the received message), no re-upload.
+    await page.getByRole('button', { name: 'Forward' }).click();
+    assert.equal(await page.getByRole('textbox', { name: 'Subject' }).inputValue(), 'Fwd: The file');
+    await page.getByRole('textbox', { name: 'To' }).fill(addr('grace'));
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.getByRole('textbox', { name: 'To' }).waitFor({ state: 'detached' });
+    const imap = await imapLogin(server, addr('grace'), pass('grace'));
+    try {
+      const lock = await imap.getMailboxLock('INBOX');
+      try {
+        const uid = await until('the forward in INBOX', async () => {
+          for await (const m of imap.fetch('1:*', { envelope: true, uid: true }))
+            if (m.envelope?.subject === 'Fwd: The file') return m.uid;
+          return null;
+        });
+        const one = await imap.fetchOne(String(uid), { bodyStructure: true }, { uid: true });
+        assert.ok(one && one.bodyStructure);
+        const structure = one.bodyStructure;
+        const part = structure.childNodes?.find((n) => n.dispositionParameters?.filename === 'data.bin');
+        assert.ok(part?.part, JSON.stringify(structure));
+        const { content } = await imap.download(String(uid), part.part, { uid: true });
+        const chunks: Buffer[] = [];
+        for await (const c of content) chunks.push(c as Buffer);
+        assert.ok(Buffer.concat(chunks).equals(bytes), 'the forwarded attachment is the same bytes');
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await imap.logout();
+    }
     await context.close();
   });
 
