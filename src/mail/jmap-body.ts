@@ -163,7 +163,8 @@ export interface BodyValue {
 
 /**
  * A text part's value: decoded from its charset (an unknown charset or malformed bytes set
- * isEncodingProblem, and the text is the best guess: UTF-8, else latin1), line endings as stored.
+ * isEncodingProblem, and the text is the best guess: UTF-8, else latin1), "with any CRLF replaced
+ * with a single LF" (RFC 8621 4.1.4: a client quoting it line by line must not see a CR per line).
  * Truncated to at most `maxBytes` octets of UTF-8 at a character boundary (isTruncated).
  */
 export function bodyValueOf(message: Uint8Array, part: BodyPart, maxBytes: number): BodyValue {
@@ -176,6 +177,7 @@ export function bodyValueOf(message: Uint8Array, part: BodyPart, maxBytes: numbe
     isEncodingProblem = true;
   }
   if (value.includes('\ufffd') && !bytes.includes(Buffer.from('\ufffd'))) isEncodingProblem = true;
+  value = value.replaceAll('\r\n', '\n');
   let isTruncated = false;
   if (maxBytes > 0 && Buffer.byteLength(value) > maxBytes) {
     let cut = Buffer.from(value).subarray(0, maxBytes).toString('utf8');

@@ -53,8 +53,13 @@ export function MailApp({ client, onSignedOut }: Props) {
     setError(e instanceof Error ? e.message : String(e));
   };
   const byRole = (role: string) => mailboxes.find((m) => m.role === role) ?? null;
+  const loads = useRef(0);
   const refresh = () => {
+    // Answers can come back out of order (the browser has several connections): an older list must not
+    // overwrite a newer one, or a count stays stale after "Mark as unread" until the next push.
+    const load = ++loads.current;
     loadMailboxes(client).then((list) => {
+      if (load !== loads.current) return;
       setMailboxes(list);
       setCurrent((c) => c ?? list.find((m) => m.role === 'inbox')?.id ?? list[0]?.id ?? null);
     }, fail);
@@ -254,7 +259,7 @@ export function MailApp({ client, onSignedOut }: Props) {
               onError={fail}
             />
           ) : open ? (
-            <>
+            <div class="message-view">
               <div class="toolbar" role="toolbar" aria-label="Message actions">
                 <button type="button" class="back" onClick={() => setOpen(null)}>
                   Back
@@ -314,7 +319,7 @@ export function MailApp({ client, onSignedOut }: Props) {
                 </label>
               </div>
               <Reader client={client} email={open} />
-            </>
+            </div>
           ) : (
             <p class="empty">Select a message</p>
           )}

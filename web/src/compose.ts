@@ -135,7 +135,8 @@ export async function send(
 function quote(e: EmailFull): string {
   const text = e.textBody.map((p) => (p.partId ? (e.bodyValues[p.partId]?.value ?? '') : '')).join('\n');
   const who = formatAddresses(e.from);
-  return `\n\nOn ${new Date(e.receivedAt).toLocaleString()}, ${who} wrote:\n${text.replace(/^/gm, '> ')}`;
+  // The quote ends at the last line of text: trailing blank lines would become empty "> " lines.
+  return `\n\nOn ${new Date(e.receivedAt).toLocaleString()}, ${who} wrote:\n${text.trimEnd().replace(/^/gm, '> ')}`;
 }
 
 const prefixed = (prefix: string, subject: string | null) =>

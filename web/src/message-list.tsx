@@ -55,13 +55,25 @@ export function MessageList({
   const pages = useRef(new Set<number>());
   const box = useRef<HTMLDivElement>(null);
   const generation = useRef(0);
+  const [reload, setReload] = useState(0);
 
-  // A new mailbox, search or push: start over (keeping the scroll position on a push).
+  /** The generation whose first page has not arrived yet: that page replaces every row shown. */
+  const stale = useRef(-1);
+  // A new mailbox or search starts empty. A push or a change made here (version) reloads the pages in
+  // view but keeps showing the old rows until the new ones arrive: clearing them would blank the list
+  // for a round trip after every change, and a shortcut (o, #) typed meanwhile would find no message.
   useEffect(() => {
     generation.current++;
     pages.current = new Set();
     setRows(new Map());
-  }, [mailboxId, search, version]);
+  }, [mailboxId, search]);
+  useEffect(() => {
+    if (version === 0) return;
+    generation.current++;
+    pages.current = new Set();
+    stale.current = generation.current;
+    setReload((n) => n + 1);
+  }, [version]);
   useEffect(() => {
     setCursor(0);
     box.current?.scrollTo({ top: 0 });
@@ -88,8 +100,10 @@ export function MessageList({
           if (gen !== generation.current) return;
           setTotal(p.total);
           const byId = new Map(p.emails.map((e) => [e.id, e]));
+          const replace = stale.current === gen;
+          stale.current = -1;
           setRows((old) => {
-            const next = new Map(old);
+            const next = replace ? new Map<number, EmailSummary>() : new Map(old);
             p.ids.forEach((id, i) => {
               const e = byId.get(id);
               if (e) next.set(p.position + i, e);
@@ -103,7 +117,7 @@ export function MessageList({
         },
       );
     }
-  }, [first, last, rows.size === 0, client, mailboxId, search, version]);
+  }, [first, last, rows.size === 0, client, mailboxId, search, reload]);
 
   control.current = {
     move(delta) {

@@ -2,14 +2,14 @@
 import { MailroomError } from '../../errors.js';
 import { keywordToFlag } from '../../mail/keywords.js';
 import type { StorageLevel } from '../../store/free-space.js';
-import { decodeId, encodeId } from '../../store/object-ids.js';
+import { encodeId } from '../../store/object-ids.js';
 import type { Store } from '../../store/store.js';
 import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
-import { parseUploadBlobId } from '../core/blobs.js';
 import { MAIL_CAPABILITY } from './capability.js';
 import { prepareEmail, type BlobSource } from './email-create.js';
+import { mailBlobResolver, readBlob } from './email-blobs.js';
 import { parseKeyword } from './email-filter.js';
 import { setError, SetError, setResponse } from './set-errors.js';
 
@@ -21,25 +21,17 @@ export interface EmailSetDeps {
   storage?: StorageLevel;
 }
 
-async function readAll(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of chunks) parts.push(c);
-  return Buffer.concat(parts);
-}
-
-/** Blobs a create may use: the account's uploads (U…) and its stored messages (B…, Email blobId). */
+/**
+ * Blobs a create may use: every blob of the account that download and Email/import read (uploads U…,
+ * stored messages B…, and their parts "<blob>_<partId>": a forward carries the original's attachments
+ * by the blob ids Email/get gave them, RFC 8621 4.1.4 / 4.6), through the same resolver.
+ */
 export function accountBlobs(store: Store, storeAccountId: number): BlobSource {
+  const blobs = mailBlobResolver(store);
   return {
     async read(blobId) {
-      const upload = parseUploadBlobId(blobId);
-      if (upload !== null) {
-        if (!store.uploads.get(storeAccountId, upload)) return null;
-        const opened = await store.uploads.open(storeAccountId, upload).catch(() => null);
-        return opened ? readAll(opened.chunks) : null;
-      }
-      const message = decodeId('blob', blobId);
-      if (message === null || store.jmap.objectIds(storeAccountId, [message])[0] === null) return null;
-      return store.readMessage(message).catch(() => null);
+      const blob = await blobs.open(storeAccountId, blobId);
+      return blob ? readBlob(blob) : null;
     },
   };
 }

@@ -166,11 +166,17 @@ describe('values, names and preview', () => {
     );
     const root = bodyStructureOf(parseMimeStructure(m));
     assert.deepEqual(bodyValueOf(m, root, 1000), {
-      value: 'café crème\r\n',
+      value: 'café crème\n',
       isEncodingProblem: false,
       isTruncated: false,
     });
     assert.deepEqual(bodyValueOf(m, root, 4), { value: 'caf', isEncodingProblem: false, isTruncated: true });
+    // RFC 8621 4.1.4: "with any CRLF replaced with a single LF".
+    const lines = crlf('Content-Type: text/plain\n\nShall we?\n\nBob\n');
+    assert.equal(
+      bodyValueOf(lines, bodyStructureOf(parseMimeStructure(lines)), 1000).value,
+      'Shall we?\n\nBob\n',
+    );
     const bad = crlf('Content-Type: text/plain; charset=x-nonsense\n\nhello\n');
     assert.equal(bodyValueOf(bad, bodyStructureOf(parseMimeStructure(bad)), 100).isEncodingProblem, true);
     const broken = Buffer.concat([

@@ -6,6 +6,7 @@ import { parseMimeStructure } from '../../../../src/mail/mime-structure.js';
 import { HeaderMap } from '../../../../src/mail/headers.js';
 import { decodeEncodedWords } from '../../../../src/mail/encoded-words.js';
 import { partText } from '../../../../src/jmap/mail/email-content.js';
+import { partContent } from '../../../../src/mail/jmap-body.js';
 
 let b: MailBench;
 let low = false;
@@ -177,6 +178,32 @@ describe('Email/set create (RFC 8621 4.6)', () => {
     const [email] = b.store.jmap.getEmails(b.storeId, [c.id as string]);
     const s = parseMimeStructure(await b.store.readMessage(email!.messageId));
     assert.equal(s.root.children![1]!.message?.envelope.subject, 'fwd me');
+  });
+
+  test('an attachment by the part blob id of a stored Email (a forward): the part decoded, carried along', async () => {
+    const original = await b.add(
+      'INBOX',
+      'Subject: has a file\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: text/plain\n\nsee file\n--z\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=f.bin\nContent-Transfer-Encoding: base64\n\nAAECAwQF\n--z--\n',
+    );
+    const [rec] = b.store.jmap.getEmails(b.storeId, [original]);
+    const partBlob = `${rec!.blobId}_2`; // "<blob>_<partId>", as Email/get's attachments give it
+    const r = await set({
+      create: {
+        fwd: {
+          mailboxIds: { [b.box('Drafts')]: true },
+          subject: 'Fwd: has a file',
+          bodyValues: { p: { value: 'forwarded' } },
+          textBody: [{ partId: 'p', type: 'text/plain' }],
+          attachments: [{ blobId: partBlob, type: 'application/octet-stream', name: 'f.bin' }],
+        },
+      },
+    });
+    const c = (r.created as Record<string, Resp> | null)?.fwd;
+    assert.ok(c, JSON.stringify(r.notCreated));
+    const [email] = b.store.jmap.getEmails(b.storeId, [c.id as string]);
+    const raw = await b.store.readMessage(email!.messageId);
+    const part = parseMimeStructure(raw).root.children![1]!;
+    assert.deepEqual([...partContent(raw, part)], [0, 1, 2, 3, 4, 5]);
   });
 
   test('create SetErrors: invalidProperties, blobNotFound, overQuota; nothing is stored', async () => {

@@ -1,0 +1,87 @@
+// Web mail first inbox paint (issue 9, goal <= 1 s): sign in with headless chromium on a 100,000-message INBOX of `mailroom serve`.
+// Run: npm run build && node --import tsx bench/web-first-paint.ts [messages] [rounds]
+import { performance } from 'node:perf_hooks';
+import { chromium } from 'playwright-core';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { createMailroom } from '../test/helpers/mailroom-process.js';
+
+const total = Number(process.argv[2] ?? '100000');
+const rounds = Number(process.argv[3] ?? '5');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const server = await createMailroom({ enable: ['http'] });
+try {
+  server.cli(['domain', 'add', 'example.test']);
+  server.cli(['user', 'add', 'bob@example.test', '--password', 'bob secret']);
+
+  // The store filled directly (as bench/jmap-store.ts does): delivery over SMTP would take minutes.
+  const t0 = performance.now();
+  const store = openSqliteStore({ dataDir: server.dataDir });
+  try {
+    const bob = store.getAccount('bob@example.test')!.id;
+    const base = Date.parse('2026-01-01T00:00:00Z');
+    const WAVE = 500;
+    for (let first = 0; first < total; first += WAVE) {
+      const wave: Promise<void>[] = [];
+      for (let i = first; i < Math.min(total, first + WAVE); i++) {
+        const reply =
+          i % 4 !== 0
+            ? `In-Reply-To: <m${i - 1}@bench.example>\r\nSubject: Re: topic ${i - (i % 4)}\r\n`
+            : `Subject: topic ${i}\r\n`;
+        const text = `From: Load ${i % 97} <load${i % 97}@remote.example>\r\nTo: bob@example.test\r\nMessage-ID: <m${i}@bench.example>\r\n${reply}\r\nline of text ${i}\r\n${'x'.repeat(800)}\r\n`;
+        const b = Buffer.from(text);
+        wave.push(
+          store.deliver({
+            queueId: `Q${i}`,
+            envelope: { sender: 'load@remote.example' },
+            traceHeaders: `Received: by bench id Q${i}\r\n`,
+            body: { kind: 'memory', chunks: [b], size: b.length },
+            receivedAt: new Date(base + i * 1000),
+            local: [{ accountId: bob }],
+            remote: [],
+          }),
+        );
+      }
+      await Promise.all(wave);
+    }
+  } finally {
+    await store.close();
+  }
+  console.log(`filled ${total} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  await server.start();
+  const base = `http://127.0.0.1:${server.ports.http}`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  try {
+    const newest = new RegExp(`Load ${(total - 1) % 97}.*topic ${total - 1 - ((total - 1) % 4)}`);
+    const times: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // A new context each round: no cookie, no cache, as a person signing in on a fresh browser.
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(base);
+      await page.getByRole('textbox', { name: 'Email' }).fill('bob@example.test');
+      await page.getByRole('textbox', { name: 'Password' }).fill('bob secret');
+      const started = performance.now();
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      // First paint: the newest message's row and the Inbox's unread count are on screen.
+      await page.getByRole('link', { name: newest }).first().waitFor({ timeout: 30_000 });
+      await page
+        .getByRole('navigation', { name: 'Mailboxes' })
+        .getByRole('link', { name: new RegExp(`Inbox.*${total} unread`) })
+        .waitFor({ timeout: 30_000 });
+      const ms = performance.now() - started;
+      times.push(ms);
+      console.log(`round ${round + 1}: first inbox paint after sign-in ${ms.toFixed(0)} ms`);
+      await context.close();
+    }
+    const sorted = [...times].sort((a, b) => a - b);
+    console.log(
+      `first inbox paint on a ${total}-message INBOX: first ${times[0]!.toFixed(0)} ms, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms (goal <= 1000 ms)`,
+    );
+  } finally {
+    await browser.close();
+  }
+} finally {
+  await server.cleanup();
+}
