@@ -138,6 +138,14 @@ export const SMTP_REPLY_BACKLOG_BYTES = 8 * 1024;
 export const SESSION_ERROR_LIMIT = 20;
 
 /**
+ * RFC 5267 4.2: CONTEXT=SEARCH/SORT contexts (SEARCH/SORT RETURN (UPDATE)) one IMAP session may keep.
+ * Each holds its whole result (up to a mailbox's worth of UIDs and sort keys) and is re-evaluated for
+ * every changed message; a client needs one per open view (a list, a search), so 8 is plenty and bounds
+ * that cost. Past it the command still answers, with `* NO [NOUPDATE "tag"]` (RFC 5267 4.2).
+ */
+export const IMAP_MAX_SEARCH_CONTEXTS = 8;
+
+/**
  * Bodies smaller than this stay in memory while streaming; bigger ones spill to a spool file.
  * 256 KiB: most mail is far smaller, so the common case never touches the spool, while the
  * memory held by 1000 connections mid-DATA stays bounded (~256 MiB worst case).

@@ -198,13 +198,24 @@ export function serveImapConnection(
     const st = session.state;
     if (st.kind === 'selected' && st.view.mailboxId === e.mailboxId) pushIdleUpdates();
   };
+  /**
+   * Idle updates may await the store (CONTEXT=SEARCH/SORT re-checks, RFC 5267 4): the session is busy
+   * meanwhile, so DONE or a pipelined command waits for them and the view is not changed under them.
+   */
   function pushIdleUpdates(): void {
     if (!idling || ended || busy) return;
-    try {
-      write(session.idleUpdates());
-    } catch (err) {
-      log.error({ err }, 'idle update failed');
-    }
+    busy = true;
+    session
+      .idleUpdates()
+      .then((parts) => {
+        if (!ended) write(parts);
+      })
+      .catch((err: unknown) => log.error({ err }, 'idle update failed'))
+      .finally(() => {
+        busy = false;
+        // Input that arrived meanwhile found the session busy: process it now.
+        if (!ended && missedInput) void pump();
+      });
   }
   /** Ends this session's watch of its mailbox's changes (set while idling). */
   let unwatch: (() => void) | null = null;
@@ -328,8 +339,14 @@ export function serveImapConnection(
   }
 
   let awaitingDrain = false;
+  /** Data arrived while an idle update held the session (pushIdleUpdates runs pump after it). */
+  let missedInput = false;
   async function pump(): Promise<void> {
-    if (busy || ended) return;
+    if (busy || ended) {
+      if (busy) missedInput = true;
+      return;
+    }
+    missedInput = false;
     busy = true;
     current.pause();
     // Below the free-space floor APPEND literals are refused before "+" (a cached verdict: no syscall here).

@@ -1,5 +1,6 @@
 // The selected mailbox as one session sees it (RFC 9051 2.3.1.2): UIDs by sequence number, flags, MODSEQs. Pure.
 import type { IndexEntry } from '../store/mail-store.js';
+import type { SearchContext } from './commands/contexts.js';
 import type { MailboxIndex } from './mailbox-index-cache.js';
 import {
   inRanges,
@@ -36,6 +37,13 @@ export class SelectedView {
    * never sees \Recent (RFC 9051 2.3.2) and so never claims it from IMAP4rev1 sessions either.
    */
   recent: Set<number> | null = null;
+  /** RFC 5267 4.1: the CONTEXT=SEARCH/SORT contexts, by tag; they end with this selection. */
+  contexts = new Map<string, SearchContext>();
+  /**
+   * UIDs new or changed in the view (`touched`) and removed from it (`gone`) since the contexts were last
+   * updated (commands/contexts.ts); null while there are no contexts, so nothing is collected then.
+   */
+  contextChanges: { touched: Set<number>; gone: Set<number> } | null = null;
 
   constructor(
     readonly mailboxId: number,
@@ -67,6 +75,7 @@ export class SelectedView {
     this.flags.push(e.flags);
     this.modseqs.push(e.modseq);
     this.messageIds.push(e.messageId);
+    this.contextChanges?.touched.add(e.uid);
   }
 
   /** Marks the messages with UIDs from `firstUid` up as \Recent (MailStore.recentFrom gave it). */
@@ -107,6 +116,7 @@ export class SelectedView {
     this.flags.splice(seq - 1, 1);
     this.modseqs.splice(seq - 1, 1);
     this.messageIds.splice(seq - 1, 1);
+    this.contextChanges?.gone.add(uid);
     return seq;
   }
 

@@ -35,6 +35,7 @@ const SELECTED_ONLY: readonly ImapCommandName[] = [
   'SEARCH',
   'SORT',
   'THREAD',
+  'CANCELUPDATE',
   'FETCH',
   'STORE',
   'COPY',

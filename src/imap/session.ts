@@ -18,6 +18,8 @@ import {
 import { HANDLERS, type Done, type LineHandler } from './commands/index.js';
 import { capabilities } from './commands/auth.js';
 import { syncView } from './view-sync.js';
+import { updateContexts } from './commands/contexts.js';
+import { contextEvaluator } from './commands/sort.js';
 
 export interface SessionOutput {
   parts: ResponsePart[];
@@ -123,10 +125,21 @@ export class ImapSession {
     }
   }
 
+  /**
+   * RFC 5267 4.3: how the CONTEXT=SEARCH/SORT results changed with what sync just reported (ADDTO for a
+   * message after the EXISTS that announced it, REMOVEFROM after its EXPUNGE).
+   */
+  private async updateContexts(tag: string, out: Out): Promise<void> {
+    const st = this.data.state;
+    if (st.kind !== 'selected' || st.view.contextChanges === null) return;
+    await updateContexts(this.context(tag, out, []), st.view, out, contextEvaluator);
+  }
+
   /** Changes to report while idling (RFC 2177): everything, expunges included. */
-  idleUpdates(): ResponsePart[] {
+  async idleUpdates(): Promise<ResponsePart[]> {
     const out = new Out({ utf8: this.utf8 });
     this.sync(out, true);
+    await this.updateContexts(this.pending?.tag ?? '*', out);
     return out.parts;
   }
 
@@ -174,7 +187,7 @@ export class ImapSession {
       done = await handler(ctx, cmd);
     } catch (err) {
       this.discard(bodies);
-      return { parts: this.fail(cmd.tag, cmd.name, out, err), action: { kind: 'none' } };
+      return { parts: await this.fail(cmd.tag, cmd.name, out, err), action: { kind: 'none' } };
     }
     return this.finish(cmd.tag, cmd.name, out, done);
   }
@@ -190,28 +203,39 @@ export class ImapSession {
     try {
       done = await p.handler(ctx, line);
     } catch (err) {
-      return { parts: this.fail(p.tag, p.name, out, err), action: { kind: 'none' } };
+      return { parts: await this.fail(p.tag, p.name, out, err), action: { kind: 'none' } };
     }
     return this.finish(p.tag, p.name, out, done);
   }
 
-  private finish(tag: string, name: ImapCommandName, out: Out, done: Done | void): SessionOutput {
+  private async finish(
+    tag: string,
+    name: ImapCommandName,
+    out: Out,
+    done: Done | void,
+  ): Promise<SessionOutput> {
     if (done?.continueWith) {
       this.pending = { tag, name, handler: done.continueWith.handler };
       return { parts: out.parts, action: { kind: 'read-line', purpose: done.continueWith.purpose } };
     }
-    if (!done?.skipSync) this.sync(out, !NO_EXPUNGE_DURING.has(name));
+    if (!done?.skipSync) {
+      this.sync(out, !NO_EXPUNGE_DURING.has(name));
+      await this.updateContexts(tag, out);
+    }
     if (!done?.taggedWritten) {
       out.tagged(tag, 'OK', done?.code ?? null, done?.text ?? `${name} completed`);
     }
     return { parts: out.parts, action: done?.action ?? { kind: 'none' } };
   }
 
-  private fail(tag: string, name: ImapCommandName, out: Out, err: unknown): ResponsePart[] {
+  private async fail(tag: string, name: ImapCommandName, out: Out, err: unknown): Promise<ResponsePart[]> {
     if (err instanceof ImapCommandError) {
       if (err.status === 'BAD') this.noteInvalid();
       // Changes may still be reported with a NO (RFC 9051 7.4.1), never expunges during FETCH/STORE/SEARCH.
-      if (err.status === 'NO') this.sync(out, !NO_EXPUNGE_DURING.has(name));
+      if (err.status === 'NO') {
+        this.sync(out, !NO_EXPUNGE_DURING.has(name));
+        await this.updateContexts(tag, out);
+      }
       out.tagged(tag, err.status, err.code, err.text);
       return out.parts;
     }

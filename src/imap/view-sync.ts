@@ -48,6 +48,8 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
       }
       const seq = view.seqOf(e.uid);
       if (seq === 0) continue;
+      // Any change (ours included, which the view already shows) may move it in or out of a context.
+      view.contextChanges?.touched.add(e.uid);
       const before = view.flags[seq - 1] as string[];
       // Our own STORE already updated the view and answered; only report what someone else did.
       const seenModseq = view.modseqs[seq - 1] === e.modseq;

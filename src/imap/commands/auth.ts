@@ -33,13 +33,15 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'LIST-STATUS',
     'ESEARCH',
     'SEARCHRES',
-    // RFC 5256 (commands/sort.ts), RFC 5957 DISPLAYFROM/DISPLAYTO, RFC 5267 3 ESORT. Not CONTEXT=SORT:
-    // its UPDATE/CANCELUPDATE notifications are not implemented (PARTIAL is accepted all the same).
+    // RFC 5256 (commands/sort.ts), RFC 5957 DISPLAYFROM/DISPLAYTO, RFC 5267 3 ESORT; RFC 5267 4
+    // CONTEXT=SEARCH/SORT: RETURN (UPDATE), ADDTO/REMOVEFROM, CANCELUPDATE, PARTIAL (commands/contexts.ts).
     'SORT',
     'SORT=DISPLAY',
     'THREAD=ORDEREDSUBJECT',
     'THREAD=REFERENCES',
     'ESORT',
+    'CONTEXT=SEARCH',
+    'CONTEXT=SORT',
     'CONDSTORE',
     'QRESYNC',
     // RFC 8474: MAILBOXID, EMAILID, THREADID; the same ids as JMAP's (store/jmap-store.ts).

@@ -10,6 +10,7 @@ import * as messages from './messages.js';
 import { search } from './search.js';
 import * as sel from './select.js';
 import { sort, thread } from './sort.js';
+import { cancelUpdate } from './contexts.js';
 
 /** Reads a raw line for a command in progress (SASL response, IDLE's DONE). */
 export type LineHandler = (ctx: CommandContext, line: string) => Promise<Done | void> | Done | void;
@@ -61,6 +62,7 @@ export const HANDLERS: Record<
   SEARCH: search,
   SORT: sort,
   THREAD: thread,
+  CANCELUPDATE: cancelUpdate,
   STORE: messages.store,
   COPY: messages.copyMove,
   MOVE: messages.copyMove,

@@ -1,13 +1,14 @@
 // IMAP SEARCH and UID SEARCH (RFC 9051 6.4.4; ESEARCH RFC 4731; SEARCHRES RFC 5182; MODSEQ RFC 7162 3.1.5).
 import { parseAddresses } from '../../mail/envelope.js';
 import { headerIndexValues, type MessageMeta } from '../../store/mail-store.js';
-import type { ImapCommand, SearchKey } from '../proto/command-types.js';
+import type { ImapCommand, SearchKey, SearchReturnOption } from '../proto/command-types.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
 import { sectionBytes } from '../message-sections.js';
 import { internalDay, searchDay, sentDay } from '../search-dates.js';
 import type { SelectedView } from '../selected-view.js';
 import { enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
+import { addContext } from './contexts.js';
 import { decodeId } from '../../store/object-ids.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
@@ -222,13 +223,15 @@ function resolveObjectIds(ctx: CommandContext, k: SearchKey): void {
 /**
  * The matching messages of the view, in order. Data is read per chunk of the view (one query for the
  * chunk's metadata, one for its header index), bodies only for BODY/TEXT keys; a message expunged by
- * another session meanwhile has no data and simply does not match.
+ * another session meanwhile has no data and simply does not match. `only` (ascending sequence numbers)
+ * limits the search to those messages: a CONTEXT update re-checks just the changed ones (RFC 5267 4).
  */
 export async function candidates(
   ctx: CommandContext,
   view: SelectedView,
   n: Needs,
   key: SearchKey,
+  only: readonly number[] | null = null,
 ): Promise<Array<{ seq: number; uid: number }>> {
   const store = ctx.services.store;
   const hits: Array<{ seq: number; uid: number }> = [];
@@ -239,26 +242,30 @@ export async function candidates(
   // SEARCH were most of its garbage.
   const c: Candidate = { seq: 0, uid: 0, meta: null, headers: null, body: null };
   let sliceStart = ctx.services.now().getTime();
-  for (let first = 0; first < view.exists; first += CHUNK) {
+  const total = only === null ? view.exists : only.length;
+  /** The view index (seq - 1) of the i-th message searched. */
+  const at = only === null ? (i: number) => i : (i: number) => (only[i] as number) - 1;
+  for (let first = 0; first < total; first += CHUNK) {
     if (first > 0 && ctx.services.now().getTime() - sliceStart >= SLICE_MS) {
       await yieldToLoop();
       sliceStart = ctx.services.now().getTime();
     }
-    const last = Math.min(view.exists, first + CHUNK) - 1;
-    const lo = view.uids[first] as number;
-    const hi = view.uids[last] as number;
+    const last = Math.min(total, first + CHUNK) - 1;
+    const lo = view.uids[at(first)] as number;
+    const hi = view.uids[at(last)] as number;
     const metas = new Map<number, MessageMeta>();
     if (n.meta) {
       for (const m of await store.mail.messageMeta(view.mailboxId, lo, hi, n.body)) metas.set(m.uid, m);
     }
-    const headers = n.headers
-      ? await store.mail.searchHeaders(view.messageIds.slice(first, last + 1), required)
-      : null;
-    for (let i = first; i <= last; i++) {
+    const ids: number[] = [];
+    for (let i = first; i <= last; i++) ids.push(view.messageIds[at(i)] as number);
+    const headers = n.headers ? await store.mail.searchHeaders(ids, required) : null;
+    for (let j = first; j <= last; j++) {
+      const i = at(j);
       const uid = view.uids[i] as number;
       const meta = metas.get(uid) ?? null;
       if (n.meta && !meta) continue;
-      const h = headers ? (headers[i - first] ?? null) : null;
+      const h = headers ? (headers[j - first] ?? null) : null;
       if (n.headers && h === null) continue;
       c.seq = i + 1;
       c.uid = uid;
@@ -277,6 +284,14 @@ export function refuseUnknownCharset(charset: string | null): void {
   if (cs !== null && cs !== 'UTF-8' && cs !== 'US-ASCII') {
     throw no('Unsupported charset', { name: 'BADCHARSET', args: '(UTF-8 US-ASCII)' });
   }
+}
+
+/** The result items RETURN asks for (RFC 4731 3.1, RFC 5182 2.1 SAVE, RFC 5267 4.1 UPDATE). */
+export function returned(opts: readonly SearchReturnOption[] | null): SearchReturnOption[] {
+  if (opts === null || opts.length === 0) return ['ALL'];
+  const want = opts.filter((o) => o !== 'SAVE' && o !== 'UPDATE');
+  if (want.length === 0 && opts.includes('UPDATE')) return ['ALL'];
+  return want;
 }
 
 export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<void> {
@@ -298,9 +313,22 @@ export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<v
     ctx.out.raw(`* SEARCH${ids.length > 0 ? ' ' + ids.join(' ') : ''}${mod}\r\n`);
     return;
   }
-  // RFC 4731 3.1: RETURN () means ALL; SAVE alone returns nothing else.
-  const want = opts === null || opts.length === 0 ? ['ALL'] : opts.filter((o) => o !== 'SAVE');
-  if (opts !== null && opts.length === 1 && opts[0] === 'SAVE') return;
+  if (opts?.includes('UPDATE')) {
+    // RFC 5267 4.1: keep this result up to date (commands/contexts.ts); refused past the limit.
+    addContext(ctx, view, {
+      tag: ctx.tag,
+      uid: cmd.uid,
+      key: cmd.key,
+      criteria: null,
+      partialLast: null,
+      uids: new Set(hits.map((h) => h.uid)),
+      sorted: [],
+    });
+  }
+  // RFC 4731 3.1: RETURN () means ALL; SAVE alone returns nothing else. UPDATE alone returns ALL: the
+  // client needs the result its updates will change (RFC 5267 4.1).
+  const want = returned(opts);
+  if (want.length === 0) return;
   let line = `* ESEARCH (TAG "${ctx.tag.replace(/["\\]/g, '')}")${cmd.uid ? ' UID' : ''}`;
   if (ids.length > 0) {
     if (want.includes('MIN')) line += ` MIN ${ids.reduce((x, y) => Math.min(x, y))}`;

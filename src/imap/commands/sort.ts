@@ -1,6 +1,12 @@
 // IMAP SORT / UID SORT and THREAD / UID THREAD (RFC 5256), ESORT (RFC 5267 3) and PARTIAL (RFC 5267 4.4), on src/mail's sort/thread engine.
 import { headerIndexValues, type HeaderIndex, type MessageMeta } from '../../store/mail-store.js';
-import { compileSort, keysOf, sortableMessage, type SortableMessage } from '../../mail/sort.js';
+import {
+  compileSort,
+  keysOf,
+  sortableMessage,
+  type SortableMessage,
+  type SortCriterion,
+} from '../../mail/sort.js';
 import {
   threadableMessage,
   threadOrderedSubject,
@@ -11,7 +17,8 @@ import {
 import type { ImapCommand, SearchKey } from '../proto/command-types.js';
 import type { Addressed, SelectedView } from '../selected-view.js';
 import { enableCondstore, type CommandContext } from './context.js';
-import { candidates, needs, refuseUnknownCharset, yieldToLoop, type Needs } from './search.js';
+import { candidates, needs, refuseUnknownCharset, returned, yieldToLoop, type Needs } from './search.js';
+import { addContext, type ContextEvaluator } from './contexts.js';
 import { selectedView } from './select.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
@@ -47,6 +54,15 @@ async function matching(
   if (n.modseq) enableCondstore(ctx);
   // An ALL search (the usual SORT/THREAD) matches every message of the view without reading anything.
   const found = key.op === 'all' ? null : await candidates(ctx, view, n, key);
+  return { hits: await withHeaders(ctx, view, found), modseq: n.modseq };
+}
+
+/** These messages (ascending; null: the whole view) with their header index; an expunged one is left out. */
+async function withHeaders(
+  ctx: CommandContext,
+  view: SelectedView,
+  found: readonly Addressed[] | null,
+): Promise<Hit[]> {
   const hits: Hit[] = [];
   const pause = slicer(ctx);
   let next = 0; // the next entry of `found`
@@ -70,7 +86,7 @@ async function matching(
         hits.push({ seq, uid: view.uids[seq - 1] as number, meta: null, headers: h });
     });
   }
-  return { hits, modseq: n.modseq };
+  return hits;
 }
 
 /** Yields to other sessions when this command has held the event loop for SLICE_MS. */
@@ -115,7 +131,9 @@ function facts(h: Hit): {
   header(name: string): string | undefined;
 } {
   return {
-    order: h.seq,
+    // The UID: in the same order as sequence numbers, and stable across expunges, so records kept by a
+    // CONTEXT=SORT context still compare rightly with new ones (commands/contexts.ts).
+    order: h.uid,
     arrival: h.meta === null ? NaN : h.meta.internalDate.getTime(),
     size: h.meta?.size ?? 0,
     header: (name) => headerIndexValues(h.headers, name)[0],
@@ -163,13 +181,18 @@ function orderedSet(ids: readonly number[]): string {
   return parts.join(',');
 }
 
-export async function sort(ctx: CommandContext, cmd: Cmd<'SORT'>): Promise<void> {
-  const view = selectedView(ctx);
-  refuseUnknownCharset(cmd.charset);
-  const matched = await matching(ctx, view, cmd.key);
-  const modseq = matched.modseq;
-  let hits = matched.hits;
-  const keys = keysOf(cmd.criteria);
+/**
+ * The sort records of these hits, sorted by the criteria, and the hits kept (in their order): one
+ * expunged meanwhile is left out.
+ */
+async function sortRecords(
+  ctx: CommandContext,
+  view: SelectedView,
+  found: Hit[],
+  criteria: SortCriterion[],
+): Promise<{ records: Array<SortableMessage & { hit: Hit }>; hits: Hit[] }> {
+  let hits = found;
+  const keys = keysOf(criteria);
   if (keys.has('arrival') || keys.has('size')) {
     await loadMeta(ctx, view, hits);
     hits = hits.filter((h) => h.meta !== null); // expunged and collected meanwhile: no data, as in SEARCH
@@ -178,7 +201,30 @@ export async function sort(ctx: CommandContext, cmd: Cmd<'SORT'>): Promise<void>
     Object.assign(sortableMessage(facts(h), keys), { hit: h }),
   );
   if (keys.has('date')) await dateFallbacks(ctx, view, records);
-  records.sort(compileSort(cmd.criteria));
+  return { records: records.sort(compileSort(criteria)), hits };
+}
+
+/** How CONTEXT updates (commands/contexts.ts) re-check changed messages: SEARCH's and SORT's own code. */
+export const contextEvaluator: ContextEvaluator = {
+  async matching(ctx, view, key, uids) {
+    const seqs = uids.map((u) => view.seqOf(u)).filter((s) => s > 0);
+    const n: Needs = { meta: false, headers: false, body: false, modseq: false };
+    needs(key, n);
+    return (await candidates(ctx, view, n, key, seqs)).map((h) => h.uid);
+  },
+  async records(ctx, view, criteria, uids) {
+    const found = uids.map((uid) => ({ seq: view.seqOf(uid), uid })).filter((a) => a.seq > 0);
+    const { records } = await sortRecords(ctx, view, await withHeaders(ctx, view, found), criteria);
+    return records.map((r) => Object.assign(r, { uid: r.hit.uid }));
+  },
+};
+
+export async function sort(ctx: CommandContext, cmd: Cmd<'SORT'>): Promise<void> {
+  const view = selectedView(ctx);
+  refuseUnknownCharset(cmd.charset);
+  const matched = await matching(ctx, view, cmd.key);
+  const modseq = matched.modseq;
+  const { records, hits } = await sortRecords(ctx, view, matched.hits, cmd.criteria);
   const sorted = records.map((r) => r.hit);
   const ids = sorted.map((h) => (cmd.uid ? h.uid : h.seq));
   const opts = cmd.returnOptions;
@@ -196,7 +242,20 @@ export async function sort(ctx: CommandContext, cmd: Cmd<'SORT'>): Promise<void>
   }
   // RFC 5267 3 (ESORT): the ESEARCH response, MIN/MAX being the first and last in sort order.
   if (opts.includes('SAVE')) view.saved = hits.map((h) => h.uid);
-  const want = opts.length === 0 && cmd.partial === null ? ['ALL'] : opts.filter((o) => o !== 'SAVE');
+  if (opts.includes('UPDATE')) {
+    // RFC 5267 4.1/4.3: a sorted context; its updates give positions in this order.
+    addContext(ctx, view, {
+      tag: ctx.tag,
+      uid: cmd.uid,
+      key: cmd.key,
+      criteria: cmd.criteria,
+      partialLast: cmd.partial?.last ?? null,
+      uids: new Set(hits.map((h) => h.uid)),
+      sorted: records.map((r) => Object.assign(r, { uid: r.hit.uid })),
+    });
+  }
+  // UPDATE alone returns ALL, as for SEARCH (search.ts returned); with PARTIAL, the partial result.
+  const want = cmd.partial !== null ? opts.filter((o) => o !== 'SAVE' && o !== 'UPDATE') : returned(opts);
   if (want.length === 0 && cmd.partial === null) return; // SAVE alone returns nothing (RFC 5182 2.1)
   let line = `* ESEARCH (TAG "${ctx.tag.replace(/["\\]/g, '')}")${cmd.uid ? ' UID' : ''}`;
   const reported = new Set<number>();

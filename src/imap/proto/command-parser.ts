@@ -167,6 +167,17 @@ function parseBody(name: string, args: Args, rest: ImapToken[]): ImapCommandBody
       return { name, uid: false, ...parseSearchArgs(rest) };
     case 'SORT':
       return { name, uid: false, ...parseSortArgs(rest) };
+    case 'CANCELUPDATE': {
+      // RFC 5267 4.2: "CANCELUPDATE" 1*(SP quoted): the tags of the contexts to end.
+      const tags: string[] = [];
+      while (args.more()) {
+        const t = args.take('context tag');
+        if (t.type !== 'quoted') throw new ImapSyntaxError('CANCELUPDATE takes quoted tags');
+        tags.push(t.value);
+      }
+      if (tags.length === 0) throw new ImapSyntaxError('CANCELUPDATE needs a tag');
+      return { name, tags };
+    }
     case 'THREAD':
       return { name, uid: false, ...parseThreadArgs(rest) };
     case 'FETCH':

@@ -34,8 +34,8 @@ export type SearchKey =
   /** RFC 8474 6: EMAILID / THREADID objectid. */
   | { op: 'objectid'; kind: 'email' | 'thread'; id: string };
 
-/** ESEARCH RETURN options (RFC 4731 3.1, RFC 9051 6.4.4, RFC 5182 SAVE). */
-export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+/** ESEARCH RETURN options (RFC 4731 3.1, RFC 9051 6.4.4, RFC 5182 SAVE, RFC 5267 4.1 UPDATE). */
+export type SearchReturnOption = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'UPDATE';
 
 /** THREAD algorithms (RFC 5256 3). */
 export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
@@ -190,6 +190,8 @@ export type ImapCommandBody =
       charset: string;
       key: SearchKey;
     }
+  /** RFC 5267 4.2: ends the CONTEXT=SEARCH/SORT contexts of these tags. */
+  | { name: 'CANCELUPDATE'; tags: string[] }
   | { name: 'THREAD'; uid: boolean; algorithm: ThreadAlgorithm; charset: string; key: SearchKey }
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; items: FetchItem[]; modifiers: FetchModifiers }
   | { name: 'STORE'; uid: boolean; set: SequenceSet; unchangedSince: number | null; action: StoreAction }

@@ -44,7 +44,16 @@ const DATE_KEYS: Record<string, ['internal' | 'sent', 'before' | 'on' | 'since']
   SENTSINCE: ['sent', 'since'],
 };
 
-const RETURN_OPTIONS = new Set<SearchReturnOption>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
+const RETURN_OPTIONS = new Set<SearchReturnOption>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'UPDATE']);
+
+/**
+ * RFC 5267 4.1: UPDATE keeps a result up to date with ADDTO/REMOVEFROM, which say nothing of a MIN or
+ * MAX; a client asking for both is refused with BAD (as Dovecot does) rather than left with a stale MIN.
+ */
+export function checkUpdateOptions(options: readonly SearchReturnOption[]): void {
+  if (options.includes('UPDATE') && (options.includes('MIN') || options.includes('MAX')))
+    throw new ImapSyntaxError('UPDATE cannot be combined with MIN or MAX');
+}
 
 /** Parses everything after SEARCH: [RETURN (...)] [CHARSET x] search-key *(SP search-key). */
 export function parseSearchArgs(tokens: ImapToken[]): ParsedSearch {
@@ -60,6 +69,7 @@ export function parseSearchArgs(tokens: ImapToken[]): ParsedSearch {
         throw new ImapSyntaxError('Unknown SEARCH RETURN option');
       if (!returnOptions.includes(name as SearchReturnOption)) returnOptions.push(name as SearchReturnOption);
     }
+    checkUpdateOptions(returnOptions);
   }
   if (args.peekWord() === 'CHARSET') {
     args.take('CHARSET');

@@ -2,7 +2,7 @@
 import type { SortCriterion, SortKey } from '../../mail/sort.js';
 import { ImapSyntaxError } from './types.js';
 import { Args } from './parse-args.js';
-import { parseSearchArgs } from './parse-search.js';
+import { checkUpdateOptions, parseSearchArgs } from './parse-search.js';
 import type { ImapToken } from './tokenizer.js';
 import type { SearchKey, SearchReturnOption, ThreadAlgorithm } from './command-types.js';
 
@@ -22,7 +22,7 @@ const SORT_KEYS: Record<string, SortKey> = {
 const THREAD_ALGORITHMS = new Set<ThreadAlgorithm>(['ORDEREDSUBJECT', 'REFERENCES']);
 
 /** Sort return options (RFC 5267 3: those of ESEARCH; RFC 5182 SAVE). PARTIAL is kept apart. */
-const RETURN_OPTIONS = new Set<SearchReturnOption>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
+const RETURN_OPTIONS = new Set<SearchReturnOption>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'UPDATE']);
 
 /** Largest PARTIAL position (RFC 5267 4.4: nz-number, a 32-bit number). */
 const MAX_PARTIAL = 4294967295;
@@ -104,6 +104,7 @@ function parseReturn(items: readonly ImapToken[]): Pick<ParsedSort, 'returnOptio
   // RFC 5267 4.4: PARTIAL and ALL together are a BAD.
   if (partial !== null && returnOptions.includes('ALL'))
     throw new ImapSyntaxError('PARTIAL and ALL cannot be combined');
+  checkUpdateOptions(returnOptions);
   return { returnOptions, partial };
 }
 
