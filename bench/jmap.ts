@@ -28,6 +28,8 @@ const { values: opt } = parseArgs({
     seconds: { type: 'string' },
     rounds: { type: 'string' },
     streams: { type: 'string' },
+    // Writes a V8 CPU profile of the server (node --cpu-prof) into this directory at its exit.
+    'cpu-prof': { type: 'string' },
     'no-dovecot': { type: 'boolean', default: false },
     'no-ours': { type: 'boolean', default: false },
     cli: { type: 'string' },
@@ -39,7 +41,7 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     'usage: node --import tsx bench/jmap.ts [--quick] [--messages N] [--clients C] [--seconds S] [--rounds R]\n' +
-      '       [--streams N] [--no-dovecot] [--no-ours] [--cli dist/cli.js] [--json FILE] [--keep]\n',
+      '       [--streams N] [--cpu-prof DIR] [--no-dovecot] [--no-ours] [--cli dist/cli.js] [--json FILE] [--keep]\n',
   );
   process.exit(0);
 }
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
       cli: CLI,
       port: await freePort(),
       httpPort,
+      nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
       domain: DOMAIN,
       user: 'big',
       maxConnections: CLIENTS + STREAMS + 100,

@@ -36,6 +36,8 @@ export interface MailroomOptions {
   submissionPort?: number;
   /** The plain HTTP (JMAP) listener, off when absent: the JMAP bench turns it on (Basic over loopback). */
   httpPort?: number;
+  /** Node flags for the server process only (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
   /** More accounts (full addresses, password "pw") besides user@domain. */
   accounts?: string[];
   /** Runs on the data dir after the accounts exist and before `serve` starts (e.g. a mailbox fill). */
@@ -135,7 +137,9 @@ export async function startMailroom(o: MailroomOptions): Promise<MailroomServer>
     // Logs go to a file, not a pipe we drain: the bench process also runs the load generator and
     // must not spend its CPU reading the server's per-message log lines.
     const fd = openSync(logFile, 'a');
-    child = spawn(process.execPath, [o.cli, 'serve', '--config', config], { stdio: ['ignore', fd, fd] });
+    child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.cli, 'serve', '--config', config], {
+      stdio: ['ignore', fd, fd],
+    });
     closeSync(fd);
     let exited: number | null = null;
     child.once('exit', (code) => (exited = code ?? -1));
