@@ -42,21 +42,19 @@ export const QUERY_MAILBOX_SQL =
   'SELECT e.id FROM mailbox_messages mm JOIN emails e ON e.account_id = ? AND e.message_id = mm.message_id ' +
   'WHERE mm.mailbox_id = ? ORDER BY mm.received_at DESC, mm.message_id DESC LIMIT ? OFFSET ?';
 
-/*
- * getEmails' statements. CROSS JOIN makes json_each the outer loop (SQLite keeps a CROSS JOIN's order):
- * left to choose, the planner walks the account's whole emails index and probes the id list per row,
- * ~1 s a page on 100,000 messages. Pinned by test/unit/store/sqlite-jmap-plan.test.ts.
+/**
+ * getEmails' one statement: each Email of a JSON array of email row ids in an account, with its
+ * message's size and one row per mailbox holding it (mailboxIds, keywords). CROSS JOIN makes json_each
+ * the outer loop (SQLite keeps a CROSS JOIN's order): left to choose, the planner walks the account's
+ * whole emails index and probes the id list per row, ~1 s a page on 100,000 messages. Pinned by
+ * test/unit/store/sqlite-jmap-plan.test.ts. The account's mailboxes only: a message delivered to two
+ * local accounts is one messages row with mailbox rows in both.
  */
-/** getEmails' Emails (with their message's size) for a JSON array of email row ids, in an account. */
 export const GET_EMAILS_SQL =
-  'SELECT e.id, e.message_id, e.thread_id, e.received_at, m.size FROM json_each(?) j ' +
-  'CROSS JOIN emails e ON e.id = j.value JOIN messages m ON m.id = e.message_id WHERE e.account_id = ?';
-
-/** getEmails' mailbox rows (mailboxIds, keywords) for a JSON array of message ids, in an account's mailboxes. */
-export const PLACED_ROWS_SQL =
-  'SELECT mm.message_id, mm.mailbox_id, mm.uid, mm.flags FROM json_each(?) j ' +
-  'CROSS JOIN mailbox_messages mm ON mm.message_id = j.value JOIN mailboxes b ON b.id = mm.mailbox_id ' +
-  'WHERE b.account_id = ? ORDER BY mm.message_id, mm.mailbox_id';
+  'SELECT e.id, e.message_id, e.thread_id, e.received_at, m.size, mm.mailbox_id, mm.flags FROM json_each(?) j ' +
+  'CROSS JOIN emails e ON e.id = j.value JOIN messages m ON m.id = e.message_id ' +
+  'JOIN mailbox_messages mm ON mm.message_id = e.message_id JOIN mailboxes b ON b.id = mm.mailbox_id ' +
+  'WHERE e.account_id = ? AND b.account_id = e.account_id';
 
 const splitFlags = (text: string): string[] => (text === '' ? [] : text.split(' '));
 
@@ -134,31 +132,27 @@ export class SqliteJmapStore implements JmapStore {
     }
     if (numbers.size === 0) return ids.map(() => null);
     const list = JSON.stringify([...numbers]);
-    // One read transaction: the Emails and their mailbox rows are from one snapshot.
-    const { emails, placed } = this.ctx.db.transaction(() => {
-      const emails = this.ctx.prepare<[string, number], EmailRow>(GET_EMAILS_SQL).all(list, accountId);
-      const messages = JSON.stringify(emails.map((e) => e.message_id));
-      const placed = this.ctx
-        .prepare<[string, number], PlacedRow & { message_id: number }>(PLACED_ROWS_SQL)
-        .all(messages, accountId);
-      return { emails, placed };
-    })();
-    const rowsOf = new Map<number, PlacedRow[]>();
-    for (const r of placed) {
-      const rows = rowsOf.get(r.message_id);
-      if (rows) rows.push(r);
-      else rowsOf.set(r.message_id, [r]);
+    // One statement, so one snapshot: an Email row per mailbox holding it (an Email is in at least one).
+    const rows = this.ctx
+      .prepare<[string, number], EmailRow & { mailbox_id: number; flags: string }>(GET_EMAILS_SQL)
+      .all(list, accountId);
+    const placed = new Map<number, { e: EmailRow; boxes: number[]; flags: string[] }>();
+    for (const r of rows) {
+      const p = placed.get(r.id);
+      if (p) {
+        p.boxes.push(r.mailbox_id);
+        p.flags.push(...splitFlags(r.flags));
+      } else placed.set(r.id, { e: r, boxes: [r.mailbox_id], flags: splitFlags(r.flags) });
     }
     const byId = new Map<number, EmailRecord>();
-    for (const e of emails) {
-      const rows = rowsOf.get(e.message_id) ?? [];
+    for (const { e, boxes, flags } of placed.values()) {
       byId.set(e.id, {
         id: encodeId('email', e.id),
         messageId: e.message_id,
         blobId: encodeId('blob', e.message_id),
         threadId: encodeId('thread', e.thread_id),
-        mailboxIds: rows.map((r) => encodeId('mailbox', r.mailbox_id)).sort(),
-        keywords: keywordsOfFlags(rows.flatMap((r) => splitFlags(r.flags))),
+        mailboxIds: boxes.map((b) => encodeId('mailbox', b)).sort(),
+        keywords: keywordsOfFlags(flags),
         size: e.size,
         receivedAt: new Date(e.received_at),
       });
