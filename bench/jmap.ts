@@ -140,6 +140,12 @@ async function main(): Promise<void> {
     cpuSeconds: () => dc.cpuSeconds(),
     memoryKiB: () => dc.memoryKiB(),
   };
+  if (jmapTarget && STREAMS > 0) {
+    // Before the page loops: their garbage, collected while the streams open, made the difference
+    // of RSS meaningless (even negative). The server has started and served only the fill's admin commands.
+    idle = await idleStreams(jmapTarget, STREAMS, () => sleep(2000));
+    log(`${idle.streams} idle EventSource streams: ${fmt(idle.perStreamKiB, 1)} KiB each`);
+  }
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate which server goes first: load from elsewhere on the shared machine then hits both alike.
     const order: ('mailroom' | 'dovecot')[] =
@@ -155,11 +161,6 @@ async function main(): Promise<void> {
           `p99 ${fmt(r.p99Ms, 1)} ms, ${r.errors} errors, server ${fmt(r.serverCores, 2)} cores`,
       );
     }
-  }
-  if (jmapTarget && STREAMS > 0) {
-    // RSS settles once the allocations of the page loop are collected and returned.
-    idle = await idleStreams(jmapTarget, STREAMS, () => sleep(2000));
-    log(`${idle.streams} idle EventSource streams: ${fmt(idle.perStreamKiB, 1)} KiB each`);
   }
 }
 
