@@ -1,4 +1,4 @@
-// `npm run bench`: runs every bench in sequence (SMTP acceptance, outbound relay, IMAP, robustness soak), each printing its own table.
+// `npm run bench`: runs every bench in sequence (SMTP acceptance, outbound relay, IMAP, JMAP, robustness soak), each printing its own table.
 // Each bench is its own process (node --import tsx bench/X.ts), so one that fails does not stop the others.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['smtp', 'relay', 'imap', 'soak'] as const;
+const BENCHES = ['smtp', 'relay', 'imap', 'jmap', 'soak'] as const;
 type Bench = (typeof BENCHES)[number];
 /** The SMTP bench's own load ids: `--only a,b` keeps meaning "SMTP loads a and b" as before. */
 const SMTP_LOADS = ['a', 'b', 'c'];
@@ -26,16 +26,18 @@ const { values: opt } = parseArgs({
     'smtp-args': { type: 'string', default: '' },
     'relay-args': { type: 'string', default: '' },
     'imap-args': { type: 'string', default: '' },
+    'jmap-args': { type: 'string', default: '' },
     'soak-args': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--only smtp,relay,imap,soak|a,b,c] [--quick] [--rounds N] [--no-postfix] [--no-dovecot]\n' +
+    'usage: npm run bench -- [--only smtp,relay,imap,jmap,soak|a,b,c] [--quick] [--rounds N] [--no-postfix] [--no-dovecot]\n' +
       '                        [--no-ours] [--generator G] [--json FILE] [--keep]\n' +
-      '                        [--smtp-args "..."] [--relay-args "..."] [--imap-args "..."] [--soak-args "..."]\n' +
-      'each bench alone: node --import tsx bench/{run,relay,imap,soak}.ts --help; see bench/README.md\n',
+      '                        [--smtp-args "..."] [--relay-args "..."] [--imap-args "..."] [--jmap-args "..."]\n' +
+      '                        [--soak-args "..."]\n' +
+      'each bench alone: node --import tsx bench/{run,relay,imap,jmap,soak}.ts --help; see bench/README.md\n',
   );
   process.exit(0);
 }
@@ -89,6 +91,15 @@ const argsOf: Record<Bench, () => string[]> = {
     ...jsonFor('imap'),
     ...words(opt['imap-args']),
   ],
+  jmap: () => [
+    ...flag(opt.quick, '--quick'),
+    ...(opt.rounds ? ['--rounds', opt.rounds] : []),
+    ...flag(opt['no-dovecot'], '--no-dovecot'),
+    ...flag(opt['no-ours'], '--no-ours'),
+    ...flag(opt.keep, '--keep'),
+    ...jsonFor('jmap'),
+    ...words(opt['jmap-args']),
+  ],
   // No peer and no rounds: the soak compares our server under attack with itself in calm.
   soak: () => [
     ...flag(opt.quick, '--quick'),
@@ -97,11 +108,18 @@ const argsOf: Record<Bench, () => string[]> = {
     ...words(opt['soak-args']),
   ],
 };
-const FILES: Record<Bench, string> = { smtp: 'run.ts', relay: 'relay.ts', imap: 'imap.ts', soak: 'soak.ts' };
+const FILES: Record<Bench, string> = {
+  smtp: 'run.ts',
+  relay: 'relay.ts',
+  imap: 'imap.ts',
+  jmap: 'jmap.ts',
+  soak: 'soak.ts',
+};
 const TITLES: Record<Bench, string> = {
   smtp: 'SMTP acceptance vs Postfix (issue 2)',
   relay: 'outbound relay vs Postfix (issue 3)',
   imap: 'IMAP vs Dovecot (issue 4)',
+  jmap: 'JMAP newest page vs Dovecot IMAP FETCH (issue 9)',
   soak: 'robustness soak: good clients beside hostile ones (issue 8)',
 };
 

@@ -34,6 +34,10 @@ export interface MailroomOptions {
   /** POP3 and submission listeners (off when absent): the soak bench turns them on. */
   pop3Port?: number;
   submissionPort?: number;
+  /** The plain HTTP (JMAP) listener, off when absent: the JMAP bench turns it on (Basic over loopback). */
+  httpPort?: number;
+  /** Node flags for the server process only (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
   /** More accounts (full addresses, password "pw") besides user@domain. */
   accounts?: string[];
   /** Runs on the data dir after the accounts exist and before `serve` starts (e.g. a mailbox fill). */
@@ -48,7 +52,7 @@ export interface MailroomServer extends BenchServer {
 
 /** The bench config: only the MX listener, every other listener off so nothing collides with dev ports. */
 export function mailroomConfig(dir: string, o: MailroomOptions): string {
-  const off = ['submissions', 'pop3s', 'http', 'https'];
+  const off = ['submissions', 'pop3s', 'https'];
   const access = (name: string, port: number | undefined): string[] => [
     '',
     `[${name}]`,
@@ -64,8 +68,11 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     ...access('imaps', o.imapsPort),
     ...access('pop3', o.pop3Port),
     ...access('submission', o.submissionPort),
+    ...access('http', o.httpPort),
     ...off.flatMap((s) => ['', `[${s}]`, 'listen = []']),
     '',
+    // JMAP's Basic auth over plain HTTP is only allowed on loopback with this (CONTRACT.md [auth]).
+    ...(o.httpPort === undefined ? [] : ['[auth]', 'allow_loopback_plaintext = true', '']),
     '[limits]',
     `max_connections = ${o.maxConnections}`,
     `max_connections_per_ip = ${o.maxConnectionsPerIp ?? o.maxConnections}`,
@@ -130,7 +137,9 @@ export async function startMailroom(o: MailroomOptions): Promise<MailroomServer>
     // Logs go to a file, not a pipe we drain: the bench process also runs the load generator and
     // must not spend its CPU reading the server's per-message log lines.
     const fd = openSync(logFile, 'a');
-    child = spawn(process.execPath, [o.cli, 'serve', '--config', config], { stdio: ['ignore', fd, fd] });
+    child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.cli, 'serve', '--config', config], {
+      stdio: ['ignore', fd, fd],
+    });
     closeSync(fd);
     let exited: number | null = null;
     child.once('exit', (code) => (exited = code ?? -1));
