@@ -109,10 +109,12 @@ describe('auth throttling over real sockets (issue 8, findings 4 and 5)', () => 
     const [fourth, t4] = await timed(() => smtp.send(`AUTH PLAIN ${token}`));
     assert.match(fourth, /^535 /);
     smtp.close();
-    assert.ok(t1 < 900, `first failure answered at once (${t1} ms)`);
-    assert.ok(t2 >= 950 && t2 < 1900, `second after ~1 s (${t2} ms)`);
-    assert.ok(t3 >= 1950 && t3 < 2900, `third after ~2 s (${t3} ms)`);
-    assert.ok(t4 >= 2950 && t4 < 3900, `fourth after ~3 s (${t4} ms)`);
+    // Lower bounds are the policy; the upper ones only catch a runaway delay, with room for a busy
+    // 2-core machine running the parallel suite (a production scrypt check can take most of a second).
+    assert.ok(t1 < 2500, `first failure answered at once (${t1} ms)`);
+    assert.ok(t2 >= 950 && t2 < 3500, `second after ~1 s (${t2} ms)`);
+    assert.ok(t3 >= 1950 && t3 < 4500, `third after ~2 s (${t3} ms)`);
+    assert.ok(t4 >= 2950 && t4 < 5500, `fourth after ~3 s (${t4} ms)`);
     const events = logLines
       .filter((l) => typeof l.event === 'string' && (l.event as string).startsWith('auth_'))
       .map((l) => `${l.event as string} ${l.protocol as string} ${l.ip as string} ${l.account as string}`);
