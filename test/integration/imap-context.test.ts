@@ -1,11 +1,8 @@
 // CONTEXT=SORT over a real socket (RFC 5267 4): a message APPENDed by another connection reaches an IDLE client as ADDTO.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { serveImapConnection } from '../../src/imap/connection.js';
-import { MailboxIndexCache } from '../../src/imap/mailbox-index-cache.js';
-import { silentLogger } from '../../src/observability/logger.js';
 import { RawImap } from '../helpers/imap-raw.js';
+import { admitAnyone, startImapServer } from '../helpers/imap-server.js';
 import { deliverText, openTestStore } from '../helpers/imap-session.js';
 
 test('IDLE: an APPEND by another connection is pushed as ESEARCH ADDTO at its sorted position', async () => {
@@ -22,34 +19,9 @@ test('IDLE: an APPEND by another connection is pushed as ESEARCH ADDTO at its so
       { queueId: `Q${n}` },
     );
   }
-  const sockets = new Set<Socket>();
-  const indexCache = new MailboxIndexCache(store.mail);
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveImapConnection(socket, {
-      services: {
-        store,
-        authenticate: async (u) => ({ kind: 'ok', account: u.toLowerCase() }),
-        now: () => new Date(),
-        indexCache,
-      },
-      policy: {
-        hostname: 'mx.example.test',
-        tlsAvailable: false,
-        allowLoopbackPlaintext: true,
-        maxAppendSize: 1 << 20,
-      },
-      logger: silentLogger(),
-      secureContext: null,
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server = await startImapServer(store, { authenticate: admitAnyone });
+  after(() => server.close());
+  const port = server.port;
   const watcher = await RawImap.open(port);
   const actor = await RawImap.open(port);
   try {

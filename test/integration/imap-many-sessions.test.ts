@@ -2,14 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuthenticator } from '../../src/auth/authenticator.js';
+import { startImapServer } from '../helpers/imap-server.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
-import { serveImapConnection } from '../../src/imap/connection.js';
-import { MailboxIndexCache } from '../../src/imap/mailbox-index-cache.js';
-import { silentLogger } from '../../src/observability/logger.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { RawImap } from '../helpers/imap-raw.js';
 
@@ -28,37 +24,11 @@ test(`${SESSIONS} sessions idling on one mailbox: no MaxListeners warning, liste
   const warnings: Error[] = [];
   const onWarning = (w: Error): void => void warnings.push(w);
   process.on('warning', onWarning);
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveImapConnection(socket, {
-      services: {
-        store,
-        authenticate: createAuthenticator({
-          store,
-          now: () => Date.now(),
-          sleep: async () => undefined,
-          dummyParams: PARAMS,
-        }),
-        now: () => new Date(),
-        indexCache: new MailboxIndexCache(store.mail),
-      },
-      policy: {
-        hostname: 'mx.example.test',
-        tlsAvailable: false,
-        allowLoopbackPlaintext: true,
-        maxAppendSize: 1 << 20,
-      },
-      logger: silentLogger(),
-      secureContext: null,
-    });
-  });
+  const server = await startImapServer(store);
   try {
     store.addDomain('example.test');
     store.addAccount('bob@example.test', await hashPassword('secret', { params: PARAMS }));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
+    const port = server.port;
     const baseline = listenerCount(store);
     const clients: RawImap[] = [];
     for (let i = 0; i < SESSIONS; i++) {
@@ -79,11 +49,11 @@ test(`${SESSIONS} sessions idling on one mailbox: no MaxListeners warning, liste
       c.close();
     }
     const deadline = Date.now() + 5_000;
-    while ((sockets.size > 0 || listenerCount(store) !== baseline) && Date.now() < deadline) {
+    while ((server.openConnections() > 0 || listenerCount(store) !== baseline) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
-    assert.equal(sockets.size, 0);
+    assert.equal(server.openConnections(), 0);
     assert.equal(listenerCount(store), baseline, 'store listeners back to baseline');
     assert.deepEqual(
       warnings.map((w) => `${w.name}: ${w.message}`),
@@ -92,8 +62,7 @@ test(`${SESSIONS} sessions idling on one mailbox: no MaxListeners warning, liste
     );
   } finally {
     process.off('warning', onWarning);
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,11 +2,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuthenticator } from '../../src/auth/authenticator.js';
+import { startImapServer } from '../helpers/imap-server.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
 import { MAX_PASSWORD_BYTES, SESSION_ERROR_LIMIT } from '../../src/config/limits.js';
 import { serveImapConnection } from '../../src/imap/connection.js';
@@ -27,37 +27,13 @@ async function setup(): Promise<number> {
   store.addDomain('example.test');
   store.addAccount('bob@example.test', await hashPassword('secret', { params: PARAMS }));
   store.addAccount('long@example.test', await hashPassword(LONG_PASSWORD, { params: PARAMS }));
-  const authenticate = createAuthenticator({
-    store,
-    now: () => Date.now(),
-    sleep: async () => undefined,
-    dummyParams: PARAMS,
-  });
-  const sockets = new Set<Socket>();
-  const indexCache = new MailboxIndexCache(store.mail);
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveImapConnection(socket, {
-      services: { store, authenticate, now: () => new Date(), indexCache },
-      policy: {
-        hostname: 'mx.example.test',
-        tlsAvailable: false,
-        allowLoopbackPlaintext: true,
-        maxAppendSize: 1 << 20,
-      },
-      logger: silentLogger(),
-      secureContext: null,
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const server = await startImapServer(store);
   after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
-  return (server.address() as AddressInfo).port;
+  return server.port;
 }
 
 const port = await setup();

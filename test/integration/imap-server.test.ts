@@ -2,15 +2,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startImapServer } from '../helpers/imap-server.js';
 import { ImapFlow } from 'imapflow';
-import { createAuthenticator } from '../../src/auth/authenticator.js';
 import { hashPassword } from '../../src/auth/password-hash.js';
-import { serveImapConnection } from '../../src/imap/connection.js';
-import { MailboxIndexCache } from '../../src/imap/mailbox-index-cache.js';
-import { silentLogger } from '../../src/observability/logger.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const PARAMS = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
@@ -20,34 +16,10 @@ async function setup() {
   const store = openSqliteStore({ dataDir: dir });
   store.addDomain('example.test');
   const account = store.addAccount('bob@example.test', await hashPassword('secret', { params: PARAMS }));
-  const authenticate = createAuthenticator({
-    store,
-    now: () => Date.now(),
-    sleep: async () => undefined,
-    dummyParams: PARAMS,
-  });
-  const sockets = new Set<Socket>();
-  const indexCache = new MailboxIndexCache(store.mail);
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveImapConnection(socket, {
-      services: { store, authenticate, now: () => new Date(), indexCache },
-      policy: {
-        hostname: 'mx.example.test',
-        tlsAvailable: false,
-        allowLoopbackPlaintext: true,
-        maxAppendSize: 1 << 20,
-      },
-      logger: silentLogger(),
-      secureContext: null,
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const server = await startImapServer(store);
+  const port = server.port;
   after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -1,11 +1,8 @@
 // SORT, ESORT and THREAD over a real socket: an in-process IMAP server on port 0, a raw line client, mail delivered by the store.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { serveImapConnection } from '../../src/imap/connection.js';
-import { MailboxIndexCache } from '../../src/imap/mailbox-index-cache.js';
-import { silentLogger } from '../../src/observability/logger.js';
 import { RawImap } from '../helpers/imap-raw.js';
+import { admitAnyone, startImapServer } from '../helpers/imap-server.js';
 import { deliverText, openTestStore } from '../helpers/imap-session.js';
 
 test('SORT, UID SORT, ESORT and THREAD over a socket, interleaved with a delivery', async () => {
@@ -27,33 +24,9 @@ test('SORT, UID SORT, ESORT and THREAD over a socket, interleaved with a deliver
     3,
     'From: bob@x.test\r\nSubject: Lunch\r\nMessage-ID: <3@x>\r\nDate: Mon, 2 Nov 2026 09:00:00 +0000',
   );
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveImapConnection(socket, {
-      services: {
-        store,
-        authenticate: async (u) => ({ kind: 'ok', account: u.toLowerCase() }),
-        now: () => new Date(),
-        indexCache: new MailboxIndexCache(store.mail),
-      },
-      policy: {
-        hostname: 'mx.example.test',
-        tlsAvailable: false,
-        allowLoopbackPlaintext: true,
-        maxAppendSize: 1 << 20,
-      },
-      logger: silentLogger(),
-      secureContext: null,
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
-  });
-  const imap = await RawImap.open((server.address() as AddressInfo).port);
+  const server = await startImapServer(store, { authenticate: admitAnyone });
+  after(() => server.close());
+  const imap = await RawImap.open(server.port);
   try {
     assert.equal((await imap.command('LOGIN bob@example.test x')).status, 'OK');
     const caps = await imap.command('CAPABILITY');
