@@ -10,17 +10,7 @@ import { looksLikeMessage, mailBlobResolver, readBlob } from './email-blobs.js';
 import type { MailMethodDeps } from './index.js';
 import { orNull, setError, SetError } from './set-errors.js';
 import { checkIfInState } from './standard.js';
-
-/** RFC 8621 4.1.1 keyword syntax: IMAP atom characters, no "(){]%*\"\\", 1-255 octets. */
-const KEYWORD = /^[!#$&'+-Z^-z|~]{1,255}$/;
-
-/** UTCDate (RFC 8620 1.4): "2014-10-30T06:12:00Z", optional fraction. */
-function parseUtcDate(value: unknown): Date | null {
-  if (typeof value !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z$/.test(value))
-    return null;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? null : d;
-}
+import { parseKeyword, parseUtcDate } from './email-filter.js';
 
 export function emailImport(deps: MailMethodDeps): MethodHandler {
   const blobs = mailBlobResolver(deps.store);
@@ -62,11 +52,13 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
           const keywords = spec.keywords ?? {};
           if (
             !isObject(keywords) ||
-            !Object.entries(keywords).every(([k, v]) => v === true && KEYWORD.test(k))
+            !Object.entries(keywords).every(([k, v]) => v === true && parseKeyword(k) !== null)
           ) {
             throw new SetError('invalidProperties', undefined, { properties: ['keywords'] });
           }
-          const receivedAt = spec.receivedAt === undefined ? deps.now() : parseUtcDate(spec.receivedAt);
+          const receivedMs =
+            spec.receivedAt === undefined ? deps.now().getTime() : parseUtcDate(spec.receivedAt);
+          const receivedAt = receivedMs === null ? null : new Date(receivedMs);
           if (receivedAt === null)
             throw new SetError('invalidProperties', undefined, { properties: ['receivedAt'] });
           const blob = await blobs.open(storeId, ctx.resolveId(spec.blobId) ?? spec.blobId);
