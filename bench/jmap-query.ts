@@ -9,6 +9,7 @@ import { userOfAccount } from '../src/jmap/core/session.js';
 import { mailCapabilities, mailMethods } from '../src/jmap/mail/index.js';
 import { silentLogger } from '../src/observability/logger.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { fillInbox, threadHeaders } from './lib/fill-inbox.js';
 
 const total = Number(process.argv[2] ?? '100000');
 const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
@@ -19,31 +20,13 @@ try {
   store.addDomain('example.test');
   const account = store.addAccount('bob@example.test', 'h');
   const t0 = performance.now();
-  const base = Date.parse('2026-01-01T00:00:00Z');
-  const WAVE = 500;
-  for (let first = 0; first < total; first += WAVE) {
-    const wave: Promise<void>[] = [];
-    for (let i = first; i < Math.min(total, first + WAVE); i++) {
-      const reply =
-        i % 4 !== 0
-          ? `In-Reply-To: <m${i - 1}@bench.example>\r\nSubject: Re: topic ${i - (i % 4)}\r\n`
-          : `Subject: topic ${i}\r\n`;
-      const text = `From: sender${i % 97} <s${i % 97}@remote.example>\r\nTo: bob@example.test\r\nMessage-ID: <m${i}@bench.example>\r\n${reply}\r\nword${i} ${'x'.repeat(800)}\r\n`;
-      const b = Buffer.from(text);
-      wave.push(
-        store.deliver({
-          queueId: `Q${i}`,
-          envelope: { sender: 'load@remote.example' },
-          traceHeaders: `Received: by bench id Q${i}\r\n`,
-          body: { kind: 'memory', chunks: [b], size: b.length },
-          receivedAt: new Date(base + i * 1000),
-          local: [{ accountId: account.id }],
-          remote: [],
-        }),
-      );
-    }
-    await Promise.all(wave);
-  }
+  await fillInbox(
+    store,
+    account.id,
+    total,
+    (i) =>
+      `From: sender${i % 97} <s${i % 97}@remote.example>\r\nTo: bob@example.test\r\n${threadHeaders(i)}\r\nword${i} ${'x'.repeat(800)}\r\n`,
+  );
   console.log(`filled ${total} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const deps = { store, logger: silentLogger(), hostname: 'bench.example', now: () => new Date() };

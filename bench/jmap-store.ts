@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { FILL_WAVE, fillInbox, threadHeaders } from './lib/fill-inbox.js';
 
 const total = Number(process.argv[2] ?? '100000');
 
@@ -25,35 +26,16 @@ try {
   store.addDomain('example.test');
   const bob = store.addAccount('bob@example.test', 'h').id;
   const t0 = performance.now();
-  const base = Date.parse('2026-01-01T00:00:00Z');
-  const WAVE = 500;
-  for (let first = 0; first < total; first += WAVE) {
-    const wave: Promise<void>[] = [];
-    for (let i = first; i < Math.min(total, first + WAVE); i++) {
-      // Every fourth message replies to the one before it (threads of 1-4 messages).
-      const reply =
-        i % 4 !== 0
-          ? `In-Reply-To: <m${i - 1}@bench.example>\r\nSubject: Re: topic ${i - (i % 4)}\r\n`
-          : `Subject: topic ${i}\r\n`;
-      const text = `From: load@remote.example\r\nTo: bob@example.test\r\nMessage-ID: <m${i}@bench.example>\r\n${reply}\r\n${'x'.repeat(800)}\r\n`;
-      const b = Buffer.from(text);
-      wave.push(
-        store.deliver({
-          queueId: `Q${i}`,
-          envelope: { sender: 'load@remote.example' },
-          traceHeaders: `Received: by bench id Q${i}\r\n`,
-          body: { kind: 'memory', chunks: [b], size: b.length },
-          receivedAt: new Date(base + i * 1000),
-          local: [{ accountId: bob }],
-          remote: [],
-        }),
-      );
-    }
-    await Promise.all(wave);
-  }
+  await fillInbox(
+    store,
+    bob,
+    total,
+    (i) =>
+      `From: load@remote.example\r\nTo: bob@example.test\r\n${threadHeaders(i)}\r\n${'x'.repeat(800)}\r\n`,
+  );
   const fill = (performance.now() - t0) / 1000;
   console.log(
-    `filled ${total} messages in ${fill.toFixed(1)} s (${Math.round(total / fill)} msgs/s, ${WAVE} concurrent)`,
+    `filled ${total} messages in ${fill.toFixed(1)} s (${Math.round(total / fill)} msgs/s, ${FILL_WAVE} concurrent)`,
   );
   const j = store.jmap;
   const inbox = j.mailboxObjectId(store.getMailbox(bob, 'INBOX')?.id as number);

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { createMailroom } from '../test/helpers/mailroom-process.js';
+import { fillInbox, threadHeaders } from './lib/fill-inbox.js';
 
 const total = Number(process.argv[2] ?? '100000');
 const rounds = Number(process.argv[3] ?? '5');
@@ -19,31 +20,13 @@ try {
   const store = openSqliteStore({ dataDir: server.dataDir });
   try {
     const bob = store.getAccount('bob@example.test')!.id;
-    const base = Date.parse('2026-01-01T00:00:00Z');
-    const WAVE = 500;
-    for (let first = 0; first < total; first += WAVE) {
-      const wave: Promise<void>[] = [];
-      for (let i = first; i < Math.min(total, first + WAVE); i++) {
-        const reply =
-          i % 4 !== 0
-            ? `In-Reply-To: <m${i - 1}@bench.example>\r\nSubject: Re: topic ${i - (i % 4)}\r\n`
-            : `Subject: topic ${i}\r\n`;
-        const text = `From: Load ${i % 97} <load${i % 97}@remote.example>\r\nTo: bob@example.test\r\nMessage-ID: <m${i}@bench.example>\r\n${reply}\r\nline of text ${i}\r\n${'x'.repeat(800)}\r\n`;
-        const b = Buffer.from(text);
-        wave.push(
-          store.deliver({
-            queueId: `Q${i}`,
-            envelope: { sender: 'load@remote.example' },
-            traceHeaders: `Received: by bench id Q${i}\r\n`,
-            body: { kind: 'memory', chunks: [b], size: b.length },
-            receivedAt: new Date(base + i * 1000),
-            local: [{ accountId: bob }],
-            remote: [],
-          }),
-        );
-      }
-      await Promise.all(wave);
-    }
+    await fillInbox(
+      store,
+      bob,
+      total,
+      (i) =>
+        `From: Load ${i % 97} <load${i % 97}@remote.example>\r\nTo: bob@example.test\r\n${threadHeaders(i)}\r\nline of text ${i}\r\n${'x'.repeat(800)}\r\n`,
+    );
   } finally {
     await store.close();
   }
