@@ -81,10 +81,14 @@ export function MailApp({ client, onSignedOut }: Props) {
     };
   }, [client]);
 
+  const opens = useRef(0);
   const openEmail = async (e: EmailSummary) => {
     setSettings(false);
+    // Only the newest open may show: o pressed twice quickly must not end on the slower answer.
+    const openNo = ++opens.current;
     try {
       const full = await loadEmail(client, e.id);
+      if (openNo !== opens.current) return;
       setOpen(full);
       if (full && !full.keywords.$seen) {
         await setKeyword(client, [e.id], '$seen', true);
@@ -125,26 +129,30 @@ export function MailApp({ client, onSignedOut }: Props) {
   const forward = () => open && setComposing(forwardDraft(open));
 
   // Keyboard shortcuts: j/k next/previous, o open, r reply, a reply all, f forward, c compose, / search, # delete, e archive.
+  // The actions are set at every render and the listener is added once: a listener re-added by an
+  // effect runs late (after paint), so a key typed just after a message showed would act on the
+  // message shown before it.
+  const shortcuts = useRef<Record<string, () => void>>({});
+  shortcuts.current = {
+    j: () => list.current?.move(1),
+    k: () => list.current?.move(-1),
+    o: () => {
+      const e = list.current?.current();
+      if (e) void openEmail(e);
+    },
+    r: () => reply(false),
+    a: () => reply(true),
+    f: forward,
+    c: () => setComposing(emptyDraft()),
+    '/': () => searchBox.current?.focus(),
+    '#': () => void remove(),
+    e: () => void archiveIt(),
+    Escape: () => (composing ? undefined : setOpen(null)),
+  };
   useEffect(() => {
     const onKey = (ev: KeyboardEvent) => {
       if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
-      const run: Record<string, () => void> = {
-        j: () => list.current?.move(1),
-        k: () => list.current?.move(-1),
-        o: () => {
-          const e = list.current?.current();
-          if (e) void openEmail(e);
-        },
-        r: () => reply(false),
-        a: () => reply(true),
-        f: forward,
-        c: () => setComposing(emptyDraft()),
-        '/': () => searchBox.current?.focus(),
-        '#': () => void remove(),
-        e: () => void archiveIt(),
-        Escape: () => (composing ? undefined : setOpen(null)),
-      };
-      const action = run[ev.key];
+      const action = shortcuts.current[ev.key];
       if (action) {
         ev.preventDefault();
         action();
@@ -152,7 +160,7 @@ export function MailApp({ client, onSignedOut }: Props) {
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  });
+  }, []);
 
   const signOut = async () => {
     await client.signOut().catch(() => undefined);

@@ -119,9 +119,13 @@ export function MessageList({
     }
   }, [first, last, rows.size === 0, client, mailboxId, search, reload]);
 
+  // The cursor as last set, not as last rendered: j then o typed before a render must open the row moved to.
+  const cursorNow = useRef(cursor);
+  cursorNow.current = cursor;
   control.current = {
     move(delta) {
-      const next = Math.min(Math.max(0, cursor + delta), Math.max(0, total - 1));
+      const next = Math.min(Math.max(0, cursorNow.current + delta), Math.max(0, total - 1));
+      cursorNow.current = next;
       setCursor(next);
       const el = box.current;
       if (
@@ -130,7 +134,7 @@ export function MessageList({
       )
         el.scrollTo({ top: next * ROW_HEIGHT - el.clientHeight / 2 });
     },
-    current: () => rows.get(cursor) ?? null,
+    current: () => rows.get(cursorNow.current) ?? null,
   };
 
   const items = [];
