@@ -191,5 +191,6 @@ function resolveConfig(
         ]),
       ),
     },
+    dns: { servers: raw.dns?.servers ?? raw.outbound?.dns_servers ?? [] },
   };
 }

@@ -286,6 +286,19 @@ export const rawConfigSchema = z.strictObject({
       }
     })
     .optional(),
+  // The one resolver for every lookup (MX, SPF, DKIM, DMARC, MTA-STS, TLSA, DNSBL, PTR).
+  dns: z
+    .strictObject({
+      servers: z
+        .array(
+          z.string({ error: 'expected an IP address' }).refine(isDnsServer, {
+            error: 'expected an IP address, optionally with a port ("127.0.0.1:5353", "[::1]:5353")',
+          }),
+          { error: 'expected an array of IP addresses' },
+        )
+        .optional(),
+    })
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof rawConfigSchema>;
@@ -359,6 +372,8 @@ export interface Config {
     /** AUTH credentials per routes key ('*' = smarthost). */
     routeAuth: Record<string, { username: string; password: string; allowPlaintextAuth: boolean }>;
   };
+  /** [dns] servers, else outbound.dns_servers (the older spelling); empty: the system's resolver. */
+  dns: { servers: string[] };
 }
 
 export const DEFAULT_RETRY_INTERVALS = ['1m', '5m', '15m', '1h', '4h'] as const;

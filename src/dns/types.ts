@@ -48,7 +48,7 @@ export interface MailResolver extends DnsResolver {
    * node:dns/promises `resolve(name, rrtype)`: the shape mailauth's `resolver` option expects
    * ('TXT' -> string[][], 'MX' -> {exchange, priority}[], 'A'/'AAAA'/'PTR'/'CNAME' -> string[]).
    */
-  resolve(name: string, rrtype: string): Promise<unknown>;
+  resolve(name: string, rrtype: string): Promise<string[][] | string[]>;
   stats(): ResolverStats;
 }
 

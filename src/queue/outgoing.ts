@@ -11,7 +11,8 @@ import type { Store } from '../store/store.js';
 import { ConnectionPool } from '../smtp/client/connection-pool.js';
 import { createDsnSender } from './bounce.js';
 import { QueueScheduler, type SchedulerOptions } from './scheduler.js';
-import { createResolver, createSmtpTransport } from './transport.js';
+import { createSmtpTransport } from './transport.js';
+import { createMailResolver } from '../dns/resolver.js';
 
 export interface OutgoingQueueOptions {
   store: Store;
@@ -22,7 +23,7 @@ export interface OutgoingQueueOptions {
   random?: () => number;
   /** data_dir's free-space floor: DSNs wait while below it. */
   storage?: StorageLevel;
-  /** Test seams. */
+  /** The process's one resolver ([dns] servers); tests may pass a fake with MX/A/AAAA only. */
   resolver?: DnsResolver;
   timeouts?: ClientTimeouts;
   limits?: Pick<
@@ -52,7 +53,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     port: config.outbound.port,
     routes,
     routeAuth: config.outbound.routeAuth,
-    resolver: options.resolver ?? createResolver(config.outbound.dnsServers),
+    resolver: options.resolver ?? createMailResolver({ servers: config.dns.servers }),
     random,
     pool,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),

@@ -1,5 +1,4 @@
 // The scheduler's Transport over SMTP: MX resolution (or outbound.routes), then the client connection, host by host.
-import { Resolver } from 'node:dns/promises';
 import { isAscii } from 'node:buffer';
 import { deliverToHosts, type ClientConnectionOptions } from '../smtp/client/connection.js';
 import type { ConnectionPool } from '../smtp/client/connection-pool.js';
@@ -30,14 +29,6 @@ export interface SmtpTransportOptions {
   connect?: ClientConnectionOptions['connect'];
   /** Idle connections kept between batches (outgoing.ts owns it and closes it at shutdown). */
   pool?: ConnectionPool;
-}
-
-/** A node:dns Resolver on outbound.dns_servers ("ip" or "ip:port"); empty: the system's servers. */
-export function createResolver(servers: readonly string[]): DnsResolver {
-  // RFC 5321 5.1 lookups: a short timeout and few tries, so a dead DNS server defers mail instead of hanging.
-  const resolver = new Resolver({ timeout: 5_000, tries: 2 });
-  if (servers.length > 0) resolver.setServers([...servers]);
-  return resolver;
 }
 
 export function createSmtpTransport(options: SmtpTransportOptions): Transport {

@@ -22,6 +22,8 @@ import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { startOutgoingQueue, type OutgoingQueue } from '../queue/outgoing.js';
 import type { DeliveryRequest, Store } from '../store/store.js';
 import { createQueueIdGenerator } from '../queue/queue-id.js';
+import { createMailResolver } from '../dns/resolver.js';
+import type { MailResolver } from '../dns/types.js';
 
 // Queue ids live in queue/queue-id.ts (JMAP submission makes them too); re-exported for existing callers.
 export { createQueueIdGenerator } from '../queue/queue-id.js';
@@ -54,6 +56,8 @@ export interface ServeOptions {
   store?: Store;
   /** Only for tests: a fake free-space probe instead of statfs(data_dir). */
   freeSpaceProbe?: FreeSpaceProbe;
+  /** Only for tests: a resolver instead of one on [dns] servers. */
+  resolver?: MailResolver;
 }
 
 export interface RunningServer {
@@ -119,6 +123,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(options.freeSpaceProbe ? { probe: options.freeSpaceProbe } : {}),
   });
   const storage = storageGuard.guard;
+  // The one resolver and its cache: every lookup of the process (MX, SPF, DKIM, DMARC, TLSA, DNSBL, PTR).
+  const resolver = options.resolver ?? createMailResolver({ servers: config.dns.servers });
   const listeners: Listener[] = [];
   const addresses: Partial<Record<ListenerName, ListenAddress[]>> = {};
 
@@ -245,6 +251,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     now,
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     storage,
+    resolver,
   });
   wakeQueue = () => outgoing.scheduler.wake();
 

@@ -62,6 +62,22 @@ describe('parseListenAddress', () => {
 });
 
 describe('parseConfigText', () => {
+  test('[dns] servers is the one resolver; outbound.dns_servers is its older spelling', () => {
+    assert.deepEqual(parse('').dns, { servers: [] });
+    assert.deepEqual(parse('[outbound]\ndns_servers = ["192.0.2.53"]').dns, { servers: ['192.0.2.53'] });
+    assert.deepEqual(parse('[dns]\nservers = ["127.0.0.1:5353", "[::1]:53"]').dns, {
+      servers: ['127.0.0.1:5353', '[::1]:53'],
+    });
+    // Both given: [dns] wins.
+    assert.deepEqual(parse('[outbound]\ndns_servers = ["192.0.2.53"]\n[dns]\nservers = ["192.0.2.1"]').dns, {
+      servers: ['192.0.2.1'],
+    });
+    assert.throws(
+      () => parse('[dns]\nservers = ["dns.example"]'),
+      /dns\.servers\[0\]: expected an IP address/,
+    );
+  });
+
   test('empty file: the dev defaults of CONTRACT.md', () => {
     const config = parse('');
     assert.equal(config.hostname, 'box.test');
