@@ -12,6 +12,7 @@ import { serveCommand } from './commands/serve.js';
 import { userCommand } from './commands/user.js';
 import { queueCommand } from './commands/queue.js';
 import { doctorCommand } from './commands/doctor.js';
+import { backupCommand, restoreCommand } from './commands/backup.js';
 
 /** What a command may touch of the outside world; main() gets the real one, tests may pass their own. */
 export interface CliIo {
@@ -60,6 +61,8 @@ const COMMANDS: readonly Command[] = [
   queueCommand,
   sendCommand,
   doctorCommand,
+  backupCommand,
+  restoreCommand,
 ];
 /** Named in CONTRACT.md; they arrive with the outgoing queue (a later issue). */
 const LATER: string[] = [];
