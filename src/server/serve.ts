@@ -157,6 +157,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   try {
+    const upgradeBackup = (store as { upgradeBackup?: string | null }).upgradeBackup;
+    if (upgradeBackup)
+      logger.info(
+        { event: 'schema-upgrade-backup', path: upgradeBackup },
+        'data_dir copied before a schema upgrade',
+      );
     if (modesFixed.length > 0) {
       logger.warn(
         { dataDir: config.dataDir, count: modesFixed.length, paths: modesFixed.slice(0, 10) },

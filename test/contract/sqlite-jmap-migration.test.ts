@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
+import { checkDataDir } from '../../src/store/sqlite/backup.js';
 import type { Mailbox } from '../../src/store/store.js';
 import { assertConsistent } from './jmap-contract.js';
 
@@ -41,6 +42,15 @@ test('migration 10: a schema-9 data directory gets an Email per (account, messag
     assert.ok(rowsBefore.length >= 10);
 
     let store = openSqliteStore({ dataDir: dir });
+    // The data as it was is copied first (issue 11): a restorable schema-9 backup with every message.
+    const upgradeBackup = store.upgradeBackup ?? '';
+    assert.ok(upgradeBackup.startsWith(join(dir, 'backups', `schema-9-to-${SCHEMA_VERSION}-`)));
+    const copy = checkDataDir(upgradeBackup);
+    assert.deepEqual(copy.problems, []);
+    assert.equal(copy.messages, new Set(rowsBefore.map((r) => r.message_id)).size);
+    const copied = new Database(join(upgradeBackup, 'mailroom.db'), { readonly: true });
+    assert.equal(copied.pragma('user_version', { simple: true }), 9);
+    copied.close();
     const db = new Database(join(dir, 'mailroom.db'), { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     // IMAP sees exactly what it saw: UIDs, flags, MODSEQs, UIDNEXT, HIGHESTMODSEQ, VANISHED.

@@ -243,3 +243,16 @@ export function restoreDataDir(
   const check = checkDataDir(dataDir);
   return { ...check, manifest };
 }
+
+/** Before a schema upgrade: a backup in data_dir/backups/schema-<from>-to-<to>-<time>; returns its path. */
+export function backupBeforeUpgrade(dataDir: string, fromVersion: number, now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const target = join(
+    dataDir,
+    'backups',
+    `schema-${fromVersion}-to-${SCHEMA_VERSION}-${stamp}-${process.pid}`,
+  );
+  makePrivateDir(join(dataDir, 'backups'));
+  backupDataDir(dataDir, target, () => now);
+  return target;
+}

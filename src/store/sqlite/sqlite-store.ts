@@ -31,7 +31,8 @@ import { listQueueEntries } from './queries.js';
 import { SqliteQueueStore } from './queue-store.js';
 import { SqliteUploadStore } from './upload-store.js';
 import { SqliteSendingStore } from './sending-store.js';
-import { migrate } from './schema.js';
+import { migrate, SCHEMA_VERSION } from './schema.js';
+import { backupBeforeUpgrade } from './backup.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
 import { cachedPrepare, type Prepare } from './statements.js';
@@ -56,6 +57,8 @@ export interface SqliteStoreOptions {
    * checkpointer.ts). Other processes (the CLI) leave SQLite's auto-checkpoint on.
    */
   backgroundCheckpoints?: boolean;
+  /** Copy data_dir to data_dir/backups/ before a schema upgrade (default true). */
+  backupBeforeUpgrade?: boolean;
 }
 
 /**
@@ -76,6 +79,8 @@ export class SqliteStore implements Store {
   readonly sending: SqliteSendingStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
+  /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
+  readonly upgradeBackup: string | null = null;
   /** What the orphan sweep at open removed (for the start-up log and tests). */
   readonly orphansRemoved: { spool: string[]; blobs: string[] };
   private readonly db: Database.Database;
@@ -116,6 +121,10 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = NORMAL');
       if (options.backgroundCheckpoints) this.db.pragma('wal_autocheckpoint = 0');
       this.db.pragma('foreign_keys = ON');
+      // An upgrade rewrites tables in place: a copy of the data as it was comes first (issue 11).
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > 0 && version < SCHEMA_VERSION && options.backupBeforeUpgrade !== false)
+        this.upgradeBackup = backupBeforeUpgrade(options.dataDir, version);
       migrate(this.db);
       canonicalizeStoredNames(this.db);
     } catch (err) {
