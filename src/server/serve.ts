@@ -5,6 +5,7 @@ import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
 import { withVacationResponder } from '../delivery/vacation-responder.js';
+import { createSrsService } from '../delivery/srs-forwarding.js';
 import { senderOwnedBy } from '../mail/submission.js';
 import { startHttpListeners } from '../http/server.js';
 import { listen, type Listener } from '../net/listener.js';
@@ -77,8 +78,15 @@ export function createSmtpServices(options: {
   logger?: Logger;
 }): SmtpServices {
   const { store, now, storage } = options;
+  // Alias forwarding rewrites foreign senders with SRS; bounces to those addresses are reversed (issue 10).
+  const srs = createSrsService({
+    secret: (name, create) => store.policy.secret(name, create),
+    isLocalDomain: (domain) => store.isLocalDomain(domain),
+    now,
+  });
   return {
-    routeRecipient: createRouter(store, { hostname: options.hostname }),
+    routeRecipient: createRouter(store, { hostname: options.hostname, srs }),
+    forwardSender: (sender, forwarderDomain) => srs.forward(sender, forwarderDomain),
     // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP and POP3
     // (and HTTP later) all get this function, so failures count across protocols and connections.
     authenticate: createAuthenticator({

@@ -64,6 +64,8 @@ export const REPLY = {
   encryptionRequired: r(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
   unknownUser: r(550, '5.1.1', 'Mailbox unavailable: no such user here'),
   relayDenied: r(554, '5.7.1', 'Relay access denied'),
+  // An SRS address reverses only for bounces (README "Forwarding"): otherwise anyone could relay through it.
+  srsBouncesOnly: r(550, '5.7.1', 'This forwarding return address accepts only bounces (MAIL FROM:<>)'),
   messageTooBig: r(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
   // RFC 5321 4.5.3.1.10 "500 Line too long", sent after the final dot; the limit is DATA_LINE_MAX.
   dataLineTooLong: r(500, '5.5.6', 'Line too long in message data (over 65536 octets)'),

@@ -33,7 +33,15 @@ export interface SmtpPeer {
 
 export type RouteResult =
   /** Deliver here: to these local accounts and/or forward to these remote addresses (alias targets). */
-  | { kind: 'accept'; local: { accountId: number; mailbox?: string }[]; remote: string[] }
+  | {
+      kind: 'accept';
+      local: { accountId: number; mailbox?: string }[];
+      remote: string[];
+      /** A local domain whose alias forwards to `remote`: the envelope sender is rewritten with SRS there. */
+      forwardedBy?: string;
+      /** A reversed SRS address (bounce return path): only a null-sender transaction may use it. */
+      bounceOnly?: boolean;
+    }
   /** Local domain, no such user or alias: 550 5.1.1. */
   | { kind: 'unknown-user' }
   /** Not a local domain and the client is not authenticated: 554 5.7.1 (no open relay). */
@@ -64,6 +72,12 @@ export interface SmtpServices {
    * as MAIL FROM? Its own address, +tag, or an alias resolving to it; never the null sender.
    */
   senderAllowed(sender: string, account: string): boolean;
+  /**
+   * The envelope sender for the queue copy of mail that `forwarderDomain` (a local domain's alias)
+   * forwards to remote addresses: an SRS address for a sender of another domain (sender-auth/srs.ts),
+   * else the sender unchanged. Absent: never rewritten.
+   */
+  forwardSender?(sender: string, forwarderDomain: string): string;
   openSpool(): BodySpool;
   /** Durable storage of an accepted message; resolves once fsynced (group commit). */
   deliver(request: DeliveryRequest): Promise<void>;

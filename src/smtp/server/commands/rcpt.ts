@@ -32,6 +32,9 @@ export function handleRcpt(
     case 'relay-denied':
       return core.reply(REPLY.relayDenied);
     case 'accept': {
+      // SRS reversal is a way back for bounces only; a real sender could use it to relay anywhere.
+      if (route.bounceOnly && tx.sender !== '') return core.reply(REPLY.srsBouncesOnly);
+      if (route.forwardedBy !== undefined && route.remote.length > 0) tx.forwardDomain ??= route.forwardedBy;
       for (const target of route.local) tx.local.set(`${target.accountId}/${target.mailbox ?? ''}`, target);
       for (const target of route.remote) {
         if (tx.remote.has(target)) continue;
