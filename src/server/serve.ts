@@ -13,7 +13,8 @@ import { loadTls } from '../net/tls.js';
 import type { Logger } from '../observability/logger.js';
 import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
-import { serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
+import { isLoopback, serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
+import { createGreylist, DEFAULT_GREYLIST_SETTINGS, type GreylistSettings } from '../abuse/greylist.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
 import { fixDataDirModes, prepareDataDir } from '../store/data-dir.js';
 import { createBodySpool } from '../store/spool.js';
@@ -76,6 +77,8 @@ export function createSmtpServices(options: {
   storage?: StorageLevel;
   /** Where the authenticator writes auth_failed / auth_throttled lines. */
   logger?: Logger;
+  /** Greylisting on the MX ([inbound] greylisting); absent: off. */
+  greylist?: GreylistSettings;
 }): SmtpServices {
   const { store, now, storage } = options;
   // Alias forwarding rewrites foreign senders with SRS; bounces to those addresses are reversed (issue 10).
@@ -87,6 +90,7 @@ export function createSmtpServices(options: {
   return {
     routeRecipient: createRouter(store, { hostname: options.hostname, srs }),
     forwardSender: (sender, forwarderDomain) => srs.forward(sender, forwarderDomain),
+    ...(options.greylist ? { greylist: greylistCheck(store, options.greylist, now) } : {}),
     // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP and POP3
     // (and HTTP later) all get this function, so failures count across protocols and connections.
     authenticate: createAuthenticator({
@@ -103,6 +107,15 @@ export function createSmtpServices(options: {
     now,
     ...(storage ? { storageLow: () => storage.check() } : {}),
   };
+}
+
+function greylistCheck(
+  store: Store,
+  settings: GreylistSettings,
+  now: () => Date,
+): NonNullable<SmtpServices['greylist']> {
+  const check = createGreylist(store.policy, settings, () => now().getTime());
+  return (facts) => check(facts).verdict;
 }
 
 /** Starts every configured listener; resolves once all accept connections. */
@@ -149,6 +162,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     logger,
     ...(options.random ? { random: options.random } : {}),
     storage,
+    ...(config.inbound.greylisting
+      ? { greylist: { ...DEFAULT_GREYLIST_SETTINGS, delayMs: config.inbound.greylistDelayMs } }
+      : {}),
     onDeliver: (request) => {
       const p = deliverLocally(request);
       inFlight.add(p);
@@ -201,6 +217,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
             logger: log,
             secureContext: tls.secureContext,
             deadlines: config.limits.deadlines,
+            // The early-talker pause is the MX's alone, and loopback skips it (as postscreen's
+            // permit_mynetworks): local tools, filters and the benchmarks are not strangers.
+            greetPauseMs:
+              spec.role === 'mx' && !isLoopback(socket.remoteAddress ?? '') ? config.inbound.greetPauseMs : 0,
             onClose: () => sessions.delete(handle),
           });
           sessions.add(handle);

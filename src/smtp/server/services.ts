@@ -78,6 +78,11 @@ export interface SmtpServices {
    * else the sender unchanged. Absent: never rewritten.
    */
   forwardSender?(sender: string, forwarderDomain: string): string;
+  /**
+   * Greylisting on the MX (abuse/greylist.ts); absent when `[inbound] greylisting` is off. 'defer': the
+   * RCPT gets 451 4.7.1.
+   */
+  greylist?(facts: { ip: string; sender: string; recipient: string }): 'pass' | 'defer';
   openSpool(): BodySpool;
   /** Durable storage of an accepted message; resolves once fsynced (group commit). */
   deliver(request: DeliveryRequest): Promise<void>;
