@@ -210,6 +210,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
         // RFC 5321 3.8 / 4.2.3: 421 means "service not available, closing"; 4.7.0 is a policy refusal (RFC 3463).
         refusal: `421 4.7.0 ${config.hostname} Too many connections, try later\r\n`,
+        // Postfix anvil's connection rate: loopback (local tools, the benches) is never counted.
+        connectionRatePerIp: config.limits.connectionRatePerIp,
+        rateExempt: isLoopback,
+        rateRefusal: `421 4.7.0 ${config.hostname} Too many connections from your address, slow down\r\n`,
         onConnection: (socket: Socket) => {
           const handle = serveSmtpConnection(socket, {
             policy,
