@@ -14,6 +14,7 @@ import type { Logger } from '../observability/logger.js';
 import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
 import { isLoopback, serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
+import { createSubmissionLimits, type SubmissionLimits } from '../abuse/rate-limits.js';
 import { createGreylist, DEFAULT_GREYLIST_SETTINGS, type GreylistSettings } from '../abuse/greylist.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
 import { fixDataDirModes, prepareDataDir } from '../store/data-dir.js';
@@ -79,6 +80,8 @@ export function createSmtpServices(options: {
   logger?: Logger;
   /** Greylisting on the MX ([inbound] greylisting); absent: off. */
   greylist?: GreylistSettings;
+  /** Per-account submission limits, shared with JMAP; absent: none. */
+  submissionLimits?: SubmissionLimits;
 }): SmtpServices {
   const { store, now, storage } = options;
   // Alias forwarding rewrites foreign senders with SRS; bounces to those addresses are reversed (issue 10).
@@ -91,6 +94,7 @@ export function createSmtpServices(options: {
     routeRecipient: createRouter(store, { hostname: options.hostname, srs }),
     forwardSender: (sender, forwarderDomain) => srs.forward(sender, forwarderDomain),
     ...(options.greylist ? { greylist: greylistCheck(store, options.greylist, now) } : {}),
+    ...(options.submissionLimits ? { submissionLimits: options.submissionLimits } : {}),
     // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP and POP3
     // (and HTTP later) all get this function, so failures count across protocols and connections.
     authenticate: createAuthenticator({
@@ -155,11 +159,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     logger: logger.child({ component: 'vacation' }),
   });
+  // One set of counters for SMTP and JMAP submission, so an account cannot double its limit.
+  const submissionLimits = createSubmissionLimits(
+    {
+      messagesPerHour: config.limits.submissionMessagesPerHour,
+      recipientsPerHour: config.limits.submissionRecipientsPerHour,
+    },
+    () => now().getTime(),
+    (fields) => logger.warn({ event: 'submission-limit', ...fields }, 'submission limit reached'),
+  );
   const services = createSmtpServices({
     store,
     hostname: config.hostname,
     now,
     logger,
+    submissionLimits,
     ...(options.random ? { random: options.random } : {}),
     storage,
     ...(config.inbound.greylisting
@@ -247,6 +261,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       tls,
       authenticate: services.authenticate,
       deliver: services.deliver,
+      submissionLimits,
       now,
       storage,
       track: (handle: SmtpConnectionHandle, open: boolean) =>

@@ -64,6 +64,9 @@ export const REPLY = {
   encryptionRequired: r(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
   unknownUser: r(550, '5.1.1', 'Mailbox unavailable: no such user here'),
   relayDenied: r(554, '5.7.1', 'Relay access denied'),
+  // Per-account submission limits (abuse/rate-limits.ts): temporary, RFC 3463 4.7.1 "not authorized".
+  messageLimit: r(451, '4.7.1', 'Too many messages sent in the last hour, try again later'),
+  recipientLimit: r(451, '4.7.1', 'Too many recipients in the last hour, try again later'),
   // Greylisting (abuse/greylist.ts): RFC 3463 4.7.1, a temporary policy refusal; a real MTA retries.
   greylisted: r(451, '4.7.1', 'Greylisted: please try again in a few minutes'),
   // An SRS address reverses only for bounces (README "Forwarding"): otherwise anyone could relay through it.

@@ -1,6 +1,7 @@
 // What the SMTP server session may ask of the rest of Mailroom: routing, authentication, spooling, storage.
 import type { DeliveryRequest, SpooledBody } from '../../store/store.js';
 import type { Authenticate } from '../../auth/authenticator.js';
+import type { SubmissionLimits } from '../../abuse/rate-limits.js';
 
 /** The three SMTP roles of CONTRACT.md; they differ only in policy. */
 export type SmtpRole = 'mx' | 'submission' | 'submissions';
@@ -83,6 +84,8 @@ export interface SmtpServices {
    * RCPT gets 451 4.7.1.
    */
   greylist?(facts: { ip: string; sender: string; recipient: string }): 'pass' | 'defer';
+  /** Messages and recipients per hour of an authenticated account (shared with JMAP); absent: none. */
+  submissionLimits?: SubmissionLimits;
   openSpool(): BodySpool;
   /** Durable storage of an accepted message; resolves once fsynced (group commit). */
   deliver(request: DeliveryRequest): Promise<void>;

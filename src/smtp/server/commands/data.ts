@@ -213,6 +213,8 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     core.event({ kind: 'service-error', operation: 'deliver', error });
     return refuseStorage(core, writeFailureOf(error));
   }
+  if (core.authenticatedAs !== null)
+    core.services.submissionLimits?.record(core.authenticatedAs, tx.recipients.length);
   core.event({
     kind: 'accepted',
     queueId,

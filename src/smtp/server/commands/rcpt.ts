@@ -35,6 +35,14 @@ export function handleRcpt(
       // SRS reversal is a way back for bounces only; a real sender could use it to relay anywhere.
       if (route.bounceOnly && tx.sender !== '') return core.reply(REPLY.srsBouncesOnly);
       if (greylisted(core, tx.sender, address)) return core.reply(REPLY.greylisted);
+      const limits = core.services.submissionLimits;
+      if (
+        core.authenticatedAs !== null &&
+        limits &&
+        !limits.recipientsAllowed(core.authenticatedAs, tx.recipients.length + 1, 'smtp')
+      ) {
+        return core.reply(REPLY.recipientLimit);
+      }
       if (route.forwardedBy !== undefined && route.remote.length > 0) tx.forwardDomain ??= route.forwardedBy;
       for (const target of route.local) tx.local.set(`${target.accountId}/${target.mailbox ?? ''}`, target);
       for (const target of route.remote) {
