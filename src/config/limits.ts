@@ -484,3 +484,6 @@ export const JMAP_EMAIL_CREATE_LIMITS = {
  * longer than that is not ordinary personal mail.
  */
 export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } as const;
+
+// Forwarding (SRS) and abuse defence limits live beside this file (kept under the ~500-line rule).
+export * from './limits-abuse.js';

@@ -5,7 +5,15 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { MailroomError } from '../errors.js';
-import { DEFAULT_MIN_FREE_SPACE, DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION } from './limits.js';
+import {
+  DEFAULT_CONNECTION_RATE_PER_IP,
+  DEFAULT_GREET_PAUSE_MS,
+  DEFAULT_MIN_FREE_SPACE,
+  DEFAULT_SUBMISSION_LIMITS,
+  DEFAULT_TLS_CIPHERS,
+  DEFAULT_TLS_MIN_VERSION,
+  GREYLIST,
+} from './limits.js';
 import {
   DEFAULT_DEADLINES,
   DEFAULT_LIMITS,
@@ -170,6 +178,16 @@ function resolveConfig(
         transferGraceMs: raw.limits?.transfer_grace ?? DEFAULT_DEADLINES.transferGraceMs,
         transferMinRate: raw.limits?.transfer_min_rate ?? DEFAULT_DEADLINES.transferMinRate,
       },
+      connectionRatePerIp: raw.limits?.connection_rate_per_ip ?? DEFAULT_CONNECTION_RATE_PER_IP,
+      submissionMessagesPerHour:
+        raw.limits?.submission_messages_per_hour ?? DEFAULT_SUBMISSION_LIMITS.messagesPerHour,
+      submissionRecipientsPerHour:
+        raw.limits?.submission_recipients_per_hour ?? DEFAULT_SUBMISSION_LIMITS.recipientsPerHour,
+    },
+    inbound: {
+      greylisting: raw.inbound?.greylisting ?? false,
+      greylistDelayMs: raw.inbound?.greylist_delay ?? GREYLIST.delayMs,
+      greetPauseMs: raw.inbound?.greet_pause ?? DEFAULT_GREET_PAUSE_MS,
     },
     queue: {
       retryIntervalsMs:

@@ -100,6 +100,35 @@ const positiveInt = (what = 'a positive integer') =>
     .positive({ error: `expected ${what}` })
     .max(Number.MAX_SAFE_INTEGER, { error: `expected ${what}` });
 
+/** An integer >= 0 where 0 turns a limit off. */
+const limitOrOff = (what: string) =>
+  z
+    .number({ error: `expected ${what}, or 0 for none` })
+    .int({ error: `expected ${what}, or 0 for none` })
+    .min(0, { error: `expected ${what}, or 0 for none` })
+    .max(Number.MAX_SAFE_INTEGER, { error: `expected ${what}, or 0 for none` });
+
+/** A short pause: "300ms", "1s", or "0" (none); at most 10 s (greet_pause: longer only loses mail). */
+export function parsePause(text: string): number | null {
+  const m = /^(?:0|([0-9]{1,5})ms|([0-9]{1,2})s)$/.exec(text);
+  if (!m) return null;
+  const ms = m[1] !== undefined ? Number(m[1]) : m[2] !== undefined ? Number(m[2]) * 1000 : 0;
+  return ms <= 10_000 ? ms : null;
+}
+
+const pause = z.string({ error: 'expected a pause like "300ms", "1s" or "0"' }).transform((text, ctx) => {
+  const ms = parsePause(text);
+  if (ms === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a pause like "300ms", "1s" or "0", at most 10s',
+      input: text,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const port = z
   .number({ error: 'expected a port from 1 to 65535' })
   .int({ error: 'expected a port from 1 to 65535' })
@@ -217,6 +246,19 @@ export const rawConfigSchema = z.strictObject({
       mx_session_timeout: duration.optional(),
       transfer_grace: duration.optional(),
       transfer_min_rate: positiveInt('a positive integer (bytes per second)').optional(),
+      // Abuse defence (issue 10): new SMTP connections per minute per IP; per-account submission per hour.
+      connection_rate_per_ip: limitOrOff('connections per minute').optional(),
+      submission_messages_per_hour: limitOrOff('messages per hour').optional(),
+      submission_recipients_per_hour: limitOrOff('recipients per hour').optional(),
+    })
+    .optional(),
+  // Checks on mail arriving on the MX (issue 10).
+  inbound: z
+    .strictObject({
+      greylisting: z.boolean({ error: 'expected true or false' }).optional(),
+      greylist_delay: duration.optional(),
+      // Pause before the MX greeting; a client talking during it is an early talker (554). "0": off.
+      greet_pause: pause.optional(),
     })
     .optional(),
   queue: z
@@ -356,6 +398,17 @@ export interface Config {
     /** Free-space floor of data_dir; the smaller of bytes and percent counts (null: not given). */
     minFreeSpace: MinFreeSpace;
     deadlines: DeadlineSettings;
+    /** New connections per minute per IP on the SMTP listeners (loopback exempt); 0: no limit. */
+    connectionRatePerIp: number;
+    /** Per authenticated account and hour (SMTP and JMAP submission); 0: no limit. */
+    submissionMessagesPerHour: number;
+    submissionRecipientsPerHour: number;
+  };
+  inbound: {
+    greylisting: boolean;
+    greylistDelayMs: number;
+    /** Pause before the MX 220; 0: none (no early-talker test). */
+    greetPauseMs: number;
   };
   queue: {
     retryIntervalsMs: number[];

@@ -2,6 +2,8 @@
 import type { RouteResult } from '../smtp/server/services.js';
 import type { Store } from '../store/store.js';
 import { resolveLocal, splitAddress, type AddressBook } from './aliases.js';
+import type { SrsService } from './srs-forwarding.js';
+import { isSrsLocalPart } from '../sender-auth/srs.js';
 
 export type RouterStore = Pick<
   Store,
@@ -33,8 +35,15 @@ export function addressBookOf(store: RouterStore): AddressBook {
  * - Address literals (`user@[192.0.2.1]`, RFC 5321 4.1.3) are never local: we do not know which
  *   of our IPs a NAT or proxy presented, and mail for a person belongs to a domain. Authenticated
  *   clients may still send to them (remote), others get relay-denied.
+ * - With `srs`, an SRS0/SRS1 local part of a local domain is a bounce's way back to a forwarded
+ *   message's sender: it routes to the reversed address once the hash and age verify, marked
+ *   bounceOnly (the RCPT handler takes it only with MAIL FROM:<>); a forged or expired one is unknown.
+ *   An alias that forwards to remote addresses marks the route forwardedBy its domain (SRS rewriting).
  */
-export function createRouter(store: RouterStore, options: { hostname: string }): RouteRecipient {
+export function createRouter(
+  store: RouterStore,
+  options: { hostname: string; srs?: SrsService },
+): RouteRecipient {
   const book = addressBookOf(store);
 
   const postmasterFallback = (domain: string): RouteResult => {
@@ -56,10 +65,24 @@ export function createRouter(store: RouterStore, options: { hostname: string }):
         kind: 'accept',
         local: resolved.local.map((accountId) => ({ accountId })),
         remote: resolved.remote,
+        ...(resolved.remote.length > 0 ? { forwardedBy: domain } : {}),
       };
     }
     if (local.toLowerCase() === 'postmaster') return postmasterFallback(domain);
     return { kind: 'unknown-user' };
+  };
+
+  const routeSrs = (srs: SrsService, local: string): RouteResult => {
+    const reversed = srs.reverse(local);
+    if (reversed.kind !== 'ok') return { kind: 'unknown-user' };
+    const original = splitAddress(reversed.address);
+    if (!original) return { kind: 'unknown-user' };
+    if (store.isLocalDomain(original.domain)) {
+      // One of our own senders (or a chain back to us): delivered like any local address, never re-reversed.
+      const route = routeLocal(original.local, original.domain);
+      return route.kind === 'accept' ? { ...route, bounceOnly: true } : route;
+    }
+    return { kind: 'accept', local: [], remote: [reversed.address], bounceOnly: true };
   };
 
   return (address, authenticatedAs) => {
@@ -73,7 +96,10 @@ export function createRouter(store: RouterStore, options: { hostname: string }):
     const parts = splitAddress(trimmed);
     if (!parts) return { kind: 'unknown-user' };
     const literal = parts.domain.startsWith('[');
-    if (!literal && store.isLocalDomain(parts.domain)) return routeLocal(parts.local, parts.domain);
+    if (!literal && store.isLocalDomain(parts.domain)) {
+      if (options.srs && isSrsLocalPart(parts.local)) return routeSrs(options.srs, parts.local);
+      return routeLocal(parts.local, parts.domain);
+    }
     // Not ours: only authenticated users may relay (RFC 5321 3.6.2: no open relay).
     if (authenticatedAs === null) return { kind: 'relay-denied' };
     return { kind: 'accept', local: [], remote: [`${parts.local}@${parts.domain}`] };

@@ -122,6 +122,7 @@ export async function startHttpListeners(
     now: deps.now,
     ...(deps.storage ? { storage: deps.storage } : {}),
     ...(deps.deliver ? { deliver: deps.deliver } : {}),
+    ...(deps.submissionLimits ? { submissionLimits: deps.submissionLimits } : {}),
     maxRecipients: config.limits.maxRecipients,
     maxMessageSize: config.limits.maxMessageSize,
   };

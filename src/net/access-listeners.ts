@@ -7,6 +7,7 @@ import type { DeliveryRequest, Store } from '../store/store.js';
 import { listen, type Listener } from './listener.js';
 import type { TlsMaterial } from './tls.js';
 import type { StorageLevel } from '../store/free-space.js';
+import type { SubmissionLimits } from '../abuse/rate-limits.js';
 
 /** What `mailroom serve` gives every access protocol (IMAP, POP3). */
 export interface AccessListenerDeps<Handle> {
@@ -25,6 +26,8 @@ export interface AccessListenerDeps<Handle> {
   started: Listener[];
   /** data_dir's free-space floor (IMAP APPEND is refused below it). */
   storage?: StorageLevel;
+  /** Per-account messages and recipients per hour, the same counters as SMTP's (JMAP EmailSubmission). */
+  submissionLimits?: SubmissionLimits;
 }
 
 export interface AccessListeners<Name extends ListenerName> {

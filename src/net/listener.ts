@@ -1,10 +1,10 @@
 // TCP/TLS listeners: bind addresses, enforce per-listener and per-IP connection limits, track sockets for shutdown.
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
-import { LISTEN_BACKLOG } from '../config/limits.js';
+import { CONNECTION_RATE_MAX_IPS, LISTEN_BACKLOG } from '../config/limits.js';
 import { formatListenAddress, type ListenAddress } from '../config/schema.js';
 import { MailroomError } from '../errors.js';
-import { ConnectionLimits } from './per-ip-limits.js';
+import { ConnectionLimits, ConnectionRate } from './per-ip-limits.js';
 
 /** A TLS handshake that has not finished in this time is dropped (slow-handshake attacks hold sockets). */
 const TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -21,12 +21,22 @@ export interface ListenOptions {
   maxConnectionsPerIp: number;
   /** Written to an over-limit connection before it is closed, e.g. `421 4.7.0 <host> Too many connections, try later\r\n`. */
   refusal: string;
+  /**
+   * New connections per minute from one IP (IPv6: /64) before `rateRefusal` (Postfix anvil); absent or
+   * 0: none. `rateExempt` addresses (loopback) are not counted.
+   */
+  connectionRatePerIp?: number;
+  rateExempt?(remoteAddress: string): boolean;
+  /** Written to a connection over the rate, e.g. `421 4.7.0 <host> Too many connections from your IP, slow down\r\n`. */
+  rateRefusal?: string;
+  /** Milliseconds for the rate window; injected by tests. Default performance.now. */
+  clock?: () => number;
   /** An admitted connection (already through the TLS handshake for implicit TLS). */
   onConnection(socket: Socket | TLSSocket): void;
   /** An over-limit refusal or a failed TLS handshake, for logs. */
   onRefused?(info: {
     remoteAddress: string;
-    reason: 'total' | 'per-ip' | 'tls-handshake';
+    reason: 'total' | 'per-ip' | 'rate' | 'tls-handshake';
     error?: Error;
   }): void;
 }
@@ -48,16 +58,27 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
   const sockets = new Set<Socket>();
   const servers: Server[] = [];
 
+  const perMinute = options.connectionRatePerIp ?? 0;
+  const rate = perMinute > 0 ? new ConnectionRate(perMinute, CONNECTION_RATE_MAX_IPS) : null;
+  const clock = options.clock ?? (() => performance.now());
+
+  const refuse = (socket: Socket, text: string): void => {
+    socket.on('error', () => undefined); // the peer may already be gone; nothing to do about it
+    socket.end(text);
+    // end() waits for the peer; do not let a peer that never reads keep the socket.
+    socket.setTimeout(5_000, () => socket.destroy());
+  };
+
   const admit = (socket: Socket): void => {
     const remoteAddress = socket.remoteAddress ?? '';
+    if (rate && !options.rateExempt?.(remoteAddress) && !rate.admit(remoteAddress, clock())) {
+      options.onRefused?.({ remoteAddress, reason: 'rate' });
+      return refuse(socket, options.rateRefusal ?? options.refusal);
+    }
     const verdict = limits.admit(remoteAddress);
     if (!verdict.ok) {
       options.onRefused?.({ remoteAddress, reason: verdict.reason });
-      socket.on('error', () => undefined); // the peer may already be gone; nothing to do about it
-      socket.end(options.refusal);
-      // end() waits for the peer; do not let a peer that never reads keep the socket.
-      socket.setTimeout(5_000, () => socket.destroy());
-      return;
+      return refuse(socket, options.refusal);
     }
     sockets.add(socket);
     socket.once('close', () => {

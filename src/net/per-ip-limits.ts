@@ -66,3 +66,39 @@ export class ConnectionLimits {
     return this.perIp.get(ipKey(remoteAddress)) ?? 0;
   }
 }
+
+/**
+ * New connections per remote IP (IPv6: /64) per minute, as Postfix anvil's
+ * smtpd_client_connection_rate_limit: a fixed one-minute window from a client's first connection in it.
+ * Every attempt counts, refused ones too, so a client that keeps hammering stays refused until it
+ * pauses. At most `maxKeys` clients are tracked; past that the longest-tracked is forgotten (a flood of
+ * source addresses cannot grow memory; each entry is a few dozen bytes).
+ */
+export class ConnectionRate {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly maxKeys: number,
+    private readonly windowMs = 60_000,
+  ) {}
+
+  /** Counts one connection attempt at `now` (ms); false when it is over the rate. */
+  admit(remoteAddress: string, now: number): boolean {
+    const key = ipKey(remoteAddress);
+    let w = this.windows.get(key);
+    if (!w || now - w.start >= this.windowMs) {
+      // A new window goes to the end of the map, so the first entry is always the oldest window.
+      this.windows.delete(key);
+      w = { start: now, count: 0 };
+      this.windows.set(key, w);
+      if (this.windows.size > this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
+    }
+    w.count++;
+    return w.count <= this.perMinute;
+  }
+
+  get tracked(): number {
+    return this.windows.size;
+  }
+}

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { formatListenAddress } from '../config/schema.js';
 import { createRouter } from '../delivery/router.js';
+import { createSrsService } from '../delivery/srs-forwarding.js';
 import type { Logger } from '../observability/logger.js';
 import type { DnsResolver } from '../smtp/client/mx-resolver.js';
 import type { ClientTimeouts } from '../smtp/client/client-types.js';
@@ -61,7 +62,15 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
   const sendDsns = createDsnSender({
     store,
     hostname: config.hostname,
-    route: createRouter(store, { hostname: config.hostname }),
+    // A DSN for forwarded mail goes to its SRS sender: reversed here to the original sender (issue 10).
+    route: createRouter(store, {
+      hostname: config.hostname,
+      srs: createSrsService({
+        secret: (name, create) => store.policy.secret(name, create),
+        isLocalDomain: (domain) => store.isLocalDomain(domain),
+        now,
+      }),
+    }),
     logger,
     now,
     newQueueId: options.newQueueId,

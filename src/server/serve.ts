@@ -5,6 +5,7 @@ import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
 import { withVacationResponder } from '../delivery/vacation-responder.js';
+import { createSrsService } from '../delivery/srs-forwarding.js';
 import { senderOwnedBy } from '../mail/submission.js';
 import { startHttpListeners } from '../http/server.js';
 import { listen, type Listener } from '../net/listener.js';
@@ -12,7 +13,9 @@ import { loadTls } from '../net/tls.js';
 import type { Logger } from '../observability/logger.js';
 import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
-import { serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
+import { isLoopback, serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
+import { createSubmissionLimits, type SubmissionLimits } from '../abuse/rate-limits.js';
+import { createGreylist, DEFAULT_GREYLIST_SETTINGS, type GreylistSettings } from '../abuse/greylist.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
 import { fixDataDirModes, prepareDataDir } from '../store/data-dir.js';
 import { createBodySpool } from '../store/spool.js';
@@ -79,10 +82,23 @@ export function createSmtpServices(options: {
   storage?: StorageLevel;
   /** Where the authenticator writes auth_failed / auth_throttled lines. */
   logger?: Logger;
+  /** Greylisting on the MX ([inbound] greylisting); absent: off. */
+  greylist?: GreylistSettings;
+  /** Per-account submission limits, shared with JMAP; absent: none. */
+  submissionLimits?: SubmissionLimits;
 }): SmtpServices {
   const { store, now, storage } = options;
+  // Alias forwarding rewrites foreign senders with SRS; bounces to those addresses are reversed (issue 10).
+  const srs = createSrsService({
+    secret: (name, create) => store.policy.secret(name, create),
+    isLocalDomain: (domain) => store.isLocalDomain(domain),
+    now,
+  });
   return {
-    routeRecipient: createRouter(store, { hostname: options.hostname }),
+    routeRecipient: createRouter(store, { hostname: options.hostname, srs }),
+    forwardSender: (sender, forwarderDomain) => srs.forward(sender, forwarderDomain),
+    ...(options.greylist ? { greylist: greylistCheck(store, options.greylist, now) } : {}),
+    ...(options.submissionLimits ? { submissionLimits: options.submissionLimits } : {}),
     // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP and POP3
     // (and HTTP later) all get this function, so failures count across protocols and connections.
     authenticate: createAuthenticator({
@@ -99,6 +115,15 @@ export function createSmtpServices(options: {
     now,
     ...(storage ? { storageLow: () => storage.check() } : {}),
   };
+}
+
+function greylistCheck(
+  store: Store,
+  settings: GreylistSettings,
+  now: () => Date,
+): NonNullable<SmtpServices['greylist']> {
+  const check = createGreylist(store.policy, settings, () => now().getTime());
+  return (facts) => check(facts).verdict;
 }
 
 /** Starts every configured listener; resolves once all accept connections. */
@@ -140,13 +165,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     logger: logger.child({ component: 'vacation' }),
   });
+  // One set of counters for SMTP and JMAP submission, so an account cannot double its limit.
+  const submissionLimits = createSubmissionLimits(
+    {
+      messagesPerHour: config.limits.submissionMessagesPerHour,
+      recipientsPerHour: config.limits.submissionRecipientsPerHour,
+    },
+    () => now().getTime(),
+    (fields) => logger.warn({ event: 'submission-limit', ...fields }, 'submission limit reached'),
+  );
   const services = createSmtpServices({
     store,
     hostname: config.hostname,
     now,
     logger,
+    submissionLimits,
     ...(options.random ? { random: options.random } : {}),
     storage,
+    ...(config.inbound.greylisting
+      ? { greylist: { ...DEFAULT_GREYLIST_SETTINGS, delayMs: config.inbound.greylistDelayMs } }
+      : {}),
     onDeliver: (request) => {
       const p = deliverLocally(request);
       inFlight.add(p);
@@ -198,6 +236,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
         // RFC 5321 3.8 / 4.2.3: 421 means "service not available, closing"; 4.7.0 is a policy refusal (RFC 3463).
         refusal: `421 4.7.0 ${config.hostname} Too many connections, try later\r\n`,
+        // Postfix anvil's connection rate: loopback (local tools, the benches) is never counted.
+        connectionRatePerIp: config.limits.connectionRatePerIp,
+        rateExempt: isLoopback,
+        rateRefusal: `421 4.7.0 ${config.hostname} Too many connections from your address, slow down\r\n`,
         onConnection: (socket: Socket) => {
           const handle = serveSmtpConnection(socket, {
             policy,
@@ -205,6 +247,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
             logger: log,
             secureContext: tls.secureContext,
             deadlines: config.limits.deadlines,
+            // The early-talker pause is the MX's alone, and loopback skips it (as postscreen's
+            // permit_mynetworks): local tools, filters and the benchmarks are not strangers.
+            greetPauseMs:
+              spec.role === 'mx' && !isLoopback(socket.remoteAddress ?? '') ? config.inbound.greetPauseMs : 0,
             onClose: () => sessions.delete(handle),
           });
           sessions.add(handle);
@@ -227,6 +273,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       tls,
       authenticate: services.authenticate,
       deliver: services.deliver,
+      submissionLimits,
       now,
       storage,
       track: (handle: SmtpConnectionHandle, open: boolean) =>

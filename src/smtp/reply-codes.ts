@@ -64,6 +64,13 @@ export const REPLY = {
   encryptionRequired: r(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
   unknownUser: r(550, '5.1.1', 'Mailbox unavailable: no such user here'),
   relayDenied: r(554, '5.7.1', 'Relay access denied'),
+  // Per-account submission limits (abuse/rate-limits.ts): temporary, RFC 3463 4.7.1 "not authorized".
+  messageLimit: r(451, '4.7.1', 'Too many messages sent in the last hour, try again later'),
+  recipientLimit: r(451, '4.7.1', 'Too many recipients in the last hour, try again later'),
+  // Greylisting (abuse/greylist.ts): RFC 3463 4.7.1, a temporary policy refusal; a real MTA retries.
+  greylisted: r(451, '4.7.1', 'Greylisted: please try again in a few minutes'),
+  // An SRS address reverses only for bounces (README "Forwarding"): otherwise anyone could relay through it.
+  srsBouncesOnly: r(550, '5.7.1', 'This forwarding return address accepts only bounces (MAIL FROM:<>)'),
   messageTooBig: r(552, '5.3.4', 'Message size exceeds fixed maximum message size'),
   // RFC 5321 4.5.3.1.10 "500 Line too long", sent after the final dot; the limit is DATA_LINE_MAX.
   dataLineTooLong: r(500, '5.5.6', 'Line too long in message data (over 65536 octets)'),
@@ -102,6 +109,14 @@ export function quitReply(hostname: string): Reply {
 export function timeoutReply(hostname: string, what?: string): Reply {
   if (what) return r(421, '4.4.2', `${hostname} Error: timeout exceeded (${what}), closing connection`);
   return r(421, '4.4.2', `${hostname} timeout exceeded, closing connection`);
+}
+
+/**
+ * A client that sent before our greeting (RFC 5321 3.1: the client waits for it; Postfix postscreen's
+ * pregreet test): 554 refuses the connection in place of the 220 (RFC 5321 3.1), 5.5.0 a protocol error.
+ */
+export function earlyTalkerReply(hostname: string): Reply {
+  return r(554, '5.5.0', `${hostname} Protocol error: client spoke before the greeting`);
 }
 
 /** Too many NOOP/RSET/VRFY/HELP without mail (limits.ts SMTP_JUNK_COMMAND_LIMIT); 4.7.0: a policy refusal (RFC 3463). */

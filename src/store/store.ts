@@ -2,6 +2,7 @@
 import type { EventEmitter } from 'node:events';
 import type { JmapStates, JmapStore } from './jmap-store.js';
 import type { MailStore } from './mail-store.js';
+import type { PolicyStore } from './policy-store.js';
 import type { QueueStore } from './queue-store.js';
 import type { SendingStore } from './sending-store.js';
 import type { UploadStore } from './upload-store.js';
@@ -51,6 +52,11 @@ export interface EnvelopeRecipient {
 
 export interface Envelope {
   sender: string; // '' for the null reverse-path
+  /**
+   * The envelope sender of the queue entry when it differs from `sender`: an SRS address when mail from
+   * another domain is forwarded (sender-auth/srs.ts). Local copies keep `sender` as their Return-Path.
+   */
+  queueSender?: string;
   dsnRet?: 'FULL' | 'HDRS';
   dsnEnvid?: string;
   smtpUtf8?: boolean;
@@ -127,6 +133,8 @@ export interface Store {
   readonly jmap: JmapStore;
   /** Identities, EmailSubmissions and the VacationResponse (JMAP sending, RFC 8621 6-8). */
   readonly sending: SendingStore;
+  /** Server-made secrets (the SRS key) and greylisting state (issue 10). */
+  readonly policy: PolicyStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

@@ -1,4 +1,5 @@
 // The JMAP Mail (RFC 8621), Submission and VacationResponse methods and capabilities, as the engine's registry entries.
+import type { SubmissionLimits } from '../../abuse/rate-limits.js';
 import { DEFAULT_LIMITS } from '../../config/limits.js';
 import type { Logger } from '../../observability/logger.js';
 import type { StorageLevel } from '../../store/free-space.js';
@@ -52,6 +53,8 @@ export interface MailMethodDeps {
   /** [limits] max_recipients and max_message_size, the same as SMTP submission's. */
   maxRecipients?: number;
   maxMessageSize?: number;
+  /** Per-account messages and recipients per hour, shared with SMTP ([limits] submission_*_per_hour). */
+  submissionLimits?: SubmissionLimits;
 }
 
 function submissionDeps(deps: MailMethodDeps): SubmissionDeps {
@@ -63,6 +66,7 @@ function submissionDeps(deps: MailMethodDeps): SubmissionDeps {
     newQueueId: deps.newQueueId ?? createQueueIdGenerator(() => deps.now().getTime()),
     maxRecipients: deps.maxRecipients ?? DEFAULT_LIMITS.maxRecipients,
     maxMessageSize: deps.maxMessageSize ?? DEFAULT_LIMITS.maxMessageSize,
+    ...(deps.submissionLimits ? { submissionLimits: deps.submissionLimits } : {}),
   };
 }
 

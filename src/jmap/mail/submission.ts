@@ -1,5 +1,6 @@
 // EmailSubmission/set (RFC 8621 7.5): sends a stored Email through the submission path (sender rule, Message-ID/Date, the queue).
 import { SMTP_SIZES } from '../../config/limits.js';
+import type { SubmissionLimits } from '../../abuse/rate-limits.js';
 import { normalizeAddress, splitAddress } from '../../delivery/aliases.js';
 import { addressBookOf, createRouter } from '../../delivery/router.js';
 import { HeaderScanner, senderOwnedBy, submissionHeaders } from '../../mail/submission.js';
@@ -26,6 +27,8 @@ export interface SubmissionDeps {
   deliver: (request: DeliveryRequest) => Promise<void>;
   maxRecipients: number;
   maxMessageSize: number;
+  /** Per-account messages and recipients per hour, shared with SMTP submission; absent: none. */
+  submissionLimits?: SubmissionLimits;
 }
 
 /** Envelope parameters Mailroom's queue carries on (RFC 3461 DSN); anything else is refused. */
@@ -158,6 +161,16 @@ async function send(
     throw refuse('invalidRecipients', 'some recipients are not valid', { invalidRecipients });
   }
 
+  // The SMTP submission limits (451 4.7.1 there): RFC 8621 7.5 forbiddenToSend, "not permitted to send
+  // right now"; the description says why and that it passes.
+  const limits = deps.submissionLimits;
+  if (limits && !limits.messageAllowed(account.address, 'jmap')) {
+    throw refuse('forbiddenToSend', 'too many messages sent in the last hour, try again later');
+  }
+  if (limits && !limits.recipientsAllowed(account.address, envelope.rcptTo.length, 'jmap')) {
+    throw refuse('forbiddenToSend', 'too many recipients in the last hour, try again later');
+  }
+
   const sendAt = deps.now();
   const queueId = deps.newQueueId();
   // RFC 6409 8.2/8.3 as on the submission port: a missing Message-ID and Date are added.
@@ -193,6 +206,7 @@ async function send(
     local: [...local.values()],
     remote: [...remote.values()],
   });
+  limits?.record(account.address, envelope.rcptTo.length);
   return {
     identityId: identity.id,
     emailId: email.id,

@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../../observability/logger.js';
 import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
 import { SmtpSession, type SessionEvent, type SessionOutput } from './session.js';
+import { earlyTalkerReply, formatReply } from '../reply-codes.js';
 import { drainThenDestroy } from '../../net/close-drain.js';
 
 /** RFC 5321 4.5.3.2 server timeouts, in milliseconds. */
@@ -46,9 +47,14 @@ export interface SmtpConnectionOptions {
   onClose?: () => void;
   /** Session ids for logs; injected so tests can be exact. Default: 12 random hex characters. */
   newSessionId?: () => string;
+  /**
+   * Milliseconds to wait before the 220 ([inbound] greet_pause, MX only); a client that sends anything
+   * meanwhile is an early talker: 554 5.5.0 and the connection closed. 0 or absent: greet at once.
+   */
+  greetPauseMs?: number;
 }
 
-function isLoopback(address: string): boolean {
+export function isLoopback(address: string): boolean {
   return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
@@ -194,6 +200,12 @@ export function serveSmtpConnection(
         case 'auth':
           log.info({ event: 'auth', outcome: e.outcome, account: e.account }, 'auth');
           break;
+        case 'greylisted':
+          log.info(
+            { event: 'greylisted', ip: session.peer.remoteAddress, sender: e.sender, recipient: e.recipient },
+            'smtp rcpt greylisted',
+          );
+          break;
         case 'junk-limit':
           log.info(
             { event: 'junk-limit', protocol: 'smtp', ip: session.peer.remoteAddress, commands: e.commands },
@@ -311,13 +323,36 @@ export function serveSmtpConnection(
     options.onClose?.();
   }
 
-  current.on('data', onData);
   current.on('error', onError);
   current.on('close', onClose);
-  const greeting = session.greet();
-  write(greeting);
-  armForInput();
-  watch.update();
+  const greetNow = (): void => {
+    current.on('data', onData);
+    write(session.greet());
+    armForInput();
+    watch.update();
+  };
+  const pauseMs = options.greetPauseMs ?? 0;
+  if (pauseMs > 0) {
+    // Postfix postscreen's pregreet test: a real client waits for the 220 (RFC 5321 3.1); spam software
+    // often sends its whole dialogue at once. Nothing it sent is read as SMTP.
+    const onEarly = (chunk: Buffer): void => {
+      clearTimeout(pause);
+      if (ended) return;
+      log.info(
+        { event: 'early-talker', ip: session.peer.remoteAddress, bytes: chunk.length },
+        'smtp client spoke before the greeting',
+      );
+      session.abort();
+      finish(formatReply(earlyTalkerReply(options.policy.hostname), true));
+    };
+    const pause = setTimeout(() => {
+      current.removeListener('data', onEarly);
+      if (!ended) greetNow();
+    }, pauseMs);
+    current.on('data', onEarly);
+  } else {
+    greetNow();
+  }
   return {
     shutdown() {
       if (ended) return;

@@ -1,6 +1,7 @@
 // What the SMTP server session may ask of the rest of Mailroom: routing, authentication, spooling, storage.
 import type { DeliveryRequest, SpooledBody } from '../../store/store.js';
 import type { Authenticate } from '../../auth/authenticator.js';
+import type { SubmissionLimits } from '../../abuse/rate-limits.js';
 
 /** The three SMTP roles of CONTRACT.md; they differ only in policy. */
 export type SmtpRole = 'mx' | 'submission' | 'submissions';
@@ -33,7 +34,15 @@ export interface SmtpPeer {
 
 export type RouteResult =
   /** Deliver here: to these local accounts and/or forward to these remote addresses (alias targets). */
-  | { kind: 'accept'; local: { accountId: number; mailbox?: string }[]; remote: string[] }
+  | {
+      kind: 'accept';
+      local: { accountId: number; mailbox?: string }[];
+      remote: string[];
+      /** A local domain whose alias forwards to `remote`: the envelope sender is rewritten with SRS there. */
+      forwardedBy?: string;
+      /** A reversed SRS address (bounce return path): only a null-sender transaction may use it. */
+      bounceOnly?: boolean;
+    }
   /** Local domain, no such user or alias: 550 5.1.1. */
   | { kind: 'unknown-user' }
   /** Not a local domain and the client is not authenticated: 554 5.7.1 (no open relay). */
@@ -64,6 +73,19 @@ export interface SmtpServices {
    * as MAIL FROM? Its own address, +tag, or an alias resolving to it; never the null sender.
    */
   senderAllowed(sender: string, account: string): boolean;
+  /**
+   * The envelope sender for the queue copy of mail that `forwarderDomain` (a local domain's alias)
+   * forwards to remote addresses: an SRS address for a sender of another domain (sender-auth/srs.ts),
+   * else the sender unchanged. Absent: never rewritten.
+   */
+  forwardSender?(sender: string, forwarderDomain: string): string;
+  /**
+   * Greylisting on the MX (abuse/greylist.ts); absent when `[inbound] greylisting` is off. 'defer': the
+   * RCPT gets 451 4.7.1.
+   */
+  greylist?(facts: { ip: string; sender: string; recipient: string }): 'pass' | 'defer';
+  /** Messages and recipients per hour of an authenticated account (shared with JMAP); absent: none. */
+  submissionLimits?: SubmissionLimits;
   openSpool(): BodySpool;
   /** Durable storage of an accepted message; resolves once fsynced (group commit). */
   deliver(request: DeliveryRequest): Promise<void>;

@@ -17,6 +17,8 @@ export interface Transaction {
   local: Map<string, { accountId: number; mailbox?: string }>;
   /** Remote recipients (the address or alias targets), de-duplicated by address. */
   remote: Map<string, EnvelopeRecipient>;
+  /** The local domain of the first alias that forwards to a remote address (SRS rewrites the sender there). */
+  forwardDomain?: string;
   /** Set once a body starts (DATA or the first BDAT). */
   spool: BodySpool | null;
   /** Octets received over all BDAT chunks so far. */

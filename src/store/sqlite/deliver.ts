@@ -215,7 +215,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       blobId,
       p.queueOffset,
       p.size - p.queueOffset,
-      env.sender,
+      env.queueSender ?? env.sender,
       env.dsnEnvid ?? null,
       env.dsnRet ?? null,
       env.smtpUtf8 ? 1 : 0,

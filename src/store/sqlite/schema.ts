@@ -312,6 +312,24 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (account_id, sender)
   ) WITHOUT ROWID;
   `,
+  // 14 (issue 10): the SRS key and greylisting.
+  `
+  -- Keys the server makes for itself on first use (name 'srs': the SRS HMAC key); never logged.
+  CREATE TABLE server_secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  -- Greylisting (abuse/greylist.ts): 'T <net> <sender> <rcpt>' triplets and 'N <net>' client networks.
+  CREATE TABLE greylist (
+    key TEXT PRIMARY KEY,
+    first_seen INTEGER NOT NULL,
+    passed_at INTEGER,             -- a retry came after the delay; NULL: not yet
+    last_seen INTEGER NOT NULL,
+    passes INTEGER NOT NULL        -- successful retries (client networks: auto-pass)
+  );
+  CREATE INDEX greylist_last_seen ON greylist(last_seen);
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -31,6 +31,7 @@ import { listQueueEntries } from './queries.js';
 import { SqliteQueueStore } from './queue-store.js';
 import { SqliteUploadStore } from './upload-store.js';
 import { SqliteSendingStore } from './sending-store.js';
+import { SqlitePolicyStore } from './policy-store.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { backupBeforeUpgrade } from './backup.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
@@ -77,6 +78,7 @@ export class SqliteStore implements Store {
   readonly uploads: SqliteUploadStore;
   readonly jmap: SqliteJmapStore;
   readonly sending: SqliteSendingStore;
+  readonly policy: SqlitePolicyStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
@@ -176,6 +178,7 @@ export class SqliteStore implements Store {
     this.uploads = new SqliteUploadStore(context);
     this.jmap = new SqliteJmapStore(context);
     this.sending = new SqliteSendingStore(context);
+    this.policy = new SqlitePolicyStore(context);
   }
 
   /**

@@ -104,7 +104,14 @@ describe('parseConfigText', () => {
         transferGraceMs: 180_000,
         transferMinRate: 500,
       },
+      // Issue 10: 120 new SMTP connections a minute per IP (loopback exempt), 500 messages and 2,000
+      // recipients an hour per account (limits-abuse.ts says why).
+      connectionRatePerIp: 120,
+      submissionMessagesPerHour: 500,
+      submissionRecipientsPerHour: 2000,
     });
+    // CONTRACT.md: greylisting off by default, 5 min when on; the early-talker pause 300 ms.
+    assert.deepEqual(config.inbound, { greylisting: false, greylistDelayMs: 300_000, greetPauseMs: 300 });
     assert.deepEqual(config.queue.retryIntervalsMs, [60_000, 300_000, 900_000, 3_600_000, 14_400_000]);
     assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);
     assert.equal(config.queue.maxConnections, 100);
@@ -299,5 +306,30 @@ describe('loadConfig', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('[inbound] and the abuse limits (issue 10)', () => {
+  test('greet_pause takes ms or s up to 10 s, or "0"; greylisting keys; limits take 0 for none', () => {
+    const config = parse(
+      '[inbound]\ngreylisting = true\ngreylist_delay = "2m"\ngreet_pause = "1s"\n' +
+        '[limits]\nconnection_rate_per_ip = 0\nsubmission_messages_per_hour = 10\nsubmission_recipients_per_hour = 0\n',
+    );
+    assert.deepEqual(config.inbound, { greylisting: true, greylistDelayMs: 120_000, greetPauseMs: 1000 });
+    assert.equal(config.limits.connectionRatePerIp, 0);
+    assert.equal(config.limits.submissionMessagesPerHour, 10);
+    assert.equal(config.limits.submissionRecipientsPerHour, 0);
+    for (const [text, ms] of [
+      ['"0"', 0],
+      ['"300ms"', 300],
+      ['"10s"', 10_000],
+    ] as const) {
+      const c = parse(`[inbound]\ngreet_pause = ${text}\n`);
+      assert.equal(c.inbound.greetPauseMs, ms);
+    }
+    for (const bad of ['"11s"', '"5m"', '"-1s"', '300', '"0ms5"']) {
+      assert.throws(() => parse(`[inbound]\ngreet_pause = ${bad}\n`), /inbound\.greet_pause/, bad);
+    }
+    assert.throws(() => parse('[limits]\nconnection_rate_per_ip = -1\n'), /connection_rate_per_ip/);
   });
 });

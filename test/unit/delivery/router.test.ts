@@ -50,6 +50,12 @@ const accept = (local: number[], remote: string[] = []): RouteResult => ({
   local: local.map((accountId) => ({ accountId })),
   remote,
 });
+const forwarded = (local: number[], remote: string[]): RouteResult => ({
+  kind: 'accept',
+  local: local.map((accountId) => ({ accountId })),
+  remote,
+  forwardedBy: 'example.test',
+});
 const UNKNOWN: RouteResult = { kind: 'unknown-user' };
 const DENIED: RouteResult = { kind: 'relay-denied' };
 
@@ -63,8 +69,9 @@ const rows: [string, string, string | null, RouteResult][] = [
   ['remote, unauthenticated', 'x@remote.example', null, DENIED],
   ['remote, authenticated', 'X@Remote.Example', 'alice@example.test', accept([], ['X@remote.example'])],
   ['alias fans out, de-duplicated', 'team@example.test', null, accept([1, 2])],
-  ['alias with remote targets', 'fwd@example.test', null, accept([3], ['someone@remote.example'])],
-  ['alias of aliases', 'nested@example.test', null, accept([1, 2, 3], ['someone@remote.example'])],
+  // forwardedBy: the alias domain, where SRS rewrites a foreign sender (issue 10).
+  ['alias with remote targets', 'fwd@example.test', null, forwarded([3], ['someone@remote.example'])],
+  ['alias of aliases', 'nested@example.test', null, forwarded([1, 2, 3], ['someone@remote.example'])],
   ['alias loop delivers each once and stops', 'loop-a@example.test', null, accept([2, 3])],
   ['self-loop only: nothing deliverable', 'self@example.test', null, UNKNOWN],
   ['alias to a missing account', 'stale@example.test', null, UNKNOWN],

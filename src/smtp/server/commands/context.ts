@@ -10,7 +10,9 @@ export type SessionEvent =
   | { kind: 'auth'; outcome: 'ok' | 'failed' | 'throttled' | 'error'; account?: string }
   | { kind: 'service-error'; operation: string; error: unknown }
   /** SMTP_JUNK_COMMAND_LIMIT reached: the session ends with 421. */
-  | { kind: 'junk-limit'; commands: number };
+  | { kind: 'junk-limit'; commands: number }
+  /** A RCPT got 451 4.7.1 from greylisting. */
+  | { kind: 'greylisted'; sender: string; recipient: string };
 
 export type SessionAction = 'close' | 'start-tls';
 

@@ -143,8 +143,13 @@ function openTxSpool(core: SessionCore, tx: Transaction): BodySpool {
   return scanning;
 }
 
-function envelopeOf(tx: Transaction): Envelope {
+function envelopeOf(core: SessionCore, tx: Transaction): Envelope {
   const envelope: Envelope = { sender: tx.sender };
+  // Forwarded through an alias: the queue copy leaves with an SRS sender (local copies keep the original).
+  if (tx.forwardDomain !== undefined && tx.remote.size > 0 && core.services.forwardSender) {
+    const rewritten = core.services.forwardSender(tx.sender, tx.forwardDomain);
+    if (rewritten !== tx.sender) envelope.queueSender = rewritten;
+  }
   if (tx.params.ret) envelope.dsnRet = tx.params.ret;
   if (tx.params.envid !== undefined) envelope.dsnEnvid = tx.params.envid;
   if (tx.params.smtpUtf8) envelope.smtpUtf8 = true;
@@ -184,9 +189,18 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
   const added = tx.headerScan
     ? submissionHeaders(tx.headerScan.presence, { queueId, hostname: core.policy.hostname, date: receivedAt })
     : '';
+  let envelope: Envelope;
+  try {
+    envelope = envelopeOf(core, tx);
+  } catch (error) {
+    // The SRS key is read from the store on first use: a store failure is a temporary refusal.
+    spool.abort();
+    core.event({ kind: 'service-error', operation: 'forwardSender', error });
+    return refuseStorage(core, 'error');
+  }
   const request: DeliveryRequest = {
     queueId,
-    envelope: envelopeOf(tx),
+    envelope,
     traceHeaders: traceHeaders + added,
     body,
     receivedAt,
@@ -199,6 +213,8 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     core.event({ kind: 'service-error', operation: 'deliver', error });
     return refuseStorage(core, writeFailureOf(error));
   }
+  if (core.authenticatedAs !== null)
+    core.services.submissionLimits?.record(core.authenticatedAs, tx.recipients.length);
   core.event({
     kind: 'accepted',
     queueId,

@@ -21,6 +21,11 @@ export async function handleMail(
     }
     if (!allowed) return core.reply(REPLY.senderNotOwned);
   }
+  // A stolen password must not send a flood: messages per hour of the account (any role, once AUTHed).
+  const limits = core.services.submissionLimits;
+  if (core.authenticatedAs !== null && limits && !limits.messageAllowed(core.authenticatedAs, 'smtp')) {
+    return core.reply(REPLY.messageLimit);
+  }
   // After HELO no service extensions exist (RFC 5321 4.1.1.1), so no parameter is known.
   if (core.greeting === 'HELO' && Object.keys(cmd.params).length > 0)
     return core.reply(REPLY.unknownParameter);

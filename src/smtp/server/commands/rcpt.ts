@@ -32,6 +32,18 @@ export function handleRcpt(
     case 'relay-denied':
       return core.reply(REPLY.relayDenied);
     case 'accept': {
+      // SRS reversal is a way back for bounces only; a real sender could use it to relay anywhere.
+      if (route.bounceOnly && tx.sender !== '') return core.reply(REPLY.srsBouncesOnly);
+      if (greylisted(core, tx.sender, address)) return core.reply(REPLY.greylisted);
+      const limits = core.services.submissionLimits;
+      if (
+        core.authenticatedAs !== null &&
+        limits &&
+        !limits.recipientsAllowed(core.authenticatedAs, tx.recipients.length + 1, 'smtp')
+      ) {
+        return core.reply(REPLY.recipientLimit);
+      }
+      if (route.forwardedBy !== undefined && route.remote.length > 0) tx.forwardDomain ??= route.forwardedBy;
       for (const target of route.local) tx.local.set(`${target.accountId}/${target.mailbox ?? ''}`, target);
       for (const target of route.remote) {
         if (tx.remote.has(target)) continue;
@@ -45,4 +57,23 @@ export function handleRcpt(
       return core.reply(REPLY.recipientOk);
     }
   }
+}
+
+/**
+ * Greylisting applies on the MX to strangers only: never to an authenticated client (a user) nor to
+ * loopback (a local content filter or the admin's tools). Checked after routing, so an unknown user
+ * still gets its 550 at once. A store failure lets the mail through: greylisting is a filter, not a gate.
+ */
+function greylisted(core: SessionCore, sender: string, recipient: string): boolean {
+  const check = core.services.greylist;
+  if (!check || core.policy.role !== 'mx' || core.authenticatedAs !== null || core.peer.loopback)
+    return false;
+  try {
+    if (check({ ip: core.peer.remoteAddress, sender, recipient }) === 'pass') return false;
+  } catch (error) {
+    core.event({ kind: 'service-error', operation: 'greylist', error });
+    return false;
+  }
+  core.event({ kind: 'greylisted', sender, recipient });
+  return true;
 }
