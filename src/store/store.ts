@@ -1,5 +1,6 @@
 // The one way in to persistent state: the Store interface every backend implements, plus change events.
 import type { EventEmitter } from 'node:events';
+import type { DkimStore } from './dkim-store.js';
 import type { JmapStates, JmapStore } from './jmap-store.js';
 import type { MailStore } from './mail-store.js';
 import type { QueueStore } from './queue-store.js';
@@ -127,6 +128,8 @@ export interface Store {
   readonly jmap: JmapStore;
   /** Identities, EmailSubmissions and the VacationResponse (JMAP sending, RFC 8621 6-8). */
   readonly sending: SendingStore;
+  /** DKIM signing keys of local domains (`mailroom dkim`, outbound signing). */
+  readonly dkim: DkimStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')
