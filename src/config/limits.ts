@@ -484,3 +484,15 @@ export const JMAP_EMAIL_CREATE_LIMITS = {
  * longer than that is not ordinary personal mail.
  */
 export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } as const;
+
+/**
+ * DKIM RSA key size for `mailroom dkim generate`: 2048 bits, what RFC 8301 3.2 recommends (1024 is the
+ * minimum verifiers accept; 4096 does not fit one DNS TXT record comfortably and costs 8x the signing CPU).
+ */
+export const DKIM_RSA_BITS = 2048;
+
+/**
+ * DKIM-Signature headers kept per queued message and key (sender-auth/dkim-sign.ts), so a message sent
+ * in several batches or retried is signed once: ~1 KiB each, so 2048 entries bound the cache to ~2 MiB.
+ */
+export const DKIM_SIGNATURE_CACHE_ENTRIES = 2048;
