@@ -11,6 +11,7 @@ import { sendCommand } from './commands/send.js';
 import { serveCommand } from './commands/serve.js';
 import { userCommand } from './commands/user.js';
 import { queueCommand } from './commands/queue.js';
+import { dkimCommand } from './commands/dkim.js';
 
 /** What a command may touch of the outside world; main() gets the real one, tests may pass their own. */
 export interface CliIo {
@@ -58,6 +59,7 @@ const COMMANDS: readonly Command[] = [
   aliasCommand,
   queueCommand,
   sendCommand,
+  dkimCommand,
 ];
 /** Named in CONTRACT.md; they arrive with the outgoing queue (a later issue). */
 const LATER: string[] = [];
