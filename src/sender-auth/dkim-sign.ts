@@ -1,7 +1,6 @@
 // Outbound DKIM signing (RFC 6376) with mailauth: which local domain signs a message, the signature header, a per-message cache.
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { Writable } from 'node:stream';
 import { DKIM_SIGNATURE_CACHE_ENTRIES } from '../config/limits.js';
 import { parseAddresses } from '../mail/envelope.js';
 import { HeaderMap } from '../mail/headers.js';
@@ -48,47 +47,63 @@ const SIGNED_WHEN_PRESENT = [
   'List-Archive',
 ];
 
-// mailauth 4.13 has no over-signing option and its typings do not cover its signer class; the two
-// internals used here are its own signer and stream helper (lib/dkim/dkim-signer.js, lib/tools.js),
-// pinned by package.json (~4.13.3) and checked by the tests against python3-dkim.
+// mailauth 4.13 has no over-signing option, and its signer parses the PEM key for every message (~1 ms
+// for RSA with OpenSSL 3, more than the signature itself). So the signature is assembled here from
+// mailauth's own parts - header parsing, the relaxed header and body canonicalisation, the h= selection
+// and the DKIM-Signature formatting (lib/tools.js, lib/dkim/header, lib/dkim/body; untyped internals,
+// pinned by package.json ~4.13.3) - with our h= and a parsed key kept per key. The tests check the result
+// against python3-dkim, an independent implementation.
 interface ParsedField {
   key: string; // lower-cased name
-  casedKey: string; // the name as h= lists it
+  casedKey: string;
+  line: Buffer;
 }
-interface MailauthSigner extends Writable {
-  signatureHeaders: string[];
-  errors: { err?: Error }[];
-  messageHeaders(headers: { parsed: ParsedField[] }): Promise<void>;
+interface SigningLines {
+  keys: string; // the h= value
+  headers: ParsedField[];
 }
-interface MailauthSignerOptions {
-  canonicalization: string;
-  headerList: string;
-  signTime?: Date;
-  signatureData: { signingDomain: string; selector: string; privateKey: string; algorithm: string }[];
-}
+type Tags = Record<string, string | number>;
 const requireCjs = createRequire(import.meta.url);
-const { DkimSigner } = requireCjs('mailauth/lib/dkim/dkim-signer.js') as {
-  DkimSigner: new (options: MailauthSignerOptions) => MailauthSigner;
+const tools = requireCjs('mailauth/lib/tools.js') as {
+  parseHeaders(buf: Buffer): { parsed: ParsedField[] };
+  getSigningHeaderLines(parsed: ParsedField[], fieldNames: string): SigningLines;
+  formatSignatureHeaderLine(type: 'DKIM', values: Tags, folded: boolean): string;
 };
-const { writeToStream } = requireCjs('mailauth/lib/tools.js') as {
-  writeToStream: (stream: Writable, input: Buffer) => Promise<void>;
+const { generateCanonicalizedHeader } = requireCjs('mailauth/lib/dkim/header/index.js') as {
+  generateCanonicalizedHeader(
+    type: 'DKIM',
+    lines: SigningLines,
+    options: Record<string, string | number | Date>,
+  ): { canonicalizedHeader: Buffer; dkimHeaderOpts: Tags };
+};
+const { dkimBody } = requireCjs('mailauth/lib/dkim/body/index.js') as {
+  dkimBody(
+    canonicalization: 'relaxed',
+    algorithm: 'sha256',
+    maxBodyLength: false,
+  ): { update(chunk: Buffer): void; digest(encoding: 'base64'): string };
 };
 
-/**
- * mailauth's signer with over-signing: mailauth puts in h= one name per field it signs (each present
- * occurrence, bottom-up, as RFC 6376 5.4.2 orders them) and hashes exactly those fields. A name listed
- * once more than it occurs selects no field (5.4.2: "nonexistent header fields do not contribute"), so
- * adding names to h= without hashing anything more is what over-signing is. The extra names ride on the
- * h= entry of the topmost signed field, which mailauth emits last; the hash input is unchanged.
- */
-class OversigningSigner extends DkimSigner {
-  override async messageHeaders(headers: { parsed: ParsedField[] }): Promise<void> {
-    await super.messageHeaders(headers);
-    const signed = new Set([...OVERSIGNED_FIELDS, ...SIGNED_WHEN_PRESENT].map((n) => n.toLowerCase()));
-    const carrier = headers.parsed.find((f) => signed.has(f.key));
-    if (!carrier) return;
-    carrier.casedKey = [carrier.casedKey, ...OVERSIGNED_FIELDS].join(': ');
+const SIGNED_FIELDS = [...OVERSIGNED_FIELDS, ...SIGNED_WHEN_PRESENT].join(':');
+
+/** Parsed private keys by PEM: parsing is the costly part of a signature (see above). Few keys exist. */
+const parsedKeys = new Map<string, KeyObject>();
+function privateKeyOf(pem: string): KeyObject {
+  let k = parsedKeys.get(pem);
+  if (!k) {
+    if (parsedKeys.size >= 64) parsedKeys.clear(); // rotated keys: never grows without bound
+    k = createPrivateKey(pem);
+    parsedKeys.set(pem, k);
   }
+  return k;
+}
+
+/** Where the body starts: after the first empty line (CRLF CRLF, or LF LF in a bare-LF message). */
+function splitAt(message: Buffer): number {
+  const crlf = message.indexOf('\r\n\r\n');
+  if (crlf >= 0) return crlf + 4;
+  const lf = message.indexOf('\n\n');
+  return lf >= 0 ? lf + 2 : message.length;
 }
 
 export interface DkimSignature {
@@ -100,30 +115,51 @@ export interface DkimSignature {
 
 /**
  * Signs `message` with `key`: relaxed/relaxed, rsa-sha256 or ed25519-sha256 (RFC 8463), no l= (a
- * body-length limit lets anyone append content under our signature, RFC 6376 8.2). Throws when mailauth
- * reports an error (a damaged key): the caller sends unsigned rather than not at all.
+ * body-length limit lets anyone append content under our signature, RFC 6376 8.2). Over-signing: h= lists
+ * each OVERSIGNED_FIELDS name once more than the field occurs; a name without a field left to select
+ * contributes nothing to the hash (RFC 6376 5.4.2), so the hash input is mailauth's for the present fields.
+ * Throws on a damaged key: the caller sends unsigned rather than not at all.
  */
-export async function signMessage(message: Buffer, key: DkimKey, signTime?: Date): Promise<DkimSignature> {
-  const signer = new OversigningSigner({
-    canonicalization: 'relaxed/relaxed',
-    headerList: [...OVERSIGNED_FIELDS, ...SIGNED_WHEN_PRESENT].join(':'),
-    ...(signTime ? { signTime } : {}),
-    signatureData: [
-      {
-        signingDomain: key.domain,
-        selector: key.selector,
-        privateKey: key.privateKeyPem,
-        algorithm: key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256',
-      },
-    ],
-  });
-  await writeToStream(signer, message);
-  const header = signer.signatureHeaders[0];
-  if (signer.errors.length > 0 || !header) {
-    // The error text only: mailauth's error objects carry the signing data, private key included.
-    const why = signer.errors[0]?.err?.message ?? 'no signature produced';
-    throw new Error(`DKIM signing with ${key.selector}._domainkey.${key.domain} failed: ${why}`);
-  }
+export function signMessage(message: Buffer, key: DkimKey, signTime?: Date): DkimSignature {
+  // mailauth's parser turns bare LFs into CRLF before hashing (as SMTP would); the same here.
+  const bytes = /(?<!\r)\n/.test(message.toString('latin1'))
+    ? Buffer.from(message.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1')
+    : message;
+  const at = splitAt(bytes);
+  const { parsed } = tools.parseHeaders(bytes.subarray(0, at));
+  const body = dkimBody('relaxed', 'sha256', false);
+  body.update(bytes.subarray(at));
+  const present = tools.getSigningHeaderLines(parsed, SIGNED_FIELDS);
+  const keys = [...(present.keys ? [present.keys] : []), ...OVERSIGNED_FIELDS].join(': ');
+  const algorithm = key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
+  const { canonicalizedHeader, dkimHeaderOpts } = generateCanonicalizedHeader(
+    'DKIM',
+    { keys, headers: present.headers },
+    {
+      signingDomain: key.domain,
+      selector: key.selector,
+      algorithm,
+      canonicalization: 'relaxed/relaxed',
+      bodyHash: body.digest('base64'),
+      // Always given: without it mailauth reads the clock twice (for the hash, then for the header), and
+      // a second boundary in between would give a t= the signature does not cover.
+      signTime: signTime ?? new Date(),
+    },
+  );
+  // RFC 8463 3: Ed25519 signs the SHA-256 of the canonicalised header (PureEdDSA over the hash).
+  const b =
+    key.algorithm === 'rsa'
+      ? cryptoSign('sha256', canonicalizedHeader, privateKeyOf(key.privateKeyPem))
+      : cryptoSign(
+          null,
+          createHash('sha256').update(canonicalizedHeader).digest(),
+          privateKeyOf(key.privateKeyPem),
+        );
+  const header = tools.formatSignatureHeaderLine(
+    'DKIM',
+    { ...dkimHeaderOpts, b: b.toString('base64') },
+    true,
+  );
   return { header: `${header}\r\n`, domain: key.domain, selector: key.selector };
 }
 
@@ -211,7 +247,7 @@ export function createOutboundSigner(options: OutboundSignerOptions): OutboundSi
       let header = cache.get(id);
       if (header === undefined) {
         try {
-          header = (await signMessage(message, key)).header;
+          header = signMessage(message, key).header;
         } catch (err) {
           options.onError?.(queueId, err instanceof Error ? err : new Error(String(err)));
           return message;
