@@ -5,6 +5,7 @@ import { DKIM_SIGNATURE_CACHE_ENTRIES } from '../config/limits.js';
 import { parseAddresses } from '../mail/envelope.js';
 import { HeaderMap } from '../mail/headers.js';
 import type { DkimKey, DkimStore } from '../store/dkim-store.js';
+import { arcSealFor, forwardingDomain } from './arc-seal.js';
 
 /**
  * Header fields signed once more than they occur (RFC 6376 8.15, 5.4.2 "over-signing"): an attacker can
@@ -207,7 +208,10 @@ export interface OutboundSignerOptions {
   onError?: (queueId: string, err: Error) => void;
 }
 
-/** Signs what the queue sends: `sign(queueId, sender, bytes)` -> the bytes with a DKIM-Signature on top. */
+/**
+ * Signs what the queue sends: `sign(queueId, sender, bytes)` -> the bytes with a DKIM-Signature on top
+ * (and, for mail our aliases forward, an ARC set below it: arc-seal.ts).
+ */
 export interface OutboundSigner {
   sign(queueId: string, envelopeSender: string, message: Buffer): Promise<Buffer>;
   /** Signatures made (not served from the cache): for tests and the bench. */
@@ -223,43 +227,68 @@ export interface OutboundSigner {
 export function createOutboundSigner(options: OutboundSignerOptions): OutboundSigner {
   const cache = new Map<string, string>();
   let signed = 0;
+  const keyOf = (domain: string): DkimKey | null => {
+    try {
+      return options.keys.signingKey(domain);
+    } catch {
+      return null; // not a valid domain name: certainly not ours
+    }
+  };
   const keyFor = (message: Buffer, sender: string): DkimKey | null => {
     for (const domain of signingDomains(fromDomain(message), sender, options.hostname)) {
-      let key: DkimKey | null = null;
-      try {
-        key = options.keys.signingKey(domain);
-      } catch {
-        key = null; // not a valid domain name: certainly not ours
-      }
+      const key = keyOf(domain);
       if (key) return key;
     }
     return null;
+  };
+  /** The cached header block for (kind, message, key), made by `make` on a miss; null: none to add. */
+  const cached = async (
+    kind: string,
+    queueId: string,
+    message: Buffer,
+    key: DkimKey,
+    make: () => Promise<string | null>,
+  ): Promise<string | null> => {
+    const digest = createHash('sha256').update(message).digest('base64');
+    const id = `${kind}\0${queueId}\0${key.domain}\0${key.selector}\0${digest}`;
+    const hit = cache.get(id);
+    if (hit !== undefined) return hit === '' ? null : hit;
+    let made: string | null;
+    try {
+      made = await make();
+    } catch (err) {
+      options.onError?.(queueId, err instanceof Error ? err : new Error(String(err)));
+      return null;
+    }
+    signed++;
+    if (cache.size >= DKIM_SIGNATURE_CACHE_ENTRIES) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.set(id, made ?? '');
+    return made;
   };
   return {
     get signed() {
       return signed;
     },
     async sign(queueId, envelopeSender, message) {
-      const key = keyFor(message, envelopeSender);
-      if (!key) return message;
-      const digest = createHash('sha256').update(message).digest('base64');
-      const id = `${queueId}\0${key.domain}\0${key.selector}\0${digest}`;
-      let header = cache.get(id);
-      if (header === undefined) {
-        try {
-          header = signMessage(message, key).header;
-        } catch (err) {
-          options.onError?.(queueId, err instanceof Error ? err : new Error(String(err)));
-          return message;
-        }
-        signed++;
-        if (cache.size >= DKIM_SIGNATURE_CACHE_ENTRIES) {
-          const oldest = cache.keys().next().value;
-          if (oldest !== undefined) cache.delete(oldest);
-        }
-        cache.set(id, header);
+      let out = message;
+      // Forwarded by one of our aliases (an SRS sender of a local domain): an ARC set sealed with that
+      // domain's key (RFC 8617), so the next hop can trust our view of the authentication we checked.
+      const forwarder = forwardingDomain(envelopeSender);
+      const arcKey = forwarder ? keyOf(forwarder) : null;
+      if (arcKey) {
+        const set = await cached('arc', queueId, out, arcKey, async () => {
+          const headers = await arcSealFor(out, arcKey, { authservId: options.hostname });
+          return headers ? headers.toString('latin1') : null;
+        });
+        if (set) out = Buffer.concat([Buffer.from(set, 'latin1'), out]);
       }
-      return Buffer.concat([Buffer.from(header, 'latin1'), message]);
+      const key = keyFor(out, envelopeSender);
+      if (!key) return out;
+      const header = await cached('dkim', queueId, out, key, async () => signMessage(out, key).header);
+      return header ? Buffer.concat([Buffer.from(header, 'latin1'), out]) : out;
     },
   };
 }

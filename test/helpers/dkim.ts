@@ -51,6 +51,11 @@ export function pythonVerify(message: Buffer, record: { name: string; txt: strin
   return python(['verify', record.name, record.txt], message).trim();
 }
 
+/** dkimpy's dkim.arc_verify of the message's ARC chain: its cv result (pass/fail/none) and comment. */
+export function pythonArcVerify(message: Buffer, records: Record<string, string>): string {
+  return python(['arcverify', JSON.stringify(records)], message).trim();
+}
+
 /** dkimpy's dkim.sign (relaxed/relaxed): the DKIM-Signature header it makes, CRLF-terminated. */
 export function pythonSign(message: Buffer, key: DkimKey): string {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-pydkim-'));

@@ -11,7 +11,8 @@ import { startOutgoingQueue, type OutgoingQueue } from '../../src/queue/outgoing
 import { generateDkimKeyPair } from '../../src/sender-auth/dkim-keys.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { DkimKey } from '../../src/store/dkim-store.js';
-import { mailauthVerdicts, pythonVerify, recordOf } from '../helpers/dkim.js';
+import { arc, dkimVerify, type ARCData } from 'mailauth';
+import { mailauthVerdicts, pythonArcVerify, pythonVerify, recordOf, txtResolver } from '../helpers/dkim.js';
 import { startPeer, type PeerScript, type ScriptedPeer } from './queue-peer.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -176,5 +177,27 @@ describe('outbound DKIM through the queue', () => {
     assert.match(reply.data.toString('latin1'), /^Auto-Submitted: auto-replied/m);
     assert.deepEqual(await mailauthVerdicts(reply.data, r.records), ['pass d=a.test s=mr202612']);
     assert.equal(pythonVerify(reply.data, recordOf(r.key)), 'pass');
+  });
+
+  test('mail an alias forwards (SRS sender of a.test) leaves with an ARC set sealed by a.test that validates', async () => {
+    const r = await rig({});
+    await r.send(
+      'carol@else.test',
+      ['carol.fwd@b.test'],
+      'Authentication-Results: mx.a.test; spf=pass smtp.mailfrom=else.test\r\nSubject: fwd\r\n\r\nx\r\n',
+      'SRS0=abcd=TT=else.test=carol@a.test',
+    );
+    const got = await until('delivery', () => r.peer.messages[0]);
+    const text = got.data.toString('latin1');
+    assert.match(text, /^ARC-Seal: i=1; a=rsa-sha256; t=\d+; cv=none; d=a\.test; s=mr202612;/);
+    assert.match(
+      text,
+      /^ARC-Authentication-Results: i=1; mx\.a\.test; spf=pass smtp\.mailfrom=else\.test\r$/m,
+    );
+    const resolver = txtResolver(r.records);
+    const verified = await dkimVerify(got.data, { resolver });
+    const chain = await arc(verified.arc as unknown as ARCData, { resolver });
+    assert.equal(chain.status.result, 'pass');
+    assert.match(pythonArcVerify(got.data, r.records), /^pass /);
   });
 });
