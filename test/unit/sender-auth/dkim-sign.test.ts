@@ -165,3 +165,12 @@ describe('which domain signs', () => {
     assert.deepEqual(await signer.sign('Q4', '', stranger), stranger);
   });
 });
+
+test('a bare-LF message is hashed as CRLF, as mailauth and SMTP see it', async () => {
+  const lf = Buffer.from('From: alice@example.test\nSubject: lf\n\nline one\nline two\n');
+  const crlf = Buffer.from(lf.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
+  const t = new Date('2026-12-05T10:00:00Z');
+  assert.equal(signMessage(lf, rsa, t).header, signMessage(crlf, rsa, t).header);
+  const m = Buffer.concat([Buffer.from(signMessage(lf, rsa).header, 'latin1'), lf]);
+  assert.deepEqual(await mailauthVerdicts(m, records), ['pass d=example.test s=mr202612']);
+});
