@@ -93,7 +93,7 @@ describe('mailroom dkim', () => {
     await store.close();
     assert.ok(key);
     const msg = Buffer.from('From: a@example.test\r\nSubject: x\r\n\r\nbody\r\n');
-    const signed = Buffer.concat([Buffer.from(signMessage(msg, key).header), msg]);
+    const signed = Buffer.concat([Buffer.from((await signMessage(msg, key)).header), msg]);
     const record = { name: list[1]?.dns_name ?? '', txt: list[1]?.dns_txt ?? '' };
     assert.deepEqual(await mailauthVerdicts(signed, { [record.name]: record.txt }), [
       'pass d=example.test s=ed1',

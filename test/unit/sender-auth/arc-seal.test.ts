@@ -25,12 +25,12 @@ before(async () => {
 });
 
 /** What arrived at mx.a.test for the alias: signed by else.test, with our inbound results and a forged one. */
-function arrived(): Buffer {
+async function arrived(): Promise<Buffer> {
   const original = Buffer.from(
     'From: Carol <carol@else.test>\r\nTo: list@a.test\r\nSubject: minutes\r\n' +
       'Date: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <m1@else.test>\r\n\r\nThe minutes.\r\n',
   );
-  const signed = Buffer.concat([Buffer.from(signMessage(original, elseKey).header), original]);
+  const signed = Buffer.concat([Buffer.from((await signMessage(original, elseKey)).header), original]);
   return Buffer.concat([
     Buffer.from(
       'Authentication-Results: mx.a.test;\r\n dkim=pass header.d=else.test header.s=sel;\r\n' +
@@ -53,7 +53,7 @@ async function validate(message: Buffer): Promise<{ result: string; i: number | 
 
 describe('ARC sealing', () => {
   test('first forward: i=1, cv=none, the AAR is our Authentication-Results; mailauth validates the chain', async () => {
-    const m = arrived();
+    const m = await arrived();
     const set = await arcSealFor(m, aKey, { authservId: 'mx.a.test' });
     assert.ok(set);
     const text = set.toString('latin1').replace(/\r\n[ \t]+/g, ' ');
@@ -74,7 +74,7 @@ describe('ARC sealing', () => {
   });
 
   test('second forward: i=2, cv=pass from our own arc=pass; the whole chain validates', async () => {
-    const m = arrived();
+    const m = await arrived();
     const first = Buffer.concat([(await arcSealFor(m, aKey, { authservId: 'mx.a.test' })) as Buffer, m]);
     const atC = Buffer.concat([
       Buffer.from(
@@ -90,7 +90,7 @@ describe('ARC sealing', () => {
   });
 
   test('no seal: a chain we never checked, a chain already failed, an Ed25519-only domain', async () => {
-    const m = arrived();
+    const m = await arrived();
     const first = Buffer.concat([(await arcSealFor(m, aKey, { authservId: 'mx.a.test' })) as Buffer, m]);
     assert.equal(await arcSealFor(first, cKey, { authservId: 'mx.c.test' }), null, 'no arc= verdict of ours');
     assert.equal(
@@ -119,7 +119,7 @@ describe('ARC sealing', () => {
       keys: { signingKey: (d) => keys.get(d) ?? null },
       hostname: 'mx.a.test',
     });
-    const m = arrived();
+    const m = await arrived();
     const out = await signer.sign('Q1', 'SRS0=HHH=TT=else.test=carol@a.test', m);
     assert.match(out.toString('latin1'), /^ARC-Seal: i=1;/);
     assert.doesNotMatch(

@@ -34,7 +34,7 @@ before(async () => {
 });
 
 const signed = async (key: DkimKey, message = MESSAGE) =>
-  Buffer.concat([Buffer.from(signMessage(message, key).header, 'latin1'), message]);
+  Buffer.concat([Buffer.from((await signMessage(message, key)).header, 'latin1'), message]);
 
 /** The h= tag of the first DKIM-Signature, as a list of lower-cased names. */
 function hTag(message: Buffer): string[] {
@@ -170,7 +170,26 @@ test('a bare-LF message is hashed as CRLF, as mailauth and SMTP see it', async (
   const lf = Buffer.from('From: alice@example.test\nSubject: lf\n\nline one\nline two\n');
   const crlf = Buffer.from(lf.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
   const t = new Date('2026-12-05T10:00:00Z');
-  assert.equal(signMessage(lf, rsa, t).header, signMessage(crlf, rsa, t).header);
-  const m = Buffer.concat([Buffer.from(signMessage(lf, rsa).header, 'latin1'), lf]);
+  assert.equal((await signMessage(lf, rsa, t)).header, (await signMessage(crlf, rsa, t)).header);
+  const m = Buffer.concat([Buffer.from((await signMessage(lf, rsa)).header, 'latin1'), lf]);
   assert.deepEqual(await mailauthVerdicts(m, records), ['pass d=example.test s=mr202612']);
+});
+
+test('a large body is hashed in slices: other work runs while a 2 MiB message is signed', async () => {
+  const line = `${'x'.repeat(76)}\r\n`;
+  const big = Buffer.from(
+    `From: alice@example.test\r\nSubject: big\r\n\r\n${line.repeat((2 * 1024 * 1024) / line.length)}`,
+  );
+  let turns = 0;
+  let signing = true;
+  const tick = (): void => {
+    turns++;
+    if (signing) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const sig = await signMessage(big, ed);
+  signing = false;
+  assert.ok(turns >= 4, `only ${turns} event-loop turns while signing`);
+  const m = Buffer.concat([Buffer.from(sig.header, 'latin1'), big]);
+  assert.deepEqual(await mailauthVerdicts(m, records), ['pass d=example.test s=ed202612']);
 });
