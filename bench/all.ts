@@ -1,4 +1,4 @@
-// `npm run bench`: runs every bench in sequence (SMTP acceptance, outbound relay, IMAP, JMAP, robustness soak), each printing its own table.
+// `npm run bench`: runs every bench in sequence (SMTP acceptance, outbound relay, IMAP, JMAP, robustness soak, DKIM signing), each printing its own table.
 // Each bench is its own process (node --import tsx bench/X.ts), so one that fails does not stop the others.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['smtp', 'relay', 'imap', 'jmap', 'soak'] as const;
+const BENCHES = ['smtp', 'relay', 'imap', 'jmap', 'soak', 'dkim'] as const;
 type Bench = (typeof BENCHES)[number];
 /** The SMTP bench's own load ids: `--only a,b` keeps meaning "SMTP loads a and b" as before. */
 const SMTP_LOADS = ['a', 'b', 'c'];
@@ -28,16 +28,17 @@ const { values: opt } = parseArgs({
     'imap-args': { type: 'string', default: '' },
     'jmap-args': { type: 'string', default: '' },
     'soak-args': { type: 'string', default: '' },
+    'dkim-args': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--only smtp,relay,imap,jmap,soak|a,b,c] [--quick] [--rounds N] [--no-postfix] [--no-dovecot]\n' +
+    'usage: npm run bench -- [--only smtp,relay,imap,jmap,soak,dkim|a,b,c] [--quick] [--rounds N] [--no-postfix] [--no-dovecot]\n' +
       '                        [--no-ours] [--generator G] [--json FILE] [--keep]\n' +
       '                        [--smtp-args "..."] [--relay-args "..."] [--imap-args "..."] [--jmap-args "..."]\n' +
-      '                        [--soak-args "..."]\n' +
-      'each bench alone: node --import tsx bench/{run,relay,imap,jmap,soak}.ts --help; see bench/README.md\n',
+      '                        [--soak-args "..."] [--dkim-args "..."]\n' +
+      'each bench alone: node --import tsx bench/{run,relay,imap,jmap,soak,dkim-sign}.ts --help; see bench/README.md\n',
   );
   process.exit(0);
 }
@@ -107,6 +108,8 @@ const argsOf: Record<Bench, () => string[]> = {
     ...jsonFor('soak'),
     ...words(opt['soak-args']),
   ],
+  // A micro-benchmark (no server); python3-dkim signing the same messages is its peer.
+  dkim: () => [...flag(opt.quick, '--quick'), ...jsonFor('dkim'), ...words(opt['dkim-args'])],
 };
 const FILES: Record<Bench, string> = {
   smtp: 'run.ts',
@@ -114,6 +117,7 @@ const FILES: Record<Bench, string> = {
   imap: 'imap.ts',
   jmap: 'jmap.ts',
   soak: 'soak.ts',
+  dkim: 'dkim-sign.ts',
 };
 const TITLES: Record<Bench, string> = {
   smtp: 'SMTP acceptance vs Postfix (issue 2)',
@@ -121,6 +125,7 @@ const TITLES: Record<Bench, string> = {
   imap: 'IMAP vs Dovecot (issue 4)',
   jmap: 'JMAP newest page vs Dovecot IMAP FETCH (issue 9)',
   soak: 'robustness soak: good clients beside hostile ones (issue 8)',
+  dkim: 'DKIM signing per 4 KiB message, RSA-2048 and Ed25519 (issue 10)',
 };
 
 const results: { bench: Bench; status: number | null; seconds: number }[] = [];

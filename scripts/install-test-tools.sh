@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian programs the end-to-end tests drive as real clients (fetchmail, mbsync, swaks,
-# chromium for the web mail through playwright-core),
+# chromium for the web mail through playwright-core, python3-dkim + python3-nacl as an independent DKIM
+# implementation for RSA and Ed25519 signatures),
 # when they are missing and we may install them (root with apt). Never fatal: tests that need a
 # missing tool say so loudly and fail, rather than this script stopping the whole run.
 set -u
@@ -9,6 +10,9 @@ command -v fetchmail >/dev/null 2>&1 || want+=(fetchmail)
 command -v mbsync >/dev/null 2>&1 || want+=(isync)
 command -v swaks >/dev/null 2>&1 || want+=(swaks)
 [ -x /usr/bin/chromium ] || want+=(chromium)
+# Debian's python3 (not a pyenv one on PATH) is the one that sees Debian's python modules.
+/usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || want+=(python3-dkim)
+/usr/bin/python3 -c 'import nacl' >/dev/null 2>&1 || want+=(python3-nacl)
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-test-tools: missing ${want[*]} and cannot install (not root or no apt-get)" >&2

@@ -13,6 +13,7 @@ import { userCommand } from './commands/user.js';
 import { queueCommand } from './commands/queue.js';
 import { doctorCommand } from './commands/doctor.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
+import { dkimCommand } from './commands/dkim.js';
 
 /** What a command may touch of the outside world; main() gets the real one, tests may pass their own. */
 export interface CliIo {
@@ -63,6 +64,7 @@ const COMMANDS: readonly Command[] = [
   doctorCommand,
   backupCommand,
   restoreCommand,
+  dkimCommand,
 ];
 /** Named in CONTRACT.md; they arrive with the outgoing queue (a later issue). */
 const LATER: string[] = [];

@@ -487,3 +487,21 @@ export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } 
 
 // Forwarding (SRS) and abuse defence limits live beside this file (kept under the ~500-line rule).
 export * from './limits-abuse.js';
+/**
+ * DKIM RSA key size for `mailroom dkim generate`: 2048 bits, what RFC 8301 3.2 recommends (1024 is the
+ * minimum verifiers accept; 4096 does not fit one DNS TXT record comfortably and costs 8x the signing CPU).
+ */
+export const DKIM_RSA_BITS = 2048;
+
+/**
+ * DKIM-Signature headers kept per queued message and key (sender-auth/dkim-sign.ts), so a message sent
+ * in several batches or retried is signed once: ~1 KiB each, so 2048 entries bound the cache to ~2 MiB.
+ */
+export const DKIM_SIGNATURE_CACHE_ENTRIES = 2048;
+
+/**
+ * Bytes of a message body hashed per event-loop turn when DKIM-signing (sender-auth/dkim-sign.ts): mailauth's
+ * relaxed body canonicalisation runs in JavaScript at roughly 10 MiB/s under load, so 256 KiB is ~25 ms at
+ * most between turns, and a 4 KiB message is hashed in one go.
+ */
+export const DKIM_HASH_SLICE_BYTES = 256 * 1024;

@@ -10,6 +10,7 @@ import type { ClientTimeouts } from '../smtp/client/client-types.js';
 import type { StorageLevel } from '../store/free-space.js';
 import type { Store } from '../store/store.js';
 import { ConnectionPool } from '../smtp/client/connection-pool.js';
+import { createOutboundSigner } from '../sender-auth/dkim-sign.js';
 import { createDsnSender } from './bounce.js';
 import { QueueScheduler, type SchedulerOptions } from './scheduler.js';
 import { createSmtpTransport } from './transport.js';
@@ -57,6 +58,14 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     resolver: options.resolver ?? createMailResolver({ servers: config.dns.servers }),
     random,
     pool,
+    // Every message leaving for another host whose From is a local domain with a DKIM key is signed;
+    // DSNs and vacation replies are queued messages like any other, so they are signed on this path too.
+    signer: createOutboundSigner({
+      keys: store.dkim,
+      hostname: config.hostname,
+      onError: (queueId, err) =>
+        logger.error({ queueId, err: err.message }, 'DKIM signing failed; sent unsigned'),
+    }),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   const sendDsns = createDsnSender({

@@ -6,6 +6,7 @@ import type { ClientTimeouts, RecipientResult } from '../smtp/client/client-type
 import { resolveDestination, type DnsResolver } from '../smtp/client/mx-resolver.js';
 import type { QueueStore } from '../store/queue-store.js';
 import { foldLongLines } from '../mail/eightbit-downgrade.js';
+import type { OutboundSigner } from '../sender-auth/dkim-sign.js';
 import { toOutboundMessage } from './delivery-attempt.js';
 import type { Transport } from './scheduler.js';
 
@@ -29,6 +30,8 @@ export interface SmtpTransportOptions {
   connect?: ClientConnectionOptions['connect'];
   /** Idle connections kept between batches (outgoing.ts owns it and closes it at shutdown). */
   pool?: ConnectionPool;
+  /** DKIM signing of what leaves (sender-auth/dkim-sign.ts); absent: sent as queued. */
+  signer?: OutboundSigner;
 }
 
 export function createSmtpTransport(options: SmtpTransportOptions): Transport {
@@ -61,6 +64,14 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
     // so a message is read once, not twice; larger ones are read again when due, keeping memory bounded.
     const messages = [];
     const cache = new Map<string, Buffer>();
+    const senders = new Map(jobs.map((job) => [job.queueId, job.recipients[0]?.sender ?? '']));
+    // RFC 6376: the signature is made last, over the bytes that go out (after the folding above and any
+    // 8-bit downgrade in the connection); the signer caches it, so the SIZE= estimate below and the send
+    // share one signature.
+    const signer = options.signer;
+    const finishBody = signer
+      ? (id: string, body: Buffer): Promise<Buffer> => signer.sign(id, senders.get(id) ?? '', body)
+      : undefined;
     let cached = 0;
     // We accept body lines up to DATA_LINE_MAX (64 KiB); peers may enforce RFC 5322's 998, so the parts with
     // longer lines go out re-encoded (the same bytes every time the body is read, so SIZE= stays true).
@@ -71,7 +82,8 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
         const body = await readOutgoing(job.queueId);
         // isAscii is native (SIMD): the same answer as eightbit-downgrade's isEightBit, negated, without
         // a JS loop over every byte of every message.
-        messages.push({ ...toOutboundMessage(job, !isAscii(body)), size: body.length });
+        const size = finishBody ? (await finishBody(job.queueId, body)).length : body.length;
+        messages.push({ ...toOutboundMessage(job, !isAscii(body)), size });
         if (cached + body.length <= BODY_CACHE_BYTES) {
           cache.set(job.queueId, body);
           cached += body.length;
@@ -94,6 +106,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       ...(auth ? { auth } : {}),
       messages,
       readBody,
+      ...(finishBody ? { finishBody } : {}),
       onMessageDone: (id, results, peer) => done(id, results, { host: peer.host, dsn: peer.dsn }),
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),

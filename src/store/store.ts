@@ -1,5 +1,6 @@
 // The one way in to persistent state: the Store interface every backend implements, plus change events.
 import type { EventEmitter } from 'node:events';
+import type { DkimStore } from './dkim-store.js';
 import type { JmapStates, JmapStore } from './jmap-store.js';
 import type { MailStore } from './mail-store.js';
 import type { PolicyStore } from './policy-store.js';
@@ -135,6 +136,8 @@ export interface Store {
   readonly sending: SendingStore;
   /** Server-made secrets (the SRS key) and greylisting state (issue 10). */
   readonly policy: PolicyStore;
+  /** DKIM signing keys of local domains (`mailroom dkim`, outbound signing). */
+  readonly dkim: DkimStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

@@ -68,3 +68,31 @@ test('doctor text output names each record; a domain that is not local is refuse
   assert.equal(other.status, 1);
   assert.match(other.stderr, /elsewhere\.test is not a local domain/);
 });
+
+test('doctor checks the key `dkim generate` made: missing until its record is published, then ok', async () => {
+  const generated = await run([
+    'dkim',
+    'generate',
+    'example.test',
+    '--selector',
+    'doc1',
+    '--algorithm',
+    'ed25519',
+  ]);
+  assert.equal(generated.status, 0, generated.stderr);
+  const line = generated.stdout.split('\n')[0] ?? '';
+  const txt = /IN TXT "(.*)"$/.exec(line)?.[1] ?? '';
+  assert.match(txt, /^v=DKIM1; k=ed25519; p=/);
+  const before = JSON.parse((await run(['doctor', 'example.test', '--json'])).stdout) as {
+    record: string;
+    name: string;
+    status: string;
+    publish: string[];
+  }[];
+  const dkim = before.find((r) => r.record === 'DKIM');
+  assert.equal(dkim?.status, 'missing');
+  assert.deepEqual(dkim?.publish, [`doc1._domainkey.example.test. IN TXT "${txt}"`]);
+  dns.zone['doc1._domainkey.example.test'] = { txt: [txt] };
+  const after = JSON.parse((await run(['doctor', 'example.test', '--json'])).stdout) as typeof before;
+  assert.equal(after.find((r) => r.record === 'DKIM')?.status, 'ok');
+});

@@ -6,12 +6,18 @@ import { MailroomError } from '../../errors.js';
 import { normalizeDomain } from '../../store/sqlite/names.js';
 import type { Store } from '../../store/store.js';
 import { noMoreArgs, requireArg, withStore, type Command } from '../main.js';
+import { dkimKeysJson } from './dkim.js';
 
 const USAGE = 'mailroom doctor DOMAIN [--json]';
 
-/** The domain's DKIM keys, public parts only. */
-function dkimKeysOf(_store: Store, _domain: string): DoctorDkimKey[] {
-  return [];
+/** The domain's DKIM keys, public parts only, with which one signs (as `dkim list` says). */
+function dkimKeysOf(store: Store, domain: string): DoctorDkimKey[] {
+  return dkimKeysJson(store.dkim.listKeys(domain)).map((k) => ({
+    selector: k.selector,
+    dnsName: k.dns_name,
+    dnsTxt: k.dns_txt,
+    active: k.active,
+  }));
 }
 
 export const doctorCommand: Command = {

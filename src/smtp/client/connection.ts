@@ -25,6 +25,11 @@ export interface ClientConnectionOptions {
   messages: OutboundMessage[];
   /** The bytes of a message as queued (read when its body is due, not before). */
   readBody(messageId: string): Promise<Buffer>;
+  /**
+   * The last step before a body goes out (DKIM signing, sender-auth/dkim-sign.ts), applied to the body as
+   * read or, for a peer without 8BITMIME, to the downgraded one: a signature covers exactly what is sent.
+   */
+  finishBody?: (messageId: string, body: Buffer) => Promise<Buffer>;
   /** Called once per message, as soon as its result is known: the caller commits it at once. */
   onMessageDone(messageId: string, results: RecipientResult[], peer: PeerInfo): void;
   tls?: ClientSessionOptions['tls'];
@@ -41,7 +46,10 @@ export interface ClientConnectionOptions {
 }
 
 /** What one run of messages over a connection changes between runs on the same (parked) connection. */
-export type RunOptions = Pick<ClientConnectionOptions, 'messages' | 'readBody' | 'onMessageDone'>;
+export type RunOptions = Pick<
+  ClientConnectionOptions,
+  'messages' | 'readBody' | 'onMessageDone' | 'finishBody'
+>;
 
 export interface SessionOutcome {
   connected: boolean;
@@ -304,8 +312,10 @@ export function runClientSession(
           handle(session.onDowngradeFailed('8-bit addresses or structured header fields'));
           return;
         }
-        downgraded.set(id, result.message);
-        handle(session.onDowngraded(result.message.length));
+        const finished = run.finishBody ? await run.finishBody(id, result.message) : result.message;
+        if (done) return;
+        downgraded.set(id, finished);
+        handle(session.onDowngraded(finished.length));
       } catch (err) {
         if (!done) handle(session.onDowngradeFailed(err instanceof Error ? err.message : String(err)));
       }
@@ -314,7 +324,12 @@ export function runClientSession(
     const startBody = async (id: string): Promise<void> => {
       let data: Buffer;
       try {
-        data = downgraded.get(id) ?? (await run.readBody(id));
+        const ready = downgraded.get(id);
+        if (ready) data = ready;
+        else {
+          const body = await run.readBody(id);
+          data = run.finishBody ? await run.finishBody(id, body) : body;
+        }
       } catch (err) {
         // Our store failed us: nothing the peer did; drop the connection, the message stays queued.
         if (!done) handle(session.onConnectionLost(`reading message ${id} failed: ${String(err)}`));
@@ -375,6 +390,7 @@ export async function deliverToHosts(
       await runOnPeer(address, host, options, {
         messages: remaining,
         readBody: options.readBody,
+        ...(options.finishBody ? { finishBody: options.finishBody } : {}),
         onMessageDone(id, results, peer) {
           const hostLevel = results.every((r) => r.outcome === 'deferred' && HOST_STAGES.has(r.stage));
           if (hostLevel) retry.set(id, { results, peer });

@@ -1,4 +1,4 @@
-// SqlitePolicyStore: server secrets and greylisting rows on SQLite (tables of schema.ts migration 17).
+// SqlitePolicyStore: server secrets and greylisting rows on SQLite (tables of schema.ts migration 14).
 import type { GreylistPrune, GreylistRow, PolicyStore } from '../policy-store.js';
 import type { SqliteContext } from './context.js';
 

@@ -330,6 +330,22 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX greylist_last_seen ON greylist(last_seen);
   `,
+  // 15: DKIM signing keys (issue 10; store/dkim-store.ts). One row per (domain, selector); the private key is
+  // PKCS#8 PEM and stays in this file (data_dir is 0700, data-dir.ts). activated_at: when `dkim activate`
+  // chose it; inactive: made with `generate --inactive`. Keys go with their domain.
+  `
+  CREATE TABLE dkim_keys (
+    domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+    selector TEXT NOT NULL,
+    algorithm TEXT NOT NULL,       -- 'rsa' | 'ed25519'
+    private_key TEXT NOT NULL,
+    public_key TEXT NOT NULL,      -- the DNS record's p= value
+    created_at INTEGER NOT NULL,
+    activated_at INTEGER,
+    inactive INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (domain, selector)
+  );
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

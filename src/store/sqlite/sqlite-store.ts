@@ -34,6 +34,7 @@ import { SqliteSendingStore } from './sending-store.js';
 import { SqlitePolicyStore } from './policy-store.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { backupBeforeUpgrade } from './backup.js';
+import { SqliteDkimStore } from './dkim-store.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
 import { cachedPrepare, type Prepare } from './statements.js';
@@ -79,6 +80,7 @@ export class SqliteStore implements Store {
   readonly jmap: SqliteJmapStore;
   readonly sending: SqliteSendingStore;
   readonly policy: SqlitePolicyStore;
+  readonly dkim: SqliteDkimStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
@@ -179,6 +181,7 @@ export class SqliteStore implements Store {
     this.jmap = new SqliteJmapStore(context);
     this.sending = new SqliteSendingStore(context);
     this.policy = new SqlitePolicyStore(context);
+    this.dkim = new SqliteDkimStore(context);
   }
 
   /**
