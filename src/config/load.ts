@@ -5,7 +5,12 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { MailroomError } from '../errors.js';
-import { DEFAULT_MIN_FREE_SPACE, DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION } from './limits.js';
+import {
+  DEFAULT_MIN_FREE_SPACE,
+  DEFAULT_TLS_CIPHERS,
+  DEFAULT_TLS_MIN_VERSION,
+  DEFAULT_TRUSTED_NETWORKS,
+} from './limits.js';
 import {
   DEFAULT_DEADLINES,
   DEFAULT_LIMITS,
@@ -192,5 +197,10 @@ function resolveConfig(
       ),
     },
     dns: { servers: raw.dns?.servers ?? raw.outbound?.dns_servers ?? [] },
+    inbound: {
+      dmarc: raw.inbound?.dmarc ?? 'enforce',
+      dnsbl: raw.inbound?.dnsbl ?? [],
+      trustedNetworks: raw.inbound?.trusted_networks ?? [...DEFAULT_TRUSTED_NETWORKS],
+    },
   };
 }
