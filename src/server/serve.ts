@@ -24,6 +24,7 @@ import type { DeliveryRequest, Store } from '../store/store.js';
 import { createQueueIdGenerator } from '../queue/queue-id.js';
 import { createMailResolver } from '../dns/resolver.js';
 import type { MailResolver } from '../dns/types.js';
+import { createInboundChecks, type InboundChecks } from '../inbound/checks.js';
 
 // Queue ids live in queue/queue-id.ts (JMAP submission makes them too); re-exported for existing callers.
 export { createQueueIdGenerator } from '../queue/queue-id.js';
@@ -79,6 +80,8 @@ export function createSmtpServices(options: {
   storage?: StorageLevel;
   /** Where the authenticator writes auth_failed / auth_throttled lines. */
   logger?: Logger;
+  /** MX checks (src/inbound/); absent: none. */
+  inbound?: InboundChecks;
 }): SmtpServices {
   const { store, now, storage } = options;
   return {
@@ -98,6 +101,7 @@ export function createSmtpServices(options: {
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     now,
     ...(storage ? { storageLow: () => storage.check() } : {}),
+    ...(options.inbound ? { inbound: options.inbound } : {}),
   };
 }
 
@@ -147,6 +151,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     logger,
     ...(options.random ? { random: options.random } : {}),
     storage,
+    inbound: createInboundChecks({
+      settings: config.inbound,
+      hostname: config.hostname,
+      resolver,
+      isLocalDomain: (domain) => store.isLocalDomain(domain),
+    }),
     onDeliver: (request) => {
       const p = deliverLocally(request);
       inFlight.add(p);
