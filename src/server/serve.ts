@@ -290,6 +290,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       for (const l of listeners) l.destroyAll();
       storageGuard.stop();
       await store.close();
+      // The one resolver's cache over the whole run (issue 10: the bench prints its hit rate).
+      logger.info({ event: 'dns-stats', ...resolver.stats() }, 'dns cache');
       logger.info('stopped');
     })();
     return stopping;
