@@ -8,7 +8,7 @@ import { fdLimits, raiseFdLimit, which } from './lib/proc.js';
 import { ratio } from './lib/stats.js';
 import { fmt, table } from './lib/table.js';
 import { freePort } from './lib/wait.js';
-import { startMailroom } from './peers/mailroom.js';
+import { startMailroom, type MailroomServer } from './peers/mailroom.js';
 import { postfixVersion, startPostfix } from './peers/postfix.js';
 import type { BenchServer } from './peers/server.js';
 import { benchPlan, type ThroughputLoad } from './smtp/loads.js';
@@ -21,6 +21,7 @@ import {
   type ThroughputFigures,
 } from './smtp/measure.js';
 import { smtpSourceArgs } from './smtp/smtp-source.js';
+import { dnsStatsOf, startInboundSetup, type DnsStats } from './smtp/inbound.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '..', 'dist', 'cli.js');
@@ -34,6 +35,7 @@ const { values: opt } = parseArgs({
     only: { type: 'string', default: 'a,b,c' },
     'no-postfix': { type: 'boolean', default: false },
     'no-ours': { type: 'boolean', default: false },
+    'no-inbound': { type: 'boolean', default: false },
     generator: { type: 'string', default: 'both' }, // smtp-source | mailroom-load | both
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -43,7 +45,7 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours]\n' +
+    'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound]\n' +
       '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
   );
@@ -216,6 +218,54 @@ for (const load of [plan.a, plan.b]) {
   }
 }
 
+// ---- load (a) with inbound checks on (issue 10): SPF, DKIM (every message RSA-2048 signed), DMARC, ARC, iprev.
+// The same signed messages go to a server without checks (127.0.0.1 trusted, the default) and to one with them,
+// so the CPU difference per message is the checks' cost; the goal is >= 3x Postfix's (a) figure of this run.
+interface InboundRow {
+  mode: string;
+  figures?: ThroughputFigures;
+  cpuMsPerMsg: number;
+  dns: DnsStats | null;
+}
+const inboundRows: InboundRow[] = [];
+const INBOUND_GOAL = 3;
+if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
+  const setup = await startInboundSetup(SENDER.split('@')[1]!);
+  try {
+    for (const on of [false, true]) {
+      let dns: DnsStats | null = null;
+      let cpu = NaN;
+      const f = await withServer(
+        'mailroom',
+        async () =>
+          startMailroom({
+            cli: CLI,
+            port: await freePort(),
+            domain: DOMAIN,
+            user: USER,
+            maxConnections: 1000,
+            keep: opt.keep,
+            ...(on ? { extraToml: setup.toml } : {}),
+            onStopped: (text) => (dns = dnsStatsOf(text)),
+          }),
+        async (s) => {
+          const cpu0 = (s as MailroomServer).cpuSeconds();
+          const r = await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null, (m) =>
+            setup.sign(m),
+          );
+          cpu = ((s as MailroomServer).cpuSeconds() - cpu0) * 1000;
+          return r;
+        },
+      );
+      const mode = on ? 'inbound checks on' : 'checks off (same signed msgs)';
+      if (f) log(`  mailroom, ${mode}: ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);
+      inboundRows.push({ mode, ...(f ? { figures: f } : {}), cpuMsPerMsg: f ? cpu / f.accepted : NaN, dns });
+    }
+  } finally {
+    await setup.close();
+  }
+}
+
 if (only.has('c')) {
   const c = plan.c;
   log(`${c.title}: ${c.connections} against mailroom, ${c.postfixConnections} against postfix`);
@@ -289,6 +339,42 @@ if (rows.length > 0) {
     ),
   );
 }
+if (inboundRows.length > 0) {
+  // Postfix's (a) figure of this run, preferably with the same generator.
+  const peerA =
+    throughput.find((t) => t.load.id === 'a' && t.generator === 'mailroom-load')?.peer ??
+    throughput.find((t) => t.load.id === 'a')?.peer;
+  const off = inboundRows[0]?.cpuMsPerMsg ?? NaN;
+  out.push(
+    '',
+    table(
+      [
+        'load (a), mailroom-load',
+        'ours msgs/s',
+        'postfix (a) msgs/s',
+        'ratio',
+        'goal',
+        'ours CPU ms/msg',
+        'DNS cache hits',
+      ],
+      inboundRows.map((r, i) => {
+        const x = ratio(r.figures?.msgsPerSec ?? NaN, peerA?.msgsPerSec ?? NaN);
+        const met = Number.isFinite(x) ? (x >= INBOUND_GOAL ? ' met' : ' NOT met') : '';
+        const d = r.dns;
+        const lookups = d ? d.hits + d.misses : 0;
+        return [
+          r.mode,
+          fmt(r.figures?.msgsPerSec),
+          fmt(peerA?.msgsPerSec),
+          Number.isFinite(x) ? `${fmt(x, 2)}x` : '-',
+          i === 1 ? `>= ${INBOUND_GOAL}x${met}` : '-',
+          `${fmt(r.cpuMsPerMsg, 2)}${i === 1 && Number.isFinite(off) ? ` (+${fmt(r.cpuMsPerMsg - off, 2)})` : ''}`,
+          d && lookups > 0 ? `${fmt((100 * d.hits) / lookups, 1)}% of ${fmt(lookups)}` : '-',
+        ];
+      }),
+    ),
+  );
+}
 if (idle.ours || idle.peer) {
   const perConn = (f: IdleFigures | undefined): string => (f ? fmt(f.kibPerConnection, 1) : '-');
   const held = (f: IdleFigures | undefined): string => (f ? `${fmt(f.held)}/${fmt(f.requested)}` : '-');
@@ -345,6 +431,12 @@ out.push(
   'ours: a 250 means the message is fsynced in the mailbox. postfix: a 250 means fsynced in its queue; Maildir delivery follows (last column).',
   'Memory: ours = VmRSS of the server process (sampled every 200 ms); postfix = PSS summed over its process tree.',
   'Idle: (memory with N connections held after EHLO - memory before) / N; postfix forks one smtpd per connection.',
+  ...(inboundRows.length > 0
+    ? [
+        'Inbound: every message DKIM-signed (RSA-2048, before the run) by the generator; DNS fixture in the bench process; ' +
+          "CPU ms/msg = server CPU / accepted, (+x) = the checks' cost per 4 KiB message; DNS cache hits from the server's resolver.stats().",
+      ]
+    : []),
   ...notes.map((n) => `note: ${n}`),
 );
 process.stdout.write(out.join('\n') + '\n');

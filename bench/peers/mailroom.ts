@@ -40,6 +40,10 @@ export interface MailroomOptions {
   nodeArgs?: string[];
   /** More accounts (full addresses, password "pw") besides user@domain. */
   accounts?: string[];
+  /** More TOML appended to the config (e.g. [dns] and [inbound] for the inbound-checks mode). */
+  extraToml?: string;
+  /** Gets the server's log once it has stopped, before its temp dir is removed (e.g. its shutdown figures). */
+  onStopped?: (log: string) => void;
   /** Runs on the data dir after the accounts exist and before `serve` starts (e.g. a mailbox fill). */
   prefill?: (dataDir: string) => Promise<void>;
 }
@@ -77,6 +81,7 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     `max_connections = ${o.maxConnections}`,
     `max_connections_per_ip = ${o.maxConnectionsPerIp ?? o.maxConnections}`,
     '',
+    ...(o.extraToml ? [o.extraToml, ''] : []),
   ].join('\n');
 }
 
@@ -174,6 +179,7 @@ export async function startMailroom(o: MailroomOptions): Promise<MailroomServer>
         process.stderr.write('bench: mailroom did not exit within 10 s of SIGTERM; killing it\n');
         proc.kill('SIGKILL');
       }
+      o.onStopped?.(readFileSafe(logFile));
       // Async, so two servers' dirs (100,000s of files for the IMAP bench) are removed side by side.
       if (!o.keep) await rm(dir, { recursive: true, force: true });
     },

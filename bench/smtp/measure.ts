@@ -34,6 +34,7 @@ export async function measureThroughput(
   generator: Generator,
   recipient: string,
   smtpSource: string | null,
+  signer?: (message: Buffer) => Promise<Buffer>,
 ): Promise<ThroughputFigures> {
   const notes: string[] = [];
   const before = server.storedCount();
@@ -77,6 +78,7 @@ export async function measureThroughput(
       from: SENDER,
       to: recipient,
       deadlineMs: load.deadlineMs,
+      ...(signer ? { signer } : {}),
     });
     elapsedMs = r.elapsedMs;
     accepted = r.accepted;

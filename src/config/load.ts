@@ -12,6 +12,7 @@ import {
   DEFAULT_SUBMISSION_LIMITS,
   DEFAULT_TLS_CIPHERS,
   DEFAULT_TLS_MIN_VERSION,
+  DEFAULT_TRUSTED_NETWORKS,
   GREYLIST,
 } from './limits.js';
 import {
@@ -184,11 +185,6 @@ function resolveConfig(
       submissionRecipientsPerHour:
         raw.limits?.submission_recipients_per_hour ?? DEFAULT_SUBMISSION_LIMITS.recipientsPerHour,
     },
-    inbound: {
-      greylisting: raw.inbound?.greylisting ?? false,
-      greylistDelayMs: raw.inbound?.greylist_delay ?? GREYLIST.delayMs,
-      greetPauseMs: raw.inbound?.greet_pause ?? DEFAULT_GREET_PAUSE_MS,
-    },
     queue: {
       retryIntervalsMs:
         raw.queue?.retry_intervals ??
@@ -210,5 +206,13 @@ function resolveConfig(
       ),
     },
     dns: { servers: raw.dns?.servers ?? raw.outbound?.dns_servers ?? [] },
+    inbound: {
+      greylisting: raw.inbound?.greylisting ?? false,
+      greylistDelayMs: raw.inbound?.greylist_delay ?? GREYLIST.delayMs,
+      greetPauseMs: raw.inbound?.greet_pause ?? DEFAULT_GREET_PAUSE_MS,
+      dmarc: raw.inbound?.dmarc ?? 'enforce',
+      dnsbl: raw.inbound?.dnsbl ?? [],
+      trustedNetworks: raw.inbound?.trusted_networks ?? [...DEFAULT_TRUSTED_NETWORKS],
+    },
   };
 }

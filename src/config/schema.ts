@@ -56,6 +56,16 @@ export function isHostName(text: string): boolean {
   return text.split('.').every((label) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
 }
 
+/** A network for [inbound] trusted_networks: an IP, or an IP with a prefix length ("127.0.0.0/8", "::1/128"). */
+export function isNetwork(text: string): boolean {
+  const [ip = '', prefix, extra] = text.split('/');
+  const family = isIP(ip);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  if (!/^[0-9]{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 /** A DNS server for outbound.dns_servers: an IP, or an IP with a port ("1.2.3.4:53", "[::1]:53"). */
 export function isDnsServer(text: string): boolean {
   if (isIP(text) !== 0) return true;
@@ -252,15 +262,6 @@ export const rawConfigSchema = z.strictObject({
       submission_recipients_per_hour: limitOrOff('recipients per hour').optional(),
     })
     .optional(),
-  // Checks on mail arriving on the MX (issue 10).
-  inbound: z
-    .strictObject({
-      greylisting: z.boolean({ error: 'expected true or false' }).optional(),
-      greylist_delay: duration.optional(),
-      // Pause before the MX greeting; a client talking during it is an early talker (554). "0": off.
-      greet_pause: pause.optional(),
-    })
-    .optional(),
   queue: z
     .strictObject({
       retry_intervals: z
@@ -341,6 +342,35 @@ export const rawConfigSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  // Checks on mail arriving on the MX (issue 10): greylisting, the greeting pause, DMARC policy, DNS
+  // block lists, networks exempt from the checks.
+  inbound: z
+    .strictObject({
+      greylisting: z.boolean({ error: 'expected true or false' }).optional(),
+      greylist_delay: duration.optional(),
+      // Pause before the MX greeting; a client talking during it is an early talker (554). "0": off.
+      greet_pause: pause.optional(),
+      dmarc: z.enum(['enforce', 'monitor'], { error: 'expected "enforce" or "monitor"' }).optional(),
+      dnsbl: z
+        .array(
+          z
+            .string({ error: 'expected a DNS zone' })
+            .refine(isHostName, { error: 'expected a DNS zone name' }),
+          { error: 'expected an array of DNS zones' },
+        )
+        .optional(),
+      trusted_networks: z
+        .array(
+          z
+            .string({ error: 'expected a network' })
+            .refine(isNetwork, { error: 'expected "ip" or "ip/prefix"' }),
+          {
+            error: 'expected an array of networks',
+          },
+        )
+        .optional(),
+    })
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof rawConfigSchema>;
@@ -404,12 +434,6 @@ export interface Config {
     submissionMessagesPerHour: number;
     submissionRecipientsPerHour: number;
   };
-  inbound: {
-    greylisting: boolean;
-    greylistDelayMs: number;
-    /** Pause before the MX 220; 0: none (no early-talker test). */
-    greetPauseMs: number;
-  };
   queue: {
     retryIntervalsMs: number[];
     maxAgeMs: number;
@@ -427,6 +451,18 @@ export interface Config {
   };
   /** [dns] servers, else outbound.dns_servers (the older spelling); empty: the system's resolver. */
   dns: { servers: string[] };
+  /** [inbound]: checks on mail arriving on the MX from outside trusted_networks (src/inbound/). */
+  inbound: {
+    greylisting: boolean;
+    greylistDelayMs: number;
+    /** Pause before the MX 220; 0: none (no early-talker test). */
+    greetPauseMs: number;
+    dmarc: 'enforce' | 'monitor';
+    /** DNSBL zones (RFC 5782) asked at connect. */
+    dnsbl: string[];
+    /** "ip" or "ip/prefix": clients exempt from the DNSBL and message checks (like authenticated ones). */
+    trustedNetworks: string[];
+  };
 }
 
 export const DEFAULT_RETRY_INTERVALS = ['1m', '5m', '15m', '1h', '4h'] as const;

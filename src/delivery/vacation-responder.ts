@@ -50,7 +50,10 @@ export function withVacationResponder(
     const away =
       request.envelope.sender === ''
         ? []
-        : request.local.filter((l) => store.sending.vacation(l.accountId).isEnabled);
+        : // RFC 3834 2: no automatic answer to mail judged junk (quarantined by DMARC).
+          request.local.filter(
+            (l) => l.specialUse !== '\\Junk' && store.sending.vacation(l.accountId).isEnabled,
+          );
     const head = away.length > 0 ? await headOf(request.body, VACATION.maxHeaderBytes) : null;
     await deliver(request);
     if (!head) return;

@@ -27,6 +27,7 @@ import type { DeliveryRequest, Store } from '../store/store.js';
 import { createQueueIdGenerator } from '../queue/queue-id.js';
 import { createMailResolver } from '../dns/resolver.js';
 import type { MailResolver } from '../dns/types.js';
+import { createInboundChecks, type InboundChecks } from '../inbound/checks.js';
 
 // Queue ids live in queue/queue-id.ts (JMAP submission makes them too); re-exported for existing callers.
 export { createQueueIdGenerator } from '../queue/queue-id.js';
@@ -86,6 +87,8 @@ export function createSmtpServices(options: {
   greylist?: GreylistSettings;
   /** Per-account submission limits, shared with JMAP; absent: none. */
   submissionLimits?: SubmissionLimits;
+  /** MX checks (src/inbound/); absent: none. */
+  inbound?: InboundChecks;
 }): SmtpServices {
   const { store, now, storage } = options;
   // Alias forwarding rewrites foreign senders with SRS; bounces to those addresses are reversed (issue 10).
@@ -114,6 +117,7 @@ export function createSmtpServices(options: {
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     now,
     ...(storage ? { storageLow: () => storage.check() } : {}),
+    ...(options.inbound ? { inbound: options.inbound } : {}),
   };
 }
 
@@ -185,6 +189,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(config.inbound.greylisting
       ? { greylist: { ...DEFAULT_GREYLIST_SETTINGS, delayMs: config.inbound.greylistDelayMs } }
       : {}),
+    inbound: createInboundChecks({
+      settings: config.inbound,
+      hostname: config.hostname,
+      resolver,
+      isLocalDomain: (domain) => store.isLocalDomain(domain),
+    }),
     onDeliver: (request) => {
       const p = deliverLocally(request);
       inFlight.add(p);
@@ -333,6 +343,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       for (const l of listeners) l.destroyAll();
       storageGuard.stop();
       await store.close();
+      // The one resolver's cache over the whole run (issue 10: the bench prints its hit rate).
+      logger.info({ event: 'dns-stats', ...resolver.stats() }, 'dns cache');
       logger.info('stopped');
     })();
     return stopping;

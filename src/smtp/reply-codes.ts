@@ -138,6 +138,34 @@ export function internalErrorReply(hostname: string): Reply {
   return r(421, '4.3.0', `${hostname} internal error, closing connection`);
 }
 
+// ---- inbound checks on the MX (src/inbound/) ----
+
+/** Only a well-formed domain is named in a reply (it comes from the client's message). */
+function domainText(domain: string): string {
+  return /^[a-z0-9.-]{1,253}$/i.test(domain) ? domain : 'the sender domain';
+}
+
+/** RFC 7489 10.3 / 6.6.4: a p=reject failure is refused after DATA, naming DMARC; RFC 3463 5.7.1 (not authorized). */
+export function dmarcRejectReply(domain: string): Reply {
+  return r(550, '5.7.1', `Rejected by DMARC policy of ${domainText(domain)}`);
+}
+
+/** A local domain used by a stranger: neither SPF nor aligned DKIM vouches for it (we know our own domains). */
+export function localDomainSpoofReply(domain: string): Reply {
+  return r(550, '5.7.1', `Not authorized to send mail as ${domainText(domain)} (no SPF or DKIM pass)`);
+}
+
+/** RFC 7208 8.6, RFC 7489 6.6.2: DNS failed during the checks; RFC 3463 4.4.3 "directory server failure". */
+export function inboundDeferReply(domain: string): Reply {
+  return r(451, '4.4.3', `Temporary DNS failure checking ${domainText(domain)}, try again later`);
+}
+
+/** RFC 5321 3.1 / RFC 5782 2.1: a 554 greeting naming the list; the list's TXT reason (text is sanitized). */
+export function dnsblGreetingReply(hostname: string, zone: string, reason?: string): Reply {
+  const why = reason ? `: ${reason.slice(0, 200)}` : '';
+  return r(554, '5.7.1', `${hostname} Service unavailable; client host listed by ${zone}${why}`);
+}
+
 /** 334 challenge for SASL (RFC 4954 4): base64 text, no enhanced code. */
 export function challengeReply(base64: string): Reply {
   return r(334, undefined, base64);

@@ -80,8 +80,11 @@ export interface DeliveryRequest {
   traceHeaders: string;
   body: SpooledBody;
   receivedAt: Date;
-  /** Local accounts to file into (INBOX unless a mailbox name is given). Duplicates already removed. */
-  local: { accountId: number; mailbox?: string }[];
+  /**
+   * Local accounts to file into (INBOX unless a mailbox name is given, or a special use such as '\Junk' for
+   * quarantined mail: the account's mailbox with that RFC 6154 attribute). Duplicates already removed.
+   */
+  local: { accountId: number; mailbox?: string; specialUse?: string }[];
   /** Remote recipients for the outgoing queue (issue 3 delivers them). */
   remote: EnvelopeRecipient[];
 }

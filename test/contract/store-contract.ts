@@ -285,6 +285,18 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
         assert.equal(store.getMailbox(bob, 'INBOX')?.messageCount, 1);
       });
 
+      void test('a special-use target (DMARC quarantine) lands in the mailbox with that attribute; none such: INBOX', async () => {
+        const { store, bob } = await withUsers();
+        await store.deliver(
+          request({ body: memoryBody('q\r\n'), local: [{ accountId: bob, specialUse: '\\Junk' }] }),
+        );
+        await store.deliver(
+          request({ body: memoryBody('f\r\n'), local: [{ accountId: bob, specialUse: '\\Flagged' }] }),
+        );
+        assert.equal(store.getMailbox(bob, 'Junk')?.messageCount, 1);
+        assert.equal(store.getMailbox(bob, 'INBOX')?.messageCount, 1);
+      });
+
       void test('remote recipients become one queue entry, pending, due now, without the Return-Path line', async () => {
         const { store, bob } = await withUsers();
         const queued: string[] = [];

@@ -45,9 +45,11 @@ const message = 'Subject: hi\r\n\r\nhello\r\n.\r\n';
 async function forwardOne(store: SqliteStore, sender: string): Promise<string> {
   const send = session(store, t0);
   await send('EHLO client.origin.test\r\n');
+  // Queue ids made at the same instant (t0) do not sort by arrival: find the new entry by id.
+  const before = new Set(store.listQueue().map((q) => q.id));
   const replies = await send(`MAIL FROM:<${sender}>\r\nRCPT TO:<fwd@example.test>\r\nDATA\r\n${message}`);
   assert.match(replies.at(-1)!, /^250 /, replies.join('\n'));
-  const queued = store.listQueue().at(-1)!;
+  const queued = store.listQueue().find((q) => !before.has(q.id))!;
   assert.deepEqual(
     queued.recipients.map((r) => r.address),
     ['someone@remote.test'],

@@ -16,6 +16,7 @@ import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
 import { SmtpSession, type SessionEvent, type SessionOutput } from './session.js';
 import { earlyTalkerReply, formatReply } from '../reply-codes.js';
 import { drainThenDestroy } from '../../net/close-drain.js';
+import { dnsblGreetingReply, type Reply } from '../reply-codes.js';
 
 /** RFC 5321 4.5.3.2 server timeouts, in milliseconds. */
 export interface SmtpTimeouts {
@@ -195,7 +196,13 @@ export function serveSmtpConnection(
           log.error({ event: 'service-error', operation: e.operation, err: e.error }, 'service error');
           break;
         case 'message-refused':
-          log.info({ event: 'message-refused', reason: e.reason }, 'message refused');
+          log.info({ event: 'message-refused', reason: e.reason, domain: e.domain }, 'message refused');
+          break;
+        case 'inbound-checked':
+          log.info(
+            { event: 'inbound-checked', action: e.action, removedForged: e.removedForged },
+            'inbound checks',
+          );
           break;
         case 'auth':
           log.info({ event: 'auth', outcome: e.outcome, account: e.account }, 'auth');
@@ -325,11 +332,39 @@ export function serveSmtpConnection(
 
   current.on('error', onError);
   current.on('close', onClose);
+  const checks = options.services.inbound;
+  // DNSBL at connect (RFC 5782), asked during the greeting pause so the two waits overlap.
+  const listed =
+    checks && options.policy.role === 'mx' && !checks.trusted(session.peer.remoteAddress)
+      ? checks.checkClient(session.peer.remoteAddress)
+      : null;
   const greetNow = (): void => {
     current.on('data', onData);
-    write(session.greet());
-    armForInput();
-    watch.update();
+    if (!listed) {
+      greet();
+      return;
+    }
+    // Input waits (busy) until the lookup, bounded by DNSBL_TIMEOUT_MS, has answered.
+    busy = true;
+    arm(timeouts.command);
+    void listed.then((listing) => {
+      busy = false;
+      if (ended) return;
+      if (listing) {
+        log.info(
+          {
+            event: 'dnsbl-listed',
+            ip: session.peer.remoteAddress,
+            zone: listing.zone,
+            reason: listing.reason,
+          },
+          'client listed by a DNS block list',
+        );
+      }
+      greet(listing ? dnsblGreetingReply(options.policy.hostname, listing.zone, listing.reason) : undefined);
+      if (shutdownRequested) finish(session.shuttingDown().replies);
+      else if (queue.length > 0) void pump();
+    });
   };
   const pauseMs = options.greetPauseMs ?? 0;
   if (pauseMs > 0) {
@@ -352,6 +387,12 @@ export function serveSmtpConnection(
     current.on('data', onEarly);
   } else {
     greetNow();
+  }
+
+  function greet(refusal?: Reply): void {
+    write(session.greet(refusal));
+    armForInput();
+    watch.update();
   }
   return {
     shutdown() {

@@ -2,6 +2,7 @@
 import type { DeliveryRequest, SpooledBody } from '../../store/store.js';
 import type { Authenticate } from '../../auth/authenticator.js';
 import type { SubmissionLimits } from '../../abuse/rate-limits.js';
+import type { InboundChecks } from '../../inbound/checks.js';
 
 /** The three SMTP roles of CONTRACT.md; they differ only in policy. */
 export type SmtpRole = 'mx' | 'submission' | 'submissions';
@@ -94,6 +95,11 @@ export interface SmtpServices {
    * gets 452 4.3.1 so no new message starts. Absent (tools, tests that do not care): never low.
    */
   storageLow?(): boolean | Promise<boolean>;
+  /**
+   * MX only: SPF/DKIM/DMARC/ARC/iprev on each message and DNSBL at connect (src/inbound/), for clients that are
+   * neither authenticated nor in trusted_networks. Absent (tools, tests that do not care): no checks.
+   */
+  inbound?: InboundChecks;
   /** A new queue id (also written in the Received header); injected so tests are exact. */
   newQueueId(): string;
   now(): Date;

@@ -6,6 +6,7 @@ import type { SmtpVerb } from './command-parser.js';
 import type { BdatReceiver, DataReceiver } from './receivers.js';
 import type { Reply } from '../reply-codes.js';
 import type { HeaderScanner } from '../../mail/submission.js';
+import type { OwnAuthResultsFilter } from '../../inbound/auth-results.js';
 
 /** One mail transaction (RFC 5321 3.3), from MAIL to the end of the data. */
 export interface Transaction {
@@ -25,6 +26,8 @@ export interface Transaction {
   bdatSize: number;
   /** Submission roles: watches the header block as it streams for Message-ID and Date (RFC 6409 8.2, 8.3). */
   headerScan?: HeaderScanner;
+  /** MX with inbound checks: drops forged Authentication-Results with our id as the body streams (RFC 8601 5). */
+  inboundFilter?: OwnAuthResultsFilter;
 }
 
 export type SessionState =
@@ -45,6 +48,8 @@ export type SessionState =
   /** Consuming and dropping a refused BDAT chunk, then answering `reply` and moving to `next`. */
   | { kind: 'discard'; receiver: BdatReceiver; reply: Reply; next: CommandState }
   /** A SASL exchange (RFC 4954 4): lines are responses, not commands. */
+  /** Greeted with 554 (a DNS block list names the client): only QUIT, RFC 5321 3.1. */
+  | { kind: 'refused' }
   | { kind: 'auth'; mechanism: 'PLAIN' | 'LOGIN'; username: string | null; resume: 'ready' }
   | { kind: 'closed' };
 
@@ -53,7 +58,7 @@ export type StateKind = SessionState['kind'];
 /** The states in which a line is parsed as a command. */
 export type CommandState = Extract<
   SessionState,
-  { kind: 'connected' | 'ready' | 'mail' | 'rcpt' | 'bdat-wait' }
+  { kind: 'connected' | 'ready' | 'mail' | 'rcpt' | 'bdat-wait' | 'refused' }
 >;
 
 const always: SmtpVerb[] = ['NOOP', 'QUIT', 'RSET', 'HELP', 'VRFY'];
@@ -69,6 +74,8 @@ export const ALLOWED_VERBS: Readonly<Record<CommandState['kind'], ReadonlySet<Sm
   mail: new Set<SmtpVerb>([...always, 'EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT']),
   rcpt: new Set<SmtpVerb>([...always, 'EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT']),
   'bdat-wait': new Set<SmtpVerb>(['NOOP', 'QUIT', 'RSET', 'HELP', 'BDAT']),
+  // RFC 5321 3.1: after a 554 greeting the client may only QUIT; anything else gets 503.
+  refused: new Set<SmtpVerb>(['QUIT']),
 };
 
 export function isCommandState(state: SessionState): state is CommandState {

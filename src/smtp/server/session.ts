@@ -107,8 +107,14 @@ export class SmtpSession implements SessionCore {
     this.peer = { ...options.peer };
   }
 
-  greet(): SessionOutput {
-    this.reply(greetingReply(this.policy.hostname));
+  /** The greeting; with `refusal` (a DNSBL listing) a 554 instead, after which only QUIT is served (RFC 5321 3.1). */
+  greet(refusal?: Reply): SessionOutput {
+    if (refusal) {
+      this.state = { kind: 'refused' };
+      this.reply(refusal);
+    } else {
+      this.reply(greetingReply(this.policy.hostname));
+    }
     return this.drain();
   }
 
@@ -347,6 +353,7 @@ const JUNK_VERBS: ReadonlySet<SmtpVerb> = new Set<SmtpVerb>(['NOOP', 'RSET', 'VR
 
 /** The most helpful 503 text for a verb the table refused in this state. */
 function sequenceReply(state: CommandState, cmd: SmtpCommand): Reply {
+  if (state.kind === 'refused') return REPLY.badSequence;
   if (state.kind === 'connected') return REPLY.needHelo;
   if (cmd.verb === 'MAIL' && (state.kind === 'mail' || state.kind === 'rcpt')) return REPLY.nestedMail;
   if (cmd.verb === 'AUTH' && state.kind !== 'ready') return REPLY.authInTransaction;

@@ -178,6 +178,9 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
     const findMailbox = prepare<[number, string], { id: number }>(
       'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?',
     );
+    const findSpecialUse = prepare<[number, string], { id: number }>(
+      'SELECT id FROM mailboxes WHERE account_id = ? AND special_use = ? ORDER BY id LIMIT 1',
+    );
     const bump = prepare<[number], { uid: number; modseq: number }>(
       // One statement: the UID and MODSEQ handed out are exactly the ones counted (RFC 9051 2.3.1.1).
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
@@ -189,8 +192,12 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
     const seen = new Set<number>();
     for (const target of r.local) {
       // A named mailbox that does not exist (renamed, deleted) falls back to INBOX: never lose mail.
+      // So does a special use no mailbox carries (the user deleted Junk).
       const mailbox =
         (target.mailbox !== undefined ? findMailbox.get(target.accountId, target.mailbox) : undefined) ??
+        (target.specialUse !== undefined
+          ? findSpecialUse.get(target.accountId, target.specialUse)
+          : undefined) ??
         findMailbox.get(target.accountId, 'INBOX');
       if (!mailbox) {
         throw new MailroomError('NO_SUCH_ACCOUNT', `account ${target.accountId} no longer exists`);

@@ -111,7 +111,14 @@ describe('parseConfigText', () => {
       submissionRecipientsPerHour: 2000,
     });
     // CONTRACT.md: greylisting off by default, 5 min when on; the early-talker pause 300 ms.
-    assert.deepEqual(config.inbound, { greylisting: false, greylistDelayMs: 300_000, greetPauseMs: 300 });
+    assert.deepEqual(config.inbound, {
+      greylisting: false,
+      greylistDelayMs: 300_000,
+      greetPauseMs: 300,
+      dmarc: 'enforce',
+      dnsbl: [],
+      trustedNetworks: ['127.0.0.1/32', '::1/128'],
+    });
     assert.deepEqual(config.queue.retryIntervalsMs, [60_000, 300_000, 900_000, 3_600_000, 14_400_000]);
     assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);
     assert.equal(config.queue.maxConnections, 100);
@@ -315,7 +322,14 @@ describe('[inbound] and the abuse limits (issue 10)', () => {
       '[inbound]\ngreylisting = true\ngreylist_delay = "2m"\ngreet_pause = "1s"\n' +
         '[limits]\nconnection_rate_per_ip = 0\nsubmission_messages_per_hour = 10\nsubmission_recipients_per_hour = 0\n',
     );
-    assert.deepEqual(config.inbound, { greylisting: true, greylistDelayMs: 120_000, greetPauseMs: 1000 });
+    assert.deepEqual(config.inbound, {
+      greylisting: true,
+      greylistDelayMs: 120_000,
+      greetPauseMs: 1000,
+      dmarc: 'enforce',
+      dnsbl: [],
+      trustedNetworks: ['127.0.0.1/32', '::1/128'],
+    });
     assert.equal(config.limits.connectionRatePerIp, 0);
     assert.equal(config.limits.submissionMessagesPerHour, 10);
     assert.equal(config.limits.submissionRecipientsPerHour, 0);

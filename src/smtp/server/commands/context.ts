@@ -6,7 +6,14 @@ import type { Reply } from '../../reply-codes.js';
 /** Things the connection should know about (it logs them); the session itself never logs. */
 export type SessionEvent =
   | { kind: 'accepted'; queueId: string; size: number; sender: string; recipients: number }
-  | { kind: 'message-refused'; reason: 'line-too-long' | 'too-big' | 'store-error' | 'no-space' }
+  | {
+      kind: 'message-refused';
+      reason:
+        'line-too-long' | 'too-big' | 'store-error' | 'no-space' | 'dmarc' | 'local-domain' | 'inbound-defer';
+      domain?: string;
+    }
+  /** The inbound checks' verdict on an accepted or refused message (MX, src/inbound/). */
+  | { kind: 'inbound-checked'; action: string; removedForged: number }
   | { kind: 'auth'; outcome: 'ok' | 'failed' | 'throttled' | 'error'; account?: string }
   | { kind: 'service-error'; operation: string; error: unknown }
   /** SMTP_JUNK_COMMAND_LIMIT reached: the session ends with 421. */

@@ -10,6 +10,7 @@ import { BdatReceiver, DataReceiver, type DataFailure } from '../receivers.js';
 import type { CommandState, SessionState, Transaction } from '../session-state.js';
 import type { BodySpool } from '../services.js';
 import { resetTransaction, type SessionCore } from './context.js';
+import { checkInbound, filteringSpool, inboundApplies, type InboundOutcome } from '../inbound-checks.js';
 
 /** How a spool write failed mid-body: a full disk is answered 452 4.3.1, anything else 451 4.3.0. */
 export type WriteFailure = 'no-space' | 'error' | null;
@@ -126,6 +127,11 @@ export async function finishChunk(
 function openTxSpool(core: SessionCore, tx: Transaction): BodySpool {
   const spool = core.services.openSpool();
   if (core.policy.role === 'mx') {
+    if (inboundApplies(core)) {
+      tx.inboundFilter = core.services.inbound!.newFilter();
+      tx.spool = filteringSpool(spool, tx.inboundFilter);
+      return tx.spool;
+    }
     tx.spool = spool;
     return spool;
   }
@@ -169,6 +175,12 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     core.event({ kind: 'service-error', operation: 'spool.finish', error });
     return refuseStorage(core, writeFailureOf(error));
   }
+  // MX: SPF/DKIM/DMARC/ARC/iprev before the 250 (src/inbound/); a refusal has been answered already.
+  let inbound: InboundOutcome | null = null;
+  if (tx.inboundFilter) {
+    inbound = await checkInbound(core, tx, spool, body);
+    if (inbound === null) return;
+  }
   const queueId = core.services.newQueueId();
   const receivedAt = core.services.now();
   const traceHeaders = buildReceivedHeader({
@@ -201,10 +213,14 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
   const request: DeliveryRequest = {
     queueId,
     envelope,
-    traceHeaders: traceHeaders + added,
+    // Return-Path and Received first (CONTRACT.md), then our Authentication-Results (RFC 8601 5).
+    traceHeaders: traceHeaders + (inbound?.header ?? '') + added,
     body,
     receivedAt,
-    local: [...tx.local.values()],
+    // RFC 7489 6.6.4 quarantine: into each recipient's \Junk mailbox (RFC 6154) instead of where it was going.
+    local: [...tx.local.values()].map((t) =>
+      inbound?.junk ? { accountId: t.accountId, specialUse: '\\Junk' } : t,
+    ),
     remote: [...tx.remote.values()],
   };
   try {

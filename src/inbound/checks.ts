@@ -1,0 +1,129 @@
+// The inbound checks service the MX session asks: DNSBL at connect, then per message SPF/DKIM/DMARC/ARC/iprev and the verdict.
+import { createReadStream } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+import { DNSBL_TIMEOUT_MS, INBOUND_CHECK_TIMEOUT_MS } from '../config/limits.js';
+import type { Config } from '../config/schema.js';
+import type { MailResolver } from '../dns/types.js';
+import type { SpooledBody } from '../store/store.js';
+import { OwnAuthResultsFilter } from './auth-results.js';
+import { findListing, type DnsblListing } from './dnsbl.js';
+import { decideInbound, dmarcResinfo, evaluateDmarc, type InboundAction } from './policy.js';
+import {
+  formatAuthenticationResults,
+  orgDomainOf,
+  plainIp,
+  verifyMessage,
+  type MessageContext,
+} from './verify.js';
+
+export type { MessageContext } from './verify.js';
+
+export interface InboundVerdict {
+  action: InboundAction;
+  /** The Authentication-Results field to prepend (CRLF-terminated); empty when the checks could not run. */
+  header: string;
+  /** Why the checks could not finish (logged), when action is a defer for that reason. */
+  error?: unknown;
+}
+
+export interface InboundChecks {
+  /** [inbound] trusted_networks: such clients are neither DNSBL-checked nor message-checked. */
+  trusted(remoteAddress: string): boolean;
+  /** At connect (MX only): the block list that lists this client, or null (also when the lists do not answer). */
+  checkClient(remoteAddress: string): Promise<DnsblListing | null>;
+  /** A new forged-header filter for one message (RFC 8601 5). */
+  newFilter(): OwnAuthResultsFilter;
+  /** After the final dot: the checks, the Authentication-Results field and what to do with the message. */
+  checkMessage(body: SpooledBody, context: MessageContext): Promise<InboundVerdict>;
+}
+
+export interface InboundChecksOptions {
+  settings: Config['inbound'];
+  hostname: string;
+  resolver: MailResolver;
+  isLocalDomain(domain: string): boolean;
+  /** pct sampling (RFC 7489 6.6.4); default Math.random. */
+  random?: () => number;
+  checkTimeoutMs?: number;
+}
+
+function blockListOf(networks: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const n of networks) {
+    const [ip = '', prefix] = n.split('/');
+    const type = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(ip, type);
+    else list.addSubnet(ip, Number(prefix), type);
+  }
+  return list;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((done) => {
+    timer = setTimeout(() => done(onTimeout()), ms);
+    timer.unref?.();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+export function createInboundChecks(options: InboundChecksOptions): InboundChecks {
+  const { settings, hostname, resolver } = options;
+  const trustedList = blockListOf(settings.trustedNetworks);
+  const random = options.random ?? Math.random;
+  const timeoutMs = options.checkTimeoutMs ?? INBOUND_CHECK_TIMEOUT_MS;
+
+  return {
+    trusted(remoteAddress) {
+      const ip = plainIp(remoteAddress);
+      const family = isIP(ip);
+      if (family === 0) return false;
+      return trustedList.check(ip, family === 6 ? 'ipv6' : 'ipv4');
+    },
+
+    async checkClient(remoteAddress) {
+      if (settings.dnsbl.length === 0 || isIP(plainIp(remoteAddress)) === 0) return null;
+      return withTimeout(
+        findListing(remoteAddress, settings.dnsbl, resolver).catch(() => null),
+        DNSBL_TIMEOUT_MS,
+        () => null,
+      );
+    },
+
+    newFilter: () => new OwnAuthResultsFilter(hostname),
+
+    async checkMessage(body, context) {
+      const input =
+        body.kind === 'memory' ? Buffer.concat(body.chunks, body.size) : createReadStream(body.path);
+      const claimed = context.sender.split('@').pop() ?? '';
+      const work = (async (): Promise<InboundVerdict> => {
+        const { facts, resinfo } = await verifyMessage(input, context, hostname, resolver);
+        const dmarc = evaluateDmarc(facts, orgDomainOf);
+        const action = decideInbound(facts, dmarc, {
+          mode: settings.dmarc,
+          isLocalDomain: options.isLocalDomain,
+          orgDomainOf,
+          random,
+        });
+        return { action, header: formatAuthenticationResults(hostname, [...resinfo, dmarcResinfo(dmarc)]) };
+      })();
+      // A check that cannot finish (DNS far too slow, a broken message the verifier chokes on) is answered 451:
+      // never a 5xx for our own failure, and never a silent pass that would let a forged local sender in.
+      const deferred = (error: unknown): InboundVerdict => ({
+        action: { kind: 'defer', reason: 'dmarc', domain: claimed },
+        header: '',
+        error,
+      });
+      return withTimeout(
+        work.catch((error: unknown) => deferred(error)),
+        timeoutMs,
+        () => {
+          if (typeof (input as { destroy?: unknown }).destroy === 'function') {
+            (input as { destroy(): void }).destroy();
+          }
+          return deferred(new Error(`inbound checks took over ${timeoutMs} ms`));
+        },
+      );
+    },
+  };
+}

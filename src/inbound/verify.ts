@@ -1,0 +1,213 @@
+// Runs the inbound checks of one message through the one resolver: SPF, DKIM, ARC (mailauth), the DMARC record, iprev.
+import type { Readable } from 'node:stream';
+import { authenticate } from 'mailauth';
+import { getDomain } from 'tldts';
+import { IPREV_MAX_NAMES } from '../config/limits.js';
+import { isTemporaryDnsError, type MailResolver } from '../dns/types.js';
+import type { DmarcRecord, InboundFacts, MethodResult } from './policy.js';
+
+/** What is known of the transaction when the body has ended. */
+export interface MessageContext {
+  remoteAddress: string;
+  /** The EHLO/HELO name as given. */
+  helo: string;
+  /** MAIL FROM, '' for the null reverse-path. */
+  sender: string;
+}
+
+export interface Verification {
+  facts: InboundFacts;
+  /** resinfo items in the order they go into Authentication-Results (dkim..., spf, arc, iprev). */
+  resinfo: string[];
+}
+
+/** The organizational domain (RFC 7489 3.2) by the public suffix list, with mailauth's options (private suffixes too). */
+export function orgDomainOf(domain: string): string {
+  return getDomain(domain, { allowIcannDomains: true, allowPrivateDomains: true }) ?? domain;
+}
+
+const METHOD_RESULTS: readonly string[] = [
+  'pass',
+  'fail',
+  'softfail',
+  'neutral',
+  'none',
+  'temperror',
+  'permerror',
+  'policy',
+];
+
+/** mailauth spells some results its own way (`temperr`); anything unknown counts as permerror. */
+function methodResult(r: string | undefined): MethodResult {
+  if (r === 'temperr') return 'temperror';
+  return (METHOD_RESULTS.includes(r ?? '') ? r : 'permerror') as MethodResult;
+}
+
+/** Strips a trailing dot and the IPv4-mapped prefix a dual-stack socket reports (`::ffff:192.0.2.1`). */
+export function plainIp(address: string): string {
+  return address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+}
+
+function domainOfAddress(address: string): string | null {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? null : address.slice(at + 1).toLowerCase();
+}
+
+/**
+ * The From domain's DMARC record (RFC 7489 6.6.3): `_dmarc.<from>`, else `_dmarc.<organizational domain>`.
+ * Several DMARC records, or none, mean none; a DNS failure is 'temperror'.
+ */
+export async function findDmarcRecord(
+  fromDomain: string,
+  resolver: MailResolver,
+): Promise<DmarcRecord | null | 'temperror'> {
+  const lookup = async (domain: string): Promise<string | null> => {
+    try {
+      const rows = (await resolver.resolveTxt(`_dmarc.${domain}`)).map((r) => r.join('').trim());
+      const records = rows.filter((r) => /^v=DMARC1\s*(;|$)/i.test(r));
+      return records.length === 1 ? records[0]! : null;
+    } catch (e) {
+      if (isTemporaryDnsError(e)) throw e;
+      return null;
+    }
+  };
+  try {
+    let domain = fromDomain;
+    let text = await lookup(domain);
+    const org = orgDomainOf(fromDomain);
+    if (text === null && org !== fromDomain) {
+      domain = org;
+      text = await lookup(org);
+    }
+    return text === null ? null : parseDmarcRecord(domain, text);
+  } catch {
+    return 'temperror';
+  }
+}
+
+/** RFC 7489 6.3 tags; a record whose p is missing or unknown is treated as none published (6.6.3 step 6). */
+export function parseDmarcRecord(domain: string, text: string): DmarcRecord | null {
+  const tags = new Map<string, string>();
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0)
+      tags.set(
+        part.slice(0, eq).trim().toLowerCase(),
+        part
+          .slice(eq + 1)
+          .trim()
+          .toLowerCase(),
+      );
+  }
+  const policy = (v: string | undefined) =>
+    v === 'none' || v === 'quarantine' || v === 'reject' ? v : undefined;
+  const p = policy(tags.get('p'));
+  if (p === undefined) return null;
+  const pctText = tags.get('pct');
+  const pct = pctText !== undefined && /^[0-9]{1,3}$/.test(pctText) ? Math.min(100, Number(pctText)) : 100;
+  const sp = policy(tags.get('sp'));
+  return {
+    domain,
+    p,
+    ...(sp ? { sp } : {}),
+    pct,
+    adkim: tags.get('adkim') === 's' ? 's' : 'r',
+    aspf: tags.get('aspf') === 's' ? 's' : 'r',
+  };
+}
+
+/**
+ * iprev (RFC 8601 2.7.3, RFC 8601 3): the client IP's PTR names, each looked up forward; pass when one of them
+ * leads back to the IP. NXDOMAIN/no PTR is fail (permanent), a DNS failure temperror.
+ */
+export async function checkIprev(
+  ip: string,
+  resolver: MailResolver,
+): Promise<{ result: MethodResult; name?: string }> {
+  let names: string[];
+  try {
+    names = (await resolver.reverse(ip)).slice(0, IPREV_MAX_NAMES);
+  } catch (e) {
+    return { result: isTemporaryDnsError(e) ? 'temperror' : 'fail' };
+  }
+  const v6 = ip.includes(':');
+  let temporary = false;
+  for (const name of names) {
+    try {
+      const addresses = v6 ? await resolver.resolve6(name) : await resolver.resolve4(name);
+      if (addresses.some((a) => sameIp(a, ip))) return { result: 'pass', name: name.replace(/\.$/, '') };
+    } catch (e) {
+      if (isTemporaryDnsError(e)) temporary = true;
+    }
+  }
+  return { result: temporary ? 'temperror' : 'fail', ...(names[0] ? { name: names[0] } : {}) };
+}
+
+function sameIp(a: string, b: string): boolean {
+  if (!a.includes(':')) return a === b;
+  const expand = (ip: string) => {
+    const [head = '', tail = ''] = ip.toLowerCase().split('::');
+    const h = head ? head.split(':') : [];
+    const t = ip.includes('::') && tail ? tail.split(':') : [];
+    const fill = ip.includes('::') ? Array<string>(8 - h.length - t.length).fill('0') : [];
+    return [...h, ...fill, ...t].map((g) => g.padStart(4, '0')).join(':');
+  };
+  return expand(a) === expand(b);
+}
+
+/**
+ * Runs every check of one message. The message is read once (mailauth's DKIM pass parses headers and hashes the
+ * body as it streams); SPF, the DMARC record and iprev only need DNS. `message` is the filtered body as stored
+ * (own-id Authentication-Results removed, no trace headers of ours yet).
+ */
+export async function verifyMessage(
+  message: Readable | Buffer,
+  context: MessageContext,
+  hostname: string,
+  resolver: MailResolver,
+): Promise<Verification> {
+  const ip = plainIp(context.remoteAddress);
+  const iprev = checkIprev(ip, resolver);
+  const auth = await authenticate(message, {
+    ip,
+    helo: context.helo,
+    sender: context.sender,
+    mta: hostname,
+    resolver: (name, type) => resolver.resolve(name, type),
+    disableDmarc: true, // evaluated in policy.ts: mailauth 4.13 treats adkim=s/aspf=s as relaxed
+    disableBimi: true,
+    trustReceived: false,
+  });
+  const dkimRows = auth.dkim.results ?? [];
+  const dkim = dkimRows
+    .filter((r) => r.signingDomain)
+    .map((r) => ({ result: methodResult(r.status.result), domain: r.signingDomain.toLowerCase() }));
+  const spfResult = auth.spf ? methodResult(auth.spf.status.result) : 'none';
+  const spfDomain =
+    (auth.spf && auth.spf.domain) || domainOfAddress(context.sender) || context.helo.toLowerCase();
+  const fromDomains = (auth.dkim.headerFrom ?? []).map((a) => domainOfAddress(a) ?? a.toLowerCase());
+  const dmarcRecord = fromDomains.length === 1 ? await findDmarcRecord(fromDomains[0]!, resolver) : null;
+  const rev = await iprev;
+  const resinfo = [
+    ...dkimRows.map((r) => r.info),
+    ...(auth.spf ? [auth.spf.info] : []),
+    ...(auth.arc && auth.arc.info ? [auth.arc.info] : []),
+    `iprev=${rev.result} policy.iprev=${ip}${rev.name ? ` (${rev.name})` : ''}`,
+  ];
+  return {
+    facts: {
+      spf: { result: spfResult, domain: spfDomain },
+      dkim,
+      fromDomains,
+      senderDomain: context.sender === '' ? null : domainOfAddress(context.sender),
+      dmarcRecord,
+    },
+    resinfo,
+  };
+}
+
+/** The Authentication-Results field (RFC 8601 2.2), CRLF-terminated; one resinfo a line. */
+export function formatAuthenticationResults(hostname: string, resinfo: readonly string[]): string {
+  if (resinfo.length === 0) return `Authentication-Results: ${hostname}; none\r\n`;
+  return `Authentication-Results: ${hostname};\r\n ${resinfo.join(';\r\n ')}\r\n`;
+}

@@ -1,0 +1,54 @@
+// [inbound] keys: defaults (enforce, no lists, the host itself trusted) and what the schema refuses.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, parseConfigText } from '../../../src/config/load.js';
+import { isNetwork } from '../../../src/config/schema.js';
+
+const parse = (text: string) =>
+  parseConfigText(text, { configPath: null, baseDir: '/tmp', defaultHostname: 'h.test' });
+
+describe('[inbound] config', () => {
+  test('defaults', () => {
+    assert.deepEqual(parse('').inbound, {
+      greylisting: false,
+      greylistDelayMs: 300_000,
+      greetPauseMs: 300,
+      dmarc: 'enforce',
+      dnsbl: [],
+      trustedNetworks: ['127.0.0.1/32', '::1/128'],
+    });
+  });
+
+  test('given values', () => {
+    const c = parse(
+      '[inbound]\ndmarc = "monitor"\ndnsbl = ["zen.example"]\ntrusted_networks = ["192.0.2.0/24", "2001:db8::1"]',
+    );
+    assert.deepEqual(c.inbound, {
+      greylisting: false,
+      greylistDelayMs: 300_000,
+      greetPauseMs: 300,
+      dmarc: 'monitor',
+      dnsbl: ['zen.example'],
+      trustedNetworks: ['192.0.2.0/24', '2001:db8::1'],
+    });
+  });
+
+  test('refused: an unknown mode, a zone that is not a name, a bad network, an unknown key', () => {
+    for (const text of [
+      '[inbound]\ndmarc = "reject"',
+      '[inbound]\ndnsbl = ["not a zone"]',
+      '[inbound]\ntrusted_networks = ["192.0.2.0/33"]',
+      '[inbound]\ntrusted_networks = ["example.test"]',
+      '[inbound]\nspf = "strict"',
+    ]) {
+      assert.throws(() => parse(text), ConfigError, text);
+    }
+  });
+
+  test('isNetwork', () => {
+    for (const ok of ['127.0.0.1', '10.0.0.0/8', '::1/128', '2001:db8::/32', '0.0.0.0/0'])
+      assert.ok(isNetwork(ok), ok);
+    for (const bad of ['', '1.2.3.4/', '1.2.3.4/x', '1.2.3.4/1/2', '::1/129', 'host'])
+      assert.ok(!isNetwork(bad), bad);
+  });
+});
