@@ -11,6 +11,7 @@ import { sendCommand } from './commands/send.js';
 import { serveCommand } from './commands/serve.js';
 import { userCommand } from './commands/user.js';
 import { queueCommand } from './commands/queue.js';
+import { tokenCommand } from './commands/token.js';
 
 /** What a command may touch of the outside world; main() gets the real one, tests may pass their own. */
 export interface CliIo {
@@ -56,6 +57,7 @@ const COMMANDS: readonly Command[] = [
   domainCommand,
   userCommand,
   aliasCommand,
+  tokenCommand,
   queueCommand,
   sendCommand,
 ];

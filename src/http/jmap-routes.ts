@@ -19,6 +19,8 @@ import type { AuthResult } from '../smtp/server/services.js';
 import { createBodySpool } from '../store/spool.js';
 import type { Store } from '../store/store.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
+import { BEARER_CHALLENGE, type HttpAuthenticateBearer } from './auth.js';
+import { parseBearerAuth } from '../auth/api-token.js';
 import { matchRoute } from './router.js';
 import { serveEventSource } from './eventsource.js';
 import {
@@ -45,6 +47,8 @@ export type HttpAuthenticate = (
 export interface JmapHttpDeps {
   store: Store;
   authenticate: HttpAuthenticate;
+  /** API tokens (`Authorization: Bearer`, RFC 6750 2.1); absent, a Bearer request gets 401. */
+  authenticateBearer?: HttpAuthenticateBearer;
   allowLoopbackPlaintext: boolean;
   logger: Logger;
   limits: CoreLimits;
@@ -95,24 +99,30 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
       return deps.web.cookieUser(req, res, cookie, isSessionResource);
     }
     // The web mail gets no Basic challenge: it would open the browser's own password dialog (web-routes.ts).
-    const challenge = isWebClient(req) ? 'Cookie realm="mailroom"' : BASIC_CHALLENGE;
-    const credentials = parseBasicAuth(req.headers.authorization);
-    if (!credentials) {
+    let challenge = isWebClient(req) ? 'Cookie realm="mailroom"' : BASIC_CHALLENGE;
+    // An API token (Bearer) or a password (Basic); both go through the one failure limiter.
+    const bearer = parseBearerAuth(req.headers.authorization);
+    const credentials = bearer === null ? parseBasicAuth(req.headers.authorization) : null;
+    if (!credentials && bearer === null) {
       sendProblem(res, httpProblem(401, 'Unauthorized', 'authentication required'), {
         'WWW-Authenticate': challenge,
       });
       return null;
     }
-    const result = await deps.authenticate(credentials.username, credentials.password, remote);
+    let result: AuthResult;
+    if (bearer !== null) {
+      challenge = BEARER_CHALLENGE; // RFC 6750 3.1: error="invalid_token"
+      result = deps.authenticateBearer ? await deps.authenticateBearer(bearer, remote) : { kind: 'failed' };
+    } else {
+      result = await deps.authenticate(credentials!.username, credentials!.password, remote);
+    }
     if (result.kind === 'ok') {
       const account = deps.store.getAccount(result.account);
       if (account) return userOfAccount(account, deps.capabilities);
     }
     const outcome = result.kind === 'throttled' ? 'throttled' : 'failed';
-    log.info(
-      { event: 'auth', outcome, account: credentials.username.slice(0, 254), remoteAddress: remote },
-      'auth',
-    );
+    const who = credentials ? credentials.username.slice(0, 254) : '(api token)';
+    log.info({ event: 'auth', outcome, account: who, remoteAddress: remote }, 'auth');
     if (result.kind === 'throttled') {
       sendProblem(res, httpProblem(429, 'Too Many Requests', 'too many failed logins; try later'), {
         'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))),

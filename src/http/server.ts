@@ -12,7 +12,7 @@ import { ChangePoller } from '../store/change-poller.js';
 import { coreCapability } from '../jmap/core/session.js';
 import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
-import { httpAuthenticator } from './auth.js';
+import { httpAuthenticator, httpBearerAuthenticator } from './auth.js';
 import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
 import { htmlCapability, sanitizedHtmlHandler, type RawMessageSource } from '../jmap/html/sanitized-html.js';
 import { createStaticFiles } from './static.js';
@@ -136,6 +136,7 @@ export async function startHttpListeners(
   const jmap = createJmapHttp({
     store,
     authenticate,
+    authenticateBearer: httpBearerAuthenticator(deps.authenticateBearer),
     allowLoopbackPlaintext,
     logger,
     limits: JMAP_CORE_LIMITS,

@@ -1,6 +1,6 @@
 // `mailroom serve`: builds the store, TLS, SMTP services and listeners from the config; start-up and clean shutdown.
 import type { Socket } from 'node:net';
-import { createAuthenticator, timerSleep } from '../auth/authenticator.js';
+import { createAuthenticators, timerSleep, type AuthenticateBearer } from '../auth/authenticator.js';
 import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
@@ -75,18 +75,20 @@ export function createSmtpServices(options: {
   storage?: StorageLevel;
   /** Where the authenticator writes auth_failed / auth_throttled lines. */
   logger?: Logger;
-}): SmtpServices {
+}): SmtpServices & { authenticateBearer: AuthenticateBearer } {
   const { store, now, storage } = options;
+  // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP, POP3 and HTTP
+  // all get this function, so failures count across protocols and connections; HTTP's Bearer tokens too.
+  const auth = createAuthenticators({
+    store,
+    now: () => now().getTime(),
+    sleep: timerSleep,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   return {
     routeRecipient: createRouter(store, { hostname: options.hostname }),
-    // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP and POP3
-    // (and HTTP later) all get this function, so failures count across protocols and connections.
-    authenticate: createAuthenticator({
-      store,
-      now: () => now().getTime(),
-      sleep: timerSleep,
-      ...(options.logger ? { logger: options.logger } : {}),
-    }),
+    authenticate: auth.password,
+    authenticateBearer: auth.bearer,
     // Reads the store on every MAIL, so a new alias counts at once (CONTRACT.md: no restart).
     senderAllowed: (sender, account) => senderOwnedBy(addressBookOf(store), sender, account),
     openSpool: () => createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD),
@@ -214,6 +216,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       store,
       tls,
       authenticate: services.authenticate,
+      authenticateBearer: services.authenticateBearer,
       deliver: services.deliver,
       now,
       storage,

@@ -4,6 +4,7 @@ import type { JmapStates, JmapStore } from './jmap-store.js';
 import type { MailStore } from './mail-store.js';
 import type { QueueStore } from './queue-store.js';
 import type { SendingStore } from './sending-store.js';
+import type { TokenStore } from './token-store.js';
 import type { UploadStore } from './upload-store.js';
 
 export interface Account {
@@ -127,6 +128,8 @@ export interface Store {
   readonly jmap: JmapStore;
   /** Identities, EmailSubmissions and the VacationResponse (JMAP sending, RFC 8621 6-8). */
   readonly sending: SendingStore;
+  /** API tokens for Bearer authentication (JMAP clients); they go with their account. */
+  readonly tokens: TokenStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')
