@@ -1,5 +1,7 @@
 // Serves the JMAP endpoints over node:http: authentication, body limits, per-account concurrency, then the pure engine.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import { JmapRequestError, REQUEST_ERROR_STATUS } from '../jmap/core/errors.js';
@@ -34,8 +36,13 @@ import {
 } from './responses.js';
 import { API_SECURITY_HEADERS, contentDisposition, isMediaType } from './security-headers.js';
 import type { StaticFiles } from './static.js';
-import { isWebClient, type WebHttp } from './web-routes.js';
-import { readCookie, SESSION_COOKIE } from './web-session.js';
+import { isWebClient, ownOrigin, type WebHttp } from './web-routes.js';
+import { checkOrigin, readCookie, SESSION_COOKIE } from './web-session.js';
+import { serveJmapWebSocket } from './jmap-websocket.js';
+import { websocketHandshake } from './websocket/handshake.js';
+import { WEBSOCKET_SUBPROTOCOL } from '../jmap/core/websocket.js';
+import { Ticker } from '../net/ticker.js';
+import { WEBSOCKET_LIMITS } from '../config/limits.js';
 
 /** How the HTTP side checks a password: the server's one authenticator (see http/auth.ts). */
 export type HttpAuthenticate = (
@@ -65,6 +72,8 @@ export interface JmapHttpDeps {
 export interface JmapHttp {
   /** Handles one request; resolves when the response is complete (or handed to an EventSource stream). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Handles an HTTP Upgrade (node:http 'upgrade'): JMAP over WebSocket at /jmap/ws, or a refusal. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
   /** Ends every open EventSource stream (shutdown). */
   closeStreams(): void;
   /** Open EventSource streams (tests, metrics). */
@@ -76,6 +85,8 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
   const uploads = new InFlight(deps.limits.maxConcurrentUpload);
   const streams = new Set<() => void>();
   const log = deps.logger;
+  // One liveness timer for every WebSocket connection (net/ticker.ts says why).
+  const wsTicker = new Ticker(WEBSOCKET_LIMITS.pingIntervalMs);
 
   /**
    * HTTP Basic over TLS, or on loopback when allowed (CONTRACT.md, as AUTH PLAIN). Wrong or missing
@@ -366,7 +377,76 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
         return handleDownload(req, res, user, match.params, url.searchParams);
       case 'eventsource':
         return serveEventSource(req, res, user, url.searchParams, { states: deps.states, streams });
+      case 'websocket':
+        // Reached only without an Upgrade header (upgrades come through `upgrade`): RFC 9110 15.5.22.
+        return sendProblem(res, httpProblem(426, 'Upgrade Required', 'this URL speaks WebSocket only'), {
+          Upgrade: 'websocket',
+          Connection: 'Upgrade',
+        });
     }
+  }
+
+  /**
+   * An Upgrade request. Refusals are ordinary HTTP responses written through a ServerResponse on the
+   * socket (so authentication answers exactly as for the API: 401, 403, 429), then the socket closes.
+   * Accepted: the same authentication as the API (Basic, Bearer, or the web cookie, which must then
+   * come from our own origin: browsers send cookies on cross-site WebSocket handshakes), then the 101.
+   */
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    socket.on('error', () => socket.destroy());
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://mailroom.invalid');
+    } catch {
+      return sendProblem(res, httpProblem(400, 'Bad Request', 'malformed request target'));
+    }
+    const match = matchRoute(req.method ?? 'GET', url.pathname);
+    if (match.kind !== 'route' || match.route !== 'websocket') {
+      return sendProblem(res, httpProblem(404, 'Not Found', 'no WebSocket here'));
+    }
+    const handshake = websocketHandshake(req.method ?? 'GET', req.headers, WEBSOCKET_SUBPROTOCOL);
+    if (handshake.kind === 'refuse') {
+      return sendProblem(
+        res,
+        httpProblem(handshake.status, 'WebSocket handshake refused', handshake.detail),
+        {
+          ...handshake.headers,
+        },
+      );
+    }
+    const user = await authenticateRequest(req, res, false);
+    if (!user) return;
+    if (req.headers.authorization === undefined) {
+      const origin = req.headers.origin;
+      const site = req.headers['sec-fetch-site'];
+      const why = checkOrigin({
+        origin: Array.isArray(origin) ? origin[0] : origin,
+        secFetchSite: Array.isArray(site) ? site[0] : site,
+        ownOrigin: ownOrigin(req),
+      });
+      if (why) return sendProblem(res, httpProblem(403, 'Forbidden', why));
+    }
+    if (socket.destroyed) return;
+    res.detachSocket(socket as Socket);
+    (socket as Partial<Socket>).setTimeout?.(0);
+    socket.write(handshake.response);
+    serveJmapWebSocket(socket, head, user, {
+      methods: deps.methods,
+      limits: deps.limits,
+      capabilities: deps.capabilities,
+      states: deps.states,
+      logger: log,
+      api,
+      streams,
+      ticker: wsTicker,
+    });
   }
 
   return {
@@ -377,6 +457,14 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
         log.error({ err: error, url: req.url?.slice(0, 200) }, 'http request failed');
         if (!res.headersSent) sendProblem(res, httpProblem(500, 'Internal Server Error', 'internal error'));
         else res.destroy();
+      }
+    },
+    async upgrade(req, socket, head) {
+      try {
+        await upgrade(req, socket, head);
+      } catch (error) {
+        log.error({ err: error, url: req.url?.slice(0, 200) }, 'websocket upgrade failed');
+        socket.destroy();
       }
     },
     closeStreams() {

@@ -9,7 +9,7 @@ import { coreMethods } from '../jmap/core/methods.js';
 import { mailCapabilities, mailMethods, type MailMethodDeps } from '../jmap/mail/index.js';
 import { storeStates } from '../jmap/core/push.js';
 import { ChangePoller } from '../store/change-poller.js';
-import { coreCapability } from '../jmap/core/session.js';
+import { coreCapability, websocketCapability } from '../jmap/core/session.js';
 import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
 import { httpAuthenticator, httpBearerAuthenticator } from './auth.js';
@@ -127,7 +127,12 @@ export async function startHttpListeners(
   };
   // One poller per process: other processes' changes (the CLI, a second server) reach push within a second.
   const poller = new ChangePoller(store);
-  const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps), htmlCapability()];
+  const capabilities = [
+    coreCapability(JMAP_CORE_LIMITS),
+    ...mailCapabilities(mailDeps),
+    htmlCapability(),
+    websocketCapability(),
+  ];
   const methods = new Map([...coreMethods(blobs), ...mailMethods(mailDeps)]);
   methods.set('Email/sanitizedHtml', sanitizedHtmlHandler(options.rawMessages ?? storeRawMessages(store)));
   const logger = deps.logger.child({ listener: 'http' });
@@ -159,6 +164,11 @@ export async function startHttpListeners(
     (req, res) => void jmap.handle(req, res),
     options.limits,
     options.checkingIntervalMs,
+  );
+  // JMAP over WebSocket (RFC 8887): upgrades go to jmap.upgrade (refused, or served on the socket).
+  server.on(
+    'upgrade',
+    (req: IncomingMessage, socket: Socket, head: Buffer) => void jmap.upgrade(req, socket, head),
   );
   const result: HttpListeners = { addresses: {}, jmap };
   for (const name of ['http', 'https'] as const) {
