@@ -24,7 +24,7 @@ import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
 import { BEARER_CHALLENGE, type HttpAuthenticateBearer } from './auth.js';
 import { parseBearerAuth } from '../auth/api-token.js';
 import { matchRoute } from './router.js';
-import { serveEventSource } from './eventsource.js';
+import { EventSourceStreams } from './eventsource.js';
 import {
   consume,
   httpProblem,
@@ -42,7 +42,7 @@ import { serveJmapWebSocket } from './jmap-websocket.js';
 import { websocketHandshake } from './websocket/handshake.js';
 import { WEBSOCKET_SUBPROTOCOL } from '../jmap/core/websocket.js';
 import { Ticker } from '../net/ticker.js';
-import { WEBSOCKET_LIMITS } from '../config/limits.js';
+import { EVENTSOURCE_TICK_MS, WEBSOCKET_LIMITS } from '../config/limits.js';
 
 /** How the HTTP side checks a password: the server's one authenticator (see http/auth.ts). */
 export type HttpAuthenticate = (
@@ -74,7 +74,7 @@ export interface JmapHttp {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Handles an HTTP Upgrade (node:http 'upgrade'): JMAP over WebSocket at /jmap/ws, or a refusal. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
-  /** Ends every open EventSource stream (shutdown). */
+  /** Ends every open EventSource stream and WebSocket connection (shutdown). */
   closeStreams(): void;
   /** Open EventSource streams (tests, metrics). */
   readonly openStreams: number;
@@ -87,6 +87,8 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
   const log = deps.logger;
   // One liveness timer for every WebSocket connection (net/ticker.ts says why).
   const wsTicker = new Ticker(WEBSOCKET_LIMITS.pingIntervalMs);
+  // EventSource streams: one registry, one subscription, one ping timer (eventsource.ts says why).
+  const eventSources = new EventSourceStreams(deps.states, new Ticker(EVENTSOURCE_TICK_MS));
 
   /**
    * HTTP Basic over TLS, or on loopback when allowed (CONTRACT.md, as AUTH PLAIN). Wrong or missing
@@ -376,7 +378,7 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
       case 'download':
         return handleDownload(req, res, user, match.params, url.searchParams);
       case 'eventsource':
-        return serveEventSource(req, res, user, url.searchParams, { states: deps.states, streams });
+        return eventSources.serve(req, res, user, url.searchParams);
       case 'websocket':
         // Reached only without an Upgrade header (upgrades come through `upgrade`): RFC 9110 15.5.22.
         return sendProblem(res, httpProblem(426, 'Upgrade Required', 'this URL speaks WebSocket only'), {
@@ -469,9 +471,10 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
     },
     closeStreams() {
       for (const finish of [...streams]) finish();
+      eventSources.closeAll();
     },
     get openStreams() {
-      return streams.size;
+      return streams.size + eventSources.size;
     },
   };
 }
