@@ -17,6 +17,7 @@ import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
 import { htmlCapability, sanitizedHtmlHandler, type RawMessageSource } from '../jmap/html/sanitized-html.js';
 import { createStaticFiles } from './static.js';
 import { createWebHttp } from './web-routes.js';
+import { serveAsPlainRequest, wantsWebSocket } from './upgrade.js';
 import { WebSessions } from './web-session.js';
 
 /** Written to a connection over max_connections(_per_ip) before it is closed (RFC 9110 15.6.4). */
@@ -165,11 +166,12 @@ export async function startHttpListeners(
     options.limits,
     options.checkingIntervalMs,
   );
-  // JMAP over WebSocket (RFC 8887): upgrades go to jmap.upgrade (refused, or served on the socket).
-  server.on(
-    'upgrade',
-    (req: IncomingMessage, socket: Socket, head: Buffer) => void jmap.upgrade(req, socket, head),
-  );
+  // JMAP over WebSocket (RFC 8887): WebSocket upgrades go to jmap.upgrade (refused, or served on the
+  // socket); other upgrades (h2c, ...) are served as the plain requests they also are (upgrade.ts).
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (wantsWebSocket(req.headers.upgrade)) void jmap.upgrade(req, socket, head);
+    else serveAsPlainRequest(server, req, socket, head);
+  });
   const result: HttpListeners = { addresses: {}, jmap };
   for (const name of ['http', 'https'] as const) {
     const wanted = config.listeners[name];

@@ -1,5 +1,6 @@
 // JMAP over WebSocket (RFC 8887) over a real socket: the capability, the handshake and its auth, Request/Response, errors, push.
 import { after, before, describe, test } from 'node:test';
+import { connect } from 'node:net';
 import assert from 'node:assert/strict';
 import { newApiToken } from '../../src/auth/api-token.js';
 import { CLOSE_CODE, OPCODE } from '../../src/http/websocket/frames.js';
@@ -205,6 +206,25 @@ describe('JMAP over WebSocket (RFC 8887)', () => {
     assert.equal(h.kind === 'close' && h.code, CLOSE_CODE.messageTooBig);
   });
 
+  test('other upgrades (h2c) are served as plain requests, body and all, as before WebSocket listened', async () => {
+    const body = JSON.stringify({ using: USING, methodCalls: [['Core/echo', { h2c: true }, 'c']] });
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.write(
+        'POST /jmap/api HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings, close\r\n' +
+          'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n' +
+          `Authorization: ${t.bob.auth}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` +
+          body,
+      );
+    });
+    assert.match(raw, /^HTTP\/1\.1 200 /);
+    assert.match(raw, /"methodResponses":\[\["Core\/echo",\{"h2c":true\},"c"\]\]/);
+  });
+
   test('shutdown: open connections get a Close 1001', async () => {
     const ws = await bobWs();
     const closing = t.server.shutdown();
@@ -212,5 +232,34 @@ describe('JMAP over WebSocket (RFC 8887)', () => {
     assert.equal(event.kind === 'close' && event.code, CLOSE_CODE.goingAway);
     await closing;
     ws.close();
+  });
+});
+
+describe('JMAP over WebSocket: connection limits', () => {
+  test('WebSocket connections count against max_connections_per_ip like any HTTP connection', async () => {
+    const limited = await startJmapServer('[limits]\nmax_connections_per_ip = 2', []);
+    const p = limited.server.addresses.http![0]!.port;
+    const open: WsTestClient[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const ws = await openWs(p, '/jmap/ws', { Authorization: limited.bob.auth });
+        assert.equal(ws.status, 101);
+        open.push(ws);
+      }
+      const third = await openWs(p, '/jmap/ws', { Authorization: limited.bob.auth });
+      assert.equal(third.status, 503);
+      // Another loopback address is another client.
+      const elsewhere = await openWs(
+        p,
+        '/jmap/ws',
+        { Authorization: limited.bob.auth },
+        { localAddress: '127.0.0.5' },
+      );
+      assert.equal(elsewhere.status, 101);
+      open.push(elsewhere);
+    } finally {
+      for (const ws of open) ws.close();
+      await limited.close();
+    }
   });
 });
