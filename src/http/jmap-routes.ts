@@ -1,6 +1,5 @@
 // Serves the JMAP endpoints over node:http: authentication, body limits, per-account concurrency, then the pure engine.
-import { ServerResponse, type IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
@@ -36,11 +35,9 @@ import {
 } from './responses.js';
 import { API_SECURITY_HEADERS, contentDisposition, isMediaType } from './security-headers.js';
 import type { StaticFiles } from './static.js';
-import { isWebClient, ownOrigin, type WebHttp } from './web-routes.js';
-import { checkOrigin, readCookie, SESSION_COOKIE } from './web-session.js';
-import { serveJmapWebSocket } from './jmap-websocket.js';
-import { websocketHandshake } from './websocket/handshake.js';
-import { WEBSOCKET_SUBPROTOCOL } from '../jmap/core/websocket.js';
+import { isWebClient, type WebHttp } from './web-routes.js';
+import { readCookie, SESSION_COOKIE } from './web-session.js';
+import { upgradeToJmapWebSocket } from './websocket-upgrade.js';
 import { Ticker } from '../net/ticker.js';
 import { EVENTSOURCE_TICK_MS, WEBSOCKET_LIMITS } from '../config/limits.js';
 
@@ -388,58 +385,10 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
     }
   }
 
-  /**
-   * An Upgrade request. Refusals are ordinary HTTP responses written through a ServerResponse on the
-   * socket (so authentication answers exactly as for the API: 401, 403, 429), then the socket closes.
-   * Accepted: the same authentication as the API (Basic, Bearer, or the web cookie, which must then
-   * come from our own origin: browsers send cookies on cross-site WebSocket handshakes), then the 101.
-   */
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.shouldKeepAlive = false;
-    res.once('finish', () => {
-      res.detachSocket(socket as Socket);
-      socket.end();
-    });
-    socket.on('error', () => socket.destroy());
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://mailroom.invalid');
-    } catch {
-      return sendProblem(res, httpProblem(400, 'Bad Request', 'malformed request target'));
-    }
-    const match = matchRoute(req.method ?? 'GET', url.pathname);
-    if (match.kind !== 'route' || match.route !== 'websocket') {
-      return sendProblem(res, httpProblem(404, 'Not Found', 'no WebSocket here'));
-    }
-    const handshake = websocketHandshake(req.method ?? 'GET', req.headers, WEBSOCKET_SUBPROTOCOL);
-    if (handshake.kind === 'refuse') {
-      return sendProblem(
-        res,
-        httpProblem(handshake.status, 'WebSocket handshake refused', handshake.detail),
-        {
-          ...handshake.headers,
-        },
-      );
-    }
-    const user = await authenticateRequest(req, res, false);
-    if (!user) return;
-    if (req.headers.authorization === undefined) {
-      const origin = req.headers.origin;
-      const site = req.headers['sec-fetch-site'];
-      const why = checkOrigin({
-        origin: Array.isArray(origin) ? origin[0] : origin,
-        secFetchSite: Array.isArray(site) ? site[0] : site,
-        ownOrigin: ownOrigin(req),
-      });
-      if (why) return sendProblem(res, httpProblem(403, 'Forbidden', why));
-    }
-    if (socket.destroyed) return;
-    res.detachSocket(socket as Socket);
-    (socket as Partial<Socket>).setTimeout?.(0);
-    socket.write(handshake.response);
-    serveJmapWebSocket(socket, head, user, {
+  /** An Upgrade request: JMAP over WebSocket with the API's authentication (websocket-upgrade.ts). */
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    return upgradeToJmapWebSocket(req, socket, head, {
+      authenticate: (r, res) => authenticateRequest(r, res, false),
       methods: deps.methods,
       limits: deps.limits,
       capabilities: deps.capabilities,
