@@ -7,6 +7,7 @@ import { FailureLimiter, unmappedIp, type Ticket } from './failure-limiter.js';
 import { hashPassword, verifyPassword, type ScryptParams } from './password-hash.js';
 import { AUTH_CACHE, AUTH_FAILURE_LIMITS, MAX_PASSWORD_BYTES } from '../config/limits.js';
 import { VerifiedCache } from './verified-cache.js';
+import { hashApiToken, isApiTokenShape } from './api-token.js';
 
 /** Longer passwords (UTF-8 octets) are refused after the same dummy work; see MAX_PASSWORD_BYTES. */
 const tooLong = (password: string): boolean => Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
@@ -20,7 +21,8 @@ export type AuthProtocol = 'smtp' | 'imap' | 'pop3' | 'http';
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export interface AuthenticatorDeps {
-  store: Pick<Store, 'getAccount'>;
+  /** Accounts, and API tokens for Bearer (without `tokens` every Bearer fails). */
+  store: Pick<Store, 'getAccount'> & Partial<Pick<Store, 'tokens'>>;
   /** One limiter for the whole process, so every protocol and connection shares the counts. */
   limiter?: FailureLimiter;
   /** Milliseconds since the epoch; injected so throttling is exact in tests. */
@@ -45,6 +47,26 @@ export type Authenticate = (
   remoteAddress: string,
   protocol: AuthProtocol,
 ) => Promise<AuthResult>;
+
+/** Checks an API token (RFC 6750 Bearer); the answer is the account it belongs to, like a password's. */
+export type AuthenticateBearer = (
+  token: string,
+  remoteAddress: string,
+  protocol: AuthProtocol,
+) => Promise<AuthResult>;
+
+/** The two ways in, sharing one failure limiter (and so one count per IP). */
+export interface Authenticators {
+  password: Authenticate;
+  bearer: AuthenticateBearer;
+}
+
+/**
+ * The limiter's "account" for Bearer attempts: a wrong token has no account, so all of them count on
+ * this one name (it cannot be an address): per IP from the first failure, like a wrong password, and a
+ * flood of wrong tokens from many IPs slows new IPs, while IPs a token worked from go on at once.
+ */
+const BEARER_ACCOUNT = '(api token)';
 
 /** A real-timer Sleep that does not keep the process alive and stops early on abort. */
 export const timerSleep: Sleep = (ms, signal) =>
@@ -73,6 +95,11 @@ export const timerSleep: Sleep = (ms, signal) =>
  * turn within `maxWaitMs` is answered 'throttled' without checking the password.
  */
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
+  return createAuthenticators(deps).password;
+}
+
+/** `createAuthenticator` and its Bearer sibling, on one limiter (see there). */
+export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
   const limiter = deps.limiter ?? new FailureLimiter();
   const logger = deps.logger ?? silentLogger();
   const maxWaitMs = deps.maxWaitMs ?? AUTH_FAILURE_LIMITS.maxDelayMs;
@@ -138,7 +165,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     }
   }
 
-  return async (username, password, remoteAddress, protocol) => {
+  const byPassword: Authenticate = async (username, password, remoteAddress, protocol) => {
     // Usernames are full addresses, compared case-insensitively (we store them lower-cased).
     const account = username.trim().toLowerCase();
     // One line per failure and per throttling decision, with what fail2ban needs: the event
@@ -176,6 +203,32 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
       settle(ticket, outcome);
     }
   };
+
+  /**
+   * A Bearer token: looked up by its hash (no scrypt: it is 256 random bits), throttled and logged like
+   * a password (CONTRACT.md: wrong credentials are slowed on every protocol). A revoked token, or one
+   * whose account was removed, has no row any more and fails at once.
+   */
+  const bearer: AuthenticateBearer = async (token, remoteAddress, protocol) => {
+    const fields: LogFields = { protocol, ip: unmappedIp(remoteAddress), account: BEARER_ACCOUNT };
+    const ticket = await turn(remoteAddress, BEARER_ACCOUNT, fields);
+    if (ticket === null) return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
+    let outcome: 'ok' | 'failed' | 'error' = 'error';
+    try {
+      const found = isApiTokenShape(token) ? (deps.store.tokens?.find(hashApiToken(token)) ?? null) : null;
+      if (found) {
+        outcome = 'ok';
+        return { kind: 'ok', account: found.address };
+      }
+      outcome = 'failed';
+      logger.info({ event: 'auth_failed', ...fields, method: 'bearer' }, 'auth failed');
+      return { kind: 'failed' };
+    } finally {
+      settle(ticket, outcome);
+    }
+  };
+
+  return { password: byPassword, bearer };
 }
 
 interface LogFields {

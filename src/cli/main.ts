@@ -14,6 +14,7 @@ import { queueCommand } from './commands/queue.js';
 import { doctorCommand } from './commands/doctor.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
 import { dkimCommand } from './commands/dkim.js';
+import { tokenCommand } from './commands/token.js';
 
 /** What a command may touch of the outside world; main() gets the real one, tests may pass their own. */
 export interface CliIo {
@@ -59,6 +60,7 @@ const COMMANDS: readonly Command[] = [
   domainCommand,
   userCommand,
   aliasCommand,
+  tokenCommand,
   queueCommand,
   sendCommand,
   doctorCommand,

@@ -339,6 +339,29 @@ export const JMAP_REFERENCE_BUDGET_BYTES = 2 * JMAP_CORE_LIMITS.maxSizeRequest;
 /** EventSource (RFC 8620 7.3) ping intervals are clamped into this range (seconds; RFC: the server MAY). */
 export const JMAP_PING_SECONDS = { min: 5, max: 600 } as const;
 
+/**
+ * JMAP over WebSocket (RFC 8887; src/http/jmap-websocket.ts). A message is at most maxSizeRequest (the
+ * same bound as an API body); the connection itself counts against max_connections(_per_ip) like any
+ * HTTP connection, since it is one.
+ */
+export const WEBSOCKET_LIMITS = {
+  /**
+   * The server pings a connection silent for this long (RFC 6455 5.5.2), and drops one still silent a
+   * tick later (no Pong: the peer or a NAT on the way is gone). Under common 60 s proxy idle timeouts.
+   */
+  pingIntervalMs: 30_000,
+  /** Messages read ahead while one is processed; past this, reading pauses (TCP pushes back). */
+  maxQueuedMessages: 4,
+  /**
+   * Bytes waiting to be written before the connection is dropped (1008): a client that never reads its
+   * pushes must not grow the server's memory. Room for a few full-size responses.
+   */
+  maxBufferedBytes: 64 * 1024 * 1024,
+} as const;
+
+/** EventSource streams are looked at this often for their pings (one shared timer, not one per stream). */
+export const EVENTSOURCE_TICK_MS = 1_000;
+
 /** Uploaded blobs no object references are deleted after this (RFC 8620 6.1: at least one hour). */
 export const JMAP_UPLOAD_TTL_MS = 24 * 60 * 60_000;
 

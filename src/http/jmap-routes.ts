@@ -1,5 +1,6 @@
 // Serves the JMAP endpoints over node:http: authentication, body limits, per-account concurrency, then the pure engine.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import { JmapRequestError, REQUEST_ERROR_STATUS } from '../jmap/core/errors.js';
@@ -19,8 +20,10 @@ import type { AuthResult } from '../smtp/server/services.js';
 import { createBodySpool } from '../store/spool.js';
 import type { Store } from '../store/store.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
+import { BEARER_CHALLENGE, type HttpAuthenticateBearer } from './auth.js';
+import { parseBearerAuth } from '../auth/api-token.js';
 import { matchRoute } from './router.js';
-import { serveEventSource } from './eventsource.js';
+import { EventSourceStreams } from './eventsource.js';
 import {
   consume,
   httpProblem,
@@ -34,6 +37,9 @@ import { API_SECURITY_HEADERS, contentDisposition, isMediaType } from './securit
 import type { StaticFiles } from './static.js';
 import { isWebClient, type WebHttp } from './web-routes.js';
 import { readCookie, SESSION_COOKIE } from './web-session.js';
+import { upgradeToJmapWebSocket } from './websocket-upgrade.js';
+import { Ticker } from '../net/ticker.js';
+import { EVENTSOURCE_TICK_MS, WEBSOCKET_LIMITS } from '../config/limits.js';
 
 /** How the HTTP side checks a password: the server's one authenticator (see http/auth.ts). */
 export type HttpAuthenticate = (
@@ -45,6 +51,8 @@ export type HttpAuthenticate = (
 export interface JmapHttpDeps {
   store: Store;
   authenticate: HttpAuthenticate;
+  /** API tokens (`Authorization: Bearer`, RFC 6750 2.1); absent, a Bearer request gets 401. */
+  authenticateBearer?: HttpAuthenticateBearer;
   allowLoopbackPlaintext: boolean;
   logger: Logger;
   limits: CoreLimits;
@@ -61,7 +69,9 @@ export interface JmapHttpDeps {
 export interface JmapHttp {
   /** Handles one request; resolves when the response is complete (or handed to an EventSource stream). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** Ends every open EventSource stream (shutdown). */
+  /** Handles an HTTP Upgrade (node:http 'upgrade'): JMAP over WebSocket at /jmap/ws, or a refusal. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+  /** Ends every open EventSource stream and WebSocket connection (shutdown). */
   closeStreams(): void;
   /** Open EventSource streams (tests, metrics). */
   readonly openStreams: number;
@@ -72,6 +82,10 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
   const uploads = new InFlight(deps.limits.maxConcurrentUpload);
   const streams = new Set<() => void>();
   const log = deps.logger;
+  // One liveness timer for every WebSocket connection (net/ticker.ts says why).
+  const wsTicker = new Ticker(WEBSOCKET_LIMITS.pingIntervalMs);
+  // EventSource streams: one registry, one subscription, one ping timer (eventsource.ts says why).
+  const eventSources = new EventSourceStreams(deps.states, new Ticker(EVENTSOURCE_TICK_MS));
 
   /**
    * HTTP Basic over TLS, or on loopback when allowed (CONTRACT.md, as AUTH PLAIN). Wrong or missing
@@ -95,24 +109,30 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
       return deps.web.cookieUser(req, res, cookie, isSessionResource);
     }
     // The web mail gets no Basic challenge: it would open the browser's own password dialog (web-routes.ts).
-    const challenge = isWebClient(req) ? 'Cookie realm="mailroom"' : BASIC_CHALLENGE;
-    const credentials = parseBasicAuth(req.headers.authorization);
-    if (!credentials) {
+    let challenge = isWebClient(req) ? 'Cookie realm="mailroom"' : BASIC_CHALLENGE;
+    // An API token (Bearer) or a password (Basic); both go through the one failure limiter.
+    const bearer = parseBearerAuth(req.headers.authorization);
+    const credentials = bearer === null ? parseBasicAuth(req.headers.authorization) : null;
+    if (!credentials && bearer === null) {
       sendProblem(res, httpProblem(401, 'Unauthorized', 'authentication required'), {
         'WWW-Authenticate': challenge,
       });
       return null;
     }
-    const result = await deps.authenticate(credentials.username, credentials.password, remote);
+    let result: AuthResult;
+    if (bearer !== null) {
+      challenge = BEARER_CHALLENGE; // RFC 6750 3.1: error="invalid_token"
+      result = deps.authenticateBearer ? await deps.authenticateBearer(bearer, remote) : { kind: 'failed' };
+    } else {
+      result = await deps.authenticate(credentials!.username, credentials!.password, remote);
+    }
     if (result.kind === 'ok') {
       const account = deps.store.getAccount(result.account);
       if (account) return userOfAccount(account, deps.capabilities);
     }
     const outcome = result.kind === 'throttled' ? 'throttled' : 'failed';
-    log.info(
-      { event: 'auth', outcome, account: credentials.username.slice(0, 254), remoteAddress: remote },
-      'auth',
-    );
+    const who = credentials ? credentials.username.slice(0, 254) : '(api token)';
+    log.info({ event: 'auth', outcome, account: who, remoteAddress: remote }, 'auth');
     if (result.kind === 'throttled') {
       sendProblem(res, httpProblem(429, 'Too Many Requests', 'too many failed logins; try later'), {
         'Retry-After': String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))),
@@ -355,8 +375,29 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
       case 'download':
         return handleDownload(req, res, user, match.params, url.searchParams);
       case 'eventsource':
-        return serveEventSource(req, res, user, url.searchParams, { states: deps.states, streams });
+        return eventSources.serve(req, res, user, url.searchParams);
+      case 'websocket':
+        // Reached only without an Upgrade header (upgrades come through `upgrade`): RFC 9110 15.5.22.
+        return sendProblem(res, httpProblem(426, 'Upgrade Required', 'this URL speaks WebSocket only'), {
+          Upgrade: 'websocket',
+          Connection: 'Upgrade',
+        });
     }
+  }
+
+  /** An Upgrade request: JMAP over WebSocket with the API's authentication (websocket-upgrade.ts). */
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    return upgradeToJmapWebSocket(req, socket, head, {
+      authenticate: (r, res) => authenticateRequest(r, res, false),
+      methods: deps.methods,
+      limits: deps.limits,
+      capabilities: deps.capabilities,
+      states: deps.states,
+      logger: log,
+      api,
+      streams,
+      ticker: wsTicker,
+    });
   }
 
   return {
@@ -369,11 +410,20 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
         else res.destroy();
       }
     },
+    async upgrade(req, socket, head) {
+      try {
+        await upgrade(req, socket, head);
+      } catch (error) {
+        log.error({ err: error, url: req.url?.slice(0, 200) }, 'websocket upgrade failed');
+        socket.destroy();
+      }
+    },
     closeStreams() {
       for (const finish of [...streams]) finish();
+      eventSources.closeAll();
     },
     get openStreams() {
-      return streams.size;
+      return streams.size + eventSources.size;
     },
   };
 }

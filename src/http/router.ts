@@ -1,7 +1,7 @@
 // The HTTP routes (pure): method and path -> a route with its path parameters, 404 or 405 (RFC 9110 15.5.6); the web mail's files elsewhere.
 
 export type RouteName =
-  'session' | 'api' | 'download' | 'upload' | 'eventsource' | 'signin' | 'signout' | 'static';
+  'session' | 'api' | 'download' | 'upload' | 'eventsource' | 'websocket' | 'signin' | 'signout' | 'static';
 
 export type RouteMatch =
   | { kind: 'route'; route: RouteName; params: Record<string, string> }
@@ -34,6 +34,8 @@ const ROUTES: readonly RouteSpec[] = [
     params: ['accountId'],
   },
   { route: 'eventsource', methods: ['GET'], pattern: /^\/jmap\/eventsource\/?$/, params: [] },
+  // JMAP over WebSocket (RFC 8887): the upgrade GET (http/jmap-websocket.ts); a plain GET gets 426.
+  { route: 'websocket', methods: ['GET'], pattern: /^\/jmap\/ws\/?$/, params: [] },
   // The web mail's browser sign-in (a session cookie) and sign-out (web-routes.ts).
   { route: 'signin', methods: ['POST'], pattern: /^\/web\/signin$/, params: [] },
   { route: 'signout', methods: ['POST'], pattern: /^\/web\/signout$/, params: [] },

@@ -9,14 +9,15 @@ import { coreMethods } from '../jmap/core/methods.js';
 import { mailCapabilities, mailMethods, type MailMethodDeps } from '../jmap/mail/index.js';
 import { storeStates } from '../jmap/core/push.js';
 import { ChangePoller } from '../store/change-poller.js';
-import { coreCapability } from '../jmap/core/session.js';
+import { coreCapability, websocketCapability } from '../jmap/core/session.js';
 import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
-import { httpAuthenticator } from './auth.js';
+import { httpAuthenticator, httpBearerAuthenticator } from './auth.js';
 import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
 import { htmlCapability, sanitizedHtmlHandler, type RawMessageSource } from '../jmap/html/sanitized-html.js';
 import { createStaticFiles } from './static.js';
 import { createWebHttp } from './web-routes.js';
+import { serveAsPlainRequest, wantsWebSocket } from './upgrade.js';
 import { WebSessions } from './web-session.js';
 
 /** Written to a connection over max_connections(_per_ip) before it is closed (RFC 9110 15.6.4). */
@@ -128,7 +129,12 @@ export async function startHttpListeners(
   };
   // One poller per process: other processes' changes (the CLI, a second server) reach push within a second.
   const poller = new ChangePoller(store);
-  const capabilities = [coreCapability(JMAP_CORE_LIMITS), ...mailCapabilities(mailDeps), htmlCapability()];
+  const capabilities = [
+    coreCapability(JMAP_CORE_LIMITS),
+    ...mailCapabilities(mailDeps),
+    htmlCapability(),
+    websocketCapability(),
+  ];
   const methods = new Map([...coreMethods(blobs), ...mailMethods(mailDeps)]);
   methods.set('Email/sanitizedHtml', sanitizedHtmlHandler(options.rawMessages ?? storeRawMessages(store)));
   const logger = deps.logger.child({ listener: 'http' });
@@ -137,6 +143,7 @@ export async function startHttpListeners(
   const jmap = createJmapHttp({
     store,
     authenticate,
+    authenticateBearer: httpBearerAuthenticator(deps.authenticateBearer),
     allowLoopbackPlaintext,
     logger,
     limits: JMAP_CORE_LIMITS,
@@ -160,6 +167,12 @@ export async function startHttpListeners(
     options.limits,
     options.checkingIntervalMs,
   );
+  // JMAP over WebSocket (RFC 8887): WebSocket upgrades go to jmap.upgrade (refused, or served on the
+  // socket); other upgrades (h2c, ...) are served as the plain requests they also are (upgrade.ts).
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (wantsWebSocket(req.headers.upgrade)) void jmap.upgrade(req, socket, head);
+    else serveAsPlainRequest(server, req, socket, head);
+  });
   const result: HttpListeners = { addresses: {}, jmap };
   for (const name of ['http', 'https'] as const) {
     const wanted = config.listeners[name];

@@ -1,6 +1,6 @@
 // Binds a mail-access protocol's pair of listeners (STARTTLS-capable and implicit TLS, RFC 8314) with the server's limits.
 import type { Socket } from 'node:net';
-import type { Authenticate } from '../auth/authenticator.js';
+import type { Authenticate, AuthenticateBearer } from '../auth/authenticator.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { DeliveryRequest, Store } from '../store/store.js';
@@ -17,6 +17,8 @@ export interface AccessListenerDeps<Handle> {
   tls: TlsMaterial;
   /** The server's one authenticator: failed logins over any protocol share its limiter. */
   authenticate: Authenticate;
+  /** API tokens (HTTP Bearer) on the same limiter; absent, Bearer always fails. */
+  authenticateBearer?: AuthenticateBearer;
   /** Local delivery and the queue as SMTP uses it (store.deliver with the vacation responder): JMAP submission. */
   deliver?: (request: DeliveryRequest) => Promise<void>;
   now: () => Date;

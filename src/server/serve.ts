@@ -1,6 +1,6 @@
 // `mailroom serve`: builds the store, TLS, SMTP services and listeners from the config; start-up and clean shutdown.
 import type { Socket } from 'node:net';
-import { createAuthenticator, timerSleep } from '../auth/authenticator.js';
+import { createAuthenticators, timerSleep, type AuthenticateBearer } from '../auth/authenticator.js';
 import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
@@ -89,7 +89,7 @@ export function createSmtpServices(options: {
   submissionLimits?: SubmissionLimits;
   /** MX checks (src/inbound/); absent: none. */
   inbound?: InboundChecks;
-}): SmtpServices {
+}): SmtpServices & { authenticateBearer: AuthenticateBearer } {
   const { store, now, storage } = options;
   // Alias forwarding rewrites foreign senders with SRS; bounces to those addresses are reversed (issue 10).
   const srs = createSrsService({
@@ -97,19 +97,21 @@ export function createSmtpServices(options: {
     isLocalDomain: (domain) => store.isLocalDomain(domain),
     now,
   });
+  // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP, POP3 and HTTP
+  // all get this function, so failures count across protocols and connections; HTTP's Bearer tokens too.
+  const auth = createAuthenticators({
+    store,
+    now: () => now().getTime(),
+    sleep: timerSleep,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   return {
     routeRecipient: createRouter(store, { hostname: options.hostname, srs }),
     forwardSender: (sender, forwarderDomain) => srs.forward(sender, forwarderDomain),
     ...(options.greylist ? { greylist: greylistCheck(store, options.greylist, now) } : {}),
     ...(options.submissionLimits ? { submissionLimits: options.submissionLimits } : {}),
-    // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP and POP3
-    // (and HTTP later) all get this function, so failures count across protocols and connections.
-    authenticate: createAuthenticator({
-      store,
-      now: () => now().getTime(),
-      sleep: timerSleep,
-      ...(options.logger ? { logger: options.logger } : {}),
-    }),
+    authenticate: auth.password,
+    authenticateBearer: auth.bearer,
     // Reads the store on every MAIL, so a new alias counts at once (CONTRACT.md: no restart).
     senderAllowed: (sender, account) => senderOwnedBy(addressBookOf(store), sender, account),
     openSpool: () => createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD),
@@ -282,6 +284,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       store,
       tls,
       authenticate: services.authenticate,
+      authenticateBearer: services.authenticateBearer,
       deliver: services.deliver,
       submissionLimits,
       now,

@@ -6,6 +6,7 @@ import type { MailStore } from './mail-store.js';
 import type { PolicyStore } from './policy-store.js';
 import type { QueueStore } from './queue-store.js';
 import type { SendingStore } from './sending-store.js';
+import type { TokenStore } from './token-store.js';
 import type { UploadStore } from './upload-store.js';
 
 export interface Account {
@@ -141,6 +142,8 @@ export interface Store {
   readonly policy: PolicyStore;
   /** DKIM signing keys of local domains (`mailroom dkim`, outbound signing). */
   readonly dkim: DkimStore;
+  /** API tokens for Bearer authentication (JMAP clients); they go with their account. */
+  readonly tokens: TokenStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

@@ -134,6 +134,35 @@ describe('admin commands', () => {
     });
     assert.equal(viaEnv.stdout, 'example.test\n');
   });
+
+  test('token create (printed once) / list --json (no token in it) / revoke', async () => {
+    const made = JSON.parse(ok(['token', 'create', 'Alice@example.test', '--name', 'phone', '--json'])) as {
+      id: number;
+      address: string;
+      token: string;
+    };
+    assert.equal(made.address, 'alice@example.test');
+    assert.match(made.token, /^mrt_[A-Za-z0-9_-]{43}$/);
+    const plain = ok(['token', 'create', 'alice@example.test']).trim().split('\n');
+    assert.match(plain[plain.length - 1]!, /^mrt_[A-Za-z0-9_-]{43}$/);
+    const listed = ok(['token', 'list', '--json']);
+    assert.ok(!listed.includes(made.token), 'the list never shows a token');
+    const rows = JSON.parse(listed) as { id: number; address: string; name: string }[];
+    assert.deepEqual(
+      rows.map((r) => [r.address, r.name]),
+      [
+        ['alice@example.test', 'phone'],
+        ['alice@example.test', ''],
+      ],
+    );
+    ok(['token', 'revoke', String(made.id)]);
+    assert.equal((JSON.parse(ok(['token', 'list', '--json'])) as unknown[]).length, 1);
+    await Promise.all([
+      fails(['token', 'revoke', String(made.id)], /no such token/),
+      fails(['token', 'create', 'nobody@example.test'], /no such account/),
+      fails(['token', 'create'], /missing address/),
+    ]);
+  });
 });
 
 describe('serve', () => {

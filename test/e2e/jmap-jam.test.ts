@@ -11,10 +11,8 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
  * other's SMTP port, so a JMAP submission on A is relayed over SMTP to B, and bob's vacation reply from B
  * comes back to alice on A.
  *
- * jmap-jam only sends "Authorization: Bearer <token>" (it has no Basic option). Mailroom's API clients
- * authenticate with Basic (CONTRACT.md), so the test sets the client's `authHeader` and reloads its
- * `session` with it, the two public fields jam uses for every request. API tokens (Bearer) would let it
- * run unmodified: not built yet.
+ * jmap-jam only sends "Authorization: Bearer <token>" (it has no Basic option): each user gets an API
+ * token from `mailroom token create`, and jam runs unmodified with it.
  */
 
 let a: MailroomInstance;
@@ -43,14 +41,16 @@ interface JamModule {
 const JAM = 'jmap-jam';
 const { JamClient } = (await import(JAM)) as JamModule;
 
-function jam(instance: MailroomInstance, user: string, password: string): Jam {
+/** API tokens by address, made with the CLI before the servers start (printed once, on the last line). */
+const tokens = new Map<string, string>();
+function makeToken(instance: MailroomInstance, address: string): void {
+  const out = instance.cli(['token', 'create', address, '--name', 'jmap-jam']).trim().split('\n');
+  tokens.set(address, out[out.length - 1]!);
+}
+
+function jam(instance: MailroomInstance, user: string): Jam {
   const sessionUrl = `http://127.0.0.1:${instance.ports.http}/.well-known/jmap`;
-  const client = new JamClient({ sessionUrl, bearerToken: 'unused' });
-  // The constructor already asked for the session with Bearer (a 401); ask again with Basic.
-  client.session.catch(() => undefined);
-  client.authHeader = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-  client.session = JamClient.loadSession(sessionUrl, client.authHeader);
-  return client;
+  return new JamClient({ sessionUrl, bearerToken: tokens.get(user)! });
 }
 
 async function until<T>(what: string, f: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
@@ -93,6 +93,8 @@ before(async () => {
   a.cli(['user', 'add', 'alice@a.test', '--password', 'alice-pw']);
   b.cli(['domain', 'add', 'b.test']);
   b.cli(['user', 'add', 'bob@b.test', '--password', 'bob-pw']);
+  makeToken(a, 'alice@a.test');
+  makeToken(b, 'bob@b.test');
   await Promise.all([a.start(), b.start()]);
 });
 
@@ -103,7 +105,7 @@ after(async () => {
 
 describe('jmap-jam', () => {
   test('reads the session and uses Identity, VacationResponse and EmailSubmission: alice on A sends to bob on B over SMTP', async () => {
-    const alice = jam(a, 'alice@a.test', 'alice-pw');
+    const alice = jam(a, 'alice@a.test');
     const session = await alice.session;
     assert.equal(session.username, 'alice@a.test');
     const accountId = session.primaryAccounts['urn:ietf:params:jmap:submission']!;
@@ -142,7 +144,7 @@ describe('jmap-jam', () => {
   });
 
   test('a recipient B refuses: deliveryStatus "no" with B\u2019s 550, and a DSN in alice\u2019s INBOX on A', async () => {
-    const alice = jam(a, 'alice@a.test', 'alice-pw');
+    const alice = jam(a, 'alice@a.test');
     const accountId = (await alice.session).primaryAccounts['urn:ietf:params:jmap:submission']!;
     const [identities] = await alice.api.Identity.get({ accountId, ids: null });
     const emailId = await draft(
@@ -168,7 +170,7 @@ describe('jmap-jam', () => {
   });
 
   test('bob on B enables his vacation with jmap-jam; alice writes twice over JMAP and gets one auto-reply on A', async () => {
-    const bob = jam(b, 'bob@b.test', 'bob-pw');
+    const bob = jam(b, 'bob@b.test');
     const bobAccount = (await bob.session).primaryAccounts['urn:ietf:params:jmap:vacationresponse']!;
     const [vs] = await bob.api.VacationResponse.set({
       accountId: bobAccount,
@@ -176,7 +178,7 @@ describe('jmap-jam', () => {
     });
     assert.deepEqual(vs.updated, { singleton: null });
 
-    const alice = jam(a, 'alice@a.test', 'alice-pw');
+    const alice = jam(a, 'alice@a.test');
     const accountId = (await alice.session).primaryAccounts['urn:ietf:params:jmap:submission']!;
     const [identities] = await alice.api.Identity.get({ accountId, ids: null });
     const before = (await inboxOf(b, 'bob@b.test')).length;
@@ -213,7 +215,7 @@ describe('jmap-jam', () => {
   });
 
   test('reads mailboxes, queries and gets Emails by back-reference, sets keywords', async () => {
-    const alice = jam(a, 'alice@a.test', 'alice-pw');
+    const alice = jam(a, 'alice@a.test');
     const accountId = (await alice.getPrimaryAccount())!;
     const [mailboxes] = await alice.api.Mailbox.get({ accountId, ids: null });
     const inbox = mailboxes.list.find((m: { role: string }) => m.role === 'inbox')!;

@@ -68,6 +68,17 @@ export function parseRequest(
   } catch {
     throw new JmapRequestError('notJSON', REQUEST_ERROR_STATUS.notJSON, 'the body is not valid UTF-8 JSON');
   }
+  return validateRequest(value, options);
+}
+
+/**
+ * A parsed JSON value -> a validated request (the checks of parseRequest after JSON); JMAP over
+ * WebSocket (RFC 8887 4.3.3) parses the message itself, for its "@type" and "id", and validates here.
+ */
+export function validateRequest(
+  value: unknown,
+  options: { capabilities: ReadonlySet<string>; maxCallsInRequest: number },
+): JmapRequest {
   if (jsonDepth(value, JMAP_MAX_JSON_DEPTH) > JMAP_MAX_JSON_DEPTH) {
     throw notRequest(`the request is nested deeper than ${JMAP_MAX_JSON_DEPTH} levels`);
   }

@@ -37,6 +37,17 @@ export function coreCapability(limits: CoreLimits): CapabilitySpec {
   return { urn: CORE_CAPABILITY, session: { ...limits, collationAlgorithms: [...COLLATION_ALGORITHMS] } };
 }
 
+/** JMAP over WebSocket (RFC 8887 4.1): the session names the URL and says push is supported. */
+export const WEBSOCKET_CAPABILITY = 'urn:ietf:params:jmap:websocket';
+
+/**
+ * The WebSocket capability. Its `url` here is the path; buildSession makes it a ws:// or wss:// URL of
+ * the host the client reached (RFC 8887 4.1 asks for a "wss-URI"; relative when the Host is unusable).
+ */
+export function websocketCapability(): CapabilitySpec {
+  return { urn: WEBSOCKET_CAPABILITY, session: { url: JMAP_PATHS.webSocket, supportsPush: true } };
+}
+
 /**
  * The accountId of a store account: "A" + its store id. Stable for the account's life (store ids come
  * from AUTOINCREMENT and are never reused, so a deleted account's id never names a new one), and
@@ -75,6 +86,7 @@ export const JMAP_PATHS = {
   download: '/jmap/download/{accountId}/{blobId}/{name}?accept={type}',
   upload: '/jmap/upload/{accountId}/',
   eventSource: '/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}',
+  webSocket: '/jmap/ws',
 } as const;
 
 /**
@@ -106,7 +118,14 @@ export function buildSession(
     }
   }
   const session: Record<string, unknown> = {
-    capabilities: Object.fromEntries(capabilities.map((c) => [c.urn, c.session])),
+    capabilities: Object.fromEntries(
+      capabilities.map((c) => [
+        c.urn,
+        c.urn === WEBSOCKET_CAPABILITY
+          ? { ...c.session, url: baseUrl.replace(/^http/, 'ws') + JMAP_PATHS.webSocket }
+          : c.session,
+      ]),
+    ),
     accounts,
     primaryAccounts,
     username: user.username,

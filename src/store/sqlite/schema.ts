@@ -346,6 +346,19 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (domain, selector)
   );
   `,
+  // 16: API tokens (issue 9): Bearer credentials for JMAP clients (RFC 6750) made by `mailroom token create`.
+  // Only a SHA-256 of the token is kept (it is 256 random bits, so no slow hash is needed: nothing to guess
+  // from); a token ends with its account (ON DELETE CASCADE) or when revoked (its row is deleted).
+  `
+  CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL DEFAULT '',
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX api_tokens_account ON api_tokens(account_id);
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -35,6 +35,7 @@ import { SqlitePolicyStore } from './policy-store.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { backupBeforeUpgrade } from './backup.js';
 import { SqliteDkimStore } from './dkim-store.js';
+import { SqliteTokenStore } from './token-store.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
 import { cachedPrepare, type Prepare } from './statements.js';
@@ -81,6 +82,7 @@ export class SqliteStore implements Store {
   readonly sending: SqliteSendingStore;
   readonly policy: SqlitePolicyStore;
   readonly dkim: SqliteDkimStore;
+  readonly tokens: SqliteTokenStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
@@ -182,6 +184,7 @@ export class SqliteStore implements Store {
     this.sending = new SqliteSendingStore(context);
     this.policy = new SqlitePolicyStore(context);
     this.dkim = new SqliteDkimStore(context);
+    this.tokens = new SqliteTokenStore(context);
   }
 
   /**
