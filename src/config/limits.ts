@@ -484,3 +484,16 @@ export const JMAP_EMAIL_CREATE_LIMITS = {
  * longer than that is not ordinary personal mail.
  */
 export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } as const;
+
+/**
+ * MTA-STS policy fetch (RFC 8461 3.3): the policy file is a few lines; 64 KiB is the RFC's own
+ * suggestion for a body limit, and a slow server must not hold a delivery attempt for long (the
+ * RFC asks for "a reasonable timeout"; 10 s, as a delivery attempt's connect is allowed 30 s).
+ */
+export const MTA_STS_FETCH = { maxBytes: 64 * 1024, timeoutMs: 10_000 } as const;
+
+/**
+ * TLS-RPT (RFC 8460 4.1): reports cover whole UTC days; a report older than this many days is not sent
+ * any more (a server down for a week sends the last days, not a backlog nobody reads).
+ */
+export const TLS_RPT_MAX_AGE_DAYS = 7;

@@ -13,6 +13,8 @@ import { createDsnSender } from './bounce.js';
 import { QueueScheduler, type SchedulerOptions } from './scheduler.js';
 import { createSmtpTransport } from './transport.js';
 import { createMailResolver } from '../dns/resolver.js';
+import { createStsFetcher } from '../smtp/client/tls-policy/mta-sts-fetch.js';
+import type { TlsPolicyDeps } from '../smtp/client/tls-policy/resolve-policy.js';
 
 export interface OutgoingQueueOptions {
   store: Store;
@@ -26,6 +28,11 @@ export interface OutgoingQueueOptions {
   /** The process's one resolver ([dns] servers); tests may pass a fake with MX/A/AAAA only. */
   resolver?: DnsResolver;
   timeouts?: ClientTimeouts;
+  /**
+   * Test seam (never a config key): the CAs trusted for MTA-STS (policy fetch and MX certificates) and the
+   * HTTPS port of mta-sts.DOMAIN, so tests run a local HTTPS server with a test CA.
+   */
+  tlsTrust?: { ca?: string[]; stsPort?: number };
   limits?: Pick<
     SchedulerOptions,
     'maxConnections' | 'maxConnectionsPerDomain' | 'maxMessagesPerConnection' | 'pollMs'
@@ -47,15 +54,30 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     routes[domain] = formatListenAddress(address);
   // Connections stay open briefly after a batch for the next one to the same peer (connection-pool.ts).
   const pool = new ConnectionPool();
+  const resolver = options.resolver ?? createMailResolver({ servers: config.dns.servers });
+  const trust = options.tlsTrust ?? {};
+  // DANE and MTA-STS need TXT/TLSA and the AD bit: the one resolver has them (a test fake may not).
+  const policyResolver = resolver as DnsResolver & TlsPolicyDeps['resolver'];
+  const tlsPolicy: TlsPolicyDeps = {
+    resolver: policyResolver,
+    fetchSts: createStsFetcher({
+      resolver,
+      ...(trust.ca ? { ca: trust.ca } : {}),
+      ...(trust.stsPort ? { port: trust.stsPort } : {}),
+    }),
+    cache: store.tlsPolicy,
+    now,
+  };
   const transport = createSmtpTransport({
     queue: store.queue,
     hostname: config.hostname,
     port: config.outbound.port,
     routes,
     routeAuth: config.outbound.routeAuth,
-    resolver: options.resolver ?? createMailResolver({ servers: config.dns.servers }),
+    resolver,
     random,
     pool,
+    tlsPolicy: { ...tlsPolicy, ...(trust.ca ? { tlsCa: trust.ca } : {}) },
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   const sendDsns = createDsnSender({

@@ -8,6 +8,11 @@ import type { QueueStore } from '../store/queue-store.js';
 import { foldLongLines } from '../mail/eightbit-downgrade.js';
 import { toOutboundMessage } from './delivery-attempt.js';
 import type { Transport } from './scheduler.js';
+import {
+  applyTlsPolicies,
+  type PolicyHost,
+  type TlsPolicyDeps,
+} from '../smtp/client/tls-policy/resolve-policy.js';
 
 /** Bodies read for the 8-bit check kept per connection for sending (bounds memory: ~100 connections at once). */
 export const BODY_CACHE_BYTES = 1024 * 1024;
@@ -29,6 +34,8 @@ export interface SmtpTransportOptions {
   connect?: ClientConnectionOptions['connect'];
   /** Idle connections kept between batches (outgoing.ts owns it and closes it at shutdown). */
   pool?: ConnectionPool;
+  /** Outbound TLS policies (DANE, MTA-STS) for MX deliveries, and what the connections need for them. */
+  tlsPolicy?: TlsPolicyDeps & Pick<ClientConnectionOptions, 'tlsCa' | 'onTlsResult'>;
 }
 
 export function createSmtpTransport(options: SmtpTransportOptions): Transport {
@@ -39,6 +46,17 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       port: options.port,
       random: options.random ?? Math.random,
     });
+    // RFC 7672 / RFC 8461 apply to MX delivery; a configured route (smarthost) is our own choice of peer.
+    let hosts: PolicyHost[] = dest.kind === 'hosts' ? dest.hosts : [];
+    if (dest.kind === 'hosts' && dest.route === null && options.tlsPolicy) {
+      const decided = await applyTlsPolicies(domain, dest.hosts, options.tlsPolicy);
+      if (decided.kind === 'defer') {
+        for (const job of jobs)
+          done(job.queueId, deferAll(job.recipients, decided.reason), { host: '', dsn: false });
+        return;
+      }
+      hosts = decided.hosts;
+    }
     if (dest.kind !== 'hosts') {
       // DNS said no (NXDOMAIN, null MX: failed) or not now (SERVFAIL, timeout: deferred). Our words, no peer's.
       const outcome = dest.kind === 'permanent' ? 'failed' : 'deferred';
@@ -89,7 +107,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       return Promise.resolve(body);
     };
     const auth = dest.route !== null ? options.routeAuth?.[dest.route] : undefined;
-    await deliverToHosts(dest.hosts, {
+    await deliverToHosts(hosts, {
       hostname: options.hostname,
       ...(auth ? { auth } : {}),
       messages,
@@ -99,6 +117,21 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.connect ? { connect: options.connect } : {}),
       ...(options.pool ? { pool: options.pool } : {}),
+      ...(options.tlsPolicy?.tlsCa ? { tlsCa: options.tlsPolicy.tlsCa } : {}),
+      ...(options.tlsPolicy?.onTlsResult ? { onTlsResult: options.tlsPolicy.onTlsResult } : {}),
+      ...(options.tlsPolicy ? { now: options.tlsPolicy.now } : {}),
     });
   };
+}
+
+/** A policy says not now (no MX host allowed, TLSA lookup failed): every recipient waits, in our words. */
+function deferAll(recipients: readonly { address: string }[], reason: string): RecipientResult[] {
+  return recipients.map((r) => ({
+    address: r.address,
+    outcome: 'deferred' as const,
+    stage: 'connection' as const,
+    diagnostic: reason,
+    fromPeer: false,
+    tls: false,
+  }));
 }

@@ -3,6 +3,7 @@ import type { EventEmitter } from 'node:events';
 import type { JmapStates, JmapStore } from './jmap-store.js';
 import type { MailStore } from './mail-store.js';
 import type { QueueStore } from './queue-store.js';
+import type { TlsPolicyStore } from './tls-policy-store.js';
 import type { SendingStore } from './sending-store.js';
 import type { UploadStore } from './upload-store.js';
 
@@ -127,6 +128,8 @@ export interface Store {
   readonly jmap: JmapStore;
   /** Identities, EmailSubmissions and the VacationResponse (JMAP sending, RFC 8621 6-8). */
   readonly sending: SendingStore;
+  /** Outbound TLS policy state: MTA-STS cache, TLS-RPT counts (issue 10). */
+  readonly tlsPolicy: TlsPolicyStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

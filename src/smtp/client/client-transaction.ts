@@ -36,6 +36,11 @@ export interface ClientSessionOptions {
    * same peer (addMessages) without a new connect, greeting, EHLO, STARTTLS and AUTH; quit() ends it.
    */
   keepOpen?: boolean;
+  /**
+   * The TLS policy that made `tls` 'required' for this host ("DANE", "MTA-STS"): TLS failures are then
+   * reported under its name in last_error (RFC 7672 / RFC 8461 say the delivery must wait, not go plain).
+   */
+  tlsPolicyLabel?: string;
 }
 
 interface Transaction {

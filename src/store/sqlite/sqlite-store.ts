@@ -31,6 +31,7 @@ import { listQueueEntries } from './queries.js';
 import { SqliteQueueStore } from './queue-store.js';
 import { SqliteUploadStore } from './upload-store.js';
 import { SqliteSendingStore } from './sending-store.js';
+import { SqliteTlsPolicyStore } from './tls-policy-store.js';
 import { migrate } from './schema.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
@@ -74,6 +75,7 @@ export class SqliteStore implements Store {
   readonly uploads: SqliteUploadStore;
   readonly jmap: SqliteJmapStore;
   readonly sending: SqliteSendingStore;
+  readonly tlsPolicy: SqliteTlsPolicyStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** What the orphan sweep at open removed (for the start-up log and tests). */
@@ -167,6 +169,7 @@ export class SqliteStore implements Store {
     this.uploads = new SqliteUploadStore(context);
     this.jmap = new SqliteJmapStore(context);
     this.sending = new SqliteSendingStore(context);
+    this.tlsPolicy = new SqliteTlsPolicyStore(context);
   }
 
   /**

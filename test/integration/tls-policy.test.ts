@@ -1,0 +1,237 @@
+// Outbound TLS policy end to end: the queue delivers to a STARTTLS sink under MTA-STS (local HTTPS + test CA) and DANE (TLSA + AD bit).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+import { parseConfigText } from '../../src/config/load.js';
+import { queueJson } from '../../src/cli/commands/queue-format.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { startOutgoingQueue, type OutgoingQueue } from '../../src/queue/outgoing.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { startDnsFixture, type DnsFixture } from '../helpers/dns-fixture.js';
+import { makeTestCa, type TestCa, type TestCert } from '../helpers/test-ca.js';
+import { startTlsSink, type SinkOptions, type TlsSink } from '../helpers/tls-sink.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+let ca: TestCa;
+let plainDns: DnsFixture;
+let secureDns: DnsFixture;
+let https: HttpsServer;
+let httpsPort = 0;
+let goodMx: TestCert;
+let wrongName: TestCert;
+/** Policy files served by the local HTTPS server, by Host. */
+const policies = new Map<string, string>();
+let fetches = 0;
+
+const spki = (pem: string): Buffer =>
+  createHash('sha256')
+    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
+
+before(async () => {
+  ca = await makeTestCa();
+  goodMx = await ca.issue(['mx.b.test', 'mx.c.test', 'mx.d.test']);
+  wrongName = await ca.issue(['elsewhere.test']);
+  const policyCert = await ca.issue(['mta-sts.b.test', 'mta-sts.c.test', 'mta-sts.e.test']);
+  https = createHttpsServer({ cert: policyCert.cert, key: policyCert.key }, (req, res) => {
+    fetches++;
+    const body = policies.get((req.headers.host ?? '').split(':')[0] ?? '');
+    if (req.url !== '/.well-known/mta-sts.txt' || body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
+  });
+  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+  const address = https.address();
+  httpsPort = typeof address === 'object' && address ? address.port : 0;
+  cleanups.push(() => new Promise<void>((resolve) => https.close(() => resolve())));
+  const zone = {
+    'b.test': { mx: [{ preference: 10, exchange: 'mx.b.test' }] },
+    'mx.b.test': { a: ['127.0.0.1'] },
+    '_mta-sts.b.test': { txt: ['v=STSv1; id=20261205'] },
+    'mta-sts.b.test': { a: ['127.0.0.1'] },
+    'c.test': { mx: [{ preference: 10, exchange: 'mx.c.test' }] },
+    'mx.c.test': { a: ['127.0.0.1'] },
+    '_mta-sts.c.test': { txt: ['v=STSv1; id=1'] },
+    'mta-sts.c.test': { a: ['127.0.0.1'] },
+    'e.test': { mx: [{ preference: 10, exchange: 'mx.other.test' }] },
+    'mx.other.test': { a: ['127.0.0.1'] },
+    '_mta-sts.e.test': { txt: ['v=STSv1; id=1'] },
+    'mta-sts.e.test': { a: ['127.0.0.1'] },
+    'd.test': { mx: [{ preference: 10, exchange: 'mx.d.test' }] },
+    'mx.d.test': { a: ['127.0.0.1'] },
+  };
+  policies.set('mta-sts.b.test', 'version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmax_age: 86400\r\n');
+  policies.set('mta-sts.c.test', 'version: STSv1\nmode: testing\nmx: mx.c.test\nmax_age: 86400\n');
+  policies.set('mta-sts.e.test', 'version: STSv1\nmode: enforce\nmx: *.e.test\nmax_age: 86400\n');
+  plainDns = await startDnsFixture(zone);
+  secureDns = await startDnsFixture(zone, { authenticated: true });
+  cleanups.push(
+    () => plainDns.close(),
+    () => secureDns.close(),
+  );
+});
+
+interface Rig {
+  store: SqliteStore;
+  queue: OutgoingQueue;
+  sink: TlsSink;
+  send(to: string): Promise<string>;
+  /** The recipient's row as `queue list --json` shows it, or null once delivered (gone from the queue). */
+  row(id: string): { state: string; last_error: string | null } | null;
+}
+
+let seq = 0;
+async function rig(sinkOptions: SinkOptions, dns: DnsFixture): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), 'mailroom-tlspolicy-'));
+  const sink = await startTlsSink(sinkOptions);
+  // TLSA of the port the MX is reached on (outbound.port: the sink's here, 25 in real life; RFC 6698 3).
+  dns.zone[`_${sink.port}._tcp.mx.d.test`] = {
+    tlsa: [{ usage: 3, selector: 1, matchingType: 1, data: spki(goodMx.cert) }],
+  };
+  const config = parseConfigText(
+    `hostname = "mx.a.test"\ndata_dir = "data"\n[dns]\nservers = ["${dns.address}"]\n` +
+      `[outbound]\nport = ${sink.port}\n[queue]\nretry_intervals = ["1s"]\n`,
+    { configPath: null, baseDir: dir, defaultHostname: 'mx.a.test' },
+  );
+  const store = openSqliteStore({ dataDir: config.dataDir });
+  store.addDomain('a.test');
+  let ids = 0;
+  const queue = startOutgoingQueue({
+    store,
+    config,
+    logger: silentLogger(),
+    now: () => new Date(),
+    newQueueId: () => `DSN${++ids}`,
+    limits: { pollMs: 100 },
+    tlsTrust: { ca: [ca.cert], stsPort: httpsPort },
+  });
+  cleanups.push(async () => {
+    await queue.stop(1000);
+    await store.close();
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    store,
+    queue,
+    sink,
+    async send(to) {
+      const queueId = `T${++seq}`;
+      const body = 'Subject: hello\r\n\r\nHello there.\r\n';
+      await store.deliver({
+        queueId,
+        envelope: { sender: 'alice@a.test' },
+        traceHeaders: 'Received: from client by mx.a.test; Mon, 23 Nov 2026 10:00:00 +0000\r\n',
+        body: { kind: 'memory', chunks: [Buffer.from(body)], size: body.length },
+        receivedAt: new Date(),
+        local: [],
+        remote: [{ address: to }],
+      });
+      return queueId;
+    },
+    row(id) {
+      const entry = (
+        queueJson(store.listQueue()) as {
+          id: string;
+          recipients: { state: string; last_error: string | null }[];
+        }[]
+      ).find((e) => e.id === id);
+      return entry?.recipients[0] ?? null;
+    },
+  };
+}
+
+async function until<T>(what: string, f: () => T, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const lastError = (r: Rig, id: string) => () => r.row(id)?.last_error ?? null;
+
+void describe('outbound TLS policy', () => {
+  void test('MTA-STS enforce: a certificate not naming the MX defers with "MTA-STS: ..."; the right one delivers', async () => {
+    const r = await rig({ tls: wrongName }, plainDns);
+    const fetchesBefore = fetches;
+    const id = await r.send('bob@b.test');
+    const error = await until('a deferral', lastError(r, id));
+    assert.match(error, /^MTA-STS: the certificate does not name mx\.b\.test/);
+    assert.equal(r.sink.messages.length, 0);
+    // The policy is cached in the store (RFC 8461 5.1), with its id and max_age.
+    const cached = r.store.tlsPolicy.getStsPolicy('b.test');
+    assert.equal(cached?.mode, 'enforce');
+    assert.equal(cached?.id, '20261205');
+    assert.deepEqual(cached?.mx, ['mx.b.test']);
+    r.sink.options.tls = goodMx;
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+    assert.equal(r.sink.messages[0]?.tls, true);
+    // Retries used the cached policy: one fetch for the id (RFC 8461 3.3, 5.1).
+    assert.equal(fetches - fetchesBefore, 1);
+  });
+
+  void test('MTA-STS enforce: an MX host outside the policy is never tried', async () => {
+    const r = await rig({ tls: goodMx }, plainDns);
+    const id = await r.send('bob@e.test');
+    const error = await until('a deferral', lastError(r, id));
+    assert.match(error, /^MTA-STS: MX host mx\.other\.test is not in the policy of e\.test/);
+    assert.equal(r.sink.messages.length, 0);
+  });
+
+  void test('MTA-STS enforce: a peer without STARTTLS defers', async () => {
+    const r = await rig({}, plainDns);
+    const id = await r.send('bob@b.test');
+    const error = await until('a deferral', lastError(r, id));
+    assert.match(error, /^MTA-STS: 4\.7\.10 peer does not offer STARTTLS/);
+  });
+
+  void test('MTA-STS testing: the wrong certificate still delivers (reported, not enforced)', async () => {
+    const r = await rig({ tls: wrongName }, plainDns);
+    const id = await r.send('bob@c.test');
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+  });
+
+  void test('DANE-EE: a certificate matching no TLSA record defers with "DANE: ..."; the right one delivers', async () => {
+    const stranger = await generate([{ name: 'commonName', value: 'mx.d.test' }], { keyType: 'ec' });
+    const r = await rig({ tls: { cert: stranger.cert, key: stranger.private } }, secureDns);
+    const id = await r.send('bob@d.test');
+    const error = await until('a deferral', lastError(r, id));
+    assert.match(error, /^DANE: the peer certificate matches no TLSA record/);
+    assert.equal(r.sink.messages.length, 0);
+    // DANE-EE ignores names and issuers: the CA-signed certificate with the published key delivers.
+    r.sink.options.tls = goodMx;
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+  });
+
+  void test('DANE: STARTTLS is mandatory when TLSA records are authenticated', async () => {
+    const r = await rig({}, secureDns);
+    const id = await r.send('bob@d.test');
+    const error = await until('a deferral', lastError(r, id));
+    assert.match(error, /^DANE: 4\.7\.10 peer does not offer STARTTLS/);
+  });
+
+  void test('DANE: TLSA records without the AD bit are ignored (opportunistic TLS delivers)', async () => {
+    const stranger = await generate([{ name: 'commonName', value: 'mx.d.test' }], { keyType: 'ec' });
+    const r = await rig({ tls: { cert: stranger.cert, key: stranger.private } }, plainDns);
+    const id = await r.send('bob@d.test');
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+  });
+});
