@@ -10,9 +10,12 @@ import { toOutboundMessage } from './delivery-attempt.js';
 import type { Transport } from './scheduler.js';
 import {
   applyTlsPolicies,
+  type PolicyDecision,
   type PolicyHost,
   type TlsPolicyDeps,
 } from '../smtp/client/tls-policy/resolve-policy.js';
+import { tlsRequiredNo } from '../smtp/client/tls-policy/require-tls.js';
+import type { OutboundMessage } from '../smtp/client/client-commands.js';
 
 /** Bodies read for the 8-bit check kept per connection for sending (bounds memory: ~100 connections at once). */
 export const BODY_CACHE_BYTES = 1024 * 1024;
@@ -47,16 +50,10 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       random: options.random ?? Math.random,
     });
     // RFC 7672 / RFC 8461 apply to MX delivery; a configured route (smarthost) is our own choice of peer.
-    let hosts: PolicyHost[] = dest.kind === 'hosts' ? dest.hosts : [];
-    if (dest.kind === 'hosts' && dest.route === null && options.tlsPolicy) {
-      const decided = await applyTlsPolicies(domain, dest.hosts, options.tlsPolicy);
-      if (decided.kind === 'defer') {
-        for (const job of jobs)
-          done(job.queueId, deferAll(job.recipients, decided.reason), { host: '', dsn: false });
-        return;
-      }
-      hosts = decided.hosts;
-    }
+    const policy: PolicyDecision | null =
+      dest.kind === 'hosts' && dest.route === null && options.tlsPolicy
+        ? await applyTlsPolicies(domain, dest.hosts, options.tlsPolicy)
+        : null;
     if (dest.kind !== 'hosts') {
       // DNS said no (NXDOMAIN, null MX: failed) or not now (SERVFAIL, timeout: deferred). Our words, no peer's.
       const outcome = dest.kind === 'permanent' ? 'failed' : 'deferred';
@@ -78,6 +75,8 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
     // The bytes read for that are kept for sending while they fit in BODY_CACHE_BYTES (most mail is small),
     // so a message is read once, not twice; larger ones are read again when due, keeping memory bounded.
     const messages = [];
+    // RFC 8689 5: messages whose sender wrote "TLS-Required: No" go without DANE/MTA-STS enforcement.
+    const relaxed = new Set<string>();
     const cache = new Map<string, Buffer>();
     let cached = 0;
     // We accept body lines up to DATA_LINE_MAX (64 KiB); peers may enforce RFC 5322's 998, so the parts with
@@ -89,7 +88,9 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
         const body = await readOutgoing(job.queueId);
         // isAscii is native (SIMD): the same answer as eightbit-downgrade's isEightBit, negated, without
         // a JS loop over every byte of every message.
-        messages.push({ ...toOutboundMessage(job, !isAscii(body)), size: body.length });
+        const message = { ...toOutboundMessage(job, !isAscii(body)), size: body.length };
+        messages.push(message);
+        if (!message.requireTls && tlsRequiredNo(body)) relaxed.add(job.queueId);
         if (cached + body.length <= BODY_CACHE_BYTES) {
           cache.set(job.queueId, body);
           cached += body.length;
@@ -107,20 +108,31 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       return Promise.resolve(body);
     };
     const auth = dest.route !== null ? options.routeAuth?.[dest.route] : undefined;
-    await deliverToHosts(hosts, {
-      hostname: options.hostname,
-      ...(auth ? { auth } : {}),
-      messages,
-      readBody,
-      onMessageDone: (id, results, peer) => done(id, results, { host: peer.host, dsn: peer.dsn }),
-      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-      ...(options.connect ? { connect: options.connect } : {}),
-      ...(options.pool ? { pool: options.pool } : {}),
-      ...(options.tlsPolicy?.tlsCa ? { tlsCa: options.tlsPolicy.tlsCa } : {}),
-      ...(options.tlsPolicy?.onTlsResult ? { onTlsResult: options.tlsPolicy.onTlsResult } : {}),
-      ...(options.tlsPolicy ? { now: options.tlsPolicy.now } : {}),
-    });
+    const strict = messages.filter((m) => !relaxed.has(m.id));
+    const loose = messages.filter((m) => relaxed.has(m.id));
+    if (policy?.kind === 'defer') {
+      for (const m of strict) done(m.id, deferAll(m.recipients, policy.reason), { host: '', dsn: false });
+    } else if (strict.length > 0) {
+      await send(policy?.hosts ?? dest.hosts, strict);
+    }
+    if (loose.length > 0) await send(dest.hosts, loose);
+
+    async function send(hosts: readonly PolicyHost[], batch: OutboundMessage[]): Promise<void> {
+      await deliverToHosts(hosts, {
+        hostname: options.hostname,
+        ...(auth ? { auth } : {}),
+        messages: batch,
+        readBody,
+        onMessageDone: (id, results, peer) => done(id, results, { host: peer.host, dsn: peer.dsn }),
+        ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+        ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+        ...(options.connect ? { connect: options.connect } : {}),
+        ...(options.pool ? { pool: options.pool } : {}),
+        ...(options.tlsPolicy?.tlsCa ? { tlsCa: options.tlsPolicy.tlsCa } : {}),
+        ...(options.tlsPolicy?.onTlsResult ? { onTlsResult: options.tlsPolicy.onTlsResult } : {}),
+        ...(options.tlsPolicy ? { now: options.tlsPolicy.now } : {}),
+      });
+    }
   };
 }
 

@@ -17,6 +17,8 @@ export interface DueRecipient {
   dsnRet: 'FULL' | 'HDRS' | null;
   smtpUtf8: boolean;
   bodyType: string | null;
+  /** RFC 8689 REQUIRETLS was given at MAIL FROM: relaying needs validated TLS and a REQUIRETLS peer. */
+  requireTls?: boolean;
   /** When this recipient's one delay DSN was owed (RFC 3464 Action: delayed); absent: not yet warned. */
   delayWarnedAt?: Date;
 }

@@ -56,6 +56,8 @@ export interface Envelope {
   dsnEnvid?: string;
   smtpUtf8?: boolean;
   body?: '7BIT' | '8BITMIME' | 'BINARYMIME';
+  /** MAIL FROM ... REQUIRETLS (RFC 8689): every relay hop must be TLS with a validated certificate. */
+  requireTls?: boolean;
 }
 
 /**

@@ -39,7 +39,7 @@ const spki = (pem: string): Buffer =>
 
 before(async () => {
   ca = await makeTestCa();
-  goodMx = await ca.issue(['mx.b.test', 'mx.c.test', 'mx.d.test']);
+  goodMx = await ca.issue(['mx.b.test', 'mx.c.test', 'mx.d.test', 'mx.f.test']);
   wrongName = await ca.issue(['elsewhere.test']);
   const policyCert = await ca.issue(['mta-sts.b.test', 'mta-sts.c.test', 'mta-sts.e.test']);
   https = createHttpsServer({ cert: policyCert.cert, key: policyCert.key }, (req, res) => {
@@ -68,6 +68,8 @@ before(async () => {
     'mx.other.test': { a: ['127.0.0.1'] },
     '_mta-sts.e.test': { txt: ['v=STSv1; id=1'] },
     'mta-sts.e.test': { a: ['127.0.0.1'] },
+    'f.test': { mx: [{ preference: 10, exchange: 'mx.f.test' }] },
+    'mx.f.test': { a: ['127.0.0.1'] },
     'd.test': { mx: [{ preference: 10, exchange: 'mx.d.test' }] },
     'mx.d.test': { a: ['127.0.0.1'] },
   };
@@ -86,7 +88,9 @@ interface Rig {
   store: SqliteStore;
   queue: OutgoingQueue;
   sink: TlsSink;
-  send(to: string): Promise<string>;
+  send(to: string, options?: { requireTls?: boolean; header?: string }): Promise<string>;
+  /** The messages in alice@a.test's INBOX (DSNs come back there). */
+  inbox(): Promise<string[]>;
   /** The recipient's row as `queue list --json` shows it, or null once delivered (gone from the queue). */
   row(id: string): { state: string; last_error: string | null } | null;
 }
@@ -106,6 +110,7 @@ async function rig(sinkOptions: SinkOptions, dns: DnsFixture): Promise<Rig> {
   );
   const store = openSqliteStore({ dataDir: config.dataDir });
   store.addDomain('a.test');
+  store.addAccount('alice@a.test', 'x');
   let ids = 0;
   const queue = startOutgoingQueue({
     store,
@@ -126,12 +131,12 @@ async function rig(sinkOptions: SinkOptions, dns: DnsFixture): Promise<Rig> {
     store,
     queue,
     sink,
-    async send(to) {
+    async send(to, options = {}) {
       const queueId = `T${++seq}`;
-      const body = 'Subject: hello\r\n\r\nHello there.\r\n';
+      const body = `${options.header ?? ''}Subject: hello\r\n\r\nHello there.\r\n`;
       await store.deliver({
         queueId,
-        envelope: { sender: 'alice@a.test' },
+        envelope: { sender: 'alice@a.test', ...(options.requireTls ? { requireTls: true } : {}) },
         traceHeaders: 'Received: from client by mx.a.test; Mon, 23 Nov 2026 10:00:00 +0000\r\n',
         body: { kind: 'memory', chunks: [Buffer.from(body)], size: body.length },
         receivedAt: new Date(),
@@ -139,6 +144,15 @@ async function rig(sinkOptions: SinkOptions, dns: DnsFixture): Promise<Rig> {
         remote: [{ address: to }],
       });
       return queueId;
+    },
+    async inbox() {
+      const account = store.getAccount('alice@a.test');
+      const box = account && store.getMailbox(account.id, 'INBOX');
+      if (!box) return [];
+      const out: string[] = [];
+      for (const m of store.listMessages(box.id))
+        out.push((await store.readMessage(m.messageId)).toString('utf8'));
+      return out;
     },
     row(id) {
       const entry = (
@@ -152,10 +166,10 @@ async function rig(sinkOptions: SinkOptions, dns: DnsFixture): Promise<Rig> {
   };
 }
 
-async function until<T>(what: string, f: () => T, timeoutMs = 10_000): Promise<NonNullable<T>> {
+async function until<T>(what: string, f: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -233,5 +247,35 @@ void describe('outbound TLS policy', () => {
     const id = await r.send('bob@d.test');
     await until('delivery', () => r.row(id) === null);
     assert.equal(r.sink.messages.length, 1);
+  });
+
+  void test('TLS-Required: No (RFC 8689 5): an MTA-STS enforce failure does not stop the message', async () => {
+    const r = await rig({ tls: wrongName }, plainDns);
+    const id = await r.send('bob@b.test', { header: 'TLS-Required: No\r\n' });
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+  });
+
+  void test('REQUIRETLS: sent with the parameter over validated TLS to a peer offering it', async () => {
+    const r = await rig({ tls: goodMx, extensions: ['REQUIRETLS'] }, plainDns);
+    const id = await r.send('bob@f.test', { requireTls: true });
+    await until('delivery', () => r.row(id) === null);
+    assert.match(r.sink.messages[0]?.mailLine ?? '', / REQUIRETLS$/);
+  });
+
+  void test('REQUIRETLS: a peer without REQUIRETLS fails the message with a 5.7.30 DSN', async () => {
+    const r = await rig({ tls: goodMx }, plainDns);
+    await r.send('bob@f.test', { requireTls: true });
+    const dsn = await until('a DSN', async () => (await r.inbox())[0]);
+    assert.match(dsn, /Status: 5\.7\.30/);
+    assert.equal(r.sink.messages.length, 0);
+  });
+
+  void test('REQUIRETLS: an unvalidated certificate fails the message with 5.7.10', async () => {
+    const r = await rig({ tls: wrongName, extensions: ['REQUIRETLS'] }, plainDns);
+    await r.send('bob@f.test', { requireTls: true });
+    const dsn = await until('a DSN', async () => (await r.inbox())[0]);
+    assert.match(dsn, /Status: 5\.7\.10/);
+    assert.equal(r.sink.messages.length, 0);
   });
 });

@@ -45,10 +45,12 @@ export class ClientSession extends ClientTransactions {
     return this.flush();
   }
 
-  onTlsEstablished(): ClientAction[] {
+  /** `verified`: the connection validated the certificate (DANE, MTA-STS or PKIX naming the host). */
+  onTlsEstablished(verified = false): ClientAction[] {
     if (this.phase !== 'tls-handshake') return [];
     // RFC 3207 4.2: forget everything learnt before TLS and ask again.
     this.tls = true;
+    this.tlsVerified = verified;
     this.ext = NO_EXTENSIONS;
     this.phase = 'command';
     this.command('EHLO ' + this.options.hostname, { kind: 'ehlo' });

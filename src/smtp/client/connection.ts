@@ -334,7 +334,11 @@ export function runClientSession(
           handle(session.onTlsPolicyFailed(check.reason));
           return;
         }
-        handle(session.onTlsEstablished());
+        // RFC 8689 4.2.1: validated by the host's policy (DANE, MTA-STS), or else by PKIX with the name.
+        const verified = policy
+          ? check.ok && !(policy.kind === 'dane' && policy.tlsa.length === 0)
+          : secure.authorized;
+        handle(session.onTlsEstablished(verified));
       });
       secure.once('error', (err: Error) => {
         if (upgrading) {
