@@ -497,3 +497,5 @@ export const MTA_STS_FETCH = { maxBytes: 64 * 1024, timeoutMs: 10_000 } as const
  * any more (a server down for a week sends the last days, not a backlog nobody reads).
  */
 export const TLS_RPT_MAX_AGE_DAYS = 7;
+/** How often the queue looks for finished days to report: hourly, so reports leave within an hour of midnight UTC. */
+export const TLS_RPT_CHECK_INTERVAL_MS = 3_600_000;

@@ -15,6 +15,8 @@ import { createSmtpTransport } from './transport.js';
 import { createMailResolver } from '../dns/resolver.js';
 import { createStsFetcher } from '../smtp/client/tls-policy/mta-sts-fetch.js';
 import type { TlsPolicyDeps } from '../smtp/client/tls-policy/resolve-policy.js';
+import { TLS_RPT_CHECK_INTERVAL_MS } from '../config/limits.js';
+import { createTlsReporter, createTlsResultRecorder } from './tls-rpt-sender.js';
 
 export interface OutgoingQueueOptions {
   store: Store;
@@ -41,6 +43,8 @@ export interface OutgoingQueueOptions {
 
 export interface OutgoingQueue {
   scheduler: QueueScheduler;
+  /** Queues the TLS-RPT reports of finished days now (also run hourly when outbound.tls_reports). */
+  sendTlsReports(): Promise<void>;
   /** Stops new attempts and waits for running ones, at most graceMs (the rest are retried after restart). */
   stop(graceMs: number): Promise<void>;
 }
@@ -58,6 +62,17 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
   const trust = options.tlsTrust ?? {};
   // DANE and MTA-STS need TXT/TLSA and the AD bit: the one resolver has them (a test fake may not).
   const policyResolver = resolver as DnsResolver & TlsPolicyDeps['resolver'];
+  const recorder = config.outbound.tlsReports ? createTlsResultRecorder(store, now) : null;
+  const record =
+    <A extends unknown[]>(f: (...a: A) => void) =>
+    (...a: A) => {
+      try {
+        f(...a);
+      } catch (err) {
+        // Bookkeeping for reports must never change a delivery.
+        logger.warn({ err }, 'TLS-RPT: recording a result failed');
+      }
+    };
   const tlsPolicy: TlsPolicyDeps = {
     resolver: policyResolver,
     fetchSts: createStsFetcher({
@@ -67,6 +82,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     }),
     cache: store.tlsPolicy,
     now,
+    ...(recorder ? { onPolicyEvent: record(recorder.policy) } : {}),
   };
   const transport = createSmtpTransport({
     queue: store.queue,
@@ -77,7 +93,11 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     resolver,
     random,
     pool,
-    tlsPolicy: { ...tlsPolicy, ...(trust.ca ? { tlsCa: trust.ca } : {}) },
+    tlsPolicy: {
+      ...tlsPolicy,
+      ...(trust.ca ? { tlsCa: trust.ca } : {}),
+      ...(recorder ? { onTlsResult: record(recorder.session) } : {}),
+    },
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   const sendDsns = createDsnSender({
@@ -104,9 +124,41 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     ...options.limits,
   });
   scheduler.start(store.events);
+  const router = createRouter(store, { hostname: config.hostname });
+  const txtResolver = policyResolver.resolveTxt
+    ? { resolveTxt: policyResolver.resolveTxt.bind(resolver) }
+    : null;
+  const sendReports = txtResolver
+    ? createTlsReporter({
+        store,
+        hostname: config.hostname,
+        from: () =>
+          config.outbound.tlsRptFrom ||
+          (store.listDomains()[0] ? `postmaster@${store.listDomains()[0]}` : null),
+        resolver: txtResolver,
+        route: router,
+        logger,
+        now,
+        newQueueId: options.newQueueId,
+        randomHex: () => randomBytes(8).toString('hex'),
+      })
+    : () => Promise.resolve();
+  const sendTlsReports = async (): Promise<void> => {
+    try {
+      await sendReports();
+    } catch (err) {
+      logger.warn({ err }, 'TLS-RPT: sending reports failed; retried at the next run');
+    }
+  };
+  const reportTimer = config.outbound.tlsReports
+    ? setInterval(() => void sendTlsReports(), TLS_RPT_CHECK_INTERVAL_MS)
+    : null;
+  reportTimer?.unref();
   return {
     scheduler,
+    sendTlsReports,
     async stop(graceMs) {
+      if (reportTimer) clearInterval(reportTimer);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         scheduler.stop(),

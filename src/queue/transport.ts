@@ -38,7 +38,14 @@ export interface SmtpTransportOptions {
   /** Idle connections kept between batches (outgoing.ts owns it and closes it at shutdown). */
   pool?: ConnectionPool;
   /** Outbound TLS policies (DANE, MTA-STS) for MX deliveries, and what the connections need for them. */
-  tlsPolicy?: TlsPolicyDeps & Pick<ClientConnectionOptions, 'tlsCa' | 'onTlsResult'>;
+  tlsPolicy?: TlsPolicyDeps &
+    Pick<ClientConnectionOptions, 'tlsCa'> & {
+      /** Each session's TLS outcome, with the destination domain (TLS-RPT, RFC 8460). */
+      onTlsResult?: (
+        domain: string,
+        ...result: Parameters<NonNullable<ClientConnectionOptions['onTlsResult']>>
+      ) => void;
+    };
 }
 
 export function createSmtpTransport(options: SmtpTransportOptions): Transport {
@@ -108,6 +115,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       return Promise.resolve(body);
     };
     const auth = dest.route !== null ? options.routeAuth?.[dest.route] : undefined;
+    const report = dest.route === null ? options.tlsPolicy?.onTlsResult : undefined;
     const strict = messages.filter((m) => !relaxed.has(m.id));
     const loose = messages.filter((m) => relaxed.has(m.id));
     if (policy?.kind === 'defer') {
@@ -129,7 +137,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
         ...(options.connect ? { connect: options.connect } : {}),
         ...(options.pool ? { pool: options.pool } : {}),
         ...(options.tlsPolicy?.tlsCa ? { tlsCa: options.tlsPolicy.tlsCa } : {}),
-        ...(options.tlsPolicy?.onTlsResult ? { onTlsResult: options.tlsPolicy.onTlsResult } : {}),
+        ...(report ? { onTlsResult: (...result) => report(domain, ...result) } : {}),
         ...(options.tlsPolicy ? { now: options.tlsPolicy.now } : {}),
       });
     }

@@ -30,6 +30,6 @@ export interface TlsPolicyStore {
   /** Days with results strictly before `day` (reports are made once a day is over). */
   tlsResultDaysBefore(day: string): string[];
   tlsResults(day: string): TlsResultRow[];
-  /** Forgets a day's results once its reports are queued (or too old to send). */
-  deleteTlsResults(day: string): void;
+  /** Forgets a day's results (of one policy domain) once its reports are queued, or too old to send. */
+  deleteTlsResults(day: string, policyDomain?: string): void;
 }

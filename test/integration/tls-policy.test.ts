@@ -5,6 +5,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { parseConfigText } from '../../src/config/load.js';
@@ -59,6 +60,7 @@ before(async () => {
     'b.test': { mx: [{ preference: 10, exchange: 'mx.b.test' }] },
     'mx.b.test': { a: ['127.0.0.1'] },
     '_mta-sts.b.test': { txt: ['v=STSv1; id=20261205'] },
+    '_smtp._tls.b.test': { txt: ['v=TLSRPTv1; rua=mailto:tlsrpt@b.test,https://reports.b.test/v1'] },
     'mta-sts.b.test': { a: ['127.0.0.1'] },
     'c.test': { mx: [{ preference: 10, exchange: 'mx.c.test' }] },
     'mx.c.test': { a: ['127.0.0.1'] },
@@ -89,6 +91,8 @@ interface Rig {
   queue: OutgoingQueue;
   sink: TlsSink;
   send(to: string, options?: { requireTls?: boolean; header?: string }): Promise<string>;
+  /** Moves the queue's clock (TLS-RPT days). */
+  advance(ms: number): void;
   /** The messages in alice@a.test's INBOX (DSNs come back there). */
   inbox(): Promise<string[]>;
   /** The recipient's row as `queue list --json` shows it, or null once delivered (gone from the queue). */
@@ -112,11 +116,12 @@ async function rig(sinkOptions: SinkOptions, dns: DnsFixture): Promise<Rig> {
   store.addDomain('a.test');
   store.addAccount('alice@a.test', 'x');
   let ids = 0;
+  let offset = 0;
   const queue = startOutgoingQueue({
     store,
     config,
     logger: silentLogger(),
-    now: () => new Date(),
+    now: () => new Date(Date.now() + offset),
     newQueueId: () => `DSN${++ids}`,
     limits: { pollMs: 100 },
     tlsTrust: { ca: [ca.cert], stsPort: httpsPort },
@@ -144,6 +149,9 @@ async function rig(sinkOptions: SinkOptions, dns: DnsFixture): Promise<Rig> {
         remote: [{ address: to }],
       });
       return queueId;
+    },
+    advance(ms) {
+      offset += ms;
     },
     async inbox() {
       const account = store.getAccount('alice@a.test');
@@ -277,5 +285,65 @@ void describe('outbound TLS policy', () => {
     const dsn = await until('a DSN', async () => (await r.inbox())[0]);
     assert.match(dsn, /Status: 5\.7\.10/);
     assert.equal(r.sink.messages.length, 0);
+  });
+
+  void test('TLS-RPT: the next day a gzip JSON report (RFC 8460 4.4) goes to the mailto rua with the 5.3 headers', async () => {
+    const r = await rig({ tls: wrongName }, plainDns);
+    const id = await r.send('bob@b.test');
+    await until('a deferral', lastError(r, id));
+    r.sink.options.tls = goodMx;
+    await until('delivery', () => r.row(id) === null);
+    // Nothing is reported for a day that is not over.
+    await r.queue.sendTlsReports();
+    assert.equal(r.store.listQueue().length, 0);
+    r.advance(86_400_000);
+    await r.queue.sendTlsReports();
+    const report = await until('the report at the sink', () =>
+      r.sink.messages.find((m) => m.data.includes('TLS-Report-Domain: b.test')),
+    );
+    assert.deepEqual(report.to, ['tlsrpt@b.test']);
+    assert.match(report.mailLine, /^MAIL FROM:<postmaster@a\.test>/);
+    assert.match(report.data, /^TLS-Report-Submitter: mx\.a\.test\r$/m);
+    assert.match(report.data, /^Subject: Report Domain: b\.test Submitter: mx\.a\.test Report-ID: </m);
+    assert.match(report.data, /multipart\/report; report-type="tlsrpt"/);
+    const part = /Content-Type: application\/tlsrpt\+gzip\r\n[\s\S]*?\r\n\r\n([\s\S]*?)\r\n--/.exec(
+      report.data,
+    );
+    assert.ok(part, 'an application/tlsrpt+gzip part');
+    const json = JSON.parse(gunzipSync(Buffer.from(part[1] ?? '', 'base64')).toString('utf8')) as {
+      'organization-name': string;
+      'date-range': { 'start-datetime': string; 'end-datetime': string };
+      policies: {
+        policy: {
+          'policy-type': string;
+          'policy-domain': string;
+          'mx-host': string[];
+          'policy-string': string[];
+        };
+        summary: { 'total-successful-session-count': number; 'total-failure-session-count': number };
+        'failure-details': {
+          'result-type': string;
+          'receiving-mx-hostname': string;
+          'failed-session-count': number;
+        }[];
+      }[];
+    };
+    const day = new Date().toISOString().slice(0, 10);
+    assert.deepEqual(json['date-range'], {
+      'start-datetime': `${day}T00:00:00Z`,
+      'end-datetime': `${day}T23:59:59Z`,
+    });
+    assert.equal(json['organization-name'], 'mx.a.test');
+    const sts = json.policies.find((p) => p.policy['policy-type'] === 'sts');
+    assert.ok(sts);
+    assert.equal(sts.policy['policy-domain'], 'b.test');
+    assert.deepEqual(sts.policy['mx-host'], ['mx.b.test']);
+    assert.ok(sts.policy['policy-string'].includes('mode: enforce'));
+    assert.equal(sts.summary['total-successful-session-count'], 1);
+    assert.ok(sts.summary['total-failure-session-count'] >= 1);
+    assert.equal(sts['failure-details'][0]?.['result-type'], 'certificate-host-mismatch');
+    assert.equal(sts['failure-details'][0]?.['receiving-mx-hostname'], 'mx.b.test');
+    // The day's counts are gone once reported: a second run sends nothing more.
+    assert.deepEqual(r.store.tlsPolicy.tlsResultDaysBefore('9999-12-31').includes(day), false);
   });
 });

@@ -103,7 +103,11 @@ export class SqliteTlsPolicyStore implements TlsPolicyStore {
       }));
   }
 
-  deleteTlsResults(day: string): void {
-    this.ctx.write(() => this.ctx.prepare('DELETE FROM tls_rpt_results WHERE day = ?').run(day));
+  deleteTlsResults(day: string, policyDomain?: string): void {
+    this.ctx.write(() =>
+      this.ctx
+        .prepare('DELETE FROM tls_rpt_results WHERE day = ? AND (? IS NULL OR policy_domain = ?)')
+        .run(day, policyDomain ?? null, policyDomain ?? null),
+    );
   }
 }

@@ -110,7 +110,14 @@ describe('parseConfigText', () => {
     assert.equal(config.queue.maxConnections, 100);
     assert.equal(config.queue.maxConnectionsPerDomain, 10);
     assert.equal(config.queue.delayWarningMs, null); // off unless asked, as Postfix's delay_warning_time
-    assert.deepEqual(config.outbound, { port: 25, dnsServers: [], routes: {}, routeAuth: {} });
+    assert.deepEqual(config.outbound, {
+      port: 25,
+      dnsServers: [],
+      routes: {},
+      routeAuth: {},
+      tlsReports: true,
+      tlsRptFrom: '',
+    });
   });
 
   test('the full example of CONTRACT.md', () => {
