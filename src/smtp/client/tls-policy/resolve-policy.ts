@@ -106,6 +106,8 @@ export async function applyTlsPolicies(
   hosts: readonly TargetHost[],
   deps: TlsPolicyDeps,
 ): Promise<PolicyDecision> {
+  // An address literal has no DNS name to hold a policy (RFC 5321 4.1.3).
+  if (hosts.every((h) => h.source === 'literal')) return { kind: 'hosts', hosts: [...hosts] };
   const name = domain.toLowerCase().replace(/\.$/, '');
   let mxSecure = false;
   const { resolveMxAuthenticated } = deps.resolver;
