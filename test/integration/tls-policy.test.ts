@@ -31,7 +31,8 @@ let goodMx: TestCert;
 let wrongName: TestCert;
 /** Policy files served by the local HTTPS server, by Host. */
 const policies = new Map<string, string>();
-let fetches = 0;
+/** Policy fetches per Host (each test's domain is its own, so tests may run at once). */
+const fetches = new Map<string, number>();
 
 const spki = (pem: string): Buffer =>
   createHash('sha256')
@@ -42,10 +43,11 @@ before(async () => {
   ca = await makeTestCa();
   goodMx = await ca.issue(['mx.b.test', 'mx.c.test', 'mx.d.test', 'mx.f.test']);
   wrongName = await ca.issue(['elsewhere.test']);
-  const policyCert = await ca.issue(['mta-sts.b.test', 'mta-sts.c.test', 'mta-sts.e.test']);
+  const policyCert = await ca.issue(['mta-sts.b.test', 'mta-sts.c.test', 'mta-sts.e.test', 'mta-sts.k.test']);
   https = createHttpsServer({ cert: policyCert.cert, key: policyCert.key }, (req, res) => {
-    fetches++;
-    const body = policies.get((req.headers.host ?? '').split(':')[0] ?? '');
+    const host = (req.headers.host ?? '').split(':')[0] ?? '';
+    fetches.set(host, (fetches.get(host) ?? 0) + 1);
+    const body = policies.get(host);
     if (req.url !== '/.well-known/mta-sts.txt' || body === undefined) {
       res.writeHead(404).end();
       return;
@@ -62,6 +64,10 @@ before(async () => {
     '_mta-sts.b.test': { txt: ['v=STSv1; id=20261205'] },
     '_smtp._tls.b.test': { txt: ['v=TLSRPTv1; rua=mailto:tlsrpt@b.test,https://reports.b.test/v1'] },
     'mta-sts.b.test': { a: ['127.0.0.1'] },
+    // k.test: b.test's MX and policy, for the one test that counts policy fetches.
+    'k.test': { mx: [{ preference: 10, exchange: 'mx.b.test' }] },
+    '_mta-sts.k.test': { txt: ['v=STSv1; id=20261205'] },
+    'mta-sts.k.test': { a: ['127.0.0.1'] },
     'c.test': { mx: [{ preference: 10, exchange: 'mx.c.test' }] },
     'mx.c.test': { a: ['127.0.0.1'] },
     '_mta-sts.c.test': { txt: ['v=STSv1; id=1'] },
@@ -76,6 +82,7 @@ before(async () => {
     'mx.d.test': { a: ['127.0.0.1'] },
   };
   policies.set('mta-sts.b.test', 'version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmax_age: 86400\r\n');
+  policies.set('mta-sts.k.test', 'version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmax_age: 86400\r\n');
   policies.set('mta-sts.c.test', 'version: STSv1\nmode: testing\nmx: mx.c.test\nmax_age: 86400\n');
   policies.set('mta-sts.e.test', 'version: STSv1\nmode: enforce\nmx: *.e.test\nmax_age: 86400\n');
   plainDns = await startDnsFixture(zone);
@@ -186,16 +193,16 @@ async function until<T>(what: string, f: () => T | Promise<T>, timeoutMs = 10_00
 
 const lastError = (r: Rig, id: string) => () => r.row(id)?.last_error ?? null;
 
-void describe('outbound TLS policy', () => {
+// Each test has its own store, queue and sink: they run at once (the file stays a few seconds).
+void describe('outbound TLS policy', { concurrency: true }, () => {
   void test('MTA-STS enforce: a certificate not naming the MX defers with "MTA-STS: ..."; the right one delivers', async () => {
     const r = await rig({ tls: wrongName }, plainDns);
-    const fetchesBefore = fetches;
-    const id = await r.send('bob@b.test');
+    const id = await r.send('bob@k.test');
     const error = await until('a deferral', lastError(r, id));
     assert.match(error, /^MTA-STS: the certificate does not name mx\.b\.test/);
     assert.equal(r.sink.messages.length, 0);
     // The policy is cached in the store (RFC 8461 5.1), with its id and max_age.
-    const cached = r.store.tlsPolicy.getStsPolicy('b.test');
+    const cached = r.store.tlsPolicy.getStsPolicy('k.test');
     assert.equal(cached?.mode, 'enforce');
     assert.equal(cached?.id, '20261205');
     assert.deepEqual(cached?.mx, ['mx.b.test']);
@@ -204,7 +211,7 @@ void describe('outbound TLS policy', () => {
     assert.equal(r.sink.messages.length, 1);
     assert.equal(r.sink.messages[0]?.tls, true);
     // Retries used the cached policy: one fetch for the id (RFC 8461 3.3, 5.1).
-    assert.equal(fetches - fetchesBefore, 1);
+    assert.equal(fetches.get('mta-sts.k.test'), 1);
   });
 
   void test('MTA-STS enforce: an MX host outside the policy is never tried', async () => {
