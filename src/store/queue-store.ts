@@ -53,7 +53,8 @@ export interface RecipientUpdate {
 
 /** One queued message with the DSNs it owes (for the bounce sender). */
 export interface DsnDue {
-  entry: QueueEntry & { smtpUtf8: boolean };
+  /** requireTls: the message came with REQUIRETLS (RFC 8689 5: its DSN is sent so too, headers only). */
+  entry: QueueEntry & { smtpUtf8: boolean; requireTls?: boolean };
   recipients: {
     address: string;
     orcpt?: string;

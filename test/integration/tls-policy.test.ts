@@ -283,6 +283,9 @@ void describe('outbound TLS policy', { concurrency: true }, () => {
     await r.send('bob@f.test', { requireTls: true });
     const dsn = await until('a DSN', async () => (await r.inbox())[0]);
     assert.match(dsn, /Status: 5\.7\.30/);
+    // RFC 8689 5: the DSN of a REQUIRETLS message returns the headers only.
+    assert.match(dsn, /Content-Type: text\/rfc822-headers/);
+    assert.doesNotMatch(dsn, /Hello there\./);
     assert.equal(r.sink.messages.length, 0);
   });
 

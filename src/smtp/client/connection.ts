@@ -149,7 +149,8 @@ export function runClientSession(
     const finish = (): void => {
       if (done) return;
       done = true;
-      if (connected && !tlsAttempted && options.tls !== 'none')
+      // Only a peer that answered EHLO/HELO (greeting + 1 reply) without STARTTLS counts as not offering it.
+      if (connected && !tlsAttempted && options.tls !== 'none' && !reused && replies >= 2)
         reportTls({ ok: false, type: 'starttls-not-supported', reason: 'the peer did not offer STARTTLS' });
       if (timer) clearTimeout(timer);
       socket.removeAllListeners('data');

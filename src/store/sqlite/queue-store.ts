@@ -169,7 +169,9 @@ export class SqliteQueueStore implements QueueStore {
     >(
       'SELECT address, orcpt, dsn_json, state FROM queue_recipients WHERE queue_id = ? AND dsn_json IS NOT NULL ORDER BY rowid',
     );
-    const flag = this.ctx.prepare<[string], { smtputf8: number }>('SELECT smtputf8 FROM queue WHERE id = ?');
+    const flag = this.ctx.prepare<[string], { smtputf8: number; require_tls: number }>(
+      'SELECT smtputf8, require_tls FROM queue WHERE id = ?',
+    );
     for (const { queue_id } of ids) {
       const entry = this.get(queue_id);
       if (!entry) continue;
@@ -183,7 +185,15 @@ export class SqliteQueueStore implements QueueStore {
             : { address: r.address, dsn, state: r.state },
         );
       }
-      out.push({ entry: { ...entry, smtpUtf8: flag.get(queue_id)?.smtputf8 === 1 }, recipients });
+      const flags = flag.get(queue_id);
+      out.push({
+        entry: {
+          ...entry,
+          smtpUtf8: flags?.smtputf8 === 1,
+          ...(flags?.require_tls === 1 ? { requireTls: true } : {}),
+        },
+        recipients,
+      });
     }
     return out;
   }
