@@ -508,52 +508,7 @@ export const JMAP_EMAIL_CREATE_LIMITS = {
  */
 export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } as const;
 
-// Forwarding (SRS) and abuse defence limits live beside this file (kept under the ~500-line rule).
+// Forwarding (SRS) and abuse defence limits, and those of DKIM, inbound checks and outbound TLS policy,
+// live beside this file (kept under the ~500-line rule).
 export * from './limits-abuse.js';
-/**
- * DKIM RSA key size for `mailroom dkim generate`: 2048 bits, what RFC 8301 3.2 recommends (1024 is the
- * minimum verifiers accept; 4096 does not fit one DNS TXT record comfortably and costs 8x the signing CPU).
- */
-export const DKIM_RSA_BITS = 2048;
-
-/**
- * DKIM-Signature headers kept per queued message and key (sender-auth/dkim-sign.ts), so a message sent
- * in several batches or retried is signed once: ~1 KiB each, so 2048 entries bound the cache to ~2 MiB.
- */
-export const DKIM_SIGNATURE_CACHE_ENTRIES = 2048;
-
-/**
- * Bytes of a message body hashed per event-loop turn when DKIM-signing (sender-auth/dkim-sign.ts): mailauth's
- * relaxed body canonicalisation runs in JavaScript at roughly 10 MiB/s under load, so 256 KiB is ~25 ms at
- * most between turns, and a 4 KiB message is hashed in one go.
- */
-export const DKIM_HASH_SLICE_BYTES = 256 * 1024;
-/**
- * [inbound] trusted_networks default: the host itself. Mail handed over from loopback comes from a local
- * program (a script, a content filter re-injecting), as Postfix's mynetworks_style=host: it gets neither
- * the DNSBL nor SPF/DKIM/DMARC checks, like an authenticated session. Other loopback addresses
- * (127.0.0.2 ...) are not trusted, so tests can play a stranger on this machine.
- */
-export const DEFAULT_TRUSTED_NETWORKS: readonly string[] = ['127.0.0.1/32', '::1/128'];
-
-/**
- * The longest Authentication-Results field the forged-header filter holds while looking for its
- * authserv-id (RFC 8601 5). The id is the field's first token, so a real one is decided within a line;
- * past this the field is judged on what was held and the rest streams through, so a hostile header
- * cannot make a session hold more than this.
- */
-export const AUTH_RESULTS_HOLD_MAX = 64 * 1024;
-
-/**
- * Bound on all inbound checks of one message (SPF, DKIM, DMARC, ARC, iprev): each DNS question is
- * already bounded by the resolver (DNS_TIMEOUT_MS x tries), but SPF alone may ask 10+2 void lookups
- * (RFC 7208 4.6.4) and DKIM one per signature; 60 s keeps far inside the client's 10-minute wait after
- * the final dot (RFC 5321 4.5.3.2.6). Past it the message gets 451 4.4.3, never a 5xx.
- */
-export const INBOUND_CHECK_TIMEOUT_MS = 60_000;
-
-/** iprev (RFC 8601 2.7.3): PTR names checked forward; RFC 7208 4.6.4 limits SPF's ptr to 10 names too. */
-export const IPREV_MAX_NAMES = 10;
-
-/** A DNSBL query at connect (RFC 5782) waits at most this long, then the client is let in (fail open). */
-export const DNSBL_TIMEOUT_MS = 5_000;
+export * from './limits-trust.js';

@@ -204,6 +204,8 @@ function resolveConfig(
           { username: a.username, password: a.password, allowPlaintextAuth: a.plaintext ?? false },
         ]),
       ),
+      tlsReports: raw.outbound?.tls_reports ?? true,
+      tlsRptFrom: raw.outbound?.tls_rpt_from ?? '',
     },
     dns: { servers: raw.dns?.servers ?? raw.outbound?.dns_servers ?? [] },
     inbound: {

@@ -316,6 +316,13 @@ export const rawConfigSchema = z.strictObject({
           }),
         )
         .optional(),
+      // TLS-RPT (RFC 8460): daily aggregate reports to domains that publish _smtp._tls rua=mailto:.
+      tls_reports: z.boolean({ error: 'expected true or false' }).optional(),
+      // Their From and envelope sender (a local domain's address); empty: postmaster@ the first local domain.
+      tls_rpt_from: z
+        .string({ error: 'expected an address' })
+        .refine((v) => v === '' || /^[^@\s<>]+@[^@\s<>]+$/.test(v), { error: 'expected an address' })
+        .optional(),
     })
     .superRefine((outbound, ctx) => {
       for (const key of Object.keys(outbound.route_auth ?? {})) {
@@ -448,6 +455,10 @@ export interface Config {
     routes: Record<string, ListenAddress>;
     /** AUTH credentials per routes key ('*' = smarthost). */
     routeAuth: Record<string, { username: string; password: string; allowPlaintextAuth: boolean }>;
+    /** Send TLS-RPT daily reports (RFC 8460). */
+    tlsReports: boolean;
+    /** Their sender; '' = postmaster@ the first local domain. */
+    tlsRptFrom: string;
   };
   /** [dns] servers, else outbound.dns_servers (the older spelling); empty: the system's resolver. */
   dns: { servers: string[] };

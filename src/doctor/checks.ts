@@ -2,6 +2,8 @@
 import { spf } from 'mailauth/lib/spf/index.js';
 import { isTemporaryDnsError, type MailResolver } from '../dns/types.js';
 import { reverseName } from '../dns/resolver.js';
+import type { StsFetcher } from '../smtp/client/tls-policy/mta-sts-fetch.js';
+import { mxMatches, parseStsPolicy, parseStsTxt } from '../smtp/client/tls-policy/mta-sts.js';
 
 export type CheckStatus = 'ok' | 'missing' | 'wrong' | 'error';
 
@@ -35,8 +37,8 @@ export interface DoctorInput {
   hostname: string;
   dkimKeys: DoctorDkimKey[];
   resolver: MailResolver;
-  /** GET an https URL: status, content type and body (bounded), or throws. Injected for tests. */
-  fetchPolicy: (url: string) => Promise<{ status: number; contentType: string; body: string }>;
+  /** The MTA-STS policy fetcher the queue uses (certificate checks, 200 and text/plain only, bounded). */
+  fetchPolicy: StsFetcher;
   /** For the suggested MTA-STS id. */
   now: () => Date;
 }
@@ -226,7 +228,7 @@ function checkMtaSts(input: DoctorInput): Promise<CheckResult[]> {
   const policyText = `version: STSv1\nmode: enforce\nmx: ${hostname}\nmax_age: 604800`;
   const dns = guarded('MTA-STS', name, async () => {
     const found = await txtRecords(input.resolver, name, 'v=STSv1');
-    const ok = found.length === 1 && /(^|;)\s*id=[A-Za-z0-9]{1,32}\s*(;|$)/.test(found[0] ?? '');
+    const ok = parseStsTxt(found) !== null;
     return {
       record: 'MTA-STS',
       name,
@@ -242,59 +244,24 @@ function checkMtaSts(input: DoctorInput): Promise<CheckResult[]> {
   });
   const file = guarded('MTA-STS', url, async () => {
     const publish = [`${url} (text/plain):\n${policyText}`];
-    let reply: { status: number; contentType: string; body: string };
-    try {
-      reply = await input.fetchPolicy(url);
-    } catch (e) {
-      return {
-        record: 'MTA-STS',
-        name: url,
-        status: 'missing',
-        found: [],
-        publish,
-        detail: `cannot fetch the policy: ${(e as Error).message}`,
-      };
-    }
-    const found = [reply.body.trim()];
-    const lines = new Map(
-      reply.body
-        .split(/\r?\n/)
-        .map((l) => l.split(':').map((p) => p.trim()))
-        .filter((p) => p.length >= 2)
-        .map(([k, ...v]) => [k?.toLowerCase() ?? '', v.join(':')]),
-    );
-    const mxPatterns = reply.body
-      .split(/\r?\n/)
-      .filter((l) => /^mx\s*:/i.test(l))
-      .map((l) =>
-        l
-          .replace(/^mx\s*:/i, '')
-          .trim()
-          .toLowerCase(),
-      );
-    const covers = mxPatterns.some(
-      (p) =>
-        p === hostname.toLowerCase() || (p.startsWith('*.') && hostname.toLowerCase().endsWith(p.slice(1))),
-    );
-    const problem =
-      reply.status !== 200
-        ? `HTTP ${reply.status}`
-        : !reply.contentType.toLowerCase().startsWith('text/plain')
-          ? `content type ${reply.contentType} (RFC 8461 3.2: text/plain)`
-          : lines.get('version') !== 'STSv1'
-            ? 'no "version: STSv1"'
-            : !['enforce', 'testing', 'none'].includes(lines.get('mode') ?? '')
-              ? 'no valid mode'
-              : !covers
-                ? `no mx: line matches ${hostname}`
-                : null;
+    // The same fetch and parse as delivery uses, so doctor says ok exactly when senders would see the policy.
+    const fetched = await input.fetchPolicy(domain);
+    if (!fetched.ok)
+      return { record: 'MTA-STS', name: url, status: 'missing', found: [], publish, detail: fetched.reason };
+    const found = [fetched.text.trim()];
+    const parsed = parseStsPolicy(fetched.text, 'doctor', input.now().getTime());
+    const problem = !parsed.ok
+      ? parsed.reason
+      : parsed.policy.mode !== 'none' && !mxMatches(parsed.policy.mx, hostname)
+        ? `no mx: line matches ${hostname}`
+        : null;
     return {
       record: 'MTA-STS',
       name: url,
       status: problem ? 'wrong' : 'ok',
       found,
       publish: problem ? publish : [],
-      detail: problem ?? `mode ${lines.get('mode') ?? ''}`,
+      detail: problem ?? `mode ${parsed.ok ? parsed.policy.mode : ''}`,
     };
   });
   return Promise.all([dns, file]);

@@ -73,7 +73,8 @@ export function createDsnSender(options: DsnSenderOptions): () => Promise<void> 
           boundary: `=_mailroom_${options.randomHex()}`,
           recipients,
           original,
-          ...(entry.dsnRet ? { ret: entry.dsnRet } : {}),
+          // RFC 8689 5: a REQUIRETLS message's DSN returns its headers only (its body may be confidential).
+          ...(entry.requireTls ? { ret: 'HDRS' as const } : entry.dsnRet ? { ret: entry.dsnRet } : {}),
           smtpUtf8: entry.smtpUtf8,
         });
         const route = options.route(dsn.envelopeRecipient, `MAILER-DAEMON@${options.hostname}`);
@@ -86,6 +87,8 @@ export function createDsnSender(options: DsnSenderOptions): () => Promise<void> 
             envelope: {
               sender: '',
               ...(dsn.smtpUtf8 ? { smtpUtf8: true } : {}),
+              // RFC 8689 5: ... and it travels with REQUIRETLS itself.
+              ...(entry.requireTls ? { requireTls: true } : {}),
               ...(dsn.eightBit ? { body: '8BITMIME' as const } : {}),
             },
             traceHeaders: `Received: by ${options.hostname} (Mailroom) id ${queueId};\r\n\t${rfc5322Date(now)}\r\n`,

@@ -179,5 +179,6 @@ export function toOutboundMessage(job: MessageJob, eightBit: boolean): OutboundM
   };
   if (first?.dsnRet) msg.dsnRet = first.dsnRet;
   if (first?.dsnEnvid) msg.dsnEnvid = first.dsnEnvid;
+  if (first?.requireTls) msg.requireTls = true;
   return msg;
 }

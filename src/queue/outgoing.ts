@@ -15,6 +15,10 @@ import { createDsnSender } from './bounce.js';
 import { QueueScheduler, type SchedulerOptions } from './scheduler.js';
 import { createSmtpTransport } from './transport.js';
 import { createMailResolver } from '../dns/resolver.js';
+import { createStsFetcher } from '../smtp/client/tls-policy/mta-sts-fetch.js';
+import type { TlsPolicyDeps } from '../smtp/client/tls-policy/resolve-policy.js';
+import { TLS_RPT_CHECK_INTERVAL_MS } from '../config/limits.js';
+import { createTlsReporter, createTlsResultRecorder } from './tls-rpt-sender.js';
 
 export interface OutgoingQueueOptions {
   store: Store;
@@ -28,6 +32,11 @@ export interface OutgoingQueueOptions {
   /** The process's one resolver ([dns] servers); tests may pass a fake with MX/A/AAAA only. */
   resolver?: DnsResolver;
   timeouts?: ClientTimeouts;
+  /**
+   * Test seam (never a config key): the CAs trusted for MTA-STS (policy fetch and MX certificates) and the
+   * HTTPS port of mta-sts.DOMAIN, so tests run a local HTTPS server with a test CA.
+   */
+  tlsTrust?: { ca?: string[]; stsPort?: number };
   limits?: Pick<
     SchedulerOptions,
     'maxConnections' | 'maxConnectionsPerDomain' | 'maxMessagesPerConnection' | 'pollMs'
@@ -36,6 +45,8 @@ export interface OutgoingQueueOptions {
 
 export interface OutgoingQueue {
   scheduler: QueueScheduler;
+  /** Queues the TLS-RPT reports of finished days now (also run hourly when outbound.tls_reports). */
+  sendTlsReports(): Promise<void>;
   /** Stops new attempts and waits for running ones, at most graceMs (the rest are retried after restart). */
   stop(graceMs: number): Promise<void>;
 }
@@ -49,13 +60,39 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     routes[domain] = formatListenAddress(address);
   // Connections stay open briefly after a batch for the next one to the same peer (connection-pool.ts).
   const pool = new ConnectionPool();
+  const resolver = options.resolver ?? createMailResolver({ servers: config.dns.servers });
+  const trust = options.tlsTrust ?? {};
+  // DANE and MTA-STS need TXT/TLSA and the AD bit: the one resolver has them (a test fake may not).
+  const policyResolver = resolver as DnsResolver & TlsPolicyDeps['resolver'];
+  const recorder = config.outbound.tlsReports ? createTlsResultRecorder(store, now) : null;
+  const record =
+    <A extends unknown[]>(f: (...a: A) => void) =>
+    (...a: A) => {
+      try {
+        f(...a);
+      } catch (err) {
+        // Bookkeeping for reports must never change a delivery.
+        logger.warn({ err }, 'TLS-RPT: recording a result failed');
+      }
+    };
+  const tlsPolicy: TlsPolicyDeps = {
+    resolver: policyResolver,
+    fetchSts: createStsFetcher({
+      resolver,
+      ...(trust.ca ? { ca: trust.ca } : {}),
+      ...(trust.stsPort ? { port: trust.stsPort } : {}),
+    }),
+    cache: store.tlsPolicy,
+    now,
+    ...(recorder ? { onPolicyEvent: record(recorder.policy) } : {}),
+  };
   const transport = createSmtpTransport({
     queue: store.queue,
     hostname: config.hostname,
     port: config.outbound.port,
     routes,
     routeAuth: config.outbound.routeAuth,
-    resolver: options.resolver ?? createMailResolver({ servers: config.dns.servers }),
+    resolver,
     random,
     pool,
     // Every message leaving for another host whose From is a local domain with a DKIM key is signed;
@@ -66,6 +103,11 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
       onError: (queueId, err) =>
         logger.error({ queueId, err: err.message }, 'DKIM signing failed; sent unsigned'),
     }),
+    tlsPolicy: {
+      ...tlsPolicy,
+      ...(trust.ca ? { tlsCa: trust.ca } : {}),
+      ...(recorder ? { onTlsResult: record(recorder.session) } : {}),
+    },
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   });
   const sendDsns = createDsnSender({
@@ -100,9 +142,41 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     ...options.limits,
   });
   scheduler.start(store.events);
+  const router = createRouter(store, { hostname: config.hostname });
+  const txtResolver = policyResolver.resolveTxt
+    ? { resolveTxt: policyResolver.resolveTxt.bind(resolver) }
+    : null;
+  const sendReports = txtResolver
+    ? createTlsReporter({
+        store,
+        hostname: config.hostname,
+        from: () =>
+          config.outbound.tlsRptFrom ||
+          (store.listDomains()[0] ? `postmaster@${store.listDomains()[0]}` : null),
+        resolver: txtResolver,
+        route: router,
+        logger,
+        now,
+        newQueueId: options.newQueueId,
+        randomHex: () => randomBytes(8).toString('hex'),
+      })
+    : () => Promise.resolve();
+  const sendTlsReports = async (): Promise<void> => {
+    try {
+      await sendReports();
+    } catch (err) {
+      logger.warn({ err }, 'TLS-RPT: sending reports failed; retried at the next run');
+    }
+  };
+  const reportTimer = config.outbound.tlsReports
+    ? setInterval(() => void sendTlsReports(), TLS_RPT_CHECK_INTERVAL_MS)
+    : null;
+  reportTimer?.unref();
   return {
     scheduler,
+    sendTlsReports,
     async stop(graceMs) {
+      if (reportTimer) clearInterval(reportTimer);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         scheduler.stop(),

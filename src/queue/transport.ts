@@ -9,6 +9,14 @@ import { foldLongLines } from '../mail/eightbit-downgrade.js';
 import type { OutboundSigner } from '../sender-auth/dkim-sign.js';
 import { toOutboundMessage } from './delivery-attempt.js';
 import type { Transport } from './scheduler.js';
+import {
+  applyTlsPolicies,
+  type PolicyDecision,
+  type PolicyHost,
+  type TlsPolicyDeps,
+} from '../smtp/client/tls-policy/resolve-policy.js';
+import { tlsRequiredNo } from '../smtp/client/tls-policy/require-tls.js';
+import type { OutboundMessage } from '../smtp/client/client-commands.js';
 
 /** Bodies read for the 8-bit check kept per connection for sending (bounds memory: ~100 connections at once). */
 export const BODY_CACHE_BYTES = 1024 * 1024;
@@ -32,6 +40,15 @@ export interface SmtpTransportOptions {
   pool?: ConnectionPool;
   /** DKIM signing of what leaves (sender-auth/dkim-sign.ts); absent: sent as queued. */
   signer?: OutboundSigner;
+  /** Outbound TLS policies (DANE, MTA-STS) for MX deliveries, and what the connections need for them. */
+  tlsPolicy?: TlsPolicyDeps &
+    Pick<ClientConnectionOptions, 'tlsCa'> & {
+      /** Each session's TLS outcome, with the destination domain (TLS-RPT, RFC 8460). */
+      onTlsResult?: (
+        domain: string,
+        ...result: Parameters<NonNullable<ClientConnectionOptions['onTlsResult']>>
+      ) => void;
+    };
 }
 
 export function createSmtpTransport(options: SmtpTransportOptions): Transport {
@@ -42,6 +59,11 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       port: options.port,
       random: options.random ?? Math.random,
     });
+    // RFC 7672 / RFC 8461 apply to MX delivery; a configured route (smarthost) is our own choice of peer.
+    const policy: PolicyDecision | null =
+      dest.kind === 'hosts' && dest.route === null && options.tlsPolicy
+        ? await applyTlsPolicies(domain, dest.hosts, options.tlsPolicy)
+        : null;
     if (dest.kind !== 'hosts') {
       // DNS said no (NXDOMAIN, null MX: failed) or not now (SERVFAIL, timeout: deferred). Our words, no peer's.
       const outcome = dest.kind === 'permanent' ? 'failed' : 'deferred';
@@ -63,6 +85,8 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
     // The bytes read for that are kept for sending while they fit in BODY_CACHE_BYTES (most mail is small),
     // so a message is read once, not twice; larger ones are read again when due, keeping memory bounded.
     const messages = [];
+    // RFC 8689 5: messages whose sender wrote "TLS-Required: No" go without DANE/MTA-STS enforcement.
+    const relaxed = new Set<string>();
     const cache = new Map<string, Buffer>();
     const senders = new Map(jobs.map((job) => [job.queueId, job.recipients[0]?.sender ?? '']));
     // RFC 6376: the signature is made last, over the bytes that go out (after the folding above and any
@@ -83,7 +107,9 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
         // isAscii is native (SIMD): the same answer as eightbit-downgrade's isEightBit, negated, without
         // a JS loop over every byte of every message.
         const size = finishBody ? (await finishBody(job.queueId, body)).length : body.length;
-        messages.push({ ...toOutboundMessage(job, !isAscii(body)), size });
+        const message = { ...toOutboundMessage(job, !isAscii(body)), size };
+        messages.push(message);
+        if (!message.requireTls && tlsRequiredNo(body)) relaxed.add(job.queueId);
         if (cached + body.length <= BODY_CACHE_BYTES) {
           cache.set(job.queueId, body);
           cached += body.length;
@@ -101,17 +127,44 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
       return Promise.resolve(body);
     };
     const auth = dest.route !== null ? options.routeAuth?.[dest.route] : undefined;
-    await deliverToHosts(dest.hosts, {
-      hostname: options.hostname,
-      ...(auth ? { auth } : {}),
-      messages,
-      readBody,
-      ...(finishBody ? { finishBody } : {}),
-      onMessageDone: (id, results, peer) => done(id, results, { host: peer.host, dsn: peer.dsn }),
-      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-      ...(options.connect ? { connect: options.connect } : {}),
-      ...(options.pool ? { pool: options.pool } : {}),
-    });
+    const report = dest.route === null ? options.tlsPolicy?.onTlsResult : undefined;
+    const strict = messages.filter((m) => !relaxed.has(m.id));
+    const loose = messages.filter((m) => relaxed.has(m.id));
+    if (policy?.kind === 'defer') {
+      for (const m of strict) done(m.id, deferAll(m.recipients, policy.reason), { host: '', dsn: false });
+    } else if (strict.length > 0) {
+      await send(policy?.hosts ?? dest.hosts, strict);
+    }
+    if (loose.length > 0) await send(dest.hosts, loose);
+
+    async function send(hosts: readonly PolicyHost[], batch: OutboundMessage[]): Promise<void> {
+      await deliverToHosts(hosts, {
+        hostname: options.hostname,
+        ...(auth ? { auth } : {}),
+        messages: batch,
+        readBody,
+        ...(finishBody ? { finishBody } : {}),
+        onMessageDone: (id, results, peer) => done(id, results, { host: peer.host, dsn: peer.dsn }),
+        ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+        ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+        ...(options.connect ? { connect: options.connect } : {}),
+        ...(options.pool ? { pool: options.pool } : {}),
+        ...(options.tlsPolicy?.tlsCa ? { tlsCa: options.tlsPolicy.tlsCa } : {}),
+        ...(report ? { onTlsResult: (...result) => report(domain, ...result) } : {}),
+        ...(options.tlsPolicy ? { now: options.tlsPolicy.now } : {}),
+      });
+    }
   };
+}
+
+/** A policy says not now (no MX host allowed, TLSA lookup failed): every recipient waits, in our words. */
+function deferAll(recipients: readonly { address: string }[], reason: string): RecipientResult[] {
+  return recipients.map((r) => ({
+    address: r.address,
+    outcome: 'deferred' as const,
+    stage: 'connection' as const,
+    diagnostic: reason,
+    fromPeer: false,
+    tls: false,
+  }));
 }

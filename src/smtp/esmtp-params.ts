@@ -8,6 +8,7 @@ export interface MailParams {
   ret?: 'FULL' | 'HDRS'; // RFC 3461 4.3
   envid?: string; // RFC 3461 4.4, xtext-decoded
   auth?: string; // RFC 4954 5, xtext-decoded mailbox or '<>'
+  requireTls?: boolean; // RFC 8689 3
 }
 
 export interface RcptParams {
@@ -116,6 +117,11 @@ export function parseMailParams(text: string): MailParams | ProtocolError {
         params.body = upper;
         break;
       }
+      case 'REQUIRETLS':
+        // RFC 8689 3: a parameter without a value.
+        if (value !== undefined) return syntax('REQUIRETLS takes no value');
+        params.requireTls = true;
+        break;
       case 'SMTPUTF8':
         if (value !== undefined) return syntax('SMTPUTF8 takes no value');
         params.smtpUtf8 = true;

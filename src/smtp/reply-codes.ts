@@ -62,6 +62,8 @@ export const REPLY = {
   authRequired: r(530, '5.7.0', 'Authentication required'),
   // RFC 4954 6: 538 when the mechanism needs an encrypted channel.
   encryptionRequired: r(538, '5.7.11', 'Encryption required for requested authentication mechanism'),
+  // RFC 8689 3 / RFC 5248: MAIL FROM ... REQUIRETLS outside TLS ("Encryption needed", X.7.10).
+  requireTlsWithoutTls: r(530, '5.7.10', 'REQUIRETLS needs a TLS session (STARTTLS first)'),
   unknownUser: r(550, '5.1.1', 'Mailbox unavailable: no such user here'),
   relayDenied: r(554, '5.7.1', 'Relay access denied'),
   // Per-account submission limits (abuse/rate-limits.ts): temporary, RFC 3463 4.7.1 "not authorized".

@@ -17,6 +17,8 @@ export interface DueRecipient {
   dsnRet: 'FULL' | 'HDRS' | null;
   smtpUtf8: boolean;
   bodyType: string | null;
+  /** RFC 8689 REQUIRETLS was given at MAIL FROM: relaying needs validated TLS and a REQUIRETLS peer. */
+  requireTls?: boolean;
   /** When this recipient's one delay DSN was owed (RFC 3464 Action: delayed); absent: not yet warned. */
   delayWarnedAt?: Date;
 }
@@ -51,7 +53,8 @@ export interface RecipientUpdate {
 
 /** One queued message with the DSNs it owes (for the bounce sender). */
 export interface DsnDue {
-  entry: QueueEntry & { smtpUtf8: boolean };
+  /** requireTls: the message came with REQUIRETLS (RFC 8689 5: its DSN is sent so too, headers only). */
+  entry: QueueEntry & { smtpUtf8: boolean; requireTls?: boolean };
   recipients: {
     address: string;
     orcpt?: string;

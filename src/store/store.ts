@@ -5,6 +5,7 @@ import type { JmapStates, JmapStore } from './jmap-store.js';
 import type { MailStore } from './mail-store.js';
 import type { PolicyStore } from './policy-store.js';
 import type { QueueStore } from './queue-store.js';
+import type { TlsPolicyStore } from './tls-policy-store.js';
 import type { SendingStore } from './sending-store.js';
 import type { TokenStore } from './token-store.js';
 import type { UploadStore } from './upload-store.js';
@@ -63,6 +64,8 @@ export interface Envelope {
   dsnEnvid?: string;
   smtpUtf8?: boolean;
   body?: '7BIT' | '8BITMIME' | 'BINARYMIME';
+  /** MAIL FROM ... REQUIRETLS (RFC 8689): every relay hop must be TLS with a validated certificate. */
+  requireTls?: boolean;
 }
 
 /**
@@ -144,6 +147,8 @@ export interface Store {
   readonly dkim: DkimStore;
   /** API tokens for Bearer authentication (JMAP clients); they go with their account. */
   readonly tokens: TokenStore;
+  /** Outbound TLS policy state: MTA-STS cache, TLS-RPT counts (issue 10). */
+  readonly tlsPolicy: TlsPolicyStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

@@ -1,7 +1,7 @@
 // `mailroom doctor DOMAIN [--json]`: checks a local domain's DNS through the configured resolver and says what to publish.
 import { createMailResolver } from '../../dns/resolver.js';
 import { formatDoctorReport, runDoctor, type DoctorDkimKey } from '../../doctor/checks.js';
-import { fetchPolicy, lookupVia } from '../../doctor/fetch-policy.js';
+import { createStsFetcher } from '../../smtp/client/tls-policy/mta-sts-fetch.js';
 import { MailroomError } from '../../errors.js';
 import { normalizeDomain } from '../../store/sqlite/names.js';
 import type { Store } from '../../store/store.js';
@@ -42,7 +42,7 @@ export const doctorCommand: Command = {
       hostname: config.hostname,
       dkimKeys,
       resolver,
-      fetchPolicy: (url) => fetchPolicy(url, { lookup: lookupVia((name) => resolver.resolve4(name)) }),
+      fetchPolicy: createStsFetcher({ resolver }),
       now: () => new Date(),
     });
     if (ctx.values.json) ctx.printJson(results);

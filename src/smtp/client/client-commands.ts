@@ -15,6 +15,7 @@ export interface PeerExtensions {
   chunking: boolean; // RFC 3030
   binaryMime: boolean; // RFC 3030
   dsn: boolean; // RFC 3461
+  requireTls: boolean; // RFC 8689
   enhancedStatusCodes: boolean; // RFC 2034
   /** RFC 4954 SASL mechanisms, upper-cased. */
   auth: string[];
@@ -29,6 +30,7 @@ export const NO_EXTENSIONS: PeerExtensions = {
   chunking: false,
   binaryMime: false,
   dsn: false,
+  requireTls: false,
   enhancedStatusCodes: false,
   auth: [],
 };
@@ -68,6 +70,9 @@ export function parseEhloLines(lines: readonly string[]): PeerExtensions {
       case 'DSN':
         ext.dsn = true;
         break;
+      case 'REQUIRETLS':
+        ext.requireTls = true;
+        break;
       case 'ENHANCEDSTATUSCODES':
         ext.enhancedStatusCodes = true;
         break;
@@ -99,6 +104,8 @@ export interface OutboundMessage {
   smtpUtf8: boolean;
   dsnRet?: 'FULL' | 'HDRS';
   dsnEnvid?: string;
+  /** RFC 8689 REQUIRETLS: only over validated TLS to a peer offering REQUIRETLS (client-pending.ts). */
+  requireTls?: boolean;
 }
 
 export interface OutboundRecipient {
@@ -119,6 +126,7 @@ export function mailCommand(
   if (ext.size !== undefined) cmd += ` SIZE=${msg.size}`; // RFC 1870 6
   if (body === '8BITMIME') cmd += ' BODY=8BITMIME'; // RFC 6152 2
   if (msg.smtpUtf8 && ext.smtpUtf8) cmd += ' SMTPUTF8'; // RFC 6531 3.4
+  if (msg.requireTls && ext.requireTls) cmd += ' REQUIRETLS'; // RFC 8689 4.2.1
   if (ext.dsn) {
     // RFC 3461 4.3 / 4.4: only to a peer that advertised DSN.
     if (msg.dsnRet) cmd += ` RET=${msg.dsnRet}`;

@@ -25,7 +25,18 @@ export type Phase =
 const UNSAFE_ADDRESS = /[\x00-\x1f\x7f<>]/;
 
 /** Reasons not to send a message to this peer at all: returned as the DSN diagnostic line. */
-export function localRefusal(msg: OutboundMessage, ext: PeerExtensions): string | null {
+export function localRefusal(
+  msg: OutboundMessage,
+  ext: PeerExtensions,
+  tls: { active: boolean; verified: boolean } = { active: false, verified: false },
+): string | null {
+  // RFC 8689 4.2.1: a REQUIRETLS message goes only over TLS whose certificate was validated (DANE, MTA-STS
+  // or PKIX; else X.7.10 "Encryption needed", RFC 5248) to a peer that offers REQUIRETLS (else X.7.30).
+  if (msg.requireTls) {
+    if (!tls.active) return '550 5.7.10 REQUIRETLS: the receiving server offers no TLS';
+    if (!tls.verified) return '550 5.7.10 REQUIRETLS: the receiving server\'s certificate could not be validated';
+    if (!ext.requireTls) return '550 5.7.30 REQUIRETLS: the receiving server does not support REQUIRETLS';
+  }
   const addresses = [msg.sender, ...msg.recipients.map((r) => r.address)];
   if (msg.recipients.length === 0) return '554 5.5.1 no recipients';
   if (addresses.some((a) => UNSAFE_ADDRESS.test(a))) return '553 5.1.3 address contains forbidden characters';

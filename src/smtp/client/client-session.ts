@@ -45,10 +45,12 @@ export class ClientSession extends ClientTransactions {
     return this.flush();
   }
 
-  onTlsEstablished(): ClientAction[] {
+  /** `verified`: the connection validated the certificate (DANE, MTA-STS or PKIX naming the host). */
+  onTlsEstablished(verified = false): ClientAction[] {
     if (this.phase !== 'tls-handshake') return [];
     // RFC 3207 4.2: forget everything learnt before TLS and ask again.
     this.tls = true;
+    this.tlsVerified = verified;
     this.ext = NO_EXTENSIONS;
     this.phase = 'command';
     this.command('EHLO ' + this.options.hostname, { kind: 'ehlo' });
@@ -57,8 +59,20 @@ export class ClientSession extends ClientTransactions {
 
   onTlsFailed(reason: string): ClientAction[] {
     if (this.phase !== 'tls-handshake') return [];
-    this.abort(undefined, `TLS handshake failed: ${reason}`, 'starttls', false);
+    this.abort(undefined, this.policyText(`TLS handshake failed: ${reason}`), 'starttls', false);
     return this.flush();
+  }
+
+  /** The handshake completed but the certificate fails the host's TLS policy (DANE, MTA-STS): defer. */
+  onTlsPolicyFailed(reason: string): ClientAction[] {
+    if (this.phase !== 'tls-handshake') return [];
+    this.abort(undefined, this.policyText(reason), 'starttls', false);
+    return this.flush();
+  }
+
+  private policyText(reason: string): string {
+    const label = this.options.tlsPolicyLabel;
+    return label ? `${label}: ${reason}` : reason;
   }
 
   onTimeout(): ClientAction[] {
@@ -147,7 +161,11 @@ export class ClientSession extends ClientTransactions {
 
   private afterTlsDecision(): void {
     if (!this.tls && this.options.tls === 'required') {
-      return this.abort(undefined, '4.7.10 peer does not offer STARTTLS, and TLS is required', 'starttls');
+      return this.abort(
+        undefined,
+        this.policyText('4.7.10 peer does not offer STARTTLS, and TLS is required'),
+        'starttls',
+      );
     }
     const auth = this.options.auth;
     if (!auth) return this.nextMessage();

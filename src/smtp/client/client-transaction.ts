@@ -36,6 +36,11 @@ export interface ClientSessionOptions {
    * same peer (addMessages) without a new connect, greeting, EHLO, STARTTLS and AUTH; quit() ends it.
    */
   keepOpen?: boolean;
+  /**
+   * The TLS policy that made `tls` 'required' for this host ("DANE", "MTA-STS"): TLS failures are then
+   * reported under its name in last_error (RFC 7672 / RFC 8461 say the delivery must wait, not go plain).
+   */
+  tlsPolicyLabel?: string;
 }
 
 interface Transaction {
@@ -66,6 +71,8 @@ export abstract class ClientTransactions {
   protected out: ClientAction[] = [];
   protected ext: PeerExtensions = NO_EXTENSIONS;
   protected tls: boolean;
+  /** The peer's certificate was validated (DANE, MTA-STS or PKIX): RFC 8689 4.2.1 for REQUIRETLS. */
+  protected tlsVerified = false;
   private messages: readonly OutboundMessage[];
   private next = 0; // index of the next message to start
   private transactions = 0; // begun on this connection (RSET before all but the first)
@@ -232,7 +239,7 @@ export abstract class ClientTransactions {
         this.pending.push({ kind: 'quit' });
         return;
       }
-      const refusal = localRefusal(msg, this.ext);
+      const refusal = localRefusal(msg, this.ext, { active: this.tls, verified: this.tlsVerified });
       if (refusal) {
         this.refuseLocally(msg, refusal);
         continue;
@@ -257,9 +264,14 @@ export abstract class ClientTransactions {
   }
 
   private refuseLocally(msg: OutboundMessage, diagnostic: string): void {
-    const results = msg.recipients.map((r) =>
-      resultFromReason(r.address, 'failed', 'local', diagnostic, this.tls),
-    );
+    // Our refusals are written "550 5.7.30 text": the code and enhanced status become the DSN's Status
+    // (RFC 3464 2.3.4) instead of a bare 5.0.0; fromPeer stays false (no Remote-MTA).
+    const m = /^(\d{3}) (\d\.\d{1,3}\.\d{1,3}) (.*)$/.exec(diagnostic);
+    const reply = m ? { code: Number(m[1]), enhanced: m[2], text: m[3] ?? '' } : undefined;
+    const results = msg.recipients.map((r) => ({
+      ...resultFromReason(r.address, 'failed', 'local', diagnostic, this.tls),
+      ...(reply ? { reply } : {}),
+    }));
     this.emitDone(msg.id, results);
   }
 

@@ -1,6 +1,6 @@
 // The I/O driver of ClientSession: sockets, timers, opportunistic STARTTLS, body streaming, the 8-bit downgrade, host fallback.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { downgradeTo7Bit } from '../../mail/eightbit-downgrade.js';
 import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { OutboundMessage } from './client-commands.js';
@@ -12,7 +12,14 @@ import {
   type RecipientResult,
 } from './client-types.js';
 import type { ConnectionPool } from './connection-pool.js';
-import type { TargetHost } from './mx-resolver.js';
+import {
+  checkPeer,
+  policyEnforced,
+  policyLabel,
+  type HostTlsPolicy,
+  type PeerCheck,
+} from './tls-policy/host-policy.js';
+import type { PolicyHost } from './tls-policy/resolve-policy.js';
 
 /** Body bytes handed to the session per step: big enough for few syscalls, small enough to keep memory flat. */
 export const BODY_CHUNK_BYTES = 64 * 1024;
@@ -43,6 +50,14 @@ export interface ClientConnectionOptions {
    * and parks the connection after its last message instead of sending QUIT.
    */
   pool?: ConnectionPool;
+  /** This host's TLS policy (DANE, MTA-STS; set per host by deliverToHosts from PolicyHost.tlsPolicy). */
+  tlsPolicy?: HostTlsPolicy;
+  /** Test seam (never a config key): the CAs trusted for MTA-STS's PKIX check instead of the system's. */
+  tlsCa?: string[];
+  /** The clock for certificate dates (DANE-TA); default the system's. */
+  now?: () => Date;
+  /** Each session's TLS outcome under its policy, for TLS-RPT (RFC 8460 4.3). */
+  onTlsResult?: (host: string, address: string, policy: HostTlsPolicy | undefined, check: PeerCheck) => void;
 }
 
 /** What one run of messages over a connection changes between runs on the same (parked) connection. */
@@ -100,7 +115,12 @@ export function runClientSession(
     const session = new ClientSession({
       hostname: options.hostname,
       messages: options.messages,
-      tls: options.tls ?? 'opportunistic',
+      // RFC 7672 2.2 / RFC 8461 5: a DANE host or an enforced MTA-STS host gets TLS or nothing.
+      tls:
+        options.tlsPolicy && policyEnforced(options.tlsPolicy)
+          ? 'required'
+          : (options.tls ?? 'opportunistic'),
+      ...(options.tlsPolicy ? { tlsPolicyLabel: policyLabel(options.tlsPolicy) } : {}),
       ...(options.auth ? { auth: options.auth } : {}),
       timeouts: options.timeouts ?? CLIENT_TIMEOUTS_MS,
       ...(options.keepOpen ? { keepOpen: true } : {}),
@@ -122,6 +142,14 @@ export function runClientSession(
     let done = false;
     let timer: NodeJS.Timeout | null = null;
     let upgrading = false;
+    let tlsAttempted = false;
+    const reportTls = (check: PeerCheck): void => {
+      try {
+        options.onTlsResult?.(host, address, options.tlsPolicy, check);
+      } catch {
+        // Reporting is bookkeeping: it never changes a delivery.
+      }
+    };
     // The body being fed: the buffer and how far it went; null when no body is due.
     let feed: { id: string; data: Buffer; offset: number } | null = null;
     const downgraded = new Map<string, Buffer>();
@@ -129,6 +157,9 @@ export function runClientSession(
     const finish = (): void => {
       if (done) return;
       done = true;
+      // Only a peer that answered EHLO/HELO (greeting + 1 reply) without STARTTLS counts as not offering it.
+      if (connected && !tlsAttempted && options.tls !== 'none' && !reused && replies >= 2)
+        reportTls({ ok: false, type: 'starttls-not-supported', reason: 'the peer did not offer STARTTLS' });
       if (timer) clearTimeout(timer);
       socket.removeAllListeners('data');
       socket.on('error', () => undefined); // late errors after we are done are not news
@@ -278,6 +309,8 @@ export function runClientSession(
     // self-signed and mismatched certificates are accepted: encryption against passive listeners.
     const startTls = (): void => {
       upgrading = true;
+      tlsAttempted = true;
+      const policy = options.tlsPolicy;
       const plain = socket;
       plain.removeAllListeners('data');
       plain.removeAllListeners('close');
@@ -285,17 +318,45 @@ export function runClientSession(
       plain.on('error', () => undefined);
       const secure = tlsConnect({
         socket: plain,
+        // Verification is ours, after the handshake (tls-policy/host-policy.ts): opportunistic hosts are
+        // not verified at all, DANE ignores the PKIX verdict, MTA-STS needs it (with these roots).
         rejectUnauthorized: false,
+        ...(options.tlsCa ? { ca: options.tlsCa } : {}),
         ...(isIP(host) ? {} : { servername: host }),
       });
       socket = secure;
       secure.once('secureConnect', () => {
         upgrading = false;
-        handle(session.onTlsEstablished());
+        const check = policy
+          ? checkPeer(
+              policy,
+              {
+                chainDer: peerChain(secure),
+                pkixAuthorized: secure.authorized,
+                pkixError: secure.authorizationError ? String(secure.authorizationError) : null,
+              },
+              (options.now ?? (() => new Date()))(),
+            )
+          : ({ ok: true } as const);
+        reportTls(check);
+        if (!check.ok && policy && policyEnforced(policy)) {
+          handle(session.onTlsPolicyFailed(check.reason));
+          return;
+        }
+        // RFC 8689 4.2.1: validated by the host's policy (DANE, MTA-STS), or else by PKIX with the name.
+        const verified = policy
+          ? check.ok && !(policy.kind === 'dane' && policy.tlsa.length === 0)
+          : secure.authorized;
+        handle(session.onTlsEstablished(verified));
       });
       secure.once('error', (err: Error) => {
         if (upgrading) {
           upgrading = false;
+          reportTls({
+            ok: false,
+            type: 'validation-failure',
+            reason: `TLS handshake failed: ${err.message}`,
+          });
           handle(session.onTlsFailed(err.message));
         }
       });
@@ -376,8 +437,21 @@ export function runClientSession(
  * transaction (greeting, EHLO, STARTTLS: a host problem, not a recipient one), passes the messages
  * on to the next; results from a transaction are final for this attempt.
  */
+/** The certificates the peer sent, leaf first, as DER (getPeerCertificate(true) links them by issuer). */
+function peerChain(secure: TLSSocket): Buffer[] {
+  const chain: Buffer[] = [];
+  let cert = secure.getPeerCertificate(true) as DetailedPeerCertificate | undefined;
+  const seen = new Set<DetailedPeerCertificate>();
+  while (cert?.raw && !seen.has(cert) && chain.length < 16) {
+    seen.add(cert);
+    chain.push(cert.raw);
+    cert = cert.issuerCertificate;
+  }
+  return chain;
+}
+
 export async function deliverToHosts(
-  hosts: readonly TargetHost[],
+  hosts: readonly PolicyHost[],
   options: ClientConnectionOptions,
 ): Promise<void> {
   let remaining = options.messages;
@@ -412,8 +486,9 @@ export async function deliverToHosts(
 }
 
 /** Which idle connections may carry a batch: same address and port, same name, same TLS and AUTH wishes. */
-function poolKey(address: string, host: TargetHost, options: ClientConnectionOptions): string {
+function poolKey(address: string, host: PolicyHost, options: ClientConnectionOptions): string {
   return JSON.stringify([
+    host.tlsPolicy ? [host.tlsPolicy.kind, policyEnforced(host.tlsPolicy)] : null,
     address,
     host.port,
     host.host,
@@ -426,7 +501,7 @@ function poolKey(address: string, host: TargetHost, options: ClientConnectionOpt
 /** One run on one address: on an idle pooled connection when there is one, else a new connection. */
 async function runOnPeer(
   address: string,
-  host: TargetHost,
+  host: PolicyHost,
   options: ClientConnectionOptions,
   run: RunOptions,
 ): Promise<void> {
@@ -444,6 +519,7 @@ async function runOnPeer(
   const outcome = await runClientSession(address, host.host, host.port, {
     ...options,
     ...run,
+    ...(host.tlsPolicy ? { tlsPolicy: host.tlsPolicy } : {}),
     ...(pool ? { keepOpen: true } : {}),
   });
   if (outcome.parked) pool?.put(key, outcome.parked);

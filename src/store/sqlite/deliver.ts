@@ -215,8 +215,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
   if (r.remote.length > 0) {
     const env = r.envelope;
     prepare(
-      'INSERT INTO queue (id, blob_id, blob_offset, size, sender, dsn_envid, dsn_ret, smtputf8, body_type, created_at) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO queue (id, blob_id, blob_offset, size, sender, dsn_envid, dsn_ret, smtputf8, body_type, created_at, require_tls) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(
       r.queueId,
       blobId,
@@ -228,6 +228,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       env.smtpUtf8 ? 1 : 0,
       env.body ?? null,
       now,
+      env.requireTls ? 1 : 0,
     );
     const insertRcpt = prepare(
       'INSERT INTO queue_recipients (queue_id, address, orcpt, notify, state, attempts, next_attempt_at) ' +

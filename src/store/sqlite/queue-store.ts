@@ -24,6 +24,7 @@ interface DueRow {
   smtputf8: number;
   body_type: string | null;
   delay_warned_at: number | null;
+  require_tls: number;
 }
 
 // Written exactly as the WHERE of the partial index queue_recipients_waiting (schema.ts, migration 4):
@@ -33,7 +34,7 @@ const WAITING = "state IN ('pending', 'deferred')";
 /** The scheduler's two queries (exported for the query-plan test: they must stay index range scans). */
 export const DUE_SQL =
   'SELECT r.queue_id, r.address, r.orcpt, r.notify, r.state, r.attempts, r.last_error, q.sender, ' +
-  'q.created_at, q.size, q.dsn_envid, q.dsn_ret, q.smtputf8, q.body_type, r.delay_warned_at ' +
+  'q.created_at, q.size, q.dsn_envid, q.dsn_ret, q.smtputf8, q.body_type, r.delay_warned_at, q.require_tls ' +
   `FROM queue_recipients r JOIN queue q ON q.id = r.queue_id WHERE r.${WAITING} ` +
   'AND r.next_attempt_at <= ? ORDER BY r.next_attempt_at, r.queue_id LIMIT ?';
 export const NEXT_DUE_SQL = `SELECT MIN(next_attempt_at) AS t FROM queue_recipients WHERE ${WAITING} AND next_attempt_at > ?`;
@@ -68,6 +69,7 @@ export class SqliteQueueStore implements QueueStore {
         smtpUtf8: r.smtputf8 === 1,
         bodyType: r.body_type,
       };
+      if (r.require_tls === 1) d.requireTls = true;
       if (r.orcpt !== null) d.orcpt = r.orcpt;
       if (r.notify !== null) d.notify = r.notify.split(',');
       if (r.delay_warned_at !== null) d.delayWarnedAt = new Date(r.delay_warned_at);
@@ -167,7 +169,9 @@ export class SqliteQueueStore implements QueueStore {
     >(
       'SELECT address, orcpt, dsn_json, state FROM queue_recipients WHERE queue_id = ? AND dsn_json IS NOT NULL ORDER BY rowid',
     );
-    const flag = this.ctx.prepare<[string], { smtputf8: number }>('SELECT smtputf8 FROM queue WHERE id = ?');
+    const flag = this.ctx.prepare<[string], { smtputf8: number; require_tls: number }>(
+      'SELECT smtputf8, require_tls FROM queue WHERE id = ?',
+    );
     for (const { queue_id } of ids) {
       const entry = this.get(queue_id);
       if (!entry) continue;
@@ -181,7 +185,15 @@ export class SqliteQueueStore implements QueueStore {
             : { address: r.address, dsn, state: r.state },
         );
       }
-      out.push({ entry: { ...entry, smtpUtf8: flag.get(queue_id)?.smtputf8 === 1 }, recipients });
+      const flags = flag.get(queue_id);
+      out.push({
+        entry: {
+          ...entry,
+          smtpUtf8: flags?.smtputf8 === 1,
+          ...(flags?.require_tls === 1 ? { requireTls: true } : {}),
+        },
+        recipients,
+      });
     }
     return out;
   }

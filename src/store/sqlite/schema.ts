@@ -359,6 +359,34 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX api_tokens_account ON api_tokens(account_id);
   `,
+  // 17 (issue 10, outbound TLS policy):
+  // - the MTA-STS policy cache (RFC 8461 5.1: a policy is used until max_age after its fetch, and
+  //   refetched when the TXT id changes), so a restart neither refetches nor forgets an enforce policy;
+  // - TLS-RPT result counts per UTC day, policy and MX host (RFC 8460 4.4), mailed once the day is over;
+  // - REQUIRETLS (RFC 8689 4) is a property of the queued message: honoured on every relay attempt.
+  `
+  CREATE TABLE mta_sts_policies (
+    domain TEXT PRIMARY KEY,
+    policy_id TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    mx_json TEXT NOT NULL,
+    max_age INTEGER NOT NULL,
+    fetched_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE tls_rpt_results (
+    day TEXT NOT NULL,
+    policy_domain TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    policy_json TEXT NOT NULL,
+    mx_host TEXT NOT NULL,
+    result TEXT NOT NULL,
+    receiving_ip TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, policy_domain, policy_type, policy_json, mx_host, result, receiving_ip, reason)
+  ) WITHOUT ROWID;
+  ALTER TABLE queue ADD COLUMN require_tls INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

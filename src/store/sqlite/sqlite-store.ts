@@ -36,6 +36,7 @@ import { migrate, SCHEMA_VERSION } from './schema.js';
 import { backupBeforeUpgrade } from './backup.js';
 import { SqliteDkimStore } from './dkim-store.js';
 import { SqliteTokenStore } from './token-store.js';
+import { SqliteTlsPolicyStore } from './tls-policy-store.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
 import { cachedPrepare, type Prepare } from './statements.js';
@@ -83,6 +84,7 @@ export class SqliteStore implements Store {
   readonly policy: SqlitePolicyStore;
   readonly dkim: SqliteDkimStore;
   readonly tokens: SqliteTokenStore;
+  readonly tlsPolicy: SqliteTlsPolicyStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
@@ -185,6 +187,7 @@ export class SqliteStore implements Store {
     this.policy = new SqlitePolicyStore(context);
     this.dkim = new SqliteDkimStore(context);
     this.tokens = new SqliteTokenStore(context);
+    this.tlsPolicy = new SqliteTlsPolicyStore(context);
   }
 
   /**

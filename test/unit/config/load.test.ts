@@ -78,6 +78,16 @@ describe('parseConfigText', () => {
     );
   });
 
+  test('outbound.tls_reports and tls_rpt_from (TLS-RPT, RFC 8460)', () => {
+    const o = parse('[outbound]\ntls_reports = false\ntls_rpt_from = "tls-reports@a.test"').outbound;
+    assert.equal(o.tlsReports, false);
+    assert.equal(o.tlsRptFrom, 'tls-reports@a.test');
+    assert.throws(
+      () => parse('[outbound]\ntls_rpt_from = "nobody"'),
+      /outbound\.tls_rpt_from: expected an address/,
+    );
+  });
+
   test('empty file: the dev defaults of CONTRACT.md', () => {
     const config = parse('');
     assert.equal(config.hostname, 'box.test');
@@ -124,7 +134,14 @@ describe('parseConfigText', () => {
     assert.equal(config.queue.maxConnections, 100);
     assert.equal(config.queue.maxConnectionsPerDomain, 10);
     assert.equal(config.queue.delayWarningMs, null); // off unless asked, as Postfix's delay_warning_time
-    assert.deepEqual(config.outbound, { port: 25, dnsServers: [], routes: {}, routeAuth: {} });
+    assert.deepEqual(config.outbound, {
+      port: 25,
+      dnsServers: [],
+      routes: {},
+      routeAuth: {},
+      tlsReports: true,
+      tlsRptFrom: '',
+    });
   });
 
   test('the full example of CONTRACT.md', () => {

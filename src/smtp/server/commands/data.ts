@@ -159,6 +159,7 @@ function envelopeOf(core: SessionCore, tx: Transaction): Envelope {
   if (tx.params.ret) envelope.dsnRet = tx.params.ret;
   if (tx.params.envid !== undefined) envelope.dsnEnvid = tx.params.envid;
   if (tx.params.smtpUtf8) envelope.smtpUtf8 = true;
+  if (tx.params.requireTls) envelope.requireTls = true;
   if (tx.params.body) envelope.body = tx.params.body;
   return envelope;
 }

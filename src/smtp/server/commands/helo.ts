@@ -13,6 +13,8 @@ export function ehloExtensions(core: SessionCore): string[] {
   // RFC 3207 4.2: never offer STARTTLS again once TLS is active.
   if (core.policy.tlsAvailable && !core.peer.secure) ext.push('STARTTLS');
   if (authAllowed(core)) ext.push('AUTH PLAIN LOGIN'); // RFC 4954
+  // RFC 8689 2: REQUIRETLS is offered only in a TLS session (it promises TLS-protected relaying onwards).
+  if (core.peer.secure) ext.push('REQUIRETLS');
   ext.push('CHUNKING', 'BINARYMIME', 'DSN', 'HELP'); // RFC 3030, RFC 3030, RFC 3461
   return ext;
 }

@@ -29,6 +29,8 @@ export async function handleMail(
   // After HELO no service extensions exist (RFC 5321 4.1.1.1), so no parameter is known.
   if (core.greeting === 'HELO' && Object.keys(cmd.params).length > 0)
     return core.reply(REPLY.unknownParameter);
+  // RFC 8689 3: REQUIRETLS is only valid over TLS (and only offered there, helo.ts).
+  if (cmd.params.requireTls && !core.peer.secure) return core.reply(REPLY.requireTlsWithoutTls);
   // RFC 1870 6: a declared size over the limit is refused at MAIL already.
   if (cmd.params.size !== undefined && cmd.params.size > core.policy.maxMessageSize) {
     return core.reply(REPLY.messageTooBig);
