@@ -202,6 +202,14 @@ export const SCRYPT_PARAMS = { N: 1 << 15, r: 8, p: 1, keyLength: 32, saltLength
 export const AUTH_CACHE = { maxEntries: 10_000, ttlMs: 15 * 60_000 } as const;
 
 /**
+ * HTTP Basic headers already verified (http/basic-auth-cache.ts): a JMAP client sends one with every
+ * request, so each request is not a full login. As long and as many as AUTH_CACHE, which a hit would
+ * otherwise reach anyway: a hit proves no more and no less than that cache's. An entry holds the user
+ * object JMAP builds (~1 KiB), so 10,000 is ~10 MiB at most.
+ */
+export const JMAP_BASIC_CACHE = { maxEntries: AUTH_CACHE.maxEntries, ttlMs: AUTH_CACHE.ttlMs } as const;
+
+/**
  * Longest password accepted, in UTF-8 octets. `user add`/`passwd` refuse longer ones, and a login
  * with a longer one fails after the same dummy work; it bounds scrypt input and what a client may
  * send before login (an IMAP literal before login is at most this). 1024: passphrases and password

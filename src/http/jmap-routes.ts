@@ -1,7 +1,7 @@
 // Serves the JMAP endpoints over node:http: authentication, body limits, per-account concurrency, then the pure engine.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import { JMAP_BASIC_CACHE, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import { JmapRequestError, REQUEST_ERROR_STATUS } from '../jmap/core/errors.js';
 import { processRequest, type JmapUser, type MethodRegistry } from '../jmap/core/engine.js';
 import { uploadResponse, type BlobResolver } from '../jmap/core/blobs.js';
@@ -19,6 +19,7 @@ import type { AuthResult } from '../smtp/server/services.js';
 import { createBodySpool } from '../store/spool.js';
 import type { Store } from '../store/store.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
+import { BasicCredentialCache } from './basic-auth-cache.js';
 import { matchRoute } from './router.js';
 import { serveEventSource } from './eventsource.js';
 import {
@@ -56,6 +57,8 @@ export interface JmapHttpDeps {
   web?: WebHttp;
   /** The web mail's files at "/" (static.ts); absent, those paths are 404. */
   files?: StaticFiles;
+  /** Milliseconds since the epoch (the verified-header cache's expiry); default Date.now. */
+  now?: () => number;
 }
 
 export interface JmapHttp {
@@ -67,11 +70,20 @@ export interface JmapHttp {
   readonly openStreams: number;
 }
 
-export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
+export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
+  const deps = { ...options, now: options.now ?? Date.now };
   const api = new InFlight(deps.limits.maxConcurrentRequests);
   const uploads = new InFlight(deps.limits.maxConcurrentUpload);
   const streams = new Set<() => void>();
   const log = deps.logger;
+  const verified = new BasicCredentialCache<JmapUser>(JMAP_BASIC_CACHE.maxEntries, JMAP_BASIC_CACHE.ttlMs);
+  // A cached user is the same object request after request: its session state (a hash) is computed once.
+  const sessionStates = new WeakMap<JmapUser, string>();
+  const sessionState = (user: JmapUser): string => {
+    let state = sessionStates.get(user);
+    if (state === undefined) sessionStates.set(user, (state = sessionStateOf(user, deps.capabilities)));
+    return state;
+  };
 
   /**
    * HTTP Basic over TLS, or on loopback when allowed (CONTRACT.md, as AUTH PLAIN). Wrong or missing
@@ -96,17 +108,30 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
     }
     // The web mail gets no Basic challenge: it would open the browser's own password dialog (web-routes.ts).
     const challenge = isWebClient(req) ? 'Cookie realm="mailroom"' : BASIC_CHALLENGE;
-    const credentials = parseBasicAuth(req.headers.authorization);
+    const header = req.headers.authorization;
+    const storedHash = (address: string): string | null =>
+      deps.store.getAccount(address)?.passwordHash ?? null;
+    const known = header === undefined ? null : verified.lookup(header, deps.now(), storedHash);
+    if (known) return known;
+    const credentials = parseBasicAuth(header);
     if (!credentials) {
       sendProblem(res, httpProblem(401, 'Unauthorized', 'authentication required'), {
         'WWW-Authenticate': challenge,
       });
       return null;
     }
+    // The hash before the check: a password changed while it ran then misses the cache (never the reverse).
+    const hashBefore = storedHash(credentials.username.trim().toLowerCase());
     const result = await deps.authenticate(credentials.username, credentials.password, remote);
     if (result.kind === 'ok') {
       const account = deps.store.getAccount(result.account);
-      if (account) return userOfAccount(account, deps.capabilities);
+      if (account) {
+        const user = userOfAccount(account, deps.capabilities);
+        if (hashBefore === account.passwordHash) {
+          verified.remember(header!, account.address, account.passwordHash, user, deps.now());
+        }
+        return user;
+      }
     }
     const outcome = result.kind === 'throttled' ? 'throttled' : 'failed';
     log.info(
@@ -211,7 +236,7 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
         user,
         methods: deps.methods,
         limits: deps.limits,
-        sessionState: sessionStateOf(user, deps.capabilities),
+        sessionState: sessionState(user),
         onServerFail: (err, method) =>
           log.error({ err, method, account: user.username }, 'jmap method failed'),
       });

@@ -153,6 +153,7 @@ export async function startHttpListeners(
       sessions: new WebSessions(() => deps.now().getTime(), randomBytes),
     }),
     files: createStaticFiles(options.webDir),
+    now: () => deps.now().getTime(),
   });
   const server = createHttpServer(
     (req, res) => void jmap.handle(req, res),
