@@ -446,6 +446,15 @@ export const JMAP_MAIL_LIMITS = {
 export const JMAP_EMAIL_VALUE_CACHE_ENTRIES = 10_000;
 
 /**
+ * Email/query pages and Email/get objects kept while the account's Email state is unchanged
+ * (src/jmap/mail/state-cache.ts). Per account 5,000 entries: a hundred pages of 50 (an Email object of
+ * the list properties is ~300 bytes, so ~1.5 MB an account at most); 1,000 accounts (the least recently
+ * used go first) bound the whole near what JMAP_EMAIL_VALUE_CACHE_ENTRIES holds in practice, since only
+ * accounts in use fill it. Body values are never kept here (they can be large; email-get.ts).
+ */
+export const JMAP_STATE_CACHE = { accounts: 1_000, entriesPerAccount: 5_000 } as const;
+
+/**
  * Email/query and SearchSnippet/get (RFC 8621 4.4, 5; src/jmap/mail/email-query.ts). A filter is a tree
  * the client writes: without a bound, a 10,000-deep NOT chain costs stack and a 100,000-leaf OR costs
  * time on every Email. Real clients nest two or three levels (Fastmail's search builds AND/OR/NOT of a
