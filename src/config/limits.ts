@@ -82,6 +82,18 @@ export const DEFAULT_LIMITS = {
 } as const;
 
 /**
+ * [limits] jmap_workers when not set: worker threads for read-only JMAP requests (http/jmap-workers.ts).
+ * One core fewer than the machine has (the main thread keeps HTTP, authentication and every write),
+ * at least one, at most 4: past that the main thread's share is the limit, and each worker holds its
+ * own SQLite connection and caches (~20-40 MiB). 0 turns them off (everything on the main thread).
+ */
+export function defaultJmapWorkers(cores: number): number {
+  return Math.max(1, Math.min(4, cores - 1));
+}
+/** The most [limits] jmap_workers may ask for. */
+export const MAX_JMAP_WORKERS = 64;
+
+/**
  * Deadlines that activity does not extend ([limits] *_timeout, transfer_*; net/deadlines.ts), beside the
  * idle timers above, which restart on every byte and so never end a client trickling one byte at a time.
  */
@@ -342,6 +354,15 @@ export const JMAP_MAX_JSON_DEPTH = 64;
  * request. Without a budget two `#` arguments pointing at the previous call double the request per
  * call (2^32 with 32 calls); with it the expanded request stays within a few times maxSizeRequest.
  */
+/**
+ * An API request over maxConcurrentRequests waits this long for a slot before its 429 (http/responses.ts
+ * InFlight.enterOrWait), and at most this many wait per account. With the API on worker threads, 20
+ * clients of one account overlap: refusing outright answered 429 for slots freed a millisecond later
+ * (bench/jmap.ts). A slow-body client holding every slot still makes the next wait 1 s, then 429;
+ * the waiters are bounded by connections anyway (each HTTP/1.1 connection has one request at a time).
+ */
+export const JMAP_API_WAIT = { maxWaitMs: 1_000, maxWaiters: 64 } as const;
+
 export const JMAP_REFERENCE_BUDGET_BYTES = 2 * JMAP_CORE_LIMITS.maxSizeRequest;
 
 /** EventSource (RFC 8620 7.3) ping intervals are clamped into this range (seconds; RFC: the server MAY). */

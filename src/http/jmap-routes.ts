@@ -1,7 +1,7 @@
 // Serves the JMAP endpoints over node:http: authentication, body limits, per-account concurrency, then the pure engine.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { JMAP_BASIC_CACHE, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import { JMAP_API_WAIT, JMAP_BASIC_CACHE, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import { JmapRequestError, REQUEST_ERROR_STATUS } from '../jmap/core/errors.js';
 import { processRequest, type JmapUser, type MethodRegistry } from '../jmap/core/engine.js';
 import { uploadResponse, type BlobResolver } from '../jmap/core/blobs.js';
@@ -20,6 +20,7 @@ import { createBodySpool } from '../store/spool.js';
 import type { Store } from '../store/store.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
 import { BasicCredentialCache } from './basic-auth-cache.js';
+import { runsOnWorker, type JmapWorkerPool } from './jmap-workers.js';
 import { matchRoute } from './router.js';
 import { serveEventSource } from './eventsource.js';
 import {
@@ -29,6 +30,7 @@ import {
   isLoopback,
   limitProblem,
   sendJson,
+  sendJsonText,
   sendProblem,
 } from './responses.js';
 import { API_SECURITY_HEADERS, contentDisposition, isMediaType } from './security-headers.js';
@@ -57,6 +59,8 @@ export interface JmapHttpDeps {
   web?: WebHttp;
   /** The web mail's files at "/" (static.ts); absent, those paths are 404. */
   files?: StaticFiles;
+  /** Read-only requests run there when a worker is ready (jmap-workers.ts); absent, all run here. */
+  workers?: JmapWorkerPool;
   /** Milliseconds since the epoch (the verified-header cache's expiry); default Date.now. */
   now?: () => number;
 }
@@ -207,7 +211,7 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, user: JmapUser): Promise<void> {
     const key = [...user.accounts.values()][0]!.storeId;
-    if (!api.enter(key)) {
+    if (!(await api.enterOrWait(key, JMAP_API_WAIT.maxWaitMs, JMAP_API_WAIT.maxWaiters))) {
       res.setHeader('Retry-After', '1');
       sendProblem(
         res,
@@ -231,6 +235,18 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
       } catch (error) {
         if (error instanceof JmapRequestError) return sendProblem(res, error.toProblem());
         throw error;
+      }
+      const onWorker = runsOnWorker(request)
+        ? (deps.workers?.run({ request, user, sessionState: sessionState(user), limits: deps.limits }) ??
+          null)
+        : null;
+      if (onWorker) {
+        const reply = await onWorker;
+        for (const f of reply.failures) {
+          log.error({ err: f.error, method: f.method, account: user.username }, 'jmap method failed');
+        }
+        if (reply.json === null) throw new Error('jmap worker could not run the request');
+        return sendJsonText(res, 200, reply.json);
       }
       const response = await processRequest(request, {
         user,
