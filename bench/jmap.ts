@@ -28,6 +28,8 @@ const { values: opt } = parseArgs({
     seconds: { type: 'string' },
     rounds: { type: 'string' },
     streams: { type: 'string' },
+    // [limits] jmap_workers of our server (JMAP API worker threads); absent: its default (cores - 1).
+    'jmap-workers': { type: 'string' },
     // Writes a V8 CPU profile of the server (node --cpu-prof) into this directory at its exit.
     'cpu-prof': { type: 'string' },
     'no-dovecot': { type: 'boolean', default: false },
@@ -41,7 +43,7 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     'usage: node --import tsx bench/jmap.ts [--quick] [--messages N] [--clients C] [--seconds S] [--rounds R]\n' +
-      '       [--streams N] [--cpu-prof DIR] [--no-dovecot] [--no-ours] [--cli dist/cli.js] [--json FILE] [--keep]\n',
+      '       [--streams N] [--jmap-workers N] [--cpu-prof DIR] [--no-dovecot] [--no-ours] [--cli dist/cli.js] [--json FILE] [--keep]\n',
   );
   process.exit(0);
 }
@@ -59,6 +61,8 @@ const CLIENTS = int('clients', opt.clients, 1, 1000);
 const SECONDS = int('seconds', opt.seconds ?? (opt.quick ? '5' : '10'), 1, 3600);
 const ROUNDS = int('rounds', opt.rounds ?? (opt.quick ? '1' : '3'), 1, 20);
 const STREAMS = int('streams', opt.streams ?? '1000', 0, 20_000);
+const WORKERS =
+  opt['jmap-workers'] === undefined ? undefined : int('jmap-workers', opt['jmap-workers'], 0, 64);
 const CLI = opt.cli ?? join(HERE, '..', 'dist', 'cli.js');
 const log = (s: string): void => void process.stderr.write(`jmap bench: ${s}\n`);
 
@@ -103,6 +107,7 @@ async function main(): Promise<void> {
       domain: DOMAIN,
       user: 'big',
       maxConnections: CLIENTS + STREAMS + 100,
+      ...(WORKERS === undefined ? {} : { jmapWorkers: WORKERS }),
       keep: opt.keep,
       prefill: (dataDir) => fillMailroom({ cli: CLI, dataDir, mailboxes: [{ address: USER, count: COUNT }] }),
     });

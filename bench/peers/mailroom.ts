@@ -36,6 +36,8 @@ export interface MailroomOptions {
   submissionPort?: number;
   /** The plain HTTP (JMAP) listener, off when absent: the JMAP bench turns it on (Basic over loopback). */
   httpPort?: number;
+  /** [limits] jmap_workers (JMAP API worker threads); absent: the server's default. */
+  jmapWorkers?: number;
   /** Node flags for the server process only (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
   /** More accounts (full addresses, password "pw") besides user@domain. */
@@ -80,6 +82,7 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     '[limits]',
     `max_connections = ${o.maxConnections}`,
     `max_connections_per_ip = ${o.maxConnectionsPerIp ?? o.maxConnections}`,
+    ...(o.jmapWorkers === undefined ? [] : [`jmap_workers = ${o.jmapWorkers}`]),
     '',
     ...(o.extraToml ? [o.extraToml, ''] : []),
   ].join('\n');

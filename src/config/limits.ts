@@ -82,6 +82,18 @@ export const DEFAULT_LIMITS = {
 } as const;
 
 /**
+ * [limits] jmap_workers when not set: worker threads for read-only JMAP requests (http/jmap-workers.ts).
+ * One core fewer than the machine has (the main thread keeps HTTP, authentication and every write),
+ * at least one, at most 4: past that the main thread's share is the limit, and each worker holds its
+ * own SQLite connection and caches (~20-40 MiB). 0 turns them off (everything on the main thread).
+ */
+export function defaultJmapWorkers(cores: number): number {
+  return Math.max(1, Math.min(4, cores - 1));
+}
+/** The most [limits] jmap_workers may ask for. */
+export const MAX_JMAP_WORKERS = 64;
+
+/**
  * Deadlines that activity does not extend ([limits] *_timeout, transfer_*; net/deadlines.ts), beside the
  * idle timers above, which restart on every byte and so never end a client trickling one byte at a time.
  */
@@ -200,6 +212,14 @@ export const SCRYPT_PARAMS = { N: 1 << 15, r: 8, p: 1, keyLength: 32, saltLength
  * of ~100 bytes is about 1 MiB.
  */
 export const AUTH_CACHE = { maxEntries: 10_000, ttlMs: 15 * 60_000 } as const;
+
+/**
+ * HTTP Basic headers already verified (http/basic-auth-cache.ts): a JMAP client sends one with every
+ * request, so each request is not a full login. As long and as many as AUTH_CACHE, which a hit would
+ * otherwise reach anyway: a hit proves no more and no less than that cache's. An entry holds the user
+ * object JMAP builds (~1 KiB), so 10,000 is ~10 MiB at most.
+ */
+export const JMAP_BASIC_CACHE = { maxEntries: AUTH_CACHE.maxEntries, ttlMs: AUTH_CACHE.ttlMs } as const;
 
 /**
  * Longest password accepted, in UTF-8 octets. `user add`/`passwd` refuse longer ones, and a login
@@ -334,6 +354,15 @@ export const JMAP_MAX_JSON_DEPTH = 64;
  * request. Without a budget two `#` arguments pointing at the previous call double the request per
  * call (2^32 with 32 calls); with it the expanded request stays within a few times maxSizeRequest.
  */
+/**
+ * An API request over maxConcurrentRequests waits this long for a slot before its 429 (http/responses.ts
+ * InFlight.enterOrWait), and at most this many wait per account. With the API on worker threads, 20
+ * clients of one account overlap: refusing outright answered 429 for slots freed a millisecond later
+ * (bench/jmap.ts). A slow-body client holding every slot still makes the next wait 1 s, then 429;
+ * the waiters are bounded by connections anyway (each HTTP/1.1 connection has one request at a time).
+ */
+export const JMAP_API_WAIT = { maxWaitMs: 1_000, maxWaiters: 64 } as const;
+
 export const JMAP_REFERENCE_BUDGET_BYTES = 2 * JMAP_CORE_LIMITS.maxSizeRequest;
 
 /** EventSource (RFC 8620 7.3) ping intervals are clamped into this range (seconds; RFC: the server MAY). */
@@ -459,6 +488,15 @@ export const JMAP_MAIL_LIMITS = {
  * ~1 KiB with a 256-character preview), so this bounds the cache near 10 MB.
  */
 export const JMAP_EMAIL_VALUE_CACHE_ENTRIES = 10_000;
+
+/**
+ * Email/query pages and Email/get objects kept while the account's Email state is unchanged
+ * (src/jmap/mail/state-cache.ts). Per account 5,000 entries: a hundred pages of 50 (an Email object of
+ * the list properties is ~300 bytes, so ~1.5 MB an account at most); 1,000 accounts (the least recently
+ * used go first) bound the whole near what JMAP_EMAIL_VALUE_CACHE_ENTRIES holds in practice, since only
+ * accounts in use fill it. Body values are never kept here (they can be large; email-get.ts).
+ */
+export const JMAP_STATE_CACHE = { accounts: 1_000, entriesPerAccount: 5_000 } as const;
 
 /**
  * Email/query and SearchSnippet/get (RFC 8621 4.4, 5; src/jmap/mail/email-query.ts). A filter is a tree

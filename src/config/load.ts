@@ -1,6 +1,6 @@
 // Finds, reads and validates the TOML config file; any problem becomes one line naming the key and what is wrong.
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname as osHostname } from 'node:os';
+import { availableParallelism, hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
@@ -13,6 +13,7 @@ import {
   DEFAULT_TLS_CIPHERS,
   DEFAULT_TLS_MIN_VERSION,
   DEFAULT_TRUSTED_NETWORKS,
+  defaultJmapWorkers,
   GREYLIST,
 } from './limits.js';
 import {
@@ -171,6 +172,7 @@ function resolveConfig(
       maxRecipients: raw.limits?.max_recipients ?? DEFAULT_LIMITS.maxRecipients,
       maxConnections: raw.limits?.max_connections ?? DEFAULT_LIMITS.maxConnections,
       maxConnectionsPerIp: raw.limits?.max_connections_per_ip ?? DEFAULT_LIMITS.maxConnectionsPerIp,
+      jmapWorkers: raw.limits?.jmap_workers ?? defaultJmapWorkers(availableParallelism()),
       minFreeSpace: raw.limits?.min_free_space ?? { ...DEFAULT_MIN_FREE_SPACE },
       deadlines: {
         loginMs: raw.limits?.login_timeout ?? DEFAULT_DEADLINES.loginMs,

@@ -1,7 +1,7 @@
 // The config file's schema (zod, strict): raw TOML keys -> a validated, typed Config; plus the pure value parsers.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DEFAULT_DEADLINES, DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_DEADLINES, DEFAULT_LIMITS, MAX_JMAP_WORKERS } from './limits.js';
 
 /** One address a listener binds to. */
 export interface ListenAddress {
@@ -248,6 +248,13 @@ export const rawConfigSchema = z.strictObject({
       max_recipients: positiveInt().optional(),
       max_connections: positiveInt().optional(),
       max_connections_per_ip: positiveInt().optional(),
+      // Worker threads for read-only JMAP requests (http/jmap-workers.ts); 0: none. Default in limits.ts.
+      jmap_workers: z
+        .number({ error: `expected a whole number from 0 to ${MAX_JMAP_WORKERS}` })
+        .int({ error: `expected a whole number from 0 to ${MAX_JMAP_WORKERS}` })
+        .min(0, { error: `expected a whole number from 0 to ${MAX_JMAP_WORKERS}` })
+        .max(MAX_JMAP_WORKERS, { error: `expected a whole number from 0 to ${MAX_JMAP_WORKERS}` })
+        .optional(),
       // Free space data_dir keeps: below it new mail gets 452 4.3.1 / NO [OVERQUOTA] (issue 8 item 6).
       min_free_space: minFreeSpace.optional(),
       // Deadlines activity does not extend (net/deadlines.ts); defaults and reasons in limits.ts.
@@ -432,6 +439,8 @@ export interface Config {
     maxRecipients: number;
     maxConnections: number;
     maxConnectionsPerIp: number;
+    /** Worker threads for read-only JMAP requests (0: none). */
+    jmapWorkers: number;
     /** Free-space floor of data_dir; the smaller of bytes and percent counts (null: not given). */
     minFreeSpace: MinFreeSpace;
     deadlines: DeadlineSettings;

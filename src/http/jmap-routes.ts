@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import { JMAP_API_WAIT, JMAP_BASIC_CACHE, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import { JmapRequestError, REQUEST_ERROR_STATUS } from '../jmap/core/errors.js';
 import { processRequest, type JmapUser, type MethodRegistry } from '../jmap/core/engine.js';
 import { uploadResponse, type BlobResolver } from '../jmap/core/blobs.js';
@@ -22,6 +22,8 @@ import type { Store } from '../store/store.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
 import { BEARER_CHALLENGE, type HttpAuthenticateBearer } from './auth.js';
 import { parseBearerAuth } from '../auth/api-token.js';
+import { BasicCredentialCache } from './basic-auth-cache.js';
+import { runsOnWorker, type JmapWorkerPool } from './jmap-workers.js';
 import { matchRoute } from './router.js';
 import { EventSourceStreams } from './eventsource.js';
 import {
@@ -31,6 +33,7 @@ import {
   isLoopback,
   limitProblem,
   sendJson,
+  sendJsonText,
   sendProblem,
 } from './responses.js';
 import { API_SECURITY_HEADERS, contentDisposition, isMediaType } from './security-headers.js';
@@ -64,6 +67,10 @@ export interface JmapHttpDeps {
   web?: WebHttp;
   /** The web mail's files at "/" (static.ts); absent, those paths are 404. */
   files?: StaticFiles;
+  /** Read-only requests run there when a worker is ready (jmap-workers.ts); absent, all run here. */
+  workers?: JmapWorkerPool;
+  /** Milliseconds since the epoch (the verified-header cache's expiry); default Date.now. */
+  now?: () => number;
 }
 
 export interface JmapHttp {
@@ -77,7 +84,8 @@ export interface JmapHttp {
   readonly openStreams: number;
 }
 
-export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
+export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
+  const deps = { ...options, now: options.now ?? Date.now };
   const api = new InFlight(deps.limits.maxConcurrentRequests);
   const uploads = new InFlight(deps.limits.maxConcurrentUpload);
   const streams = new Set<() => void>();
@@ -86,6 +94,14 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
   const wsTicker = new Ticker(WEBSOCKET_LIMITS.pingIntervalMs);
   // EventSource streams: one registry, one subscription, one ping timer (eventsource.ts says why).
   const eventSources = new EventSourceStreams(deps.states, new Ticker(EVENTSOURCE_TICK_MS));
+  const verified = new BasicCredentialCache<JmapUser>(JMAP_BASIC_CACHE.maxEntries, JMAP_BASIC_CACHE.ttlMs);
+  // A cached user is the same object request after request: its session state (a hash) is computed once.
+  const sessionStates = new WeakMap<JmapUser, string>();
+  const sessionState = (user: JmapUser): string => {
+    let state = sessionStates.get(user);
+    if (state === undefined) sessionStates.set(user, (state = sessionStateOf(user, deps.capabilities)));
+    return state;
+  };
 
   /**
    * HTTP Basic over TLS, or on loopback when allowed (CONTRACT.md, as AUTH PLAIN). Wrong or missing
@@ -110,9 +126,17 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
     }
     // The web mail gets no Basic challenge: it would open the browser's own password dialog (web-routes.ts).
     let challenge = isWebClient(req) ? 'Cookie realm="mailroom"' : BASIC_CHALLENGE;
+    const header = req.headers.authorization;
     // An API token (Bearer) or a password (Basic); both go through the one failure limiter.
-    const bearer = parseBearerAuth(req.headers.authorization);
-    const credentials = bearer === null ? parseBasicAuth(req.headers.authorization) : null;
+    const bearer = parseBearerAuth(header);
+    const storedHash = (address: string): string | null =>
+      deps.store.getAccount(address)?.passwordHash ?? null;
+    // A Basic header verified before is checked against the stored hash only (basic-auth-cache.ts).
+    // Tokens are not cached: a revoked one must fail at once.
+    const known =
+      bearer === null && header !== undefined ? verified.lookup(header, deps.now(), storedHash) : null;
+    if (known) return known;
+    const credentials = bearer === null ? parseBasicAuth(header) : null;
     if (!credentials && bearer === null) {
       sendProblem(res, httpProblem(401, 'Unauthorized', 'authentication required'), {
         'WWW-Authenticate': challenge,
@@ -120,15 +144,24 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
       return null;
     }
     let result: AuthResult;
+    let hashBefore: string | null = null;
     if (bearer !== null) {
       challenge = BEARER_CHALLENGE; // RFC 6750 3.1: error="invalid_token"
       result = deps.authenticateBearer ? await deps.authenticateBearer(bearer, remote) : { kind: 'failed' };
     } else {
+      // The hash before the check: a password changed while it ran then misses the cache (never the reverse).
+      hashBefore = storedHash(credentials!.username.trim().toLowerCase());
       result = await deps.authenticate(credentials!.username, credentials!.password, remote);
     }
     if (result.kind === 'ok') {
       const account = deps.store.getAccount(result.account);
-      if (account) return userOfAccount(account, deps.capabilities);
+      if (account) {
+        const user = userOfAccount(account, deps.capabilities);
+        if (credentials && hashBefore === account.passwordHash) {
+          verified.remember(header!, account.address, account.passwordHash, user, deps.now());
+        }
+        return user;
+      }
     }
     const outcome = result.kind === 'throttled' ? 'throttled' : 'failed';
     const who = credentials ? credentials.username.slice(0, 254) : '(api token)';
@@ -202,7 +235,7 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, user: JmapUser): Promise<void> {
     const key = [...user.accounts.values()][0]!.storeId;
-    if (!api.enter(key)) {
+    if (!(await api.enterOrWait(key, JMAP_API_WAIT.maxWaitMs, JMAP_API_WAIT.maxWaiters))) {
       res.setHeader('Retry-After', '1');
       sendProblem(
         res,
@@ -227,11 +260,23 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
         if (error instanceof JmapRequestError) return sendProblem(res, error.toProblem());
         throw error;
       }
+      const onWorker = runsOnWorker(request)
+        ? (deps.workers?.run({ request, user, sessionState: sessionState(user), limits: deps.limits }) ??
+          null)
+        : null;
+      if (onWorker) {
+        const reply = await onWorker;
+        for (const f of reply.failures) {
+          log.error({ err: f.error, method: f.method, account: user.username }, 'jmap method failed');
+        }
+        if (reply.json === null) throw new Error('jmap worker could not run the request');
+        return sendJsonText(res, 200, reply.json);
+      }
       const response = await processRequest(request, {
         user,
         methods: deps.methods,
         limits: deps.limits,
-        sessionState: sessionStateOf(user, deps.capabilities),
+        sessionState: sessionState(user),
         onServerFail: (err, method) =>
           log.error({ err, method, account: user.username }, 'jmap method failed'),
       });

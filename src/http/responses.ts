@@ -15,7 +15,16 @@ export function sendJson(
   body: unknown,
   contentType = 'application/json',
 ): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), contentType);
+}
+
+/** Sends JSON already serialized (a JMAP worker's answer) with the API security headers. */
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  contentType = 'application/json',
+): void {
   res.writeHead(status, {
     ...API_SECURITY_HEADERS,
     'Content-Type': `${contentType}; charset=utf-8`,
@@ -94,6 +103,8 @@ export function consume(
 /** Per-account counters of requests in progress (maxConcurrentRequests, maxConcurrentUpload). */
 export class InFlight {
   private readonly counts = new Map<number, number>();
+  /** Per key, requests waiting for a slot (enterOrWait), first come first served. */
+  private readonly waiting = new Map<number, ((slot: boolean) => void)[]>();
   constructor(private readonly max: number) {}
   enter(key: number): boolean {
     const n = this.counts.get(key) ?? 0;
@@ -101,7 +112,39 @@ export class InFlight {
     this.counts.set(key, n + 1);
     return true;
   }
+
+  /**
+   * A slot now, or the first one freed within `maxWaitMs`; false when none came in time or
+   * `maxWaiters` already wait for this key. The limit still bounds the work in progress per key; the
+   * wait only spares a busy client a 429 for a slot freed a millisecond later (requests on worker
+   * threads overlap, jmap-workers.ts). Time only for the timer: resolves, never rejects.
+   */
+  enterOrWait(key: number, maxWaitMs: number, maxWaiters: number): Promise<boolean> {
+    if (this.enter(key)) return Promise.resolve(true);
+    const queue = this.waiting.get(key) ?? [];
+    if (queue.length >= maxWaiters || maxWaitMs <= 0) return Promise.resolve(false);
+    this.waiting.set(key, queue);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const at = queue.indexOf(give);
+        if (at >= 0) queue.splice(at, 1);
+        if (queue.length === 0 && this.waiting.get(key) === queue) this.waiting.delete(key);
+        resolve(false);
+      }, maxWaitMs);
+      function give(slot: boolean): void {
+        clearTimeout(timer);
+        resolve(slot);
+      }
+      queue.push(give);
+    });
+  }
+
   leave(key: number): void {
+    // A freed slot passes straight to the first waiter: the count stays, and no newcomer jumps the queue.
+    const queue = this.waiting.get(key);
+    const next = queue?.shift();
+    if (queue?.length === 0) this.waiting.delete(key);
+    if (next) return next(true);
     const n = this.counts.get(key) ?? 0;
     if (n <= 1) this.counts.delete(key);
     else this.counts.set(key, n - 1);

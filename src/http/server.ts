@@ -14,6 +14,8 @@ import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
 import { httpAuthenticator, httpBearerAuthenticator } from './auth.js';
 import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
+import { JmapWorkerPool } from './jmap-workers.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { htmlCapability, sanitizedHtmlHandler, type RawMessageSource } from '../jmap/html/sanitized-html.js';
 import { createStaticFiles } from './static.js';
 import { createWebHttp } from './web-routes.js';
@@ -140,6 +142,15 @@ export async function startHttpListeners(
   const logger = deps.logger.child({ listener: 'http' });
   const authenticate = httpAuthenticator(deps.authenticate);
   const allowLoopbackPlaintext = config.auth.allowLoopbackPlaintext;
+  // Workers open the SQLite file themselves: only for the server's own SqliteStore (tests may pass others).
+  const workers =
+    config.limits.jmapWorkers > 0 && store instanceof SqliteStore
+      ? new JmapWorkerPool({
+          size: config.limits.jmapWorkers,
+          data: { dataDir: store.dataDir, hostname: config.hostname },
+          logger,
+        })
+      : undefined;
   const jmap = createJmapHttp({
     store,
     authenticate,
@@ -161,6 +172,8 @@ export async function startHttpListeners(
       sessions: new WebSessions(() => deps.now().getTime(), randomBytes),
     }),
     files: createStaticFiles(options.webDir),
+    now: () => deps.now().getTime(),
+    ...(workers ? { workers } : {}),
   });
   const server = createHttpServer(
     (req, res) => void jmap.handle(req, res),
@@ -205,6 +218,7 @@ export async function startHttpListeners(
     shutdown: () => {
       clearInterval(sweep);
       poller.close();
+      void workers?.close();
       jmap.closeStreams();
       // Idle keep-alive connections close now; busy ones after their response (Connection: close).
       server.closeIdleConnections();

@@ -225,6 +225,33 @@ describe('the API endpoint', () => {
     }
     assert.equal(status, 200);
   });
+
+  test('maxConcurrentRequests: a request over the limit waits for a slot freed meanwhile instead of a 429', async () => {
+    const slow: Socket[] = [];
+    for (let i = 0; i < JMAP_CORE_LIMITS.maxConcurrentRequests; i++) {
+      const s = connect(server.addresses.http![0]!.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.write(
+        `POST /jmap/api HTTP/1.1\r\nHost: x\r\nAuthorization: ${BOB}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{`,
+      );
+      slow.push(s);
+    }
+    try {
+      // Let the server take the four slots, then ask once more: this one has to wait.
+      await new Promise((r) => setTimeout(r, 200));
+      const waiting = api({ using: [CORE], methodCalls: [['Core/echo', { n: 1 }, 'e']] });
+      await new Promise((r) => setTimeout(r, 100));
+      // One slow request finishes (a body that is not JSON: its 400 frees its slot).
+      slow[0]!.write('x');
+      const res = await waiting;
+      assert.equal(res.status, 200);
+      assert.deepEqual(((await res.json()) as { methodResponses: unknown[] }).methodResponses, [
+        ['Core/echo', { n: 1 }, 'e'],
+      ]);
+    } finally {
+      for (const s of slow) s.destroy();
+    }
+  });
 });
 
 describe('blobs', () => {

@@ -28,6 +28,7 @@ import { MAIL_CAPABILITY } from './capability.js';
 import type { MailMethodDeps } from './index.js';
 import { partBlobId } from './email-blobs.js';
 import { parseIds, parseProperties } from './standard.js';
+import { StateCache } from './state-cache.js';
 
 export const METADATA = ['id', 'blobId', 'threadId', 'mailboxIds', 'keywords', 'size', 'receivedAt'];
 const BODY = [
@@ -349,7 +350,15 @@ export function renderEmail(
   return out;
 }
 
-export function emailGet(deps: MailMethodDeps, cache = new MessageValueCache()): MethodHandler {
+/** Whether Email objects of these properties are kept by state (small values only: no bodies or header lists). */
+const keptByState = (properties: readonly string[]): boolean =>
+  properties.every((p) => METADATA.includes(p) || CACHEABLE(p));
+
+export function emailGet(
+  deps: MailMethodDeps,
+  cache = new MessageValueCache(),
+  byState = new StateCache<Record<string, unknown>>(),
+): MethodHandler {
   return {
     capability: MAIL_CAPABILITY,
     account: 'read',
@@ -359,16 +368,24 @@ export function emailGet(deps: MailMethodDeps, cache = new MessageValueCache()):
       // RFC 8621 4.2: a server need not support fetching every Email at once.
       if (ids === null) throw new MethodError('requestTooLarge', 'Email/get needs "ids"; use Email/query');
       const options = parseOptions(args);
+      // Read first: objects cached under it are then never older than it (state-cache.ts).
       const state = deps.store.jmap.states(account.storeId).Email;
-      const records = deps.store.jmap.getEmails(account.storeId, ids);
-      const list: Record<string, unknown>[] = [];
-      const notFound: string[] = [];
-      for (let i = 0; i < ids.length; i++) {
-        const email = records[i];
-        if (!email) {
-          notFound.push(ids[i]!);
-          continue;
+      const prefix = keptByState(options.properties) ? `${options.properties.join(',')}\n` : null;
+      const objects = new Map<string, Record<string, unknown> | null>();
+      const unknown: string[] = [];
+      for (const id of ids) {
+        if (objects.has(id)) continue;
+        const hit = prefix === null ? undefined : byState.get(account.storeId, state, prefix + id);
+        if (hit) objects.set(id, hit);
+        else {
+          objects.set(id, null);
+          unknown.push(id);
         }
+      }
+      const records = unknown.length > 0 ? deps.store.jmap.getEmails(account.storeId, unknown) : [];
+      for (let i = 0; i < unknown.length; i++) {
+        const email = records[i];
+        if (!email) continue;
         // What the cache has is copied; only the rest is computed, and the message read only for that.
         const cached = cache.get(email.messageId);
         const missing = cached ? options.properties.filter((p) => !cached.has(p)) : options.properties;
@@ -379,10 +396,7 @@ export function emailGet(deps: MailMethodDeps, cache = new MessageValueCache()):
           else if (need === 'header') message = await readHeader(deps.store, email.messageId);
         } catch (error) {
           // Expunged and collected between the lookup and the read: it is gone now.
-          if (error instanceof MailroomError && error.code === 'NO_SUCH_MESSAGE') {
-            notFound.push(ids[i]!);
-            continue;
-          }
+          if (error instanceof MailroomError && error.code === 'NO_SUCH_MESSAGE') continue;
           throw error;
         }
         const computed = renderEmail(email, message, { ...options, properties: missing });
@@ -392,7 +406,15 @@ export function emailGet(deps: MailMethodDeps, cache = new MessageValueCache()):
           if (Object.hasOwn(computed, p)) out[p] = computed[p];
           else if (cached?.has(p)) out[p] = cached.get(p);
         }
-        list.push(out);
+        objects.set(unknown[i]!, out);
+        if (prefix !== null) byState.set(account.storeId, state, prefix + unknown[i]!, out);
+      }
+      const list: Record<string, unknown>[] = [];
+      const notFound: string[] = [];
+      for (const id of ids) {
+        const out = objects.get(id);
+        if (out) list.push(out);
+        else notFound.push(id);
       }
       return { accountId: account.id, state, list, notFound };
     },

@@ -5,6 +5,7 @@ import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { MAIL_CAPABILITY } from './capability.js';
+import { StateCache } from './state-cache.js';
 import { loadContent } from './email-content.js';
 import {
   isJmapId,
@@ -83,6 +84,8 @@ function fastMailbox(q: EmailQuery): string | null {
 /** Runs queries for one server: the sources, and the LRU of full result lists by (account, query, Email state). */
 export class EmailQueryEngine {
   private readonly cache = new Map<string, string[]>();
+  /** Pages of the index fast path by (account, Email state): state-cache.ts says why that is safe. */
+  private readonly pages = new StateCache<{ ids: string[]; start: number; total: number }>();
   private readonly sources: SearchSources;
 
   constructor(private readonly store: Store) {
@@ -146,7 +149,11 @@ export class EmailQueryEngine {
     let start: number;
     let total: number;
     const box = anchor === null ? fastMailbox(q) : null;
-    if (box !== null) {
+    const pageKey = `${box}\n${position}\n${limit}\n${calculateTotal}`;
+    const kept = box === null ? undefined : this.pages.get(storeId, queryState, pageKey);
+    if (kept) {
+      ({ ids, start, total } = kept);
+    } else if (box !== null) {
       let first = position;
       let known: number | null = null;
       if (position < 0) {
@@ -157,6 +164,7 @@ export class EmailQueryEngine {
       ids = page?.ids ?? [];
       start = first;
       total = known ?? page?.total ?? 0;
+      this.pages.set(storeId, queryState, pageKey, { ids, start, total });
     } else {
       const all = await this.results(storeId, q, queryState);
       total = all.length;
@@ -170,7 +178,8 @@ export class EmailQueryEngine {
       ids = all.slice(start, start + limit);
     }
     out.position = start;
-    out.ids = ids;
+    // A copy: the kept page must not change if a later call (by a result reference) alters the list.
+    out.ids = ids.slice();
     if (calculateTotal) out.total = total;
     if (requested === null || requested > limit) out.limit = limit;
     return out;

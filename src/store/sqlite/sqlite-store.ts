@@ -63,6 +63,12 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: boolean;
   /** Copy data_dir to data_dir/backups/ before a schema upgrade (default true). */
   backupBeforeUpgrade?: boolean;
+  /**
+   * A second, read-only connection to a store the server's SqliteStore has opened: the JMAP API
+   * workers' (http/jmap-workers.ts). Nothing is created, migrated or swept, and SQLite itself refuses
+   * any write (SQLITE_READONLY), so a method wrongly sent there fails instead of writing.
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -88,7 +94,9 @@ export class SqliteStore implements Store {
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
-  readonly upgradeBackup: string | null = null;
+  readonly upgradeBackup: string | null;
+  /** Where it lives: the JMAP API workers open their own read-only connection to it (readOnly). */
+  readonly dataDir: string;
   /** What the orphan sweep at open removed (for the start-up log and tests). */
   readonly orphansRemoved: { spool: string[]; blobs: string[] };
   private readonly db: Database.Database;
@@ -109,8 +117,10 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+    const readOnly = options.readOnly === true;
+    this.dataDir = options.dataDir;
     // Made and proven usable first: an unusable data_dir is one clear error, never a hang (data-dir.ts).
-    prepareDataDir(options.dataDir);
+    if (!readOnly) prepareDataDir(options.dataDir);
     this.spoolDir = join(options.dataDir, 'spool');
     this.blobs = new FileBlobStore(
       join(options.dataDir, 'blobs'),
@@ -118,30 +128,14 @@ export class SqliteStore implements Store {
       options.newFileName ?? (() => newOwnedFileName()),
     );
     const dbPath = join(options.dataDir, 'mailroom.db');
-    this.db = new Database(dbPath, { timeout: options.busyTimeoutMs ?? 5000 });
+    const timeout = options.busyTimeoutMs ?? 5000;
+    this.db = new Database(dbPath, readOnly ? { readonly: true, fileMustExist: true, timeout } : { timeout });
     this.walSync = new WalSync(`${dbPath}-wal`);
-    try {
-      // WAL: readers never block the writer, so the CLI and the server share the file safely.
-      this.db.pragma('journal_mode = WAL');
-      // NORMAL: a commit only writes the WAL; every write path then fsyncs the WAL itself (wal-sync.ts)
-      // before it reports success - off the event loop for deliveries - so a resolved deliver()
-      // survives a power loss exactly as with FULL, without an fsync on the main thread.
-      this.db.pragma('synchronous = NORMAL');
-      if (options.backgroundCheckpoints) this.db.pragma('wal_autocheckpoint = 0');
-      this.db.pragma('foreign_keys = ON');
-      // An upgrade rewrites tables in place: a copy of the data as it was comes first (issue 11).
-      const version = this.db.pragma('user_version', { simple: true }) as number;
-      if (version > 0 && version < SCHEMA_VERSION && options.backupBeforeUpgrade !== false)
-        this.upgradeBackup = backupBeforeUpgrade(options.dataDir, version);
-      migrate(this.db);
-      canonicalizeStoredNames(this.db);
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+    // A reader only reads: the writer made the file WAL (a property of the file) and migrated it.
+    this.upgradeBackup = readOnly ? null : this.setUp(options);
     this.prepare = cachedPrepare(this.db);
     try {
-      backfillEmails(this.db, this.prepare, join(options.dataDir, 'blobs'));
+      if (!readOnly) backfillEmails(this.db, this.prepare, join(options.dataDir, 'blobs'));
     } catch (err) {
       this.db.close();
       throw err;
@@ -154,18 +148,14 @@ export class SqliteStore implements Store {
     this.committer = new GroupCommitter(this.db, this.prepare, this.blobs, this.walSync, (states) =>
       emitChanges({ emit: (event, ...args) => this.emitSafely(event, ...args) }, states),
     );
-    if (options.backgroundCheckpoints) {
+    if (options.backgroundCheckpoints && !readOnly) {
       this.checkpointer = startCheckpointer({
         dbPath,
         onProblem: (message) => process.emitWarning(message, 'MailroomStoreWarning'),
       });
     }
-    const files = new Set(
-      this.prepare<[], { file: string }>('SELECT file FROM blobs WHERE file IS NOT NULL')
-        .all()
-        .map((r) => r.file),
-    );
-    this.orphansRemoved = this.blobs.removeOrphans((name) => files.has(name), this.clock().getTime());
+    // A reader sweeps nothing: the files are the writer's (and a worker thread shares its pid).
+    this.orphansRemoved = readOnly ? { spool: [], blobs: [] } : this.removeOrphans();
     const context: SqliteContext = (this.context = {
       db: this.db,
       prepare: this.prepare,
@@ -188,6 +178,43 @@ export class SqliteStore implements Store {
     this.dkim = new SqliteDkimStore(context);
     this.tokens = new SqliteTokenStore(context);
     this.tlsPolicy = new SqliteTlsPolicyStore(context);
+  }
+
+  /** The writer's set-up of a fresh connection: WAL, pragmas, migrations. */
+  /** WAL, pragmas, migrations; returns where the pre-upgrade copy went (null: no upgrade). */
+  private setUp(options: SqliteStoreOptions): string | null {
+    try {
+      // WAL: readers never block the writer, so the CLI and the server share the file safely.
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL: a commit only writes the WAL; every write path then fsyncs the WAL itself (wal-sync.ts)
+      // before it reports success - off the event loop for deliveries - so a resolved deliver()
+      // survives a power loss exactly as with FULL, without an fsync on the main thread.
+      this.db.pragma('synchronous = NORMAL');
+      if (options.backgroundCheckpoints) this.db.pragma('wal_autocheckpoint = 0');
+      this.db.pragma('foreign_keys = ON');
+      // An upgrade rewrites tables in place: a copy of the data as it was comes first (issue 11).
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      const copy =
+        version > 0 && version < SCHEMA_VERSION && options.backupBeforeUpgrade !== false
+          ? backupBeforeUpgrade(options.dataDir, version)
+          : null;
+      migrate(this.db);
+      canonicalizeStoredNames(this.db);
+      return copy;
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  /** Removes spool and blob files no row refers to (a crashed process's; blob-store.ts). */
+  private removeOrphans(): { spool: string[]; blobs: string[] } {
+    const files = new Set(
+      this.prepare<[], { file: string }>('SELECT file FROM blobs WHERE file IS NOT NULL')
+        .all()
+        .map((r) => r.file),
+    );
+    return this.blobs.removeOrphans((name) => files.has(name), this.clock().getTime());
   }
 
   /**

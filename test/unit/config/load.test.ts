@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, findConfigFile, loadConfig, parseConfigText } from '../../../src/config/load.js';
 import { formatListenAddress, parseDuration, parseListenAddress } from '../../../src/config/schema.js';
@@ -104,6 +104,8 @@ describe('parseConfigText', () => {
       maxRecipients: 100,
       maxConnections: 1000,
       maxConnectionsPerIp: 50,
+      // Threads for read-only JMAP requests: one core fewer than the machine has, 1 to 4.
+      jmapWorkers: Math.max(1, Math.min(4, availableParallelism() - 1)),
       minFreeSpace: { bytes: 1024 ** 3, percent: 5 }, // the smaller of the two counts
       // Deadlines activity does not extend (issue 8): login 60 s, a line 60 s, an MX session 30 min,
       // a transfer 3 min in hand at a 500 B/s floor (DEFAULT_DEADLINES says why).
@@ -162,6 +164,7 @@ max_message_size = 1000
 max_recipients = 5
 max_connections = 10
 max_connections_per_ip = 2
+jmap_workers = 0
 login_timeout = "30s"
 command_line_timeout = "10s"
 mx_session_timeout = "1h"
@@ -200,6 +203,7 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     assert.equal(config.queue.maxConnections, 20);
     assert.equal(config.queue.maxConnectionsPerDomain, 3);
     assert.equal(config.queue.delayWarningMs, 4 * 3_600_000);
+    assert.equal(config.limits.jmapWorkers, 0);
     assert.deepEqual(config.outbound.routes, { 'example.net': { host: '127.0.0.1', port: 2626 } });
   });
 
@@ -208,6 +212,14 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     ['[limits]\nmax_recipients = 0', 'config: limits.max_recipients: expected a positive integer, got 0'],
     ['[limits]\nmax_recipients = 1.5', 'config: limits.max_recipients: expected a positive integer, got 1.5'],
     ['[limits]\nmax_recipent = 5', 'config: limits.max_recipent: unknown key'],
+    [
+      '[limits]\njmap_workers = -1',
+      'config: limits.jmap_workers: expected a whole number from 0 to 64, got -1',
+    ],
+    [
+      '[limits]\njmap_workers = 65',
+      'config: limits.jmap_workers: expected a whole number from 0 to 64, got 65',
+    ],
     [
       '[limits]\nlogin_timeout = 60',
       'config: limits.login_timeout: expected a duration string like "30s", "5m", "1h" or "5d", got 60',

@@ -1,0 +1,179 @@
+// The JMAP API worker pool: requests of read-only method calls run on worker threads with their own read-only SQLite connections.
+import { Worker } from 'node:worker_threads';
+import type { EngineLimits, JmapUser } from '../jmap/core/engine.js';
+import type { JmapRequest } from '../jmap/core/request.js';
+import type { Logger } from '../observability/logger.js';
+
+/*
+ * Why: one event loop did everything for every JMAP request - HTTP, authentication, the method engine,
+ * the store's reads and the JSON of the answer - so JMAP used one core however many the machine has
+ * (issue 9's bench: ~0.7 ms of CPU a page, Dovecot's processes on both cores). The engine and the JSON,
+ * the larger part, now run on workers; HTTP, authentication, limits and every write stay here.
+ *
+ * Why it stays correct:
+ * - Only requests whose every call is in WORKER_METHODS go to a worker: methods that only read the
+ *   store. Anything else (a /set, an import, a submission, createdIds) runs on the main thread as
+ *   before. The worker's connection is opened read-only, so a write sent there by mistake fails.
+ * - Read after write: every write commits on the main thread's connection before its response is
+ *   sent, and each worker statement starts a new SQLite read snapshot (WAL), so a request that follows
+ *   the answer of a write sees it, whichever worker runs it.
+ * - States (RFC 8620 5.1) come from the same rows on either side; the methods already read the state
+ *   before the data, so a change committed between the two is reported again, never lost.
+ * - A worker's caches are keyed by immutable ids or by state strings, like the main thread's.
+ * Until a worker is ready (start-up, a respawn after a crash) its requests run on the main thread.
+ */
+
+/** Methods that only read the store (their handlers are the main thread's; see the comment above). */
+export const WORKER_METHODS: ReadonlySet<string> = new Set([
+  'Core/echo',
+  'Mailbox/get',
+  'Mailbox/changes',
+  'Mailbox/query',
+  'Mailbox/queryChanges',
+  'Thread/get',
+  'Thread/changes',
+  'Email/get',
+  'Email/changes',
+  'Email/query',
+  'Email/queryChanges',
+]);
+
+/** A worker is started again this long after it stopped unexpectedly (a crash loop stays slow). */
+const RESPAWN_DELAY_MS = 1_000;
+
+/** What a worker is started with. */
+export interface WorkerData {
+  dataDir: string;
+  hostname: string;
+}
+
+/** One request for a worker: already parsed, authenticated and within the limits (jmap-routes.ts). */
+export interface WorkerJob {
+  id: number;
+  request: JmapRequest;
+  user: JmapUser;
+  sessionState: string;
+  limits: EngineLimits;
+}
+
+/** The answer: the Response object's JSON (null if the engine itself failed) and what failed inside. */
+export interface WorkerReply {
+  id: number;
+  json: string | null;
+  failures: { method: string; error: string }[];
+}
+
+/** True when every call of the request may run on a worker. */
+export function runsOnWorker(request: JmapRequest): boolean {
+  return request.createdIds === undefined && request.methodCalls.every(([name]) => WORKER_METHODS.has(name));
+}
+
+/**
+ * The worker's bootstrap: imports jmap-worker.js beside this file. Run from source under tsx (tests,
+ * `node --import tsx`), the worker gets no tsx of its own (its loader hooks are per thread), so it
+ * registers tsx first and imports the .ts file.
+ */
+function workerEntry(): string {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './jmap-worker.ts' : './jmap-worker.js', import.meta.url).href;
+  return fromSource
+    ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`
+    : `import(${JSON.stringify(entry)});`;
+}
+
+interface Slot {
+  worker: Worker | null;
+  ready: boolean;
+  pending: Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>;
+}
+
+export class JmapWorkerPool {
+  private readonly slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  /** Starts no thread yet: the first request does (a server that serves no JMAP API never pays for them). */
+  constructor(private readonly options: { size: number; data: WorkerData; logger: Logger }) {}
+
+  /** Starts the workers (once); the first request calls it. */
+  start(): void {
+    if (this.closed || this.slots.length > 0) return;
+    for (let i = 0; i < this.options.size; i++) {
+      const slot: Slot = { worker: null, ready: false, pending: new Map() };
+      this.slots.push(slot);
+      this.spawn(slot);
+    }
+  }
+
+  /** Workers ready to take requests (tests wait for them). */
+  get ready(): number {
+    return this.slots.filter((s) => s.ready).length;
+  }
+
+  /**
+   * Runs the job on the ready worker with the fewest requests in hand; null when none is ready (the
+   * caller then runs it itself). Rejects if that worker stops before answering.
+   */
+  run(job: Omit<WorkerJob, 'id'>): Promise<WorkerReply> | null {
+    this.start();
+    let best: Slot | null = null;
+    for (const s of this.slots) {
+      if (s.ready && (best === null || s.pending.size < best.pending.size)) best = s;
+    }
+    if (best === null || best.worker === null) return null;
+    const id = this.nextId++;
+    const slot = best;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker!.postMessage({ ...job, id } satisfies WorkerJob);
+    });
+  }
+
+  /** Stops every worker (each closes its connection first). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const worker = slot.worker;
+        slot.ready = false;
+        if (!worker) return;
+        const exited = new Promise<void>((done) => worker.once('exit', () => done()));
+        worker.postMessage('close');
+        const timer = setTimeout(() => void worker.terminate(), 2_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  private spawn(slot: Slot): void {
+    const worker = new Worker(workerEntry(), {
+      eval: true,
+      workerData: this.options.data satisfies WorkerData,
+    });
+    // A pool never keeps the process alive by itself: the server's shutdown closes it.
+    worker.unref();
+    slot.worker = worker;
+    worker.on('message', (message: WorkerReply | { ready: true }) => {
+      if ('ready' in message) {
+        slot.ready = !this.closed;
+        return;
+      }
+      const waiter = slot.pending.get(message.id);
+      slot.pending.delete(message.id);
+      waiter?.resolve(message);
+    });
+    worker.on('error', (err) => this.options.logger.error({ err }, 'jmap worker failed'));
+    worker.on('exit', (code) => {
+      slot.ready = false;
+      slot.worker = null;
+      for (const { reject } of slot.pending.values()) reject(new Error(`jmap worker exited (${code})`));
+      slot.pending.clear();
+      if (this.closed) return;
+      this.options.logger.warn({ code }, 'jmap worker stopped; starting another');
+      setTimeout(() => {
+        if (!this.closed) this.spawn(slot);
+      }, RESPAWN_DELAY_MS).unref();
+    });
+  }
+}

@@ -1,0 +1,141 @@
+// JMAP API workers: which requests may go there, the same answers as the main thread, read after write, a read-only connection.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { userOfAccount } from '../../../src/jmap/core/session.js';
+import { mailCapabilities } from '../../../src/jmap/mail/index.js';
+import { JmapWorkerPool, runsOnWorker, WORKER_METHODS } from '../../../src/http/jmap-workers.js';
+import type { Invocation } from '../../../src/jmap/core/request.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
+import { mailBench, USING, type MailBench } from '../../helpers/jmap-mail.js';
+
+const LIMITS = { maxObjectsInGet: 500, maxObjectsInSet: 500 };
+
+describe('runsOnWorker', () => {
+  const req = (names: string[], createdIds?: Record<string, string>) => ({
+    using: USING,
+    methodCalls: names.map((n, i): Invocation => [n, {}, String(i)]),
+    ...(createdIds ? { createdIds } : {}),
+  });
+  test('only requests whose every call only reads', () => {
+    assert.equal(runsOnWorker(req(['Email/query', 'Email/get'])), true);
+    assert.equal(runsOnWorker(req(['Mailbox/get', 'Thread/get', 'Email/changes'])), true);
+    assert.equal(runsOnWorker(req(['Email/query', 'Email/set'])), false);
+    for (const w of [
+      'Email/set',
+      'Mailbox/set',
+      'Email/import',
+      'Email/copy',
+      'EmailSubmission/set',
+      'Blob/copy',
+    ]) {
+      assert.equal(runsOnWorker(req([w])), false, w);
+      assert.ok(!WORKER_METHODS.has(w));
+    }
+    // createdIds belong to writes: the main thread keeps them.
+    assert.equal(runsOnWorker(req(['Email/get'], { k: 'M1' })), false);
+  });
+});
+
+describe('JmapWorkerPool', () => {
+  let bench: MailBench;
+  let pool: JmapWorkerPool;
+  const page = (): Invocation[] => [
+    [
+      'Email/query',
+      { accountId: bench.accountId, filter: { inMailbox: bench.box('INBOX') }, limit: 50 },
+      'q',
+    ],
+    [
+      'Email/get',
+      {
+        accountId: bench.accountId,
+        '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' },
+        properties: ['from', 'subject', 'preview', 'keywords', 'receivedAt'],
+      },
+      'g',
+    ],
+  ];
+  const user = () => userOfAccount(bench.store.getAccount('bob@example.test')!, mailCapabilities(bench.deps));
+  const onWorker = async (calls: Invocation[]) => {
+    const reply = await pool.run({
+      request: { using: USING, methodCalls: calls },
+      user: user(),
+      sessionState: 's',
+      limits: LIMITS,
+    });
+    assert.ok(reply, 'a worker is ready');
+    assert.deepEqual(reply.failures, []);
+    return (JSON.parse(reply.json!) as { methodResponses: Invocation[] }).methodResponses;
+  };
+
+  before(async () => {
+    bench = await mailBench();
+    for (let i = 0; i < 3; i++) {
+      await bench.add('INBOX', `From: a${i}@x.test\nSubject: s${i}\n\nbody ${i}\n`, {
+        at: new Date(Date.UTC(2024, 0, 1, 0, i)),
+      });
+    }
+    pool = new JmapWorkerPool({
+      size: 1,
+      data: { dataDir: bench.store.dataDir, hostname: 'mx.example.test' },
+      logger: silentLogger(),
+    });
+    pool.start();
+    for (let i = 0; i < 200 && pool.ready === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  });
+  after(async () => {
+    await pool.close();
+    await bench.close();
+  });
+
+  test('a worker answers exactly what the main thread answers', async () => {
+    assert.equal(pool.ready, 1);
+    assert.deepEqual(await onWorker(page()), await bench.call(page()));
+  });
+
+  test('a read after a write on the main thread sees it (keywords and the state)', async () => {
+    const before = await onWorker(page());
+    const id = (before[0]![1].ids as string[])[0]!;
+    const [set] = await bench.call([
+      ['Email/set', { accountId: bench.accountId, update: { [id]: { 'keywords/$seen': true } } }, 's'],
+    ]);
+    assert.deepEqual((set![1].updated as Record<string, unknown>)[id], null);
+    const afterWrite = await onWorker(page());
+    const got = (afterWrite[1]![1].list as { id: string; keywords: Record<string, boolean> }[])[0]!;
+    assert.equal(got.id, id);
+    assert.deepEqual(got.keywords, { $seen: true });
+    assert.notEqual(afterWrite[1]![1].state, before[1]![1].state);
+    assert.equal(afterWrite[1]![1].state, set![1].newState);
+  });
+
+  test('nothing is ready after close: the caller runs requests itself', async () => {
+    const other = new JmapWorkerPool({
+      size: 1,
+      data: { dataDir: bench.store.dataDir, hostname: 'mx.example.test' },
+      logger: silentLogger(),
+    });
+    await other.close();
+    assert.equal(other.ready, 0);
+    assert.equal(
+      other.run({
+        request: { using: USING, methodCalls: [] },
+        user: user(),
+        sessionState: 's',
+        limits: LIMITS,
+      }),
+      null,
+    );
+  });
+
+  test("a worker's store connection is read-only: a write fails instead of writing", async () => {
+    const reader = openSqliteStore({ dataDir: bench.store.dataDir, readOnly: true });
+    try {
+      assert.throws(() => reader.addDomain('other.test'), /readonly/i);
+      assert.equal(reader.isLocalDomain('other.test'), false);
+      assert.equal(reader.getAccount('bob@example.test')?.address, 'bob@example.test');
+    } finally {
+      await reader.close();
+    }
+  });
+});
