@@ -363,14 +363,21 @@ export function emailGet(deps: MailMethodDeps, cache = new MessageValueCache()):
       const records = deps.store.jmap.getEmails(account.storeId, ids);
       const list: Record<string, unknown>[] = [];
       const notFound: string[] = [];
+      // Previews computed here, handed to the store once for the page (EmailRecord.preview).
+      const previews = new Map<number, string>();
       for (let i = 0; i < ids.length; i++) {
         const email = records[i];
         if (!email) {
           notFound.push(ids[i]!);
           continue;
         }
-        // What the cache has is copied; only the rest is computed, and the message read only for that.
-        const cached = cache.get(email.messageId);
+        // What the cache or the store has is copied; only the rest is computed, and the message read
+        // only for that. The stored preview is what spares a page's first read after a restart.
+        let cached = cache.get(email.messageId);
+        if (email.preview !== null && !cached?.has('preview')) {
+          cache.add(email.messageId, { preview: email.preview }, ['preview']);
+          cached = cache.get(email.messageId);
+        }
         const missing = cached ? options.properties.filter((p) => !cached.has(p)) : options.properties;
         const need = needOf(missing);
         let message: Buffer | null = null;
@@ -387,12 +394,21 @@ export function emailGet(deps: MailMethodDeps, cache = new MessageValueCache()):
         }
         const computed = renderEmail(email, message, { ...options, properties: missing });
         if (message !== null) cache.add(email.messageId, computed, missing);
+        if (email.preview === null && typeof computed.preview === 'string') {
+          previews.set(email.messageId, computed.preview);
+        }
         const out: Record<string, unknown> = { id: email.id };
         for (const p of options.properties) {
           if (Object.hasOwn(computed, p)) out[p] = computed[p];
           else if (cached?.has(p)) out[p] = cached.get(p);
         }
         list.push(out);
+      }
+      try {
+        deps.store.jmap.storePreviews([...previews].map(([messageId, preview]) => ({ messageId, preview })));
+      } catch (err) {
+        // Only a cache: the answer stands, the previews are computed again next time.
+        deps.logger.warn({ err }, 'storing Email previews failed');
       }
       return { accountId: account.id, state, list, notFound };
     },

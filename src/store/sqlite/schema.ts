@@ -317,6 +317,8 @@ export const MIGRATIONS: readonly string[] = [
   // row holds a run of `count` consecutive object ids (row modseq = the run's last). Existing rows are runs of 1.
   // threads_account leaves out threads without a subject: only a "Re:" with a non-empty subject is ever looked
   // up by it (thread-keys.ts replySubject), and mail without Subject (load generators, notifications) is common.
+  // messages.preview: RFC 8621 4.1.4 Email preview, computed from the message once (at its first Email/get)
+  // and kept, so a message list read after a restart parses no message; NULL until then.
   `
   ALTER TABLE jmap_accounts ADD COLUMN email_state INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE jmap_accounts ADD COLUMN mailbox_state INTEGER NOT NULL DEFAULT 0;
@@ -333,6 +335,7 @@ export const MIGRATIONS: readonly string[] = [
     vacation_state = coalesce((SELECT modseq FROM jmap_type_states t WHERE t.account_id = jmap_accounts.account_id AND t.type = 5), 0);
   DROP TABLE jmap_type_states;
   ALTER TABLE jmap_changes ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE messages ADD COLUMN preview TEXT;
   DROP INDEX threads_account;
   CREATE INDEX threads_account ON threads(account_id, subject, last_at) WHERE subject <> '';
   `,
