@@ -87,7 +87,7 @@ export class SqliteStore implements Store {
   private readonly checkpointer: Checkpointer | null = null;
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
-  /** Routing lookups (isLocalDomain, getAccount, getAlias) without SQL per RCPT; see lookup-cache.ts. */
+  /** Routing lookups (isLocalDomain, getAccount, getAlias) and vacation() without SQL per RCPT; see lookup-cache.ts. */
   private readonly lookups: LookupCache;
   private readonly directory: SqliteDirectory;
   /** What the sub-stores share (context.ts). */
@@ -166,7 +166,7 @@ export class SqliteStore implements Store {
     this.queue = new SqliteQueueStore(context);
     this.uploads = new SqliteUploadStore(context);
     this.jmap = new SqliteJmapStore(context);
-    this.sending = new SqliteSendingStore(context);
+    this.sending = new SqliteSendingStore(context, this.lookups);
   }
 
   /**
