@@ -42,6 +42,14 @@ const STATE_COLUMN: Record<JmapType, string> = {
   VacationResponse: 'vacation_state',
 };
 const STATE_COLUMNS = JMAP_TYPES.map((t) => STATE_COLUMN[t]);
+/** One statement writes the counter and the changed types' states (0: unchanged) and reads every state back. */
+const WRITE_STATES_SQL =
+  `INSERT INTO jmap_accounts (account_id, modseq, lowest, ${STATE_COLUMNS.join(', ')}) ` +
+  `VALUES (?, ?, ?, ${STATE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (account_id) DO UPDATE SET ` +
+  'modseq = excluded.modseq, lowest = excluded.lowest, ' +
+  STATE_COLUMNS.map((c) => `${c} = CASE WHEN excluded.${c} > 0 THEN excluded.${c} ELSE ${c} END`).join(', ') +
+  ` RETURNING ${STATE_COLUMNS.join(', ')}`;
+const READ_STATES_SQL = `SELECT ${STATE_COLUMNS.join(', ')} FROM jmap_accounts WHERE account_id = ?`;
 const ID_KIND: Partial<Record<JmapType, ObjectKind>> = {
   Email: 'email',
   Thread: 'thread',
@@ -108,7 +116,7 @@ export class ChangeRecorder {
       const sorted = [...changes.values()]
         .map((c) => ({ type: TYPE_CODE.get(c.type) as number, id: c.id, kind: c.kind as number }))
         .sort((a, b) => a.type - b.type || a.kind - b.kind || a.id - b.id);
-      const last: (number | null)[] = JMAP_TYPES.map(() => null);
+      const last: number[] = JMAP_TYPES.map(() => 0);
       for (let i = 0; i < sorted.length;) {
         const first = sorted[i] as { type: number; id: number; kind: number };
         let n = 1;
@@ -134,16 +142,12 @@ export class ChangeRecorder {
           lowest = floor;
         }
       }
-      // One statement writes the counter and the changed types' states and reads every state back.
-      const row = prepare<(number | null)[], Record<string, number>>(
-        `INSERT INTO jmap_accounts (account_id, modseq, lowest, ${STATE_COLUMNS.join(', ')}) ` +
-          `VALUES (?, ?, ?, ${STATE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (account_id) DO UPDATE SET ` +
-          'modseq = excluded.modseq, lowest = excluded.lowest, ' +
-          STATE_COLUMNS.map(
-            (c) => `${c} = CASE WHEN excluded.${c} > 0 THEN excluded.${c} ELSE ${c} END`,
-          ).join(', ') +
-          ` RETURNING ${STATE_COLUMNS.join(', ')}`,
-      ).get(accountId, modseq, lowest, ...last.map((m) => m ?? 0));
+      const row = prepare<(number | null)[], Record<string, number>>(WRITE_STATES_SQL).get(
+        accountId,
+        modseq,
+        lowest,
+        ...last,
+      );
       out.set(accountId, statesOfRow(row));
     }
     this.byAccount.clear();
@@ -166,9 +170,7 @@ export function changeCounter(prepare: Prepare, accountId: number): number {
 
 /** Every type's state; a type that never changed has the state "0". */
 export function readStates(prepare: Prepare, accountId: number): JmapStates {
-  const row = prepare<[number], Record<string, number>>(
-    `SELECT ${STATE_COLUMNS.join(', ')} FROM jmap_accounts WHERE account_id = ?`,
-  ).get(accountId);
+  const row = prepare<[number], Record<string, number>>(READ_STATES_SQL).get(accountId);
   return statesOfRow(row);
 }
 
