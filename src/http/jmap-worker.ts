@@ -10,6 +10,8 @@ import { WORKER_METHODS, type WorkerData, type WorkerJob, type WorkerReply } fro
 const data = workerData as WorkerData;
 const port = parentPort!;
 const store = openSqliteStore({ dataDir: data.dataDir, readOnly: true });
+// This connection cannot write: previews computed here go to the main thread, which stores them.
+store.jmap.storePreviews = (previews) => port.postMessage({ previews: [...previews] });
 // The handlers are the main thread's own (mailMethods); only those of WORKER_METHODS are ever called here.
 const all = mailMethods({
   store,

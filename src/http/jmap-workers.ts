@@ -57,6 +57,12 @@ export interface WorkerJob {
 }
 
 /** The answer: the Response object's JSON (null if the engine itself failed) and what failed inside. */
+/** An Email preview computed on a worker, for the main thread to store (RFC 8621 4.1.4 preview). */
+export interface StoredPreview {
+  messageId: number;
+  preview: string;
+}
+
 export interface WorkerReply {
   id: number;
   json: string | null;
@@ -93,7 +99,15 @@ export class JmapWorkerPool {
   private closed = false;
 
   /** Starts no thread yet: the first request does (a server that serves no JMAP API never pays for them). */
-  constructor(private readonly options: { size: number; data: WorkerData; logger: Logger }) {}
+  constructor(
+    private readonly options: {
+      size: number;
+      data: WorkerData;
+      logger: Logger;
+      /** Previews a worker computed (Email/get): its connection is read-only, so the main thread stores them. */
+      storePreviews?: (previews: StoredPreview[]) => void;
+    },
+  ) {}
 
   /** Starts the workers (once); the first request calls it. */
   start(): void {
@@ -154,9 +168,18 @@ export class JmapWorkerPool {
     // A pool never keeps the process alive by itself: the server's shutdown closes it.
     worker.unref();
     slot.worker = worker;
-    worker.on('message', (message: WorkerReply | { ready: true }) => {
+    worker.on('message', (message: WorkerReply | { ready: true } | { previews: StoredPreview[] }) => {
       if ('ready' in message) {
         slot.ready = !this.closed;
+        return;
+      }
+      if ('previews' in message) {
+        try {
+          this.options.storePreviews?.(message.previews);
+        } catch (err) {
+          // Only a cache: they are computed again next time.
+          this.options.logger.warn({ err }, 'storing Email previews failed');
+        }
         return;
       }
       const waiter = slot.pending.get(message.id);

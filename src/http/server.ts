@@ -149,6 +149,7 @@ export async function startHttpListeners(
           size: config.limits.jmapWorkers,
           data: { dataDir: store.dataDir, hostname: config.hostname },
           logger,
+          storePreviews: (previews) => store.jmap.storePreviews(previews),
         })
       : undefined;
   const jmap = createJmapHttp({

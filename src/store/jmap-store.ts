@@ -49,6 +49,12 @@ export interface EmailRecord {
   keywords: string[];
   size: number;
   receivedAt: Date;
+  /**
+   * The Email preview (RFC 8621 4.1.4) kept with the message, or null while none is stored: it is
+   * computed from the message at its first Email/get and handed back with storePreviews, so reading a
+   * message list again, even after a restart, parses no message for it.
+   */
+  preview: string | null;
 }
 
 export interface ThreadRecord {
@@ -110,6 +116,12 @@ export interface JmapStore {
 
   /** Emails by id, in the order asked; null for an id that is not an Email of this account. */
   getEmails(accountId: number, ids: readonly string[]): Array<EmailRecord | null>;
+  /**
+   * Keeps each message's preview (EmailRecord.preview). A preview depends only on the message's bytes,
+   * which never change, so a stored one never goes stale; one already stored is left as it is. Not
+   * waited on for durability: a preview lost to a crash is computed again.
+   */
+  storePreviews(previews: ReadonlyArray<{ messageId: number; preview: string }>): void;
   /** Threads by id, in the order asked; null for an id that is not a Thread of this account. */
   getThreads(accountId: number, ids: readonly string[]): Array<ThreadRecord | null>;
   /**

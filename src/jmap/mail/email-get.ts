@@ -383,11 +383,18 @@ export function emailGet(
         }
       }
       const records = unknown.length > 0 ? deps.store.jmap.getEmails(account.storeId, unknown) : [];
+      // Previews computed here, handed to the store once for the page (EmailRecord.preview).
+      const previews = new Map<number, string>();
       for (let i = 0; i < unknown.length; i++) {
         const email = records[i];
         if (!email) continue;
-        // What the cache has is copied; only the rest is computed, and the message read only for that.
-        const cached = cache.get(email.messageId);
+        // What the cache or the store has is copied; only the rest is computed, and the message read
+        // only for that. The stored preview is what spares a page's first read after a restart.
+        let cached = cache.get(email.messageId);
+        if (email.preview !== null && !cached?.has('preview')) {
+          cache.add(email.messageId, { preview: email.preview }, ['preview']);
+          cached = cache.get(email.messageId);
+        }
         const missing = cached ? options.properties.filter((p) => !cached.has(p)) : options.properties;
         const need = needOf(missing);
         let message: Buffer | null = null;
@@ -401,6 +408,9 @@ export function emailGet(
         }
         const computed = renderEmail(email, message, { ...options, properties: missing });
         if (message !== null) cache.add(email.messageId, computed, missing);
+        if (email.preview === null && typeof computed.preview === 'string') {
+          previews.set(email.messageId, computed.preview);
+        }
         const out: Record<string, unknown> = { id: email.id };
         for (const p of options.properties) {
           if (Object.hasOwn(computed, p)) out[p] = computed[p];
@@ -416,6 +426,15 @@ export function emailGet(
         if (out) list.push(out);
         else notFound.push(id);
       }
+      if (previews.size > 0)
+        try {
+          deps.store.jmap.storePreviews(
+            [...previews].map(([messageId, preview]) => ({ messageId, preview })),
+          );
+        } catch (err) {
+          // Only a cache: the answer stands, the previews are computed again next time.
+          deps.logger.warn({ err }, 'storing Email previews failed');
+        }
       return { accountId: account.id, state, list, notFound };
     },
   };

@@ -44,6 +44,7 @@ export function emailParse(deps: MailMethodDeps): MethodHandler {
           keywords: [],
           size: data.length,
           receivedAt: new Date(0),
+          preview: null,
         };
         const email = renderEmail(record, data, {
           ...options,

@@ -5,14 +5,22 @@ import { encodeId, type ObjectKind } from '../object-ids.js';
 import type { Prepare } from './statements.js';
 
 /*
- * Tables (schema.ts migration 10):
- *   jmap_accounts(account_id, modseq, lowest)       the account's change counter; states <= lowest are pruned
- *   jmap_type_states(account_id, type, modseq)      each type's state = the counter at its last change
- *   jmap_changes(account_id, modseq, type, object_id, kind)   one row per changed object, its own modseq
- * Every row has its own modseq (not one per transaction), so /changes can stop after any row and hand
- * out that row's modseq as an intermediate state (RFC 8620 5.2 maxChanges / hasMoreChanges).
- * A state string is the decimal counter: any value is a point in the account's history, valid for every
- * type. Types are stored as their index in JMAP_TYPES.
+ * Tables (schema.ts migrations 11 and 14):
+ *   jmap_accounts(account_id, modseq, lowest, <type>_state...)   the account's change counter; states <= lowest
+ *                                                   are pruned; each type's state = the counter at its last change
+ *   jmap_changes(account_id, modseq, type, object_id, kind, count)   a run of `count` changed objects of one
+ *                                                   type and kind: ids object_id .. object_id+count-1, each
+ *                                                   with its own modseq, modseq-count+1 .. modseq (the row's
+ *                                                   modseq is its run's last)
+ * Every change has its own modseq (not one per transaction), so /changes can stop after any change and hand
+ * out its modseq as an intermediate state (RFC 8620 5.2 maxChanges / hasMoreChanges). A state string is the
+ * decimal counter: any value is a point in the account's history, valid for every type. Types are stored as
+ * their index in JMAP_TYPES.
+ *
+ * Why runs and state columns (migration 18): a group commit of 20 deliveries creates 20 Emails and 20
+ * Threads with consecutive ids; as runs they are 2 rows instead of 40, and the states are one row
+ * written (and read back) with one statement instead of a row per type. That was a measurable part of
+ * what issue 9's bookkeeping cost every SMTP delivery (bench/store-deliver.ts).
  */
 
 export const enum ChangeKind {
@@ -24,6 +32,24 @@ export const enum ChangeKind {
 }
 
 const TYPE_CODE = new Map<JmapType, number>(JMAP_TYPES.map((t, i) => [t, i]));
+/** jmap_accounts' state column of each type, in JMAP_TYPES order (schema.ts migration 18). */
+const STATE_COLUMN: Record<JmapType, string> = {
+  Email: 'email_state',
+  Mailbox: 'mailbox_state',
+  Thread: 'thread_state',
+  Identity: 'identity_state',
+  EmailSubmission: 'submission_state',
+  VacationResponse: 'vacation_state',
+};
+const STATE_COLUMNS = JMAP_TYPES.map((t) => STATE_COLUMN[t]);
+/** One statement writes the counter and the changed types' states (0: unchanged) and reads every state back. */
+const WRITE_STATES_SQL =
+  `INSERT INTO jmap_accounts (account_id, modseq, lowest, ${STATE_COLUMNS.join(', ')}) ` +
+  `VALUES (?, ?, ?, ${STATE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (account_id) DO UPDATE SET ` +
+  'modseq = excluded.modseq, lowest = excluded.lowest, ' +
+  STATE_COLUMNS.map((c) => `${c} = CASE WHEN excluded.${c} > 0 THEN excluded.${c} ELSE ${c} END`).join(', ') +
+  ` RETURNING ${STATE_COLUMNS.join(', ')}`;
+const READ_STATES_SQL = `SELECT ${STATE_COLUMNS.join(', ')} FROM jmap_accounts WHERE account_id = ?`;
 const ID_KIND: Partial<Record<JmapType, ObjectKind>> = {
   Email: 'email',
   Thread: 'thread',
@@ -72,6 +98,8 @@ export class ChangeRecorder {
   /**
    * Writes the collected rows (inside the caller's transaction) and returns the new states of the
    * accounts touched, for the `changes` event after the commit. The recorder is empty afterwards.
+   * Within a transaction the order of the changes is free (no reader sees between them), so they are
+   * sorted by type, kind and id, which makes consecutive ids one run row.
    */
   flush(
     prepare: Prepare,
@@ -83,34 +111,44 @@ export class ChangeRecorder {
       const before = counterRow(prepare, accountId);
       let modseq = before.modseq;
       const insert = prepare(
-        'INSERT INTO jmap_changes (account_id, modseq, type, object_id, kind) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO jmap_changes (account_id, modseq, type, object_id, kind, count) VALUES (?, ?, ?, ?, ?, ?)',
       );
-      const last = new Map<JmapType, number>();
-      for (const c of changes.values()) {
-        modseq++;
-        insert.run(accountId, modseq, TYPE_CODE.get(c.type), c.id, c.kind);
-        last.set(c.type, modseq);
+      const sorted = [...changes.values()]
+        .map((c) => ({ type: TYPE_CODE.get(c.type) as number, id: c.id, kind: c.kind as number }))
+        .sort((a, b) => a.type - b.type || a.kind - b.kind || a.id - b.id);
+      const last: number[] = JMAP_TYPES.map(() => 0);
+      for (let i = 0; i < sorted.length;) {
+        const first = sorted[i] as { type: number; id: number; kind: number };
+        let n = 1;
+        for (;;) {
+          const next = sorted[i + n];
+          if (!next || next.type !== first.type || next.kind !== first.kind || next.id !== first.id + n)
+            break;
+          n++;
+        }
+        modseq += n;
+        insert.run(accountId, modseq, first.type, first.id, first.kind, n);
+        last[first.type] = modseq;
+        i += n;
       }
-      const setType = prepare(
-        'INSERT INTO jmap_type_states (account_id, type, modseq) VALUES (?, ?, ?) ' +
-          'ON CONFLICT (account_id, type) DO UPDATE SET modseq = excluded.modseq',
-      );
-      for (const [type, m] of last) setType.run(accountId, TYPE_CODE.get(type), m);
       let lowest = before.lowest;
       const { keepRows, pruneEvery } = limits;
       if (Math.floor(modseq / pruneEvery) !== Math.floor(before.modseq / pruneEvery) && modseq > keepRows) {
         // Bounded log: older states then get cannotCalculateChanges (RFC 8620 5.2) and clients resync.
+        // A run that ends above the floor stays whole; readChanges skips its changes at or below a state.
         const floor = modseq - keepRows;
         if (floor > lowest) {
           prepare('DELETE FROM jmap_changes WHERE account_id = ? AND modseq <= ?').run(accountId, floor);
           lowest = floor;
         }
       }
-      prepare(
-        'INSERT INTO jmap_accounts (account_id, modseq, lowest) VALUES (?, ?, ?) ' +
-          'ON CONFLICT (account_id) DO UPDATE SET modseq = excluded.modseq, lowest = excluded.lowest',
-      ).run(accountId, modseq, lowest);
-      out.set(accountId, readStates(prepare, accountId));
+      const row = prepare<(number | null)[], Record<string, number>>(WRITE_STATES_SQL).get(
+        accountId,
+        modseq,
+        lowest,
+        ...last,
+      );
+      out.set(accountId, statesOfRow(row));
     }
     this.byAccount.clear();
     return out;
@@ -132,14 +170,16 @@ export function changeCounter(prepare: Prepare, accountId: number): number {
 
 /** Every type's state; a type that never changed has the state "0". */
 export function readStates(prepare: Prepare, accountId: number): JmapStates {
-  const states = Object.fromEntries(JMAP_TYPES.map((t) => [t, '0'])) as JmapStates;
-  const rows = prepare<[number], { type: number; modseq: number }>(
-    'SELECT type, modseq FROM jmap_type_states WHERE account_id = ?',
-  ).all(accountId);
-  for (const r of rows) {
-    const type = JMAP_TYPES[r.type];
-    if (type) states[type] = String(r.modseq);
-  }
+  const row = prepare<[number], Record<string, number>>(READ_STATES_SQL).get(accountId);
+  return statesOfRow(row);
+}
+
+/** States from a jmap_accounts row's state columns (no row: every type "0"). */
+function statesOfRow(row: Record<string, number> | undefined): JmapStates {
+  const states = {} as JmapStates;
+  JMAP_TYPES.forEach((t, i) => {
+    states[t] = String(row?.[STATE_COLUMNS[i] as string] ?? 0);
+  });
   return states;
 }
 
@@ -174,8 +214,9 @@ export function readChanges(
   if (since === Number(current)) return empty(current);
   const counter = counterRow(prepare, accountId);
   if (since > counter.modseq || since < counter.lowest) return { ok: false, error: 'cannotCalculateChanges' };
-  const rows = prepare<[number, number, number], [number, number, number]>(
-    'SELECT modseq, object_id, kind FROM jmap_changes WHERE account_id = ? AND type = ? AND modseq > ? ORDER BY modseq',
+  // Rows whose run ends after `since` (a run may start at or before it: those changes are skipped).
+  const rows = prepare<[number, number, number], [number, number, number, number]>(
+    'SELECT modseq, object_id, kind, count FROM jmap_changes WHERE account_id = ? AND type = ? AND modseq > ? ORDER BY modseq',
   )
     .raw(true)
     .iterate(accountId, TYPE_CODE.get(type) as number, since);
@@ -183,18 +224,21 @@ export function readChanges(
   const seen = new Map<number, { created: boolean; destroyed: boolean; full: boolean }>();
   let newState = current;
   let hasMoreChanges = false;
-  for (const [modseq, id, kind] of rows) {
-    let o = seen.get(id);
-    if (!o) {
-      if (maxChanges !== null && seen.size >= maxChanges) {
-        hasMoreChanges = true;
-        break;
+  scan: for (const [end, firstId, kind, count] of rows) {
+    for (let k = Math.max(0, since - (end - count + 1) + 1); k < count; k++) {
+      const id = firstId + k;
+      let o = seen.get(id);
+      if (!o) {
+        if (maxChanges !== null && seen.size >= maxChanges) {
+          hasMoreChanges = true;
+          break scan;
+        }
+        seen.set(id, (o = { created: kind === ChangeKind.Created, destroyed: false, full: false }));
       }
-      seen.set(id, (o = { created: kind === ChangeKind.Created, destroyed: false, full: false }));
+      if (kind === ChangeKind.Destroyed) o.destroyed = true;
+      if (kind === ChangeKind.Updated) o.full = true;
+      newState = String(end - count + 1 + k);
     }
-    if (kind === ChangeKind.Destroyed) o.destroyed = true;
-    if (kind === ChangeKind.Updated) o.full = true;
-    newState = String(modseq);
   }
   if (!hasMoreChanges) newState = current;
   const result = empty(newState);

@@ -190,6 +190,9 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, '', ?, ?)",
     );
     const seen = new Set<number>();
+    // Accounts given an Email by this delivery: the message row is new, so the first copy in an account
+    // creates its Email without looking for one (emails.ts emailRowAdded `fresh`).
+    const accounts = new Set<number>();
     for (const target of r.local) {
       // A named mailbox that does not exist (renamed, deleted) falls back to INBOX: never lose mail.
       // So does a special use no mailbox carries (the user deleted Junk).
@@ -207,7 +210,9 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       const counters = bump.get(mailbox.id);
       if (!counters) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailbox.id} vanished`);
       insertCopy.run(mailbox.id, counters.uid, messageId, counters.modseq, now);
-      emailRowAdded(prepare, rec, target.accountId, mailbox.id, messageId, now, p.threadKeys ?? null);
+      const fresh = !accounts.has(target.accountId);
+      accounts.add(target.accountId);
+      emailRowAdded(prepare, rec, target.accountId, mailbox.id, messageId, now, p.threadKeys ?? null, fresh);
       result.copies.push({ accountId: target.accountId, mailboxId: mailbox.id, uid: counters.uid });
     }
   }

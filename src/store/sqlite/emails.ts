@@ -22,7 +22,9 @@ export function storedThreadKeys(prepare: Prepare, messageId: number): ThreadKey
 /**
  * A row of `messageId` was added to `mailboxId` of `accountId`: creates the account's Email for the
  * message (with its thread) if it is the first row, else records that its mailboxIds changed. `keys`
- * when the caller has them (delivery, APPEND), else read from the stored header index.
+ * when the caller has them (delivery, APPEND), else read from the stored header index. `fresh`: the
+ * caller knows the account has no Email for the message yet (a delivery's first copy in the account,
+ * the message row being new), which spares the look-up on every delivery.
  */
 export function emailRowAdded(
   prepare: Prepare,
@@ -32,11 +34,14 @@ export function emailRowAdded(
   messageId: number,
   receivedAt: number,
   keys: ThreadKeys | null,
+  fresh = false,
 ): void {
   rec.note(accountId, 'Mailbox', mailboxId, ChangeKind.Counts);
-  const existing = prepare<[number, number], { id: number }>(
-    'SELECT id FROM emails WHERE account_id = ? AND message_id = ?',
-  ).get(accountId, messageId);
+  const existing = fresh
+    ? undefined
+    : prepare<[number, number], { id: number }>(
+        'SELECT id FROM emails WHERE account_id = ? AND message_id = ?',
+      ).get(accountId, messageId);
   if (existing) {
     rec.note(accountId, 'Email', existing.id, ChangeKind.Updated);
     return;

@@ -51,7 +51,7 @@ export const QUERY_MAILBOX_SQL =
  * local accounts is one messages row with mailbox rows in both.
  */
 export const GET_EMAILS_SQL =
-  'SELECT e.id, e.message_id, e.thread_id, e.received_at, m.size, mm.mailbox_id, mm.flags FROM json_each(?) j ' +
+  'SELECT e.id, e.message_id, e.thread_id, e.received_at, m.size, m.preview, mm.mailbox_id, mm.flags FROM json_each(?) j ' +
   'CROSS JOIN emails e ON e.id = j.value JOIN messages m ON m.id = e.message_id ' +
   'JOIN mailbox_messages mm ON mm.message_id = e.message_id JOIN mailboxes b ON b.id = mm.mailbox_id ' +
   'WHERE e.account_id = ? AND b.account_id = e.account_id';
@@ -135,9 +135,14 @@ export class SqliteJmapStore implements JmapStore {
     const list = JSON.stringify([...numbers]);
     // One statement, so one snapshot: an Email row per mailbox holding it (an Email is in at least one).
     const rows = this.ctx
-      .prepare<[string, number], EmailRow & { mailbox_id: number; flags: string }>(GET_EMAILS_SQL)
+      .prepare<[string, number], EmailRow & { preview: string | null; mailbox_id: number; flags: string }>(
+        GET_EMAILS_SQL,
+      )
       .all(list, accountId);
-    const placed = new Map<number, { e: EmailRow; boxes: number[]; flags: string[] }>();
+    const placed = new Map<
+      number,
+      { e: EmailRow & { preview: string | null }; boxes: number[]; flags: string[] }
+    >();
     for (const r of rows) {
       const p = placed.get(r.id);
       if (p) {
@@ -156,6 +161,7 @@ export class SqliteJmapStore implements JmapStore {
         keywords: keywordsOfFlags(flags),
         size: e.size,
         receivedAt: new Date(e.received_at),
+        preview: e.preview,
       });
     }
     // Each asked id gets its own record (a caller may mutate one; duplicates stay distinct objects).
@@ -164,6 +170,16 @@ export class SqliteJmapStore implements JmapStore {
       const e = n === null ? undefined : byId.get(n);
       return e ? { ...e, mailboxIds: [...e.mailboxIds], keywords: [...e.keywords] } : null;
     });
+  }
+
+  storePreviews(previews: ReadonlyArray<{ messageId: number; preview: string }>): void {
+    if (previews.length === 0) return;
+    // A cache of a pure function of the message: committed now, its fsync not waited for (writeLazy).
+    const { durable } = this.ctx.writeLazy(() => {
+      const set = this.ctx.prepare('UPDATE messages SET preview = ? WHERE id = ? AND preview IS NULL');
+      for (const p of previews) set.run(p.preview, p.messageId);
+    });
+    durable.catch(() => undefined);
   }
 
   getThreads(accountId: number, ids: readonly string[]): Array<ThreadRecord | null> {
@@ -475,6 +491,7 @@ export class SqliteJmapStore implements JmapStore {
           keywords: [],
           size,
           receivedAt: new Date(receivedAt),
+          preview: null, // not read: query and sort do not use it (Email/get reads it by getEmails)
         };
         out.push(last);
       }

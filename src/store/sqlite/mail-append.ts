@@ -77,6 +77,7 @@ export async function appendMessage(
       messageId,
       receivedAt,
       prepared.threadKeys ?? null,
+      true, // the message row was just written: no Email of it exists yet
     );
     return { uid: c.uid, uidValidity: c.uidvalidity };
   };

@@ -387,6 +387,33 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   ALTER TABLE queue ADD COLUMN require_tls INTEGER NOT NULL DEFAULT 0;
   `,
+  // 18: issue 9's bookkeeping made cheaper for every delivery (sqlite/changes.ts says why): each type's JMAP
+  // state becomes a column of jmap_accounts (one row written per commit, not one per type), and a change log
+  // row holds a run of `count` consecutive object ids (row modseq = the run's last). Existing rows are runs of 1.
+  // threads_account leaves out threads without a subject: only a "Re:" with a non-empty subject is ever looked
+  // up by it (thread-keys.ts replySubject), and mail without Subject (load generators, notifications) is common.
+  // messages.preview: RFC 8621 4.1.4 Email preview, computed from the message once (at its first Email/get)
+  // and kept, so a message list read after a restart parses no message; NULL until then.
+  `
+  ALTER TABLE jmap_accounts ADD COLUMN email_state INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jmap_accounts ADD COLUMN mailbox_state INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jmap_accounts ADD COLUMN thread_state INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jmap_accounts ADD COLUMN identity_state INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jmap_accounts ADD COLUMN submission_state INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jmap_accounts ADD COLUMN vacation_state INTEGER NOT NULL DEFAULT 0;
+  UPDATE jmap_accounts SET
+    email_state = coalesce((SELECT modseq FROM jmap_type_states t WHERE t.account_id = jmap_accounts.account_id AND t.type = 0), 0),
+    mailbox_state = coalesce((SELECT modseq FROM jmap_type_states t WHERE t.account_id = jmap_accounts.account_id AND t.type = 1), 0),
+    thread_state = coalesce((SELECT modseq FROM jmap_type_states t WHERE t.account_id = jmap_accounts.account_id AND t.type = 2), 0),
+    identity_state = coalesce((SELECT modseq FROM jmap_type_states t WHERE t.account_id = jmap_accounts.account_id AND t.type = 3), 0),
+    submission_state = coalesce((SELECT modseq FROM jmap_type_states t WHERE t.account_id = jmap_accounts.account_id AND t.type = 4), 0),
+    vacation_state = coalesce((SELECT modseq FROM jmap_type_states t WHERE t.account_id = jmap_accounts.account_id AND t.type = 5), 0);
+  DROP TABLE jmap_type_states;
+  ALTER TABLE jmap_changes ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE messages ADD COLUMN preview TEXT;
+  DROP INDEX threads_account;
+  CREATE INDEX threads_account ON threads(account_id, subject, last_at) WHERE subject <> '';
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -15,6 +15,7 @@ import { VACATION_DEFAULT } from '../sending-store.js';
 import { emitChanges } from './change-events.js';
 import { ChangeKind, ChangeRecorder } from './changes.js';
 import type { SqliteContext } from './context.js';
+import type { LookupCache } from './lookup-cache.js';
 import type { Prepare } from './statements.js';
 
 interface IdentityRow {
@@ -79,7 +80,11 @@ export function noteQueueResult(
 }
 
 export class SqliteSendingStore implements SendingStore {
-  constructor(private readonly ctx: SqliteContext) {}
+  constructor(
+    private readonly ctx: SqliteContext,
+    /** Optional: answers vacation() from memory until the tables may have changed (lookup-cache.ts). */
+    private readonly lookups?: LookupCache,
+  ) {}
 
   /** Runs fn in a write transaction with a change recorder, then emits the new states. */
   private change<T>(
@@ -280,6 +285,15 @@ export class SqliteSendingStore implements SendingStore {
   }
 
   vacation(accountId: number): VacationRecord {
+    // Asked for every local recipient of every delivery (delivery/vacation-responder.ts), answered the same
+    // until someone writes: cached like the routing lookups. A copy, so a caller cannot change the cache.
+    const cached = this.lookups
+      ? this.lookups.get(`v:${accountId}`, () => this.readVacation(accountId))
+      : this.readVacation(accountId);
+    return { ...cached };
+  }
+
+  private readVacation(accountId: number): VacationRecord {
     const r = this.ctx
       .prepare<
         [number],

@@ -108,7 +108,7 @@ export class SqliteStore implements Store {
   private readonly checkpointer: Checkpointer | null = null;
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
-  /** Routing lookups (isLocalDomain, getAccount, getAlias) without SQL per RCPT; see lookup-cache.ts. */
+  /** Routing lookups (isLocalDomain, getAccount, getAlias) and vacation() without SQL per RCPT; see lookup-cache.ts. */
   private readonly lookups: LookupCache;
   private readonly directory: SqliteDirectory;
   /** What the sub-stores share (context.ts). */
@@ -173,14 +173,13 @@ export class SqliteStore implements Store {
     this.queue = new SqliteQueueStore(context);
     this.uploads = new SqliteUploadStore(context);
     this.jmap = new SqliteJmapStore(context);
-    this.sending = new SqliteSendingStore(context);
+    this.sending = new SqliteSendingStore(context, this.lookups);
     this.policy = new SqlitePolicyStore(context);
     this.dkim = new SqliteDkimStore(context);
     this.tokens = new SqliteTokenStore(context);
     this.tlsPolicy = new SqliteTlsPolicyStore(context);
   }
 
-  /** The writer's set-up of a fresh connection: WAL, pragmas, migrations. */
   /** WAL, pragmas, migrations; returns where the pre-upgrade copy went (null: no upgrade). */
   private setUp(options: SqliteStoreOptions): string | null {
     try {

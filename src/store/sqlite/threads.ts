@@ -32,13 +32,18 @@ export function resolveThread(
     'SELECT thread_id FROM thread_refs WHERE account_id = ? AND msgid = ?',
   );
   const found = new Set<number>();
+  // Where each id pointed before the merge below (undefined: a new id).
+  const before: (number | undefined)[] = [];
   for (const id of ids) {
     const row = lookup.get(accountId, id);
+    before.push(row?.thread_id);
     if (row) found.add(row.thread_id);
   }
   if (found.size === 0 && keys.replySubject !== null) {
     const bySubject = prepare<[number, string, number], { id: number }>(
-      'SELECT id FROM threads WHERE account_id = ? AND subject = ? AND last_at >= ? ORDER BY last_at DESC LIMIT 1',
+      // "subject <> ''" (always true here: replySubject is never empty) lets the partial index serve it.
+      "SELECT id FROM threads WHERE account_id = ? AND subject = ? AND subject <> '' AND last_at >= ? " +
+        'ORDER BY last_at DESC LIMIT 1',
     ).get(accountId, keys.replySubject, receivedAt - THREAD_LIMITS.subjectWindowMs);
     if (bySubject) found.add(bySubject.id);
   }
@@ -63,7 +68,12 @@ export function resolveThread(
     'INSERT INTO thread_refs (account_id, msgid, thread_id) VALUES (?, ?, ?) ' +
       'ON CONFLICT (account_id, msgid) DO UPDATE SET thread_id = excluded.thread_id',
   );
-  for (const id of ids) link.run(accountId, id, thread);
+  // Only ids not known before are written: a known id pointed at a thread in `found`, which is now
+  // `thread` itself or was merged into it (mergeThread moved its ids). A reply's references are mostly
+  // known, and rewriting a row with its own value still dirties its page of the random-keyed index.
+  ids.forEach((id, i) => {
+    if (before[i] === undefined) link.run(accountId, id, thread);
+  });
   return thread;
 }
 

@@ -80,6 +80,7 @@ describe('JmapWorkerPool', () => {
       size: 1,
       data: { dataDir: bench.store.dataDir, hostname: 'mx.example.test' },
       logger: silentLogger(),
+      storePreviews: (previews) => bench.store.jmap.storePreviews(previews),
     });
     pool.start();
     for (let i = 0; i < 200 && pool.ready === 0; i++) await new Promise((r) => setTimeout(r, 25));
@@ -107,6 +108,19 @@ describe('JmapWorkerPool', () => {
     assert.deepEqual(got.keywords, { $seen: true });
     assert.notEqual(afterWrite[1]![1].state, before[1]![1].state);
     assert.equal(afterWrite[1]![1].state, set![1].newState);
+  });
+
+  test("previews a worker computes are stored by the main thread (the worker's connection cannot write)", async () => {
+    await bench.add('INBOX', 'From: new@x.test\nSubject: fresh\n\nnever read before\n', {
+      at: new Date(Date.UTC(2025, 0, 1)),
+    });
+    const [query, get] = await onWorker(page());
+    const id = (query![1].ids as string[])[0]!;
+    assert.equal((get![1].list as { preview: string }[])[0]!.preview, 'never read before');
+    const storeId = bench.store.getAccount('bob@example.test')!.id;
+    const stored = () => bench.store.jmap.getEmails(storeId, [id])[0]?.preview ?? null;
+    for (let i = 0; i < 100 && stored() === null; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(stored(), 'never read before');
   });
 
   test('nothing is ready after close: the caller runs requests itself', async () => {

@@ -1,4 +1,4 @@
-// SQLite store speed-ups that must not change answers: cached routing lookups and savepoint-free batch commits.
+// SQLite store speed-ups that must not change answers: cached routing and vacation lookups and savepoint-free batch commits.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -87,6 +87,33 @@ describe('SqliteStore routing lookups', () => {
     assert.ok(store.getAccount('bob@example.test'));
     store.removeAccount('bob@example.test');
     assert.equal(store.getAccount('bob@example.test'), null);
+  });
+
+  test('vacation() (asked per local recipient of every delivery) is cached too, and sees any write at once', async () => {
+    const dir = await dataDir();
+    const server = open(dir);
+    const cli = open(dir);
+    server.addDomain('example.test');
+    const bob = server.addAccount('bob@example.test', 'h').id;
+    const cache = (server as unknown as { lookups: LookupCache }).lookups;
+    assert.equal(server.sending.vacation(bob).isEnabled, false);
+    const held = cache.size;
+    assert.ok(held >= 1, 'the answer is held');
+    server.sending.vacation(bob).isEnabled = true; // a caller changing its copy changes nothing
+    assert.equal(server.sending.vacation(bob).isEnabled, false);
+    assert.equal(cache.size, held, 'asked again: answered from memory');
+    const on = {
+      isEnabled: true,
+      fromDate: null,
+      toDate: null,
+      subject: 'Away',
+      textBody: 'back soon',
+      htmlBody: null,
+    };
+    cli.sending.setVacation(bob, on);
+    assert.deepEqual(server.sending.vacation(bob), on, "another process's write is seen at once");
+    server.sending.setVacation(bob, { ...on, isEnabled: false });
+    assert.equal(server.sending.vacation(bob).isEnabled, false, "the store's own write too");
   });
 
   test('cached answers are shared and frozen, so no caller can change another one', async () => {
