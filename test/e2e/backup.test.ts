@@ -41,7 +41,9 @@ function cliAsync(args: string[], configPath: string) {
 }
 
 const bodyOf = (n: number) =>
-  n % BIG_EVERY === 0 ? `big ${n}\n${`${'0123456789abcdef'.repeat(4)}\n`.repeat(1_200)}` : `message ${n}\n`.repeat(10);
+  n % BIG_EVERY === 0
+    ? `big ${n}\n${`${'0123456789abcdef'.repeat(4)}\n`.repeat(1_200)}`
+    : `message ${n}\n`.repeat(10);
 
 test('backup during a 1,000-message delivery loop; restore; every message acknowledged before it is present and whole', async () => {
   server = await createMailroom();

@@ -34,7 +34,8 @@ export function localRefusal(
   // or PKIX; else X.7.10 "Encryption needed", RFC 5248) to a peer that offers REQUIRETLS (else X.7.30).
   if (msg.requireTls) {
     if (!tls.active) return '550 5.7.10 REQUIRETLS: the receiving server offers no TLS';
-    if (!tls.verified) return '550 5.7.10 REQUIRETLS: the receiving server\'s certificate could not be validated';
+    if (!tls.verified)
+      return "550 5.7.10 REQUIRETLS: the receiving server's certificate could not be validated";
     if (!ext.requireTls) return '550 5.7.30 REQUIRETLS: the receiving server does not support REQUIRETLS';
   }
   const addresses = [msg.sender, ...msg.recipients.map((r) => r.address)];
