@@ -487,3 +487,4 @@ export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } 
 
 // Forwarding (SRS) and abuse defence limits live beside this file (kept under the ~500-line rule).
 export * from './limits-abuse.js';
+export * from './limits-accounts.js';

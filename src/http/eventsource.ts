@@ -15,14 +15,15 @@ import { API_SECURITY_HEADERS } from './security-headers.js';
 /**
  * Streams StateChange events for the user's accounts: the current states first (unless closeafter=state,
  * where the client long-polls for the next change), then each change of a wanted type, with a ping after
- * `ping` seconds of silence. `deps.streams` holds each stream's finisher so shutdown can end them.
+ * `ping` seconds of silence. `deps.streams` holds each stream's finisher (and its user) so shutdown, and
+ * the account check when the user is disabled or removed, can end them.
  */
 export function serveEventSource(
   req: IncomingMessage,
   res: ServerResponse,
   user: JmapUser,
   query: URLSearchParams,
-  deps: { states: StateSource; streams: Set<() => void> },
+  deps: { states: StateSource; streams: Map<() => void, string> },
 ): void {
   const params = parseEventSourceQuery(query);
   if (typeof params === 'string') {
@@ -67,7 +68,7 @@ export function serveEventSource(
     deps.streams.delete(finish);
     if (!res.writableEnded) res.end();
   };
-  deps.streams.add(finish);
+  deps.streams.set(finish, user.username);
   res.once('close', finish);
   // The current states at once, so a (re)connecting client knows whether it missed something (RFC 8620 7.3);
   // with closeafter=state the client long-polls for the next change instead.

@@ -63,6 +63,8 @@ export interface JmapHttp {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Ends every open EventSource stream (shutdown). */
   closeStreams(): void;
+  /** Ends the streams of users `check` refuses (disabled or removed accounts); returns how many. */
+  closeStreamsOf(check: (address: string) => string | null): number;
   /** Open EventSource streams (tests, metrics). */
   readonly openStreams: number;
 }
@@ -70,7 +72,7 @@ export interface JmapHttp {
 export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
   const api = new InFlight(deps.limits.maxConcurrentRequests);
   const uploads = new InFlight(deps.limits.maxConcurrentUpload);
-  const streams = new Set<() => void>();
+  const streams = new Map<() => void, string>();
   const log = deps.logger;
 
   /**
@@ -370,7 +372,18 @@ export function createJmapHttp(deps: JmapHttpDeps): JmapHttp {
       }
     },
     closeStreams() {
-      for (const finish of [...streams]) finish();
+      for (const finish of [...streams.keys()]) finish();
+    },
+    closeStreamsOf(check) {
+      let ended = 0;
+      for (const [finish, username] of [...streams]) {
+        const why = check(username);
+        if (why === null) continue;
+        log.info({ event: 'session-ended', protocol: 'http', account: username, reason: why }, why);
+        finish();
+        ended++;
+      }
+      return ended;
     },
     get openStreams() {
       return streams.size;
