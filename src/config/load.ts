@@ -14,6 +14,7 @@ import {
   DEFAULT_TLS_MIN_VERSION,
   GREYLIST,
 } from './limits.js';
+import { DEFAULT_MIN_PASSWORD_LENGTH } from './limits-accounts.js';
 import {
   DEFAULT_DEADLINES,
   DEFAULT_LIMITS,
@@ -164,7 +165,10 @@ function resolveConfig(
       ciphers: raw.tls?.ciphers ?? DEFAULT_TLS_CIPHERS,
       minVersion: raw.tls?.min_version ?? DEFAULT_TLS_MIN_VERSION,
     },
-    auth: { allowLoopbackPlaintext: raw.auth?.allow_loopback_plaintext ?? true },
+    auth: {
+      allowLoopbackPlaintext: raw.auth?.allow_loopback_plaintext ?? true,
+      minPasswordLength: raw.auth?.min_password_length ?? DEFAULT_MIN_PASSWORD_LENGTH,
+    },
     limits: {
       maxMessageSize: raw.limits?.max_message_size ?? DEFAULT_LIMITS.maxMessageSize,
       maxRecipients: raw.limits?.max_recipients ?? DEFAULT_LIMITS.maxRecipients,

@@ -92,7 +92,7 @@ before(async () => {
   a.cli(['domain', 'add', 'a.test']);
   a.cli(['user', 'add', 'alice@a.test', '--password', 'alice-pw']);
   b.cli(['domain', 'add', 'b.test']);
-  b.cli(['user', 'add', 'bob@b.test', '--password', 'bob-pw']);
+  b.cli(['user', 'add', 'bob@b.test', '--password', 'bob-password']);
   await Promise.all([a.start(), b.start()]);
 });
 
@@ -168,7 +168,7 @@ describe('jmap-jam', () => {
   });
 
   test('bob on B enables his vacation with jmap-jam; alice writes twice over JMAP and gets one auto-reply on A', async () => {
-    const bob = jam(b, 'bob@b.test', 'bob-pw');
+    const bob = jam(b, 'bob@b.test', 'bob-password');
     const bobAccount = (await bob.session).primaryAccounts['urn:ietf:params:jmap:vacationresponse']!;
     const [vs] = await bob.api.VacationResponse.set({
       accountId: bobAccount,
