@@ -18,7 +18,7 @@ import type { BenchServer } from './peers/server.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DOMAIN = 'example.test';
-const PASSWORD = 'pw';
+const PASSWORD = 'bench-password';
 
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true, // the old form: imap.ts [messages] [mix-seconds] [clients]

@@ -17,7 +17,7 @@ import type { BenchServer } from './peers/server.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DOMAIN = 'example.test';
-const PASSWORD = 'pw';
+const PASSWORD = 'bench-password';
 const USER = `big@${DOMAIN}`;
 
 const { values: opt } = parseArgs({

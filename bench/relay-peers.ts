@@ -77,7 +77,7 @@ export async function startMailroomRelay(o: {
   let child: ChildProcess | undefined;
   try {
     admin(o.cli, config, ['domain', 'add', 'relay.bench.test']);
-    admin(o.cli, config, ['user', 'add', SENDER, '--password', 'pw']);
+    admin(o.cli, config, ['user', 'add', SENDER, '--password', 'bench-password']);
     if (o.prefill) await o.prefill(join(dir, 'data'));
     const fd = openSync(logFile, 'a');
     child = spawn(process.execPath, [o.cli, 'serve', '--config', config], { stdio: ['ignore', fd, fd] });
@@ -98,7 +98,7 @@ export async function startMailroomRelay(o: {
     name: o.name ?? 'mailroom',
     host: '127.0.0.1',
     port: o.port,
-    auth: { username: SENDER, password: 'pw' },
+    auth: { username: SENDER, password: 'bench-password' },
     from: SENDER,
     memoryKiB: () => readMemory(proc.pid ?? -1)?.rssKiB ?? NaN,
     stop: async () => {

@@ -24,7 +24,7 @@ import {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DOMAIN = 'example.test';
-const PASSWORD = 'pw';
+const PASSWORD = 'bench-password';
 /** A good operation (one whole session) not done in this time counts as failed. */
 const OP_TIMEOUT_S = 30;
 

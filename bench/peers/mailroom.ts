@@ -22,7 +22,7 @@ export interface MailroomOptions {
   cli: string; // path to dist/cli.js
   port: number;
   domain: string;
-  user: string; // local part; the account is user@domain with password "pw"
+  user: string; // local part; the account is user@domain with password "bench-password"
   /** Raised for the idle load; CONTRACT.md [limits]. */
   maxConnections: number;
   /** Per remote IP and listener; default: the same as maxConnections (all bench load comes from 127.0.0.1). */
@@ -40,7 +40,7 @@ export interface MailroomOptions {
   jmapWorkers?: number;
   /** Node flags for the server process only (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
-  /** More accounts (full addresses, password "pw") besides user@domain. */
+  /** More accounts (full addresses, password "bench-password") besides user@domain. */
   accounts?: string[];
   /** More TOML appended to the config (e.g. [dns] and [inbound] for the inbound-checks mode). */
   extraToml?: string;
@@ -138,9 +138,9 @@ export async function startMailroom(o: MailroomOptions): Promise<MailroomServer>
   };
   try {
     admin(o.cli, config, ['domain', 'add', o.domain]);
-    admin(o.cli, config, ['user', 'add', `${o.user}@${o.domain}`, '--password', 'pw']);
+    admin(o.cli, config, ['user', 'add', `${o.user}@${o.domain}`, '--password', 'bench-password']);
     for (const address of o.accounts ?? [])
-      admin(o.cli, config, ['user', 'add', address, '--password', 'pw']);
+      admin(o.cli, config, ['user', 'add', address, '--password', 'bench-password']);
     if (o.prefill) await o.prefill(join(dir, 'data'));
     // Logs go to a file, not a pipe we drain: the bench process also runs the load generator and
     // must not spend its CPU reading the server's per-message log lines.

@@ -1,7 +1,7 @@
 // The server's one `authenticate`: checks a username/password against the store, throttled, without user enumeration.
 import { randomBytes } from 'node:crypto';
 import type { AuthResult } from '../smtp/server/services.js';
-import type { Store } from '../store/store.js';
+import type { Account, Store } from '../store/store.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { FailureLimiter, unmappedIp, type Ticket } from './failure-limiter.js';
 import { hashPassword, verifyPassword, type ScryptParams } from './password-hash.js';
@@ -39,6 +39,8 @@ export interface AuthenticatorDeps {
   cache?: VerifiedCache | null;
   /** Only for tests: counts or replaces the scrypt verification. */
   verify?: typeof verifyPassword;
+  /** Called after each successful sign-in (the server records last_login: auth/login-recorder.ts). */
+  onLogin?: (account: Account) => void;
 }
 
 export type Authenticate = (
@@ -182,19 +184,35 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
       return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
     }
     let outcome: 'ok' | 'failed' | 'error' = 'error';
+    /**
+     * The right password of an account that may not sign in (`user disable`, `user remove --keep-mail`):
+     * the client gets the same 'failed' as for a wrong one, and the limiter counts neither a failure nor
+     * a success ('error'): nobody guessed anything. The log line is auth_refused, not auth_failed, so a
+     * fail2ban jail does not ban the network of a disabled user whose phone keeps trying.
+     */
+    const signIn = (record: Account): AuthResult => {
+      if (record.state !== 'active') {
+        logger.info(
+          { event: 'auth_refused', ...fields, reason: record.state },
+          'auth refused: account disabled',
+        );
+        return { kind: 'failed' };
+      }
+      outcome = 'ok';
+      deps.onLogin?.(record);
+      return { kind: 'ok', account: record.address };
+    };
     try {
       const record = deps.store.getAccount(account);
       if (record && cache?.matches(account, record.passwordHash, password, deps.now())) {
-        outcome = 'ok';
-        return { kind: 'ok', account: record.address };
+        return signIn(record);
       }
       const stored = record?.passwordHash ?? (await dummyHash);
       const candidate = tooLong(password) ? '' : password;
       const matches = await (deps.verify ?? verifyPassword)(candidate, stored);
       if (record && matches && !tooLong(password)) {
         cache?.remember(account, record.passwordHash, password, deps.now());
-        outcome = 'ok';
-        return { kind: 'ok', account: record.address };
+        return signIn(record);
       }
       outcome = 'failed';
       logger.info({ event: 'auth_failed', ...fields }, 'auth failed');
@@ -216,8 +234,15 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
     let outcome: 'ok' | 'failed' | 'error' = 'error';
     try {
       const found = isApiTokenShape(token) ? (deps.store.tokens?.find(hashApiToken(token)) ?? null) : null;
+      const state = found ? (deps.store.getAccount(found.address)?.state ?? 'removed') : null;
+      if (found && state !== 'active') {
+        // A valid token of an account that may not sign in: refused as a wrong one, nothing guessed.
+        logger.info({ event: 'auth_refused', ...fields, reason: state, method: 'bearer' }, 'auth refused');
+        return { kind: 'failed' };
+      }
       if (found) {
         outcome = 'ok';
+        deps.onLogin?.(deps.store.getAccount(found.address)!);
         return { kind: 'ok', account: found.address };
       }
       outcome = 'failed';

@@ -44,6 +44,10 @@ export interface Command {
   summary: string;
   /** Options beyond --config/--help. */
   options: NonNullable<ParseArgsConfig['options']>;
+  /** What `--help` says about each option (name -> "ARG  what it does"); options without one are listed bare. */
+  optionHelp?: Record<string, string>;
+  /** Lines `--help` prints after the usage line: the actions and what they do. */
+  help?: readonly string[];
   run(ctx: CommandContext): Promise<void>;
 }
 
@@ -73,13 +77,75 @@ const LATER: string[] = [];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  mailroom ${c.name.padEnd(8)} ${c.summary}`);
-  return ['usage: mailroom <command> [arguments] [--config PATH]', '', 'commands:', ...lines, ''].join('\n');
+  return [
+    'usage: mailroom [--config PATH] <command> [arguments] [--config PATH]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'mailroom <command> --help shows its options.',
+    '',
+  ].join('\n');
+}
+
+/** The options every command takes (see main below). */
+const COMMON_OPTION_HELP: Record<string, string> = {
+  config: 'PATH  the config file (default: $MAILROOM_CONFIG, else ./mailroom.toml if present)',
+  help: 'this text',
+};
+
+/** `mailroom <command> --help`: the summary, the command's own lines, then every option it accepts. */
+export function commandHelp(command: Command): string {
+  const options = {
+    ...command.options,
+    config: { type: 'string' as const },
+    help: { type: 'boolean' as const, short: 'h' },
+  };
+  const rows = Object.entries(options).map(([name, spec]) => {
+    const text = command.optionHelp?.[name] ?? COMMON_OPTION_HELP[name] ?? '';
+    // "ARG  what it does": the argument's name goes beside the option (`--password PW`).
+    const arg = /^([A-Z][A-Z_]*) {2}(.*)$/.exec(text);
+    const short = 'short' in spec && spec.short ? `-${spec.short}, ` : '';
+    const value = spec.type === 'string' ? ` ${arg?.[1] ?? 'VALUE'}` : '';
+    return { label: `${short}--${name}${value}`, text: arg?.[2] ?? text };
+  });
+  const width = Math.max(...rows.map((r) => r.label.length)) + 2;
+  return [
+    `mailroom ${command.name}: ${command.summary}`,
+    ...(command.help ? ['', ...command.help] : []),
+    '',
+    'options:',
+    ...rows.map((r) => `  ${r.label.padEnd(width)}${r.text}`.trimEnd()),
+    '',
+  ].join('\n');
+}
+
+/**
+ * `--config PATH` (or `--config=PATH`) before the command name, as in `mailroom --config x user list`:
+ * taken off the front of argv. Returns the path (or undefined) and the rest.
+ */
+function leadingConfig(argv: string[]): { config: string | undefined; rest: string[] } {
+  let config: string | undefined;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config') {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('-'))
+        throw new UsageError("option '--config <value>' argument missing");
+      config = value;
+      i++;
+    } else if (arg.startsWith('--config=')) config = arg.slice('--config='.length);
+    else break;
+  }
+  return { config, rest: argv.slice(i) };
 }
 
 /** Runs one invocation; returns the exit status. Never throws. */
 export async function main(io: CliIo): Promise<number> {
-  const [name, ...rest] = io.argv;
   try {
+    const leading = leadingConfig(io.argv);
+    const [name, ...rest] = leading.rest;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       io.stdout(usage());
       return name === undefined ? 2 : 0;
@@ -107,8 +173,13 @@ export async function main(io: CliIo): Promise<number> {
       throw new UsageError(`${name}: ${reason}`);
     }
     if (parsed.values.help) {
-      io.stdout(`mailroom ${command.name}: ${command.summary}\n`);
+      io.stdout(commandHelp(command));
       return 0;
+    }
+    if (leading.config !== undefined) {
+      if (typeof parsed.values.config === 'string' && parsed.values.config !== leading.config)
+        throw new UsageError('--config given twice, with different paths');
+      parsed.values.config = leading.config;
     }
     let config: Config | undefined;
     const ctx: CommandContext = {

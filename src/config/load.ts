@@ -16,6 +16,7 @@ import {
   defaultJmapWorkers,
   GREYLIST,
 } from './limits.js';
+import { DEFAULT_MIN_PASSWORD_LENGTH } from './limits-accounts.js';
 import {
   DEFAULT_DEADLINES,
   DEFAULT_LIMITS,
@@ -166,7 +167,10 @@ function resolveConfig(
       ciphers: raw.tls?.ciphers ?? DEFAULT_TLS_CIPHERS,
       minVersion: raw.tls?.min_version ?? DEFAULT_TLS_MIN_VERSION,
     },
-    auth: { allowLoopbackPlaintext: raw.auth?.allow_loopback_plaintext ?? true },
+    auth: {
+      allowLoopbackPlaintext: raw.auth?.allow_loopback_plaintext ?? true,
+      minPasswordLength: raw.auth?.min_password_length ?? DEFAULT_MIN_PASSWORD_LENGTH,
+    },
     limits: {
       maxMessageSize: raw.limits?.max_message_size ?? DEFAULT_LIMITS.maxMessageSize,
       maxRecipients: raw.limits?.max_recipients ?? DEFAULT_LIMITS.maxRecipients,

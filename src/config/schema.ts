@@ -240,6 +240,7 @@ export const rawConfigSchema = z.strictObject({
   auth: z
     .strictObject({
       allow_loopback_plaintext: z.boolean({ error: 'expected true or false' }).optional(),
+      min_password_length: positiveInt('a positive integer (characters)').optional(),
     })
     .optional(),
   limits: z
@@ -433,7 +434,7 @@ export interface Config {
   tls: { certPath: string; keyPath: string } | null;
   /** Server-side TLS (all listeners, implicit TLS and STARTTLS); the outbound client keeps its own. */
   tlsPolicy: { ciphers: string; minVersion: TlsVersion };
-  auth: { allowLoopbackPlaintext: boolean };
+  auth: { allowLoopbackPlaintext: boolean; minPasswordLength: number };
   limits: {
     maxMessageSize: number;
     maxRecipients: number;

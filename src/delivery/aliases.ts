@@ -14,6 +14,8 @@ export interface AddressBook {
 export interface Resolution {
   local: number[]; // account ids, de-duplicated, in first-seen order
   remote: string[]; // addresses outside our domains, de-duplicated, lower-cased domain
+  /** The first alias loop met (sources in order, the repeated one last), if any. */
+  loop?: string[];
 }
 
 /** Splits at the last '@' (a quoted local part may contain '@'); the domain is lower-cased (RFC 5321 2.4). */
@@ -67,9 +69,10 @@ function lookupExact(book: AddressBook, address: string): Hit | null {
 /**
  * Expands a local address to accounts and remote addresses. Alias targets are resolved the same
  * way, recursively: an alias source already on the current path is a loop and is skipped (so
- * a -> b -> a delivers nothing twice and never spins); past ALIAS_MAX_DEPTH a branch is dropped.
- * Unknown local targets are dropped (the admin's alias is stale, the sender did nothing wrong);
- * if nothing at all remains the caller treats the address as unknown.
+ * a -> b -> a delivers nothing twice and never spins) and reported in `loop`; past ALIAS_MAX_DEPTH a
+ * branch is dropped. Unknown local targets are dropped (the admin's alias is stale, the sender did
+ * nothing wrong). If nothing at all remains: null (the caller treats the address as unknown), or,
+ * when a loop was met, an empty resolution with `loop` (RFC 5321 6.3: a routing loop, 554 5.4.6).
  */
 export function resolveLocal(book: AddressBook, local: string, domain: string): Resolution | null {
   const first = lookupLocal(book, local.toLowerCase(), domain);
@@ -87,7 +90,11 @@ export function resolveLocal(book: AddressBook, local: string, domain: string): 
       }
       return;
     }
-    if (path.has(hit.source) || depth >= ALIAS_MAX_DEPTH) return;
+    if (path.has(hit.source)) {
+      out.loop ??= [...path, hit.source];
+      return;
+    }
+    if (depth >= ALIAS_MAX_DEPTH) return;
     const inner = new Set(path).add(hit.source);
     for (const target of hit.targets) {
       const address = normalizeAddress(target.trim());
@@ -105,5 +112,35 @@ export function resolveLocal(book: AddressBook, local: string, domain: string): 
     }
   };
   visit(first, new Set(), 0);
-  return out.local.length + out.remote.length > 0 ? out : null;
+  return out.local.length + out.remote.length > 0 || out.loop ? out : null;
+}
+
+/**
+ * The first alias loop that resolving the alias `source` runs into, as the chain of sources with the
+ * repeated one last (['a@d', 'b@d', 'a@d']), or null. Follows exactly what delivery follows (exact
+ * address, plus-addressing, the catch-all), so `a -> nobody@d` with `@d -> a@d` is a loop, and so is a
+ * catch-all that targets an unknown address of its own domain. `mailroom alias add` refuses what this
+ * finds (store/sqlite/directory.ts checks it in the same transaction as the write).
+ */
+export function findAliasLoop(book: AddressBook, source: string): string[] | null {
+  const targets = book.aliasTargets(source);
+  if (!targets) return null;
+  const done = new Set<string>(); // sources fully explored without a loop
+  const visit = (hit: Hit, path: string[]): string[] | null => {
+    if (hit.kind === 'account') return null;
+    if (path.includes(hit.source)) return [...path, hit.source];
+    if (done.has(hit.source) || path.length >= ALIAS_MAX_DEPTH) return null;
+    const inner = [...path, hit.source];
+    for (const target of hit.targets) {
+      const address = normalizeAddress(target.trim());
+      const parts = address === null ? null : splitAddress(address);
+      if (!parts || !book.isLocalDomain(parts.domain)) continue;
+      const next = lookupLocal(book, parts.local, parts.domain);
+      const loop = next ? visit(next, inner) : null;
+      if (loop) return loop;
+    }
+    done.add(hit.source);
+    return null;
+  };
+  return visit({ kind: 'alias', source, targets }, []);
 }

@@ -16,7 +16,12 @@ export type RouteRecipient = (address: string, authenticatedAs: string | null) =
 export function addressBookOf(store: RouterStore): AddressBook {
   return {
     isLocalDomain: (domain) => store.isLocalDomain(domain),
-    accountId: (address) => store.getAccount(address)?.id ?? null,
+    // A removed account (`user remove --keep-mail`) receives nothing: its address is unknown. A disabled
+    // one still receives (CONTRACT.md: only its sign-in is refused).
+    accountId: (address) => {
+      const account = store.getAccount(address);
+      return account && account.state !== 'removed' ? account.id : null;
+    },
     aliasTargets: (source) => store.getAlias(source)?.targets ?? null,
   };
 }
@@ -47,7 +52,7 @@ export function createRouter(
   const book = addressBookOf(store);
 
   const postmasterFallback = (domain: string): RouteResult => {
-    const accounts = store.listAccounts();
+    const accounts = store.listAccounts().filter((a) => a.state !== 'removed');
     const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
     const ofDomain = accounts.filter((a) => a.address.endsWith(`@${domain}`)).sort(byId);
     const chosen =
@@ -60,6 +65,11 @@ export function createRouter(
 
   const routeLocal = (local: string, domain: string): RouteResult => {
     const resolved = resolveLocal(book, local, domain);
+    const isPostmaster = local.toLowerCase() === 'postmaster';
+    if (resolved && resolved.local.length + resolved.remote.length === 0 && resolved.loop) {
+      // RFC 5321 4.5.1: postmaster is accepted whatever the aliases do.
+      return isPostmaster ? postmasterFallback(domain) : { kind: 'routing-loop', loop: resolved.loop };
+    }
     if (resolved) {
       return {
         kind: 'accept',
@@ -68,7 +78,7 @@ export function createRouter(
         ...(resolved.remote.length > 0 ? { forwardedBy: domain } : {}),
       };
     }
-    if (local.toLowerCase() === 'postmaster') return postmasterFallback(domain);
+    if (isPostmaster) return postmasterFallback(domain);
     return { kind: 'unknown-user' };
   };
 

@@ -19,6 +19,8 @@ import { API_SECURITY_HEADERS } from './security-headers.js';
  */
 interface Stream {
   res: ServerResponse;
+  /** The signed-in user (an address): the account check ends the streams of a disabled or removed one. */
+  username: string;
   types: ReadonlySet<string> | null;
   /** [store account id, JMAP account id] of the user's accounts. */
   accounts: readonly (readonly [number, string])[];
@@ -86,6 +88,7 @@ export class EventSourceStreams {
     req.socket.setTimeout(0);
     const stream: Stream = {
       res,
+      username: user.username,
       types: params.types,
       accounts: [...user.accounts.values()].map((a) => [a.storeId, a.id] as const),
       pingSeconds: params.pingSeconds,
@@ -106,6 +109,22 @@ export class EventSourceStreams {
   /** Ends every stream (shutdown). */
   closeAll(): void {
     for (const stream of [...this.all]) this.end(stream);
+  }
+
+  /** Ends the streams of users `check` gives a reason for (disabled or removed accounts); calls `ended` for each. */
+  closeWhere(
+    check: (username: string) => string | null,
+    ended: (username: string, why: string) => void,
+  ): number {
+    let count = 0;
+    for (const stream of [...this.all]) {
+      const why = check(stream.username);
+      if (why === null) continue;
+      this.end(stream);
+      ended(stream.username, why);
+      count++;
+    }
+    return count;
   }
 
   private add(stream: Stream): void {

@@ -80,6 +80,8 @@ export interface JmapHttp {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
   /** Ends every open EventSource stream and WebSocket connection (shutdown). */
   closeStreams(): void;
+  /** Ends the streams of users `check` refuses (disabled or removed accounts); returns how many. */
+  closeStreamsOf(check: (address: string) => string | null): number;
   /** Open EventSource streams (tests, metrics). */
   readonly openStreams: number;
 }
@@ -88,7 +90,7 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
   const deps = { ...options, now: options.now ?? Date.now };
   const api = new InFlight(deps.limits.maxConcurrentRequests);
   const uploads = new InFlight(deps.limits.maxConcurrentUpload);
-  const streams = new Set<() => void>();
+  const streams = new Map<() => void, string>();
   const log = deps.logger;
   // One liveness timer for every WebSocket connection (net/ticker.ts says why).
   const wsTicker = new Ticker(WEBSOCKET_LIMITS.pingIntervalMs);
@@ -129,8 +131,11 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
     const header = req.headers.authorization;
     // An API token (Bearer) or a password (Basic); both go through the one failure limiter.
     const bearer = parseBearerAuth(header);
-    const storedHash = (address: string): string | null =>
-      deps.store.getAccount(address)?.passwordHash ?? null;
+    // A disabled or removed account has no usable hash: its cached header misses and is refused below.
+    const storedHash = (address: string): string | null => {
+      const account = deps.store.getAccount(address);
+      return account && account.state === 'active' ? account.passwordHash : null;
+    };
     // A Basic header verified before is checked against the stored hash only (basic-auth-cache.ts).
     // Tokens are not cached: a revoked one must fail at once.
     const known =
@@ -464,8 +469,21 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
       }
     },
     closeStreams() {
-      for (const finish of [...streams]) finish();
+      for (const finish of [...streams.keys()]) finish();
       eventSources.closeAll();
+    },
+    closeStreamsOf(check) {
+      const ended = (username: string, why: string) =>
+        log.info({ event: 'session-ended', protocol: 'http', account: username, reason: why }, why);
+      let count = 0;
+      for (const [finish, username] of [...streams]) {
+        const why = check(username);
+        if (why === null) continue;
+        finish();
+        ended(username, why);
+        count++;
+      }
+      return count + eventSources.closeWhere(check, ended);
     },
     get openStreams() {
       return streams.size + eventSources.size;

@@ -27,8 +27,8 @@ export interface JmapWebSocketDeps {
   logger: Logger;
   /** The API's per-account request counter: WebSocket requests count against maxConcurrentRequests too. */
   api: InFlight;
-  /** Shutdown ends every connection through its finisher here (as EventSource streams). */
-  streams: Set<() => void>;
+  /** Every connection's finisher and its user: shutdown and the account check end them through it. */
+  streams: Map<() => void, string>;
   /** The shared liveness timer (WEBSOCKET_LIMITS.pingIntervalMs). */
   ticker: Ticker;
   limitsWs?: { maxQueuedMessages: number; maxBufferedBytes: number };
@@ -230,7 +230,7 @@ export function serveJmapWebSocket(
     stopPush();
     deps.streams.delete(finish);
   };
-  deps.streams.add(finish);
+  deps.streams.set(finish, user.username);
   socket.on('data', onData);
   socket.once('close', cleanup);
   socket.on('error', () => socket.destroy());

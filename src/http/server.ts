@@ -46,6 +46,11 @@ export interface HttpListeners {
 /** A handle the server's shutdown calls: ends EventSource streams and idle keep-alive connections. */
 export interface HttpShutdownHandle {
   shutdown(): void;
+  /**
+   * Ends the EventSource streams of accounts `check` refuses (user disable/remove). Other requests need
+   * nothing: each one authenticates (Basic through the authenticator, cookies in web-routes.ts).
+   */
+  revalidate(check: (address: string) => string | null): number;
 }
 
 /** node:http with the limits of limits.ts HTTP_LIMITS (header size, header/request timeouts, keep-alive). */
@@ -225,6 +230,7 @@ export async function startHttpListeners(
       server.closeIdleConnections();
       server.close(() => undefined);
     },
+    revalidate: (check) => jmap.closeStreamsOf(check),
   };
   deps.track(handle, true);
   return result;

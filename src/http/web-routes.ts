@@ -175,8 +175,13 @@ export function createWebHttp(deps: WebHttpDeps): WebHttp {
     cookieUser(req, res, cookie, exposeToken) {
       const session = deps.sessions.use(cookie);
       const account = session ? deps.store.getAccountById(session.accountId) : null;
-      if (!session || !account || credentialOf(account.passwordHash) !== session.credential) {
-        // Expired, signed out, or the password changed / the account went (CLI): sign in again.
+      if (
+        !session ||
+        !account ||
+        account.state !== 'active' ||
+        credentialOf(account.passwordHash) !== session.credential
+      ) {
+        // Expired, signed out, or the password changed / the account went or was disabled (CLI): sign in again.
         if (session) deps.sessions.drop(cookie);
         res.setHeader('Set-Cookie', sessionCookie(null, isSecure(req)));
         refuse(res, 401, 'the session has ended; sign in again', {

@@ -73,6 +73,8 @@ export interface ImapConnectionOptions {
 export interface ImapConnectionHandle {
   /** Server shutdown: `* BYE` and close (RFC 9051 7.1.5). */
   shutdown(): void;
+  /** Ends the session with `* BYE <reason>` if `check` refuses its account (user disable/remove); 1 if so. */
+  revalidate(check: (address: string) => string | null): number;
 }
 
 function isLoopback(address: string): boolean {
@@ -448,6 +450,16 @@ export function serveImapConnection(
   return {
     shutdown(): void {
       close(session.bye('Server shutting down'));
+    },
+    revalidate(check): number {
+      const st = session.state;
+      if (ended || (st.kind !== 'authenticated' && st.kind !== 'selected')) return 0;
+      const why = check(st.account.address);
+      if (why === null) return 0;
+      // RFC 9051 7.1.5: BYE, then the server closes; the client shows the text and does not retry at once.
+      log.info({ event: 'session-ended', protocol: 'imap', account: st.account.address, reason: why }, why);
+      close(session.bye(why));
+      return 1;
     },
   };
 }

@@ -53,6 +53,8 @@ export interface Pop3ConnectionOptions {
 export interface Pop3ConnectionHandle {
   /** Ends the session without UPDATE (nothing deleted) once the current command's reply is written. */
   shutdown(): void;
+  /** The same, with `-ERR [AUTH] <reason>`, if `check` refuses its account (user disable/remove); 1 if so. */
+  revalidate(check: (address: string) => string | null): number;
 }
 
 function isLoopback(address: string): boolean {
@@ -78,6 +80,8 @@ export function servePop3Connection(
   let busy = false;
   let ended = false;
   let shutdownRequested = false;
+  /** The last line when the session ends on request: shutdown's, or the account check's. */
+  let endReply: string = R.shuttingDown;
   let timer: NodeJS.Timeout | undefined;
   let bytesOut = 0;
   const clock = options.clock ?? (() => performance.now());
@@ -231,7 +235,7 @@ export function servePop3Connection(
     }
     if (shutdownRequested) {
       session.close();
-      return finish(R.shuttingDown);
+      return finish(endReply);
     }
     if (!ended) {
       syncDeadlines();
@@ -290,12 +294,23 @@ export function servePop3Connection(
   watch.update();
   return {
     shutdown() {
-      if (ended) return;
+      if (ended || shutdownRequested) return;
       shutdownRequested = true;
       if (!busy) {
         session.close();
-        finish(R.shuttingDown);
+        finish(endReply);
       }
+    },
+    revalidate(check) {
+      const st = session.state;
+      if (ended || shutdownRequested || st.kind !== 'transaction') return 0;
+      const why = check(st.account);
+      if (why === null) return 0;
+      log.info({ event: 'session-ended', protocol: 'pop3', account: st.account, reason: why }, why);
+      // RFC 1939 has no unsolicited reply: a last -ERR line (RFC 3206 [AUTH]) and the close, without UPDATE.
+      endReply = R.accountEnded(why);
+      this.shutdown();
+      return 1;
     },
   };
 }

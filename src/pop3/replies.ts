@@ -54,6 +54,7 @@ export const R = {
   /** A deadline activity does not extend has passed (net/deadlines.ts): which one, in words. */
   deadline: (what: string) => err(`Timeout: ${what}; closing connection`),
   shuttingDown: err('[SYS/TEMP] Server shutting down; no messages were deleted'),
+  accountEnded: (why: string): string => err(`[AUTH] ${why}; no messages were deleted`),
   internalError: err('[SYS/TEMP] Internal error; no messages were deleted'),
 } as const;
 

@@ -13,7 +13,7 @@ import { loadTls } from '../net/tls.js';
 import type { Logger } from '../observability/logger.js';
 import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
-import { isLoopback, serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
+import { isLoopback, serveSmtpConnection } from '../smtp/server/connection.js';
 import { createSubmissionLimits, type SubmissionLimits } from '../abuse/rate-limits.js';
 import { createGreylist, DEFAULT_GREYLIST_SETTINGS, type GreylistSettings } from '../abuse/greylist.js';
 import type { SmtpPolicy, SmtpRole, SmtpServices } from '../smtp/server/services.js';
@@ -26,6 +26,8 @@ import { startOutgoingQueue, type OutgoingQueue } from '../queue/outgoing.js';
 import type { DeliveryRequest, Store } from '../store/store.js';
 import { createQueueIdGenerator } from '../queue/queue-id.js';
 import { createMailResolver } from '../dns/resolver.js';
+import { LoginRecorder } from '../auth/login-recorder.js';
+import { startAccountWatch, type SessionHandle } from './account-sessions.js';
 import type { MailResolver } from '../dns/types.js';
 import { createInboundChecks, type InboundChecks } from '../inbound/checks.js';
 
@@ -97,6 +99,12 @@ export function createSmtpServices(options: {
     isLocalDomain: (domain) => store.isLocalDomain(domain),
     now,
   });
+  // user list --json's last_login: written at most once a minute per account.
+  const logins = new LoginRecorder(
+    store,
+    () => now().getTime(),
+    (err) => options.logger?.warn({ err }, 'recording the last login failed'),
+  );
   // The one authenticator (and so the one failure limiter) of the process: SMTP, IMAP, POP3 and HTTP
   // all get this function, so failures count across protocols and connections; HTTP's Bearer tokens too.
   const auth = createAuthenticators({
@@ -104,6 +112,7 @@ export function createSmtpServices(options: {
     now: () => now().getTime(),
     sleep: timerSleep,
     ...(options.logger ? { logger: options.logger } : {}),
+    onLogin: (account) => logins.record(account),
   });
   return {
     routeRecipient: createRouter(store, { hostname: options.hostname, srs }),
@@ -159,8 +168,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const listeners: Listener[] = [];
   const addresses: Partial<Record<ListenerName, ListenAddress[]>> = {};
 
-  // Open sessions, so shutdown can send each its 421.
-  const sessions = new Set<SmtpConnectionHandle>();
+  // Open sessions, so shutdown can send each its 421, and the account watch can end those of a disabled account.
+  const sessions = new Set<SessionHandle>();
   // In-flight deliveries are counted so shutdown can let them finish (their 250 is owed).
   const inFlight = new Set<Promise<void>>();
   // Local delivery answers for users on vacation (RFC 3834); SMTP and JMAP submission both go through it.
@@ -289,7 +298,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       submissionLimits,
       now,
       storage,
-      track: (handle: SmtpConnectionHandle, open: boolean) =>
+      track: (handle: SessionHandle, open: boolean) =>
         open ? sessions.add(handle) : sessions.delete(handle),
       started: listeners,
     };
@@ -320,11 +329,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     resolver,
   });
   wakeQueue = () => outgoing.scheduler.wake();
+  // `user disable` / `user remove` (usually the CLI, another process): the account's sessions end within ~1 s.
+  const accountWatch = startAccountWatch({ store, sessions: () => sessions, logger });
 
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       await Promise.all(listeners.map((l) => l.stopAccepting()));
+      accountWatch.stop();
       // No new attempts; running ones get the grace period, then are abandoned (claimed rows retry after restart).
       await outgoing.stop(graceMs);
       const open = () => listeners.reduce((n, l) => n + l.sockets.size, 0);

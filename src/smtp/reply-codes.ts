@@ -66,6 +66,8 @@ export const REPLY = {
   requireTlsWithoutTls: r(530, '5.7.10', 'REQUIRETLS needs a TLS session (STARTTLS first)'),
   unknownUser: r(550, '5.1.1', 'Mailbox unavailable: no such user here'),
   relayDenied: r(554, '5.7.1', 'Relay access denied'),
+  // RFC 5321 6.3 (a mail loop is a permanent failure here) and RFC 3463 X.4.6 "Routing loop detected".
+  routingLoop: r(554, '5.4.6', 'Routing loop detected: the aliases of this address loop'),
   // Per-account submission limits (abuse/rate-limits.ts): temporary, RFC 3463 4.7.1 "not authorized".
   messageLimit: r(451, '4.7.1', 'Too many messages sent in the last hour, try again later'),
   recipientLimit: r(451, '4.7.1', 'Too many recipients in the last hour, try again later'),
@@ -129,6 +131,14 @@ export function junkLimitReply(hostname: string): Reply {
 /** RFC 5321 3.8: a server shutting down answers 421 and closes; 4.3.2 = system not accepting messages (RFC 3463). */
 export function shuttingDownReply(hostname: string): Reply {
   return r(421, '4.3.2', `${hostname} service shutting down, try again later`);
+}
+
+/**
+ * The signed-in account was disabled or removed (user disable/remove) during the session: 421 (RFC 5321
+ * 3.8, closing) with 4.7.0, a policy reason (RFC 3463); nothing more is accepted from this session.
+ */
+export function accountEndedReply(hostname: string, why: string): Reply {
+  return r(421, '4.7.0', `${hostname} ${why}, closing connection`);
 }
 
 /** Too many invalid commands (SESSION_ERROR_LIMIT): 421 and close, as Postfix's smtpd_hard_error_limit. */

@@ -10,11 +10,28 @@ import type { SendingStore } from './sending-store.js';
 import type { TokenStore } from './token-store.js';
 import type { UploadStore } from './upload-store.js';
 
+/**
+ * 'active'; 'disabled' (`user disable`: no sign-in on any protocol, mail still accepted); 'removed'
+ * (`user remove --keep-mail`: no sign-in, no mail, its mailboxes kept until `user remove --force`).
+ */
+export type AccountState = 'active' | 'disabled' | 'removed';
+
 export interface Account {
   id: number;
   address: string; // lower-cased local@domain
   passwordHash: string;
   createdAt: Date;
+  state: AccountState;
+  /** The last successful sign-in (any protocol), to the minute; null: never. */
+  lastLoginAt: Date | null;
+}
+
+/** What `user list --json` reports beyond the account itself. */
+export interface AccountUsage {
+  accountId: number;
+  /** Octets of the messages in all its mailboxes (a message in two mailboxes counts twice, as IMAP QUOTA's STORAGE). */
+  bytes: number;
+  messages: number;
 }
 
 export interface Alias {
@@ -157,15 +174,25 @@ export interface Store {
   isLocalDomain(name: string): boolean;
 
   // Accounts (the address's domain must be local; creating one creates its INBOX and special-use folders)
-  addAccount(address: string, passwordHash: string): Account; // 'ACCOUNT_EXISTS', 'DOMAIN_NOT_LOCAL'
+  addAccount(address: string, passwordHash: string): Account; // 'ACCOUNT_EXISTS', 'DOMAIN_NOT_LOCAL', 'ALIAS_EXISTS'
   removeAccount(address: string): void; // 'NO_SUCH_ACCOUNT'
+  /** 'disabled'/'active' (user disable/enable) or 'removed' (user remove --keep-mail). 'NO_SUCH_ACCOUNT' */
+  setAccountState(address: string, state: AccountState): void;
+  /** Records a successful sign-in at `at` (bookkeeping: not fsynced before it returns). */
+  recordLogin(accountId: number, at: Date): void;
+  /** Storage used per account (every account, in one query). */
+  accountUsage(): AccountUsage[];
   setPasswordHash(address: string, passwordHash: string): void; // 'NO_SUCH_ACCOUNT'
   getAccount(address: string): Account | null;
   getAccountById(id: number): Account | null;
   listAccounts(): Account[];
 
   // Aliases
-  addAlias(source: string, targets: string[]): void; // replaces an existing alias with the same source
+  /**
+   * Adds targets to the alias `source` (creating it), or with `replace` sets them. Refused: a source that
+   * is an account ('ACCOUNT_EXISTS'), a change that makes a loop ('ALIAS_LOOP'), 'DOMAIN_NOT_LOCAL'.
+   */
+  addAlias(source: string, targets: string[], options?: { replace?: boolean }): void;
   removeAlias(source: string): void; // 'NO_SUCH_ALIAS'
   getAlias(source: string): Alias | null;
   listAliases(): Alias[];

@@ -171,6 +171,36 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
         assert.deepEqual(store.listMailboxes(bob), []);
         rejectsWithCode(() => store.removeAccount('bob@example.test'), 'NO_SUCH_ACCOUNT');
       });
+      void test('states: disable, remove keeping the mail, enable; last login; usage per account', async () => {
+        const { store, bob, carol } = await withUsers();
+        assert.equal(store.getAccount('bob@example.test')?.state, 'active');
+        assert.equal(store.getAccount('bob@example.test')?.lastLoginAt, null);
+        store.setAccountState('BOB@example.test', 'disabled');
+        assert.equal(store.getAccount('bob@example.test')?.state, 'disabled');
+        assert.equal(store.getAccountById(bob)?.state, 'disabled');
+        store.setAccountState('bob@example.test', 'removed');
+        assert.equal(store.listAccounts().find((a) => a.id === bob)?.state, 'removed');
+        assert.equal(store.listMailboxes(bob).length, 6, 'mailboxes kept');
+        // The address stays taken while the mail is kept.
+        rejectsWithCode(() => store.addAccount('bob@example.test', 'h'), 'ACCOUNT_EXISTS');
+        store.setAccountState('bob@example.test', 'active');
+        assert.equal(store.getAccount('bob@example.test')?.state, 'active');
+        rejectsWithCode(() => store.setAccountState('nobody@example.test', 'disabled'), 'NO_SUCH_ACCOUNT');
+        store.recordLogin(bob, new Date(T0.getTime() + 60_000));
+        assert.equal(store.getAccount('bob@example.test')?.lastLoginAt?.getTime(), T0.getTime() + 60_000);
+        await store.deliver(
+          request({ body: memoryBody('Subject: a\r\n\r\nhello\r\n'), local: [{ accountId: bob }] }),
+        );
+        await store.deliver(
+          request({ body: memoryBody('x\r\n'), local: [{ accountId: bob }, { accountId: carol }] }),
+        );
+        const usage = new Map(store.accountUsage().map((u) => [u.accountId, u]));
+        const inbox = (id: number) => store.listMessages(store.getMailbox(id, 'INBOX')!.id);
+        const sum = (id: number) => inbox(id).reduce((n, m) => n + m.size, 0);
+        assert.deepEqual(usage.get(bob), { accountId: bob, bytes: sum(bob), messages: 2 });
+        assert.deepEqual(usage.get(carol), { accountId: carol, bytes: sum(carol), messages: 1 });
+        assert.ok(sum(bob) > sum(carol) && sum(carol) > 0);
+      });
       void test('a re-created mailbox name never gets an old UIDVALIDITY, even at the same clock second', async () => {
         const { store } = await fresh();
         store.addDomain('example.test');
@@ -198,7 +228,13 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
         });
         store.addAlias('@example.test', ['bob@example.test']);
         assert.deepEqual(store.getAlias('@EXAMPLE.test')?.targets, ['bob@example.test']);
-        store.addAlias('team@example.test', ['carol@example.test']);
+        store.addAlias('team@example.test', ['carol@example.test', 'dan@remote.example']);
+        assert.deepEqual(
+          store.getAlias('team@example.test')?.targets,
+          ['bob@example.test', 'x@remote.example', 'carol@example.test', 'dan@remote.example'],
+          'added to the existing targets (issue 11: an existing source was silently replaced)',
+        );
+        store.addAlias('team@example.test', ['carol@example.test'], { replace: true });
         assert.deepEqual(store.getAlias('team@example.test')?.targets, ['carol@example.test'], 'replaced');
         assert.deepEqual(
           store.listAliases().map((a) => a.source),
@@ -211,6 +247,53 @@ export function runStoreContract(backend: string, harness: StoreHarness): void {
         store.removeAlias('TEAM@example.test');
         assert.equal(store.getAlias('team@example.test'), null);
         rejectsWithCode(() => store.removeAlias('team@example.test'), 'NO_SUCH_ALIAS');
+      });
+      void test('an alias never shadows an account, nor an account an alias (ACCOUNT_EXISTS, ALIAS_EXISTS)', async () => {
+        const { store } = await withUsers();
+        // The account would win at delivery and the alias would be dead (issue 11).
+        rejectsWithCode(() => store.addAlias('Bob@example.test', ['carol@example.test']), 'ACCOUNT_EXISTS');
+        assert.equal(store.getAlias('bob@example.test'), null);
+        store.addAlias('sales@example.test', ['bob@example.test']);
+        rejectsWithCode(() => store.addAccount('sales@example.test', 'h'), 'ALIAS_EXISTS');
+        assert.equal(store.getAccount('sales@example.test'), null);
+      });
+      void test('loops are refused: A->A, A->B->A, through plus-addressing and catch-alls (ALIAS_LOOP)', async () => {
+        const { store } = await withUsers();
+        rejectsWithCode(() => store.addAlias('a@example.test', ['A@example.test']), 'ALIAS_LOOP');
+        store.addAlias('a@example.test', ['b@example.test']);
+        rejectsWithCode(
+          () => store.addAlias('b@example.test', ['bob@example.test', 'a@example.test']),
+          'ALIAS_LOOP',
+        );
+        assert.equal(store.getAlias('b@example.test'), null, 'nothing written');
+        rejectsWithCode(() => store.addAlias('b@example.test', ['a+tag@example.test']), 'ALIAS_LOOP');
+        // b@ is unknown, so it falls to the catch-all, which leads back to a@.
+        rejectsWithCode(() => store.addAlias('@example.test', ['a@example.test']), 'ALIAS_LOOP');
+        // A catch-all to an unknown address of its own domain comes back to itself.
+        rejectsWithCode(() => store.addAlias('@example.test', ['nobody@example.test']), 'ALIAS_LOOP');
+        // Adding to an existing alias checks the whole result; --replace may break a loop away.
+        store.addAlias('b@example.test', ['carol@example.test']);
+        rejectsWithCode(() => store.addAlias('b@example.test', ['a@example.test']), 'ALIAS_LOOP');
+        store.addAlias('@example.test', ['bob@example.test']);
+        assert.match(
+          (() => {
+            try {
+              store.addAlias('b@example.test', ['a@example.test']);
+              return '';
+            } catch (err) {
+              return (err as Error).message;
+            }
+          })(),
+          /a@example\.test -> b@example\.test|b@example\.test -> a@example\.test/,
+          'the error names the chain',
+        );
+        // Not loops: a chain, two aliases to one account, a remote target.
+        store.addAlias('c@example.test', ['b@example.test', 'bob@example.test', 'far@remote.example']);
+        assert.deepEqual(store.getAlias('c@example.test')?.targets, [
+          'b@example.test',
+          'bob@example.test',
+          'far@remote.example',
+        ]);
       });
     });
 

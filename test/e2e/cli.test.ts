@@ -76,7 +76,7 @@ describe('admin commands', () => {
 
   test('user add (--password and --password-stdin) / list --json / passwd / remove', () => {
     ok(['user', 'add', 'alice@example.test', '--password', 'alice-pw']);
-    ok(['user', 'add', 'Bob@Example.test', '--password-stdin'], 'bob-pw\n');
+    ok(['user', 'add', 'Bob@Example.test', '--password-stdin'], 'bob-password\n');
     const users = JSON.parse(ok(['user', 'list', '--json'])) as { address: string; created_at: string }[];
     assert.deepEqual(
       users.map((u) => u.address),
@@ -84,10 +84,59 @@ describe('admin commands', () => {
     );
     assert.ok(users.every((u) => !Number.isNaN(Date.parse(u.created_at))));
     assert.ok(!JSON.stringify(users).includes('scrypt'), 'no password hashes in the listing');
-    ok(['user', 'passwd', 'bob@example.test', '--password', 'new-pw']);
-    ok(['user', 'add', 'temp@example.test', '--password', 'x']);
-    ok(['user', 'remove', 'temp@example.test']);
+    ok(['user', 'passwd', 'bob@example.test', '--password', 'new-password']);
+    ok(['user', 'add', 'temp@example.test', '--password', 'temp-password']);
+    ok(['user', 'remove', 'temp@example.test', '--force']);
     assert.equal(ok(['user', 'list']), 'alice@example.test\nbob@example.test\n');
+  });
+
+  test('user disable / enable / remove --keep-mail / list --json with state, last_login, quota, usage', () => {
+    ok(['user', 'add', 'erin@example.test', '--password', 'erin-password']);
+    assert.equal(ok(['user', 'disable', 'Erin@example.test']), 'user erin@example.test disabled\n');
+    assert.match(ok(['user', 'list']), /^erin@example\.test \(disabled\)$/m);
+    type Entry = {
+      address: string;
+      state: string;
+      disabled: boolean;
+      last_login: string | null;
+      quota: number | null;
+      usage: { bytes: number; messages: number };
+    };
+    const erin = () =>
+      (JSON.parse(ok(['user', 'list', '--json'])) as Entry[]).find((u) => u.address === 'erin@example.test');
+    assert.deepEqual(
+      { ...erin(), created_at: undefined },
+      {
+        address: 'erin@example.test',
+        created_at: undefined,
+        state: 'disabled',
+        disabled: true,
+        last_login: null,
+        quota: null,
+        usage: { bytes: 0, messages: 0 },
+      },
+    );
+    ok(['user', 'enable', 'erin@example.test']);
+    assert.equal(erin()?.disabled, false);
+    assert.match(ok(['user', 'remove', 'erin@example.test', '--keep-mail']), /mailboxes are kept/);
+    assert.equal(erin()?.state, 'removed');
+    assert.match(ok(['user', 'list']), /^erin@example\.test \(removed, mail kept\)$/m);
+    ok(['user', 'remove', 'erin@example.test', '--force']);
+    assert.equal(erin(), undefined);
+  });
+
+  test('--config before or after the command', () => {
+    const before = spawnSync(process.execPath, [CLI, '--config', configPath, 'domain', 'list'], {
+      encoding: 'utf8',
+      cwd: tmpdir(),
+    });
+    assert.equal(before.status, 0, before.stderr);
+    assert.equal(before.stdout, 'example.test\n');
+    const equals = spawnSync(process.execPath, [CLI, `--config=${configPath}`, 'domain', 'list', '--json'], {
+      encoding: 'utf8',
+      cwd: tmpdir(),
+    });
+    assert.deepEqual(JSON.parse(equals.stdout), [{ name: 'example.test' }]);
   });
 
   test('alias add (comma list, catch-all) / list --json / remove', () => {
@@ -106,13 +155,15 @@ describe('admin commands', () => {
 
   test('errors: non-zero exit and one line on stderr', async () => {
     await Promise.all([
-      fails(['user', 'add', 'carol@elsewhere.test', '--password', 'x'], /not a local domain/),
-      fails(['user', 'add', 'not-an-address', '--password', 'x'], /invalid address/),
-      fails(['user', 'add', 'alice@example.test', '--password', 'x'], /already exists/),
+      fails(['user', 'add', 'carol@elsewhere.test', '--password', 'x-password'], /not a local domain/),
+      fails(['user', 'add', 'not-an-address', '--password', 'x-password'], /invalid address/),
+      fails(['user', 'add', 'alice@example.test', '--password', 'x-password'], /already exists/),
       fails(['user', 'add', 'dave@example.test'], /--password/),
       fails(['user', 'add', 'dave@example.test', '--password-stdin'], /empty/, { input: '\n' }),
-      fails(['user', 'remove', 'nobody@example.test'], /no such account/),
-      fails(['user', 'passwd', 'nobody@example.test', '--password', 'x'], /no such account/),
+      fails(['user', 'remove', 'nobody@example.test', '--force'], /no such account/),
+      fails(['user', 'remove', 'alice@example.test'], /deletes all its mail: give --force .* or --keep-mail/),
+      fails(['user', 'disable', 'nobody@example.test'], /no such account/),
+      fails(['user', 'passwd', 'nobody@example.test', '--password', 'x-password'], /no such account/),
       fails(['alias', 'remove', 'nothing@example.test'], /no such alias/),
       fails(['alias', 'add', 'x@example.test'], /missing target/),
       fails(['domain', 'remove', 'never.test'], /no such domain/),

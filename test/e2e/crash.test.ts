@@ -22,7 +22,7 @@ async function interruptedLoad(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
   server = await createMailroom();
   const instance = server;
   instance.cli(['domain', 'add', 'example.test']);
-  instance.cli(['user', 'add', 'bob@example.test', '--password', 'pw']);
+  instance.cli(['user', 'add', 'bob@example.test', '--password', 'bob-password']);
   await instance.start();
 
   const killAfter = 50 + Math.floor(Math.random() * 300);

@@ -171,7 +171,7 @@ test('everything under data_dir is 0600/0700; older 0644/0755 data is fixed on s
   const instance = await createMailroom();
   try {
     instance.cli(['domain', 'add', 'example.test']);
-    instance.cli(['user', 'add', 'bob@example.test', '--password', 'secret']);
+    instance.cli(['user', 'add', 'bob@example.test', '--password', 'secret-password']);
     assert.deepEqual(notPrivate(instance.dataDir), [], 'made by the CLI');
     // As an older version (umask 022) left them:
     chmodSync(instance.dataDir, 0o755);
@@ -204,7 +204,7 @@ test('domain add foo.test. stores foo.test, which then receives mail', async () 
   try {
     assert.equal(instance.cli(['domain', 'add', 'Foo.Test.']), 'domain foo.test added\n');
     assert.equal(instance.cli(['domain', 'list']), 'foo.test\n');
-    instance.cli(['user', 'add', 'bob@foo.test', '--password', 'secret']);
+    instance.cli(['user', 'add', 'bob@foo.test', '--password', 'secret-password']);
     assert.equal(instance.cli(['domain', 'add', 'xn--bcher-kva.test']), 'domain bücher.test added\n');
     const bad = spawnSync(
       process.execPath,

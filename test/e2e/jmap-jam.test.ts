@@ -92,7 +92,7 @@ before(async () => {
   a.cli(['domain', 'add', 'a.test']);
   a.cli(['user', 'add', 'alice@a.test', '--password', 'alice-pw']);
   b.cli(['domain', 'add', 'b.test']);
-  b.cli(['user', 'add', 'bob@b.test', '--password', 'bob-pw']);
+  b.cli(['user', 'add', 'bob@b.test', '--password', 'bob-password']);
   makeToken(a, 'alice@a.test');
   makeToken(b, 'bob@b.test');
   await Promise.all([a.start(), b.start()]);

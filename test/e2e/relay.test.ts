@@ -36,7 +36,7 @@ before(async () => {
   b = await createMailroom({ hostname: 'mx.b.test' });
   b.cli(['domain', 'add', 'b.test']);
   b.cli(['domain', 'add', 'c.test']);
-  b.cli(['user', 'add', 'bob@b.test', '--password', 'bob-pw']);
+  b.cli(['user', 'add', 'bob@b.test', '--password', 'bob-password']);
   b.cli(['user', 'add', 'carol@c.test', '--password', 'carol-pw']);
   await b.start();
   // c.test is found through MX records on the test DNS server; b.test through a static route.

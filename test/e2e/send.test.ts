@@ -14,7 +14,7 @@ before(async () => {
   mr = await createMailroom();
   mr.cli(['domain', 'add', 'example.test']);
   mr.cli(['user', 'add', 'alice@example.test', '--password', 'alice-pw']);
-  mr.cli(['user', 'add', 'bob@example.test', '--password', 'bob-pw']);
+  mr.cli(['user', 'add', 'bob@example.test', '--password', 'bob-password']);
   mr.cli(['user', 'add', 'carol@example.test', '--password', 'carol-pw']);
   mr.cli(['alias', 'add', 'sales@example.test', 'alice@example.test']);
   await mr.start();

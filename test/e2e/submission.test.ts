@@ -11,7 +11,7 @@ before(async () => {
   mr = await createMailroom({ hostname: 'mail.example.test' });
   mr.cli(['domain', 'add', 'example.test']);
   mr.cli(['user', 'add', 'alice@example.test', '--password', 'alice-pw']);
-  mr.cli(['user', 'add', 'bob@example.test', '--password', 'bob-pw']);
+  mr.cli(['user', 'add', 'bob@example.test', '--password', 'bob-password']);
   mr.cli(['alias', 'add', 'team@example.test', 'alice@example.test,bob@example.test']);
   await mr.start();
 });

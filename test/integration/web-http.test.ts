@@ -189,6 +189,21 @@ describe('cookie authentication and CSRF', () => {
     server.store.setPasswordHash('bob@example.test', await hashPassword('bob secret', { params: PARAMS }));
     assert.equal((await fetch(`${base}/.well-known/jmap`, { headers: { cookie } })).status, 401);
   });
+
+  test('user disable ends the web sessions of that account and refuses cookie, Basic and sign-in; enable restores', async () => {
+    const { cookie } = await session();
+    const basic = { authorization: `Basic ${Buffer.from('bob@example.test:bob secret').toString('base64')}` };
+    server.store.setAccountState('bob@example.test', 'disabled');
+    try {
+      assert.equal((await fetch(`${base}/.well-known/jmap`, { headers: { cookie } })).status, 401);
+      assert.equal((await fetch(`${base}/.well-known/jmap`, { headers: basic })).status, 401);
+      assert.equal((await signIn('bob@example.test', 'bob secret')).status, 401);
+    } finally {
+      server.store.setAccountState('bob@example.test', 'active');
+    }
+    assert.equal((await fetch(`${base}/.well-known/jmap`, { headers: basic })).status, 200);
+    await session();
+  });
 });
 
 describe('static files', () => {

@@ -1,13 +1,15 @@
-// `mailroom user add|remove|list|passwd`: accounts (full address as user name, scrypt password hash).
+// `mailroom user add|remove|list|passwd|disable|enable`: accounts (full address as user name, scrypt password hash).
 import { hashPassword } from '../../auth/password-hash.js';
 import { MailroomError } from '../../errors.js';
 import { MAX_PASSWORD_BYTES } from '../../config/limits.js';
+import type { Account, AccountState, Store } from '../../store/store.js';
 import { noMoreArgs, requireArg, UsageError, withStore, type Command, type CommandContext } from '../main.js';
 
 const USAGE =
-  'mailroom user add ADDRESS --password PW | remove ADDRESS | list [--json] | passwd ADDRESS --password PW';
+  'mailroom user add ADDRESS --password PW | passwd ADDRESS --password PW | disable ADDRESS | enable ADDRESS | ' +
+  'remove ADDRESS --force | --keep-mail | list [--json]';
 
-/** The password from --password or --password-stdin (exactly one). */
+/** The password from --password or --password-stdin (exactly one), checked against [auth] min_password_length. */
 async function readPassword(ctx: CommandContext, usageLine: string): Promise<string> {
   const given = ctx.values.password;
   const fromStdin = ctx.values['password-stdin'] === true;
@@ -24,19 +26,73 @@ async function readPassword(ctx: CommandContext, usageLine: string): Promise<str
     // SASL PLAIN separates fields with NUL, and line-based AUTH LOGIN could never send CR/LF (RFC 4616 2).
     throw new MailroomError('BAD_PASSWORD', 'the password contains a line break or NUL');
   }
+  // Characters as a person counts them (code points), not UTF-16 units or bytes.
+  const min = ctx.config().auth.minPasswordLength;
+  const length = [...password].length;
+  if (length < min) {
+    throw new MailroomError(
+      'BAD_PASSWORD',
+      `the password is too short: ${length} character(s), at least ${min} needed ([auth] min_password_length)`,
+    );
+  }
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES)
     throw new MailroomError('BAD_PASSWORD', `the password is longer than ${MAX_PASSWORD_BYTES} bytes`);
   return password;
 }
 
+function requireAccount(store: Store, address: string): Account {
+  const account = store.getAccount(address);
+  if (!account) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${address.toLowerCase()}`);
+  return account;
+}
+
+/** One account of `user list --json` (CONTRACT.md "Machine-readable output"). */
+function listEntry(account: Account, usage: { bytes: number; messages: number } | undefined) {
+  return {
+    address: account.address,
+    created_at: account.createdAt.toISOString(),
+    state: account.state,
+    disabled: account.state !== 'active',
+    last_login: account.lastLoginAt?.toISOString() ?? null,
+    // Storage quotas are not enforced yet (a later issue): null means none.
+    quota: null,
+    usage: { bytes: usage?.bytes ?? 0, messages: usage?.messages ?? 0 },
+  };
+}
+
+const STATE_NOTE: Record<AccountState, string> = {
+  active: '',
+  disabled: ' (disabled)',
+  removed: ' (removed, mail kept)',
+};
+
 export const userCommand: Command = {
   name: 'user',
-  summary: 'add ADDRESS --password PW | remove ADDRESS | list [--json] | passwd ADDRESS --password PW',
+  summary: 'add | passwd | disable | enable | remove | list: accounts',
   options: {
     json: { type: 'boolean' },
     password: { type: 'string' },
     'password-stdin': { type: 'boolean' },
+    force: { type: 'boolean' },
+    'keep-mail': { type: 'boolean' },
   },
+  optionHelp: {
+    json: 'list: one JSON array (address, state, disabled, last_login, quota, usage)',
+    password: 'PW  add/passwd: the password (visible to other local users in ps; prefer --password-stdin)',
+    'password-stdin': 'add/passwd: read the password from stdin (one trailing newline is dropped)',
+    force: 'remove: delete the account and all its mail',
+    'keep-mail': 'remove: the account can no longer sign in nor receive mail; its mailboxes stay',
+  },
+  help: [
+    'usage:',
+    '  mailroom user add ADDRESS --password PW | --password-stdin   creates an account with its INBOX',
+    '  mailroom user passwd ADDRESS --password PW | --password-stdin',
+    '  mailroom user disable ADDRESS   no sign-in on any protocol, open sessions end; mail still accepted',
+    '  mailroom user enable ADDRESS    undoes disable (and remove --keep-mail)',
+    '  mailroom user remove ADDRESS --force | --keep-mail',
+    '  mailroom user list [--json]',
+    'Passwords need at least [auth] min_password_length characters (default 8).',
+  ],
   async run(ctx) {
     const action = requireArg(ctx, 0, 'action', USAGE);
     switch (action) {
@@ -60,11 +116,41 @@ export const userCommand: Command = {
         return;
       }
       case 'remove': {
-        const line = 'mailroom user remove ADDRESS';
+        const line = 'mailroom user remove ADDRESS --force | --keep-mail';
         const address = requireArg(ctx, 1, 'address', line);
         noMoreArgs(ctx, 2, line);
-        await withStore(ctx, (store) => store.removeAccount(address));
-        ctx.print(`user ${address.toLowerCase()} removed`);
+        const force = ctx.values.force === true;
+        const keep = ctx.values['keep-mail'] === true;
+        if (force && keep) throw new UsageError('give --force or --keep-mail, not both');
+        if (!force && !keep) {
+          throw new UsageError(
+            `removing ${address.toLowerCase()} deletes all its mail: give --force to do so, or --keep-mail to ` +
+              'stop its sign-in and mail and keep its mailboxes',
+          );
+        }
+        // Open sessions of the account end within seconds either way (server/account-sessions.ts).
+        await withStore(ctx, (store) => {
+          if (force) return store.removeAccount(address);
+          requireAccount(store, address);
+          store.setAccountState(address, 'removed');
+        });
+        ctx.print(
+          force
+            ? `user ${address.toLowerCase()} removed`
+            : `user ${address.toLowerCase()} removed; its mailboxes are kept (user enable restores it, user remove --force deletes them)`,
+        );
+        return;
+      }
+      case 'disable':
+      case 'enable': {
+        const line = `mailroom user ${action} ADDRESS`;
+        const address = requireArg(ctx, 1, 'address', line);
+        noMoreArgs(ctx, 2, line);
+        await withStore(ctx, (store) => {
+          requireAccount(store, address);
+          store.setAccountState(address, action === 'disable' ? 'disabled' : 'active');
+        });
+        ctx.print(`user ${address.toLowerCase()} ${action}d`);
         return;
       }
       case 'passwd': {
@@ -73,8 +159,7 @@ export const userCommand: Command = {
         noMoreArgs(ctx, 2, line);
         const password = await readPassword(ctx, line);
         await withStore(ctx, async (store) => {
-          if (!store.getAccount(address))
-            throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${address}`);
+          requireAccount(store, address);
           store.setPasswordHash(address, await hashPassword(password));
         });
         ctx.print(`password of ${address.toLowerCase()} changed`);
@@ -82,10 +167,16 @@ export const userCommand: Command = {
       }
       case 'list': {
         noMoreArgs(ctx, 1, 'mailroom user list [--json]');
-        const accounts = await withStore(ctx, (store) => store.listAccounts());
         if (ctx.values.json) {
-          ctx.printJson(accounts.map((a) => ({ address: a.address, created_at: a.createdAt.toISOString() })));
-        } else for (const a of accounts) ctx.print(a.address);
+          const entries = await withStore(ctx, (store) => {
+            const usage = new Map(store.accountUsage().map((u) => [u.accountId, u]));
+            return store.listAccounts().map((a) => listEntry(a, usage.get(a.id)));
+          });
+          ctx.printJson(entries);
+        } else {
+          const accounts = await withStore(ctx, (store) => store.listAccounts());
+          for (const a of accounts) ctx.print(`${a.address}${STATE_NOTE[a.state]}`);
+        }
         return;
       }
       default:

@@ -95,6 +95,8 @@ export interface SmtpConnectionHandle {
    * its reply is written first, so a client whose message was stored still gets its 250.
    */
   shutdown(): void;
+  /** The same with 421 4.7.0 <reason> if `check` refuses the AUTH account (user disable/remove); 1 if so. */
+  revalidate(check: (address: string) => string | null): number;
 }
 
 export function serveSmtpConnection(
@@ -118,6 +120,8 @@ export function serveSmtpConnection(
   let timer: NodeJS.Timeout | undefined;
   let accepted = 0;
   let shutdownRequested = false;
+  /** The last reply when the session ends on request: shutdown's 421 4.3.2, or the account check's. */
+  let endReplies = (): string => session.shuttingDown().replies;
   const clock = options.clock ?? (() => performance.now());
   // MX has no login to wait for, so its whole session is bounded instead; submission must AUTH in time.
   const watch = watchDeadlines(
@@ -213,6 +217,13 @@ export function serveSmtpConnection(
             'smtp rcpt greylisted',
           );
           break;
+        case 'routing-loop':
+          // The admin's aliases are broken (a race, or an account removed under a catch-all): say which.
+          log.warn(
+            { event: 'alias-loop', recipient: e.recipient, loop: e.loop },
+            'smtp rcpt refused: alias loop (554 5.4.6)',
+          );
+          break;
         case 'junk-limit':
           log.info(
             { event: 'junk-limit', protocol: 'smtp', ip: session.peer.remoteAddress, commands: e.commands },
@@ -272,7 +283,7 @@ export function serveSmtpConnection(
     }
     if (ended) return;
     syncDeadlines();
-    if (shutdownRequested) return finish(session.shuttingDown().replies);
+    if (shutdownRequested) return finish(endReplies());
     if (!waitingForDrain) resume();
   }
 
@@ -396,9 +407,19 @@ export function serveSmtpConnection(
   }
   return {
     shutdown() {
-      if (ended) return;
+      if (ended || shutdownRequested) return;
       shutdownRequested = true;
-      if (!busy) finish(session.shuttingDown().replies);
+      if (!busy) finish(endReplies());
+    },
+    revalidate(check) {
+      const account = session.authenticatedAs;
+      if (ended || shutdownRequested || account === null) return 0;
+      const why = check(account);
+      if (why === null) return 0;
+      log.info({ event: 'session-ended', protocol: 'smtp', account, reason: why }, why);
+      endReplies = () => session.accountEnded(why).replies;
+      this.shutdown();
+      return 1;
     },
   };
 }

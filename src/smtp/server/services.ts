@@ -47,7 +47,12 @@ export type RouteResult =
   /** Local domain, no such user or alias: 550 5.1.1. */
   | { kind: 'unknown-user' }
   /** Not a local domain and the client is not authenticated: 554 5.7.1 (no open relay). */
-  | { kind: 'relay-denied' };
+  | { kind: 'relay-denied' }
+  /**
+   * The address's aliases loop and reach nobody (made by two admins racing, or an account removed under
+   * a catch-all): 554 5.4.6 (RFC 5321 6.3 routing loop; RFC 3463 X.4.6), logged with the chain.
+   */
+  | { kind: 'routing-loop'; loop: string[] };
 
 export type AuthResult =
   | { kind: 'ok'; account: string } // the canonical address of the account

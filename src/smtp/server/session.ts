@@ -8,6 +8,7 @@ import {
   internalErrorReply,
   junkLimitReply,
   shuttingDownReply,
+  accountEndedReply,
   timeoutReply,
   tooManyErrorsReply,
   type Reply,
@@ -212,6 +213,11 @@ export class SmtpSession implements SessionCore {
   /** The server is stopping: 421 4.3.2 and close; a transaction in progress is abandoned (no 250 was sent). */
   shuttingDown(): SessionOutput {
     return this.shutdown(shuttingDownReply(this.policy.hostname));
+  }
+
+  /** The signed-in account may no longer sign in (user disable/remove): 421 and close. */
+  accountEnded(why: string): SessionOutput {
+    return this.shutdown(accountEndedReply(this.policy.hostname, why));
   }
 
   /** The connection is gone: drop any body being received. */

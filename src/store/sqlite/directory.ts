@@ -1,6 +1,7 @@
 // The address directory of the SQLite store: local domains, accounts and aliases (the admin CLI's data, the router's lookups).
 import { MailroomError } from '../../errors.js';
-import type { Account, Alias } from '../store.js';
+import { findAliasLoop, type AddressBook } from '../../delivery/aliases.js';
+import type { Account, AccountState, AccountUsage, Alias } from '../store.js';
 import type { SqliteContext } from './context.js';
 import type { LookupCache } from './lookup-cache.js';
 import { insertWithParents, subscribeName } from './mail-folders.js';
@@ -22,9 +23,11 @@ interface AccountRow {
   address: string;
   password_hash: string;
   created_at: number;
+  state: AccountState;
+  last_login_at: number | null;
 }
 
-const ACCOUNT_COLUMNS = 'id, address, password_hash, created_at';
+const ACCOUNT_COLUMNS = 'id, address, password_hash, created_at, state, last_login_at';
 
 /**
  * Domains, accounts and aliases. Every write goes through ctx.write (durable before it returns); the
@@ -96,8 +99,21 @@ export class SqliteDirectory {
           `domain ${a.domain} is not a local domain (add it first)`,
         );
       }
-      if (this.getAccount(a.address))
-        throw new MailroomError('ACCOUNT_EXISTS', `account ${a.address} already exists`);
+      const existing = this.getAccount(a.address);
+      if (existing) {
+        const hint =
+          existing.state === 'removed'
+            ? ' (removed with --keep-mail: `user enable` restores it, `user remove --force` deletes it)'
+            : '';
+        throw new MailroomError('ACCOUNT_EXISTS', `account ${a.address} already exists${hint}`);
+      }
+      // An alias with this source would be shadowed by the account and never used (aliases.ts lookupLocal).
+      if (this.getAlias(a.address)) {
+        throw new MailroomError(
+          'ALIAS_EXISTS',
+          `${a.address} is an alias; remove the alias first (mailroom alias remove ${a.address})`,
+        );
+      }
       const now = this.ctx.clock();
       const id = Number(
         this.ctx
@@ -109,7 +125,7 @@ export class SqliteDirectory {
         insertWithParents(this.ctx, id, mb.name, mb.specialUse);
         subscribeName(this.ctx, id, mb.name);
       }
-      return { id, address: a.address, passwordHash, createdAt: now };
+      return { id, address: a.address, passwordHash, createdAt: now, state: 'active', lastLoginAt: null };
     });
   }
 
@@ -147,6 +163,39 @@ export class SqliteDirectory {
     if (r.changes === 0) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
   }
 
+  setAccountState(address: string, state: AccountState): void {
+    const { address: addr } = parseAddress(address);
+    const r = this.ctx.write(() =>
+      this.ctx.prepare('UPDATE accounts SET state = ? WHERE address = ?').run(state, addr),
+    );
+    if (r.changes === 0) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
+  }
+
+  /**
+   * Bookkeeping, so the WAL fsync runs off the event loop (writeLazy): a sign-in lost to a power cut
+   * only makes last_login a minute older. The caller (auth/login-recorder.ts) writes at most once a
+   * minute per account.
+   */
+  recordLogin(accountId: number, at: Date): void {
+    const { durable } = this.ctx.writeLazy(() =>
+      this.ctx.prepare('UPDATE accounts SET last_login_at = ? WHERE id = ?').run(at.getTime(), accountId),
+    );
+    durable.catch(() => undefined); // a failed fsync here loses only this timestamp
+  }
+
+  accountUsage(): AccountUsage[] {
+    return this.ctx
+      .prepare<[], { account_id: number; bytes: number; messages: number }>(
+        `SELECT mb.account_id, COALESCE(SUM(m.size), 0) AS bytes, COUNT(mm.message_id) AS messages
+         FROM mailboxes mb
+         LEFT JOIN mailbox_messages mm ON mm.mailbox_id = mb.id
+         LEFT JOIN messages m ON m.id = mm.message_id
+         GROUP BY mb.account_id`,
+      )
+      .all()
+      .map((r) => ({ accountId: r.account_id, bytes: r.bytes, messages: r.messages }));
+  }
+
   getAccount(address: string): Account | null {
     // Frozen: the cached object is shared by every caller.
     return this.lookups.get(`a:${address}`, () => {
@@ -179,13 +228,19 @@ export class SqliteDirectory {
 
   // ---- aliases ----
 
-  addAlias(source: string, targets: string[]): void {
+  /**
+   * Adds the targets to the alias (or replaces them). All checks run inside the write transaction, so
+   * two admins racing cannot together make what each alone would be refused: a source that is an
+   * account (the account wins at delivery, the alias would be dead) and a loop (findAliasLoop, over the
+   * aliases as they would be after this change).
+   */
+  addAlias(source: string, targets: string[], options: { replace?: boolean } = {}): void {
     const src = parseAliasSource(source);
-    const list = [...new Set(targets.map((t) => parseAddress(t).address))];
-    if (list.length === 0)
+    const given = [...new Set(targets.map((t) => parseAddress(t).address))];
+    if (given.length === 0)
       throw new MailroomError('BAD_ADDRESS', `alias ${src.source} needs at least one target`);
-    if (list.includes(src.source))
-      throw new MailroomError('BAD_ADDRESS', `alias ${src.source} cannot target itself`);
+    if (given.includes(src.source))
+      throw new MailroomError('ALIAS_LOOP', `alias ${src.source} cannot target itself`);
     this.ctx.write(() => {
       if (!this.isLocalDomain(src.domain)) {
         throw new MailroomError(
@@ -193,12 +248,36 @@ export class SqliteDirectory {
           `domain ${src.domain} is not a local domain (add it first)`,
         );
       }
+      if (!src.source.startsWith('@') && this.getAccount(src.source)) {
+        throw new MailroomError(
+          'ACCOUNT_EXISTS',
+          `${src.source} is an account; an alias with that source would never be used`,
+        );
+      }
+      const old = options.replace ? [] : (this.getAlias(src.source)?.targets ?? []);
+      const list = [...old, ...given.filter((t) => !old.includes(t))];
+      const loop = findAliasLoop(this.bookWith(src.source, list), src.source);
+      if (loop) {
+        throw new MailroomError('ALIAS_LOOP', `alias ${src.source} would make a loop: ${loop.join(' -> ')}`);
+      }
       this.ctx.prepare('DELETE FROM aliases WHERE source = ?').run(src.source);
       const insert = this.ctx.prepare(
         'INSERT INTO aliases (source, domain, target, position) VALUES (?, ?, ?, ?)',
       );
       list.forEach((t, i) => insert.run(src.source, src.domain, t, i));
     });
+  }
+
+  /** The directory as delivery sees it (removed accounts receive nothing), with one alias set to `targets`. */
+  private bookWith(source: string, targets: string[]): AddressBook {
+    return {
+      isLocalDomain: (domain) => this.isLocalDomain(domain),
+      accountId: (address) => {
+        const account = this.getAccount(address);
+        return account && account.state !== 'removed' ? account.id : null;
+      },
+      aliasTargets: (s) => (s === source ? targets : (this.getAlias(s)?.targets ?? null)),
+    };
   }
 
   removeAlias(source: string): void {
@@ -244,5 +323,12 @@ export class SqliteDirectory {
 }
 
 function toAccount(r: AccountRow): Account {
-  return { id: r.id, address: r.address, passwordHash: r.password_hash, createdAt: new Date(r.created_at) };
+  return {
+    id: r.id,
+    address: r.address,
+    passwordHash: r.password_hash,
+    createdAt: new Date(r.created_at),
+    state: r.state,
+    lastLoginAt: r.last_login_at === null ? null : new Date(r.last_login_at),
+  };
 }

@@ -414,6 +414,14 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX threads_account;
   CREATE INDEX threads_account ON threads(account_id, subject, last_at) WHERE subject <> '';
   `,
+  // 19 (issue 11): account states and the last sign-in. 'disabled': cannot sign in on any protocol, still
+  // receives mail; 'removed': `user remove --keep-mail`, cannot sign in nor receive, its mailboxes kept for
+  // an export. last_login_at is written at most once a minute per account (auth/login-recorder.ts).
+  `
+  ALTER TABLE accounts ADD COLUMN state TEXT NOT NULL DEFAULT 'active'
+    CHECK (state IN ('active', 'disabled', 'removed'));
+  ALTER TABLE accounts ADD COLUMN last_login_at INTEGER;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -7,6 +7,8 @@ import { FileBlobStore, newOwnedFileName } from '../blob-store.js';
 import { prepareDataDir } from '../data-dir.js';
 import type {
   Account,
+  AccountState,
+  AccountUsage,
   Alias,
   DeliveryRequest,
   Mailbox,
@@ -261,6 +263,15 @@ export class SqliteStore implements Store {
   setPasswordHash(address: string, passwordHash: string): void {
     this.directory.setPasswordHash(address, passwordHash);
   }
+  setAccountState(address: string, state: AccountState): void {
+    this.directory.setAccountState(address, state);
+  }
+  recordLogin(accountId: number, at: Date): void {
+    this.directory.recordLogin(accountId, at);
+  }
+  accountUsage(): AccountUsage[] {
+    return this.directory.accountUsage();
+  }
   getAccount(address: string): Account | null {
     return this.directory.getAccount(address);
   }
@@ -270,8 +281,8 @@ export class SqliteStore implements Store {
   listAccounts(): Account[] {
     return this.directory.listAccounts();
   }
-  addAlias(source: string, targets: string[]): void {
-    this.directory.addAlias(source, targets);
+  addAlias(source: string, targets: string[], options?: { replace?: boolean }): void {
+    this.directory.addAlias(source, targets, options);
   }
   removeAlias(source: string): void {
     this.directory.removeAlias(source);

@@ -57,8 +57,22 @@ describe('Bearer authentication (shared failure limiter)', () => {
     const rows = new Map<string, ApiToken>([
       [good.hash, { id: 1, accountId: 7, address: 'bob@example.test', name: '', createdAt: new Date(0) }],
     ]);
+    const account = { state: 'active' as 'active' | 'disabled' };
     const auth = createAuthenticators({
-      store: { getAccount: () => null, tokens: { find: (h: string) => rows.get(h) ?? null } as never },
+      store: {
+        getAccount: (address: string) =>
+          address !== 'bob@example.test'
+            ? null
+            : {
+                id: 7,
+                address,
+                passwordHash: 'h',
+                createdAt: new Date(0),
+                state: account.state,
+                lastLoginAt: null,
+              },
+        tokens: { find: (h: string) => rows.get(h) ?? null },
+      } as never,
       now: () => now,
       sleep: (ms) => {
         slept.push(ms);
@@ -68,7 +82,7 @@ describe('Bearer authentication (shared failure limiter)', () => {
       logger,
       cache: null,
     });
-    return { auth, good, rows, slept, lines };
+    return { auth, good, rows, slept, lines, account };
   }
 
   test('a known token is its account; a revoked one (row gone) fails at once', async () => {
@@ -79,6 +93,19 @@ describe('Bearer authentication (shared failure limiter)', () => {
     });
     rows.clear();
     assert.deepEqual(await auth.bearer(good.token, '127.0.0.1', 'http'), { kind: 'failed' });
+  });
+
+  test("a disabled account's valid token is refused like a wrong one, logged auth_refused, not counted", async () => {
+    const { auth, good, account, lines, slept } = setup();
+    account.state = 'disabled';
+    assert.deepEqual(await auth.bearer(good.token, '127.0.0.1', 'http'), { kind: 'failed' });
+    assert.equal(lines.at(-1)?.event, 'auth_refused');
+    account.state = 'active';
+    assert.deepEqual(await auth.bearer(good.token, '127.0.0.1', 'http'), {
+      kind: 'ok',
+      account: 'bob@example.test',
+    });
+    assert.deepEqual(slept, [], 'nothing was guessed: no delay');
   });
 
   test('a wrong token is logged like a wrong password and slows the next attempt from that IP', async () => {

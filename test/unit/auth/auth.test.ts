@@ -68,7 +68,14 @@ describe('authenticator', () => {
     const accounts = new Map<string, Account>([
       [
         'alice@example.test',
-        { id: 1, address: 'alice@example.test', passwordHash: hash, createdAt: new Date(0) },
+        {
+          id: 1,
+          address: 'alice@example.test',
+          passwordHash: hash,
+          createdAt: new Date(0),
+          state: 'active',
+          lastLoginAt: null,
+        },
       ],
     ]);
     let clock = 0;
@@ -164,6 +171,8 @@ describe('VerifiedCache', () => {
       address: 'alice@example.test',
       passwordHash: await hashPassword('secret', { params: FAST }),
       createdAt: new Date(0),
+      state: 'active',
+      lastLoginAt: null,
     };
     let verifications = 0;
     const authenticate = createAuthenticator({

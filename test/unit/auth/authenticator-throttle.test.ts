@@ -13,6 +13,8 @@ const OWNER: Account = {
   address: 'owner@example.test',
   passwordHash: 'stored',
   createdAt: new Date(0),
+  state: 'active',
+  lastLoginAt: null,
 };
 
 /** A clock and sleeps that only move when the test advances them. */

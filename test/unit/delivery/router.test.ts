@@ -3,15 +3,22 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRouter, type RouterStore } from '../../../src/delivery/router.js';
 import { normalizeAddress, splitAddress } from '../../../src/delivery/aliases.js';
-import type { Account, Alias } from '../../../src/store/store.js';
+import type { Account, AccountState, Alias } from '../../../src/store/store.js';
 import type { RouteResult } from '../../../src/smtp/server/services.js';
 
-function fakeStore(domains: string[], accounts: string[], aliases: Record<string, string[]>): RouterStore {
+function fakeStore(
+  domains: string[],
+  accounts: string[],
+  aliases: Record<string, string[]>,
+  states: Record<string, AccountState> = {},
+): RouterStore {
   const rows: Account[] = accounts.map((address, i) => ({
     id: i + 1,
     address,
     passwordHash: '',
     createdAt: new Date(0),
+    state: states[address] ?? 'active',
+    lastLoginAt: null,
   }));
   return {
     isLocalDomain: (d) => domains.includes(d),
@@ -22,11 +29,23 @@ function fakeStore(domains: string[], accounts: string[], aliases: Record<string
   };
 }
 
-// ids: alice=1, bob=2, carol=3, dave@other.test=4
+// ids: alice=1, bob=2, carol=3, dave@other.test=4, paused=5 (disabled), kept=6 (removed --keep-mail)
 const store = fakeStore(
-  ['example.test', 'other.test', 'empty.test', 'mx.example.test'],
-  ['alice@example.test', 'bob@example.test', 'carol@example.test', 'dave@other.test'],
+  ['example.test', 'other.test', 'empty.test', 'mx.example.test', 'loop.test'],
+  [
+    'alice@example.test',
+    'bob@example.test',
+    'carol@example.test',
+    'dave@other.test',
+    'paused@example.test',
+    'kept@example.test',
+  ],
   {
+    'ring-a@example.test': ['ring-b@example.test'],
+    'ring-b@example.test': ['ring-a@example.test'],
+    'to-kept@example.test': ['kept@example.test'],
+    // A catch-all that targets an unknown address of its own domain comes back to itself.
+    '@loop.test': ['nobody@loop.test'],
     'team@example.test': ['alice@example.test', 'Bob@EXAMPLE.test', 'alice@example.test'],
     'fwd@example.test': ['someone@remote.example', 'SomeOne@Remote.Example', 'carol@example.test'],
     'nested@example.test': ['team@example.test', 'fwd@example.test'],
@@ -42,6 +61,7 @@ const store = fakeStore(
     ),
     'deep15@example.test': ['alice@example.test'],
   },
+  { 'paused@example.test': 'disabled', 'kept@example.test': 'removed' },
 );
 const route = createRouter(store, { hostname: 'mx.example.test' });
 
@@ -57,6 +77,7 @@ const forwarded = (local: number[], remote: string[]): RouteResult => ({
   forwardedBy: 'example.test',
 });
 const UNKNOWN: RouteResult = { kind: 'unknown-user' };
+const loop = (...chain: string[]): RouteResult => ({ kind: 'routing-loop', loop: chain });
 const DENIED: RouteResult = { kind: 'relay-denied' };
 
 const rows: [string, string, string | null, RouteResult][] = [
@@ -73,7 +94,25 @@ const rows: [string, string, string | null, RouteResult][] = [
   ['alias with remote targets', 'fwd@example.test', null, forwarded([3], ['someone@remote.example'])],
   ['alias of aliases', 'nested@example.test', null, forwarded([1, 2, 3], ['someone@remote.example'])],
   ['alias loop delivers each once and stops', 'loop-a@example.test', null, accept([2, 3])],
-  ['self-loop only: nothing deliverable', 'self@example.test', null, UNKNOWN],
+  // RFC 5321 6.3 / RFC 3463 X.4.6: a loop that reaches nobody is a routing loop (554 5.4.6), not 550 5.1.1.
+  [
+    'self-loop only: nothing deliverable',
+    'self@example.test',
+    null,
+    loop('self@example.test', 'self@example.test'),
+  ],
+  [
+    'two aliases pointing at each other only',
+    'ring-a@example.test',
+    null,
+    loop('ring-a@example.test', 'ring-b@example.test', 'ring-a@example.test'),
+  ],
+  ['a loop through the catch-all', 'anyone@loop.test', null, loop('@loop.test', '@loop.test')],
+  ['postmaster is accepted even under a looping catch-all', 'postmaster@loop.test', null, accept([1])],
+  // user disable: mail is still accepted; user remove --keep-mail: the address is unknown.
+  ['disabled account still receives', 'paused@example.test', null, accept([5])],
+  ['removed (mail kept) account receives nothing', 'kept@example.test', null, UNKNOWN],
+  ['alias to a removed account', 'to-kept@example.test', null, UNKNOWN],
   ['alias to a missing account', 'stale@example.test', null, UNKNOWN],
   ['depth limit drops a too-deep chain', 'deep0@example.test', null, UNKNOWN],
   ['a chain within the depth limit', 'deep8@example.test', null, accept([1])],
@@ -128,7 +167,16 @@ describe('routeRecipient', () => {
       {
         ...live,
         getAccount: (a) =>
-          accounts.includes(a) ? { id: 9, address: a, passwordHash: '', createdAt: new Date(0) } : null,
+          accounts.includes(a)
+            ? {
+                id: 9,
+                address: a,
+                passwordHash: '',
+                createdAt: new Date(0),
+                state: 'active',
+                lastLoginAt: null,
+              }
+            : null,
       },
       { hostname: 'mx.example.test' },
     );

@@ -71,7 +71,14 @@ describe('BasicCredentialCache', () => {
 describe('JMAP routes: Basic auth per request', () => {
   const accounts = new Map<string, Account>();
   const setAccount = (address: string, passwordHash: string) =>
-    accounts.set(address, { id: 7, address, passwordHash, createdAt: new Date(0) });
+    accounts.set(address, {
+      id: 7,
+      address,
+      passwordHash,
+      createdAt: new Date(0),
+      state: 'active',
+      lastLoginAt: null,
+    });
   let passwords = new Map<string, string>();
   let calls = 0;
   let clock = 0;
@@ -130,6 +137,21 @@ describe('JMAP routes: Basic auth per request', () => {
     clock = JMAP_BASIC_CACHE.ttlMs;
     assert.equal(await session(basic('a@x.test', 'new')), 200);
     assert.equal(calls, 4, 'expired: checked again');
+  });
+
+  test('a disabled account: its cached header is checked again, not served from the cache', async () => {
+    passwords = new Map([['d@x.test', 'pw']]);
+    setAccount('d@x.test', 'pw');
+    calls = 0;
+    clock = 0;
+    assert.equal(await session(basic('d@x.test', 'pw')), 200);
+    assert.equal(await session(basic('d@x.test', 'pw')), 200);
+    assert.equal(calls, 1);
+    accounts.set('d@x.test', { ...accounts.get('d@x.test')!, state: 'disabled' });
+    // The real authenticator refuses a disabled account; this fake says so the same way.
+    passwords.delete('d@x.test');
+    assert.equal(await session(basic('d@x.test', 'pw')), 401);
+    assert.equal(calls, 2, 'checked again');
   });
 
   test('failures are never cached: each wrong password is a full (throttled) check', async () => {

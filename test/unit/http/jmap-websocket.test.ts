@@ -23,7 +23,7 @@ function setup(limitsWs?: JmapWebSocketDeps['limitsWs'], peerReads = true) {
     },
   });
   const ticker = new Ticker(1_000_000);
-  const streams = new Set<() => void>();
+  const streams = new Map<() => void, string>();
   const deps: JmapWebSocketDeps = {
     methods: new Map([
       [

@@ -19,7 +19,9 @@ export type SessionEvent =
   /** SMTP_JUNK_COMMAND_LIMIT reached: the session ends with 421. */
   | { kind: 'junk-limit'; commands: number }
   /** A RCPT got 451 4.7.1 from greylisting. */
-  | { kind: 'greylisted'; sender: string; recipient: string };
+  | { kind: 'greylisted'; sender: string; recipient: string }
+  /** A RCPT got 554 5.4.6: its aliases loop (the chain of sources, the repeated one last). */
+  | { kind: 'routing-loop'; recipient: string; loop: string[] };
 
 export type SessionAction = 'close' | 'start-tls';
 

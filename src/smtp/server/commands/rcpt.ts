@@ -31,6 +31,9 @@ export function handleRcpt(
       return core.reply(REPLY.unknownUser);
     case 'relay-denied':
       return core.reply(REPLY.relayDenied);
+    case 'routing-loop':
+      core.event({ kind: 'routing-loop', recipient: address, loop: route.loop });
+      return core.reply(REPLY.routingLoop);
     case 'accept': {
       // SRS reversal is a way back for bounces only; a real sender could use it to relay anywhere.
       if (route.bounceOnly && tx.sender !== '') return core.reply(REPLY.srsBouncesOnly);
