@@ -36,6 +36,8 @@ export interface SmtpTransportOptions {
   timeouts?: ClientTimeouts;
   connectTimeoutMs?: number;
   connect?: ClientConnectionOptions['connect'];
+  /** outbound.source_address ('' = the system's choice). */
+  sourceAddress?: string;
   /** Idle connections kept between batches (outgoing.ts owns it and closes it at shutdown). */
   pool?: ConnectionPool;
   /** DKIM signing of what leaves (sender-auth/dkim-sign.ts); absent: sent as queued. */
@@ -148,6 +150,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
         ...(options.timeouts ? { timeouts: options.timeouts } : {}),
         ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         ...(options.connect ? { connect: options.connect } : {}),
+        ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
         ...(options.pool ? { pool: options.pool } : {}),
         ...(options.tlsPolicy?.tlsCa ? { tlsCa: options.tlsPolicy.tlsCa } : {}),
         ...(report ? { onTlsResult: (...result) => report(domain, ...result) } : {}),

@@ -441,3 +441,22 @@ void describe('outgoing queue', () => {
     assert.deepEqual(await r.inbox('alice@a.test'), []);
   });
 });
+
+void describe('outbound.source_address', () => {
+  void test('connections leave from it (the address SPF names); a peer of the other family gets the system choice', async () => {
+    const r = await rig(
+      {},
+      (p) => `[outbound]\nsource_address = "127.0.0.2"\nroutes = { "b.test" = "127.0.0.1:${p}" }\n`,
+    );
+    await r.send(['bob@b.test']);
+    await until('delivery', () => r.peer.messages.length === 1);
+    assert.deepEqual(r.peer.clients, ['127.0.0.2']);
+    const v6 = await rig(
+      {},
+      (p) => `[outbound]\nsource_address = "::1"\nroutes = { "b.test" = "127.0.0.1:${p}" }\n`,
+    );
+    await v6.send(['bob@b.test']);
+    await until('delivery from the IPv4 default', () => v6.peer.messages.length === 1);
+    assert.deepEqual(v6.peer.clients, ['127.0.0.1']);
+  });
+});
