@@ -239,6 +239,7 @@ describe('three Mailroom instances: a.test -> b.test -> c.test and back', () => 
     assert.match(dsn, /^Return-Path: <>\r\n/);
     assert.match(dsn, /^From: Mail Delivery System <MAILER-DAEMON@mx\.c\.test>/m);
     assert.match(dsn, /Final-Recipient: rfc822; ?someone@nowhere\.test/i);
+    assert.match(dsn, /^Status: 5\.1\.2\r\n/m); // NXDOMAIN: bad destination system (RFC 3463 X.1.2)
     assert.match(dsn, /Subject: to away/);
     // B's check of C's DSN, then A's check of B's relay of it (the null sender: SPF of the HELO name).
     assert.match(resultsBy(dsn, 'mx.b.test'), /\bdkim=pass\b[^;]*header\.i=@c\.test/);

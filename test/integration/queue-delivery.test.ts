@@ -308,6 +308,26 @@ void describe('outgoing queue', () => {
     await until('empty queue', () => r.store.queue.list().length === 0);
   });
 
+  void test('a domain that does not exist (NXDOMAIN): failed at once, DSN Status 5.1.2 (RFC 3463), no Remote-MTA', async () => {
+    const dns = await startDnsFixture({});
+    cleanups.push(() => dns.close());
+    const r = await rig({}, () => `[dns]\nservers = ["${dns.address}"]\n`);
+    await r.send(['someone@nowhere.test']);
+    const [dsn] = await until('the DSN', async () => {
+      const box = await r.inbox('alice@a.test');
+      return box.length > 0 ? box : null;
+    });
+    const block = statusBlocks(dsn ?? '')[1];
+    assert.equal(block?.get('Action'), 'failed');
+    assert.equal(block?.get('Status'), '5.1.2');
+    assert.match(
+      block?.get('Diagnostic-Code') ?? '',
+      /^X-Mailroom; 550 5\.1\.2 domain nowhere\.test does not exist/,
+    );
+    assert.equal(block?.get('Remote-MTA'), undefined);
+    assert.equal(r.peer.sessions, 0);
+  });
+
   void test('NOTIFY=SUCCESS to a peer without DSN: a "relayed" DSN; NOTIFY=NEVER on a 5xx: none', async () => {
     const r = await rig({ rcpt: (a) => (a.startsWith('bad') ? '550 5.1.1 no' : '250 ok') }, route);
     await r.send([
