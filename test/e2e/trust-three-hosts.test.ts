@@ -1,7 +1,7 @@
 // Issue 10 end to end: three `mailroom serve` processes (a.test, b.test, c.test) on loopback behind one DNS fixture: DKIM, SPF, DMARC, SRS, ARC and bounces.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import { spawn } from 'node:child_process';
 import { CLI, createMailroom, type MailroomInstance } from '../helpers/mailroom-process.js';
@@ -9,9 +9,10 @@ import { inboxOf } from '../helpers/mailbox.js';
 import { startDnsFixture, type DnsFixture } from '../helpers/dns-fixture.js';
 
 /**
- * Each instance listens on 127.0.0.1 and sends from its own loopback address ([outbound]
- * source_address), which its domain's SPF record names, so every check sees three distinct hosts.
- * None of these addresses is in the default trusted_networks (127.0.0.1/::1): all mail is checked.
+ * Each instance has its own loopback address, as a host on the Internet has its own IP: its MX
+ * listener binds it, its outbound SMTP leaves from it ([outbound] source_address), its MX name
+ * resolves to it and its PTR names that MX, and its domain's SPF lists it. None of these addresses is
+ * in the default trusted_networks (127.0.0.1/::1): every message between them is checked.
  */
 const IP = { a: '127.0.0.2', b: '127.0.0.3', c: '127.0.0.4', forger: '127.0.0.5' } as const;
 
@@ -54,6 +55,23 @@ function cli(instance: MailroomInstance, args: string[]): Promise<string> {
   });
 }
 
+/** Runs `mailroom doctor` (exit 1 while any record needs attention) and returns its JSON. */
+function doctor(instance: MailroomInstance, domain: string): Promise<{ record: string; status: string }[]> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [CLI, 'doctor', domain, '--json', '--config', instance.configPath]);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.once('error', fail);
+    child.once('close', () => {
+      try {
+        done(JSON.parse(out) as { record: string; status: string }[]);
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
+  });
+}
+
 async function setUp(instance: MailroomInstance, commands: string[][]): Promise<void> {
   for (const args of commands) await cli(instance, args);
 }
@@ -77,6 +95,14 @@ function resultsBy(message: string, authservId: string): string {
   throw new Error(`no Authentication-Results by ${authservId} in:\n${head}`);
 }
 
+/** Moves the instance's [smtp] listener (MX) from 127.0.0.1 to its own address. */
+function listenOn(instance: MailroomInstance, ip: string): void {
+  const from = `[smtp]\nlisten = ["127.0.0.1:${instance.ports.smtp}"]`;
+  const text = readFileSync(instance.configPath, 'utf8');
+  assert.ok(text.includes(from), text);
+  writeFileSync(instance.configPath, text.replace(from, `[smtp]\nlisten = ["${ip}:${instance.ports.smtp}"]`));
+}
+
 function instanceToml(source: string, extra: string[]): string {
   return [
     '[dns]',
@@ -95,17 +121,20 @@ before(async () => {
   a = await createMailroom({ hostname: 'mx.a.test' });
   b = await createMailroom({ hostname: 'mx.b.test' });
   c = await createMailroom({ hostname: 'mx.c.test' });
+  listenOn(a, IP.a);
+  listenOn(b, IP.b);
+  listenOn(c, IP.c);
   // A reaches b.test through its MX (outbound.port: B's SMTP port); B reaches c.test the same way and
   // a.test (bounces) by a route; C reaches b.test (its bounces to SRS addresses) by a route.
   appendFileSync(a.configPath, '\n' + instanceToml(IP.a, [`port = ${b.ports.smtp}`]));
   appendFileSync(
     b.configPath,
     '\n' +
-      instanceToml(IP.b, [`port = ${c.ports.smtp}`, `routes = { "a.test" = "127.0.0.1:${a.ports.smtp}" }`]),
+      instanceToml(IP.b, [`port = ${c.ports.smtp}`, `routes = { "a.test" = "${IP.a}:${a.ports.smtp}" }`]),
   );
   appendFileSync(
     c.configPath,
-    '\n' + instanceToml(IP.c, [`routes = { "b.test" = "127.0.0.1:${b.ports.smtp}" }`]),
+    '\n' + instanceToml(IP.c, [`routes = { "b.test" = "${IP.b}:${b.ports.smtp}" }`]),
   );
 
   for (const [name, ip] of [
@@ -118,12 +147,11 @@ before(async () => {
       mx: [{ preference: 10, exchange: `mx.${domain}` }],
       txt: [`v=spf1 ip4:${ip} -all`],
     };
-    // The MX name is where the listener is; its SPF covers the null sender of DSNs (RFC 7208 2.3, HELO).
-    dns.zone[`mx.${domain}`] = { a: ['127.0.0.1'], txt: [`v=spf1 ip4:${ip} -all`] };
+    // The MX name (also the EHLO name); its SPF covers the null sender of DSNs (RFC 7208 2.3, HELO).
+    dns.zone[`mx.${domain}`] = { a: [ip], txt: [`v=spf1 ip4:${ip} -all`] };
     dns.zone[`_dmarc.${domain}`] = { txt: [`v=DMARC1; p=reject; adkim=r; aspf=r`] };
-    // Forward-confirmed reverse DNS of the outbound address (iprev, RFC 8601 3).
-    dns.zone[`out.${domain}`] = { a: [ip] };
-    dns.zone[`${ip.split('.').reverse().join('.')}.in-addr.arpa`] = { ptr: [`out.${domain}`] };
+    // Forward-confirmed reverse DNS (iprev, RFC 8601 3): the address names the MX, which names the address.
+    dns.zone[`${ip.split('.').reverse().join('.')}.in-addr.arpa`] = { ptr: [`mx.${domain}`] };
   }
 
   await Promise.all([
@@ -176,7 +204,7 @@ describe('three Mailroom instances: a.test -> b.test -> c.test and back', () => 
     assert.match(ar, /\bdkim=pass\b[^;]*header\.i=@a\.test/, ar);
     assert.match(ar, /\bspf=pass\b[^;]*smtp\.mailfrom=alice@a\.test/, ar);
     assert.match(ar, /\bdmarc=pass\b[^;]*header\.from=a\.test/, ar);
-    assert.match(ar, /\biprev=pass\b[^;]*127\.0\.0\.2/, ar);
+    assert.match(ar, /\biprev=pass\b[^;]*127\.0\.0\.2 \(mx\.a\.test\)/, ar);
     assert.match(got, /^DKIM-Signature: [^\r\n]*d=a\.test/m);
     assert.match(got, /^Return-Path: <alice@a\.test>\r\n/);
   });
@@ -249,9 +277,26 @@ describe('three Mailroom instances: a.test -> b.test -> c.test and back', () => 
     assert.match(ar, /\bdmarc=pass\b/, ar);
   });
 
+  test('mailroom doctor on each host agrees with what the receivers found (MTA-STS and TLS-RPT not published)', async () => {
+    const hosts = [
+      [a, 'a.test'],
+      [b, 'b.test'],
+      [c, 'c.test'],
+    ] as const;
+    const reports = await Promise.all(hosts.map(([instance, domain]) => doctor(instance, domain)));
+    reports.forEach((results, i) => {
+      const notOk = results.filter((r) => r.status !== 'ok').map((r) => `${r.record} ${r.status}`);
+      assert.deepEqual(
+        notOk,
+        ['MTA-STS missing', 'MTA-STS missing', 'TLS-RPT missing'],
+        `${hosts[i]?.[1]}: ${JSON.stringify(results)}`,
+      );
+    });
+  });
+
   test('a forged message to B claiming a.test from an address outside its SPF, unsigned: 550 (p=reject)', async () => {
     const forger = nodemailer.createTransport({
-      host: '127.0.0.1',
+      host: IP.b,
       port: b.ports.smtp,
       name: 'forger.test',
       localAddress: IP.forger,
