@@ -202,6 +202,7 @@ function resolveConfig(
     },
     outbound: {
       port: raw.outbound?.port ?? 25,
+      sourceAddress: raw.outbound?.source_address ?? '',
       dnsServers: raw.outbound?.dns_servers ?? [],
       routes,
       routeAuth: Object.fromEntries(

@@ -287,6 +287,11 @@ export const rawConfigSchema = z.strictObject({
   outbound: z
     .strictObject({
       port: port.optional(),
+      // The local IP outbound SMTP binds to (the address SPF and PTR must name, on a host with several).
+      source_address: z
+        .string({ error: 'expected an IP address' })
+        .refine((v) => v === '' || isIP(v) !== 0, { error: 'expected an IP address' })
+        .optional(),
       dns_servers: z
         .array(
           // "ip" or "ip:port" / "[v6]:port" (node:dns setServers syntax): tests run a DNS server on a free port.
@@ -461,6 +466,8 @@ export interface Config {
   };
   outbound: {
     port: number;
+    /** The local IP outbound SMTP connects from ('' = the system's choice). */
+    sourceAddress: string;
     dnsServers: string[];
     routes: Record<string, ListenAddress>;
     /** AUTH credentials per routes key ('*' = smarthost). */

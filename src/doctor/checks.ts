@@ -1,4 +1,5 @@
 // `mailroom doctor DOMAIN`: what a local domain's DNS says against what it should say, record by record, with the record to publish.
+import { isIP } from 'node:net';
 import { spf } from 'mailauth/lib/spf/index.js';
 import { isTemporaryDnsError, type MailResolver } from '../dns/types.js';
 import { reverseName } from '../dns/resolver.js';
@@ -35,6 +36,8 @@ export interface DoctorInput {
   domain: string;
   /** Config `hostname`: the MX target and the name our outbound connections use in EHLO. */
   hostname: string;
+  /** Config outbound.source_address ('' or absent: none): the address mail leaves from, in place of the hostname's of its family. */
+  sourceAddress?: string;
   dkimKeys: DoctorDkimKey[];
   resolver: MailResolver;
   /** The MTA-STS policy fetcher the queue uses (certificate checks, 200 and text/plain only, bounded). */
@@ -126,7 +129,9 @@ function checkMx(input: DoctorInput): Promise<CheckResult> {
 
 function checkSpf(input: DoctorInput, outbound: string[]): Promise<CheckResult> {
   const { domain, hostname, resolver } = input;
-  const publish = [txt(domain, 'v=spf1 mx -all')];
+  // A source address is where mail leaves from, not necessarily an MX address: name it (ip4:/ip6:, RFC 7208 5.6).
+  const source = input.sourceAddress ? ` ip${isIP(input.sourceAddress)}:${input.sourceAddress}` : '';
+  const publish = [txt(domain, `v=spf1 mx${source} -all`)];
   return guarded('SPF', domain, async () => {
     const found = await txtRecords(resolver, domain, 'v=spf1');
     const result = (status: CheckStatus, detail: string): CheckResult => ({
@@ -335,6 +340,9 @@ export async function runDoctor(input: DoctorInput): Promise<CheckResult[]> {
   } catch {
     // PTR and SPF then say they could not check
   }
+  // Connections to peers of its family leave from outbound.source_address; the others from the system's choice.
+  const source = input.sourceAddress;
+  if (source) outbound = [source, ...outbound.filter((ip) => isIP(ip) !== isIP(source))];
   const [mx, spfResult, dkim, dmarc, mtaSts, tlsRpt, ptr] = await Promise.all([
     checkMx(input),
     checkSpf(input, outbound),

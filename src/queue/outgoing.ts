@@ -90,6 +90,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     queue: store.queue,
     hostname: config.hostname,
     port: config.outbound.port,
+    sourceAddress: config.outbound.sourceAddress,
     routes,
     routeAuth: config.outbound.routeAuth,
     resolver,

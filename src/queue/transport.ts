@@ -36,6 +36,8 @@ export interface SmtpTransportOptions {
   timeouts?: ClientTimeouts;
   connectTimeoutMs?: number;
   connect?: ClientConnectionOptions['connect'];
+  /** outbound.source_address ('' = the system's choice). */
+  sourceAddress?: string;
   /** Idle connections kept between batches (outgoing.ts owns it and closes it at shutdown). */
   pool?: ConnectionPool;
   /** DKIM signing of what leaves (sender-auth/dkim-sign.ts); absent: sent as queued. */
@@ -65,14 +67,17 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
         ? await applyTlsPolicies(domain, dest.hosts, options.tlsPolicy)
         : null;
     if (dest.kind !== 'hosts') {
-      // DNS said no (NXDOMAIN, null MX: failed) or not now (SERVFAIL, timeout: deferred). Our words, no peer's.
+      // DNS said no (NXDOMAIN, null MX: failed) or not now (SERVFAIL, timeout: deferred). Our words, no peer's;
+      // our code and enhanced status (X.1.2 bad destination, X.4.3 ...) still become the DSN's Status
+      // (RFC 3464 2.3.4), as for the client's own refusals, instead of a bare 5.0.0 / 4.0.0.
       const outcome = dest.kind === 'permanent' ? 'failed' : 'deferred';
-      const code = dest.kind === 'permanent' ? '550' : '451';
+      const code = dest.kind === 'permanent' ? 550 : 451;
       for (const job of jobs) {
         const results: RecipientResult[] = job.recipients.map((r) => ({
           address: r.address,
           outcome,
           stage: 'connection',
+          reply: { code, enhanced: dest.enhanced, text: dest.reason },
           diagnostic: `${code} ${dest.enhanced} ${dest.reason}`,
           fromPeer: false,
           tls: false,
@@ -148,6 +153,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): Transport {
         ...(options.timeouts ? { timeouts: options.timeouts } : {}),
         ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         ...(options.connect ? { connect: options.connect } : {}),
+        ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
         ...(options.pool ? { pool: options.pool } : {}),
         ...(options.tlsPolicy?.tlsCa ? { tlsCa: options.tlsPolicy.tlsCa } : {}),
         ...(report ? { onTlsResult: (...result) => report(domain, ...result) } : {}),

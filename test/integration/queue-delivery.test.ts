@@ -308,6 +308,26 @@ void describe('outgoing queue', () => {
     await until('empty queue', () => r.store.queue.list().length === 0);
   });
 
+  void test('a domain that does not exist (NXDOMAIN): failed at once, DSN Status 5.1.2 (RFC 3463), no Remote-MTA', async () => {
+    const dns = await startDnsFixture({});
+    cleanups.push(() => dns.close());
+    const r = await rig({}, () => `[dns]\nservers = ["${dns.address}"]\n`);
+    await r.send(['someone@nowhere.test']);
+    const [dsn] = await until('the DSN', async () => {
+      const box = await r.inbox('alice@a.test');
+      return box.length > 0 ? box : null;
+    });
+    const block = statusBlocks(dsn ?? '')[1];
+    assert.equal(block?.get('Action'), 'failed');
+    assert.equal(block?.get('Status'), '5.1.2');
+    assert.match(
+      block?.get('Diagnostic-Code') ?? '',
+      /^X-Mailroom; 550 5\.1\.2 domain nowhere\.test does not exist/,
+    );
+    assert.equal(block?.get('Remote-MTA'), undefined);
+    assert.equal(r.peer.sessions, 0);
+  });
+
   void test('NOTIFY=SUCCESS to a peer without DSN: a "relayed" DSN; NOTIFY=NEVER on a 5xx: none', async () => {
     const r = await rig({ rcpt: (a) => (a.startsWith('bad') ? '550 5.1.1 no' : '250 ok') }, route);
     await r.send([
@@ -439,5 +459,24 @@ void describe('outgoing queue', () => {
     await until('retirement', () => r.store.queue.get(id) === null);
     assert.equal(r.peer.messages.length, 1);
     assert.deepEqual(await r.inbox('alice@a.test'), []);
+  });
+});
+
+void describe('outbound.source_address', () => {
+  void test('connections leave from it (the address SPF names); a peer of the other family gets the system choice', async () => {
+    const r = await rig(
+      {},
+      (p) => `[outbound]\nsource_address = "127.0.0.2"\nroutes = { "b.test" = "127.0.0.1:${p}" }\n`,
+    );
+    await r.send(['bob@b.test']);
+    await until('delivery', () => r.peer.messages.length === 1);
+    assert.deepEqual(r.peer.clients, ['127.0.0.2']);
+    const v6 = await rig(
+      {},
+      (p) => `[outbound]\nsource_address = "::1"\nroutes = { "b.test" = "127.0.0.1:${p}" }\n`,
+    );
+    await v6.send(['bob@b.test']);
+    await until('delivery from the IPv4 default', () => v6.peer.messages.length === 1);
+    assert.deepEqual(v6.peer.clients, ['127.0.0.1']);
   });
 });

@@ -26,6 +26,8 @@ export interface ScriptedPeer {
   port: number;
   messages: PeerMessage[];
   sessions: number;
+  /** Each session's client address (remoteAddress), in order. */
+  clients: string[];
   /** Most connections open at once. */
   maxOpen: number;
   transcript: string[];
@@ -37,6 +39,7 @@ export async function startPeer(script: PeerScript = {}): Promise<ScriptedPeer> 
     port: 0,
     messages: [],
     sessions: 0,
+    clients: [],
     maxOpen: 0,
     transcript: [],
     close: async () => undefined,
@@ -48,6 +51,7 @@ export async function startPeer(script: PeerScript = {}): Promise<ScriptedPeer> 
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     const session = ++peer.sessions;
+    peer.clients.push(socket.remoteAddress ?? '');
     let buf = Buffer.alloc(0);
     let inData = false;
     let from = '';

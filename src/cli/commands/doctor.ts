@@ -40,6 +40,7 @@ export const doctorCommand: Command = {
     const results = await runDoctor({
       domain,
       hostname: config.hostname,
+      sourceAddress: config.outbound.sourceAddress,
       dkimKeys,
       resolver,
       fetchPolicy: createStsFetcher({ resolver }),

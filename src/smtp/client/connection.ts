@@ -46,6 +46,11 @@ export interface ClientConnectionOptions {
   /** Test seam: how a TCP connection is opened. */
   connect?: (host: string, port: number) => Socket;
   /**
+   * outbound.source_address: the local IP connections are made from (the one SPF and PTR name), for
+   * peers of its family; peers of the other family get the system's choice ('' or absent: always).
+   */
+  sourceAddress?: string;
+  /**
    * Idle connections kept per peer (connection-pool.ts): deliverToHosts takes one before connecting
    * and parks the connection after its last message instead of sending QUIT.
    */
@@ -134,10 +139,12 @@ export function runClientSession(
     const closeListeners: (() => void)[] = [];
     const parser = new ReplyParser();
     const peer = (): PeerInfo => ({ host, address, port, tls: session.tlsUsed, dsn: session.extensions.dsn });
-    let socket: Socket | TLSSocket = (options.connect ?? ((h, p) => netConnect({ host: h, port: p })))(
-      address,
-      port,
-    );
+    const source =
+      options.sourceAddress && isIP(options.sourceAddress) === isIP(address) ? options.sourceAddress : '';
+    let socket: Socket | TLSSocket = (
+      options.connect ??
+      ((h, p) => netConnect({ host: h, port: p, ...(source ? { localAddress: source } : {}) }))
+    )(address, port);
     let connected = false;
     let done = false;
     let timer: NodeJS.Timeout | null = null;

@@ -78,6 +78,12 @@ describe('parseConfigText', () => {
     );
   });
 
+  test('outbound.source_address: an IP (v4 or v6), default empty (the system chooses)', () => {
+    assert.equal(parse('').outbound.sourceAddress, '');
+    assert.equal(parse('[outbound]\nsource_address = "192.0.2.25"').outbound.sourceAddress, '192.0.2.25');
+    assert.equal(parse('[outbound]\nsource_address = "2001:db8::25"').outbound.sourceAddress, '2001:db8::25');
+  });
+
   test('outbound.tls_reports and tls_rpt_from (TLS-RPT, RFC 8460)', () => {
     const o = parse('[outbound]\ntls_reports = false\ntls_rpt_from = "tls-reports@a.test"').outbound;
     assert.equal(o.tlsReports, false);
@@ -138,6 +144,7 @@ describe('parseConfigText', () => {
     assert.equal(config.queue.delayWarningMs, null); // off unless asked, as Postfix's delay_warning_time
     assert.deepEqual(config.outbound, {
       port: 25,
+      sourceAddress: '',
       dnsServers: [],
       routes: {},
       routeAuth: {},
@@ -267,6 +274,10 @@ routes = { "Example.net" = "127.0.0.1:2626" }
       'config: tls.key: expected both cert and key (or neither, for a self-signed certificate)',
     ],
     ['[outbound]\nport = 70000', 'config: outbound.port: expected a port from 1 to 65535, got 70000'],
+    [
+      '[outbound]\nsource_address = "mx.a.test"',
+      'config: outbound.source_address: expected an IP address, got "mx.a.test"',
+    ],
     [
       '[outbound]\ndns_servers = ["dns.example"]',
       'config: outbound.dns_servers[0]: expected an IP address, optionally with a port ("127.0.0.1:5353", "[::1]:5353"), got "dns.example"',

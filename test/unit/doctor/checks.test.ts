@@ -130,6 +130,26 @@ describe('runDoctor', () => {
     assert.equal(byRecord(results, 'PTR')[0]?.status, 'wrong');
   });
 
+  test('outbound.source_address: SPF and PTR are checked for the address mail leaves from, not the MX address', async () => {
+    dns.zone = goodZone();
+    const results = await runDoctor(input({ sourceAddress: '192.0.2.26' }));
+    const [spfResult] = byRecord(results, 'SPF');
+    assert.equal(spfResult?.status, 'wrong');
+    assert.match(spfResult?.detail ?? '', /192\.0\.2\.26/);
+    assert.deepEqual(spfResult?.publish, ['example.test. IN TXT "v=spf1 mx ip4:192.0.2.26 -all"']);
+    assert.deepEqual(
+      byRecord(results, 'PTR').map((r) => [r.name, r.status]),
+      [['26.2.0.192.in-addr.arpa', 'missing']],
+    );
+    dns.zone['example.test']!.txt = ['v=spf1 mx ip4:192.0.2.26 -all'];
+    dns.zone['26.2.0.192.in-addr.arpa'] = { ptr: [HOST] };
+    const fixed = await runDoctor(input({ sourceAddress: '192.0.2.26' }));
+    assert.deepEqual(
+      fixed.filter((r) => r.status !== 'ok').map((r) => `${r.record} ${r.detail}`),
+      [],
+    );
+  });
+
   test('a DNS server that does not answer gives "error", never "missing"', async () => {
     dns.zone = { ...goodZone(), [`_dmarc.${DOMAIN}`]: { fail: 'servfail' } };
     const results = await runDoctor(
