@@ -161,7 +161,7 @@ before(async () => {
     ]).then(() => publishDkim(a, 'a.test')),
     setUp(b, [
       ['domain', 'add', 'b.test'],
-      ['user', 'add', 'bob@b.test', '--password', 'bob-pw'],
+      ['user', 'add', 'bob@b.test', '--password', 'bob-password'],
       ['alias', 'add', 'fwd@b.test', 'carol@c.test'],
       ['alias', 'add', 'gone@b.test', 'nobody@c.test'],
       ['alias', 'add', 'relay@b.test', 'away@c.test'],
