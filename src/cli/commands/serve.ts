@@ -1,4 +1,5 @@
-// `mailroom serve`: load the config, start the server, log `ready`, and shut down cleanly on SIGTERM/SIGINT.
+// `mailroom serve`: load the config, start the server, log `ready`, reload on SIGHUP, and shut down cleanly on SIGTERM/SIGINT.
+import { loadConfig } from '../../config/load.js';
 import { formatListenAddress } from '../../config/schema.js';
 import { noMoreArgs, type Command } from '../main.js';
 
@@ -13,6 +14,7 @@ export const serveCommand: Command = {
     // Loaded here, not at the top: admin commands should not pay for the SMTP engine, TLS and logging.
     const { createLogger, routeProcessWarnings } = await import('../../observability/logger.js');
     const { startServer } = await import('../../server/serve.js');
+    const { logReloadFailed } = await import('../../server/reload.js');
     const logger = createLogger();
     // Every line the server prints is JSON: Node's own warnings too (issue 8 item 10).
     routeProcessWarnings(logger);
@@ -40,6 +42,21 @@ export const serveCommand: Command = {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      // SIGHUP (logrotate, `systemctl reload`): re-read the same file and apply it; Node's default for
+      // SIGHUP is to exit at once, which dropped every session. Once stopping, a SIGHUP is ignored.
+      process.on('SIGHUP', () => {
+        if (signalled) return;
+        logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the config');
+        let next;
+        try {
+          next = loadConfig({ configPath: config.configPath ?? undefined, cwd: ctx.io.cwd, env: ctx.io.env });
+        } catch (error) {
+          logReloadFailed(logger, config.configPath, error);
+          return;
+        }
+        // reload() logs its own outcome (config-reloaded or config-reload-failed).
+        server.reload(next).catch(() => undefined);
+      });
     });
 
     const listening = Object.fromEntries(
