@@ -41,6 +41,11 @@ export function createReloader(deps: ReloaderDeps): (next: Config) => Promise<Re
           for (const u of undo) u();
           throw error;
         }
+        // A SIGTERM while binding: shutdown has already stopped the listeners; what this bound must not stay.
+        if (deps.stopping()) {
+          for (const u of undo) u();
+          throw new Error('the server is stopping');
+        }
         live.config = wanted;
         live.tls = tls;
         for (const l of listeners) {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { once } from 'node:events';
 import { makeSelfSigned } from '../../src/net/tls.js';
 import { inboxOf } from '../helpers/mailbox.js';
 import { RawImap } from '../helpers/imap-raw.js';
@@ -162,10 +163,37 @@ describe('SIGHUP reloads the config', () => {
       /reloaded\.example\.test/,
     );
     fresh.close();
+    // STARTTLS (RFC 3207) on a session that starts after the reload gets the new certificate too.
+    const mx = await RawImap.open(instance.ports.smtp);
+    assert.match(await smtp(mx, 'EHLO client.example'), /^250 /);
+    assert.match(await smtp(mx, 'STARTTLS'), /^220 /);
+    const upgraded = tlsConnect({ socket: mx.socket, rejectUnauthorized: false });
+    await once(upgraded, 'secureConnect');
+    assert.match(upgraded.getPeerCertificate().subjectaltname ?? '', /reloaded\.example\.test/);
+    upgraded.destroy();
     assert.equal((await old.command('NOOP')).status, 'OK');
     assert.equal(fingerprint(old), oldPrint);
     old.close();
     writeFileSync(instance.configPath, original);
+  });
+
+  test('a key that needs a restart is named and kept; a live limit applies to the next session', async () => {
+    writeFileSync(
+      instance.configPath,
+      original.replace(/^data_dir = .*$/m, `data_dir = "${join(instance.dir, 'elsewhere')}"`) +
+        '\n[limits]\nmax_recipients = 1\n',
+    );
+    await hangUp(instance, 'config-reloaded');
+    const warning = instance.output.findLast((l) => l.includes('config-restart-needed'));
+    assert.deepEqual((JSON.parse(warning ?? '{}') as { keys?: string[] }).keys, ['dataDir']);
+    const mx = await RawImap.open(instance.ports.smtp);
+    assert.match(await smtp(mx, 'EHLO client.example'), /^250 /);
+    assert.match(await smtp(mx, 'MAIL FROM:<bob@remote.example>'), /^250 /);
+    assert.match(await smtp(mx, `RCPT TO:<${USER}>`), /^250 /);
+    assert.match(await smtp(mx, 'RCPT TO:<postmaster@example.test>'), /^452 /);
+    mx.close();
+    writeFileSync(instance.configPath, original);
+    await hangUp(instance, 'config-reloaded');
   });
 
   test('SIGTERM is still the graceful stop', async () => {

@@ -16,6 +16,11 @@ export const serveCommand: Command = {
     const { startServer } = await import('../../server/serve.js');
     const { logReloadFailed } = await import('../../server/reload.js');
     const logger = createLogger();
+    // SIGHUP from the first moment (Node's default would exit): one that comes while starting is
+    // applied once the server is up.
+    let hangUp: (() => void) | null = null;
+    let hungUpWhileStarting = false;
+    process.on('SIGHUP', () => (hangUp ? hangUp() : (hungUpWhileStarting = true)));
     // Every line the server prints is JSON: Node's own warnings too (issue 8 item 10).
     routeProcessWarnings(logger);
     logger.info(
@@ -44,7 +49,7 @@ export const serveCommand: Command = {
       process.on('SIGINT', onSignal);
       // SIGHUP (logrotate, `systemctl reload`): re-read the same file and apply it; Node's default for
       // SIGHUP is to exit at once, which dropped every session. Once stopping, a SIGHUP is ignored.
-      process.on('SIGHUP', () => {
+      hangUp = () => {
         if (signalled) return;
         logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the config');
         let next;
@@ -56,7 +61,8 @@ export const serveCommand: Command = {
         }
         // reload() logs its own outcome (config-reloaded or config-reload-failed).
         server.reload(next).catch(() => undefined);
-      });
+      };
+      if (hungUpWhileStarting) hangUp();
     });
 
     const listening = Object.fromEntries(
