@@ -219,7 +219,9 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       if ((settings.connectionRatePerIp ?? 0) !== (current.connectionRatePerIp ?? 0)) {
         rate = makeRate(settings.connectionRatePerIp ?? 0);
       }
-      current = { ...settings, ...(settings.tls || !current.tls ? {} : { tls: current.tls }) };
+      // New certificate and policy over the options given at start (ALPN for https stays).
+      const tls = current.tls && settings.tls ? { ...current.tls, ...settings.tls } : current.tls;
+      current = { ...settings, ...(tls ? { tls } : {}) };
       for (const { server } of bound.values()) {
         server.maxConnections = current.maxConnections + REFUSAL_SLACK;
         // Handshakes from now on use the new certificate; established TLS sessions keep theirs.

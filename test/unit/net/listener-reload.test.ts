@@ -2,7 +2,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { once } from 'node:events';
 import { listen } from '../../../src/net/listener.js';
+import { makeSelfSigned } from '../../../src/net/tls.js';
 import { freePorts } from '../../helpers/mailroom-process.js';
 
 /** Connects and reads the first bytes the server sends; 'refused' when nothing listens. */
@@ -101,6 +104,58 @@ describe('Listener reload', () => {
     } finally {
       blocker.close();
       await listener.stopAccepting();
+    }
+  });
+
+  test('a new certificate reaches new handshakes, also on an address bound after it; start options (ALPN) stay', async () => {
+    const now = new Date();
+    const [first, second] = await Promise.all([
+      makeSelfSigned('one.test', now),
+      makeSelfSigned('two.test', now),
+    ]);
+    const [a, b] = (await freePorts(2)) as [number, number];
+    const listener = await listen([{ host: '127.0.0.1', port: a }], {
+      tls: { cert: first.cert, key: first.key, ALPNProtocols: ['http/1.1'] },
+      maxConnections: 10,
+      maxConnectionsPerIp: 10,
+      refusal: '',
+      onConnection: (socket) => socket.end(),
+    });
+    const names = async (port: number): Promise<[string, string | false]> => {
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port,
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+      });
+      await once(socket, 'secureConnect');
+      const result: [string, string | false] = [
+        socket.getPeerCertificate().subjectaltname ?? '',
+        socket.alpnProtocol,
+      ];
+      socket.destroy();
+      return result;
+    };
+    try {
+      assert.match((await names(a))[0], /one\.test/);
+      const wanted = [
+        { host: '127.0.0.1', port: a },
+        { host: '127.0.0.1', port: b },
+      ];
+      listener.apply([wanted[0]!], {
+        tls: { cert: second.cert, key: second.key },
+        maxConnections: 10,
+        maxConnectionsPerIp: 10,
+      });
+      await listener.bindMissing(wanted);
+      for (const port of [a, b]) {
+        const [san, alpn] = await names(port);
+        assert.match(san, /two\.test/);
+        assert.equal(alpn, 'http/1.1');
+      }
+    } finally {
+      await listener.stopAccepting();
+      listener.destroyAll();
     }
   });
 });
