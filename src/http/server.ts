@@ -131,6 +131,7 @@ export async function startHttpListeners(
     ...(deps.storage ? { storage: deps.storage } : {}),
     ...(deps.deliver ? { deliver: deps.deliver } : {}),
     ...(deps.submissionLimits ? { submissionLimits: deps.submissionLimits } : {}),
+    // Read once: JMAP announces them in its session resource; a reload changes them only for SMTP and IMAP.
     maxRecipients: config.limits.maxRecipients,
     maxMessageSize: config.limits.maxMessageSize,
   };
@@ -194,10 +195,11 @@ export async function startHttpListeners(
   });
   const result: HttpListeners = { addresses: {}, jmap };
   for (const name of ['http', 'https'] as const) {
+    // A section with no address still gets its (empty) Listener, so a reload can turn it on.
     const wanted = config.listeners[name];
-    if (wanted.length === 0) continue;
     const log = deps.logger.child({ listener: name });
     const listener = await listen(wanted, {
+      name,
       ...(name === 'https' ? { tls: { ...deps.tls.serverOptions, ALPNProtocols: ['http/1.1'] } } : {}),
       maxConnections: config.limits.maxConnections,
       maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
@@ -210,7 +212,7 @@ export async function startHttpListeners(
         ),
     });
     deps.started.push(listener);
-    result.addresses[name] = listener.addresses;
+    if (listener.addresses.length > 0) result.addresses[name] = listener.addresses;
   }
 
   // Uploads nothing used are removed after JMAP_UPLOAD_TTL_MS.

@@ -15,17 +15,19 @@ import { MailboxIndexCache } from './mailbox-index-cache.js';
 export async function startImapListeners(
   deps: AccessListenerDeps<ImapConnectionHandle>,
 ): Promise<AccessListeners<'imap' | 'imaps'>> {
-  const { config, store } = deps;
-  // APPEND bodies up to the SMTP message size limit: one limit for mail in, whichever way it comes.
-  const limits = { ...DEFAULT_RECEIVER_LIMITS, maxAppendSize: config.limits.maxMessageSize };
+  const { store } = deps;
   // One for both listeners: every session's SELECT shares it.
   const indexCache = new MailboxIndexCache(store.mail);
   return startAccessListeners(deps, {
     plain: 'imap',
     implicit: 'imaps',
     refusal: '* BYE [UNAVAILABLE] Too many connections, try later\r\n',
-    serve: (socket, { implicitTls, log, onClose }) =>
-      serveImapConnection(socket, {
+    serve: (socket, { implicitTls, log, onClose }) => {
+      // Per connection: a reload (SIGHUP) reaches the sessions that start after it.
+      const config = deps.config;
+      // APPEND bodies up to the SMTP message size limit: one limit for mail in, whichever way it comes.
+      const limits = { ...DEFAULT_RECEIVER_LIMITS, maxAppendSize: config.limits.maxMessageSize };
+      return serveImapConnection(socket, {
         services: {
           store,
           authenticate: deps.authenticate,
@@ -44,6 +46,7 @@ export async function startImapListeners(
         deadlines: config.limits.deadlines,
         limits,
         onClose,
-      }),
+      });
+    },
   });
 }

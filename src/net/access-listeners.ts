@@ -11,10 +11,11 @@ import type { SubmissionLimits } from '../abuse/rate-limits.js';
 
 /** What `mailroom serve` gives every access protocol (IMAP, POP3). */
 export interface AccessListenerDeps<Handle> {
-  config: Config;
+  /** The config and certificate of the moment: read them per connection, a reload (SIGHUP) replaces them. */
+  readonly config: Config;
   logger: Logger;
   store: Store;
-  tls: TlsMaterial;
+  readonly tls: TlsMaterial;
   /** The server's one authenticator: failed logins over any protocol share its limiter. */
   authenticate: Authenticate;
   /** API tokens (HTTP Bearer) on the same limiter; absent, Bearer always fails. */
@@ -54,11 +55,12 @@ export async function startAccessListeners<Name extends ListenerName, Handle>(
   const { config } = deps;
   const result: AccessListeners<Name> = { listeners: [], addresses: {} };
   for (const name of [spec.plain, spec.implicit]) {
+    // A section with no address still gets its (empty) Listener, so a reload can turn it on.
     const wanted = config.listeners[name];
-    if (wanted.length === 0) continue;
     const implicitTls = name === spec.implicit;
     const log = deps.logger.child({ listener: name });
     const listener = await listen(wanted, {
+      name,
       ...(implicitTls ? { tls: deps.tls.serverOptions } : {}),
       maxConnections: config.limits.maxConnections,
       maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
@@ -79,7 +81,7 @@ export async function startAccessListeners<Name extends ListenerName, Handle>(
     });
     deps.started.push(listener);
     result.listeners.push(listener);
-    result.addresses[name] = listener.addresses;
+    if (listener.addresses.length > 0) result.addresses[name] = listener.addresses;
   }
   return result;
 }

@@ -1,8 +1,13 @@
-// TCP/TLS listeners: bind addresses, enforce per-listener and per-IP connection limits, track sockets for shutdown.
+// TCP/TLS listeners: bind addresses, enforce per-listener and per-IP connection limits, track sockets for shutdown, follow a reload.
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import {
+  createServer as createTlsServer,
+  type Server as TlsServer,
+  type TLSSocket,
+  type TlsOptions,
+} from 'node:tls';
 import { CONNECTION_RATE_MAX_IPS, LISTEN_BACKLOG } from '../config/limits.js';
-import { formatListenAddress, type ListenAddress } from '../config/schema.js';
+import { formatListenAddress, type ListenAddress, type ListenerName } from '../config/schema.js';
 import { MailroomError } from '../errors.js';
 import { ConnectionLimits, ConnectionRate } from './per-ip-limits.js';
 
@@ -15,6 +20,8 @@ const TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
 const REFUSAL_SLACK = 64;
 
 export interface ListenOptions {
+  /** The config section it serves ("smtp", "imaps", ...), so a reload finds it. */
+  name?: ListenerName;
   /** Present: implicit TLS (RFC 8314) with these options (cert, key, minVersion, secureContext). */
   tls?: TlsOptions;
   maxConnections: number;
@@ -41,8 +48,18 @@ export interface ListenOptions {
   }): void;
 }
 
+/** What a reload (SIGHUP) may change on a running listener; sessions already open keep what they had. */
+export interface ListenerSettings {
+  /** Implicit TLS only: the new certificate and policy, for handshakes from now on (tls.Server.setSecureContext). */
+  tls?: TlsOptions;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  connectionRatePerIp?: number;
+}
+
 export interface Listener {
-  /** The addresses actually bound (port 0 resolved to the real port). */
+  readonly name: ListenerName | undefined;
+  /** The addresses actually bound (port 0 resolved to the real port), in the configured order. */
   readonly addresses: ListenAddress[];
   /** Currently admitted connections. */
   readonly sockets: ReadonlySet<Socket>;
@@ -50,16 +67,39 @@ export interface Listener {
   stopAccepting(): Promise<void>;
   /** Ends every tracked socket at once (the last step of shutdown). */
   destroyAll(): void;
+  /**
+   * Reload, first step: binds the configured addresses not bound yet (all or nothing). Returns an undo
+   * that closes what this call bound, for when another listener of the same reload fails.
+   */
+  bindMissing(wanted: readonly ListenAddress[]): Promise<() => void>;
+  /**
+   * Reload, second step: stops listening on addresses no longer wanted (their open sessions go on and
+   * still count) and applies new limits and certificate to connections from now on.
+   */
+  apply(wanted: readonly ListenAddress[], settings: ListenerSettings): void;
 }
+
+/** The key of a configured address: what the config said (port 0 stays 0), so a reload compares like with like. */
+const addressKey = (address: ListenAddress): string => formatListenAddress(address);
 
 /** Binds every address (all or nothing: if one fails, the others are closed and the error says which). */
 export async function listen(addresses: readonly ListenAddress[], options: ListenOptions): Promise<Listener> {
   const limits = new ConnectionLimits(options.maxConnections, options.maxConnectionsPerIp);
   const sockets = new Set<Socket>();
-  const servers: Server[] = [];
+  // Configured address -> its server and the address actually bound; in the configured order.
+  const bound = new Map<string, { server: Server; address: ListenAddress }>();
+  let current: ListenerSettings = {
+    ...(options.tls ? { tls: options.tls } : {}),
+    maxConnections: options.maxConnections,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
+    ...(options.connectionRatePerIp !== undefined
+      ? { connectionRatePerIp: options.connectionRatePerIp }
+      : {}),
+  };
 
-  const perMinute = options.connectionRatePerIp ?? 0;
-  const rate = perMinute > 0 ? new ConnectionRate(perMinute, CONNECTION_RATE_MAX_IPS) : null;
+  const makeRate = (perMinute: number): ConnectionRate | null =>
+    perMinute > 0 ? new ConnectionRate(perMinute, CONNECTION_RATE_MAX_IPS) : null;
+  let rate = makeRate(options.connectionRatePerIp ?? 0);
   const clock = options.clock ?? (() => performance.now());
 
   const refuse = (socket: Socket, text: string): void => {
@@ -89,13 +129,13 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
   };
 
   const makeServer = (): Server => {
-    if (!options.tls) {
+    if (!current.tls) {
       const server = createNetServer({ noDelay: true }, admit);
-      server.maxConnections = options.maxConnections + REFUSAL_SLACK;
+      server.maxConnections = current.maxConnections + REFUSAL_SLACK;
       return server;
     }
-    const server = createTlsServer({ ...options.tls, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, admit);
-    server.maxConnections = options.maxConnections + REFUSAL_SLACK;
+    const server = createTlsServer({ ...current.tls, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, admit);
+    server.maxConnections = current.maxConnections + REFUSAL_SLACK;
     server.on('tlsClientError', (error, socket) => {
       options.onRefused?.({ remoteAddress: socket.remoteAddress ?? '', reason: 'tls-handshake', error });
       socket.destroy();
@@ -103,43 +143,90 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
     return server;
   };
 
-  const bound: ListenAddress[] = [];
-  try {
-    for (const address of addresses) {
+  const close = (server: Server): void => {
+    // server.close's callback waits for every connection to end; we only want "no longer listening".
+    if (server.listening) server.close(() => undefined);
+  };
+
+  /** Binds each address not bound yet; on a failure closes what it bound and throws which address failed. */
+  const bindMissing = async (wanted: readonly ListenAddress[]): Promise<string[]> => {
+    const added: string[] = [];
+    for (const address of wanted) {
+      const key = addressKey(address);
+      if (bound.has(key)) continue;
       const server = makeServer();
-      servers.push(server);
-      await new Promise<void>((done, fail) => {
-        server.once('error', fail);
-        server.listen({ host: address.host, port: address.port, backlog: LISTEN_BACKLOG }, () => {
-          server.off('error', fail);
-          done();
+      try {
+        await new Promise<void>((done, fail) => {
+          server.once('error', fail);
+          server.listen({ host: address.host, port: address.port, backlog: LISTEN_BACKLOG }, () => {
+            server.off('error', fail);
+            done();
+          });
         });
-      });
+      } catch (error) {
+        close(server);
+        for (const k of added) close(bound.get(k)!.server);
+        for (const k of added) bound.delete(k);
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        throw new MailroomError('LISTEN_FAILED', `cannot listen on ${key}: ${code}`, { cause: error });
+      }
       // After binding, an error (EMFILE on accept, ...) must not crash the process.
       server.on('error', () => undefined);
       const info = server.address() as AddressInfo;
-      bound.push({ host: address.host, port: info.port });
+      bound.set(key, { server, address: { host: address.host, port: info.port } });
+      added.push(key);
     }
-  } catch (error) {
-    await Promise.all(servers.map((s) => new Promise<void>((done) => s.close(() => done()))));
-    const failed = addresses[servers.length - 1];
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new MailroomError(
-      'LISTEN_FAILED',
-      `cannot listen on ${failed ? formatListenAddress(failed) : '?'}: ${code}`,
-      { cause: error },
-    );
-  }
+    return added;
+  };
+
+  let order: string[] = addresses.map(addressKey);
+  await bindMissing(addresses);
 
   return {
-    addresses: bound,
+    name: options.name,
+    get addresses() {
+      return order.flatMap((key) => {
+        const entry = bound.get(key);
+        return entry ? [entry.address] : [];
+      });
+    },
     sockets,
     stopAccepting: async () => {
-      // server.close's callback waits for every connection to end; we only want "no longer listening".
-      for (const server of servers) if (server.listening) server.close(() => undefined);
+      for (const { server } of bound.values()) close(server);
     },
     destroyAll: () => {
       for (const socket of sockets) socket.destroy();
+    },
+    bindMissing: async (wanted) => {
+      const added = await bindMissing(wanted);
+      return () => {
+        for (const key of added) {
+          const entry = bound.get(key);
+          if (entry) close(entry.server);
+          bound.delete(key);
+        }
+      };
+    },
+    apply: (wanted, settings) => {
+      const keep = new Set(wanted.map(addressKey));
+      for (const [key, { server }] of bound) {
+        if (keep.has(key)) continue;
+        close(server);
+        bound.delete(key);
+      }
+      order = wanted.map(addressKey);
+      limits.setLimits(settings.maxConnections, settings.maxConnectionsPerIp);
+      if ((settings.connectionRatePerIp ?? 0) !== (current.connectionRatePerIp ?? 0)) {
+        rate = makeRate(settings.connectionRatePerIp ?? 0);
+      }
+      // New certificate and policy over the options given at start (ALPN for https stays).
+      const tls = current.tls && settings.tls ? { ...current.tls, ...settings.tls } : current.tls;
+      current = { ...settings, ...(tls ? { tls } : {}) };
+      for (const { server } of bound.values()) {
+        server.maxConnections = current.maxConnections + REFUSAL_SLACK;
+        // Handshakes from now on use the new certificate; established TLS sessions keep theirs.
+        if (settings.tls) (server as TlsServer).setSecureContext(settings.tls);
+      }
     },
   };
 }

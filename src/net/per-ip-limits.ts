@@ -36,9 +36,15 @@ export class ConnectionLimits {
   private readonly perIp = new Map<string, number>();
 
   constructor(
-    private readonly maxTotal: number,
-    private readonly maxPerIp: number,
+    private maxTotal: number,
+    private maxPerIp: number,
   ) {}
+
+  /** New limits (a reload): connections already admitted stay counted; only new ones see the new limits. */
+  setLimits(maxTotal: number, maxPerIp: number): void {
+    this.maxTotal = maxTotal;
+    this.maxPerIp = maxPerIp;
+  }
 
   admit(remoteAddress: string): AdmitResult {
     if (this.total >= this.maxTotal) return { ok: false, reason: 'total' };

@@ -62,8 +62,29 @@ export async function loadTls(options: LoadTlsOptions): Promise<TlsMaterial> {
   return { ...build(made.cert, made.key, certPath, keyPath, true, policy), warnings: [] };
 }
 
-/** Makes a self-signed certificate for `hostname` (RSA 2048, SHA-256: what every SMTP peer can verify). */
+/**
+ * Names a made certificate carries besides `hostname`: clients on the same machine connect to
+ * `localhost`, 127.0.0.1 or ::1, and a client that checks names (RFC 6125 6.4; RFC 9525 for IP
+ * addresses) would otherwise need an override for every one of them (issue 11).
+ */
+const SELF_SIGNED_LOCAL_NAMES = ['localhost'] as const;
+const SELF_SIGNED_LOCAL_IPS = ['127.0.0.1', '::1'] as const;
+
+/** True when a made certificate names everything makeSelfSigned now puts in it (older versions named only `hostname`). */
+function namesEverything(x509: X509Certificate, hostname: string): boolean {
+  return (
+    x509.checkHost(hostname) !== undefined &&
+    SELF_SIGNED_LOCAL_NAMES.every((name) => x509.checkHost(name) !== undefined) &&
+    SELF_SIGNED_LOCAL_IPS.every((ip) => x509.checkIP(ip) !== undefined)
+  );
+}
+
+/**
+ * Makes a self-signed certificate for `hostname`, `localhost`, 127.0.0.1 and ::1 (RSA 2048, SHA-256:
+ * what every SMTP peer can verify).
+ */
 export async function makeSelfSigned(hostname: string, now: Date): Promise<{ cert: string; key: string }> {
+  const dnsNames = [hostname, ...SELF_SIGNED_LOCAL_NAMES.filter((name) => name !== hostname.toLowerCase())];
   const notAfter = new Date(now.getTime() + SELF_SIGNED_DAYS * 86_400_000);
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'rsa',
@@ -75,7 +96,14 @@ export async function makeSelfSigned(hostname: string, now: Date): Promise<{ cer
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: hostname }] },
+      {
+        name: 'subjectAltName',
+        // Type 2 is dNSName, 7 is iPAddress (RFC 5280 4.2.1.6).
+        altNames: [
+          ...dnsNames.map((value) => ({ type: 2 as const, value })),
+          ...SELF_SIGNED_LOCAL_IPS.map((ip) => ({ type: 7 as const, ip })),
+        ],
+      },
     ],
   });
   return { cert: pems.cert, key: pems.private };
@@ -99,8 +127,10 @@ async function readExisting(
     const x509 = new X509Certificate(cert);
     createPrivateKey(key);
     const expiresSoon = new Date(x509.validTo).getTime() - RENEW_BEFORE_MS < now.getTime();
-    // A changed hostname or an ageing certificate is replaced; an unreadable pair too.
-    if (expiresSoon || x509.checkHost(hostname) === undefined) return null;
+    // A changed hostname or an ageing certificate is replaced; an unreadable pair too, and one made by
+    // an older version that did not name localhost and the loopback addresses. Only this pair in
+    // data_dir/tls is ever replaced: a configured [tls] certificate is the admin's, used as given.
+    if (expiresSoon || !namesEverything(x509, hostname)) return null;
   } catch {
     return null;
   }

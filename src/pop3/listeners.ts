@@ -16,7 +16,7 @@ import { createPop3Services } from './services.js';
 export async function startPop3Listeners(
   deps: AccessListenerDeps<Pop3ConnectionHandle>,
 ): Promise<AccessListeners<'pop3' | 'pop3s'>> {
-  const { config, store } = deps;
+  const { store } = deps;
   const locks = new MaildropLocks();
   const services = createPop3Services({ store, authenticate: deps.authenticate, locks });
   return startAccessListeners(deps, {
@@ -24,8 +24,10 @@ export async function startPop3Listeners(
     implicit: 'pop3s',
     // RFC 3206 4: [SYS/TEMP], the client may try again later.
     refusal: '-ERR [SYS/TEMP] Too many connections, try later\r\n',
-    serve: (socket, { implicitTls, log, onClose }) =>
-      servePop3Connection(socket, {
+    serve: (socket, { implicitTls, log, onClose }) => {
+      // Per connection: a reload (SIGHUP) reaches the sessions that start after it.
+      const config = deps.config;
+      return servePop3Connection(socket, {
         policy: {
           hostname: config.hostname,
           tlsAvailable: !implicitTls,
@@ -38,6 +40,7 @@ export async function startPop3Listeners(
         deadlines: config.limits.deadlines,
         now: deps.now,
         onClose,
-      }),
+      });
+    },
   });
 }

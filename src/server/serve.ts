@@ -1,4 +1,4 @@
-// `mailroom serve`: builds the store, TLS, SMTP services and listeners from the config; start-up and clean shutdown.
+// `mailroom serve`: builds the store, TLS, SMTP services and listeners from the config; start-up, reload (SIGHUP) and clean shutdown.
 import type { Socket } from 'node:net';
 import { createAuthenticators, timerSleep, type AuthenticateBearer } from '../auth/authenticator.js';
 import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
@@ -9,7 +9,9 @@ import { createSrsService } from '../delivery/srs-forwarding.js';
 import { senderOwnedBy } from '../mail/submission.js';
 import { startHttpListeners } from '../http/server.js';
 import { listen, type Listener } from '../net/listener.js';
-import { loadTls } from '../net/tls.js';
+import type { TlsMaterial } from '../net/tls.js';
+import { addressesOf, createReloader, loadTlsOf, type LiveSettings } from './reload.js';
+import type { ReloadPlan } from './reload-plan.js';
 import type { Logger } from '../observability/logger.js';
 import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
@@ -68,8 +70,15 @@ export interface ServeOptions {
 
 export interface RunningServer {
   store: Store;
-  /** Bound addresses per listener (port 0 resolved). */
-  addresses: Partial<Record<ListenerName, ListenAddress[]>>;
+  /** Bound addresses per listener (port 0 resolved); a listener with none is absent. Follows reloads. */
+  readonly addresses: Partial<Record<ListenerName, ListenAddress[]>>;
+  /**
+   * Applies a newly loaded config (SIGHUP, CONTRACT.md): re-reads the certificates, binds added
+   * listener addresses and stops accepting on removed ones, and gives new sessions the new limits.
+   * Open sessions keep going. Rejects (and changes nothing) when the certificates or an address fail;
+   * logs `config-reloaded` / `config-reload-failed`.
+   */
+  reload(next: Config): Promise<ReloadPlan>;
   /** Stops accepting, waits for in-flight deliveries (bounded), closes sessions and the store. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -166,7 +175,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // The one resolver and its cache: every lookup of the process (MX, SPF, DKIM, DMARC, TLSA, DNSBL, PTR).
   const resolver = options.resolver ?? createMailResolver({ servers: config.dns.servers });
   const listeners: Listener[] = [];
-  const addresses: Partial<Record<ListenerName, ListenAddress[]>> = {};
+  // What new sessions see: a reload swaps these; sessions already open keep what they started with.
+  const live = { config, tls: null as TlsMaterial | null };
 
   // Open sessions, so shutdown can send each its 421, and the account watch can end those of a disabled account.
   const sessions = new Set<SessionHandle>();
@@ -228,30 +238,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         'data_dir: made files 0600 and folders 0700 (they were readable by others)',
       );
     }
-    const tls = await loadTls({
-      configured: config.tls,
-      dataDir: config.dataDir,
-      hostname: config.hostname,
-      now: now(),
-      ciphers: config.tlsPolicy.ciphers,
-      minVersion: config.tlsPolicy.minVersion,
-    });
-    logger.info({ cert: tls.certPath, selfSigned: tls.selfSigned }, 'tls certificate loaded');
-    for (const warning of tls.warnings) logger.warn({ cert: tls.certPath }, warning);
+    const tls = await loadTlsOf(config, now(), logger);
+    live.tls = tls;
+    // Every listener section gets a Listener, with no address when off, so a reload can turn it on.
     for (const spec of SMTP_LISTENERS) {
       const wanted = config.listeners[spec.name];
-      if (wanted.length === 0) continue;
-      const policy: SmtpPolicy = {
-        role: spec.role,
-        hostname: config.hostname,
-        maxMessageSize: config.limits.maxMessageSize,
-        maxRecipients: config.limits.maxRecipients,
-        tlsAvailable: !spec.implicitTls,
-        allowLoopbackPlaintext: config.auth.allowLoopbackPlaintext,
-        requireAuth: spec.requireAuth,
-      };
       const log = logger.child({ listener: spec.name });
       const listener = await listen(wanted, {
+        name: spec.name,
         ...(spec.implicitTls ? { tls: tls.serverOptions } : {}),
         maxConnections: config.limits.maxConnections,
         maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
@@ -262,16 +256,29 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         rateExempt: isLoopback,
         rateRefusal: `421 4.7.0 ${config.hostname} Too many connections from your address, slow down\r\n`,
         onConnection: (socket: Socket) => {
+          // Read per connection: a reload changes them for sessions from now on.
+          const current = live.config;
+          const policy: SmtpPolicy = {
+            role: spec.role,
+            hostname: current.hostname,
+            maxMessageSize: current.limits.maxMessageSize,
+            maxRecipients: current.limits.maxRecipients,
+            tlsAvailable: !spec.implicitTls,
+            allowLoopbackPlaintext: current.auth.allowLoopbackPlaintext,
+            requireAuth: spec.requireAuth,
+          };
           const handle = serveSmtpConnection(socket, {
             policy,
             services,
             logger: log,
-            secureContext: tls.secureContext,
-            deadlines: config.limits.deadlines,
+            secureContext: (live.tls ?? tls).secureContext,
+            deadlines: current.limits.deadlines,
             // The early-talker pause is the MX's alone, and loopback skips it (as postscreen's
             // permit_mynetworks): local tools, filters and the benchmarks are not strangers.
             greetPauseMs:
-              spec.role === 'mx' && !isLoopback(socket.remoteAddress ?? '') ? config.inbound.greetPauseMs : 0,
+              spec.role === 'mx' && !isLoopback(socket.remoteAddress ?? '')
+                ? current.inbound.greetPauseMs
+                : 0,
             onClose: () => sessions.delete(handle),
           });
           sessions.add(handle);
@@ -283,15 +290,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           ),
       });
       listeners.push(listener);
-      addresses[spec.name] = listener.addresses;
     }
     // POP3 and IMAP (issue 4): the same connection limits and the SMTP authenticator, so failures
     // share one limiter; their sessions get a goodbye at shutdown.
     const accessDeps = {
-      config,
+      // Getters: the protocols read them per connection, so a reload reaches new sessions.
+      get config() {
+        return live.config;
+      },
       logger,
       store,
-      tls,
+      get tls() {
+        return live.tls ?? tls;
+      },
       authenticate: services.authenticate,
       authenticateBearer: services.authenticateBearer,
       deliver: services.deliver,
@@ -302,13 +313,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         open ? sessions.add(handle) : sessions.delete(handle),
       started: listeners,
     };
-    const pop3 = await startPop3Listeners(accessDeps);
-    Object.assign(addresses, pop3.addresses);
-    const imap = await startImapListeners(accessDeps);
-    Object.assign(addresses, imap.addresses);
+    await startPop3Listeners(accessDeps);
+    await startImapListeners(accessDeps);
     // HTTP (issue 9): JMAP on [http] and [https], the same connection limits and authenticator.
-    const http = await startHttpListeners(accessDeps);
-    Object.assign(addresses, http.addresses);
+    await startHttpListeners(accessDeps);
   } catch (error) {
     for (const l of listeners) {
       await l.stopAccepting();
@@ -365,7 +373,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return stopping;
   };
 
-  return { store, addresses, shutdown };
+  const reload = createReloader({
+    listeners,
+    // The cast is sound: tls is set before startServer returns, and reload runs only after that.
+    live: live as LiveSettings,
+    logger,
+    now,
+    stopping: () => stopping !== null,
+    rateLimited: new Set(SMTP_LISTENERS.map((spec) => spec.name)),
+  });
+
+  return {
+    store,
+    get addresses() {
+      return addressesOf(listeners);
+    },
+    shutdown,
+    reload,
+  };
 }
 
 function sleep(ms: number): Promise<void> {

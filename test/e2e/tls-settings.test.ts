@@ -159,7 +159,7 @@ describe('certificate and key checked at start', () => {
     assert.equal(warnings.length, 2, result.stdout);
     assert.match(
       warnings[0]!,
-      /does not cover hostname mx\.example\.test \(it names DNS:other\.example\.test\)/,
+      /does not cover hostname mx\.example\.test \(it names DNS:other\.example\.test[,)]/,
     );
     assert.match(warnings[1]!, /expires on \d{4}-\d\d-\d\d, in (9|10) days/);
   });

@@ -1,4 +1,5 @@
-// `mailroom serve`: load the config, start the server, log `ready`, and shut down cleanly on SIGTERM/SIGINT.
+// `mailroom serve`: load the config, start the server, log `ready`, reload on SIGHUP, and shut down cleanly on SIGTERM/SIGINT.
+import { loadConfig } from '../../config/load.js';
 import { formatListenAddress } from '../../config/schema.js';
 import { noMoreArgs, type Command } from '../main.js';
 
@@ -13,7 +14,13 @@ export const serveCommand: Command = {
     // Loaded here, not at the top: admin commands should not pay for the SMTP engine, TLS and logging.
     const { createLogger, routeProcessWarnings } = await import('../../observability/logger.js');
     const { startServer } = await import('../../server/serve.js');
+    const { logReloadFailed } = await import('../../server/reload.js');
     const logger = createLogger();
+    // SIGHUP from the first moment (Node's default would exit): one that comes while starting is
+    // applied once the server is up.
+    let hangUp: (() => void) | null = null;
+    let hungUpWhileStarting = false;
+    process.on('SIGHUP', () => (hangUp ? hangUp() : (hungUpWhileStarting = true)));
     // Every line the server prints is JSON: Node's own warnings too (issue 8 item 10).
     routeProcessWarnings(logger);
     logger.info(
@@ -40,6 +47,22 @@ export const serveCommand: Command = {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      // SIGHUP (logrotate, `systemctl reload`): re-read the same file and apply it; Node's default for
+      // SIGHUP is to exit at once, which dropped every session. Once stopping, a SIGHUP is ignored.
+      hangUp = () => {
+        if (signalled) return;
+        logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the config');
+        let next;
+        try {
+          next = loadConfig({ configPath: config.configPath ?? undefined, cwd: ctx.io.cwd, env: ctx.io.env });
+        } catch (error) {
+          logReloadFailed(logger, config.configPath, error);
+          return;
+        }
+        // reload() logs its own outcome (config-reloaded or config-reload-failed).
+        server.reload(next).catch(() => undefined);
+      };
+      if (hungUpWhileStarting) hangUp();
     });
 
     const listening = Object.fromEntries(

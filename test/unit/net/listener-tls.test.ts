@@ -1,12 +1,13 @@
 // Listeners on port 0 (limits with a 421 refusal, implicit TLS, shutdown) and TLS material (self-signed once, reused).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import { generate } from 'selfsigned';
 import { listen } from '../../../src/net/listener.js';
 import { loadTls, type TlsMaterial } from '../../../src/net/tls.js';
 
@@ -59,6 +60,51 @@ describe('tls', () => {
       assert.equal(new X509Certificate(renamed.serverOptions.cert as string).checkHost('b.test'), 'b.test');
     } finally {
       rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  test('self-signed names hostname, localhost and the loopback addresses (clients on the host need no override)', () => {
+    const x509 = new X509Certificate(material.serverOptions.cert as string);
+    assert.equal(x509.checkHost('localhost'), 'localhost');
+    assert.equal(x509.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.equal(x509.checkIP('::1'), '::1');
+    assert.match(
+      x509.subjectAltName ?? '',
+      /DNS:mx\.test, DNS:localhost, IP Address:127\.0\.0\.1, IP Address:(::1|0:0:0:0:0:0:0:1)/,
+    );
+  });
+
+  test('a self-signed pair of an older version (hostname only) is replaced; a configured one never is', async () => {
+    const old = mkdtempSync(join(tmpdir(), 'mailroom-net3-'));
+    try {
+      // What makeSelfSigned made before issue 11: one dNSName.
+      const pems = await generate([{ name: 'commonName', value: 'mx.test' }], {
+        keyType: 'rsa',
+        keySize: 2048,
+        algorithm: 'sha256',
+        notBeforeDate: new Date(now.getTime() - 3_600_000),
+        notAfterDate: new Date(now.getTime() + 400 * 86_400_000),
+        extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'mx.test' }] }],
+      });
+      mkdirSync(join(old, 'tls'), { mode: 0o700 });
+      writeFileSync(join(old, 'tls', 'cert.pem'), pems.cert, { mode: 0o600 });
+      writeFileSync(join(old, 'tls', 'key.pem'), pems.private, { mode: 0o600 });
+      const configured = await loadTls({
+        configured: { certPath: join(old, 'tls', 'cert.pem'), keyPath: join(old, 'tls', 'key.pem') },
+        dataDir: old,
+        hostname: 'mx.test',
+        now,
+      });
+      assert.equal(configured.serverOptions.cert, pems.cert, 'a [tls] certificate is used as given');
+      const upgraded = await loadTls({ configured: null, dataDir: old, hostname: 'mx.test', now });
+      assert.notEqual(upgraded.serverOptions.cert, pems.cert);
+      assert.equal(
+        new X509Certificate(upgraded.serverOptions.cert as string).checkIP('127.0.0.1'),
+        '127.0.0.1',
+      );
+      assert.equal(readFileSync(join(old, 'tls', 'cert.pem'), 'utf8'), upgraded.serverOptions.cert);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
     }
   });
 
