@@ -131,7 +131,7 @@ describe('Listener reload', () => {
       await once(socket, 'secureConnect');
       const result: [string, string | false] = [
         socket.getPeerCertificate().subjectaltname ?? '',
-        socket.alpnProtocol,
+        socket.alpnProtocol ?? false,
       ];
       socket.destroy();
       return result;
