@@ -36,6 +36,7 @@ const { values: opt } = parseArgs({
     'no-postfix': { type: 'boolean', default: false },
     'no-ours': { type: 'boolean', default: false },
     'no-inbound': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' }, // DIR: the inbound-mode servers run with node --cpu-prof into DIR
     generator: { type: 'string', default: 'both' }, // smtp-source | mailroom-load | both
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -46,6 +47,7 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound]\n' +
+      '                        [--cpu-prof DIR (inbound-mode servers)]\n' +
       '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
   );
@@ -258,6 +260,7 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
               maxConnections: 1000,
               keep: opt.keep,
               ...(on ? { extraToml: setup.toml } : {}),
+              nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
               onStopped: (text) => (dns = dnsStatsOf(text)),
             }),
           async (s) => {
