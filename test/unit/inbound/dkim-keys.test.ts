@@ -1,11 +1,15 @@
 // DKIM keys parsed once per key record (inbound/dkim-keys.ts): fewer parses, same verdicts, a changed record honoured.
 import assert from 'node:assert/strict';
 import crypto, { generateKeyPairSync } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { describe, mock, test } from 'node:test';
 import { dkimSign, type DKIMSignOptions } from 'mailauth';
 import type { MailResolver } from '../../../src/dns/types.js';
-import { cachingGetPublicKey, loadCachedMailauth } from '../../../src/inbound/dkim-keys.js';
+import { cachingGetPublicKey, loadCachedMailauth, withFastScanning } from '../../../src/inbound/dkim-keys.js';
 import { verifyMessage } from '../../../src/inbound/verify.js';
+import { arcSealFor } from '../../../src/sender-auth/arc-seal.js';
+import { signMessage } from '../../../src/sender-auth/dkim-sign.js';
+import { makeKey, recordOf } from '../../helpers/dkim.js';
 
 const keyRecord = (publicKey: crypto.KeyObject): string[] => {
   const p = publicKey
@@ -109,6 +113,46 @@ describe('DKIM key cache', () => {
     assert.match(gone.resinfo[0]!, /no key/);
   });
 
+  test('ARC (RFC 8617 5.2): a sealed message verifies through the cached keys, a broken seal fails', async () => {
+    const forwarder = await makeKey('fwd.test', 'arc', 'rsa');
+    const author = await makeKey('keys.test', 'sel', 'rsa');
+    const txt = new Map([forwarder, author].map((k) => [recordOf(k).name, [[recordOf(k).txt]]]));
+    const resolver = tableResolver(txt);
+    const original = Buffer.from(
+      'From: a@keys.test\r\nTo: list@fwd.test\r\nSubject: minutes\r\n' +
+        'Date: Sat, 05 Dec 2026 10:00:00 +0000\r\n\r\nThe minutes.\r\n',
+    );
+    const signed = Buffer.concat([Buffer.from((await signMessage(original, author)).header), original]);
+    const arrived = Buffer.concat([
+      Buffer.from('Authentication-Results: fwd.test; dkim=pass header.d=keys.test\r\n'),
+      signed,
+    ]);
+    const sealed = Buffer.concat([
+      (await arcSealFor(arrived, forwarder, { authservId: 'fwd.test' }))!,
+      arrived,
+    ]);
+    for (let i = 0; i < 2; i++) {
+      const v = await verifyMessage(sealed, ctx, 'mx.test', resolver);
+      assert.ok(
+        v.resinfo.some((r) => /^arc=pass/.test(r)),
+        v.resinfo.join('; '),
+      );
+    }
+    const text = sealed.toString('latin1');
+    const broken = Buffer.from(
+      text.replace(
+        /(ARC-Seal:[^]*?b=)([A-Za-z0-9+/])/,
+        (_m, head: string, c: string) => head + (c === 'A' ? 'B' : 'A'),
+      ),
+      'latin1',
+    );
+    const v = await verifyMessage(broken, ctx, 'mx.test', resolver);
+    assert.ok(
+      v.resinfo.some((r) => /^arc=fail/.test(r)),
+      v.resinfo.join('; '),
+    );
+  });
+
   test("cachingGetPublicKey: mailauth's parse runs once per record text; failures are not kept; bounded", async () => {
     let parses = 0;
     const pemOf = (k: crypto.KeyObject) => k.export({ type: 'pkcs1', format: 'pem' }).toString();
@@ -156,5 +200,54 @@ describe('DKIM key cache', () => {
     assert.equal(tools.getPublicKey, before);
     assert.equal(require('mailauth/lib/dkim/dkim-verifier.js'), verifier);
     assert.equal(typeof loaded.newDkimVerifier, 'function');
+  });
+
+  test("the header/body split and LF repair equal mailauth's own MessageParser on random input", async () => {
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    type Parser = new () => Writable & {
+      headers: { original: Buffer } | false;
+      byteLength: number;
+    };
+    const { MessageParser } = require('mailauth/lib/dkim/message-parser.js') as { MessageParser: Parser };
+    class Recording extends MessageParser {
+      body: Buffer[] = [];
+      async nextChunk(chunk: Buffer): Promise<void> {
+        this.body.push(Buffer.from(chunk));
+      }
+    }
+    const Fast = withFastScanning(Recording as never) as unknown as typeof Recording;
+    const run = async (P: typeof Recording, chunks: Buffer[]) => {
+      const p = new P();
+      const { finished } = await import('node:stream/promises');
+      const done = finished(p);
+      for (const c of chunks) p.write(c);
+      p.end();
+      await done;
+      return {
+        header: p.headers ? p.headers.original.toString('latin1') : null,
+        body: Buffer.concat(p.body).toString('latin1'),
+        bytes: p.byteLength,
+      };
+    };
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const alphabet = ['a', 'b', ':', ' ', '\r', '\n', '\r\n', '\n\n', '\r\n\r\n'];
+    for (let round = 0; round < 400; round++) {
+      let text = '';
+      const length = 1 + random(40);
+      for (let i = 0; i < length; i++) text += alphabet[random(alphabet.length)];
+      const bytes = Buffer.from(text, 'latin1');
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < bytes.length;) {
+        const size = 1 + random(6);
+        chunks.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      assert.deepEqual(await run(Fast, chunks), await run(Recording, chunks), JSON.stringify(text));
+    }
   });
 });
