@@ -36,6 +36,7 @@ const { values: opt } = parseArgs({
     'no-postfix': { type: 'boolean', default: false },
     'no-ours': { type: 'boolean', default: false },
     'no-inbound': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' }, // DIR: the inbound-mode servers run with node --cpu-prof into DIR
     generator: { type: 'string', default: 'both' }, // smtp-source | mailroom-load | both
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -46,6 +47,7 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound]\n' +
+      '                        [--cpu-prof DIR (inbound-mode servers)]\n' +
       '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
   );
@@ -226,43 +228,69 @@ interface InboundRow {
   figures?: ThroughputFigures;
   cpuMsPerMsg: number;
   dns: DnsStats | null;
+  /** Every round's msgs/s and CPU ms/msg (the row shows the median round by msgs/s). */
+  rounds: { msgsPerSec: number; cpuMsPerMsg: number }[];
 }
 const inboundRows: InboundRow[] = [];
 const INBOUND_GOAL = 3;
 if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
   const setup = await startInboundSetup(SENDER.split('@')[1]!);
+  const runs: Record<
+    'off' | 'on',
+    { figures: ThroughputFigures; cpuMsPerMsg: number; dns: DnsStats | null }[]
+  > = {
+    off: [],
+    on: [],
+  };
+  const modeName = (on: boolean): string => (on ? 'inbound checks on' : 'checks off (same signed msgs)');
   try {
-    for (const on of [false, true]) {
-      let dns: DnsStats | null = null;
-      let cpu = NaN;
-      const f = await withServer(
-        'mailroom',
-        async () =>
-          startMailroom({
-            cli: CLI,
-            port: await freePort(),
-            domain: DOMAIN,
-            user: USER,
-            maxConnections: 1000,
-            keep: opt.keep,
-            ...(on ? { extraToml: setup.toml } : {}),
-            onStopped: (text) => (dns = dnsStatsOf(text)),
-          }),
-        async (s) => {
-          const cpu0 = (s as MailroomServer).cpuSeconds();
-          const r = await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null, (m) =>
-            setup.sign(m),
-          );
-          cpu = ((s as MailroomServer).cpuSeconds() - cpu0) * 1000;
-          return r;
-        },
-      );
-      const mode = on ? 'inbound checks on' : 'checks off (same signed msgs)';
-      if (f) log(`  mailroom, ${mode}: ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);
-      inboundRows.push({ mode, ...(f ? { figures: f } : {}), cpuMsPerMsg: f ? cpu / f.accepted : NaN, dns });
+    // Rounds alternate which mode goes first, as the loads above do (the machine is shared).
+    for (let round = 0; round < rounds; round++) {
+      for (const on of round % 2 === 0 ? [false, true] : [true, false]) {
+        let dns: DnsStats | null = null;
+        let cpu = NaN;
+        const f = await withServer(
+          'mailroom',
+          async () =>
+            startMailroom({
+              cli: CLI,
+              port: await freePort(),
+              domain: DOMAIN,
+              user: USER,
+              maxConnections: 1000,
+              keep: opt.keep,
+              ...(on ? { extraToml: setup.toml } : {}),
+              nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
+              onStopped: (text) => (dns = dnsStatsOf(text)),
+            }),
+          async (s) => {
+            const cpu0 = (s as MailroomServer).cpuSeconds();
+            const r = await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null, (m) =>
+              setup.sign(m),
+            );
+            cpu = ((s as MailroomServer).cpuSeconds() - cpu0) * 1000;
+            return r;
+          },
+        );
+        if (f) log(`  mailroom, ${modeName(on)}: ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);
+        if (f) runs[on ? 'on' : 'off'].push({ figures: f, cpuMsPerMsg: cpu / f.accepted, dns });
+      }
     }
   } finally {
     await setup.close();
+  }
+  for (const on of [false, true]) {
+    const all = runs[on ? 'on' : 'off'];
+    const median = [...all].sort((x, y) => x.figures.msgsPerSec - y.figures.msgsPerSec)[
+      Math.floor((all.length - 1) / 2)
+    ];
+    inboundRows.push({
+      mode: modeName(on),
+      ...(median ? { figures: median.figures } : {}),
+      cpuMsPerMsg: median?.cpuMsPerMsg ?? NaN,
+      dns: median?.dns ?? null,
+      rounds: all.map((r) => ({ msgsPerSec: r.figures.msgsPerSec, cpuMsPerMsg: r.cpuMsPerMsg })),
+    });
   }
 }
 
@@ -413,6 +441,12 @@ const notes = [
     ? throughput.map(
         ({ load, generator, rounds: r }) =>
           `${load.id}/${generator} rounds msgs/s: ours ${r?.ours.map((x) => fmt(x)).join(', ') || '-'}; postfix ${r?.peer.map((x) => fmt(x)).join(', ') || '-'}`,
+      )
+    : []),
+  ...(rounds > 1
+    ? inboundRows.map(
+        (r) =>
+          `a/${r.mode} rounds msgs/s (CPU ms/msg): ${r.rounds.map((x) => `${fmt(x.msgsPerSec)} (${fmt(x.cpuMsPerMsg, 2)})`).join(', ') || '-'}`,
       )
     : []),
   ...throughput.flatMap(({ load, generator, ours, peer }) =>

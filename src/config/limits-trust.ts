@@ -18,6 +18,13 @@ export const DKIM_SIGNATURE_CACHE_ENTRIES = 2048;
  * most between turns, and a 4 KiB message is hashed in one go.
  */
 export const DKIM_HASH_SLICE_BYTES = 256 * 1024;
+
+/**
+ * Parsed DKIM/ARC public keys kept by the inbound checks (inbound/dkim-keys.ts), one per distinct key record:
+ * a mail server sees a few thousand signing domains a day, and an entry is ~1 KiB (the record text and a
+ * KeyObject), so 4096 bound it to ~4 MiB. Past that the oldest goes; a miss only costs a parse (~0.5 ms).
+ */
+export const DKIM_KEY_CACHE_ENTRIES = 4096;
 /**
  * [inbound] trusted_networks default: the host itself. Mail handed over from loopback comes from a local
  * program (a script, a content filter re-injecting), as Postfix's mynetworks_style=host: it gets neither

@@ -93,8 +93,7 @@ export function createInboundChecks(options: InboundChecksOptions): InboundCheck
     newFilter: () => new OwnAuthResultsFilter(hostname),
 
     async checkMessage(body, context) {
-      const input =
-        body.kind === 'memory' ? Buffer.concat(body.chunks, body.size) : createReadStream(body.path);
+      const input = body.kind === 'memory' ? body.chunks : createReadStream(body.path);
       const claimed = context.sender.split('@').pop() ?? '';
       const work = (async (): Promise<InboundVerdict> => {
         const { facts, resinfo } = await verifyMessage(input, context, hostname, resolver);
