@@ -36,6 +36,8 @@ export interface MailroomOptions {
   submissionPort?: number;
   /** The plain HTTP (JMAP) listener, off when absent: the JMAP bench turns it on (Basic over loopback). */
   httpPort?: number;
+  /** The [metrics] listener, off when absent: the SMTP bench's "logs and metrics on" run scrapes it. */
+  metricsPort?: number;
   /** Node flags for the server process only (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
   /** More accounts (full addresses, password "pw") besides user@domain. */
@@ -73,6 +75,7 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     ...access('pop3', o.pop3Port),
     ...access('submission', o.submissionPort),
     ...access('http', o.httpPort),
+    ...access('metrics', o.metricsPort),
     ...off.flatMap((s) => ['', `[${s}]`, 'listen = []']),
     '',
     // JMAP's Basic auth over plain HTTP is only allowed on loopback with this (CONTRACT.md [auth]).

@@ -39,6 +39,8 @@ export interface AuthenticatorDeps {
   cache?: VerifiedCache | null;
   /** Only for tests: counts or replaces the scrypt verification. */
   verify?: typeof verifyPassword;
+  /** Each check's outcome per protocol (the server's metrics). */
+  observe?: (protocol: AuthProtocol, outcome: 'ok' | 'failed' | 'throttled') => void;
 }
 
 export type Authenticate = (
@@ -165,6 +167,19 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
     }
   }
 
+  /**
+   * A successful sign-in: one `login` line (the same leading fields as auth_failed, so one grep on
+   * the IP shows both) with the account as stored, and the metric.
+   */
+  const succeeded = (fields: LogFields, address: string, method: 'password' | 'bearer'): AuthResult => {
+    deps.observe?.(fields.protocol, 'ok');
+    logger.info(
+      { event: 'login', protocol: fields.protocol, ip: fields.ip, account: address, method },
+      'login',
+    );
+    return { kind: 'ok', account: address };
+  };
+
   const byPassword: Authenticate = async (username, password, remoteAddress, protocol) => {
     // Usernames are full addresses, compared case-insensitively (we store them lower-cased).
     const account = username.trim().toLowerCase();
@@ -179,6 +194,7 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
     };
     const ticket = await turn(remoteAddress, account, fields);
     if (ticket === null) {
+      deps.observe?.(protocol, 'throttled');
       return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
     }
     let outcome: 'ok' | 'failed' | 'error' = 'error';
@@ -186,7 +202,7 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
       const record = deps.store.getAccount(account);
       if (record && cache?.matches(account, record.passwordHash, password, deps.now())) {
         outcome = 'ok';
-        return { kind: 'ok', account: record.address };
+        return succeeded(fields, record.address, 'password');
       }
       const stored = record?.passwordHash ?? (await dummyHash);
       const candidate = tooLong(password) ? '' : password;
@@ -194,9 +210,10 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
       if (record && matches && !tooLong(password)) {
         cache?.remember(account, record.passwordHash, password, deps.now());
         outcome = 'ok';
-        return { kind: 'ok', account: record.address };
+        return succeeded(fields, record.address, 'password');
       }
       outcome = 'failed';
+      deps.observe?.(protocol, 'failed');
       logger.info({ event: 'auth_failed', ...fields }, 'auth failed');
       return { kind: 'failed' };
     } finally {
@@ -212,15 +229,19 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
   const bearer: AuthenticateBearer = async (token, remoteAddress, protocol) => {
     const fields: LogFields = { protocol, ip: unmappedIp(remoteAddress), account: BEARER_ACCOUNT };
     const ticket = await turn(remoteAddress, BEARER_ACCOUNT, fields);
-    if (ticket === null) return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
+    if (ticket === null) {
+      deps.observe?.(protocol, 'throttled');
+      return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
+    }
     let outcome: 'ok' | 'failed' | 'error' = 'error';
     try {
       const found = isApiTokenShape(token) ? (deps.store.tokens?.find(hashApiToken(token)) ?? null) : null;
       if (found) {
         outcome = 'ok';
-        return { kind: 'ok', account: found.address };
+        return succeeded(fields, found.address, 'bearer');
       }
       outcome = 'failed';
+      deps.observe?.(protocol, 'failed');
       logger.info({ event: 'auth_failed', ...fields, method: 'bearer' }, 'auth failed');
       return { kind: 'failed' };
     } finally {

@@ -512,3 +512,4 @@ export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } 
 // live beside this file (kept under the ~500-line rule).
 export * from './limits-abuse.js';
 export * from './limits-trust.js';
+export * from './limits-observability.js';

@@ -209,6 +209,8 @@ export const rawConfigSchema = z.strictObject({
   pop3s: listener.optional(),
   http: listener.optional(),
   https: listener.optional(),
+  // Prometheus text at GET /metrics and GET /healthz (observability/metrics-server.ts).
+  metrics: listener.optional(),
   tls: z
     .strictObject(
       {
@@ -394,6 +396,8 @@ export const LISTENER_DEFAULTS = {
   http: '127.0.0.1:8080',
   // JMAP and web mail over TLS with the [tls] certificate (RFC 8620 8.1: TLS is the norm).
   https: '127.0.0.1:8443',
+  // Prometheus metrics and /healthz (CONTRACT.md's [metrics]); plain HTTP, so loopback by default.
+  metrics: '127.0.0.1:9187',
 } as const;
 
 export type ListenerName = keyof typeof LISTENER_DEFAULTS;

@@ -11,6 +11,8 @@ import { startHttpListeners } from '../http/server.js';
 import { listen, type Listener } from '../net/listener.js';
 import { loadTls } from '../net/tls.js';
 import type { Logger } from '../observability/logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { startMetricsListener, type MetricsListener } from '../observability/metrics-server.js';
 import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
 import { isLoopback, serveSmtpConnection, type SmtpConnectionHandle } from '../smtp/server/connection.js';
@@ -62,12 +64,16 @@ export interface ServeOptions {
   freeSpaceProbe?: FreeSpaceProbe;
   /** Only for tests: a resolver instead of one on [dns] servers. */
   resolver?: MailResolver;
+  /** The metrics registry; default a new one (served on [metrics] listen). */
+  metrics?: Metrics;
 }
 
 export interface RunningServer {
   store: Store;
   /** Bound addresses per listener (port 0 resolved). */
   addresses: Partial<Record<ListenerName, ListenAddress[]>>;
+  /** What GET /metrics serves. */
+  metrics: Metrics;
   /** Stops accepting, waits for in-flight deliveries (bounded), closes sessions and the store. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -89,6 +95,8 @@ export function createSmtpServices(options: {
   submissionLimits?: SubmissionLimits;
   /** MX checks (src/inbound/); absent: none. */
   inbound?: InboundChecks;
+  /** Counts auth outcomes per protocol. */
+  metrics?: Metrics;
 }): SmtpServices & { authenticateBearer: AuthenticateBearer } {
   const { store, now, storage } = options;
   // Alias forwarding rewrites foreign senders with SRS; bounces to those addresses are reversed (issue 10).
@@ -104,6 +112,7 @@ export function createSmtpServices(options: {
     now: () => now().getTime(),
     sleep: timerSleep,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.metrics ? { observe: options.metrics.auth } : {}),
   });
   return {
     routeRecipient: createRouter(store, { hostname: options.hostname, srs }),
@@ -137,6 +146,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config, logger } = options;
   const now = options.now ?? (() => new Date());
   const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
+  const metrics = options.metrics ?? createMetrics();
   let modesFixed: string[] = [];
   if (!options.store) {
     // Data of older versions (0644/0755), or copied in by an admin, becomes private (issue 8 item 9).
@@ -144,7 +154,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     prepareDataDir(config.dataDir);
     modesFixed = fixDataDirModes(config.dataDir);
   }
-  const store = options.store ?? openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true });
+  const store =
+    options.store ??
+    openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true, onCommit: metrics.storeCommit });
   // DSNs left owed while the disk was low go out when it recovers (the queue has no timer for them).
   let wakeQueue = (): void => undefined;
   const storageGuard = await startStorageGuard({
@@ -185,6 +197,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     hostname: config.hostname,
     now,
     logger,
+    metrics,
     submissionLimits,
     ...(options.random ? { random: options.random } : {}),
     storage,
@@ -201,11 +214,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const p = deliverLocally(request);
       inFlight.add(p);
       const forget = () => inFlight.delete(p);
-      p.then(forget, forget);
+      p.then(() => {
+        forget();
+        metrics.messageReceived(request.local.length, request.remote.length);
+      }, forget);
       return p;
     },
   });
 
+  let metricsListener: MetricsListener | null = null;
   try {
     const upgradeBackup = (store as { upgradeBackup?: string | null }).upgradeBackup;
     if (upgradeBackup)
@@ -253,6 +270,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         rateExempt: isLoopback,
         rateRefusal: `421 4.7.0 ${config.hostname} Too many connections from your address, slow down\r\n`,
         onConnection: (socket: Socket) => {
+          metrics.connectionOpened(spec.name, socket);
           const handle = serveSmtpConnection(socket, {
             policy,
             services,
@@ -267,11 +285,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           });
           sessions.add(handle);
         },
-        onRefused: (info) =>
+        onRefused: (info) => {
+          metrics.connectionRefused(spec.name, info.reason);
           log.warn(
             { remoteAddress: info.remoteAddress, reason: info.reason, err: info.error?.message },
             'connection refused',
-          ),
+          );
+        },
       });
       listeners.push(listener);
       addresses[spec.name] = listener.addresses;
@@ -289,6 +309,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       submissionLimits,
       now,
       storage,
+      metrics,
       track: (handle: SmtpConnectionHandle, open: boolean) =>
         open ? sessions.add(handle) : sessions.delete(handle),
       started: listeners,
@@ -300,8 +321,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // HTTP (issue 9): JMAP on [http] and [https], the same connection limits and authenticator.
     const http = await startHttpListeners(accessDeps);
     Object.assign(addresses, http.addresses);
+    // Last, so /healthz cannot answer before the mail listeners exist (it says 503 until `ready` anyway).
+    if (config.listeners.metrics.length > 0) {
+      metricsListener = await startMetricsListener(config.listeners.metrics, {
+        metrics,
+        logger,
+        maxConnections: config.limits.maxConnections,
+        maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+      });
+      addresses.metrics = metricsListener.addresses;
+    }
   } catch (error) {
-    for (const l of listeners) {
+    for (const l of [...listeners, ...(metricsListener ? [metricsListener.listener] : [])]) {
       await l.stopAccepting();
       l.destroyAll();
     }
@@ -318,12 +349,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     storage,
     resolver,
+    observe: (state, attemptMs, sinceQueuedMs) =>
+      metrics.deliveryAttempt(state === 'failed' ? 'bounced' : state, attemptMs / 1000, sinceQueuedMs / 1000),
   });
   wakeQueue = () => outgoing.scheduler.wake();
+  // Read at scrape time; the queue only while the store is open (a scrape can come during shutdown).
+  let storeOpen = true;
+  metrics.watch({
+    queue: () => (storeOpen ? store.queue.summary() : { messages: 0, recipients: 0, oldest: null }),
+    dns: () => resolver.stats(),
+    now,
+  });
+  metricsListener?.setHealth('ready');
 
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
+      // Load balancers see 503 from now on and send no new sessions (CONTRACT.md [metrics]).
+      metricsListener?.setHealth('stopping');
       await Promise.all(listeners.map((l) => l.stopAccepting()));
       // No new attempts; running ones get the grace period, then are abandoned (claimed rows retry after restart).
       await outgoing.stop(graceMs);
@@ -345,7 +388,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       while (open() > 0 && now().getTime() < closeBy) await sleep(20);
       for (const l of listeners) l.destroyAll();
       storageGuard.stop();
+      storeOpen = false;
       await store.close();
+      // /healthz kept answering 503 while everything above drained; now it goes too.
+      if (metricsListener) {
+        await metricsListener.listener.stopAccepting();
+        metricsListener.listener.destroyAll();
+      }
       // The one resolver's cache over the whole run (issue 10: the bench prints its hit rate).
       logger.info({ event: 'dns-stats', ...resolver.stats() }, 'dns cache');
       logger.info('stopped');
@@ -353,7 +402,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return stopping;
   };
 
-  return { store, addresses, shutdown };
+  return { store, addresses, metrics, shutdown };
 }
 
 function sleep(ms: number): Promise<void> {

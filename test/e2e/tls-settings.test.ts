@@ -90,7 +90,18 @@ describe('certificate and key checked at start', () => {
     return path;
   };
   const config = (cert: string, key: string, hostname = 'mx.example.test'): string => {
-    const off = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
+    const off = [
+      'smtp',
+      'submission',
+      'submissions',
+      'imap',
+      'imaps',
+      'pop3',
+      'pop3s',
+      'http',
+      'https',
+      'metrics',
+    ];
     const path = join(dir, `c${files++}.toml`);
     writeFileSync(
       path,

@@ -63,6 +63,8 @@ export interface SqliteStoreOptions {
   backgroundCheckpoints?: boolean;
   /** Copy data_dir to data_dir/backups/ before a schema upgrade (default true). */
   backupBeforeUpgrade?: boolean;
+  /** Each durable group commit: deliveries in it and seconds until durable (the server's metrics). */
+  onCommit?: (batchSize: number, seconds: number) => void;
 }
 
 /**
@@ -151,8 +153,13 @@ export class SqliteStore implements Store {
       () => dataVersion.get() as number,
       () => this.db.inTransaction,
     );
-    this.committer = new GroupCommitter(this.db, this.prepare, this.blobs, this.walSync, (states) =>
-      emitChanges({ emit: (event, ...args) => this.emitSafely(event, ...args) }, states),
+    this.committer = new GroupCommitter(
+      this.db,
+      this.prepare,
+      this.blobs,
+      this.walSync,
+      (states) => emitChanges({ emit: (event, ...args) => this.emitSafely(event, ...args) }, states),
+      options.onCommit,
     );
     if (options.backgroundCheckpoints) {
       this.checkpointer = startCheckpointer({
