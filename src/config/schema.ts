@@ -351,6 +351,12 @@ export const rawConfigSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  // How `mailroom serve` writes its log on stdout (`--log-format` overrides): JSON lines or text for humans.
+  log: z
+    .strictObject({
+      format: z.enum(['json', 'text'], { error: 'expected "json" or "text"' }).optional(),
+    })
+    .optional(),
   // Checks on mail arriving on the MX (issue 10): greylisting, the greeting pause, DMARC policy, DNS
   // block lists, networks exempt from the checks.
   inbound: z
@@ -466,6 +472,8 @@ export interface Config {
   };
   /** [dns] servers, else outbound.dns_servers (the older spelling); empty: the system's resolver. */
   dns: { servers: string[] };
+  /** [log] format: JSON lines (default) or text; `mailroom serve --log-format` overrides it. */
+  log: { format: 'json' | 'text' };
   /** [inbound]: checks on mail arriving on the MX from outside trusted_networks (src/inbound/). */
   inbound: {
     greylisting: boolean;

@@ -164,8 +164,8 @@ describe('certificate and key checked at start', () => {
     const warnings = result.stdout
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { level: number; msg: string })
-      .filter((e) => e.level === 40 && e.msg.startsWith('tls.cert'))
+      .map((l) => JSON.parse(l) as { level: string; msg: string })
+      .filter((e) => e.level === 'warn' && e.msg.startsWith('tls.cert'))
       .map((e) => e.msg);
     assert.equal(warnings.length, 2, result.stdout);
     assert.match(
