@@ -299,15 +299,25 @@ export class QueueScheduler {
       const state = update.state === 'pending' ? 'deferred' : update.state;
       this.options.observe?.(state, attemptMs, now.getTime() - row.createdAt.getTime());
     }
+    // One line per message and attempt: the MX that answered, and per recipient the state it is left in,
+    // whether TLS carried it and the peer's own reply (its "queued as" id on success: issue 11).
     this.options.logger.info(
       {
+        event: 'delivery-attempt',
         queueId: job.queueId,
-        results: updates.map((u) => ({
-          to: u.address,
-          state: u.state,
-          attempts: u.attempts,
-          error: u.lastError,
-        })),
+        results: updates.map((u) => {
+          const r = byAddress.get(u.address);
+          return {
+            to: u.address,
+            state: u.state,
+            attempts: u.attempts,
+            error: u.lastError,
+            tls: r?.tls,
+            reply: r?.reply
+              ? [r.reply.code, r.reply.enhanced, r.reply.text].filter(Boolean).join(' ')
+              : undefined,
+          };
+        }),
         remote: peer.host || undefined,
       },
       'delivery attempt',

@@ -5,6 +5,7 @@ import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
 import { withVacationResponder } from '../delivery/vacation-responder.js';
+import { deliverAndLog } from '../delivery/delivery-log.js';
 import { createSrsService } from '../delivery/srs-forwarding.js';
 import { senderOwnedBy } from '../mail/submission.js';
 import { startHttpListeners } from '../http/server.js';
@@ -176,13 +177,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // In-flight deliveries are counted so shutdown can let them finish (their 250 is owed).
   const inFlight = new Set<Promise<void>>();
   // Local delivery answers for users on vacation (RFC 3834); SMTP and JMAP submission both go through it.
-  const deliverLocally = withVacationResponder((request) => store.deliver(request), {
-    store,
-    hostname: config.hostname,
-    now,
-    newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
-    logger: logger.child({ component: 'vacation' }),
-  });
+  const deliverLocally = withVacationResponder(
+    deliverAndLog(store, logger.child({ component: 'delivery' })),
+    {
+      store,
+      hostname: config.hostname,
+      now,
+      newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
+      logger: logger.child({ component: 'vacation' }),
+    },
+  );
   // One set of counters for SMTP and JMAP submission, so an account cannot double its limit.
   const submissionLimits = createSubmissionLimits(
     {

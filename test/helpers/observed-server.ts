@@ -88,12 +88,14 @@ export async function lineClient(
     wake?.();
   });
   socket.on('error', () => undefined);
-  const read = async (): Promise<string> => {
+  /** SMTP: up to the last line of a reply; POP3: one line; IMAP: the tagged line (untagged ones skipped, except the greeting). */
+  const read = async (greeting = false): Promise<string> => {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const m = /^(?:\d{3}-[^\r\n]*\r\n)*(?:\d{3} |[+-]|\* )[^\r\n]*\r\n/.exec(buffer);
+      const m = /^(?:\d{3}-[^\r\n]*\r\n)*(?:\d{3} |[+-]|\* |\w+ (?:OK|NO|BAD) )[^\r\n]*\r\n/.exec(buffer);
       if (m) {
         buffer = buffer.slice(m[0].length);
+        if (m[0].startsWith('* ') && !greeting) continue;
         return m[0];
       }
       if (Date.now() > deadline) throw new Error(`no reply; have ${JSON.stringify(buffer)}`);
@@ -103,7 +105,7 @@ export async function lineClient(
       });
     }
   };
-  await read(); // greeting
+  await read(true); // greeting
   return {
     socket,
     async send(line) {
