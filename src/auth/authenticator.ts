@@ -173,10 +173,10 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
    */
   const succeeded = (fields: LogFields, address: string, method: 'password' | 'bearer'): AuthResult => {
     deps.observe?.(fields.protocol, 'ok');
-    logger.info(
-      { event: 'login', protocol: fields.protocol, ip: fields.ip, account: address, method },
-      'login',
-    );
+    // HTTP checks credentials on every request (Basic, Bearer): its successes are debug, or the log
+    // would get a line per JMAP call; the web sign-in has its own web_signin line.
+    const log = fields.protocol === 'http' ? logger.debug.bind(logger) : logger.info.bind(logger);
+    log({ event: 'login', protocol: fields.protocol, ip: fields.ip, account: address, method }, 'login');
     return { kind: 'ok', account: address };
   };
 
