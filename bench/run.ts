@@ -37,6 +37,7 @@ const { values: opt } = parseArgs({
     'no-ours': { type: 'boolean', default: false },
     'no-inbound': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' }, // DIR: the inbound-mode servers run with node --cpu-prof into DIR
+    'no-observability': { type: 'boolean', default: false },
     generator: { type: 'string', default: 'both' }, // smtp-source | mailroom-load | both
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -46,7 +47,7 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound]\n' +
+    'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound] [--no-observability]\n' +
       '                        [--cpu-prof DIR (inbound-mode servers)]\n' +
       '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
@@ -294,6 +295,65 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
   }
 }
 
+// ---- load (a) with logs and metrics off, then on (issue 11): the persistent-session figure with every
+// per-connection and per-message log line written and /metrics scraped every second stays within 5%.
+interface ObservabilityRow {
+  mode: string;
+  figures?: ThroughputFigures;
+  cpuMsPerMsg: number;
+  scrapes: number;
+}
+const observabilityRows: ObservabilityRow[] = [];
+const OBSERVABILITY_BUDGET = 0.05;
+if (only.has('a') && withOurs && !oursBroken && !opt['no-observability']) {
+  for (const on of [false, true]) {
+    let cpu = NaN;
+    let scrapes = 0;
+    const metricsPort = await freePort();
+    const f = await withServer(
+      'mailroom',
+      async () =>
+        startMailroom({
+          cli: CLI,
+          port: await freePort(),
+          domain: DOMAIN,
+          user: USER,
+          maxConnections: 1000,
+          keep: opt.keep,
+          ...(on ? { metricsPort } : { logLevel: 'warn' }),
+        }),
+      async (s) => {
+        const cpu0 = (s as MailroomServer).cpuSeconds();
+        // Prometheus scrapes every 15 s by default; once a second is the harsher case.
+        const scraper = on
+          ? setInterval(() => {
+              void fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+                .then((r) => r.text())
+                .then(
+                  () => scrapes++,
+                  () => undefined,
+                );
+            }, 1_000)
+          : null;
+        try {
+          return await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null);
+        } finally {
+          if (scraper) clearInterval(scraper);
+          cpu = ((s as MailroomServer).cpuSeconds() - cpu0) * 1000;
+        }
+      },
+    );
+    const mode = on ? 'logs (info) + metrics on' : 'logs (warn) + metrics off';
+    if (f) log(`  mailroom, ${mode}: ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);
+    observabilityRows.push({
+      mode,
+      ...(f ? { figures: f } : {}),
+      cpuMsPerMsg: f ? cpu / f.accepted : NaN,
+      scrapes,
+    });
+  }
+}
+
 if (only.has('c')) {
   const c = plan.c;
   log(`${c.title}: ${c.connections} against mailroom, ${c.postfixConnections} against postfix`);
@@ -398,6 +458,27 @@ if (inboundRows.length > 0) {
           i === 1 ? `>= ${INBOUND_GOAL}x${met}` : '-',
           `${fmt(r.cpuMsPerMsg, 2)}${i === 1 && Number.isFinite(off) ? ` (+${fmt(r.cpuMsPerMsg - off, 2)})` : ''}`,
           d && lookups > 0 ? `${fmt((100 * d.hits) / lookups, 1)}% of ${fmt(lookups)}` : '-',
+        ];
+      }),
+    ),
+  );
+}
+if (observabilityRows.length > 0) {
+  const off = observabilityRows[0]?.figures?.msgsPerSec ?? NaN;
+  out.push(
+    '',
+    table(
+      ['load (a), mailroom-load', 'msgs/s', 'vs off', 'budget', 'CPU ms/msg', 'scrapes'],
+      observabilityRows.map((r, i) => {
+        const x = ratio(r.figures?.msgsPerSec ?? NaN, off);
+        const met = Number.isFinite(x) ? (x >= 1 - OBSERVABILITY_BUDGET ? ' met' : ' NOT met') : '';
+        return [
+          r.mode,
+          fmt(r.figures?.msgsPerSec),
+          i === 1 && Number.isFinite(x) ? `${fmt(100 * (x - 1), 1)}%` : '-',
+          i === 1 ? `>= -${100 * OBSERVABILITY_BUDGET}%${met}` : '-',
+          fmt(r.cpuMsPerMsg, 3),
+          i === 1 ? fmt(r.scrapes) : '-',
         ];
       }),
     ),

@@ -10,6 +10,7 @@ import {
   existsSync,
 } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,14 @@ export interface MailroomOptions {
   httpPort?: number;
   /** [limits] jmap_workers (JMAP API worker threads); absent: the server's default. */
   jmapWorkers?: number;
+  /** The [metrics] listener, off when absent: the SMTP bench's "logs and metrics on" run scrapes it. */
+  metricsPort?: number;
+  /**
+   * MAILROOM_LOG_LEVEL for the server ("warn": the per-connection and per-message lines off, for the
+   * logs-and-metrics cost figure); above info the `ready` line is not written, so readiness is seen
+   * by connecting to the SMTP port instead.
+   */
+  logLevel?: string;
   /** Node flags for the server process only (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
   /** More accounts (full addresses, password "bench-password") besides user@domain. */
@@ -75,6 +84,7 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     ...access('pop3', o.pop3Port),
     ...access('submission', o.submissionPort),
     ...access('http', o.httpPort),
+    ...access('metrics', o.metricsPort),
     ...off.flatMap((s) => ['', `[${s}]`, 'listen = []']),
     '',
     // JMAP's Basic auth over plain HTTP is only allowed on loopback with this (CONTRACT.md [auth]).
@@ -147,11 +157,21 @@ export async function startMailroom(o: MailroomOptions): Promise<MailroomServer>
     const fd = openSync(logFile, 'a');
     child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.cli, 'serve', '--config', config], {
       stdio: ['ignore', fd, fd],
+      env: { ...process.env, ...(o.logLevel ? { MAILROOM_LOG_LEVEL: o.logLevel } : {}) },
     });
     closeSync(fd);
     let exited: number | null = null;
     child.once('exit', (code) => (exited = code ?? -1));
-    const ready = await pollUntil(() => exited !== null || /ready/.test(readFileSafe(logFile)), 30_000, 50);
+    const quiet = o.logLevel !== undefined && !['trace', 'debug', 'info'].includes(o.logLevel);
+    let accepting = false;
+    const ready = await pollUntil(
+      () => {
+        if (quiet && !accepting) void canConnect(o.port).then((ok) => (accepting ||= ok));
+        return exited !== null || (quiet ? accepting : /ready/.test(readFileSafe(logFile)));
+      },
+      30_000,
+      50,
+    );
     if (!ready || exited !== null) {
       throw new Error(`mailroom serve did not become ready (exit ${exited}):\n${logTail()}`);
     }
@@ -203,4 +223,16 @@ function readdirSafe(d: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Whether something accepts a TCP connection on 127.0.0.1:port now (closed at once). */
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
 }

@@ -41,6 +41,8 @@ export interface AuthenticatorDeps {
   verify?: typeof verifyPassword;
   /** Called after each successful sign-in (the server records last_login: auth/login-recorder.ts). */
   onLogin?: (account: Account) => void;
+  /** Each check's outcome per protocol (the server's metrics). */
+  observe?: (protocol: AuthProtocol, outcome: 'ok' | 'failed' | 'throttled') => void;
 }
 
 export type Authenticate = (
@@ -167,6 +169,19 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
     }
   }
 
+  /**
+   * A successful sign-in: one `login` line (the same leading fields as auth_failed, so one grep on
+   * the IP shows both) with the account as stored, and the metric.
+   */
+  const succeeded = (fields: LogFields, address: string, method: 'password' | 'bearer'): AuthResult => {
+    deps.observe?.(fields.protocol, 'ok');
+    // HTTP checks credentials on every request (Basic, Bearer): its successes are debug, or the log
+    // would get a line per JMAP call; the web sign-in has its own web_signin line.
+    const log = fields.protocol === 'http' ? logger.debug.bind(logger) : logger.info.bind(logger);
+    log({ event: 'login', protocol: fields.protocol, ip: fields.ip, account: address, method }, 'login');
+    return { kind: 'ok', account: address };
+  };
+
   const byPassword: Authenticate = async (username, password, remoteAddress, protocol) => {
     // Usernames are full addresses, compared case-insensitively (we store them lower-cased).
     const account = username.trim().toLowerCase();
@@ -181,6 +196,7 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
     };
     const ticket = await turn(remoteAddress, account, fields);
     if (ticket === null) {
+      deps.observe?.(protocol, 'throttled');
       return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
     }
     let outcome: 'ok' | 'failed' | 'error' = 'error';
@@ -200,7 +216,7 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
       }
       outcome = 'ok';
       deps.onLogin?.(record);
-      return { kind: 'ok', account: record.address };
+      return succeeded(fields, record.address, 'password');
     };
     try {
       const record = deps.store.getAccount(account);
@@ -215,6 +231,7 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
         return signIn(record);
       }
       outcome = 'failed';
+      deps.observe?.(protocol, 'failed');
       logger.info({ event: 'auth_failed', ...fields }, 'auth failed');
       return { kind: 'failed' };
     } finally {
@@ -230,7 +247,10 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
   const bearer: AuthenticateBearer = async (token, remoteAddress, protocol) => {
     const fields: LogFields = { protocol, ip: unmappedIp(remoteAddress), account: BEARER_ACCOUNT };
     const ticket = await turn(remoteAddress, BEARER_ACCOUNT, fields);
-    if (ticket === null) return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
+    if (ticket === null) {
+      deps.observe?.(protocol, 'throttled');
+      return { kind: 'throttled', retryAfterMs: AUTH_FAILURE_LIMITS.stepMs };
+    }
     let outcome: 'ok' | 'failed' | 'error' = 'error';
     try {
       const found = isApiTokenShape(token) ? (deps.store.tokens?.find(hashApiToken(token)) ?? null) : null;
@@ -243,9 +263,10 @@ export function createAuthenticators(deps: AuthenticatorDeps): Authenticators {
       if (found) {
         outcome = 'ok';
         deps.onLogin?.(deps.store.getAccount(found.address)!);
-        return { kind: 'ok', account: found.address };
+        return succeeded(fields, found.address, 'bearer');
       }
       outcome = 'failed';
+      deps.observe?.(protocol, 'failed');
       logger.info({ event: 'auth_failed', ...fields, method: 'bearer' }, 'auth failed');
       return { kind: 'failed' };
     } finally {

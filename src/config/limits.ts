@@ -551,3 +551,4 @@ export const VACATION = { periodMs: 7 * 86_400_000, maxHeaderBytes: 64 * 1024 } 
 export * from './limits-abuse.js';
 export * from './limits-trust.js';
 export * from './limits-accounts.js';
+export * from './limits-observability.js';

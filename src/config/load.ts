@@ -215,6 +215,7 @@ function resolveConfig(
       tlsRptFrom: raw.outbound?.tls_rpt_from ?? '',
     },
     dns: { servers: raw.dns?.servers ?? raw.outbound?.dns_servers ?? [] },
+    log: { format: raw.log?.format ?? 'json' },
     inbound: {
       greylisting: raw.inbound?.greylisting ?? false,
       greylistDelayMs: raw.inbound?.greylist_delay ?? GREYLIST.delayMs,

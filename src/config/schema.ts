@@ -209,6 +209,8 @@ export const rawConfigSchema = z.strictObject({
   pop3s: listener.optional(),
   http: listener.optional(),
   https: listener.optional(),
+  // Prometheus text at GET /metrics and GET /healthz (observability/metrics-server.ts).
+  metrics: listener.optional(),
   tls: z
     .strictObject(
       {
@@ -362,6 +364,12 @@ export const rawConfigSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  // How `mailroom serve` writes its log on stdout (`--log-format` overrides): JSON lines or text for humans.
+  log: z
+    .strictObject({
+      format: z.enum(['json', 'text'], { error: 'expected "json" or "text"' }).optional(),
+    })
+    .optional(),
   // Checks on mail arriving on the MX (issue 10): greylisting, the greeting pause, DMARC policy, DNS
   // block lists, networks exempt from the checks.
   inbound: z
@@ -407,6 +415,8 @@ export const LISTENER_DEFAULTS = {
   http: '127.0.0.1:8080',
   // JMAP and web mail over TLS with the [tls] certificate (RFC 8620 8.1: TLS is the norm).
   https: '127.0.0.1:8443',
+  // Prometheus metrics and /healthz (CONTRACT.md's [metrics]); plain HTTP, so loopback by default.
+  metrics: '127.0.0.1:9187',
 } as const;
 
 export type ListenerName = keyof typeof LISTENER_DEFAULTS;
@@ -479,6 +489,8 @@ export interface Config {
   };
   /** [dns] servers, else outbound.dns_servers (the older spelling); empty: the system's resolver. */
   dns: { servers: string[] };
+  /** [log] format: JSON lines (default) or text; `mailroom serve --log-format` overrides it. */
+  log: { format: 'json' | 'text' };
   /** [inbound]: checks on mail arriving on the MX from outside trusted_networks (src/inbound/). */
   inbound: {
     greylisting: boolean;

@@ -204,12 +204,17 @@ export async function startHttpListeners(
       maxConnections: config.limits.maxConnections,
       maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
       refusal: REFUSAL,
-      onConnection: (socket) => server.emit('connection', socket),
-      onRefused: (info) =>
+      onConnection: (socket) => {
+        deps.metrics?.connectionOpened(name, socket);
+        server.emit('connection', socket);
+      },
+      onRefused: (info) => {
+        deps.metrics?.connectionRefused(name, info.reason);
         log.warn(
           { remoteAddress: info.remoteAddress, reason: info.reason, err: info.error?.message },
           'connection refused',
-        ),
+        );
+      },
     });
     deps.started.push(listener);
     if (listener.addresses.length > 0) result.addresses[name] = listener.addresses;

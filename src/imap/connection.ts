@@ -99,6 +99,17 @@ export function serveImapConnection(
     secure: socket instanceof tls.TLSSocket,
     loopback: isLoopback(remoteAddress),
   });
+  const started = performance.now();
+  // Every connection: who, and whether TLS (issue 11), as SMTP and POP3 log theirs.
+  log.info(
+    {
+      event: 'session-start',
+      protocol: 'imap',
+      remote: remoteAddress,
+      secure: socket instanceof tls.TLSSocket,
+    },
+    'imap session start',
+  );
   const store = options.services.store;
   const preLogin: ReceiverLimits = options.preLoginLimits ?? { ...limits, ...IMAP_PRELOGIN_INPUT };
   // Issue 8: before login the receiver holds a few KiB at most, and no literal is invited for a
@@ -411,6 +422,7 @@ export function serveImapConnection(
     current = secure;
     secure.on('secure', () => {
       session.tlsStarted();
+      log.info({ event: 'starttls', protocol: secure.getProtocol() }, 'tls started');
       upgrading = false;
       secure.on('data', onData);
       arm();
@@ -432,6 +444,10 @@ export function serveImapConnection(
     watch.stop();
     spool?.abort();
     for (const b of bodies) services.discardBody(b);
+    log.info(
+      { event: 'session-end', protocol: 'imap', durationMs: Math.round(performance.now() - started) },
+      'imap session end',
+    );
     options.onClose?.();
   }
 

@@ -19,6 +19,8 @@ const HTAB = 0x09;
  * hostile 25 MB "header line" costs no memory). RFC 5322 3.6.8: field-name = 1*ftext, no length bound.
  */
 const MAX_NAME = 32;
+/** A Message-ID longer than this is cut in the log (RFC 5322 2.1.1: a line is at most 998 characters). */
+const MAX_ID_LOGGED = 256;
 
 /** What the header block held that submission cares about (RFC 6409 8.2, 8.3). */
 export interface HeaderPresence {
@@ -44,6 +46,9 @@ export class HeaderScanner {
   private crAtLineStart = false;
   /** The field name collected so far on this line, or null while skipping to the end of the line. */
   private name: string | null = '';
+  /** The first Message-ID field's value while it is being read (it may be folded), then kept for the log. */
+  private idValue: string | null = null;
+  private readingId = false;
 
   /** True once the empty line ending the header block has been seen. */
   get headerEnded(): boolean {
@@ -52,6 +57,11 @@ export class HeaderScanner {
 
   get presence(): HeaderPresence {
     return { ...this.found };
+  }
+
+  /** The first Message-ID field's value, unfolded and trimmed (at most MAX_ID_LOGGED chars), or null. */
+  get messageId(): string | null {
+    return this.idValue === null ? null : this.idValue.replace(/[ \t]+/g, ' ').trim();
   }
 
   write(chunk: Uint8Array): void {
@@ -81,10 +91,17 @@ export class HeaderScanner {
       }
       // A continuation line belongs to the previous field.
       this.name = c === SP || c === HTAB ? null : '';
+      if (this.name === '') this.readingId = false;
     }
     if (c === LF) {
       this.lineStart = true;
       this.name = '';
+      return;
+    }
+    if (this.readingId) {
+      // Kept for the log line only: bounded, control characters dropped (the log stays one line).
+      if (c !== CR && c >= 0x20 && this.idValue!.length < MAX_ID_LOGGED)
+        this.idValue += String.fromCharCode(c);
       return;
     }
     if (this.name === null) return;
@@ -101,8 +118,13 @@ export class HeaderScanner {
   }
 
   private match(name: string): void {
-    if (name === 'message-id') this.found.messageId = true;
-    else if (name === 'date') this.found.date = true;
+    if (name === 'message-id') {
+      if (!this.found.messageId) {
+        this.idValue = '';
+        this.readingId = true;
+      }
+      this.found.messageId = true;
+    } else if (name === 'date') this.found.date = true;
   }
 }
 

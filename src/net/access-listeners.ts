@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Authenticate, AuthenticateBearer } from '../auth/authenticator.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { DeliveryRequest, Store } from '../store/store.js';
 import { listen, type Listener } from './listener.js';
 import type { TlsMaterial } from './tls.js';
@@ -31,6 +32,8 @@ export interface AccessListenerDeps<Handle> {
   storage?: StorageLevel;
   /** Per-account messages and recipients per hour, the same counters as SMTP's (JMAP EmailSubmission). */
   submissionLimits?: SubmissionLimits;
+  /** Connections and sessions per listener. */
+  metrics?: Metrics;
 }
 
 export interface AccessListeners<Name extends ListenerName> {
@@ -66,6 +69,7 @@ export async function startAccessListeners<Name extends ListenerName, Handle>(
       maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
       refusal: spec.refusal,
       onConnection: (socket: Socket) => {
+        deps.metrics?.connectionOpened(name, socket);
         const handle: Handle = spec.serve(socket, {
           implicitTls,
           log,
@@ -73,11 +77,13 @@ export async function startAccessListeners<Name extends ListenerName, Handle>(
         });
         deps.track(handle, true);
       },
-      onRefused: (info) =>
+      onRefused: (info) => {
+        deps.metrics?.connectionRefused(name, info.reason);
         log.warn(
           { remoteAddress: info.remoteAddress, reason: info.reason, err: info.error?.message },
           'connection refused',
-        ),
+        );
+      },
     });
     deps.started.push(listener);
     result.listeners.push(listener);

@@ -37,6 +37,8 @@ export interface OutgoingQueueOptions {
    * HTTPS port of mta-sts.DOMAIN, so tests run a local HTTPS server with a test CA.
    */
   tlsTrust?: { ca?: string[]; stsPort?: number };
+  /** Each recipient's attempt result, for the metrics. */
+  observe?: SchedulerOptions['observe'];
   limits?: Pick<
     SchedulerOptions,
     'maxConnections' | 'maxConnectionsPerDomain' | 'maxMessagesPerConnection' | 'pollMs'
@@ -140,6 +142,7 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     maxConnections: config.queue.maxConnections,
     maxConnectionsPerDomain: config.queue.maxConnectionsPerDomain,
     delayWarningMs: config.queue.delayWarningMs,
+    ...(options.observe ? { observe: options.observe } : {}),
     ...options.limits,
   });
   scheduler.start(store.events);

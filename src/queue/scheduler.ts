@@ -42,6 +42,11 @@ export interface SchedulerOptions {
   monotonic?: () => number;
   /** queue.delay_warning in ms: a recipient still deferred this long after arrival gets one delay DSN. */
   delayWarningMs?: number | null;
+  /**
+   * Each recipient's attempt result (metrics): the state it is left in, the ms from the connection's
+   * start to the message's reply, and the ms since the message was queued.
+   */
+  observe?: (state: 'delivered' | 'deferred' | 'failed', attemptMs: number, sinceQueuedMs: number) => void;
 }
 
 export const SCHEDULER_DEFAULTS = {
@@ -234,11 +239,12 @@ export class QueueScheduler {
     this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1);
     const byId = new Map(jobs.map((j) => [j.queueId, j]));
     const reported = new Set<string>();
+    const started = this.monotonic();
     const done: MessageDone = (queueId, results, peer) => {
       const job = byId.get(queueId);
       if (!job || reported.has(queueId)) return;
       reported.add(queueId);
-      this.record(job, results, peer);
+      this.record(job, results, peer, this.monotonic() - started);
     };
     const task = (async () => {
       try {
@@ -265,7 +271,12 @@ export class QueueScheduler {
   }
 
   /** Commits one message's results at once: the window for a duplicate is only remote 250 -> this commit. */
-  private record(job: MessageJob, results: RecipientResult[], peer: { host: string; dsn: boolean }): void {
+  private record(
+    job: MessageJob,
+    results: RecipientResult[],
+    peer: { host: string; dsn: boolean },
+    attemptMs: number,
+  ): void {
     const now = this.now();
     const byAddress = new Map(results.map((r) => [r.address, r]));
     const updates = [];
@@ -285,16 +296,28 @@ export class QueueScheduler {
       if (update.state === 'delivered') this.stats.delivered++;
       else if (update.state === 'failed') this.stats.failed++;
       else this.stats.deferred++;
+      const state = update.state === 'pending' ? 'deferred' : update.state;
+      this.options.observe?.(state, attemptMs, now.getTime() - row.createdAt.getTime());
     }
+    // One line per message and attempt: the MX that answered, and per recipient the state it is left in,
+    // whether TLS carried it and the peer's own reply (its "queued as" id on success: issue 11).
     this.options.logger.info(
       {
+        event: 'delivery-attempt',
         queueId: job.queueId,
-        results: updates.map((u) => ({
-          to: u.address,
-          state: u.state,
-          attempts: u.attempts,
-          error: u.lastError,
-        })),
+        results: updates.map((u) => {
+          const r = byAddress.get(u.address);
+          return {
+            to: u.address,
+            state: u.state,
+            attempts: u.attempts,
+            error: u.lastError,
+            tls: r?.tls,
+            reply: r?.reply
+              ? [r.reply.code, r.reply.enhanced, r.reply.text].filter(Boolean).join(' ')
+              : undefined,
+          };
+        }),
         remote: peer.host || undefined,
       },
       'delivery attempt',

@@ -5,6 +5,7 @@ import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
 import type { Config, ListenAddress, ListenerName } from '../config/schema.js';
 import { addressBookOf, createRouter } from '../delivery/router.js';
 import { withVacationResponder } from '../delivery/vacation-responder.js';
+import { deliverAndLog } from '../delivery/delivery-log.js';
 import { createSrsService } from '../delivery/srs-forwarding.js';
 import { senderOwnedBy } from '../mail/submission.js';
 import { startHttpListeners } from '../http/server.js';
@@ -13,6 +14,8 @@ import type { TlsMaterial } from '../net/tls.js';
 import { addressesOf, createReloader, loadTlsOf, type LiveSettings } from './reload.js';
 import type { ReloadPlan } from './reload-plan.js';
 import type { Logger } from '../observability/logger.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { startMetricsListener, type MetricsListener } from '../observability/metrics-server.js';
 import { startPop3Listeners } from '../pop3/listeners.js';
 import { startImapListeners } from '../imap/listeners.js';
 import { isLoopback, serveSmtpConnection } from '../smtp/server/connection.js';
@@ -66,6 +69,8 @@ export interface ServeOptions {
   freeSpaceProbe?: FreeSpaceProbe;
   /** Only for tests: a resolver instead of one on [dns] servers. */
   resolver?: MailResolver;
+  /** The metrics registry; default a new one (served on [metrics] listen). */
+  metrics?: Metrics;
 }
 
 export interface RunningServer {
@@ -79,6 +84,8 @@ export interface RunningServer {
    * logs `config-reloaded` / `config-reload-failed`.
    */
   reload(next: Config): Promise<ReloadPlan>;
+  /** What GET /metrics serves. */
+  metrics: Metrics;
   /** Stops accepting, waits for in-flight deliveries (bounded), closes sessions and the store. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -100,6 +107,8 @@ export function createSmtpServices(options: {
   submissionLimits?: SubmissionLimits;
   /** MX checks (src/inbound/); absent: none. */
   inbound?: InboundChecks;
+  /** Counts auth outcomes per protocol. */
+  metrics?: Metrics;
 }): SmtpServices & { authenticateBearer: AuthenticateBearer } {
   const { store, now, storage } = options;
   // Alias forwarding rewrites foreign senders with SRS; bounces to those addresses are reversed (issue 10).
@@ -122,6 +131,7 @@ export function createSmtpServices(options: {
     sleep: timerSleep,
     ...(options.logger ? { logger: options.logger } : {}),
     onLogin: (account) => logins.record(account),
+    ...(options.metrics ? { observe: options.metrics.auth } : {}),
   });
   return {
     routeRecipient: createRouter(store, { hostname: options.hostname, srs }),
@@ -155,6 +165,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { config, logger } = options;
   const now = options.now ?? (() => new Date());
   const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
+  const metrics = options.metrics ?? createMetrics();
   let modesFixed: string[] = [];
   if (!options.store) {
     // Data of older versions (0644/0755), or copied in by an admin, becomes private (issue 8 item 9).
@@ -162,7 +173,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     prepareDataDir(config.dataDir);
     modesFixed = fixDataDirModes(config.dataDir);
   }
-  const store = options.store ?? openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true });
+  const store =
+    options.store ??
+    openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true, onCommit: metrics.storeCommit });
   // DSNs left owed while the disk was low go out when it recovers (the queue has no timer for them).
   let wakeQueue = (): void => undefined;
   const storageGuard = await startStorageGuard({
@@ -183,13 +196,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // In-flight deliveries are counted so shutdown can let them finish (their 250 is owed).
   const inFlight = new Set<Promise<void>>();
   // Local delivery answers for users on vacation (RFC 3834); SMTP and JMAP submission both go through it.
-  const deliverLocally = withVacationResponder((request) => store.deliver(request), {
-    store,
-    hostname: config.hostname,
-    now,
-    newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
-    logger: logger.child({ component: 'vacation' }),
-  });
+  const deliverLocally = withVacationResponder(
+    deliverAndLog(store, logger.child({ component: 'delivery' })),
+    {
+      store,
+      hostname: config.hostname,
+      now,
+      newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
+      logger: logger.child({ component: 'vacation' }),
+    },
+  );
   // One set of counters for SMTP and JMAP submission, so an account cannot double its limit.
   const submissionLimits = createSubmissionLimits(
     {
@@ -204,6 +220,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     hostname: config.hostname,
     now,
     logger,
+    metrics,
     submissionLimits,
     ...(options.random ? { random: options.random } : {}),
     storage,
@@ -220,11 +237,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const p = deliverLocally(request);
       inFlight.add(p);
       const forget = () => inFlight.delete(p);
-      p.then(forget, forget);
+      p.then(() => {
+        forget();
+        metrics.messageReceived(request.local.length, request.remote.length);
+      }, forget);
       return p;
     },
   });
 
+  let metricsListener: MetricsListener | null = null;
   try {
     const upgradeBackup = (store as { upgradeBackup?: string | null }).upgradeBackup;
     if (upgradeBackup)
@@ -256,6 +277,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         rateExempt: isLoopback,
         rateRefusal: `421 4.7.0 ${config.hostname} Too many connections from your address, slow down\r\n`,
         onConnection: (socket: Socket) => {
+          metrics.connectionOpened(spec.name, socket);
           // Read per connection: a reload changes them for sessions from now on.
           const current = live.config;
           const policy: SmtpPolicy = {
@@ -283,11 +305,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           });
           sessions.add(handle);
         },
-        onRefused: (info) =>
+        onRefused: (info) => {
+          metrics.connectionRefused(spec.name, info.reason);
           log.warn(
             { remoteAddress: info.remoteAddress, reason: info.reason, err: info.error?.message },
             'connection refused',
-          ),
+          );
+        },
       });
       listeners.push(listener);
     }
@@ -309,6 +333,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       submissionLimits,
       now,
       storage,
+      metrics,
       track: (handle: SessionHandle, open: boolean) =>
         open ? sessions.add(handle) : sessions.delete(handle),
       started: listeners,
@@ -317,8 +342,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await startImapListeners(accessDeps);
     // HTTP (issue 9): JMAP on [http] and [https], the same connection limits and authenticator.
     await startHttpListeners(accessDeps);
+    // Last, so /healthz cannot answer before the mail listeners exist (it says 503 until `ready` anyway).
+    if (config.listeners.metrics.length > 0) {
+      metricsListener = await startMetricsListener(config.listeners.metrics, {
+        metrics,
+        logger,
+        maxConnections: config.limits.maxConnections,
+        maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+      });
+    }
   } catch (error) {
-    for (const l of listeners) {
+    for (const l of [...listeners, ...(metricsListener ? [metricsListener.listener] : [])]) {
       await l.stopAccepting();
       l.destroyAll();
     }
@@ -335,14 +369,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     storage,
     resolver,
+    observe: (state, attemptMs, sinceQueuedMs) =>
+      metrics.deliveryAttempt(state === 'failed' ? 'bounced' : state, attemptMs / 1000, sinceQueuedMs / 1000),
   });
   wakeQueue = () => outgoing.scheduler.wake();
   // `user disable` / `user remove` (usually the CLI, another process): the account's sessions end within ~1 s.
   const accountWatch = startAccountWatch({ store, sessions: () => sessions, logger });
+  // Read at scrape time; the queue only while the store is open (a scrape can come during shutdown).
+  let storeOpen = true;
+  metrics.watch({
+    queue: () => (storeOpen ? store.queue.summary() : { messages: 0, recipients: 0, oldest: null }),
+    dns: () => resolver.stats(),
+    now,
+  });
+  metricsListener?.setHealth('ready');
 
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
+      // Load balancers see 503 from now on and send no new sessions (CONTRACT.md [metrics]).
+      metricsListener?.setHealth('stopping');
       await Promise.all(listeners.map((l) => l.stopAccepting()));
       accountWatch.stop();
       // No new attempts; running ones get the grace period, then are abandoned (claimed rows retry after restart).
@@ -365,7 +411,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       while (open() > 0 && now().getTime() < closeBy) await sleep(20);
       for (const l of listeners) l.destroyAll();
       storageGuard.stop();
+      storeOpen = false;
       await store.close();
+      // /healthz kept answering 503 while everything above drained; now it goes too.
+      if (metricsListener) {
+        await metricsListener.listener.stopAccepting();
+        metricsListener.listener.destroyAll();
+      }
       // The one resolver's cache over the whole run (issue 10: the bench prints its hit rate).
       logger.info({ event: 'dns-stats', ...resolver.stats() }, 'dns cache');
       logger.info('stopped');
@@ -386,8 +438,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     store,
     get addresses() {
-      return addressesOf(listeners);
+      // The [metrics] listener is not reloaded (its address is fixed at start).
+      return {
+        ...addressesOf(listeners),
+        ...(metricsListener ? { metrics: metricsListener.addresses } : {}),
+      };
     },
+    metrics,
     shutdown,
     reload,
   };

@@ -70,7 +70,16 @@ export interface SentDsn {
   action: OwedDsn['action'];
 }
 
+/** How full the queue is (metrics): entries, recipients still waiting, the oldest entry's arrival. */
+export interface QueueSummary {
+  messages: number;
+  recipients: number;
+  oldest: Date | null;
+}
+
 export interface QueueStore {
+  /** Counts for the metrics scrape (cheap: two aggregate queries). */
+  summary(): QueueSummary;
   /** Every queued message with its recipients, oldest first. */
   list(): QueueEntry[];
   get(queueId: string): QueueEntry | null;

@@ -241,7 +241,7 @@ describe('serve', () => {
         `[smtp]\nlisten = ["127.0.0.1:${smtp}"]`,
         `[submission]\nlisten = ["127.0.0.1:${submission}"]`,
         `[submissions]\nlisten = ["127.0.0.1:${submissions}"]`,
-        ...['imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'].map((s) => `[${s}]\nlisten = []`),
+        ...['imap', 'imaps', 'pop3', 'pop3s', 'http', 'https', 'metrics'].map((s) => `[${s}]\nlisten = []`),
       ].join('\n'),
     );
     const child = spawn(process.execPath, [CLI, 'serve', '--config', config], {

@@ -15,7 +15,18 @@ let configs = 0;
 function configFor(dataDir: string): string {
   const path = join(dir, `c${configs++}.toml`);
   // Listeners off: the data_dir problem must be found before any port matters.
-  const off = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
+  const off = [
+    'smtp',
+    'submission',
+    'submissions',
+    'imap',
+    'imaps',
+    'pop3',
+    'pop3s',
+    'http',
+    'https',
+    'metrics',
+  ];
   writeFileSync(
     path,
     [`data_dir = ${JSON.stringify(dataDir)}`, ...off.map((l) => `[${l}]\nlisten = []`)].join('\n'),

@@ -90,7 +90,18 @@ describe('certificate and key checked at start', () => {
     return path;
   };
   const config = (cert: string, key: string, hostname = 'mx.example.test'): string => {
-    const off = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
+    const off = [
+      'smtp',
+      'submission',
+      'submissions',
+      'imap',
+      'imaps',
+      'pop3',
+      'pop3s',
+      'http',
+      'https',
+      'metrics',
+    ];
     const path = join(dir, `c${files++}.toml`);
     writeFileSync(
       path,
@@ -153,8 +164,8 @@ describe('certificate and key checked at start', () => {
     const warnings = result.stdout
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { level: number; msg: string })
-      .filter((e) => e.level === 40 && e.msg.startsWith('tls.cert'))
+      .map((l) => JSON.parse(l) as { level: string; msg: string })
+      .filter((e) => e.level === 'warn' && e.msg.startsWith('tls.cert'))
       .map((e) => e.msg);
     assert.equal(warnings.length, 2, result.stdout);
     assert.match(

@@ -40,8 +40,8 @@ export async function startJmapServer(
     [
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
-      ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'https'].map((s) =>
-        listen.includes(s) ? `[${s}]\nlisten = ["127.0.0.1:0"]` : `[${s}]\nlisten = []`,
+      ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'https', 'metrics'].map(
+        (s) => (listen.includes(s) ? `[${s}]\nlisten = ["127.0.0.1:0"]` : `[${s}]\nlisten = []`),
       ),
       '[http]\nlisten = ["127.0.0.1:0"]',
       extraToml,

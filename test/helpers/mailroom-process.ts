@@ -36,10 +36,11 @@ export interface MailroomPorts {
   pop3s?: number;
   http?: number;
   https?: number;
+  metrics?: number;
 }
 
 /** Access listeners that are off unless a test asks for them (each gets a free port). */
-export type AccessListener = 'imap' | 'imaps' | 'pop3' | 'pop3s' | 'http' | 'https';
+export type AccessListener = 'imap' | 'imaps' | 'pop3' | 'pop3s' | 'http' | 'https' | 'metrics';
 
 export interface MailroomInstance {
   dir: string;
@@ -95,6 +96,8 @@ export async function createMailroom(
       listenOf('http'),
       `[https]`,
       listenOf('https'),
+      `[metrics]`,
+      listenOf('metrics'),
       options.extraToml ?? '',
     ].join('\n'),
   );

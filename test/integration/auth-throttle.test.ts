@@ -31,6 +31,7 @@ before(async () => {
       '[imaps]\nlisten = []',
       '[http]\nlisten = []',
       '[https]\nlisten = []',
+      '[metrics]\nlisten = []',
     ].join('\n'),
     { configPath: null, baseDir: dir, defaultHostname: 'x' },
   );

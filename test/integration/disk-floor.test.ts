@@ -68,7 +68,7 @@ test('below min_free_space: MAIL 452 4.3.1 and APPEND NO [OVERQUOTA] before the 
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
       '[smtp]\nlisten = ["127.0.0.1:0"]',
-      ...['submission', 'submissions', 'pop3', 'pop3s', 'imaps', 'http', 'https'].map(
+      ...['submission', 'submissions', 'pop3', 'pop3s', 'imaps', 'http', 'https', 'metrics'].map(
         (l) => `[${l}]\nlisten = []`,
       ),
       '[imap]\nlisten = ["127.0.0.1:0"]',
@@ -144,7 +144,7 @@ test('a 999-character and a 40 KiB body line are delivered over a socket; a 70 K
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
       '[smtp]\nlisten = ["127.0.0.1:0"]',
-      ...['submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http', 'https'].map(
+      ...['submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http', 'https', 'metrics'].map(
         (l) => `[${l}]\nlisten = []`,
       ),
     ].join('\n'),

@@ -43,7 +43,7 @@ before(async () => {
     [
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
-      ...['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'].map(
+      ...['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https', 'metrics'].map(
         (s) => `[${s}]\nlisten = []`,
       ),
       '[smtp]\nlisten = ["127.0.0.1:0"]',

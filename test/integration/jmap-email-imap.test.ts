@@ -27,7 +27,7 @@ before(async () => {
     [
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
-      ...['smtp', 'submission', 'submissions', 'imaps', 'pop3', 'pop3s', 'https'].map(
+      ...['smtp', 'submission', 'submissions', 'imaps', 'pop3', 'pop3s', 'https', 'metrics'].map(
         (s) => `[${s}]\nlisten = []`,
       ),
       '[imap]\nlisten = ["127.0.0.1:0"]',

@@ -35,6 +35,7 @@ async function start(extraToml = ''): Promise<{ server: RunningServer; dir: stri
       ),
       '[http]\nlisten = ["127.0.0.1:0"]',
       '[https]\nlisten = ["127.0.0.1:0"]',
+      '[metrics]\nlisten = []',
       extraToml,
     ].join('\n'),
     { configPath: null, baseDir: d, defaultHostname: 'x' },

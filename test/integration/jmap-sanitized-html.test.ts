@@ -24,7 +24,7 @@ before(async () => {
     [
       'hostname = "mx.test"',
       `data_dir = "${dir}"`,
-      ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'https'].map(
+      ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'https', 'metrics'].map(
         (s) => `[${s}]\nlisten = []`,
       ),
       '[http]\nlisten = ["127.0.0.1:0"]',

@@ -31,6 +31,7 @@ before(async () => {
       ),
       '[http]\nlisten = ["127.0.0.1:0"]',
       '[https]\nlisten = ["127.0.0.1:0"]',
+      '[metrics]\nlisten = []',
     ].join('\n'),
     { configPath: null, baseDir: dir, defaultHostname: 'x' },
   );

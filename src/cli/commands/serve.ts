@@ -1,21 +1,25 @@
 // `mailroom serve`: load the config, start the server, log `ready`, reload on SIGHUP, and shut down cleanly on SIGTERM/SIGINT.
 import { loadConfig } from '../../config/load.js';
 import { formatListenAddress } from '../../config/schema.js';
-import { noMoreArgs, type Command } from '../main.js';
+import { noMoreArgs, UsageError, type Command } from '../main.js';
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'start every configured listener (JSON logs on stdout)',
-  options: {},
+  summary: 'start every configured listener (logs on stdout: JSON lines, or --log-format text)',
+  options: { 'log-format': { type: 'string' } },
   async run(ctx) {
-    noMoreArgs(ctx, 0, 'mailroom serve [--config PATH]');
+    noMoreArgs(ctx, 0, 'mailroom serve [--config PATH] [--log-format json|text]');
+    const wanted = ctx.values['log-format'];
+    if (wanted !== undefined && wanted !== 'json' && wanted !== 'text') {
+      throw new UsageError(`serve: --log-format must be "json" or "text" (got ${JSON.stringify(wanted)})`);
+    }
     // Config errors surface here, before any log line: one line on stderr, non-zero exit.
     const config = ctx.config();
     // Loaded here, not at the top: admin commands should not pay for the SMTP engine, TLS and logging.
     const { createLogger, routeProcessWarnings } = await import('../../observability/logger.js');
     const { startServer } = await import('../../server/serve.js');
     const { logReloadFailed } = await import('../../server/reload.js');
-    const logger = createLogger();
+    const logger = createLogger({ format: wanted ?? config.log.format });
     // SIGHUP from the first moment (Node's default would exit): one that comes while starting is
     // applied once the server is up.
     let hangUp: (() => void) | null = null;

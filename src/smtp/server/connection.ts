@@ -191,9 +191,31 @@ export function serveSmtpConnection(
       switch (e.kind) {
         case 'accepted':
           accepted++;
+          // The envelope and the Message-ID: what an admin searches for when a user asks "did it arrive?".
           log.info(
-            { event: 'message-accepted', queueId: e.queueId, size: e.size, recipients: e.recipients },
+            {
+              event: 'message-accepted',
+              queueId: e.queueId,
+              messageId: e.messageId,
+              from: e.sender,
+              to: e.recipients,
+              size: e.size,
+              account: session.authenticatedAs ?? undefined,
+            },
             'accepted',
+          );
+          break;
+        case 'reply-error':
+          log.info(
+            {
+              event: 'reply-error',
+              ip: session.peer.remoteAddress,
+              command: e.command,
+              code: e.code,
+              enhanced: e.enhanced,
+              text: e.text,
+            },
+            'smtp refusal',
           );
           break;
         case 'service-error':

@@ -26,6 +26,8 @@ export interface Transaction {
   bdatSize: number;
   /** Submission roles: watches the header block as it streams for Message-ID and Date (RFC 6409 8.2, 8.3). */
   headerScan?: HeaderScanner;
+  /** Every role: the same watcher, for the Message-ID the accepted-message log line names. */
+  idScan?: HeaderScanner;
   /** MX with inbound checks: drops forged Authentication-Results with our id as the body streams (RFC 8601 5). */
   inboundFilter?: OwnAuthResultsFilter;
 }

@@ -101,6 +101,8 @@ export class SmtpSession implements SessionCore {
   private writeFailed: WriteFailure = null;
   /** NOOP/RSET/VRFY/HELP since the last accepted message (SMTP_JUNK_COMMAND_LIMIT). */
   private junkCommands = 0;
+  /** The command being answered, as the log shows it (see commandForLog); null before the first. */
+  private command: string | null = null;
 
   constructor(options: SmtpSessionOptions) {
     this.policy = options.policy;
@@ -229,6 +231,16 @@ export class SmtpSession implements SessionCore {
   // SessionCore outboxes
   reply(reply: Reply): void {
     this.out += formatReply(reply, this.greeting !== null);
+    // Every refusal is logged with what it answered (issue 11: RCPT rejections with their codes).
+    if (reply.code >= 400) {
+      this.events.push({
+        kind: 'reply-error',
+        command: this.command,
+        code: reply.code,
+        ...(reply.enhanced ? { enhanced: reply.enhanced } : {}),
+        text: reply.lines.join(' '),
+      });
+    }
   }
 
   event(event: SessionEvent): void {
@@ -291,7 +303,11 @@ export class SmtpSession implements SessionCore {
 
   private async onLine(line: Buffer): Promise<void> {
     const state = this.state;
-    if (state.kind === 'auth') return handleAuthResponse(this, state, line);
+    if (state.kind === 'auth') {
+      this.command = 'AUTH (response)'; // never the credentials
+      return handleAuthResponse(this, state, line);
+    }
+    this.command = commandForLog(line);
     if (!isCommandState(state)) return; // not reached: the feed loop only reads lines in these states
     const cmd = parseSmtpCommand(line);
     if (cmd instanceof ProtocolError) return this.invalid(errorReply(cmd));
@@ -367,4 +383,20 @@ function sequenceReply(state: CommandState, cmd: SmtpCommand): Reply {
     return REPLY.needMail;
   }
   return REPLY.badSequence;
+}
+
+/** A log line's length limit for a command (RFC 5321 4.5.3.1.4: a command line is at most 512 octets). */
+const MAX_LOGGED_COMMAND = 200;
+
+/**
+ * The command line as the log shows it: AUTH keeps only its mechanism (the initial response is a
+ * credential, RFC 4954 4), everything else its text (MAIL FROM and RCPT TO carry the addresses an
+ * admin greps for), cut to MAX_LOGGED_COMMAND.
+ */
+export function commandForLog(line: Buffer): string {
+  const text = line
+    .toString('latin1', 0, Math.min(line.length, MAX_LOGGED_COMMAND + 2))
+    .replace(/\r?\n$/, '');
+  if (/^auth(?:\s|$)/i.test(text)) return text.split(/\s+/, 2).join(' ');
+  return text.length > MAX_LOGGED_COMMAND ? `${text.slice(0, MAX_LOGGED_COMMAND)}...` : text;
 }

@@ -279,6 +279,8 @@ export class GroupCommitter {
     private readonly walSync: WalSync,
     /** Called once a batch is durable with the JMAP states it moved (the store emits `changes`). */
     private readonly onChanges: (states: Map<number, JmapStates>) => void = () => undefined,
+    /** Called once a batch is durable: its size and seconds from its start (metrics). */
+    private readonly onCommitted: (batchSize: number, seconds: number) => void = () => undefined,
   ) {}
 
   submit(prepared: PreparedDelivery): Promise<CommittedDelivery> {
@@ -318,6 +320,7 @@ export class GroupCommitter {
     }
     const batch = this.waiting.splice(0, take);
     if (batch.length === 0) return;
+    const started = performance.now();
     this.stats.batches++;
     this.stats.deliveries += batch.length;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
@@ -335,6 +338,7 @@ export class GroupCommitter {
     }
     // The next batch may commit while this one's WAL fsync runs (one fsync then covers both).
     const settled = this.settle(batch, outcomes, this.walSync.sync()).then((ok) => {
+      if (ok) this.onCommitted(batch.length, (performance.now() - started) / 1000);
       if (ok && states.size > 0) this.onChanges(states);
     });
     this.settling.add(settled);

@@ -1,6 +1,14 @@
 // SqliteQueueStore: the QueueStore operations on the shared SQLite connection (the scheduler's rows).
 import { MailroomError } from '../../errors.js';
-import type { DsnDue, DueRecipient, OwedDsn, QueueStore, RecipientUpdate, SentDsn } from '../queue-store.js';
+import type {
+  DsnDue,
+  DueRecipient,
+  OwedDsn,
+  QueueStore,
+  QueueSummary,
+  RecipientUpdate,
+  SentDsn,
+} from '../queue-store.js';
 import type { QueueEntry, QueueRecipient } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { listQueueEntries } from './queries.js';
@@ -75,6 +83,23 @@ export class SqliteQueueStore implements QueueStore {
       if (r.delay_warned_at !== null) d.delayWarnedAt = new Date(r.delay_warned_at);
       return d;
     });
+  }
+
+  summary(): QueueSummary {
+    // For the metrics scrape: the entries table is small (sent mail leaves it); waiting recipients use the due index.
+    const q = this.ctx
+      .prepare<[], { n: number; oldest: number | null }>(
+        'SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM queue',
+      )
+      .get();
+    const r = this.ctx
+      .prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM queue_recipients WHERE ${WAITING}`)
+      .get();
+    return {
+      messages: q?.n ?? 0,
+      recipients: r?.n ?? 0,
+      oldest: q?.oldest == null ? null : new Date(q.oldest),
+    };
   }
 
   nextDueAfter(now: Date): Date | null {

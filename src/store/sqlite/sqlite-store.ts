@@ -71,6 +71,8 @@ export interface SqliteStoreOptions {
    * any write (SQLITE_READONLY), so a method wrongly sent there fails instead of writing.
    */
   readOnly?: boolean;
+  /** Each durable group commit: deliveries in it and seconds until durable (the server's metrics). */
+  onCommit?: (batchSize: number, seconds: number) => void;
 }
 
 /**
@@ -147,8 +149,13 @@ export class SqliteStore implements Store {
       () => dataVersion.get() as number,
       () => this.db.inTransaction,
     );
-    this.committer = new GroupCommitter(this.db, this.prepare, this.blobs, this.walSync, (states) =>
-      emitChanges({ emit: (event, ...args) => this.emitSafely(event, ...args) }, states),
+    this.committer = new GroupCommitter(
+      this.db,
+      this.prepare,
+      this.blobs,
+      this.walSync,
+      (states) => emitChanges({ emit: (event, ...args) => this.emitSafely(event, ...args) }, states),
+      options.onCommit,
     );
     if (options.backgroundCheckpoints && !readOnly) {
       this.checkpointer = startCheckpointer({

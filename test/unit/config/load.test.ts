@@ -316,6 +316,14 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     });
   }
 
+  test('[metrics] listens on 127.0.0.1:9187 unless turned off; [log] format is json unless "text"', () => {
+    assert.deepEqual(parse('').listeners.metrics, [{ host: '127.0.0.1', port: 9187 }]);
+    assert.deepEqual(parse('[metrics]\nlisten = []').listeners.metrics, []);
+    assert.equal(parse('').log.format, 'json');
+    assert.equal(parse('[log]\nformat = "text"').log.format, 'text');
+    assert.throws(() => parse('[log]\nformat = "pretty"'), /log\.format: expected "json" or "text"/);
+  });
+
   test('a TOML syntax error names the line, on one line', () => {
     assert.throws(
       () => parse('hostname = "a"\n[limits\n'),

@@ -113,6 +113,33 @@ describe('HeaderScanner', () => {
   });
 });
 
+describe('HeaderScanner.messageId (for the message-accepted log line)', () => {
+  const rows: [string, string, string | null][] = [
+    [
+      'RFC 5322 A.1.1 form',
+      'From: a@b\r\nMessage-ID: <1234@local.machine.example>\r\n\r\nbody',
+      '<1234@local.machine.example>',
+    ],
+    ['folded (RFC 5322 2.2.3)', 'Message-Id:\r\n  <folded@x.test>\r\nSubject: s\r\n\r\n', '<folded@x.test>'],
+    ['the first of two', 'Message-ID: <one@x>\r\nMessage-ID: <two@x>\r\n\r\n', '<one@x>'],
+    ['none', 'Subject: s\r\n\r\nMessage-ID: <in-body@x>\r\n', null],
+    ['the next field ends it', 'Message-ID: <a@x>\r\nX-Other: y\r\n\r\n', '<a@x>'],
+    // 256 characters kept with the leading space, then trimmed.
+    ['cut for the log', `Message-ID: <${'x'.repeat(400)}@x>\r\n\r\n`, `<${'x'.repeat(254)}`],
+  ];
+  for (const [name, message, expected] of rows) {
+    test(name, () => {
+      const buf = Buffer.from(message, 'latin1');
+      for (let cut = 0; cut <= buf.length; cut += 3) {
+        const s = new HeaderScanner();
+        s.write(buf.subarray(0, cut));
+        s.write(buf.subarray(cut));
+        assert.equal(s.messageId, expected, `cut ${cut}`);
+      }
+    });
+  }
+});
+
 describe('submissionHeaders (RFC 6409 8.2, 8.3)', () => {
   const facts = {
     queueId: '01ABCDEFGH0123456789',

@@ -23,9 +23,9 @@ test('a process warning is logged as JSON and the default stderr printer is off 
   }
   assert.deepEqual(process.listeners('warning'), before);
   assert.equal(lines.length, 1);
-  const entry = JSON.parse(lines[0]!) as { level: number; msg: string; warning: Record<string, string> };
+  const entry = JSON.parse(lines[0]!) as { level: string; msg: string; warning: Record<string, string> };
   assert.equal(entry.msg, 'process warning');
-  assert.equal(entry.level, 40);
+  assert.equal(entry.level, 'warn');
   assert.deepEqual(entry.warning, {
     name: 'MaxListenersExceededWarning',
     code: 'TEST_CODE',

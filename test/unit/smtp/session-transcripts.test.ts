@@ -31,7 +31,18 @@ describe('RFC transcripts', () => {
     assert.deepEqual(codes((await send('EHLO bar.com\r\n')).lines).at(-1), '250');
     assert.deepEqual((await send('MAIL FROM:<Smith@bar.com>\r\n')).lines, ['250 2.1.0 Sender OK']);
     assert.deepEqual((await send('RCPT TO:<Jones@foo.com>\r\n')).lines, ['250 2.1.5 Recipient OK']);
-    assert.match((await send('RCPT TO:<Green@foo.com>\r\n')).lines[0] ?? '', /^550 5\.1\.1 /);
+    const green = await send('RCPT TO:<Green@foo.com>\r\n');
+    assert.match(green.lines[0] ?? '', /^550 5\.1\.1 /);
+    // The refusal reaches the log with the command it answered (issue 11).
+    assert.deepEqual(green.events, [
+      {
+        kind: 'reply-error',
+        command: 'RCPT TO:<Green@foo.com>',
+        code: 550,
+        enhanced: '5.1.1',
+        text: green.lines[0]!.slice(10),
+      },
+    ]);
     assert.deepEqual(codes((await send('RCPT TO:<Brown@foo.com>\r\n')).lines), ['250']);
     assert.deepEqual((await send('DATA\r\n')).lines, ['354 End data with <CR><LF>.<CR><LF>']);
     const end = await send('Blah blah blah...\r\n...etc. etc. etc.\r\n.\r\n');
@@ -41,7 +52,8 @@ describe('RFC transcripts', () => {
       queueId: 'Q1',
       size: 37,
       sender: 'Smith@bar.com',
-      recipients: 2,
+      recipients: ['Jones@foo.com', 'Brown@foo.com'],
+      messageId: null, // the body has no header block with one
     });
     assert.deepEqual((await send('QUIT\r\n')).lines, ['221 2.0.0 mx.foo.com closing connection']);
     const req = services.delivered[0];

@@ -5,7 +5,15 @@ import type { Reply } from '../../reply-codes.js';
 
 /** Things the connection should know about (it logs them); the session itself never logs. */
 export type SessionEvent =
-  | { kind: 'accepted'; queueId: string; size: number; sender: string; recipients: number }
+  | {
+      kind: 'accepted';
+      queueId: string;
+      size: number;
+      sender: string;
+      recipients: string[];
+      /** The message's Message-ID field (as written, cut for the log), or null when it has none. */
+      messageId: string | null;
+    }
   | {
       kind: 'message-refused';
       reason:
@@ -18,6 +26,8 @@ export type SessionEvent =
   | { kind: 'service-error'; operation: string; error: unknown }
   /** SMTP_JUNK_COMMAND_LIMIT reached: the session ends with 421. */
   | { kind: 'junk-limit'; commands: number }
+  /** A reply >= 400 and the command it answered (null: the greeting). */
+  | { kind: 'reply-error'; command: string | null; code: number; enhanced?: string; text: string }
   /** A RCPT got 451 4.7.1 from greylisting. */
   | { kind: 'greylisted'; sender: string; recipient: string }
   /** A RCPT got 554 5.4.6: its aliases loop (the chain of sources, the repeated one last). */

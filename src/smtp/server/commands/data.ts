@@ -125,25 +125,24 @@ export async function finishChunk(
  * their way in, so storeMessage knows whether Message-ID and Date are missing without re-reading the body.
  */
 function openTxSpool(core: SessionCore, tx: Transaction): BodySpool {
-  const spool = core.services.openSpool();
-  if (core.policy.role === 'mx') {
-    if (inboundApplies(core)) {
-      tx.inboundFilter = core.services.inbound!.newFilter();
-      tx.spool = filteringSpool(spool, tx.inboundFilter);
-      return tx.spool;
-    }
-    tx.spool = spool;
-    return spool;
+  let spool = core.services.openSpool();
+  if (core.policy.role === 'mx' && inboundApplies(core)) {
+    tx.inboundFilter = core.services.inbound!.newFilter();
+    spool = filteringSpool(spool, tx.inboundFilter);
   }
+  // Every role reads the header block for the Message-ID of the log line (issue 11); submission
+  // also learns whether Message-ID and Date must be added.
   const scanner = new HeaderScanner();
-  tx.headerScan = scanner;
+  tx.idScan = scanner;
+  if (core.policy.role !== 'mx') tx.headerScan = scanner;
+  const inner = spool;
   const scanning: BodySpool = {
     write(chunk) {
       if (!scanner.headerEnded) scanner.write(chunk);
-      return spool.write(chunk);
+      return inner.write(chunk);
     },
-    finish: () => spool.finish(),
-    abort: () => spool.abort(),
+    finish: () => inner.finish(),
+    abort: () => inner.abort(),
   };
   tx.spool = scanning;
   return scanning;
@@ -237,7 +236,9 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     queueId,
     size: body.size,
     sender: tx.sender,
-    recipients: tx.recipients.length,
+    recipients: tx.recipients,
+    // The id submission added (RFC 6409 8.2) is the one the message now carries.
+    messageId: tx.idScan?.messageId ?? /^Message-ID: (.*)\r\n/m.exec(added)?.[1] ?? null,
   });
   core.reply(queuedReply(queueId));
 }

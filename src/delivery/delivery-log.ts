@@ -1,0 +1,51 @@
+// Local delivery with its log line: which account and mailbox each copy of an accepted message went to.
+import type { Logger } from '../observability/logger.js';
+import type { DeliveryRequest, Store } from '../store/store.js';
+
+/** Where the copies went, when the backend tells (SQLite's deliverWithResult); otherwise only the request is known. */
+interface WithResult {
+  deliverWithResult?(
+    request: DeliveryRequest,
+  ): Promise<{ copies: { accountId: number; mailboxId: number; uid: number }[] }>;
+}
+
+/**
+ * store.deliver plus one `delivered` line per local copy (issue 11: "which mailbox a local delivery
+ * went to"): the queue id that is in the Received header, the account, the mailbox as it is named
+ * now (a DMARC quarantine lands in Junk, a missing folder in INBOX) and the UID. Logged after the
+ * commit, so a line means the copy is on disk.
+ */
+export function deliverAndLog(store: Store, logger: Logger): (request: DeliveryRequest) => Promise<void> {
+  const withResult = (store as WithResult).deliverWithResult?.bind(store);
+  if (!withResult) {
+    return async (request) => {
+      await store.deliver(request);
+      for (const target of request.local) {
+        logger.info(
+          {
+            event: 'delivered',
+            queueId: request.queueId,
+            account: store.getAccountById(target.accountId)?.address,
+            mailbox: target.mailbox ?? target.specialUse ?? 'INBOX',
+          },
+          'delivered',
+        );
+      }
+    };
+  }
+  return async (request) => {
+    const { copies } = await withResult(request);
+    for (const copy of copies) {
+      logger.info(
+        {
+          event: 'delivered',
+          queueId: request.queueId,
+          account: store.getAccountById(copy.accountId)?.address,
+          mailbox: store.mail.getMailboxById(copy.mailboxId)?.name,
+          uid: copy.uid,
+        },
+        'delivered',
+      );
+    }
+  };
+}
