@@ -1,12 +1,12 @@
 // Backup while mail arrives, restore into an empty data_dir: every message acknowledged before the backup began is there, whole.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { CLI, createMailroom, type MailroomInstance } from '../helpers/mailroom-process.js';
+import { CLI, createMailroom, runCli, type MailroomInstance } from '../helpers/mailroom-process.js';
 import { inboxOf } from '../helpers/mailbox.js';
 
 const MESSAGES = 1_000;
@@ -25,18 +25,6 @@ function cli(args: string[], configPath: string) {
   return spawnSync(process.execPath, [CLI, ...args, '--config', configPath], {
     encoding: 'utf8',
     timeout: 60_000,
-  });
-}
-
-/** Not spawnSync: the senders must keep sending while the backup runs. */
-function cliAsync(args: string[], configPath: string) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--config', configPath]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('close', (status) => done({ status, stdout, stderr }));
   });
 }
 
@@ -81,7 +69,8 @@ test('backup during a 1,000-message delivery loop; restore; every message acknow
   const backupTaken = (async () => {
     while (acked.size < MESSAGES / 3) await new Promise((r) => setTimeout(r, 20));
     ackedAtBackup = new Set(acked);
-    backup = await cliAsync(['backup', backupDir, '--json'], instance.configPath);
+    // Not spawnSync: the senders must keep sending while the backup runs.
+    backup = await runCli(['backup', backupDir, '--json'], instance.configPath);
   })();
   await Promise.all([...senders, backupTaken]);
   transport.close();

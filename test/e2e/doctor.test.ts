@@ -1,28 +1,17 @@
 // `mailroom doctor` as a user runs it: the configured resolver ([dns] servers), JSON and text output, exit status.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI } from '../helpers/mailroom-process.js';
+import { runCli } from '../helpers/mailroom-process.js';
 import { type DnsFixture, startDnsFixture } from '../helpers/dns-fixture.js';
 
 let dir: string;
 let configPath: string;
 let dns: DnsFixture;
 
-function run(args: string[]) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-    const child = spawn(process.execPath, [CLI, ...args, '--config', configPath], { cwd: tmpdir() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdin.end();
-    child.once('close', (status) => done({ status, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runCli(args, configPath);
 
 before(async () => {
   dns = await startDnsFixture({

@@ -8,6 +8,22 @@ import { join, resolve } from 'node:path';
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 
 /** Ports the OS says are free right now (bound to port 0, then released). */
+/** Runs a CLI command with this config, without blocking the event loop (servers and senders keep going). */
+export function runCli(
+  args: string[],
+  configPath: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [CLI, ...args, '--config', configPath], { cwd: tmpdir() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin.end();
+    child.once('close', (status) => done({ status, stdout, stderr }));
+  });
+}
+
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
