@@ -15,6 +15,8 @@ import { doctorCommand } from './commands/doctor.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
 import { dkimCommand } from './commands/dkim.js';
 import { tokenCommand } from './commands/token.js';
+import { traceCommand } from './commands/trace.js';
+import { auditedAction } from './audit.js';
 
 /** What a command may touch of the outside world; main() gets the real one, tests may pass their own. */
 export interface CliIo {
@@ -71,6 +73,7 @@ const COMMANDS: readonly Command[] = [
   backupCommand,
   restoreCommand,
   dkimCommand,
+  traceCommand,
 ];
 /** Named in CONTRACT.md; they arrive with the outgoing queue (a later issue). */
 const LATER: string[] = [];
@@ -197,6 +200,7 @@ export async function main(io: CliIo): Promise<number> {
       printJson: (value) => io.stdout(`${JSON.stringify(value, null, 2)}\n`),
     };
     await command.run(ctx);
+    await recordAudit(command, ctx);
     return 0;
   } catch (error) {
     if (error instanceof MailroomError) {
@@ -207,6 +211,24 @@ export async function main(io: CliIo): Promise<number> {
     io.stderr(`mailroom: internal error: ${firstLine(message)}\n`);
     if (io.env.MAILROOM_DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
     return 1;
+  }
+}
+
+/**
+ * Records what an admin command changed (audit.ts), after it succeeded: the running server logs it as an
+ * `admin-action` line. The change itself is done, so a failure here is a warning, not a failed command.
+ */
+async function recordAudit(command: Command, ctx: CommandContext): Promise<void> {
+  const audited = auditedAction(command, ctx);
+  if (!audited) return;
+  try {
+    await withStore(ctx, (store) =>
+      store.trace.recordAdmin({ at: new Date(), ...audited.action }, audited.queueId),
+    );
+  } catch (error) {
+    ctx.io.stderr(
+      `mailroom: warning: the action was done but not recorded for the log: ${firstLine(String(error))}\n`,
+    );
   }
 }
 

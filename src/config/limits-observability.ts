@@ -27,3 +27,17 @@ export const METRICS_DELIVERY_DELAY_BUCKETS = [1, 10, 60, 300, 900, 3600, 14_400
 
 /** How long GET /metrics and /healthz may take to send before the socket is dropped (a scraper is local). */
 export const METRICS_REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * [retention] defaults. Message timelines (`mailroom trace`): 30 days covers "my mail of last month
+ * never arrived" and the 5-day queue lifetime many times over, at ~300 bytes a message (a few hundred
+ * MB for a server taking 30,000 messages a day). Admin actions: about a year, as an audit trail is read
+ * long after the fact and they are few.
+ */
+export const DEFAULT_RETENTION = { traceMs: 30 * 86_400_000, adminActionsMs: 400 * 86_400_000 } as const;
+
+/** How often the server deletes what [retention] no longer keeps (and once shortly after start). */
+export const RETENTION_PURGE_INTERVAL_MS = 3_600_000;
+
+/** How often the server looks for admin actions made by the CLI (another process) to log them. */
+export const ADMIN_LOG_POLL_MS = 1_000;

@@ -17,6 +17,7 @@ import {
   GREYLIST,
 } from './limits.js';
 import { DEFAULT_MIN_PASSWORD_LENGTH } from './limits-accounts.js';
+import { DEFAULT_RETENTION } from './limits-observability.js';
 import {
   DEFAULT_DEADLINES,
   DEFAULT_LIMITS,
@@ -223,6 +224,10 @@ function resolveConfig(
       dmarc: raw.inbound?.dmarc ?? 'enforce',
       dnsbl: raw.inbound?.dnsbl ?? [],
       trustedNetworks: raw.inbound?.trusted_networks ?? [...DEFAULT_TRUSTED_NETWORKS],
+    },
+    retention: {
+      trace: raw.retention?.trace ?? DEFAULT_RETENTION.traceMs,
+      adminActions: raw.retention?.admin_actions ?? DEFAULT_RETENTION.adminActionsMs,
     },
   };
 }

@@ -145,6 +145,23 @@ const port = z
   .min(1, { error: 'expected a port from 1 to 65535' })
   .max(65535, { error: 'expected a port from 1 to 65535' });
 
+/** A duration, or "0": no limit (kept forever). */
+const durationOrForever = z
+  .string({ error: 'expected a duration like "30d", or "0" for forever' })
+  .transform((text, ctx) => {
+    if (text === '0') return 0;
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a duration like "30d", or "0" for forever',
+        input: text,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 const duration = z
   .string({ error: 'expected a duration string like "30s", "5m", "1h" or "5d"' })
   .transform((text, ctx) => {
@@ -399,6 +416,13 @@ export const rawConfigSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  // How long the store keeps what `mailroom trace` shows and the admin-action record ("0": forever).
+  retention: z
+    .strictObject({
+      trace: durationOrForever.optional(),
+      admin_actions: durationOrForever.optional(),
+    })
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof rawConfigSchema>;
@@ -503,6 +527,8 @@ export interface Config {
     /** "ip" or "ip/prefix": clients exempt from the DNSBL and message checks (like authenticated ones). */
     trustedNetworks: string[];
   };
+  /** [retention]: how long message timelines and admin actions are kept, in ms; 0: forever. */
+  retention: { trace: number; adminActions: number };
 }
 
 export const DEFAULT_RETRY_INTERVALS = ['1m', '5m', '15m', '1h', '4h'] as const;

@@ -114,6 +114,12 @@ export function withVacationResponder(
       receivedAt: now,
       local: routed.local,
       remote: routed.remote.map((address) => ({ address })),
+      trace: {
+        messageId: `<${queueId}@${deps.hostname}>`,
+        via: 'vacation',
+        account: account.address,
+        recipients: [to],
+      },
     });
     deps.logger.info({ accountId, queueId, to }, 'vacation reply sent');
   }

@@ -64,6 +64,7 @@ export async function startMetricsListener(
   const log = options.logger.child({ listener: 'metrics' });
   const server = createHttpServer(metricsHandler(options.metrics, () => state, log));
   const listener = await listen(addresses, {
+    name: 'metrics',
     maxConnections: options.maxConnections,
     maxConnectionsPerIp: options.maxConnectionsPerIp,
     refusal: 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
@@ -71,7 +72,9 @@ export async function startMetricsListener(
   });
   return {
     listener,
-    addresses: listener.addresses,
+    get addresses() {
+      return listener.addresses;
+    },
     setHealth: (next) => (state = next),
   };
 }

@@ -96,6 +96,13 @@ export function createDsnSender(options: DsnSenderOptions): () => Promise<void> 
             receivedAt: now,
             local: route.local,
             remote: route.remote.map((address) => ({ address })),
+            // Its timeline, and a `dsn` step in the timeline of the message it reports on.
+            trace: {
+              messageId: `<${queueId}.dsn@${options.hostname}>`,
+              via: 'dsn',
+              recipients: [dsn.envelopeRecipient],
+              about: { queueId: entry.id, actions: recipients.map((r) => r.action) },
+            },
           });
           logger.info(
             {

@@ -5,6 +5,7 @@ import type { DueRecipient, QueueStore, RecipientUpdate } from '../store/queue-s
 import type { RecipientResult } from '../smtp/client/client-types.js';
 import { claimTime, groupByDestination, planUpdate, type MessageJob } from './delivery-attempt.js';
 import type { RetrySchedule } from './retry-policy.js';
+import type { AttemptTrace } from '../store/trace-store.js';
 
 /** What one connection reports back per message (the transport calls it as each result arrives). */
 export type MessageDone = (
@@ -94,7 +95,7 @@ export class QueueScheduler {
   private connections = 0;
   private readonly tasks = new Set<Promise<void>>();
   /** Results waiting for their commit: gathered over one event-loop turn, committed together (flushResults). */
-  private results: { queueId: string; updates: RecipientUpdate[] }[] = [];
+  private results: { queueId: string; updates: RecipientUpdate[]; trace: AttemptTrace }[] = [];
   private resultsScheduled = false;
   private readonly onEvent = (): void => this.wake();
   /** Figures for logs and tests. */
@@ -301,28 +302,26 @@ export class QueueScheduler {
     }
     // One line per message and attempt: the MX that answered, and per recipient the state it is left in,
     // whether TLS carried it and the peer's own reply (its "queued as" id on success: issue 11).
+    const outcome = updates.map((u) => {
+      const r = byAddress.get(u.address);
+      return {
+        to: u.address,
+        state: u.state,
+        attempts: u.attempts,
+        error: u.lastError,
+        tls: r?.tls,
+        reply: r?.reply
+          ? [r.reply.code, r.reply.enhanced, r.reply.text].filter(Boolean).join(' ')
+          : undefined,
+      };
+    });
     this.options.logger.info(
-      {
-        event: 'delivery-attempt',
-        queueId: job.queueId,
-        results: updates.map((u) => {
-          const r = byAddress.get(u.address);
-          return {
-            to: u.address,
-            state: u.state,
-            attempts: u.attempts,
-            error: u.lastError,
-            tls: r?.tls,
-            reply: r?.reply
-              ? [r.reply.code, r.reply.enhanced, r.reply.text].filter(Boolean).join(' ')
-              : undefined,
-          };
-        }),
-        remote: peer.host || undefined,
-      },
+      { event: 'delivery-attempt', queueId: job.queueId, results: outcome, remote: peer.host || undefined },
       'delivery attempt',
     );
-    this.results.push({ queueId: job.queueId, updates });
+    // The same facts become the attempt's step of `mailroom trace`, committed with the results.
+    const trace: AttemptTrace = { remote: peer.host || null, results: outcome };
+    this.results.push({ queueId: job.queueId, updates, trace });
     if (!this.resultsScheduled) {
       this.resultsScheduled = true;
       // The replies read in one poll phase (many connections) share one commit: a transaction per

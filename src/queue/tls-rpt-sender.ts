@@ -136,6 +136,11 @@ export function createTlsReporter(options: TlsReporterOptions): () => Promise<vo
               receivedAt: now,
               local: route.local,
               remote: route.remote.map((address) => ({ address })),
+              trace: {
+                messageId: `<${queueId}.tlsrpt@${options.hostname}>`,
+                via: 'report',
+                recipients: [to],
+              },
             });
             logger.info({ queueId, domain, day, to }, 'TLS-RPT report queued');
           }

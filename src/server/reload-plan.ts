@@ -21,6 +21,8 @@ const LIVE_KEYS: ReadonlySet<string> = new Set([
   'limits.connectionRatePerIp',
   'limits.deadlines',
   'inbound.greetPauseMs',
+  // Read by the hourly purge each time it runs (server/housekeeping.ts).
+  'retention',
 ]);
 
 /** Sections compared key by key (so `limits.maxRecipients` is live while `limits.minFreeSpace` is not). */

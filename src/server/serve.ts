@@ -11,6 +11,7 @@ import { senderOwnedBy } from '../mail/submission.js';
 import { startHttpListeners } from '../http/server.js';
 import { listen, type Listener } from '../net/listener.js';
 import type { TlsMaterial } from '../net/tls.js';
+import { startHousekeeping } from './housekeeping.js';
 import { addressesOf, createReloader, loadTlsOf, type LiveSettings } from './reload.js';
 import type { ReloadPlan } from './reload-plan.js';
 import type { Logger } from '../observability/logger.js';
@@ -343,14 +344,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // HTTP (issue 9): JMAP on [http] and [https], the same connection limits and authenticator.
     await startHttpListeners(accessDeps);
     // Last, so /healthz cannot answer before the mail listeners exist (it says 503 until `ready` anyway).
-    if (config.listeners.metrics.length > 0) {
-      metricsListener = await startMetricsListener(config.listeners.metrics, {
-        metrics,
-        logger,
-        maxConnections: config.limits.maxConnections,
-        maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
-      });
-    }
+    // Started even with no address, so a reload that adds one binds it (and one that removes it closes it).
+    metricsListener = await startMetricsListener(config.listeners.metrics, {
+      metrics,
+      logger,
+      maxConnections: config.limits.maxConnections,
+      maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+    });
   } catch (error) {
     for (const l of [...listeners, ...(metricsListener ? [metricsListener.listener] : [])]) {
       await l.stopAccepting();
@@ -375,6 +375,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   wakeQueue = () => outgoing.scheduler.wake();
   // `user disable` / `user remove` (usually the CLI, another process): the account's sessions end within ~1 s.
   const accountWatch = startAccountWatch({ store, sessions: () => sessions, logger });
+  // Admin actions by the CLI become log lines; [retention] purges old trace steps (server/housekeeping.ts).
+  const housekeeping = startHousekeeping({ trace: store.trace, logger, config: () => live.config, now });
   // Read at scrape time; the queue only while the store is open (a scrape can come during shutdown).
   let storeOpen = true;
   metrics.watch({
@@ -391,6 +393,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       metricsListener?.setHealth('stopping');
       await Promise.all(listeners.map((l) => l.stopAccepting()));
       accountWatch.stop();
+      housekeeping.pollAdminActions();
+      housekeeping.stop();
       // No new attempts; running ones get the grace period, then are abandoned (claimed rows retry after restart).
       await outgoing.stop(graceMs);
       const open = () => listeners.reduce((n, l) => n + l.sockets.size, 0);
@@ -426,7 +430,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 
   const reload = createReloader({
-    listeners,
+    // [metrics] follows the file too; it stays out of `listeners`, which shutdown stops first (/healthz goes last).
+    listeners: metricsListener ? [...listeners, metricsListener.listener] : listeners,
     // The cast is sound: tls is set before startServer returns, and reload runs only after that.
     live: live as LiveSettings,
     logger,
@@ -438,11 +443,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     store,
     get addresses() {
-      // The [metrics] listener is not reloaded (its address is fixed at start).
-      return {
-        ...addressesOf(listeners),
-        ...(metricsListener ? { metrics: metricsListener.addresses } : {}),
-      };
+      return addressesOf(metricsListener ? [...listeners, metricsListener.listener] : listeners);
     },
     metrics,
     shutdown,

@@ -1,5 +1,6 @@
 // The outgoing-queue side of the Store: what the scheduler and the `queue` CLI need (issue 3).
 import type { QueueEntry, QueueRecipient } from './store.js';
+import type { AttemptTrace } from './trace-store.js';
 
 /** A recipient that is due (pending or deferred, next_attempt_at <= now), with its message's envelope. */
 export interface DueRecipient {
@@ -103,10 +104,10 @@ export interface QueueStore {
   /**
    * recordResults for several messages in one commit (the scheduler gathers the results that arrive
    * in one event-loop turn): one transaction instead of one per message. Same rules per entry;
-   * returns whether each was retired, in order.
+   * returns whether each was retired, in order. A `trace` is the attempt's step of `mailroom trace`.
    */
   recordResultsMany(
-    batch: readonly { queueId: string; updates: readonly RecipientUpdate[] }[],
+    batch: readonly { queueId: string; updates: readonly RecipientUpdate[]; trace?: AttemptTrace }[],
   ): { retired: boolean }[];
   /** Entries owing DSNs, at most `limit`. */
   dsnsDue(limit: number): DsnDue[];

@@ -8,6 +8,7 @@ import type { QueueStore } from './queue-store.js';
 import type { TlsPolicyStore } from './tls-policy-store.js';
 import type { SendingStore } from './sending-store.js';
 import type { TokenStore } from './token-store.js';
+import type { ReceivedTrace, TraceStore } from './trace-store.js';
 import type { UploadStore } from './upload-store.js';
 
 /**
@@ -108,6 +109,8 @@ export interface DeliveryRequest {
   local: { accountId: number; mailbox?: string; specialUse?: string }[];
   /** Remote recipients for the outgoing queue (issue 3 delivers them). */
   remote: EnvelopeRecipient[];
+  /** The start of the message's timeline (`mailroom trace`), written with it; absent: none (IMAP APPEND). */
+  trace?: ReceivedTrace;
 }
 
 export interface QueueRecipient extends EnvelopeRecipient {
@@ -166,6 +169,8 @@ export interface Store {
   readonly tokens: TokenStore;
   /** Outbound TLS policy state: MTA-STS cache, TLS-RPT counts (issue 10). */
   readonly tlsPolicy: TlsPolicyStore;
+  /** Message timelines (`mailroom trace`) and admin actions, kept for [retention]. */
+  readonly trace: TraceStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

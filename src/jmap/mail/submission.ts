@@ -205,6 +205,12 @@ async function send(
     receivedAt: sendAt,
     local: [...local.values()],
     remote: [...remote.values()],
+    trace: {
+      messageId: scanner.messageId ?? /^Message-ID: (.*)\r\n/m.exec(added)?.[1] ?? null,
+      via: 'jmap',
+      account: account.address,
+      recipients: envelope.rcptTo.map((r) => r.email),
+    },
   });
   limits?.record(account.address, envelope.rcptTo.length);
   return {

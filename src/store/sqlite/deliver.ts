@@ -13,6 +13,7 @@ import { threadKeysOfHeaderIndex, type ThreadKeys } from '../../mail/thread-keys
 import { ChangeRecorder } from './changes.js';
 import { emailRowAdded } from './emails.js';
 import type { JmapStates } from '../jmap-store.js';
+import { insertReceivedEvent } from './trace-store.js';
 
 /*
  * One stored blob serves both the local mailboxes and the queue. A blob is `head` + `body`:
@@ -243,6 +244,15 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       insertRcpt.run(r.queueId, rcpt.address, rcpt.orcpt ?? null, rcpt.notify?.join(',') ?? null, now);
     }
     result.queueId = r.queueId;
+  }
+  // `mailroom trace`: the timeline starts in the same commit as the message (trace-store.ts).
+  if (r.trace) {
+    insertReceivedEvent(prepare, r.queueId, r.receivedAt, r.trace, {
+      from: r.envelope.sender,
+      size: p.size,
+      stored: result.copies,
+      queued: r.remote.map((rcpt) => rcpt.address),
+    });
   }
   return result;
 }

@@ -1,5 +1,7 @@
 // SqliteQueueStore: the QueueStore operations on the shared SQLite connection (the scheduler's rows).
 import { MailroomError } from '../../errors.js';
+import type { AttemptTrace } from '../trace-store.js';
+import { insertAttemptEvent } from './trace-store.js';
 import type {
   DsnDue,
   DueRecipient,
@@ -136,7 +138,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   recordResultsMany(
-    batch: readonly { queueId: string; updates: readonly RecipientUpdate[] }[],
+    batch: readonly { queueId: string; updates: readonly RecipientUpdate[]; trace?: AttemptTrace }[],
   ): { retired: boolean }[] {
     if (batch.length === 0) return [];
     const update = this.ctx.prepare(
@@ -152,7 +154,9 @@ export class SqliteQueueStore implements QueueStore {
     const recorder = new ChangeRecorder();
     const { result, durable } = this.ctx.writeLazy(() => {
       const files: string[] = [];
-      const retired = batch.map(({ queueId, updates }) => {
+      const retired = batch.map(({ queueId, updates, trace }) => {
+        if (trace)
+          insertAttemptEvent(this.ctx.prepare, queueId, updates[0]?.attemptAt ?? this.ctx.clock(), trace);
         for (const u of updates) {
           // A JMAP submission's deliveryStatus follows its recipients (RFC 8621 7), in this transaction.
           noteQueueResult(this.ctx.prepare, recorder, queueId, u.address, u.state, u.lastError);

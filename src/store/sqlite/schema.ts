@@ -422,6 +422,30 @@ export const MIGRATIONS: readonly string[] = [
     CHECK (state IN ('active', 'disabled', 'removed'));
   ALTER TABLE accounts ADD COLUMN last_login_at INTEGER;
   `,
+  // 24 (issue 11): `mailroom trace` and the admin-action record (sqlite/trace-store.ts), kept for [retention].
+  // message_events: a message's steps by queue id (received, attempt, dsn, admin), detail as JSON; only
+  // `received` rows carry the Message-ID, so its index stays small. No index on `at`: rows arrive in time
+  // order and the purge walks ids. admin_actions: what admin commands changed, for the server's log.
+  `
+  CREATE TABLE message_events (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    queue_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message_id TEXT,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX message_events_queue ON message_events(queue_id);
+  CREATE INDEX message_events_message ON message_events(message_id) WHERE message_id IS NOT NULL;
+  CREATE TABLE admin_actions (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT
+  );
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -38,6 +38,7 @@ import { migrate, SCHEMA_VERSION } from './schema.js';
 import { backupBeforeUpgrade } from './backup.js';
 import { SqliteDkimStore } from './dkim-store.js';
 import { SqliteTokenStore } from './token-store.js';
+import { SqliteTraceStore } from './trace-store.js';
 import { SqliteTlsPolicyStore } from './tls-policy-store.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
@@ -94,6 +95,7 @@ export class SqliteStore implements Store {
   readonly policy: SqlitePolicyStore;
   readonly dkim: SqliteDkimStore;
   readonly tokens: SqliteTokenStore;
+  readonly trace: SqliteTraceStore;
   readonly tlsPolicy: SqliteTlsPolicyStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
@@ -186,6 +188,7 @@ export class SqliteStore implements Store {
     this.policy = new SqlitePolicyStore(context);
     this.dkim = new SqliteDkimStore(context);
     this.tokens = new SqliteTokenStore(context);
+    this.trace = new SqliteTraceStore(context);
     this.tlsPolicy = new SqliteTlsPolicyStore(context);
   }
 

@@ -148,6 +148,14 @@ function openTxSpool(core: SessionCore, tx: Transaction): BodySpool {
   return scanning;
 }
 
+/** `spf=pass dkim=pass dmarc=pass ...` of our Authentication-Results header (RFC 8601 2.2), and where a quarantine sent it. */
+function authVerdicts(inbound: InboundOutcome): string {
+  const verdicts = [...inbound.header.matchAll(/\b(spf|dkim|dmarc|arc|iprev|auth)=([a-z]+)/gi)].map(
+    (m) => `${m[1]!.toLowerCase()}=${m[2]!.toLowerCase()}`,
+  );
+  return [...verdicts, ...(inbound.junk ? ['(quarantined to Junk)'] : [])].join(' ');
+}
+
 function envelopeOf(core: SessionCore, tx: Transaction): Envelope {
   const envelope: Envelope = { sender: tx.sender };
   // Forwarded through an alias: the queue copy leaves with an SRS sender (local copies keep the original).
@@ -210,6 +218,8 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     core.event({ kind: 'service-error', operation: 'forwardSender', error });
     return refuseStorage(core, 'error');
   }
+  // The id submission added (RFC 6409 8.2) is the one the message now carries.
+  const messageId = tx.idScan?.messageId ?? /^Message-ID: (.*)\r\n/m.exec(added)?.[1] ?? null;
   const request: DeliveryRequest = {
     queueId,
     envelope,
@@ -222,6 +232,14 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
       inbound?.junk ? { accountId: t.accountId, specialUse: '\\Junk' } : t,
     ),
     remote: [...tx.remote.values()],
+    trace: {
+      messageId,
+      via: core.policy.role === 'mx' ? 'mx' : 'submission',
+      client: { ip: core.peer.remoteAddress, helo: core.heloName, tls: core.peer.tlsProtocol ?? null },
+      ...(core.authenticatedAs !== null ? { account: core.authenticatedAs } : {}),
+      ...(inbound ? { auth: authVerdicts(inbound) } : {}),
+      recipients: tx.recipients,
+    },
   };
   try {
     await core.services.deliver(request);
@@ -237,8 +255,7 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     size: body.size,
     sender: tx.sender,
     recipients: tx.recipients,
-    // The id submission added (RFC 6409 8.2) is the one the message now carries.
-    messageId: tx.idScan?.messageId ?? /^Message-ID: (.*)\r\n/m.exec(added)?.[1] ?? null,
+    messageId,
   });
   core.reply(queuedReply(queueId));
 }
