@@ -25,6 +25,8 @@ export type SearchKey =
   | { op: 'text'; value: string }
   | { op: 'date'; field: 'internal' | 'sent'; cmp: 'before' | 'on' | 'since'; date: SearchDate }
   | { op: 'size'; cmp: 'larger' | 'smaller'; size: number }
+  /** RFC 5032 3: OLDER / YOUNGER n, the internal date compared with the time of the search. */
+  | { op: 'within'; older: boolean; seconds: number }
   | { op: 'seq'; set: SequenceSet }
   | { op: 'uid'; set: SequenceSet }
   | { op: 'not'; key: SearchKey }
