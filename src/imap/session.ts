@@ -131,13 +131,14 @@ export class ImapSession {
   }
 
   /** Reports changes to the selected mailbox; a mailbox deleted under us ends the session (RFC 9051 7.1.5). */
-  private sync(out: Out, expunges: boolean): void {
+  private sync(out: Out, expunges: boolean, flags = true): void {
     const st = this.data.state;
     if (st.kind !== 'selected') return;
     const alive = syncView(this.services.store.mail, st.view, out, {
       expunges,
       qresync: this.data.enabled.has('QRESYNC'),
       condstore: this.data.condstoreOn,
+      flags,
     });
     if (!alive) {
       this.data.state = { kind: 'authenticated', account: st.account };
@@ -219,6 +220,8 @@ export class ImapSession {
         out,
         tag,
         n.selectedEvents.has('MessageExpunge') && (mode === 'idle' || !delayed),
+        // Flag changes without FlagChange wait for the next command's end, as without NOTIFY.
+        n.selectedEvents.has('FlagChange'),
       );
     }
     const now = this.data.state;
@@ -255,11 +258,11 @@ export class ImapSession {
    * Brings the selected view up to date; after NOTIFY SET (SELECTED MessageNew (fetch-atts)) new messages
    * also get an unsolicited FETCH of those attributes after their EXISTS (RFC 5465 5.2).
    */
-  private async syncSelected(out: Out, tag: string, expunges: boolean): Promise<void> {
+  private async syncSelected(out: Out, tag: string, expunges: boolean, flags = true): Promise<void> {
     const st = this.data.state;
     if (st.kind !== 'selected') return;
     const before = st.view.maxUid;
-    this.sync(out, expunges);
+    this.sync(out, expunges, flags);
     const after = this.data.state;
     const items = this.data.notify?.request.selected?.fetch ?? null;
     if (after.kind === 'selected' && items !== null && after.view.maxUid > before) {

@@ -74,8 +74,8 @@ test('between commands: FETCH for the selected mailbox, STATUS for another, LIST
   assert.equal((await b.command('SELECT INBOX')).status, 'OK');
   assert.equal((await b.command('STORE 1 +FLAGS.SILENT (\\Deleted)')).status, 'OK');
   assert.equal((await b.command('EXPUNGE')).status, 'OK');
-  // (The \Deleted flag comes along: the view reports flags with the rest, see README.)
-  assert.deepEqual(await unsolicited(a, 2), ['* 1 FETCH (FLAGS (\\Deleted \\Recent) UID 1)', '* 1 EXPUNGE']);
+  // (No FETCH for the \Deleted flag B set first: SELECTED did not ask for FlagChange.)
+  assert.deepEqual(await unsolicited(a, 1), ['* 1 EXPUNGE']);
 
   // Nothing else was pending: a NOOP answers with nothing more.
   assert.deepEqual((await a.command('NOOP')).lines, []);
@@ -120,6 +120,27 @@ test('IDLE after NOTIFY reports what NOTIFY asked for (RFC 5465 4), STATUS for o
   assert.deepEqual(await unsolicited(a, 2), ['* 2 EXISTS', '* 2 RECENT']);
   a.write('DONE\r\n');
   assert.equal((await a.until('I1')).status, 'OK');
+});
+
+test('SELECTED with FlagChange: a flag set by another session is a FETCH (UID FLAGS) between commands (RFC 5465 5.1)', async () => {
+  const { a, b } = await setup();
+  assert.equal((await a.command('SELECT INBOX')).status, 'OK');
+  assert.equal(
+    (await a.command('NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))')).status,
+    'OK',
+  );
+  assert.equal((await b.command('SELECT INBOX')).status, 'OK');
+  assert.equal((await b.command('STORE 1 +FLAGS.SILENT (\\Flagged)')).status, 'OK');
+  assert.deepEqual(await unsolicited(a, 1), ['* 1 FETCH (FLAGS (\\Flagged \\Recent) UID 1)']);
+  // Without FlagChange the change waits for A's next command, as without NOTIFY.
+  assert.equal((await a.command('NOTIFY SET (selected (MessageNew MessageExpunge))')).status, 'OK');
+  assert.equal((await b.command('STORE 1 -FLAGS.SILENT (\\Flagged)')).status, 'OK');
+  await append(b, 'INBOX', 'Subject: m2\r\n\r\nhi\r\n');
+  const pushed = await unsolicited(a, 2);
+  // (RECENT 1 or 2: B, also selected, may claim the new message first, RFC 3501 2.3.2.)
+  assert.equal(pushed[0], '* 2 EXISTS');
+  assert.match(pushed[1] ?? '', /^\* [12] RECENT$/);
+  assert.deepEqual((await a.command('NOOP')).lines, ['* 1 FETCH (FLAGS (\\Recent) UID 1)']);
 });
 
 test('SELECTED-DELAYED: no EXPUNGE between commands or during FETCH, then at NOOP (RFC 5465 6.1.2)', async () => {
