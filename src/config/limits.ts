@@ -552,3 +552,19 @@ export * from './limits-abuse.js';
 export * from './limits-trust.js';
 export * from './limits-accounts.js';
 export * from './limits-observability.js';
+
+/**
+ * RFC 5465 5.8: NOTIFY events one IMAP session may have waiting (a command running, or a client that does
+ * not read what it was sent). Past it the session gets `* OK [NOTIFICATIONOVERFLOW]` and is treated as
+ * after NOTIFY NONE, so a client watching a busy account that stops reading costs a counter, not a queue.
+ * Each waiting event is a mailbox to re-read, so 1000 is far more than an interactive client causes
+ * between two reads (Dovecot's imap_notify: no limit; it drops events when its output buffer is full).
+ */
+export const IMAP_NOTIFY_MAX_PENDING = 1000;
+
+/**
+ * RFC 5465 3.1: mailbox names one NOTIFY SET may list (subtree/mailboxes), across its event groups. A
+ * client watching named folders lists a few; past this the command is NO [LIMIT] (3.1: NO for "NOTIFY
+ * too complex"), so a hostile SET cannot make every event compare against a huge list.
+ */
+export const IMAP_NOTIFY_MAX_NAMES = 1000;

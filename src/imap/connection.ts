@@ -13,7 +13,7 @@ import {
   type DeadlineKind,
 } from '../net/deadlines.js';
 import type { Logger } from '../observability/logger.js';
-import { mailboxWatchOf, type MailboxChange } from '../store/mailbox-watch.js';
+import { mailboxWatchOf, type AccountChange, type MailboxChange } from '../store/mailbox-watch.js';
 import { createBodySpool } from '../store/spool.js';
 import type { SpooledBody } from '../store/store.js';
 import type { BodySpool } from '../smtp/server/services.js';
@@ -197,6 +197,7 @@ export function serveImapConnection(
     if (last) current.write(last);
     ended = true;
     stopIdle();
+    fitNotifyWatch();
     if (timer) clearTimeout(timer);
     watch.stop();
     spool?.abort();
@@ -204,6 +205,45 @@ export function serveImapConnection(
     bodies = [];
     current.removeListener('data', onData);
     drainThenDestroy(current);
+  }
+
+  /** The account NOTIFY watches (RFC 5465), and how to stop; set after each command (fitNotifyWatch). */
+  let notifyWatched: number | null = null;
+  let notifyUnwatch: (() => void) | null = null;
+  function fitNotifyWatch(): void {
+    const account = ended ? null : session.notifyAccount;
+    if (account === notifyWatched) return;
+    notifyUnwatch?.();
+    notifyUnwatch = null;
+    notifyWatched = account;
+    if (account !== null) notifyUnwatch = mailboxWatchOf(store.events).watchAccount(account, onAccountEvent);
+  }
+  const onAccountEvent = (e: AccountChange): void => {
+    if (!session.noteChange(e.kind, e.mailboxId)) return;
+    // A store event is emitted after its commit, inside whatever wrote it: report from a fresh tick.
+    setImmediate(() => (idling ? pushIdleUpdates() : pushNotifications()));
+  };
+  /**
+   * RFC 5465 3.1: after NOTIFY the client "listens for event notifications all the time (even when no
+   * command is in progress)". Between commands the session reports at once; during one, the command's
+   * end does (session.finish), and what comes while the client does not read waits (the session counts
+   * it, up to NOTIFICATIONOVERFLOW).
+   */
+  function pushNotifications(): void {
+    if (ended || busy || idling || upgrading || current.writableNeedDrain || !session.hasNotifications)
+      return;
+    busy = true;
+    session
+      .notifyUpdates()
+      .then((parts) => {
+        if (!ended) write(parts);
+      })
+      .catch((err: unknown) => log.error({ err }, 'notify update failed'))
+      .finally(() => {
+        busy = false;
+        fitNotifyWatch();
+        if (!ended && missedInput) void pump();
+      });
   }
 
   const onStoreEvent = (e: MailboxChange): void => {
@@ -389,6 +429,8 @@ export function serveImapConnection(
     }
     syncDeadlines();
     arm();
+    fitNotifyWatch();
+    if (session.hasNotifications) setImmediate(pushNotifications);
     // Reading and processing stop while the client does not read its responses (backpressure);
     // commands already received are processed once it does.
     if (!current.writableNeedDrain) current.resume();
@@ -440,6 +482,7 @@ export function serveImapConnection(
     closed = true;
     ended = true;
     stopIdle();
+    fitNotifyWatch();
     if (timer) clearTimeout(timer);
     watch.stop();
     spool?.abort();

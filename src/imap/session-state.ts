@@ -26,6 +26,8 @@ const AUTHENTICATED: readonly ImapCommandName[] = [
   'STATUS',
   'APPEND',
   'IDLE',
+  // RFC 5465 8: command-auth =/ notify.
+  'NOTIFY',
 ];
 const SELECTED_ONLY: readonly ImapCommandName[] = [
   'CHECK',

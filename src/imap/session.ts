@@ -3,7 +3,7 @@ import { SESSION_ERROR_LIMIT } from '../config/limits.js';
 import { MailroomError } from '../errors.js';
 import type { SpooledBody } from '../store/store.js';
 import type { ImapCommand, ImapCommandName } from './proto/command-types.js';
-import type { ResponseCode, ResponsePart } from './proto/response-writer.js';
+import type { ImapValue, ResponseCode, ResponsePart } from './proto/response-writer.js';
 import { ALLOWED, type SessionState } from './session-state.js';
 import {
   ImapCommandError,
@@ -20,6 +20,16 @@ import { capabilities } from './commands/auth.js';
 import { syncView } from './view-sync.js';
 import { updateContexts } from './commands/contexts.js';
 import { contextEvaluator } from './commands/sort.js';
+import { fetch } from './commands/fetch.js';
+import { statusValues } from './commands/mailboxes.js';
+import { encodeMailboxName, DELIMITER } from './proto/mailbox-name.js';
+import {
+  changeStatusItems,
+  dirtyMailboxes,
+  nameNotices,
+  noticeAttributes,
+  type ChangeKind,
+} from './notify.js';
 
 export interface SessionOutput {
   parts: ResponsePart[];
@@ -33,6 +43,15 @@ const NO_EXPUNGE_DURING: ReadonlySet<ImapCommandName> = new Set([
   'SEARCH',
   'SORT',
   'THREAD',
+]);
+
+/** Commands that change mailbox names or subscriptions themselves: RFC 5465 5 "SHOULD NOT" report them back. */
+const OWN_NAME_CHANGES: ReadonlySet<ImapCommandName> = new Set([
+  'CREATE',
+  'DELETE',
+  'RENAME',
+  'SUBSCRIBE',
+  'UNSUBSCRIBE',
 ]);
 
 /** Every command some state allows: any other verb is unknown. */
@@ -62,6 +81,7 @@ export class ImapSession {
       enabled: new Set(),
       condstoreOn: false,
       peer,
+      notify: null,
     };
   }
 
@@ -111,13 +131,14 @@ export class ImapSession {
   }
 
   /** Reports changes to the selected mailbox; a mailbox deleted under us ends the session (RFC 9051 7.1.5). */
-  private sync(out: Out, expunges: boolean): void {
+  private sync(out: Out, expunges: boolean, flags = true): void {
     const st = this.data.state;
     if (st.kind !== 'selected') return;
     const alive = syncView(this.services.store.mail, st.view, out, {
       expunges,
       qresync: this.data.enabled.has('QRESYNC'),
       condstore: this.data.condstoreOn,
+      flags,
     });
     if (!alive) {
       this.data.state = { kind: 'authenticated', account: st.account };
@@ -135,12 +156,126 @@ export class ImapSession {
     await updateContexts(this.context(tag, out, []), st.view, out, contextEvaluator);
   }
 
-  /** Changes to report while idling (RFC 2177): everything, expunges included. */
+  /**
+   * Changes to report while idling (RFC 2177): everything, expunges included; after NOTIFY SET, "exactly
+   * the same events as instructed by the client using the NOTIFY command" (RFC 5465 4).
+   */
   async idleUpdates(): Promise<ResponsePart[]> {
     const out = new Out({ utf8: this.utf8 });
-    this.sync(out, true);
-    await this.updateContexts(this.pending?.tag ?? '*', out);
+    const tag = this.pending?.tag ?? '*';
+    if (this.data.notify) await this.reportNotify(out, tag, 'idle');
+    else {
+      this.sync(out, true);
+      await this.updateContexts(tag, out);
+    }
     return out.parts;
+  }
+
+  /** RFC 5465 3.1: the account whose changes the connection must watch (NOTIFY is on), else null. */
+  get notifyAccount(): number | null {
+    const st = this.data.state;
+    if (this.data.notify === null || (st.kind !== 'authenticated' && st.kind !== 'selected')) return null;
+    return st.account.id;
+  }
+
+  /** A store change of the watched account; true when there may be something to report. */
+  noteChange(kind: ChangeKind, mailboxId: number | null): boolean {
+    return this.data.notify?.note(kind, mailboxId) ?? false;
+  }
+
+  /** NOTIFY has something waiting (the connection reports it between commands, RFC 5465 3.1). */
+  get hasNotifications(): boolean {
+    return (this.data.notify?.hasPending ?? false) && this.notifyAccount !== null;
+  }
+
+  /**
+   * What NOTIFY owes the client between commands (RFC 5465 3.1 "even when no command is in progress"):
+   * the selected mailbox's message events as SELECTED asks (EXPUNGE only without SELECTED-DELAYED, 6.1.2),
+   * STATUS for other mailboxes, LIST for names and subscriptions.
+   */
+  async notifyUpdates(): Promise<ResponsePart[]> {
+    const out = new Out({ utf8: this.utf8 });
+    await this.reportNotify(out, '*', 'between');
+    return out.parts;
+  }
+
+  /**
+   * Reports NOTIFY's waiting events into `out`. `mode`: 'between' commands and 'idle' also bring the
+   * selected view up to date (if SELECTED asked for any event); 'command' leaves that to finish().
+   */
+  private async reportNotify(out: Out, tag: string, mode: 'between' | 'idle' | 'command'): Promise<void> {
+    const n = this.data.notify;
+    const st = this.data.state;
+    if (!n || (st.kind !== 'authenticated' && st.kind !== 'selected')) return;
+    if (n.overflowed) {
+      // RFC 5465 5.8: say so, and "behave as if a NOTIFY NONE command had just been received".
+      this.data.notify = null;
+      out.untagged('OK', { name: 'NOTIFICATIONOVERFLOW' }, 'Too many changes at once; NOTIFY is now off');
+      return;
+    }
+    n.pending = 0;
+    if (mode !== 'command' && st.kind === 'selected' && n.selectedEvents.size > 0) {
+      const delayed = n.request.selected?.delayed ?? false;
+      await this.syncSelected(
+        out,
+        tag,
+        n.selectedEvents.has('MessageExpunge') && (mode === 'idle' || !delayed),
+        // Flag changes without FlagChange wait for the next command's end, as without NOTIFY.
+        n.selectedEvents.has('FlagChange'),
+      );
+    }
+    const now = this.data.state;
+    const selectedId = now.kind === 'selected' ? now.view.mailboxId : null;
+    const store = this.services.store;
+    const ctx = this.context(tag, out, []);
+    for (const { mailbox, kinds } of dirtyMailboxes(n, store.mail, selectedId)) {
+      const items = changeStatusItems(kinds, n.eventsFor(mailbox.name), this.data.condstoreOn);
+      if (items.length === 0) continue;
+      out.data([
+        { atom: 'STATUS' },
+        encodeMailboxName(mailbox.name, this.utf8),
+        statusValues(ctx, mailbox, items),
+      ]);
+    }
+    if (n.namesDirty) {
+      n.namesDirty = false;
+      const all = store.mail.listMailboxRefs(n.accountId);
+      for (const notice of nameNotices(n, all, store.mail.listSubscriptions(n.accountId))) {
+        const values: ImapValue[] = [
+          { atom: 'LIST' },
+          { raw: `(${noticeAttributes(notice, all).join(' ')})` },
+          DELIMITER,
+          encodeMailboxName(notice.name, this.utf8),
+        ];
+        // RFC 5465 5.4: the renamed mailbox's new name with ("OLDNAME" ("old name")).
+        if (notice.oldName !== null) values.push(['OLDNAME', [encodeMailboxName(notice.oldName, this.utf8)]]);
+        out.data(values);
+      }
+    }
+  }
+
+  /**
+   * Brings the selected view up to date; after NOTIFY SET (SELECTED MessageNew (fetch-atts)) new messages
+   * also get an unsolicited FETCH of those attributes after their EXISTS (RFC 5465 5.2).
+   */
+  private async syncSelected(out: Out, tag: string, expunges: boolean, flags = true): Promise<void> {
+    const st = this.data.state;
+    if (st.kind !== 'selected') return;
+    const before = st.view.maxUid;
+    this.sync(out, expunges, flags);
+    const after = this.data.state;
+    const items = this.data.notify?.request.selected?.fetch ?? null;
+    if (after.kind === 'selected' && items !== null && after.view.maxUid > before) {
+      await fetch(this.context(tag, out, []), {
+        name: 'FETCH',
+        tag,
+        uid: true,
+        set: { kind: 'set', ranges: [{ start: before + 1, end: after.view.maxUid }] },
+        items,
+        modifiers: { changedSince: null, vanished: false },
+      });
+    }
+    await this.updateContexts(tag, out);
   }
 
   /**
@@ -218,14 +353,26 @@ export class ImapSession {
       this.pending = { tag, name, handler: done.continueWith.handler };
       return { parts: out.parts, action: { kind: 'read-line', purpose: done.continueWith.purpose } };
     }
-    if (!done?.skipSync) {
-      this.sync(out, !NO_EXPUNGE_DURING.has(name));
-      await this.updateContexts(tag, out);
-    }
+    if (!done?.skipSync) await this.syncSelected(out, tag, !NO_EXPUNGE_DURING.has(name));
+    await this.afterCommandNotify(out, tag, name);
     if (!done?.taggedWritten) {
       out.tagged(tag, 'OK', done?.code ?? null, done?.text ?? `${name} completed`);
     }
     return { parts: out.parts, action: done?.action ?? { kind: 'none' } };
+  }
+
+  /** NOTIFY's waiting STATUS/LIST before a tagged response; the client's own name changes are not echoed. */
+  private async afterCommandNotify(out: Out, tag: string, name: ImapCommandName): Promise<void> {
+    const n = this.data.notify;
+    if (!n) return;
+    if (OWN_NAME_CHANGES.has(name) && n.namesDirty) {
+      // RFC 5465 5: "the server SHOULD NOT notify the client of the MailboxName change" it made itself.
+      const mail = this.services.store.mail;
+      n.names = new Map(mail.listMailboxRefs(n.accountId).map((m) => [m.id, m.name]));
+      n.subscriptions = new Set(mail.listSubscriptions(n.accountId));
+      n.namesDirty = false;
+    }
+    await this.reportNotify(out, tag, 'command');
   }
 
   private async fail(tag: string, name: ImapCommandName, out: Out, err: unknown): Promise<ResponsePart[]> {
@@ -233,8 +380,8 @@ export class ImapSession {
       if (err.status === 'BAD') this.noteInvalid();
       // Changes may still be reported with a NO (RFC 9051 7.4.1), never expunges during FETCH/STORE/SEARCH.
       if (err.status === 'NO') {
-        this.sync(out, !NO_EXPUNGE_DURING.has(name));
-        await this.updateContexts(tag, out);
+        await this.syncSelected(out, tag, !NO_EXPUNGE_DURING.has(name));
+        await this.afterCommandNotify(out, tag, name);
       }
       out.tagged(tag, err.status, err.code, err.text);
       return out.parts;

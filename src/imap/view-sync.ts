@@ -11,6 +11,11 @@ export interface SyncOptions {
   qresync: boolean;
   /** Include MODSEQ in flag FETCH responses (RFC 7162 3.1.4). */
   condstore: boolean;
+  /**
+   * Report flag changes now (default). False (NOTIFY SET whose SELECTED group lacks FlagChange, between
+   * commands: RFC 5465 3.1): they are left for a later sync, which reads them again from the store.
+   */
+  flags?: boolean;
 }
 
 /**
@@ -40,6 +45,8 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
     const changed = store.changedSince(view.mailboxId, view.knownModseq);
     const maxUid = view.maxUid;
     let added = false;
+    /** The lowest MODSEQ of a flag change left for later: knownModseq stays below it. */
+    let deferredFrom = Infinity;
     for (const e of changed) {
       if (e.uid > maxUid) {
         view.push(e);
@@ -48,6 +55,10 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
       }
       const seq = view.seqOf(e.uid);
       if (seq === 0) continue;
+      if (opts.flags === false) {
+        if (view.modseqs[seq - 1] !== e.modseq) deferredFrom = Math.min(deferredFrom, e.modseq);
+        continue;
+      }
       // Any change (ours included, which the view already shows) may move it in or out of a context.
       view.contextChanges?.touched.add(e.uid);
       const before = view.flags[seq - 1] as string[];
@@ -70,7 +81,7 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
         out.raw(`* ${view.recent.size} RECENT\r\n`);
       }
     }
-    view.knownModseq = highest;
+    view.knownModseq = Math.min(highest, deferredFrom - 1);
   }
   return true;
 }

@@ -10,6 +10,16 @@ export interface MailboxChange {
 
 type Watcher = (change: MailboxChange) => void;
 
+/** What an account watcher is told (IMAP NOTIFY, RFC 5465): the kind of change and the mailbox, if one. */
+export interface AccountChange {
+  kind: 'message' | 'expunge' | 'flags' | 'mailboxes';
+  accountId: number;
+  /** null for `mailboxes` (names or subscriptions changed). */
+  mailboxId: number | null;
+}
+
+type AccountWatcher = (change: AccountChange) => void;
+
 /** The events that concern the messages of one mailbox (what IMAP IDLE reports, RFC 2177). */
 const MAILBOX_EVENTS = ['message', 'expunge', 'flags'] as const;
 
@@ -23,7 +33,44 @@ const MAILBOX_EVENTS = ['message', 'expunge', 'flags'] as const;
  */
 export class MailboxWatch {
   private readonly watchers = new Map<number, Set<Watcher>>();
+  /** IMAP NOTIFY sessions, by account: every change of every mailbox of the account, and name changes. */
+  private readonly accountWatchers = new Map<number, Set<AccountWatcher>>();
   private attached = false;
+  private namesAttached = false;
+  private readonly onKind = {
+    message: (c: MailboxChange) => this.dispatchAccount('message', c.accountId, c.mailboxId, c),
+    expunge: (c: MailboxChange) => this.dispatchAccount('expunge', c.accountId, c.mailboxId, c),
+    flags: (c: MailboxChange) => this.dispatchAccount('flags', c.accountId, c.mailboxId, c),
+    mailboxes: (c: { accountId: number }) => this.dispatchAccount('mailboxes', c.accountId, null, null),
+  };
+
+  /** One event to the account's watchers, then (for message events) to the mailbox's. */
+  private dispatchAccount(
+    kind: AccountChange['kind'],
+    accountId: number,
+    mailboxId: number | null,
+    change: MailboxChange | null,
+  ): void {
+    let failure: unknown = null;
+    const set = this.accountWatchers.get(accountId);
+    if (set) {
+      for (const watcher of [...set]) {
+        try {
+          watcher({ kind, accountId, mailboxId });
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    }
+    if (change !== null) {
+      try {
+        this.dispatch(change);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== null) throw failure;
+  }
   private readonly dispatch = (change: MailboxChange): void => {
     const set = this.watchers.get(change.mailboxId);
     if (!set) return;
@@ -55,7 +102,34 @@ export class MailboxWatch {
       stopped = true;
       set.delete(entry);
       if (set.size === 0 && this.watchers.get(mailboxId) === set) this.watchers.delete(mailboxId);
-      if (this.watchers.size === 0) this.detach();
+      if (this.watchers.size === 0 && this.accountWatchers.size === 0) this.detach();
+    };
+  }
+
+  /** Calls `watcher` on every change to the account's mailboxes and names until the returned function is called. */
+  watchAccount(accountId: number, watcher: AccountWatcher): () => void {
+    let set = this.accountWatchers.get(accountId);
+    if (!set) this.accountWatchers.set(accountId, (set = new Set()));
+    const entry: AccountWatcher = (change) => watcher(change);
+    set.add(entry);
+    this.attach();
+    // Name and subscription changes matter to account watchers only: listened to while there are some.
+    if (!this.namesAttached) {
+      this.namesAttached = true;
+      this.events.on('mailboxes', this.onKind.mailboxes);
+    }
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      set.delete(entry);
+      if (set.size === 0 && this.accountWatchers.get(accountId) === set)
+        this.accountWatchers.delete(accountId);
+      if (this.accountWatchers.size === 0 && this.namesAttached) {
+        this.namesAttached = false;
+        this.events.off('mailboxes', this.onKind.mailboxes);
+      }
+      if (this.watchers.size === 0 && this.accountWatchers.size === 0) this.detach();
     };
   }
 
@@ -67,13 +141,13 @@ export class MailboxWatch {
   private attach(): void {
     if (this.attached) return;
     this.attached = true;
-    for (const event of MAILBOX_EVENTS) this.events.on(event, this.dispatch);
+    for (const event of MAILBOX_EVENTS) this.events.on(event, this.onKind[event]);
   }
 
   private detach(): void {
     if (!this.attached) return;
     this.attached = false;
-    for (const event of MAILBOX_EVENTS) this.events.off(event, this.dispatch);
+    for (const event of MAILBOX_EVENTS) this.events.off(event, this.onKind[event]);
   }
 }
 

@@ -138,7 +138,7 @@ export interface StoreEvents {
   expunge: [{ accountId: number; mailboxId: number; uids: number[] }];
   /** Flags of messages changed (IMAP STORE): other sessions on the mailbox report FETCH FLAGS. */
   flags: [{ accountId: number; mailboxId: number; uids: number[] }];
-  /** A mailbox was created, deleted or renamed (IMAP). */
+  /** A mailbox was created, deleted or renamed, its attributes or the subscriptions changed (IMAP NOTIFY). */
   mailboxes: [{ accountId: number }];
   /**
    * The JMAP change log of an account moved (jmap-store.ts): its state per type after the commit. Also

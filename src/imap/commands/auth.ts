@@ -33,6 +33,10 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'LIST-STATUS',
     'ESEARCH',
     'SEARCHRES',
+    // RFC 5032: SEARCH OLDER/YOUNGER (commands/search.ts).
+    'WITHIN',
+    // RFC 5465: NOTIFY (commands/notify.ts, notify.ts).
+    'NOTIFY',
     // RFC 5256 (commands/sort.ts), RFC 5957 DISPLAYFROM/DISPLAYTO, RFC 5267 3 ESORT; RFC 5267 4
     // CONTEXT=SEARCH/SORT: RETURN (UPDATE), ADDTO/REMOVEFROM, CANCELUPDATE, PARTIAL (commands/contexts.ts).
     'SORT',

@@ -14,6 +14,7 @@ import {
 } from '../proto/response-writer.js';
 import type { MailboxIndexCache } from '../mailbox-index-cache.js';
 import type { SessionState } from '../session-state.js';
+import type { NotifyState } from '../notify.js';
 
 /** The services a session asks for (DESIGN: the session never touches sockets, clocks or disks directly). */
 export interface ImapServices {
@@ -52,6 +53,8 @@ export interface SessionData {
   /** CONDSTORE has been used (RFC 7162 3.1: MODSEQ then appears in FETCH responses). */
   condstoreOn: boolean;
   peer: ImapPeer;
+  /** RFC 5465: what NOTIFY SET asked for and what is waiting to be reported; null before NOTIFY and after NONE. */
+  notify: NotifyState | null;
 }
 
 /** Collects the responses of one command, in order. */

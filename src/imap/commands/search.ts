@@ -28,6 +28,7 @@ export function needs(k: SearchKey, n: Needs): void {
       else n.meta = true;
       break;
     case 'size':
+    case 'within':
       n.meta = true;
       break;
     case 'header':
@@ -61,6 +62,8 @@ interface Candidate {
   meta: MessageMeta | null;
   headers: string | null;
   body: Buffer | null;
+  /** The time of the search (epoch ms, the injected clock): RFC 5032 OLDER/YOUNGER count back from it. */
+  now: number;
 }
 
 /** The search keys FROM, TO, CC and BCC name these fields (parse-search.ts HEADER_KEYS). */
@@ -123,6 +126,13 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
       return (view.modseqs[c.seq - 1] as number) >= k.modseq;
     case 'objectid':
       return objectIdSets.get(k)?.has(view.messageIds[c.seq - 1] as number) ?? false;
+    case 'within': {
+      // RFC 5032 3: YOUNGER n is an internal date within the last n seconds, OLDER n one before that;
+      // the two are complements, so YOUNGER n OR OLDER n is every message.
+      const cutoff = c.now - k.seconds * 1000;
+      const at = c.meta!.internalDate.getTime();
+      return k.older ? at < cutoff : at >= cutoff;
+    }
     case 'date': {
       // The calendar day in the date's own zone (RFC 9051 6.4.4 "disregarding time and timezone").
       let day: number | null;
@@ -240,8 +250,8 @@ export async function candidates(
   const required = requiredHeaderText(key);
   // One candidate object, refilled per message: matches() keeps no reference, and 100k objects per
   // SEARCH were most of its garbage.
-  const c: Candidate = { seq: 0, uid: 0, meta: null, headers: null, body: null };
   let sliceStart = ctx.services.now().getTime();
+  const c: Candidate = { seq: 0, uid: 0, meta: null, headers: null, body: null, now: sliceStart };
   const total = only === null ? view.exists : only.length;
   /** The view index (seq - 1) of the i-th message searched. */
   const at = only === null ? (i: number) => i : (i: number) => (only[i] as number) - 1;

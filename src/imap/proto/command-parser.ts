@@ -10,6 +10,7 @@ import {
   parseStoreModifiers,
 } from './parse-fetch.js';
 import { parseSearchArgs } from './parse-search.js';
+import { parseNotifyArgs } from './parse-notify.js';
 import { parseSortArgs, parseThreadArgs } from './parse-sort.js';
 import { tagOf } from './literal-receiver.js';
 import type {
@@ -195,6 +196,8 @@ function parseBody(name: string, args: Args, rest: ImapToken[]): ImapCommandBody
       return parseUid(args, rest);
     case 'ID':
       return parseId(args);
+    case 'NOTIFY':
+      return { name, ...parseNotifyArgs(args) };
     default:
       throw new ImapSyntaxError(`Unknown command "${name.slice(0, 40)}"`);
   }

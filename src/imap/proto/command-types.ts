@@ -1,4 +1,5 @@
 // The typed IMAP command union (RFC 9051, RFC 3501 and the extensions of issue 4) that parseImapCommand produces.
+import type { NotifyArgs } from './parse-notify.js';
 import type { SortCriterion } from '../../mail/sort.js';
 import type { SequenceSet } from './sequence-set.js';
 import type { LiteralData } from './tokenizer.js';
@@ -25,6 +26,8 @@ export type SearchKey =
   | { op: 'text'; value: string }
   | { op: 'date'; field: 'internal' | 'sent'; cmp: 'before' | 'on' | 'since'; date: SearchDate }
   | { op: 'size'; cmp: 'larger' | 'smaller'; size: number }
+  /** RFC 5032 3: OLDER / YOUNGER n, the internal date compared with the time of the search. */
+  | { op: 'within'; older: boolean; seconds: number }
   | { op: 'seq'; set: SequenceSet }
   | { op: 'uid'; set: SequenceSet }
   | { op: 'not'; key: SearchKey }
@@ -196,7 +199,9 @@ export type ImapCommandBody =
   | { name: 'FETCH'; uid: boolean; set: SequenceSet; items: FetchItem[]; modifiers: FetchModifiers }
   | { name: 'STORE'; uid: boolean; set: SequenceSet; unchangedSince: number | null; action: StoreAction }
   | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: string }
-  | { name: 'ID'; params: Array<[string, string | null]> | null };
+  | { name: 'ID'; params: Array<[string, string | null]> | null }
+  /** RFC 5465 3.1: NOTIFY NONE (set null) or NOTIFY SET. */
+  | ({ name: 'NOTIFY' } & NotifyArgs);
 
 export type ImapCommand = ImapCommandBody & { tag: string };
 

@@ -113,6 +113,13 @@ function parseKey(args: Args, depth: number): SearchKey {
   if (date)
     return { op: 'date', field: date[0], cmp: date[1], date: tokenSearchDate(args.take(`${name} date`)) };
   switch (name) {
+    // RFC 5032 3: ("OLDER" / "YOUNGER") SP nz-number, an interval in seconds.
+    case 'OLDER':
+    case 'YOUNGER': {
+      const seconds = args.number(`${name} interval`);
+      if (seconds === 0) throw new ImapSyntaxError(`${name} needs a non-zero interval`);
+      return { op: 'within', older: name === 'OLDER', seconds };
+    }
     case 'ALL':
       return { op: 'all' };
     case 'NEW':

@@ -355,6 +355,8 @@ export function setSubscribed(ctx: SqliteContext, accountId: number, rawName: st
     if (id !== null) rec.note(accountId, 'Mailbox', id, ChangeKind.Updated);
     return rec.flush(ctx.prepare);
   });
+  // IMAP NOTIFY SubscriptionChange (RFC 5465 5.5) listens for this.
+  ctx.emit('mailboxes', { accountId });
   emitChanges(ctx, states);
 }
 

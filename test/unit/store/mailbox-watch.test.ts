@@ -49,3 +49,22 @@ test('a throwing watcher does not keep the others from hearing of the change', (
   assert.throws(() => events.emit('message', { accountId: 1, mailboxId: 4, uid: 1 }), /boom/);
   assert.equal(heard, 1);
 });
+
+test('account watchers (IMAP NOTIFY) hear every mailbox of their account and name changes, one listener each', () => {
+  const events = new EventEmitter<StoreEvents>();
+  const watch = new MailboxWatch(events);
+  const seen: string[] = [];
+  const stops = [1, 1, 2].map((account, i) =>
+    watch.watchAccount(account, (c) => seen.push(`${i}:${c.kind}:${c.mailboxId}`)),
+  );
+  const stopMailbox = watch.watch(5, () => seen.push('mb5'));
+  assert.equal(total(events), 4); // message, expunge, flags, mailboxes
+  events.emit('message', { accountId: 1, mailboxId: 5, uid: 1 });
+  events.emit('mailboxes', { accountId: 2 });
+  events.emit('flags', { accountId: 3, mailboxId: 9, uids: [1] });
+  assert.deepEqual(seen, ['0:message:5', '1:message:5', 'mb5', '2:mailboxes:null']);
+  for (const stop of stops) stop();
+  assert.equal(total(events), 3);
+  stopMailbox();
+  assert.equal(total(events), 0);
+});
