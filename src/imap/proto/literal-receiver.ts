@@ -337,8 +337,6 @@ export class ImapCommandReceiver {
     if (notAllowed !== null) {
       // Checked first: a command the state refuses gets no "+" whatever its size (RFC 9051 7.5).
       refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: notAllowed };
-    } else if (this.literals.length + 1 > this.limits.maxLiterals) {
-      refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: 'Too many literals' };
     } else if (streamed && size > this.limits.maxAppendSize) {
       // RFC 7889 / RFC 9051 7.1 TOOBIG: refuse before the client sends the message.
       refusal = { kind: 'reject', tag, status: 'NO', code: 'TOOBIG', text: 'Message too large' };
@@ -347,13 +345,21 @@ export class ImapCommandReceiver {
       this.appendLiterals + 1 > (this.limits.maxAppendLiterals ?? IMAP_APPEND_COMMAND.maxParts)
     ) {
       // RFC 3502 / RFC 4469 5: the command as a whole is too big; nothing of it is stored.
-      refusal = { kind: 'reject', tag, status: 'NO', code: 'TOOBIG', text: 'Too many messages in one APPEND' };
+      refusal = {
+        kind: 'reject',
+        tag,
+        status: 'NO',
+        code: 'TOOBIG',
+        text: 'Too many messages in one APPEND',
+      };
     } else if (
       streamed &&
       this.appendBytes + size >
         Math.max(this.limits.maxAppendTotal ?? IMAP_APPEND_COMMAND.maxTotalBytes, this.limits.maxAppendSize)
     ) {
       refusal = { kind: 'reject', tag, status: 'NO', code: 'TOOBIG', text: 'APPEND too large in total' };
+    } else if (this.literals.length + 1 > this.limits.maxLiterals) {
+      refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: 'Too many literals' };
     } else if (streamed && this.appendRefusal) {
       // RFC 9051 7.1 OVERQUOTA (RFC 5530 3), Dovecot's answer to a full disk: before the bytes are sent.
       refusal = { kind: 'reject', tag, status: 'NO', ...this.appendRefusal };
@@ -413,6 +419,10 @@ export class ImapCommandReceiver {
     const m = /^[^ ]+ +APPEND( +|$)/i.exec(head);
     if (!m) return false;
     if (this.literals.length === 0 && /^[^ ]+ +APPEND +~?\{[0-9]+\+?\}$/i.test(head)) return false;
+    // RFC 4469 5: a CATENATE URL sent as a literal is a small argument, not message text.
+    const last = this.segments[this.segments.length - 1] as Buffer;
+    const tail = last.toString('latin1', Math.max(0, last.length - 40));
+    if (/[ (]URL +~?\{[0-9]+\+?\}$/i.test(tail)) return false;
     return true;
   }
 
