@@ -263,6 +263,15 @@ describe('CATENATE (RFC 4469)', () => {
     c.close();
   });
 
+  test('hostile: 300 URL parts in one APPEND get NO [TOOBIG] without reading 300 messages', async () => {
+    const { c, uid } = await withDraft();
+    const r = await send(c, [
+      `APPEND INBOX CATENATE (${Array(300).fill(`URL "/Drafts/;UID=${uid}"`).join(' ')})`,
+    ]);
+    assert.match(r.tagged, / NO \[TOOBIG\] Too many messages in one APPEND/);
+    c.close();
+  });
+
   test('a catenated message over APPENDLIMIT gets NO [TOOBIG]', async () => {
     const { c, uid } = await withDraft();
     const big = Buffer.alloc((1 << 20) - 10, 0x61);

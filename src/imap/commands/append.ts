@@ -1,5 +1,5 @@
 // IMAP APPEND (RFC 9051 6.3.12) with APPENDUID (RFC 4315), MULTIAPPEND (RFC 3502, all or none) and CATENATE (RFC 4469).
-import { SPOOL_MEMORY_THRESHOLD } from '../../config/limits.js';
+import { IMAP_APPEND_COMMAND, SPOOL_MEMORY_THRESHOLD } from '../../config/limits.js';
 import { isNoSpaceError } from '../../store/free-space.js';
 import { catenateBodies, discardPieces, rewriteBody, type CatenatePiece } from '../../store/spool-build.js';
 import { convertBinaryParts } from '../../mail/binary-to-base64.js';
@@ -42,6 +42,9 @@ export async function append(ctx: CommandContext, cmd: Cmd<'APPEND'>): Promise<D
   try {
     dest = existingRef(ctx, cmd.mailbox, true);
     if (bodies.length !== literalsOf(cmd)) throw bad('APPEND literal missing');
+    // The receiver counts literals; URL parts cost a message read each, so they count too.
+    const parts = cmd.messages.reduce((n, m) => n + (m.literal ? 1 : (m.catenate?.length ?? 0)), 0);
+    if (parts > IMAP_APPEND_COMMAND.maxParts) throw no('Too many messages in one APPEND', { name: 'TOOBIG' });
     // The receiver refuses announced literals below the floor already; this catches a crossing while
     // the literal was being read, or a non-synchronising literal sent before the refusal took effect.
     if (await ctx.services.storage?.check()) throw insufficientStorage();
