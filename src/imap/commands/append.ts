@@ -54,12 +54,16 @@ export async function append(ctx: CommandContext, cmd: Cmd<'APPEND'>): Promise<D
       if (m.literal) {
         body = bodies[next++] as SpooledBody;
       } else {
-        const parts = m.catenate ?? [];
-        const textBodies = bodies.slice(next, next + parts.filter((p) => p.kind === 'text').length);
+        const catParts = m.catenate ?? [];
+        const textBodies = bodies.slice(next, next + catParts.filter((p) => p.kind === 'text').length);
         next += textBodies.length;
-        body = await catenate(ctx, parts, textBodies);
+        body = await catenate(ctx, catParts, textBodies);
       }
       built.push(body);
+      if (body.size === 0) throw no('Empty message');
+      // RFC 4469 5 / RFC 7889: a catenated message is held to APPENDLIMIT like a literal one (the size
+      // the client sent: the base64 below may grow it by a third).
+      if (body.size > ctx.policy.maxAppendSize) throw no('Message too large', { name: 'TOOBIG' });
       // RFC 3516 4.4: binary content sent in a literal8 is stored base64-encoded (mail/binary-to-base64.ts).
       if (m.literal?.binary || m.catenate?.some((p) => p.kind === 'text' && p.literal.binary)) {
         const converted = await rewriteBody(
@@ -70,9 +74,6 @@ export async function append(ctx: CommandContext, cmd: Cmd<'APPEND'>): Promise<D
         );
         built[built.length - 1] = body = converted;
       }
-      if (body.size === 0) throw no('Empty message');
-      // RFC 4469 5 / RFC 7889: a catenated message is held to APPENDLIMIT like a literal one.
-      if (body.size > ctx.policy.maxAppendSize) throw no('Message too large', { name: 'TOOBIG' });
       // RFC 9051 6.3.12: without a date-time the internal date is now; it is then kept as +0000, like
       // an SMTP delivery's (sqlite/deliver.ts says why not this host's zone).
       inputs.push({
