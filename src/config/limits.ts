@@ -257,6 +257,26 @@ export const IMAP_PRELOGIN_INPUT = {
   maxDiscard: 4096,
 } as const;
 
+/**
+ * One IMAP APPEND command after login (MULTIAPPEND, RFC 3502; CATENATE, RFC 4469): each message is
+ * already bounded by APPENDLIMIT (RFC 7889, = [limits] max_message_size); these bound the command as
+ * a whole, since all of it is spooled to disk and committed in one transaction before the reply.
+ */
+export const IMAP_APPEND_COMMAND = {
+  /**
+   * Message literals and CATENATE parts (TEXT and URL) in one APPEND. Each costs a spool (a file past
+   * SPOOL_MEMORY_THRESHOLD) and rows in the one transaction; a client saving a folder sends a few
+   * dozen, and Dovecot's 256 literals per command is the same order. A huge count of tiny messages
+   * gets NO [TOOBIG] at the first literal past it, before "+" invites it.
+   */
+  maxParts: 256,
+  /**
+   * Bytes of all message literals of one APPEND together (spooled to disk until the command ends).
+   * 256 MiB: ten messages at the default 25 MiB APPENDLIMIT; never below one message's limit.
+   */
+  maxTotalBytes: 256 * 1024 * 1024,
+} as const;
+
 /** Alias expansion: an alias can point to an alias; stop at this depth (and on loops). */
 export const ALIAS_MAX_DEPTH = 10;
 /** An alias may fan out to at most this many final addresses (a mailing list belongs elsewhere). */

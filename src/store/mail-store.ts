@@ -219,6 +219,21 @@ export interface MailStore {
   ): Promise<{ uid: number; uidValidity: number }>;
 
   /**
+   * MULTIAPPEND (RFC 3502 6.3.11): the messages of one APPEND, all or none: one transaction, so a
+   * failure anywhere (a bad message, the mailbox gone, a crash before the commit) stores none. UIDs in
+   * order, consecutive. The store owns every 'file' body from the call on. Errors as append().
+   */
+  appendAll(
+    mailboxId: number,
+    messages: readonly {
+      body: SpooledBody;
+      flags: readonly string[];
+      internalDate: Date;
+      internalDateOffset: number;
+    }[],
+  ): Promise<{ uids: number[]; uidValidity: number }>;
+
+  /**
    * Opens one stored message for streaming (POP3 RETR/TOP): whole, as stored, trace headers included,
    * the same bytes as Store.readMessage. Resolves once the body is open, so an expunged message fails
    * here with 'NO_SUCH_MESSAGE', never mid-stream. Iterate `chunks` once; `close` is idempotent and

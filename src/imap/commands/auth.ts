@@ -53,6 +53,9 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'UTF8=ACCEPT',
     'STATUS=SIZE',
     'BINARY',
+    // RFC 3502 (all or none) and RFC 4469 (TEXT and URL parts): commands/append.ts.
+    'MULTIAPPEND',
+    'CATENATE',
     `APPENDLIMIT=${policy.maxAppendSize}`,
   );
   return caps;

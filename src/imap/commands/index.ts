@@ -1,6 +1,7 @@
 // The IMAP command table: every command name -> its handler (RFC 9051 6); which states allow it is session-state.ts.
 import type { ImapCommand, ImapCommandName } from '../proto/command-types.js';
 import type { ResponseCode } from '../proto/response-writer.js';
+import { append } from './append.js';
 import * as auth from './auth.js';
 import type { CommandContext, SessionAction } from './context.js';
 import { fetch } from './fetch.js';
@@ -67,7 +68,7 @@ export const HANDLERS: Record<
   STORE: messages.store,
   COPY: messages.copyMove,
   MOVE: messages.copyMove,
-  APPEND: messages.append,
+  APPEND: append,
   NOTIFY: notify,
 } satisfies Record<ImapCommandName, Handler> as unknown as Record<
   ImapCommandName,

@@ -1,5 +1,4 @@
-// IMAP STORE (RFC 9051 6.4.6, RFC 7162 UNCHANGEDSINCE), COPY/MOVE (RFC 6851) with COPYUID, APPEND (RFC 9051 6.3.12) with APPENDUID.
-import { isNoSpaceError } from '../../store/free-space.js';
+// IMAP STORE (RFC 9051 6.4.6, RFC 7162 UNCHANGEDSINCE), COPY/MOVE (RFC 6851) with COPYUID; APPEND is in append.ts.
 import type { ImapCommand } from '../proto/command-types.js';
 import { formatNumbers, type SequenceSet } from '../proto/sequence-set.js';
 import type { Addressed } from '../selected-view.js';
@@ -101,61 +100,4 @@ export async function copyMove(ctx: CommandContext, cmd: Cmd<'COPY' | 'MOVE'>): 
       if (seq > 0) ctx.out.raw(`* ${seq} EXPUNGE\r\n`);
     }
   }
-}
-
-/** RFC 9051 7.1 / RFC 5530 3 OVERQUOTA: what Dovecot answers when the disk is full; the client may retry later. */
-const insufficientStorage = () => no('Insufficient system storage', { name: 'OVERQUOTA' });
-
-export async function append(ctx: CommandContext, cmd: Cmd<'APPEND'>): Promise<Done> {
-  const bodies = ctx.bodies;
-  let dest;
-  try {
-    dest = existingRef(ctx, cmd.mailbox, true);
-    if (bodies.length !== cmd.messages.length) throw bad('APPEND literal missing');
-    // The receiver refuses announced literals below the floor already; this catches a crossing while
-    // the literal was being read, or a non-synchronising literal sent before the refusal took effect.
-    if (await ctx.services.storage?.check()) throw insufficientStorage();
-  } catch (err) {
-    for (const b of bodies) ctx.services.discardBody(b);
-    throw err;
-  }
-  const uids: number[] = [];
-  let uidValidity = dest.uidValidity;
-  for (let i = 0; i < cmd.messages.length; i++) {
-    const m = cmd.messages[i]!;
-    const body = bodies[i]!;
-    let flags: string[];
-    try {
-      flags = normaliseFlags(m.flags);
-      if (body.size === 0) throw no('Empty message');
-    } catch (err) {
-      for (const b of bodies.slice(i)) ctx.services.discardBody(b);
-      throw err;
-    }
-    // RFC 9051 6.3.12: without a date-time the internal date is now; it is then kept as +0000, like
-    // an SMTP delivery's (sqlite/deliver.ts says why not this host's zone).
-    const internalDate = m.internalDate !== null ? new Date(m.internalDate.ms) : ctx.services.now();
-    let r;
-    try {
-      r = await ctx.services.store.mail.append(
-        dest.id,
-        body,
-        flags,
-        internalDate,
-        m.internalDate?.offsetMinutes ?? 0,
-      );
-    } catch (err) {
-      for (const b of bodies.slice(i)) ctx.services.discardBody(b);
-      // A full disk is the client's to retry later (NO, not a BYE); anything else goes up as before.
-      if (isNoSpaceError(err)) throw insufficientStorage();
-      throw err;
-    }
-    uids.push(r.uid);
-    uidValidity = r.uidValidity;
-  }
-  // RFC 4315 3: APPENDUID uidvalidity uid(s).
-  return {
-    code: { name: 'APPENDUID', args: `${uidValidity} ${formatNumbers(uids)}` },
-    text: 'APPEND completed',
-  };
 }

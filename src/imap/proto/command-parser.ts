@@ -1,7 +1,7 @@
 // IMAP command parser (RFC 9051 6, RFC 3501 6 and issue 4's extensions): a received command -> ImapCommand or a BAD.
 import { ImapSyntaxError } from './types.js';
 import { tokenize, DEFAULT_TOKENIZER_OPTIONS } from './tokenizer.js';
-import type { ImapToken, RawCommand, TokenizerOptions } from './tokenizer.js';
+import type { ImapToken, LiteralData, RawCommand, TokenizerOptions } from './tokenizer.js';
 import { Args, parseDateTime, tokenAstring, tokenFlagList } from './parse-args.js';
 import {
   parseFetchItems,
@@ -15,6 +15,7 @@ import { parseSortArgs, parseThreadArgs } from './parse-sort.js';
 import { tagOf } from './literal-receiver.js';
 import type {
   AppendMessage,
+  CatenatePart,
   ImapCommand,
   ImapCommandBody,
   ImapDateTime,
@@ -375,13 +376,48 @@ function parseAppend(args: Args): ImapCommandBody {
       internalDate = parseDateTime(t.value);
       t = args.take('message literal');
     }
+    if (t.type === 'atom' && t.value.toUpperCase() === 'CATENATE') {
+      messages.push({
+        flags,
+        internalDate,
+        literal: null,
+        catenate: parseCatenate(args.list('CATENATE parts')),
+      });
+      continue;
+    }
     if (t.type !== 'literal') throw new ImapSyntaxError('APPEND needs the message as a literal');
-    const literal = t.bytes
-      ? { streamed: false as const, bytes: t.bytes, binary: t.binary }
-      : { streamed: true as const, size: t.size, binary: t.binary };
-    messages.push({ flags, internalDate, literal });
+    messages.push({ flags, internalDate, literal: literalData(t), catenate: null });
   } while (args.more());
   return { name: 'APPEND', mailbox, messages };
+}
+
+function literalData(t: ImapToken & { type: 'literal' }): LiteralData {
+  return t.bytes
+    ? { streamed: false, bytes: t.bytes, binary: t.binary }
+    : { streamed: true, size: t.size, binary: t.binary };
+}
+
+/**
+ * RFC 4469 5: "CATENATE" SP "(" cat-part *(SP cat-part) ")", cat-part = "TEXT" SP literal /
+ * "URL" SP astring; with BINARY, TEXT may carry a literal8 (RFC 4469 5, RFC 3516 4.4).
+ */
+function parseCatenate(items: ImapToken[]): CatenatePart[] {
+  const p = new Args(items);
+  const parts: CatenatePart[] = [];
+  while (p.more()) {
+    const kind = p.keyword('CATENATE part');
+    if (kind === 'TEXT') {
+      const t = p.take('TEXT literal');
+      if (t.type !== 'literal') throw new ImapSyntaxError('CATENATE TEXT needs a literal');
+      parts.push({ kind: 'text', literal: literalData(t) });
+    } else if (kind === 'URL') {
+      parts.push({ kind: 'url', url: p.astring('URL') });
+    } else {
+      throw new ImapSyntaxError(`Unknown CATENATE part ${kind.slice(0, 40)}`);
+    }
+  }
+  if (parts.length === 0) throw new ImapSyntaxError('CATENATE needs at least one part');
+  return parts;
 }
 
 /** ID (RFC 2971 3.1): NIL or a list of field/value pairs; at most 30 pairs, names up to 30 octets. */

@@ -132,13 +132,21 @@ export interface ImapDateTime {
   offsetMinutes: number;
 }
 
+/** One part of CATENATE (RFC 4469 5): TEXT literal bytes, or an IMAP URL (RFC 5092) to a message of this server. */
+export type CatenatePart = { kind: 'text'; literal: LiteralData } | { kind: 'url'; url: string };
+
 /** One message of APPEND (RFC 9051 6.3.12); several only with MULTIAPPEND (RFC 3502). */
 export interface AppendMessage {
   flags: string[];
   /** The date-time argument, null when not given. */
   internalDate: ImapDateTime | null;
-  /** The message: buffered bytes or the placeholder of a literal the connection streamed to a spool. */
-  literal: LiteralData;
+  /**
+   * The message: buffered bytes or the placeholder of a literal the connection streamed to a spool;
+   * null when the message is built from CATENATE parts instead.
+   */
+  literal: LiteralData | null;
+  /** CATENATE (RFC 4469 5) parts, in order; null for a plain literal. Exactly one of the two is set. */
+  catenate: CatenatePart[] | null;
 }
 
 /** STORE action (RFC 9051 6.4.6). */

@@ -1,4 +1,5 @@
 // IMAP command reader: a pure state machine turning arbitrary byte chunks into commands, literal continuations and rejections.
+import { IMAP_APPEND_COMMAND } from '../../config/limits.js';
 import { LITERAL_ANNOUNCEMENT } from './tokenizer.js';
 import type { LiteralData, RawCommand } from './tokenizer.js';
 
@@ -10,6 +11,13 @@ export interface ReceiverLimits {
   maxLiteralSize: number;
   /** Largest APPEND message literal; those are streamed, never held (RFC 7889 APPENDLIMIT). */
   maxAppendSize: number;
+  /**
+   * Streamed (APPEND message / CATENATE TEXT) literals per command (MULTIAPPEND, RFC 3502); default
+   * IMAP_APPEND_COMMAND.maxParts.
+   */
+  maxAppendLiterals?: number;
+  /** Bytes of all streamed literals of one command; default IMAP_APPEND_COMMAND.maxTotalBytes. */
+  maxAppendTotal?: number;
   /** Literals per command: bounds per-command bookkeeping. */
   maxLiterals: number;
   /** Total bytes of buffered (non-streamed) literals per command. */
@@ -115,6 +123,9 @@ export class ImapCommandReceiver {
   private literalParts: Buffer[] = [];
   private commandTextLen = 0;
   private bufferedLiteralBytes = 0;
+  /** Streamed literals of the current command and their bytes (MULTIAPPEND bounds). */
+  private appendLiterals = 0;
+  private appendBytes = 0;
   private tag: string | null = null;
   private tail: Buffer = Buffer.alloc(0);
   private rawLine = false;
@@ -326,11 +337,29 @@ export class ImapCommandReceiver {
     if (notAllowed !== null) {
       // Checked first: a command the state refuses gets no "+" whatever its size (RFC 9051 7.5).
       refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: notAllowed };
-    } else if (this.literals.length + 1 > this.limits.maxLiterals) {
-      refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: 'Too many literals' };
     } else if (streamed && size > this.limits.maxAppendSize) {
       // RFC 7889 / RFC 9051 7.1 TOOBIG: refuse before the client sends the message.
       refusal = { kind: 'reject', tag, status: 'NO', code: 'TOOBIG', text: 'Message too large' };
+    } else if (
+      streamed &&
+      this.appendLiterals + 1 > (this.limits.maxAppendLiterals ?? IMAP_APPEND_COMMAND.maxParts)
+    ) {
+      // RFC 3502 / RFC 4469 5: the command as a whole is too big; nothing of it is stored.
+      refusal = {
+        kind: 'reject',
+        tag,
+        status: 'NO',
+        code: 'TOOBIG',
+        text: 'Too many messages in one APPEND',
+      };
+    } else if (
+      streamed &&
+      this.appendBytes + size >
+        Math.max(this.limits.maxAppendTotal ?? IMAP_APPEND_COMMAND.maxTotalBytes, this.limits.maxAppendSize)
+    ) {
+      refusal = { kind: 'reject', tag, status: 'NO', code: 'TOOBIG', text: 'APPEND too large in total' };
+    } else if (this.literals.length + 1 > this.limits.maxLiterals) {
+      refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: 'Too many literals' };
     } else if (streamed && this.appendRefusal) {
       // RFC 9051 7.1 OVERQUOTA (RFC 5530 3), Dovecot's answer to a full disk: before the bytes are sent.
       refusal = { kind: 'reject', tag, status: 'NO', ...this.appendRefusal };
@@ -354,8 +383,11 @@ export class ImapCommandReceiver {
       return refusal;
     }
     if (sync) this.outbox.push({ kind: 'continue', tag, size });
-    if (streamed) this.outbox.push({ kind: 'literal-start', tag, size, binary });
-    else this.bufferedLiteralBytes += size;
+    if (streamed) {
+      this.outbox.push({ kind: 'literal-start', tag, size, binary });
+      this.appendLiterals++;
+      this.appendBytes += size;
+    } else this.bufferedLiteralBytes += size;
     const mode: Mode = { name: 'literal', remaining: size, streamed, binary, size };
     this.mode = mode;
     if (size === 0) this.completeLiteral(mode);
@@ -387,6 +419,10 @@ export class ImapCommandReceiver {
     const m = /^[^ ]+ +APPEND( +|$)/i.exec(head);
     if (!m) return false;
     if (this.literals.length === 0 && /^[^ ]+ +APPEND +~?\{[0-9]+\+?\}$/i.test(head)) return false;
+    // RFC 4469 5: a CATENATE URL sent as a literal is a small argument, not message text.
+    const last = this.segments[this.segments.length - 1] as Buffer;
+    const tail = last.toString('latin1', Math.max(0, last.length - 40));
+    if (/[ (]URL +~?\{[0-9]+\+?\}$/i.test(tail)) return false;
     return true;
   }
 
@@ -440,5 +476,7 @@ export class ImapCommandReceiver {
     this.lineLen = 0;
     this.commandTextLen = 0;
     this.bufferedLiteralBytes = 0;
+    this.appendLiterals = 0;
+    this.appendBytes = 0;
   }
 }

@@ -25,6 +25,8 @@ export interface SqliteContext {
   emit<K extends keyof StoreEvents>(event: K, ...args: StoreEvents[K]): void;
   /** The delivery group commit (deliver.ts): IMAP APPEND shares its batches and fsyncs. */
   commit(prepared: PreparedDelivery): Promise<CommittedDelivery>;
+  /** The same for deliveries that stand or fall together (MULTIAPPEND, RFC 3502): one transaction, all or none. */
+  commitGroup(prepared: PreparedDelivery[]): Promise<CommittedDelivery[]>;
   /** Bodies up to this size are stored inline (see deliver.ts). */
   readonly inlineMaxBytes: number;
 }

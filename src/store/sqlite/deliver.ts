@@ -257,11 +257,12 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
   return result;
 }
 
-type Outcome = { ok: true; value: CommittedDelivery } | { ok: false; error: unknown };
+type Outcome = { ok: true; value: CommittedDelivery[] } | { ok: false; error: unknown };
 
+/** Deliveries submitted together: committed in one transaction, all or none (RFC 3502 MULTIAPPEND). */
 interface Waiting {
-  prepared: PreparedDelivery;
-  resolve: (c: CommittedDelivery) => void;
+  group: PreparedDelivery[];
+  resolve: (c: CommittedDelivery[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -294,8 +295,16 @@ export class GroupCommitter {
   ) {}
 
   submit(prepared: PreparedDelivery): Promise<CommittedDelivery> {
+    return this.submitGroup([prepared]).then((c) => c[0] as CommittedDelivery);
+  }
+
+  /**
+   * Deliveries that stand or fall together (an IMAP MULTIAPPEND, RFC 3502 6.3.11: "all or none"): they
+   * go into the same batch transaction, and one failing refuses them all (and rolls all their rows back).
+   */
+  submitGroup(group: PreparedDelivery[]): Promise<CommittedDelivery[]> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ prepared, resolve, reject });
+      this.waiting.push({ group, resolve, reject });
       this.schedule();
     });
   }
@@ -323,7 +332,8 @@ export class GroupCommitter {
     let budget = MAX_BATCH_INLINE_BYTES;
     let take = 0;
     for (const w of this.waiting) {
-      const bytes = w.prepared.body.kind === 'inline' ? w.prepared.size : w.prepared.head.length;
+      let bytes = 0;
+      for (const p of w.group) bytes += p.body.kind === 'inline' ? p.size : p.head.length;
       if (take > 0 && bytes > budget) break; // always at least one, however large
       budget -= bytes;
       take++;
@@ -332,23 +342,24 @@ export class GroupCommitter {
     if (batch.length === 0) return;
     const started = performance.now();
     this.stats.batches++;
-    this.stats.deliveries += batch.length;
-    this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
+    const deliveries = batch.reduce((n, w) => n + w.group.length, 0);
+    this.stats.deliveries += deliveries;
+    this.stats.maxBatch = Math.max(this.stats.maxBatch, deliveries);
     let outcomes: Outcome[];
     let states: Map<number, JmapStates>;
     try {
       // Renames into blobs/ must be durable before any row points at them (DESIGN: durability).
-      if (batch.some((w) => w.prepared.body.kind === 'file')) await this.blobs.syncDir();
-      ({ outcomes, states } = this.commitBatch(batch.map((w) => w.prepared)));
+      if (batch.some((w) => w.group.some((p) => p.body.kind === 'file'))) await this.blobs.syncDir();
+      ({ outcomes, states } = this.commitBatch(batch.map((w) => w.group)));
     } catch (error) {
       // The commit itself failed (disk full, busy beyond busy_timeout): nothing of the batch is stored.
-      await Promise.all(batch.map((w) => discardPrepared(w.prepared, this.blobs)));
+      await Promise.all(batch.flatMap((w) => w.group.map((p) => discardPrepared(p, this.blobs))));
       for (const w of batch) w.reject(error);
       return;
     }
     // The next batch may commit while this one's WAL fsync runs (one fsync then covers both).
     const settled = this.settle(batch, outcomes, this.walSync.sync()).then((ok) => {
-      if (ok) this.onCommitted(batch.length, (performance.now() - started) / 1000);
+      if (ok) this.onCommitted(deliveries, (performance.now() - started) / 1000);
       if (ok && states.size > 0) this.onChanges(states);
     });
     this.settling.add(settled);
@@ -358,16 +369,16 @@ export class GroupCommitter {
   /**
    * Commits the batch's rows in one transaction. No SAVEPOINT per delivery (they cost about as much as
    * the deliveries' own statements): when one delivery throws, the whole transaction rolls back and is
-   * run again without it, so a failing delivery is still refused alone and the others are stored.
+   * run again without its group, so a failing group is still refused alone and the others are stored.
    * Throws only when the transaction itself fails (BEGIN/COMMIT: disk full, lock timeout).
    */
-  private commitBatch(prepared: PreparedDelivery[]): {
+  private commitBatch(prepared: PreparedDelivery[][]): {
     outcomes: Outcome[];
     states: Map<number, JmapStates>;
   } {
     const failed = new Map<number, unknown>();
     for (;;) {
-      const values = new Map<number, CommittedDelivery>();
+      const values = new Map<number, CommittedDelivery[]>();
       let failing: { index: number; error: unknown } | null = null;
       // One change log flush per batch (changes.ts): the batch's Emails share its commit.
       const rec = new ChangeRecorder();
@@ -375,10 +386,13 @@ export class GroupCommitter {
       try {
         this.db
           .transaction(() => {
-            for (const [i, p] of prepared.entries()) {
+            for (const [i, group] of prepared.entries()) {
               if (failed.has(i)) continue;
               try {
-                values.set(i, writeDelivery(this.prepare, p, rec));
+                values.set(
+                  i,
+                  group.map((p) => writeDelivery(this.prepare, p, rec)),
+                );
               } catch (error) {
                 failing = { index: i, error };
                 throw error; // rolls the whole transaction back; retried below without this one
@@ -415,10 +429,12 @@ export class GroupCommitter {
       const outcome = outcomes[i];
       if (outcome?.ok) {
         w.resolve(outcome.value);
-        for (const f of w.prepared.spoolLeftovers) cleanups.push(unlink(f).catch(() => undefined));
+        for (const p of w.group) {
+          for (const f of p.spoolLeftovers) cleanups.push(unlink(f).catch(() => undefined));
+        }
       } else {
         w.reject(outcome ? outcome.error : new Error('delivery outcome missing'));
-        cleanups.push(discardPrepared(w.prepared, this.blobs));
+        for (const p of w.group) cleanups.push(discardPrepared(p, this.blobs));
       }
     }
     await Promise.all(cleanups);

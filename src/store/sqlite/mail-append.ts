@@ -4,13 +4,28 @@ import { join } from 'node:path';
 import { MailroomError } from '../../errors.js';
 import type { DeliveryRequest, SpooledBody } from '../store.js';
 import type { SqliteContext } from './context.js';
-import { headerIndexOf, prepareDelivery } from './deliver.js';
+import { discardPrepared, headerIndexOf, prepareDelivery, type PreparedDelivery } from './deliver.js';
 import { computeStructureJson } from './mail-structure.js';
 import { threadKeysOfHeaderIndex } from '../../mail/thread-keys.js';
 import { emailRowAdded } from './emails.js';
 
 /** The widest zone offset a date-time can carry, in minutes (RFC 9051 9: "+2359"). */
 const MAX_ZONE_MINUTES = 23 * 60 + 59;
+
+/** One message of an APPEND (several with MULTIAPPEND, RFC 3502). */
+export interface AppendInput {
+  body: SpooledBody;
+  flags: readonly string[];
+  internalDate: Date;
+  /** The zone of the internal date, minutes east of UTC (messages.internal_date_offset). */
+  internalDateOffset: number;
+}
+
+async function dropBodies(bodies: readonly SpooledBody[]): Promise<void> {
+  await Promise.all(
+    bodies.map((b) => (b.kind === 'file' ? unlink(b.path).catch(() => undefined) : undefined)),
+  );
+}
 
 /**
  * Stores an APPENDed message (RFC 9051 6.3.12). Unlike SMTP delivery it gets no Return-Path or
@@ -27,39 +42,93 @@ export async function appendMessage(
   internalDate: Date,
   internalDateOffset: number,
 ): Promise<{ uid: number; uidValidity: number }> {
+  const r = await appendMessages(ctx, mailboxId, [{ body, flags, internalDate, internalDateOffset }]);
+  return { uid: r.uids[0] as number, uidValidity: r.uidValidity };
+}
+
+/**
+ * Stores the messages of one APPEND (MULTIAPPEND, RFC 3502 6.3.11: "all or none"): every body is
+ * prepared (blob files written, structures parsed) first, then all rows go into one transaction of
+ * the group commit, so a failure anywhere - a bad message, a vanished mailbox, a crash before the
+ * commit - stores none of them. Their UIDs are consecutive (one transaction holds the write lock).
+ * The store owns every 'file' body from the call on (removed on failure).
+ */
+export async function appendMessages(
+  ctx: SqliteContext,
+  mailboxId: number,
+  messages: readonly AppendInput[],
+): Promise<{ uids: number[]; uidValidity: number }> {
+  const bodies = messages.map((m) => m.body);
   // A zone is at most 23:59 either way (RFC 9051 9 zone = ("+" / "-") 4DIGIT, parse-args.ts checks it).
-  if (!Number.isInteger(internalDateOffset) || Math.abs(internalDateOffset) > MAX_ZONE_MINUTES) {
-    if (body.kind === 'file') await unlink(body.path).catch(() => undefined);
-    throw new RangeError(`internal date offset out of range: ${internalDateOffset}`);
+  for (const m of messages) {
+    if (!Number.isInteger(m.internalDateOffset) || Math.abs(m.internalDateOffset) > MAX_ZONE_MINUTES) {
+      await dropBodies(bodies);
+      throw new RangeError(`internal date offset out of range: ${m.internalDateOffset}`);
+    }
   }
   const exists = ctx
     .prepare<[number], { account_id: number }>('SELECT account_id FROM mailboxes WHERE id = ?')
     .get(mailboxId);
   if (!exists) {
-    if (body.kind === 'file') await unlink(body.path).catch(() => undefined);
+    await dropBodies(bodies);
     throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailboxId} no longer exists`);
   }
+  const group: PreparedDelivery[] = [];
+  try {
+    for (const [i, m] of messages.entries()) {
+      group.push(await prepareAppend(ctx, mailboxId, exists.account_id, m));
+      bodies[i] = { kind: 'memory', chunks: [], size: 0 }; // now owned by the prepared delivery
+    }
+  } catch (err) {
+    await Promise.all(group.map((p) => discardPrepared(p, ctx.blobs)));
+    await dropBodies(bodies);
+    throw err;
+  }
+  const committed = await ctx.commitGroup(group);
+  const uids: number[] = [];
+  let uidValidity = 0;
+  for (const c of committed) {
+    if (!c.appended) throw new MailroomError('APPEND_FAILED', 'append did not store the message');
+    uids.push(c.appended.uid);
+    uidValidity = c.appended.uidValidity;
+  }
+  for (const uid of uids) ctx.emit('message', { accountId: exists.account_id, mailboxId, uid });
+  return { uids, uidValidity };
+}
+
+/** Writes one APPEND body (inline or blob file) and computes what its rows need; the rows are written at commit. */
+async function prepareAppend(
+  ctx: SqliteContext,
+  mailboxId: number,
+  accountId: number,
+  m: AppendInput,
+): Promise<PreparedDelivery> {
   const request: DeliveryRequest = {
     queueId: '',
     envelope: { sender: '' },
     traceHeaders: '',
-    body,
-    receivedAt: internalDate,
+    body: m.body,
+    receivedAt: m.internalDate,
     local: [],
     remote: [],
   };
   const prepared = await prepareDelivery(request, ctx.blobs, ctx.inlineMaxBytes);
-  prepared.structureJson = await computeStructureJson(
-    prepared.head,
-    prepared.body.kind === 'inline' ? prepared.body.data : join(ctx.blobs.blobDir, prepared.body.name),
-  );
-  // The SEARCH header index at once (mail-headers.ts): the bytes are at hand, so no later read.
-  // writeDelivery stores it with the message row.
-  prepared.headerIndex = await headerIndexOf(prepared.head, prepared.body, ctx.blobs);
+  try {
+    prepared.structureJson = await computeStructureJson(
+      prepared.head,
+      prepared.body.kind === 'inline' ? prepared.body.data : join(ctx.blobs.blobDir, prepared.body.name),
+    );
+    // The SEARCH header index at once (mail-headers.ts): the bytes are at hand, so no later read.
+    // writeDelivery stores it with the message row.
+    prepared.headerIndex = await headerIndexOf(prepared.head, prepared.body, ctx.blobs);
+  } catch (err) {
+    await discardPrepared(prepared, ctx.blobs);
+    throw err;
+  }
   prepared.threadKeys = threadKeysOfHeaderIndex(prepared.headerIndex);
-  prepared.internalDateOffset = internalDateOffset;
-  const flagText = flags.join(' ');
-  const receivedAt = internalDate.getTime();
+  prepared.internalDateOffset = m.internalDateOffset;
+  const flagText = m.flags.join(' ');
+  const receivedAt = m.internalDate.getTime();
   prepared.append = (prepare, messageId, rec) => {
     const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
@@ -72,7 +141,7 @@ export async function appendMessage(
     emailRowAdded(
       prepare,
       rec,
-      exists.account_id,
+      accountId,
       mailboxId,
       messageId,
       receivedAt,
@@ -81,9 +150,5 @@ export async function appendMessage(
     );
     return { uid: c.uid, uidValidity: c.uidvalidity };
   };
-  const committed = await ctx.commit(prepared);
-  const appended = committed.appended;
-  if (!appended) throw new MailroomError('APPEND_FAILED', 'append did not store the message');
-  ctx.emit('message', { accountId: exists.account_id, mailboxId, uid: appended.uid });
-  return appended;
+  return prepared;
 }

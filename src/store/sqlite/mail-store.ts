@@ -13,7 +13,7 @@ import type {
 } from '../mail-store.js';
 import type { Mailbox, SpooledBody } from '../store.js';
 import type { SqliteContext } from './context.js';
-import { appendMessage } from './mail-append.js';
+import { appendMessage, appendMessages, type AppendInput } from './mail-append.js';
 import { HeaderIndexCache, searchHeaders } from './mail-headers.js';
 import { openMessage } from './mail-read.js';
 import { recentCount, recentFrom } from './mail-recent.js';
@@ -210,6 +210,13 @@ export class SqliteMailStore implements MailStore {
     internalDateOffset = 0,
   ): Promise<{ uid: number; uidValidity: number }> {
     return appendMessage(this.ctx, mailboxId, body, flags, internalDate, internalDateOffset);
+  }
+
+  appendAll(
+    mailboxId: number,
+    messages: readonly AppendInput[],
+  ): Promise<{ uids: number[]; uidValidity: number }> {
+    return appendMessages(this.ctx, mailboxId, messages);
   }
 
   openMessage(messageId: number): Promise<OpenedMessage> {

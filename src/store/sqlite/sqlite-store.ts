@@ -177,6 +177,7 @@ export class SqliteStore implements Store {
       writeLazy: (fn) => this.writeLazy(fn),
       emit: (event, ...args) => this.emitSafely(event, ...args),
       commit: (prepared) => this.committer.submit(prepared),
+      commitGroup: (prepared) => this.committer.submitGroup(prepared),
       inlineMaxBytes: this.inlineMaxBytes,
     });
     this.directory = new SqliteDirectory(context, this.lookups);

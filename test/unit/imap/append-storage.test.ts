@@ -90,14 +90,15 @@ describe('session: APPEND below the floor or on a full disk', () => {
     const send = imapSession(store);
     await send('a LOGIN bob@example.test x');
     const msg = Buffer.from('Subject: hi\r\n\r\nbody\r\n');
-    const append = store.mail.append.bind(store.mail);
+    // APPEND stores through appendAll (one transaction for every message, RFC 3502).
+    const append = store.mail.appendAll.bind(store.mail);
     for (const code of ['ENOSPC', 'SQLITE_FULL']) {
-      store.mail.append = () => Promise.reject(Object.assign(new Error('full'), { code }));
+      store.mail.appendAll = () => Promise.reject(Object.assign(new Error('full'), { code }));
       assert.match(await send('b APPEND INBOX', msg), /^b NO \[OVERQUOTA\]/m, code);
     }
-    store.mail.append = () => Promise.reject(new Error('bug'));
+    store.mail.appendAll = () => Promise.reject(new Error('bug'));
     await assert.rejects(send('c APPEND INBOX', msg), /bug/);
-    store.mail.append = append;
+    store.mail.appendAll = append;
     assert.match(await send('d APPEND INBOX', msg), /^d OK /m);
   });
 });
