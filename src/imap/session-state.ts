@@ -26,6 +26,8 @@ const AUTHENTICATED: readonly ImapCommandName[] = [
   'STATUS',
   'APPEND',
   'IDLE',
+  // RFC 4978 5: command-auth, so valid when authenticated and when selected.
+  'COMPRESS',
 ];
 const SELECTED_ONLY: readonly ImapCommandName[] = [
   'CHECK',

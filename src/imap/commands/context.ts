@@ -51,6 +51,8 @@ export interface SessionData {
   enabled: Set<string>;
   /** CONDSTORE has been used (RFC 7162 3.1: MODSEQ then appears in FETCH responses). */
   condstoreOn: boolean;
+  /** COMPRESS DEFLATE is in force (RFC 4978): a second COMPRESS gets NO [COMPRESSIONACTIVE]. */
+  compressed: boolean;
   peer: ImapPeer;
 }
 
@@ -101,6 +103,8 @@ export const bad = (text: string, code: ResponseCode | null = null): ImapCommand
 export type SessionAction =
   | { kind: 'none' }
   | { kind: 'starttls' }
+  /** RFC 4978 3: after the tagged OK just written, both directions are deflated. */
+  | { kind: 'compress' }
   | { kind: 'logout' }
   /** Read one raw line and pass it to session.continueLine() (SASL exchange, IDLE's DONE). */
   | { kind: 'read-line'; purpose: 'sasl' | 'idle' };

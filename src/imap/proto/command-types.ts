@@ -154,6 +154,7 @@ export type ImapCommandBody =
   | { name: 'AUTHENTICATE'; mechanism: string; initialResponse: string | null }
   | { name: 'LOGIN'; username: string; password: string }
   | { name: 'ENABLE'; capabilities: string[] }
+  | { name: 'COMPRESS'; algorithm: string }
   | { name: 'SELECT' | 'EXAMINE'; mailbox: string; condstore: boolean; qresync: QresyncParams | null }
   | { name: 'CREATE'; mailbox: string; specialUse: string[] }
   | { name: 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'; mailbox: string }
