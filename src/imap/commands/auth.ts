@@ -48,6 +48,8 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'OBJECTID',
     'UTF8=ACCEPT',
     'STATUS=SIZE',
+    // RFC 8514: FETCH SAVEDATE, SEARCH SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED.
+    'SAVEDATE',
     'BINARY',
     // RFC 4978: the connection deflates both ways after COMPRESS DEFLATE (net/deflate-connection.ts).
     'COMPRESS=DEFLATE',

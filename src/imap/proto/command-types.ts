@@ -23,7 +23,8 @@ export type SearchKey =
   | { op: 'header'; field: string; value: string }
   | { op: 'body'; value: string }
   | { op: 'text'; value: string }
-  | { op: 'date'; field: 'internal' | 'sent'; cmp: 'before' | 'on' | 'since'; date: SearchDate }
+  /** BEFORE/ON/SINCE, SENT*, and RFC 8514 4 SAVEDBEFORE/SAVEDON/SAVEDSINCE (field 'saved'). */
+  | { op: 'date'; field: 'internal' | 'sent' | 'saved'; cmp: 'before' | 'on' | 'since'; date: SearchDate }
   | { op: 'size'; cmp: 'larger' | 'smaller'; size: number }
   | { op: 'seq'; set: SequenceSet }
   | { op: 'uid'; set: SequenceSet }
@@ -65,6 +66,8 @@ export type SimpleFetchItemType =
   | 'THREADID'
   | 'FLAGS'
   | 'INTERNALDATE'
+  /** RFC 8514 3: when the message was saved to this mailbox. */
+  | 'SAVEDATE'
   | 'RFC822.SIZE'
   | 'ENVELOPE'
   | 'BODY'
