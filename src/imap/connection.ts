@@ -460,7 +460,7 @@ export function serveImapConnection(
       deflate.destroy();
     });
     deflate.on('close', onClosed);
-    log.debug({ event: 'compress' }, 'deflate started');
+    log.info({ event: 'compress' }, 'deflate started');
   }
 
   let closed = false;
