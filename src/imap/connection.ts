@@ -2,8 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { DEFAULT_DEADLINES, IMAP_PRELOGIN_INPUT, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
+import {
+  DEFAULT_DEADLINES,
+  IMAP_COMPRESS,
+  IMAP_PRELOGIN_INPUT,
+  SPOOL_MEMORY_THRESHOLD,
+} from '../config/limits.js';
 import type { DeadlineSettings } from '../config/schema.js';
 import {
   ConnectionDeadlines,
@@ -34,6 +40,7 @@ import {
 } from './proto/response-writer.js';
 import { ImapSession } from './session.js';
 import { drainThenDestroy } from '../net/close-drain.js';
+import { DeflateConnection } from '../net/deflate-connection.js';
 
 /** RFC 9051 5.4: the autologout timer must be at least 30 minutes; IDLE re-arms it (RFC 2177). */
 export const AUTOLOGOUT_MS = 30 * 60_000;
@@ -121,7 +128,8 @@ export function serveImapConnection(
     const kind = session.state.kind;
     receiver.setLimits(kind === 'authenticated' || kind === 'selected' ? limits : preLogin);
   };
-  let current: net.Socket = socket;
+  /** What responses are written to and commands read from: the socket, then TLS over it, then DEFLATE. */
+  let current: Duplex = socket;
   let busy = false;
   let ended = false;
   let timer: NodeJS.Timeout | undefined;
@@ -303,6 +311,9 @@ export function serveImapConnection(
       case 'starttls':
         startTls();
         return;
+      case 'compress':
+        startCompress();
+        return;
     }
   }
 
@@ -474,6 +485,24 @@ export function serveImapConnection(
       secure.destroy();
     });
     secure.on('close', onClosed);
+  }
+
+  /**
+   * RFC 4978 3: compression starts right after the tagged OK (already written uncompressed). Bytes the
+   * receiver holds past the COMPRESS line are the client's first compressed ones: they are inflated.
+   */
+  function startCompress(): void {
+    const inner = current;
+    inner.removeListener('data', onData);
+    const deflate = new DeflateConnection(inner, IMAP_COMPRESS, receiver.takeBuffered());
+    current = deflate;
+    deflate.on('data', onData);
+    deflate.on('error', (err) => {
+      log.debug({ err: err.message }, 'compressed stream error');
+      deflate.destroy();
+    });
+    deflate.on('close', onClosed);
+    log.info({ event: 'compress' }, 'deflate started');
   }
 
   let closed = false;

@@ -28,6 +28,8 @@ const AUTHENTICATED: readonly ImapCommandName[] = [
   'IDLE',
   // RFC 5465 8: command-auth =/ notify.
   'NOTIFY',
+  // RFC 4978 5: command-auth, so valid when authenticated and when selected.
+  'COMPRESS',
 ];
 const SELECTED_ONLY: readonly ImapCommandName[] = [
   'CHECK',

@@ -80,6 +80,7 @@ export class ImapSession {
       state: { kind: 'not-authenticated' },
       enabled: new Set(),
       condstoreOn: false,
+      compressed: false,
       peer,
       notify: null,
     };

@@ -1,5 +1,5 @@
 // How a mail connection ends after its last reply: half-closed, input dropped, then destroyed (bounded in time and bytes).
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { CLOSE_DRAIN } from '../config/limits.js';
 
 /**
@@ -10,7 +10,7 @@ import { CLOSE_DRAIN } from '../config/limits.js';
  * not copy an attacker's stream off the wire for seconds. A peer that never reads our reply is destroyed
  * after CLOSE_DRAIN.graceMs. Callers remove their own 'data' listener first.
  */
-export function drainThenDestroy(socket: Socket, last?: string | Buffer | null): void {
+export function drainThenDestroy(socket: Duplex, last?: string | Buffer | null): void {
   if (last && socket.writable) socket.end(last);
   else socket.end();
   let dropped = 0;

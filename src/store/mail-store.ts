@@ -24,6 +24,8 @@ export interface MessageMeta {
    * SEARCH BEFORE/ON/SINCE compare its calendar date in it (RFC 9051 6.4.4).
    */
   internalDateOffset: number;
+  /** When it was saved to this mailbox (RFC 8514 SAVEDATE); null if not known. */
+  saveDate: Date | null;
   /** Null only for a message whose body could not be read back; the FETCH then fails for it. */
   structure: MessageStructure | null;
 }

@@ -1,7 +1,8 @@
-// Python's imaplib sort() and thread() (RFC 5256) against `mailroom serve`, on mail delivered over SMTP by nodemailer.
+// Real clients against `mailroom serve` on mail delivered over SMTP by nodemailer: imaplib sort()/thread() (RFC 5256); imaplib and imapflow LIST-STATUS, ESEARCH, SAVEDATE.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { createMailroom, type MailroomInstance } from '../helpers/mailroom-process.js';
 
@@ -117,4 +118,65 @@ print(json.dumps(r))
   assert.deepEqual(r.ordered, ['(3)(1 (4)(2))']);
   assert.deepEqual(r.uidthread, ['(3)(1 2 4)']);
   assert.match(r.badcharset as string, /^NO \[BADCHARSET/);
+});
+
+test('imaplib and imapflow: LIST-STATUS (RFC 5819), ESEARCH (RFC 4731) and SAVEDATE (RFC 8514) on the same mail', async () => {
+  // The four messages of the test above are in INBOX, none read.
+  const result = spawnSync(
+    'python3',
+    [
+      '-c',
+      `
+import imaplib, json
+M = imaplib.IMAP4('127.0.0.1', ${server.ports.imap})
+M.login('sorter@example.test', 'sort-secret')
+r = {}
+typ, data = M.list('""', '"INBOX" RETURN (STATUS (MESSAGES UNSEEN))')
+r['list'] = [d.decode() for d in data]
+r['status'] = [d.decode() for d in M.response('STATUS')[1]]
+M.select('INBOX')
+typ, data = M.search(None, 'RETURN (MIN MAX COUNT) SUBJECT budget')
+r['esearch'] = [d.decode() for d in M.response('ESEARCH')[1]]
+typ, data = M.fetch('1', '(SAVEDATE)')
+r['savedate'] = data[0].decode()
+typ, data = M.search(None, 'SAVEDATESUPPORTED')
+r['supported'] = data[0].decode()
+M.logout()
+print(json.dumps(r))
+`,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(result.status, 0, `python failed: ${result.stderr}`);
+  const r = JSON.parse(result.stdout) as Record<string, string[] | string>;
+  assert.match(String(r.list), /\) "\/" "?INBOX"?/);
+  assert.deepEqual(r.status, ['"INBOX" (MESSAGES 4 UNSEEN 4)']);
+  assert.match(String(r.esearch), /^\(TAG "[^"]+"\) MIN 1 MAX 4 COUNT 3$/);
+  assert.match(r.savedate as string, /^1 \(SAVEDATE "[ \d]\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d \+0000"\)$/);
+  assert.equal(r.supported, '1 2 3 4');
+
+  // imapflow asks LIST-STATUS itself when the server offers it (lib/commands/list.js), and ESEARCH for returnOptions.
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port: server.ports.imap as number,
+    secure: false,
+    auth: { user: 'sorter@example.test', pass: 'sort-secret' },
+    tls: { rejectUnauthorized: false },
+    logger: false,
+  });
+  await client.connect();
+  try {
+    const boxes = await client.list({ statusQuery: { messages: true, unseen: true } });
+    const inbox = boxes.find((b) => b.path === 'INBOX');
+    assert.deepEqual([inbox?.status?.messages, inbox?.status?.unseen], [4, 4]);
+    const lock = await client.getMailboxLock('INBOX');
+    try {
+      const found = await client.search({ subject: 'budget' }, { returnOptions: ['COUNT', 'MIN'] } as never);
+      assert.deepEqual(found, { count: 3, min: 1 });
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
 });

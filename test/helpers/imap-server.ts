@@ -1,5 +1,6 @@
 // Test helper: serveImapConnection on 127.0.0.1:0 over a given store, as the integration tests share it.
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import { createAuthenticator, type Authenticate } from '../../src/auth/authenticator.js';
 import type { ImapPolicy } from '../../src/imap/commands/context.js';
 import { serveImapConnection } from '../../src/imap/connection.js';
@@ -24,7 +25,12 @@ export interface ImapTestServer {
  */
 export async function startImapServer(
   store: Store,
-  options: { authenticate?: Authenticate; policy?: Partial<ImapPolicy> } = {},
+  options: {
+    authenticate?: Authenticate;
+    policy?: Partial<ImapPolicy>;
+    /** For STARTTLS (set policy.tlsAvailable too). */
+    secureContext?: SecureContext;
+  } = {},
 ): Promise<ImapTestServer> {
   const authenticate =
     options.authenticate ??
@@ -49,7 +55,7 @@ export async function startImapServer(
         ...options.policy,
       },
       logger: silentLogger(),
-      secureContext: null,
+      secureContext: options.secureContext ?? null,
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -52,10 +52,14 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'OBJECTID',
     'UTF8=ACCEPT',
     'STATUS=SIZE',
+    // RFC 8514: FETCH SAVEDATE, SEARCH SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED.
+    'SAVEDATE',
     'BINARY',
     // RFC 3502 (all or none) and RFC 4469 (TEXT and URL parts): commands/append.ts.
     'MULTIAPPEND',
     'CATENATE',
+    // RFC 4978: the connection deflates both ways after COMPRESS DEFLATE (net/deflate-connection.ts).
+    'COMPRESS=DEFLATE',
     `APPENDLIMIT=${policy.maxAppendSize}`,
   );
   return caps;
@@ -186,6 +190,21 @@ export function idle(ctx: CommandContext): Done {
     return { text: 'IDLE terminated' };
   };
   return { continueWith: { purpose: 'idle', handler: done } };
+}
+
+/**
+ * RFC 4978 3: COMPRESS DEFLATE. The OK is the last uncompressed response; the connection then deflates
+ * what it sends and inflates what it reads. A second COMPRESS is refused with COMPRESSIONACTIVE
+ * (RFC 4978 3, RFC 5530 3); another algorithm is an invalid argument (BAD).
+ */
+export function compress(ctx: CommandContext, cmd: Cmd<'COMPRESS'>): Done {
+  if (cmd.algorithm.toUpperCase() !== 'DEFLATE') {
+    throw bad(`Unknown compression algorithm ${cmd.algorithm.slice(0, 40)}`);
+  }
+  if (ctx.session.compressed) throw no('DEFLATE is active already', { name: 'COMPRESSIONACTIVE' });
+  ctx.session.compressed = true;
+  // No untagged updates here: whatever sync would report goes out compressed after the next command.
+  return { text: 'DEFLATE active', action: { kind: 'compress' }, skipSync: true };
 }
 
 export function check(): void {

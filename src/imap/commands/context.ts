@@ -52,6 +52,8 @@ export interface SessionData {
   enabled: Set<string>;
   /** CONDSTORE has been used (RFC 7162 3.1: MODSEQ then appears in FETCH responses). */
   condstoreOn: boolean;
+  /** COMPRESS DEFLATE is in force (RFC 4978): a second COMPRESS gets NO [COMPRESSIONACTIVE]. */
+  compressed: boolean;
   peer: ImapPeer;
   /** RFC 5465: what NOTIFY SET asked for and what is waiting to be reported; null before NOTIFY and after NONE. */
   notify: NotifyState | null;
@@ -104,6 +106,8 @@ export const bad = (text: string, code: ResponseCode | null = null): ImapCommand
 export type SessionAction =
   | { kind: 'none' }
   | { kind: 'starttls' }
+  /** RFC 4978 3: after the tagged OK just written, both directions are deflated. */
+  | { kind: 'compress' }
   | { kind: 'logout' }
   /** Read one raw line and pass it to session.continueLine() (SASL exchange, IDLE's DONE). */
   | { kind: 'read-line'; purpose: 'sasl' | 'idle' };

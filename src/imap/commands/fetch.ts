@@ -68,7 +68,8 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
     ].includes(i.type),
   );
   const needMeta =
-    needStructure || items.some((i) => ['INTERNALDATE', 'RFC822.SIZE', 'RFC822'].includes(i.type));
+    needStructure ||
+    items.some((i) => ['INTERNALDATE', 'SAVEDATE', 'RFC822.SIZE', 'RFC822'].includes(i.type));
   const needBody = items.some((i) =>
     ['BODY[]', 'BINARY', 'BINARY.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT'].includes(i.type),
   );
@@ -198,6 +199,12 @@ function itemValues(
         // RFC 9051 2.3.3: the date-time in the zone it was given in (APPEND), not converted to UTC.
         const m = meta as MessageMeta;
         out.push([name, formatDateTime(m.internalDate.getTime(), m.internalDateOffset)]);
+        break;
+      }
+      case 'SAVEDATE': {
+        // RFC 8514 3: when it was saved to this mailbox, in UTC; NIL when unknown.
+        const saved = (meta as MessageMeta).saveDate;
+        out.push([name, saved === null ? null : formatDateTime(saved.getTime(), 0)]);
         break;
       }
       case 'RFC822.SIZE':

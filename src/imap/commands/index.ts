@@ -46,6 +46,7 @@ export const HANDLERS: Record<
   ENABLE: auth.enable,
   NAMESPACE: auth.namespace,
   IDLE: auth.idle,
+  COMPRESS: auth.compress,
   CHECK: auth.check,
   CREATE: mailboxes.create,
   DELETE: mailboxes.del,

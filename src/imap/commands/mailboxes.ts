@@ -48,7 +48,31 @@ export function existing(ctx: CommandContext, wire: string, tryCreate = false): 
   return mb;
 }
 
-const SPECIAL_USES = new Set(['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash']);
+/**
+ * The special uses CREATE may give (RFC 6154 2, RFC 8457 \Important: the IANA list JMAP's roles mirror),
+ * looked up case-insensitively as flags are (RFC 9051 2.3.2), stored in their registered spelling.
+ */
+const SPECIAL_USES: ReadonlyMap<string, string> = new Map(
+  ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Important', '\\Junk', '\\Sent', '\\Trash'].map((u) => [
+    u.toLowerCase(),
+    u,
+  ]),
+);
+
+/**
+ * RFC 6154 3: CREATE name (USE (...)). A use the server cannot give is NO [USEATTR] and nothing is
+ * created. One use per mailbox and one mailbox per use in an account: a special use is the mailbox's
+ * JMAP role (RFC 8621 2), which JMAP lets only one mailbox of an account have (jmap/mail/mailbox-set.ts).
+ */
+function specialUseOf(ctx: CommandContext, requested: readonly string[]): string | null {
+  if (requested.length > 1) throw no('One special use per mailbox', { name: 'USEATTR' });
+  if (requested.length === 0) return null;
+  const use = SPECIAL_USES.get((requested[0] as string).toLowerCase());
+  if (use === undefined) throw no('Unknown special use', { name: 'USEATTR' });
+  const holder = ctx.services.store.mail.listMailboxRefs(accountOf(ctx).id).find((b) => b.specialUse === use);
+  if (holder) throw no(`${use} is already the use of another mailbox`, { name: 'USEATTR' });
+  return use;
+}
 
 export function create(ctx: CommandContext, cmd: Cmd<'CREATE'>): Done {
   // RFC 9051 6.3.4: a trailing delimiter only says the client plans children; drop it.
@@ -57,9 +81,11 @@ export function create(ctx: CommandContext, cmd: Cmd<'CREATE'>): Done {
   const problem = mailboxNameProblem(name);
   if (problem) throw no(problem, { name: 'CANNOT' });
   if (name === 'INBOX') throw no('INBOX already exists', { name: 'ALREADYEXISTS' });
-  if (cmd.specialUse.length > 1) throw no('One special use per mailbox', { name: 'USEATTR' });
-  const use = cmd.specialUse[0] ?? null;
-  if (use !== null && !SPECIAL_USES.has(use)) throw no('Unknown special use', { name: 'USEATTR' });
+  // An existing name is ALREADYEXISTS (RFC 5530 3) whatever use was asked for with it.
+  if (cmd.specialUse.length > 0 && ctx.services.store.mail.findMailbox(accountOf(ctx).id, name)) {
+    throw no(`mailbox ${name} already exists`, { name: 'ALREADYEXISTS' });
+  }
+  const use = specialUseOf(ctx, cmd.specialUse);
   const mb = ctx.services.store.mail.createMailbox(accountOf(ctx).id, name, use);
   // RFC 8474 4.1: the new mailbox's id in the tagged OK.
   return {

@@ -137,7 +137,11 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
       // The calendar day in the date's own zone (RFC 9051 6.4.4 "disregarding time and timezone").
       let day: number | null;
       if (k.field === 'internal') day = internalDay(c.meta!.internalDate, c.meta!.internalDateOffset);
-      else {
+      else if (k.field === 'saved') {
+        // RFC 8514 4: the save date's day (kept in UTC); a message without one is judged by its internal date.
+        const saved = c.meta!.saveDate;
+        day = saved ? internalDay(saved, 0) : internalDay(c.meta!.internalDate, c.meta!.internalDateOffset);
+      } else {
         const date = headerIndexValues(c.headers!, 'date')[0];
         day = date !== undefined ? sentDay(date) : null;
         if (day === null) return false;

@@ -89,6 +89,12 @@ function parseBody(name: string, args: Args, rest: ImapToken[]): ImapCommandBody
     case 'EXPUNGE':
       args.end();
       return { name, uidSet: null };
+    case 'COMPRESS': {
+      // RFC 4978 5: compress = "COMPRESS" SP algorithm; the session judges which algorithms it has.
+      const algorithm = args.keyword('compression algorithm');
+      args.end();
+      return { name, algorithm };
+    }
     case 'AUTHENTICATE': {
       const mechanism = args.keyword('SASL mechanism');
       let initialResponse: string | null = null;

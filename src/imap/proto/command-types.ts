@@ -24,7 +24,8 @@ export type SearchKey =
   | { op: 'header'; field: string; value: string }
   | { op: 'body'; value: string }
   | { op: 'text'; value: string }
-  | { op: 'date'; field: 'internal' | 'sent'; cmp: 'before' | 'on' | 'since'; date: SearchDate }
+  /** BEFORE/ON/SINCE, SENT*, and RFC 8514 4 SAVEDBEFORE/SAVEDON/SAVEDSINCE (field 'saved'). */
+  | { op: 'date'; field: 'internal' | 'sent' | 'saved'; cmp: 'before' | 'on' | 'since'; date: SearchDate }
   | { op: 'size'; cmp: 'larger' | 'smaller'; size: number }
   /** RFC 5032 3: OLDER / YOUNGER n, the internal date compared with the time of the search. */
   | { op: 'within'; older: boolean; seconds: number }
@@ -68,6 +69,8 @@ export type SimpleFetchItemType =
   | 'THREADID'
   | 'FLAGS'
   | 'INTERNALDATE'
+  /** RFC 8514 3: when the message was saved to this mailbox. */
+  | 'SAVEDATE'
   | 'RFC822.SIZE'
   | 'ENVELOPE'
   | 'BODY'
@@ -165,6 +168,7 @@ export type ImapCommandBody =
   | { name: 'AUTHENTICATE'; mechanism: string; initialResponse: string | null }
   | { name: 'LOGIN'; username: string; password: string }
   | { name: 'ENABLE'; capabilities: string[] }
+  | { name: 'COMPRESS'; algorithm: string }
   | { name: 'SELECT' | 'EXAMINE'; mailbox: string; condstore: boolean; qresync: QresyncParams | null }
   | { name: 'CREATE'; mailbox: string; specialUse: string[] }
   | { name: 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'; mailbox: string }

@@ -172,6 +172,19 @@ export class ImapCommandReceiver {
   }
 
   /**
+   * Removes and returns every unconsumed byte: after COMPRESS (RFC 4978 3) what follows the command
+   * is compressed, so it goes to the inflater instead of being parsed here.
+   */
+  takeBuffered(): Buffer {
+    const rest: Buffer[] = [];
+    for (let c = this.peek(); c; c = this.peek()) {
+      rest.push(c);
+      this.consume(c.length);
+    }
+    return Buffer.concat(rest);
+  }
+
+  /**
    * While set, an APPEND message literal is refused when announced, before "+" invites it (a
    * non-synchronising one is skipped unread): data_dir below its free-space floor. null: accept.
    */

@@ -14,6 +14,7 @@ import type {
 const SIMPLE_ITEMS = new Set<SimpleFetch>([
   'FLAGS',
   'INTERNALDATE',
+  'SAVEDATE',
   'RFC822.SIZE',
   'ENVELOPE',
   'BODY',

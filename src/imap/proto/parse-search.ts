@@ -35,13 +35,17 @@ const HEADER_KEYS: Record<string, string> = {
   TO: 'To',
 };
 
-const DATE_KEYS: Record<string, ['internal' | 'sent', 'before' | 'on' | 'since']> = {
+const DATE_KEYS: Record<string, ['internal' | 'sent' | 'saved', 'before' | 'on' | 'since']> = {
   BEFORE: ['internal', 'before'],
   ON: ['internal', 'on'],
   SINCE: ['internal', 'since'],
   SENTBEFORE: ['sent', 'before'],
   SENTON: ['sent', 'on'],
   SENTSINCE: ['sent', 'since'],
+  // RFC 8514 4.
+  SAVEDBEFORE: ['saved', 'before'],
+  SAVEDON: ['saved', 'on'],
+  SAVEDSINCE: ['saved', 'since'],
 };
 
 const RETURN_OPTIONS = new Set<SearchReturnOption>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'UPDATE']);
@@ -121,6 +125,9 @@ function parseKey(args: Args, depth: number): SearchKey {
       return { op: 'within', older: name === 'OLDER', seconds };
     }
     case 'ALL':
+      return { op: 'all' };
+    // RFC 8514 4: every message when the mailbox keeps save dates, and every mailbox here does.
+    case 'SAVEDATESUPPORTED':
       return { op: 'all' };
     case 'NEW':
       return { op: 'new' };

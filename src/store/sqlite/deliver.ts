@@ -188,7 +188,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
         'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq',
     );
     const insertCopy = prepare(
-      "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, '', ?, ?)",
+      // saved_at (RFC 8514 SAVEDATE): a delivered message is saved when it is received.
+      "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, '', ?, ?, ?)",
     );
     const seen = new Set<number>();
     // Accounts given an Email by this delivery: the message row is new, so the first copy in an account
@@ -210,7 +211,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       seen.add(mailbox.id);
       const counters = bump.get(mailbox.id);
       if (!counters) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailbox.id} vanished`);
-      insertCopy.run(mailbox.id, counters.uid, messageId, counters.modseq, now);
+      insertCopy.run(mailbox.id, counters.uid, messageId, counters.modseq, now, now);
       const fresh = !accounts.has(target.accountId);
       accounts.add(target.accountId);
       emailRowAdded(prepare, rec, target.accountId, mailbox.id, messageId, now, p.threadKeys ?? null, fresh);

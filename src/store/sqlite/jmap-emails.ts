@@ -315,9 +315,10 @@ export class SqliteJmapStore implements JmapStore {
         if (!c) throw new MailroomError('INVALID_MAILBOXES', `mailbox ${box} vanished`);
         this.ctx
           .prepare(
-            'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+            'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
           )
-          .run(box, c.uid, e.message_id, flags, c.modseq, e.received_at);
+          // RFC 8514 3: added to this mailbox now (as an IMAP COPY would be).
+          .run(box, c.uid, e.message_id, flags, c.modseq, e.received_at, this.ctx.clock().getTime());
         emailRowAdded(this.ctx.prepare, rec, accountId, box, e.message_id, e.received_at, null);
         added.push({ mailboxId: box, uid: c.uid });
       }

@@ -129,6 +129,8 @@ async function prepareAppend(
   prepared.internalDateOffset = m.internalDateOffset;
   const flagText = m.flags.join(' ');
   const receivedAt = m.internalDate.getTime();
+  // RFC 8514 3: the save date is when the server stored it, whatever internal date the client gave.
+  const savedAt = ctx.clock().getTime();
   prepared.append = (prepare, messageId, rec) => {
     const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
@@ -136,8 +138,8 @@ async function prepareAppend(
     ).get(mailboxId);
     if (!c) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailboxId} no longer exists`);
     prepare(
-      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(mailboxId, c.uid, messageId, flagText, c.modseq, receivedAt);
+      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(mailboxId, c.uid, messageId, flagText, c.modseq, receivedAt, savedAt);
     emailRowAdded(
       prepare,
       rec,

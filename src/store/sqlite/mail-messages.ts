@@ -143,10 +143,11 @@ export async function messageMeta(
         size: number;
         internal_date: number;
         internal_date_offset: number;
+        saved_at: number | null;
         bs: string | null;
       }
     >(
-      'SELECT mm.uid, mm.message_id, m.size, m.internal_date, m.internal_date_offset, ' +
+      'SELECT mm.uid, mm.message_id, m.size, m.internal_date, m.internal_date_offset, mm.saved_at, ' +
         `${withStructure ? 'm.bodystructure_json' : 'NULL'} AS bs ` +
         'FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id ' +
         'WHERE mm.mailbox_id = ? AND mm.uid BETWEEN ? AND ? ORDER BY mm.uid',
@@ -162,6 +163,7 @@ export async function messageMeta(
       size: r.size,
       internalDate: new Date(r.internal_date),
       internalDateOffset: r.internal_date_offset,
+      saveDate: r.saved_at === null ? null : new Date(r.saved_at),
       structure,
     });
   }
@@ -312,8 +314,10 @@ export async function copyOrMove(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = ? WHERE id = ? RETURNING uidnext - 1 AS uid, highest_modseq AS modseq',
     );
     const insert = ctx.prepare(
-      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    // RFC 8514 3: a COPY or MOVE saves the message to the target mailbox now.
+    const savedAt = ctx.clock().getTime();
     const rec = new ChangeRecorder();
     const remove = ctx.prepare('DELETE FROM mailbox_messages WHERE mailbox_id = ? AND uid = ?');
     const record = ctx.prepare(
@@ -329,7 +333,7 @@ export async function copyOrMove(
       if (!row) continue;
       // Bump with a parameter rather than +1 so every copy of this command shares one MODSEQ.
       const c = bump.get(dstModseq, toId) as { uid: number; modseq: number };
-      insert.run(toId, c.uid, row.message_id, row.flags, dstModseq, row.received_at);
+      insert.run(toId, c.uid, row.message_id, row.flags, dstModseq, row.received_at, savedAt);
       emailRowAdded(ctx.prepare, rec, dst.account_id, toId, row.message_id, row.received_at, null);
       mapping.push([uid, c.uid]);
       if (move) {

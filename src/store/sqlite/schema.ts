@@ -422,7 +422,7 @@ export const MIGRATIONS: readonly string[] = [
     CHECK (state IN ('active', 'disabled', 'removed'));
   ALTER TABLE accounts ADD COLUMN last_login_at INTEGER;
   `,
-  // 24 (issue 11): `mailroom trace` and the admin-action record (sqlite/trace-store.ts), kept for [retention].
+  // 20 (issue 11): `mailroom trace` and the admin-action record (sqlite/trace-store.ts), kept for [retention].
   // message_events: a message's steps by queue id (received, attempt, dsn, admin), detail as JSON; only
   // `received` rows carry the Message-ID, so its index stays small. No index on `at`: rows arrive in time
   // order and the purge walks ids. admin_actions: what admin commands changed, for the server's log.
@@ -445,6 +445,15 @@ export const MIGRATIONS: readonly string[] = [
     target TEXT,
     detail TEXT
   );
+  `,
+  // 21 (issue 12): SAVEDATE (RFC 8514): when each message was saved to its mailbox (delivery, APPEND, COPY,
+  // MOVE, JMAP adding a mailbox), epoch ms. Rows from before this migration take their internal date (the
+  // column received_at copies it): for delivered mail that is the delivery time, which is when it was saved;
+  // for APPENDed or copied mail it is the best date known. So FETCH SAVEDATE is never NIL here, and
+  // SAVEDATESUPPORTED (RFC 8514 4) is true of every mailbox.
+  `
+  ALTER TABLE mailbox_messages ADD COLUMN saved_at INTEGER;
+  UPDATE mailbox_messages SET saved_at = received_at;
   `,
 ];
 

@@ -67,6 +67,13 @@ describe('RFC 9051 / RFC 3501 examples', () => {
   );
   like('A003 CREATE owatagusiam/', { name: 'CREATE', mailbox: 'owatagusiam/', specialUse: [] }); // 6.3.4
   like('t1 CREATE "Important Messages" (USE (\\Important))', { specialUse: ['\\Important'] }); // RFC 6154 5.2
+  like('a COMPRESS DEFLATE', { name: 'COMPRESS', algorithm: 'DEFLATE' }); // RFC 4978 3
+  like('a compress deflate', { name: 'COMPRESS', algorithm: 'DEFLATE' }); // case-insensitive atoms
+  like('a FETCH 1 (SAVEDATE)', { items: [{ type: 'SAVEDATE' }] }); // RFC 8514 3
+  like('a SEARCH SAVEDSINCE 1-Nov-2026', {
+    key: { op: 'date', field: 'saved', cmp: 'since', date: { day: 1, month: 11, year: 2026 } },
+  }); // RFC 8514 4
+  like('a SEARCH SAVEDATESUPPORTED', { key: { op: 'all' } }); // RFC 8514 4
   like('A683 DELETE blurdybloop', { name: 'DELETE', mailbox: 'blurdybloop' });
   like('A683 RENAME blurdybloop sarasoop', { name: 'RENAME', from: 'blurdybloop', to: 'sarasoop' });
   like('A002 SUBSCRIBE #news.comp.mail.mime', { name: 'SUBSCRIBE', mailbox: '#news.comp.mail.mime' });
@@ -332,6 +339,12 @@ describe('hostile and malformed commands get BAD with their tag', () => {
     ['a STATUS x ()', 'a'],
     ['a STATUS x (BOGUS)', 'a'],
     ['a ENABLE', 'a'],
+    ['a COMPRESS', 'a'],
+    ['a COMPRESS DEFLATE DEFLATE', 'a'],
+    ['a COMPRESS "DEFLATE"', 'a'],
+    ['a COMPRESS (DEFLATE)', 'a'],
+    ['a SEARCH SAVEDON', 'a'],
+    ['a SEARCH SAVEDBEFORE 2026-11-01', 'a'],
     ['a ID ("a")', 'a'],
     ['a ID (x y)', 'a'],
     ['a AUTHENTICATE PLAIN not!base64', 'a'],
