@@ -41,6 +41,9 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
     const maxUid = view.maxUid;
     let added = false;
     for (const e of changed) {
+      // RFC 9051 7.3.5: a keyword someone else set (STORE, APPEND, COPY, JMAP) is announced in FLAGS
+      // before this session shows it on any message.
+      if (view.learnKeywords(e.flags)) out.raw(view.flagsResponses());
       if (e.uid > maxUid) {
         view.push(e);
         added = true;

@@ -55,6 +55,8 @@ export async function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Promise<Don
     if (seq === 0) continue;
     view.flags[seq - 1] = row.flags;
     view.modseqs[seq - 1] = row.modseq;
+    // RFC 9051 7.3.5: a new keyword goes into FLAGS (and PERMANENTFLAGS) before a FETCH shows it.
+    if (view.learnKeywords(row.flags)) ctx.out.raw(view.flagsResponses());
     if (modified.has(row.uid)) continue;
     // RFC 7162 3.1.3: with CONDSTORE, .SILENT still reports the new MODSEQ of changed messages.
     if (cmd.action.silent && !(ctx.session.condstoreOn && changed.has(row.uid))) continue;
