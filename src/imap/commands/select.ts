@@ -3,6 +3,7 @@ import type { ImapCommand } from '../proto/command-types.js';
 import { DELIMITER, encodeMailboxName } from '../proto/mailbox-name.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
 import { SelectedView } from '../selected-view.js';
+import { reportExpunged } from '../view-sync.js';
 export { SYSTEM_FLAGS } from '../selected-view.js';
 import { bad, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
@@ -120,15 +121,7 @@ async function expungeDeleted(
   if (targets.length === 0) return;
   const removed = await ctx.services.store.mail.expunge(view.mailboxId, targets);
   if (silent) return;
-  if (ctx.session.enabled.has('QRESYNC')) {
-    for (const uid of removed) view.remove(uid);
-    if (removed.length > 0) ctx.out.raw(`* VANISHED ${formatNumbers(removed)}\r\n`);
-    return;
-  }
-  for (let i = removed.length - 1; i >= 0; i--) {
-    const seq = view.remove(removed[i] as number);
-    if (seq > 0) ctx.out.raw(`* ${seq} EXPUNGE\r\n`);
-  }
+  reportExpunged(view, ctx.out, removed, ctx.session.enabled.has('QRESYNC'));
 }
 
 export async function expunge(ctx: CommandContext, cmd: Cmd<'EXPUNGE'>): Promise<void> {
