@@ -2,9 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MailboxIndexCache } from '../../../src/imap/mailbox-index-cache.js';
+import type { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { deliverText, imapSession, openTestStore, type ImapSend } from '../../helpers/imap-session.js';
 
-async function twoSessions(): Promise<{ s1: ImapSend; s2: ImapSend }> {
+async function twoSessions(): Promise<{ s1: ImapSend; s2: ImapSend; store: SqliteStore; bob: number }> {
   const { store, bob } = await openTestStore();
   const indexCache = new MailboxIndexCache(store.mail);
   await deliverText(store, bob, 'Subject: one\r\n\r\nbody\r\n', { queueId: 'Q1' });
@@ -15,7 +16,7 @@ async function twoSessions(): Promise<{ s1: ImapSend; s2: ImapSend }> {
     assert.match(await send('s SELECT INBOX'), /s OK/);
     return send;
   };
-  return { s1: await open(), s2: await open() };
+  return { s1: await open(), s2: await open(), store, bob };
 }
 
 /** Index of the first FETCH showing `keyword`, and of the FLAGS response listing it: FLAGS must come first. */
@@ -79,4 +80,12 @@ test('EXAMINE: the FLAGS keep growing, PERMANENTFLAGS stays empty (read-only)', 
     r,
     /^\* FLAGS \([^)]*\$ro\)\r\n\* OK \[PERMANENTFLAGS \(\)\] [^\r]*\r\n\* 1 FETCH \(FLAGS \(\$ro\)/,
   );
+});
+
+test('RFC 9051 7.3.5: a keyword set through JMAP (Email/set keywords) is in FLAGS before the IMAP session shows it', async () => {
+  const { s1, store, bob } = await twoSessions();
+  const [email] = store.jmap.objectIds(bob, [1]);
+  assert.ok(email);
+  await store.jmap.setKeywords(bob, [email.emailId], ['$jmap', '$seen']);
+  assertAnnouncedBefore(await s1('a NOOP'), '$jmap');
 });
