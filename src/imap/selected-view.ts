@@ -55,6 +55,8 @@ export class SelectedView {
   readonly keywords: string[] = [];
   /** `keywords` lower-cased, for lookup (keywords match case-insensitively, RFC 9051 2.3.2). */
   private readonly keywordSet = new Set<string>();
+  /** Spellings already looked at: most messages repeat a few, so SELECT lower-cases each once. */
+  private readonly keywordSpellings = new Set<string>();
 
   constructor(
     readonly mailboxId: number,
@@ -81,7 +83,8 @@ export class SelectedView {
   learnKeywords(flags: readonly string[]): boolean {
     let added = false;
     for (const f of flags) {
-      if (f.startsWith('\\')) continue;
+      if (f.startsWith('\\') || this.keywordSpellings.has(f)) continue;
+      this.keywordSpellings.add(f);
       const key = f.toLowerCase();
       if (this.keywordSet.has(key)) continue;
       this.keywordSet.add(key);
