@@ -232,17 +232,20 @@ export const MAX_PASSWORD_BYTES = 1024;
 
 /**
  * IMAP input before login (issue 8). Before authentication a client only needs CAPABILITY,
- * STARTTLS, ID, LOGIN and AUTHENTICATE, so it gets a few KiB per connection, as Dovecot's login
- * process (4 KiB input buffer) does; after login the receiver's normal limits apply. With 1,000
- * connections per listener that is a few MiB, not the 1 MiB each the authenticated limits allow.
+ * STARTTLS, ID, LOGIN and AUTHENTICATE, so it gets one ID's worth of line and a few KiB of literals
+ * and skipped input per connection; after login the receiver's normal limits apply. With 1,000
+ * connections per listener that is at most some 40 MiB, not the 1 MiB each the authenticated limits allow.
  */
 export const IMAP_PRELOGIN_INPUT = {
   /**
-   * Command text per command. AUTHENTICATE PLAIN with an initial response (RFC 4959) is the longest
-   * need: base64 of username (256, RFC 5321 4.5.3.1.3) + authzid (256) + password (1024) is 2,052
-   * characters; LOGIN with quoted strings can double its password with escapes. 4 KiB holds both.
+   * Command text per command. ID is the longest need: RFC 2971 3.3 allows 30 field-value pairs of up to
+   * 30 and 1,024 octets, so a compliant ID is 30 x (32 + 1 + 1,026 + 1) = 31,800 octets quoted plus its
+   * tag (imaptest's "id" group sends that one, Dovecot accepts it before login); 32 KiB holds it. The
+   * others are far shorter: AUTHENTICATE PLAIN with an initial response (RFC 4959) is 2,052 characters
+   * of base64 (username 256, authzid 256, password 1,024), LOGIN with escapes about twice its password.
+   * A connection's line is held only while it arrives, within the pre-login timeout.
    */
-  maxLineLength: 4096,
+  maxLineLength: 32 * 1024,
   /** A literal before login is a username or a password: at most a password (RFC 9051 6.2.3). */
   maxLiteralSize: MAX_PASSWORD_BYTES,
   /** LOGIN has two arguments; no command before login needs more literals. */

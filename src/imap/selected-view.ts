@@ -10,6 +10,9 @@ import {
   type SeqRange,
 } from './proto/sequence-set.js';
 
+/** System flags clients may set (RFC 9051 2.3.2); \* in PERMANENTFLAGS says keywords may be created too. */
+export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
 /** One message of the view addressed by a command: its sequence number (1-based) and UID. */
 export interface Addressed {
   seq: number;
@@ -44,6 +47,16 @@ export class SelectedView {
    * updated (commands/contexts.ts); null while there are no contexts, so nothing is collected then.
    */
   contextChanges: { touched: Set<number>; gone: Set<number> } | null = null;
+  /**
+   * The keywords announced in this session's FLAGS response, in announcement order. RFC 9051 7.3.5 /
+   * RFC 3501 7.2.6: FLAGS lists every flag the mailbox uses, so a keyword must be in it before any
+   * FETCH shows it (imaptest: "Keyword used without being in FLAGS").
+   */
+  readonly keywords: string[] = [];
+  /** `keywords` lower-cased, for lookup (keywords match case-insensitively, RFC 9051 2.3.2). */
+  private readonly keywordSet = new Set<string>();
+  /** Spellings already looked at: most messages repeat a few, so SELECT lower-cases each once. */
+  private readonly keywordSpellings = new Set<string>();
 
   constructor(
     readonly mailboxId: number,
@@ -60,6 +73,35 @@ export class SelectedView {
     this.messageIds = index.messageIds.slice();
     this.knownModseq = index.modseq;
     this.expungeModseq = index.modseq;
+    for (const f of this.flags) this.learnKeywords(f);
+  }
+
+  /**
+   * Adds the keywords of `flags` this session has not announced yet; true when there were any, and
+   * then the caller sends `flagsResponses()` before the response that shows them.
+   */
+  learnKeywords(flags: readonly string[]): boolean {
+    let added = false;
+    for (const f of flags) {
+      if (f.startsWith('\\') || this.keywordSpellings.has(f)) continue;
+      this.keywordSpellings.add(f);
+      const key = f.toLowerCase();
+      if (this.keywordSet.has(key)) continue;
+      this.keywordSet.add(key);
+      this.keywords.push(f);
+      added = true;
+    }
+    return added;
+  }
+
+  /**
+   * FLAGS and PERMANENTFLAGS (RFC 9051 7.3.5, 7.1 PERMANENTFLAGS): every flag in use, and what may be
+   * stored; PERMANENTFLAGS keeps \* (new keywords may still be created) and is empty when read-only.
+   */
+  flagsResponses(): string {
+    const all = [...SYSTEM_FLAGS, ...this.keywords].join(' ');
+    const permanent = this.readOnly ? '' : `${all} \\*`;
+    return `* FLAGS (${all})\r\n* OK [PERMANENTFLAGS (${permanent})] Limited\r\n`;
   }
 
   get exists(): number {

@@ -2,6 +2,7 @@
 import type { MailStore } from '../store/mail-store.js';
 import { formatNumbers } from './proto/sequence-set.js';
 import type { Out } from './commands/context.js';
+import { removeFromContexts } from './commands/contexts.js';
 import type { SelectedView } from './selected-view.js';
 
 export interface SyncOptions {
@@ -27,18 +28,7 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
   const highest = store.highestModseq(view.mailboxId);
   if (highest === null) return false;
   if (opts.expunges && highest > view.expungeModseq) {
-    const gone = store.vanishedSince(view.mailboxId, view.expungeModseq).filter((u) => view.seqOf(u) > 0);
-    if (opts.qresync && gone.length > 0) {
-      for (const uid of gone) view.remove(uid);
-      out.data([{ atom: 'VANISHED' }, { atom: formatNumbers(gone) }]);
-    } else {
-      // Descending: each EXPUNGE renumbers the messages after it (RFC 9051 7.5.1); going from the top,
-      // the sequence numbers sent are the ones the client still has.
-      for (let i = gone.length - 1; i >= 0; i--) {
-        const seq = view.remove(gone[i] as number);
-        if (seq > 0) out.raw(`* ${seq} EXPUNGE\r\n`);
-      }
-    }
+    reportExpunged(view, out, store.vanishedSince(view.mailboxId, view.expungeModseq), opts.qresync);
     view.expungeModseq = highest;
   }
   if (highest > view.knownModseq) {
@@ -48,6 +38,9 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
     /** The lowest MODSEQ of a flag change left for later: knownModseq stays below it. */
     let deferredFrom = Infinity;
     for (const e of changed) {
+      // RFC 9051 7.3.5: a keyword someone else set (STORE, APPEND, COPY, JMAP) is announced in FLAGS
+      // before this session shows it on any message.
+      if (view.learnKeywords(e.flags)) out.raw(view.flagsResponses());
       if (e.uid > maxUid) {
         view.push(e);
         added = true;
@@ -84,6 +77,33 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
     view.knownModseq = Math.min(highest, deferredFrom - 1);
   }
   return true;
+}
+
+/**
+ * Removes expunged messages (UIDs, ascending) from the view and reports them: first the contexts'
+ * REMOVEFROM (RFC 5267 4.3, numbered before any renumbering), then one VANISHED with QRESYNC (RFC 7162
+ * 3.2.10), else one EXPUNGE each. The one way EXPUNGE, UID EXPUNGE, MOVE and the sync report expunges.
+ */
+export function reportExpunged(
+  view: SelectedView,
+  out: Out,
+  uids: readonly number[],
+  qresync: boolean,
+): void {
+  const gone = uids.filter((u) => view.seqOf(u) > 0);
+  if (gone.length === 0) return;
+  if (view.contexts.size > 0) removeFromContexts(view, out, gone);
+  if (qresync) {
+    for (const uid of gone) view.remove(uid);
+    out.data([{ atom: 'VANISHED' }, { atom: formatNumbers(gone) }]);
+    return;
+  }
+  // Descending: each EXPUNGE renumbers the messages after it (RFC 9051 7.5.1); going from the top,
+  // the sequence numbers sent are the ones the client still has.
+  for (let i = gone.length - 1; i >= 0; i--) {
+    const seq = view.remove(gone[i] as number);
+    if (seq > 0) out.raw(`* ${seq} EXPUNGE\r\n`);
+  }
 }
 
 function sameFlags(a: readonly string[], b: readonly string[]): boolean {

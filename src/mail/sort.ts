@@ -87,12 +87,15 @@ export function sentDate(dateHeader: string | undefined, arrival: number): numbe
 /**
  * The first address of an address header, as RFC 5256 3 sorts it: its addr-mailbox (the local part, not
  * the domain); with `display` RFC 5957 3's display form: the display name when there is a non-empty one,
- * else the addr-spec (mailbox@host). Group markers are skipped; no address gives "".
+ * else the addr-spec (mailbox@host). A group comes first as its start marker, the address structure whose
+ * addr-mailbox is the group name (RFC 3501 7.4.2 / RFC 9051 7.5.2): the group name is the key in both
+ * forms (Dovecot; imaptest sort-addresses, sort-display-to). End markers are skipped; no address gives "".
  */
 export function firstAddressKey(value: string | undefined, display: boolean): string {
   if (value === undefined) return '';
   for (const a of parseAddressList(value)) {
-    if (a.host === null || a.mailbox === null) continue; // group start/end markers (RFC 9051 7.5.2)
+    if (a.mailbox === null) continue; // group end marker
+    if (a.host === null) return a.mailbox; // group start marker: the group name
     if (!display) return a.mailbox;
     const name = a.name?.trim() ?? '';
     if (name !== '') return name;

@@ -104,21 +104,32 @@ export async function updateContexts(
   }
 }
 
+/**
+ * Reports messages about to be expunged from the view as REMOVEFROM of every context that has them,
+ * numbered as the client still numbers them: called before their EXPUNGE/VANISHED is written (as Dovecot
+ * does; imaptest search-context-update), since after an EXPUNGE a sequence number names another message.
+ */
+export function removeFromContexts(view: SelectedView, out: Out, uids: readonly number[]): void {
+  for (const c of view.contexts.values()) {
+    if (c.criteria === null) reportSearch(c, view, out, uids, []);
+    else reportSort(c, view, out, uids, []);
+  }
+}
+
 function prefix(c: SearchContext): string {
   return `* ESEARCH (TAG ${quoted(c.tag)})${c.uid ? ' UID' : ''}`;
 }
 
 /**
  * An unsorted context: positions are 0 (RFC 5267 4.3: "context-position ... may be 0 for SEARCH result
- * additions"; a SEARCH result is in mailbox order, which the client knows). A sequence-number context
- * sends no REMOVEFROM for an expunged message: the EXPUNGE already sent renumbered it away (RFC 9051
- * 7.5.1) and its number now names another message.
+ * additions"; a SEARCH result is in mailbox order, which the client knows). Expunged messages were
+ * reported before their EXPUNGE (removeFromContexts); one no longer in the view has no number to send.
  */
 function reportSearch(
   c: SearchContext,
   view: SelectedView,
   out: Out,
-  removed: number[],
+  removed: readonly number[],
   added: number[],
 ): void {
   const gone = removed.filter((u) => c.uids.delete(u));
@@ -141,7 +152,7 @@ function reportSort(
   c: SearchContext,
   view: SelectedView,
   out: Out,
-  removed: number[],
+  removed: readonly number[],
   added: Array<SortableMessage & { uid: number }>,
 ): void {
   const number = (uid: number): number => (c.uid ? uid : view.seqOf(uid));

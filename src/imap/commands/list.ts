@@ -4,11 +4,13 @@ import type { ImapCommand } from '../proto/command-types.js';
 import {
   combineListPattern,
   compileListPattern,
+  decodeMailboxName,
   DELIMITER,
   encodeMailboxName,
 } from '../proto/mailbox-name.js';
+import { ImapSyntaxError } from '../proto/types.js';
 import type { CommandContext } from './context.js';
-import { accountOf, mailboxArg, statusValues } from './mailboxes.js';
+import { accountOf, statusValues } from './mailboxes.js';
 
 type ListCmd = ImapCommand & { name: 'LIST' | 'LSUB' };
 
@@ -113,9 +115,16 @@ export function list(ctx: CommandContext, cmd: ListCmd): void {
     ctx.out.raw(`* ${cmd.name} (\\Noselect) "${DELIMITER}" ""\r\n`);
     return;
   }
-  const matchers = patterns.map((p) =>
-    compileListPattern(mailboxArg(ctx, combineListPattern(cmd.reference, p))),
-  );
+  // A pattern that is not valid modified UTF-7 matches no name a mailbox can have: an empty answer,
+  // not an error (Dovecot; imaptest "atoms" lists with every atom character).
+  const matchers = patterns.flatMap((p) => {
+    try {
+      return [compileListPattern(decodeMailboxName(combineListPattern(cmd.reference, p), ctx.utf8))];
+    } catch (err) {
+      if (err instanceof ImapSyntaxError) return [];
+      throw err;
+    }
+  });
   const matches = (name: string): boolean => matchers.some((m) => m.match(name));
   const all = ctx.services.store.listMailboxes(account.id);
   const select = cmd.name === 'LIST' ? cmd.selectOptions : [];

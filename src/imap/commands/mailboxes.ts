@@ -22,12 +22,21 @@ export function accountOf(ctx: CommandContext): Account {
   return st.account;
 }
 
-/** A mailbox name argument as sent -> the stored name (modified UTF-7 unless UTF-8 is in force). */
-export function mailboxArg(ctx: CommandContext, wire: string): string {
+/**
+ * A mailbox name argument as sent -> the stored name (modified UTF-7 unless UTF-8 is in force).
+ * A name that does not decode is still a syntactically valid astring (RFC 9051 9: mailbox), so it is
+ * not BAD: no mailbox can have it, so it is NO [NONEXISTENT] where a mailbox is looked up, and
+ * NO [CANNOT] where one would be made (`invalid`), as Dovecot answers (imaptest "atoms").
+ */
+export function mailboxArg(
+  ctx: CommandContext,
+  wire: string,
+  invalid: 'NONEXISTENT' | 'CANNOT' = 'NONEXISTENT',
+): string {
   try {
     return decodeMailboxName(wire, ctx.utf8);
   } catch (err) {
-    if (err instanceof ImapSyntaxError) throw bad(err.message);
+    if (err instanceof ImapSyntaxError) throw no(err.message, { name: invalid });
     throw err;
   }
 }
@@ -76,7 +85,7 @@ function specialUseOf(ctx: CommandContext, requested: readonly string[]): string
 
 export function create(ctx: CommandContext, cmd: Cmd<'CREATE'>): Done {
   // RFC 9051 6.3.4: a trailing delimiter only says the client plans children; drop it.
-  let name = mailboxArg(ctx, cmd.mailbox);
+  let name = mailboxArg(ctx, cmd.mailbox, 'CANNOT');
   if (name.endsWith(DELIMITER)) name = name.slice(0, -1);
   const problem = mailboxNameProblem(name);
   if (problem) throw no(problem, { name: 'CANNOT' });
@@ -105,7 +114,7 @@ export function del(ctx: CommandContext, cmd: Cmd<'DELETE'>): void {
 
 export function rename(ctx: CommandContext, cmd: Cmd<'RENAME'>): void {
   const from = mailboxArg(ctx, cmd.from);
-  const to = mailboxArg(ctx, cmd.to);
+  const to = mailboxArg(ctx, cmd.to, 'CANNOT');
   const problem = mailboxNameProblem(to);
   if (problem) throw no(problem, { name: 'CANNOT' });
   ctx.services.store.mail.renameMailbox(accountOf(ctx).id, from, to);
@@ -117,7 +126,7 @@ export function rename(ctx: CommandContext, cmd: Cmd<'RENAME'>): void {
  * UNSUBSCRIBE of a name not in the list is NO (RFC 9051 6.3.8 "unsubscribe failure").
  */
 export function subscribe(ctx: CommandContext, cmd: Cmd<'SUBSCRIBE' | 'UNSUBSCRIBE'>): void {
-  const name = mailboxArg(ctx, cmd.mailbox);
+  const name = mailboxArg(ctx, cmd.mailbox, cmd.name === 'SUBSCRIBE' ? 'CANNOT' : 'NONEXISTENT');
   const on = cmd.name === 'SUBSCRIBE';
   if (on) {
     const problem = mailboxNameProblem(name);

@@ -6,6 +6,7 @@ import { bad, enableCondstore, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
 import { existingRef } from './mailboxes.js';
 import { selectedView } from './select.js';
+import { reportExpunged } from '../view-sync.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -54,6 +55,8 @@ export async function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Promise<Don
     if (seq === 0) continue;
     view.flags[seq - 1] = row.flags;
     view.modseqs[seq - 1] = row.modseq;
+    // RFC 9051 7.3.5: a new keyword goes into FLAGS (and PERMANENTFLAGS) before a FETCH shows it.
+    if (view.learnKeywords(row.flags)) ctx.out.raw(view.flagsResponses());
     if (modified.has(row.uid)) continue;
     // RFC 7162 3.1.3: with CONDSTORE, .SILENT still reports the new MODSEQ of changed messages.
     if (cmd.action.silent && !(ctx.session.condstoreOn && changed.has(row.uid))) continue;
@@ -90,14 +93,6 @@ export async function copyMove(ctx: CommandContext, cmd: Cmd<'COPY' | 'MOVE'>): 
   if (cmd.name === 'COPY') return { code, text: 'COPY completed' };
   // RFC 6851 4.3: COPYUID in an untagged OK before the expunges, then the expunges, then OK.
   ctx.out.untagged('OK', code, 'Moved');
-  const moved = r.mapping.map(([s]) => s);
-  if (ctx.session.enabled.has('QRESYNC')) {
-    for (const u of moved) view.remove(u);
-    ctx.out.raw(`* VANISHED ${formatNumbers(moved)}\r\n`);
-  } else {
-    for (let i = moved.length - 1; i >= 0; i--) {
-      const seq = view.remove(moved[i] as number);
-      if (seq > 0) ctx.out.raw(`* ${seq} EXPUNGE\r\n`);
-    }
-  }
+  const moved = r.mapping.map(([s]) => s).sort((a, b) => a - b);
+  reportExpunged(view, ctx.out, moved, ctx.session.enabled.has('QRESYNC'));
 }

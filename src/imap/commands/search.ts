@@ -334,25 +334,33 @@ export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<v
       uid: cmd.uid,
       key: cmd.key,
       criteria: null,
+      // Unsorted updates carry position 0 (RFC 5267 4.3), so a PARTIAL window cannot bound them.
       partialLast: null,
       uids: new Set(hits.map((h) => h.uid)),
       sorted: [],
     });
   }
   // RFC 4731 3.1: RETURN () means ALL; SAVE alone returns nothing else. UPDATE alone returns ALL: the
-  // client needs the result its updates will change (RFC 5267 4.1).
-  const want = returned(opts);
-  if (want.length === 0) return;
+  // client needs the result its updates will change (RFC 5267 4.1); with PARTIAL, the partial result.
+  const partial = cmd.partial;
+  const want = partial !== null ? (opts ?? []).filter((o) => o !== 'SAVE' && o !== 'UPDATE') : returned(opts);
+  if (want.length === 0 && partial === null) return;
   let line = `* ESEARCH (TAG "${ctx.tag.replace(/["\\]/g, '')}")${cmd.uid ? ' UID' : ''}`;
   if (ids.length > 0) {
     if (want.includes('MIN')) line += ` MIN ${ids.reduce((x, y) => Math.min(x, y))}`;
     if (want.includes('MAX')) line += ` MAX ${ids.reduce((x, y) => Math.max(x, y))}`;
     if (want.includes('ALL')) line += ` ALL ${formatNumbers(ids)}`;
   }
+  // RFC 5267 4.4: the matches at these 1-based positions of the result (mailbox order), or NIL.
+  const part = partial === null ? [] : hits.slice(partial.first - 1, partial.last);
+  if (partial !== null) {
+    const set = part.length > 0 ? formatNumbers(part.map((h) => (cmd.uid ? h.uid : h.seq))) : 'NIL';
+    line += ` PARTIAL (${partial.first}:${partial.last} ${set})`;
+  }
   if (want.includes('COUNT')) line += ` COUNT ${ids.length}`;
   if (n.modseq && ids.length > 0) {
-    // RFC 4731 3.2 / RFC 7162 3.1.5: with only MIN and/or MAX asked, MODSEQ is the highest of the
-    // messages actually reported; ALL or COUNT report every match, so it is the highest of all.
+    // RFC 4731 3.2 / RFC 7162 3.1.5: with only MIN, MAX and/or PARTIAL asked, MODSEQ is the highest of
+    // the messages actually reported; ALL or COUNT report every match, so it is the highest of all.
     let reported = maxModseq;
     if (!want.includes('ALL') && !want.includes('COUNT')) {
       const modseqOf = (h: (typeof hits)[number]) => view.modseqs[h.seq - 1] as number;
@@ -363,8 +371,10 @@ export async function search(ctx: CommandContext, cmd: Cmd<'SEARCH'>): Promise<v
         want.includes('MIN') ? modseqOf(first) : 0,
         want.includes('MAX') ? modseqOf(last) : 0,
       );
+      // A loop, not a spread: a PARTIAL window can hold the whole mailbox.
+      for (const h of part) reported = Math.max(reported, modseqOf(h));
     }
-    line += ` MODSEQ ${reported}`;
+    if (reported > 0) line += ` MODSEQ ${reported}`;
   }
   ctx.out.raw(line + '\r\n');
 }

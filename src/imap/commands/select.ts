@@ -3,14 +3,13 @@ import type { ImapCommand } from '../proto/command-types.js';
 import { DELIMITER, encodeMailboxName } from '../proto/mailbox-name.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
 import { SelectedView } from '../selected-view.js';
+import { reportExpunged } from '../view-sync.js';
+export { SYSTEM_FLAGS } from '../selected-view.js';
 import { bad, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
 import { accountOf, existingRef } from './mailboxes.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
-
-/** System flags clients may set (RFC 9051 2.3.2); \* says keywords may be created too. */
-export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 export function selectedView(ctx: CommandContext): SelectedView {
   const st = ctx.session.state;
@@ -46,12 +45,8 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
   const o = ctx.out;
   o.raw(`* ${view.exists} EXISTS\r\n`);
   if (view.recent !== null) o.raw(`* ${view.recent.size} RECENT\r\n`);
-  o.raw(`* FLAGS (${SYSTEM_FLAGS.join(' ')})\r\n`);
-  o.untagged(
-    'OK',
-    { name: 'PERMANENTFLAGS', args: readOnly ? '()' : `(${SYSTEM_FLAGS.join(' ')} \\*)` },
-    'Limited',
-  );
+  // The system flags and every keyword the mailbox's messages carry (RFC 9051 7.3.5).
+  o.raw(view.flagsResponses());
   if (!rev2) {
     // RFC 3501 6.3.1: the first unseen message; IMAP4rev2 dropped it (clients use SEARCH).
     const seq = view.flags.findIndex((f) => !f.some((x) => x.toLowerCase() === '\\seen')) + 1;
@@ -126,15 +121,7 @@ async function expungeDeleted(
   if (targets.length === 0) return;
   const removed = await ctx.services.store.mail.expunge(view.mailboxId, targets);
   if (silent) return;
-  if (ctx.session.enabled.has('QRESYNC')) {
-    for (const uid of removed) view.remove(uid);
-    if (removed.length > 0) ctx.out.raw(`* VANISHED ${formatNumbers(removed)}\r\n`);
-    return;
-  }
-  for (let i = removed.length - 1; i >= 0; i--) {
-    const seq = view.remove(removed[i] as number);
-    if (seq > 0) ctx.out.raw(`* ${seq} EXPUNGE\r\n`);
-  }
+  reportExpunged(view, ctx.out, removed, ctx.session.enabled.has('QRESYNC'));
 }
 
 export async function expunge(ctx: CommandContext, cmd: Cmd<'EXPUNGE'>): Promise<void> {

@@ -192,6 +192,8 @@ export type ImapCommandBody =
       charset: string | null;
       /** null: no RETURN (classic SEARCH reply); [] is RETURN () which means ALL (RFC 4731 3.1). */
       returnOptions: SearchReturnOption[] | null;
+      /** RFC 5267 4.4 PARTIAL: 1-based positions in the result (mailbox order). */
+      partial: { first: number; last: number } | null;
       key: SearchKey;
     }
   | {

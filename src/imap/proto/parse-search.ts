@@ -11,6 +11,8 @@ export const MAX_SEARCH_DEPTH = 64;
 export interface ParsedSearch {
   charset: string | null;
   returnOptions: SearchReturnOption[] | null;
+  /** RFC 5267 4.4 PARTIAL low:high (1-based positions in the result, low <= high), or null. */
+  partial: { first: number; last: number } | null;
   key: SearchKey;
 }
 
@@ -59,21 +61,55 @@ export function checkUpdateOptions(options: readonly SearchReturnOption[]): void
     throw new ImapSyntaxError('UPDATE cannot be combined with MIN or MAX');
 }
 
+/** Largest PARTIAL position (RFC 5267 4.4: nz-number, a 32-bit number). */
+const MAX_PARTIAL = 4294967295;
+
+/**
+ * The RETURN list of SEARCH (RFC 4731 3.1) and SORT (RFC 5267 3): options, with PARTIAL (RFC 5267 4.4,
+ * part of CONTEXT=SEARCH) kept apart. `command` names the command in the BAD text.
+ */
+export function parseReturnOptions(
+  items: readonly ImapToken[],
+  command: 'SEARCH' | 'SORT',
+): { returnOptions: SearchReturnOption[]; partial: ParsedSearch['partial'] } {
+  const returnOptions: SearchReturnOption[] = [];
+  let partial: ParsedSearch['partial'] = null;
+  const r = new Args(items);
+  while (r.more()) {
+    const t = r.take('RETURN option');
+    const name = t.type === 'atom' ? t.value.toUpperCase() : '';
+    if (name === 'PARTIAL' && partial === null) {
+      // RFC 5267 4.4: PARTIAL low:high, 1-based positions in the result ("partial-range =
+      // nz-number ":" nz-number"); like a sequence range, "10:1" is taken as "1:10".
+      const range = r.take('PARTIAL range');
+      const m = range.type === 'atom' ? /^([1-9][0-9]{0,9}):([1-9][0-9]{0,9})$/.exec(range.value) : null;
+      if (!m) throw new ImapSyntaxError('Invalid PARTIAL range');
+      const a = Number(m[1]);
+      const b = Number(m[2]);
+      if (a > MAX_PARTIAL || b > MAX_PARTIAL) throw new ImapSyntaxError('Invalid PARTIAL range');
+      partial = { first: Math.min(a, b), last: Math.max(a, b) };
+      continue;
+    }
+    if (!RETURN_OPTIONS.has(name as SearchReturnOption))
+      throw new ImapSyntaxError(`Unknown ${command} RETURN option`);
+    if (!returnOptions.includes(name as SearchReturnOption)) returnOptions.push(name as SearchReturnOption);
+  }
+  // RFC 5267 4.4: PARTIAL and ALL together are a BAD.
+  if (partial !== null && returnOptions.includes('ALL'))
+    throw new ImapSyntaxError('PARTIAL and ALL cannot be combined');
+  checkUpdateOptions(returnOptions);
+  return { returnOptions, partial };
+}
+
 /** Parses everything after SEARCH: [RETURN (...)] [CHARSET x] search-key *(SP search-key). */
 export function parseSearchArgs(tokens: ImapToken[]): ParsedSearch {
   let args = new Args(tokens);
   let returnOptions: SearchReturnOption[] | null = null;
+  let partial: ParsedSearch['partial'] = null;
   let charset: string | null = null;
   if (args.peekWord() === 'RETURN') {
     args.take('RETURN');
-    returnOptions = [];
-    for (const t of args.list('RETURN options')) {
-      const name = t.type === 'atom' ? t.value.toUpperCase() : '';
-      if (!RETURN_OPTIONS.has(name as SearchReturnOption))
-        throw new ImapSyntaxError('Unknown SEARCH RETURN option');
-      if (!returnOptions.includes(name as SearchReturnOption)) returnOptions.push(name as SearchReturnOption);
-    }
-    checkUpdateOptions(returnOptions);
+    ({ returnOptions, partial } = parseReturnOptions(args.list('RETURN options'), 'SEARCH'));
   }
   if (args.peekWord() === 'CHARSET') {
     args.take('CHARSET');
@@ -86,7 +122,8 @@ export function parseSearchArgs(tokens: ImapToken[]): ParsedSearch {
   const keys: SearchKey[] = [];
   while (args.more()) keys.push(parseKey(args, 0));
   if (keys.length === 0) throw new ImapSyntaxError('Missing search criteria');
-  return { charset, returnOptions, key: keys.length === 1 ? (keys[0] as SearchKey) : { op: 'and', keys } };
+  const key: SearchKey = keys.length === 1 ? (keys[0] as SearchKey) : { op: 'and', keys };
+  return { charset, returnOptions, partial, key };
 }
 
 function reopen(args: Args, tokens: ImapToken[]): Args {

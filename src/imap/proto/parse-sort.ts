@@ -2,7 +2,7 @@
 import type { SortCriterion, SortKey } from '../../mail/sort.js';
 import { ImapSyntaxError } from './types.js';
 import { Args } from './parse-args.js';
-import { checkUpdateOptions, parseSearchArgs } from './parse-search.js';
+import { parseReturnOptions, parseSearchArgs } from './parse-search.js';
 import type { ImapToken } from './tokenizer.js';
 import type { SearchKey, SearchReturnOption, ThreadAlgorithm } from './command-types.js';
 
@@ -20,12 +20,6 @@ const SORT_KEYS: Record<string, SortKey> = {
 };
 
 const THREAD_ALGORITHMS = new Set<ThreadAlgorithm>(['ORDEREDSUBJECT', 'REFERENCES']);
-
-/** Sort return options (RFC 5267 3: those of ESEARCH; RFC 5182 SAVE). PARTIAL is kept apart. */
-const RETURN_OPTIONS = new Set<SearchReturnOption>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'UPDATE']);
-
-/** Largest PARTIAL position (RFC 5267 4.4: nz-number, a 32-bit number). */
-const MAX_PARTIAL = 4294967295;
 
 export interface ParsedSort {
   criteria: SortCriterion[];
@@ -78,43 +72,13 @@ function parseCriteria(items: readonly ImapToken[]): SortCriterion[] {
   return out;
 }
 
-function parseReturn(items: readonly ImapToken[]): Pick<ParsedSort, 'returnOptions' | 'partial'> {
-  const returnOptions: SearchReturnOption[] = [];
-  let partial: ParsedSort['partial'] = null;
-  const r = new Args(items);
-  while (r.more()) {
-    const t = r.take('RETURN option');
-    const name = t.type === 'atom' ? t.value.toUpperCase() : '';
-    if (name === 'PARTIAL' && partial === null) {
-      // RFC 5267 4.4: PARTIAL low:high, 1-based positions in the sorted result ("partial-range =
-      // nz-number ":" nz-number"); like a sequence range, "10:1" is taken as "1:10".
-      const range = r.take('PARTIAL range');
-      const m = range.type === 'atom' ? /^([1-9][0-9]{0,9}):([1-9][0-9]{0,9})$/.exec(range.value) : null;
-      if (!m) throw new ImapSyntaxError('Invalid PARTIAL range');
-      const a = Number(m[1]);
-      const b = Number(m[2]);
-      if (a > MAX_PARTIAL || b > MAX_PARTIAL) throw new ImapSyntaxError('Invalid PARTIAL range');
-      partial = { first: Math.min(a, b), last: Math.max(a, b) };
-      continue;
-    }
-    if (!RETURN_OPTIONS.has(name as SearchReturnOption))
-      throw new ImapSyntaxError('Unknown SORT RETURN option');
-    if (!returnOptions.includes(name as SearchReturnOption)) returnOptions.push(name as SearchReturnOption);
-  }
-  // RFC 5267 4.4: PARTIAL and ALL together are a BAD.
-  if (partial !== null && returnOptions.includes('ALL'))
-    throw new ImapSyntaxError('PARTIAL and ALL cannot be combined');
-  checkUpdateOptions(returnOptions);
-  return { returnOptions, partial };
-}
-
 /** Everything after SORT: [RETURN (options)] (criteria) charset search-key *(SP search-key). */
 export function parseSortArgs(tokens: readonly ImapToken[]): ParsedSort {
   const args = new Args(tokens);
   let ret: Pick<ParsedSort, 'returnOptions' | 'partial'> = { returnOptions: null, partial: null };
   if (args.peekWord() === 'RETURN') {
     args.take('RETURN');
-    ret = parseReturn(args.list('RETURN options'));
+    ret = parseReturnOptions(args.list('RETURN options'), 'SORT');
   }
   const criteria = parseCriteria(args.list('sort criteria'));
   return { criteria, ...ret, ...searchPart(args, tokens) };

@@ -63,7 +63,7 @@ test('RFC 5267 4.3: UID SEARCH RETURN (UPDATE): flag changes, new mail and expun
   assert.deepEqual(esearch(await untagged(me, 'x2 STORE 2 -FLAGS.SILENT (\\Seen)')), [
     '* ESEARCH (TAG "A01") UID ADDTO (0 2)',
   ]);
-  // An expunge by the other session: REMOVEFROM after the EXPUNGE that reports it.
+  // An expunge by the other session: REMOVEFROM, before the EXPUNGE that reports it.
   await untagged(other, 'x3 STORE 3 +FLAGS.SILENT (\\Deleted)');
   await untagged(other, 'x4 EXPUNGE');
   const gone = await untagged(me, 'n3 NOOP');
@@ -81,6 +81,25 @@ test('RFC 5267 4.3: a sequence-number context reports sequence numbers; COUNT wi
   ]);
   await untagged(other, 'x UID STORE 3 +FLAGS (\\Flagged)');
   assert.deepEqual(esearch(await untagged(me, 'n NOOP')), ['* ESEARCH (TAG "B01") REMOVEFROM (0 3)']);
+});
+
+test('RFC 5267 4.3: an expunged message in a sequence-number context is REMOVEFROM with its number, before its EXPUNGE (imaptest search-context-update)', async () => {
+  const { me, other } = await mailbox();
+  assert.deepEqual(await untagged(me, 'E01 SEARCH RETURN (UPDATE) SEEN'), ['* ESEARCH (TAG "E01")']);
+  assert.deepEqual(esearch(await untagged(me, 'a STORE 2,4 +FLAGS.SILENT (\\Seen)')), [
+    '* ESEARCH (TAG "E01") ADDTO (0 2,4)',
+  ]);
+  // Our own EXPUNGE of 3 and 4: 4 leaves the result, named 4 (its number until the EXPUNGEs are read).
+  await untagged(me, 'b STORE 3:4 +FLAGS.SILENT (\\Deleted)');
+  assert.deepEqual(await untagged(me, 'c EXPUNGE'), [
+    '* ESEARCH (TAG "E01") REMOVEFROM (0 4)',
+    '* 4 EXPUNGE',
+    '* 3 EXPUNGE',
+  ]);
+  // Someone else's expunge of 2 (now still 2 here): the same, on the next NOOP.
+  await untagged(other, 'd STORE 2 +FLAGS.SILENT (\\Deleted)');
+  await untagged(other, 'e EXPUNGE');
+  assert.deepEqual(await untagged(me, 'f NOOP'), ['* ESEARCH (TAG "E01") REMOVEFROM (0 2)', '* 2 EXPUNGE']);
 });
 
 test('RFC 5267 4.3/4.4: a sorted context gives positions in sort order; PARTIAL limits them to its window', async () => {

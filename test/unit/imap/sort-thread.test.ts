@@ -152,3 +152,36 @@ test('RFC 5256 4: THREAD=REFERENCES and THREAD=ORDEREDSUBJECT', async () => {
   assert.equal(await line(send, 'd THREAD REFERENCES UTF-8 NOT FROM amy'), '* THREAD (6)(3 4)(1 5)');
   assert.equal(await line(send, 'e THREAD REFERENCES UTF-8 SUBJECT nothing'), '* THREAD');
 });
+
+test('RFC 5256 3 / RFC 5957: a group sorts by its name, the addr-mailbox of its start marker (imaptest sort-display-to, sort-addresses)', async () => {
+  const { store, bob } = await openTestStore();
+  const to = [
+    'foo bar <a@b.c>',
+    'b@c.d',
+    'd',
+    '=?iso-8859-1?q?foo_aar?= <e@f.g>',
+    '=?iso-8859-1?q?foo_car?= <f@g.h>',
+    'a: xx@xx.org, yy@yy.org;',
+    'z: aa@aa.org, bb@bb.org;',
+    'empty:;',
+  ];
+  let i = 0;
+  for (const t of to) {
+    i++;
+    await deliverText(
+      store,
+      bob,
+      `To: ${t}\r\nCc: ${i === 2 ? 'user2: blah@domain1.org;' : 'user1@x'}\r\n\r\n${i}\r\n`,
+      {
+        queueId: `Q${i}`,
+      },
+    );
+  }
+  const send = imapSession(store);
+  await send('l LOGIN bob@example.test x');
+  await send('s SELECT INBOX');
+  assert.match(await send('a SORT (DISPLAYTO) US-ASCII ALL'), /^\* SORT 6 2 3 8 4 1 5 7\r\n/);
+  assert.match(await send('b SORT (REVERSE DISPLAYTO) US-ASCII ALL'), /^\* SORT 7 5 1 4 8 3 2 6\r\n/);
+  // Cc of 2 is the group "user2": after every "user1" (ties in mailbox order), not first as "blah".
+  assert.match(await send('c SORT (CC) US-ASCII ALL'), /^\* SORT 1 3 4 5 6 7 8 2\r\n/);
+});

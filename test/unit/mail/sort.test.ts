@@ -81,8 +81,13 @@ test('RFC 5256 3 FROM/TO/CC: addr-mailbox of the first address; RFC 5957 display
   assert.equal(firstAddressKey('<bob@example.org>', true), 'bob@example.org');
   // As in the IMAP ENVELOPE (and Dovecot's DISPLAYFROM), an old-style trailing comment is the name.
   assert.equal(firstAddressKey('bob@example.org (Bob)', true), 'Bob');
-  assert.equal(firstAddressKey('Friends: ann@x, bob@y;', false), 'ann'); // group markers are skipped
-  assert.equal(firstAddressKey('undisclosed-recipients:;', false), '');
+  // RFC 3501 7.4.2: a group's first address structure is its start marker, whose addr-mailbox is the
+  // group name; it is the key for both forms (Dovecot; imaptest sort-addresses, sort-display-to).
+  assert.equal(firstAddressKey('Friends: ann@x, bob@y;', false), 'Friends');
+  assert.equal(firstAddressKey('Friends: ann@x, bob@y;', true), 'Friends');
+  assert.equal(firstAddressKey('user2: blah@domain1.org;', false), 'user2');
+  assert.equal(firstAddressKey('undisclosed-recipients:;', false), 'undisclosed-recipients');
+  assert.equal(firstAddressKey('empty:;', true), 'empty');
   assert.equal(firstAddressKey(undefined, true), '');
   assert.equal(firstAddressKey('<>', false), '');
 });

@@ -41,6 +41,8 @@ describe('modified UTF-7', () => {
     'caf\u00e9',
     '&A-',
     'tab\there',
+    // imaptest "atoms": every atom character; "&'+,-" is not modified BASE64.
+    "!#$&'+,-.0123456789:;<=>?@^_`|[}",
   ];
   for (const wire of bad) {
     test(`rejects ${JSON.stringify(wire)}`, () => {

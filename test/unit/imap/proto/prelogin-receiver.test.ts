@@ -166,3 +166,17 @@ describe('IMAP receiver before login', () => {
     ]);
   });
 });
+
+test('RFC 2971 3.3: the longest ID allowed (30 pairs, 30-octet fields, 1,024-octet values) is read before login (imaptest id)', () => {
+  const pairs = Array.from(
+    { length: 30 },
+    (_, i) => `"${String(i).padEnd(30, 'f')}" "${String(i).padEnd(1024, 'v')}"`,
+  );
+  const line = `a1234 ID (${pairs.join(' ')})`;
+  assert.ok(line.length > 31_800, String(line.length));
+  const r = new ImapCommandReceiver(preLogin);
+  r.push(Buffer.from(`${line}\r\nb NOOP\r\n`));
+  const first = r.next();
+  assert.equal(first?.kind, 'command');
+  assert.equal(r.next()?.kind, 'command');
+});
