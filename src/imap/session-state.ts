@@ -26,6 +26,10 @@ const AUTHENTICATED: readonly ImapCommandName[] = [
   'STATUS',
   'APPEND',
   'IDLE',
+  // RFC 4467 6: valid in the authenticated and selected states.
+  'GENURLAUTH',
+  'RESETKEY',
+  'URLFETCH',
 ];
 const SELECTED_ONLY: readonly ImapCommandName[] = [
   'CHECK',

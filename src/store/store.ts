@@ -9,6 +9,7 @@ import type { TlsPolicyStore } from './tls-policy-store.js';
 import type { SendingStore } from './sending-store.js';
 import type { TokenStore } from './token-store.js';
 import type { UploadStore } from './upload-store.js';
+import type { UrlAuthStore } from './urlauth-store.js';
 
 /**
  * 'active'; 'disabled' (`user disable`: no sign-in on any protocol, mail still accepted); 'removed'
@@ -166,6 +167,8 @@ export interface Store {
   readonly tokens: TokenStore;
   /** Outbound TLS policy state: MTA-STS cache, TLS-RPT counts (issue 10). */
   readonly tlsPolicy: TlsPolicyStore;
+  /** URLAUTH access keys per mailbox (IMAP GENURLAUTH/URLFETCH/RESETKEY, SMTP BURL). */
+  readonly urlauth: UrlAuthStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

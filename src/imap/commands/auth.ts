@@ -49,6 +49,9 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'UTF8=ACCEPT',
     'STATUS=SIZE',
     'BINARY',
+    // RFC 4467 GENURLAUTH/RESETKEY/URLFETCH and RFC 5524 URLFETCH parameters (commands/urlauth.ts).
+    'URLAUTH',
+    'URLAUTH=BINARY',
     `APPENDLIMIT=${policy.maxAppendSize}`,
   );
   return caps;

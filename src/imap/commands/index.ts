@@ -11,6 +11,7 @@ import { search } from './search.js';
 import * as sel from './select.js';
 import { sort, thread } from './sort.js';
 import { cancelUpdate } from './contexts.js';
+import * as urlauth from './urlauth.js';
 
 /** Reads a raw line for a command in progress (SASL response, IDLE's DONE). */
 export type LineHandler = (ctx: CommandContext, line: string) => Promise<Done | void> | Done | void;
@@ -67,6 +68,9 @@ export const HANDLERS: Record<
   COPY: messages.copyMove,
   MOVE: messages.copyMove,
   APPEND: messages.append,
+  GENURLAUTH: urlauth.genUrlAuth,
+  RESETKEY: urlauth.resetKey,
+  URLFETCH: urlauth.urlFetch,
 } satisfies Record<ImapCommandName, Handler> as unknown as Record<
   ImapCommandName,
   (ctx: CommandContext, cmd: ImapCommand) => Promise<Done | void> | Done | void

@@ -11,6 +11,7 @@ import {
 } from './parse-fetch.js';
 import { parseSearchArgs } from './parse-search.js';
 import { parseSortArgs, parseThreadArgs } from './parse-sort.js';
+import { parseGenUrlAuth, parseResetKey, parseUrlFetch } from './parse-urlauth.js';
 import { tagOf } from './literal-receiver.js';
 import type {
   AppendMessage,
@@ -195,6 +196,12 @@ function parseBody(name: string, args: Args, rest: ImapToken[]): ImapCommandBody
       return parseUid(args, rest);
     case 'ID':
       return parseId(args);
+    case 'GENURLAUTH':
+      return parseGenUrlAuth(args);
+    case 'RESETKEY':
+      return parseResetKey(args);
+    case 'URLFETCH':
+      return parseUrlFetch(args);
     default:
       throw new ImapSyntaxError(`Unknown command "${name.slice(0, 40)}"`);
   }

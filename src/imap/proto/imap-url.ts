@@ -174,8 +174,10 @@ function parseAccess(s: string): UrlAccess {
   const lower = s.toLowerCase();
   if (lower === 'authuser') return { kind: 'authuser' };
   if (lower === 'anonymous') return { kind: 'anonymous' };
-  // enc-user = 1*achar (RFC 5092 9): no ";", ":", "/", "@" unencoded.
-  const m = /^(submit|user)\+([A-Za-z0-9\-._~!$'()*+,&=%]+)$/i.exec(s);
+  // enc-user = 1*achar (RFC 5092 9): no ";", ":" or "/" unencoded. An unencoded "@" is not an achar
+  // either, but clients write "user+fred@example.com" (imaptest, Dovecot accept it): nothing follows
+  // the access identifier that it could be confused with, so it is accepted.
+  const m = /^(submit|user)\+([A-Za-z0-9\-._~!$'()*+,&=%@]+)$/i.exec(s);
   if (!m) throw new ImapSyntaxError('Invalid URLAUTH access identifier');
   const user = decodeComponent(m[2] as string, 'access user');
   return { kind: (m[1] as string).toLowerCase() as 'submit' | 'user', user };
