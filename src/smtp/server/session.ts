@@ -37,6 +37,7 @@ import {
   finishChunk,
   finishData,
   handleBdat,
+  handleBurl,
   handleData,
   writeFailureOf,
   type WriteFailure,
@@ -352,6 +353,11 @@ export class SmtpSession implements SessionCore {
           return handleBdat(this, state, cmd);
         }
         return discardChunk(this, cmd.size, REPLY.badSequence, state);
+      case 'BURL':
+        if (state.kind === 'mail' || state.kind === 'rcpt' || state.kind === 'bdat-wait') {
+          return handleBurl(this, state, cmd);
+        }
+        return this.reply(REPLY.badSequence);
       case 'AUTH':
         return handleAuth(this, cmd);
       case 'STARTTLS':
