@@ -236,9 +236,11 @@ function parseServer(s: string): Pick<ImapUrl, 'user' | 'auth' | 'host' | 'port'
     if (encUser.length > 0) user = decodeComponent(encUser, 'user');
     else if (auth === null) throw new ImapSyntaxError('Empty user in URL');
   }
-  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,=-]+)(?::([0-9]{0,5}))?$/.exec(hostport);
+  // A host name (IDNs in their A-label form) or an IP literal: RFC 3986's other reg-name characters
+  // and percent-encoding name no host a mail server has, and would not survive formatting.
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::([0-9]{0,5}))?$/.exec(hostport);
   if (!m) throw new ImapSyntaxError('Invalid host in URL');
-  const host = decodeComponent(m[1] as string, 'host').toLowerCase();
+  const host = (m[1] as string).toLowerCase();
   let port: number | null = null;
   if (m[2] !== undefined && m[2] !== '') {
     port = Number(m[2]);
