@@ -18,6 +18,7 @@ import {
   urlPart,
 } from '../urlauth.js';
 import { no, type CommandContext } from './context.js';
+import type { Done } from './index.js';
 import { accountOf, existingRef } from './mailboxes.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
@@ -64,13 +65,17 @@ export function genUrlAuth(ctx: CommandContext, cmd: Cmd<'GENURLAUTH'>): void {
   ctx.out.data([{ atom: 'GENURLAUTH' }, ...urls]);
 }
 
-/** RESETKEY (RFC 4467 6.2): new keys for one mailbox or all the user's; existing URLs stop working. */
-export function resetKey(ctx: CommandContext, cmd: Cmd<'RESETKEY'>): void {
+/**
+ * RESETKEY (RFC 4467 6.2): new keys for one mailbox or all the user's; existing URLs stop working.
+ * With a mailbox, the tagged OK names the mechanisms it now has keys for: [URLMECH INTERNAL].
+ */
+export function resetKey(ctx: CommandContext, cmd: Cmd<'RESETKEY'>): Done | void {
   const account = accountOf(ctx);
   for (const m of cmd.mechanisms) checkMechanism(m);
   const mailboxId = cmd.mailbox === null ? null : existingRef(ctx, cmd.mailbox).id;
   // Deleting is enough: the next GENURLAUTH makes a fresh random key.
   ctx.services.store.urlauth.resetKeys(account.id, mailboxId);
+  if (mailboxId !== null) return { code: { name: 'URLMECH', args: URLAUTH_MECHANISMS.join(' ') } };
 }
 
 /**

@@ -63,7 +63,7 @@ describe('GENURLAUTH / URLFETCH / RESETKEY', () => {
     // A token changed by one digit, and after RESETKEY the real one: NIL, the command still OK.
     const forged = url.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
     assert.match(await bob(`F URLFETCH "${forged}"`), /^\* URLFETCH "[^"]+" NIL\r\nF OK/);
-    assert.match(await bob('R RESETKEY INBOX'), /R OK/);
+    assert.match(await bob('R RESETKEY INBOX'), /R OK \[URLMECH INTERNAL\]/);
     assert.match(
       await bob(`F URLFETCH "${url}" "${partUrl}"`),
       /^\* URLFETCH "[^"]+" NIL "[^"]+" NIL\r\nF OK/,
