@@ -1,7 +1,7 @@
 // BURL (RFC 4468) in the SMTP session with a fake resolver: parsing, where it is offered, sequence, replies, size limit, BDAT mixing.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SmtpSession } from '../../../src/smtp/server/session.js';
+import { commandForLog, SmtpSession } from '../../../src/smtp/server/session.js';
 import { parseSmtpCommand } from '../../../src/smtp/server/command-parser.js';
 import { ProtocolError } from '../../../src/errors.js';
 import type { BurlFetch } from '../../../src/imap/urlauth.js';
@@ -117,4 +117,13 @@ describe('BURL in the session', () => {
     assert.match((await mx.send(`BURL ${GOOD} LAST\r\n`))[0] ?? '', /^500 5\.5\.2 /);
     assert.equal(anon.asked.length + mx.asked.length, 0);
   });
+});
+
+test('the log shows a BURL command without its URLAUTH token (RFC 4467 9: the token is the authorization)', () => {
+  assert.equal(
+    commandForLog(
+      Buffer.from(`BURL imap://b@h/INBOX/;UID=1;URLAUTH=submit+b:INTERNAL:${'ab'.repeat(32)} LAST\r\n`),
+    ),
+    'BURL imap://b@h/INBOX/;UID=1;URLAUTH=submit+b:INTERNAL:... LAST',
+  );
 });
