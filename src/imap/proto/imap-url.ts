@@ -3,6 +3,7 @@ import { decodeModifiedUtf7, encodeModifiedUtf7 } from './mailbox-name.js';
 import { parseSection } from './parse-fetch.js';
 import { tokenizeLine } from './tokenizer.js';
 import { ImapSyntaxError } from './types.js';
+import { IMAP_URL_MAX_LENGTH } from '../../config/limits.js';
 import type { Section } from './command-types.js';
 
 /**
@@ -19,8 +20,8 @@ import type { Section } from './command-types.js';
  * where the RFC says so); nothing here touches the store, the clock or the network.
  */
 
-/** Longest URL we parse: far above any real one (RFC 4467 URLs are ~200 chars), bounds the work per URL. */
-export const MAX_IMAP_URL_LENGTH = 8192;
+/** Longest URL we parse (config/limits.ts says why). */
+export const MAX_IMAP_URL_LENGTH = IMAP_URL_MAX_LENGTH;
 /** Largest nz-number / number (RFC 9051 9: 32-bit unsigned). */
 const MAX_NUMBER = 0xffffffff;
 

@@ -1,10 +1,11 @@
 // Arguments of GENURLAUTH, RESETKEY, URLFETCH (RFC 4467 6) and URLFETCH's RFC 5524 fetch parameters.
 import { Args } from './parse-args.js';
 import { ImapSyntaxError } from './types.js';
+import { IMAP_URLS_PER_COMMAND } from '../../config/limits.js';
 import type { ImapCommandBody, UrlFetchRequest } from './command-types.js';
 
-/** URLs per command: far above a client's need, bounds the work of one line. */
-const MAX_URLS = 100;
+/** URLs per command (config/limits.ts says why). */
+const MAX_URLS = IMAP_URLS_PER_COMMAND;
 
 /** RFC 4467 6.1: GENURLAUTH 1*(SP url-rump SP mechanism). */
 export function parseGenUrlAuth(args: Args): ImapCommandBody {

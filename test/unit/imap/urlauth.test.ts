@@ -110,6 +110,9 @@ describe('GENURLAUTH / URLFETCH / RESETKEY', () => {
     ];
     for (const [args, want] of rows) assert.match(await bob(`G GENURLAUTH ${args}`), want, args);
     assert.match(await bob('R RESETKEY Nope'), /R NO \[NONEXISTENT\]/);
+    // IMAP_URLS_PER_COMMAND (config/limits.ts) bounds one command.
+    assert.match(await bob(`F URLFETCH ${'"imap://h/x" '.repeat(101).trim()}`), /F BAD Too many URLs/);
+    assert.match(await bob(`F URLFETCH ${'"imap://h/x" '.repeat(100).trim()}`), /F OK/);
     assert.match(await bob('R RESETKEY INBOX XOAUTH'), /R NO/);
   });
 
