@@ -158,6 +158,14 @@ export const SESSION_ERROR_LIMIT = 20;
 export const IMAP_MAX_SEARCH_CONTEXTS = 8;
 
 /**
+ * IMAP URLs (RFC 5092) parsed for CATENATE, GENURLAUTH, URLFETCH and SMTP BURL: the longest one
+ * accepted, and how many URLs one GENURLAUTH/URLFETCH may carry. Real URLAUTH URLs are ~200 octets
+ * and clients send one or two per command; the bounds keep one command's parsing and store reads small.
+ */
+export const IMAP_URL_MAX_LENGTH = 8192;
+export const IMAP_URLS_PER_COMMAND = 100;
+
+/**
  * Bodies smaller than this stay in memory while streaming; bigger ones spill to a spool file.
  * 256 KiB: most mail is far smaller, so the common case never touches the spool, while the
  * memory held by 1000 connections mid-DATA stays bounded (~256 MiB worst case).

@@ -30,6 +30,10 @@ const AUTHENTICATED: readonly ImapCommandName[] = [
   'NOTIFY',
   // RFC 4978 5: command-auth, so valid when authenticated and when selected.
   'COMPRESS',
+  // RFC 4467 6: valid in the authenticated and selected states.
+  'GENURLAUTH',
+  'RESETKEY',
+  'URLFETCH',
 ];
 const SELECTED_ONLY: readonly ImapCommandName[] = [
   'CHECK',

@@ -1,4 +1,5 @@
 // `mailroom serve`: builds the store, TLS, SMTP services and listeners from the config; start-up, reload (SIGHUP) and clean shutdown.
+import { fetchForSubmit } from '../imap/urlauth.js';
 import type { Socket } from 'node:net';
 import { createAuthenticators, timerSleep, type AuthenticateBearer } from '../auth/authenticator.js';
 import { SHUTDOWN_GRACE_MS, SPOOL_MEMORY_THRESHOLD } from '../config/limits.js';
@@ -146,6 +147,8 @@ export function createSmtpServices(options: {
     openSpool: () => createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD),
     deliver: options.onDeliver ?? ((request) => store.deliver(request)),
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
+    // RFC 4468 BURL on submission: URLAUTH URLs are checked against the store's keys (imap/urlauth.ts).
+    burl: (url, account) => fetchForSubmit(store, url, account, now()),
     now,
     ...(storage ? { storageLow: () => storage.check() } : {}),
     ...(options.inbound ? { inbound: options.inbound } : {}),

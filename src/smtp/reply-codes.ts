@@ -82,6 +82,12 @@ export const REPLY = {
   // RFC 5321 4.2.2 553 (mailbox name not allowed) + RFC 3463 5.7.1 (not authorized): submission sender check.
   senderNotOwned: r(553, '5.7.1', 'Sender address not owned by the authenticated user'),
   unknownParameter: r(555, '5.5.4', 'Unsupported MAIL/RCPT parameter'),
+  // RFC 4468 6: a URL that is not an IMAP URLAUTH URL for submit+<this user> gets 554 5.7.0; one that
+  // is but does not resolve (bad token, expired, RESETKEY, no such message) 554 5.6.6, "message
+  // content not available" (the code RFC 4468 registers).
+  burlNotAuthorized: r(554, '5.7.0', 'BURL needs an IMAP URLAUTH URL with submit+ access for you'),
+  burlUnavailable: r(554, '5.6.6', 'IMAP URL resolution failed'),
+  burlNeedsAuth: r(530, '5.7.0', 'Authentication required for BURL'),
 } as const;
 
 export function greetingReply(hostname: string): Reply {

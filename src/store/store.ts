@@ -10,6 +10,7 @@ import type { SendingStore } from './sending-store.js';
 import type { TokenStore } from './token-store.js';
 import type { ReceivedTrace, TraceStore } from './trace-store.js';
 import type { UploadStore } from './upload-store.js';
+import type { UrlAuthStore } from './urlauth-store.js';
 
 /**
  * 'active'; 'disabled' (`user disable`: no sign-in on any protocol, mail still accepted); 'removed'
@@ -171,6 +172,8 @@ export interface Store {
   readonly tlsPolicy: TlsPolicyStore;
   /** Message timelines (`mailroom trace`) and admin actions, kept for [retention]. */
   readonly trace: TraceStore;
+  /** URLAUTH access keys per mailbox (IMAP GENURLAUTH/URLFETCH/RESETKEY, SMTP BURL). */
+  readonly urlauth: UrlAuthStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

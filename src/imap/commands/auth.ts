@@ -60,6 +60,9 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'CATENATE',
     // RFC 4978: the connection deflates both ways after COMPRESS DEFLATE (net/deflate-connection.ts).
     'COMPRESS=DEFLATE',
+    // RFC 4467 GENURLAUTH/RESETKEY/URLFETCH and RFC 5524 URLFETCH parameters (commands/urlauth.ts).
+    'URLAUTH',
+    'URLAUTH=BINARY',
     `APPENDLIMIT=${policy.maxAppendSize}`,
   );
   return caps;

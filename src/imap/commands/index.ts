@@ -13,6 +13,7 @@ import * as sel from './select.js';
 import { sort, thread } from './sort.js';
 import { cancelUpdate } from './contexts.js';
 import { notify } from './notify.js';
+import * as urlauth from './urlauth.js';
 
 /** Reads a raw line for a command in progress (SASL response, IDLE's DONE). */
 export type LineHandler = (ctx: CommandContext, line: string) => Promise<Done | void> | Done | void;
@@ -71,6 +72,9 @@ export const HANDLERS: Record<
   MOVE: messages.copyMove,
   APPEND: append,
   NOTIFY: notify,
+  GENURLAUTH: urlauth.genUrlAuth,
+  RESETKEY: urlauth.resetKey,
+  URLFETCH: urlauth.urlFetch,
 } satisfies Record<ImapCommandName, Handler> as unknown as Record<
   ImapCommandName,
   (ctx: CommandContext, cmd: ImapCommand) => Promise<Done | void> | Done | void

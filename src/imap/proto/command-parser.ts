@@ -12,6 +12,7 @@ import {
 import { parseSearchArgs } from './parse-search.js';
 import { parseNotifyArgs } from './parse-notify.js';
 import { parseSortArgs, parseThreadArgs } from './parse-sort.js';
+import { parseGenUrlAuth, parseResetKey, parseUrlFetch } from './parse-urlauth.js';
 import { tagOf } from './literal-receiver.js';
 import type {
   AppendMessage,
@@ -205,6 +206,12 @@ function parseBody(name: string, args: Args, rest: ImapToken[]): ImapCommandBody
       return parseId(args);
     case 'NOTIFY':
       return { name, ...parseNotifyArgs(args) };
+    case 'GENURLAUTH':
+      return parseGenUrlAuth(args);
+    case 'RESETKEY':
+      return parseResetKey(args);
+    case 'URLFETCH':
+      return parseUrlFetch(args);
     default:
       throw new ImapSyntaxError(`Unknown command "${name.slice(0, 40)}"`);
   }

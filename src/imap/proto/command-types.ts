@@ -159,6 +159,15 @@ export interface StoreAction {
   flags: string[];
 }
 
+/** One URL of URLFETCH: plain (RFC 4467 6.3) or with RFC 5524 3 parameters (`extended`). */
+export interface UrlFetchRequest {
+  url: string;
+  extended: boolean;
+  body: boolean;
+  binary: boolean;
+  bodyPartStructure: boolean;
+}
+
 /** Every command, without its tag. */
 export type ImapCommandBody =
   | {
@@ -215,7 +224,11 @@ export type ImapCommandBody =
   | { name: 'COPY' | 'MOVE'; uid: boolean; set: SequenceSet; mailbox: string }
   | { name: 'ID'; params: Array<[string, string | null]> | null }
   /** RFC 5465 3.1: NOTIFY NONE (set null) or NOTIFY SET. */
-  | ({ name: 'NOTIFY' } & NotifyArgs);
+  | ({ name: 'NOTIFY' } & NotifyArgs)
+  /** RFC 4467 6: URLAUTH. */
+  | { name: 'GENURLAUTH'; pairs: Array<{ rump: string; mechanism: string }> }
+  | { name: 'RESETKEY'; mailbox: string | null; mechanisms: string[] }
+  | { name: 'URLFETCH'; urls: UrlFetchRequest[] };
 
 export type ImapCommand = ImapCommandBody & { tag: string };
 

@@ -3,6 +3,7 @@ import { decodeModifiedUtf7, encodeModifiedUtf7 } from './mailbox-name.js';
 import { parseSection } from './parse-fetch.js';
 import { tokenizeLine } from './tokenizer.js';
 import { ImapSyntaxError } from './types.js';
+import { IMAP_URL_MAX_LENGTH } from '../../config/limits.js';
 import type { Section } from './command-types.js';
 
 /**
@@ -19,8 +20,8 @@ import type { Section } from './command-types.js';
  * where the RFC says so); nothing here touches the store, the clock or the network.
  */
 
-/** Longest URL we parse: far above any real one (RFC 4467 URLs are ~200 chars), bounds the work per URL. */
-export const MAX_IMAP_URL_LENGTH = 8192;
+/** Longest URL we parse (config/limits.ts says why). */
+export const MAX_IMAP_URL_LENGTH = IMAP_URL_MAX_LENGTH;
 /** Largest nz-number / number (RFC 9051 9: 32-bit unsigned). */
 const MAX_NUMBER = 0xffffffff;
 
@@ -174,8 +175,10 @@ function parseAccess(s: string): UrlAccess {
   const lower = s.toLowerCase();
   if (lower === 'authuser') return { kind: 'authuser' };
   if (lower === 'anonymous') return { kind: 'anonymous' };
-  // enc-user = 1*achar (RFC 5092 9): no ";", ":", "/", "@" unencoded.
-  const m = /^(submit|user)\+([A-Za-z0-9\-._~!$'()*+,&=%]+)$/i.exec(s);
+  // enc-user = 1*achar (RFC 5092 9): no ";", ":" or "/" unencoded. An unencoded "@" is not an achar
+  // either, but clients write "user+fred@example.com" (imaptest, Dovecot accept it): nothing follows
+  // the access identifier that it could be confused with, so it is accepted.
+  const m = /^(submit|user)\+([A-Za-z0-9\-._~!$'()*+,&=%@]+)$/i.exec(s);
   if (!m) throw new ImapSyntaxError('Invalid URLAUTH access identifier');
   const user = decodeComponent(m[2] as string, 'access user');
   return { kind: (m[1] as string).toLowerCase() as 'submit' | 'user', user };
@@ -234,9 +237,11 @@ function parseServer(s: string): Pick<ImapUrl, 'user' | 'auth' | 'host' | 'port'
     if (encUser.length > 0) user = decodeComponent(encUser, 'user');
     else if (auth === null) throw new ImapSyntaxError('Empty user in URL');
   }
-  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,=-]+)(?::([0-9]{0,5}))?$/.exec(hostport);
+  // A host name (IDNs in their A-label form) or an IP literal: RFC 3986's other reg-name characters
+  // and percent-encoding name no host a mail server has, and would not survive formatting.
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::([0-9]{0,5}))?$/.exec(hostport);
   if (!m) throw new ImapSyntaxError('Invalid host in URL');
-  const host = decodeComponent(m[1] as string, 'host').toLowerCase();
+  const host = (m[1] as string).toLowerCase();
   let port: number | null = null;
   if (m[2] !== undefined && m[2] !== '') {
     port = Number(m[2]);

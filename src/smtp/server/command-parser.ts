@@ -11,6 +11,8 @@ export type SmtpCommand =
   | { verb: 'DATA' }
   /** size is Infinity when it does not fit a safe integer: certainly over any limit. */
   | { verb: 'BDAT'; size: number; last: boolean }
+  /** RFC 4468 3: BURL SP absolute-URI [SP end-marker]. */
+  | { verb: 'BURL'; url: string; last: boolean }
   | { verb: 'RSET' }
   | { verb: 'NOOP' }
   | { verb: 'QUIT' }
@@ -45,13 +47,15 @@ export function parseSmtpCommand(input: Buffer | string): SmtpCommand | Protocol
   if (end > 0 && bytes[end - 1] === 0x0a) end--;
   if (end > 0 && bytes[end - 1] === 0x0d) end--;
   bytes = bytes.subarray(0, end);
+  // AUTH lines carry SASL responses, BURL lines URLAUTH URLs (RFC 4467 tokens, RFC 5092 names):
+  // both outgrow 512 octets, so both get the AUTH limit (RFC 4954 4).
   const isAuth =
     bytes.length >= 4 &&
     bytes
       .subarray(0, 5)
       .toString('latin1')
       .toUpperCase()
-      .match(/^AUTH( |$)/);
+      .match(/^(AUTH|BURL)( |$)/);
   if (bytes.length + 2 > (isAuth ? MAX_AUTH_LINE : MAX_COMMAND_LINE)) return ERR_TOO_LONG();
   let eightBit = false;
   for (const b of bytes) {
@@ -99,6 +103,12 @@ export function parseSmtpCommand(input: Buffer | string): SmtpCommand | Protocol
       return { verb, topic: rest.trim() };
     case 'BDAT':
       return parseBdat(rest);
+    case 'BURL': {
+      // RFC 4468 3: "BURL" SP absolute-URI [SP end-marker]; the URL has no spaces (RFC 3986).
+      const m = /^([\x21-\x7e]+)(?: (LAST))? *$/i.exec(rest);
+      if (!m) return ERR_SYNTAX('Syntax: BURL imap-url [LAST]');
+      return { verb: 'BURL', url: m[1] as string, last: m[2] !== undefined };
+    }
     case 'AUTH': {
       // RFC 4954 4: AUTH mechanism [initial-response]
       const parts = rest.split(' ');

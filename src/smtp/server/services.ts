@@ -3,6 +3,7 @@ import type { DeliveryRequest, SpooledBody } from '../../store/store.js';
 import type { Authenticate } from '../../auth/authenticator.js';
 import type { SubmissionLimits } from '../../abuse/rate-limits.js';
 import type { InboundChecks } from '../../inbound/checks.js';
+import type { BurlFetch } from '../../imap/urlauth.js';
 
 /** The three SMTP roles of CONTRACT.md; they differ only in policy. */
 export type SmtpRole = 'mx' | 'submission' | 'submissions';
@@ -105,6 +106,11 @@ export interface SmtpServices {
    * neither authenticated nor in trusted_networks. Absent (tools, tests that do not care): no checks.
    */
   inbound?: InboundChecks;
+  /**
+   * BURL (RFC 4468): the octets an IMAP URLAUTH URL names, fetched from the store for `account` (the
+   * URL must carry submit+<account> access, imap/urlauth.ts). Absent: BURL is not offered.
+   */
+  burl?(url: string, account: string): Promise<BurlFetch>;
   /** A new queue id (also written in the Received header); injected so tests are exact. */
   newQueueId(): string;
   now(): Date;

@@ -73,9 +73,10 @@ const always: SmtpVerb[] = ['NOOP', 'QUIT', 'RSET', 'HELP', 'VRFY'];
 export const ALLOWED_VERBS: Readonly<Record<CommandState['kind'], ReadonlySet<SmtpVerb>>> = {
   connected: new Set<SmtpVerb>([...always, 'EHLO', 'HELO']),
   ready: new Set<SmtpVerb>([...always, 'EHLO', 'HELO', 'MAIL', 'STARTTLS', 'AUTH']),
-  mail: new Set<SmtpVerb>([...always, 'EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT']),
-  rcpt: new Set<SmtpVerb>([...always, 'EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT']),
-  'bdat-wait': new Set<SmtpVerb>(['NOOP', 'QUIT', 'RSET', 'HELP', 'BDAT']),
+  mail: new Set<SmtpVerb>([...always, 'EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT', 'BURL']),
+  rcpt: new Set<SmtpVerb>([...always, 'EHLO', 'HELO', 'RCPT', 'DATA', 'BDAT', 'BURL']),
+  // RFC 4468 3: BURL and BDAT chunks may be mixed to build one message.
+  'bdat-wait': new Set<SmtpVerb>(['NOOP', 'QUIT', 'RSET', 'HELP', 'BDAT', 'BURL']),
   // RFC 5321 3.1: after a 554 greeting the client may only QUIT; anything else gets 503.
   refused: new Set<SmtpVerb>(['QUIT']),
 };

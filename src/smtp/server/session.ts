@@ -37,6 +37,7 @@ import {
   finishChunk,
   finishData,
   handleBdat,
+  handleBurl,
   handleData,
   writeFailureOf,
   type WriteFailure,
@@ -352,6 +353,11 @@ export class SmtpSession implements SessionCore {
           return handleBdat(this, state, cmd);
         }
         return discardChunk(this, cmd.size, REPLY.badSequence, state);
+      case 'BURL':
+        if (state.kind === 'mail' || state.kind === 'rcpt' || state.kind === 'bdat-wait') {
+          return handleBurl(this, state, cmd);
+        }
+        return this.reply(REPLY.badSequence);
       case 'AUTH':
         return handleAuth(this, cmd);
       case 'STARTTLS':
@@ -390,7 +396,7 @@ const MAX_LOGGED_COMMAND = 200;
 
 /**
  * The command line as the log shows it: AUTH keeps only its mechanism (the initial response is a
- * credential, RFC 4954 4), everything else its text (MAIL FROM and RCPT TO carry the addresses an
+ * credential, RFC 4954 4), BURL loses its URLAUTH token, everything else its text (MAIL FROM and RCPT TO carry the addresses an
  * admin greps for), cut to MAX_LOGGED_COMMAND.
  */
 export function commandForLog(line: Buffer): string {
@@ -398,5 +404,7 @@ export function commandForLog(line: Buffer): string {
     .toString('latin1', 0, Math.min(line.length, MAX_LOGGED_COMMAND + 2))
     .replace(/\r?\n$/, '');
   if (/^auth(?:\s|$)/i.test(text)) return text.split(/\s+/, 2).join(' ');
+  // A BURL URL's URLAUTH token lets anyone holding it fetch the message (RFC 4467 9): never logged.
+  if (/^burl\s/i.test(text)) return text.replace(/(;urlauth=[^:\s]*:[^:\s]*:)[0-9a-f]+/i, '$1...');
   return text.length > MAX_LOGGED_COMMAND ? `${text.slice(0, MAX_LOGGED_COMMAND)}...` : text;
 }

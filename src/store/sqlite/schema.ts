@@ -455,6 +455,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE mailbox_messages ADD COLUMN saved_at INTEGER;
   UPDATE mailbox_messages SET saved_at = received_at;
   `,
+  // 22 (issue 12): URLAUTH access keys (RFC 4467 7, the INTERNAL mechanism), one per mailbox, made on first
+  // GENURLAUTH and deleted by RESETKEY. Keyed by mailbox id, not name: a URL to a deleted (or renamed and
+  // re-created) mailbox must not become valid for the new one, and deleting the mailbox drops its key.
+  `
+  CREATE TABLE urlauth_keys (
+    mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+    key BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -40,6 +40,7 @@ import { SqliteDkimStore } from './dkim-store.js';
 import { SqliteTokenStore } from './token-store.js';
 import { SqliteTraceStore } from './trace-store.js';
 import { SqliteTlsPolicyStore } from './tls-policy-store.js';
+import { SqliteUrlAuthStore } from './urlauth-store.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
 import { cachedPrepare, type Prepare } from './statements.js';
@@ -97,6 +98,7 @@ export class SqliteStore implements Store {
   readonly tokens: SqliteTokenStore;
   readonly trace: SqliteTraceStore;
   readonly tlsPolicy: SqliteTlsPolicyStore;
+  readonly urlauth: SqliteUrlAuthStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
@@ -191,6 +193,7 @@ export class SqliteStore implements Store {
     this.tokens = new SqliteTokenStore(context);
     this.trace = new SqliteTraceStore(context);
     this.tlsPolicy = new SqliteTlsPolicyStore(context);
+    this.urlauth = new SqliteUrlAuthStore(context);
   }
 
   /** WAL, pragmas, migrations; returns where the pre-upgrade copy went (null: no upgrade). */

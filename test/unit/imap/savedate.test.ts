@@ -82,7 +82,7 @@ test('RFC 8514 4: SEARCH SAVEDBEFORE, SAVEDON, SAVEDSINCE (the day, in UTC) and 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-test('migration (schema.ts 22): rows saved before save dates were kept take their internal date', async () => {
+test('migration (schema.ts 21): rows saved before save dates were kept take their internal date', async () => {
   const at = MIGRATIONS.findIndex((m) => m.includes('ADD COLUMN saved_at'));
   assert.ok(at > 0);
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-savedate-'));
@@ -94,7 +94,7 @@ test('migration (schema.ts 22): rows saved before save dates were kept take thei
     receivedAt: new Date('2025-03-04T05:06:07Z'),
   });
   await store.close();
-  // Back to the schema before migration 22, as a data directory of the previous release has it.
+  // Back to the schema before migration 21, as a data directory of the previous release has it.
   const db = new Database(join(dir, 'mailroom.db'));
   db.exec('ALTER TABLE mailbox_messages DROP COLUMN saved_at');
   db.pragma(`user_version = ${at}`);

@@ -259,3 +259,54 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
   });
   core.reply(queuedReply(queueId));
 }
+
+/**
+ * BURL url [LAST] (RFC 4468 3): appends what an IMAP URLAUTH URL names to the message being built,
+ * like a BDAT chunk whose octets come from the store; BURL and BDAT may be mixed. LAST ends the
+ * message, stored and fsynced before the 250 like DATA. Any failure ends the transaction (RFC 4468
+ * 3: the message data would be incomplete; the client starts again after RSET/MAIL).
+ */
+export async function handleBurl(
+  core: SessionCore,
+  state: Extract<CommandState, { kind: 'mail' | 'rcpt' | 'bdat-wait' }>,
+  cmd: Extract<SmtpCommand, { verb: 'BURL' }>,
+): Promise<void> {
+  const fetch = core.services.burl;
+  if (!fetch || core.policy.role === 'mx') return core.reply(REPLY.commandUnrecognized);
+  if (core.authenticatedAs === null) return core.reply(REPLY.burlNeedsAuth);
+  if (state.kind === 'mail') return core.reply(REPLY.noValidRecipients);
+  const tx = state.tx;
+  let result: Awaited<ReturnType<typeof fetch>>;
+  try {
+    result = await fetch(cmd.url, core.authenticatedAs);
+  } catch (error) {
+    resetTransaction(core);
+    core.event({ kind: 'service-error', operation: 'burl', error });
+    return core.reply(REPLY.storageError);
+  }
+  if (result.kind !== 'ok') {
+    resetTransaction(core);
+    core.event({ kind: 'message-refused', reason: 'burl' });
+    return core.reply(result.kind === 'unavailable' ? REPLY.burlUnavailable : REPLY.burlNotAuthorized);
+  }
+  const bytes = result.bytes;
+  if (tx.bdatSize + bytes.length > core.policy.maxMessageSize) {
+    resetTransaction(core);
+    core.event({ kind: 'message-refused', reason: 'too-big' });
+    return core.reply(REPLY.messageTooBig);
+  }
+  const spool = tx.spool ?? openTxSpool(core, tx);
+  try {
+    await spool.write(bytes);
+  } catch (error) {
+    resetTransaction(core);
+    core.event({ kind: 'service-error', operation: 'spool.write', error });
+    return refuseStorage(core, writeFailureOf(error));
+  }
+  tx.bdatSize += bytes.length;
+  if (!cmd.last) {
+    core.state = { kind: 'bdat-wait', tx, spool };
+    return core.reply(chunkReply(bytes.length));
+  }
+  await storeMessage(core, tx, spool);
+}

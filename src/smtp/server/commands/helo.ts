@@ -15,6 +15,8 @@ export function ehloExtensions(core: SessionCore): string[] {
   if (authAllowed(core)) ext.push('AUTH PLAIN LOGIN'); // RFC 4954
   // RFC 8689 2: REQUIRETLS is offered only in a TLS session (it promises TLS-protected relaying onwards).
   if (core.peer.secure) ext.push('REQUIRETLS');
+  // RFC 4468 3: BURL with the URL schemes we resolve; submission only (it needs an authenticated user).
+  if (core.policy.role !== 'mx' && core.services.burl) ext.push('BURL imap');
   ext.push('CHUNKING', 'BINARYMIME', 'DSN', 'HELP'); // RFC 3030, RFC 3030, RFC 3461
   return ext;
 }
