@@ -2,11 +2,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deliverText, imapSession, openTestStore } from '../../helpers/imap-session.js';
-import { MIGRATIONS } from '../../../src/store/sqlite/schema.js';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 
 /** The store's clock: the test moves it between steps. */
@@ -80,33 +80,33 @@ test('RFC 8514 4: SEARCH SAVEDBEFORE, SAVEDON, SAVEDSINCE (the day, in UTC) and 
 });
 
 const dirs: string[] = [];
+/** A data directory made by the code of schema 13 (test/fixtures/datadir-v13-make.txt). */
+const FIXTURE_V13 = fileURLToPath(new URL('../../fixtures/datadir-v13', import.meta.url));
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-test('migration (schema.ts 21): rows saved before save dates were kept take their internal date', async () => {
-  const at = MIGRATIONS.findIndex((m) => m.includes('ADD COLUMN saved_at'));
-  assert.ok(at > 0);
+test('migration (schema.ts 21): a data directory from before save dates (the schema-13 fixture) gives each message its internal date', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-savedate-'));
   dirs.push(dir);
-  let store = openSqliteStore({ dataDir: dir, clock: () => new Date('2026-11-23T10:00:00Z') });
-  store.addDomain('example.test');
-  const bob = store.addAccount('bob@example.test', 'unused').id;
-  await deliverText(store, bob, 'Subject: Before\r\n\r\nx\r\n', {
-    receivedAt: new Date('2025-03-04T05:06:07Z'),
-  });
-  await store.close();
-  // Back to the schema before migration 21, as a data directory of the previous release has it.
-  const db = new Database(join(dir, 'mailroom.db'));
-  db.exec('ALTER TABLE mailbox_messages DROP COLUMN saved_at');
-  db.pragma(`user_version = ${at}`);
-  db.close();
-  store = openSqliteStore({ dataDir: dir });
+  cpSync(FIXTURE_V13, dir, { recursive: true });
+  const old = new Database(join(dir, 'mailroom.db'), { readonly: true });
+  const internal = old
+    .prepare(
+      "SELECT mm.uid, mm.received_at FROM mailbox_messages mm JOIN mailboxes b ON b.id = mm.mailbox_id JOIN accounts a ON a.id = b.account_id WHERE a.address = 'bob@example.test' AND b.name = 'INBOX' ORDER BY mm.uid",
+    )
+    .all() as { uid: number; received_at: number }[];
+  old.close();
+  assert.ok(internal.length > 0);
+  const store = openSqliteStore({ dataDir: dir });
   try {
-    const send = imapSession(store);
-    await send('l LOGIN bob@example.test x');
-    await send('s SELECT INBOX');
-    assert.match(
-      await send('f FETCH 1 (SAVEDATE)'),
-      /^\* 1 FETCH \(SAVEDATE " 4-Mar-2025 05:06:07 \+0000"\)/,
+    const inbox = store.getMailbox(store.getAccount('bob@example.test')!.id, 'INBOX')!;
+    const db = new Database(join(dir, 'mailroom.db'), { readonly: true });
+    const saved = db
+      .prepare('SELECT uid, saved_at FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid')
+      .all(inbox.id) as { uid: number; saved_at: number }[];
+    db.close();
+    assert.deepEqual(
+      saved,
+      internal.map((r) => ({ uid: r.uid, saved_at: r.received_at })),
     );
   } finally {
     await store.close();
