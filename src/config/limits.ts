@@ -552,3 +552,4 @@ export * from './limits-abuse.js';
 export * from './limits-trust.js';
 export * from './limits-accounts.js';
 export * from './limits-observability.js';
+export * from './limits-acme.js';
