@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { startDnsFixture, type DnsFixture } from '../helpers/dns-fixture.js';
+import { startDnsFixture } from '../helpers/dns-fixture.js';
 import { RawImap } from '../helpers/imap-raw.js';
 import { createMailroom, type MailroomInstance } from '../helpers/mailroom-process.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
@@ -44,45 +44,50 @@ function peerCertificate(port: number): Promise<PeerCertificate> {
   });
 }
 
+/** Each resource is registered for cleanup as soon as it exists, so a start that fails leaves nothing running. */
 async function startWithAcme(
+  cleanups: (() => Promise<unknown>)[],
   validitySeconds: number,
   acmeToml: (pebble: Pebble) => string,
   enable: ('imaps' | 'http' | 'https')[],
-): Promise<{ instance: MailroomInstance; pebble: Pebble; dns: DnsFixture }> {
+): Promise<MailroomInstance> {
   const dns = await startDnsFixture({ [HOST]: { a: ['127.0.0.1'] } });
+  cleanups.push(() => dns.close());
   const instance = await createMailroom({ hostname: HOST, enable });
+  cleanups.push(() => instance.cleanup());
   const pebble = await startPebble({
     httpPort: instance.ports.http ?? 9,
     tlsPort: instance.ports.https ?? 9,
     dnsServer: dns.address,
     validitySeconds,
   });
+  cleanups.unshift(() => pebble.stop());
   appendFileSync(instance.configPath, `\n[acme]\n${acmeToml(pebble)}\n`);
   if (enable.includes('imaps')) {
     instance.cli(['domain', 'add', 'example.test']);
     instance.cli(['user', 'add', USER, '--password', PASSWORD]);
   }
   await instance.start();
-  return { instance, pebble, dns };
+  return instance;
+}
+
+async function cleanUp(cleanups: (() => Promise<unknown>)[]): Promise<void> {
+  for (const run of cleanups.splice(0).reverse()) await run();
 }
 
 describe('ACME over HTTP-01 against pebble: issue, renew, live swap', () => {
   let instance: MailroomInstance;
-  let pebble: Pebble;
-  let dns: DnsFixture;
+  const cleanups: (() => Promise<unknown>)[] = [];
   before(async () => {
     // 6 s certificates: renewed 4 s after issue (two thirds), so the test sees a renewal.
-    ({ instance, pebble, dns } = await startWithAcme(
+    instance = await startWithAcme(
+      cleanups,
       6,
       (p) => `directory = "${p.directory}"\nemail = "admin@example.test"\nca_file = "${p.caFile}"`,
       ['imaps', 'http'],
-    ));
+    );
   });
-  after(async () => {
-    await instance?.cleanup();
-    await pebble?.stop();
-    await dns?.close();
-  });
+  after(() => cleanUp(cleanups));
 
   test('a certificate is issued and served on IMAPS and SMTP; renewed and swapped live; an open session goes on', async () => {
     const issued = JSON.parse(await waitFor(instance, 'acme-issued')) as {
@@ -120,20 +125,16 @@ describe('ACME over HTTP-01 against pebble: issue, renew, live swap', () => {
 
 describe('ACME over TLS-ALPN-01 (RFC 8737) on [https] against pebble', () => {
   let instance: MailroomInstance;
-  let pebble: Pebble;
-  let dns: DnsFixture;
+  const cleanups: (() => Promise<unknown>)[] = [];
   before(async () => {
-    ({ instance, pebble, dns } = await startWithAcme(
+    instance = await startWithAcme(
+      cleanups,
       3600,
       (p) => `directory = "${p.directory}"\nchallenge = "tls-alpn-01"\nca_file = "${p.caFile}"`,
       ['https'],
-    ));
+    );
   });
-  after(async () => {
-    await instance?.cleanup();
-    await pebble?.stop();
-    await dns?.close();
-  });
+  after(() => cleanUp(cleanups));
 
   test('the acme-tls/1 handshake is answered and the certificate issued, then served on [https]', async () => {
     await waitFor(instance, 'acme-issued');
