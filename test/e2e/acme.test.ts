@@ -1,6 +1,7 @@
 // ACME (issue 11, RFC 8555) against Debian's pebble on loopback: a certificate issued over HTTP-01, renewed at two thirds of its life and swapped in live while a TLS session goes on; TLS-ALPN-01 (RFC 8737) on [https].
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
@@ -42,6 +43,25 @@ function peerCertificate(port: number): Promise<PeerCertificate> {
     );
     socket.once('error', fail);
   });
+}
+
+/** The certificate an SMTP STARTTLS upgrade on `port` sees. */
+async function starttlsCertificate(port: number): Promise<PeerCertificate> {
+  const mx = await RawImap.open(port); // reads the 220 greeting
+  const reply = async (command: string): Promise<string> => {
+    mx.write(`${command}\r\n`);
+    for (;;) {
+      const line = await mx.line();
+      if (!/^\d{3}-/.test(line)) return line;
+    }
+  };
+  assert.match(await reply('EHLO client.example'), /^250 /);
+  assert.match(await reply('STARTTLS'), /^220 /);
+  const upgraded = tlsConnect({ socket: mx.socket, servername: HOST, rejectUnauthorized: false });
+  await once(upgraded, 'secureConnect');
+  const cert = upgraded.getPeerCertificate();
+  upgraded.destroy();
+  return cert;
 }
 
 /** Each resource is registered for cleanup as soon as it exists, so a start that fails leaves nothing running. */
@@ -118,8 +138,11 @@ describe('ACME over HTTP-01 against pebble: issue, renew, live swap', () => {
     assert.equal((await session.command('SELECT INBOX')).status, 'OK');
     assert.equal((await session.command('NOOP')).status, 'OK');
     session.socket.destroy();
-    // No restart: the one process did all of it.
+    // SMTP STARTTLS (RFC 3207) after the swap gets the renewed certificate too.
+    assert.equal((await starttlsCertificate(instance.ports.smtp)).serialNumber, renewed.serialNumber);
+    // No restart: the one process did all of it; and it still stops cleanly (no ACME timer holds it).
     assert.equal(instance.output.filter((l) => l.includes('"msg":"ready"')).length, 1);
+    assert.equal(await instance.kill('SIGTERM'), 0);
   });
 });
 
