@@ -74,8 +74,17 @@ export function startAcmeManager(options: AcmeManagerOptions): AcmeManager {
         },
         renewed ? 'acme certificate renewed' : 'acme certificate issued',
       );
-      // Every listener, the same way as SIGHUP: new handshakes get it, open sessions keep theirs.
-      await options.onCertificate();
+      // Every listener, the same way as SIGHUP: new handshakes get it, open sessions keep theirs. A
+      // failure here is not the CA's: the stored pair is good, so no new order; the next SIGHUP or
+      // restart loads it.
+      try {
+        await options.onCertificate();
+      } catch (error) {
+        logger.warn(
+          { err: error },
+          'acme: the new certificate is stored but not yet in use (it is at the next reload)',
+        );
+      }
       await step();
     } catch (error) {
       if (stopped) return;

@@ -39,7 +39,7 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function harness(orders: (() => Promise<Issued>)[]) {
+function harness(orders: (() => Promise<Issued>)[], install: () => Promise<void> = async () => undefined) {
   const dataDir = mkdtempSync(join(tmpdir(), 'mailroom-acme-'));
   dirs.push(dataDir);
   let clock = T0;
@@ -60,7 +60,10 @@ function harness(orders: (() => Promise<Issued>)[]) {
     logger,
     now: () => new Date(clock),
     setTimer,
-    onCertificate: async () => void (installed += 1),
+    onCertificate: async () => {
+      installed += 1;
+      await install();
+    },
     order: async () => {
       const next = orders[ordered];
       ordered += 1;
@@ -156,4 +159,14 @@ test('a stored certificate still fresh is kept (no order at start); stop() cance
   });
   await again.idle();
   again.stop();
+});
+
+test('a certificate stored but not installed (the swap failed) is not ordered again, and is no CA failure', async () => {
+  const h = harness([() => certificate(T0, 90)], () => Promise.reject(new Error('the server is stopping')));
+  await h.manager.idle();
+  assert.equal(h.ordered(), 1);
+  assert.deepEqual(h.events(), ['acme-issued']);
+  assert.ok(h.logs.some((l) => l.level === 'warn' && /not yet in use/.test(String(l.msg))));
+  assert.equal(h.pending(), 2 ** 31 - 1, 'waits for the renewal like any stored certificate');
+  h.manager.stop();
 });
