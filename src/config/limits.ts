@@ -611,3 +611,4 @@ export const IMAP_NOTIFY_MAX_PENDING = 1000;
  * too complex"), so a hostile SET cannot make every event compare against a huge list.
  */
 export const IMAP_NOTIFY_MAX_NAMES = 1000;
+export * from './limits-acme.js';

@@ -18,6 +18,7 @@ import {
 } from './limits.js';
 import { DEFAULT_MIN_PASSWORD_LENGTH } from './limits-accounts.js';
 import { DEFAULT_RETENTION } from './limits-observability.js';
+import { acmeChallengesFor } from './schema-acme.js';
 import {
   DEFAULT_DEADLINES,
   DEFAULT_LIMITS,
@@ -29,6 +30,7 @@ import {
   parseDuration,
   parseListenAddress,
   rawConfigSchema,
+  type AcmeSettings,
   type Config,
   type ListenAddress,
   type ListenerName,
@@ -152,12 +154,13 @@ function resolveConfig(
     // A section that is absent (or has no `listen`) gets the dev default; `listen = []` turns it off.
     listeners[name] = raw[name]?.listen ?? [mustParse(parseListenAddress(LISTENER_DEFAULTS[name]), name)];
   }
+  const hostname = (raw.hostname ?? context.defaultHostname).toLowerCase();
   const routes: Record<string, ListenAddress> = {};
   for (const [domain, address] of Object.entries(raw.outbound?.routes ?? {}))
     routes[domain.toLowerCase()] = address;
   return {
     configPath: context.configPath,
-    hostname: (raw.hostname ?? context.defaultHostname).toLowerCase(),
+    hostname,
     dataDir: resolve(context.baseDir, raw.data_dir ?? './data'),
     listeners,
     tls:
@@ -217,6 +220,7 @@ function resolveConfig(
     },
     dns: { servers: raw.dns?.servers ?? raw.outbound?.dns_servers ?? [] },
     log: { format: raw.log?.format ?? 'json' },
+    acme: raw.acme ? resolveAcme(raw.acme, hostname, listeners, context.baseDir) : null,
     inbound: {
       greylisting: raw.inbound?.greylisting ?? false,
       greylistDelayMs: raw.inbound?.greylist_delay ?? GREYLIST.delayMs,
@@ -229,5 +233,29 @@ function resolveConfig(
       trace: raw.retention?.trace ?? DEFAULT_RETENTION.traceMs,
       adminActions: raw.retention?.admin_actions ?? DEFAULT_RETENTION.adminActionsMs,
     },
+  };
+}
+
+/** [acme] with hostname first in `domains` (lower case, once each) and the challenges its listeners can answer. */
+function resolveAcme(
+  raw: NonNullable<RawConfig['acme']>,
+  hostname: string,
+  listeners: Record<ListenerName, ListenAddress[]>,
+  baseDir: string,
+): AcmeSettings {
+  const challenges = acmeChallengesFor(raw.challenge, listeners.http, listeners.https);
+  if (!challenges) {
+    throw new ConfigError(
+      raw.challenge
+        ? `acme.challenge: "${raw.challenge}" needs the [${raw.challenge === 'http-01' ? 'http' : 'https'}] listener on`
+        : 'acme: needs the [http] listener (HTTP-01) or the [https] listener (TLS-ALPN-01) on',
+    );
+  }
+  return {
+    directory: raw.directory,
+    email: raw.email ?? null,
+    domains: [...new Set([hostname, ...(raw.domains ?? []).map((d) => d.toLowerCase())])],
+    challenges,
+    caFile: raw.ca_file !== undefined ? resolve(baseDir, raw.ca_file) : null,
   };
 }

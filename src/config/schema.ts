@@ -2,6 +2,9 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_DEADLINES, DEFAULT_LIMITS, MAX_JMAP_WORKERS } from './limits.js';
+import { acmeSection, type AcmeSettings } from './schema-acme.js';
+
+export { ACME_CHALLENGES, type AcmeChallenge, type AcmeSettings } from './schema-acme.js';
 
 /** One address a listener binds to. */
 export interface ListenAddress {
@@ -381,6 +384,8 @@ export const rawConfigSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  // ACME certificates (RFC 8555, issue 11): absent, none; present, hostname and `domains` are obtained and renewed.
+  acme: acmeSection(hostName, path).optional(),
   // How `mailroom serve` writes its log on stdout (`--log-format` overrides): JSON lines or text for humans.
   log: z
     .strictObject({
@@ -515,6 +520,8 @@ export interface Config {
   dns: { servers: string[] };
   /** [log] format: JSON lines (default) or text; `mailroom serve --log-format` overrides it. */
   log: { format: 'json' | 'text' };
+  /** [acme]: certificates from an ACME CA (src/acme/); null: none (the [tls] or self-signed one is served). */
+  acme: AcmeSettings | null;
   /** [inbound]: checks on mail arriving on the MX from outside trusted_networks (src/inbound/). */
   inbound: {
     greylisting: boolean;

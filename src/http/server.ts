@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { HTTP_LIMITS, JMAP_CORE_LIMITS, JMAP_UPLOAD_TTL_MS } from '../config/limits.js';
 import type { ListenAddress } from '../config/schema.js';
 import { mailBlobResolver } from '../jmap/mail/email-blobs.js';
@@ -12,6 +13,7 @@ import { ChangePoller } from '../store/change-poller.js';
 import { coreCapability, websocketCapability } from '../jmap/core/session.js';
 import type { AccessListenerDeps } from '../net/access-listeners.js';
 import { listen } from '../net/listener.js';
+import { ACME_HTTP_PATH, ACME_TLS_ALPN, type AcmeChallenges } from '../acme/challenges.js';
 import { httpAuthenticator, httpBearerAuthenticator } from './auth.js';
 import { createJmapHttp, type JmapHttp } from './jmap-routes.js';
 import { JmapWorkerPool } from './jmap-workers.js';
@@ -119,6 +121,8 @@ export async function startHttpListeners(
     rawMessages?: RawMessageSource;
     /** Where the built web mail is (default dist/web). */
     webDir?: string;
+    /** [acme] on: HTTP-01 answers under /.well-known/acme-challenge/, TLS-ALPN-01 handshakes on [https]. */
+    acme?: AcmeChallenges;
   } = {},
 ): Promise<HttpListeners> {
   const { config, store } = deps;
@@ -182,8 +186,11 @@ export async function startHttpListeners(
     now: () => deps.now().getTime(),
     ...(workers ? { workers } : {}),
   });
+  const acme = options.acme;
   const server = createHttpServer(
-    (req, res) => void jmap.handle(req, res),
+    (req, res) =>
+      // RFC 8555 8.3: the CA's validation request, before any auth or routing.
+      acme && req.url?.startsWith(ACME_HTTP_PATH) ? acme.serveHttp(req, res) : void jmap.handle(req, res),
     options.limits,
     options.checkingIntervalMs,
   );
@@ -200,11 +207,21 @@ export async function startHttpListeners(
     const log = deps.logger.child({ listener: name });
     const listener = await listen(wanted, {
       name,
-      ...(name === 'https' ? { tls: { ...deps.tls.serverOptions, ALPNProtocols: ['http/1.1'] } } : {}),
+      ...(name === 'https'
+        ? {
+            tls: {
+              ...deps.tls.serverOptions,
+              // With [acme], a callback that also answers TLS-ALPN-01 (RFC 8737) handshakes.
+              ...(acme ? acme.tlsServerOptions() : { ALPNProtocols: ['http/1.1'] }),
+            },
+          }
+        : {}),
       maxConnections: config.limits.maxConnections,
       maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
       refusal: REFUSAL,
       onConnection: (socket) => {
+        // RFC 8737 3: after a TLS-ALPN-01 handshake no data is exchanged; the validator closes it.
+        if ((socket as TLSSocket).alpnProtocol === ACME_TLS_ALPN) return void socket.destroy();
         deps.metrics?.connectionOpened(name, socket);
         server.emit('connection', socket);
       },

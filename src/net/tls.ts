@@ -29,6 +29,11 @@ export interface LoadTlsOptions {
   dataDir: string;
   hostname: string;
   now: Date;
+  /**
+   * A pair served instead when it is present, matches and has not expired: the ACME certificate in
+   * data_dir/acme ([acme], src/acme/). Absent or unusable (not issued yet): the rules above apply.
+   */
+  preferred?: { certPath: string; keyPath: string } | null;
   /** [tls] ciphers and min_version; defaults in config/limits.ts. */
   ciphers?: string;
   minVersion?: TlsVersion;
@@ -39,6 +44,11 @@ export async function loadTls(options: LoadTlsOptions): Promise<TlsMaterial> {
     ciphers: options.ciphers ?? DEFAULT_TLS_CIPHERS,
     minVersion: options.minVersion ?? DEFAULT_TLS_MIN_VERSION,
   };
+  if (options.preferred) {
+    const { certPath, keyPath } = options.preferred;
+    const usable = await readUsable(certPath, keyPath, options.now);
+    if (usable) return { ...build(usable.cert, usable.key, certPath, keyPath, false, policy), warnings: [] };
+  }
   if (options.configured) {
     const { certPath, keyPath } = options.configured;
     const cert = await readPem(certPath, 'cert');
@@ -135,6 +145,24 @@ async function readExisting(
     return null;
   }
   return { cert, key };
+}
+
+/** A pair that exists, parses, belongs together and is valid at `now`; else null (never an error). */
+async function readUsable(
+  certPath: string,
+  keyPath: string,
+  now: Date,
+): Promise<{ cert: string; key: string } | null> {
+  try {
+    const [cert, key] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);
+    const x509 = new X509Certificate(cert);
+    if (!x509.checkPrivateKey(createPrivateKey(key))) return null;
+    const at = now.getTime();
+    if (at < Date.parse(x509.validFrom) || at > Date.parse(x509.validTo)) return null;
+    return { cert, key };
+  } catch {
+    return null;
+  }
 }
 
 async function readPem(path: string, what: 'cert' | 'key'): Promise<string> {
@@ -239,7 +267,7 @@ function build(
   return { secureContext, serverOptions: { ...serverOptions, secureContext }, certPath, keyPath, selfSigned };
 }
 
-async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
+export async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, content, { mode, flush: true });
   await rename(temp, path);

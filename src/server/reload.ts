@@ -4,6 +4,7 @@ import type { Listener } from '../net/listener.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
 import type { Logger } from '../observability/logger.js';
 import { planReload, type ReloadPlan } from './reload-plan.js';
+import { acmePaths } from '../acme/storage.js';
 
 /** What new sessions see; a reload replaces both, sessions already open keep what they started with. */
 export interface LiveSettings {
@@ -22,12 +23,41 @@ export interface ReloaderDeps {
   rateLimited: ReadonlySet<ListenerName>;
 }
 
+/** The server's reload(), and refreshTls() for a certificate that changed on disk (an ACME renewal). */
+export interface Reloader {
+  (next: Config): Promise<ReloadPlan>;
+  /**
+   * Re-reads the certificates of the running config and gives them to every listener, exactly as a
+   * SIGHUP does (implicit TLS listeners get the new SecureContext, STARTTLS reads live.tls per
+   * upgrade); open sessions keep theirs. Queued with reloads; rejects (and changes nothing) on failure.
+   */
+  refreshTls(): Promise<TlsMaterial>;
+}
+
 /** The server's reload(): one at a time (a second SIGHUP waits for the first); all or nothing. */
-export function createReloader(deps: ReloaderDeps): (next: Config) => Promise<ReloadPlan> {
+export function createReloader(deps: ReloaderDeps): Reloader {
   const { listeners, live, logger, now } = deps;
   let reloading: Promise<unknown> = Promise.resolve();
-  return (next: Config): Promise<ReloadPlan> => {
-    const run = async (): Promise<ReloadPlan> => {
+  const queued = <T>(run: () => Promise<T>): Promise<T> => {
+    const result = reloading.then(run, run);
+    reloading = result.catch(() => undefined);
+    return result;
+  };
+  /** New settings (and certificate) for connections from now on, on every listener. */
+  const applyAll = (wanted: Config, tls: TlsMaterial): void => {
+    for (const l of listeners) {
+      if (!l.name) continue;
+      l.apply(wanted.listeners[l.name], {
+        ...(IMPLICIT_TLS.has(l.name) ? { tls: tls.serverOptions } : {}),
+        maxConnections: wanted.limits.maxConnections,
+        maxConnectionsPerIp: wanted.limits.maxConnectionsPerIp,
+        // The per-IP connection rate is the SMTP listeners' alone (as at start).
+        ...(deps.rateLimited.has(l.name) ? { connectionRatePerIp: wanted.limits.connectionRatePerIp } : {}),
+      });
+    }
+  };
+  const reload = (next: Config): Promise<ReloadPlan> =>
+    queued(async (): Promise<ReloadPlan> => {
       if (deps.stopping()) throw new Error('the server is stopping');
       try {
         const plan = planReload(live.config, next);
@@ -48,18 +78,7 @@ export function createReloader(deps: ReloaderDeps): (next: Config) => Promise<Re
         }
         live.config = wanted;
         live.tls = tls;
-        for (const l of listeners) {
-          if (!l.name) continue;
-          l.apply(wanted.listeners[l.name], {
-            ...(IMPLICIT_TLS.has(l.name) ? { tls: tls.serverOptions } : {}),
-            maxConnections: wanted.limits.maxConnections,
-            maxConnectionsPerIp: wanted.limits.maxConnectionsPerIp,
-            // The per-IP connection rate is the SMTP listeners' alone (as at start).
-            ...(deps.rateLimited.has(l.name)
-              ? { connectionRatePerIp: wanted.limits.connectionRatePerIp }
-              : {}),
-          });
-        }
+        applyAll(wanted, tls);
         logger.info(
           {
             event: 'config-reloaded',
@@ -80,11 +99,17 @@ export function createReloader(deps: ReloaderDeps): (next: Config) => Promise<Re
         logReloadFailed(logger, next.configPath, error);
         throw error;
       }
-    };
-    const result = reloading.then(run, run);
-    reloading = result.catch(() => undefined);
-    return result;
-  };
+    });
+  const refreshTls = (): Promise<TlsMaterial> =>
+    queued(async () => {
+      if (deps.stopping()) throw new Error('the server is stopping');
+      const tls = await loadTlsOf(live.config, now(), logger);
+      live.tls = tls;
+      // The same addresses and limits as now: only the certificate changes.
+      applyAll(live.config, tls);
+      return tls;
+    });
+  return Object.assign(reload, { refreshTls });
 }
 
 /** Listener sections served over implicit TLS (RFC 8314): a reload gives them the new certificate. */
@@ -118,6 +143,8 @@ export function logReloadFailed(logger: Logger, configPath: string | null, error
 export async function loadTlsOf(config: Config, at: Date, logger: Logger): Promise<TlsMaterial> {
   const tls = await loadTls({
     configured: config.tls,
+    // The ACME certificate once issued (src/acme/); until then the [tls] or self-signed one.
+    preferred: config.acme ? acmeCertificatePaths(config.dataDir) : null,
     dataDir: config.dataDir,
     hostname: config.hostname,
     now: at,
@@ -127,4 +154,9 @@ export async function loadTlsOf(config: Config, at: Date, logger: Logger): Promi
   logger.info({ cert: tls.certPath, selfSigned: tls.selfSigned }, 'tls certificate loaded');
   for (const warning of tls.warnings) logger.warn({ cert: tls.certPath }, warning);
   return tls;
+}
+
+function acmeCertificatePaths(dataDir: string): { certPath: string; keyPath: string } {
+  const paths = acmePaths(dataDir);
+  return { certPath: paths.cert, keyPath: paths.key };
 }

@@ -10,6 +10,8 @@ import { deliverAndLog } from '../delivery/delivery-log.js';
 import { createSrsService } from '../delivery/srs-forwarding.js';
 import { senderOwnedBy } from '../mail/submission.js';
 import { startHttpListeners } from '../http/server.js';
+import { AcmeChallenges } from '../acme/challenges.js';
+import { startAcmeManager } from '../acme/manager.js';
 import { listen, type Listener } from '../net/listener.js';
 import type { TlsMaterial } from '../net/tls.js';
 import { startHousekeeping } from './housekeeping.js';
@@ -249,6 +251,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
   });
 
+  // [acme]: the answers to pending challenges, shared by the manager and the HTTP listeners.
+  const acmeChallenges = config.acme ? new AcmeChallenges() : null;
   let metricsListener: MetricsListener | null = null;
   try {
     const upgradeBackup = (store as { upgradeBackup?: string | null }).upgradeBackup;
@@ -345,7 +349,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await startPop3Listeners(accessDeps);
     await startImapListeners(accessDeps);
     // HTTP (issue 9): JMAP on [http] and [https], the same connection limits and authenticator.
-    await startHttpListeners(accessDeps);
+    await startHttpListeners(accessDeps, acmeChallenges ? { acme: acmeChallenges } : {});
     // Last, so /healthz cannot answer before the mail listeners exist (it says 503 until `ready` anyway).
     // Started even with no address, so a reload that adds one binds it (and one that removes it closes it).
     metricsListener = await startMetricsListener(config.listeners.metrics, {
@@ -395,6 +399,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // Load balancers see 503 from now on and send no new sessions (CONTRACT.md [metrics]).
       metricsListener?.setHealth('stopping');
       await Promise.all(listeners.map((l) => l.stopAccepting()));
+      acme?.stop();
       accountWatch.stop();
       housekeeping.pollAdminActions();
       housekeeping.stop();
@@ -442,6 +447,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stopping: () => stopping !== null,
     rateLimited: new Set(SMTP_LISTENERS.map((spec) => spec.name)),
   });
+
+  // After the listeners: the CA's validation requests need [http] / [https] up (src/acme/).
+  const acme =
+    config.acme && acmeChallenges
+      ? startAcmeManager({
+          settings: config.acme,
+          dataDir: config.dataDir,
+          challenges: acmeChallenges,
+          logger,
+          now,
+          onCertificate: () => reload.refreshTls(),
+        })
+      : null;
 
   return {
     store,
