@@ -8,6 +8,7 @@ import { headerIndexOf, prepareDelivery } from './deliver.js';
 import { computeStructureJson } from './mail-structure.js';
 import { threadKeysOfHeaderIndex } from '../../mail/thread-keys.js';
 import { emailRowAdded } from './emails.js';
+import { requireQuota } from './quota.js';
 
 /** The widest zone offset a date-time can carry, in minutes (RFC 9051 9: "+2359"). */
 const MAX_ZONE_MINUTES = 23 * 60 + 59;
@@ -61,6 +62,8 @@ export async function appendMessage(
   const flagText = flags.join(' ');
   const receivedAt = internalDate.getTime();
   prepared.append = (prepare, messageId, rec) => {
+    // RFC 9208 5.2 / RFC 5530 3: refused with OVERQUOTA inside the commit, against the usage the triggers keep.
+    requireQuota(prepare, exists.account_id, prepared.size, 1);
     const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
         'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq, uidvalidity',
