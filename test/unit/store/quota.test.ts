@@ -5,6 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import Database from 'better-sqlite3';
+import { checkDataDir } from '../../../src/store/sqlite/backup.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { isOverQuota, parseQuotaSize, quotaVerdict } from '../../../src/store/quota.js';
 import { memoryBody, request } from '../../contract/store-contract.js';
@@ -253,5 +255,27 @@ void describe('account usage in the store', () => {
       }),
       { numRuns: 15 },
     );
+  });
+});
+
+void describe('the integrity check recounts usage', () => {
+  test('checkDataDir reports an account whose stored usage disagrees with its mail', async () => {
+    const { store, a } = await setup();
+    await store.deliver(
+      request({
+        envelope: { sender: SENDER },
+        traceHeaders: TRACE,
+        body: body(10),
+        local: [{ accountId: a }],
+      }),
+    );
+    const dir = store.spoolDir.replace(/\/spool$/, '');
+    assert.deepEqual(checkDataDir(dir).problems, []);
+    const db = new Database(join(dir, 'mailroom.db'));
+    db.prepare('UPDATE account_usage SET bytes = bytes + 7 WHERE account_id = ?').run(a);
+    db.close();
+    const problems = checkDataDir(dir).problems;
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^account \d+ usage is \d+ octets \/ 1 messages, a recount gives \d+ \/ 1$/);
   });
 });
