@@ -26,6 +26,9 @@ const AUTHENTICATED: readonly ImapCommandName[] = [
   'STATUS',
   'APPEND',
   'IDLE',
+  'GETQUOTA',
+  'GETQUOTAROOT',
+  'SETQUOTA',
 ];
 const SELECTED_ONLY: readonly ImapCommandName[] = [
   'CHECK',

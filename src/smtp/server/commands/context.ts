@@ -17,7 +17,14 @@ export type SessionEvent =
   | {
       kind: 'message-refused';
       reason:
-        'line-too-long' | 'too-big' | 'store-error' | 'no-space' | 'dmarc' | 'local-domain' | 'inbound-defer';
+        | 'line-too-long'
+        | 'too-big'
+        | 'store-error'
+        | 'no-space'
+        | 'dmarc'
+        | 'local-domain'
+        | 'inbound-defer'
+        | 'over-quota';
       domain?: string;
     }
   /** The inbound checks' verdict on an accepted or refused message (MX, src/inbound/). */
