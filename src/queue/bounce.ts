@@ -96,6 +96,8 @@ export function createDsnSender(options: DsnSenderOptions): () => Promise<void> 
             receivedAt: now,
             local: route.local,
             remote: route.remote.map((address) => ({ address })),
+            // A local sender's full mailbox: the DSN waits in the queue for room (queue/local-transport.ts).
+            overQuota: 'queue',
           });
           logger.info(
             {
