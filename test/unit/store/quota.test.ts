@@ -166,7 +166,7 @@ void describe('account usage in the store', () => {
       }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { maxLength: 14 }), async (ops) => {
+      fc.asyncProperty(fc.array(opArb, { minLength: 8, maxLength: 18 }), async (ops) => {
         const { store, a, b } = await setup();
         const ids = [a, b];
         const addr = ['a@example.test', 'b@example.test'];
