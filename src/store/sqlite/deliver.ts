@@ -245,6 +245,12 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
         if (a) queued.push({ address: a.address });
       }
       result.overQuota = refused;
+      if (result.copies.length === 0 && !p.append) {
+        // Every copy went to the queue ('queue' mode): the message row would belong to no mailbox.
+        prepare('DELETE FROM message_headers WHERE message_id = ?').run(messageId);
+        prepare('DELETE FROM messages WHERE id = ?').run(messageId);
+        result.messageId = null;
+      }
     }
   }
 

@@ -136,6 +136,23 @@ void describe('account usage in the store', () => {
       queued.map((q) => q.recipients.map((r) => r.address)),
       [['a@example.test']],
     );
+    // A DSN (overQuota 'queue') to the full account alone: queued whole, no message row left without a mailbox.
+    const dsn = request({
+      envelope: { sender: '' },
+      traceHeaders: TRACE,
+      body: body(5),
+      local: [{ accountId: a }],
+    });
+    await store.deliver({ ...dsn, overQuota: 'queue' });
+    assert.equal(store.listQueue().length, 2);
+    const db = new Database(join(store.spoolDir, '..', 'mailroom.db'), { readonly: true });
+    const orphans = db
+      .prepare(
+        'SELECT COUNT(*) AS n FROM messages m WHERE NOT EXISTS (SELECT 1 FROM mailbox_messages mm WHERE mm.message_id = m.id)',
+      )
+      .get() as { n: number };
+    db.close();
+    assert.equal(orphans.n, 0);
     assert.deepEqual(store.usageMismatches(), []);
   });
 
