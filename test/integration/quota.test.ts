@@ -1,7 +1,8 @@
-// Storage quotas over real sockets (issue 12): SMTP 452 4.2.2 / 552 5.2.2 rows, partial delivery through the queue's local path, IMAP.
+// Storage quotas over real sockets (issue 12): SMTP 452 4.2.2 / 552 5.2.2 rows, partial delivery through the queue's local path, IMAP, POP3.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/auth/password-hash.js';
@@ -23,6 +24,30 @@ async function waitFor(what: string, check: () => boolean, ms = 8000): Promise<v
   }
 }
 
+/** A minimal POP3 client: one command, its status line (and a multi-line answer up to "."). */
+async function pop3(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  let buffer = '';
+  socket.on('data', (d: Buffer) => (buffer += d.toString('latin1')));
+  const read = async (multi: boolean): Promise<string> => {
+    const end = multi ? '\r\n.\r\n' : '\r\n';
+    await waitFor('a POP3 reply', () => buffer.includes(end) || buffer.startsWith('-ERR'), 5000);
+    const at =
+      buffer.indexOf(buffer.startsWith('-ERR') ? '\r\n' : end) + (buffer.startsWith('-ERR') ? 2 : end.length);
+    const out = buffer.slice(0, at);
+    buffer = buffer.slice(at);
+    return out;
+  };
+  await read(false);
+  return {
+    async send(line: string, multi = false): Promise<string> {
+      socket.write(`${line}\r\n`);
+      return read(multi);
+    },
+    close: () => socket.destroy(),
+  };
+}
+
 test('SMTP and IMAP at the quota: RCPT 452 4.2.2, DATA 452 4.2.2 / 552 5.2.2, others still get it, the queue retries the full one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mailroom-quota-'));
   const config = parseConfigText(
@@ -31,7 +56,8 @@ test('SMTP and IMAP at the quota: RCPT 452 4.2.2, DATA 452 4.2.2 / 552 5.2.2, ot
       `data_dir = "${dir}"`,
       '[smtp]\nlisten = ["127.0.0.1:0"]',
       '[imap]\nlisten = ["127.0.0.1:0"]',
-      ...['submission', 'submissions', 'pop3', 'pop3s', 'imaps', 'http', 'https', 'metrics'].map(
+      '[pop3]\nlisten = ["127.0.0.1:0"]',
+      ...['submission', 'submissions', 'pop3s', 'imaps', 'http', 'https', 'metrics'].map(
         (l) => `[${l}]\nlisten = []`,
       ),
       // DSNs to the remote sender go nowhere (loopback, closed port): they stay queued.
@@ -114,6 +140,18 @@ test('SMTP and IMAP at the quota: RCPT 452 4.2.2, DATA 452 4.2.2 / 552 5.2.2, ot
     assert.equal(inbox(bob).length, 1);
     assert.deepEqual((store as SqliteStore).usageMismatches(), []);
     imap.close();
+
+    // POP3 over the quota still reads and deletes (RFC 1939), which brings the account back under it.
+    store.setQuota('bob@example.test', { bytes: 100 });
+    const pop = await pop3(server.addresses.pop3![0]!.port);
+    assert.match(await pop.send('USER bob@example.test'), /^\+OK/);
+    assert.match(await pop.send('PASS secret'), /^\+OK/);
+    assert.match(await pop.send('RETR 1', true), /^\+OK[^]*\r\n\.\r\n$/);
+    assert.match(await pop.send('DELE 1'), /^\+OK/);
+    assert.match(await pop.send('QUIT'), /^\+OK/);
+    await waitFor('the POP3 deletion', () => store.quotaOf(bob)!.messages === 0);
+    assert.equal(store.quotaOf(bob)!.bytes, 0);
+    pop.close();
     smtp.close();
   } finally {
     await server.shutdown();
