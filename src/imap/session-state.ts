@@ -34,6 +34,10 @@ const AUTHENTICATED: readonly ImapCommandName[] = [
   'GENURLAUTH',
   'RESETKEY',
   'URLFETCH',
+  // RFC 9208 4.1-4.3: GETQUOTA, GETQUOTAROOT (and SETQUOTA, refused) when authenticated or selected.
+  'GETQUOTA',
+  'GETQUOTAROOT',
+  'SETQUOTA',
 ];
 const SELECTED_ONLY: readonly ImapCommandName[] = [
   'CHECK',

@@ -103,6 +103,8 @@ export function createDsnSender(options: DsnSenderOptions): () => Promise<void> 
               recipients: [dsn.envelopeRecipient],
               about: { queueId: entry.id, actions: recipients.map((r) => r.action) },
             },
+            // A local sender's full mailbox: the DSN waits in the queue for room (queue/local-transport.ts).
+            overQuota: 'queue',
           });
           logger.info(
             {

@@ -14,6 +14,7 @@ import { createOutboundSigner } from '../sender-auth/dkim-sign.js';
 import { createDsnSender } from './bounce.js';
 import { QueueScheduler, type SchedulerOptions } from './scheduler.js';
 import { createSmtpTransport } from './transport.js';
+import { withLocalDelivery } from './local-transport.js';
 import { createMailResolver } from '../dns/resolver.js';
 import { createStsFetcher } from '../smtp/client/tls-policy/mta-sts-fetch.js';
 import type { TlsPolicyDeps } from '../smtp/client/tls-policy/resolve-policy.js';
@@ -88,31 +89,35 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
     now,
     ...(recorder ? { onPolicyEvent: record(recorder.policy) } : {}),
   };
-  const transport = createSmtpTransport({
-    queue: store.queue,
-    hostname: config.hostname,
-    port: config.outbound.port,
-    sourceAddress: config.outbound.sourceAddress,
-    routes,
-    routeAuth: config.outbound.routeAuth,
-    resolver,
-    random,
-    pool,
-    // Every message leaving for another host whose From is a local domain with a DKIM key is signed;
-    // DSNs and vacation replies are queued messages like any other, so they are signed on this path too.
-    signer: createOutboundSigner({
-      keys: store.dkim,
+  // Local recipients in the queue (a mailbox that was over its quota) are stored here, never sent by SMTP.
+  const transport = withLocalDelivery(
+    createSmtpTransport({
+      queue: store.queue,
       hostname: config.hostname,
-      onError: (queueId, err) =>
-        logger.error({ queueId, err: err.message }, 'DKIM signing failed; sent unsigned'),
+      port: config.outbound.port,
+      sourceAddress: config.outbound.sourceAddress,
+      routes,
+      routeAuth: config.outbound.routeAuth,
+      resolver,
+      random,
+      pool,
+      // Every message leaving for another host whose From is a local domain with a DKIM key is signed;
+      // DSNs and vacation replies are queued messages like any other, so they are signed on this path too.
+      signer: createOutboundSigner({
+        keys: store.dkim,
+        hostname: config.hostname,
+        onError: (queueId, err) =>
+          logger.error({ queueId, err: err.message }, 'DKIM signing failed; sent unsigned'),
+      }),
+      tlsPolicy: {
+        ...tlsPolicy,
+        ...(trust.ca ? { tlsCa: trust.ca } : {}),
+        ...(recorder ? { onTlsResult: record(recorder.session) } : {}),
+      },
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     }),
-    tlsPolicy: {
-      ...tlsPolicy,
-      ...(trust.ca ? { tlsCa: trust.ca } : {}),
-      ...(recorder ? { onTlsResult: record(recorder.session) } : {}),
-    },
-    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-  });
+    { store, now },
+  );
   const sendDsns = createDsnSender({
     store,
     hostname: config.hostname,

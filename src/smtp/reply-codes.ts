@@ -37,10 +37,14 @@ export const REPLY = {
   storageError: r(451, '4.3.0', 'Temporary failure storing the message, try again later'),
   // RFC 3463 4.3.1 "mail system full"; RFC 5321 4.2.2 452 "insufficient system storage" (Postfix's words at MAIL).
   insufficientStorage: r(452, '4.3.1', 'Insufficient system storage'),
+  // RFC 3463 X.2.2 "mailbox full": the recipient's storage quota (store/quota.ts); deleting mail makes room.
+  mailboxFull: r(452, '4.2.2', 'Mailbox full, try again later'),
   tlsNotAvailable: r(454, '4.7.0', 'TLS not available'),
   authThrottled: r(454, '4.7.0', 'Too many authentication failures, try again later'),
   authServiceError: r(454, '4.7.0', 'Temporary authentication failure'),
   // 5xx
+  // RFC 3463 5.2.2: the message alone is larger than the recipient's whole quota, so retrying cannot help.
+  quotaExceeded: r(552, '5.2.2', 'Message exceeds the mailbox quota'),
   commandUnrecognized: r(500, '5.5.2', 'Command not recognized'),
   lineTooLong: r(500, '5.5.6', 'Line too long'),
   badBytes: r(500, '5.5.2', 'Invalid characters in command'),

@@ -11,6 +11,7 @@ import type { TokenStore } from './token-store.js';
 import type { ReceivedTrace, TraceStore } from './trace-store.js';
 import type { UploadStore } from './upload-store.js';
 import type { UrlAuthStore } from './urlauth-store.js';
+import type { QuotaState } from './quota.js';
 
 /**
  * 'active'; 'disabled' (`user disable`: no sign-in on any protocol, mail still accepted); 'removed'
@@ -28,13 +29,8 @@ export interface Account {
   lastLoginAt: Date | null;
 }
 
-/** What `user list --json` reports beyond the account itself. */
-export interface AccountUsage {
-  accountId: number;
-  /** Octets of the messages in all its mailboxes (a message in two mailboxes counts twice, as IMAP QUOTA's STORAGE). */
-  bytes: number;
-  messages: number;
-}
+/** What `user list --json` reports beyond the account itself: usage and quota (store/quota.ts). */
+export type AccountUsage = QuotaState;
 
 export interface Alias {
   source: string; // 'local@domain' or '@domain' (catch-all)
@@ -112,6 +108,12 @@ export interface DeliveryRequest {
   remote: EnvelopeRecipient[];
   /** The start of the message's timeline (`mailroom trace`), written with it; absent: none (IMAP APPEND). */
   trace?: ReceivedTrace;
+  /**
+   * A local account over its quota (store/quota.ts): 'refuse' (default) rejects the whole delivery with
+   * OverQuotaError when no other copy is made, so SMTP can answer 452/552; 'queue' (DSNs, which have no
+   * client to answer) puts it in the queue like the full mailboxes of a delivery that reached others.
+   */
+  overQuota?: 'refuse' | 'queue';
 }
 
 export interface QueueRecipient extends EnvelopeRecipient {
@@ -188,8 +190,12 @@ export interface Store {
   setAccountState(address: string, state: AccountState): void;
   /** Records a successful sign-in at `at` (bookkeeping: not fsynced before it returns). */
   recordLogin(accountId: number, at: Date): void;
-  /** Storage used per account (every account, in one query). */
+  /** Storage used per account with its quota (every account, in one query). */
   accountUsage(): AccountUsage[];
+  /** One account's usage and quota (RFC 9208 GETQUOTA, SMTP RCPT); null: no such account. */
+  quotaOf(accountId: number): QuotaState | null;
+  /** Sets an account's storage quota in octets and optionally its message-count quota; null = none. 'NO_SUCH_ACCOUNT' */
+  setQuota(address: string, quota: { bytes: number | null; messages?: number | null }): void;
   setPasswordHash(address: string, passwordHash: string): void; // 'NO_SUCH_ACCOUNT'
   getAccount(address: string): Account | null;
   getAccountById(id: number): Account | null;

@@ -82,6 +82,17 @@ test('a schema-13 data directory upgrades with every message, flag, alias, passw
         ['alice@remote.example', ['someone@remote.example']],
       ]);
       for (const q of queue) assert.ok((await store.queue.readMessage(q.id)).length > 0);
+      // Issue 12: the quota migration counts the existing mail; no quota is set on old accounts.
+      const bobUsage = store
+        .accountUsage()
+        .find((u) => u.accountId === store.getAccount('bob@example.test')!.id)!;
+      assert.deepEqual(bobUsage.messages, 3);
+      assert.equal(
+        bobUsage.bytes,
+        bob.reduce((n, m) => n + m.size, 0),
+      );
+      assert.equal(bobUsage.limitBytes, null);
+      assert.deepEqual(store.usageMismatches(), []);
     } finally {
       await store.close();
     }

@@ -99,7 +99,7 @@ describe('admin commands', () => {
       state: string;
       disabled: boolean;
       last_login: string | null;
-      quota: number | null;
+      quota: { bytes: number | null; messages: number | null } | null;
       usage: { bytes: number; messages: number };
     };
     const erin = () =>
@@ -123,6 +123,28 @@ describe('admin commands', () => {
     assert.match(ok(['user', 'list']), /^erin@example\.test \(removed, mail kept\)$/m);
     ok(['user', 'remove', 'erin@example.test', '--force']);
     assert.equal(erin(), undefined);
+  });
+
+  test('user quota ADDRESS SIZE [--messages N]: shown by list --json; 0 removes it; bad sizes are usage errors', async () => {
+    ok(['user', 'add', 'quinn@example.test', '--password', 'quinn-password']);
+    type Entry = { address: string; quota: { bytes: number | null; messages: number | null } | null };
+    const quinn = () =>
+      (JSON.parse(ok(['user', 'list', '--json'])) as Entry[]).find((u) => u.address === 'quinn@example.test');
+    assert.equal(
+      ok(['user', 'quota', 'Quinn@example.test', '2G']),
+      'storage quota of quinn@example.test set to 2147483648 octets\n',
+    );
+    assert.deepEqual(quinn()?.quota, { bytes: 2 * 1024 ** 3, messages: null });
+    ok(['user', 'quota', 'quinn@example.test', '500M', '--messages', '1000']);
+    assert.deepEqual(quinn()?.quota, { bytes: 500 * 1024 ** 2, messages: 1000 });
+    ok(['user', 'quota', 'quinn@example.test', '0', '--messages', '0']);
+    assert.equal(quinn()?.quota, null);
+    await Promise.all([
+      fails(['user', 'quota', 'quinn@example.test', 'lots'], /not a size: "lots"/),
+      fails(['user', 'quota', 'nobody@example.test', '1G'], /no such account: nobody@example\.test/),
+      fails(['user', 'quota', 'quinn@example.test'], /missing size/),
+    ]);
+    ok(['user', 'remove', 'quinn@example.test', '--force']);
   });
 
   test('--config before or after the command', () => {

@@ -4,10 +4,11 @@ import { MailroomError } from '../../errors.js';
 import { MAX_PASSWORD_BYTES } from '../../config/limits.js';
 import type { Account, AccountState, Store } from '../../store/store.js';
 import { noMoreArgs, requireArg, UsageError, withStore, type Command, type CommandContext } from '../main.js';
+import { parseQuotaSize, type QuotaState } from '../../store/quota.js';
 
 const USAGE =
   'mailroom user add ADDRESS --password PW | passwd ADDRESS --password PW | disable ADDRESS | enable ADDRESS | ' +
-  'remove ADDRESS --force | --keep-mail | list [--json]';
+  'remove ADDRESS --force | --keep-mail | quota ADDRESS SIZE [--messages N] | list [--json]';
 
 /** The password from --password or --password-stdin (exactly one), checked against [auth] min_password_length. */
 async function readPassword(ctx: CommandContext, usageLine: string): Promise<string> {
@@ -47,15 +48,16 @@ function requireAccount(store: Store, address: string): Account {
 }
 
 /** One account of `user list --json` (CONTRACT.md "Machine-readable output"). */
-function listEntry(account: Account, usage: { bytes: number; messages: number } | undefined) {
+function listEntry(account: Account, usage: QuotaState | undefined) {
+  const limits = { bytes: usage?.limitBytes ?? null, messages: usage?.limitMessages ?? null };
   return {
     address: account.address,
     created_at: account.createdAt.toISOString(),
     state: account.state,
     disabled: account.state !== 'active',
     last_login: account.lastLoginAt?.toISOString() ?? null,
-    // Storage quotas are not enforced yet (a later issue): null means none.
-    quota: null,
+    // `user quota`: octets and messages (RFC 9208 STORAGE, MESSAGE), each null when unlimited; null: none at all.
+    quota: limits.bytes === null && limits.messages === null ? null : limits,
     usage: { bytes: usage?.bytes ?? 0, messages: usage?.messages ?? 0 },
   };
 }
@@ -68,13 +70,14 @@ const STATE_NOTE: Record<AccountState, string> = {
 
 export const userCommand: Command = {
   name: 'user',
-  summary: 'add | passwd | disable | enable | remove | list: accounts',
+  summary: 'add | passwd | disable | enable | remove | quota | list: accounts',
   options: {
     json: { type: 'boolean' },
     password: { type: 'string' },
     'password-stdin': { type: 'boolean' },
     force: { type: 'boolean' },
     'keep-mail': { type: 'boolean' },
+    messages: { type: 'string' },
   },
   optionHelp: {
     json: 'list: one JSON array (address, state, disabled, last_login, quota, usage)',
@@ -82,6 +85,7 @@ export const userCommand: Command = {
     'password-stdin': 'add/passwd: read the password from stdin (one trailing newline is dropped)',
     force: 'remove: delete the account and all its mail',
     'keep-mail': 'remove: the account can no longer sign in nor receive mail; its mailboxes stay',
+    messages: 'N  quota: also limit the number of messages (0 = no limit; unchanged when not given)',
   },
   help: [
     'usage:',
@@ -90,6 +94,7 @@ export const userCommand: Command = {
     '  mailroom user disable ADDRESS   no sign-in on any protocol, open sessions end; mail still accepted',
     '  mailroom user enable ADDRESS    undoes disable (and remove --keep-mail)',
     '  mailroom user remove ADDRESS --force | --keep-mail',
+    '  mailroom user quota ADDRESS SIZE [--messages N]   storage quota: 2G, 500M, 10K, octets; 0 = none',
     '  mailroom user list [--json]',
     'Passwords need at least [auth] min_password_length characters (default 8).',
   ],
@@ -163,6 +168,35 @@ export const userCommand: Command = {
           store.setPasswordHash(address, await hashPassword(password));
         });
         ctx.print(`password of ${address.toLowerCase()} changed`);
+        return;
+      }
+      case 'quota': {
+        const line = 'mailroom user quota ADDRESS SIZE [--messages N]';
+        const address = requireArg(ctx, 1, 'address', line);
+        const sizeText = requireArg(ctx, 2, 'size', line);
+        noMoreArgs(ctx, 3, line);
+        let bytes: number | null;
+        let messages: number | null | undefined;
+        try {
+          bytes = parseQuotaSize(sizeText);
+          const m = ctx.values.messages;
+          if (typeof m === 'string') {
+            if (!/^\d{1,12}$/.test(m)) throw new UsageError(`--messages: not a count: "${m}"`);
+            messages = Number(m) === 0 ? null : Number(m);
+          }
+        } catch (error) {
+          if (error instanceof MailroomError && error.code === 'BAD_QUOTA')
+            throw new UsageError(error.message);
+          throw error;
+        }
+        await withStore(ctx, (store) =>
+          store.setQuota(address, messages === undefined ? { bytes } : { bytes, messages }),
+        );
+        ctx.print(
+          bytes === null
+            ? `storage quota of ${address.toLowerCase()} removed`
+            : `storage quota of ${address.toLowerCase()} set to ${bytes} octets`,
+        );
         return;
       }
       case 'list': {

@@ -1,6 +1,7 @@
 // IMAP APPEND (RFC 9051 6.3.12) with APPENDUID (RFC 4315), MULTIAPPEND (RFC 3502, all or none) and CATENATE (RFC 4469).
 import { IMAP_APPEND_COMMAND, SPOOL_MEMORY_THRESHOLD } from '../../config/limits.js';
 import { isNoSpaceError } from '../../store/free-space.js';
+import { overQuotaRefusal } from './quota.js';
 import { catenateBodies, discardPieces, rewriteBody, type CatenatePiece } from '../../store/spool-build.js';
 import { convertBinaryParts } from '../../mail/binary-to-base64.js';
 import type { SpooledBody } from '../../store/store.js';
@@ -95,7 +96,9 @@ export async function append(ctx: CommandContext, cmd: Cmd<'APPEND'>): Promise<D
   } catch (err) {
     // A full disk is the client's to retry later (NO, not a BYE); anything else goes up as before.
     if (isNoSpaceError(err)) throw insufficientStorage();
-    throw err;
+    // RFC 9208 4.3: over the account's quota (checked in the commit, store/quota.ts): NO [OVERQUOTA],
+    // and with MULTIAPPEND none of the messages is kept.
+    throw overQuotaRefusal(ctx, err);
   }
   // RFC 4315 3: APPENDUID uidvalidity uid-set.
   return {

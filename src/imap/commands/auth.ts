@@ -64,6 +64,10 @@ export function capabilities(policy: ImapPolicy, s: SessionData): string[] {
     'URLAUTH',
     'URLAUTH=BINARY',
     `APPENDLIMIT=${policy.maxAppendSize}`,
+    // RFC 9208 (commands/quota.ts): one root per account with STORAGE and MESSAGE; no QUOTASET (the CLI sets them).
+    'QUOTA',
+    'QUOTA=RES-STORAGE',
+    'QUOTA=RES-MESSAGE',
   );
   return caps;
 }

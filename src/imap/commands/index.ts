@@ -8,6 +8,7 @@ import { fetch } from './fetch.js';
 import { list } from './list.js';
 import * as mailboxes from './mailboxes.js';
 import * as messages from './messages.js';
+import * as quota from './quota.js';
 import { search } from './search.js';
 import * as sel from './select.js';
 import { sort, thread } from './sort.js';
@@ -75,6 +76,9 @@ export const HANDLERS: Record<
   GENURLAUTH: urlauth.genUrlAuth,
   RESETKEY: urlauth.resetKey,
   URLFETCH: urlauth.urlFetch,
+  GETQUOTA: quota.getQuota,
+  GETQUOTAROOT: quota.getQuotaRoot,
+  SETQUOTA: quota.setQuota,
 } satisfies Record<ImapCommandName, Handler> as unknown as Record<
   ImapCommandName,
   (ctx: CommandContext, cmd: ImapCommand) => Promise<Done | void> | Done | void

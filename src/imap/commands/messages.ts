@@ -5,6 +5,7 @@ import type { Addressed } from '../selected-view.js';
 import { bad, enableCondstore, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
 import { existingRef } from './mailboxes.js';
+import { overQuotaRefusal } from './quota.js';
 import { selectedView } from './select.js';
 import { reportExpunged } from '../view-sync.js';
 
@@ -81,9 +82,15 @@ export async function copyMove(ctx: CommandContext, cmd: Cmd<'COPY' | 'MOVE'>): 
   if (list.length === 0) return { text: 'No messages' };
   const uids = list.map((a) => a.uid);
   const mail = ctx.services.store.mail;
-  const r = await (cmd.name === 'MOVE'
-    ? mail.move(view.mailboxId, uids, dest.id)
-    : mail.copy(view.mailboxId, uids, dest.id));
+  let r;
+  try {
+    r = await (cmd.name === 'MOVE'
+      ? mail.move(view.mailboxId, uids, dest.id)
+      : mail.copy(view.mailboxId, uids, dest.id));
+  } catch (err) {
+    // RFC 9208 4.3: a COPY (or MOVE out of the account) over the quota is NO [OVERQUOTA], nothing copied.
+    throw overQuotaRefusal(ctx, err);
+  }
   if (r.mapping.length === 0) return;
   // RFC 4315 3: COPYUID uidvalidity source-uids dest-uids, in matching order.
   const code = {

@@ -170,6 +170,33 @@ function parseBody(name: string, args: Args, rest: ImapToken[]): ImapCommandBody
       args.end();
       return { name, mailbox, items };
     }
+    case 'GETQUOTA': {
+      const root = args.astring('quota root');
+      args.end();
+      return { name, root };
+    }
+    case 'GETQUOTAROOT': {
+      const mailbox = args.astring('mailbox name');
+      args.end();
+      return { name, mailbox };
+    }
+    case 'SETQUOTA': {
+      // RFC 9208 4.1.3 / 7: setquota-list = "(" [resource-name SP number64 *(SP ...)] ")".
+      const root = args.astring('quota root');
+      const items = args.list('quota limits');
+      args.end();
+      const limits: { resource: string; limit: number }[] = [];
+      for (let i = 0; i < items.length; i += 2) {
+        const r = items[i];
+        const n = items[i + 1];
+        if (r?.type !== 'atom' || !/^[A-Za-z0-9-]{1,64}$/.test(r.value))
+          throw new ImapSyntaxError('Invalid resource name');
+        // number64 (RFC 9208 7); the tokenizer makes safe integers numbers, larger digit runs atoms.
+        if (n?.type !== 'number') throw new ImapSyntaxError('Invalid resource limit');
+        limits.push({ resource: r.value.toUpperCase(), limit: n.value });
+      }
+      return { name, root, limits };
+    }
     case 'APPEND':
       return parseAppend(args);
     case 'SEARCH':

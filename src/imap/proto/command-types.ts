@@ -193,6 +193,10 @@ export type ImapCommandBody =
     }
   | { name: 'LSUB'; reference: string; pattern: string }
   | { name: 'STATUS'; mailbox: string; items: StatusItem[] }
+  /** RFC 9208 4.1: GETQUOTA root, GETQUOTAROOT mailbox, SETQUOTA root (resource limit ...). */
+  | { name: 'GETQUOTA'; root: string }
+  | { name: 'GETQUOTAROOT'; mailbox: string }
+  | { name: 'SETQUOTA'; root: string; limits: { resource: string; limit: number }[] }
   | { name: 'APPEND'; mailbox: string; messages: AppendMessage[] }
   | { name: 'EXPUNGE'; uidSet: SequenceSet | null }
   | {

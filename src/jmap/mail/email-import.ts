@@ -11,6 +11,7 @@ import type { MailMethodDeps } from './index.js';
 import { orNull, setError, SetError } from './set-errors.js';
 import { checkIfInState } from './standard.js';
 import { parseKeyword, parseUtcDate } from './email-filter.js';
+import { isOverQuota } from '../../store/quota.js';
 
 export function emailImport(deps: MailMethodDeps): MethodHandler {
   const blobs = mailBlobResolver(deps.store);
@@ -89,6 +90,8 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
           };
         } catch (error) {
           if (error instanceof SetError) notCreated[cid] = error.toJSON();
+          // RFC 8620 5.3 overQuota: the account's storage quota refused it (store/quota.ts).
+          else if (isOverQuota(error)) notCreated[cid] = setError('overQuota', error.message);
           else if (error instanceof MailroomError && error.code === 'NO_SUCH_MAILBOX') {
             notCreated[cid] = setError('invalidProperties', undefined, { properties: ['mailboxIds'] });
           } else throw error;

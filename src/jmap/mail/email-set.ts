@@ -4,6 +4,7 @@ import { keywordToFlag } from '../../mail/keywords.js';
 import type { StorageLevel } from '../../store/free-space.js';
 import { encodeId } from '../../store/object-ids.js';
 import type { Store } from '../../store/store.js';
+import { isOverQuota } from '../../store/quota.js';
 import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { isObject } from '../core/request.js';
@@ -204,5 +205,7 @@ function setErrorOf(error: unknown): Record<string, unknown> {
     return setError('invalidProperties', error.message, { properties: ['mailboxIds'] });
   }
   if ((error as { code?: string }).code === 'ENOSPC') return setError('overQuota');
+  // RFC 8620 5.3 overQuota: the account's storage quota (store/quota.ts) refused the create or update.
+  if (isOverQuota(error)) return setError('overQuota', error.message);
   throw error;
 }

@@ -94,7 +94,15 @@ export interface SmtpServices {
   /** Messages and recipients per hour of an authenticated account (shared with JMAP); absent: none. */
   submissionLimits?: SubmissionLimits;
   openSpool(): BodySpool;
-  /** Durable storage of an accepted message; resolves once fsynced (group commit). */
+  /**
+   * Whether a local account is at or over its storage quota (store/quota.ts): RCPT then gets 452 4.2.2 when
+   * every local target of the address is full. Absent (tools, tests that do not care): never full.
+   */
+  mailboxFull?(accountId: number): boolean;
+  /**
+   * Durable storage of an accepted message; resolves once fsynced (group commit). Rejects with
+   * OverQuotaError (store/quota.ts) when its only local recipients are over quota: DATA gets 452 / 552.
+   */
   deliver(request: DeliveryRequest): Promise<void>;
   /**
    * True while data_dir is below its free-space floor (store/free-space.ts, a cached probe): MAIL then

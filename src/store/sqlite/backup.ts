@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { MailroomError } from '../../errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../data-dir.js';
 import { SCHEMA_VERSION } from './schema.js';
+import { usageMismatches } from './quota.js';
 
 /*
  * Why a snapshot plus a re-check, not a copy of the folder: mailroom.db changes with every commit and
@@ -204,6 +205,16 @@ export function checkDataDir(dataDir: string): CheckResult {
         problems.push(
           `blob file ${row.file} has ${statSync(path).size} bytes, expected ${row.size - row.head}`,
         );
+    }
+    // Quota usage (schema.ts 23) is kept by triggers; a recount that disagrees means they were bypassed.
+    // An older backup being restored has no usage yet (the upgrade computes it): nothing to compare.
+    const hasUsage =
+      db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'account_usage'").get() !== undefined;
+    for (const m of hasUsage ? usageMismatches(db) : []) {
+      problems.push(
+        `account ${m.accountId} usage is ${m.stored.bytes} octets / ${m.stored.messages} messages, ` +
+          `a recount gives ${m.counted.bytes} / ${m.counted.messages}`,
+      );
     }
     const { messages, queue } = counts(db);
     return { ok: problems.length === 0, problems, messages, queueEntries: queue, blobFiles: rows.length };

@@ -4,7 +4,9 @@ import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MailroomError } from '../../errors.js';
 import type { FileBlobStore } from '../blob-store.js';
-import type { DeliveryRequest } from '../store.js';
+import type { DeliveryRequest, EnvelopeRecipient } from '../store.js';
+import { OverQuotaError, quotaVerdict } from '../quota.js';
+import { quotaState } from './quota.js';
 import type { Prepare } from './statements.js';
 import { buildHeaderIndex, headerBlock, headerIndexOfFile } from './mail-headers.js';
 import { computeStructureJson } from './mail-structure.js';
@@ -71,6 +73,8 @@ export interface CommittedDelivery {
   queueId: string | null;
   /** Set for an IMAP APPEND (see PreparedDelivery.append). */
   appended?: { uid: number; uidValidity: number };
+  /** Local accounts whose quota refused the message; they were queued instead (writeDelivery). */
+  overQuota?: { accountId: number; permanent: boolean }[];
 }
 
 /** Builds head and moves/writes the body so only the metadata commit is left. Async, off the event loop. */
@@ -155,6 +159,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
     ).lastInsertRowid,
   );
   const result: CommittedDelivery = { messageId: null, copies: [], queueId: null };
+  // The queue's recipients: the remote ones, plus local ones whose mailbox is full (below).
+  const queued: EnvelopeRecipient[] = [...r.remote];
 
   if (r.local.length > 0 || p.append) {
     const messageId = Number(
@@ -192,6 +198,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, '', ?, ?, ?)",
     );
     const seen = new Set<number>();
+    const refused: { accountId: number; permanent: boolean }[] = [];
     // Accounts given an Email by this delivery: the message row is new, so the first copy in an account
     // creates its Email without looking for one (emails.ts emailRowAdded `fresh`).
     const accounts = new Set<number>();
@@ -209,6 +216,13 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       }
       if (seen.has(mailbox.id)) continue;
       seen.add(mailbox.id);
+      // The quota is checked here, inside the commit, against usage the triggers keep (schema.ts 23).
+      const quota = quotaState(prepare, target.accountId);
+      const verdict = quota ? quotaVerdict(quota, p.size, 1) : 'ok';
+      if (verdict !== 'ok') {
+        refused.push({ accountId: target.accountId, permanent: verdict === 'too-big' });
+        continue;
+      }
       const counters = bump.get(mailbox.id);
       if (!counters) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailbox.id} vanished`);
       insertCopy.run(mailbox.id, counters.uid, messageId, counters.modseq, now, now);
@@ -217,9 +231,32 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       emailRowAdded(prepare, rec, target.accountId, mailbox.id, messageId, now, p.threadKeys ?? null, fresh);
       result.copies.push({ accountId: target.accountId, mailboxId: mailbox.id, uid: counters.uid });
     }
+    if (refused.length > 0) {
+      // Nothing else delivered: the whole delivery is refused (rolled back), so SMTP answers 452/552 and
+      // the sender keeps the message. Otherwise the others have it, and the full mailboxes wait in the
+      // queue (its local transport retries them, then bounces at queue max_age: queue/local-transport.ts).
+      if (result.copies.length === 0 && r.remote.length === 0 && !p.append && r.overQuota !== 'queue') {
+        throw new OverQuotaError(
+          refused[0]!.accountId,
+          refused.every((x) => x.permanent),
+        );
+      }
+      const address = prepare<[number], { address: string }>('SELECT address FROM accounts WHERE id = ?');
+      for (const x of refused) {
+        const a = address.get(x.accountId);
+        if (a) queued.push({ address: a.address });
+      }
+      result.overQuota = refused;
+      if (result.copies.length === 0 && !p.append) {
+        // Every copy went to the queue ('queue' mode): the message row would belong to no mailbox.
+        prepare('DELETE FROM message_headers WHERE message_id = ?').run(messageId);
+        prepare('DELETE FROM messages WHERE id = ?').run(messageId);
+        result.messageId = null;
+      }
+    }
   }
 
-  if (r.remote.length > 0) {
+  if (queued.length > 0) {
     const env = r.envelope;
     prepare(
       'INSERT INTO queue (id, blob_id, blob_offset, size, sender, dsn_envid, dsn_ret, smtputf8, body_type, created_at, require_tls) ' +
@@ -241,7 +278,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       'INSERT INTO queue_recipients (queue_id, address, orcpt, notify, state, attempts, next_attempt_at) ' +
         "VALUES (?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (queue_id, address) DO NOTHING",
     );
-    for (const rcpt of r.remote) {
+    for (const rcpt of queued) {
       insertRcpt.run(r.queueId, rcpt.address, rcpt.orcpt ?? null, rcpt.notify?.join(',') ?? null, now);
     }
     result.queueId = r.queueId;
@@ -252,7 +289,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       from: r.envelope.sender,
       size: p.size,
       stored: result.copies,
-      queued: r.remote.map((rcpt) => rcpt.address),
+      // Remote recipients and full local mailboxes waiting for room (the queue's local path).
+      queued: queued.map((rcpt) => rcpt.address),
     });
   }
   return result;

@@ -2,6 +2,8 @@
 import { MailroomError } from '../../errors.js';
 import { findAliasLoop, type AddressBook } from '../../delivery/aliases.js';
 import type { Account, AccountState, AccountUsage, Alias } from '../store.js';
+import type { QuotaState } from '../quota.js';
+import { allQuotaStates, quotaState } from './quota.js';
 import type { SqliteContext } from './context.js';
 import type { LookupCache } from './lookup-cache.js';
 import { insertWithParents, subscribeName } from './mail-folders.js';
@@ -183,17 +185,26 @@ export class SqliteDirectory {
     durable.catch(() => undefined); // a failed fsync here loses only this timestamp
   }
 
+  /** Usage is kept per account by triggers (schema.ts migration 21): one row each, no scan of the mail. */
   accountUsage(): AccountUsage[] {
-    return this.ctx
-      .prepare<[], { account_id: number; bytes: number; messages: number }>(
-        `SELECT mb.account_id, COALESCE(SUM(m.size), 0) AS bytes, COUNT(mm.message_id) AS messages
-         FROM mailboxes mb
-         LEFT JOIN mailbox_messages mm ON mm.mailbox_id = mb.id
-         LEFT JOIN messages m ON m.id = mm.message_id
-         GROUP BY mb.account_id`,
-      )
-      .all()
-      .map((r) => ({ accountId: r.account_id, bytes: r.bytes, messages: r.messages }));
+    return allQuotaStates(this.ctx.prepare);
+  }
+
+  quotaOf(accountId: number): QuotaState | null {
+    return quotaState(this.ctx.prepare, accountId);
+  }
+
+  /** `user quota`: null limits mean none. Lowering a quota below the usage keeps the mail (RFC 9208 4.3). */
+  setQuota(address: string, quota: { bytes: number | null; messages?: number | null }): void {
+    const { address: addr } = parseAddress(address);
+    const r = this.ctx.write(() =>
+      quota.messages === undefined
+        ? this.ctx.prepare('UPDATE accounts SET quota_bytes = ? WHERE address = ?').run(quota.bytes, addr)
+        : this.ctx
+            .prepare('UPDATE accounts SET quota_bytes = ?, quota_messages = ? WHERE address = ?')
+            .run(quota.bytes, quota.messages, addr),
+    );
+    if (r.changes === 0) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
   }
 
   getAccount(address: string): Account | null {

@@ -17,6 +17,7 @@ import { ChangeKind, ChangeRecorder, changeCounter, readChanges, readStates } fr
 import { emailFlagsChanged, emailRowAdded, emailRowRemoved } from './emails.js';
 import { applyFlags, hasSeen } from './mail-messages.js';
 import { collectGarbage } from './queries.js';
+import { requireQuota, sizeOfMessages } from './quota.js';
 
 interface EmailRow {
   id: number;
@@ -304,6 +305,17 @@ export class SqliteJmapStore implements JmapStore {
       const flags = keywordsOfFlags(rows.flatMap((r) => splitFlags(r.flags)))
         .map(keywordToFlag)
         .join(' ');
+      // RFC 8621 5.3 / RFC 9208: an Email added to more mailboxes than it leaves counts again in each one.
+      const grows =
+        [...target].filter((b) => !have.has(b)).length - rows.filter((r) => !target.has(r.mailbox_id)).length;
+      if (grows > 0) {
+        requireQuota(
+          this.ctx.prepare,
+          accountId,
+          grows * sizeOfMessages(this.ctx.prepare, [e.message_id]),
+          grows,
+        );
+      }
       const added: Array<{ mailboxId: number; uid: number }> = [];
       const bump = this.ctx.prepare<[number], { uid: number; modseq: number }>(
         'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +

@@ -8,6 +8,7 @@ import { discardPrepared, headerIndexOf, prepareDelivery, type PreparedDelivery 
 import { computeStructureJson } from './mail-structure.js';
 import { threadKeysOfHeaderIndex } from '../../mail/thread-keys.js';
 import { emailRowAdded } from './emails.js';
+import { requireQuota } from './quota.js';
 
 /** The widest zone offset a date-time can carry, in minutes (RFC 9051 9: "+2359"). */
 const MAX_ZONE_MINUTES = 23 * 60 + 59;
@@ -132,6 +133,8 @@ async function prepareAppend(
   // RFC 8514 3: the save date is when the server stored it, whatever internal date the client gave.
   const savedAt = ctx.clock().getTime();
   prepared.append = (prepare, messageId, rec) => {
+    // RFC 9208 5.2 / RFC 5530 3: refused with OVERQUOTA inside the commit, against the usage the triggers keep.
+    requireQuota(prepare, accountId, prepared.size, 1);
     const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
         'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq, uidvalidity',

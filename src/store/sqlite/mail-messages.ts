@@ -15,6 +15,7 @@ import { collectGarbage } from './queries.js';
 import { ChangeRecorder } from './changes.js';
 import { emitChanges } from './change-events.js';
 import { emailFlagsChanged, emailRowAdded, emailRowRemoved } from './emails.js';
+import { requireQuota, sizeOfMessages } from './quota.js';
 
 function splitFlags(text: string): string[] {
   return text === '' ? [] : text.split(' ');
@@ -324,6 +325,12 @@ export async function copyOrMove(
       'INSERT INTO mailbox_expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ' +
         'ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq',
     );
+    // RFC 9208 5.2: COPY (and MOVE to another account) adds to the target account's usage; a MOVE inside
+    // one account adds nothing, so it works over quota too (a user tidying up to get back under it).
+    if (!move || src.account_id !== dst.account_id) {
+      const ids = [...new Set(uids)].flatMap((uid) => get.get(fromId, uid)?.message_id ?? []);
+      requireQuota(ctx.prepare, dst.account_id, sizeOfMessages(ctx.prepare, ids), ids.length);
+    }
     const dstModseq = dst.highest_modseq + 1;
     const srcModseq = src.highest_modseq + 1;
     const mapping: Array<[number, number]> = [];

@@ -465,6 +465,55 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 23 (issue 12): storage quotas (RFC 9208 STORAGE and MESSAGE). quota_bytes / quota_messages: NULL = none.
+  // account_usage holds each account's usage, kept by triggers in the same transaction as every change to
+  // mailbox_messages (delivery, APPEND, COPY, MOVE, expunge, JMAP), so it is exact after a crash without a
+  // recount. A message in two mailboxes counts twice (RFC 9208 5.1 counts per mailbox). A mailbox deleted
+  // with its rows (ON DELETE CASCADE) is subtracted by its BEFORE DELETE trigger: when the cascade deletes
+  // the rows the mailbox row is already gone, so the row trigger finds no account and adds nothing.
+  `
+  ALTER TABLE accounts ADD COLUMN quota_bytes INTEGER;
+  ALTER TABLE accounts ADD COLUMN quota_messages INTEGER;
+  CREATE TABLE account_usage (
+    account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    messages INTEGER NOT NULL DEFAULT 0
+  );
+  INSERT INTO account_usage (account_id, bytes, messages)
+    SELECT a.id,
+      (SELECT COALESCE(SUM(m.size), 0) FROM mailboxes mb JOIN mailbox_messages mm ON mm.mailbox_id = mb.id
+         JOIN messages m ON m.id = mm.message_id WHERE mb.account_id = a.id),
+      (SELECT COUNT(*) FROM mailboxes mb JOIN mailbox_messages mm ON mm.mailbox_id = mb.id WHERE mb.account_id = a.id)
+    FROM accounts a;
+  CREATE TRIGGER account_usage_row AFTER INSERT ON accounts BEGIN
+    INSERT INTO account_usage (account_id) VALUES (NEW.id);
+  END;
+  CREATE TRIGGER account_usage_add AFTER INSERT ON mailbox_messages BEGIN
+    UPDATE account_usage
+      SET bytes = bytes + COALESCE((SELECT size FROM messages WHERE id = NEW.message_id), 0), messages = messages + 1
+      WHERE account_id = (SELECT account_id FROM mailboxes WHERE id = NEW.mailbox_id);
+  END;
+  CREATE TRIGGER account_usage_remove AFTER DELETE ON mailbox_messages BEGIN
+    UPDATE account_usage
+      SET bytes = bytes - COALESCE((SELECT size FROM messages WHERE id = OLD.message_id), 0), messages = messages - 1
+      WHERE account_id = (SELECT account_id FROM mailboxes WHERE id = OLD.mailbox_id);
+  END;
+  CREATE TRIGGER account_usage_rehome AFTER UPDATE OF mailbox_id, message_id ON mailbox_messages BEGIN
+    UPDATE account_usage
+      SET bytes = bytes - COALESCE((SELECT size FROM messages WHERE id = OLD.message_id), 0), messages = messages - 1
+      WHERE account_id = (SELECT account_id FROM mailboxes WHERE id = OLD.mailbox_id);
+    UPDATE account_usage
+      SET bytes = bytes + COALESCE((SELECT size FROM messages WHERE id = NEW.message_id), 0), messages = messages + 1
+      WHERE account_id = (SELECT account_id FROM mailboxes WHERE id = NEW.mailbox_id);
+  END;
+  CREATE TRIGGER account_usage_mailbox_gone BEFORE DELETE ON mailboxes BEGIN
+    UPDATE account_usage
+      SET bytes = bytes - (SELECT COALESCE(SUM(m.size), 0) FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id
+                           WHERE mm.mailbox_id = OLD.id),
+          messages = messages - (SELECT COUNT(*) FROM mailbox_messages WHERE mailbox_id = OLD.id)
+      WHERE account_id = OLD.account_id;
+  END;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

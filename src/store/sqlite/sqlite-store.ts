@@ -36,6 +36,8 @@ import { SqliteSendingStore } from './sending-store.js';
 import { SqlitePolicyStore } from './policy-store.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { backupBeforeUpgrade } from './backup.js';
+import type { QuotaState } from '../quota.js';
+import { usageMismatches, type UsageMismatch } from './quota.js';
 import { SqliteDkimStore } from './dkim-store.js';
 import { SqliteTokenStore } from './token-store.js';
 import { SqliteTraceStore } from './trace-store.js';
@@ -286,6 +288,12 @@ export class SqliteStore implements Store {
   accountUsage(): AccountUsage[] {
     return this.directory.accountUsage();
   }
+  quotaOf(accountId: number): QuotaState | null {
+    return this.directory.quotaOf(accountId);
+  }
+  setQuota(address: string, quota: { bytes: number | null; messages?: number | null }): void {
+    this.directory.setQuota(address, quota);
+  }
   getAccount(address: string): Account | null {
     return this.directory.getAccount(address);
   }
@@ -439,5 +447,10 @@ export class SqliteStore implements Store {
   /** PRAGMA integrity_check, for tests and the admin CLI: 'ok' when the file is sound. */
   integrityCheck(): string {
     return this.db.pragma('integrity_check', { simple: true }) as string;
+  }
+
+  /** Accounts whose stored usage differs from a recount of their mail (none when the triggers held). */
+  usageMismatches(): UsageMismatch[] {
+    return usageMismatches(this.db);
   }
 }

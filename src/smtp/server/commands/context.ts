@@ -24,7 +24,9 @@ export type SessionEvent =
         | 'dmarc'
         | 'local-domain'
         | 'inbound-defer'
-        | 'burl';
+        | 'burl'
+
+        | 'over-quota';
       domain?: string;
     }
   /** The inbound checks' verdict on an accepted or refused message (MX, src/inbound/). */

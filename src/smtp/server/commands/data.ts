@@ -4,6 +4,7 @@ import type { DeliveryRequest, Envelope, SpooledBody } from '../../../store/stor
 import { buildReceivedHeader } from '../../../mail/received-header.js';
 import { HeaderScanner, submissionHeaders } from '../../../mail/submission.js';
 import { isNoSpaceError } from '../../../store/free-space.js';
+import { isOverQuota } from '../../../store/quota.js';
 import type { SmtpCommand } from '../command-parser.js';
 import { DATA_LINE_MAX } from '../../../config/limits.js';
 import { BdatReceiver, DataReceiver, type DataFailure } from '../receivers.js';
@@ -244,6 +245,11 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
   try {
     await core.services.deliver(request);
   } catch (error) {
+    if (isOverQuota(error)) {
+      // Every local recipient was over quota, checked in the commit (store/quota.ts): nothing stored.
+      core.event({ kind: 'message-refused', reason: 'over-quota' });
+      return core.reply(error.permanent ? REPLY.quotaExceeded : REPLY.mailboxFull);
+    }
     core.event({ kind: 'service-error', operation: 'deliver', error });
     return refuseStorage(core, writeFailureOf(error));
   }

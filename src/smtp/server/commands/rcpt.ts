@@ -38,6 +38,9 @@ export function handleRcpt(
       // SRS reversal is a way back for bounces only; a real sender could use it to relay anywhere.
       if (route.bounceOnly && tx.sender !== '') return core.reply(REPLY.srsBouncesOnly);
       if (greylisted(core, tx.sender, address)) return core.reply(REPLY.greylisted);
+      // RFC 3463 4.2.2: every mailbox this address reaches is full, so the message cannot be taken now.
+      // Partly full (an alias): decided per account at the end of DATA (sqlite/deliver.ts).
+      if (allFull(core, route.local, route.remote.length)) return core.reply(REPLY.mailboxFull);
       const limits = core.services.submissionLimits;
       if (
         core.authenticatedAs !== null &&
@@ -59,6 +62,18 @@ export function handleRcpt(
       core.state = { kind: 'rcpt', tx };
       return core.reply(REPLY.recipientOk);
     }
+  }
+}
+
+function allFull(core: SessionCore, local: readonly { accountId: number }[], remote: number): boolean {
+  const full = core.services.mailboxFull;
+  if (!full || local.length === 0 || remote > 0) return false;
+  try {
+    return local.every((t) => full(t.accountId));
+  } catch (error) {
+    // The quota is read from the store; a failure lets RCPT through: DATA's commit checks again.
+    core.event({ kind: 'service-error', operation: 'mailboxFull', error });
+    return false;
   }
 }
 

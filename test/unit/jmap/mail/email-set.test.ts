@@ -262,3 +262,34 @@ describe('Email/set create (RFC 8621 4.6)', () => {
     assert.equal(b.store.jmap.listEmails(b.storeId).length, before);
   });
 });
+
+describe('Email/set and the account quota (issue 12)', () => {
+  test('create and a mailboxIds patch that adds a copy: overQuota SetError; moving and destroying still work', async () => {
+    const id = await b.add('INBOX', 'Subject: q\n\n' + 'x'.repeat(500) + '\n');
+    const address = b.store.getAccountById(b.storeId)!.address;
+    const used = b.store.quotaOf(b.storeId)!.bytes;
+    b.store.setQuota(address, { bytes: used + 100 });
+    try {
+      const drafts = { [b.box('Drafts')]: true };
+      let r = await set({
+        create: {
+          c: {
+            mailboxIds: drafts,
+            subject: 'x',
+            textBody: [{ partId: 't' }],
+            bodyValues: { t: { value: 'y'.repeat(300) } },
+          },
+        },
+      });
+      assert.equal(((r.notCreated as Resp).c as Resp).type, 'overQuota');
+      r = await set({ update: { [id]: { [`mailboxIds/${b.box('Archive')}`]: true } } });
+      assert.equal(((r.notUpdated as Resp)[id] as Resp).type, 'overQuota');
+      r = await set({ update: { [id]: { mailboxIds: { [b.box('Archive')]: true } } } });
+      assert.deepEqual(r.updated, { [id]: null });
+      r = await set({ destroy: [id] });
+      assert.deepEqual(r.destroyed, [id]);
+    } finally {
+      b.store.setQuota(address, { bytes: null });
+    }
+  });
+});
