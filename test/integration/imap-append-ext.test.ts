@@ -61,6 +61,21 @@ function count(store: SqliteStore, bob: number, mailbox = 'INBOX'): { messages: 
 const M = (n: number) => Buffer.from(`From: a@remote.example\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`);
 
 describe('MULTIAPPEND (RFC 3502)', () => {
+  test('over the quota at the third message: NO [OVERQUOTA] and none of the three is kept (RFC 3502 6.3.11, RFC 9208 4.3)', async () => {
+    const { store, port, bob } = await setup();
+    // Room for two messages of the three.
+    store.setQuota('bob@example.test', { messages: 2 });
+    const c = await login(port);
+    const before = count(store, bob);
+    const r = await send(c, ['APPEND INBOX ', M(1), ' ', M(2), ' ', M(3)]);
+    assert.match(r.tagged, / NO \[OVERQUOTA\]/);
+    assert.deepEqual(count(store, bob), before);
+    assert.equal(store.accountUsage().find((u) => u.accountId === bob)?.messages ?? 0, 0);
+    // Two fit: stored, with consecutive UIDs.
+    const ok = await send(c, ['APPEND INBOX ', M(4), ' ', M(5)]);
+    assert.match(ok.tagged, /OK \[APPENDUID \d+ 1:2\]/);
+  });
+
   test('RFC 3502 6.3.11 example: two messages, flags and dates each, one APPENDUID for both', async () => {
     const { store, port, bob } = await setup();
     const c = await login(port);
