@@ -64,7 +64,7 @@ describe('MULTIAPPEND (RFC 3502)', () => {
   test('over the quota at the third message: NO [OVERQUOTA] and none of the three is kept (RFC 3502 6.3.11, RFC 9208 4.3)', async () => {
     const { store, port, bob } = await setup();
     // Room for two messages of the three.
-    store.setQuota('bob@example.test', { messages: 2 });
+    store.setQuota('bob@example.test', { bytes: null, messages: 2 });
     const c = await login(port);
     const before = count(store, bob);
     const r = await send(c, ['APPEND INBOX ', M(1), ' ', M(2), ' ', M(3)]);

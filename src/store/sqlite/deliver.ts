@@ -464,6 +464,7 @@ export class GroupCommitter {
       return false;
     }
     const cleanups: Promise<void>[] = [];
+    const refused: Promise<void>[] = [];
     for (const [i, w] of batch.entries()) {
       const outcome = outcomes[i];
       if (outcome?.ok) {
@@ -472,11 +473,17 @@ export class GroupCommitter {
           for (const f of p.spoolLeftovers) cleanups.push(unlink(f).catch(() => undefined));
         }
       } else {
-        w.reject(outcome ? outcome.error : new Error('delivery outcome missing'));
-        for (const p of w.group) cleanups.push(discardPrepared(p, this.blobs));
+        // A refused caller hears of it once its files are gone: nothing of it is left behind by then.
+        const error = outcome ? outcome.error : new Error('delivery outcome missing');
+        refused.push(
+          Promise.all(w.group.map((p) => discardPrepared(p, this.blobs))).then(
+            () => w.reject(error),
+            () => w.reject(error),
+          ),
+        );
       }
     }
-    await Promise.all(cleanups);
+    await Promise.all([...cleanups, ...refused]);
     return true;
   }
 }
