@@ -175,7 +175,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const store =
     options.store ??
-    openSqliteStore({ dataDir: config.dataDir, backgroundCheckpoints: true, onCommit: metrics.storeCommit });
+    openSqliteStore({
+      dataDir: config.dataDir,
+      backgroundCheckpoints: true,
+      onCommit: metrics.storeCommit,
+      headerCacheChars: config.limits.headerCache,
+    });
   // DSNs left owed while the disk was low go out when it recovers (the queue has no timer for them).
   let wakeQueue = (): void => undefined;
   const storageGuard = await startStorageGuard({

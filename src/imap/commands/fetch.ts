@@ -95,10 +95,7 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
       );
       for (const row of r.rows) {
         const seq = view.seqOf(row.uid);
-        if (seq > 0) {
-          view.flags[seq - 1] = row.flags;
-          view.modseqs[seq - 1] = row.modseq;
-        }
+        if (seq > 0) view.setRow(seq, row.flags, row.modseq);
       }
       if (!has('FLAGS')) items.push({ type: 'FLAGS' });
     }

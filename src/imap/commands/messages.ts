@@ -53,8 +53,7 @@ export async function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Promise<Don
   for (const row of r.rows) {
     const seq = view.seqOf(row.uid);
     if (seq === 0) continue;
-    view.flags[seq - 1] = row.flags;
-    view.modseqs[seq - 1] = row.modseq;
+    view.setRow(seq, row.flags, row.modseq);
     if (modified.has(row.uid)) continue;
     // RFC 7162 3.1.3: with CONDSTORE, .SILENT still reports the new MODSEQ of changed messages.
     if (cmd.action.silent && !(ctx.session.condstoreOn && changed.has(row.uid))) continue;

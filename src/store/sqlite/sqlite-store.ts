@@ -71,6 +71,8 @@ export interface SqliteStoreOptions {
    * any write (SQLITE_READONLY), so a method wrongly sent there fails instead of writing.
    */
   readOnly?: boolean;
+  /** Characters of SEARCH header indexes kept in memory ([limits] header_cache; mail-headers.ts). */
+  headerCacheChars?: number;
   /** Each durable group commit: deliveries in it and seconds until durable (the server's metrics). */
   onCommit?: (batchSize: number, seconds: number) => void;
 }
@@ -178,7 +180,7 @@ export class SqliteStore implements Store {
       inlineMaxBytes: this.inlineMaxBytes,
     });
     this.directory = new SqliteDirectory(context, this.lookups);
-    this.mail = new SqliteMailStore(context);
+    this.mail = new SqliteMailStore(context, options.headerCacheChars);
     this.queue = new SqliteQueueStore(context);
     this.uploads = new SqliteUploadStore(context);
     this.jmap = new SqliteJmapStore(context);
