@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const BENCHES = ['smtp', 'relay', 'imap', 'jmap', 'soak', 'dkim'] as const;
+const BENCHES = ['smtp', 'relay', 'imap', 'imap-idle', 'jmap', 'soak', 'dkim'] as const;
 type Bench = (typeof BENCHES)[number];
 /** The SMTP bench's own load ids: `--only a,b` keeps meaning "SMTP loads a and b" as before. */
 const SMTP_LOADS = ['a', 'b', 'c'];
@@ -26,6 +26,7 @@ const { values: opt } = parseArgs({
     'smtp-args': { type: 'string', default: '' },
     'relay-args': { type: 'string', default: '' },
     'imap-args': { type: 'string', default: '' },
+    'imap-idle-args': { type: 'string', default: '' },
     'jmap-args': { type: 'string', default: '' },
     'soak-args': { type: 'string', default: '' },
     'dkim-args': { type: 'string', default: '' },
@@ -34,11 +35,11 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--only smtp,relay,imap,jmap,soak,dkim|a,b,c] [--quick] [--rounds N] [--no-postfix] [--no-dovecot]\n' +
+    'usage: npm run bench -- [--only smtp,relay,imap,imap-idle,jmap,soak,dkim|a,b,c] [--quick] [--rounds N] [--no-postfix] [--no-dovecot]\n' +
       '                        [--no-ours] [--generator G] [--json FILE] [--keep]\n' +
       '                        [--smtp-args "..."] [--relay-args "..."] [--imap-args "..."] [--jmap-args "..."]\n' +
-      '                        [--soak-args "..."] [--dkim-args "..."]\n' +
-      'each bench alone: node --import tsx bench/{run,relay,imap,jmap,soak,dkim-sign}.ts --help; see bench/README.md\n',
+      '                        [--soak-args "..."] [--dkim-args "..."] [--imap-idle-args "..."]\n' +
+      'each bench alone: node --import tsx bench/{run,relay,imap,imap-idle,jmap,soak,dkim-sign}.ts --help; see bench/README.md\n',
   );
   process.exit(0);
 }
@@ -92,6 +93,13 @@ const argsOf: Record<Bench, () => string[]> = {
     ...jsonFor('imap'),
     ...words(opt['imap-args']),
   ],
+  // Our server alone: idle connections after LOGIN + SELECT (issue 12).
+  'imap-idle': () => [
+    ...flag(opt.quick, '--quick'),
+    ...flag(opt.keep, '--keep'),
+    ...jsonFor('imap-idle'),
+    ...words(opt['imap-idle-args']),
+  ],
   jmap: () => [
     ...flag(opt.quick, '--quick'),
     ...(opt.rounds ? ['--rounds', opt.rounds] : []),
@@ -115,6 +123,7 @@ const FILES: Record<Bench, string> = {
   smtp: 'run.ts',
   relay: 'relay.ts',
   imap: 'imap.ts',
+  'imap-idle': 'imap-idle.ts',
   jmap: 'jmap.ts',
   soak: 'soak.ts',
   dkim: 'dkim-sign.ts',
@@ -123,6 +132,7 @@ const TITLES: Record<Bench, string> = {
   smtp: 'SMTP acceptance vs Postfix (issue 2)',
   relay: 'outbound relay vs Postfix (issue 3)',
   imap: 'IMAP vs Dovecot (issue 4)',
+  'imap-idle': 'idle IMAP connections after LOGIN + SELECT, KiB each (issue 12)',
   jmap: 'JMAP newest page vs Dovecot IMAP FETCH (issue 9)',
   soak: 'robustness soak: good clients beside hostile ones (issue 8)',
   dkim: 'DKIM signing per 4 KiB message, RSA-2048 and Ed25519 (issue 10)',

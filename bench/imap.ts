@@ -38,6 +38,10 @@ const { values: opt, positionals } = parseArgs({
     'dovecot-conf': { type: 'string', default: '' },
     'dovecot-format': { type: 'string', default: 'maildir' }, // maildir (PEERS.md) | mdbox
     'no-ours': { type: 'boolean', default: false },
+    // Extra [limits] keys for our server, ';'-separated (e.g. "header_cache = \"64M\""): its defaults otherwise.
+    'mailroom-conf': { type: 'string', default: '' },
+    // Node/V8 flags for our server process alone (e.g. "--max-semi-space-size=1"), space-separated.
+    'node-args': { type: 'string', default: '' },
     cli: { type: 'string' },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -49,6 +53,7 @@ if (opt.help) {
     'usage: node --import tsx bench/imap.ts [--quick] [--messages N] [--mix-messages N] [--users U] [--clients C]\n' +
       '       [--seconds S] [--rounds R] [--idle-ms MS] [--tls] [--seed N] [--no-dovecot] [--no-ours]\n' +
       '       [--dovecot-conf "setting = value; ..."] [--dovecot-format maildir|mdbox]\n' +
+      '       [--mailroom-conf "limits_key = value; ..."] [--node-args "--v8-flag ..."]\n' +
       '       [--cli dist/cli.js] [--json FILE] [--keep]\n',
   );
   process.exit(0);
@@ -139,6 +144,14 @@ interface Contender {
   result: ServerResult;
 }
 const contenders: Contender[] = [];
+/** Our server's RSS over the timed turns (the PSS is the compared figure; RSS also counts shared pages whole). */
+let ourRss: PeakSampler | null = null;
+let ourPeakRssKiB = 0;
+const nodeArgs = opt['node-args'].split(/\s+/).filter((s) => s.length > 0);
+const ourConf = opt['mailroom-conf']
+  .split(';')
+  .map((s) => s.trim())
+  .filter((s) => s.length > 0);
 const notes: string[] = [];
 
 async function main(): Promise<void> {
@@ -162,11 +175,13 @@ async function main(): Promise<void> {
     const order = round % 2 === 0 ? contenders : [...contenders].reverse();
     for (const c of order) {
       const mem = new PeakSampler(() => c.target.memoryKiB(), 250).start();
+      if (c.target.name === 'mailroom') ourRss?.start();
       const sf = await selectFetch(c.target);
       c.result.selectFetch.push(sf);
       const mix = await runMix(c.target, { ...mixOptions, seed: mixOptions.seed + round * 1000 });
       c.result.mix.push(mix);
       c.result.peakMemKiB = Math.max(c.result.peakMemKiB, mem.stop(), mix.peakMemKiB);
+      if (c.target.name === 'mailroom' && ourRss) ourPeakRssKiB = Math.max(ourPeakRssKiB, ourRss.stop());
       log(
         `round ${round + 1}/${ROUNDS} ${c.target.name}: SELECT+FETCH ${fmt(sf.totalMs)} ms; mix ${fmt(mix.opsPerSec)} ops/s, ` +
           `${mix.errors} errors, server ${fmt(mix.serverCores, 2)} cores, generator ${fmt(mix.generatorCores, 2)} cores`,
@@ -189,13 +204,22 @@ async function startOurs(): Promise<void> {
     maxConnections: CLIENTS + USERS + 100,
     keep: opt.keep,
     prefill: (dataDir) => fillMailroom({ cli: CLI, dataDir, mailboxes: fills }),
+    ...(ourConf.length > 0 ? { extraToml: ourConf.join('\n') } : {}),
+    ...(nodeArgs.length > 0 ? { nodeArgs } : {}),
   });
+  if (nodeArgs.length > 0) notes.push(`mailroom node flags: ${nodeArgs.join(' ')}`);
+  if (ourConf.length > 0) notes.push(`mailroom [limits]: ${ourConf.join('; ')}`);
+  // PSS, as Dovecot's tree is measured (issue 12: "measured the same way"); the RSS peak is kept beside it.
+  ourRss = new PeakSampler(() => ours.memoryKiB(), 250);
   active.add(ours);
   notes.push(`mailroom: filled (store API, group commit) and started in ${seconds(t0)} s`);
   log(notes[notes.length - 1] as string);
   contenders.push({
-    target: targetOf('mailroom', opt.tls ? imapsPort : imapPort, ours),
-    result: { name: 'mailroom', memoryKind: 'RSS', selectFetch: [], mix: [], peakMemKiB: 0 },
+    target: targetOf('mailroom', opt.tls ? imapsPort : imapPort, {
+      memoryKiB: () => ours.pssKiB(),
+      cpuSeconds: () => ours.cpuSeconds(),
+    }),
+    result: { name: 'mailroom', memoryKind: 'PSS (process)', selectFetch: [], mix: [], peakMemKiB: 0 },
   });
 }
 
@@ -281,6 +305,9 @@ function report(): void {
       'every mailbox (warm-up, not timed): SELECT; FETCH 1:* FLAGS of the big one; headers of every message and one SEARCH ' +
       'by Subject and by From in each mix mailbox. Dovecot builds its index and header cache then ("first SELECT after start").',
     ...summary(ours, peer),
+    ...(ours && ourPeakRssKiB > 0
+      ? [`mailroom: peak RSS ${fmt(ourPeakRssKiB / 1024, 1)} MiB (VmRSS of the server process)`]
+      : []),
     ...notes.map((n) => `note: ${n}`),
   ];
   process.stdout.write(out.join('\n') + '\n');

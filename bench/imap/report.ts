@@ -5,6 +5,8 @@ import { MIX_OPS, type MixFigures, type SelectFetchFigures } from './load.js';
 
 /** The goals of issue 4 ("How it is shown"). */
 export const GOAL_RATIO = 1.5;
+/** Issue 12: peak memory of the mix at most this many times Dovecot's (PSS both). */
+export const MEMORY_GOAL_RATIO = 1.5;
 /** "Well under a second": half of one. */
 export const GOAL_SELECT_FETCH_MS = 500;
 
@@ -128,6 +130,14 @@ export function summary(ours: ServerResult | undefined, peer: ServerResult | und
   } else if (om) {
     out.push(
       `goal: mix >= ${GOAL_RATIO}x Dovecot: not measured (no Dovecot in this run); ${ourErrors} errors in all rounds`,
+    );
+  }
+  // Issue 12: peak memory within 1.5x of Dovecot's, both as PSS (shared pages split, as for a process tree).
+  if (ours && peer && ours.peakMemKiB > 0 && peer.peakMemKiB > 0) {
+    const m = ours.peakMemKiB / peer.peakMemKiB;
+    out.push(
+      `memory: peak ${ours.memoryKind} ${fmt(ours.peakMemKiB / 1024, 1)} MiB vs Dovecot's ${peer.memoryKind} ` +
+        `${fmt(peer.peakMemKiB / 1024, 1)} MiB: ${fmt(m, 2)}x (goal <= ${MEMORY_GOAL_RATIO}x): ${m <= MEMORY_GOAL_RATIO ? 'met' : 'NOT met'}`,
     );
   }
   const cost = (s: ServerResult | undefined, m: MixFigures | undefined): void => {

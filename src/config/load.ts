@@ -6,6 +6,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { MailroomError } from '../errors.js';
 import {
+  DEFAULT_CACHES,
   DEFAULT_CONNECTION_RATE_PER_IP,
   DEFAULT_GREET_PAUSE_MS,
   DEFAULT_MIN_FREE_SPACE,
@@ -182,6 +183,8 @@ function resolveConfig(
       maxConnectionsPerIp: raw.limits?.max_connections_per_ip ?? DEFAULT_LIMITS.maxConnectionsPerIp,
       jmapWorkers: raw.limits?.jmap_workers ?? defaultJmapWorkers(availableParallelism()),
       minFreeSpace: raw.limits?.min_free_space ?? { ...DEFAULT_MIN_FREE_SPACE },
+      mailboxIndexCache: raw.limits?.mailbox_index_cache ?? DEFAULT_CACHES.mailboxIndexBytes,
+      headerCache: raw.limits?.header_cache ?? DEFAULT_CACHES.headerBytes,
       deadlines: {
         loginMs: raw.limits?.login_timeout ?? DEFAULT_DEADLINES.loginMs,
         commandLineMs: raw.limits?.command_line_timeout ?? DEFAULT_DEADLINES.commandLineMs,

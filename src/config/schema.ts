@@ -193,6 +193,22 @@ const minFreeSpace = z
     return parsed;
   });
 
+/** A memory size: bytes, or "16M" / "512K" / "1G" (1024-based); 0 turns the cache off. */
+const memorySize = z
+  .union([z.number(), z.string()], { error: 'expected a size ("16M", "512K", bytes; 0 = off)' })
+  .transform((value, ctx) => {
+    const bytes = typeof value === 'number' ? value : parseSize(value);
+    if (bytes === null || !Number.isSafeInteger(bytes) || bytes < 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a size ("16M", "512K", bytes; 0 = off)',
+        input: value,
+      });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 const listenAddress = z.string({ error: 'expected a string "host:port"' }).transform((text, ctx) => {
   const parsed = parseListenAddress(text);
   if (typeof parsed === 'string') {
@@ -280,6 +296,9 @@ export const rawConfigSchema = z.strictObject({
         .optional(),
       // Free space data_dir keeps: below it new mail gets 452 4.3.1 / NO [OVERQUOTA] (issue 8 item 6).
       min_free_space: minFreeSpace.optional(),
+      // Memory for the IMAP caches (issue 12); defaults and reasons in limits.ts DEFAULT_CACHES.
+      mailbox_index_cache: memorySize.optional(),
+      header_cache: memorySize.optional(),
       // Deadlines activity does not extend (net/deadlines.ts); defaults and reasons in limits.ts.
       login_timeout: duration.optional(),
       command_line_timeout: duration.optional(),
@@ -488,6 +507,9 @@ export interface Config {
     jmapWorkers: number;
     /** Free-space floor of data_dir; the smaller of bytes and percent counts (null: not given). */
     minFreeSpace: MinFreeSpace;
+    /** Bytes of the IMAP mailbox index cache (SELECT) and of the SEARCH header cache; 0: off. */
+    mailboxIndexCache: number;
+    headerCache: number;
     deadlines: DeadlineSettings;
     /** New connections per minute per IP on the SMTP listeners (loopback exempt); 0: no limit. */
     connectionRatePerIp: number;

@@ -4,6 +4,7 @@ import {
   type AccessListenerDeps,
   type AccessListeners,
 } from '../net/access-listeners.js';
+import { INDEX_CACHE_ROW_BYTES } from '../config/limits.js';
 import { DEFAULT_RECEIVER_LIMITS } from './proto/literal-receiver.js';
 import { serveImapConnection, type ImapConnectionHandle } from './connection.js';
 import { MailboxIndexCache } from './mailbox-index-cache.js';
@@ -16,8 +17,10 @@ export async function startImapListeners(
   deps: AccessListenerDeps<ImapConnectionHandle>,
 ): Promise<AccessListeners<'imap' | 'imaps'>> {
   const { store } = deps;
-  // One for both listeners: every session's SELECT shares it.
-  const indexCache = new MailboxIndexCache(store.mail);
+  // One for both listeners: every session's SELECT shares it. Its size is fixed at start ([limits]
+  // mailbox_index_cache; a reload logs that it needs a restart).
+  const rows = Math.floor(deps.config.limits.mailboxIndexCache / INDEX_CACHE_ROW_BYTES);
+  const indexCache = new MailboxIndexCache(store.mail, rows);
   return startAccessListeners(deps, {
     plain: 'imap',
     implicit: 'imaps',

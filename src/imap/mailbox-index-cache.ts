@@ -1,9 +1,11 @@
 // The per-mailbox UID/flags/MODSEQ index shared by every session's SELECT, kept current by MODSEQ (RFC 7162), not rebuilt.
+import { DEFAULT_CACHES, INDEX_CACHE_ROW_BYTES } from '../config/limits.js';
 import type { IndexEntry, MailStore } from '../store/mail-store.js';
 
 /**
- * A mailbox's rows as parallel arrays, ascending by UID. The flag arrays are never changed in place
- * (a change replaces the element), so views may share them; the outer arrays are copied per view.
+ * A mailbox's rows as parallel arrays, ascending by UID. Once handed out, none of these arrays is ever
+ * changed again (the cache copies before it applies changes), so every view selected at this MODSEQ
+ * shares them until it changes itself (selected-view.ts copies on write).
  */
 export interface MailboxIndex {
   readonly uids: readonly number[];
@@ -21,13 +23,15 @@ interface Entry {
   modseqs: number[];
   messageIds: number[];
   modseq: number;
+  /** The arrays were handed out by get(): views may hold them, so update() works on copies. */
+  lent: boolean;
 }
 
 /**
- * Rows kept for all mailboxes together: 40-100 bytes a row (four array slots, flag lists mostly shared),
- * so 100 MB at most; the least recently selected mailboxes go first.
+ * Rows kept for all mailboxes together ([limits] mailbox_index_cache / INDEX_CACHE_ROW_BYTES; default and
+ * reason in config/limits.ts); the least recently selected mailboxes go first.
  */
-export const DEFAULT_CACHE_ROWS = 1_000_000;
+export const DEFAULT_CACHE_ROWS = Math.floor(DEFAULT_CACHES.mailboxIndexBytes / INDEX_CACHE_ROW_BYTES);
 
 /**
  * Why: SELECT of a 10,000-message mailbox read and split every row again (13 ms of the one event loop
@@ -79,6 +83,7 @@ export class MailboxIndexCache {
     this.entries.set(mailboxId, entry);
     this.rows += entry.uids.length;
     this.evict(mailboxId);
+    entry.lent = true;
     return entry;
   }
 
@@ -90,6 +95,7 @@ export class MailboxIndexCache {
       modseqs: new Array<number>(rows.length),
       messageIds: new Array<number>(rows.length),
       modseq: highest,
+      lent: false,
     };
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i] as IndexEntry;
@@ -106,6 +112,15 @@ export class MailboxIndexCache {
    * between the two reads has a MODSEQ above `highest` and is applied next time.
    */
   private update(mailboxId: number, e: Entry, highest: number): void {
+    if (e.lent) {
+      // Views selected earlier share these arrays: they keep the old ones, the cache goes on with copies.
+      // One copy per change between SELECTs, not one per session.
+      e.uids = e.uids.slice();
+      e.flags = e.flags.slice();
+      e.modseqs = e.modseqs.slice();
+      e.messageIds = e.messageIds.slice();
+      e.lent = false;
+    }
     const gone = this.store.vanishedSince(mailboxId, e.modseq);
     if (gone.length > 0) {
       const drop = new Set(gone);

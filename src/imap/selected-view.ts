@@ -13,6 +13,9 @@ import {
 /** System flags clients may set (RFC 9051 2.3.2); \* in PERMANENTFLAGS says keywords may be created too. */
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
+/** The empty SEARCHRES result, shared (a saved result is replaced, never changed in place). */
+const NONE: readonly number[] = [];
+
 /** One message of the view addressed by a command: its sequence number (1-based) and UID. */
 export interface Addressed {
   seq: number;
@@ -21,27 +24,37 @@ export interface Addressed {
 
 /**
  * Sequence numbers only change at the points the session reports them (EXPUNGE/VANISHED, EXISTS),
- * so the view is this session's own copy, brought up to date by SessionSync at those points.
+ * so the view is this session's own, brought up to date by SessionSync at those points.
+ *
+ * Its arrays start as the mailbox index cache's own (shared by every session that selected the mailbox
+ * at the same MODSEQ) and are copied at this view's first change (copy on write): a copy per session
+ * cost 32 bytes a message, 320 KiB for each idle client of a 10,000-message INBOX (issue 12). The cache
+ * never changes arrays it has handed out (mailbox-index-cache.ts), so shared arrays stay as selected.
  */
 export class SelectedView {
-  uids: number[] = [];
-  flags: string[][] = [];
-  modseqs: number[] = [];
-  /** IndexEntry.messageId per message: SEARCH finds header data by it. */
-  messageIds: number[] = [];
+  private uidList: number[];
+  private flagList: string[][];
+  private modseqList: number[];
+  private messageIdList: number[];
+  /** True while the arrays are the cache's (shared); own() copies them before the first change. */
+  private shared = true;
   /** Changes up to this MODSEQ (flags, new messages) have been reported. */
   knownModseq: number;
   /** Expunges up to this MODSEQ have been reported (they wait for a point where they may be sent). */
   expungeModseq: number;
   /** RFC 5182 SEARCHRES: the last SEARCH ... RETURN (SAVE) result, as UIDs. */
-  saved: number[] = [];
+  saved: readonly number[] = NONE;
   /**
    * UIDs that are \Recent in this session (RFC 3501 2.3.2), or null for an IMAP4rev2 session, which
    * never sees \Recent (RFC 9051 2.3.2) and so never claims it from IMAP4rev1 sessions either.
    */
   recent: Set<number> | null = null;
   /** RFC 5267 4.1: the CONTEXT=SEARCH/SORT contexts, by tag; they end with this selection. */
-  contexts = new Map<string, SearchContext>();
+  get contexts(): Map<string, SearchContext> {
+    // Made on first use: most sessions never have one, and an idle session's empty Map is ~200 bytes.
+    return (this.contextMap ??= new Map());
+  }
+  private contextMap: Map<string, SearchContext> | null = null;
   /**
    * UIDs new or changed in the view (`touched`) and removed from it (`gone`) since the contexts were last
    * updated (commands/contexts.ts); null while there are no contexts, so nothing is collected then.
@@ -65,12 +78,12 @@ export class SelectedView {
     readonly readOnly: boolean,
     index: MailboxIndex,
   ) {
-    // Copies of the outer arrays (this session renumbers on its own schedule); the flag lists inside
-    // are shared and never changed in place (every change replaces the element), so the cast is safe.
-    this.uids = index.uids.slice();
-    this.flags = index.flags.slice() as string[][];
-    this.modseqs = index.modseqs.slice();
-    this.messageIds = index.messageIds.slice();
+    // The cache's arrays, shared until this view changes (own()); the casts are sound because nothing
+    // writes through them while `shared` is set.
+    this.uidList = index.uids as number[];
+    this.flagList = index.flags as string[][];
+    this.modseqList = index.modseqs as number[];
+    this.messageIdList = index.messageIds as number[];
     this.knownModseq = index.modseq;
     this.expungeModseq = index.modseq;
     for (const f of this.flags) this.learnKeywords(f);
@@ -104,6 +117,42 @@ export class SelectedView {
     return `* FLAGS (${all})\r\n* OK [PERMANENTFLAGS (${permanent})] Limited\r\n`;
   }
 
+  /** UIDs by sequence number - 1 (read-only: changes go through push, remove and setRow). */
+  get uids(): readonly number[] {
+    return this.uidList;
+  }
+  /** Flags by sequence number - 1; each list is shared and never changed in place. */
+  get flags(): readonly (readonly string[])[] {
+    return this.flagList;
+  }
+  get modseqs(): readonly number[] {
+    return this.modseqList;
+  }
+  /** IndexEntry.messageId per message: SEARCH finds header data by it. */
+  get messageIds(): readonly number[] {
+    return this.messageIdList;
+  }
+
+  /** Copies the shared arrays before this view's first change (see the class comment). */
+  private own(): void {
+    if (!this.shared) return;
+    this.shared = false;
+    this.uidList = this.uidList.slice();
+    this.flagList = this.flagList.slice();
+    this.modseqList = this.modseqList.slice();
+    this.messageIdList = this.messageIdList.slice();
+  }
+
+  /** A message's flags and MODSEQ changed (STORE, or another session's change found by sync). */
+  setRow(seq: number, flags: readonly string[], modseq: number): void {
+    const i = seq - 1;
+    if (this.flagList[i] === flags && this.modseqList[i] === modseq) return;
+    this.own();
+    // The list is stored, never changed in place (the cast only drops readonly).
+    this.flagList[i] = flags as string[];
+    this.modseqList[i] = modseq;
+  }
+
   get exists(): number {
     return this.uids.length;
   }
@@ -113,10 +162,11 @@ export class SelectedView {
   }
 
   push(e: IndexEntry): void {
-    this.uids.push(e.uid);
-    this.flags.push(e.flags);
-    this.modseqs.push(e.modseq);
-    this.messageIds.push(e.messageId);
+    this.own();
+    this.uidList.push(e.uid);
+    this.flagList.push(e.flags);
+    this.modseqList.push(e.modseq);
+    this.messageIdList.push(e.messageId);
     this.contextChanges?.touched.add(e.uid);
   }
 
@@ -131,7 +181,7 @@ export class SelectedView {
 
   /** The flags FETCH shows for a message: the stored ones, and \Recent if recent in this session. */
   shownFlags(seq: number): readonly string[] {
-    const flags = this.flags[seq - 1] as string[];
+    const flags = this.flagList[seq - 1] as string[];
     return this.recent?.has(this.uids[seq - 1] as number) ? [...flags, '\\Recent'] : flags;
   }
 
@@ -153,11 +203,12 @@ export class SelectedView {
   remove(uid: number): number {
     const seq = this.seqOf(uid);
     if (seq === 0) return 0;
-    this.uids.splice(seq - 1, 1);
+    this.own();
+    this.uidList.splice(seq - 1, 1);
     this.recent?.delete(uid);
-    this.flags.splice(seq - 1, 1);
-    this.modseqs.splice(seq - 1, 1);
-    this.messageIds.splice(seq - 1, 1);
+    this.flagList.splice(seq - 1, 1);
+    this.modseqList.splice(seq - 1, 1);
+    this.messageIdList.splice(seq - 1, 1);
     this.contextChanges?.gone.add(uid);
     return seq;
   }

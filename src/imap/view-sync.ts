@@ -54,12 +54,13 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
       }
       // Any change (ours included, which the view already shows) may move it in or out of a context.
       view.contextChanges?.touched.add(e.uid);
-      const before = view.flags[seq - 1] as string[];
+      const before = view.flags[seq - 1] as readonly string[];
       // Our own STORE already updated the view and answered; only report what someone else did.
       const seenModseq = view.modseqs[seq - 1] === e.modseq;
-      view.modseqs[seq - 1] = e.modseq;
-      if (sameFlags(before, e.flags) && (seenModseq || !opts.condstore)) continue;
-      view.flags[seq - 1] = e.flags;
+      const same = sameFlags(before, e.flags);
+      // Equal flags keep the list the view has; a row with nothing new costs nothing (setRow returns early).
+      view.setRow(seq, same ? before : e.flags, e.modseq);
+      if (same && (seenModseq || !opts.condstore)) continue;
       const items = [`FLAGS (${view.shownFlags(seq).join(' ')})`, `UID ${e.uid}`];
       if (opts.condstore) items.push(`MODSEQ (${e.modseq})`);
       out.raw(`* ${seq} FETCH (${items.join(' ')})\r\n`);

@@ -97,8 +97,7 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
       for (const row of r.rows) {
         const seq = view.seqOf(row.uid);
         if (seq > 0) {
-          view.flags[seq - 1] = row.flags;
-          view.modseqs[seq - 1] = row.modseq;
+          view.setRow(seq, row.flags, row.modseq);
           // The row may carry a keyword another session set meanwhile: FLAGS first (RFC 9051 7.3.5).
           if (view.learnKeywords(row.flags)) ctx.out.raw(view.flagsResponses());
         }

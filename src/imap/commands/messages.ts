@@ -54,8 +54,7 @@ export async function store(ctx: CommandContext, cmd: Cmd<'STORE'>): Promise<Don
   for (const row of r.rows) {
     const seq = view.seqOf(row.uid);
     if (seq === 0) continue;
-    view.flags[seq - 1] = row.flags;
-    view.modseqs[seq - 1] = row.modseq;
+    view.setRow(seq, row.flags, row.modseq);
     // RFC 9051 7.3.5: a new keyword goes into FLAGS (and PERMANENTFLAGS) before a FETCH shows it.
     if (view.learnKeywords(row.flags)) ctx.out.raw(view.flagsResponses());
     if (modified.has(row.uid)) continue;

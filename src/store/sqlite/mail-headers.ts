@@ -3,6 +3,7 @@ import { isAscii } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DEFAULT_CACHES } from '../../config/limits.js';
 import { decodeEncodedWords } from '../../mail/encoded-words.js';
 import { parseHeaderBlock, unfold } from '../../mail/headers.js';
 import { DEFAULT_MIME_LIMITS } from '../../mail/mime-structure.js';
@@ -166,8 +167,9 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 /**
  * Characters of header indexes kept in memory (V8 keeps Latin-1 text at one byte a character, other
  * text at two): 100,000 typical messages take about 20 million. Past it the oldest entries go.
+ * [limits] header_cache sets it; the default and its reason are in config/limits.ts.
  */
-export const HEADER_CACHE_CHARS = 48 * 1024 * 1024;
+export const HEADER_CACHE_CHARS = DEFAULT_CACHES.headerBytes;
 
 /** Message ids per page of the cache: a mailbox's messages mostly have neighbouring ids. */
 const PAGE_SIZE = 1024;

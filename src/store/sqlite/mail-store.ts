@@ -45,9 +45,15 @@ import { emailRowRemoved } from './emails.js';
 
 export class SqliteMailStore implements MailStore {
   /** Header indexes for SEARCH, shared by every session of this process (mail-headers.ts). */
-  private readonly headerCache = new HeaderIndexCache();
+  private readonly headerCache: HeaderIndexCache;
 
-  constructor(private readonly ctx: SqliteContext) {}
+  /** @param headerCacheChars the header cache's budget (default HEADER_CACHE_CHARS; 0: no cache) */
+  constructor(
+    private readonly ctx: SqliteContext,
+    headerCacheChars?: number,
+  ) {
+    this.headerCache = new HeaderIndexCache(headerCacheChars);
+  }
 
   async expunge(mailboxId: number, uids: readonly number[]): Promise<number[]> {
     const { prepare } = this.ctx;

@@ -1,6 +1,7 @@
 // SqliteStore: the embedded default Store (better-sqlite3 in WAL mode, bodies inline or under data_dir/blobs).
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MailroomError } from '../../errors.js';
 import { FileBlobStore, newOwnedFileName } from '../blob-store.js';
@@ -49,6 +50,7 @@ import { cachedPrepare, type Prepare } from './statements.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
 import { LookupCache } from './lookup-cache.js';
+import { WAL_SIZE_LIMIT } from '../../config/limits.js';
 
 export { DEFAULT_MAILBOXES } from './directory.js';
 
@@ -75,6 +77,10 @@ export interface SqliteStoreOptions {
    * any write (SQLITE_READONLY), so a method wrongly sent there fails instead of writing.
    */
   readOnly?: boolean;
+  /** The most WAL the shutdown copies into the database (default WAL_SIZE_LIMIT; see close()). */
+  walSizeLimit?: number;
+  /** Characters of SEARCH header indexes kept in memory ([limits] header_cache; mail-headers.ts). */
+  headerCacheChars?: number;
   /** Each durable group commit: deliveries in it and seconds until durable (the server's metrics). */
   onCommit?: (batchSize: number, seconds: number) => void;
 }
@@ -117,6 +123,11 @@ export class SqliteStore implements Store {
   private readonly walSync: WalSync;
   private readonly checkpointer: Checkpointer | null = null;
   private closed = false;
+  private readonly walSizeLimit: number;
+  private readonly dbPath: string;
+  private readonly walPath: string;
+  /** Bytes of WAL the last close() left for the next start to checkpoint (0: none); for the shutdown log. */
+  walLeftAtClose = 0;
   private inFlight = new Set<Promise<unknown>>();
   /** Routing lookups (isLocalDomain, getAccount, getAlias) and vacation() without SQL per RCPT; see lookup-cache.ts. */
   private readonly lookups: LookupCache;
@@ -127,6 +138,7 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+    this.walSizeLimit = options.walSizeLimit ?? WAL_SIZE_LIMIT;
     const readOnly = options.readOnly === true;
     this.dataDir = options.dataDir;
     // Made and proven usable first: an unusable data_dir is one clear error, never a hang (data-dir.ts).
@@ -137,10 +149,11 @@ export class SqliteStore implements Store {
       this.spoolDir,
       options.newFileName ?? (() => newOwnedFileName()),
     );
-    const dbPath = join(options.dataDir, 'mailroom.db');
+    const dbPath = (this.dbPath = join(options.dataDir, 'mailroom.db'));
+    this.walPath = `${dbPath}-wal`;
     const timeout = options.busyTimeoutMs ?? 5000;
     this.db = new Database(dbPath, readOnly ? { readonly: true, fileMustExist: true, timeout } : { timeout });
-    this.walSync = new WalSync(`${dbPath}-wal`);
+    this.walSync = new WalSync(this.walPath);
     // A reader only reads: the writer made the file WAL (a property of the file) and migrated it.
     this.upgradeBackup = readOnly ? null : this.setUp(options);
     this.prepare = cachedPrepare(this.db);
@@ -185,7 +198,7 @@ export class SqliteStore implements Store {
       inlineMaxBytes: this.inlineMaxBytes,
     });
     this.directory = new SqliteDirectory(context, this.lookups);
-    this.mail = new SqliteMailStore(context);
+    this.mail = new SqliteMailStore(context, options.headerCacheChars);
     this.queue = new SqliteQueueStore(context);
     this.uploads = new SqliteUploadStore(context);
     this.jmap = new SqliteJmapStore(context);
@@ -207,7 +220,12 @@ export class SqliteStore implements Store {
       // before it reports success - off the event loop for deliveries - so a resolved deliver()
       // survives a power loss exactly as with FULL, without an fsync on the main thread.
       this.db.pragma('synchronous = NORMAL');
-      if (options.backgroundCheckpoints) this.db.pragma('wal_autocheckpoint = 0');
+      if (options.backgroundCheckpoints) {
+        this.db.pragma('wal_autocheckpoint = 0');
+        // A burst (a big import, a long run) leaves a big WAL file; after the next complete checkpoint
+        // SQLite cuts it back to this, so its size says how much a shutdown would have to copy (close()).
+        this.db.pragma(`journal_size_limit = ${this.walSizeLimit}`);
+      }
       this.db.pragma('foreign_keys = ON');
       // An upgrade rewrites tables in place: a copy of the data as it was comes first (issue 11).
       const version = this.db.pragma('user_version', { simple: true }) as number;
@@ -410,7 +428,27 @@ export class SqliteStore implements Store {
     await this.committer.drain();
     await this.walSync.close();
     await this.checkpointer?.stop();
-    this.db.close();
+    const wal = this.checkpointer ? walBytes(this.walPath) : 0;
+    if (wal <= this.walSizeLimit) {
+      // The last connection to close copies the WAL into the database and removes it: bounded by the limit.
+      this.db.close();
+      return;
+    }
+    // Issue 12: copying a WAL of any size before exit made SIGTERM take as long as the copy. Every frame
+    // in it is already durable (wal-sync.ts), so it may stay: SQLite checkpoints on close only in the last
+    // connection, and a read-only connection never does (its checkpoint is SQLITE_READONLY). So a reader
+    // opened now holds the file while ours closes, then closes last; the next start finds the WAL and its
+    // background checkpointer copies it, off the event loop.
+    const reader = new Database(this.dbPath, { readonly: true, fileMustExist: true });
+    try {
+      // Its first read takes the shared lock it keeps while open (WAL mode); ours then closes without a checkpoint.
+      reader.prepare('SELECT count(*) FROM sqlite_master').get();
+      this.db.close();
+      this.walLeftAtClose = wal;
+    } finally {
+      reader.close();
+      if (this.db.open) this.db.close();
+    }
   }
 
   /** Runs fn in a BEGIN IMMEDIATE transaction: takes the write lock first, so a read-then-write never deadlocks. */
@@ -452,5 +490,14 @@ export class SqliteStore implements Store {
   /** Accounts whose stored usage differs from a recount of their mail (none when the triggers held). */
   usageMismatches(): UsageMismatch[] {
     return usageMismatches(this.db);
+  }
+}
+
+/** Size of the WAL file in bytes (0 when there is none). */
+function walBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }

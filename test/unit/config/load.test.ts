@@ -113,6 +113,9 @@ describe('parseConfigText', () => {
       // Threads for read-only JMAP requests: one core fewer than the machine has, 1 to 4.
       jmapWorkers: Math.max(1, Math.min(4, availableParallelism() - 1)),
       minFreeSpace: { bytes: 1024 ** 3, percent: 5 }, // the smaller of the two counts
+      // Issue 12: the IMAP caches, 16 MiB each (limits.ts DEFAULT_CACHES says why).
+      mailboxIndexCache: 16 * 1024 * 1024,
+      headerCache: 16 * 1024 * 1024,
       // Deadlines activity does not extend (issue 8): login 60 s, a line 60 s, an MX session 30 min,
       // a transfer 3 min in hand at a 500 B/s floor (DEFAULT_DEADLINES says why).
       deadlines: {
@@ -172,6 +175,8 @@ max_recipients = 5
 max_connections = 10
 max_connections_per_ip = 2
 jmap_workers = 0
+mailbox_index_cache = "8M"
+header_cache = 0
 login_timeout = "30s"
 command_line_timeout = "10s"
 mx_session_timeout = "1h"
@@ -211,6 +216,8 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     assert.equal(config.queue.maxConnectionsPerDomain, 3);
     assert.equal(config.queue.delayWarningMs, 4 * 3_600_000);
     assert.equal(config.limits.jmapWorkers, 0);
+    assert.equal(config.limits.mailboxIndexCache, 8 * 1024 * 1024);
+    assert.equal(config.limits.headerCache, 0, '0 turns the SEARCH header cache off');
     assert.deepEqual(config.outbound.routes, { 'example.net': { host: '127.0.0.1', port: 2626 } });
   });
 
@@ -226,6 +233,14 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     [
       '[limits]\njmap_workers = 65',
       'config: limits.jmap_workers: expected a whole number from 0 to 64, got 65',
+    ],
+    [
+      '[limits]\nheader_cache = "16 MB"',
+      'config: limits.header_cache: expected a size ("16M", "512K", bytes; 0 = off), got "16 MB"',
+    ],
+    [
+      '[limits]\nmailbox_index_cache = -1',
+      'config: limits.mailbox_index_cache: expected a size ("16M", "512K", bytes; 0 = off), got -1',
     ],
     [
       '[limits]\nlogin_timeout = 60',

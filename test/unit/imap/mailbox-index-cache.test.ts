@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MailboxIndexCache, type MailboxIndex } from '../../../src/imap/mailbox-index-cache.js';
+import { SelectedView } from '../../../src/imap/selected-view.js';
 import type { IndexEntry } from '../../../src/store/mail-store.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 
@@ -122,7 +123,7 @@ test('random changes from two connections: the cache always equals listIndex', a
   assert.deepEqual(entries(cache.get(inbox)), fresh(store, inbox));
 });
 
-test('bounded: the least recently used mailboxes go past maxRows; views are copies', async () => {
+test('bounded: the least recently used mailboxes go past maxRows', async () => {
   const { store, bob, inbox } = await setup();
   const sent = store.getMailbox(bob, 'Sent')!.id;
   await deliver(store, bob, 4);
@@ -135,4 +136,45 @@ test('bounded: the least recently used mailboxes go past maxRows; views are copi
   const again = cache.get(inbox);
   assert.equal(again?.uids.length, 4, 'reloaded when needed again');
   assert.equal(cache.size, 4);
+});
+
+/** A view of INBOX as SELECT makes it (commands/select.ts). */
+const viewOf = (cache: MailboxIndexCache, inbox: number): SelectedView =>
+  new SelectedView(inbox, 'INBOX', 1, false, cache.get(inbox)!);
+
+const rowsOf = (v: SelectedView): unknown[] =>
+  v.uids.map((uid, i) => [uid, [...(v.flags[i] as string[])], v.modseqs[i], v.messageIds[i]]);
+
+test('issue 12: views selected at one MODSEQ share the cached arrays; changes copy, never touch the others', async () => {
+  const { store, other, bob, inbox } = await setup();
+  await deliver(store, bob, 6);
+  const cache = new MailboxIndexCache(store.mail);
+  const a = viewOf(cache, inbox);
+  const b = viewOf(cache, inbox);
+  // No copy per session: 32 bytes a message each, 320 KiB per idle client of a 10,000-message INBOX.
+  assert.equal(a.uids, b.uids, 'one UID array for both sessions');
+  assert.equal(a.flags, b.flags);
+  assert.equal(a.modseqs, b.modseqs);
+  assert.equal(a.messageIds, b.messageIds);
+  const before = rowsOf(b);
+
+  // Another connection changes the mailbox; a third session selects (the cache catches up) ...
+  await other.mail.storeFlags(inbox, [2], 'add', ['\\Seen'], null);
+  await other.mail.expunge(inbox, [3]);
+  await deliver(other, bob, 1);
+  const c = viewOf(cache, inbox);
+  assert.deepEqual(entries(cache.get(inbox)), fresh(store, inbox));
+  assert.deepEqual(rowsOf(c), rowsOf(viewOf(cache, inbox)));
+  // ... and the first two still show the mailbox as they selected it, until they report the changes.
+  assert.deepEqual(rowsOf(a), before, 'the cache did not change arrays a view holds');
+  assert.deepEqual(rowsOf(b), before);
+
+  // One view's own changes (its STORE, its EXPUNGE report) stay its own.
+  a.setRow(1, ['\\Flagged'], 99);
+  a.remove(a.uids[1] as number);
+  assert.deepEqual(rowsOf(b), before, 'b unchanged by a');
+  assert.deepEqual(a.flags[0], ['\\Flagged']);
+  assert.equal(a.exists, 5);
+  assert.deepEqual(entries(cache.get(inbox)), fresh(store, inbox), 'the cache unchanged by a');
+  assert.deepEqual(rowsOf(c), rowsOf(viewOf(cache, inbox)), 'c unchanged by a');
 });
