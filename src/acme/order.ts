@@ -2,7 +2,7 @@
 import { Agent } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import * as acme from 'acme-client';
+import type * as AcmeClient from 'acme-client';
 import { ACME_POLL_MAX_MS, ACME_POLL_MIN_MS, ACME_REQUEST_TIMEOUT_MS } from '../config/limits.js';
 import type { AcmeSettings } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
@@ -29,7 +29,7 @@ let configuredCa: string | null | undefined;
  * answers must end in acme-failed and a retry, not a hung order) and, with ca_file, an agent trusting
  * that CA besides the system's roots. Set once per process ([acme] changes need a restart).
  */
-async function configureHttp(settings: AcmeSettings): Promise<void> {
+async function configureHttp(acme: typeof AcmeClient, settings: AcmeSettings): Promise<void> {
   acme.axios.defaults.timeout = ACME_REQUEST_TIMEOUT_MS;
   if (configuredCa === settings.caFile) return;
   if (settings.caFile) {
@@ -44,7 +44,9 @@ async function configureHttp(settings: AcmeSettings): Promise<void> {
 /** Orders a certificate for settings.domains; throws (with the CA's problem text, RFC 7807) on failure. */
 export async function orderCertificate(request: OrderRequest): Promise<Issued> {
   const { settings, paths, challenges, logger } = request;
-  await configureHttp(settings);
+  // Loaded at the first order: acme-client and its HTTP stack cost ~25 MiB a server without [acme] never pays.
+  const acme = await import('acme-client');
+  await configureHttp(acme, settings);
   acme.setLogger((message) => logger.debug({ component: 'acme' }, message));
   // ECDSA P-256 for the account (small JWS signatures); the account is found again by its key (RFC 8555 7.3.1).
   const accountKey = await accountKeyOf(paths, async () =>

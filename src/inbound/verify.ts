@@ -2,7 +2,6 @@
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { spf } from 'mailauth';
 import { getDomain } from 'tldts';
 import { IPREV_MAX_NAMES } from '../config/limits.js';
 import { isTemporaryDnsError, type MailResolver } from '../dns/types.js';
@@ -176,6 +175,8 @@ export async function verifyMessage(
   const ip = plainIp(context.remoteAddress);
   const iprev = checkIprev(ip, resolver);
   const mailauth = cachedMailauth();
+  // Loaded at the first MX message (the module cache keeps it): ~20 MiB a server taking no MX mail never pays.
+  const { spf } = await import('mailauth');
   const lookup: MailauthResolver = (name, type) => resolver.resolve(name, type);
   // As authenticate: no HELO name means the IP, and an address literal is given in brackets (RFC 5321 4.1.3).
   const helo = context.helo || ip;

@@ -1,5 +1,16 @@
 // Message HTML made harmless for the web mail's sandboxed frame (sanitize-html), pure: no scripts, no forms, no remote loads unless allowed.
-import sanitizeHtml from 'sanitize-html';
+import { createRequire } from 'node:module';
+import type SanitizeHtml from 'sanitize-html';
+
+/**
+ * sanitize-html (CommonJS) is loaded at the first message shown, not at start: with its HTML parser it
+ * costs ~14 MiB that an IMAP/SMTP-only server never needs. require() keeps this function synchronous.
+ */
+let loaded: typeof SanitizeHtml | null = null;
+function sanitizeHtml(...args: Parameters<typeof SanitizeHtml>): string {
+  loaded ??= createRequire(import.meta.url)('sanitize-html') as typeof SanitizeHtml;
+  return loaded(...args);
+}
 
 export interface SanitizeOptions {
   /** The reader asked to load remote images and CSS for this message (off by default). */

@@ -3,7 +3,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls';
-import { generate } from 'selfsigned';
 import { DEFAULT_TLS_CIPHERS, DEFAULT_TLS_MIN_VERSION, TLS_EXPIRY_WARNING_MS } from '../config/limits.js';
 import type { TlsVersion } from '../config/schema.js';
 import { MailroomError } from '../errors.js';
@@ -96,6 +95,8 @@ function namesEverything(x509: X509Certificate, hostname: string): boolean {
 export async function makeSelfSigned(hostname: string, now: Date): Promise<{ cert: string; key: string }> {
   const dnsNames = [hostname, ...SELF_SIGNED_LOCAL_NAMES.filter((name) => name !== hostname.toLowerCase())];
   const notAfter = new Date(now.getTime() + SELF_SIGNED_DAYS * 86_400_000);
+  // Loaded only when a certificate is made (first start, expiry): it weighs ~15 MiB a running server keeps.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: hostname }], {
     keyType: 'rsa',
     keySize: 2048,

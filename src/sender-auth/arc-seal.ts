@@ -1,5 +1,4 @@
 // ARC sealing (RFC 8617) of mail an alias forwards to another host: which messages, which cv=, and the set itself via mailauth's sealMessage.
-import { sealMessage } from 'mailauth';
 import { HeaderMap } from '../mail/headers.js';
 import type { DkimKey } from '../store/dkim-store.js';
 
@@ -75,6 +74,8 @@ export async function arcSealFor(
   const ours = ourAuthenticationResults(headers, options.authservId);
   const cv = chainValidation(headers, ours);
   if (cv === null) return null;
+  // Loaded at the first forwarded message, as verification loads it at the first MX message.
+  const { sealMessage } = await import('mailauth');
   const sealed = await sealMessage(message, {
     signingDomain: key.domain,
     selector: key.selector,

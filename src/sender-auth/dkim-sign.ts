@@ -66,25 +66,38 @@ interface SigningLines {
 }
 type Tags = Record<string, string | number>;
 const requireCjs = createRequire(import.meta.url);
-const tools = requireCjs('mailauth/lib/tools.js') as {
-  parseHeaders(buf: Buffer): { parsed: ParsedField[] };
-  getSigningHeaderLines(parsed: ParsedField[], fieldNames: string): SigningLines;
-  formatSignatureHeaderLine(type: 'DKIM', values: Tags, folded: boolean): string;
-};
-const { generateCanonicalizedHeader } = requireCjs('mailauth/lib/dkim/header/index.js') as {
+interface MailauthSigning {
+  tools: {
+    parseHeaders(buf: Buffer): { parsed: ParsedField[] };
+    getSigningHeaderLines(parsed: ParsedField[], fieldNames: string): SigningLines;
+    formatSignatureHeaderLine(type: 'DKIM', values: Tags, folded: boolean): string;
+  };
   generateCanonicalizedHeader(
     type: 'DKIM',
     lines: SigningLines,
     options: Record<string, string | number | Date>,
   ): { canonicalizedHeader: Buffer; dkimHeaderOpts: Tags };
-};
-const { dkimBody } = requireCjs('mailauth/lib/dkim/body/index.js') as {
   dkimBody(
     canonicalization: 'relaxed',
     algorithm: 'sha256',
     maxBodyLength: false,
   ): { update(chunk: Buffer): void; digest(encoding: 'base64'): string };
-};
+}
+/**
+ * Loaded at the first signature, not at start: mailauth's modules cost ~20 MiB of a process that may
+ * never sign (a server with no DKIM key, the IMAP-only benches, every CLI command but `send`).
+ */
+let signing: MailauthSigning | null = null;
+function mailauthSigning(): MailauthSigning {
+  signing ??= {
+    tools: requireCjs('mailauth/lib/tools.js') as MailauthSigning['tools'],
+    generateCanonicalizedHeader: (
+      requireCjs('mailauth/lib/dkim/header/index.js') as Pick<MailauthSigning, 'generateCanonicalizedHeader'>
+    ).generateCanonicalizedHeader,
+    dkimBody: (requireCjs('mailauth/lib/dkim/body/index.js') as Pick<MailauthSigning, 'dkimBody'>).dkimBody,
+  };
+  return signing;
+}
 
 const SIGNED_FIELDS = [...OVERSIGNED_FIELDS, ...SIGNED_WHEN_PRESENT].join(':');
 
@@ -135,6 +148,7 @@ export async function signMessage(message: Buffer, key: DkimKey, signTime?: Date
     ? Buffer.from(message.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1')
     : message;
   const at = splitAt(bytes);
+  const { tools, generateCanonicalizedHeader, dkimBody } = mailauthSigning();
   const { parsed } = tools.parseHeaders(bytes.subarray(0, at));
   const body = dkimBody('relaxed', 'sha256', false);
   // The relaxed body hash is JavaScript (~90 ms per MiB on a loaded machine): a large body is hashed in
