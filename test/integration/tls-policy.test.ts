@@ -80,6 +80,20 @@ before(async () => {
     'mx.f.test': { a: ['127.0.0.1'] },
     'd.test': { mx: [{ preference: 10, exchange: 'mx.d.test' }] },
     'mx.d.test': { a: ['127.0.0.1'] },
+    // h.test: no MX, so the domain itself is the host (RFC 5321 5.1); its TLSA is set per test (sink port).
+    'h.test': { a: ['127.0.0.1'] },
+    // i.test: a secure MX RRset naming a host in an unsigned zone (its A records carry no AD bit).
+    'i.test': { mx: [{ preference: 10, exchange: 'mx.i.unsigned.test' }] },
+    'mx.i.unsigned.test': { a: ['127.0.0.1'], insecure: true },
+    // g.test: two MX hosts on two loopback addresses, for REQUIRETLS's "try the next MX" (RFC 8689 4.2.1).
+    'g.test': {
+      mx: [
+        { preference: 10, exchange: 'mx1.g.test' },
+        { preference: 20, exchange: 'mx2.g.test' },
+      ],
+    },
+    'mx1.g.test': { a: ['127.0.0.1'] },
+    'mx2.g.test': { a: ['127.0.0.2'] },
   };
   policies.set('mta-sts.b.test', 'version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmax_age: 86400\r\n');
   policies.set('mta-sts.k.test', 'version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmax_age: 86400\r\n');
@@ -260,6 +274,32 @@ void describe('outbound TLS policy', { concurrency: true }, () => {
     const stranger = await generate([{ name: 'commonName', value: 'mx.d.test' }], { keyType: 'ec' });
     const r = await rig({ tls: { cert: stranger.cert, key: stranger.private } }, plainDns);
     const id = await r.send('bob@d.test');
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+  });
+
+  void test('DANE without MX (RFC 7672 2.2.1): TLSA at _port._tcp.<domain> is enforced when its address records are secure', async () => {
+    const stranger = await generate([{ name: 'commonName', value: 'h.test' }], { keyType: 'ec' });
+    const r = await rig({ tls: { cert: stranger.cert, key: stranger.private } }, secureDns);
+    secureDns.zone[`_${r.sink.port}._tcp.h.test`] = {
+      tlsa: [{ usage: 3, selector: 1, matchingType: 1, data: spki(goodMx.cert) }],
+    };
+    const id = await r.send('bob@h.test');
+    const error = await until('a deferral', lastError(r, id));
+    assert.match(error, /^DANE: the peer certificate matches no TLSA record/);
+    assert.equal(r.sink.messages.length, 0);
+    r.sink.options.tls = goodMx;
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+  });
+
+  void test('DANE (RFC 7672 2.2.2): an MX host with insecure address records gets no DANE (opportunistic TLS delivers)', async () => {
+    const stranger = await generate([{ name: 'commonName', value: 'mx.i.unsigned.test' }], { keyType: 'ec' });
+    const r = await rig({ tls: { cert: stranger.cert, key: stranger.private } }, secureDns);
+    secureDns.zone[`_${r.sink.port}._tcp.mx.i.unsigned.test`] = {
+      tlsa: [{ usage: 3, selector: 1, matchingType: 1, data: spki(goodMx.cert) }],
+    };
+    const id = await r.send('bob@i.test');
     await until('delivery', () => r.row(id) === null);
     assert.equal(r.sink.messages.length, 1);
   });
