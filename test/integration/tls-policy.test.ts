@@ -41,7 +41,7 @@ const spki = (pem: string): Buffer =>
 
 before(async () => {
   ca = await makeTestCa();
-  goodMx = await ca.issue(['mx.b.test', 'mx.c.test', 'mx.d.test', 'mx.f.test']);
+  goodMx = await ca.issue(['mx.b.test', 'mx.c.test', 'mx.d.test', 'mx.f.test', 'mx1.g.test', 'mx2.g.test']);
   wrongName = await ca.issue(['elsewhere.test']);
   const policyCert = await ca.issue(['mta-sts.b.test', 'mta-sts.c.test', 'mta-sts.e.test', 'mta-sts.k.test']);
   https = createHttpsServer({ cert: policyCert.cert, key: policyCert.key }, (req, res) => {
@@ -327,6 +327,22 @@ void describe('outbound TLS policy', { concurrency: true }, () => {
     assert.match(dsn, /Content-Type: text\/rfc822-headers/);
     assert.doesNotMatch(dsn, /Hello there\./);
     assert.equal(r.sink.messages.length, 0);
+  });
+
+  void test('REQUIRETLS (RFC 8689 4.2.1): an MX without REQUIRETLS is passed over for the next MX, which takes the message', async () => {
+    // mx1.g.test (127.0.0.1) is the rig's sink, without REQUIRETLS; mx2.g.test (127.0.0.2) offers it.
+    const r = await rig({ tls: goodMx }, plainDns);
+    const second = await startTlsSink(
+      { tls: goodMx, extensions: ['REQUIRETLS'] },
+      { host: '127.0.0.2', port: r.sink.port },
+    );
+    cleanups.push(() => second.close());
+    const id = await r.send('bob@g.test', { requireTls: true });
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 0);
+    assert.equal(second.messages.length, 1);
+    assert.match(second.messages[0]?.mailLine ?? '', / REQUIRETLS$/);
+    assert.deepEqual(await r.inbox(), []); // no DSN
   });
 
   void test('REQUIRETLS: an unvalidated certificate fails the message with 5.7.10', async () => {
