@@ -6,6 +6,7 @@ import type { MailStore } from './mail-store.js';
 import type { PolicyStore } from './policy-store.js';
 import type { QueueStore } from './queue-store.js';
 import type { TlsPolicyStore } from './tls-policy-store.js';
+import type { DmarcReportStore } from './dmarc-report-store.js';
 import type { SendingStore } from './sending-store.js';
 import type { TokenStore } from './token-store.js';
 import type { UploadStore } from './upload-store.js';
@@ -166,6 +167,8 @@ export interface Store {
   readonly tokens: TokenStore;
   /** Outbound TLS policy state: MTA-STS cache, TLS-RPT counts (issue 10). */
   readonly tlsPolicy: TlsPolicyStore;
+  /** DMARC aggregate report counts ([inbound] dmarc_reports, RFC 7489 7.2). */
+  readonly dmarcReports: DmarcReportStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

@@ -39,6 +39,7 @@ import { backupBeforeUpgrade } from './backup.js';
 import { SqliteDkimStore } from './dkim-store.js';
 import { SqliteTokenStore } from './token-store.js';
 import { SqliteTlsPolicyStore } from './tls-policy-store.js';
+import { SqliteDmarcReportStore } from './dmarc-report-store.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
 import { cachedPrepare, type Prepare } from './statements.js';
@@ -95,6 +96,7 @@ export class SqliteStore implements Store {
   readonly dkim: SqliteDkimStore;
   readonly tokens: SqliteTokenStore;
   readonly tlsPolicy: SqliteTlsPolicyStore;
+  readonly dmarcReports: SqliteDmarcReportStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
@@ -187,6 +189,7 @@ export class SqliteStore implements Store {
     this.dkim = new SqliteDkimStore(context);
     this.tokens = new SqliteTokenStore(context);
     this.tlsPolicy = new SqliteTlsPolicyStore(context);
+    this.dmarcReports = new SqliteDmarcReportStore(context);
   }
 
   /** WAL, pragmas, migrations; returns where the pre-upgrade copy went (null: no upgrade). */
