@@ -33,6 +33,7 @@ const checks = createInboundChecks({
     greylistDelayMs: 0,
     greetPauseMs: 0,
     dmarc: 'enforce',
+    dmarcReports: false,
     dnsbl: [],
     trustedNetworks: [],
   },

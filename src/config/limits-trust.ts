@@ -68,3 +68,8 @@ export const MTA_STS_FETCH = { maxBytes: 64 * 1024, timeoutMs: 10_000 } as const
 export const TLS_RPT_MAX_AGE_DAYS = 7;
 /** How often the queue looks for finished days to report: hourly, so reports leave within an hour of midnight UTC. */
 export const TLS_RPT_CHECK_INTERVAL_MS = 3_600_000;
+/**
+ * DMARC aggregate reports (RFC 7489 7.2): whole UTC days, like TLS-RPT; counts of days older than this are
+ * dropped unsent (the checks run hourly with the TLS-RPT ones).
+ */
+export const DMARC_REPORT_MAX_AGE_DAYS = 7;

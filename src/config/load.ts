@@ -229,6 +229,7 @@ function resolveConfig(
       greylistDelayMs: raw.inbound?.greylist_delay ?? GREYLIST.delayMs,
       greetPauseMs: raw.inbound?.greet_pause ?? DEFAULT_GREET_PAUSE_MS,
       dmarc: raw.inbound?.dmarc ?? 'enforce',
+      dmarcReports: raw.inbound?.dmarc_reports ?? false,
       dnsbl: raw.inbound?.dnsbl ?? [],
       trustedNetworks: raw.inbound?.trusted_networks ?? [...DEFAULT_TRUSTED_NETWORKS],
     },

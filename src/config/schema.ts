@@ -420,6 +420,8 @@ export const rawConfigSchema = z.strictObject({
       // Pause before the MX greeting; a client talking during it is an early talker (554). "0": off.
       greet_pause: pause.optional(),
       dmarc: z.enum(['enforce', 'monitor'], { error: 'expected "enforce" or "monitor"' }).optional(),
+      // RFC 7489 7.2 aggregate reports to the rua of domains we receive from: opt-in (mail to strangers).
+      dmarc_reports: z.boolean({ error: 'expected true or false' }).optional(),
       dnsbl: z
         .array(
           z
@@ -551,6 +553,8 @@ export interface Config {
     /** Pause before the MX 220; 0: none (no early-talker test). */
     greetPauseMs: number;
     dmarc: 'enforce' | 'monitor';
+    /** Daily DMARC aggregate reports (RFC 7489 7.2) to the rua of the domains evaluated; default false. */
+    dmarcReports: boolean;
     /** DNSBL zones (RFC 5782) asked at connect. */
     dnsbl: string[];
     /** "ip" or "ip/prefix": clients exempt from the DNSBL and message checks (like authenticated ones). */

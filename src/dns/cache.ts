@@ -7,6 +7,8 @@ export interface CachedAnswer {
   /** Decoded records (dns-packet answer data), only for 'ok'. */
   records: unknown[];
   authenticated: boolean;
+  /** The name the records are owned by after CNAMEs were followed (RFC 1034 3.6.2), when it differs. */
+  canonicalName?: string;
 }
 
 interface Entry {

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type * as packet from 'dns-packet';
 import { type CachedAnswer, DnsCache } from './cache.js';
 import { dnsError, type DnsServer, exchange, parseDnsServer } from './exchange.js';
-import type { Authenticated, MailResolver, ResolverStats, TlsaRecord } from './types.js';
+import type { AuthenticatedAddresses, MailResolver, ResolverStats, TlsaRecord } from './types.js';
 
 export interface MailResolverOptions {
   /** "ip" or "ip:port"; empty: the system's servers (/etc/resolv.conf). */
@@ -36,8 +36,12 @@ function systemServers(): DnsServer[] {
 /** A resource record with data (an OPT pseudo-record has none). */
 type RecordAnswer = Exclude<packet.Answer, packet.OptAnswer>;
 
-/** Answers of the asked type, following the CNAME chain the server included (RFC 1034 3.6.2). */
-function recordsOfType(reply: packet.DecodedPacket, name: string, type: string): RecordAnswer[] {
+/** Answers of the asked type and their owner, following the CNAME chain the server included (RFC 1034 3.6.2). */
+function recordsOfType(
+  reply: packet.DecodedPacket,
+  name: string,
+  type: string,
+): { owner: string; records: RecordAnswer[] } {
   const answers = (reply.answers ?? []).filter((a): a is RecordAnswer => a.type !== 'OPT');
   let owner = name.toLowerCase().replace(/\.$/, '');
   for (let hops = 0; hops < 8; hops++) {
@@ -45,7 +49,10 @@ function recordsOfType(reply: packet.DecodedPacket, name: string, type: string):
     if (!cname || type === 'CNAME') break;
     owner = String(cname.data).toLowerCase().replace(/\.$/, '');
   }
-  return answers.filter((a) => a.type === type && a.name.toLowerCase().replace(/\.$/, '') === owner);
+  return {
+    owner,
+    records: answers.filter((a) => a.type === type && a.name.toLowerCase().replace(/\.$/, '') === owner),
+  };
 }
 
 /** RFC 2308 5: the negative TTL is the smaller of the SOA record's TTL and its MINIMUM field. */
@@ -104,11 +111,12 @@ export function createMailResolver(options: MailResolverOptions): MailResolver {
           lastError = dnsError(RCODE_ERRORS[rcode] ?? 'ESERVFAIL', name, `queryFailed (${rcode})`);
           continue;
         }
-        const records = recordsOfType(reply, name, type);
+        const { owner, records } = recordsOfType(reply, name, type);
         const answer: CachedAnswer = {
           status: records.length > 0 ? 'ok' : 'nodata',
           records: records.map((r) => r.data),
           authenticated: reply.flag_ad,
+          ...(owner !== name ? { canonicalName: owner } : {}),
         };
         const ttl = records.length > 0 ? Math.min(...records.map((r) => r.ttl ?? 0)) : negativeTtl(reply);
         cache.set(`${type} ${name}`, answer, ttl);
@@ -172,7 +180,8 @@ export function createMailResolver(options: MailResolverOptions): MailResolver {
       return {
         records: found.flatMap(strings),
         authenticated: found.every((a) => a.authenticated),
-      } satisfies Authenticated<string>;
+        canonicalName: found[0]?.canonicalName ?? name.toLowerCase().replace(/\.$/, ''),
+      } satisfies AuthenticatedAddresses;
     },
     async resolveTlsa(name) {
       const answer = await records(name, 'TLSA');

@@ -15,6 +15,11 @@ export interface Authenticated<T> {
   authenticated: boolean;
 }
 
+/** Address records with the AD bit and their owner after CNAME expansion (`name` itself when no CNAME). */
+export interface AuthenticatedAddresses extends Authenticated<string> {
+  canonicalName: string;
+}
+
 /** Cache counters, printed by the benches and exported as metrics. */
 export interface ResolverStats {
   hits: number;
@@ -40,8 +45,11 @@ export interface MailResolver extends DnsResolver {
   reverse(ip: string): Promise<string[]>;
   /** MX with the AD bit, for DANE (RFC 7672 2.2: TLSA is only used when the MX RRset is secure). */
   resolveMxAuthenticated(name: string): Promise<Authenticated<{ exchange: string; priority: number }>>;
-  /** A/AAAA with the AD bit (DANE needs the address records of the MX host to be secure too). */
-  resolveAddressesAuthenticated(name: string): Promise<Authenticated<string>>;
+  /**
+   * A/AAAA with the AD bit (RFC 7672 2.2.2: DANE needs the address records of the MX host to be secure too),
+   * and the CNAME-expanded name they belong to (the TLSA lookup tries that name first).
+   */
+  resolveAddressesAuthenticated(name: string): Promise<AuthenticatedAddresses>;
   /** TLSA records of `_port._tcp.host` with the AD bit (RFC 7672). */
   resolveTlsa(name: string): Promise<Authenticated<TlsaRecord>>;
   /**

@@ -8,6 +8,7 @@ import type { SpooledBody } from '../store/store.js';
 import { OwnAuthResultsFilter } from './auth-results.js';
 import { findListing, type DnsblListing } from './dnsbl.js';
 import { decideInbound, dmarcResinfo, evaluateDmarc, type InboundAction } from './policy.js';
+import { reportRowOf, type DmarcReportRow } from './dmarc-report.js';
 import {
   formatAuthenticationResults,
   orgDomainOf,
@@ -44,6 +45,10 @@ export interface InboundChecksOptions {
   isLocalDomain(domain: string): boolean;
   /** pct sampling (RFC 7489 6.6.4); default Math.random. */
   random?: () => number;
+  /** Counts one evaluation for the aggregate reports (store); used when settings.dmarcReports is on. */
+  recordDmarc?: (row: Omit<DmarcReportRow, 'count'>) => void;
+  /** The clock for the report day; default the system's. */
+  now?: () => Date;
   checkTimeoutMs?: number;
 }
 
@@ -104,6 +109,16 @@ export function createInboundChecks(options: InboundChecksOptions): InboundCheck
           orgDomainOf,
           random,
         });
+        // RFC 7489 7.2: only domains that ask for reports (rua) are counted; bookkeeping never fails a message.
+        if (settings.dmarcReports && options.recordDmarc && (dmarc.record?.rua?.length ?? 0) > 0) {
+          const day = (options.now?.() ?? new Date()).toISOString().slice(0, 10);
+          const row = reportRowOf(facts, dmarc, action, plainIp(context.remoteAddress), day);
+          try {
+            if (row) options.recordDmarc(row);
+          } catch {
+            // A report count lost is not worth a deferred message.
+          }
+        }
         return { action, header: formatAuthenticationResults(hostname, [...resinfo, dmarcResinfo(dmarc)]) };
       })();
       // A check that cannot finish (DNS far too slow, a broken message the verifier chokes on) is answered 451:

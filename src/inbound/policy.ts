@@ -15,6 +15,8 @@ export interface DmarcRecord {
   pct: number;
   adkim: 'r' | 's';
   aspf: 'r' | 's';
+  /** Aggregate report URIs (RFC 7489 6.3 rua), as published; absent: none asked for. */
+  rua?: string[];
 }
 
 /** What the checks found, before any decision. */
@@ -41,6 +43,9 @@ export interface DmarcOutcome {
   /** The policy that applies to this From domain (sp for a subdomain of the record's domain), before pct. */
   policy: 'none' | 'quarantine' | 'reject' | null;
   record: DmarcRecord | null;
+  /** Which aligned identifier passed (RFC 7489 Appendix C policy_evaluated), when a record was evaluated. */
+  spfAligned?: boolean;
+  dkimAligned?: boolean;
 }
 
 const norm = (d: string) => d.toLowerCase().replace(/\.$/, '');
@@ -68,7 +73,14 @@ export function evaluateDmarc(facts: InboundFacts, orgDomainOf: OrgDomainOf): Dm
   const dkimOk = facts.dkim.some(
     (s) => s.result === 'pass' && aligned(s.domain, from, record.adkim === 's', orgDomainOf),
   );
-  return { result: spfOk || dkimOk ? 'pass' : 'fail', fromDomain: from, policy, record };
+  return {
+    result: spfOk || dkimOk ? 'pass' : 'fail',
+    fromDomain: from,
+    policy,
+    record,
+    spfAligned: spfOk,
+    dkimAligned: dkimOk,
+  };
 }
 
 export type InboundAction =

@@ -108,6 +108,14 @@ export function parseDmarcRecord(domain: string, text: string): DmarcRecord | nu
   const pctText = tags.get('pct');
   const pct = pctText !== undefined && /^[0-9]{1,3}$/.test(pctText) ? Math.min(100, Number(pctText)) : 100;
   const sp = policy(tags.get('sp'));
+  // rua keeps its case (a mailto local part may need it): read from the text, not the lower-cased tags.
+  const ruaText = /(?:^|;)\s*rua\s*=\s*([^;]*)/i.exec(text)?.[1]?.trim();
+  const rua = ruaText
+    ? ruaText
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== '')
+    : [];
   return {
     domain,
     p,
@@ -115,6 +123,7 @@ export function parseDmarcRecord(domain: string, text: string): DmarcRecord | nu
     pct,
     adkim: tags.get('adkim') === 's' ? 's' : 'r',
     aspf: tags.get('aspf') === 's' ? 's' : 'r',
+    ...(rua.length > 0 ? { rua } : {}),
   };
 }
 

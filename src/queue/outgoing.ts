@@ -20,6 +20,7 @@ import { createStsFetcher } from '../smtp/client/tls-policy/mta-sts-fetch.js';
 import type { TlsPolicyDeps } from '../smtp/client/tls-policy/resolve-policy.js';
 import { TLS_RPT_CHECK_INTERVAL_MS } from '../config/limits.js';
 import { createTlsReporter, createTlsResultRecorder } from './tls-rpt-sender.js';
+import { createDmarcReporter } from './dmarc-report-sender.js';
 
 export interface OutgoingQueueOptions {
   store: Store;
@@ -50,6 +51,8 @@ export interface OutgoingQueue {
   scheduler: QueueScheduler;
   /** Queues the TLS-RPT reports of finished days now (also run hourly when outbound.tls_reports). */
   sendTlsReports(): Promise<void>;
+  /** Queues the DMARC aggregate reports of finished days now (also run hourly when inbound.dmarc_reports). */
+  sendDmarcReports(): Promise<void>;
   /** Stops new attempts and waits for running ones, at most graceMs (the rest are retried after restart). */
   stop(graceMs: number): Promise<void>;
 }
@@ -177,13 +180,40 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
       logger.warn({ err }, 'TLS-RPT: sending reports failed; retried at the next run');
     }
   };
-  const reportTimer = config.outbound.tlsReports
-    ? setInterval(() => void sendTlsReports(), TLS_RPT_CHECK_INTERVAL_MS)
-    : null;
+  const dmarcReporter = txtResolver
+    ? createDmarcReporter({
+        store,
+        hostname: config.hostname,
+        from: () =>
+          config.outbound.tlsRptFrom ||
+          (store.listDomains()[0] ? `postmaster@${store.listDomains()[0]}` : null),
+        resolver: txtResolver,
+        route: router,
+        logger,
+        now,
+        newQueueId: options.newQueueId,
+        randomHex: () => randomBytes(8).toString('hex'),
+      })
+    : () => Promise.resolve();
+  const sendDmarcReports = async (): Promise<void> => {
+    try {
+      await dmarcReporter();
+    } catch (err) {
+      logger.warn({ err }, 'DMARC reports: sending failed; retried at the next run');
+    }
+  };
+  const reportTimer =
+    config.outbound.tlsReports || config.inbound.dmarcReports
+      ? setInterval(() => {
+          if (config.outbound.tlsReports) void sendTlsReports();
+          if (config.inbound.dmarcReports) void sendDmarcReports();
+        }, TLS_RPT_CHECK_INTERVAL_MS)
+      : null;
   reportTimer?.unref();
   return {
     scheduler,
     sendTlsReports,
+    sendDmarcReports,
     async stop(graceMs) {
       if (reportTimer) clearInterval(reportTimer);
       let timer: NodeJS.Timeout | undefined;

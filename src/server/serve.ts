@@ -248,6 +248,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       hostname: config.hostname,
       resolver,
       isLocalDomain: (domain) => store.isLocalDomain(domain),
+      // RFC 7489 7.2: counted only when [inbound] dmarc_reports is on (checks.ts asks settings).
+      recordDmarc: (row) => store.dmarcReports.recordDmarcResult(row),
+      now,
     }),
     onDeliver: (request) => {
       const p = deliverLocally(request);

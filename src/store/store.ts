@@ -6,6 +6,7 @@ import type { MailStore } from './mail-store.js';
 import type { PolicyStore } from './policy-store.js';
 import type { QueueStore } from './queue-store.js';
 import type { TlsPolicyStore } from './tls-policy-store.js';
+import type { DmarcReportStore } from './dmarc-report-store.js';
 import type { SendingStore } from './sending-store.js';
 import type { TokenStore } from './token-store.js';
 import type { ReceivedTrace, TraceStore } from './trace-store.js';
@@ -176,6 +177,8 @@ export interface Store {
   readonly trace: TraceStore;
   /** URLAUTH access keys per mailbox (IMAP GENURLAUTH/URLFETCH/RESETKEY, SMTP BURL). */
   readonly urlauth: UrlAuthStore;
+  /** DMARC aggregate report counts ([inbound] dmarc_reports, RFC 7489 7.2). */
+  readonly dmarcReports: DmarcReportStore;
 
   // Domains
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')

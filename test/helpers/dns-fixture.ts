@@ -20,6 +20,11 @@ export interface FixtureRecords {
   truncate?: boolean;
   /** Answer TTL in seconds (default the fixture's ttl). */
   ttl?: number;
+  /**
+   * The name sits in an unsigned zone: answers that touch it (itself or through a CNAME) never carry the
+   * AD bit, even from an `authenticated` fixture (RFC 4035 3.2.3: AD only when every RRset is secure).
+   */
+  insecure?: boolean;
 }
 
 export type FixtureZone = Record<string, FixtureRecords>;
@@ -96,10 +101,12 @@ export function fixtureReply(
   const answers: packet.Answer[] = [];
   let name = norm(question.name);
   let entry = Object.hasOwn(zone, name) ? zone[name] : undefined;
+  let secure = entry?.insecure !== true;
   for (let hops = 0; entry?.cname && question.type !== 'CNAME' && hops < 8; hops++) {
     answers.push({ name, type: 'CNAME', ttl: entry.ttl ?? ttl, class: 'IN', data: entry.cname });
     name = norm(entry.cname);
     entry = Object.hasOwn(zone, name) ? zone[name] : undefined;
+    if (entry?.insecure) secure = false;
   }
   if (entry?.fail === 'drop') return null;
   if (entry?.fail) {
@@ -126,7 +133,7 @@ export function fixtureReply(
       },
     ];
   }
-  if (options.authenticated) reply.flags = (reply.flags ?? 0) | packet.AUTHENTIC_DATA;
+  if (options.authenticated && secure) reply.flags = (reply.flags ?? 0) | packet.AUTHENTIC_DATA;
   return reply;
 }
 

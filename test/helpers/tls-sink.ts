@@ -25,7 +25,11 @@ export interface TlsSink {
   close(): Promise<void>;
 }
 
-export async function startTlsSink(options: SinkOptions): Promise<TlsSink> {
+/** `listen`: where (loopback) and on which port; a second sink on 127.0.0.2 with the first's port is a second MX host. */
+export async function startTlsSink(
+  options: SinkOptions,
+  listen: { host: string; port: number } = { host: '127.0.0.1', port: 0 },
+): Promise<TlsSink> {
   const sink: TlsSink = { port: 0, messages: [], handshakes: 0, options, close: async () => undefined };
   const sockets = new Set<Socket>();
   const server: Server = createServer((raw) => {
@@ -96,7 +100,7 @@ export async function startTlsSink(options: SinkOptions): Promise<TlsSink> {
     raw.on('data', onData);
     say('220 sink.test ESMTP');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listen.port, listen.host, resolve));
   const address = server.address();
   sink.port = typeof address === 'object' && address ? address.port : 0;
   sink.close = () =>

@@ -41,7 +41,7 @@ const spki = (pem: string): Buffer =>
 
 before(async () => {
   ca = await makeTestCa();
-  goodMx = await ca.issue(['mx.b.test', 'mx.c.test', 'mx.d.test', 'mx.f.test']);
+  goodMx = await ca.issue(['mx.b.test', 'mx.c.test', 'mx.d.test', 'mx.f.test', 'mx1.g.test', 'mx2.g.test']);
   wrongName = await ca.issue(['elsewhere.test']);
   const policyCert = await ca.issue(['mta-sts.b.test', 'mta-sts.c.test', 'mta-sts.e.test', 'mta-sts.k.test']);
   https = createHttpsServer({ cert: policyCert.cert, key: policyCert.key }, (req, res) => {
@@ -80,6 +80,20 @@ before(async () => {
     'mx.f.test': { a: ['127.0.0.1'] },
     'd.test': { mx: [{ preference: 10, exchange: 'mx.d.test' }] },
     'mx.d.test': { a: ['127.0.0.1'] },
+    // h.test: no MX, so the domain itself is the host (RFC 5321 5.1); its TLSA is set per test (sink port).
+    'h.test': { a: ['127.0.0.1'] },
+    // i.test: a secure MX RRset naming a host in an unsigned zone (its A records carry no AD bit).
+    'i.test': { mx: [{ preference: 10, exchange: 'mx.i.unsigned.test' }] },
+    'mx.i.unsigned.test': { a: ['127.0.0.1'], insecure: true },
+    // g.test: two MX hosts on two loopback addresses, for REQUIRETLS's "try the next MX" (RFC 8689 4.2.1).
+    'g.test': {
+      mx: [
+        { preference: 10, exchange: 'mx1.g.test' },
+        { preference: 20, exchange: 'mx2.g.test' },
+      ],
+    },
+    'mx1.g.test': { a: ['127.0.0.1'] },
+    'mx2.g.test': { a: ['127.0.0.2'] },
   };
   policies.set('mta-sts.b.test', 'version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmax_age: 86400\r\n');
   policies.set('mta-sts.k.test', 'version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmax_age: 86400\r\n');
@@ -264,6 +278,32 @@ void describe('outbound TLS policy', { concurrency: true }, () => {
     assert.equal(r.sink.messages.length, 1);
   });
 
+  void test('DANE without MX (RFC 7672 2.2.1): TLSA at _port._tcp.<domain> is enforced when its address records are secure', async () => {
+    const stranger = await generate([{ name: 'commonName', value: 'h.test' }], { keyType: 'ec' });
+    const r = await rig({ tls: { cert: stranger.cert, key: stranger.private } }, secureDns);
+    secureDns.zone[`_${r.sink.port}._tcp.h.test`] = {
+      tlsa: [{ usage: 3, selector: 1, matchingType: 1, data: spki(goodMx.cert) }],
+    };
+    const id = await r.send('bob@h.test');
+    const error = await until('a deferral', lastError(r, id));
+    assert.match(error, /^DANE: the peer certificate matches no TLSA record/);
+    assert.equal(r.sink.messages.length, 0);
+    r.sink.options.tls = goodMx;
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+  });
+
+  void test('DANE (RFC 7672 2.2.2): an MX host with insecure address records gets no DANE (opportunistic TLS delivers)', async () => {
+    const stranger = await generate([{ name: 'commonName', value: 'mx.i.unsigned.test' }], { keyType: 'ec' });
+    const r = await rig({ tls: { cert: stranger.cert, key: stranger.private } }, secureDns);
+    secureDns.zone[`_${r.sink.port}._tcp.mx.i.unsigned.test`] = {
+      tlsa: [{ usage: 3, selector: 1, matchingType: 1, data: spki(goodMx.cert) }],
+    };
+    const id = await r.send('bob@i.test');
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 1);
+  });
+
   void test('TLS-Required: No (RFC 8689 5): an MTA-STS enforce failure does not stop the message', async () => {
     const r = await rig({ tls: wrongName }, plainDns);
     const id = await r.send('bob@b.test', { header: 'TLS-Required: No\r\n' });
@@ -287,6 +327,22 @@ void describe('outbound TLS policy', { concurrency: true }, () => {
     assert.match(dsn, /Content-Type: text\/rfc822-headers/);
     assert.doesNotMatch(dsn, /Hello there\./);
     assert.equal(r.sink.messages.length, 0);
+  });
+
+  void test('REQUIRETLS (RFC 8689 4.2.1): an MX without REQUIRETLS is passed over for the next MX, which takes the message', async () => {
+    // mx1.g.test (127.0.0.1) is the rig's sink, without REQUIRETLS; mx2.g.test (127.0.0.2) offers it.
+    const r = await rig({ tls: goodMx }, plainDns);
+    const second = await startTlsSink(
+      { tls: goodMx, extensions: ['REQUIRETLS'] },
+      { host: '127.0.0.2', port: r.sink.port },
+    );
+    cleanups.push(() => second.close());
+    const id = await r.send('bob@g.test', { requireTls: true });
+    await until('delivery', () => r.row(id) === null);
+    assert.equal(r.sink.messages.length, 0);
+    assert.equal(second.messages.length, 1);
+    assert.match(second.messages[0]?.mailLine ?? '', / REQUIRETLS$/);
+    assert.deepEqual(await r.inbox(), []); // no DSN
   });
 
   void test('REQUIRETLS: an unvalidated certificate fails the message with 5.7.10', async () => {

@@ -1,6 +1,6 @@
 // Client session bookkeeping as pure functions: pending replies, stages, timers (RFC 5321 4.5.3.2), local refusals.
 import { isAscii, type OutboundMessage, type PeerExtensions } from './client-commands.js';
-import type { ClientStage, ClientTimeouts } from './client-types.js';
+import type { ClientStage, ClientTimeouts, RecipientResult } from './client-types.js';
 
 /** A command sent whose reply we still expect, in order (RFC 2920: replies come in command order). */
 export type Pending =
@@ -52,6 +52,23 @@ export function localRefusal(
     return `552 5.3.4 message size ${msg.size} exceeds the receiving server's limit of ${limit}`;
   }
   return null;
+}
+
+/**
+ * Whether a message's results are localRefusal's REQUIRETLS verdict on this peer (X.7.10 no validated TLS,
+ * X.7.30 no REQUIRETLS): a property of the host, not of the message, so another MX of the domain may still
+ * take it (RFC 8689 4.2.1); only when none does is it final (and the DSN says why).
+ */
+export function isRequireTlsRefusal(results: readonly RecipientResult[]): boolean {
+  return (
+    results.length > 0 &&
+    results.every(
+      (r) =>
+        r.stage === 'local' &&
+        r.outcome === 'failed' &&
+        (r.reply?.enhanced === '5.7.10' || r.reply?.enhanced === '5.7.30'),
+    )
+  );
 }
 
 export function stageNow(phase: Phase, head: Pending | undefined): ClientStage {

@@ -5,6 +5,7 @@ import { downgradeTo7Bit } from '../../mail/eightbit-downgrade.js';
 import { ClientSession, type ClientSessionOptions } from './client-session.js';
 import type { OutboundMessage } from './client-commands.js';
 import { ReplyParser } from './reply-parser.js';
+import { isRequireTlsRefusal } from './client-pending.js';
 import {
   CLIENT_TIMEOUTS_MS,
   resultFromReason,
@@ -438,12 +439,6 @@ export function runClientSession(
   });
 }
 
-/**
- * Delivers messages to a destination, trying its hosts and their addresses in order (RFC 5321 5.1:
- * "try each ... in turn"). A host that cannot be reached, or fails the session before any message
- * transaction (greeting, EHLO, STARTTLS: a host problem, not a recipient one), passes the messages
- * on to the next; results from a transaction are final for this attempt.
- */
 /** The certificates the peer sent, leaf first, as DER (getPeerCertificate(true) links them by issuer). */
 function peerChain(secure: TLSSocket): Buffer[] {
   const chain: Buffer[] = [];
@@ -457,6 +452,14 @@ function peerChain(secure: TLSSocket): Buffer[] {
   return chain;
 }
 
+/**
+ * Delivers messages to a destination, trying its hosts and their addresses in order (RFC 5321 5.1:
+ * "try each ... in turn"). A host that cannot be reached, or fails the session before any message
+ * transaction (greeting, EHLO, STARTTLS: a host problem, not a recipient one), passes the messages
+ * on to the next; so does a REQUIRETLS message this host cannot take (no validated TLS, no REQUIRETLS:
+ * RFC 8689 4.2.1 asks for another MX before the message fails). Results from a transaction are final
+ * for this attempt; when no host is left, the last host's result stands.
+ */
 export async function deliverToHosts(
   hosts: readonly PolicyHost[],
   options: ClientConnectionOptions,
@@ -473,7 +476,9 @@ export async function deliverToHosts(
         readBody: options.readBody,
         ...(options.finishBody ? { finishBody: options.finishBody } : {}),
         onMessageDone(id, results, peer) {
-          const hostLevel = results.every((r) => r.outcome === 'deferred' && HOST_STAGES.has(r.stage));
+          const hostLevel =
+            results.every((r) => r.outcome === 'deferred' && HOST_STAGES.has(r.stage)) ||
+            isRequireTlsRefusal(results);
           if (hostLevel) retry.set(id, { results, peer });
           else options.onMessageDone(id, results, peer);
         },

@@ -514,6 +514,24 @@ export const MIGRATIONS: readonly string[] = [
       WHERE account_id = OLD.account_id;
   END;
   `,
+  // 24 (issue 10): DMARC aggregate reports (RFC 7489 7.2):
+  // one counted row per UTC day, policy domain, source IP and evaluated facts, mailed once the day is over
+  // ([inbound] dmarc_reports) and then deleted.
+  `
+  CREATE TABLE dmarc_report_rows (
+    day TEXT NOT NULL,
+    policy_domain TEXT NOT NULL,
+    source_ip TEXT NOT NULL,
+    header_from TEXT NOT NULL,
+    disposition TEXT NOT NULL,
+    dkim_aligned TEXT NOT NULL,
+    spf_aligned TEXT NOT NULL,
+    policy_json TEXT NOT NULL,
+    auth_json TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, policy_domain, source_ip, header_from, disposition, dkim_aligned, spf_aligned, policy_json, auth_json)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

@@ -44,6 +44,7 @@ import { SqliteTokenStore } from './token-store.js';
 import { SqliteTraceStore } from './trace-store.js';
 import { SqliteTlsPolicyStore } from './tls-policy-store.js';
 import { SqliteUrlAuthStore } from './urlauth-store.js';
+import { SqliteDmarcReportStore } from './dmarc-report-store.js';
 import { canonicalizeStoredNames } from './canonical-names.js';
 import { backfillEmails } from './backfill.js';
 import { cachedPrepare, type Prepare } from './statements.js';
@@ -107,6 +108,7 @@ export class SqliteStore implements Store {
   readonly trace: SqliteTraceStore;
   readonly tlsPolicy: SqliteTlsPolicyStore;
   readonly urlauth: SqliteUrlAuthStore;
+  readonly dmarcReports: SqliteDmarcReportStore;
   readonly spoolDir: string;
   readonly blobs: FileBlobStore;
   /** Where the copy taken before a schema upgrade at open went (null: no upgrade); for the start-up log. */
@@ -209,6 +211,7 @@ export class SqliteStore implements Store {
     this.trace = new SqliteTraceStore(context);
     this.tlsPolicy = new SqliteTlsPolicyStore(context);
     this.urlauth = new SqliteUrlAuthStore(context);
+    this.dmarcReports = new SqliteDmarcReportStore(context);
   }
 
   /** WAL, pragmas, migrations; returns where the pre-upgrade copy went (null: no upgrade). */

@@ -137,6 +137,7 @@ describe('parseConfigText', () => {
       greylistDelayMs: 300_000,
       greetPauseMs: 300,
       dmarc: 'enforce',
+      dmarcReports: false,
       dnsbl: [],
       trustedNetworks: ['127.0.0.1/32', '::1/128'],
     });
@@ -390,6 +391,7 @@ describe('[inbound] and the abuse limits (issue 10)', () => {
       greylistDelayMs: 120_000,
       greetPauseMs: 1000,
       dmarc: 'enforce',
+      dmarcReports: false,
       dnsbl: [],
       trustedNetworks: ['127.0.0.1/32', '::1/128'],
     });

@@ -122,13 +122,41 @@ describe('createMailResolver', () => {
       const r = createMailResolver({ servers: [secure.address] });
       assert.equal((await r.resolveMxAuthenticated('example.test')).authenticated, true);
       const addresses = await r.resolveAddressesAuthenticated('example.test');
-      assert.deepEqual(addresses, { records: ['192.0.2.1', '2001:db8::1'], authenticated: true });
+      assert.deepEqual(addresses, {
+        records: ['192.0.2.1', '2001:db8::1'],
+        authenticated: true,
+        canonicalName: 'example.test',
+      });
       assert.equal((await r.resolveTlsa('_25._tcp.mx.example.test')).authenticated, true);
     } finally {
       await secure.close();
     }
     const plain = createMailResolver({ servers: [dns.address] });
     assert.equal((await plain.resolveMxAuthenticated('example.test')).authenticated, false);
+  });
+
+  test('address records name their CNAME-expanded owner, and an insecure zone on the way clears the AD bit (RFC 7672 2.2.2)', async () => {
+    const secure = await startDnsFixture(
+      {
+        'mx.alias.test': { cname: 'host.target.test' },
+        'host.target.test': { a: ['192.0.2.5'] },
+        'mx.unsigned.test': { cname: 'host.target.test', insecure: true },
+      },
+      { authenticated: true },
+    );
+    try {
+      const r = createMailResolver({ servers: [secure.address] });
+      assert.deepEqual(await r.resolveAddressesAuthenticated('MX.alias.test.'), {
+        records: ['192.0.2.5'],
+        authenticated: true,
+        canonicalName: 'host.target.test',
+      });
+      const unsigned = await r.resolveAddressesAuthenticated('mx.unsigned.test');
+      assert.equal(unsigned.authenticated, false);
+      assert.equal(unsigned.canonicalName, 'host.target.test');
+    } finally {
+      await secure.close();
+    }
   });
 
   test("mailauth's SPF check runs on it through resolve(name, rrtype)", async () => {

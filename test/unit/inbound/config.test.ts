@@ -14,6 +14,7 @@ describe('[inbound] config', () => {
       greylistDelayMs: 300_000,
       greetPauseMs: 300,
       dmarc: 'enforce',
+      dmarcReports: false,
       dnsbl: [],
       trustedNetworks: ['127.0.0.1/32', '::1/128'],
     });
@@ -21,13 +22,14 @@ describe('[inbound] config', () => {
 
   test('given values', () => {
     const c = parse(
-      '[inbound]\ndmarc = "monitor"\ndnsbl = ["zen.example"]\ntrusted_networks = ["192.0.2.0/24", "2001:db8::1"]',
+      '[inbound]\ndmarc = "monitor"\ndmarc_reports = true\ndnsbl = ["zen.example"]\ntrusted_networks = ["192.0.2.0/24", "2001:db8::1"]',
     );
     assert.deepEqual(c.inbound, {
       greylisting: false,
       greylistDelayMs: 300_000,
       greetPauseMs: 300,
       dmarc: 'monitor',
+      dmarcReports: true,
       dnsbl: ['zen.example'],
       trustedNetworks: ['192.0.2.0/24', '2001:db8::1'],
     });

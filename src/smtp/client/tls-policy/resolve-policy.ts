@@ -1,5 +1,5 @@
 // Which TLS policy each MX host of a destination gets (DANE over MTA-STS, RFC 8461 2), from injected lookups.
-import type { Authenticated, MailResolver, TlsaRecord } from '../../../dns/types.js';
+import type { Authenticated, AuthenticatedAddresses, MailResolver, TlsaRecord } from '../../../dns/types.js';
 import { isTemporaryDnsError } from '../../../dns/types.js';
 import type { TargetHost } from '../mx-resolver.js';
 import type { HostTlsPolicy, TlsRptFailure } from './host-policy.js';
@@ -21,7 +21,12 @@ export interface PolicyEvent {
 
 export interface TlsPolicyDeps {
   /** The lookups the policies need; a resolver without them (test fakes with MX only) means no policy. */
-  resolver: Partial<Pick<MailResolver, 'resolveTxt' | 'resolveMxAuthenticated' | 'resolveTlsa'>>;
+  resolver: Partial<
+    Pick<
+      MailResolver,
+      'resolveTxt' | 'resolveMxAuthenticated' | 'resolveAddressesAuthenticated' | 'resolveTlsa'
+    >
+  >;
   /** MTA-STS policy fetch (mta-sts-fetch.ts); absent: MTA-STS is not applied. */
   fetchSts?: StsFetcher;
   /** The MTA-STS cache (store). */
@@ -79,26 +84,70 @@ export async function currentStsPolicy(domain: string, deps: TlsPolicyDeps): Pro
   return decision.fallback && decision.fallback.mode !== 'none' ? decision.fallback : null;
 }
 
+/** What DANE says of one host: its TLSA records and the names its certificate may carry (RFC 7672 3.2.2). */
+interface DaneMatch {
+  tlsa: TlsaRecord[];
+  names: string[];
+}
+
 /**
- * The TLSA records of one MX host when DANE applies to it (RFC 7672 2.2): null when it does not
- * (unauthenticated or no records), 'error' on a lookup failure (RFC 7672 2.2.1: the host is not used).
+ * TLSA records at one name when DANE can use them: null when none (no records, or not DNSSEC-validated:
+ * RFC 7672 2.2 ignores insecure records as if absent), 'error' on a lookup failure (RFC 7672 2.2.3: a
+ * bogus or failed TLSA lookup makes the host unusable).
  */
-async function tlsaFor(host: TargetHost, deps: TlsPolicyDeps): Promise<TlsaRecord[] | null | 'error'> {
+async function tlsaAt(
+  name: string,
+  port: number,
+  deps: TlsPolicyDeps,
+): Promise<TlsaRecord[] | null | 'error'> {
   const { resolveTlsa } = deps.resolver;
   if (!resolveTlsa) return null;
   let answer: Authenticated<TlsaRecord>;
   try {
-    answer = await resolveTlsa.call(deps.resolver, `_${host.port}._tcp.${host.host}`);
+    answer = await resolveTlsa.call(deps.resolver, `_${port}._tcp.${name}`);
   } catch (e) {
     return isTemporaryDnsError(e) ? 'error' : null;
   }
-  // RFC 7672 2.2: records that are not DNSSEC-validated are ignored (as if absent).
   return answer.authenticated && answer.records.length > 0 ? answer.records : null;
 }
 
 /**
+ * DANE for one host (RFC 7672 2.2.2), once its MX RRset (or, for the implicit MX of RFC 5321 5.1, the
+ * domain's own address records, RFC 7672 2.2.1) is known to be secure:
+ * - the host's A/AAAA records must be secure too, else DANE does not apply to it (MTA-STS or
+ *   opportunistic TLS do, as for any host);
+ * - when they were reached through a CNAME, TLSA is asked first at the fully expanded name, then at the
+ *   original name; the certificate may then name either (RFC 7672 3.2.2).
+ * null: no DANE for this host; { error }: a lookup failed, the host is not used (RFC 7672 2.2.2, 2.2.3).
+ */
+async function daneFor(host: TargetHost, deps: TlsPolicyDeps): Promise<DaneMatch | null | { error: string }> {
+  const { resolveAddressesAuthenticated } = deps.resolver;
+  if (!resolveAddressesAuthenticated) return null;
+  let addresses: AuthenticatedAddresses;
+  try {
+    addresses = await resolveAddressesAuthenticated.call(deps.resolver, host.host);
+  } catch (e) {
+    return isTemporaryDnsError(e) ? { error: `address lookup for ${host.host} failed` } : null;
+  }
+  if (!addresses.authenticated) return null;
+  const tlsaFailed = { error: `TLSA lookup for ${host.host} failed` };
+  const original = host.host.toLowerCase().replace(/\.$/, '');
+  const expanded = addresses.canonicalName.toLowerCase().replace(/\.$/, '');
+  if (expanded !== original) {
+    const atExpanded = await tlsaAt(expanded, host.port, deps);
+    if (atExpanded === 'error') return tlsaFailed;
+    if (atExpanded) return { tlsa: atExpanded, names: [original, expanded] };
+  }
+  const atOriginal = await tlsaAt(original, host.port, deps);
+  if (atOriginal === 'error') return tlsaFailed;
+  if (atOriginal === null) return null;
+  return { tlsa: atOriginal, names: [original] };
+}
+
+/**
  * Attaches each MX host's TLS policy. DANE first (RFC 7672; it takes precedence, RFC 8461 2): only when
- * the MX RRset is authenticated. Then MTA-STS for hosts without DANE: `enforce` drops MX hosts that match
+ * the MX RRset is authenticated (or, with no MX, the domain's address records: RFC 7672 2.2.1) and the
+ * host's own address records are (daneFor). Then MTA-STS for hosts without DANE: `enforce` drops MX hosts that match
  * no mx pattern (RFC 8461 4.1) and defers when none is left; `testing` delivers as usual and reports.
  */
 export async function applyTlsPolicies(
@@ -122,16 +171,19 @@ export async function applyTlsPolicies(
   const rest: TargetHost[] = [];
   const dropped: string[] = [];
   for (const host of hosts) {
-    const tlsa = mxSecure && host.source === 'mx' ? await tlsaFor(host, deps) : null;
-    if (tlsa === 'error') {
-      dropped.push(`DANE: TLSA lookup for ${host.host} failed`);
+    // RFC 7672 2.2.1: the implicit MX host is the domain itself; its secure address records stand for
+    // the secure MX RRset it has none of (daneFor checks them).
+    const candidate = (mxSecure && host.source === 'mx') || host.source === 'implicit';
+    const dane = candidate ? await daneFor(host, deps) : null;
+    if (dane && 'error' in dane) {
+      dropped.push(`DANE: ${dane.error}`);
       continue;
     }
-    if (tlsa) {
-      const usable = tlsa.filter((r) => r.usage === 2 || r.usage === 3);
+    if (dane) {
+      const usable = dane.tlsa.filter((r) => r.usage === 2 || r.usage === 3);
       out.push({
         ...host,
-        tlsPolicy: { kind: 'dane', policyDomain: name, tlsa: usable, names: [host.host] },
+        tlsPolicy: { kind: 'dane', policyDomain: name, tlsa: usable, names: dane.names },
       });
     } else rest.push(host);
   }

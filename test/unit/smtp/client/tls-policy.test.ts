@@ -224,6 +224,8 @@ void describe('which policy each MX host gets', () => {
     const deps = (mxSecure: boolean, tlsaFails = false) => ({
       resolver: {
         resolveMxAuthenticated: () => Promise.resolve({ records: [], authenticated: mxSecure }),
+        resolveAddressesAuthenticated: (name: string) =>
+          Promise.resolve({ records: ['127.0.0.1'], authenticated: true, canonicalName: name }),
         resolveTlsa: (name: string) =>
           tlsaFails
             ? Promise.reject(Object.assign(new Error('x'), { code: 'ESERVFAIL' }))
@@ -251,5 +253,100 @@ void describe('which policy each MX host gets', () => {
       fetchSts: undefined,
     } as never);
     assert.deepEqual(failing, { kind: 'defer', reason: 'DANE: TLSA lookup for mx1.x.test failed' });
+  });
+
+  /** A resolver fake: MX secure or not, per-name address answers (secure, CNAME target), TLSA per name. */
+  const fake = (o: {
+    mxSecure?: boolean;
+    addresses: Record<string, { secure: boolean; canonical?: string }>;
+    tlsa: Record<string, boolean>;
+  }) => {
+    const asked: string[] = [];
+    return {
+      asked,
+      deps: {
+        resolver: {
+          resolveMxAuthenticated: () => Promise.resolve({ records: [], authenticated: o.mxSecure ?? true }),
+          resolveAddressesAuthenticated: (name: string) => {
+            const a = o.addresses[name];
+            if (!a) return Promise.reject(Object.assign(new Error('x'), { code: 'ENOTFOUND' }));
+            return Promise.resolve({
+              records: ['127.0.0.1'],
+              authenticated: a.secure,
+              canonicalName: a.canonical ?? name,
+            });
+          },
+          resolveTlsa: (name: string) => {
+            asked.push(name);
+            const secure = o.tlsa[name];
+            if (secure === undefined)
+              return Promise.reject(Object.assign(new Error('x'), { code: 'ENODATA' }));
+            return Promise.resolve({ records: tlsa, authenticated: secure });
+          },
+        },
+        now: () => new Date(0),
+      },
+    };
+  };
+  const implicit = (name: string): TargetHost => ({ ...host(name), preference: 0, source: 'implicit' });
+  const policyOf = (d: Awaited<ReturnType<typeof applyTlsPolicies>>) =>
+    d.kind === 'hosts' ? d.hosts.map((h) => h.tlsPolicy) : d.reason;
+
+  void test('no MX (implicit MX, RFC 7672 2.2.1): secure address records of the domain bring TLSA at _25._tcp.<domain>', async () => {
+    const secure = fake({ addresses: { 'n.test': { secure: true } }, tlsa: { '_25._tcp.n.test': true } });
+    assert.deepEqual(await applyTlsPolicies('n.test', [implicit('n.test')], secure.deps), {
+      kind: 'hosts',
+      hosts: [
+        {
+          ...implicit('n.test'),
+          tlsPolicy: { kind: 'dane', policyDomain: 'n.test', tlsa, names: ['n.test'] },
+        },
+      ],
+    });
+    // Insecure address records: the implicit MX "RRset" is insecure, TLSA is not even asked.
+    const insecure = fake({ addresses: { 'n.test': { secure: false } }, tlsa: { '_25._tcp.n.test': true } });
+    assert.deepEqual(policyOf(await applyTlsPolicies('n.test', [implicit('n.test')], insecure.deps)), [
+      undefined,
+    ]);
+    assert.deepEqual(insecure.asked, []);
+  });
+
+  void test('RFC 7672 2.2.2: an MX host whose address records are insecure gets no DANE, even with secure MX and TLSA', async () => {
+    const f = fake({
+      addresses: { 'mx1.s.test': { secure: false }, 'mx2.s.test': { secure: true } },
+      tlsa: { '_25._tcp.mx1.s.test': true, '_25._tcp.mx2.s.test': true },
+    });
+    const d = await applyTlsPolicies('s.test', [host('mx1.s.test'), host('mx2.s.test')], f.deps);
+    assert.deepEqual(d.kind === 'hosts' ? d.hosts.map((h) => h.tlsPolicy?.kind) : d, [undefined, 'dane']);
+    assert.deepEqual(f.asked, ['_25._tcp.mx2.s.test']);
+    // A failing address lookup (SERVFAIL: bogus or unreachable) makes the host unusable, as a TLSA failure does.
+    const broken = fake({ addresses: {}, tlsa: {} });
+    broken.deps.resolver.resolveAddressesAuthenticated = () =>
+      Promise.reject(Object.assign(new Error('x'), { code: 'ESERVFAIL' }));
+    assert.deepEqual(await applyTlsPolicies('s.test', [host('mx1.s.test')], broken.deps), {
+      kind: 'defer',
+      reason: 'DANE: address lookup for mx1.s.test failed',
+    });
+  });
+
+  void test('RFC 7672 2.2.2: a CNAME-expanded MX host: TLSA at the expanded name first, then the original; both names accepted', async () => {
+    const addresses = { 'mx.c.test': { secure: true, canonical: 'real.host.test' } };
+    const atExpanded = fake({
+      addresses,
+      tlsa: { '_25._tcp.real.host.test': true, '_25._tcp.mx.c.test': true },
+    });
+    const d1 = await applyTlsPolicies('c.test', [host('mx.c.test')], atExpanded.deps);
+    assert.deepEqual(policyOf(d1), [
+      { kind: 'dane', policyDomain: 'c.test', tlsa, names: ['mx.c.test', 'real.host.test'] },
+    ]);
+    assert.deepEqual(atExpanded.asked, ['_25._tcp.real.host.test']);
+    // None at the expanded name (or not validated there): the original name's records apply.
+    const atOriginal = fake({
+      addresses,
+      tlsa: { '_25._tcp.real.host.test': false, '_25._tcp.mx.c.test': true },
+    });
+    const d2 = await applyTlsPolicies('c.test', [host('mx.c.test')], atOriginal.deps);
+    assert.deepEqual(policyOf(d2), [{ kind: 'dane', policyDomain: 'c.test', tlsa, names: ['mx.c.test'] }]);
+    assert.deepEqual(atOriginal.asked, ['_25._tcp.real.host.test', '_25._tcp.mx.c.test']);
   });
 });
