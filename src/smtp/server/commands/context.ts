@@ -25,7 +25,6 @@ export type SessionEvent =
         | 'local-domain'
         | 'inbound-defer'
         | 'burl'
-
         | 'over-quota';
       domain?: string;
     }
