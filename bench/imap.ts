@@ -31,6 +31,8 @@ const { values: opt, positionals } = parseArgs({
     seconds: { type: 'string' },
     rounds: { type: 'string' },
     'idle-ms': { type: 'string', default: '20' },
+    // Pace the mix to this many ops/s in all (e.g. Dovecot's figure from a run): memory at the same work.
+    rate: { type: 'string', default: '0' },
     tls: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
     'no-dovecot': { type: 'boolean', default: false },
@@ -51,7 +53,7 @@ const { values: opt, positionals } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     'usage: node --import tsx bench/imap.ts [--quick] [--messages N] [--mix-messages N] [--users U] [--clients C]\n' +
-      '       [--seconds S] [--rounds R] [--idle-ms MS] [--tls] [--seed N] [--no-dovecot] [--no-ours]\n' +
+      '       [--seconds S] [--rounds R] [--idle-ms MS] [--rate OPS] [--tls] [--seed N] [--no-dovecot] [--no-ours]\n' +
       '       [--dovecot-conf "setting = value; ..."] [--dovecot-format maildir|mdbox]\n' +
       '       [--mailroom-conf "limits_key = value; ..."] [--node-args "--v8-flag ..."]\n' +
       '       [--cli dist/cli.js] [--json FILE] [--keep]\n',
@@ -81,6 +83,7 @@ const mixOptions: MixOptions = {
   clients: CLIENTS,
   seconds: SECONDS,
   idleMs: int('idle-ms', opt['idle-ms'], 0, 60_000),
+  rate: int('rate', opt.rate, 0, 1_000_000),
   seed: int('seed', opt.seed, 0, 2 ** 31),
 };
 if (!['maildir', 'mdbox'].includes(opt['dovecot-format'])) {
@@ -153,6 +156,7 @@ const ourConf = opt['mailroom-conf']
   .map((s) => s.trim())
   .filter((s) => s.length > 0);
 const notes: string[] = [];
+if (mixOptions.rate) notes.push(`mix paced to ${mixOptions.rate} ops/s in all (--rate), for both servers`);
 
 async function main(): Promise<void> {
   if (!opt['no-ours']) await tryStart('mailroom', startOurs);

@@ -149,6 +149,11 @@ export interface MixOptions {
   idleMs: number;
   /** Seeds the clients' random choices, so every server gets the same sequence of operations. */
   seed: number;
+  /**
+   * Total operations per second to pace the clients to (0: none, each client as fast as replies come).
+   * Issue 12 compares memory at the same ops/s: a server doing 3x the work also makes 3x the garbage.
+   */
+  rate?: number;
 }
 
 export interface OpFigures {
@@ -334,9 +339,19 @@ export async function runMix(t: ImapTarget, o: MixOptions): Promise<MixFigures> 
   const start = performance.now();
   const end = start + o.seconds * 1000;
   let last = start;
+  // Paced: the k-th operation of the run (over all clients) starts no sooner than start + k/rate.
+  let slot = 0;
+  const pace = async (): Promise<void> => {
+    if (!o.rate) return;
+    const due = start + (slot++ * 1000) / o.rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+  };
   await Promise.all(
     clients.map(async (mc) => {
       while (performance.now() < end) {
+        await pace();
+        if (performance.now() >= end) break;
         const drawn = drawOp(mc.rnd());
         try {
           const r = await mc.run(drawn, o);
