@@ -36,6 +36,8 @@ export interface MailboxCounts {
   unseen: number;
   deleted: number;
   size: number;
+  /** Octets of the messages marked \\Deleted: what an EXPUNGE would give back (RFC 9208 DELETED-STORAGE). */
+  deletedSize: number;
   /** The sequence number of the first unseen message, 0 when none (SELECT's [UNSEEN n], RFC 3501 6.3.1). */
   firstUnseenSeq: number;
 }

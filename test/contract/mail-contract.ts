@@ -202,6 +202,7 @@ export function runMailContract(backend: string, harness: StoreHarness): void {
           unseen: 0,
           deleted: 0,
           size: 0,
+          deletedSize: 0,
           firstUnseenSeq: 0,
         });
       });

@@ -142,7 +142,9 @@ export function subscribe(ctx: CommandContext, cmd: Cmd<'SUBSCRIBE' | 'UNSUBSCRI
 
 /** The values of a STATUS response for the asked items (RFC 9051 7.3.4). */
 export function statusValues(ctx: CommandContext, mb: Mailbox, items: readonly StatusItem[]): ImapValue[] {
-  const needsCounts = items.some((i) => i === 'UNSEEN' || i === 'DELETED' || i === 'SIZE');
+  const needsCounts = items.some(
+    (i) => i === 'UNSEEN' || i === 'DELETED' || i === 'SIZE' || i === 'DELETED-STORAGE',
+  );
   const c = needsCounts ? ctx.services.store.mail.counts(mb.id) : null;
   const out: ImapValue[] = [];
   for (const item of items) {
@@ -165,6 +167,9 @@ export function statusValues(ctx: CommandContext, mb: Mailbox, items: readonly S
         break;
       case 'SIZE':
         out.push(c?.size ?? 0);
+        break;
+      case 'DELETED-STORAGE':
+        out.push(c?.deletedSize ?? 0);
         break;
       case 'RECENT':
         // RFC 3501 6.3.10: the messages no session has claimed as \Recent (select.ts). IMAP4rev2 has

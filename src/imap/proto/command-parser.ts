@@ -37,6 +37,7 @@ const STATUS_ITEMS = new Set<StatusItem>([
   'RECENT',
   'HIGHESTMODSEQ',
   'MAILBOXID',
+  'DELETED-STORAGE',
 ]);
 
 const SELECT_OPTIONS = new Set<ListSelectOption>(['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE']);

@@ -104,7 +104,9 @@ export type StatusItem =
   | 'RECENT'
   | 'HIGHESTMODSEQ'
   /** RFC 8474 4: the mailbox's object id. */
-  | 'MAILBOXID';
+  | 'MAILBOXID'
+  /** RFC 9208 4.3: octets an EXPUNGE would reclaim (the \\Deleted messages' sizes). */
+  | 'DELETED-STORAGE';
 
 /** LIST selection options (RFC 5258 3.1, RFC 6154 SPECIAL-USE). */
 export type ListSelectOption = 'SUBSCRIBED' | 'REMOTE' | 'RECURSIVEMATCH' | 'SPECIAL-USE';

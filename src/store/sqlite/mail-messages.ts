@@ -96,10 +96,17 @@ export function counts(ctx: SqliteContext, mailboxId: number): MailboxCounts {
   const row = ctx
     .prepare<
       [number],
-      { messages: number; unseen: number | null; deleted: number | null; size: number | null }
+      {
+        messages: number;
+        unseen: number | null;
+        deleted: number | null;
+        size: number | null;
+        deleted_size: number | null;
+      }
     >(
       `SELECT COUNT(*) AS messages, SUM(CASE WHEN ${HAS_SEEN} THEN 0 ELSE 1 END) AS unseen, ` +
-        `SUM(CASE WHEN ${HAS_DELETED} THEN 1 ELSE 0 END) AS deleted, SUM(m.size) AS size ` +
+        `SUM(CASE WHEN ${HAS_DELETED} THEN 1 ELSE 0 END) AS deleted, SUM(m.size) AS size, ` +
+        `SUM(CASE WHEN ${HAS_DELETED} THEN m.size ELSE 0 END) AS deleted_size ` +
         'FROM mailbox_messages mm JOIN messages m ON m.id = mm.message_id WHERE mm.mailbox_id = ?',
     )
     .get(mailboxId);
@@ -124,6 +131,7 @@ export function counts(ctx: SqliteContext, mailboxId: number): MailboxCounts {
     unseen: row?.unseen ?? 0,
     deleted: row?.deleted ?? 0,
     size: row?.size ?? 0,
+    deletedSize: row?.deleted_size ?? 0,
     firstUnseenSeq,
   };
 }

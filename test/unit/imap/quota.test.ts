@@ -69,6 +69,24 @@ describe('QUOTA in a session', () => {
     assert.match(await send('g GETQUOTA ""'), /STORAGE 2 10 /);
   });
 
+  test('STATUS DELETED-STORAGE (RFC 9208 4.3): the octets an EXPUNGE would give back', async () => {
+    const { store, bob } = await openTestStore();
+    await deliverText(store, bob, 'Subject: a\r\n\r\n' + 'x'.repeat(900) + '\r\n');
+    await deliverText(store, bob, 'Subject: b\r\n\r\n' + 'y'.repeat(100) + '\r\n');
+    const send = imapSession(store);
+    await send('a LOGIN bob@example.test x');
+    assert.match(await send('b STATUS INBOX (DELETED DELETED-STORAGE)'), /\(DELETED 0 DELETED-STORAGE 0\)/);
+    await send('c SELECT INBOX');
+    await send('d STORE 1 +FLAGS (\\Deleted)');
+    const first = store.listMessages(store.getMailbox(bob, 'INBOX')!.id)[0]!;
+    assert.match(
+      await send('e STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)'),
+      new RegExp(`\\(MESSAGES 2 DELETED 1 DELETED-STORAGE ${first.size}\\)`),
+    );
+    await send('f EXPUNGE');
+    assert.match(await send('g STATUS INBOX (DELETED-STORAGE)'), /\(DELETED-STORAGE 0\)/);
+  });
+
   test('APPEND and COPY over quota: NO [OVERQUOTA] with an untagged QUOTA; MOVE, STORE and EXPUNGE still work', async () => {
     const { store, bob } = await openTestStore();
     await deliverText(store, bob, 'Subject: a\r\n\r\n' + 'x'.repeat(900) + '\r\n');
