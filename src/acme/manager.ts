@@ -63,17 +63,6 @@ export function startAcmeManager(options: AcmeManagerOptions): AcmeManager {
       const facts = factsOf(issued.cert);
       await storeCertificate(paths, issued.cert, issued.key);
       failures = 0;
-      const renewed = plan.action === 'renew';
-      logger.info(
-        {
-          event: renewed ? 'acme-renewed' : 'acme-issued',
-          domains: settings.domains,
-          notAfter: new Date(facts.notAfter).toISOString(),
-          renewAt: new Date(renewAt(facts)).toISOString(),
-          ms: now().getTime() - started,
-        },
-        renewed ? 'acme certificate renewed' : 'acme certificate issued',
-      );
       // Every listener, the same way as SIGHUP: new handshakes get it, open sessions keep theirs. A
       // failure here is not the CA's: the stored pair is good, so no new order; the next SIGHUP or
       // restart loads it.
@@ -85,6 +74,19 @@ export function startAcmeManager(options: AcmeManagerOptions): AcmeManager {
           'acme: the new certificate is stored but not yet in use (it is at the next reload)',
         );
       }
+      // Logged once it is served (docs/logs.md: stored and swapped into every listener), so a client that
+      // reads the line and connects sees the new certificate.
+      const renewed = plan.action === 'renew';
+      logger.info(
+        {
+          event: renewed ? 'acme-renewed' : 'acme-issued',
+          domains: settings.domains,
+          notAfter: new Date(facts.notAfter).toISOString(),
+          renewAt: new Date(renewAt(facts)).toISOString(),
+          ms: now().getTime() - started,
+        },
+        renewed ? 'acme certificate renewed' : 'acme certificate issued',
+      );
       await step();
     } catch (error) {
       if (stopped) return;

@@ -170,3 +170,16 @@ test('a certificate stored but not installed (the swap failed) is not ordered ag
   assert.equal(h.pending(), 2 ** 31 - 1, 'waits for the renewal like any stored certificate');
   h.manager.stop();
 });
+
+test('acme-issued is logged only once the new certificate is served (a client that reads the line then connects sees it)', async () => {
+  let eventsAtInstall: unknown[] = [];
+  const h = harness([() => certificate(T0, 90)], async () => {
+    // Still installing: nothing may have announced the certificate yet.
+    await new Promise((done) => setTimeout(done, 20));
+    eventsAtInstall = h.events();
+  });
+  await h.manager.idle();
+  assert.deepEqual(eventsAtInstall, []);
+  assert.deepEqual(h.events(), ['acme-issued']);
+  h.manager.stop();
+});
