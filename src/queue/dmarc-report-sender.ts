@@ -14,6 +14,7 @@ import { orgDomainOf, parseDmarcRecord } from '../inbound/verify.js';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import { rfc5322Date } from './dsn/build-dsn.js';
+import { queueReportMessage } from './report-mail.js';
 import { utcDay } from './tls-rpt-sender.js';
 
 export interface DmarcReporterOptions {
@@ -109,6 +110,7 @@ export function createDmarcReporter(options: DmarcReporterOptions): () => Promis
           const gzipped = gzipSync(Buffer.from(xml, 'utf8'));
           for (const to of targets) {
             const queueId = options.newQueueId();
+            const messageId = `<${queueId}.dmarc@${options.hostname}>`;
             const message = buildDmarcReportMessage({
               from,
               to,
@@ -118,20 +120,11 @@ export function createDmarcReporter(options: DmarcReporterOptions): () => Promis
               day,
               gzipped,
               date: rfc5322Date(now),
-              messageId: `<${queueId}.dmarc@${options.hostname}>`,
+              messageId,
               boundary: `=_mailroom_${options.randomHex()}`,
             });
-            const route = options.route(to, from);
-            if (route.kind !== 'accept') continue;
-            await store.deliver({
-              queueId,
-              envelope: { sender: from },
-              traceHeaders: `Received: by ${options.hostname} (Mailroom) id ${queueId};\r\n\t${rfc5322Date(now)}\r\n`,
-              body: { kind: 'memory', chunks: [message], size: message.length },
-              receivedAt: now,
-              local: route.local,
-              remote: route.remote.map((address) => ({ address })),
-            });
+            if (!(await queueReportMessage(store, options, { queueId, from, to, messageId, message, now })))
+              continue;
             logger.info({ queueId, domain, day, to }, 'DMARC aggregate report queued');
           }
         }

@@ -15,6 +15,7 @@ import {
 } from '../smtp/client/tls-policy/tls-rpt.js';
 import type { Store } from '../store/store.js';
 import { rfc5322Date } from './dsn/build-dsn.js';
+import { queueReportMessage } from './report-mail.js';
 
 /** The UTC day of a time, as RFC 8460 4.4 date-range days: "YYYY-MM-DD". */
 export const utcDay = (t: Date): string => t.toISOString().slice(0, 10);
@@ -114,6 +115,7 @@ export function createTlsReporter(options: TlsReporterOptions): () => Promise<vo
           const gzipped = gzipSync(Buffer.from(JSON.stringify(json), 'utf8'));
           for (const to of mailto) {
             const queueId = options.newQueueId();
+            const messageId = `<${queueId}.tlsrpt@${options.hostname}>`;
             const message = buildReportMessage({
               from,
               to,
@@ -123,25 +125,11 @@ export function createTlsReporter(options: TlsReporterOptions): () => Promise<vo
               day,
               gzipped,
               date: rfc5322Date(now),
-              messageId: `<${queueId}.tlsrpt@${options.hostname}>`,
+              messageId,
               boundary: `=_mailroom_${options.randomHex()}`,
             });
-            const route = options.route(to, from);
-            if (route.kind !== 'accept') continue;
-            await store.deliver({
-              queueId,
-              envelope: { sender: from },
-              traceHeaders: `Received: by ${options.hostname} (Mailroom) id ${queueId};\r\n\t${rfc5322Date(now)}\r\n`,
-              body: { kind: 'memory', chunks: [message], size: message.length },
-              receivedAt: now,
-              local: route.local,
-              remote: route.remote.map((address) => ({ address })),
-              trace: {
-                messageId: `<${queueId}.tlsrpt@${options.hostname}>`,
-                via: 'report',
-                recipients: [to],
-              },
-            });
+            if (!(await queueReportMessage(store, options, { queueId, from, to, messageId, message, now })))
+              continue;
             logger.info({ queueId, domain, day, to }, 'TLS-RPT report queued');
           }
         }
