@@ -4,11 +4,10 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { hashPassword } from '../../src/auth/password-hash.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { captureLogs } from './log-capture.js';
 
 export interface ObservedServer {
   server: RunningServer;
@@ -34,17 +33,7 @@ export async function startObservedServer(relayPort: number): Promise<ObservedSe
     ].join('\n'),
     { configPath: null, baseDir: dir, defaultHostname: 'x' },
   );
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n'))
-          if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    }),
-  });
+  const { logger, lines } = captureLogs();
   const server = await startServer({ config, logger, shutdownGraceMs: 200 });
   server.store.addDomain('example.test');
   const hash = await hashPassword('pw secret 1');

@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/auth/password-hash.js';
@@ -10,51 +9,10 @@ import { parseConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startServer } from '../../src/server/serve.js';
 import { RawImap } from '../helpers/imap-raw.js';
+import { SmtpLines } from '../helpers/smtp-lines.js';
 
 const GiB = 1024 ** 3;
 const PARAMS = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
-
-/** A line-at-a-time SMTP client: sends, then reads up to the last line of the reply. */
-class SmtpLines {
-  private buffer = '';
-  private waiter: (() => void) | null = null;
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer += d.toString('latin1');
-      this.waiter?.();
-    });
-  }
-  static async open(port: number): Promise<SmtpLines> {
-    const socket = connect(port, '127.0.0.1');
-    const c = new SmtpLines(socket);
-    await c.reply();
-    return c;
-  }
-  async reply(): Promise<string> {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const m = /(?:^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(this.buffer);
-      if (m) {
-        const end = m.index + m[0].length;
-        const text = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end);
-        return text.trim().split('\r\n').at(-1) as string;
-      }
-      if (Date.now() > deadline) throw new Error(`no SMTP reply; have ${JSON.stringify(this.buffer)}`);
-      await new Promise<void>((done) => {
-        this.waiter = done;
-        setTimeout(done, 100);
-      });
-    }
-  }
-  async send(line: string): Promise<string> {
-    this.socket.write(`${line}\r\n`);
-    return this.reply();
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 

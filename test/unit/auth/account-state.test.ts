@@ -2,11 +2,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { createAuthenticator } from '../../../src/auth/authenticator.js';
 import { hashPassword } from '../../../src/auth/password-hash.js';
 import { LoginRecorder } from '../../../src/auth/login-recorder.js';
-import { createLogger, silentLogger } from '../../../src/observability/logger.js';
+import { silentLogger } from '../../../src/observability/logger.js';
 import {
   accountCheckOf,
   startAccountWatch,
@@ -14,6 +13,7 @@ import {
   type SessionHandle,
 } from '../../../src/server/account-sessions.js';
 import type { Account, AccountState } from '../../../src/store/store.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 
 const FAST = { N: 1 << 10, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 
@@ -25,17 +25,7 @@ describe('authenticator and account states', () => {
   async function setup() {
     const alice = account('alice@example.test', 'active', await hashPassword('secret-pw', { params: FAST }));
     let current: Account = alice;
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk: Buffer, _enc, done) {
-          for (const l of chunk.toString().split('\n'))
-            if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-          done();
-        },
-      }),
-    });
+    const { logger, lines } = captureLogs();
     const logins: string[] = [];
     const authenticate = createAuthenticator({
       store: { getAccount: (a) => (a === current.address ? current : null) },

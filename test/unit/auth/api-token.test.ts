@@ -1,11 +1,10 @@
 // API tokens: their shape and hash, the Bearer header (RFC 6750 2.1), and Bearer checks on the shared failure limiter.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { hashApiToken, isApiTokenShape, newApiToken, parseBearerAuth } from '../../../src/auth/api-token.js';
 import { createAuthenticators } from '../../../src/auth/authenticator.js';
-import { createLogger } from '../../../src/observability/logger.js';
 import type { ApiToken } from '../../../src/store/token-store.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 
 describe('API token shape', () => {
   test('256 random bits, base64url after the prefix; the hash is SHA-256 hex of the whole token', () => {
@@ -42,17 +41,7 @@ describe('Bearer authentication (shared failure limiter)', () => {
   function setup() {
     let now = 0;
     const slept: number[] = [];
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk: Buffer, _enc, done) {
-          for (const l of chunk.toString().split('\n'))
-            if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-          done();
-        },
-      }),
-    });
+    const { logger, lines } = captureLogs();
     const good = newApiToken();
     const rows = new Map<string, ApiToken>([
       [good.hash, { id: 1, accountId: 7, address: 'bob@example.test', name: '', createdAt: new Date(0) }],

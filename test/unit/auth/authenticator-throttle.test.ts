@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { createAuthenticator } from '../../../src/auth/authenticator.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { Account } from '../../../src/store/store.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 
 const FAST = { N: 1 << 10, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 const OWNER: Account = {
@@ -58,17 +59,7 @@ function setup() {
   const time = new FakeTime();
   /** Clock readings of every password check (the scrypt the limiter must ration). */
   const checks: { at: number; password: string }[] = [];
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n'))
-          if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    }),
-  });
+  const { logger, lines } = captureLogs();
   const authenticate = createAuthenticator({
     store: { getAccount: (a) => (a === OWNER.address ? OWNER : null) },
     now: () => time.now,

@@ -1,12 +1,11 @@
 // Housekeeping (issue 11): admin actions made by the CLI become `admin-action` log lines once each (none replayed from before the start); [retention] purges by the running config, "0" keeps forever.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { auditedAction } from '../../../src/cli/audit.js';
 import { parseConfigText } from '../../../src/config/load.js';
-import { createLogger } from '../../../src/observability/logger.js';
 import { startHousekeeping } from '../../../src/server/housekeeping.js';
 import type { AdminActionRow, TraceStore } from '../../../src/store/trace-store.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 
 function memoryTrace(rows: AdminActionRow[]): TraceStore & { purges: [Date | null, Date | null][] } {
   const purges: [Date | null, Date | null][] = [];
@@ -21,21 +20,6 @@ function memoryTrace(rows: AdminActionRow[]): TraceStore & { purges: [Date | nul
       return Promise.resolve(3);
     },
   };
-}
-
-function capture(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split('\n'))
-          if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    }),
-  });
-  return { logger, lines };
 }
 
 const row = (id: number, action: string, target: string | null): AdminActionRow => ({
@@ -53,7 +37,7 @@ describe('housekeeping', () => {
   test('admin actions after the start are logged once each, in order', async () => {
     const rows = [row(1, 'user add', 'old@example.test')];
     const trace = memoryTrace(rows);
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogs();
     const h = startHousekeeping({
       trace,
       logger,
@@ -78,7 +62,7 @@ describe('housekeeping', () => {
 
   test('purge uses [retention] as the running config has it; "0" keeps forever', async () => {
     const trace = memoryTrace([]);
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogs();
     const now = new Date('2026-12-05T00:00:00Z');
     let current = config('[retention]\ntrace = "7d"\nadmin_actions = "0"');
     const h = startHousekeeping({ trace, logger, config: () => current, now: () => now, timers: false });
