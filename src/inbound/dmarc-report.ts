@@ -1,5 +1,6 @@
 // DMARC aggregate reports (RFC 7489 7.2), pure: the row one evaluation adds, rua parsing, the XML and the report mail.
 import type { InboundAction, InboundFacts, DmarcOutcome, DmarcRecord } from './policy.js';
+import type { ReportMessageInput } from '../smtp/client/tls-policy/tls-rpt.js';
 
 /** One counted row: a day's evaluations with the same facts (RFC 7489 Appendix C "record"). */
 export interface DmarcReportRow {
@@ -160,19 +161,8 @@ export function buildAggregateXml(
   return out.join('\n');
 }
 
-export interface DmarcReportMessageInput {
-  from: string;
-  to: string;
-  /** Our host name (RFC 7489 7.2.1.1 Submitter and the filename's receiver). */
-  submitter: string;
-  policyDomain: string;
-  reportId: string;
-  day: string;
-  gzipped: Buffer;
-  date: string;
-  messageId: string;
-  boundary: string;
-}
+/** The same facts as a TLS-RPT report message (the submitter is RFC 7489 7.2.1.1's Submitter and the filename's receiver). */
+export type DmarcReportMessageInput = ReportMessageInput;
 
 /**
  * RFC 7489 7.2.1.1: Subject "Report Domain: ... Submitter: ... Report-ID: <...>", the gzip'd XML attached as

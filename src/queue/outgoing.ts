@@ -158,50 +158,29 @@ export function startOutgoingQueue(options: OutgoingQueueOptions): OutgoingQueue
   const txtResolver = policyResolver.resolveTxt
     ? { resolveTxt: policyResolver.resolveTxt.bind(resolver) }
     : null;
-  const sendReports = txtResolver
-    ? createTlsReporter({
-        store,
-        hostname: config.hostname,
-        from: () =>
-          config.outbound.tlsRptFrom ||
-          (store.listDomains()[0] ? `postmaster@${store.listDomains()[0]}` : null),
-        resolver: txtResolver,
-        route: router,
-        logger,
-        now,
-        newQueueId: options.newQueueId,
-        randomHex: () => randomBytes(8).toString('hex'),
-      })
-    : () => Promise.resolve();
-  const sendTlsReports = async (): Promise<void> => {
+  // TLS-RPT (RFC 8460) and DMARC aggregate (RFC 7489 7.2) reports: the same sender, routing and ids.
+  const reportDeps = txtResolver && {
+    store,
+    hostname: config.hostname,
+    from: () =>
+      config.outbound.tlsRptFrom || (store.listDomains()[0] ? `postmaster@${store.listDomains()[0]}` : null),
+    resolver: txtResolver,
+    route: router,
+    logger,
+    now,
+    newQueueId: options.newQueueId,
+    randomHex: () => randomBytes(8).toString('hex'),
+  };
+  /** One run of a reporter; a failure is logged and the next run tries again. */
+  const logged = (run: (() => Promise<void>) | null, what: string) => async (): Promise<void> => {
     try {
-      await sendReports();
+      await run?.();
     } catch (err) {
-      logger.warn({ err }, 'TLS-RPT: sending reports failed; retried at the next run');
+      logger.warn({ err }, `${what}: sending reports failed; retried at the next run`);
     }
   };
-  const dmarcReporter = txtResolver
-    ? createDmarcReporter({
-        store,
-        hostname: config.hostname,
-        from: () =>
-          config.outbound.tlsRptFrom ||
-          (store.listDomains()[0] ? `postmaster@${store.listDomains()[0]}` : null),
-        resolver: txtResolver,
-        route: router,
-        logger,
-        now,
-        newQueueId: options.newQueueId,
-        randomHex: () => randomBytes(8).toString('hex'),
-      })
-    : () => Promise.resolve();
-  const sendDmarcReports = async (): Promise<void> => {
-    try {
-      await dmarcReporter();
-    } catch (err) {
-      logger.warn({ err }, 'DMARC reports: sending failed; retried at the next run');
-    }
-  };
+  const sendTlsReports = logged(reportDeps && createTlsReporter(reportDeps), 'TLS-RPT');
+  const sendDmarcReports = logged(reportDeps && createDmarcReporter(reportDeps), 'DMARC reports');
   const reportTimer =
     config.outbound.tlsReports || config.inbound.dmarcReports
       ? setInterval(() => {
