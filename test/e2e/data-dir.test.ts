@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { CLI, createMailroom } from '../helpers/mailroom-process.js';
+import { LISTENER_DEFAULTS } from '../../src/config/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-datadir-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,18 +16,7 @@ let configs = 0;
 function configFor(dataDir: string): string {
   const path = join(dir, `c${configs++}.toml`);
   // Listeners off: the data_dir problem must be found before any port matters.
-  const off = [
-    'smtp',
-    'submission',
-    'submissions',
-    'imap',
-    'imaps',
-    'pop3',
-    'pop3s',
-    'http',
-    'https',
-    'metrics',
-  ];
+  const off = Object.keys(LISTENER_DEFAULTS);
   writeFileSync(
     path,
     [`data_dir = ${JSON.stringify(dataDir)}`, ...off.map((l) => `[${l}]\nlisten = []`)].join('\n'),

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeSelfSigned } from '../../src/net/tls.js';
 import { CLI, createMailroom, type MailroomInstance } from '../helpers/mailroom-process.js';
+import { LISTENER_DEFAULTS } from '../../src/config/schema.js';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
@@ -90,18 +91,7 @@ describe('certificate and key checked at start', () => {
     return path;
   };
   const config = (cert: string, key: string, hostname = 'mx.example.test'): string => {
-    const off = [
-      'smtp',
-      'submission',
-      'submissions',
-      'imap',
-      'imaps',
-      'pop3',
-      'pop3s',
-      'http',
-      'https',
-      'metrics',
-    ];
+    const off = Object.keys(LISTENER_DEFAULTS);
     const path = join(dir, `c${files++}.toml`);
     writeFileSync(
       path,
