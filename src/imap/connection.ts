@@ -123,6 +123,7 @@ export function serveImapConnection(
   // command the session's state does not allow (APPEND before login got "+" and 900 KB read).
   const receiver = new ImapCommandReceiver(preLogin);
   receiver.setAdmission((verb, sub) => session.admitLiteral(verb, sub));
+  receiver.setAppendQuota((bytes, messages) => session.admitAppendSize(bytes, messages));
   /** The receiver's limits follow the session: wide once logged in, tight before. */
   const fitLimits = (): void => {
     const kind = session.state.kind;

@@ -21,6 +21,8 @@ import { syncView } from './view-sync.js';
 import { updateContexts } from './commands/contexts.js';
 import { contextEvaluator } from './commands/sort.js';
 import { fetch } from './commands/fetch.js';
+import { appendQuotaRefusal } from './commands/quota.js';
+import type { AppendRefusal } from './proto/literal-receiver.js';
 import { statusValues } from './commands/mailboxes.js';
 import { encodeMailboxName, DELIMITER } from './proto/mailbox-name.js';
 import {
@@ -291,6 +293,16 @@ export class ImapSession {
       return `${verb} is not allowed ${stateText(this.data.state)}`;
     }
     return null;
+  }
+
+  /**
+   * Asked by the receiver before an APPEND message literal is invited: NO [OVERQUOTA] when the command's
+   * announced literals alone cannot fit the account's quota (RFC 9208 4.3); null admits them.
+   */
+  admitAppendSize(bytes: number, messages: number): AppendRefusal | null {
+    const st = this.data.state;
+    if (st.kind !== 'authenticated' && st.kind !== 'selected') return null;
+    return appendQuotaRefusal(this.services.store, st.account.id, bytes, messages);
   }
 
   /**
