@@ -64,7 +64,14 @@ export interface PreparedDelivery {
   /** Thread keys (mail/thread-keys.ts) from the header index: where the new Emails go (threads.ts). */
   threadKeys?: ThreadKeys | null;
   /** IMAP APPEND: writes the mailbox row instead of local deliveries (mail-append.ts), inside the batch. */
-  append?: (prepare: Prepare, messageId: number, rec: ChangeRecorder) => { uid: number; uidValidity: number };
+  append?: (prepare: Prepare, messageId: number, rec: ChangeRecorder) => AppendPlacement;
+}
+
+/** Where an APPEND put its message: the UID in the named mailbox, and any further ones (AppendInput.alsoInto). */
+export interface AppendPlacement {
+  uid: number;
+  uidValidity: number;
+  also?: { mailboxId: number; uid: number }[];
 }
 
 export interface CommittedDelivery {
@@ -72,7 +79,7 @@ export interface CommittedDelivery {
   copies: { accountId: number; mailboxId: number; uid: number }[];
   queueId: string | null;
   /** Set for an IMAP APPEND (see PreparedDelivery.append). */
-  appended?: { uid: number; uidValidity: number };
+  appended?: AppendPlacement;
   /** Local accounts whose quota refused the message; they were queued instead (writeDelivery). */
   overQuota?: { accountId: number; permanent: boolean }[];
 }
