@@ -76,6 +76,17 @@ describe('GENURLAUTH / URLFETCH / RESETKEY', () => {
     assert.match(await bob(`F URLFETCH "${again}"`), /^\* URLFETCH "[^"]+" NIL\r\n/);
   });
 
+  test('SELECT and EXAMINE name the mechanisms in an untagged OK [URLMECH INTERNAL] (RFC 4467 7)', async () => {
+    const { bob } = await setUp();
+    for (const verb of ['SELECT', 'EXAMINE']) {
+      const reply = await bob(`S ${verb} INBOX`);
+      assert.match(reply, /^\* OK \[URLMECH INTERNAL\] /m, reply);
+      assert.match(reply, /^S OK \[READ-(WRITE|ONLY)\]/m);
+    }
+    // A failed SELECT says nothing about mechanisms.
+    assert.doesNotMatch(await bob('S SELECT Nope'), /URLMECH/);
+  });
+
   test('access identifiers: user+X only for X, authuser for anyone signed in, submit+X never over IMAP', async () => {
     const { bob, eve } = await setUp();
     const gen = async (access: string) =>
