@@ -22,6 +22,7 @@ import { updateContexts } from './commands/contexts.js';
 import { contextEvaluator } from './commands/sort.js';
 import { fetch } from './commands/fetch.js';
 import { appendQuotaRefusal } from './commands/quota.js';
+import { URLAUTH_MECHANISMS } from './urlauth.js';
 import type { AppendRefusal } from './proto/literal-receiver.js';
 import { statusValues } from './commands/mailboxes.js';
 import { encodeMailboxName, DELIMITER } from './proto/mailbox-name.js';
@@ -83,6 +84,7 @@ export class ImapSession {
       enabled: new Set(),
       condstoreOn: false,
       compressed: false,
+      urlmechSeen: 0,
       peer,
       notify: null,
     };
@@ -146,6 +148,13 @@ export class ImapSession {
     if (!alive) {
       this.data.state = { kind: 'authenticated', account: st.account };
       out.untagged('OK', { name: 'CLOSED' }, 'The selected mailbox was deleted');
+      return;
+    }
+    // RFC 4467 6.2: a RESETKEY of this mailbox (by any session of the user) is told with its mechanisms.
+    const resets = this.services.store.urlauth.resetCount(st.account.id, st.view.mailboxId);
+    if (resets !== this.data.urlmechSeen) {
+      this.data.urlmechSeen = resets;
+      out.untagged('OK', { name: 'URLMECH', args: URLAUTH_MECHANISMS.join(' ') }, 'URLAUTH keys reset');
     }
   }
 

@@ -95,6 +95,7 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
     }
   }
   ctx.session.state = { kind: 'selected', account, view };
+  ctx.session.urlmechSeen = ctx.services.store.urlauth.resetCount(account.id, mb.id);
   return {
     code: { name: readOnly ? 'READ-ONLY' : 'READ-WRITE' },
     text: `${cmd.name} completed`,
