@@ -1,15 +1,10 @@
-// The IMAP server's only socket code: receiver -> parser -> session, responses out, APPEND spooling, STARTTLS, IDLE, timers.
+// The IMAP server's only socket code: receiver -> parser -> session, responses out, APPEND spooling (append-spool.ts), STARTTLS, IDLE, timers.
 import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import {
-  DEFAULT_DEADLINES,
-  IMAP_COMPRESS,
-  IMAP_PRELOGIN_INPUT,
-  SPOOL_MEMORY_THRESHOLD,
-} from '../config/limits.js';
+import { DEFAULT_DEADLINES, IMAP_COMPRESS, IMAP_PRELOGIN_INPUT } from '../config/limits.js';
 import type { DeadlineSettings } from '../config/schema.js';
 import {
   ConnectionDeadlines,
@@ -20,9 +15,7 @@ import {
 } from '../net/deadlines.js';
 import type { Logger } from '../observability/logger.js';
 import { mailboxWatchOf, type AccountChange, type MailboxChange } from '../store/mailbox-watch.js';
-import { createBodySpool } from '../store/spool.js';
 import type { SpooledBody } from '../store/store.js';
-import type { BodySpool } from '../smtp/server/services.js';
 import type { ImapPolicy, ImapServices, SessionAction } from './commands/context.js';
 import { isParseError, parseImapCommand } from './proto/command-parser.js';
 import {
@@ -31,14 +24,9 @@ import {
   type ReceiverEvent,
   type ReceiverLimits,
 } from './proto/literal-receiver.js';
-import { isNoSpaceError } from '../store/free-space.js';
-import {
-  taggedStatus,
-  untaggedStatus,
-  type ResponseCode,
-  type ResponsePart,
-} from './proto/response-writer.js';
+import { taggedStatus, untaggedStatus, type ResponsePart } from './proto/response-writer.js';
 import { ImapSession } from './session.js';
+import { AppendSpooler, appendStorageRefusal, STORAGE_REFUSAL } from './append-spool.js';
 import { drainThenDestroy } from '../net/close-drain.js';
 import { DeflateConnection } from '../net/deflate-connection.js';
 
@@ -50,15 +38,6 @@ export const PRELOGIN_TIMEOUT_MS = 60_000;
 export const IDLE_POLL_MS = 1_000;
 /** Response bytes gathered into one socket write: a few TLS records, small enough to stream a big FETCH. */
 const WRITE_CHUNK = 64 * 1024;
-
-const STORAGE_REFUSAL = { code: 'OVERQUOTA', text: 'Insufficient system storage' } as const;
-
-/** A failed APPEND spool: a full disk is OVERQUOTA (retry later), anything else SERVERBUG (RFC 5530 3). */
-function appendStorageRefusal(err: unknown): [ResponseCode, string] {
-  return isNoSpaceError(err)
-    ? [{ name: STORAGE_REFUSAL.code }, STORAGE_REFUSAL.text]
-    : [{ name: 'SERVERBUG' }, 'Temporary failure storing the message'];
-}
 
 export interface ImapConnectionOptions {
   services: Omit<ImapServices, 'discardBody'>;
@@ -123,6 +102,7 @@ export function serveImapConnection(
   // command the session's state does not allow (APPEND before login got "+" and 900 KB read).
   const receiver = new ImapCommandReceiver(preLogin);
   receiver.setAdmission((verb, sub) => session.admitLiteral(verb, sub));
+  receiver.setAppendQuota((bytes, messages) => session.admitAppendSize(bytes, messages));
   /** The receiver's limits follow the session: wide once logged in, tight before. */
   const fitLimits = (): void => {
     const kind = session.state.kind;
@@ -133,10 +113,7 @@ export function serveImapConnection(
   let busy = false;
   let ended = false;
   let timer: NodeJS.Timeout | undefined;
-  let spool: BodySpool | null = null;
-  let bodies: SpooledBody[] = [];
-  /** A spool write of this command's APPEND failed (a full disk, ...): the rest is read, then NO. */
-  let spoolFailure: unknown = null;
+  const spooler = new AppendSpooler(store.spoolDir, services.discardBody);
   let idling = false;
   let idlePoll: NodeJS.Timeout | undefined;
   const clock = options.clock ?? (() => performance.now());
@@ -208,9 +185,7 @@ export function serveImapConnection(
     fitNotifyWatch();
     if (timer) clearTimeout(timer);
     watch.stop();
-    spool?.abort();
-    for (const b of bodies) services.discardBody(b);
-    bodies = [];
+    spooler.close();
     current.removeListener('data', onData);
     drainThenDestroy(current);
   }
@@ -323,35 +298,17 @@ export function serveImapConnection(
         current.write('+ Ready for literal data\r\n');
         return;
       case 'literal-start':
-        spool = createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD);
+        spooler.start();
         return;
-      case 'literal-chunk': {
-        try {
-          const w = spool?.write(ev.bytes);
-          if (w) await w;
-        } catch (err) {
-          // Not a BYE: the literal is still read (to stay in step) and the command answered NO.
-          spoolFailure = err;
-          spool?.abort();
-          spool = null;
-        }
+      case 'literal-chunk':
+        await spooler.write(ev.bytes);
         return;
-      }
       case 'literal-end':
-        try {
-          if (spool) bodies.push(await spool.finish());
-        } catch (err) {
-          spoolFailure = err;
-        }
-        spool = null;
+        await spooler.end();
         return;
       case 'reject':
         session.noteInvalid();
-        spool?.abort();
-        spool = null;
-        spoolFailure = null;
-        for (const b of bodies) services.discardBody(b);
-        bodies = [];
+        spooler.drop();
         current.write(
           ev.tag !== null
             ? taggedStatus(ev.tag, ev.status, ev.code ? { name: ev.code } : null, ev.text)
@@ -372,17 +329,13 @@ export function serveImapConnection(
       }
       case 'command': {
         const cmd = parseImapCommand(ev.command);
-        const mine = bodies;
-        bodies = [];
-        if (spoolFailure !== null && !isParseError(cmd)) {
-          const failure = spoolFailure;
-          spoolFailure = null;
+        const { bodies: mine, failure } = spooler.take();
+        if (failure !== null && !isParseError(cmd)) {
           log.warn({ event: 'append-spool-failed', err: String(failure) }, 'append spool write failed');
           for (const b of mine) services.discardBody(b);
           current.write(taggedStatus(cmd.tag, 'NO', ...appendStorageRefusal(failure)));
           return;
         }
-        spoolFailure = null;
         if (isParseError(cmd)) {
           session.noteInvalid();
           for (const b of mine) services.discardBody(b);
@@ -514,8 +467,7 @@ export function serveImapConnection(
     fitNotifyWatch();
     if (timer) clearTimeout(timer);
     watch.stop();
-    spool?.abort();
-    for (const b of bodies) services.discardBody(b);
+    spooler.close();
     log.info(
       { event: 'session-end', protocol: 'imap', durationMs: Math.round(performance.now() - started) },
       'imap session end',

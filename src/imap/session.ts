@@ -21,6 +21,9 @@ import { syncView } from './view-sync.js';
 import { updateContexts } from './commands/contexts.js';
 import { contextEvaluator } from './commands/sort.js';
 import { fetch } from './commands/fetch.js';
+import { appendQuotaRefusal } from './commands/quota.js';
+import { URLAUTH_MECHANISMS } from './urlauth.js';
+import type { AppendRefusal } from './proto/literal-receiver.js';
 import { statusValues } from './commands/mailboxes.js';
 import { encodeMailboxName, DELIMITER } from './proto/mailbox-name.js';
 import {
@@ -81,6 +84,7 @@ export class ImapSession {
       enabled: new Set(),
       condstoreOn: false,
       compressed: false,
+      urlmechSeen: 0,
       peer,
       notify: null,
     };
@@ -144,6 +148,13 @@ export class ImapSession {
     if (!alive) {
       this.data.state = { kind: 'authenticated', account: st.account };
       out.untagged('OK', { name: 'CLOSED' }, 'The selected mailbox was deleted');
+      return;
+    }
+    // RFC 4467 6.2: a RESETKEY of this mailbox (by any session of the user) is told with its mechanisms.
+    const resets = this.services.store.urlauth.resetCount(st.account.id, st.view.mailboxId);
+    if (resets !== this.data.urlmechSeen) {
+      this.data.urlmechSeen = resets;
+      out.untagged('OK', { name: 'URLMECH', args: URLAUTH_MECHANISMS.join(' ') }, 'URLAUTH keys reset');
     }
   }
 
@@ -291,6 +302,16 @@ export class ImapSession {
       return `${verb} is not allowed ${stateText(this.data.state)}`;
     }
     return null;
+  }
+
+  /**
+   * Asked by the receiver before an APPEND message literal is invited: NO [OVERQUOTA] when the command's
+   * announced literals alone cannot fit the account's quota (RFC 9208 4.3); null admits them.
+   */
+  admitAppendSize(bytes: number, messages: number): AppendRefusal | null {
+    const st = this.data.state;
+    if (st.kind !== 'authenticated' && st.kind !== 'selected') return null;
+    return appendQuotaRefusal(this.services.store, st.account.id, bytes, messages);
   }
 
   /**

@@ -8,8 +8,8 @@ import type { Transport } from './scheduler.js';
  * How local recipients reach the queue: a message for several recipients was stored for the others while
  * one account was over its quota (sqlite/deliver.ts), or a DSN found its local sender's mailbox full. The
  * SMTP client must never carry them (the MX of a local domain is this server: a loop), so the transport of
- * a local domain stores the queued copy into the account's INBOX instead, with the replies an LMTP server
- * would give: a full mailbox is a deferral (452 4.2.2, retried by the queue's schedule, bounced at max_age
+ * a local domain stores the queued copy into the account's mailbox instead (where the delivery routed it:
+ * Junk, a named mailbox, else INBOX), with the replies an LMTP server would give: a full mailbox is a deferral (452 4.2.2, retried by the queue's schedule, bounced at max_age
  * like any deferral), a message larger than the whole quota a failure (552 5.2.2, a DSN at once).
  */
 
@@ -30,7 +30,11 @@ function result(address: string, code: number, enhanced: string, text: string): 
   };
 }
 
-/** Stores one queued message into each recipient's INBOX; one result per recipient. */
+/**
+ * Stores one queued message into each recipient's mailbox: the one its copy was routed to when it was
+ * queued (Junk by the inbound checks, a named mailbox; QueueRecipient.localMailbox), else INBOX, with the
+ * delivery's own fallback to INBOX when that mailbox is gone. One result per recipient.
+ */
 async function deliverJob(
   deps: LocalDeps,
   queueId: string,
@@ -46,6 +50,12 @@ async function deliverJob(
       out.push(result(address, 550, '5.1.1', 'no such mailbox here'));
       continue;
     }
+    const queued = entry.recipients.find((r) => r.address === address);
+    const target = {
+      accountId: account.id,
+      ...(queued?.localMailbox !== undefined && { mailbox: queued.localMailbox }),
+      ...(queued?.localSpecialUse !== undefined && { specialUse: queued.localSpecialUse }),
+    };
     try {
       await deps.store.deliver({
         queueId,
@@ -53,7 +63,7 @@ async function deliverJob(
         traceHeaders: '', // the queued copy starts with its Received header already
         body: { kind: 'memory', chunks: [message], size: message.length },
         receivedAt: deps.now(),
-        local: [{ accountId: account.id }],
+        local: [target],
         remote: [],
       });
       out.push(result(address, 250, '2.0.0', 'delivered to the local mailbox'));

@@ -234,6 +234,8 @@ export interface MailStore {
       flags: readonly string[];
       internalDate: Date;
       internalDateOffset: number;
+      /** Also placed in these mailboxes of the same account, in the same transaction (JMAP Email/import). */
+      alsoInto?: readonly number[];
     }[],
   ): Promise<{ uids: number[]; uidValidity: number }>;
 

@@ -118,6 +118,12 @@ export interface DeliveryRequest {
 }
 
 export interface QueueRecipient extends EnvelopeRecipient {
+  /**
+   * A local recipient queued over its quota: the mailbox (by name, else by RFC 6154 special use) its copy
+   * was routed to, as DeliveryRequest.local has them; absent: INBOX (queue/local-transport.ts).
+   */
+  localMailbox?: string;
+  localSpecialUse?: string;
   state: 'pending' | 'deferred' | 'delivered' | 'failed';
   attempts: number;
   nextAttemptAt: Date | null;

@@ -13,4 +13,11 @@ export interface UrlAuthStore {
    * when mailboxId is null, durably; every URL made with them stops working at once.
    */
   resetKeys(accountId: number, mailboxId: number | null): void;
+  /**
+   * How many RESETKEYs have reached this mailbox (its own and its account's), counted in this process: a
+   * session with the mailbox selected compares it between commands and reports `* OK [URLMECH ...]`
+   * (RFC 4467 6.2: every session of the user with the mailbox selected receives it). Only IMAP sessions
+   * reset keys, and they all run in the server process.
+   */
+  resetCount(accountId: number, mailboxId: number): number;
 }

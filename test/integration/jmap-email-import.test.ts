@@ -93,6 +93,53 @@ describe('Email/import', () => {
     assert.deepEqual([...rows.at(-1)!.flags].sort(), ['\\Flagged', '\\Seen']);
   });
 
+  test('into two mailboxes over the quota: overQuota and no copy anywhere (RFC 8621 4.8, all or nothing)', async () => {
+    const [[, boxes]] = await t.call(
+      [['Mailbox/get', { accountId: t.carol.id, ids: null, properties: ['role'] }, '0']],
+      t.carol.auth,
+    );
+    const list = boxes.list as { id: string; role: string | null }[];
+    const [cInbox, cArchive] = ['inbox', 'archive'].map((r) => list.find((b) => b.role === r)!.id);
+    const blobId = await upload(INNER, t.carol.auth, t.carol.id);
+    const store = t.server.store;
+    const used = store.quotaOf(t.carol.storeId)!;
+    // Room for one copy, not for two (a message in two mailboxes counts twice, RFC 9208 5.1).
+    store.setQuota('carol@example.test', { bytes: used.bytes + Math.floor(INNER.length * 1.5) });
+    try {
+      const [[, res]] = await t.call(
+        [
+          [
+            'Email/import',
+            {
+              accountId: t.carol.id,
+              emails: { q: { blobId, mailboxIds: { [cInbox!]: true, [cArchive!]: true } } },
+            },
+            '0',
+          ],
+        ],
+        t.carol.auth,
+      );
+      assert.equal((res.notCreated as Record<string, { type: string }>).q?.type, 'overQuota');
+      assert.equal(res.created, null);
+      assert.equal(res.oldState, res.newState, 'nothing changed');
+      assert.deepEqual(store.quotaOf(t.carol.storeId)!.messages, used.messages, 'no copy was kept');
+      // One mailbox fits.
+      const [[, one]] = await t.call(
+        [
+          [
+            'Email/import',
+            { accountId: t.carol.id, emails: { r: { blobId, mailboxIds: { [cInbox!]: true } } } },
+            '0',
+          ],
+        ],
+        t.carol.auth,
+      );
+      assert.ok((one.created as Record<string, unknown>).r);
+    } finally {
+      store.setQuota('carol@example.test', { bytes: null });
+    }
+  });
+
   test('errors per email: blobNotFound, invalidEmail, invalidProperties (no mailbox, unknown mailbox, bad keyword, bad date)', async () => {
     const junk = await upload('\u0000\u0001 not a message');
     const good = await upload(INNER);

@@ -57,6 +57,8 @@ export interface SessionData {
   peer: ImapPeer;
   /** RFC 5465: what NOTIFY SET asked for and what is waiting to be reported; null before NOTIFY and after NONE. */
   notify: NotifyState | null;
+  /** The selected mailbox's URLAUTH resetCount last reported (SELECT, then each `* OK [URLMECH]`). */
+  urlmechSeen: number;
 }
 
 /** Collects the responses of one command, in order. */

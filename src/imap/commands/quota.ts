@@ -1,6 +1,8 @@
 // IMAP QUOTA (RFC 9208): GETQUOTA, GETQUOTAROOT, SETQUOTA (refused: admins set quotas by CLI), OVERQUOTA refusals.
-import { isOverQuota } from '../../store/quota.js';
+import { isOverQuota, quotaVerdict } from '../../store/quota.js';
 import type { QuotaState } from '../../store/quota.js';
+import type { Store } from '../../store/store.js';
+import type { AppendRefusal } from '../proto/literal-receiver.js';
 import type { ImapCommand } from '../proto/command-types.js';
 import type { ImapValue } from '../proto/response-writer.js';
 import { no, type CommandContext } from './context.js';
@@ -68,6 +70,27 @@ export function setQuota(): Done {
   throw no('Quotas are set by the administrator', { name: 'NOPERM' });
 }
 
+/** The tagged NO's text: `permanent` when the addition alone exceeds a limit (deleting mail will not help). */
+function overQuotaText(permanent: boolean): string {
+  return permanent ? 'Message larger than the mailbox quota' : 'Mailbox quota exceeded';
+}
+
+/**
+ * Whether APPEND literals adding up to `bytes` octets in `messages` messages can still fit the account
+ * (asked before "+", literal-receiver.ts AppendQuotaCheck): RFC 9208 4.3 `NO [OVERQUOTA]` at once when
+ * they cannot, so the client does not upload what would be refused. The commit checks again (store/quota.ts).
+ */
+export function appendQuotaRefusal(
+  store: Pick<Store, 'quotaOf'>,
+  accountId: number,
+  bytes: number,
+  messages: number,
+): AppendRefusal | null {
+  const q = store.quotaOf(accountId);
+  const verdict = q ? quotaVerdict(q, bytes, messages) : 'ok';
+  return verdict === 'ok' ? null : { code: 'OVERQUOTA', text: overQuotaText(verdict === 'too-big') };
+}
+
 /**
  * A store refusal for the account's quota as RFC 9208 4.3 / RFC 5530 3 say: `NO [OVERQUOTA]`, after an
  * untagged QUOTA so the client can show why. Anything else is returned unchanged for the caller to throw.
@@ -75,7 +98,5 @@ export function setQuota(): Done {
 export function overQuotaRefusal(ctx: CommandContext, error: unknown): unknown {
   if (!isOverQuota(error)) return error;
   writeQuota(ctx, accountQuota(ctx));
-  return no(error.permanent ? 'Message larger than the mailbox quota' : 'Mailbox quota exceeded', {
-    name: 'OVERQUOTA',
-  });
+  return no(overQuotaText(error.permanent), { name: 'OVERQUOTA' });
 }

@@ -4,6 +4,7 @@ import { DELIMITER, encodeMailboxName } from '../proto/mailbox-name.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
 import { SelectedView } from '../selected-view.js';
 import { reportExpunged } from '../view-sync.js';
+import { URLAUTH_MECHANISMS } from '../urlauth.js';
 export { SYSTEM_FLAGS } from '../selected-view.js';
 import { bad, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
@@ -62,6 +63,9 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
   o.untagged('OK', { name: 'HIGHESTMODSEQ', args: String(highest) }, 'Highest');
   // RFC 8474 4.2: the mailbox's id on SELECT/EXAMINE.
   o.untagged('OK', { name: 'MAILBOXID', args: `(${ctx.services.store.jmap.mailboxObjectId(mb.id)})` }, 'Ok');
+  // RFC 4467 7 (URLMECH): a URLAUTH server names, in an untagged OK of a successful SELECT/EXAMINE, the
+  // mechanisms GENURLAUTH can use for this mailbox (as Dovecot and Cyrus send it).
+  o.untagged('OK', { name: 'URLMECH', args: URLAUTH_MECHANISMS.join(' ') }, 'Ok');
   if (rev2) {
     // RFC 9051 6.3.2: a LIST response whose attributes are accurate, the ones a plain LIST gives it
     // (children, RFC 9051 7.3.1; special use, RFC 6154 2).
@@ -91,6 +95,7 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
     }
   }
   ctx.session.state = { kind: 'selected', account, view };
+  ctx.session.urlmechSeen = ctx.services.store.urlauth.resetCount(account.id, mb.id);
   return {
     code: { name: readOnly ? 'READ-ONLY' : 'READ-WRITE' },
     text: `${cmd.name} completed`,

@@ -2,6 +2,12 @@
 import { IMAP_APPEND_COMMAND } from '../../config/limits.js';
 import { LITERAL_ANNOUNCEMENT } from './tokenizer.js';
 import type { LiteralData, RawCommand } from './tokenizer.js';
+import {
+  NUL_IN_LITERAL,
+  startsMessage,
+  type AppendQuotaCheck,
+  type AppendRefusal,
+} from './append-literals.js';
 
 /** Limits the receiver enforces while reading; each bounds memory per connection. */
 export interface ReceiverLimits {
@@ -72,11 +78,8 @@ export type ReceiverEvent =
   /** Input that cannot be skipped within maxDiscard: say `* BYE text` and close; nothing more is read. */
   | { kind: 'overflow'; text: string };
 
-/** Why APPEND messages are refused before their literal is read (the connection decides; see refuseAppends). */
-export interface AppendRefusal {
-  code: 'OVERQUOTA';
-  text: string;
-}
+export type { AppendQuotaCheck, AppendRefusal } from './append-literals.js';
+export { NUL_IN_LITERAL } from './append-literals.js';
 
 type Mode =
   | { name: 'line' }
@@ -126,6 +129,11 @@ export class ImapCommandReceiver {
   /** Streamed literals of the current command and their bytes (MULTIAPPEND bounds). */
   private appendLiterals = 0;
   private appendBytes = 0;
+  /** Messages the command's streamed literals make at least (AppendQuotaCheck). */
+  private appendMessages = 0;
+  /** A streamed non-binary literal of the current command held NUL: it ends in BAD (NUL_IN_LITERAL). */
+  private nulSeen = false;
+  private appendQuota: AppendQuotaCheck | null = null;
   private tag: string | null = null;
   private tail: Buffer = Buffer.alloc(0);
   private rawLine = false;
@@ -190,6 +198,11 @@ export class ImapCommandReceiver {
    */
   refuseAppends(refusal: AppendRefusal | null): void {
     this.appendRefusal = refusal;
+  }
+
+  /** Sets the account's quota check made before an APPEND message literal is invited (null: none). */
+  setAppendQuota(check: AppendQuotaCheck | null): void {
+    this.appendQuota = check;
   }
 
   /** The next line is returned raw as a `line` event, without literal handling (IDLE DONE, SASL data). */
@@ -290,6 +303,8 @@ export class ImapCommandReceiver {
         this.consume(take);
         mode.remaining -= take;
         if (mode.streamed) {
+          // A memchr over bytes already in hand: NUL_IN_LITERAL (a literal8 may carry it).
+          if (!mode.binary && !this.nulSeen && piece.indexOf(0) !== -1) this.nulSeen = true;
           if (mode.remaining === 0) this.completeLiteral(mode);
           return { kind: 'literal-chunk', bytes: piece };
         }
@@ -331,6 +346,12 @@ export class ImapCommandReceiver {
     const m = LITERAL_ANNOUNCEMENT.exec(tailText);
     // A segment waiting for its literal is copied (it may wait long; see the line case above).
     this.segments.push(m ? Buffer.from(line) : line);
+    if (!m && this.nulSeen) {
+      // The whole command was read (the client is in step again); the spooled bodies are dropped.
+      const tag = this.tag;
+      this.resetCommand();
+      return { kind: 'reject', tag, status: 'BAD', code: null, text: NUL_IN_LITERAL };
+    }
     if (!m) {
       const ev: ReceiverEvent = {
         kind: 'command',
@@ -345,11 +366,16 @@ export class ImapCommandReceiver {
     const binary = m[1] === '~';
     const tag = this.tag;
     const streamed = this.isAppendMessage();
+    const messages = streamed ? this.appendMessages + (startsMessage(line) ? 1 : 0) : 0;
     let refusal: ReceiverEvent | null = null;
+    let overQuota: AppendRefusal | null = null;
     const notAllowed = this.admission();
     if (notAllowed !== null) {
       // Checked first: a command the state refuses gets no "+" whatever its size (RFC 9051 7.5).
       refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: notAllowed };
+    } else if (this.nulSeen) {
+      // An earlier literal of this command held NUL: no "+" for the next one, the command is BAD.
+      refusal = { kind: 'reject', tag, status: 'BAD', code: null, text: NUL_IN_LITERAL };
     } else if (streamed && size > this.limits.maxAppendSize) {
       // RFC 7889 / RFC 9051 7.1 TOOBIG: refuse before the client sends the message.
       refusal = { kind: 'reject', tag, status: 'NO', code: 'TOOBIG', text: 'Message too large' };
@@ -377,6 +403,14 @@ export class ImapCommandReceiver {
       // RFC 9051 7.1 OVERQUOTA (RFC 5530 3), Dovecot's answer to a full disk: before the bytes are sent.
       refusal = { kind: 'reject', tag, status: 'NO', ...this.appendRefusal };
     } else if (
+      streamed &&
+      this.appendQuota &&
+      (overQuota = this.appendQuota(this.appendBytes + size, messages)) !== null
+    ) {
+      // RFC 9208 4.3 (RFC 3502 6.3.11 for the later messages of a MULTIAPPEND): the announced size alone
+      // takes the account over its quota, so the client is told before it uploads (no "+").
+      refusal = { kind: 'reject', tag, status: 'NO', ...overQuota };
+    } else if (
       !streamed &&
       (size > this.limits.maxLiteralSize ||
         this.bufferedLiteralBytes + size > this.limits.maxBufferedLiteralBytes)
@@ -400,6 +434,7 @@ export class ImapCommandReceiver {
       this.outbox.push({ kind: 'literal-start', tag, size, binary });
       this.appendLiterals++;
       this.appendBytes += size;
+      this.appendMessages = messages;
     } else this.bufferedLiteralBytes += size;
     const mode: Mode = { name: 'literal', remaining: size, streamed, binary, size };
     this.mode = mode;
@@ -491,5 +526,7 @@ export class ImapCommandReceiver {
     this.bufferedLiteralBytes = 0;
     this.appendLiterals = 0;
     this.appendBytes = 0;
+    this.appendMessages = 0;
+    this.nulSeen = false;
   }
 }

@@ -41,14 +41,12 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
             throw new SetError('invalidProperties', 'at least one mailbox', { properties: ['mailboxIds'] });
           }
           const boxes: number[] = [];
-          const boxIds: string[] = [];
           for (const [raw, on] of Object.entries(spec.mailboxIds)) {
             const id = ctx.resolveId(raw);
             const row = on === true && id !== null ? store.jmap.mailboxRowId(storeId, id) : null;
             if (row === null)
               throw new SetError('invalidProperties', undefined, { properties: [`mailboxIds/${raw}`] });
             boxes.push(row);
-            boxIds.push(id!);
           }
           const keywords = spec.keywords ?? {};
           if (
@@ -67,20 +65,26 @@ export function emailImport(deps: MailMethodDeps): MethodHandler {
           const data = await readBlob(blob);
           if (!looksLikeMessage(data))
             throw new SetError('invalidEmail', 'the blob is not an RFC 5322 message');
-          // As IMAP APPEND into the first mailbox (RFC 8621 4.8 "as if ... appended"), then the others.
+          // As IMAP APPEND into the first mailbox (RFC 8621 4.8 "as if ... appended"), placed in the others
+          // in the same transaction: over the quota (or a mailbox gone) the Email is not created at all,
+          // never left in the first mailbox alone.
           const flags = Object.keys(keywords).map((k) => keywordToFlag(k.toLowerCase()));
           const first = boxes[0]!;
           const before = store.mail.highestModseq(first) ?? 0;
-          const { uid } = await store.mail.append(
-            first,
-            { kind: 'memory', chunks: [data], size: data.length },
-            flags,
-            receivedAt,
-          );
+          const {
+            uids: [uid],
+          } = await store.mail.appendAll(first, [
+            {
+              body: { kind: 'memory', chunks: [data], size: data.length },
+              flags,
+              internalDate: receivedAt,
+              internalDateOffset: 0,
+              alsoInto: boxes.slice(1),
+            },
+          ]);
           const row = store.mail.changedSince(first, before).find((r) => r.uid === uid);
           const ids = row ? store.jmap.objectIds(storeId, [row.messageId])[0] : null;
           if (!row || !ids) throw new SetError('notFound', 'expunged as soon as imported');
-          if (boxIds.length > 1) await store.jmap.setMailboxes(storeId, ids.emailId, boxIds);
           ctx.addCreatedId(cid, ids.emailId);
           created[cid] = {
             id: ids.emailId,

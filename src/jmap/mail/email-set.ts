@@ -116,20 +116,22 @@ export function emailSetHandler(deps: EmailSetDeps): MethodHandler {
           if (rows.some((r) => r === null)) {
             throw new SetError('invalidProperties', 'no such Mailbox', { properties: ['mailboxIds'] });
           }
-          const first = rows[0] as number;
-          const { uid } = await store.mail.append(
-            first,
-            { kind: 'memory', chunks: [prepared.message], size: prepared.message.length },
-            prepared.keywords.map(keywordToFlag),
-            prepared.receivedAt,
-          );
-          const [meta] = await store.mail.messageMeta(first, uid, uid, false);
+          const [first, ...others] = rows as number[];
+          // Every mailbox in one transaction (as Email/import): over the quota, no copy is kept anywhere.
+          const {
+            uids: [uid],
+          } = await store.mail.appendAll(first!, [
+            {
+              body: { kind: 'memory', chunks: [prepared.message], size: prepared.message.length },
+              flags: prepared.keywords.map(keywordToFlag),
+              internalDate: prepared.receivedAt,
+              internalDateOffset: 0,
+              alsoInto: others,
+            },
+          ]);
+          const [meta] = await store.mail.messageMeta(first!, uid!, uid!, false);
           const ids = meta ? store.jmap.objectIds(a, [meta.messageId])[0] : null;
           if (!meta || !ids) throw new SetError('serverFail', 'the new Email vanished');
-          if (prepared.mailboxIds.length > 1) {
-            await store.jmap.setMailboxes(a, ids.emailId, prepared.mailboxIds);
-          }
-          // A second mailbox keeps the Email id (setMailboxes adds rows, as COPY).
           ctx.addCreatedId(creationId, ids.emailId);
           created[creationId] = {
             id: ids.emailId,

@@ -64,7 +64,14 @@ export interface PreparedDelivery {
   /** Thread keys (mail/thread-keys.ts) from the header index: where the new Emails go (threads.ts). */
   threadKeys?: ThreadKeys | null;
   /** IMAP APPEND: writes the mailbox row instead of local deliveries (mail-append.ts), inside the batch. */
-  append?: (prepare: Prepare, messageId: number, rec: ChangeRecorder) => { uid: number; uidValidity: number };
+  append?: (prepare: Prepare, messageId: number, rec: ChangeRecorder) => AppendPlacement;
+}
+
+/** Where an APPEND put its message: the UID in the named mailbox, and any further ones (AppendInput.alsoInto). */
+export interface AppendPlacement {
+  uid: number;
+  uidValidity: number;
+  also?: { mailboxId: number; uid: number }[];
 }
 
 export interface CommittedDelivery {
@@ -72,7 +79,7 @@ export interface CommittedDelivery {
   copies: { accountId: number; mailboxId: number; uid: number }[];
   queueId: string | null;
   /** Set for an IMAP APPEND (see PreparedDelivery.append). */
-  appended?: { uid: number; uidValidity: number };
+  appended?: AppendPlacement;
   /** Local accounts whose quota refused the message; they were queued instead (writeDelivery). */
   overQuota?: { accountId: number; permanent: boolean }[];
 }
@@ -160,7 +167,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
   );
   const result: CommittedDelivery = { messageId: null, copies: [], queueId: null };
   // The queue's recipients: the remote ones, plus local ones whose mailbox is full (below).
-  const queued: EnvelopeRecipient[] = [...r.remote];
+  const queued: (EnvelopeRecipient & { localMailbox?: string; localSpecialUse?: string })[] = [...r.remote];
 
   if (r.local.length > 0 || p.append) {
     const messageId = Number(
@@ -198,7 +205,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, '', ?, ?, ?)",
     );
     const seen = new Set<number>();
-    const refused: { accountId: number; permanent: boolean }[] = [];
+    const refused: { accountId: number; permanent: boolean; target: DeliveryRequest['local'][number] }[] = [];
     // Accounts given an Email by this delivery: the message row is new, so the first copy in an account
     // creates its Email without looking for one (emails.ts emailRowAdded `fresh`).
     const accounts = new Set<number>();
@@ -220,7 +227,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       const quota = quotaState(prepare, target.accountId);
       const verdict = quota ? quotaVerdict(quota, p.size, 1) : 'ok';
       if (verdict !== 'ok') {
-        refused.push({ accountId: target.accountId, permanent: verdict === 'too-big' });
+        refused.push({ accountId: target.accountId, permanent: verdict === 'too-big', target });
         continue;
       }
       const counters = bump.get(mailbox.id);
@@ -244,9 +251,16 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       const address = prepare<[number], { address: string }>('SELECT address FROM accounts WHERE id = ?');
       for (const x of refused) {
         const a = address.get(x.accountId);
-        if (a) queued.push({ address: a.address });
+        // The queued copy keeps where it was routed (Junk, a named mailbox): the local path retries it there.
+        if (a) {
+          queued.push({
+            address: a.address,
+            ...(x.target.mailbox !== undefined && { localMailbox: x.target.mailbox }),
+            ...(x.target.specialUse !== undefined && { localSpecialUse: x.target.specialUse }),
+          });
+        }
       }
-      result.overQuota = refused;
+      result.overQuota = refused.map(({ accountId, permanent }) => ({ accountId, permanent }));
       if (result.copies.length === 0 && !p.append) {
         // Every copy went to the queue ('queue' mode): the message row would belong to no mailbox.
         prepare('DELETE FROM message_headers WHERE message_id = ?').run(messageId);
@@ -275,11 +289,19 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       env.requireTls ? 1 : 0,
     );
     const insertRcpt = prepare(
-      'INSERT INTO queue_recipients (queue_id, address, orcpt, notify, state, attempts, next_attempt_at) ' +
-        "VALUES (?, ?, ?, ?, 'pending', 0, ?) ON CONFLICT (queue_id, address) DO NOTHING",
+      'INSERT INTO queue_recipients (queue_id, address, orcpt, notify, state, attempts, next_attempt_at, local_mailbox, local_special_use) ' +
+        "VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (queue_id, address) DO NOTHING",
     );
     for (const rcpt of queued) {
-      insertRcpt.run(r.queueId, rcpt.address, rcpt.orcpt ?? null, rcpt.notify?.join(',') ?? null, now);
+      insertRcpt.run(
+        r.queueId,
+        rcpt.address,
+        rcpt.orcpt ?? null,
+        rcpt.notify?.join(',') ?? null,
+        now,
+        rcpt.localMailbox ?? null,
+        rcpt.localSpecialUse ?? null,
+      );
     }
     result.queueId = r.queueId;
   }

@@ -20,6 +20,11 @@ export interface AppendInput {
   internalDate: Date;
   /** The zone of the internal date, minutes east of UTC (messages.internal_date_offset). */
   internalDateOffset: number;
+  /**
+   * Further mailboxes of the same account the message is placed in, in the same transaction (JMAP
+   * Email/import with several mailboxIds, RFC 8621 4.8: the Email is created whole or not at all).
+   */
+  alsoInto?: readonly number[];
 }
 
 async function dropBodies(bodies: readonly SpooledBody[]): Promise<void> {
@@ -94,6 +99,9 @@ export async function appendMessages(
     uidValidity = c.appended.uidValidity;
   }
   for (const uid of uids) ctx.emit('message', { accountId: exists.account_id, mailboxId, uid });
+  for (const c of committed) {
+    for (const a of c.appended?.also ?? []) ctx.emit('message', { accountId: exists.account_id, ...a });
+  }
   return { uids, uidValidity };
 }
 
@@ -132,28 +140,30 @@ async function prepareAppend(
   const receivedAt = m.internalDate.getTime();
   // RFC 8514 3: the save date is when the server stored it, whatever internal date the client gave.
   const savedAt = ctx.clock().getTime();
+  const others = [...new Set(m.alsoInto ?? [])].filter((id) => id !== mailboxId);
   prepared.append = (prepare, messageId, rec) => {
-    // RFC 9208 5.2 / RFC 5530 3: refused with OVERQUOTA inside the commit, against the usage the triggers keep.
-    requireQuota(prepare, accountId, prepared.size, 1);
-    const c = prepare<[number], { uid: number; modseq: number; uidvalidity: number }>(
-      'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
+    // RFC 9208 5.2 / RFC 5530 3: refused with OVERQUOTA inside the commit, against the usage the triggers
+    // keep; a message in several mailboxes counts in each (RFC 9208 5.1), all checked before any row.
+    requireQuota(prepare, accountId, prepared.size * (1 + others.length), 1 + others.length);
+    const bump = prepare<[number, number], { uid: number; modseq: number; uidvalidity: number }>(
+      'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? AND account_id = ? ' +
         'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq, uidvalidity',
-    ).get(mailboxId);
-    if (!c) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailboxId} no longer exists`);
-    prepare(
-      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ).run(mailboxId, c.uid, messageId, flagText, c.modseq, receivedAt, savedAt);
-    emailRowAdded(
-      prepare,
-      rec,
-      accountId,
-      mailboxId,
-      messageId,
-      receivedAt,
-      prepared.threadKeys ?? null,
-      true, // the message row was just written: no Email of it exists yet
     );
-    return { uid: c.uid, uidValidity: c.uidvalidity };
+    const insert = prepare(
+      'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const place = (box: number, fresh: boolean) => {
+      const c = bump.get(box, accountId);
+      // A mailbox gone (or another account's) fails the whole transaction: nothing is stored.
+      if (!c) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${box} no longer exists`);
+      insert.run(box, c.uid, messageId, flagText, c.modseq, receivedAt, savedAt);
+      // The message row was just written: its first placement creates the Email, the others find it.
+      emailRowAdded(prepare, rec, accountId, box, messageId, receivedAt, prepared.threadKeys ?? null, fresh);
+      return c;
+    };
+    const c = place(mailboxId, true);
+    const also = others.map((box) => ({ mailboxId: box, uid: place(box, false).uid }));
+    return { uid: c.uid, uidValidity: c.uidvalidity, also };
   };
   return prepared;
 }

@@ -27,9 +27,12 @@ export function listQueueEntries(prepare: Prepare, onlyId?: string): QueueEntry[
       attempts: number;
       next_attempt_at: number | null;
       last_error: string | null;
+      local_mailbox: string | null;
+      local_special_use: string | null;
     }
   >(
-    'SELECT address, orcpt, notify, state, attempts, next_attempt_at, last_error FROM queue_recipients ' +
+    'SELECT address, orcpt, notify, state, attempts, next_attempt_at, last_error, local_mailbox, local_special_use ' +
+      'FROM queue_recipients ' +
       'WHERE queue_id = ? ORDER BY rowid',
   );
   return entries.map((e) => ({
@@ -49,6 +52,8 @@ export function listQueueEntries(prepare: Prepare, onlyId?: string): QueueEntry[
       };
       if (r.orcpt !== null) q.orcpt = r.orcpt;
       if (r.notify !== null) q.notify = r.notify.split(',');
+      if (r.local_mailbox !== null) q.localMailbox = r.local_mailbox;
+      if (r.local_special_use !== null) q.localSpecialUse = r.local_special_use;
       return q;
     }),
   }));

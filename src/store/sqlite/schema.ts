@@ -532,6 +532,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (day, policy_domain, source_ip, header_from, disposition, dkim_aligned, spf_aligned, policy_json, auth_json)
   ) WITHOUT ROWID;
   `,
+  // 25 (issue 12): a local copy queued because its account was over quota keeps the mailbox it was routed
+  // to (Junk by the inbound checks, a named mailbox), so the queue's local path delivers it there when
+  // retried, not into INBOX (queue/local-transport.ts). NULL both: INBOX.
+  `
+  ALTER TABLE queue_recipients ADD COLUMN local_mailbox TEXT;
+  ALTER TABLE queue_recipients ADD COLUMN local_special_use TEXT;
+  `,
 ];
 
 /** The schema version this code writes; a database newer than this is refused, not misread. */

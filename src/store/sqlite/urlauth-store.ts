@@ -3,7 +3,14 @@ import type { UrlAuthStore } from '../urlauth-store.js';
 import type { SqliteContext } from './context.js';
 
 export class SqliteUrlAuthStore implements UrlAuthStore {
+  /** RESETKEYs applied by this process, per account (`a<id>`) and per mailbox (`m<id>`): see resetCount. */
+  private readonly resets = new Map<string, number>();
+
   constructor(private readonly ctx: SqliteContext) {}
+
+  resetCount(accountId: number, mailboxId: number): number {
+    return (this.resets.get(`a${accountId}`) ?? 0) + (this.resets.get(`m${mailboxId}`) ?? 0);
+  }
 
   existingKey(mailboxId: number): Buffer | null {
     // Not cached: RESETKEY in another process (or session) must take effect at once.
@@ -44,5 +51,7 @@ export class SqliteUrlAuthStore implements UrlAuthStore {
           .run(accountId);
       }
     });
+    const key = mailboxId === null ? `a${accountId}` : `m${mailboxId}`;
+    this.resets.set(key, (this.resets.get(key) ?? 0) + 1);
   }
 }

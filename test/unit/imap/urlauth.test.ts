@@ -76,6 +76,33 @@ describe('GENURLAUTH / URLFETCH / RESETKEY', () => {
     assert.match(await bob(`F URLFETCH "${again}"`), /^\* URLFETCH "[^"]+" NIL\r\n/);
   });
 
+  test('SELECT and EXAMINE name the mechanisms in an untagged OK [URLMECH INTERNAL] (RFC 4467 7)', async () => {
+    const { bob } = await setUp();
+    for (const verb of ['SELECT', 'EXAMINE']) {
+      const reply = await bob(`S ${verb} INBOX`);
+      assert.match(reply, /^\* OK \[URLMECH INTERNAL\] /m, reply);
+      assert.match(reply, /^S OK \[READ-(WRITE|ONLY)\]/m);
+    }
+    // A failed SELECT says nothing about mechanisms.
+    assert.doesNotMatch(await bob('S SELECT Nope'), /URLMECH/);
+  });
+
+  test('RESETKEY: every session of the user with the mailbox selected gets * OK [URLMECH INTERNAL] once (RFC 4467 6.2)', async () => {
+    const { store, bob } = await setUp();
+    const other = imapSession(store, { now: () => TEST_NOW });
+    await other('L LOGIN bob@example.test x');
+    await other('S SELECT INBOX');
+    assert.doesNotMatch(await other('N NOOP'), /URLMECH/);
+    await bob('C CREATE Other');
+    assert.match(await bob('R RESETKEY Other'), /R OK \[URLMECH INTERNAL\]/);
+    assert.doesNotMatch(await other('N NOOP'), /URLMECH/, 'another mailbox was reset');
+    await bob('R RESETKEY INBOX');
+    assert.match(await other('N NOOP'), /^\* OK \[URLMECH INTERNAL\] /m);
+    assert.doesNotMatch(await other('N NOOP'), /URLMECH/, 'told once');
+    await bob('R RESETKEY');
+    assert.match(await other('N NOOP'), /^\* OK \[URLMECH INTERNAL\] /m, 'all mailboxes reset');
+  });
+
   test('access identifiers: user+X only for X, authuser for anyone signed in, submit+X never over IMAP', async () => {
     const { bob, eve } = await setUp();
     const gen = async (access: string) =>

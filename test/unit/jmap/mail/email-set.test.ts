@@ -292,4 +292,29 @@ describe('Email/set and the account quota (issue 12)', () => {
       b.store.setQuota(address, { bytes: null });
     }
   });
+
+  test('create into two mailboxes with room for one copy: overQuota, and no copy kept in either', async () => {
+    const address = b.store.getAccountById(b.storeId)!.address;
+    const used = b.store.quotaOf(b.storeId)!;
+    const before = b.store.jmap.listEmails(b.storeId).length;
+    // About 700 octets of message: one copy fits in 1000 more, two do not (RFC 9208 5.1 counts each).
+    b.store.setQuota(address, { bytes: used.bytes + 1000 });
+    try {
+      const r = await set({
+        create: {
+          c: {
+            mailboxIds: { [b.box('Drafts')]: true, [b.box('Archive')]: true },
+            subject: 'two copies',
+            textBody: [{ partId: 't' }],
+            bodyValues: { t: { value: 'y'.repeat(600) } },
+          },
+        },
+      });
+      assert.equal(((r.notCreated as Resp).c as Resp).type, 'overQuota');
+      assert.equal(b.store.jmap.listEmails(b.storeId).length, before);
+      assert.equal(b.store.quotaOf(b.storeId)!.messages, used.messages);
+    } finally {
+      b.store.setQuota(address, { bytes: null });
+    }
+  });
 });
