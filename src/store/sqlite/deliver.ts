@@ -163,6 +163,9 @@ interface TargetRow {
 }
 const TARGET_SELECT =
   'SELECT m.id, m.name, a.address, a.quota_bytes, a.quota_messages FROM mailboxes m JOIN accounts a ON a.id = m.account_id';
+// Whole texts built once: the statement cache is keyed by the text, and a template per call rebuilt and rehashed it.
+const TARGET_BY_NAME = `${TARGET_SELECT} WHERE m.account_id = ? AND m.name = ?`;
+const TARGET_BY_SPECIAL_USE = `${TARGET_SELECT} WHERE m.account_id = ? AND m.special_use = ? ORDER BY m.id LIMIT 1`;
 
 /**
  * Writes the rows of one delivery. Runs inside the batch transaction, so it must be synchronous;
@@ -205,12 +208,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
     if (p.append) result.appended = p.append(prepare, messageId, rec);
     // One probe gives the mailbox, the names the log line shows and whether the account has a quota at all,
     // so an account without one (most) costs no usage read (quota.ts) and the log no look-up after the commit.
-    const findMailbox = prepare<[number, string], TargetRow>(
-      `${TARGET_SELECT} WHERE m.account_id = ? AND m.name = ?`,
-    );
-    const findSpecialUse = prepare<[number, string], TargetRow>(
-      `${TARGET_SELECT} WHERE m.account_id = ? AND m.special_use = ? ORDER BY m.id LIMIT 1`,
-    );
+    const findMailbox = prepare<[number, string], TargetRow>(TARGET_BY_NAME);
+    const findSpecialUse = prepare<[number, string], TargetRow>(TARGET_BY_SPECIAL_USE);
     const bump = prepare<[number], { uid: number; modseq: number }>(
       // One statement: the UID and MODSEQ handed out are exactly the ones counted (RFC 9051 2.3.1.1).
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
