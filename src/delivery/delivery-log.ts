@@ -4,9 +4,7 @@ import type { DeliveryRequest, Store } from '../store/store.js';
 
 /** Where the copies went, when the backend tells (SQLite's deliverWithResult); otherwise only the request is known. */
 interface WithResult {
-  deliverWithResult?(
-    request: DeliveryRequest,
-  ): Promise<{
+  deliverWithResult?(request: DeliveryRequest): Promise<{
     copies: { accountId: number; mailboxId: number; uid: number; mailbox: string; account: string }[];
   }>;
 }
