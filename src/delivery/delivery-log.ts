@@ -4,16 +4,16 @@ import type { DeliveryRequest, Store } from '../store/store.js';
 
 /** Where the copies went, when the backend tells (SQLite's deliverWithResult); otherwise only the request is known. */
 interface WithResult {
-  deliverWithResult?(
-    request: DeliveryRequest,
-  ): Promise<{ copies: { accountId: number; mailboxId: number; uid: number }[] }>;
+  deliverWithResult?(request: DeliveryRequest): Promise<{
+    copies: { accountId: number; mailboxId: number; uid: number; mailbox: string; account: string }[];
+  }>;
 }
 
 /**
  * store.deliver plus one `delivered` line per local copy (issue 11: "which mailbox a local delivery
  * went to"): the queue id that is in the Received header, the account, the mailbox as it is named
- * now (a DMARC quarantine lands in Junk, a missing folder in INBOX) and the UID. Logged after the
- * commit, so a line means the copy is on disk.
+ * at the commit (a DMARC quarantine lands in Junk, a missing folder in INBOX) and the UID. Logged after
+ * the commit, so a line means the copy is on disk.
  */
 export function deliverAndLog(store: Store, logger: Logger): (request: DeliveryRequest) => Promise<void> {
   const withResult = (store as WithResult).deliverWithResult?.bind(store);
@@ -40,8 +40,10 @@ export function deliverAndLog(store: Store, logger: Logger): (request: DeliveryR
         {
           event: 'delivered',
           queueId: request.queueId,
-          account: store.getAccountById(copy.accountId)?.address,
-          mailbox: store.mail.getMailboxById(copy.mailboxId)?.name,
+          // Named by the commit itself: a look-up here cost a query per copy (getMailboxById even counted
+          // the mailbox's messages, a scan that grew with the mailbox), after every delivery.
+          account: copy.account,
+          mailbox: copy.mailbox,
           uid: copy.uid,
         },
         'delivered',

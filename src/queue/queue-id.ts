@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** The random part's range: 50 bits, 10 base32 characters. */
+const RANDOM_SPAN = 2 ** 50;
 
 /**
  * Queue ids: 10 base32 characters of milliseconds since the epoch, then 10 of randomness (50 bits),
@@ -15,29 +17,33 @@ export function createQueueIdGenerator(
   random: (bytes: number) => Buffer = randomBytes,
 ): () => string {
   let lastTime = -1;
-  let lastRandom = 0n;
-  const RANDOM_BITS = 50n;
+  let lastRandom = 0;
+  // Plain numbers, not BigInt: both parts fit in 50 bits, below 2^53, so every step is exact, and the
+  // BigInt version allocated a new BigInt per shift and per character for every message (issue 9's SMTP CPU).
   return () => {
     let time = now();
     if (time < lastTime) time = lastTime; // a clock stepping back must not break ordering
-    let value: bigint;
+    let value: number;
     if (time === lastTime) {
-      value = (lastRandom + 1n) & ((1n << RANDOM_BITS) - 1n);
-      if (value === 0n) time = lastTime + 1; // 2^50 ids in one ms: borrow the next millisecond
+      value = (lastRandom + 1) % RANDOM_SPAN;
+      if (value === 0) time = lastTime + 1; // 2^50 ids in one ms: borrow the next millisecond
     } else {
-      value = BigInt(`0x${random(7).toString('hex')}`) & ((1n << RANDOM_BITS) - 1n);
+      // The low 50 bits of the 7 random bytes read big-endian: 2 bits of the first, then 48.
+      const bytes = random(7);
+      value = ((bytes[0] ?? 0) & 0x03) * 2 ** 48 + bytes.readUIntBE(1, 6);
     }
     lastTime = time;
     lastRandom = value;
-    return encode(BigInt(time), 10) + encode(value, 10);
+    return encode(time, 10) + encode(value, 10);
   };
 }
 
-function encode(value: bigint, length: number): string {
+/** The low 5 * length bits of a whole number below 2^53, in Crockford base32, most significant first. */
+function encode(value: number, length: number): string {
   let out = '';
   for (let i = 0; i < length; i++) {
-    out = CROCKFORD[Number(value & 31n)]! + out;
-    value >>= 5n;
+    out = CROCKFORD[value % 32]! + out;
+    value = Math.floor(value / 32);
   }
   return out;
 }

@@ -39,7 +39,6 @@ import { LoginRecorder } from '../auth/login-recorder.js';
 import { startAccountWatch, type SessionHandle } from './account-sessions.js';
 import type { MailResolver } from '../dns/types.js';
 import { createInboundChecks, type InboundChecks } from '../inbound/checks.js';
-import { quotaFull } from '../store/quota.js';
 
 // Queue ids live in queue/queue-id.ts (JMAP submission makes them too); re-exported for existing callers.
 export { createQueueIdGenerator } from '../queue/queue-id.js';
@@ -149,10 +148,7 @@ export function createSmtpServices(options: {
     senderAllowed: (sender, account) => senderOwnedBy(addressBookOf(store), sender, account),
     openSpool: () => createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD),
     deliver: options.onDeliver ?? ((request) => store.deliver(request)),
-    mailboxFull: (accountId) => {
-      const q = store.quotaOf(accountId);
-      return q !== null && quotaFull(q);
-    },
+    mailboxFull: (accountId) => store.quotaReached(accountId),
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     // RFC 4468 BURL on submission: URLAUTH URLs are checked against the store's keys (imap/urlauth.ts).
     burl: (url, account) => fetchForSubmit(store, url, account, now()),

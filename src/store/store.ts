@@ -203,6 +203,8 @@ export interface Store {
   accountUsage(): AccountUsage[];
   /** One account's usage and quota (RFC 9208 GETQUOTA, SMTP RCPT); null: no such account. */
   quotaOf(accountId: number): QuotaState | null;
+  /** Whether the account is at or over a limit already (SMTP RCPT's early 452 4.2.2); false without limits. */
+  quotaReached(accountId: number): boolean;
   /** Sets an account's storage quota in octets and optionally its message-count quota; null = none. 'NO_SUCH_ACCOUNT' */
   setQuota(address: string, quota: { bytes: number | null; messages?: number | null }): void;
   setPasswordHash(address: string, passwordHash: string): void; // 'NO_SUCH_ACCOUNT'

@@ -74,9 +74,19 @@ export interface AppendPlacement {
   also?: { mailboxId: number; uid: number }[];
 }
 
+/** One local copy as committed: where it went, with the names the `delivered` log line shows (delivery-log.ts). */
+export interface CommittedCopy {
+  accountId: number;
+  mailboxId: number;
+  uid: number;
+  /** The mailbox's name and the account's address as of the commit, read by the same query that found the mailbox. */
+  mailbox: string;
+  account: string;
+}
+
 export interface CommittedDelivery {
   messageId: number | null;
-  copies: { accountId: number; mailboxId: number; uid: number }[];
+  copies: CommittedCopy[];
   queueId: string | null;
   /** Set for an IMAP APPEND (see PreparedDelivery.append). */
   appended?: AppendPlacement;
@@ -150,6 +160,20 @@ export async function discardPrepared(p: PreparedDelivery, blobs: FileBlobStore)
   await Promise.all(p.spoolLeftovers.map((f) => unlink(f).catch(() => undefined)));
 }
 
+/** A delivery target's mailbox with its account's address and quota limits (null: none). */
+interface TargetRow {
+  id: number;
+  name: string;
+  address: string;
+  quota_bytes: number | null;
+  quota_messages: number | null;
+}
+const TARGET_SELECT =
+  'SELECT m.id, m.name, a.address, a.quota_bytes, a.quota_messages FROM mailboxes m JOIN accounts a ON a.id = m.account_id';
+// Whole texts built once: the statement cache is keyed by the text, and a template per call rebuilt and rehashed it.
+const TARGET_BY_NAME = `${TARGET_SELECT} WHERE m.account_id = ? AND m.name = ?`;
+const TARGET_BY_SPECIAL_USE = `${TARGET_SELECT} WHERE m.account_id = ? AND m.special_use = ? ORDER BY m.id LIMIT 1`;
+
 /**
  * Writes the rows of one delivery. Runs inside the batch transaction, so it must be synchronous;
  * when it throws, the batch is rolled back and committed again without it (GroupCommitter.commitBatch).
@@ -189,12 +213,10 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       prepare('INSERT INTO message_headers (message_id, fields) VALUES (?, ?)').run(messageId, p.headerIndex);
     }
     if (p.append) result.appended = p.append(prepare, messageId, rec);
-    const findMailbox = prepare<[number, string], { id: number }>(
-      'SELECT id FROM mailboxes WHERE account_id = ? AND name = ?',
-    );
-    const findSpecialUse = prepare<[number, string], { id: number }>(
-      'SELECT id FROM mailboxes WHERE account_id = ? AND special_use = ? ORDER BY id LIMIT 1',
-    );
+    // One probe gives the mailbox, the names the log line shows and whether the account has a quota at all,
+    // so an account without one (most) costs no usage read (quota.ts) and the log no look-up after the commit.
+    const findMailbox = prepare<[number, string], TargetRow>(TARGET_BY_NAME);
+    const findSpecialUse = prepare<[number, string], TargetRow>(TARGET_BY_SPECIAL_USE);
     const bump = prepare<[number], { uid: number; modseq: number }>(
       // One statement: the UID and MODSEQ handed out are exactly the ones counted (RFC 9051 2.3.1.1).
       'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
@@ -224,7 +246,9 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       if (seen.has(mailbox.id)) continue;
       seen.add(mailbox.id);
       // The quota is checked here, inside the commit, against usage the triggers keep (schema.ts 23).
-      const quota = quotaState(prepare, target.accountId);
+      // No limit on the account (both null): quotaVerdict would say 'ok' whatever the usage.
+      const limited = mailbox.quota_bytes !== null || mailbox.quota_messages !== null;
+      const quota = limited ? quotaState(prepare, target.accountId) : null;
       const verdict = quota ? quotaVerdict(quota, p.size, 1) : 'ok';
       if (verdict !== 'ok') {
         refused.push({ accountId: target.accountId, permanent: verdict === 'too-big', target });
@@ -236,7 +260,13 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
       const fresh = !accounts.has(target.accountId);
       accounts.add(target.accountId);
       emailRowAdded(prepare, rec, target.accountId, mailbox.id, messageId, now, p.threadKeys ?? null, fresh);
-      result.copies.push({ accountId: target.accountId, mailboxId: mailbox.id, uid: counters.uid });
+      result.copies.push({
+        accountId: target.accountId,
+        mailboxId: mailbox.id,
+        uid: counters.uid,
+        mailbox: mailbox.name,
+        account: mailbox.address,
+      });
     }
     if (refused.length > 0) {
       // Nothing else delivered: the whole delivery is refused (rolled back), so SMTP answers 452/552 and
@@ -310,7 +340,7 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
     insertReceivedEvent(prepare, r.queueId, r.receivedAt, r.trace, {
       from: r.envelope.sender,
       size: p.size,
-      stored: result.copies,
+      stored: result.copies.map(({ accountId, mailboxId, uid }) => ({ accountId, mailboxId, uid })),
       // Remote recipients and full local mailboxes waiting for room (the queue's local path).
       queued: queued.map((rcpt) => rcpt.address),
     });

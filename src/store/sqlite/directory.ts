@@ -2,7 +2,7 @@
 import { MailroomError } from '../../errors.js';
 import { findAliasLoop, type AddressBook } from '../../delivery/aliases.js';
 import type { Account, AccountState, AccountUsage, Alias } from '../store.js';
-import type { QuotaState } from '../quota.js';
+import { quotaFull, type QuotaState } from '../quota.js';
 import { allQuotaStates, quotaState } from './quota.js';
 import type { SqliteContext } from './context.js';
 import type { LookupCache } from './lookup-cache.js';
@@ -192,6 +192,25 @@ export class SqliteDirectory {
 
   quotaOf(accountId: number): QuotaState | null {
     return quotaState(this.ctx.prepare, accountId);
+  }
+
+  /**
+   * Whether the account is at or over a limit (SMTP RCPT's early 452). Whether it has a limit at all is a
+   * cached answer (lookup-cache.ts: `user quota` from the CLI or this store is seen at once), so the usual
+   * account without one costs no query per RCPT; usage changes with every delivery and is never cached.
+   */
+  quotaReached(accountId: number): boolean {
+    const limited = this.lookups.get(`q:${accountId}`, () => {
+      const row = this.ctx
+        .prepare<[number], { limited: number }>(
+          'SELECT quota_bytes IS NOT NULL OR quota_messages IS NOT NULL AS limited FROM accounts WHERE id = ?',
+        )
+        .get(accountId);
+      return row?.limited === 1;
+    });
+    if (!limited) return false;
+    const q = this.quotaOf(accountId);
+    return q !== null && quotaFull(q);
   }
 
   /** `user quota`: null limits mean none. Lowering a quota below the usage keeps the mail (RFC 9208 4.3). */

@@ -5,15 +5,24 @@
  * 5% of the main thread at 1,500 msgs/s. The answers change only when an admin edits domains, accounts
  * or aliases - from another process (the CLI) or through this store's own write().
  *
- * Correctness rests on two counters, both checked on every lookup:
+ * Correctness rests on two counters:
  * - PRAGMA data_version changes whenever ANOTHER connection has committed (SQLite docs, "PRAGMA
  *   data_version"), so a `mailroom user add` in another process is seen by the very next RCPT. The pragma
- *   touches no table and costs far less than the queries it replaces.
- * - this connection's own writes do not change data_version, so the store bumps `localWrites` after each
- *   of its write transactions (noteLocalWrite). Deliveries commit through the group committer, not
- *   write(), and never touch these tables, so they leave the cache alone.
+ *   touches no table, but outside a transaction it opens and closes a WAL read transaction (the shared
+ *   memory index and its locks): ~5-10 us in the server, as much as the query it spares. So it is read
+ *   once per synchronous run of code (the first lookup; a microtask clears the mark), not per lookup: a
+ *   RCPT's domain, account, alias and quota lookups share one. Nothing outside this process can tell a
+ *   commit that landed during such a run from one that landed just after it.
+ * - writes from this process do not all show in data_version (this connection's own never do), so every
+ *   store of the process bumps `processWrites` after each of its write transactions (noteLocalWrite), and
+ *   that counter is checked on every lookup: a write here, or by another store object in this process
+ *   (the CLI code in tests), is seen by the very next lookup. Deliveries commit through the group
+ *   committer, not write(), and never touch these tables, so they leave the cache alone.
  * Inside an open transaction the cache is bypassed: the transaction may have changed rows itself.
  */
+
+/** Write transactions committed by any store of this process (see above). */
+let processWrites = 0;
 
 /** Enough for a large site's active addresses; a flood of made-up addresses only clears it, never grows it. */
 export const MAX_LOOKUP_ENTRIES = 10_000;
@@ -21,8 +30,12 @@ export const MAX_LOOKUP_ENTRIES = 10_000;
 export class LookupCache {
   private readonly entries = new Map<string, unknown>();
   private seenDataVersion = Number.NaN;
-  private seenLocalWrites = -1;
-  private localWrites = 0;
+  private seenWrites = -1;
+  /** data_version has been read in this synchronous run (cleared by a microtask). */
+  private versionRead = false;
+  private readonly forgetVersion = (): void => {
+    this.versionRead = false;
+  };
 
   /**
    * @param dataVersion reads PRAGMA data_version on the store's connection
@@ -37,11 +50,18 @@ export class LookupCache {
   /** Returns the cached answer for `key`, or loads, remembers and returns it. */
   get<T>(key: string, load: () => T): T {
     if (this.inTransaction()) return load();
-    const version = this.dataVersion();
-    if (version !== this.seenDataVersion || this.localWrites !== this.seenLocalWrites) {
+    if (!this.versionRead) {
+      this.versionRead = true;
+      queueMicrotask(this.forgetVersion);
+      const version = this.dataVersion();
+      if (version !== this.seenDataVersion) {
+        this.entries.clear();
+        this.seenDataVersion = version;
+      }
+    }
+    if (processWrites !== this.seenWrites) {
       this.entries.clear();
-      this.seenDataVersion = version;
-      this.seenLocalWrites = this.localWrites;
+      this.seenWrites = processWrites;
     }
     if (this.entries.has(key)) return this.entries.get(key) as T;
     const value = load();
@@ -50,9 +70,9 @@ export class LookupCache {
     return value;
   }
 
-  /** Called after every write transaction of this connection (see above). */
+  /** Called after every write transaction of a store of this process (see above). */
   noteLocalWrite(): void {
-    this.localWrites++;
+    processWrites++;
   }
 
   /** Entries held now (tests). */

@@ -312,6 +312,9 @@ export class SqliteStore implements Store {
   quotaOf(accountId: number): QuotaState | null {
     return this.directory.quotaOf(accountId);
   }
+  quotaReached(accountId: number): boolean {
+    return this.directory.quotaReached(accountId);
+  }
   setQuota(address: string, quota: { bytes: number | null; messages?: number | null }): void {
     this.directory.setQuota(address, quota);
   }

@@ -1,6 +1,7 @@
 // serve.ts: sortable queue ids (exact with injected clock/randomness) and an in-process server started and stopped.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,27 @@ describe('createQueueIdGenerator', () => {
     assert.equal(b, a.slice(0, 10) + '0000000001');
     assert.equal(c, a.slice(0, 10) + '0000000002');
     assert.ok(a < b && b < c && c < d, [a, b, c, d].join(' '));
+  });
+
+  test('the same ids as the BigInt reference (ULID-style base32 of 50-bit time and randomness)', () => {
+    const reference = (time: number, bytes: Buffer): string => {
+      const b32 = (v: bigint): string => {
+        let out = '';
+        for (let i = 0; i < 10; i++, v >>= 5n)
+          out = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'[Number(v & 31n)]! + out;
+        return out;
+      };
+      return b32(BigInt(time)) + b32(BigInt(`0x${bytes.toString('hex')}`) & ((1n << 50n) - 1n));
+    };
+    for (let i = 0; i < 200; i++) {
+      const time = Math.floor(Math.random() * 2 ** 45) + (i === 0 ? 0 : 1);
+      const bytes = i === 1 ? Buffer.alloc(7, 0xff) : randomBytes(7);
+      const next = createQueueIdGenerator(
+        () => time,
+        () => bytes,
+      );
+      assert.equal(next(), reference(time, bytes));
+    }
   });
 
   test('real randomness: unique over many ids in one millisecond', () => {

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { checkDataDir } from '../../../src/store/sqlite/backup.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { isOverQuota, parseQuotaSize, quotaVerdict } from '../../../src/store/quota.js';
+import { createSmtpServices } from '../../../src/server/serve.js';
 import { memoryBody, request } from '../../contract/store-contract.js';
 
 async function dataDir(): Promise<string> {
@@ -294,5 +295,46 @@ void describe('the integrity check recounts usage', () => {
     const problems = checkDataDir(dir).problems;
     assert.equal(problems.length, 1);
     assert.match(problems[0]!, /^account \d+ usage is \d+ octets \/ 1 messages, a recount gives \d+ \/ 1$/);
+  });
+});
+
+void describe("SMTP RCPT's early full-mailbox check", () => {
+  test('asks no usage of an account without limits, and sees a limit set by this store or another at once', async () => {
+    const { store, a } = await setup();
+    const services = createSmtpServices({ store, hostname: 'mx.example.test', now: () => new Date() });
+    // Every RCPT asked quotaOf (a join of accounts and account_usage) even for an account without a quota.
+    let usageReads = 0;
+    const quotaOf = store.quotaOf.bind(store);
+    store.quotaOf = (id) => {
+      usageReads++;
+      return quotaOf(id);
+    };
+    const directory = (store as unknown as { directory: { quotaOf(id: number): unknown } }).directory;
+    const directQuotaOf = directory.quotaOf.bind(directory);
+    directory.quotaOf = (id) => {
+      usageReads++;
+      return directQuotaOf(id);
+    };
+    await store.deliver(
+      request({
+        envelope: { sender: SENDER },
+        traceHeaders: TRACE,
+        body: body(10),
+        local: [{ accountId: a }],
+      }),
+    );
+    assert.equal(services.mailboxFull?.(a), false);
+    assert.equal(services.mailboxFull?.(a), false);
+    assert.equal(usageReads, 0);
+    store.setQuota('a@example.test', { bytes: null, messages: 1 }); // this store: full with its one message
+    assert.equal(services.mailboxFull?.(a), true);
+    const other = openSqliteStore({ dataDir: store.spoolDir.replace(/\/spool$/, '') });
+    other.setQuota('a@example.test', { bytes: null, messages: 2 }); // another process (the CLI)
+    assert.equal(services.mailboxFull?.(a), false);
+    other.setQuota('a@example.test', { bytes: null, messages: null });
+    await other.close();
+    usageReads = 0;
+    assert.equal(services.mailboxFull?.(a), false);
+    assert.equal(usageReads, 0);
   });
 });

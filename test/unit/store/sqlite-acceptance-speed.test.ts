@@ -21,7 +21,7 @@ function open(dir: string): SqliteStore {
 }
 
 describe('LookupCache', () => {
-  test('answers from memory until data_version or a local write changes', () => {
+  test('answers from memory until data_version or a local write changes', async () => {
     let version = 1;
     let loads = 0;
     const cache = new LookupCache(
@@ -32,10 +32,39 @@ describe('LookupCache', () => {
     assert.equal(cache.get('k', load), 1);
     assert.equal(cache.get('k', load), 1);
     version = 2; // another connection committed
+    await Promise.resolve(); // data_version is read once per synchronous run (next test)
     assert.equal(cache.get('k', load), 2);
     cache.noteLocalWrite();
     assert.equal(cache.get('k', load), 3);
     assert.equal(cache.get('k', load), 3);
+  });
+
+  test('data_version (a WAL read transaction each time) is read once per synchronous run, writes here at once', async () => {
+    let version = 1;
+    let reads = 0;
+    let loads = 0;
+    const cache = new LookupCache(
+      () => {
+        reads++;
+        return version;
+      },
+      () => false,
+    );
+    const load = () => ++loads;
+    // A RCPT: domain, account, alias and quota lookups in one run of code.
+    for (const k of ['d', 'a', 'l', 'q']) cache.get(k, load);
+    assert.equal(reads, 1);
+    version = 2;
+    assert.equal(cache.get('d', load), 1, 'the same run: as if the commit came just after it');
+    await Promise.resolve();
+    assert.equal(cache.get('d', load), 5, 'the next run sees the other connection');
+    assert.equal(reads, 2);
+    new LookupCache(
+      () => 0,
+      () => false,
+    ).noteLocalWrite(); // a write by another store of this process: seen at once, in the same run
+    assert.equal(cache.get('d', load), 6);
+    assert.equal(reads, 2);
   });
 
   test('bypassed inside a transaction, bounded in size', () => {
