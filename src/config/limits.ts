@@ -122,6 +122,14 @@ export const DEFAULT_LIMITS = {
 export function defaultJmapWorkers(cores: number): number {
   return Math.max(1, Math.min(4, cores - 1));
 }
+/**
+ * JMAP worker answers travel as UTF-8 in ArrayBuffers moved between the threads and reused
+ * (http/jmap-workers.ts WorkerReply says why). 64 KiB: a page of 50 Emails with previews is ~17 KB,
+ * so the usual answers fit; a larger one gets a buffer of its own, used once. `spare` bounds the
+ * buffers kept on each side (1 MiB each at most); `perJob` how many ride back with one job.
+ */
+export const JMAP_REPLY_BUFFERS = { bytes: 64 * 1024, spare: 16, perJob: 4 } as const;
+
 /** The most [limits] jmap_workers may ask for. */
 export const MAX_JMAP_WORKERS = 64;
 

@@ -274,8 +274,11 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
         for (const f of reply.failures) {
           log.error({ err: f.error, method: f.method, account: user.username }, 'jmap method failed');
         }
-        if (reply.json === null) throw new Error('jmap worker could not run the request');
-        return sendJsonText(res, 200, reply.json);
+        const body = reply.body;
+        if (body === null) throw new Error('jmap worker could not run the request');
+        // Written out ('finish'): the buffer goes back to the workers (jmap-workers.ts WorkerReply says why).
+        res.once('finish', () => deps.workers?.recycle(body));
+        return sendJsonText(res, 200, body);
       }
       const response = await processRequest(request, {
         user,

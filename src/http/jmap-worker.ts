@@ -5,6 +5,7 @@ import { coreEchoHandler } from '../jmap/core/methods.js';
 import { mailMethods } from '../jmap/mail/index.js';
 import { silentLogger } from '../observability/logger.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { JMAP_REPLY_BUFFERS } from '../config/limits.js';
 import { WORKER_METHODS, type WorkerData, type WorkerJob, type WorkerReply } from './jmap-workers.js';
 
 const data = workerData as WorkerData;
@@ -23,13 +24,38 @@ const all = mailMethods({
 all.set('Core/echo', coreEchoHandler);
 const methods = new Map<string, MethodHandler>([...all].filter(([name]) => WORKER_METHODS.has(name)));
 
+/** Answer buffers of JMAP_REPLY_BUFFERS.bytes, back from the main thread (jmap-workers.ts WorkerReply says why). */
+const spare: ArrayBuffer[] = [];
+const utf8 = new TextEncoder();
+
 port.on('message', (message: WorkerJob | 'close') => {
   if (message === 'close') {
     void store.close().finally(() => port.close());
     return;
   }
-  void run(message).then((reply) => port.postMessage(reply));
+  for (const buffer of message.recycled) {
+    if (spare.length < JMAP_REPLY_BUFFERS.spare) spare.push(buffer);
+  }
+  // Moved, not copied: the buffer is the main thread's until it comes back.
+  void run(message).then((reply) =>
+    port.postMessage(reply, reply.body ? [reply.body.buffer as ArrayBuffer] : []),
+  );
 });
+
+/** The JSON as UTF-8 in a spare buffer when it fits, else in a new one (pool-sized when that fits). */
+function encode(json: string): { body: Uint8Array; fresh: boolean } {
+  // Each UTF-16 unit is at least one byte: a longer string cannot fit; a shorter one may (read says).
+  if (json.length <= JMAP_REPLY_BUFFERS.bytes) {
+    const reused = spare.pop();
+    const buffer = reused ?? new ArrayBuffer(JMAP_REPLY_BUFFERS.bytes);
+    const { read, written } = utf8.encodeInto(json, new Uint8Array(buffer));
+    if (read === json.length)
+      return { body: new Uint8Array(buffer, 0, written), fresh: reused === undefined };
+    spare.push(buffer);
+  }
+  // Larger than a pool buffer: its own buffer, which the main thread does not keep.
+  return { body: utf8.encode(json), fresh: true };
+}
 
 async function run(job: WorkerJob): Promise<WorkerReply> {
   const failures: WorkerReply['failures'] = [];
@@ -42,10 +68,10 @@ async function run(job: WorkerJob): Promise<WorkerReply> {
       onServerFail: (err, method) =>
         failures.push({ method, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     });
-    // Serialized here: JSON.stringify of the answer is a good part of a request's cost.
-    return { id: job.id, json: JSON.stringify(response), failures };
+    // Serialized and encoded here: JSON.stringify of the answer is a good part of a request's cost.
+    return { id: job.id, ...encode(JSON.stringify(response)), failures };
   } catch (err) {
-    return { id: job.id, json: null, failures: [{ method: '', error: String(err) }] };
+    return { id: job.id, body: null, fresh: false, failures: [{ method: '', error: String(err) }] };
   }
 }
 

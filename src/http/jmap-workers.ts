@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { EngineLimits, JmapUser } from '../jmap/core/engine.js';
 import type { JmapRequest } from '../jmap/core/request.js';
 import type { Logger } from '../observability/logger.js';
+import { JMAP_REPLY_BUFFERS } from '../config/limits.js';
 
 /*
  * Why: one event loop did everything for every JMAP request - HTTP, authentication, the method engine,
@@ -54,18 +55,31 @@ export interface WorkerJob {
   user: JmapUser;
   sessionState: string;
   limits: EngineLimits;
+  /** Answer buffers the main thread has written out, moved back for the worker to fill again. */
+  recycled: ArrayBuffer[];
 }
 
-/** The answer: the Response object's JSON (null if the engine itself failed) and what failed inside. */
 /** An Email preview computed on a worker, for the main thread to store (RFC 8621 4.1.4 preview). */
 export interface StoredPreview {
   messageId: number;
   preview: string;
 }
 
+/**
+ * The answer: the Response object's JSON as UTF-8 bytes (null if the engine itself failed) and what
+ * failed inside. Why bytes in recycled buffers (JMAP_REPLY_BUFFERS): a string answer (~17 KB a page)
+ * was copied into the main thread's heap, scanned for its length and encoded again for the socket;
+ * those copies were most of what the main thread allocated, so most of its scavenges, each of which
+ * holds up every request in progress. Fresh transferred buffers instead count as external memory that
+ * only a full GC gives back (measured: full GCs took the scavenges' place); buffers that go back and
+ * forth cost neither.
+ */
 export interface WorkerReply {
   id: number;
-  json: string | null;
+  /** A view of `length` bytes at the start of a moved ArrayBuffer. */
+  body: Uint8Array | null;
+  /** True when the worker had no recycled buffer that fit and allocated one (tests, diagnostics). */
+  fresh: boolean;
   failures: { method: string; error: string }[];
 }
 
@@ -95,6 +109,8 @@ interface Slot {
 
 export class JmapWorkerPool {
   private readonly slots: Slot[] = [];
+  /** Answer buffers written out and not yet sent back to a worker (recycle). */
+  private readonly recycled: ArrayBuffer[] = [];
   private nextId = 1;
   private closed = false;
 
@@ -128,7 +144,7 @@ export class JmapWorkerPool {
    * Runs the job on the ready worker with the fewest requests in hand; null when none is ready (the
    * caller then runs it itself). Rejects if that worker stops before answering.
    */
-  run(job: Omit<WorkerJob, 'id'>): Promise<WorkerReply> | null {
+  run(job: Omit<WorkerJob, 'id' | 'recycled'>): Promise<WorkerReply> | null {
     this.start();
     let best: Slot | null = null;
     for (const s of this.slots) {
@@ -137,10 +153,28 @@ export class JmapWorkerPool {
     if (best === null || best.worker === null) return null;
     const id = this.nextId++;
     const slot = best;
+    // Written-out buffers ride back with the next job (no message, no wake-up of their own).
+    const recycled = this.recycled.splice(0, JMAP_REPLY_BUFFERS.perJob);
     return new Promise<WorkerReply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker!.postMessage({ ...job, id } satisfies WorkerJob);
+      slot.worker!.postMessage({ ...job, id, recycled } satisfies WorkerJob, recycled);
     });
+  }
+
+  /**
+   * Gives an answer's buffer back once its bytes are written out (the response's 'finish'), for a
+   * worker to fill again. Only pool-sized ones; an answer that is never written is simply collected.
+   */
+  recycle(body: Uint8Array): void {
+    const buffer = body.buffer;
+    if (
+      buffer instanceof ArrayBuffer &&
+      buffer.byteLength === JMAP_REPLY_BUFFERS.bytes &&
+      this.recycled.length < JMAP_REPLY_BUFFERS.spare &&
+      !this.closed
+    ) {
+      this.recycled.push(buffer);
+    }
   }
 
   /** Stops every worker (each closes its connection first). */

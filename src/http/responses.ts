@@ -18,17 +18,17 @@ export function sendJson(
   sendJsonText(res, status, JSON.stringify(body), contentType);
 }
 
-/** Sends JSON already serialized (a JMAP worker's answer) with the API security headers. */
+/** Sends JSON already serialized (or UTF-8 bytes: a JMAP worker's answer) with the API security headers. */
 export function sendJsonText(
   res: ServerResponse,
   status: number,
-  text: string,
+  text: string | Uint8Array,
   contentType = 'application/json',
 ): void {
   res.writeHead(status, {
     ...API_SECURITY_HEADERS,
     'Content-Type': `${contentType}; charset=utf-8`,
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength,
   });
   res.end(text);
 }

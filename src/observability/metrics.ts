@@ -155,6 +155,9 @@ export function createMetrics(): Metrics {
   // Children per label value, so a hot-path increment is a Map lookup (prom-client hashes labels otherwise).
   const accepted = new Map<string, Counter.Internal>();
   const open = new Map<string, Gauge.Internal<'listener'>>();
+  // One 'close' handler per listener, shared by its sockets: no closure and `once` wrapper per
+  // connection, which an idle one (an EventSource stream, IMAP IDLE) would hold while it is open.
+  const onClose = new Map<string, () => void>();
   const localDelivered = deliveries.labels('local', 'delivered');
 
   return {
@@ -167,8 +170,13 @@ export function createMetrics(): Metrics {
       if (!gauge) open.set(listener, (gauge = sessionsOpen.labels(listener)));
       counter.inc();
       gauge.inc();
-      const g = gauge;
-      socket.once('close', () => g.dec());
+      let closed = onClose.get(listener);
+      if (!closed) {
+        const g = gauge;
+        onClose.set(listener, (closed = () => g.dec()));
+      }
+      // 'close' comes once per socket, so `on` (no wrapper) decrements exactly once.
+      socket.on('close', closed);
     },
     connectionRefused(listener, reason) {
       connections.inc({ listener, result: `refused-${reason}` });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { userOfAccount } from '../../../src/jmap/core/session.js';
 import { mailCapabilities } from '../../../src/jmap/mail/index.js';
 import { JmapWorkerPool, runsOnWorker, WORKER_METHODS } from '../../../src/http/jmap-workers.js';
+import { JMAP_REPLY_BUFFERS } from '../../../src/config/limits.js';
 import type { Invocation } from '../../../src/jmap/core/request.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
@@ -66,7 +67,9 @@ describe('JmapWorkerPool', () => {
     });
     assert.ok(reply, 'a worker is ready');
     assert.deepEqual(reply.failures, []);
-    return (JSON.parse(reply.json!) as { methodResponses: Invocation[] }).methodResponses;
+    const text = Buffer.from(reply.body!.buffer, reply.body!.byteOffset, reply.body!.byteLength).toString();
+    pool.recycle(reply.body!);
+    return (JSON.parse(text) as { methodResponses: Invocation[] }).methodResponses;
   };
 
   before(async () => {
@@ -93,6 +96,44 @@ describe('JmapWorkerPool', () => {
   test('a worker answers exactly what the main thread answers', async () => {
     assert.equal(pool.ready, 1);
     assert.deepEqual(await onWorker(page()), await bench.call(page()));
+  });
+
+  test('answers come as UTF-8 bytes in buffers that go back to the worker: no new buffer per answer', async () => {
+    const fresh: boolean[] = [];
+    for (let i = 0; i < 6; i++) {
+      const reply = await pool.run({
+        request: { using: USING, methodCalls: page() },
+        user: user(),
+        sessionState: 's',
+        limits: LIMITS,
+      });
+      assert.ok(reply?.body instanceof Uint8Array);
+      assert.equal(reply.body.buffer.byteLength, JMAP_REPLY_BUFFERS.bytes);
+      const text = Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength).toString();
+      assert.equal((JSON.parse(text) as { methodResponses: Invocation[] }).methodResponses.length, 2);
+      fresh.push(reply.fresh);
+      pool.recycle(reply.body); // as the HTTP side does once the bytes are written out
+    }
+    // The first answer of this test may still need a buffer; after one went back, none does.
+    assert.deepEqual(fresh.slice(2), [false, false, false, false]);
+  });
+
+  test('an answer larger than a pool buffer gets its own, which is not kept', async () => {
+    const big = 'é'.repeat(JMAP_REPLY_BUFFERS.bytes / 2 + 10); // one UTF-16 unit, two UTF-8 bytes each
+    const reply = await pool.run({
+      request: { using: USING, methodCalls: [['Core/echo', { big }, 'e']] },
+      user: user(),
+      sessionState: 's',
+      limits: LIMITS,
+    });
+    assert.ok(reply?.body);
+    assert.ok(reply.body.byteLength > JMAP_REPLY_BUFFERS.bytes);
+    assert.equal(reply.fresh, true);
+    const text = Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength).toString();
+    const [[, args]] = (JSON.parse(text) as { methodResponses: Invocation[] }).methodResponses as [
+      Invocation,
+    ];
+    assert.equal(args.big, big);
   });
 
   test('a read after a write on the main thread sees it (keywords and the state)', async () => {
