@@ -14,7 +14,7 @@ import {
   DEFAULT_TLS_CIPHERS,
   DEFAULT_TLS_MIN_VERSION,
   DEFAULT_TRUSTED_NETWORKS,
-  DEFAULT_INBOUND_VERIFY_WORKERS,
+  defaultInboundVerifyWorkers,
   defaultJmapWorkers,
   GREYLIST,
 } from './limits.js';
@@ -233,7 +233,7 @@ function resolveConfig(
       dmarcReports: raw.inbound?.dmarc_reports ?? false,
       dnsbl: raw.inbound?.dnsbl ?? [],
       trustedNetworks: raw.inbound?.trusted_networks ?? [...DEFAULT_TRUSTED_NETWORKS],
-      verifyWorkers: raw.inbound?.verify_workers ?? DEFAULT_INBOUND_VERIFY_WORKERS,
+      verifyWorkers: raw.inbound?.verify_workers ?? defaultInboundVerifyWorkers(availableParallelism()),
     },
     retention: {
       trace: raw.retention?.trace ?? DEFAULT_RETENTION.traceMs,
