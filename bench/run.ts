@@ -228,9 +228,11 @@ interface InboundRow {
   mode: string;
   figures?: ThroughputFigures;
   cpuMsPerMsg: number;
+  /** The server's main thread alone (the event loop that bounds msgs/s; the verify workers excluded). */
+  mainMsPerMsg: number;
   dns: DnsStats | null;
   /** Every round's msgs/s and CPU ms/msg (the row shows the median round by msgs/s). */
-  rounds: { msgsPerSec: number; cpuMsPerMsg: number }[];
+  rounds: { msgsPerSec: number; cpuMsPerMsg: number; mainMsPerMsg: number }[];
 }
 const inboundRows: InboundRow[] = [];
 const INBOUND_GOAL = 3;
@@ -238,7 +240,7 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
   const setup = await startInboundSetup(SENDER.split('@')[1]!);
   const runs: Record<
     'off' | 'on',
-    { figures: ThroughputFigures; cpuMsPerMsg: number; dns: DnsStats | null }[]
+    { figures: ThroughputFigures; cpuMsPerMsg: number; mainMsPerMsg: number; dns: DnsStats | null }[]
   > = {
     off: [],
     on: [],
@@ -250,6 +252,7 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
       for (const on of round % 2 === 0 ? [false, true] : [true, false]) {
         let dns: DnsStats | null = null;
         let cpu = NaN;
+        let main = NaN;
         const f = await withServer(
           'mailroom',
           async () =>
@@ -266,15 +269,23 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
             }),
           async (s) => {
             const cpu0 = (s as MailroomServer).cpuSeconds();
+            const main0 = (s as MailroomServer).mainThreadCpuSeconds();
             const r = await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null, (m) =>
               setup.sign(m),
             );
             cpu = ((s as MailroomServer).cpuSeconds() - cpu0) * 1000;
+            main = ((s as MailroomServer).mainThreadCpuSeconds() - main0) * 1000;
             return r;
           },
         );
         if (f) log(`  mailroom, ${modeName(on)}: ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);
-        if (f) runs[on ? 'on' : 'off'].push({ figures: f, cpuMsPerMsg: cpu / f.accepted, dns });
+        if (f)
+          runs[on ? 'on' : 'off'].push({
+            figures: f,
+            cpuMsPerMsg: cpu / f.accepted,
+            mainMsPerMsg: main / f.accepted,
+            dns,
+          });
       }
     }
   } finally {
@@ -289,8 +300,13 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
       mode: modeName(on),
       ...(median ? { figures: median.figures } : {}),
       cpuMsPerMsg: median?.cpuMsPerMsg ?? NaN,
+      mainMsPerMsg: median?.mainMsPerMsg ?? NaN,
       dns: median?.dns ?? null,
-      rounds: all.map((r) => ({ msgsPerSec: r.figures.msgsPerSec, cpuMsPerMsg: r.cpuMsPerMsg })),
+      rounds: all.map((r) => ({
+        msgsPerSec: r.figures.msgsPerSec,
+        cpuMsPerMsg: r.cpuMsPerMsg,
+        mainMsPerMsg: r.mainMsPerMsg,
+      })),
     });
   }
 }
@@ -433,6 +449,7 @@ if (inboundRows.length > 0) {
     throughput.find((t) => t.load.id === 'a' && t.generator === 'mailroom-load')?.peer ??
     throughput.find((t) => t.load.id === 'a')?.peer;
   const off = inboundRows[0]?.cpuMsPerMsg ?? NaN;
+  const offMain = inboundRows[0]?.mainMsPerMsg ?? NaN;
   out.push(
     '',
     table(
@@ -443,6 +460,7 @@ if (inboundRows.length > 0) {
         'ratio',
         'goal',
         'ours CPU ms/msg',
+        'main thread ms/msg',
         'DNS cache hits',
       ],
       inboundRows.map((r, i) => {
@@ -457,6 +475,7 @@ if (inboundRows.length > 0) {
           Number.isFinite(x) ? `${fmt(x, 2)}x` : '-',
           i === 1 ? `>= ${INBOUND_GOAL}x${met}` : '-',
           `${fmt(r.cpuMsPerMsg, 2)}${i === 1 && Number.isFinite(off) ? ` (+${fmt(r.cpuMsPerMsg - off, 2)})` : ''}`,
+          `${fmt(r.mainMsPerMsg, 2)}${i === 1 && Number.isFinite(offMain) ? ` (+${fmt(r.mainMsPerMsg - offMain, 2)})` : ''}`,
           d && lookups > 0 ? `${fmt((100 * d.hits) / lookups, 1)}% of ${fmt(lookups)}` : '-',
         ];
       }),
@@ -527,7 +546,7 @@ const notes = [
   ...(rounds > 1
     ? inboundRows.map(
         (r) =>
-          `a/${r.mode} rounds msgs/s (CPU ms/msg): ${r.rounds.map((x) => `${fmt(x.msgsPerSec)} (${fmt(x.cpuMsPerMsg, 2)})`).join(', ') || '-'}`,
+          `a/${r.mode} rounds msgs/s (CPU ms/msg, main thread): ${r.rounds.map((x) => `${fmt(x.msgsPerSec)} (${fmt(x.cpuMsPerMsg, 2)}, ${fmt(x.mainMsPerMsg, 2)})`).join(', ') || '-'}`,
       )
     : []),
   ...throughput.flatMap(({ load, generator, ours, peer }) =>

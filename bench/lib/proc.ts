@@ -146,6 +146,21 @@ export function processCpuSeconds(pid: number, withReapedChildren = false): numb
   return (withReapedChildren ? own + Number(f[13]) + Number(f[14]) : own) / 100;
 }
 
+/**
+ * CPU seconds of a process's main thread alone (the task whose id is the pid): what bounds a one-event-loop
+ * server's throughput, while processCpuSeconds also counts its worker threads. NaN once it is gone.
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  } catch {
+    return NaN;
+  }
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /** CPU seconds of a process tree (multi-process servers like Dovecot), reaped children included. */
 export function treeCpuSeconds(root: number): number {
   let sum = 0;

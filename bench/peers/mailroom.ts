@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { processCpuSeconds, readMemory, treePssKiB } from '../lib/proc.js';
+import { mainThreadCpuSeconds, processCpuSeconds, readMemory, treePssKiB } from '../lib/proc.js';
 import { pollUntil } from '../lib/wait.js';
 import type { BenchServer } from './server.js';
 
@@ -63,6 +63,8 @@ export interface MailroomOptions {
 export interface MailroomServer extends BenchServer {
   /** CPU seconds (user + system) the server process has used so far. */
   cpuSeconds(): number;
+  /** CPU seconds of its main thread alone (the event loop; worker threads excluded). */
+  mainThreadCpuSeconds(): number;
   /** PSS of the server process (KiB), as Dovecot's tree is measured: comparable with a peer's PSS sum. */
   pssKiB(): number;
 }
@@ -192,6 +194,7 @@ export async function startMailroom(o: MailroomOptions): Promise<MailroomServer>
     memoryKiB: () => readMemory(pid)?.rssKiB ?? NaN,
     memoryKind: 'VmRSS of the server process',
     cpuSeconds: () => processCpuSeconds(pid),
+    mainThreadCpuSeconds: () => mainThreadCpuSeconds(pid),
     pssKiB: () => treePssKiB(pid),
     stop: async () => {
       // CONTRACT.md: SIGTERM stops cleanly; if it does not within 10 s that is itself worth knowing.

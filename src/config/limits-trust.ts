@@ -49,6 +49,29 @@ export const AUTH_RESULTS_HOLD_MAX = 64 * 1024;
  */
 export const INBOUND_CHECK_TIMEOUT_MS = 60_000;
 
+/**
+ * [inbound] verify_workers default: threads running the DKIM/ARC pass of MX messages (inbound/verify-pool.ts).
+ * The MX's event loop is what limits its throughput, and that pass is most of the checks' CPU; one thread moves
+ * it to a second core (more would compete with the event loop itself on a 2-core machine). On one core a
+ * thread only adds the hand-over (~0.1 ms a message), so none: the main thread verifies.
+ */
+export function defaultInboundVerifyWorkers(cores: number): number {
+  return cores >= 2 ? 1 : 0;
+}
+
+/** The most [inbound] verify_workers may ask for (each thread holds its own mailauth and key cache, ~10 MiB). */
+export const MAX_INBOUND_VERIFY_WORKERS = 16;
+
+/**
+ * Messages handed to the verify workers and not yet answered, across the pool. Each holds a copy of its body
+ * when that is in memory (at most SPOOL_MEMORY_THRESHOLD, 256 KiB) so 256 bound the copies to 64 MiB; past it
+ * the main thread verifies the message itself (slower, never refused).
+ */
+export const INBOUND_VERIFY_MAX_IN_FLIGHT = 256;
+
+/** A verify worker that stopped is started again after this long (a crash loop stays slow; meanwhile: inline). */
+export const INBOUND_VERIFY_RESPAWN_MS = 1_000;
+
 /** iprev (RFC 8601 2.7.3): PTR names checked forward; RFC 7208 4.6.4 limits SPF's ptr to 10 names too. */
 export const IPREV_MAX_NAMES = 10;
 

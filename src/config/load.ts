@@ -14,6 +14,7 @@ import {
   DEFAULT_TLS_CIPHERS,
   DEFAULT_TLS_MIN_VERSION,
   DEFAULT_TRUSTED_NETWORKS,
+  defaultInboundVerifyWorkers,
   defaultJmapWorkers,
   GREYLIST,
 } from './limits.js';
@@ -232,6 +233,7 @@ function resolveConfig(
       dmarcReports: raw.inbound?.dmarc_reports ?? false,
       dnsbl: raw.inbound?.dnsbl ?? [],
       trustedNetworks: raw.inbound?.trusted_networks ?? [...DEFAULT_TRUSTED_NETWORKS],
+      verifyWorkers: raw.inbound?.verify_workers ?? defaultInboundVerifyWorkers(availableParallelism()),
     },
     retention: {
       trace: raw.retention?.trace ?? DEFAULT_RETENTION.traceMs,

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_DEADLINES, DEFAULT_LIMITS, MAX_JMAP_WORKERS } from './limits.js';
+import { MAX_INBOUND_VERIFY_WORKERS } from './limits-trust.js';
 import { acmeSection, type AcmeSettings } from './schema-acme.js';
 
 export { ACME_CHALLENGES, type AcmeChallenge, type AcmeSettings } from './schema-acme.js';
@@ -440,6 +441,15 @@ export const rawConfigSchema = z.strictObject({
           },
         )
         .optional(),
+      // Threads running the DKIM/ARC pass of MX messages (inbound/verify-pool.ts); 0: the main thread.
+      verify_workers: z
+        .number({ error: `expected a whole number from 0 to ${MAX_INBOUND_VERIFY_WORKERS}` })
+        .int({ error: `expected a whole number from 0 to ${MAX_INBOUND_VERIFY_WORKERS}` })
+        .min(0, { error: `expected a whole number from 0 to ${MAX_INBOUND_VERIFY_WORKERS}` })
+        .max(MAX_INBOUND_VERIFY_WORKERS, {
+          error: `expected a whole number from 0 to ${MAX_INBOUND_VERIFY_WORKERS}`,
+        })
+        .optional(),
     })
     .optional(),
   // How long the store keeps what `mailroom trace` shows and the admin-action record ("0": forever).
@@ -559,6 +569,8 @@ export interface Config {
     dnsbl: string[];
     /** "ip" or "ip/prefix": clients exempt from the DNSBL and message checks (like authenticated ones). */
     trustedNetworks: string[];
+    /** Threads for the DKIM/ARC pass (inbound/verify-pool.ts); 0: on the main thread. */
+    verifyWorkers: number;
   };
   /** [retention]: how long message timelines and admin actions are kept, in ms; 0: forever. */
   retention: { trace: number; adminActions: number };

@@ -9,6 +9,8 @@ import { OwnAuthResultsFilter } from './auth-results.js';
 import { findListing, type DnsblListing } from './dnsbl.js';
 import { decideInbound, dmarcResinfo, evaluateDmarc, type InboundAction } from './policy.js';
 import { reportRowOf, type DmarcReportRow } from './dmarc-report.js';
+import { verifyDkim, type DkimRunner } from './dkim-verify.js';
+import { DkimVerifyPool } from './verify-pool.js';
 import {
   formatAuthenticationResults,
   orgDomainOf,
@@ -36,6 +38,8 @@ export interface InboundChecks {
   newFilter(): OwnAuthResultsFilter;
   /** After the final dot: the checks, the Authentication-Results field and what to do with the message. */
   checkMessage(body: SpooledBody, context: MessageContext): Promise<InboundVerdict>;
+  /** Stops the verify workers (server shutdown); absent: nothing to stop. */
+  close?(): Promise<void>;
 }
 
 export interface InboundChecksOptions {
@@ -50,6 +54,10 @@ export interface InboundChecksOptions {
   /** The clock for the report day; default the system's. */
   now?: () => Date;
   checkTimeoutMs?: number;
+  /** A verify worker stopped unexpectedly (the server logs it); another starts shortly. */
+  onVerifyWorkerExit?: (code: number) => void;
+  /** Tests: this pool instead of one of settings.verifyWorkers threads. */
+  verifyPool?: DkimVerifyPool;
 }
 
 function blockListOf(networks: readonly string[]): BlockList {
@@ -77,6 +85,17 @@ export function createInboundChecks(options: InboundChecksOptions): InboundCheck
   const trustedList = blockListOf(settings.trustedNetworks);
   const random = options.random ?? Math.random;
   const timeoutMs = options.checkTimeoutMs ?? INBOUND_CHECK_TIMEOUT_MS;
+  // The DKIM/ARC pass on a worker when one is ready and the pool has room, else here (verify-pool.ts).
+  const pool =
+    options.verifyPool ??
+    (settings.verifyWorkers > 0
+      ? new DkimVerifyPool({
+          size: settings.verifyWorkers,
+          ...(options.onVerifyWorkerExit ? { onWorkerExit: options.onVerifyWorkerExit } : {}),
+        })
+      : null);
+  const runDkim: DkimRunner = (message, sender, lookup) =>
+    pool?.run(message, sender, lookup) ?? verifyDkim(message, sender, lookup);
 
   return {
     trusted(remoteAddress) {
@@ -98,10 +117,12 @@ export function createInboundChecks(options: InboundChecksOptions): InboundCheck
     newFilter: () => new OwnAuthResultsFilter(hostname),
 
     async checkMessage(body, context) {
-      const input = body.kind === 'memory' ? body.chunks : createReadStream(body.path);
+      // A worker reads the spool file itself: only its path is handed over.
+      const input =
+        body.kind === 'memory' ? body.chunks : pool ? { path: body.path } : createReadStream(body.path);
       const claimed = context.sender.split('@').pop() ?? '';
       const work = (async (): Promise<InboundVerdict> => {
-        const { facts, resinfo } = await verifyMessage(input, context, hostname, resolver);
+        const { facts, resinfo } = await verifyMessage(input, context, hostname, resolver, runDkim);
         const dmarc = evaluateDmarc(facts, orgDomainOf);
         const action = decideInbound(facts, dmarc, {
           mode: settings.dmarc,
@@ -139,5 +160,7 @@ export function createInboundChecks(options: InboundChecksOptions): InboundCheck
         },
       );
     },
+
+    close: () => pool?.close() ?? Promise.resolve(),
   };
 }

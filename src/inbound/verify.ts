@@ -1,11 +1,11 @@
 // Runs the inbound checks of one message through the one resolver: SPF, DKIM, ARC (mailauth), the DMARC record, iprev.
 import { isIP } from 'node:net';
-import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import type { spf as MailauthSpf } from 'mailauth';
 import { getDomain } from 'tldts';
 import { IPREV_MAX_NAMES } from '../config/limits.js';
 import { isTemporaryDnsError, type MailResolver } from '../dns/types.js';
-import { cachedMailauth, type MailauthResolver } from './dkim-keys.js';
+import type { MailauthResolver } from './dkim-keys.js';
+import { verifyDkim, type DkimMessage, type DkimRunner } from './dkim-verify.js';
 import type { DmarcRecord, InboundFacts, MethodResult } from './policy.js';
 
 /** What is known of the transaction when the body has ended. */
@@ -166,26 +166,45 @@ function sameIp(a: string, b: string): boolean {
   return expand(a) === expand(b);
 }
 
+type SpfCheck = typeof MailauthSpf;
+let spfModule: Promise<SpfCheck> | undefined;
+
 /**
- * Runs every check of one message. The message is read once, by mailauth's DKIM verifier (it parses the
- * headers, hashes the body per canonicalization and checks every DKIM-Signature and the newest
- * ARC-Message-Signature); its keys come parsed from the cache in dkim-keys.ts. SPF, the DMARC record and iprev
- * only need DNS and run beside it. This is mailauth's `authenticate` minus what we do not use (Received
- * parsing, BIMI, DMARC: policy.ts) and without its copy of the message into 64 KiB slices, one per event-loop
- * turn. `message` is the filtered body as stored (own-id Authentication-Results removed, no trace headers of
- * ours yet): a stream of the spool file, or the chunks in memory.
+ * mailauth's SPF check, loaded at the first MX message: ~20 MiB a server taking no MX mail never pays. The promise
+ * is kept, so later messages do not go through the module loader's resolve again (an `import()` per message
+ * costs a resolve and a job lookup each time, and under a loader hook such as tsx's a round trip to its thread).
+ */
+function loadSpf(): Promise<SpfCheck> {
+  spfModule ??= import('mailauth').then(
+    (m) => m.spf,
+    (e: unknown) => {
+      spfModule = undefined; // not kept: the next message tries again
+      throw e;
+    },
+  );
+  return spfModule;
+}
+
+/**
+ * Runs every check of one message. The message is read once, by mailauth's DKIM verifier (dkim-verify.ts: it
+ * parses the headers, hashes the body per canonicalization and checks every DKIM-Signature and the newest
+ * ARC-Message-Signature, then the ARC chain). SPF, the DMARC record and iprev only need DNS and run beside it.
+ * This is mailauth's `authenticate` minus what we do not use (Received parsing, BIMI, DMARC: policy.ts) and
+ * without its copy of the message into 64 KiB slices, one per event-loop turn. `message` is the filtered body as
+ * stored (own-id Authentication-Results removed, no trace headers of ours yet): the spool file (a stream or its
+ * path), or the chunks in memory. `runDkim` runs the DKIM/ARC pass: here by default, or on a worker
+ * (verify-pool.ts); either way its DNS questions go to `resolver`.
  */
 export async function verifyMessage(
-  message: Readable | Buffer | readonly Buffer[],
+  message: DkimMessage,
   context: MessageContext,
   hostname: string,
   resolver: MailResolver,
+  runDkim: DkimRunner = verifyDkim,
 ): Promise<Verification> {
   const ip = plainIp(context.remoteAddress);
   const iprev = checkIprev(ip, resolver);
-  const mailauth = cachedMailauth();
-  // Loaded at the first MX message (the module cache keeps it): ~20 MiB a server taking no MX mail never pays.
-  const { spf } = await import('mailauth');
+  const spf = await loadSpf();
   const lookup: MailauthResolver = (name, type) => resolver.resolve(name, type);
   // As authenticate: no HELO name means the IP, and an address literal is given in brackets (RFC 5321 4.1.3).
   const helo = context.helo || ip;
@@ -196,36 +215,24 @@ export async function verifyMessage(
     mta: hostname,
     resolver: lookup as never, // mailauth's DNSResolver type narrows rrtype; resolve() is node:dns shaped
   });
-  // Until the verifier has run, a rejected SPF promise would count as unhandled.
+  // Until the DKIM pass has run, a rejected SPF promise would count as unhandled.
   spfResult.catch(() => undefined);
-  const verifier = mailauth.newDkimVerifier({ resolver: lookup, sender: context.sender });
-  const done = finished(verifier);
-  if (Buffer.isBuffer(message)) verifier.end(message);
-  else if (Array.isArray(message)) {
-    for (const chunk of message as readonly Buffer[]) verifier.write(chunk);
-    verifier.end();
-  } else {
-    const stream = message as Readable;
-    stream.once('error', (e) => verifier.destroy(e));
-    stream.pipe(verifier);
-  }
-  await done;
+  const dkimPass = await runDkim(message, context.sender, lookup);
   const spfAuth = await spfResult;
-  const arcResult = await mailauth.arc(verifier.arc, { resolver: lookup });
-  const dkimRows = verifier.results;
+  const dkimRows = dkimPass.rows;
   const dkim = dkimRows
     .filter((r) => r.signingDomain)
-    .map((r) => ({ result: methodResult(r.status.result), domain: r.signingDomain.toLowerCase() }));
+    .map((r) => ({ result: methodResult(r.result), domain: r.signingDomain.toLowerCase() }));
   const spfOutcome = spfAuth ? methodResult(spfAuth.status.result) : 'none';
   const spfDomain =
     (spfAuth && spfAuth.domain) || domainOfAddress(context.sender) || context.helo.toLowerCase();
-  const fromDomains = verifier.headerFrom.map((a) => domainOfAddress(a) ?? a.toLowerCase());
+  const fromDomains = dkimPass.headerFrom.map((a) => domainOfAddress(a) ?? a.toLowerCase());
   const dmarcRecord = fromDomains.length === 1 ? await findDmarcRecord(fromDomains[0]!, resolver) : null;
   const rev = await iprev;
   const resinfo = [
     ...dkimRows.map((r) => r.info),
     ...(spfAuth ? [spfAuth.info] : []),
-    ...(arcResult.info ? [arcResult.info] : []),
+    ...(dkimPass.arcInfo ? [dkimPass.arcInfo] : []),
     `iprev=${rev.result} policy.iprev=${ip}${rev.name ? ` (${rev.name})` : ''}`,
   ];
   return {

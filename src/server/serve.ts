@@ -227,6 +227,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     () => now().getTime(),
     (fields) => logger.warn({ event: 'submission-limit', ...fields }, 'submission limit reached'),
   );
+  const inbound = createInboundChecks({
+    settings: config.inbound,
+    hostname: config.hostname,
+    resolver,
+    isLocalDomain: (domain) => store.isLocalDomain(domain),
+    // RFC 7489 7.2: counted only when [inbound] dmarc_reports is on (checks.ts asks settings).
+    recordDmarc: (row) => store.dmarcReports.recordDmarcResult(row),
+    now,
+    onVerifyWorkerExit: (code) =>
+      logger.warn({ event: 'verify-worker-exit', code }, 'inbound verify worker stopped; starting another'),
+  });
   const services = createSmtpServices({
     store,
     hostname: config.hostname,
@@ -239,15 +250,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(config.inbound.greylisting
       ? { greylist: { ...DEFAULT_GREYLIST_SETTINGS, delayMs: config.inbound.greylistDelayMs } }
       : {}),
-    inbound: createInboundChecks({
-      settings: config.inbound,
-      hostname: config.hostname,
-      resolver,
-      isLocalDomain: (domain) => store.isLocalDomain(domain),
-      // RFC 7489 7.2: counted only when [inbound] dmarc_reports is on (checks.ts asks settings).
-      recordDmarc: (row) => store.dmarcReports.recordDmarcResult(row),
-      now,
-    }),
+    inbound,
     onDeliver: (request) => {
       const p = deliverLocally(request);
       inFlight.add(p);
@@ -432,6 +435,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       while (open() > 0 && now().getTime() < closeBy) await sleep(20);
       for (const l of listeners) l.destroyAll();
       storageGuard.stop();
+      await inbound.close?.();
       storeOpen = false;
       const closing = performance.now();
       await store.close();

@@ -140,6 +140,7 @@ describe('parseConfigText', () => {
       dmarcReports: false,
       dnsbl: [],
       trustedNetworks: ['127.0.0.1/32', '::1/128'],
+      verifyWorkers: availableParallelism() >= 2 ? 1 : 0,
     });
     assert.deepEqual(config.queue.retryIntervalsMs, [60_000, 300_000, 900_000, 3_600_000, 14_400_000]);
     assert.equal(config.queue.maxAgeMs, 5 * 86_400_000);
@@ -394,6 +395,7 @@ describe('[inbound] and the abuse limits (issue 10)', () => {
       dmarcReports: false,
       dnsbl: [],
       trustedNetworks: ['127.0.0.1/32', '::1/128'],
+      verifyWorkers: availableParallelism() >= 2 ? 1 : 0,
     });
     assert.equal(config.limits.connectionRatePerIp, 0);
     assert.equal(config.limits.submissionMessagesPerHour, 10);

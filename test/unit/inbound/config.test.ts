@@ -1,5 +1,6 @@
 // [inbound] keys: defaults (enforce, no lists, the host itself trusted) and what the schema refuses.
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { ConfigError, parseConfigText } from '../../../src/config/load.js';
 import { isNetwork } from '../../../src/config/schema.js';
@@ -17,12 +18,13 @@ describe('[inbound] config', () => {
       dmarcReports: false,
       dnsbl: [],
       trustedNetworks: ['127.0.0.1/32', '::1/128'],
+      verifyWorkers: availableParallelism() >= 2 ? 1 : 0,
     });
   });
 
   test('given values', () => {
     const c = parse(
-      '[inbound]\ndmarc = "monitor"\ndmarc_reports = true\ndnsbl = ["zen.example"]\ntrusted_networks = ["192.0.2.0/24", "2001:db8::1"]',
+      '[inbound]\ndmarc = "monitor"\ndmarc_reports = true\ndnsbl = ["zen.example"]\ntrusted_networks = ["192.0.2.0/24", "2001:db8::1"]\nverify_workers = 0',
     );
     assert.deepEqual(c.inbound, {
       greylisting: false,
@@ -32,6 +34,7 @@ describe('[inbound] config', () => {
       dmarcReports: true,
       dnsbl: ['zen.example'],
       trustedNetworks: ['192.0.2.0/24', '2001:db8::1'],
+      verifyWorkers: 0,
     });
   });
 
@@ -42,6 +45,9 @@ describe('[inbound] config', () => {
       '[inbound]\ntrusted_networks = ["192.0.2.0/33"]',
       '[inbound]\ntrusted_networks = ["example.test"]',
       '[inbound]\nspf = "strict"',
+      '[inbound]\nverify_workers = -1',
+      '[inbound]\nverify_workers = 1.5',
+      '[inbound]\nverify_workers = 17',
     ]) {
       assert.throws(() => parse(text), ConfigError, text);
     }

@@ -1,0 +1,199 @@
+// The inbound verify worker pool: a worker gives the main thread's DKIM/ARC outcome byte for byte; crash, full pool, DNS errors.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import type { MailResolver } from '../../../src/dns/types.js';
+import { createInboundChecks } from '../../../src/inbound/checks.js';
+import { verifyDkim } from '../../../src/inbound/dkim-verify.js';
+import { DkimVerifyPool } from '../../../src/inbound/verify-pool.js';
+import { arcSealFor } from '../../../src/sender-auth/arc-seal.js';
+import { signMessage } from '../../../src/sender-auth/dkim-sign.js';
+import type { DkimKey } from '../../../src/store/dkim-store.js';
+import { makeKey, recordOf, txtResolver } from '../../helpers/dkim.js';
+
+let rsaKey: DkimKey; // signer.test
+let edKey: DkimKey; // signer.test, a second selector
+let fwdKey: DkimKey; // the ARC sealer, fwd.test
+const records: Record<string, string> = {};
+const lookup = (name: string, rrtype: string) => txtResolver(records)(name, rrtype);
+let pool: DkimVerifyPool;
+const dir = mkdtempSync(join(tmpdir(), 'mailroom-verify-pool-'));
+
+const plain = Buffer.from(
+  'From: Ann <ann@signer.test>\r\nTo: bob@example.test\r\nSubject: hello\r\n' +
+    'Date: Sat, 05 Dec 2026 10:00:00 +0000\r\nMessage-ID: <p1@signer.test>\r\n\r\nHello there.\r\n',
+);
+const sign = async (m: Buffer, key: DkimKey) =>
+  Buffer.concat([Buffer.from((await signMessage(m, key)).header), m]);
+
+/** Waits (bounded) until the pool has a ready worker: under tsx a worker takes a moment to load. */
+async function readyPool(p: DkimVerifyPool): Promise<void> {
+  p.start();
+  for (let i = 0; i < 200 && p.ready === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(p.ready, 1, 'the worker came up');
+}
+
+before(async () => {
+  rsaKey = await makeKey('signer.test', 'rsa', 'rsa');
+  edKey = await makeKey('signer.test', 'ed', 'ed25519');
+  fwdKey = await makeKey('fwd.test', 'arc', 'rsa');
+  for (const k of [rsaKey, edKey, fwdKey]) records[recordOf(k).name] = recordOf(k).txt;
+  pool = new DkimVerifyPool({ size: 1 });
+  await readyPool(pool);
+});
+after(async () => {
+  await pool.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('DkimVerifyPool', () => {
+  test('the worker gives what the main thread gives: pass, two signatures, a tampered body, no key, ARC', async () => {
+    const one = await sign(plain, rsaKey);
+    const two = await sign(one, edKey);
+    const tampered = Buffer.from(one.toString('latin1').replace('Hello there', 'Hello thor'), 'latin1');
+    // A selector without a record: ENOTFOUND crosses the thread with its code (mailauth: neutral, "no key").
+    const noKey = Buffer.from(one.toString('latin1').replace('s=rsa;', 's=gone;'), 'latin1');
+    const arrived = Buffer.concat([Buffer.from('Authentication-Results: mx.fwd.test; dkim=pass\r\n'), one]);
+    const sealed = Buffer.concat([
+      (await arcSealFor(arrived, fwdKey, { authservId: 'mx.fwd.test' }))!,
+      arrived,
+    ]);
+    for (const [name, message] of Object.entries({ one, two, tampered, noKey, sealed, plain })) {
+      const here = await verifyDkim(message, 'ann@signer.test', lookup);
+      const there = await pool.run(message, 'ann@signer.test', lookup);
+      assert.ok(there, `${name}: a ready pool with room takes the job`);
+      assert.deepEqual(there, here, name);
+    }
+    const here = await verifyDkim(two, '', lookup);
+    assert.deepEqual(
+      here.rows.map((r) => r.result),
+      ['pass', 'pass'],
+    );
+    assert.match((await verifyDkim(sealed, '', lookup)).arcInfo ?? '', /^arc=pass/);
+    // Chunks (the memory spool) and the spool file's path (the worker reads it) give the same outcome.
+    const path = join(dir, 'spooled.eml');
+    writeFileSync(path, two);
+    assert.deepEqual(await pool.run([two.subarray(0, 100), two.subarray(100)], '', lookup), here);
+    assert.deepEqual(await pool.run({ path }, '', lookup), here);
+    assert.equal(pool.pending, 0);
+  });
+
+  test('a temporary DNS failure stays temporary across the thread (temperror, not a missing key)', async () => {
+    const one = await sign(plain, rsaKey);
+    const down = () => Promise.reject(Object.assign(new Error('queryTxt ETIMEOUT'), { code: 'ETIMEOUT' }));
+    const here = await verifyDkim(one, '', down);
+    assert.equal(here.rows[0]!.result, 'temperror');
+    assert.deepEqual(await pool.run(one, '', down), here);
+  });
+
+  test('a stream is not handed over (null: the caller verifies it)', () => {
+    assert.equal(pool.run(Readable.from([plain]), '', lookup), null);
+  });
+
+  test('a full pool hands the message back (null) instead of queueing past its bound', async () => {
+    // A worker that takes jobs and never answers.
+    const stuck = new DkimVerifyPool({
+      size: 1,
+      maxInFlight: 2,
+      entry:
+        "const { parentPort } = require('node:worker_threads');" +
+        "parentPort.on('message', (m) => { if (m.type === 'close') parentPort.close(); });" +
+        "parentPort.postMessage({ type: 'ready' });",
+    });
+    try {
+      await readyPool(stuck);
+      const first = stuck.run(plain, '', lookup);
+      const second = stuck.run(plain, '', lookup);
+      assert.ok(first && second);
+      first.catch(() => undefined);
+      second.catch(() => undefined);
+      assert.equal(stuck.pending, 2);
+      assert.equal(stuck.run(plain, '', lookup), null, 'full: the main thread verifies this one');
+    } finally {
+      await stuck.close();
+    }
+  });
+});
+
+describe('checkMessage with a verify pool', () => {
+  const resolver = {
+    resolve: (name: string, type: string) => txtResolver(records)(name, type),
+    resolveTxt: (name: string) => txtResolver(records)(name, 'TXT'),
+    reverse: () => Promise.reject(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' })),
+    resolve4: () => Promise.reject(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' })),
+    resolve6: () => Promise.reject(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' })),
+  } as unknown as MailResolver;
+  const settings = {
+    greylisting: false,
+    greylistDelayMs: 0,
+    greetPauseMs: 0,
+    dmarc: 'enforce' as const,
+    dmarcReports: false,
+    dnsbl: [],
+    trustedNetworks: [],
+    verifyWorkers: 0,
+  };
+  const context = { remoteAddress: '192.0.2.9', helo: 'mail.signer.test', sender: 'ann@signer.test' };
+  const checksWith = (verifyPool?: DkimVerifyPool) =>
+    createInboundChecks({
+      settings,
+      hostname: 'mx.example.test',
+      resolver,
+      isLocalDomain: (d) => d === 'example.test',
+      ...(verifyPool ? { verifyPool } : {}),
+    });
+
+  test('the verdict and the Authentication-Results field are the same with the worker as without', async () => {
+    const m = await sign(plain, rsaKey);
+    const body = { kind: 'memory' as const, chunks: [m], size: m.length };
+    const inline = await checksWith().checkMessage(body, context);
+    let taken = 0;
+    const counting = Object.assign(Object.create(pool) as DkimVerifyPool, {
+      run: (...args: Parameters<DkimVerifyPool['run']>) => {
+        const job = pool.run(...args);
+        if (job) taken++;
+        return job;
+      },
+    });
+    const viaWorker = await checksWith(counting).checkMessage(body, context);
+    assert.equal(taken, 1, 'the worker did the DKIM pass');
+    assert.deepEqual(viaWorker, inline);
+    assert.match(viaWorker.header, /dkim=pass header\.i=@signer\.test header\.s=rsa/);
+    assert.equal(viaWorker.action.kind, 'deliver');
+  });
+
+  test('a worker that dies with the message in hand: that message is deferred (451), never passed; the next runs here', async () => {
+    const exits: number[] = [];
+    // A worker that is ready and dies at its first job, as a crash in mailauth or the thread would.
+    const crashing = new DkimVerifyPool({
+      size: 1,
+      respawnMs: 60_000,
+      onWorkerExit: (code) => exits.push(code),
+      entry:
+        "const { parentPort } = require('node:worker_threads');" +
+        "parentPort.on('message', (m) => { if (m.type === 'job') process.exit(7); });" +
+        "parentPort.postMessage({ type: 'ready' });",
+    });
+    try {
+      await readyPool(crashing);
+      const checks = checksWith(crashing);
+      const m = await sign(plain, rsaKey);
+      const body = { kind: 'memory' as const, chunks: [m], size: m.length };
+      const lost = await checks.checkMessage(body, context);
+      assert.equal(lost.action.kind, 'defer', 'checks that could not finish: 451, never a pass');
+      assert.equal(lost.header, '');
+      assert.match(String(lost.error), /worker exited \(7\)/);
+      assert.deepEqual(exits, [7]);
+      assert.equal(crashing.ready, 0);
+      // Until a worker is back, the main thread verifies: the next message is checked and delivered.
+      const next = await checks.checkMessage(body, context);
+      assert.equal(next.action.kind, 'deliver');
+      assert.match(next.header, /dkim=pass/);
+    } finally {
+      await crashing.close();
+    }
+  });
+});
