@@ -86,6 +86,31 @@ export const DEFAULT_CACHES = {
 } as const;
 
 /**
+ * [limits] heap: how `mailroom serve` sizes V8's heap (server/heap-tuning.ts applies it at start).
+ * - "small" (default): the young generation stays at its initial size (--semi-space-growth-factor=1:
+ *   V8 otherwise grows it to 32 MiB, and two semi-spaces of it are touched under load) and the old
+ *   generation grows to 1.2x the live set after each full GC (--heap-growing-percent=20; V8's own factor
+ *   goes up to 4x). Measured on the IMAP mix paced at Dovecot's ops/s (bench/README.md): peak PSS
+ *   TUNING_FIGURES; the CPU cost on the SMTP, IMAP and JMAP benches is in bench/README.md.
+ * - "node": Node's own sizing (V8's defaults in Node 20, set back explicitly because src/cli.ts has already
+ *   set the young generation's growth factor to 1 while modules load; a unit test compares them with
+ *   `node --v8-options`), for a machine with memory to spare and CPU to save.
+ */
+export const HEAP_TUNINGS = {
+  small: ['--semi-space-growth-factor=1', '--heap-growing-percent=20'],
+  node: ['--semi-space-growth-factor=2', '--heap-growing-percent=0'],
+} as const satisfies Record<string, readonly string[]>;
+export type HeapTuning = keyof typeof HEAP_TUNINGS;
+export const DEFAULT_HEAP_TUNING: HeapTuning = 'small';
+
+/**
+ * The checkpointer worker's young generation (store/sqlite/checkpointer.ts, Worker resourceLimits), in MiB:
+ * it allocates a few objects per tick (a stat and a pragma every 200 ms), so V8's default (up to 48 MiB
+ * for a worker) is only headroom the process pays for; 1 MiB is the smallest V8 takes.
+ */
+export const CHECKPOINTER_YOUNG_GENERATION_MB = 1;
+
+/**
  * What one message costs in the mailbox index cache (measured: four array slots of 8 bytes, and the
  * flag list, shared between messages with equal flags only sometimes): the key's bytes -> rows.
  */

@@ -1,6 +1,7 @@
 // Runs SQLite WAL checkpoints on a worker thread, so the server's event loop never waits for one.
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { CHECKPOINTER_YOUNG_GENERATION_MB } from '../../config/limits.js';
 
 /*
  * Why: a checkpoint copies the WAL into the database file and fsyncs both; run by SQLite's
@@ -44,6 +45,8 @@ later();
 
 export interface Checkpointer {
   stop(): Promise<void>;
+  /** The worker's V8 limits as it runs (Worker.resourceLimits; for tests and figures). */
+  resourceLimits(): ResourceLimits;
 }
 
 export function startCheckpointer(options: {
@@ -55,6 +58,8 @@ export function startCheckpointer(options: {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
+    // Its own isolate: V8 would let its young generation grow to 48 MiB for a few objects per tick (issue 12).
+    resourceLimits: { maxYoungGenerationSizeMb: CHECKPOINTER_YOUNG_GENERATION_MB },
     workerData: {
       driver,
       dbPath: options.dbPath,
@@ -71,6 +76,7 @@ export function startCheckpointer(options: {
   });
   worker.on('error', (error) => options.onProblem?.(`checkpoint worker died: ${error.message}`));
   return {
+    resourceLimits: () => worker.resourceLimits ?? {},
     async stop() {
       const exited = new Promise<void>((done) => worker.once('exit', () => done()));
       worker.ref(); // keep the process alive until the worker has closed its database
