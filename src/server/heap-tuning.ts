@@ -1,5 +1,6 @@
 // [limits] heap: the V8 heap sizing `mailroom serve` applies to itself at start (issue 12: memory within 1.5x of Dovecot's).
 import { setFlagsFromString } from 'node:v8';
+import type { Worker } from 'node:worker_threads';
 import { HEAP_TUNINGS, type HeapTuning } from '../config/limits.js';
 
 /*
@@ -24,6 +25,9 @@ import { HEAP_TUNINGS, type HeapTuning } from '../config/limits.js';
  */
 export const EARLY_SERVE_FLAGS: readonly string[] = ['--semi-space-growth-factor=1'];
 
+/** What applyHeapTuning set last (empty: nothing, V8 as Node started it); keepHeapTuning sets it again. */
+let current: readonly string[] = [];
+
 /** The V8 flags of a [limits] heap setting, in the order they are applied. */
 export function heapFlags(tuning: HeapTuning): readonly string[] {
   return HEAP_TUNINGS[tuning];
@@ -44,5 +48,17 @@ export function applyHeapTuning(
 ): readonly string[] {
   const flags = heapFlags(tuning);
   applyV8Flags(flags, setFlags);
+  current = flags;
   return flags;
+}
+
+/**
+ * Call with every Worker the server starts. A starting worker thread sets V8's (process-wide) flags back
+ * to their start-up values while it boots (seen on Node 20: once the checkpointer had started, the main
+ * thread's young generation grew to 32 MiB again under load), so the tuning is applied again once the
+ * worker runs ('online' comes after its bootstrap; right after `new Worker` is too early).
+ */
+export function keepHeapTuning(worker: Worker): void {
+  const flags = current;
+  if (flags.length > 0) worker.once('online', () => applyV8Flags(flags));
 }

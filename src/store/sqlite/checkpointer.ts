@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { CHECKPOINTER_YOUNG_GENERATION_MB } from '../../config/limits.js';
+import { keepHeapTuning } from '../../server/heap-tuning.js';
 
 /*
  * Why: a checkpoint copies the WAL into the database file and fsyncs both; run by SQLite's
@@ -45,8 +46,10 @@ later();
 
 export interface Checkpointer {
   stop(): Promise<void>;
-  /** The worker's V8 limits as it runs (Worker.resourceLimits; for tests and figures). */
+  /** The worker's V8 limits (Worker.resourceLimits; for tests and figures). */
   resourceLimits(): ResourceLimits;
+  /** Resolves once the worker runs (its bootstrap is over, the heap tuning is applied again). */
+  readonly online: Promise<void>;
 }
 
 export function startCheckpointer(options: {
@@ -69,6 +72,9 @@ export function startCheckpointer(options: {
     },
   });
   worker.unref();
+  keepHeapTuning(worker);
+  // After keepHeapTuning's listener, so whoever awaits this finds the tuning back in place.
+  const online = new Promise<void>((done) => worker.once('online', () => done()));
   worker.on('message', (m: { kind: string; message?: string; pages?: number }) => {
     options.onProblem?.(
       m.kind === 'error' ? `checkpoint failed: ${m.message}` : `WAL is large: ${m.pages} pages`,
@@ -77,6 +83,7 @@ export function startCheckpointer(options: {
   worker.on('error', (error) => options.onProblem?.(`checkpoint worker died: ${error.message}`));
   return {
     resourceLimits: () => worker.resourceLimits ?? {},
+    online,
     async stop() {
       const exited = new Promise<void>((done) => worker.once('exit', () => done()));
       worker.ref(); // keep the process alive until the worker has closed its database

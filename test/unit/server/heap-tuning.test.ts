@@ -7,18 +7,41 @@ import { HEAP_TUNINGS } from '../../../src/config/limits.js';
 import { applyHeapTuning, EARLY_SERVE_FLAGS, heapFlags } from '../../../src/server/heap-tuning.js';
 
 const HEAP_TUNING_MODULE = fileURLToPath(new URL('../../../src/server/heap-tuning.ts', import.meta.url));
+const CHECKPOINTER_MODULE = fileURLToPath(
+  new URL('../../../src/store/sqlite/checkpointer.ts', import.meta.url),
+);
 
 /**
  * Runs a child that applies the flags of `tuning` (none: V8 as Node starts it) the way serve does, then
  * allocates like a server under load (short-lived objects, a share of them kept across scavenges) and
  * reports the young generation's size and the heap's peak, in MiB.
  */
-function churn(tuning: 'small' | 'node' | null): { newSpaceMiB: number; peakHeapMiB: number } {
+function churn(
+  tuning: 'small' | 'node' | null,
+  worker: 'none' | 'plain' | 'checkpointer' = 'none',
+): { newSpaceMiB: number; peakHeapMiB: number } {
   const script = `
     import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
+    import { mkdtempSync, rmSync } from 'node:fs';
+    import { tmpdir } from 'node:os';
+    import { join } from 'node:path';
+    import { Worker } from 'node:worker_threads';
     import { applyHeapTuning, applyV8Flags, EARLY_SERVE_FLAGS } from ${JSON.stringify(HEAP_TUNING_MODULE)};
+    import { startCheckpointer } from ${JSON.stringify(CHECKPOINTER_MODULE)};
     const tuning = ${JSON.stringify(tuning)};
     if (tuning) { applyV8Flags(EARLY_SERVE_FLAGS); applyHeapTuning(tuning); }
+    const worker = ${JSON.stringify(worker)};
+    let stop = async () => {};
+    if (worker === 'plain') {
+      const w = new Worker('setTimeout(() => {}, 5000)', { eval: true });
+      await new Promise((started) => w.once('online', started));
+      stop = () => w.terminate();
+    } else if (worker === 'checkpointer') {
+      const dir = mkdtempSync(join(tmpdir(), 'mailroom-heap-'));
+      const c = startCheckpointer({ dbPath: join(dir, 'x.db'), intervalMs: 1000 });
+      await c.online; // its bootstrap, where Node resets the flags, is over
+      stop = async () => { await c.stop(); rmSync(dir, { recursive: true, force: true }); };
+    }
     let kept = [];
     let peak = 0;
     for (let round = 0; round < 30; round++) {
@@ -30,6 +53,7 @@ function churn(tuning: 'small' | 'node' | null): { newSpaceMiB: number; peakHeap
       peak = Math.max(peak, getHeapStatistics().total_heap_size);
     }
     const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    await stop();
     process.stdout.write(JSON.stringify({ newSpaceMiB: young.space_size / 1048576, peakHeapMiB: peak / 1048576 }));
   `;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -76,5 +100,12 @@ describe('heap tuning', () => {
       small.peakHeapMiB < plain.peakHeapMiB * 0.8,
       `peak heap: "small" ${small.peakHeapMiB.toFixed(1)} MiB, untuned ${plain.peakHeapMiB.toFixed(1)} MiB`,
     );
+  });
+  test('a worker thread starting does not undo it (Node resets V8 flags then; the checkpointer sets them again)', () => {
+    // The control: a plain Worker, as Node starts it, puts the young generation's growth back.
+    const plain = churn('small', 'plain');
+    assert.ok(plain.newSpaceMiB >= 16, `after a plain worker: ${plain.newSpaceMiB} MiB`);
+    const checkpointer = churn('small', 'checkpointer');
+    assert.ok(checkpointer.newSpaceMiB <= 8, `after the checkpointer: ${checkpointer.newSpaceMiB} MiB`);
   });
 });
