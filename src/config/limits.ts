@@ -77,12 +77,15 @@ export const FREE_SPACE_REFRESH_MS = 1_000;
  *   messages: every mailbox of a few dozen active users. A miss only costs one read of the mailbox's
  *   rows (~15 ms per 10,000 messages), as every SELECT did before the cache existed.
  * - header_cache: header indexes for SEARCH (store/sqlite/mail-headers.ts), in characters (Latin-1 text
- *   takes one byte each in V8). 16 MiB holds ~80,000 typical messages; a miss reads the stored index
- *   from SQLite, so a SEARCH over a colder mailbox costs ~5 ms per 10,000 messages more.
+ *   takes one byte each in V8). 8 MiB holds ~40,000 typical messages; a miss reads the stored index
+ *   from SQLite, so a SEARCH over a colder mailbox costs ~5 ms per 10,000 messages more. It was 16 MiB:
+ *   with the heap kept at 1.2x its live data ([limits] heap = "small") a full cache costs 1.2x its size,
+ *   and 8 MiB less brought the IMAP mix's peak PSS from ~134 to ~123 MiB (issue 12's 1.5x Dovecot),
+ *   while SEARCH is the rarest command of a mail client's day (the mix: 5%) and stays fast on a miss.
  */
 export const DEFAULT_CACHES = {
   mailboxIndexBytes: 16 * 1024 * 1024,
-  headerBytes: 16 * 1024 * 1024,
+  headerBytes: 8 * 1024 * 1024,
 } as const;
 
 /**
