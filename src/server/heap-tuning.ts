@@ -13,7 +13,7 @@ import { HEAP_TUNINGS, type HeapTuning } from '../config/limits.js';
  * generation may grow to live * (1 + p/100) before the next one; V8's own factor goes up to 4x, and the
  * IMAP mix's ~50 MiB live set let the heap reach ~250 MiB of mostly garbage). Flags read only when the
  * heap is created (`--max-semi-space-size`, `--max-old-space-size`) do nothing here, so none is used.
- * Process-wide: worker threads started later (the checkpointer, JMAP workers) behave the same.
+ * Process-wide (worker isolates too), but a worker thread starting sets them back: see keepHeapTuning.
  * (Node documents setFlagsFromString after start-up as "use with care": these two are plain numbers read
  * by the heap's sizing code at each GC; test/unit/server/heap-tuning.test.ts checks their effect.)
  */
