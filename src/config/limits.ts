@@ -94,8 +94,8 @@ export const DEFAULT_CACHES = {
  *   V8 otherwise grows it to 32 MiB, and two semi-spaces of it are touched under load) and the old
  *   generation grows to 1.2x the live set after each full GC (--heap-growing-percent=20; V8's own factor
  *   goes up to 4x). Measured on the IMAP mix paced at Dovecot's ops/s (bench/README.md): peak PSS
- *   347 -> 120 MiB (Dovecot: ~93), for ~1.25x the CPU per IMAP command (SMTP ~1.07x per message; JMAP
- *   within the noise), measured on a busy shared machine. --heap-growing-percent=50 measured ~134-139
+ *   347 -> 120 MiB (Dovecot: ~93), for ~1.3x the CPU per IMAP command ("small" vs "node", same build,
+ *   same run; SMTP ~1.07x per message; JMAP within the noise), measured on a busy shared machine. --heap-growing-percent=50 measured ~134-139
  *   MiB: too close to 1.5x Dovecot's to be the default.
  * - "node": Node's own sizing (V8's defaults in Node 20, set back explicitly because src/cli.ts has already
  *   set the young generation's growth factor to 1 while modules load; a unit test compares them with
