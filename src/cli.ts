@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // The `mailroom` executable (dist/cli.js): hands argv and the real stdio to cli/main.ts and exits with its status.
-import { main } from './cli/main.js';
+import { EARLY_SERVE_FLAGS, applyV8Flags } from './server/heap-tuning.js';
+
+// Before the server's modules load (hence main.js is imported below, not at the top): see heap-tuning.ts.
+if (process.argv.slice(2).includes('serve')) applyV8Flags(EARLY_SERVE_FLAGS);
+const { main } = await import('./cli/main.js');
 
 // Everything the server and the admin commands create (mailroom.db and SQLite's -wal/-shm, blobs,
 // spool files, folders, the TLS key) is for the server's user alone: 0600 files, 0700 folders

@@ -77,13 +77,43 @@ export const FREE_SPACE_REFRESH_MS = 1_000;
  *   messages: every mailbox of a few dozen active users. A miss only costs one read of the mailbox's
  *   rows (~15 ms per 10,000 messages), as every SELECT did before the cache existed.
  * - header_cache: header indexes for SEARCH (store/sqlite/mail-headers.ts), in characters (Latin-1 text
- *   takes one byte each in V8). 16 MiB holds ~80,000 typical messages; a miss reads the stored index
- *   from SQLite, so a SEARCH over a colder mailbox costs ~5 ms per 10,000 messages more.
+ *   takes one byte each in V8). 8 MiB holds ~40,000 typical messages; a miss reads the stored index
+ *   from SQLite, so a SEARCH over a colder mailbox costs ~5 ms per 10,000 messages more. It was 16 MiB:
+ *   with the heap kept at 1.2x its live data ([limits] heap = "small") a full cache costs 1.2x its size,
+ *   and 8 MiB less brought the IMAP mix's peak PSS from ~134 to ~123 MiB (issue 12's 1.5x Dovecot),
+ *   while SEARCH is the rarest command of a mail client's day (the mix: 5%) and stays fast on a miss.
  */
 export const DEFAULT_CACHES = {
   mailboxIndexBytes: 16 * 1024 * 1024,
-  headerBytes: 16 * 1024 * 1024,
+  headerBytes: 8 * 1024 * 1024,
 } as const;
+
+/**
+ * [limits] heap: how `mailroom serve` sizes V8's heap (server/heap-tuning.ts applies it at start).
+ * - "small" (default): the young generation stays at its initial size (--semi-space-growth-factor=1:
+ *   V8 otherwise grows it to 32 MiB, and two semi-spaces of it are touched under load) and the old
+ *   generation grows to 1.2x the live set after each full GC (--heap-growing-percent=20; V8's own factor
+ *   goes up to 4x). Measured on the IMAP mix paced at Dovecot's ops/s (bench/README.md): peak PSS
+ *   347 -> 120 MiB (Dovecot: ~93), for ~1.3x the CPU per IMAP command ("small" vs "node", same build,
+ *   same run; SMTP ~1.07x per message; JMAP within the noise), measured on a busy shared machine. --heap-growing-percent=50 measured ~134-139
+ *   MiB: too close to 1.5x Dovecot's to be the default.
+ * - "node": Node's own sizing (V8's defaults in Node 20, set back explicitly because src/cli.ts has already
+ *   set the young generation's growth factor to 1 while modules load; a unit test compares them with
+ *   `node --v8-options`), for a machine with memory to spare and CPU to save.
+ */
+export const HEAP_TUNINGS = {
+  small: ['--semi-space-growth-factor=1', '--heap-growing-percent=20'],
+  node: ['--semi-space-growth-factor=2', '--heap-growing-percent=0'],
+} as const satisfies Record<string, readonly string[]>;
+export type HeapTuning = keyof typeof HEAP_TUNINGS;
+export const DEFAULT_HEAP_TUNING: HeapTuning = 'small';
+
+/**
+ * The checkpointer worker's young generation (store/sqlite/checkpointer.ts, Worker resourceLimits), in MiB:
+ * it allocates a few objects per tick (a stat and a pragma every 200 ms), so V8's default (up to 48 MiB
+ * for a worker) is only headroom the process pays for; 1 MiB is the smallest V8 takes.
+ */
+export const CHECKPOINTER_YOUNG_GENERATION_MB = 1;
 
 /**
  * What one message costs in the mailbox index cache (measured: four array slots of 8 bytes, and the

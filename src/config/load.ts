@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { MailroomError } from '../errors.js';
 import {
   DEFAULT_CACHES,
+  DEFAULT_HEAP_TUNING,
   DEFAULT_CONNECTION_RATE_PER_IP,
   DEFAULT_GREET_PAUSE_MS,
   DEFAULT_MIN_FREE_SPACE,
@@ -186,6 +187,7 @@ function resolveConfig(
       minFreeSpace: raw.limits?.min_free_space ?? { ...DEFAULT_MIN_FREE_SPACE },
       mailboxIndexCache: raw.limits?.mailbox_index_cache ?? DEFAULT_CACHES.mailboxIndexBytes,
       headerCache: raw.limits?.header_cache ?? DEFAULT_CACHES.headerBytes,
+      heap: raw.limits?.heap ?? DEFAULT_HEAP_TUNING,
       deadlines: {
         loginMs: raw.limits?.login_timeout ?? DEFAULT_DEADLINES.loginMs,
         commandLineMs: raw.limits?.command_line_timeout ?? DEFAULT_DEADLINES.commandLineMs,

@@ -1,7 +1,13 @@
 // The config file's schema (zod, strict): raw TOML keys -> a validated, typed Config; plus the pure value parsers.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DEFAULT_DEADLINES, DEFAULT_LIMITS, MAX_JMAP_WORKERS } from './limits.js';
+import {
+  DEFAULT_DEADLINES,
+  DEFAULT_LIMITS,
+  HEAP_TUNINGS,
+  MAX_JMAP_WORKERS,
+  type HeapTuning,
+} from './limits.js';
 import { MAX_INBOUND_VERIFY_WORKERS } from './limits-trust.js';
 import { acmeSection, type AcmeSettings } from './schema-acme.js';
 
@@ -300,6 +306,14 @@ export const rawConfigSchema = z.strictObject({
       // Memory for the IMAP caches (issue 12); defaults and reasons in limits.ts DEFAULT_CACHES.
       mailbox_index_cache: memorySize.optional(),
       header_cache: memorySize.optional(),
+      // V8 heap sizing applied at `serve` start (server/heap-tuning.ts); values and reasons in limits.ts HEAP_TUNINGS.
+      heap: z
+        .enum(Object.keys(HEAP_TUNINGS) as [HeapTuning, ...HeapTuning[]], {
+          error: `expected one of ${Object.keys(HEAP_TUNINGS)
+            .map((k) => JSON.stringify(k))
+            .join(', ')}`,
+        })
+        .optional(),
       // Deadlines activity does not extend (net/deadlines.ts); defaults and reasons in limits.ts.
       login_timeout: duration.optional(),
       command_line_timeout: duration.optional(),
@@ -522,6 +536,8 @@ export interface Config {
     /** Bytes of the IMAP mailbox index cache (SELECT) and of the SEARCH header cache; 0: off. */
     mailboxIndexCache: number;
     headerCache: number;
+    /** V8 heap sizing applied once at `serve` start (a reload keeps the running one). */
+    heap: HeapTuning;
     deadlines: DeadlineSettings;
     /** New connections per minute per IP on the SMTP listeners (loopback exempt); 0: no limit. */
     connectionRatePerIp: number;

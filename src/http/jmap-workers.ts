@@ -4,6 +4,7 @@ import type { EngineLimits, JmapUser } from '../jmap/core/engine.js';
 import type { JmapRequest } from '../jmap/core/request.js';
 import type { Logger } from '../observability/logger.js';
 import { JMAP_REPLY_BUFFERS } from '../config/limits.js';
+import { keepHeapTuning } from '../server/heap-tuning.js';
 
 /*
  * Why: one event loop did everything for every JMAP request - HTTP, authentication, the method engine,
@@ -201,6 +202,7 @@ export class JmapWorkerPool {
     });
     // A pool never keeps the process alive by itself: the server's shutdown closes it.
     worker.unref();
+    keepHeapTuning(worker);
     slot.worker = worker;
     worker.on('message', (message: WorkerReply | { ready: true } | { previews: StoredPreview[] }) => {
       if ('ready' in message) {

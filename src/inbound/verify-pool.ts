@@ -1,6 +1,7 @@
 // The inbound DKIM/ARC worker pool: the CPU-heavy part of the MX checks runs on worker threads; DNS stays on the main thread.
 import { Worker } from 'node:worker_threads';
 import { INBOUND_VERIFY_MAX_IN_FLIGHT, INBOUND_VERIFY_RESPAWN_MS } from '../config/limits-trust.js';
+import { keepHeapTuning } from '../server/heap-tuning.js';
 import type { MailauthResolver } from './dkim-keys.js';
 import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
 
@@ -163,6 +164,8 @@ export class DkimVerifyPool {
 
   private spawn(slot: Slot): void {
     const worker = new Worker(this.options.entry ?? workerEntry(), { eval: true });
+    // A starting worker sets V8's flags back to their start-up values ([limits] heap): heap-tuning.ts.
+    keepHeapTuning(worker);
     slot.worker = worker;
     worker.on('message', (message: FromWorker) => this.onMessage(slot, worker, message));
     // 'error' (an uncaught exception there) is followed by 'exit', which settles the jobs.

@@ -1,6 +1,6 @@
 // `mailroom doctor DOMAIN [--json]`: checks a local domain's DNS through the configured resolver and says what to publish.
 import { createMailResolver } from '../../dns/resolver.js';
-import { formatDoctorReport, runDoctor, type DoctorDkimKey } from '../../doctor/checks.js';
+import type { DoctorDkimKey } from '../../doctor/checks.js';
 import { createStsFetcher } from '../../smtp/client/tls-policy/mta-sts-fetch.js';
 import { MailroomError } from '../../errors.js';
 import { normalizeDomain } from '../../store/sqlite/names.js';
@@ -36,6 +36,9 @@ export const doctorCommand: Command = {
         );
       return dkimKeysOf(store, domain);
     });
+    // Loaded here, not at the top: main.ts imports every command, and checks.ts pulls in mailauth's SPF
+    // code, which `serve` (an idle one too) held in memory without ever running it (issue 12).
+    const { formatDoctorReport, runDoctor } = await import('../../doctor/checks.js');
     const resolver = createMailResolver({ servers: config.dns.servers });
     const results = await runDoctor({
       domain,

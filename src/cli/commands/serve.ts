@@ -1,6 +1,7 @@
 // `mailroom serve`: load the config, start the server, log `ready`, reload on SIGHUP, and shut down cleanly on SIGTERM/SIGINT.
 import { loadConfig } from '../../config/load.js';
 import { formatListenAddress } from '../../config/schema.js';
+import { applyHeapTuning } from '../../server/heap-tuning.js';
 import { noMoreArgs, UsageError, type Command } from '../main.js';
 
 export const serveCommand: Command = {
@@ -15,6 +16,8 @@ export const serveCommand: Command = {
     }
     // Config errors surface here, before any log line: one line on stderr, non-zero exit.
     const config = ctx.config();
+    // Before anything the server allocates: the young generation never shrinks back once grown (issue 12).
+    applyHeapTuning(config.limits.heap);
     // Loaded here, not at the top: admin commands should not pay for the SMTP engine, TLS and logging.
     const { createLogger, routeProcessWarnings } = await import('../../observability/logger.js');
     const { startServer } = await import('../../server/serve.js');

@@ -1,6 +1,8 @@
 // Runs SQLite WAL checkpoints on a worker thread, so the server's event loop never waits for one.
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { CHECKPOINTER_YOUNG_GENERATION_MB } from '../../config/limits.js';
+import { keepHeapTuning } from '../../server/heap-tuning.js';
 
 /*
  * Why: a checkpoint copies the WAL into the database file and fsyncs both; run by SQLite's
@@ -44,6 +46,10 @@ later();
 
 export interface Checkpointer {
   stop(): Promise<void>;
+  /** The worker's V8 limits (Worker.resourceLimits; for tests and figures). */
+  resourceLimits(): ResourceLimits;
+  /** Resolves once the worker runs (its bootstrap is over, the heap tuning is applied again). */
+  readonly online: Promise<void>;
 }
 
 export function startCheckpointer(options: {
@@ -55,6 +61,8 @@ export function startCheckpointer(options: {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
+    // Its own isolate: V8 would let its young generation grow to 48 MiB for a few objects per tick (issue 12).
+    resourceLimits: { maxYoungGenerationSizeMb: CHECKPOINTER_YOUNG_GENERATION_MB },
     workerData: {
       driver,
       dbPath: options.dbPath,
@@ -64,6 +72,9 @@ export function startCheckpointer(options: {
     },
   });
   worker.unref();
+  keepHeapTuning(worker);
+  // After keepHeapTuning's listener, so whoever awaits this finds the tuning back in place.
+  const online = new Promise<void>((done) => worker.once('online', () => done()));
   worker.on('message', (m: { kind: string; message?: string; pages?: number }) => {
     options.onProblem?.(
       m.kind === 'error' ? `checkpoint failed: ${m.message}` : `WAL is large: ${m.pages} pages`,
@@ -71,6 +82,8 @@ export function startCheckpointer(options: {
   });
   worker.on('error', (error) => options.onProblem?.(`checkpoint worker died: ${error.message}`));
   return {
+    resourceLimits: () => worker.resourceLimits ?? {},
+    online,
     async stop() {
       const exited = new Promise<void>((done) => worker.once('exit', () => done()));
       worker.ref(); // keep the process alive until the worker has closed its database

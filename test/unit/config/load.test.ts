@@ -113,9 +113,11 @@ describe('parseConfigText', () => {
       // Threads for read-only JMAP requests: one core fewer than the machine has, 1 to 4.
       jmapWorkers: Math.max(1, Math.min(4, availableParallelism() - 1)),
       minFreeSpace: { bytes: 1024 ** 3, percent: 5 }, // the smaller of the two counts
-      // Issue 12: the IMAP caches, 16 MiB each (limits.ts DEFAULT_CACHES says why).
+      // Issue 12: the IMAP caches, 16 and 8 MiB (limits.ts DEFAULT_CACHES says why).
       mailboxIndexCache: 16 * 1024 * 1024,
-      headerCache: 16 * 1024 * 1024,
+      headerCache: 8 * 1024 * 1024,
+      // Issue 12: V8's heap kept small by default (limits.ts HEAP_TUNINGS says why).
+      heap: 'small',
       // Deadlines activity does not extend (issue 8): login 60 s, a line 60 s, an MX session 30 min,
       // a transfer 3 min in hand at a 500 B/s floor (DEFAULT_DEADLINES says why).
       deadlines: {
@@ -179,6 +181,7 @@ max_connections_per_ip = 2
 jmap_workers = 0
 mailbox_index_cache = "8M"
 header_cache = 0
+heap = "node"
 login_timeout = "30s"
 command_line_timeout = "10s"
 mx_session_timeout = "1h"
@@ -220,6 +223,7 @@ routes = { "Example.net" = "127.0.0.1:2626" }
     assert.equal(config.limits.jmapWorkers, 0);
     assert.equal(config.limits.mailboxIndexCache, 8 * 1024 * 1024);
     assert.equal(config.limits.headerCache, 0, '0 turns the SEARCH header cache off');
+    assert.equal(config.limits.heap, 'node');
     assert.deepEqual(config.outbound.routes, { 'example.net': { host: '127.0.0.1', port: 2626 } });
   });
 
@@ -244,6 +248,7 @@ routes = { "Example.net" = "127.0.0.1:2626" }
       '[limits]\nmailbox_index_cache = -1',
       'config: limits.mailbox_index_cache: expected a size ("16M", "512K", bytes; 0 = off), got -1',
     ],
+    ['[limits]\nheap = "tiny"', 'config: limits.heap: expected one of "small", "node", got "tiny"'],
     [
       '[limits]\nlogin_timeout = 60',
       'config: limits.login_timeout: expected a duration string like "30s", "5m", "1h" or "5d", got 60',

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WalSync } from '../../../src/store/sqlite/wal-sync.js';
 import { startCheckpointer } from '../../../src/store/sqlite/checkpointer.js';
+import { CHECKPOINTER_YOUNG_GENERATION_MB } from '../../../src/config/limits.js';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { memoryBody, request } from '../../contract/store-contract.js';
 
@@ -71,6 +72,19 @@ describe('SqliteStore durability', () => {
 });
 
 describe('background checkpointer', () => {
+  test('runs with a small young generation (issue 12: its own isolate, V8 would let it grow to 48 MiB)', async () => {
+    const dir = tempDir();
+    walDb(dir).close();
+    const checkpointer = startCheckpointer({ dbPath: join(dir, 'x.db'), intervalMs: 20 });
+    try {
+      assert.equal(checkpointer.resourceLimits().maxYoungGenerationSizeMb, CHECKPOINTER_YOUNG_GENERATION_MB);
+      assert.ok(CHECKPOINTER_YOUNG_GENERATION_MB <= 2);
+    } finally {
+      await checkpointer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('copies the WAL into the database file on its own thread', async () => {
     const dir = tempDir();
     const db = walDb(dir);

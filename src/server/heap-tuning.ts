@@ -1,0 +1,64 @@
+// [limits] heap: the V8 heap sizing `mailroom serve` applies to itself at start (issue 12: memory within 1.5x of Dovecot's).
+import { setFlagsFromString } from 'node:v8';
+import type { Worker } from 'node:worker_threads';
+import { HEAP_TUNINGS, type HeapTuning } from '../config/limits.js';
+
+/*
+ * Why at run time: `mailroom serve` is what users start (CONTRACT.md), so flags on Node's command line
+ * (`node --max-semi-space-size=...`) are not ours to give, and NODE_OPTIONS refuses some of them. V8
+ * reads a few of its GC flags at each collection, and those take effect when set from here:
+ * `--semi-space-growth-factor` (the young generation grows by this factor whenever a scavenge finds
+ * many survivors; 1 keeps it at its initial size, where V8 otherwise grows it to 32 MiB, touched twice
+ * over by its two semi-spaces under load) and `--heap-growing-percent` (after a full GC the old
+ * generation may grow to live * (1 + p/100) before the next one; V8's own factor goes up to 4x, and the
+ * IMAP mix's ~50 MiB live set let the heap reach ~250 MiB of mostly garbage). Flags read only when the
+ * heap is created (`--max-semi-space-size`, `--max-old-space-size`) do nothing here, so none is used.
+ * Process-wide (worker isolates too), but a worker thread starting sets them back: see keepHeapTuning.
+ * (Node documents setFlagsFromString after start-up as "use with care": these two are plain numbers read
+ * by the heap's sizing code at each GC; test/unit/server/heap-tuning.test.ts checks their effect.)
+ */
+
+/**
+ * Set by src/cli.ts before the server's modules load: loading ~450 modules makes every scavenge find
+ * survivors, which grew the young generation to its maximum before the config was even read, and it
+ * does not shrink back. serve then applies the config's choice (HEAP_TUNINGS.node sets V8's defaults back).
+ */
+export const EARLY_SERVE_FLAGS: readonly string[] = ['--semi-space-growth-factor=1'];
+
+/** What applyHeapTuning set last (empty: nothing, V8 as Node started it); keepHeapTuning sets it again. */
+let current: readonly string[] = [];
+
+/** The V8 flags of a [limits] heap setting, in the order they are applied. */
+export function heapFlags(tuning: HeapTuning): readonly string[] {
+  return HEAP_TUNINGS[tuning];
+}
+
+/** Applies V8 flags to this process (v8.setFlagsFromString; a test passes its own). */
+export function applyV8Flags(
+  flags: readonly string[],
+  setFlags: (flag: string) => void = setFlagsFromString,
+): void {
+  for (const flag of flags) setFlags(flag);
+}
+
+/** Applies a [limits] heap setting to this process's V8; `serve` calls it once, right after reading the config. */
+export function applyHeapTuning(
+  tuning: HeapTuning,
+  setFlags: (flag: string) => void = setFlagsFromString,
+): readonly string[] {
+  const flags = heapFlags(tuning);
+  applyV8Flags(flags, setFlags);
+  current = flags;
+  return flags;
+}
+
+/**
+ * Call with every Worker the server starts. A starting worker thread sets V8's (process-wide) flags back
+ * to their start-up values while it boots (seen on Node 20: once the checkpointer had started, the main
+ * thread's young generation grew to 32 MiB again under load), so the tuning is applied again once the
+ * worker runs ('online' comes after its bootstrap; right after `new Worker` is too early).
+ */
+export function keepHeapTuning(worker: Worker): void {
+  const flags = current;
+  if (flags.length > 0) worker.once('online', () => applyV8Flags(flags));
+}

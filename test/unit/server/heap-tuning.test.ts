@@ -1,0 +1,130 @@
+// [limits] heap (server/heap-tuning.ts): which V8 flags each setting applies, and that they take effect at run time.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HEAP_TUNINGS } from '../../../src/config/limits.js';
+import { applyHeapTuning, EARLY_SERVE_FLAGS, heapFlags } from '../../../src/server/heap-tuning.js';
+
+const HEAP_TUNING_MODULE = fileURLToPath(new URL('../../../src/server/heap-tuning.ts', import.meta.url));
+const CHECKPOINTER_MODULE = fileURLToPath(
+  new URL('../../../src/store/sqlite/checkpointer.ts', import.meta.url),
+);
+
+/**
+ * Runs a child that applies the flags of `tuning` (none: V8 as Node starts it) the way serve does, then
+ * allocates like a server under load (short-lived objects, a share of them kept across scavenges) and
+ * reports the young generation's size and the heap's peak, in MiB.
+ */
+function churn(
+  tuning: 'small' | 'node' | null,
+  worker: 'none' | 'plain' | 'checkpointer' = 'none',
+): { newSpaceMiB: number; peakHeapMiB: number } {
+  const script = `
+    import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
+    import { mkdtempSync, rmSync } from 'node:fs';
+    import { tmpdir } from 'node:os';
+    import { join } from 'node:path';
+    import { Worker } from 'node:worker_threads';
+    import { applyHeapTuning, applyV8Flags, EARLY_SERVE_FLAGS } from ${JSON.stringify(HEAP_TUNING_MODULE)};
+    import { startCheckpointer } from ${JSON.stringify(CHECKPOINTER_MODULE)};
+    const tuning = ${JSON.stringify(tuning)};
+    if (tuning) { applyV8Flags(EARLY_SERVE_FLAGS); applyHeapTuning(tuning); }
+    const worker = ${JSON.stringify(worker)};
+    let stop = async () => {};
+    if (worker === 'plain') {
+      const w = new Worker('setTimeout(() => {}, 5000)', { eval: true });
+      await new Promise((started) => w.once('online', started));
+      stop = () => w.terminate();
+    } else if (worker === 'checkpointer') {
+      const dir = mkdtempSync(join(tmpdir(), 'mailroom-heap-'));
+      const c = startCheckpointer({ dbPath: join(dir, 'x.db'), intervalMs: 1000 });
+      await c.online; // its bootstrap, where Node resets the flags, is over
+      stop = async () => { await c.stop(); rmSync(dir, { recursive: true, force: true }); };
+    }
+    let kept = [];
+    let peak = 0;
+    for (let round = 0; round < 30; round++) {
+      for (let i = 0; i < 40000; i++) {
+        const o = { id: i, text: 'message ' + i + ' of round ' + round, flags: ['\\\\Seen'] };
+        if (i % 4 === 0) kept.push(o);
+      }
+      if (kept.length > 100000) kept = [];
+      peak = Math.max(peak, getHeapStatistics().total_heap_size);
+    }
+    const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    await stop();
+    process.stdout.write(JSON.stringify({ newSpaceMiB: young.space_size / 1048576, peakHeapMiB: peak / 1048576 }));
+  `;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return JSON.parse(out) as { newSpaceMiB: number; peakHeapMiB: number };
+}
+
+describe('heap tuning', () => {
+  test('"small" keeps the young generation at its initial size and grows the old one by 20%', () => {
+    assert.deepEqual(heapFlags('small'), ['--semi-space-growth-factor=1', '--heap-growing-percent=20']);
+    assert.deepEqual(EARLY_SERVE_FLAGS, ['--semi-space-growth-factor=1']);
+    const applied: string[] = [];
+    assert.deepEqual(
+      applyHeapTuning('small', (flag) => applied.push(flag)),
+      applied,
+    );
+    assert.deepEqual(applied, [...HEAP_TUNINGS.small]);
+  });
+
+  test('"node" sets back exactly the defaults of the V8 this Node runs', () => {
+    // cli.ts has set the growth factor to 1 before the config is read; "node" must undo that, so its
+    // values must be V8's own (a Node upgrade that changes them fails here, not silently).
+    const options = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
+    for (const flag of heapFlags('node')) {
+      const name = flag.slice(2, flag.indexOf('='));
+      const shown = new RegExp(`default: (--${name}=\\S+)`).exec(
+        options.slice(options.indexOf(`--${name} (`)),
+      );
+      assert.equal(shown?.[1], flag, `V8's default for --${name}`);
+    }
+  });
+
+  test('the flags take effect when set at run time: a young generation of a few MiB, a smaller heap', () => {
+    const plain = churn(null);
+    const node = churn('node');
+    const small = churn('small');
+    // The control: without the tuning V8 grows the young generation under this load (to 32 MiB here).
+    assert.ok(plain.newSpaceMiB >= 16, `untuned young generation ${plain.newSpaceMiB} MiB`);
+    assert.ok(node.newSpaceMiB >= 16, `"node" young generation ${node.newSpaceMiB} MiB`);
+    assert.ok(small.newSpaceMiB <= 8, `"small" young generation ${small.newSpaceMiB} MiB`);
+    assert.ok(
+      small.peakHeapMiB < plain.peakHeapMiB * 0.8,
+      `peak heap: "small" ${small.peakHeapMiB.toFixed(1)} MiB, untuned ${plain.peakHeapMiB.toFixed(1)} MiB`,
+    );
+  });
+  test('a worker thread starting does not undo it (Node resets V8 flags then; the checkpointer sets them again)', () => {
+    // The control: a plain Worker, as Node starts it, puts the young generation's growth back.
+    const plain = churn('small', 'plain');
+    assert.ok(plain.newSpaceMiB >= 16, `after a plain worker: ${plain.newSpaceMiB} MiB`);
+    const checkpointer = churn('small', 'checkpointer');
+    assert.ok(checkpointer.newSpaceMiB <= 8, `after the checkpointer: ${checkpointer.newSpaceMiB} MiB`);
+  });
+});
+
+describe('every worker the server starts keeps the heap tuning', () => {
+  // Node resets V8's flags while any worker boots (see the test above), so one `new Worker` without
+  // keepHeapTuning quietly undoes [limits] heap for the whole process. This guards the next one added.
+  test('each file under src/ that starts a Worker calls keepHeapTuning on it', () => {
+    const src = fileURLToPath(new URL('../../../src/', import.meta.url));
+    const missing: string[] = [];
+    for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts')) continue;
+      const text = readFileSync(join(src, file), 'utf8');
+      const starts = text.match(/new Worker\(/g)?.length ?? 0;
+      const kept = text.match(/keepHeapTuning\(worker\)/g)?.length ?? 0;
+      if (starts > kept) missing.push(file);
+    }
+    assert.deepEqual(missing, []);
+  });
+});
