@@ -1,10 +1,10 @@
 // The JMAP API worker pool: requests of read-only method calls run on worker threads with their own read-only SQLite connections.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { EngineLimits, JmapUser } from '../jmap/core/engine.js';
 import type { JmapRequest } from '../jmap/core/request.js';
 import type { Logger } from '../observability/logger.js';
 import { JMAP_REPLY_BUFFERS } from '../config/limits.js';
-import { keepHeapTuning } from '../server/heap-tuning.js';
+import { startWorker, workerModuleSource } from '../server/worker-thread.js';
 
 /*
  * Why: one event loop did everything for every JMAP request - HTTP, authentication, the method engine,
@@ -87,19 +87,6 @@ export interface WorkerReply {
 /** True when every call of the request may run on a worker. */
 export function runsOnWorker(request: JmapRequest): boolean {
   return request.createdIds === undefined && request.methodCalls.every(([name]) => WORKER_METHODS.has(name));
-}
-
-/**
- * The worker's bootstrap: imports jmap-worker.js beside this file. Run from source under tsx (tests,
- * `node --import tsx`), the worker gets no tsx of its own (its loader hooks are per thread), so it
- * registers tsx first and imports the .ts file.
- */
-function workerEntry(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './jmap-worker.ts' : './jmap-worker.js', import.meta.url).href;
-  return fromSource
-    ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`
-    : `import(${JSON.stringify(entry)});`;
 }
 
 interface Slot {
@@ -196,13 +183,12 @@ export class JmapWorkerPool {
   }
 
   private spawn(slot: Slot): void {
-    const worker = new Worker(workerEntry(), {
+    const worker = startWorker(workerModuleSource(import.meta.url, 'jmap-worker'), {
       eval: true,
       workerData: this.options.data satisfies WorkerData,
     });
     // A pool never keeps the process alive by itself: the server's shutdown closes it.
     worker.unref();
-    keepHeapTuning(worker);
     slot.worker = worker;
     worker.on('message', (message: WorkerReply | { ready: true } | { previews: StoredPreview[] }) => {
       if ('ready' in message) {

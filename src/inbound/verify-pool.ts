@@ -1,7 +1,7 @@
 // The inbound DKIM/ARC worker pool: the CPU-heavy part of the MX checks runs on worker threads; DNS stays on the main thread.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { INBOUND_VERIFY_MAX_IN_FLIGHT, INBOUND_VERIFY_RESPAWN_MS } from '../config/limits-trust.js';
-import { keepHeapTuning } from '../server/heap-tuning.js';
+import { startWorker, workerModuleSource } from '../server/worker-thread.js';
 import type { MailauthResolver } from './dkim-keys.js';
 import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
 
@@ -34,19 +34,6 @@ export type FromWorker =
   | { type: 'dns'; id: number; job: number; name: string; rrtype: string }
   | { type: 'done'; id: number; outcome: DkimOutcome }
   | { type: 'failed'; id: number; error: string };
-
-/**
- * The worker's bootstrap: imports verify-worker.js beside this file. Run from source under tsx (tests,
- * `node --import tsx`), the worker gets no tsx of its own (loader hooks are per thread), so it registers tsx
- * first and imports the .ts file (as http/jmap-workers.ts does).
- */
-function workerEntry(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './verify-worker.ts' : './verify-worker.js', import.meta.url).href;
-  return fromSource
-    ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`
-    : `import(${JSON.stringify(entry)});`;
-}
 
 interface Job {
   lookup: MailauthResolver;
@@ -163,9 +150,8 @@ export class DkimVerifyPool {
   }
 
   private spawn(slot: Slot): void {
-    const worker = new Worker(this.options.entry ?? workerEntry(), { eval: true });
-    // A starting worker sets V8's flags back to their start-up values ([limits] heap): heap-tuning.ts.
-    keepHeapTuning(worker);
+    const source = this.options.entry ?? workerModuleSource(import.meta.url, 'verify-worker');
+    const worker = startWorker(source, { eval: true });
     slot.worker = worker;
     worker.on('message', (message: FromWorker) => this.onMessage(slot, worker, message));
     // 'error' (an uncaught exception there) is followed by 'exit', which settles the jobs.

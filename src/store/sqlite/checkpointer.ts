@@ -1,8 +1,8 @@
 // Runs SQLite WAL checkpoints on a worker thread, so the server's event loop never waits for one.
 import { createRequire } from 'node:module';
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits } from 'node:worker_threads';
 import { CHECKPOINTER_YOUNG_GENERATION_MB } from '../../config/limits.js';
-import { keepHeapTuning } from '../../server/heap-tuning.js';
+import { startWorker } from '../../server/worker-thread.js';
 
 /*
  * Why: a checkpoint copies the WAL into the database file and fsyncs both; run by SQLite's
@@ -59,7 +59,7 @@ export function startCheckpointer(options: {
   onProblem?: (message: string) => void;
 }): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, {
+  const worker = startWorker(WORKER_SOURCE, {
     eval: true,
     // Its own isolate: V8 would let its young generation grow to 48 MiB for a few objects per tick (issue 12).
     resourceLimits: { maxYoungGenerationSizeMb: CHECKPOINTER_YOUNG_GENERATION_MB },
@@ -72,8 +72,7 @@ export function startCheckpointer(options: {
     },
   });
   worker.unref();
-  keepHeapTuning(worker);
-  // After keepHeapTuning's listener, so whoever awaits this finds the tuning back in place.
+  // After startWorker's heap-tuning listener, so whoever awaits this finds the tuning back in place.
   const online = new Promise<void>((done) => worker.once('online', () => done()));
   worker.on('message', (m: { kind: string; message?: string; pages?: number }) => {
     options.onProblem?.(
