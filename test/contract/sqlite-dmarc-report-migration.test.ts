@@ -1,23 +1,16 @@
-// Migration 25 (DMARC aggregate reports): a database one version older keeps its TLS-RPT counts and gains the DMARC report counts.
+// Migration 24 (DMARC aggregate reports): a database one version older keeps its TLS-RPT counts and gains the DMARC report counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
+import { assertSchemaCurrent, databaseBefore } from '../helpers/old-schema.js';
 
 test('migration 24: an older database keeps its TLS-RPT counts; DMARC report rows count, list and delete', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mailroom-m25-'));
   try {
-    const at = MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE dmarc_report_rows'));
-    assert.ok(at > 0, 'the DMARC report migration exists');
-    const old = new Database(join(dir, 'mailroom.db'));
-    for (const [i, sql] of MIGRATIONS.slice(0, at).entries()) {
-      old.exec(sql);
-      old.pragma(`user_version = ${i + 1}`);
-    }
+    const old = databaseBefore(dir, 'CREATE TABLE dmarc_report_rows');
     old.exec(
       "INSERT INTO tls_rpt_results VALUES ('2026-12-04', 'b.test', 'sts', '[]', 'mx.b.test', 'success', '', '', 3)",
     );
@@ -25,9 +18,7 @@ test('migration 24: an older database keeps its TLS-RPT counts; DMARC report row
 
     const store = openSqliteStore({ dataDir: dir });
     try {
-      const db = new Database(join(dir, 'mailroom.db'), { readonly: true });
-      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-      db.close();
+      assertSchemaCurrent(dir);
       assert.equal(store.tlsPolicy.tlsResults('2026-12-04')[0]?.count, 3);
       const row = {
         day: '2026-12-04',

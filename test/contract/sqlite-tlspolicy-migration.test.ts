@@ -1,24 +1,17 @@
-// Migration 20 (outbound TLS policy): a database one version older keeps its queue (require_tls 0) and gains the MTA-STS cache and TLS-RPT counts.
+// Migration 17 (outbound TLS policy): a database one version older keeps its queue (require_tls 0) and gains the MTA-STS cache and TLS-RPT counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
+import { assertSchemaCurrent, databaseBefore } from '../helpers/old-schema.js';
 
 test('migration 17: queued messages from before are not REQUIRETLS; the policy cache and TLS-RPT counts work', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mailroom-m20-'));
   try {
     // The schema as it was before this migration, with one queued message.
-    const at = MIGRATIONS.findIndex((m) => m.includes('require_tls'));
-    assert.ok(at > 0, 'the REQUIRETLS migration exists');
-    const old = new Database(join(dir, 'mailroom.db'));
-    for (const [i, sql] of MIGRATIONS.slice(0, at).entries()) {
-      old.exec(sql);
-      old.pragma(`user_version = ${i + 1}`);
-    }
+    const old = databaseBefore(dir, 'require_tls');
     old.exec(
       "INSERT INTO blobs (size, head, body, file) VALUES (5, x'', x'68656c6c6f', NULL);" +
         "INSERT INTO queue (id, blob_id, blob_offset, size, sender, created_at) VALUES ('Q1', 1, 0, 5, 'a@a.test', 0);" +
@@ -28,9 +21,7 @@ test('migration 17: queued messages from before are not REQUIRETLS; the policy c
 
     const store = openSqliteStore({ dataDir: dir });
     try {
-      const db = new Database(join(dir, 'mailroom.db'), { readonly: true });
-      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-      db.close();
+      assertSchemaCurrent(dir);
       const due = store.queue.due(new Date(1), 10);
       assert.equal(due.length, 1);
       assert.equal(due[0]?.requireTls, undefined);
