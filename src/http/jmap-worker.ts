@@ -1,11 +1,12 @@
 // A JMAP API worker thread: runs requests of read-only method calls on its own read-only SQLite connection (see jmap-workers.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { processRequest, type MethodHandler } from '../jmap/core/engine.js';
+import { processRequest, type JmapResponse, type MethodHandler } from '../jmap/core/engine.js';
 import { coreEchoHandler } from '../jmap/core/methods.js';
 import { mailMethods } from '../jmap/mail/index.js';
 import { silentLogger } from '../observability/logger.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { JMAP_REPLY_BUFFERS } from '../config/limits.js';
+import { ByteSink, writeJson } from '../jmap/core/json-bytes.js';
 import { WORKER_METHODS, type WorkerData, type WorkerJob, type WorkerReply } from './jmap-workers.js';
 
 const data = workerData as WorkerData;
@@ -26,7 +27,6 @@ const methods = new Map<string, MethodHandler>([...all].filter(([name]) => WORKE
 
 /** Answer buffers of JMAP_REPLY_BUFFERS.bytes, back from the main thread (jmap-workers.ts WorkerReply says why). */
 const spare: ArrayBuffer[] = [];
-const utf8 = new TextEncoder();
 
 port.on('message', (message: WorkerJob | 'close') => {
   if (message === 'close') {
@@ -42,19 +42,22 @@ port.on('message', (message: WorkerJob | 'close') => {
   );
 });
 
-/** The JSON as UTF-8 in a spare buffer when it fits, else in a new one (pool-sized when that fits). */
-function encode(json: string): { body: Uint8Array; fresh: boolean } {
-  // Each UTF-16 unit is at least one byte: a longer string cannot fit; a shorter one may (read says).
-  if (json.length <= JMAP_REPLY_BUFFERS.bytes) {
-    const reused = spare.pop();
-    const buffer = reused ?? new ArrayBuffer(JMAP_REPLY_BUFFERS.bytes);
-    const { read, written } = utf8.encodeInto(json, new Uint8Array(buffer));
-    if (read === json.length)
-      return { body: new Uint8Array(buffer, 0, written), fresh: reused === undefined };
-    spare.push(buffer);
+/**
+ * The Response's JSON as UTF-8, written into a spare buffer (json-bytes.ts: the Email objects Email/get
+ * keeps by state are encoded once); an answer larger than that gets a buffer of its own.
+ */
+function encode(response: JmapResponse): { body: Uint8Array; fresh: boolean } {
+  const reused = spare.pop();
+  const sink = new ByteSink(reused ?? new ArrayBuffer(JMAP_REPLY_BUFFERS.bytes));
+  try {
+    writeJson(response, sink);
+  } catch (err) {
+    if (reused !== undefined) spare.push(reused);
+    throw err;
   }
-  // Larger than a pool buffer: its own buffer, which the main thread does not keep.
-  return { body: utf8.encode(json), fresh: true };
+  // Grown past a pool buffer: the answer's own buffer, which the main thread does not keep.
+  if (sink.grown && reused !== undefined) spare.push(reused);
+  return { body: sink.view(), fresh: reused === undefined || sink.grown };
 }
 
 async function run(job: WorkerJob): Promise<WorkerReply> {
@@ -68,8 +71,8 @@ async function run(job: WorkerJob): Promise<WorkerReply> {
       onServerFail: (err, method) =>
         failures.push({ method, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     });
-    // Serialized and encoded here: JSON.stringify of the answer is a good part of a request's cost.
-    return { id: job.id, ...encode(JSON.stringify(response)), failures };
+    // Serialized and encoded here: the JSON of the answer is a good part of a request's cost.
+    return { id: job.id, ...encode(response), failures };
   } catch (err) {
     return { id: job.id, body: null, fresh: false, failures: [{ method: '', error: String(err) }] };
   }

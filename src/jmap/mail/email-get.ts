@@ -24,6 +24,7 @@ import type { EmailRecord } from '../../store/jmap-store.js';
 import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
+import { memoizeJson } from '../core/json-bytes.js';
 import { MAIL_CAPABILITY } from './capability.js';
 import type { MailMethodDeps } from './index.js';
 import { partBlobId } from './email-blobs.js';
@@ -417,7 +418,11 @@ export function emailGet(
           else if (cached?.has(p)) out[p] = cached.get(p);
         }
         objects.set(unknown[i]!, out);
-        if (prefix !== null) byState.set(account.storeId, state, prefix + unknown[i]!, out);
+        if (prefix !== null) {
+          byState.set(account.storeId, state, prefix + unknown[i]!, out);
+          // Shared from now on, never changed: its JSON is encoded once (core/json-bytes.ts).
+          memoizeJson(out);
+        }
       }
       const list: Record<string, unknown>[] = [];
       const notFound: string[] = [];
