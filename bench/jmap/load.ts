@@ -19,11 +19,19 @@ export interface PageFigures {
   serverCores: number;
   /** The bench process's own CPU, in cores: near 1.0 would mean the generator is the limit. */
   generatorCores: number;
+  /** Server CPU per page in ms (less noisy than pages/s on a shared machine: it does not count waiting). */
+  serverCpuMsPerPage: number;
+  /** Of that, the main thread's (ours only: its event loop; the rest is worker threads); NaN for a peer. */
+  mainCpuMsPerPage: number;
+  /** The bench process's own CPU per page in ms (it parses and checks every answer). */
+  generatorCpuMsPerPage: number;
   peakMemKiB: number;
 }
 
 interface Probe {
   cpuSeconds(): number;
+  /** CPU seconds of the server's main thread alone (ours); absent for a peer. */
+  mainCpuSeconds?(): number;
   memoryKiB(): number;
 }
 
@@ -41,6 +49,7 @@ async function closedLoop(pages: PageFn[], seconds: number, probe: Probe): Promi
   let peak = probe.memoryKiB();
   const sampler = setInterval(() => (peak = Math.max(peak, probe.memoryKiB())), 250);
   const cpu0 = probe.cpuSeconds();
+  const main0 = probe.mainCpuSeconds?.() ?? NaN;
   const own0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
@@ -65,6 +74,9 @@ async function closedLoop(pages: PageFn[], seconds: number, probe: Probe): Promi
   const elapsed = performance.now() - t0;
   clearInterval(sampler);
   const own = process.cpuUsage(own0);
+  const serverCpu = probe.cpuSeconds() - cpu0;
+  const mainCpu = (probe.mainCpuSeconds?.() ?? NaN) - main0;
+  const done = Math.max(1, latencies.length);
   return {
     pages: latencies.length,
     pagesPerSec: perSecond(latencies.length, elapsed),
@@ -72,8 +84,11 @@ async function closedLoop(pages: PageFn[], seconds: number, probe: Probe): Promi
     p99Ms: percentile(latencies, 99),
     errors,
     firstErrors,
-    serverCores: (probe.cpuSeconds() - cpu0) / (elapsed / 1000),
+    serverCores: serverCpu / (elapsed / 1000),
     generatorCores: (own.user + own.system) / 1000 / elapsed,
+    serverCpuMsPerPage: (serverCpu * 1000) / done,
+    mainCpuMsPerPage: (mainCpu * 1000) / done,
+    generatorCpuMsPerPage: (own.user + own.system) / 1000 / done,
     peakMemKiB: Math.max(peak, probe.memoryKiB()),
   };
 }
