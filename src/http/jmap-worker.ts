@@ -68,6 +68,8 @@ async function run(job: WorkerJob): Promise<WorkerReply> {
       methods,
       limits: job.limits,
       sessionState: job.sessionState,
+      // Only WORKER_METHODS are registered here (none writes): the calls may share the states they read.
+      readOnly: true,
       onServerFail: (err, method) =>
         failures.push({ method, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     });
