@@ -7,7 +7,13 @@ import { silentLogger } from '../observability/logger.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { JMAP_REPLY_BUFFERS } from '../config/limits.js';
 import { ByteSink, writeJson } from '../jmap/core/json-bytes.js';
-import { WORKER_METHODS, type WorkerData, type WorkerJob, type WorkerReply } from './jmap-workers.js';
+import {
+  WORKER_METHODS,
+  type WorkerBatch,
+  type WorkerData,
+  type WorkerJob,
+  type WorkerReply,
+} from './jmap-workers.js';
 
 const data = workerData as WorkerData;
 const port = parentPort!;
@@ -28,7 +34,18 @@ const methods = new Map<string, MethodHandler>([...all].filter(([name]) => WORKE
 /** Answer buffers of JMAP_REPLY_BUFFERS.bytes, back from the main thread (jmap-workers.ts WorkerReply says why). */
 const spare: ArrayBuffer[] = [];
 
-port.on('message', (message: WorkerJob | 'close') => {
+/** Answers not yet posted: sent together once this turn's jobs are done (jmap-workers.ts WorkerBatch says why). */
+let outbox: WorkerReply[] = [];
+
+function flush(): void {
+  const replies = outbox;
+  outbox = [];
+  // Moved, not copied: each buffer is the main thread's until it comes back.
+  const moved = replies.flatMap((r) => (r.body ? [r.body.buffer as ArrayBuffer] : []));
+  port.postMessage({ replies }, moved);
+}
+
+port.on('message', (message: WorkerBatch | 'close') => {
   if (message === 'close') {
     void store.close().finally(() => port.close());
     return;
@@ -36,10 +53,12 @@ port.on('message', (message: WorkerJob | 'close') => {
   for (const buffer of message.recycled) {
     if (spare.length < JMAP_REPLY_BUFFERS.spare) spare.push(buffer);
   }
-  // Moved, not copied: the buffer is the main thread's until it comes back.
-  void run(message).then((reply) =>
-    port.postMessage(reply, reply.body ? [reply.body.buffer as ArrayBuffer] : []),
-  );
+  for (const job of message.jobs) {
+    void run(job).then((reply) => {
+      if (outbox.length === 0) setImmediate(flush);
+      outbox.push(reply);
+    });
+  }
 });
 
 /**

@@ -118,6 +118,17 @@ describe('JmapWorkerPool', () => {
     assert.deepEqual(fresh.slice(2), [false, false, false, false]);
   });
 
+  test('requests of one event-loop turn go to the worker in one message, their answers come back in one', async () => {
+    const expected = await bench.call(page());
+    const before = { ...pool.traffic };
+    const answers = await Promise.all(Array.from({ length: 6 }, () => onWorker(page())));
+    for (const a of answers) assert.deepEqual(a, expected);
+    assert.equal(pool.traffic.jobs - before.jobs, 6);
+    assert.equal(pool.traffic.jobMessages - before.jobMessages, 1, 'one message for the six');
+    assert.equal(pool.traffic.replies - before.replies, 6);
+    assert.equal(pool.traffic.replyMessages - before.replyMessages, 1, 'one message back');
+  });
+
   test('an answer larger than a pool buffer gets its own, which is not kept', async () => {
     const big = 'é'.repeat(JMAP_REPLY_BUFFERS.bytes / 2 + 10); // one UTF-16 unit, two UTF-8 bytes each
     const reply = await pool.run({
