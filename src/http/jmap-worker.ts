@@ -1,6 +1,12 @@
 // A JMAP API worker thread: runs requests of read-only method calls on its own read-only SQLite connection (see jmap-workers.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { processRequest, type JmapResponse, type MethodHandler } from '../jmap/core/engine.js';
+import {
+  processRequest,
+  type EngineLimits,
+  type JmapResponse,
+  type JmapUser,
+  type MethodHandler,
+} from '../jmap/core/engine.js';
 import { coreEchoHandler } from '../jmap/core/methods.js';
 import { mailMethods } from '../jmap/mail/index.js';
 import { silentLogger } from '../observability/logger.js';
@@ -34,6 +40,15 @@ const methods = new Map<string, MethodHandler>([...all].filter(([name]) => WORKE
 /** Answer buffers of JMAP_REPLY_BUFFERS.bytes, back from the main thread (jmap-workers.ts WorkerReply says why). */
 const spare: ArrayBuffer[] = [];
 
+/** The user and limits of the latest job that carried them (jmap-workers.ts PostedJob). */
+let user: JmapUser | null = null;
+let limits: EngineLimits | null = null;
+
+/** A job that came without a user or limits and had none to inherit: a bug of the pool, answered as a failure. */
+function noContext(id: number): WorkerReply {
+  return { id, body: null, fresh: false, failures: [{ method: '', error: 'a job without user or limits' }] };
+}
+
 /** Answers not yet posted: sent together once this turn's jobs are done (jmap-workers.ts WorkerBatch says why). */
 let outbox: WorkerReply[] = [];
 
@@ -53,8 +68,15 @@ port.on('message', (message: WorkerBatch | 'close') => {
   for (const buffer of message.recycled) {
     if (spare.length < JMAP_REPLY_BUFFERS.spare) spare.push(buffer);
   }
-  for (const job of message.jobs) {
-    void run(job).then((reply) => {
+  for (const posted of message.jobs) {
+    // Absent: the same as the previous job's (jmap-workers.ts PostedJob).
+    if (posted.user) user = posted.user;
+    if (posted.limits) limits = posted.limits;
+    const job: WorkerJob | null =
+      user && limits
+        ? { id: posted.id, request: posted.request, sessionState: posted.sessionState, user, limits }
+        : null;
+    void (job ? run(job) : Promise.resolve(noContext(posted.id))).then((reply) => {
       if (outbox.length === 0) setImmediate(flush);
       outbox.push(reply);
     });

@@ -66,8 +66,21 @@ export interface WorkerJob {
  * thread's CPU per page once the worker was quick enough to be asleep between two jobs.
  */
 export interface WorkerBatch {
-  jobs: WorkerJob[];
+  jobs: PostedJob[];
   recycled: ArrayBuffer[];
+}
+
+/**
+ * A job as posted: `user` and `limits` only when they are not the objects of the previous job posted to
+ * that worker (the worker keeps those). Why: cloning them was a third of a job's structured clone, and a
+ * client's requests carry the same user object (the verified-header cache's) and always the same limits.
+ */
+export interface PostedJob {
+  id: number;
+  request: JmapRequest;
+  sessionState: string;
+  user?: JmapUser;
+  limits?: EngineLimits;
 }
 
 /** An Email preview computed on a worker, for the main thread to store (RFC 8621 4.1.4 preview). */
@@ -104,7 +117,10 @@ interface Slot {
   ready: boolean;
   pending: Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>;
   /** Jobs not yet posted: sent together at the end of this turn of the event loop (WorkerBatch). */
-  outbox: WorkerJob[];
+  outbox: PostedJob[];
+  /** The user and limits of the last job queued for this worker: what it will hold (PostedJob). */
+  lastUser: JmapUser | null;
+  lastLimits: EngineLimits | null;
 }
 
 export class JmapWorkerPool {
@@ -114,7 +130,7 @@ export class JmapWorkerPool {
   private nextId = 1;
   private closed = false;
   /** Messages and jobs posted to workers, messages and answers back (tests, diagnostics: the batching). */
-  readonly traffic = { jobMessages: 0, jobs: 0, replyMessages: 0, replies: 0 };
+  readonly traffic = { jobMessages: 0, jobs: 0, users: 0, replyMessages: 0, replies: 0 };
 
   /** Starts no thread yet: the first request does (a server that serves no JMAP API never pays for them). */
   constructor(
@@ -131,7 +147,14 @@ export class JmapWorkerPool {
   start(): void {
     if (this.closed || this.slots.length > 0) return;
     for (let i = 0; i < this.options.size; i++) {
-      const slot: Slot = { worker: null, ready: false, pending: new Map(), outbox: [] };
+      const slot: Slot = {
+        worker: null,
+        ready: false,
+        pending: new Map(),
+        outbox: [],
+        lastUser: null,
+        lastLimits: null,
+      };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -157,7 +180,14 @@ export class JmapWorkerPool {
     const slot = best;
     // Posted once the poll phase that read this request has read the others too (setImmediate).
     if (slot.outbox.length === 0) setImmediate(() => this.flush(slot));
-    slot.outbox.push({ ...job, id });
+    // Jobs reach the worker in the order queued, so it holds what the previous one carried.
+    const posted: PostedJob = { id, request: job.request, sessionState: job.sessionState };
+    if (job.user !== slot.lastUser) {
+      posted.user = slot.lastUser = job.user;
+      this.traffic.users++;
+    }
+    if (job.limits !== slot.lastLimits) posted.limits = slot.lastLimits = job.limits;
+    slot.outbox.push(posted);
     return new Promise<WorkerReply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
     });
@@ -248,6 +278,9 @@ export class JmapWorkerPool {
       for (const { reject } of slot.pending.values()) reject(new Error(`jmap worker exited (${code})`));
       slot.pending.clear();
       slot.outbox = [];
+      // A new worker holds nothing yet: its first job carries both.
+      slot.lastUser = null;
+      slot.lastLimits = null;
       if (this.closed) return;
       this.options.logger.warn({ code }, 'jmap worker stopped; starting another');
       setTimeout(() => {

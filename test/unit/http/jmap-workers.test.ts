@@ -129,6 +129,37 @@ describe('JmapWorkerPool', () => {
     assert.equal(pool.traffic.replyMessages - before.replyMessages, 1, 'one message back');
   });
 
+  test("a job carries its user only when it is not the previous job's; each answer is its own user's", async () => {
+    const bob = user();
+    const carol = userOfAccount(
+      bench.store.getAccount('carol@example.test') ?? bench.store.addAccount('carol@example.test', 'x'),
+      mailCapabilities(bench.deps),
+    );
+    const ask = async (who: typeof bob) => {
+      const reply = await pool.run({
+        request: { using: USING, methodCalls: page() },
+        user: who,
+        sessionState: 's',
+        limits: LIMITS,
+      });
+      const text = Buffer.from(
+        reply!.body!.buffer,
+        reply!.body!.byteOffset,
+        reply!.body!.byteLength,
+      ).toString();
+      pool.recycle(reply!.body!);
+      return (JSON.parse(text) as { methodResponses: Invocation[] }).methodResponses[0]![0];
+    };
+    const before = pool.traffic.users;
+    // One batch: bob, bob, carol, carol, bob - three changes of user, five jobs.
+    const names = await Promise.all([bob, bob, carol, carol, bob].map(ask));
+    assert.deepEqual(names, ['Email/query', 'Email/query', 'error', 'error', 'Email/query']);
+    assert.equal(pool.traffic.users - before, 3);
+    // The next batch with the same object: not sent again.
+    assert.equal(await ask(bob), 'Email/query');
+    assert.equal(pool.traffic.users - before, 3);
+  });
+
   test('an answer larger than a pool buffer gets its own, which is not kept', async () => {
     const big = 'é'.repeat(JMAP_REPLY_BUFFERS.bytes / 2 + 10); // one UTF-16 unit, two UTF-8 bytes each
     const reply = await pool.run({
