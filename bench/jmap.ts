@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     password: PASSWORD,
     count: COUNT,
     cpuSeconds: () => ours.cpuSeconds(),
+    mainCpuSeconds: () => ours.mainThreadCpuSeconds(),
     memoryKiB: () => ours.memoryKiB(),
   };
   const imapTarget = dc && {
@@ -187,10 +188,17 @@ async function main(): Promise<void> {
       runs[who].push(r);
       log(
         `round ${round + 1}/${ROUNDS} ${who}: ${fmt(r.pagesPerSec)} pages/s, p50 ${fmt(r.p50Ms, 1)} ms, ` +
-          `p99 ${fmt(r.p99Ms, 1)} ms, ${r.errors} errors, server ${fmt(r.serverCores, 2)} cores`,
+          `p99 ${fmt(r.p99Ms, 1)} ms, ${r.errors} errors, server ${fmt(r.serverCores, 2)} cores, ` +
+          `CPU/page server ${cpuPage(r)}, bench ${fmt(r.generatorCpuMsPerPage, 3)} ms`,
       );
     }
   }
+}
+
+/** Server CPU per page in ms, with the main thread's part for ours (workers are the rest). */
+function cpuPage(r: PageFigures): string {
+  const total = fmt(r.serverCpuMsPerPage, 3);
+  return Number.isFinite(r.mainCpuMsPerPage) ? `${total} (main ${fmt(r.mainCpuMsPerPage, 3)})` : total;
 }
 
 /** The median run by pages/s (the table shows one whole run, not medians of each column). */
@@ -211,10 +219,12 @@ function report(): void {
           fmt(r.p99Ms, 2),
           String(r.errors),
           fmt(r.serverCores, 2),
+          cpuPage(r),
           fmt(r.peakMemKiB / 1024, 0),
           fmt(r.generatorCores, 2),
+          fmt(r.generatorCpuMsPerPage, 3),
         ]
-      : [name, what, '-', '-', '-', '-', '-', '-', '-'];
+      : [name, what, '-', '-', '-', '-', '-', '-', '-', '-', '-'];
   const q = ratio(ours?.pagesPerSec ?? NaN, peer?.pagesPerSec ?? NaN);
   const out = [
     `Mailroom JMAP bench${opt.quick ? ' (--quick)' : ''}: ${new Date().toISOString()}, Node ${process.version}, ` +
@@ -231,8 +241,10 @@ function report(): void {
         'p99 ms',
         'errors',
         'server cores',
+        'server CPU ms/page',
         'peak MiB',
         'generator cores',
+        'generator ms/page',
       ],
       [
         row('mailroom', ours, `JMAP Email/query + Email/get #ids (${PAGE})`),
@@ -257,8 +269,9 @@ function report(): void {
       'request); each answer is parsed and checked (50 Emails with from, subject, preview, keywords, receivedAt; newest ' +
       'first). IMAP: each client logged in with INBOX selected before timing (Dovecot builds its index there); each ' +
       'answer checked (50 FETCH responses with ENVELOPE and FLAGS). Every connection made one page before timing.',
-    'server cores: CPU of the server process (Dovecot: its process tree) / wall time; peak MiB: RSS (Dovecot: PSS of ' +
-      'its tree); generator cores: this process, which parses every answer.',
+    'server cores: CPU of the server process (Dovecot: its process tree) / wall time; server CPU ms/page: the same CPU / ' +
+      'pages (ours: "main" is its main thread, the rest its JMAP worker threads); peak MiB: RSS (Dovecot: PSS of ' +
+      'its tree); generator cores and ms/page: this process, which parses and checks every answer.',
   ];
   if (idle) {
     out.push(

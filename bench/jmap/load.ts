@@ -1,9 +1,10 @@
 // The JMAP bench's clients: the newest-page loop over JMAP (HTTP keep-alive) and over IMAP (Dovecot), and idle EventSource streams.
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ImapClient, type Endpoint } from '../imap/client.js';
 import { percentile, perSecond } from '../lib/stats.js';
 import { internalDate } from '../imap/messages.js';
+import { HttpConnection, requestBytes, type HttpAnswer } from './http-client.js';
 
 /** How many messages a page holds (issue 9: limit 50). */
 export const PAGE = 50;
@@ -19,11 +20,19 @@ export interface PageFigures {
   serverCores: number;
   /** The bench process's own CPU, in cores: near 1.0 would mean the generator is the limit. */
   generatorCores: number;
+  /** Server CPU per page in ms (less noisy than pages/s on a shared machine: it does not count waiting). */
+  serverCpuMsPerPage: number;
+  /** Of that, the main thread's (ours only: its event loop; the rest is worker threads); NaN for a peer. */
+  mainCpuMsPerPage: number;
+  /** The bench process's own CPU per page in ms (it parses and checks every answer). */
+  generatorCpuMsPerPage: number;
   peakMemKiB: number;
 }
 
 interface Probe {
   cpuSeconds(): number;
+  /** CPU seconds of the server's main thread alone (ours); absent for a peer. */
+  mainCpuSeconds?(): number;
   memoryKiB(): number;
 }
 
@@ -41,6 +50,7 @@ async function closedLoop(pages: PageFn[], seconds: number, probe: Probe): Promi
   let peak = probe.memoryKiB();
   const sampler = setInterval(() => (peak = Math.max(peak, probe.memoryKiB())), 250);
   const cpu0 = probe.cpuSeconds();
+  const main0 = probe.mainCpuSeconds?.() ?? NaN;
   const own0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
@@ -65,6 +75,9 @@ async function closedLoop(pages: PageFn[], seconds: number, probe: Probe): Promi
   const elapsed = performance.now() - t0;
   clearInterval(sampler);
   const own = process.cpuUsage(own0);
+  const serverCpu = probe.cpuSeconds() - cpu0;
+  const mainCpu = (probe.mainCpuSeconds?.() ?? NaN) - main0;
+  const done = Math.max(1, latencies.length);
   return {
     pages: latencies.length,
     pagesPerSec: perSecond(latencies.length, elapsed),
@@ -72,8 +85,11 @@ async function closedLoop(pages: PageFn[], seconds: number, probe: Probe): Promi
     p99Ms: percentile(latencies, 99),
     errors,
     firstErrors,
-    serverCores: (probe.cpuSeconds() - cpu0) / (elapsed / 1000),
+    serverCores: serverCpu / (elapsed / 1000),
     generatorCores: (own.user + own.system) / 1000 / elapsed,
+    serverCpuMsPerPage: (serverCpu * 1000) / done,
+    mainCpuMsPerPage: (mainCpu * 1000) / done,
+    generatorCpuMsPerPage: (own.user + own.system) / 1000 / done,
     peakMemKiB: Math.max(peak, probe.memoryKiB()),
   };
 }
@@ -87,47 +103,25 @@ export interface JmapTarget extends Probe {
   count: number;
 }
 
-interface HttpAnswer {
-  status: number;
-  body: string;
-}
-
+/** One call on a connection (not timed here): the request bytes built for it, the answer read by HttpConnection. */
 function httpCall(
-  agent: Agent,
+  conn: HttpConnection,
   port: number,
   method: 'GET' | 'POST',
   path: string,
   auth: string,
   body?: string,
 ): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        timeout: 30_000,
-        headers: {
-          Authorization: auth,
-          Accept: 'application/json',
-          ...(body === undefined
-            ? {}
-            : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }),
-        },
-      },
-      (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return conn.send(requestBytes(method, path, port, jmapHeaders(auth, body !== undefined), body));
+}
+
+/** The headers of every bench request (Authorization: Basic, JSON in and out). */
+function jmapHeaders(auth: string, withBody: boolean): Record<string, string> {
+  return {
+    Authorization: auth,
+    Accept: 'application/json',
+    ...(withBody ? { 'Content-Type': 'application/json' } : {}),
+  };
 }
 
 /** The one request of issue 9: Email/query (inMailbox, receivedAt desc, 50) + Email/get by back-reference. */
@@ -185,14 +179,14 @@ export function checkPage(answer: HttpAnswer, count: number): string | null {
 }
 
 /** Reads the session and finds INBOX (not timed): what every JMAP client does once. */
-async function jmapSetup(t: JmapTarget, agent: Agent, auth: string): Promise<{ body: string }> {
-  const session = await httpCall(agent, t.port, 'GET', '/.well-known/jmap', auth);
+async function jmapSetup(t: JmapTarget, conn: HttpConnection, auth: string): Promise<{ body: string }> {
+  const session = await httpCall(conn, t.port, 'GET', '/.well-known/jmap', auth);
   if (session.status !== 200) throw new Error(`session resource: HTTP ${session.status}`);
   const s = JSON.parse(session.body) as { primaryAccounts: Record<string, string> };
   const accountId = s.primaryAccounts['urn:ietf:params:jmap:mail'];
   if (!accountId) throw new Error('no primary mail account');
   const boxes = await httpCall(
-    agent,
+    conn,
     t.port,
     'POST',
     '/jmap/api/',
@@ -208,27 +202,26 @@ async function jmapSetup(t: JmapTarget, agent: Agent, auth: string): Promise<{ b
   return { body: pageRequest(accountId, ids[0]) };
 }
 
-/** `clients` keep-alive connections (one Agent of one socket each), each asking for the newest page in a loop. */
+/**
+ * `clients` keep-alive connections (http-client.ts), each asking for the newest page in a loop: the same
+ * request bytes each time, as the IMAP side sends the same FETCH.
+ */
 export async function jmapPages(t: JmapTarget, clients: number, seconds: number): Promise<PageFigures> {
   const auth = `Basic ${Buffer.from(`${t.user}:${t.password}`).toString('base64')}`;
-  const agents = Array.from({ length: clients }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+  const conns = Array.from({ length: clients }, () => new HttpConnection(t.port));
   try {
-    const { body } = await jmapSetup(t, agents[0] as Agent, auth);
+    const { body } = await jmapSetup(t, conns[0] as HttpConnection, auth);
+    const request = requestBytes('POST', '/jmap/api/', t.port, jmapHeaders(auth, true), body);
+    const page = async (c: HttpConnection) => checkPage(await c.send(request), t.count);
     // Each connection made and used once before timing (TCP connect and the first request's warm-up).
-    await Promise.all(
-      agents.map(async (a) =>
-        checkPage(await httpCall(a, t.port, 'POST', '/jmap/api/', auth, body), t.count),
-      ),
-    );
+    await Promise.all(conns.map(page));
     return await closedLoop(
-      agents.map(
-        (a) => async () => checkPage(await httpCall(a, t.port, 'POST', '/jmap/api/', auth, body), t.count),
-      ),
+      conns.map((c) => () => page(c)),
       seconds,
       t,
     );
   } finally {
-    for (const a of agents) a.destroy();
+    for (const c of conns) c.close();
   }
 }
 

@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { checkImapPage, checkPage, pageRequest, PAGE } from '../jmap/load.js';
 import { internalDate } from '../imap/messages.js';
 import { mailroomConfig } from '../peers/mailroom.js';
+import { HttpConnection, HttpResponseReader, requestBytes, type HttpAnswer } from '../jmap/http-client.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const email = (i: number) => ({
   id: `M${i}`,
@@ -78,4 +81,77 @@ void test('mailroom config: the JMAP bench turns on [http] and Basic over loopba
   const without = mailroomConfig('/tmp/mr', base);
   assert.match(without, /\[http\]\nlisten = \[\]/);
   assert.doesNotMatch(without, /allow_loopback_plaintext/);
+});
+
+void test('HttpResponseReader: answers framed by Content-Length at every split; chunked, lengthless or malformed answers are errors', () => {
+  const body = JSON.stringify({ methodResponses: [['Core/echo', { s: 'é€😀' }, 'e']] });
+  const one = (status: number, b: string) =>
+    `HTTP/1.1 ${status} X\r\nContent-Type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+  const stream = Buffer.from(one(200, body) + one(429, '{}') + one(204, ''), 'utf8');
+  for (let cut = 0; cut <= stream.length; cut += 7) {
+    const got: HttpAnswer[] = [];
+    const r = new HttpResponseReader(
+      (a) => got.push(a),
+      (e) => assert.fail(e),
+    );
+    r.push(stream.subarray(0, cut));
+    for (let i = cut; i < stream.length; i += 13) r.push(stream.subarray(i, Math.min(stream.length, i + 13)));
+    assert.deepEqual(got, [
+      { status: 200, body },
+      { status: 429, body: '{}' },
+      { status: 204, body: '' },
+    ]);
+  }
+  for (const [bad, why] of [
+    ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', /chunked/],
+    ['HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{}', /one Content-Length/],
+    ['HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', /one Content-Length/],
+    ['HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\n{}', /malformed status/],
+  ] as const) {
+    const errors: Error[] = [];
+    new HttpResponseReader(
+      () => assert.fail('no answer expected'),
+      (e) => errors.push(e),
+    ).push(Buffer.from(bad));
+    assert.match(errors[0]?.message ?? '', why);
+  }
+});
+
+void test('HttpConnection: the same request bytes again and again on one connection; a closed one is opened again', async () => {
+  const seen: string[] = [];
+  let sockets = 0;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization} ${body}`);
+      if (body === 'bye') res.setHeader('Connection', 'close');
+      const answer = JSON.stringify({ echo: body });
+      res.writeHead(body === 'busy' ? 429 : 200, {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(answer),
+      });
+      res.end(answer);
+    });
+  });
+  server.on('connection', () => sockets++);
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.address() as AddressInfo).port;
+  const conn = new HttpConnection(port);
+  try {
+    const req = requestBytes('POST', '/jmap/api/', port, { Authorization: 'Basic eA==' }, 'page');
+    for (let i = 0; i < 3; i++)
+      assert.deepEqual(await conn.send(req), { status: 200, body: '{"echo":"page"}' });
+    const busy = requestBytes('POST', '/jmap/api/', port, {}, 'busy');
+    assert.equal((await conn.send(busy)).status, 429);
+    assert.equal(sockets, 1, 'one keep-alive connection');
+    await conn.send(requestBytes('POST', '/x', port, {}, 'bye'));
+    assert.deepEqual(await conn.send(req), { status: 200, body: '{"echo":"page"}' });
+    assert.equal(sockets, 2, 'opened again after the server closed it');
+    assert.equal(seen[0], 'POST /jmap/api/ Basic eA== page');
+  } finally {
+    conn.close();
+    server.closeAllConnections();
+    await new Promise((done) => server.close(done));
+  }
 });

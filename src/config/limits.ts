@@ -156,7 +156,7 @@ export function defaultJmapWorkers(cores: number): number {
  * JMAP worker answers travel as UTF-8 in ArrayBuffers moved between the threads and reused
  * (http/jmap-workers.ts WorkerReply says why). 64 KiB: a page of 50 Emails with previews is ~17 KB,
  * so the usual answers fit; a larger one gets a buffer of its own, used once. `spare` bounds the
- * buffers kept on each side (1 MiB each at most); `perJob` how many ride back with one job.
+ * buffers kept on each side (1 MiB each at most); `perJob` how many ride back per job (a batch of n jobs takes up to n times as many).
  */
 export const JMAP_REPLY_BUFFERS = { bytes: 64 * 1024, spare: 16, perJob: 4 } as const;
 

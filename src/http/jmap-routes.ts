@@ -285,6 +285,8 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
         methods: deps.methods,
         limits: deps.limits,
         sessionState: sessionState(user),
+        // No worker ready: run here as a worker would (runsOnWorker: no call writes).
+        readOnly: onWorker === null && runsOnWorker(request),
         onServerFail: (err, method) =>
           log.error({ err, method, account: user.username }, 'jmap method failed'),
       });

@@ -56,8 +56,31 @@ export interface WorkerJob {
   user: JmapUser;
   sessionState: string;
   limits: EngineLimits;
-  /** Answer buffers the main thread has written out, moved back for the worker to fill again. */
+}
+
+/**
+ * What goes to a worker in one message: the jobs that came in during one turn of the event loop, and
+ * answer buffers the main thread has written out, moved back for the worker to fill again. Why batches:
+ * every message wakes the other thread (an eventfd write and, when it sleeps, a futex wake-up and a
+ * context switch); at issue 9's 20 clients that wake-up, inside postMessage, was a quarter of the main
+ * thread's CPU per page once the worker was quick enough to be asleep between two jobs.
+ */
+export interface WorkerBatch {
+  jobs: PostedJob[];
   recycled: ArrayBuffer[];
+}
+
+/**
+ * A job as posted: `user` and `limits` only when they are not the objects of the previous job posted to
+ * that worker (the worker keeps those). Why: cloning them was a third of a job's structured clone, and a
+ * client's requests carry the same user object (the verified-header cache's) and always the same limits.
+ */
+export interface PostedJob {
+  id: number;
+  request: JmapRequest;
+  sessionState: string;
+  user?: JmapUser;
+  limits?: EngineLimits;
 }
 
 /** An Email preview computed on a worker, for the main thread to store (RFC 8621 4.1.4 preview). */
@@ -93,6 +116,11 @@ interface Slot {
   worker: Worker | null;
   ready: boolean;
   pending: Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>;
+  /** Jobs not yet posted: sent together at the end of this turn of the event loop (WorkerBatch). */
+  outbox: PostedJob[];
+  /** The user and limits of the last job queued for this worker: what it will hold (PostedJob). */
+  lastUser: JmapUser | null;
+  lastLimits: EngineLimits | null;
 }
 
 export class JmapWorkerPool {
@@ -101,6 +129,8 @@ export class JmapWorkerPool {
   private readonly recycled: ArrayBuffer[] = [];
   private nextId = 1;
   private closed = false;
+  /** Messages and jobs posted to workers, messages and answers back (tests, diagnostics: the batching). */
+  readonly traffic = { jobMessages: 0, jobs: 0, users: 0, replyMessages: 0, replies: 0 };
 
   /** Starts no thread yet: the first request does (a server that serves no JMAP API never pays for them). */
   constructor(
@@ -117,7 +147,14 @@ export class JmapWorkerPool {
   start(): void {
     if (this.closed || this.slots.length > 0) return;
     for (let i = 0; i < this.options.size; i++) {
-      const slot: Slot = { worker: null, ready: false, pending: new Map() };
+      const slot: Slot = {
+        worker: null,
+        ready: false,
+        pending: new Map(),
+        outbox: [],
+        lastUser: null,
+        lastLimits: null,
+      };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -132,7 +169,7 @@ export class JmapWorkerPool {
    * Runs the job on the ready worker with the fewest requests in hand; null when none is ready (the
    * caller then runs it itself). Rejects if that worker stops before answering.
    */
-  run(job: Omit<WorkerJob, 'id' | 'recycled'>): Promise<WorkerReply> | null {
+  run(job: Omit<WorkerJob, 'id'>): Promise<WorkerReply> | null {
     this.start();
     let best: Slot | null = null;
     for (const s of this.slots) {
@@ -141,12 +178,31 @@ export class JmapWorkerPool {
     if (best === null || best.worker === null) return null;
     const id = this.nextId++;
     const slot = best;
-    // Written-out buffers ride back with the next job (no message, no wake-up of their own).
-    const recycled = this.recycled.splice(0, JMAP_REPLY_BUFFERS.perJob);
+    // Posted once the poll phase that read this request has read the others too (setImmediate).
+    if (slot.outbox.length === 0) setImmediate(() => this.flush(slot));
+    // Jobs reach the worker in the order queued, so it holds what the previous one carried.
+    const posted: PostedJob = { id, request: job.request, sessionState: job.sessionState };
+    if (job.user !== slot.lastUser) {
+      posted.user = slot.lastUser = job.user;
+      this.traffic.users++;
+    }
+    if (job.limits !== slot.lastLimits) posted.limits = slot.lastLimits = job.limits;
+    slot.outbox.push(posted);
     return new Promise<WorkerReply>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker!.postMessage({ ...job, id, recycled } satisfies WorkerJob, recycled);
     });
+  }
+
+  /** Posts the slot's waiting jobs as one message (WorkerBatch). */
+  private flush(slot: Slot): void {
+    const jobs = slot.outbox;
+    if (jobs.length === 0 || slot.worker === null) return; // none, or the worker stopped (exit rejected them)
+    slot.outbox = [];
+    // Written-out buffers ride back with the jobs (no message, no wake-up of their own).
+    const recycled = this.recycled.splice(0, JMAP_REPLY_BUFFERS.perJob * jobs.length);
+    slot.worker.postMessage({ jobs, recycled } satisfies WorkerBatch, recycled);
+    this.traffic.jobMessages++;
+    this.traffic.jobs += jobs.length;
   }
 
   /**
@@ -190,30 +246,41 @@ export class JmapWorkerPool {
     // A pool never keeps the process alive by itself: the server's shutdown closes it.
     worker.unref();
     slot.worker = worker;
-    worker.on('message', (message: WorkerReply | { ready: true } | { previews: StoredPreview[] }) => {
-      if ('ready' in message) {
-        slot.ready = !this.closed;
-        return;
-      }
-      if ('previews' in message) {
-        try {
-          this.options.storePreviews?.(message.previews);
-        } catch (err) {
-          // Only a cache: they are computed again next time.
-          this.options.logger.warn({ err }, 'storing Email previews failed');
+    worker.on(
+      'message',
+      (message: { replies: WorkerReply[] } | { ready: true } | { previews: StoredPreview[] }) => {
+        if ('ready' in message) {
+          slot.ready = !this.closed;
+          return;
         }
-        return;
-      }
-      const waiter = slot.pending.get(message.id);
-      slot.pending.delete(message.id);
-      waiter?.resolve(message);
-    });
+        if ('previews' in message) {
+          try {
+            this.options.storePreviews?.(message.previews);
+          } catch (err) {
+            // Only a cache: they are computed again next time.
+            this.options.logger.warn({ err }, 'storing Email previews failed');
+          }
+          return;
+        }
+        this.traffic.replyMessages++;
+        this.traffic.replies += message.replies.length;
+        for (const reply of message.replies) {
+          const waiter = slot.pending.get(reply.id);
+          slot.pending.delete(reply.id);
+          waiter?.resolve(reply);
+        }
+      },
+    );
     worker.on('error', (err) => this.options.logger.error({ err }, 'jmap worker failed'));
     worker.on('exit', (code) => {
       slot.ready = false;
       slot.worker = null;
       for (const { reject } of slot.pending.values()) reject(new Error(`jmap worker exited (${code})`));
       slot.pending.clear();
+      slot.outbox = [];
+      // A new worker holds nothing yet: its first job carries both.
+      slot.lastUser = null;
+      slot.lastLimits = null;
       if (this.closed) return;
       this.options.logger.warn({ code }, 'jmap worker stopped; starting another');
       setTimeout(() => {

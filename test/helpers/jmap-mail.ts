@@ -19,9 +19,10 @@ export interface MailBench {
   box(name: string): string;
   /** Appends a message (CRLF added) to a mailbox with flags and a received date; returns its Email id. */
   add(mailbox: string, message: string, options?: { flags?: string[]; at?: Date }): Promise<string>;
-  /** One request with these calls; returns the method responses. */
+  /** One request with these calls; returns the method responses. readOnly: as a JMAP worker runs it. */
   call(
     calls: Array<[string, Record<string, unknown>, string]>,
+    options?: { readOnly?: boolean },
   ): Promise<Array<[string, Record<string, unknown>, string]>>;
   close(): Promise<void>;
 }
@@ -69,7 +70,7 @@ export async function mailBench(
       const ids = store.jmap.objectIds(account.id, [row!.messageId]);
       return ids[0]!.emailId;
     },
-    async call(calls) {
+    async call(calls, options = {}) {
       const r = await processRequest(
         { using: USING, methodCalls: calls },
         {
@@ -77,6 +78,7 @@ export async function mailBench(
           methods,
           limits: { maxObjectsInGet: 500, maxObjectsInSet: 500 },
           sessionState: 's',
+          ...(options.readOnly ? { readOnly: true } : {}),
           onServerFail: (e) => {
             throw e;
           },

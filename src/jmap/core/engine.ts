@@ -39,6 +39,12 @@ export interface MethodContext {
   addCreatedId(creationId: string, id: string): void;
   /** Adds a response after this call's own, with the same method call id (implicit calls, e.g. RFC 8621 7.5). */
   followUp(name: string, args: Record<string, unknown>): void;
+  /**
+   * Values read once for the whole request (e.g. an account's states, mail/request-states.ts): a map the
+   * calls of one read-only request share; null when a call may write, so every read sees the writes
+   * made before it.
+   */
+  readOnce: Map<string, unknown> | null;
 }
 
 export interface MethodHandler {
@@ -85,6 +91,11 @@ export async function processRequest(
     methods: MethodRegistry;
     limits: EngineLimits;
     sessionState: string;
+    /**
+     * The caller has checked that no call of the request writes (http/jmap-workers.ts WORKER_METHODS):
+     * its calls may then share what they read (MethodContext.readOnce).
+     */
+    readOnly?: boolean;
     onServerFail?: (error: unknown, method: string) => void;
   },
 ): Promise<JmapResponse> {
@@ -92,6 +103,7 @@ export async function processRequest(
   const createdIds = new Map<string, string>(Object.entries(request.createdIds ?? {}));
   const responses: Invocation[] = [];
   let budget = options.limits.referenceBudgetBytes ?? JMAP_REFERENCE_BUDGET_BYTES;
+  const readOnce = options.readOnly === true ? new Map<string, unknown>() : null;
 
   for (const [name, rawArgs, callId] of request.methodCalls) {
     const followUps: Invocation[] = [];
@@ -113,6 +125,7 @@ export async function processRequest(
         resolveId: (id) => (id.startsWith('#') ? (createdIds.get(id.slice(1)) ?? null) : id),
         addCreatedId: (creationId, id) => void createdIds.set(creationId, id),
         followUp: (followName, followArgs) => void followUps.push([followName, followArgs, callId]),
+        readOnce,
       };
       const result = await handler.handle(args, ctx);
       responses.push([name, result, callId], ...followUps);

@@ -24,9 +24,11 @@ import type { EmailRecord } from '../../store/jmap-store.js';
 import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
+import { memoizeJson } from '../core/json-bytes.js';
 import { MAIL_CAPABILITY } from './capability.js';
 import type { MailMethodDeps } from './index.js';
 import { partBlobId } from './email-blobs.js';
+import { requestStates } from './request-states.js';
 import { parseIds, parseProperties } from './standard.js';
 import { StateCache } from './state-cache.js';
 
@@ -369,7 +371,7 @@ export function emailGet(
       if (ids === null) throw new MethodError('requestTooLarge', 'Email/get needs "ids"; use Email/query');
       const options = parseOptions(args);
       // Read first: objects cached under it are then never older than it (state-cache.ts).
-      const state = deps.store.jmap.states(account.storeId).Email;
+      const state = requestStates(deps.store, ctx, account.storeId).Email;
       const prefix = keptByState(options.properties) ? `${options.properties.join(',')}\n` : null;
       const objects = new Map<string, Record<string, unknown> | null>();
       const unknown: string[] = [];
@@ -417,7 +419,11 @@ export function emailGet(
           else if (cached?.has(p)) out[p] = cached.get(p);
         }
         objects.set(unknown[i]!, out);
-        if (prefix !== null) byState.set(account.storeId, state, prefix + unknown[i]!, out);
+        if (prefix !== null) {
+          byState.set(account.storeId, state, prefix + unknown[i]!, out);
+          // Shared from now on, never changed: its JSON is encoded once (core/json-bytes.ts).
+          memoizeJson(out);
+        }
       }
       const list: Record<string, unknown>[] = [];
       const notFound: string[] = [];

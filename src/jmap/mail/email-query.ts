@@ -1,10 +1,11 @@
 // Email/query and Email/queryChanges (RFC 8621 4.4, 4.5; RFC 8620 5.5, 5.6): the index fast path, the general engine, a result cache.
 import { JMAP_QUERY_LIMITS } from '../../config/limits.js';
-import type { EmailRecord } from '../../store/jmap-store.js';
+import type { EmailRecord, JmapStates } from '../../store/jmap-store.js';
 import type { Store } from '../../store/store.js';
 import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { MAIL_CAPABILITY } from './capability.js';
+import { requestStates } from './request-states.js';
 import { StateCache } from './state-cache.js';
 import { loadContent } from './email-content.js';
 import {
@@ -129,6 +130,7 @@ export class EmailQueryEngine {
     args: Record<string, unknown>,
     accountId: string,
     storeId: number,
+    states: () => JmapStates = () => this.store.jmap.states(storeId),
   ): Promise<Record<string, unknown>> {
     const q = parseQuery(args);
     const requested = unsignedInt(args, 'limit', null);
@@ -139,7 +141,7 @@ export class EmailQueryEngine {
     const anchorOffset = int(args, 'anchorOffset');
     const calculateTotal = bool(args, 'calculateTotal');
     // The state is read before the results: a change in between is then reported again, never lost.
-    const queryState = this.store.jmap.states(storeId).Email;
+    const queryState = states().Email;
     const out: Record<string, unknown> = {
       accountId,
       queryState,
@@ -244,7 +246,10 @@ export function emailQueryHandlers(
     'Email/query': {
       capability: MAIL_CAPABILITY,
       account: 'read',
-      handle: (args, ctx) => engine.query(args, ctx.account!.id, ctx.account!.storeId),
+      handle: (args, ctx) =>
+        engine.query(args, ctx.account!.id, ctx.account!.storeId, () =>
+          requestStates(store, ctx, ctx.account!.storeId),
+        ),
     },
     'Email/queryChanges': {
       capability: MAIL_CAPABILITY,

@@ -3,6 +3,7 @@ import type { MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
 import { MAIL_CAPABILITY } from './capability.js';
 import type { MailMethodDeps } from './index.js';
+import { requestStates } from './request-states.js';
 import { changesHandler, parseIds, parseProperties, pick } from './standard.js';
 
 const THREAD_PROPERTIES = ['id', 'emailIds'] as const;
@@ -18,7 +19,7 @@ export function threadGet(deps: MailMethodDeps): MethodHandler {
       // RFC 8621 3.1: fetching every Thread is not expected; a server may refuse ids null.
       if (ids === null) throw new MethodError('requestTooLarge', 'Thread/get needs "ids"');
       const properties = parseProperties(args.properties, KNOWN, THREAD_PROPERTIES);
-      const state = deps.store.jmap.states(account.storeId).Thread;
+      const state = requestStates(deps.store, ctx, account.storeId).Thread;
       const found = deps.store.jmap.getThreads(account.storeId, ids);
       const list: Record<string, unknown>[] = [];
       const notFound: string[] = [];

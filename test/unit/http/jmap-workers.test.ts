@@ -118,6 +118,48 @@ describe('JmapWorkerPool', () => {
     assert.deepEqual(fresh.slice(2), [false, false, false, false]);
   });
 
+  test('requests of one event-loop turn go to the worker in one message, their answers come back in one', async () => {
+    const expected = await bench.call(page());
+    const before = { ...pool.traffic };
+    const answers = await Promise.all(Array.from({ length: 6 }, () => onWorker(page())));
+    for (const a of answers) assert.deepEqual(a, expected);
+    assert.equal(pool.traffic.jobs - before.jobs, 6);
+    assert.equal(pool.traffic.jobMessages - before.jobMessages, 1, 'one message for the six');
+    assert.equal(pool.traffic.replies - before.replies, 6);
+    assert.equal(pool.traffic.replyMessages - before.replyMessages, 1, 'one message back');
+  });
+
+  test("a job carries its user only when it is not the previous job's; each answer is its own user's", async () => {
+    const bob = user();
+    const carol = userOfAccount(
+      bench.store.getAccount('carol@example.test') ?? bench.store.addAccount('carol@example.test', 'x'),
+      mailCapabilities(bench.deps),
+    );
+    const ask = async (who: typeof bob) => {
+      const reply = await pool.run({
+        request: { using: USING, methodCalls: page() },
+        user: who,
+        sessionState: 's',
+        limits: LIMITS,
+      });
+      const text = Buffer.from(
+        reply!.body!.buffer,
+        reply!.body!.byteOffset,
+        reply!.body!.byteLength,
+      ).toString();
+      pool.recycle(reply!.body!);
+      return (JSON.parse(text) as { methodResponses: Invocation[] }).methodResponses[0]![0];
+    };
+    const before = pool.traffic.users;
+    // One batch: bob, bob, carol, carol, bob - three changes of user, five jobs.
+    const names = await Promise.all([bob, bob, carol, carol, bob].map(ask));
+    assert.deepEqual(names, ['Email/query', 'Email/query', 'error', 'error', 'Email/query']);
+    assert.equal(pool.traffic.users - before, 3);
+    // The next batch with the same object: not sent again.
+    assert.equal(await ask(bob), 'Email/query');
+    assert.equal(pool.traffic.users - before, 3);
+  });
+
   test('an answer larger than a pool buffer gets its own, which is not kept', async () => {
     const big = 'é'.repeat(JMAP_REPLY_BUFFERS.bytes / 2 + 10); // one UTF-16 unit, two UTF-8 bytes each
     const reply = await pool.run({
