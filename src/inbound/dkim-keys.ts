@@ -4,8 +4,13 @@ import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import { DKIM_KEY_CACHE_ENTRIES } from '../config/limits-trust.js';
 
-/** mailauth's `resolver` option: node:dns/promises `resolve(name, rrtype)`. */
-export type MailauthResolver = (name: string, rrtype: string) => Promise<unknown>;
+/**
+ * mailauth's `resolver` option: node:dns/promises `resolve(name, rrtype)`. `timed`, when present, gives the same
+ * answer with how long it stays the cached one (ms; 0: not cached), so a verify worker may keep it that long.
+ */
+export type MailauthResolver = ((name: string, rrtype: string) => Promise<unknown>) & {
+  timed?: (name: string, rrtype: string) => Promise<{ value: unknown; validForMs: number }>;
+};
 
 /** What mailauth's tools.getPublicKey resolves to: the key (PEM from mailauth, a KeyObject from the cache). */
 interface PublicKeyResult {

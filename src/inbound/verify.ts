@@ -225,6 +225,14 @@ export async function verifyMessage(
   const iprev = memos ? memos.iprev.get(ip, (r) => checkIprev(ip, r)) : checkIprev(ip, resolver);
   const spf = await loadSpf();
   const lookup: MailauthResolver = (name, type) => resolver.resolve(name, type);
+  if (resolver.tracking && resolver.validForMs) {
+    const { tracking, validForMs } = resolver as Required<Pick<MailResolver, 'tracking' | 'validForMs'>>;
+    lookup.timed = async (name, type) => {
+      const view = tracking.call(resolver);
+      const value = await view.resolver.resolve(name, type);
+      return { value, validForMs: validForMs.call(resolver, view.reads) };
+    };
+  }
   // As authenticate: no HELO name means the IP, and an address literal is given in brackets (RFC 5321 4.1.3).
   const helo = context.helo || ip;
   const spfHelo = isIP(helo) ? `[${helo}]` : helo;
