@@ -97,8 +97,9 @@ export function cachingGetPublicKey(
 
 /**
  * mailauth's verifier and ARC modules take `getPublicKey` (and `parseDkimHeaders`) from lib/tools.js when they
- * load (a destructured require), so there is no option to hand them a cache (or a faster parser). This loads private copies of those two modules while
- * tools.getPublicKey is the caching one, then puts tools and the module cache back as they were: the rest of
+ * load (a destructured require), so there is no option to hand them a cache (or a faster parser). This loads
+ * private copies of those two modules while tools.getPublicKey is the caching one (and tools.parseDkimHeaders
+ * the fast one, dkim-tags.ts), then puts tools and the module cache back as they were: the rest of
  * the process (mailauth's `authenticate`, the ARC sealer, tests) keeps mailauth untouched. mailauth is pinned
  * to ~4.13.3 in package.json; test/unit/inbound/dkim-keys.test.ts fails if a release moves these internals.
  */
