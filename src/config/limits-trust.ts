@@ -96,3 +96,11 @@ export const TLS_RPT_CHECK_INTERVAL_MS = 3_600_000;
  * dropped unsent (the checks run hourly with the TLS-RPT ones).
  */
 export const DMARC_REPORT_MAX_AGE_DAYS = 7;
+
+/**
+ * SPF verdicts, DMARC records and iprev results kept per (client IP, HELO, MAIL FROM) / From domain / client IP
+ * (inbound/dns-memo.ts), each only while every DNS answer it was computed from is still cached (its TTL). A busy
+ * MX sees a few thousand distinct senders an hour from its regular peers; an entry is well under 1 KiB, so
+ * 10,000 per kind bound them to a few MiB. Past that the oldest goes; a miss only costs the lookups again.
+ */
+export const INBOUND_DNS_MEMO_ENTRIES = 10_000;

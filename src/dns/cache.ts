@@ -41,6 +41,13 @@ export class DnsCache {
     return entry.answer;
   }
 
+  /** Milliseconds `answer` stays the cached answer for `key`: 0 when expired, evicted or replaced. */
+  remainingMs(key: string, answer: CachedAnswer): number {
+    const entry = this.entries.get(key);
+    if (!entry || entry.answer !== answer) return 0;
+    return Math.max(0, entry.expiresAt - this.now());
+  }
+
   /** ttlSeconds 0 is not cached (RFC 1035 3.2.1: zero means use only for the transaction in progress). */
   set(key: string, answer: CachedAnswer, ttlSeconds: number): void {
     const cap = answer.status === 'ok' ? MAX_CACHE_TTL_S : MAX_NEGATIVE_TTL_S;

@@ -2,9 +2,9 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import type * as packet from 'dns-packet';
-import { type CachedAnswer, DnsCache } from './cache.js';
+import { type CachedAnswer, DnsCache, MAX_CACHE_TTL_S } from './cache.js';
 import { dnsError, type DnsServer, exchange, parseDnsServer } from './exchange.js';
-import type { AuthenticatedAddresses, MailResolver, ResolverStats, TlsaRecord } from './types.js';
+import type { AuthenticatedAddresses, DnsReads, MailResolver, ResolverStats, TlsaRecord } from './types.js';
 
 export interface MailResolverOptions {
   /** "ip" or "ip:port"; empty: the system's servers (/etc/resolv.conf). */
@@ -147,38 +147,83 @@ export function createMailResolver(options: MailResolverOptions): MailResolver {
     return asked;
   }
 
-  /** Records or node:dns's ENOTFOUND / ENODATA. */
-  async function records(name: string, type: packet.RecordType): Promise<CachedAnswer> {
-    const answer = await lookup(name, type);
+  /** Records or node:dns's ENOTFOUND / ENODATA; `reads` (a tracking view's) notes the answer handed out. */
+  async function records(name: string, type: packet.RecordType, reads?: Reads): Promise<CachedAnswer> {
+    let answer: CachedAnswer;
+    try {
+      answer = await lookup(name, type);
+    } catch (e) {
+      // No answer (timeout, SERVFAIL): nothing cached, so nothing computed from it may be kept.
+      if (reads) reads.complete = false;
+      throw e;
+    }
+    reads?.answers.push([`${type} ${name.toLowerCase().replace(/\.$/, '')}`, answer]);
     if (answer.status === 'nxdomain') throw dnsError('ENOTFOUND', name, `query${type}`);
     if (answer.status === 'nodata') throw dnsError('ENODATA', name, `query${type}`);
     return answer;
   }
 
-  const mx = (answer: CachedAnswer) =>
-    (answer.records as packet.MxData[]).map((m) => ({
-      exchange: m.exchange.replace(/\.$/, ''),
-      priority: m.preference ?? 0,
-    }));
-  const strings = (answer: CachedAnswer) => (answer.records as string[]).map((s) => s.replace(/\.$/, ''));
-
   const resolver: MailResolver = {
-    resolveMx: async (name) => mx(await records(name, 'MX')),
-    resolve4: async (name) => strings(await records(name, 'A')),
-    resolve6: async (name) => strings(await records(name, 'AAAA')),
+    ...lookups((name, type) => records(name, type)),
+    stats: () => ({ ...stats }),
+    tracking() {
+      const reads: Reads = { answers: [], complete: true };
+      const view: MailResolver = {
+        ...lookups((name, type) => records(name, type, reads)),
+        stats: resolver.stats,
+      };
+      return { resolver: view, reads };
+    },
+    validForMs(reads) {
+      const { answers, complete } = reads as Reads;
+      if (!complete) return 0;
+      let left = MAX_CACHE_TTL_S * 1000;
+      for (const [key, answer] of answers) {
+        // Expired (RFC 1035 3.2.1), never cached (TTL 0), evicted, or replaced by a newer answer: not current.
+        const ms = cache.remainingMs(key, answer);
+        if (ms <= 0) return 0;
+        if (ms < left) left = ms;
+      }
+      return left;
+    },
+  };
+  return resolver;
+}
+
+/** What a tracking view read: each answer under its cache key, and whether every lookup had one. */
+interface Reads extends DnsReads {
+  answers: [string, CachedAnswer][];
+  complete: boolean;
+}
+
+type RecordsOf = (name: string, type: packet.RecordType) => Promise<CachedAnswer>;
+
+const mxOf = (answer: CachedAnswer) =>
+  (answer.records as packet.MxData[]).map((m) => ({
+    exchange: m.exchange.replace(/\.$/, ''),
+    priority: m.preference ?? 0,
+  }));
+const stringsOf = (answer: CachedAnswer) => (answer.records as string[]).map((s) => s.replace(/\.$/, ''));
+
+/** The lookup methods in node:dns shapes over one way of getting records (the resolver's, or a tracking view's). */
+function lookups(records: RecordsOf): Omit<MailResolver, 'stats' | 'tracking' | 'validForMs'> {
+  const methods: Omit<MailResolver, 'stats' | 'tracking' | 'validForMs'> = {
+    resolveMx: async (name) => mxOf(await records(name, 'MX')),
+    resolve4: async (name) => stringsOf(await records(name, 'A')),
+    resolve6: async (name) => stringsOf(await records(name, 'AAAA')),
     resolveTxt: async (name) => (await records(name, 'TXT')).records.map(txtStrings),
-    resolvePtr: async (name) => strings(await records(name, 'PTR')),
-    reverse: async (ip) => strings(await records(reverseName(ip), 'PTR')),
+    resolvePtr: async (name) => stringsOf(await records(name, 'PTR')),
+    reverse: async (ip) => stringsOf(await records(reverseName(ip), 'PTR')),
     async resolveMxAuthenticated(name) {
       const answer = await records(name, 'MX');
-      return { records: mx(answer), authenticated: answer.authenticated };
+      return { records: mxOf(answer), authenticated: answer.authenticated };
     },
     async resolveAddressesAuthenticated(name) {
       const settled = await Promise.allSettled([records(name, 'A'), records(name, 'AAAA')]);
       const found = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       if (found.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
       return {
-        records: found.flatMap(strings),
+        records: found.flatMap(stringsOf),
         authenticated: found.every((a) => a.authenticated),
         canonicalName: found[0]?.canonicalName ?? name.toLowerCase().replace(/\.$/, ''),
       } satisfies AuthenticatedAddresses;
@@ -198,21 +243,20 @@ export function createMailResolver(options: MailResolverOptions): MailResolver {
     async resolve(name, rrtype) {
       switch (rrtype) {
         case 'TXT':
-          return resolver.resolveTxt(name);
+          return methods.resolveTxt(name);
         case 'MX':
           // mailauth's DNSResolver type says strings, but it reads MX answers as node:dns gives them: objects.
-          return (await resolver.resolveMx(name)) as unknown as string[];
+          return (await methods.resolveMx(name)) as unknown as string[];
         case 'A':
         case 'AAAA':
         case 'PTR':
         case 'CNAME':
         case 'NS':
-          return strings(await records(name, rrtype));
+          return stringsOf(await records(name, rrtype));
         default:
           throw dnsError('ENOTIMP', name, `query${rrtype}`);
       }
     },
-    stats: () => ({ ...stats }),
   };
-  return resolver;
+  return methods;
 }

@@ -58,6 +58,22 @@ export interface MailResolver extends DnsResolver {
    */
   resolve(name: string, rrtype: string): Promise<string[][] | string[]>;
   stats(): ResolverStats;
+  /**
+   * A view of this resolver that notes every answer it hands out (`reads`), so that a result computed from
+   * DNS answers alone (an SPF verdict, a DMARC record, iprev) can be kept exactly as long as every answer it
+   * read is still the cached one: see validForMs. Absent (test doubles without a cache): nothing is kept.
+   */
+  tracking?(): { resolver: MailResolver; reads: DnsReads };
+  /**
+   * Milliseconds until the first of `reads`' answers expires (its TTL, RFC 1035 3.2.1); 0 when one already
+   * has, was never cached (TTL 0), was replaced, or a lookup got no answer at all (a temporary failure).
+   */
+  validForMs?(reads: DnsReads): number;
+}
+
+/** What a tracking view read (opaque: only the resolver that made it reads it). */
+export interface DnsReads {
+  readonly complete: boolean;
 }
 
 /** True when a DNS error means "try again later" rather than "there is no such record". */

@@ -75,30 +75,55 @@ export class OwnAuthResultsFilter {
     this.ownId = hostname.toLowerCase();
   }
 
-  /** Feeds bytes; returns what passes, in order. */
+  /**
+   * Feeds bytes; returns what passes, in order. A line wholly inside `chunk` (nearly all of them) is judged in
+   * place and passing lines go out as one slice of `chunk` per run, not a copy each: what is spooled, and every
+   * later per-chunk pass over it (the MIME scan, the DKIM hash), sees the pieces the socket gave.
+   */
   write(chunk: Buffer): Buffer[] {
     if (this.headerEnded) return [chunk];
     const out: Buffer[] = [];
     let start = 0;
+    /** Where the run of passing bytes not yet in `out` starts in `chunk` (-1: none). */
+    let run = -1;
+    const flush = (to: number) => {
+      if (run >= 0 && to > run) out.push(run === 0 && to === chunk.length ? chunk : chunk.subarray(run, to));
+      run = -1;
+    };
     while (start < chunk.length && !this.headerEnded) {
       const lf = chunk.indexOf(0x0a, start);
       const end = lf < 0 ? chunk.length : lf + 1;
-      const piece = chunk.subarray(start, end);
-      start = end;
-      if (this.lineMode === 'pass') out.push(piece);
-      else if (this.lineMode === 'undecided') {
+      if (this.lineMode === 'pass') {
+        if (run < 0) run = start;
+      } else if (this.lineMode === 'drop') flush(start);
+      else if (lf >= 0 && this.partial.length === 0) {
+        const line = chunk.subarray(start, end);
+        if (this.held !== null) flush(start); // classify gives out the held field first (none is held in a run)
+        const mode = this.classify(line, line[0], out);
+        if (mode === 'pass') {
+          if (run < 0) run = start;
+        } else flush(start);
+        if (mode === 'hold') {
+          this.held!.push(line);
+          this.heldSize += line.length;
+          if (this.heldSize > AUTH_RESULTS_HOLD_MAX) this.settleHeld(out);
+        }
+      } else {
+        flush(start);
+        const piece = chunk.subarray(start, end);
         this.partial.push(piece);
         this.partialSize += piece.length;
         if (lf < 0) {
           // A header line longer than the hold bound: decide on its start, then stream the rest.
           if (this.partialSize > AUTH_RESULTS_HOLD_MAX) this.decideLine(out, false);
-          continue;
-        }
-        this.decideLine(out, true);
+        } else this.decideLine(out, true);
       }
+      start = end;
       if (lf >= 0) this.lineMode = 'undecided';
     }
-    if (start < chunk.length) out.push(chunk.subarray(start));
+    // The header ended inside this chunk: the rest is body, passed as it is.
+    if (start < chunk.length && run < 0) run = start;
+    flush(chunk.length);
     return out;
   }
 

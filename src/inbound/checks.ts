@@ -13,6 +13,7 @@ import { verifyDkim, type DkimRunner } from './dkim-verify.js';
 import { DkimVerifyPool } from './verify-pool.js';
 import {
   formatAuthenticationResults,
+  newVerifyMemos,
   orgDomainOf,
   plainIp,
   verifyMessage,
@@ -94,6 +95,8 @@ export function createInboundChecks(options: InboundChecksOptions): InboundCheck
           ...(options.onVerifyWorkerExit ? { onWorkerExit: options.onVerifyWorkerExit } : {}),
         })
       : null);
+  // SPF verdicts, DMARC records and iprev shared by messages while their DNS answers last (dns-memo.ts).
+  const memos = newVerifyMemos(resolver);
   const runDkim: DkimRunner = (message, sender, lookup) =>
     pool?.run(message, sender, lookup) ?? verifyDkim(message, sender, lookup);
 
@@ -122,7 +125,7 @@ export function createInboundChecks(options: InboundChecksOptions): InboundCheck
         body.kind === 'memory' ? body.chunks : pool ? { path: body.path } : createReadStream(body.path);
       const claimed = context.sender.split('@').pop() ?? '';
       const work = (async (): Promise<InboundVerdict> => {
-        const { facts, resinfo } = await verifyMessage(input, context, hostname, resolver, runDkim);
+        const { facts, resinfo } = await verifyMessage(input, context, hostname, resolver, runDkim, memos);
         const dmarc = evaluateDmarc(facts, orgDomainOf);
         const action = decideInbound(facts, dmarc, {
           mode: settings.dmarc,

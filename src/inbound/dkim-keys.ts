@@ -3,9 +3,15 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import { DKIM_KEY_CACHE_ENTRIES } from '../config/limits-trust.js';
+import { fastTagParser, type TagParser } from './dkim-tags.js';
 
-/** mailauth's `resolver` option: node:dns/promises `resolve(name, rrtype)`. */
-export type MailauthResolver = (name: string, rrtype: string) => Promise<unknown>;
+/**
+ * mailauth's `resolver` option: node:dns/promises `resolve(name, rrtype)`. `timed`, when present, gives the same
+ * answer with how long it stays the cached one (ms; 0: not cached), so a verify worker may keep it that long.
+ */
+export type MailauthResolver = ((name: string, rrtype: string) => Promise<unknown>) & {
+  timed?: (name: string, rrtype: string) => Promise<{ value: unknown; validForMs: number }>;
+};
 
 /** What mailauth's tools.getPublicKey resolves to: the key (PEM from mailauth, a KeyObject from the cache). */
 interface PublicKeyResult {
@@ -90,9 +96,10 @@ export function cachingGetPublicKey(
 }
 
 /**
- * mailauth's verifier and ARC modules take `getPublicKey` from lib/tools.js when they load (a destructured
- * require), so there is no option to hand them a cache. This loads private copies of those two modules while
- * tools.getPublicKey is the caching one, then puts tools and the module cache back as they were: the rest of
+ * mailauth's verifier and ARC modules take `getPublicKey` (and `parseDkimHeaders`) from lib/tools.js when they
+ * load (a destructured require), so there is no option to hand them a cache (or a faster parser). This loads
+ * private copies of those two modules while tools.getPublicKey is the caching one (and tools.parseDkimHeaders
+ * the fast one, dkim-tags.ts), then puts tools and the module cache back as they were: the rest of
  * the process (mailauth's `authenticate`, the ARC sealer, tests) keeps mailauth untouched. mailauth is pinned
  * to ~4.13.3 in package.json; test/unit/inbound/dkim-keys.test.ts fails if a release moves these internals.
  */
@@ -102,14 +109,21 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   const verifierPath = require.resolve('mailauth/lib/dkim/dkim-verifier.js');
   const arcPath = require.resolve('mailauth/lib/arc/index.js');
   // mailauth is CommonJS without types for its internals; these shapes are what 4.13 exports.
-  const tools = require(toolsPath) as { getPublicKey: GetPublicKey; parseHeaders(buf: Buffer): unknown };
+  const tools = require(toolsPath) as {
+    getPublicKey: GetPublicKey;
+    parseHeaders(buf: Buffer): unknown;
+    parseDkimHeaders: TagParser;
+  };
   mailauthParseHeaders = tools.parseHeaders;
   const original = tools.getPublicKey;
+  const originalTags = tools.parseDkimHeaders;
   const cache = cachingGetPublicKey(original, maxEntries);
   const saved = { verifier: require.cache[verifierPath], arc: require.cache[arcPath] };
   let Verifier: new (options: object) => DkimVerifierStream;
   let arcCheck: CachedMailauth['arc'];
   tools.getPublicKey = cache.getPublicKey;
+  // The DKIM-Signature / ARC tag lists parsed without mailauth's per-character string building (dkim-tags.ts).
+  tools.parseDkimHeaders = fastTagParser(originalTags);
   try {
     delete require.cache[verifierPath];
     delete require.cache[arcPath];
@@ -117,6 +131,7 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
     ({ arc: arcCheck } = require(arcPath) as { arc: CachedMailauth['arc'] });
   } finally {
     tools.getPublicKey = original;
+    tools.parseDkimHeaders = originalTags;
     for (const [path, mod] of [
       [verifierPath, saved.verifier],
       [arcPath, saved.arc],

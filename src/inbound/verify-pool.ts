@@ -14,7 +14,9 @@ import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
  * Why it stays correct:
  * - The worker runs the very function the main thread would (dkim-verify.ts `verifyDkim`), on the same bytes.
  * - Every DNS question the worker's verifier asks is sent here and answered by the server's one resolver (its
- *   cache and TTLs, its counters); errors keep their node:dns `code`, which is all mailauth reads of them.
+ *   cache and TTLs, its counters); errors keep their node:dns `code`, which is all mailauth reads of them. The
+ *   worker keeps an answer (a DKIM key record) for as long as it stays the resolver's cached answer, counted
+ *   from before it asked (verify-worker.ts): a round trip per message saved, never an answer past its TTL.
  * - checkMessage awaits the outcome before its verdict, so the 250 still follows the checks and the fsync.
  * - A worker that stops with jobs in hand rejects them: those messages get the checks' 451 (never a pass).
  *   Until a worker is ready (start-up, the respawn after a crash), or when the jobs in hand reach
@@ -24,7 +26,7 @@ import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
 /** main -> worker */
 export type ToWorker =
   | { type: 'job'; id: number; sender: string; bytes?: Uint8Array; path?: string }
-  | { type: 'dns'; id: number; ok: true; value: unknown }
+  | { type: 'dns'; id: number; ok: true; value: unknown; validForMs: number }
   | { type: 'dns'; id: number; ok: false; code: string | undefined; message: string }
   | { type: 'close' };
 
@@ -187,8 +189,12 @@ export class DkimVerifyPool {
         answer({ type: 'dns', id: message.id, ok: false, code: 'ECANCELLED', message: 'job gone' });
         return;
       }
-      job.lookup(message.name, message.rrtype).then(
-        (value) => answer({ type: 'dns', id: message.id, ok: true, value }),
+      // With how long the answer stays cached here, so the worker asks again only after its TTL.
+      const asked = job.lookup.timed
+        ? job.lookup.timed(message.name, message.rrtype)
+        : job.lookup(message.name, message.rrtype).then((value) => ({ value, validForMs: 0 }));
+      asked.then(
+        ({ value, validForMs }) => answer({ type: 'dns', id: message.id, ok: true, value, validForMs }),
         (e: unknown) =>
           answer({
             type: 'dns',

@@ -1,12 +1,21 @@
 // An inbound verify worker thread: runs the DKIM/ARC pass of messages, asking the main thread for every DNS answer (see verify-pool.ts).
 import { parentPort } from 'node:worker_threads';
+import { DKIM_KEY_CACHE_ENTRIES } from '../config/limits-trust.js';
 import { cachedMailauth } from './dkim-keys.js';
 import { verifyDkim } from './dkim-verify.js';
 import type { FromWorker, ToWorker } from './verify-pool.js';
 
 const port = parentPort!;
 let nextDns = 1;
-const asked = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+const asked = new Map<
+  number,
+  { resolve(value: unknown): void; reject(error: Error): void; key: string; sentAt: number }
+>();
+/**
+ * Answers kept until the main thread's resolver would drop them: `until` counts their remaining TTL from when
+ * the question was sent (before the main thread measured it), so never later than there. Errors are not kept.
+ */
+const answers = new Map<string, { value: unknown; until: number }>();
 
 const send = (message: FromWorker) => port.postMessage(message);
 
@@ -19,7 +28,13 @@ port.on('message', (message: ToWorker) => {
     const waiter = asked.get(message.id);
     asked.delete(message.id);
     if (!waiter) return;
-    if (message.ok) waiter.resolve(message.value);
+    if (message.ok) {
+      if (message.validForMs > 0) {
+        if (answers.size >= DKIM_KEY_CACHE_ENTRIES) answers.delete(answers.keys().next().value!);
+        answers.set(waiter.key, { value: message.value, until: waiter.sentAt + message.validForMs });
+      }
+      waiter.resolve(message.value);
+    }
     // node:dns's shape: mailauth reads `code` (ENOTFOUND/ENODATA: no record; anything else: temperror).
     else waiter.reject(Object.assign(new Error(message.message), { code: message.code }));
     return;
@@ -29,12 +44,19 @@ port.on('message', (message: ToWorker) => {
   const input = message.bytes
     ? Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength)
     : { path: message.path! };
-  const lookup = (name: string, rrtype: string): Promise<unknown> =>
-    new Promise((resolve, reject) => {
+  const lookup = (name: string, rrtype: string): Promise<unknown> => {
+    const key = `${rrtype} ${name.toLowerCase()}`;
+    const kept = answers.get(key);
+    if (kept) {
+      if (performance.now() < kept.until) return Promise.resolve(kept.value);
+      answers.delete(key);
+    }
+    return new Promise((resolve, reject) => {
       const dns = nextDns++;
-      asked.set(dns, { resolve, reject });
+      asked.set(dns, { resolve, reject, key, sentAt: performance.now() });
       send({ type: 'dns', id: dns, job: id, name, rrtype });
     });
+  };
   verifyDkim(input, sender, lookup).then(
     (outcome) => send({ type: 'done', id, outcome }),
     (e: unknown) => send({ type: 'failed', id, error: e instanceof Error ? e.message : String(e) }),

@@ -5,6 +5,7 @@ import { getDomain } from 'tldts';
 import { IPREV_MAX_NAMES } from '../config/limits.js';
 import { isTemporaryDnsError, type MailResolver } from '../dns/types.js';
 import type { MailauthResolver } from './dkim-keys.js';
+import { DnsMemo } from './dns-memo.js';
 import { verifyDkim, type DkimMessage, type DkimRunner } from './dkim-verify.js';
 import type { DmarcRecord, InboundFacts, MethodResult } from './policy.js';
 
@@ -167,6 +168,22 @@ function sameIp(a: string, b: string): boolean {
 }
 
 type SpfCheck = typeof MailauthSpf;
+type SpfAuth = Awaited<ReturnType<SpfCheck>>;
+
+/** The DNS-derived results one resolver's messages share while their answers last (dns-memo.ts). */
+export interface VerifyMemos {
+  /** Keyed by everything check_host() and mailauth's text read besides DNS: IP, HELO, MAIL FROM, our name. */
+  spf: DnsMemo<SpfAuth>;
+  /** Keyed by the From domain. */
+  dmarc: DnsMemo<DmarcRecord | null | 'temperror'>;
+  /** Keyed by the client IP. */
+  iprev: DnsMemo<{ result: MethodResult; name?: string }>;
+}
+
+export function newVerifyMemos(resolver: MailResolver): VerifyMemos {
+  return { spf: new DnsMemo(resolver), dmarc: new DnsMemo(resolver), iprev: new DnsMemo(resolver) };
+}
+
 let spfModule: Promise<SpfCheck> | undefined;
 
 /**
@@ -193,7 +210,8 @@ function loadSpf(): Promise<SpfCheck> {
  * without its copy of the message into 64 KiB slices, one per event-loop turn. `message` is the filtered body as
  * stored (own-id Authentication-Results removed, no trace headers of ours yet): the spool file (a stream or its
  * path), or the chunks in memory. `runDkim` runs the DKIM/ARC pass: here by default, or on a worker
- * (verify-pool.ts); either way its DNS questions go to `resolver`.
+ * (verify-pool.ts); either way its DNS questions go to `resolver`. With `memos`, SPF, the DMARC record and iprev
+ * are taken from there while the DNS answers they were computed from are current (dns-memo.ts).
  */
 export async function verifyMessage(
   message: DkimMessage,
@@ -201,20 +219,35 @@ export async function verifyMessage(
   hostname: string,
   resolver: MailResolver,
   runDkim: DkimRunner = verifyDkim,
+  memos?: VerifyMemos,
 ): Promise<Verification> {
   const ip = plainIp(context.remoteAddress);
-  const iprev = checkIprev(ip, resolver);
+  const iprev = memos ? memos.iprev.get(ip, (r) => checkIprev(ip, r)) : checkIprev(ip, resolver);
   const spf = await loadSpf();
   const lookup: MailauthResolver = (name, type) => resolver.resolve(name, type);
+  if (resolver.tracking && resolver.validForMs) {
+    const { tracking, validForMs } = resolver as Required<Pick<MailResolver, 'tracking' | 'validForMs'>>;
+    lookup.timed = async (name, type) => {
+      const view = tracking.call(resolver);
+      const value = await view.resolver.resolve(name, type);
+      return { value, validForMs: validForMs.call(resolver, view.reads) };
+    };
+  }
   // As authenticate: no HELO name means the IP, and an address literal is given in brackets (RFC 5321 4.1.3).
   const helo = context.helo || ip;
-  const spfResult = spf({
-    ip,
-    helo: isIP(helo) ? `[${helo}]` : helo,
-    sender: context.sender,
-    mta: hostname,
-    resolver: lookup as never, // mailauth's DNSResolver type narrows rrtype; resolve() is node:dns shaped
-  });
+  const spfHelo = isIP(helo) ? `[${helo}]` : helo;
+  const checkHost = (r: MailResolver) =>
+    spf({
+      ip,
+      helo: spfHelo,
+      sender: context.sender,
+      mta: hostname,
+      // mailauth's DNSResolver type narrows rrtype; resolve() is node:dns shaped
+      resolver: ((name: string, type: string) => r.resolve(name, type)) as never,
+    });
+  const spfResult = memos
+    ? memos.spf.get(`${ip}\0${spfHelo}\0${context.sender}\0${hostname}`, checkHost)
+    : checkHost(resolver);
   // Until the DKIM pass has run, a rejected SPF promise would count as unhandled.
   spfResult.catch(() => undefined);
   const dkimPass = await runDkim(message, context.sender, lookup);
@@ -227,7 +260,13 @@ export async function verifyMessage(
   const spfDomain =
     (spfAuth && spfAuth.domain) || domainOfAddress(context.sender) || context.helo.toLowerCase();
   const fromDomains = dkimPass.headerFrom.map((a) => domainOfAddress(a) ?? a.toLowerCase());
-  const dmarcRecord = fromDomains.length === 1 ? await findDmarcRecord(fromDomains[0]!, resolver) : null;
+  const fromDomain = fromDomains.length === 1 ? fromDomains[0]! : null;
+  const dmarcRecord =
+    fromDomain === null
+      ? null
+      : memos
+        ? await memos.dmarc.get(fromDomain, (r) => findDmarcRecord(fromDomain, r))
+        : await findDmarcRecord(fromDomain, resolver);
   const rev = await iprev;
   const resinfo = [
     ...dkimRows.map((r) => r.info),

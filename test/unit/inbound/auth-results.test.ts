@@ -80,6 +80,22 @@ describe('OwnAuthResultsFilter', () => {
       assert.equal(filterSplit(message, [cut]), expected, `cut ${cut}`);
   });
 
+  test('passing lines go out as slices of the chunk they came in, not one copy a line', () => {
+    // What is spooled is what every later per-chunk pass (MIME scan, DKIM hash) walks over: keep it whole.
+    const m = Buffer.from('From: a@b\r\nTo: c@d\r\nSubject: x\r\nDate: now\r\n\r\nbody\r\n');
+    const f = new OwnAuthResultsFilter('mx.test');
+    const out = f.write(m);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.buffer, m.buffer, 'the bytes are the chunk itself');
+    // Around our fields: one slice per run of passing lines, and one per line of a field that had to be held.
+    const withOurs = Buffer.from(message);
+    const g = new OwnAuthResultsFilter('mx.test');
+    const pieces = g.write(withOurs);
+    assert.equal(Buffer.concat([...pieces, ...g.end()]).toString(), expected);
+    assert.equal(pieces.length, 5); // Received; other.example's two lines; evil.example's; Subject to the end
+    assert.ok(pieces.every((p) => p.buffer === withOurs.buffer));
+  });
+
   test('bare LF line ends work the same', () => {
     assert.equal(filterWhole(message.replace(/\r\n/g, '\n')), expected.replace(/\r\n/g, '\n'));
   });

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { MailResolver } from '../../../src/dns/types.js';
 import { createInboundChecks } from '../../../src/inbound/checks.js';
+import type { MailauthResolver } from '../../../src/inbound/dkim-keys.js';
 import { verifyDkim } from '../../../src/inbound/dkim-verify.js';
 import { DkimVerifyPool } from '../../../src/inbound/verify-pool.js';
 import { arcSealFor } from '../../../src/sender-auth/arc-seal.js';
@@ -194,6 +195,42 @@ describe('checkMessage with a verify pool', () => {
       assert.match(next.header, /dkim=pass/);
     } finally {
       await crashing.close();
+    }
+  });
+
+  test('the worker keeps a DNS answer only as long as the main thread says it stays cached, then asks again', async () => {
+    const one = await sign(plain, rsaKey);
+    let asked = 0;
+    let plainAsked = 0;
+    const timed: MailauthResolver = Object.assign(
+      (name: string, rrtype: string) => (plainAsked++, lookup(name, rrtype)),
+      {
+        timed: async (name: string, rrtype: string) => {
+          asked++;
+          return { value: await lookup(name, rrtype), validForMs: 300 };
+        },
+      },
+    );
+    const fresh = new DkimVerifyPool({ size: 1 });
+    try {
+      await readyPool(fresh);
+      const here = await verifyDkim(one, '', lookup);
+      assert.deepEqual(await fresh.run(one, '', timed), here);
+      assert.deepEqual(await fresh.run(one, '', timed), here);
+      assert.equal(asked, 1, 'the second message used the kept key record');
+      await new Promise((r) => setTimeout(r, 400)); // past the 300 ms it was good for
+      assert.deepEqual(await fresh.run(one, '', timed), here);
+      assert.equal(asked, 2, 'asked again once expired');
+      assert.equal(plainAsked, 0);
+      // An answer without a lifetime (a resolver that cannot tell) is asked for every time (another key here).
+      const ed = await sign(plain, edKey);
+      let untimed = 0;
+      const counting: MailauthResolver = (name, rrtype) => (untimed++, lookup(name, rrtype));
+      await fresh.run(ed, '', counting);
+      await fresh.run(ed, '', counting);
+      assert.equal(untimed, 2);
+    } finally {
+      await fresh.close();
     }
   });
 });
