@@ -1,5 +1,6 @@
 // SQLite store speed-ups that must not change answers: cached routing and vacation lookups and savepoint-free batch commits.
 import { describe, test, after } from 'node:test';
+import { createHook } from 'node:async_hooks';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,6 +66,32 @@ describe('LookupCache', () => {
     ).noteLocalWrite(); // a write by another store of this process: seen at once, in the same run
     assert.equal(cache.get('d', load), 6);
     assert.equal(reads, 2);
+  });
+
+  test('the once-per-run mark costs no async resource (queueMicrotask wraps each callback in one)', async () => {
+    let version = 1;
+    const cache = new LookupCache(
+      () => version,
+      () => false,
+    );
+    const kinds: string[] = [];
+    const hook = createHook({ init: (_id, type) => void kinds.push(type) }).enable();
+    try {
+      cache.get('k', () => 1);
+    } finally {
+      hook.disable();
+    }
+    assert.deepEqual(
+      kinds.filter((k) => k === 'Microtask'),
+      [],
+    );
+    version = 2;
+    await Promise.resolve();
+    assert.equal(
+      cache.get('k', () => 2),
+      2,
+      'the mark is still cleared before the next run',
+    );
   });
 
   test('bypassed inside a transaction, bounded in size', () => {
