@@ -1,6 +1,7 @@
 // JSON logs, one object a line (pino), with child loggers carrying session and queue ids; or text lines for humans.
 import { pino, stdTimeFunctions, type Logger as PinoLogger, type DestinationStream } from 'pino';
 import { writeSync } from 'node:fs';
+import { LOG_FLUSH_MS } from '../config/limits.js';
 import { textDestination } from './text-format.js';
 
 export type Logger = PinoLogger;
@@ -34,17 +35,16 @@ process.on('exit', () => {
 });
 
 /**
- * Stdout for the server's log: the lines of one turn of the event loop are handed to pino's destination
- * together at its end (setImmediate), so they cost one fs.write, not one each. A group commit answers ~20
- * deliveries in one turn, each with its `message-accepted` and `delivered` line, and a write per line was
- * ~5% of the SMTP main thread at load (a) plus a thread-pool job each. A line waits at most until the
- * current turn's I/O callbacks are done; the lines still waiting when the process exits (process.exit, a
- * fatal error) are written synchronously by the 'exit' handler, after what the destination holds. Only a
- * SIGKILL can lose them: the lines of that one turn.
+ * Stdout for the server's log: the lines of the next LOG_FLUSH_MS (10 ms) are handed to pino's destination
+ * together, so they cost one fs.write, not one each. At load (a) every message has its `message-accepted`
+ * and `delivered` line, and a write per line was ~5% of the SMTP main thread plus a thread-pool job each.
+ * The timer is unref'd (it never keeps the process up); the lines still waiting when the process exits
+ * (process.exit, a fatal error, the end of `serve`) are written synchronously by the 'exit' handler, after
+ * what the destination holds. Only a SIGKILL can lose them: the last 10 ms of lines.
  */
 export function coalescingDestination(
   dest: { write(text: string): unknown; flushSync?(): void; fd?: number },
-  schedule: (run: () => void) => unknown = setImmediate,
+  schedule: (run: () => void) => unknown = (run) => setTimeout(run, LOG_FLUSH_MS).unref(),
 ): DestinationStream & { flushSync(): void } {
   let pending: string[] = [];
   let scheduled = false;
