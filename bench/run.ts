@@ -191,7 +191,18 @@ for (const load of [plan.a, plan.b]) {
         const f = await withServer(
           'mailroom',
           () => startOurs(1000),
-          (s) => measureThroughput(s, load, generator, RECIPIENT, smtpSource),
+          async (s) => {
+            // Server CPU per message (whole process, and its main thread): steadier than msgs/s on a shared machine.
+            const m = s as MailroomServer;
+            const cpu0 = m.cpuSeconds();
+            const main0 = m.mainThreadCpuSeconds();
+            const figures = await measureThroughput(s, load, generator, RECIPIENT, smtpSource);
+            const perMsg = (sec: number): string => fmt((sec * 1000) / figures.accepted || NaN, 3);
+            figures.notes.push(
+              `server CPU ${perMsg(m.cpuSeconds() - cpu0)} ms/msg (main thread ${perMsg(m.mainThreadCpuSeconds() - main0)})`,
+            );
+            return figures;
+          },
         );
         if (f) oursRuns.push(f);
         if (f) log(`  mailroom: ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);

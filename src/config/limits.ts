@@ -379,6 +379,14 @@ export const ALIAS_MAX_TARGETS = 1000;
 export const SHUTDOWN_GRACE_MS = 5_000;
 
 /**
+ * How long the server's stdout log gathers lines before writing them (observability/logger.ts
+ * coalescingDestination): one write per 10 ms instead of one per line (two lines per message at load,
+ * each a thread-pool job); 10 ms is far below what a person or fail2ban's polling can notice. Lines
+ * waiting when the process exits are written by its 'exit' handler.
+ */
+export const LOG_FLUSH_MS = 10;
+
+/**
  * After a connection's last reply (QUIT, LOGOUT, BYE, 421): what the client still sends is dropped for
  * at most `graceMs` and `maxBytes` before the socket is destroyed (net/close-drain.ts). An honest client
  * sends nothing after the goodbye (or the tail of a pipelined batch, a few KiB); a flood cut mid-literal

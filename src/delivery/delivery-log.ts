@@ -6,7 +6,14 @@ import type { DeliveryRequest, Store } from '../store/store.js';
 interface WithResult {
   deliverWithResult?(request: DeliveryRequest): Promise<{
     copies: { accountId: number; mailboxId: number; uid: number; mailbox: string; account: string }[];
+    vacationAccounts?: number[];
   }>;
+}
+
+/** What a delivery's commit told beyond success: the accounts to answer with a vacation reply, when known. */
+export interface DeliveryOutcome {
+  /** Local recipients' accounts with an enabled VacationResponse as of the commit; undefined: not known. */
+  vacationAccounts?: number[];
 }
 
 /**
@@ -15,7 +22,10 @@ interface WithResult {
  * at the commit (a DMARC quarantine lands in Junk, a missing folder in INBOX) and the UID. Logged after
  * the commit, so a line means the copy is on disk.
  */
-export function deliverAndLog(store: Store, logger: Logger): (request: DeliveryRequest) => Promise<void> {
+export function deliverAndLog(
+  store: Store,
+  logger: Logger,
+): (request: DeliveryRequest) => Promise<DeliveryOutcome> {
   const withResult = (store as WithResult).deliverWithResult?.bind(store);
   if (!withResult) {
     return async (request) => {
@@ -31,10 +41,11 @@ export function deliverAndLog(store: Store, logger: Logger): (request: DeliveryR
           'delivered',
         );
       }
+      return {};
     };
   }
   return async (request) => {
-    const { copies } = await withResult(request);
+    const { copies, vacationAccounts } = await withResult(request);
     for (const copy of copies) {
       logger.info(
         {
@@ -49,5 +60,6 @@ export function deliverAndLog(store: Store, logger: Logger): (request: DeliveryR
         'delivered',
       );
     }
+    return vacationAccounts ? { vacationAccounts } : {};
   };
 }

@@ -4,11 +4,14 @@ import { VACATION } from '../config/limits.js';
 import { HeaderMap } from '../mail/headers.js';
 import type { Logger } from '../observability/logger.js';
 import type { DeliveryRequest, SpooledBody, Store } from '../store/store.js';
+import type { DeliveryOutcome } from './delivery-log.js';
 import { ownAddresses } from './own-addresses.js';
 import { createRouter } from './router.js';
 import { buildVacationReply, decideVacation } from './vacation.js';
 
 export type Deliver = (request: DeliveryRequest) => Promise<void>;
+/** A delivery that may tell what its commit found (delivery-log.ts deliverAndLog); void: nothing. */
+export type DeliverWithOutcome = (request: DeliveryRequest) => Promise<DeliveryOutcome | void>;
 
 /** The first `max` bytes of a body (the header block is at its start), without consuming it. */
 async function headOf(body: SpooledBody, max: number): Promise<Buffer> {
@@ -33,32 +36,48 @@ async function headOf(body: SpooledBody, max: number): Promise<Buffer> {
 }
 
 /**
- * `deliver` with the auto-reply: the header is read before the store takes the body (it may move the
- * spool file), and only when a local recipient has a VacationResponse enabled (one primary-key read per
- * local recipient otherwise). After the message is stored, each such recipient's reply is decided
- * (vacation.ts), claimed once per sender per period in the store, and delivered through the same
- * `deliver` from the null sender (RFC 3834 3.3), so it is queued, retried and bounced like any mail.
- * A failing reply is logged; it never fails the delivery it answers.
+ * `deliver` with the auto-reply, for the local recipients whose VacationResponse is enabled. Which those are
+ * comes from the delivery's own commit when `deliver` tells (deliverAndLog: read inside the transaction), so
+ * the common case - nobody away - costs no look-up of its own; else each is looked up (one cached read per
+ * local recipient). A body in memory is still readable after the store took it; a spooled file may be moved,
+ * so its header is read before, and only when a recipient is away. After the message is stored, each such
+ * recipient's reply is decided (vacation.ts), claimed once per sender per period in the store, and
+ * delivered through the same `deliver` from the null sender (RFC 3834 3.3), so it is queued, retried and
+ * bounced like any mail. A failing reply is logged; it never fails the delivery it answers.
  */
 export function withVacationResponder(
-  deliver: Deliver,
+  deliver: DeliverWithOutcome,
   deps: { store: Store; hostname: string; now: () => Date; newQueueId: () => string; logger: Logger },
 ): Deliver {
   const { store } = deps;
   const route = createRouter(store, { hostname: deps.hostname });
+  const lookUp = (accountIds: number[]): number[] =>
+    accountIds.filter((id) => store.sending.vacation(id).isEnabled);
   return async (request) => {
-    const away =
+    // RFC 3834 2: no automatic answer to mail judged junk (quarantined by DMARC), nor to the null sender.
+    const candidates =
       request.envelope.sender === ''
         ? []
-        : // RFC 3834 2: no automatic answer to mail judged junk (quarantined by DMARC).
-          request.local.filter(
-            (l) => l.specialUse !== '\\Junk' && store.sending.vacation(l.accountId).isEnabled,
-          );
-    const head = away.length > 0 ? await headOf(request.body, VACATION.maxHeaderBytes) : null;
-    await deliver(request);
+        : [...new Set(request.local.filter((l) => l.specialUse !== '\\Junk').map((l) => l.accountId))];
+    if (candidates.length === 0) {
+      await deliver(request);
+      return;
+    }
+    let away: number[] | null = null;
+    let head: Buffer | null = null;
+    if (request.body.kind === 'file') {
+      away = lookUp(candidates);
+      if (away.length > 0) head = await headOf(request.body, VACATION.maxHeaderBytes);
+    }
+    const outcome = await deliver(request);
+    if (away === null) {
+      const known = outcome ? outcome.vacationAccounts : undefined;
+      away = known ? candidates.filter((id) => known.includes(id)) : lookUp(candidates);
+      if (away.length > 0) head = await headOf(request.body, VACATION.maxHeaderBytes);
+    }
     if (!head) return;
     const headers = HeaderMap.parse(head);
-    for (const { accountId } of away) {
+    for (const accountId of away) {
       try {
         await reply(accountId, headers, request.envelope.sender);
       } catch (err) {

@@ -92,6 +92,12 @@ export interface CommittedDelivery {
   appended?: AppendPlacement;
   /** Local accounts whose quota refused the message; they were queued instead (writeDelivery). */
   overQuota?: { accountId: number; permanent: boolean }[];
+  /**
+   * The local recipients' accounts whose VacationResponse is enabled, as of this commit (RFC 8621 8):
+   * read here, inside the write transaction, where it is one primary-key probe each, so the auto-reply
+   * (delivery/vacation-responder.ts) needs no look-up of its own (a data_version read per delivery).
+   */
+  vacationAccounts?: number[];
 }
 
 /** Builds head and moves/writes the body so only the metadata commit is left. Async, off the event loop. */
@@ -298,6 +304,17 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
         result.messageId = null;
       }
     }
+  }
+
+  if (r.local.length > 0) {
+    const enabled = prepare<[number], { one: number }>(
+      'SELECT 1 AS one FROM jmap_vacation WHERE account_id = ? AND is_enabled = 1',
+    );
+    const away: number[] = [];
+    for (const { accountId } of r.local) {
+      if (!away.includes(accountId) && enabled.get(accountId)) away.push(accountId);
+    }
+    result.vacationAccounts = away;
   }
 
   if (queued.length > 0) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseConfigText } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { createQueueIdGenerator, startServer } from '../../../src/server/serve.js';
+import { pooledRandomBytes, RANDOM_POOL_BYTES } from '../../../src/queue/queue-id.js';
 
 describe('createQueueIdGenerator', () => {
   test('time prefix, then randomness; strictly increasing within one millisecond and across a clock step back', () => {
@@ -49,6 +50,26 @@ describe('createQueueIdGenerator', () => {
       );
       assert.equal(next(), reference(time, bytes));
     }
+  });
+
+  test('randomness is drawn from the system a pool at a time, each byte handed out once', () => {
+    const drawn: Buffer[] = [];
+    const source = (n: number): Buffer => {
+      const b = randomBytes(n);
+      drawn.push(Buffer.from(b));
+      return b;
+    };
+    let t = 0;
+    const next = createQueueIdGenerator(() => ++t, pooledRandomBytes(source));
+    const ids = Array.from({ length: 1_000 }, () => next());
+    // 7 bytes per id at a new millisecond: 1,000 ids take 7,000 bytes, i.e. 7 pools of 1,022, not 1,000 calls.
+    assert.equal(drawn.length, Math.ceil(1_000 / Math.floor(RANDOM_POOL_BYTES / 7)));
+    assert.equal(new Set(ids).size, 1_000);
+    // Each id's random part comes from its own 7 bytes of the pool, in order.
+    const take = pooledRandomBytes(() => Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 10);
+    assert.deepEqual([...take(4)], [1, 2, 3, 4]);
+    assert.deepEqual([...take(4)], [5, 6, 7, 8]);
+    assert.deepEqual([...take(4)], [1, 2, 3, 4], 'a new pool once the rest is too short');
   });
 
   test('real randomness: unique over many ids in one millisecond', () => {

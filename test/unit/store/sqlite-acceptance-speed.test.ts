@@ -1,12 +1,16 @@
 // SQLite store speed-ups that must not change answers: cached routing and vacation lookups and savepoint-free batch commits.
 import { describe, test, after } from 'node:test';
+import { createHook } from 'node:async_hooks';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LookupCache } from '../../../src/store/sqlite/lookup-cache.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { memoryBody, request } from '../../contract/store-contract.js';
+import { deliverAndLog } from '../../../src/delivery/delivery-log.js';
+import { withVacationResponder } from '../../../src/delivery/vacation-responder.js';
+import { silentLogger } from '../../../src/observability/logger.js';
 
 async function dataDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'mailroom-accept-'));
@@ -65,6 +69,32 @@ describe('LookupCache', () => {
     ).noteLocalWrite(); // a write by another store of this process: seen at once, in the same run
     assert.equal(cache.get('d', load), 6);
     assert.equal(reads, 2);
+  });
+
+  test('the once-per-run mark costs no async resource (queueMicrotask wraps each callback in one)', async () => {
+    let version = 1;
+    const cache = new LookupCache(
+      () => version,
+      () => false,
+    );
+    const kinds: string[] = [];
+    const hook = createHook({ init: (_id, type) => void kinds.push(type) }).enable();
+    try {
+      cache.get('k', () => 1);
+    } finally {
+      hook.disable();
+    }
+    assert.deepEqual(
+      kinds.filter((k) => k === 'Microtask'),
+      [],
+    );
+    version = 2;
+    await Promise.resolve();
+    assert.equal(
+      cache.get('k', () => 2),
+      2,
+      'the mark is still cleared before the next run',
+    );
   });
 
   test('bypassed inside a transaction, bounded in size', () => {
@@ -187,5 +217,74 @@ describe('GroupCommitter without savepoints', () => {
     const inbox = store.getMailbox(bob, 'INBOX');
     assert.ok(inbox);
     assert.equal(store.listMessages(inbox.id).length, 2);
+  });
+});
+
+describe('vacation auto-reply without a look-up per delivery', () => {
+  test('the commit says who is away: no vacation() look-up when nobody is, and the reply still goes when someone is', async () => {
+    const dir = await dataDir();
+    const store = open(dir);
+    store.addDomain('example.test');
+    const bob = store.addAccount('bob@example.test', 'h').id;
+    const carol = store.addAccount('carol@example.test', 'h').id;
+    let lookups = 0;
+    const real = store.sending.vacation.bind(store.sending);
+    store.sending.vacation = (id: number) => {
+      lookups++;
+      return real(id);
+    };
+    let seq = 0;
+    const deliver = withVacationResponder(deliverAndLog(store, silentLogger()), {
+      store,
+      hostname: 'mx.example.test',
+      now: () => new Date(),
+      newQueueId: () => `V${++seq}`,
+      logger: silentLogger(),
+    });
+    const fromCarol = (n: number) =>
+      request({
+        envelope: { sender: 'carol@example.test' },
+        body: memoryBody(
+          `From: carol@example.test\r\nTo: bob@example.test\r\nSubject: hello ${n}\r\nMessage-ID: <h${n}@example.test>\r\n\r\nhi\r\n`,
+        ),
+        local: [{ accountId: bob }],
+      });
+    const carolInbox = () => store.listMessages(store.getMailbox(carol, 'INBOX')!.id).length;
+    await deliver(fromCarol(1));
+    assert.equal(lookups, 0, 'nobody away: the commit said so, no look-up (a data_version read each)');
+    assert.equal(carolInbox(), 0);
+    store.sending.setVacation(bob, {
+      isEnabled: true,
+      fromDate: null,
+      toDate: null,
+      subject: null,
+      textBody: 'Away.',
+      htmlBody: null,
+    });
+    lookups = 0;
+    await deliver(fromCarol(2));
+    assert.equal(carolInbox(), 1, 'bob is away: carol gets the auto-reply');
+    // The reply's own decision reads the VacationResponse (its text); only the "is anyone away" look-up is gone.
+    assert.equal(lookups, 1);
+    // A spooled body (the store moves its file): looked up and its header read before, as it must be.
+    const text =
+      'From: dave@example.test\r\nTo: bob@example.test\r\nSubject: big\r\n\r\n' +
+      'x'.repeat(100_000) +
+      '\r\n';
+    const path = join(dir, 'spooled.eml');
+    await writeFile(path, text);
+    const dave = store.addAccount('dave@example.test', 'h').id;
+    await deliver(
+      request({
+        envelope: { sender: 'dave@example.test' },
+        body: { kind: 'file', path, size: text.length },
+        local: [{ accountId: bob }],
+      }),
+    );
+    assert.equal(
+      store.listMessages(store.getMailbox(dave, 'INBOX')!.id).length,
+      1,
+      'dave gets the auto-reply',
+    );
   });
 });
