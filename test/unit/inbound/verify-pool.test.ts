@@ -175,7 +175,7 @@ describe('checkMessage with a verify pool', () => {
       onWorkerExit: (code) => exits.push(code),
       entry:
         "const { parentPort } = require('node:worker_threads');" +
-        "parentPort.on('message', (m) => { if (m.type === 'job') process.exit(7); });" +
+        "parentPort.on('message', (m) => { if (m.type === 'batch') process.exit(7); });" +
         "parentPort.postMessage({ type: 'ready' });",
     });
     try {
