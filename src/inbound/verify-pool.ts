@@ -18,7 +18,8 @@ import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
  *   worker keeps an answer (a DKIM key record) for as long as it stays the resolver's cached answer, counted
  *   from before it asked (verify-worker.ts): a round trip per message saved, never an answer past its TTL.
  * - checkMessage awaits the outcome before its verdict, so the 250 still follows the checks and the fsync.
- * - A worker that stops with jobs in hand rejects them: those messages get the checks' 451 (never a pass).
+ * - A worker that stops with jobs in hand (posted, or queued for this turn's batch) rejects them: those messages
+ *   get the checks' 451 (never a pass).
  *   Until a worker is ready (start-up, the respawn after a crash), or when the jobs in hand reach
  *   INBOUND_VERIFY_MAX_IN_FLIGHT, `run` returns null and the caller verifies on the main thread.
  */
