@@ -18,24 +18,47 @@ import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
  *   worker keeps an answer (a DKIM key record) for as long as it stays the resolver's cached answer, counted
  *   from before it asked (verify-worker.ts): a round trip per message saved, never an answer past its TTL.
  * - checkMessage awaits the outcome before its verdict, so the 250 still follows the checks and the fsync.
- * - A worker that stops with jobs in hand rejects them: those messages get the checks' 451 (never a pass).
+ * - A worker that stops with jobs in hand (posted, or queued for this turn's batch) rejects them: those messages
+ *   get the checks' 451 (never a pass).
  *   Until a worker is ready (start-up, the respawn after a crash), or when the jobs in hand reach
  *   INBOUND_VERIFY_MAX_IN_FLIGHT, `run` returns null and the caller verifies on the main thread.
  */
 
-/** main -> worker */
-export type ToWorker =
-  | { type: 'job'; id: number; sender: string; bytes?: Uint8Array; path?: string }
-  | { type: 'dns'; id: number; ok: true; value: unknown; validForMs: number }
-  | { type: 'dns'; id: number; ok: false; code: string | undefined; message: string }
-  | { type: 'close' };
+/**
+ * What crosses the threads, both ways, in one message: the jobs (or the results) of one turn of the event loop,
+ * with any DNS answers (or questions) that are due. Why batches (as jmap-workers.ts WorkerBatch): every message
+ * wakes the other thread (an eventfd write, and when it sleeps a futex wake-up and a context switch); one
+ * message per job and one per result doubled the checks' CPU per message (bench/inbound-verify.ts --workers 1).
+ * A DNS answer or question is never held back for a batch: it is posted at once and takes along whatever jobs
+ * (results) are waiting, so the batching delays no DNS round trip a verification waits for.
+ */
+export type ToWorker = { type: 'batch'; jobs: PostedJob[]; answers: DnsAnswer[] } | { type: 'close' };
 
-/** worker -> main */
+/** worker -> main (see ToWorker) */
 export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'dns'; id: number; job: number; name: string; rrtype: string }
-  | { type: 'done'; id: number; outcome: DkimOutcome }
-  | { type: 'failed'; id: number; error: string };
+  { type: 'ready' } | { type: 'batch'; results: JobResult[]; questions: DnsQuestion[] };
+
+/** One message's DKIM/ARC pass: its bytes (a moved buffer of its own) or its spool file's path. */
+export interface PostedJob {
+  id: number;
+  sender: string;
+  bytes?: Uint8Array;
+  path?: string;
+}
+
+export type JobResult =
+  { id: number; ok: true; outcome: DkimOutcome } | { id: number; ok: false; error: string };
+
+export interface DnsQuestion {
+  id: number;
+  job: number;
+  name: string;
+  rrtype: string;
+}
+
+export type DnsAnswer =
+  | { id: number; ok: true; value: unknown; validForMs: number }
+  | { id: number; ok: false; code: string | undefined; message: string };
 
 interface Job {
   lookup: MailauthResolver;
@@ -47,6 +70,10 @@ interface Slot {
   worker: Worker | null;
   ready: boolean;
   jobs: Map<number, Job>;
+  /** Jobs not yet posted: sent together at the end of this turn of the event loop (ToWorker). */
+  outbox: PostedJob[];
+  /** Their bytes' buffers, moved with them. */
+  moved: ArrayBuffer[];
 }
 
 export interface VerifyPoolOptions {
@@ -66,6 +93,8 @@ export class DkimVerifyPool {
   private inFlight = 0;
   private closed = false;
   private readonly maxInFlight: number;
+  /** Messages and jobs posted to workers, messages and results back (tests, diagnostics: the batching). */
+  readonly traffic = { jobMessages: 0, jobs: 0, resultMessages: 0, results: 0 };
 
   /** Starts no thread yet: the first message does (a server taking no MX mail never pays for one). */
   constructor(private readonly options: VerifyPoolOptions) {
@@ -85,7 +114,7 @@ export class DkimVerifyPool {
   start(): void {
     if (this.closed || this.slots.length > 0) return;
     for (let i = 0; i < this.options.size; i++) {
-      const slot: Slot = { worker: null, ready: false, jobs: new Map() };
+      const slot: Slot = { worker: null, ready: false, jobs: new Map(), outbox: [], moved: [] };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -117,6 +146,11 @@ export class DkimVerifyPool {
     const worker = slot.worker!;
     // A job in hand keeps the process alive until it is answered; an idle pool does not (see spawn).
     if (slot.jobs.size === 0) worker.ref();
+    // Posted once the poll phase that finished this message has finished the others too (setImmediate).
+    if (slot.outbox.length === 0) setImmediate(() => this.flush(slot, []));
+    slot.outbox.push({ id, sender, ...(bytes ? { bytes } : { path: path! }) });
+    // The copy's buffer is moved, not cloned: the worker owns it from here.
+    if (bytes) slot.moved.push(bytes.buffer as ArrayBuffer);
     return new Promise<DkimOutcome>((resolve, reject) => {
       const settle = () => {
         slot.jobs.delete(id);
@@ -128,10 +162,22 @@ export class DkimVerifyPool {
         resolve: (o) => (settle(), resolve(o)),
         reject: (e) => (settle(), reject(e)),
       });
-      const job: ToWorker = { type: 'job', id, sender, ...(bytes ? { bytes } : { path: path! }) };
-      // The copy's buffer is moved, not cloned: the worker owns it from here.
-      worker.postMessage(job, bytes ? [bytes.buffer as ArrayBuffer] : []);
     });
+  }
+
+  /** Posts the slot's waiting jobs, with `answers`, as one message (ToWorker). */
+  private flush(slot: Slot, answers: DnsAnswer[]): void {
+    const jobs = slot.outbox;
+    // Nothing to send, or the worker stopped (its exit rejected the jobs and emptied the outbox).
+    if ((jobs.length === 0 && answers.length === 0) || slot.worker === null) return;
+    const moved = slot.moved;
+    slot.outbox = [];
+    slot.moved = [];
+    slot.worker.postMessage({ type: 'batch', jobs, answers } satisfies ToWorker, moved);
+    if (jobs.length > 0) {
+      this.traffic.jobMessages++;
+      this.traffic.jobs += jobs.length;
+    }
   }
 
   /** Stops every worker; jobs in hand are rejected (their messages get the checks' 451). */
@@ -143,6 +189,7 @@ export class DkimVerifyPool {
         slot.ready = false;
         if (!worker) return;
         const exited = new Promise<void>((done) => worker.once('exit', () => done()));
+        this.flush(slot, []); // the jobs in hand go first, as they were queued
         worker.postMessage({ type: 'close' } satisfies ToWorker);
         const timer = setTimeout(() => void worker.terminate(), 2_000);
         await exited;
@@ -161,6 +208,9 @@ export class DkimVerifyPool {
     worker.on('exit', (code) => {
       slot.ready = false;
       slot.worker = null;
+      // Queued or posted, every job of this worker is lost with it (a new worker starts with an empty outbox).
+      slot.outbox = [];
+      slot.moved = [];
       const lost = [...slot.jobs.values()];
       for (const job of lost)
         job.reject(new Error(`inbound verify worker exited (${code}) with the message`));
@@ -180,40 +230,51 @@ export class DkimVerifyPool {
       slot.ready = !this.closed;
       return;
     }
-    if (message.type === 'dns') {
-      const job = slot.jobs.get(message.job);
-      const answer = (reply: ToWorker) => {
-        if (slot.worker === worker) worker.postMessage(reply);
-      };
-      if (!job) {
-        answer({ type: 'dns', id: message.id, ok: false, code: 'ECANCELLED', message: 'job gone' });
-        return;
-      }
-      // With how long the answer stays cached here, so the worker asks again only after its TTL.
-      const asked = job.lookup.timed
-        ? job.lookup.timed(message.name, message.rrtype)
-        : job.lookup(message.name, message.rrtype).then((value) => ({ value, validForMs: 0 }));
-      asked.then(
-        ({ value, validForMs }) => answer({ type: 'dns', id: message.id, ok: true, value, validForMs }),
-        (e: unknown) =>
-          answer({
-            type: 'dns',
-            id: message.id,
-            ok: false,
-            code: (e as { code?: string } | null)?.code,
-            message: e instanceof Error ? e.message : String(e),
-          }),
-      );
+    for (const question of message.questions) this.ask(slot, worker, question);
+    if (message.results.length > 0) {
+      this.traffic.resultMessages++;
+      this.traffic.results += message.results.length;
+    }
+    for (const result of message.results) {
+      const job = slot.jobs.get(result.id);
+      if (!job) continue;
+      if (result.ok) job.resolve(result.outcome);
+      else job.reject(new Error(result.error));
+    }
+  }
+
+  /** Answers a DNS question of the worker's verifier with the job's resolver, at once (ToWorker says why). */
+  private ask(slot: Slot, worker: Worker, question: DnsQuestion): void {
+    const job = slot.jobs.get(question.job);
+    const answer = (reply: DnsAnswer) => {
+      if (slot.worker === worker) this.flush(slot, [reply]);
+    };
+    if (!job) {
+      answer({ id: question.id, ok: false, code: 'ECANCELLED', message: 'job gone' });
       return;
     }
-    const job = slot.jobs.get(message.id);
-    if (!job) return;
-    if (message.type === 'done') job.resolve(message.outcome);
-    else job.reject(new Error(message.error));
+    // With how long the answer stays cached here, so the worker asks again only after its TTL.
+    const asked = job.lookup.timed
+      ? job.lookup.timed(question.name, question.rrtype)
+      : job.lookup(question.name, question.rrtype).then((value) => ({ value, validForMs: 0 }));
+    asked.then(
+      ({ value, validForMs }) => answer({ id: question.id, ok: true, value, validForMs }),
+      (e: unknown) =>
+        answer({
+          id: question.id,
+          ok: false,
+          code: (e as { code?: string } | null)?.code,
+          message: e instanceof Error ? e.message : String(e),
+        }),
+    );
   }
 }
 
-/** The message's bytes in one new buffer of its own (moved to the worker, so never a view of a shared pool). */
+/**
+ * The message's bytes in one new buffer of its own, moved to the worker. Why a copy and not the chunks' own
+ * buffers: the store writes these very chunks to the mailbox after the checks, and a chunk is often a view of
+ * a buffer it shares (Node's allocation pool, the socket's read buffer), which moving would detach.
+ */
 function copyOf(chunks: readonly Buffer[]): Uint8Array {
   let size = 0;
   for (const c of chunks) size += c.length;

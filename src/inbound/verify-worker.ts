@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { DKIM_KEY_CACHE_ENTRIES } from '../config/limits-trust.js';
 import { cachedMailauth } from './dkim-keys.js';
 import { verifyDkim } from './dkim-verify.js';
-import type { FromWorker, ToWorker } from './verify-pool.js';
+import type { DnsAnswer, DnsQuestion, FromWorker, JobResult, PostedJob, ToWorker } from './verify-pool.js';
 
 const port = parentPort!;
 let nextDns = 1;
@@ -19,26 +19,48 @@ const answers = new Map<string, { value: unknown; until: number }>();
 
 const send = (message: FromWorker) => port.postMessage(message);
 
+/** Results not yet posted: sent together once this turn's verifications are done (verify-pool.ts ToWorker). */
+let outbox: JobResult[] = [];
+
+/** Posts the waiting results, with `questions` (never held back: a verification waits for their answers). */
+function flush(questions: DnsQuestion[]): void {
+  if (outbox.length === 0 && questions.length === 0) return;
+  const results = outbox;
+  outbox = [];
+  send({ type: 'batch', results, questions });
+}
+
+function finish(result: JobResult): void {
+  if (outbox.length === 0) setImmediate(() => flush([]));
+  outbox.push(result);
+}
+
 port.on('message', (message: ToWorker) => {
   if (message.type === 'close') {
     port.close();
     return;
   }
-  if (message.type === 'dns') {
-    const waiter = asked.get(message.id);
-    asked.delete(message.id);
-    if (!waiter) return;
-    if (message.ok) {
-      if (message.validForMs > 0) {
-        if (answers.size >= DKIM_KEY_CACHE_ENTRIES) answers.delete(answers.keys().next().value!);
-        answers.set(waiter.key, { value: message.value, until: waiter.sentAt + message.validForMs });
-      }
-      waiter.resolve(message.value);
+  // Answers first: they were asked for by the verifications already running.
+  for (const answer of message.answers) settle(answer);
+  for (const job of message.jobs) run(job);
+});
+
+function settle(message: DnsAnswer): void {
+  const waiter = asked.get(message.id);
+  asked.delete(message.id);
+  if (!waiter) return;
+  if (message.ok) {
+    if (message.validForMs > 0) {
+      if (answers.size >= DKIM_KEY_CACHE_ENTRIES) answers.delete(answers.keys().next().value!);
+      answers.set(waiter.key, { value: message.value, until: waiter.sentAt + message.validForMs });
     }
-    // node:dns's shape: mailauth reads `code` (ENOTFOUND/ENODATA: no record; anything else: temperror).
-    else waiter.reject(Object.assign(new Error(message.message), { code: message.code }));
-    return;
+    waiter.resolve(message.value);
   }
+  // node:dns's shape: mailauth reads `code` (ENOTFOUND/ENODATA: no record; anything else: temperror).
+  else waiter.reject(Object.assign(new Error(message.message), { code: message.code }));
+}
+
+function run(message: PostedJob): void {
   const { id, sender } = message;
   // The bytes arrive as a Uint8Array whose buffer this thread now owns: a Buffer view of it, no copy.
   const input = message.bytes
@@ -54,14 +76,14 @@ port.on('message', (message: ToWorker) => {
     return new Promise((resolve, reject) => {
       const dns = nextDns++;
       asked.set(dns, { resolve, reject, key, sentAt: performance.now() });
-      send({ type: 'dns', id: dns, job: id, name, rrtype });
+      flush([{ id: dns, job: id, name, rrtype }]);
     });
   };
   verifyDkim(input, sender, lookup).then(
-    (outcome) => send({ type: 'done', id, outcome }),
-    (e: unknown) => send({ type: 'failed', id, error: e instanceof Error ? e.message : String(e) }),
+    (outcome) => finish({ id, ok: true, outcome }),
+    (e: unknown) => finish({ id, ok: false, error: e instanceof Error ? e.message : String(e) }),
   );
-});
+}
 
 // mailauth's verifier is loaded before the first job, so no job waits for it.
 cachedMailauth();

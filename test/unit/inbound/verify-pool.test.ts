@@ -90,6 +90,37 @@ describe('DkimVerifyPool', () => {
     assert.deepEqual(await pool.run(one, '', down), here);
   });
 
+  test('the jobs of one turn reach the worker in one message, and their results come back together', async () => {
+    const one = await sign(plain, rsaKey);
+    const here = await verifyDkim(one, '', lookup);
+    // The key record kept on the worker (a timed answer), so no DNS round trip splits the results.
+    const timed: MailauthResolver = Object.assign((name: string, rrtype: string) => lookup(name, rrtype), {
+      timed: async (name: string, rrtype: string) => ({
+        value: await lookup(name, rrtype),
+        validForMs: 60_000,
+      }),
+    });
+    const fresh = new DkimVerifyPool({ size: 1 });
+    try {
+      await readyPool(fresh);
+      assert.deepEqual(await fresh.run(one, '', timed), here);
+      const before = { ...fresh.traffic };
+      const jobs = Array.from({ length: 8 }, () => fresh.run(one, '', timed));
+      assert.equal(fresh.pending, 8);
+      for (const outcome of await Promise.all(jobs)) assert.deepEqual(outcome, here);
+      assert.equal(fresh.traffic.jobMessages - before.jobMessages, 1, 'eight jobs, one message');
+      assert.equal(fresh.traffic.jobs - before.jobs, 8);
+      assert.equal(fresh.traffic.results - before.results, 8);
+      assert.ok(
+        fresh.traffic.resultMessages - before.resultMessages <= 2,
+        'the results in one or two messages',
+      );
+      assert.equal(fresh.pending, 0);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test('a stream is not handed over (null: the caller verifies it)', () => {
     assert.equal(pool.run(Readable.from([plain]), '', lookup), null);
   });
@@ -175,7 +206,7 @@ describe('checkMessage with a verify pool', () => {
       onWorkerExit: (code) => exits.push(code),
       entry:
         "const { parentPort } = require('node:worker_threads');" +
-        "parentPort.on('message', (m) => { if (m.type === 'job') process.exit(7); });" +
+        "parentPort.on('message', (m) => { if (m.type === 'batch') process.exit(7); });" +
         "parentPort.postMessage({ type: 'ready' });",
     });
     try {
@@ -193,6 +224,43 @@ describe('checkMessage with a verify pool', () => {
       const next = await checks.checkMessage(body, context);
       assert.equal(next.action.kind, 'deliver');
       assert.match(next.header, /dkim=pass/);
+    } finally {
+      await crashing.close();
+    }
+  });
+
+  test('a worker that dies with batches in hand: every message of them is deferred (451), none passed', async () => {
+    const exits: number[] = [];
+    // A worker that takes a first batch and never answers it, then dies when the second arrives.
+    const crashing = new DkimVerifyPool({
+      size: 1,
+      respawnMs: 60_000,
+      onWorkerExit: (code) => exits.push(code),
+      entry:
+        "const { parentPort } = require('node:worker_threads'); let seen = 0;" +
+        "parentPort.on('message', (m) => { if (m.type !== 'close' && ++seen === 2) process.exit(7); });" +
+        "parentPort.postMessage({ type: 'ready' });",
+    });
+    try {
+      await readyPool(crashing);
+      const checks = checksWith(crashing);
+      const m = await sign(plain, rsaKey);
+      const body = { kind: 'memory' as const, chunks: [m], size: m.length };
+      const first = [checks.checkMessage(body, context), checks.checkMessage(body, context)];
+      for (let i = 0; i < 100 && crashing.traffic.jobs < 2; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(crashing.pending, 2);
+      const second = [checks.checkMessage(body, context), checks.checkMessage(body, context)];
+      const verdicts = await Promise.all([...first, ...second]);
+      assert.deepEqual(crashing.traffic, { jobMessages: 2, jobs: 4, resultMessages: 0, results: 0 });
+      for (const verdict of verdicts) {
+        assert.equal(verdict.action.kind, 'defer', 'checks that could not finish: 451, never a pass');
+        assert.equal(verdict.header, '');
+        assert.match(String(verdict.error), /worker exited \(7\)/);
+      }
+      assert.deepEqual(exits, [7]);
+      assert.equal(crashing.pending, 0);
+      // The main thread verifies until a worker is back.
+      assert.equal((await checks.checkMessage(body, context)).action.kind, 'deliver');
     } finally {
       await crashing.close();
     }
