@@ -3,7 +3,7 @@
 // BODY[section] from the stored file without parsing it again. Pure, linear time, bounded memory, never throws.
 import { buildEnvelope } from './envelope.js';
 import type { MessageEnvelope } from './envelope.js';
-import { fieldNameEnd, HeaderMap } from './headers.js';
+import { fieldNameEnd, HeaderMap, type HeaderField } from './headers.js';
 import { defaultContentType, parseContentType, parseDisposition } from './mime-params.js';
 import type { ContentType, Disposition } from './mime-params.js';
 
@@ -149,6 +149,7 @@ export class MimeStructureParser {
   // The header block being kept: one buffer per parse, as only the innermost frame can be in its header and
   // finishHeader turns the bytes into strings (was two Buffers per line and a concat per part: ~2.5 KiB/message).
   private headerBuf: Buffer | null = null;
+  private topFields: readonly HeaderField[] | null = null;
   private readonly lineCap: number;
   private kept = 0; // bytes of the current line kept in lineBuf
   private lineLen = 0; // bytes of the current line seen so far
@@ -320,7 +321,7 @@ export class MimeStructureParser {
     const f = this.frames[this.frames.length - 1] as Frame;
     if (f.state !== 'header') return; // body, preamble, epilogue: only counted
     if (contentLen === 0) {
-      this.finishHeader(f, start + eol, this.lineNo + 1, false);
+      this.finishHeader(f, start + eol, this.lineNo + 1, false, true);
       return;
     }
     const first = content[0];
@@ -363,8 +364,15 @@ export class MimeStructureParser {
     f.headerBytes = needed;
   }
 
-  private finishHeader(f: Frame, bodyStart: number, bodyLineNo: number, final: boolean): void {
+  private finishHeader(
+    f: Frame,
+    bodyStart: number,
+    bodyLineNo: number,
+    final: boolean,
+    blankLine = false,
+  ): void {
     const part = f.part;
+    const clean = blankLine && part === this.top.root && part.defects === undefined;
     part.bodyStart = bodyStart;
     part.bodyEnd = bodyStart;
     f.bodyLineNo = bodyLineNo;
@@ -373,6 +381,7 @@ export class MimeStructureParser {
       this.headerBuf === null ? EMPTY_BLOCK : this.headerBuf.subarray(0, f.headerBytes),
     );
     f.headerBytes = 0;
+    if (clean) this.topFields = headers.fields;
     if (f.message) f.message.envelope = buildEnvelope(headers);
     applyMimeFields(part, headers, f.parentSubtype);
     const depth = this.frames.length;
@@ -434,6 +443,15 @@ export class MimeStructureParser {
   }
 
   /** Finishes parsing and returns the structure. Further writes are ignored. */
+  /**
+   * The top-level header's fields when it ended on its blank line with every line a field or a continuation
+   * (no defect): then they are parseHeaderBlock's fields of the message's header block, values alike (only
+   * line ends are CRLF here), and the store builds the SEARCH index from them instead of parsing again.
+   */
+  get headerFields(): readonly HeaderField[] | null {
+    return this.topFields;
+  }
+
   end(): MessageStructure {
     if (this.ended) return this.top;
     if (this.lineLen > 0) {
