@@ -74,17 +74,17 @@ function tokenize(s: string): Tok[] {
       }
       toks.push({ k: 'comment', t: t.trim() });
     } else if (c === '<') {
-      // An angle-addr; quoted strings inside it may hold '>'.
-      let t = '';
+      // An angle-addr; quoted strings inside it may hold '>'. Taken as one slice (every character is kept):
+      // it was built a character at a time, a string per character, on every delivered message's From and To.
       i++;
+      const from = i;
       let quoted = false;
-      while (i < n && (quoted || s[i] !== '>')) {
-        if (s[i] === '"') quoted = !quoted;
-        t += s[i];
+      while (i < n && (quoted || s.charCodeAt(i) !== 0x3e)) {
+        if (s.charCodeAt(i) === 0x22) quoted = !quoted;
         i++;
       }
+      toks.push({ k: 'angle', t: s.slice(from, i) });
       i++;
-      toks.push({ k: 'angle', t });
     } else if (c === ',' || c === ';' || c === ':' || c === '@' || c === '>') {
       toks.push({ k: 'special', t: c });
       i++;

@@ -3,7 +3,7 @@
 // BODY[section] from the stored file without parsing it again. Pure, linear time, bounded memory, never throws.
 import { buildEnvelope } from './envelope.js';
 import type { MessageEnvelope } from './envelope.js';
-import { fieldNameEnd, HeaderMap } from './headers.js';
+import { fieldNameEnd, HeaderMap, type HeaderField } from './headers.js';
 import { defaultContentType, parseContentType, parseDisposition } from './mime-params.js';
 import type { ContentType, Disposition } from './mime-params.js';
 
@@ -73,8 +73,7 @@ type FrameState = 'header' | 'body' | 'preamble' | 'parts' | 'epilogue';
 interface Frame {
   part: MimePart;
   state: FrameState;
-  /** Kept bytes of the header block (capped at maxHeaderBytes). */
-  header: Buffer[];
+  /** Kept bytes of the header block (capped at maxHeaderBytes); the bytes are in the parser's headerBuf. */
   headerBytes: number;
   /** Whether any header line has been seen (to tell a part without header from one with a bad line). */
   sawField: boolean;
@@ -132,6 +131,9 @@ const EMPTY_ENVELOPE: MessageEnvelope = {
  */
 /** lineBuf's first size: a header line or boundary rarely exceeds it (see grow()). */
 const INITIAL_LINE_BUFFER = 4096;
+const EMPTY_BLOCK = Buffer.alloc(0);
+/** headerBuf's first size (below half of Buffer.poolSize: from Node's pool); doubles up to maxHeaderBytes. */
+const INITIAL_HEADER_BUFFER = 2048;
 
 export class MimeStructureParser {
   private readonly limits: MimeLimits;
@@ -144,6 +146,10 @@ export class MimeStructureParser {
   // Grows on demand up to lineCap: most lines are short, and zero-filling the full cap (256 KiB) for every
   // delivered message cost more than the rest of the parse (CPU profile of SMTP acceptance, issue 2).
   private lineBuf: Buffer;
+  // The header block being kept: one buffer per parse, as only the innermost frame can be in its header and
+  // finishHeader turns the bytes into strings (was two Buffers per line and a concat per part: ~2.5 KiB/message).
+  private headerBuf: Buffer | null = null;
+  private topFields: readonly HeaderField[] | null = null;
   private readonly lineCap: number;
   private kept = 0; // bytes of the current line kept in lineBuf
   private lineLen = 0; // bytes of the current line seen so far
@@ -167,7 +173,6 @@ export class MimeStructureParser {
     return {
       part,
       state: 'header',
-      header: [],
       headerBytes: 0,
       sawField: false,
       bodyLineNo: 0,
@@ -316,7 +321,7 @@ export class MimeStructureParser {
     const f = this.frames[this.frames.length - 1] as Frame;
     if (f.state !== 'header') return; // body, preamble, epilogue: only counted
     if (contentLen === 0) {
-      this.finishHeader(f, start + eol, this.lineNo + 1, false);
+      this.finishHeader(f, start + eol, this.lineNo + 1, false, true);
       return;
     }
     const first = content[0];
@@ -325,10 +330,8 @@ export class MimeStructureParser {
       f.sawField = true;
       if (contentLen > content.length) addDefect(f.part, 'header-line-too-long');
       const room = this.limits.maxHeaderBytes - f.headerBytes;
-      if (room >= content.length + 2) {
-        f.header.push(Buffer.from(content), Buffer.from('\r\n'));
-        f.headerBytes += content.length + 2;
-      } else addDefect(f.part, 'header-too-long');
+      if (room >= content.length + 2) this.keepHeaderLine(f, content);
+      else addDefect(f.part, 'header-too-long');
       return;
     }
     // Not a header line: the header ended without its blank line (or the part has none); this line is body.
@@ -341,14 +344,44 @@ export class MimeStructureParser {
   }
 
   /** Parses a finished header block and decides what the body is: leaf, multipart or encapsulated message. */
-  private finishHeader(f: Frame, bodyStart: number, bodyLineNo: number, final: boolean): void {
+  /** Appends one header line (its content, then CRLF) to headerBuf; the caller checked maxHeaderBytes. */
+  private keepHeaderLine(f: Frame, content: Buffer): void {
+    const at = f.headerBytes;
+    const needed = at + content.length + 2;
+    let buf = this.headerBuf;
+    if (buf === null || buf.length < needed) {
+      const size = Math.min(
+        this.limits.maxHeaderBytes,
+        Math.max(needed, INITIAL_HEADER_BUFFER, (buf?.length ?? 0) * 2),
+      );
+      const next = Buffer.allocUnsafe(size);
+      if (buf !== null) buf.copy(next, 0, 0, at);
+      this.headerBuf = buf = next;
+    }
+    content.copy(buf, at);
+    buf[at + content.length] = 0x0d;
+    buf[at + content.length + 1] = 0x0a;
+    f.headerBytes = needed;
+  }
+
+  private finishHeader(
+    f: Frame,
+    bodyStart: number,
+    bodyLineNo: number,
+    final: boolean,
+    blankLine = false,
+  ): void {
     const part = f.part;
+    const clean = blankLine && part === this.top.root && part.defects === undefined;
     part.bodyStart = bodyStart;
     part.bodyEnd = bodyStart;
     f.bodyLineNo = bodyLineNo;
     f.state = 'body';
-    const headers = HeaderMap.parse(Buffer.concat(f.header));
-    f.header = [];
+    const headers = HeaderMap.parse(
+      this.headerBuf === null ? EMPTY_BLOCK : this.headerBuf.subarray(0, f.headerBytes),
+    );
+    f.headerBytes = 0;
+    if (clean) this.topFields = headers.fields;
     if (f.message) f.message.envelope = buildEnvelope(headers);
     applyMimeFields(part, headers, f.parentSubtype);
     const depth = this.frames.length;
@@ -410,6 +443,15 @@ export class MimeStructureParser {
   }
 
   /** Finishes parsing and returns the structure. Further writes are ignored. */
+  /**
+   * The top-level header's fields when it ended on its blank line with every line a field or a continuation
+   * (no defect): then they are parseHeaderBlock's fields of the message's header block, values alike (only
+   * line ends are CRLF here), and the store builds the SEARCH index from them instead of parsing again.
+   */
+  get headerFields(): readonly HeaderField[] | null {
+    return this.topFields;
+  }
+
   end(): MessageStructure {
     if (this.ended) return this.top;
     if (this.lineLen > 0) {

@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../../observability/logger.js';
 import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
 import { SmtpSession, type SessionEvent, type SessionOutput } from './session.js';
+import { peerTrusted } from './inbound-checks.js';
 import { earlyTalkerReply, formatReply } from '../reply-codes.js';
 import { drainThenDestroy } from '../../net/close-drain.js';
 import { dnsblGreetingReply, type Reply } from '../reply-codes.js';
@@ -368,7 +369,7 @@ export function serveSmtpConnection(
   const checks = options.services.inbound;
   // DNSBL at connect (RFC 5782), asked during the greeting pause so the two waits overlap.
   const listed =
-    checks && options.policy.role === 'mx' && !checks.trusted(session.peer.remoteAddress)
+    checks && options.policy.role === 'mx' && !peerTrusted(session, checks)
       ? checks.checkClient(session.peer.remoteAddress)
       : null;
   const greetNow = (): void => {

@@ -91,6 +91,7 @@ export class SmtpSession implements SessionCore {
   greeting: 'EHLO' | 'HELO' | null = null;
   heloName = '';
   authenticatedAs: string | null = null;
+  peerTrusted?: boolean;
 
   private lines = new LineReceiver(MAX_AUTH_LINE);
   private out = '';

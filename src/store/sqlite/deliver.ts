@@ -8,8 +8,8 @@ import type { DeliveryRequest, EnvelopeRecipient } from '../store.js';
 import { OverQuotaError, quotaVerdict } from '../quota.js';
 import { quotaState } from './quota.js';
 import type { Prepare } from './statements.js';
-import { buildHeaderIndex, headerBlock, headerIndexOfFile } from './mail-headers.js';
-import { computeStructureJson } from './mail-structure.js';
+import { buildHeaderIndex, headerBlock, headerIndexOfFieldList, headerIndexOfFile } from './mail-headers.js';
+import { computeStructure } from './mail-structure.js';
 import type { WalSync } from './wal-sync.js';
 import { threadKeysOfHeaderIndex, type ThreadKeys } from '../../mail/thread-keys.js';
 import { ChangeRecorder } from './changes.js';
@@ -132,11 +132,9 @@ export async function prepareDelivery(
   }
   // Parsed once here, kept with the message, so IMAP FETCH never parses a body again (issue 4 item 3).
   const local = request.local.length > 0;
-  const structureJson = local
-    ? await computeStructureJson(head, body.kind === 'inline' ? body.data : join(blobs.blobDir, body.name))
-    : null;
-  // Only the header block is parsed (a few µs); a file body costs one read of its first bytes.
-  const headerIndex = local ? await headerIndexOf(head, body, blobs) : null;
+  const { structureJson, headerIndex } = local
+    ? await structureAndIndex(head, body, blobs)
+    : { structureJson: null, headerIndex: null };
   return {
     request,
     head,
@@ -150,7 +148,23 @@ export async function prepareDelivery(
   };
 }
 
-/** The SEARCH header index of a prepared body (also used by APPEND, mail-append.ts). */
+/**
+ * The stored structure and the SEARCH header index of a prepared body (also used by APPEND, mail-append.ts).
+ * The index comes from the header the MIME parser has just parsed (one parse of the header block per
+ * message); only when that header was not clean is the block parsed again (a file body: one read of its start).
+ */
+export async function structureAndIndex(
+  head: Buffer,
+  body: PreparedDelivery['body'],
+  blobs: FileBlobStore,
+): Promise<{ structureJson: string; headerIndex: string }> {
+  const s = await computeStructure(head, body.kind === 'inline' ? body.data : join(blobs.blobDir, body.name));
+  const headerIndex =
+    s.headerFields !== null ? headerIndexOfFieldList(s.headerFields) : await headerIndexOf(head, body, blobs);
+  return { structureJson: s.json, headerIndex };
+}
+
+/** The SEARCH header index of a prepared body, parsed from its header block. */
 export function headerIndexOf(
   head: Buffer,
   body: PreparedDelivery['body'],

@@ -1,11 +1,9 @@
 // IMAP APPEND for SQLite: the body goes through the delivery path (inline or blob file) and its group commit.
 import { unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { MailroomError } from '../../errors.js';
 import type { DeliveryRequest, SpooledBody } from '../store.js';
 import type { SqliteContext } from './context.js';
-import { discardPrepared, headerIndexOf, prepareDelivery, type PreparedDelivery } from './deliver.js';
-import { computeStructureJson } from './mail-structure.js';
+import { discardPrepared, prepareDelivery, structureAndIndex, type PreparedDelivery } from './deliver.js';
 import { threadKeysOfHeaderIndex } from '../../mail/thread-keys.js';
 import { emailRowAdded } from './emails.js';
 import { requireQuota } from './quota.js';
@@ -123,13 +121,11 @@ async function prepareAppend(
   };
   const prepared = await prepareDelivery(request, ctx.blobs, ctx.inlineMaxBytes);
   try {
-    prepared.structureJson = await computeStructureJson(
-      prepared.head,
-      prepared.body.kind === 'inline' ? prepared.body.data : join(ctx.blobs.blobDir, prepared.body.name),
-    );
     // The SEARCH header index at once (mail-headers.ts): the bytes are at hand, so no later read.
     // writeDelivery stores it with the message row.
-    prepared.headerIndex = await headerIndexOf(prepared.head, prepared.body, ctx.blobs);
+    const { structureJson, headerIndex } = await structureAndIndex(prepared.head, prepared.body, ctx.blobs);
+    prepared.structureJson = structureJson;
+    prepared.headerIndex = headerIndex;
   } catch (err) {
     await discardPrepared(prepared, ctx.blobs);
     throw err;

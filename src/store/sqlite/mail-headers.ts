@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_CACHES } from '../../config/limits.js';
 import { decodeEncodedWords } from '../../mail/encoded-words.js';
-import { parseHeaderBlock, unfold } from '../../mail/headers.js';
+import { parseHeaderBlock, unfold, type HeaderField } from '../../mail/headers.js';
 import { DEFAULT_MIME_LIMITS } from '../../mail/mime-structure.js';
 import type { HeaderIndex } from '../mail-store.js';
 import type { SqliteContext } from './context.js';
@@ -58,8 +58,13 @@ export function buildHeaderIndex(block: Buffer): string {
  * latin1). asciiHeaderIndex must give the same text for ASCII blocks (test/unit/imap/durable-writes.test.ts).
  */
 export function headerIndexOfFields(block: Buffer): string {
+  return headerIndexOfFieldList(parseHeaderBlock(block));
+}
+
+/** The index text of fields parsed already (deliver.ts: the MIME parser's top-level header). */
+export function headerIndexOfFieldList(fields: readonly HeaderField[]): string {
   let out = '';
-  for (const f of parseHeaderBlock(block)) {
+  for (const f of fields) {
     // Values are single-line after unfolding; a stray CR/LF would break the line format.
     out += `\n${f.key}:${decodeEncodedWords(f.value).replace(/[\r\n]/g, ' ')}`;
   }

@@ -1,5 +1,6 @@
 // The MIME structure + ENVELOPE of a stored message, computed once (at delivery/APPEND) and kept as JSON.
 import { createReadStream } from 'node:fs';
+import type { HeaderField } from '../../mail/headers.js';
 import { MimeStructureParser, type MessageStructure } from '../../mail/mime-structure.js';
 
 /*
@@ -11,6 +12,14 @@ import { MimeStructureParser, type MessageStructure } from '../../mail/mime-stru
 
 /** Parses head + body (a buffer, or a file read as a stream) and returns the structure as JSON. */
 export async function computeStructureJson(head: Buffer, body: Buffer | string): Promise<string> {
+  return (await computeStructure(head, body)).json;
+}
+
+/** The structure as JSON, and the top-level header's fields when clean (MimeStructureParser.headerFields). */
+export async function computeStructure(
+  head: Buffer,
+  body: Buffer | string,
+): Promise<{ json: string; headerFields: readonly HeaderField[] | null }> {
   const parser = new MimeStructureParser();
   parser.write(head);
   if (Buffer.isBuffer(body)) {
@@ -20,7 +29,8 @@ export async function computeStructureJson(head: Buffer, body: Buffer | string):
       parser.write(chunk as Buffer);
     }
   }
-  return JSON.stringify(parser.end());
+  const json = JSON.stringify(parser.end());
+  return { json, headerFields: parser.headerFields };
 }
 
 /** Parses a stored structure; null when missing or unreadable (the caller recomputes it). */

@@ -88,6 +88,24 @@ describe('SMTP session with inbound checks', () => {
     }
   });
 
+  test('the trusted_networks verdict is asked once per session, not on every DATA', async () => {
+    for (const trusted of [false, true]) {
+      const services = fakeServices();
+      const checks = fakeChecks({ kind: 'deliver', junk: false }, trusted);
+      let asked = 0;
+      services.inbound = { ...checks, trusted: () => (asked++, trusted) };
+      const session = new SmtpSession({ policy: testPolicy(), services, peer: testPeer() });
+      session.greet();
+      const message =
+        'MAIL FROM:<jones@foo.com>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\nSubject: s\r\n\r\nb\r\n.\r\n';
+      const out = await session.feed(Buffer.from(`EHLO c.example\r\n${message.repeat(3)}`));
+      assert.equal(out.replies.match(/^250 2\.0\.0 /gm)?.length, 3);
+      assert.equal(services.delivered.length, 3);
+      assert.equal(checks.calls.length, trusted ? 0 : 3); // a stranger is still checked on every message
+      assert.equal(asked, 1, `trusted=${trusted}`);
+    }
+  });
+
   test('a 554 greeting (DNSBL): every command but QUIT gets 503, QUIT gets 221 and closes (RFC 5321 3.1)', async () => {
     const session = new SmtpSession({ policy: testPolicy(), services: fakeServices(), peer: testPeer() });
     assert.match(

@@ -2,7 +2,17 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { foldHeaderField, HeaderMap, parseHeaderBlock, parseRfc5322Date } from '../../../src/mail/headers.js';
+import { isAscii } from 'node:buffer';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  foldHeaderField,
+  HeaderMap,
+  parseAsciiBlock,
+  parseBlockBytes,
+  parseHeaderBlock,
+  parseRfc5322Date,
+} from '../../../src/mail/headers.js';
 import {
   decodeEncodedWords,
   decodeHeaderBytes,
@@ -280,5 +290,50 @@ describe('parseRfc5322Date', () => {
   ];
   for (const [input, want] of rows) {
     test(JSON.stringify(input), () => assert.equal(parseRfc5322Date(input)?.toISOString() ?? null, want));
+  }
+});
+
+test("the ASCII path of parseHeaderBlock gives the byte path's fields: fixtures, whole messages, random blocks", async () => {
+  const dir = join(import.meta.dirname, '../../fixtures/mime');
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.eml'));
+  assert.ok(names.length > 5);
+  for (const name of names) {
+    const bytes = await readFile(join(dir, name));
+    // As it is (8-bit: the byte path), and as ASCII (8-bit bytes replaced) so the string path runs on it.
+    for (const message of [bytes, Buffer.from(bytes.map((b) => (b > 0x7e ? 0x3f : b)))]) {
+      assert.deepEqual(parseHeaderBlock(message), parseBlockBytes(message), name);
+    }
+  }
+  // Random blocks from the pieces that matter: names, colons, folding, bare CR/LF, blank lines, 8-bit, junk lines.
+  const pieces = [
+    'Subject',
+    'X-A',
+    ':',
+    ': ',
+    ' ',
+    '\t',
+    '\r\n',
+    '\n',
+    '\r',
+    'a',
+    'B c',
+    '\0',
+    '::',
+    '\r\n\r\n',
+    '\n\n',
+    'é',
+  ];
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let i = 0; i < 4000; i++) {
+    let text = '';
+    const count = rand(30);
+    for (let j = 0; j < count; j++) text += pieces[rand(pieces.length)];
+    const block = Buffer.from(text, 'latin1');
+    assert.deepEqual(parseHeaderBlock(block), parseBlockBytes(block), JSON.stringify(text));
+    if (isAscii(block)) assert.deepEqual(parseAsciiBlock(text), parseBlockBytes(block), JSON.stringify(text));
   }
 });

@@ -52,6 +52,8 @@ export interface SessionCore {
   greeting: 'EHLO' | 'HELO' | null;
   heloName: string;
   authenticatedAs: string | null;
+  /** The trusted_networks verdict on the peer, once asked (inbound-checks.ts peerTrusted); unset before. */
+  peerTrusted?: boolean;
   reply(reply: Reply): void;
   event(event: SessionEvent): void;
   act(action: SessionAction): void;
