@@ -73,24 +73,36 @@ export function parseHeaderBlock(block: Uint8Array): HeaderField[] {
 /** parseHeaderBlock over an ASCII block decoded as one string (same rules, same fields). */
 export function parseAsciiBlock(text: string): HeaderField[] {
   const fields: HeaderField[] = [];
+  forEachAsciiField(text, (start, nameEnd, end) => {
+    const name = text.slice(start, nameEnd);
+    const raw = text.slice(text.indexOf(':', nameEnd) + 1, end);
+    fields.push({ name, key: name.toLowerCase(), raw, value: unfold(raw).trim() });
+  });
+  return fields;
+}
+
+/**
+ * Walks an ASCII header block held as one string, field by field, by parseHeaderBlock's rules: a line starting
+ * with WSP continues the field (RFC 5322 2.2.3), a line without a field name is skipped, the blank line ends the
+ * block (2.1). `visit` gets the field's start, where its name ends, and its end (final line break excluded).
+ * parseAsciiBlock and the SEARCH header index (store/sqlite/mail-headers.ts) both read headers through it.
+ */
+export function forEachAsciiField(
+  text: string,
+  visit: (start: number, nameEnd: number, end: number) => void,
+): void {
   let start = -1; // start offset of the current field
   let end = -1; // end offset (exclusive, without final line break) of the current field
   const finish = (): void => {
     if (start < 0) return;
-    const nameEnd = textNameEnd(text, start, end);
-    if (nameEnd > 0) {
-      const colon = text.indexOf(':', start + nameEnd);
-      const name = text.slice(start, start + nameEnd);
-      const raw = text.slice(colon + 1, end);
-      fields.push({ name, key: name.toLowerCase(), raw, value: unfold(raw).trim() });
-    }
+    const nameEnd = asciiNameEnd(text, start, end);
+    if (nameEnd > 0) visit(start, nameEnd, end);
     start = -1;
   };
   let pos = 0;
   while (pos < text.length) {
-    let nl = text.indexOf('\n', pos);
-    let lineEnd = nl < 0 ? text.length : nl + 1;
-    if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 0x0a) lineEnd--;
+    const nl = text.indexOf('\n', pos);
+    let lineEnd = nl < 0 ? text.length : nl;
     if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
     if (lineEnd === pos) break; // the blank line ending the header (RFC 5322 2.1)
     const first = text.charCodeAt(pos);
@@ -98,20 +110,19 @@ export function parseAsciiBlock(text: string): HeaderField[] {
       end = lineEnd;
     } else {
       finish();
-      if (textNameEnd(text, pos, lineEnd) > 0) {
+      if (asciiNameEnd(text, pos, lineEnd) > 0) {
         start = pos;
         end = lineEnd;
       }
     }
-    if (nl < 0) nl = text.length;
+    if (nl < 0) break;
     pos = nl + 1;
   }
   finish();
-  return fields;
 }
 
-/** fieldNameEnd over text[from, to): the name's length, or -1. */
-function textNameEnd(text: string, from: number, to: number): number {
+/** fieldNameEnd over text[from, to): the offset in `text` where the field name ends, or -1. */
+function asciiNameEnd(text: string, from: number, to: number): number {
   let i = from;
   while (i < to) {
     const c = text.charCodeAt(i);
@@ -119,11 +130,11 @@ function textNameEnd(text: string, from: number, to: number): number {
     if (c < 33 || c > 126) {
       let j = i;
       while (j < to && (text.charCodeAt(j) === 0x20 || text.charCodeAt(j) === 0x09)) j++;
-      return j > i && j < to && text.charCodeAt(j) === 0x3a && i > from ? i - from : -1;
+      return j > i && j < to && text.charCodeAt(j) === 0x3a && i > from ? i : -1;
     }
     i++;
   }
-  return i > from && i < to ? i - from : -1;
+  return i > from && i < to ? i : -1;
 }
 
 /** parseHeaderBlock over bytes: each field decoded on its own (the reference, and any 8-bit block). */

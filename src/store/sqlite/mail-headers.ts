@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_CACHES } from '../../config/limits.js';
 import { decodeEncodedWords } from '../../mail/encoded-words.js';
-import { parseHeaderBlock, unfold, type HeaderField } from '../../mail/headers.js';
+import { forEachAsciiField, parseHeaderBlock, unfold, type HeaderField } from '../../mail/headers.js';
 import { DEFAULT_MIME_LIMITS } from '../../mail/mime-structure.js';
 import type { HeaderIndex } from '../mail-store.js';
 import type { SqliteContext } from './context.js';
@@ -77,62 +77,21 @@ export function headerIndexOfFieldList(fields: readonly HeaderField[]): string {
  * parseHeaderBlock builds an object, a Buffer view, a decoded string and two regex passes per field
  * (~11 us for a typical 12-field header), most of the index's cost. Almost all headers are ASCII
  * (RFC 5322; 8-bit only via RFC 6532), so they are read as one string and walked with indexOf; the
- * rules (field start, continuation, skipped lines, unfolding, trimming) are parseHeaderBlock's, and a
+ * rules (field start, continuation, skipped lines) are forEachAsciiField's, as in parseHeaderBlock; a
  * test compares both on fixtures and random blocks.
  */
-
-/** mail/headers.ts fieldNameEnd over a string: where the field name of this line ends, or -1. */
-function nameEnd(text: string, start: number, end: number): number {
-  let i = start;
-  while (i < end) {
-    const c = text.charCodeAt(i);
-    if (c === 0x3a) break;
-    if (c < 33 || c > 126) {
-      let j = i;
-      while (j < end && (text.charCodeAt(j) === 0x20 || text.charCodeAt(j) === 0x09)) j++;
-      return j > i && j < end && text.charCodeAt(j) === 0x3a && i > start ? i : -1;
-    }
-    i++;
-  }
-  return i > start && i < end ? i : -1;
-}
 
 const LINE_BREAKS = /[\r\n]/;
 
 function asciiHeaderIndex(text: string): string {
   let out = '';
-  let start = -1; // the current field: [start, end), final line break excluded
-  let end = -1;
-  const finish = (): void => {
-    if (start < 0) return;
-    const n = nameEnd(text, start, end);
-    const raw = text.slice(text.indexOf(':', n) + 1, end);
+  forEachAsciiField(text, (start, nameEnd, end) => {
+    const raw = text.slice(text.indexOf(':', nameEnd) + 1, end);
     // unfold() (RFC 5322 2.2.3) only when there is something to unfold; trim() as parseHeaderBlock does.
     const value = (LINE_BREAKS.test(raw) ? unfold(raw) : raw).trim();
     const decoded = value.includes('=?') ? decodeEncodedWords(value).replace(/[\r\n]/g, ' ') : value;
-    out += `\n${text.slice(start, n)}:${decoded}`;
-    start = -1;
-  };
-  let pos = 0;
-  while (pos < text.length) {
-    const nl = text.indexOf('\n', pos);
-    let lineEnd = nl < 0 ? text.length : nl;
-    if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 0x0d) lineEnd--;
-    if (lineEnd === pos) break; // the blank line ending the header (RFC 5322 2.1)
-    const first = text.charCodeAt(pos);
-    if ((first === 0x20 || first === 0x09) && start >= 0) {
-      end = lineEnd;
-    } else {
-      finish();
-      if (nameEnd(text, pos, lineEnd) > 0) {
-        start = pos;
-        end = lineEnd;
-      }
-    }
-    if (nl < 0) break;
-    pos = nl + 1;
-  }
-  finish();
+    out += `\n${text.slice(start, nameEnd)}:${decoded}`;
+  });
   return out.toLowerCase();
 }
 

@@ -21,6 +21,7 @@ import {
 } from '../../../src/store/sqlite/mail-headers.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import type { DeliveryRequest, SpooledBody, Store } from '../../../src/store/store.js';
+import { randomTexts } from '../../helpers/random-text.js';
 
 const T0 = new Date('2026-11-23T10:00:00Z');
 /** Small, so a few KiB body is a blob file: both storage paths are covered. */
@@ -177,15 +178,7 @@ test('the ASCII fast path indexes exactly as mail/headers.ts parseHeaderBlock do
     '\0',
     '::',
   ];
-  let seed = 11;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
-  for (let i = 0; i < 3000; i++) {
-    let text = '';
-    const count = rand(30);
-    for (let j = 0; j < count; j++) text += pieces[rand(pieces.length)];
+  for (const text of randomTexts(pieces, 3000, 11)) {
     const block = Buffer.from(text, 'latin1');
     assert.equal(buildHeaderIndex(block), headerIndexOfFields(block), JSON.stringify(text));
   }

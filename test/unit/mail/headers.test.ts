@@ -20,6 +20,7 @@ import {
   encodePhrase,
 } from '../../../src/mail/encoded-words.js';
 import { paramsForWire, parseContentType, parseDisposition } from '../../../src/mail/mime-params.js';
+import { randomTexts } from '../../helpers/random-text.js';
 
 describe('parseHeaderBlock', () => {
   test('RFC 5322 A.1.1 header, folding (2.2.3), case-insensitive lookup', () => {
@@ -323,15 +324,7 @@ test("the ASCII path of parseHeaderBlock gives the byte path's fields: fixtures,
     '\n\n',
     'é',
   ];
-  let seed = 7;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
-  for (let i = 0; i < 4000; i++) {
-    let text = '';
-    const count = rand(30);
-    for (let j = 0; j < count; j++) text += pieces[rand(pieces.length)];
+  for (const text of randomTexts(pieces, 4000, 7)) {
     const block = Buffer.from(text, 'latin1');
     assert.deepEqual(parseHeaderBlock(block), parseBlockBytes(block), JSON.stringify(text));
     if (isAscii(block)) assert.deepEqual(parseAsciiBlock(text), parseBlockBytes(block), JSON.stringify(text));

@@ -10,6 +10,7 @@ import {
   headerIndexOfFieldList,
 } from '../../../src/store/sqlite/mail-headers.js';
 import { computeStructure, computeStructureJson } from '../../../src/store/sqlite/mail-structure.js';
+import { randomTexts } from '../../helpers/random-text.js';
 
 const HEAD = Buffer.from(
   'Return-Path: <a@b.example>\r\nReceived: from c.example (c.example [192.0.2.7])\r\n\tby mx.foo.com with ESMTP id X; Sun, 6 Dec 2026 00:00:00 +0000\r\n',
@@ -94,15 +95,7 @@ test('the reused index is the parsed one: fixtures and random header blocks, wit
     '\r\n\r\n',
     '\n\n',
   ];
-  let seed = 5;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
-  for (let i = 0; i < 1500; i++) {
-    let text = '';
-    const count = rand(30);
-    for (let j = 0; j < count; j++) text += pieces[rand(pieces.length)];
+  for (const [i, text] of randomTexts(pieces, 1500, 5).entries()) {
     const body = Buffer.from(text, 'latin1');
     const head = i % 2 === 0 ? HEAD : Buffer.alloc(0);
     assert.equal(
