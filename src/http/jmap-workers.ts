@@ -4,7 +4,7 @@ import type { EngineLimits, JmapUser } from '../jmap/core/engine.js';
 import type { JmapRequest } from '../jmap/core/request.js';
 import type { Logger } from '../observability/logger.js';
 import { JMAP_REPLY_BUFFERS } from '../config/limits.js';
-import { startWorker, workerModuleSource } from '../server/worker-thread.js';
+import { startWorker, stopWorker, workerModuleSource } from '../server/worker-thread.js';
 
 /*
  * Why: one event loop did everything for every JMAP request - HTTP, authentication, the method engine,
@@ -229,11 +229,7 @@ export class JmapWorkerPool {
         const worker = slot.worker;
         slot.ready = false;
         if (!worker) return;
-        const exited = new Promise<void>((done) => worker.once('exit', () => done()));
-        worker.postMessage('close');
-        const timer = setTimeout(() => void worker.terminate(), 2_000);
-        await exited;
-        clearTimeout(timer);
+        await stopWorker(worker, 'close');
       }),
     );
   }

@@ -1,7 +1,7 @@
 // The inbound DKIM/ARC worker pool: the CPU-heavy part of the MX checks runs on worker threads; DNS stays on the main thread.
 import type { Worker } from 'node:worker_threads';
 import { INBOUND_VERIFY_MAX_IN_FLIGHT, INBOUND_VERIFY_RESPAWN_MS } from '../config/limits-trust.js';
-import { startWorker, workerModuleSource } from '../server/worker-thread.js';
+import { startWorker, stopWorker, workerModuleSource } from '../server/worker-thread.js';
 import type { MailauthResolver } from './dkim-keys.js';
 import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
 
@@ -188,12 +188,8 @@ export class DkimVerifyPool {
         const worker = slot.worker;
         slot.ready = false;
         if (!worker) return;
-        const exited = new Promise<void>((done) => worker.once('exit', () => done()));
         this.flush(slot, []); // the jobs in hand go first, as they were queued
-        worker.postMessage({ type: 'close' } satisfies ToWorker);
-        const timer = setTimeout(() => void worker.terminate(), 2_000);
-        await exited;
-        clearTimeout(timer);
+        await stopWorker(worker, { type: 'close' } satisfies ToWorker);
       }),
     );
   }

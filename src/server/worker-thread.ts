@@ -24,3 +24,15 @@ export function workerModuleSource(callerUrl: string, name: string): string {
     ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`
     : `import(${JSON.stringify(entry)});`;
 }
+
+/** How long a worker asked to stop may take to finish what it holds before it is terminated. */
+const WORKER_STOP_GRACE_MS = 2_000;
+
+/** Asks a worker to stop with `message` (it exits on its own) and waits for its exit; terminated after a grace period. */
+export async function stopWorker(worker: Worker, message: unknown): Promise<void> {
+  const exited = new Promise<void>((done) => worker.once('exit', () => done()));
+  worker.postMessage(message);
+  const timer = setTimeout(() => void worker.terminate(), WORKER_STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
