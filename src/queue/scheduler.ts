@@ -178,8 +178,12 @@ export class QueueScheduler {
       this.lastTickAt = this.monotonic();
       await this.options.sendDsns();
       if (!this.running) return;
-      this.dispatch();
-      this.arm();
+      // One reading of the clock for both: a row coming due between a later reading in arm() and this
+      // one would be neither dispatched (not yet due) nor armed for (not after arm's now), and an idle
+      // queue would then leave it waiting until the next event (seen under load: a deferral stuck 20 s).
+      const now = this.now();
+      this.dispatch(now);
+      this.arm(now);
     } catch (err) {
       // A store error (disk, lock timeout): try again later rather than dying; nothing was half-done.
       this.options.logger.error({ err: String(err) }, 'queue scheduler tick failed');
@@ -190,9 +194,8 @@ export class QueueScheduler {
     }
   }
 
-  private dispatch(): void {
+  private dispatch(now: Date): void {
     if (this.connections >= this.limits.global) return;
-    const now = this.now();
     const rows = this.options.queue
       .due(now, SCHEDULER_DEFAULTS.batchRows)
       .filter((r) => !this.inFlight.has(key(r.queueId, r.address)));
@@ -350,8 +353,8 @@ export class QueueScheduler {
     if (batch.some((b) => b.updates.some((u) => u.dsn))) this.wake();
   }
 
-  private arm(): void {
-    const now = this.now();
+  /** Arms the timer for the first row due after `now`, the moment dispatch() looked at (see tick()). */
+  private arm(now: Date): void {
     const next = this.options.queue.nextDueAfter(now);
     if (next === null) return;
     this.armIn(next.getTime() - now.getTime());

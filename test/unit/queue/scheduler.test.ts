@@ -228,3 +228,30 @@ test('a burst of wake-ups is one look at the queue per gap; results arriving tog
   await until(() => dueCalls === 3, 1000);
   await s.stop();
 });
+
+test('a row coming due while a look runs is armed for, not left waiting for the next event', async () => {
+  // The clock moves 2 ms at each reading, as a loaded machine's does between two statements: the row is
+  // due 1 ms after the look's first reading. The old code read the clock again to arm its timer, found
+  // no row due after that second reading, armed nothing, and the row waited (20 s in a CI run).
+  await queue('T1', ['t@tick.test']);
+  const due = Date.now() + 60_000;
+  store.queue.claim([{ queueId: 'T1', address: 't@tick.test', nextAttemptAt: new Date(due) }]);
+  let clock = due - 1;
+  const attempts: string[] = [];
+  const s = new QueueScheduler({
+    queue: store.queue,
+    schedule: { retryIntervalsMs: [60_000], maxAgeMs: 3_600_000 },
+    transport: async (_domain, jobs) => {
+      attempts.push(...jobs.map((j) => j.queueId));
+    },
+    sendDsns: async () => undefined,
+    logger: silentLogger(),
+    pollMs: 50, // the poll wakes only for a change to the queue, and nothing changes here
+    now: () => new Date((clock += 2) - 2),
+  });
+  s.start(store.events);
+  await until(() => attempts.length > 0, 2000);
+  assert.deepEqual(attempts, ['T1']);
+  await s.stop();
+  assert.equal(store.queue.remove('T1'), true);
+});
