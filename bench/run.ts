@@ -37,6 +37,8 @@ const { values: opt } = parseArgs({
     'no-inbound': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' }, // DIR: our servers run with node --cpu-prof into DIR
     cli: { type: 'string' }, // another build's dist/cli.js (an old build's server under this bench, for CPU/msg)
+    'old-config': { type: 'boolean', default: false }, // --cli is a build from before issue 11: no [metrics]/[https]
+    heap: { type: 'string' }, // [limits] heap of our servers (small | node): what the heap tuning costs per message
     'no-observability': { type: 'boolean', default: false },
     generator: { type: 'string', default: 'both' }, // smtp-source | mailroom-load | both
     json: { type: 'string' },
@@ -48,7 +50,7 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound] [--no-observability]\n' +
-      "                        [--cpu-prof DIR (our servers)] [--cli PATH (another build's dist/cli.js)]\n" +
+      '                        [--cpu-prof DIR (our servers)] [--cli PATH [--old-config]] [--heap small|node]\n' +
       '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
   );
@@ -112,7 +114,8 @@ const startOurs: Starter = async (maxConnections) =>
     maxConnections,
     keep: opt.keep,
     nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
-    preIssue11Config: opt.cli !== undefined,
+    preIssue11Config: opt['old-config'],
+    ...(opt.heap !== undefined ? { heap: opt.heap } : {}),
   });
 const startPeer: Starter = async (processLimit) =>
   startPostfix({ port: await freePort(), domain: DOMAIN, user: USER, processLimit, keep: opt.keep });

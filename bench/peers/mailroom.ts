@@ -21,7 +21,9 @@ import type { BenchServer } from './server.js';
 
 export interface MailroomOptions {
   cli: string; // path to dist/cli.js
-  /** The config an old build understands (without the sections issue 11 added): bench/run.ts --cli. */
+  /** [limits] heap (config/limits.ts HEAP_TUNINGS); unset: the server's default. */
+  heap?: string;
+  /** The config an old build understands (without the sections issue 11 added): bench/run.ts --old-config. */
   preIssue11Config?: boolean;
   port: number;
   domain: string;
@@ -100,6 +102,7 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     `max_connections = ${o.maxConnections}`,
     `max_connections_per_ip = ${o.maxConnectionsPerIp ?? o.maxConnections}`,
     ...(o.jmapWorkers === undefined ? [] : [`jmap_workers = ${o.jmapWorkers}`]),
+    ...(o.heap === undefined ? [] : [`heap = ${JSON.stringify(o.heap)}`]),
     '',
     ...(o.extraToml ? [o.extraToml, ''] : []),
   ].join('\n');
