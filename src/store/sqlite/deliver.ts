@@ -16,7 +16,7 @@ import { ChangeRecorder } from './changes.js';
 import { emailRowAdded } from './emails.js';
 import type { JmapStates } from '../jmap-store.js';
 import { insertReceivedEvent } from './trace-store.js';
-import { DeliveryBatch, type TargetRow } from './delivery-batch.js';
+import { DeliveryBatch } from './delivery-batch.js';
 
 /*
  * One stored blob serves both the local mailboxes and the queue. A blob is `head` + `body`:
@@ -181,12 +181,6 @@ export async function discardPrepared(p: PreparedDelivery, blobs: FileBlobStore)
   await Promise.all(p.spoolLeftovers.map((f) => unlink(f).catch(() => undefined)));
 }
 
-const TARGET_SELECT =
-  'SELECT m.id, m.name, a.address, a.quota_bytes, a.quota_messages FROM mailboxes m JOIN accounts a ON a.id = m.account_id';
-// Whole texts built once: the statement cache is keyed by the text, and a template per call rebuilt and rehashed it.
-const TARGET_BY_NAME = `${TARGET_SELECT} WHERE m.account_id = ? AND m.name = ?`;
-const TARGET_BY_SPECIAL_USE = `${TARGET_SELECT} WHERE m.account_id = ? AND m.special_use = ? ORDER BY m.id LIMIT 1`;
-
 /**
  * Writes the rows of one delivery. Runs inside the batch transaction, so it must be synchronous;
  * when it throws, the batch is rolled back and committed again without it (GroupCommitter.commitBatch).
@@ -250,10 +244,6 @@ function writeRows(
       batch.flush(prepare);
       result.appended = p.append(prepare, messageId, rec);
     }
-    // One probe gives the mailbox, the names the log line shows and whether the account has a quota at all,
-    // so an account without one (most) costs no usage read (quota.ts) and the log no look-up after the commit.
-    const findMailbox = prepare<[number, string], TargetRow>(TARGET_BY_NAME);
-    const findSpecialUse = prepare<[number, string], TargetRow>(TARGET_BY_SPECIAL_USE);
     const insertCopy = prepare(
       // saved_at (RFC 8514 SAVEDATE): a delivered message is saved when it is received.
       "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, '', ?, ?, ?)",
@@ -264,20 +254,8 @@ function writeRows(
     // creates its Email without looking for one (emails.ts emailRowAdded `fresh`).
     const accounts = new Set<number>();
     for (const target of r.local) {
-      // A named mailbox that does not exist (renamed, deleted) falls back to INBOX: never lose mail.
-      // So does a special use no mailbox carries (the user deleted Junk).
-      // Each look-up once per batch (delivery-batch.ts): a batch's deliveries mostly go to the same INBOXes.
-      const { accountId } = target;
-      const byName = (name: string): TargetRow | undefined =>
-        batch.target(`${accountId}\0${name}`, () => findMailbox.get(accountId, name));
-      const mailbox =
-        (target.mailbox !== undefined ? byName(target.mailbox) : undefined) ??
-        (target.specialUse !== undefined
-          ? batch.target(`${accountId}\0\0${target.specialUse}`, () =>
-              findSpecialUse.get(accountId, target.specialUse as string),
-            )
-          : undefined) ??
-        byName('INBOX');
+      // The mailbox, the names the log line shows and the account's quota limits (delivery-batch.ts).
+      const mailbox = batch.targetMailbox(prepare, target);
       if (!mailbox) {
         throw new MailroomError('NO_SUCH_ACCOUNT', `account ${target.accountId} no longer exists`);
       }

@@ -1,4 +1,5 @@
 // What the deliveries of one group-commit transaction share: mailbox UID/MODSEQ counters written once per mailbox, and look-ups answered once.
+import type { DeliveryRequest } from '../store.js';
 import type { Prepare } from './statements.js';
 
 /*
@@ -29,6 +30,12 @@ export interface TargetRow {
   quota_bytes: number | null;
   quota_messages: number | null;
 }
+
+const TARGET_SELECT =
+  'SELECT m.id, m.name, a.address, a.quota_bytes, a.quota_messages FROM mailboxes m JOIN accounts a ON a.id = m.account_id';
+// Whole texts built once: the statement cache is keyed by the text, and a template per call rebuilt and rehashed it.
+const TARGET_BY_NAME = `${TARGET_SELECT} WHERE m.account_id = ? AND m.name = ?`;
+const TARGET_BY_SPECIAL_USE = `${TARGET_SELECT} WHERE m.account_id = ? AND m.special_use = ? ORDER BY m.id LIMIT 1`;
 
 export class DeliveryBatch {
   private readonly counters = new Map<number, Counters>();
@@ -65,8 +72,32 @@ export class DeliveryBatch {
     this.counters.clear();
   }
 
-  /** A target row by `key` (account and name or special use), read by `read` once per transaction. */
-  target(key: string, read: () => TargetRow | undefined): TargetRow | undefined {
+  /**
+   * The mailbox a local copy goes to. One probe gives the mailbox, the names the log line shows and whether
+   * the account has a quota at all, so an account without one (most) costs no usage read (quota.ts) and the
+   * log no look-up after the commit. A named mailbox that does not exist (renamed, deleted) falls back to
+   * INBOX: never lose mail. So does a special use no mailbox carries (the user deleted Junk). Undefined:
+   * the account is gone.
+   */
+  targetMailbox(prepare: Prepare, target: DeliveryRequest['local'][number]): TargetRow | undefined {
+    const { accountId, mailbox, specialUse } = target;
+    const byName = (name: string): TargetRow | undefined =>
+      this.target(`${accountId}\0${name}`, () =>
+        prepare<[number, string], TargetRow>(TARGET_BY_NAME).get(accountId, name),
+      );
+    return (
+      (mailbox !== undefined ? byName(mailbox) : undefined) ??
+      (specialUse !== undefined
+        ? this.target(`${accountId}\0\0${specialUse}`, () =>
+            prepare<[number, string], TargetRow>(TARGET_BY_SPECIAL_USE).get(accountId, specialUse),
+          )
+        : undefined) ??
+      byName('INBOX')
+    );
+  }
+
+  /** A target row by `key` (account and name, or special use), read by `read` once per transaction. */
+  private target(key: string, read: () => TargetRow | undefined): TargetRow | undefined {
     let row = this.targets.get(key);
     if (row === undefined) {
       row = read() ?? null;
