@@ -24,7 +24,6 @@ import { smtpSourceArgs } from './smtp/smtp-source.js';
 import { dnsStatsOf, startInboundSetup, type DnsStats } from './smtp/inbound.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = join(HERE, '..', 'dist', 'cli.js');
 const DOMAIN = 'example.test';
 const USER = 'bob';
 const RECIPIENT = `${USER}@${DOMAIN}`;
@@ -36,7 +35,10 @@ const { values: opt } = parseArgs({
     'no-postfix': { type: 'boolean', default: false },
     'no-ours': { type: 'boolean', default: false },
     'no-inbound': { type: 'boolean', default: false },
-    'cpu-prof': { type: 'string' }, // DIR: the inbound-mode servers run with node --cpu-prof into DIR
+    'cpu-prof': { type: 'string' }, // DIR: our servers run with node --cpu-prof into DIR
+    cli: { type: 'string' }, // another build's dist/cli.js (an old build's server under this bench, for CPU/msg)
+    'old-config': { type: 'boolean', default: false }, // --cli is a build from before issue 11: no [metrics]/[https]
+    heap: { type: 'string' }, // [limits] heap of our servers (small | node): what the heap tuning costs per message
     'no-observability': { type: 'boolean', default: false },
     generator: { type: 'string', default: 'both' }, // smtp-source | mailroom-load | both
     json: { type: 'string' },
@@ -48,12 +50,14 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound] [--no-observability]\n' +
-      '                        [--cpu-prof DIR (inbound-mode servers)]\n' +
+      '                        [--cpu-prof DIR (our servers)] [--cli PATH [--old-config]] [--heap small|node]\n' +
       '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
   );
   process.exit(0);
 }
+// The server under test: this checkout's build, or another build's (an old commit's worktree) run by this bench.
+const CLI = opt.cli ?? join(HERE, '..', 'dist', 'cli.js');
 const rounds = Number(opt.rounds);
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
   process.stderr.write(`bench: --rounds must be a whole number from 1 to 20, got ${opt.rounds}\n`);
@@ -109,6 +113,9 @@ const startOurs: Starter = async (maxConnections) =>
     user: USER,
     maxConnections,
     keep: opt.keep,
+    nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
+    preIssue11Config: opt['old-config'],
+    ...(opt.heap !== undefined ? { heap: opt.heap } : {}),
   });
 const startPeer: Starter = async (processLimit) =>
   startPostfix({ port: await freePort(), domain: DOMAIN, user: USER, processLimit, keep: opt.keep });

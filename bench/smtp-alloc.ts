@@ -1,5 +1,5 @@
 // SMTP load (a) against an in-process server: bytes allocated per message (a figure the machine's load does not move), batches, fsyncs.
-// Run: node --import tsx bench/smtp-alloc.ts [--messages N] [--sessions S] > /dev/null   (the server's log goes to stdout)
+// Run: node --import tsx bench/smtp-alloc.ts [--messages N] [--sessions S] [--top N] > /dev/null   (the server's log goes to stdout)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ const { values: opt } = parseArgs({
     messages: { type: 'string', default: '3000' },
     sessions: { type: 'string', default: '20' },
     size: { type: 'string', default: '4096' },
+    top: { type: 'string', default: '0' }, // N: also list the N functions allocating most under server code
   },
 });
 const messages = Number(opt.messages);
@@ -77,17 +78,23 @@ inspector.disconnect();
 const after = store.commitStats;
 
 interface ProfileNode {
-  callFrame: { url: string };
+  callFrame: { url: string; functionName: string; lineNumber: number };
   selfSize: number;
   children: ProfileNode[];
 }
 let all = 0;
 let underServer = 0;
 // A node's bytes are the server's when a frame of src/ is on its stack (Node internals called from it too).
+const bySite = new Map<string, number>();
 const walk = (node: ProfileNode, inServer: boolean): void => {
   const here = inServer || node.callFrame.url.includes('/src/');
   all += node.selfSize;
-  if (here) underServer += node.selfSize;
+  if (here) {
+    underServer += node.selfSize;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const site = `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+  }
   for (const child of node.children) walk(child, here);
 };
 walk(profile.head as unknown as ProfileNode, false);
@@ -98,5 +105,8 @@ say(
     `allocated ${kib(underServer)} KiB/msg under server code (${kib(all)} KiB/msg in all, generator included); ` +
     `${batches} commits, ${((after.deliveries - before.deliveries) / batches).toFixed(1)} deliveries each`,
 );
+for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(opt.top))) {
+  say(`  ${kib(bytes).padStart(6)} KiB/msg  ${site}`);
+}
 await server.shutdown();
 rmSync(dir, { recursive: true, force: true });

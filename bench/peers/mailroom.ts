@@ -21,6 +21,10 @@ import type { BenchServer } from './server.js';
 
 export interface MailroomOptions {
   cli: string; // path to dist/cli.js
+  /** [limits] heap (config/limits.ts HEAP_TUNINGS); unset: the server's default. */
+  heap?: string;
+  /** The config an old build understands (without the sections issue 11 added): bench/run.ts --old-config. */
+  preIssue11Config?: boolean;
   port: number;
   domain: string;
   user: string; // local part; the account is user@domain with password "bench-password"
@@ -71,7 +75,8 @@ export interface MailroomServer extends BenchServer {
 
 /** The bench config: only the MX listener, every other listener off so nothing collides with dev ports. */
 export function mailroomConfig(dir: string, o: MailroomOptions): string {
-  const off = ['submissions', 'pop3s', 'https'];
+  // A build from before issue 11 (bench/run.ts --cli) refuses [metrics] and [https] as unknown keys.
+  const off = o.preIssue11Config ? ['submissions', 'pop3s'] : ['submissions', 'pop3s', 'https'];
   const access = (name: string, port: number | undefined): string[] => [
     '',
     `[${name}]`,
@@ -88,7 +93,7 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     ...access('pop3', o.pop3Port),
     ...access('submission', o.submissionPort),
     ...access('http', o.httpPort),
-    ...access('metrics', o.metricsPort),
+    ...(o.preIssue11Config ? [] : access('metrics', o.metricsPort)),
     ...off.flatMap((s) => ['', `[${s}]`, 'listen = []']),
     '',
     // JMAP's Basic auth over plain HTTP is only allowed on loopback with this (CONTRACT.md [auth]).
@@ -97,6 +102,7 @@ export function mailroomConfig(dir: string, o: MailroomOptions): string {
     `max_connections = ${o.maxConnections}`,
     `max_connections_per_ip = ${o.maxConnectionsPerIp ?? o.maxConnections}`,
     ...(o.jmapWorkers === undefined ? [] : [`jmap_workers = ${o.jmapWorkers}`]),
+    ...(o.heap === undefined ? [] : [`heap = ${JSON.stringify(o.heap)}`]),
     '',
     ...(o.extraToml ? [o.extraToml, ''] : []),
   ].join('\n');

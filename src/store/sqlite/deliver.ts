@@ -16,6 +16,7 @@ import { ChangeRecorder } from './changes.js';
 import { emailRowAdded } from './emails.js';
 import type { JmapStates } from '../jmap-store.js';
 import { insertReceivedEvent } from './trace-store.js';
+import { DeliveryBatch } from './delivery-batch.js';
 
 /*
  * One stored blob serves both the local mailboxes and the queue. A blob is `head` + `body`:
@@ -180,25 +181,30 @@ export async function discardPrepared(p: PreparedDelivery, blobs: FileBlobStore)
   await Promise.all(p.spoolLeftovers.map((f) => unlink(f).catch(() => undefined)));
 }
 
-/** A delivery target's mailbox with its account's address and quota limits (null: none). */
-interface TargetRow {
-  id: number;
-  name: string;
-  address: string;
-  quota_bytes: number | null;
-  quota_messages: number | null;
-}
-const TARGET_SELECT =
-  'SELECT m.id, m.name, a.address, a.quota_bytes, a.quota_messages FROM mailboxes m JOIN accounts a ON a.id = m.account_id';
-// Whole texts built once: the statement cache is keyed by the text, and a template per call rebuilt and rehashed it.
-const TARGET_BY_NAME = `${TARGET_SELECT} WHERE m.account_id = ? AND m.name = ?`;
-const TARGET_BY_SPECIAL_USE = `${TARGET_SELECT} WHERE m.account_id = ? AND m.special_use = ? ORDER BY m.id LIMIT 1`;
-
 /**
  * Writes the rows of one delivery. Runs inside the batch transaction, so it must be synchronous;
  * when it throws, the batch is rolled back and committed again without it (GroupCommitter.commitBatch).
+ * `batch` is what the transaction's deliveries share (delivery-batch.ts); the caller flushes it before
+ * the transaction ends. Without one, this delivery gets its own, flushed here.
  */
-export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: ChangeRecorder): CommittedDelivery {
+export function writeDelivery(
+  prepare: Prepare,
+  p: PreparedDelivery,
+  rec: ChangeRecorder,
+  shared?: DeliveryBatch,
+): CommittedDelivery {
+  const batch = shared ?? new DeliveryBatch();
+  const result = writeRows(prepare, p, rec, batch);
+  if (!shared) batch.flush(prepare);
+  return result;
+}
+
+function writeRows(
+  prepare: Prepare,
+  p: PreparedDelivery,
+  rec: ChangeRecorder,
+  batch: DeliveryBatch,
+): CommittedDelivery {
   const r = p.request;
   const now = r.receivedAt.getTime();
   const blobId = Number(
@@ -232,16 +238,12 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
     if (p.headerIndex !== undefined && p.headerIndex !== null) {
       prepare('INSERT INTO message_headers (message_id, fields) VALUES (?, ?)').run(messageId, p.headerIndex);
     }
-    if (p.append) result.appended = p.append(prepare, messageId, rec);
-    // One probe gives the mailbox, the names the log line shows and whether the account has a quota at all,
-    // so an account without one (most) costs no usage read (quota.ts) and the log no look-up after the commit.
-    const findMailbox = prepare<[number, string], TargetRow>(TARGET_BY_NAME);
-    const findSpecialUse = prepare<[number, string], TargetRow>(TARGET_BY_SPECIAL_USE);
-    const bump = prepare<[number], { uid: number; modseq: number }>(
-      // One statement: the UID and MODSEQ handed out are exactly the ones counted (RFC 9051 2.3.1.1).
-      'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
-        'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq',
-    );
+    if (p.append) {
+      // The APPEND places its message with its own UPDATE of the mailbox counters (mail-append.ts): the
+      // counters this batch has handed out so far are written first, so it continues from them.
+      batch.flush(prepare);
+      result.appended = p.append(prepare, messageId, rec);
+    }
     const insertCopy = prepare(
       // saved_at (RFC 8514 SAVEDATE): a delivered message is saved when it is received.
       "INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, '', ?, ?, ?)",
@@ -252,14 +254,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
     // creates its Email without looking for one (emails.ts emailRowAdded `fresh`).
     const accounts = new Set<number>();
     for (const target of r.local) {
-      // A named mailbox that does not exist (renamed, deleted) falls back to INBOX: never lose mail.
-      // So does a special use no mailbox carries (the user deleted Junk).
-      const mailbox =
-        (target.mailbox !== undefined ? findMailbox.get(target.accountId, target.mailbox) : undefined) ??
-        (target.specialUse !== undefined
-          ? findSpecialUse.get(target.accountId, target.specialUse)
-          : undefined) ??
-        findMailbox.get(target.accountId, 'INBOX');
+      // The mailbox, the names the log line shows and the account's quota limits (delivery-batch.ts).
+      const mailbox = batch.targetMailbox(prepare, target);
       if (!mailbox) {
         throw new MailroomError('NO_SUCH_ACCOUNT', `account ${target.accountId} no longer exists`);
       }
@@ -274,7 +270,8 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
         refused.push({ accountId: target.accountId, permanent: verdict === 'too-big', target });
         continue;
       }
-      const counters = bump.get(mailbox.id);
+      // The UID and MODSEQ handed out are exactly the ones counted (RFC 9051 2.3.1.1), written at the batch's end.
+      const counters = batch.take(prepare, mailbox.id);
       if (!counters) throw new MailroomError('NO_SUCH_MAILBOX', `mailbox ${mailbox.id} vanished`);
       insertCopy.run(mailbox.id, counters.uid, messageId, counters.modseq, now, now);
       const fresh = !accounts.has(target.accountId);
@@ -321,12 +318,9 @@ export function writeDelivery(prepare: Prepare, p: PreparedDelivery, rec: Change
   }
 
   if (r.local.length > 0) {
-    const enabled = prepare<[number], { one: number }>(
-      'SELECT 1 AS one FROM jmap_vacation WHERE account_id = ? AND is_enabled = 1',
-    );
     const away: number[] = [];
     for (const { accountId } of r.local) {
-      if (!away.includes(accountId) && enabled.get(accountId)) away.push(accountId);
+      if (!away.includes(accountId) && batch.vacationEnabled(prepare, accountId)) away.push(accountId);
     }
     result.vacationAccounts = away;
   }
@@ -504,6 +498,8 @@ export class GroupCommitter {
       let failing: { index: number; error: unknown } | null = null;
       // One change log flush per batch (changes.ts): the batch's Emails share its commit.
       const rec = new ChangeRecorder();
+      // Mailbox counters written once per mailbox, target and vacation look-ups once (delivery-batch.ts).
+      const batch = new DeliveryBatch();
       let states = new Map<number, JmapStates>();
       try {
         this.db
@@ -513,13 +509,14 @@ export class GroupCommitter {
               try {
                 values.set(
                   i,
-                  group.map((p) => writeDelivery(this.prepare, p, rec)),
+                  group.map((p) => writeDelivery(this.prepare, p, rec, batch)),
                 );
               } catch (error) {
                 failing = { index: i, error };
                 throw error; // rolls the whole transaction back; retried below without this one
               }
             }
+            batch.flush(this.prepare);
             states = rec.flush(this.prepare);
           })
           .immediate();

@@ -20,6 +20,12 @@ const PURGE_BATCH = 5_000;
 /** How many queue ids a Message-ID may lead to (a Message-ID is the sender's word, not unique). */
 const MAX_MESSAGES_PER_ID = 20;
 
+/** A `received` row's detail: every field of the trace but messageId and about (a new one must be listed), and the facts. */
+type ReceivedDetail = Record<
+  Exclude<keyof ReceivedTrace, 'messageId' | 'about'> | 'from' | 'size' | 'stored' | 'queued',
+  unknown
+>;
+
 /**
  * The `received` event of a delivery, inside its transaction (deliver.ts writeDelivery): so a message
  * acknowledged with 250 always has its timeline start, and one rolled back has none.
@@ -36,8 +42,21 @@ export function insertReceivedEvent(
     queued: string[];
   },
 ): void {
-  const { messageId, about, ...rest } = trace;
-  const detail = { ...rest, from: facts.from, size: facts.size, stored: facts.stored, queued: facts.queued };
+  const { messageId, about } = trace;
+  // The trace's own fields but messageId and about (a column and the `dsn` row below), then the facts: named
+  // one by one, as JSON.stringify writes them (undefined ones are left out). A rest pattern and a spread
+  // (`{ ...rest, ...}`) made the same object through V8's generic property copy: ~5 us more per delivery.
+  const detail: ReceivedDetail = {
+    via: trace.via,
+    client: trace.client,
+    account: trace.account,
+    auth: trace.auth,
+    recipients: trace.recipients,
+    from: facts.from,
+    size: facts.size,
+    stored: facts.stored,
+    queued: facts.queued,
+  };
   prepare(INSERT_EVENT).run(at.getTime(), queueId, 'received', messageId, JSON.stringify(detail));
   // A DSN: the message it reports on gets a `dsn` step pointing here, in the same commit.
   if (about) {

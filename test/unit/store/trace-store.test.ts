@@ -59,6 +59,33 @@ describe('trace store', () => {
     assert.equal(store.trace.events('<other@client.example>').length, 0);
   });
 
+  test('the received row is the JSON it always was: the trace fields in order, absent ones left out, then the facts', async () => {
+    const store = await open();
+    const bob = store.addAccount('bob@example.test', 'h').id;
+    // No account (MX), no auth verdicts: those keys are not written at all.
+    const { auth: _auth, ...noAuth } = trace('<m2@client.example>');
+    await store.deliver({
+      ...request({
+        queueId: 'QJSON',
+        body: memoryBody('Subject: x\r\n\r\nhi\r\n'),
+        local: [{ accountId: bob }],
+      }),
+      trace: noAuth,
+    });
+    const db = new Database(join(dir, 'mailroom.db'), { readonly: true });
+    const row = db.prepare("SELECT detail FROM message_events WHERE queue_id = 'QJSON'").get() as {
+      detail: string;
+    };
+    db.close();
+    const inbox = store.getMailbox(bob, 'INBOX')!;
+    assert.equal(
+      row.detail,
+      '{"via":"mx","client":{"ip":"192.0.2.7","helo":"client.example","tls":"TLSv1.3"},' +
+        '"recipients":["bob@example.test","far@remote.example"],"from":"alice@remote.example","size":' +
+        `${store.listMessages(inbox.id)[0]!.size},"stored":[{"accountId":${bob},"mailboxId":${inbox.id},"uid":1}],"queued":[]}`,
+    );
+  });
+
   test('a delivery that is rolled back leaves no step (the step commits with the message)', async () => {
     const store = await open();
     await assert.rejects(
