@@ -15,23 +15,27 @@ const PAGE_SIZE = 1024;
 export const PAGE_COST = PAGE_SIZE * 8 + 256;
 
 /**
- * One page: the entries of up to PAGE_SIZE neighbouring message ids, their index texts back to back in
- * one flat string (in the order they were added) plus three typed arrays. To the garbage collector that
- * is a handful of objects, where the same data as 1,024 strings was 1,024 objects to allocate, promote
- * and mark.
+ * One page: the entries of up to PAGE_SIZE neighbouring message ids, their index texts back to back (in
+ * the order they were added) in one string per batch added (a segment, never copied again), plus typed
+ * arrays. To the garbage collector that is a handful of objects, where the same data as 1,024 strings
+ * was 1,024 objects to allocate, promote and mark.
  */
 interface Page {
-  /** The entries' texts, back to back. */
-  text: string;
+  /** The segments: each batch's texts back to back. */
+  segs: string[];
+  /** segBase[s]: where segment s begins in the page's offsets (the segments' lengths summed before it). */
+  segBase: number[];
+  /** segOf[k]: the segment holding the k-th entry added. */
+  segOf: Uint16Array;
   /** Entries added so far. */
   count: number;
-  /** starts[k]: where the k-th entry added begins in `text`; starts[count] is text.length. */
+  /** starts[k]: where the k-th entry added begins (segments end to end); starts[count]: their length. */
   starts: Uint32Array;
   /** slots[k]: the slot (message id modulo PAGE_SIZE) of the k-th entry added. */
   slots: Uint16Array;
   /** order[slot]: k of the slot's entry, -1 when the slot has none. */
   order: Int16Array;
-  /** Bytes a character of `text` takes in V8: 1 while all of it is Latin-1, else 2. */
+  /** Bytes a character takes in V8: 1 while every segment is Latin-1, else 2 (counted for all). */
   width: 1 | 2;
   /** What the page counts in the budget: PAGE_COST plus its text's bytes. */
   cost: number;
@@ -111,7 +115,8 @@ export class HeaderIndexCache {
         if (pageId === this.lastId) this.last = page;
       }
       const parts: string[] = [];
-      let end = page.text.length;
+      const seg = page.segs.length;
+      let end = page.starts[page.count] as number;
       for (const j of list) {
         const slot = (ids[j] as number) % PAGE_SIZE;
         if ((page.order[slot] as number) >= 0) continue;
@@ -119,16 +124,19 @@ export class HeaderIndexCache {
         parts.push(text);
         end += text.length;
         page.slots[page.count] = slot;
+        page.segOf[page.count] = seg;
         page.order[slot] = page.count;
         page.count++;
         page.starts[page.count] = end;
       }
       if (parts.length === 0) continue;
+      // One new string, the page's older segments untouched: appending to one page string instead made
+      // a copy of the page per batch, garbage that stayed in the old generation until a full GC.
       const added = parts.join('');
-      // flat(): one sequential string, not a rope V8 would flatten at the first indexOf anyway.
-      page.text = flat(page.text + added);
+      page.segs.push(added);
+      page.segBase.push(end);
       if (page.width === 1 && NOT_LATIN1.test(added)) page.width = 2;
-      const cost = PAGE_COST + page.text.length * page.width;
+      const cost = PAGE_COST + end * page.width;
       this.bytes += cost - page.cost;
       page.cost = cost;
       this.evictOthers(pageId);
@@ -212,7 +220,9 @@ function newPage(): Page {
   // One ArrayBuffer for the three arrays: starts (4 bytes each, one more than entries), slots, order.
   const arrays = new ArrayBuffer(PAGE_SIZE * 8 + 4);
   return {
-    text: '',
+    segs: [],
+    segBase: [0],
+    segOf: new Uint16Array(PAGE_SIZE),
     count: 0,
     starts: new Uint32Array(arrays, 0, PAGE_SIZE + 1),
     slots: new Uint16Array(arrays, (PAGE_SIZE + 1) * 4, PAGE_SIZE),
@@ -222,45 +232,50 @@ function newPage(): Page {
   };
 }
 
-/** A flat copy of a string built by concatenation (V8 keeps `a + b` as a rope until it is read). */
-function flat(s: string): string {
-  // Number(s) reads every character without keeping a result, the cheapest way to flatten in place.
-  void Number(s);
-  return s;
-}
-
 function entryText(page: Page, k: number): string {
-  return page.text.slice(page.starts[k], page.starts[k + 1]);
+  const s = page.segOf[k] as number;
+  const base = page.segBase[s] as number;
+  return (page.segs[s] as string).slice(
+    (page.starts[k] as number) - base,
+    (page.starts[k + 1] as number) - base,
+  );
 }
 
 /**
- * Which of entries lo..hi contain `needle` (non-empty): hits[k - lo] = 1. Their run of the page's text
- * is searched with indexOf; a hit is mapped to its entry by offset (binary search), and one that runs
- * past its entry's end is no match: nor is any later one starting in that entry, so the search goes on
- * at the next entry's start either way.
+ * Which of entries lo..hi contain `needle` (non-empty): hits[k - lo] = 1. Their run of each segment is
+ * searched with indexOf; a hit is mapped to its entry by offset (binary search), and one that runs past
+ * its entry's end is no match: nor is any later one starting in that entry, so the search goes on at
+ * the next entry's start either way. (A segment ends at an entry's end, so no match spans two.)
  */
 function scan(page: Page, lo: number, hi: number, needle: string): Uint8Array {
   const hits = new Uint8Array(hi - lo + 1);
   const starts = page.starts;
-  const base = starts[lo] as number;
-  // A view of the run (V8 slices without copying), so a needle found nowhere costs the run, not the page.
-  const run = page.text.slice(base, starts[hi + 1]);
-  let from = 0;
-  for (;;) {
-    const at = run.indexOf(needle, from);
-    if (at < 0) break;
-    const p = base + at;
-    // The last k in lo..hi with starts[k] <= p (an empty entry shares its start with the next one).
-    let a = lo;
-    let b = hi;
-    while (a < b) {
-      const mid = (a + b + 1) >>> 1;
-      if ((starts[mid] as number) <= p) a = mid;
-      else b = mid - 1;
+  for (let s = page.segOf[lo] as number; s <= (page.segOf[hi] as number); s++) {
+    const segBase = page.segBase[s] as number;
+    const segEnd = page.segBase[s + 1] ?? (starts[page.count] as number);
+    const base = Math.max(starts[lo] as number, segBase);
+    // A view of the run (V8 slices without copying), so a needle found nowhere costs the run only.
+    const run = (page.segs[s] as string).slice(
+      base - segBase,
+      Math.min(starts[hi + 1] as number, segEnd) - segBase,
+    );
+    let from = 0;
+    for (;;) {
+      const at = run.indexOf(needle, from);
+      if (at < 0) break;
+      const p = base + at;
+      // The last k in lo..hi with starts[k] <= p (an empty entry shares its start with the next one).
+      let a = lo;
+      let b = hi;
+      while (a < b) {
+        const mid = (a + b + 1) >>> 1;
+        if ((starts[mid] as number) <= p) a = mid;
+        else b = mid - 1;
+      }
+      const end = starts[a + 1] as number;
+      if (p + needle.length <= end) hits[a - lo] = 1;
+      from = end - base;
     }
-    const end = starts[a + 1] as number;
-    if (p + needle.length <= end) hits[a - lo] = 1;
-    from = end - base;
   }
   return hits;
 }
