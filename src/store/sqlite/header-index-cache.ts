@@ -49,14 +49,14 @@ const NOT_LATIN1 = /[^\0-\xff]/;
  * SEARCH of 10,000 messages; from memory well under 1 ms. Paged by message id (a Map entry per message
  * cost ~250 ns a lookup at 100,000 messages); a page is found once per run of neighbouring ids.
  *
- * Why one string per page (issue 9): with a string per message, the default budget (8 M characters) did
- * not hold the bench mix's 5 x 10,000 messages, so every SEARCH missed and reloaded 10,000 strings that
- * were promoted to the old generation and then evicted: a quarter of the mix's main thread went to GC.
- * One string of the page's texts back to back costs its characters and a header, so the same budget in
- * bytes holds more, and a page is added to in batches (one new string per batch). A SEARCH with a needle
- * runs String.prototype.indexOf over the run of the wanted entries and slices out only the entries that
- * contain it (a slice is a view of the page's string, not a copy). A match that straddles two entries
- * is no match: each entry is its own text, as String.prototype.includes on it would say.
+ * Why a few strings per page (issue 9): with a string per message, the default budget (8 M characters)
+ * did not hold the bench mix's 5 x 10,000 messages, so every SEARCH missed and reloaded 10,000 strings
+ * that were promoted to the old generation and then evicted: a quarter of the mix's main thread went to
+ * GC. A page holds one string per batch added (SEARCH loads a chunk of 1,000 messages at a time, so a
+ * page has one or two): the texts back to back cost their characters and one header, and the GC sees a
+ * handful of objects. A SEARCH with a needle runs String.prototype.indexOf over the run of the wanted
+ * entries and slices out only the entries that contain it (a slice is a view, not a copy). A match that
+ * straddles two entries is no match: each entry is its own text, as String.prototype.includes on it says.
  * Measured and not kept: the same pages as Buffers off the V8 heap, searched with Buffer.indexOf. Each
  * native indexOf and each decoding of a hit cost ~0.5-1 us, and a SEARCH FROM (filtered on "\nfrom:",
  * which every message has) has 10,000 hits: ~6x the CPU of this.
