@@ -76,16 +76,20 @@ export const FREE_SPACE_REFRESH_MS = 1_000;
  *   (imap/mailbox-index-cache.ts), counted at INDEX_CACHE_ROW_BYTES a message. 16 MiB holds ~260,000
  *   messages: every mailbox of a few dozen active users. A miss only costs one read of the mailbox's
  *   rows (~15 ms per 10,000 messages), as every SELECT did before the cache existed.
- * - header_cache: header indexes for SEARCH (store/sqlite/mail-headers.ts), in characters (Latin-1 text
- *   takes one byte each in V8). 8 MiB holds ~40,000 typical messages; a miss reads the stored index
- *   from SQLite, so a SEARCH over a colder mailbox costs ~5 ms per 10,000 messages more. It was 16 MiB:
- *   with the heap kept at 1.2x its live data ([limits] heap = "small") a full cache costs 1.2x its size,
- *   and 8 MiB less brought the IMAP mix's peak PSS from ~134 to ~123 MiB (issue 12's 1.5x Dovecot),
- *   while SEARCH is the rarest command of a mail client's day (the mix: 5%) and stays fast on a miss.
+ * - header_cache: header indexes for SEARCH (store/sqlite/header-index-cache.ts), in bytes (issue 9:
+ *   it counted characters before, the same figure for Latin-1 text), held as one string per 1,024
+ *   message ids. 16 MiB holds ~85,000 messages of the IMAP bench (~190 bytes each: six short fields)
+ *   or a few thousand real ones (Received and DKIM fields take KiBs); a miss reads the stored index
+ *   from SQLite, ~5 ms per 10,000 messages more. Issue 12 had cut it from 16 to 8 M characters (a
+ *   string per message then) to bring the IMAP mix's peak PSS from ~134 to ~123 MiB; but then the
+ *   mix's 5 x 10,000 messages did not fit, every SEARCH reloaded its mailbox and the churn of promoted
+ *   strings made GC a quarter of the main thread. A page's few strings hold the same text with no
+ *   per-message objects, and only what is searched is held: the mix's ~10 MiB, ~5-10 MiB more peak
+ *   PSS than the thrashing 8 M characters, for ~30% less CPU per IMAP command (bench/README.md, IMAP).
  */
 export const DEFAULT_CACHES = {
   mailboxIndexBytes: 16 * 1024 * 1024,
-  headerBytes: 8 * 1024 * 1024,
+  headerBytes: 16 * 1024 * 1024,
 } as const;
 
 /**

@@ -186,7 +186,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       dataDir: config.dataDir,
       backgroundCheckpoints: true,
       onCommit: metrics.storeCommit,
-      headerCacheChars: config.limits.headerCache,
+      headerCacheBytes: config.limits.headerCache,
     });
   // DSNs left owed while the disk was low go out when it recovers (the queue has no timer for them).
   let wakeQueue = (): void => undefined;

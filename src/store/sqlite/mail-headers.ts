@@ -3,12 +3,12 @@ import { isAscii } from 'node:buffer';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_CACHES } from '../../config/limits.js';
 import { decodeEncodedWords } from '../../mail/encoded-words.js';
 import { forEachAsciiField, parseHeaderBlock, unfold, type HeaderField } from '../../mail/headers.js';
 import { DEFAULT_MIME_LIMITS } from '../../mail/mime-structure.js';
 import type { HeaderIndex } from '../mail-store.js';
 import type { SqliteContext } from './context.js';
+import type { HeaderIndexCache } from './header-index-cache.js';
 
 /*
  * Why a stored index: SEARCH SUBJECT/FROM/HEADER on a 10,000-message mailbox used to read every
@@ -129,70 +129,6 @@ export async function computeHeaderIndex(
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Characters of header indexes kept in memory (V8 keeps Latin-1 text at one byte a character, other
- * text at two): 100,000 typical messages take about 20 million. Past it the oldest entries go.
- * [limits] header_cache sets it; the default and its reason are in config/limits.ts.
- */
-export const HEADER_CACHE_CHARS = DEFAULT_CACHES.headerBytes;
-
-/** Message ids per page of the cache: a mailbox's messages mostly have neighbouring ids. */
-const PAGE_SIZE = 1024;
-/** A page's own cost in the budget, in characters (its slots: 8 bytes each). */
-const PAGE_COST = PAGE_SIZE * 4;
-
-/**
- * Header indexes by message id, in memory. Scanning them in SQL (instr over a join) cost ~5 ms per
- * SEARCH of 10,000 messages, half the server's time under the benchmark mix; from memory it is ~1 ms.
- * Paged (1024 ids a page, in a Map): a Map entry per message cost ~250 ns a lookup at 100,000
- * messages (cache misses), the biggest item of the mix's profile; a page is found once per run of
- * neighbouring ids and then indexed.
- * No invalidation is ever needed: a message's bytes never change and message ids are never reused
- * (AUTOINCREMENT), so an entry is right for as long as it exists. Eviction is by page, oldest first.
- */
-export class HeaderIndexCache {
-  private readonly pages = new Map<number, { texts: Array<string | undefined>; chars: number }>();
-  private chars = 0;
-  private lastId = -1;
-  private last: Array<string | undefined> | undefined;
-
-  constructor(private readonly maxChars: number = HEADER_CACHE_CHARS) {}
-
-  get(messageId: number): string | undefined {
-    // Division, not bit operators: those would wrap ids past 2^32 onto small ones.
-    const pageId = Math.floor(messageId / PAGE_SIZE);
-    if (pageId !== this.lastId) {
-      this.lastId = pageId;
-      this.last = this.pages.get(pageId)?.texts;
-    }
-    return this.last?.[messageId % PAGE_SIZE];
-  }
-
-  set(messageId: number, fields: string): void {
-    if (fields.length + PAGE_COST > this.maxChars) return;
-    const pageId = Math.floor(messageId / PAGE_SIZE);
-    let page = this.pages.get(pageId);
-    if (!page) {
-      page = { texts: new Array<string | undefined>(PAGE_SIZE), chars: PAGE_COST };
-      this.pages.set(pageId, page);
-      this.chars += PAGE_COST;
-      if (pageId === this.lastId) this.last = page.texts;
-    }
-    const slot = messageId % PAGE_SIZE;
-    if (page.texts[slot] !== undefined) return;
-    page.texts[slot] = fields;
-    page.chars += fields.length;
-    this.chars += fields.length;
-    for (const [id, p] of this.pages) {
-      if (this.chars <= this.maxChars) break;
-      if (id === pageId) continue;
-      this.pages.delete(id);
-      this.chars -= p.chars;
-      if (id === this.lastId) this.lastId = -1;
-    }
-  }
-}
-
-/**
  * Header indexes of these messages, in order (see MailStore.searchHeaders). From the memory cache, else
  * message_headers, else computed: in batches, between which other sessions get the event loop, and kept
  * with writeLazy (losing them to a power failure only means computing them again, so nobody waits for
@@ -206,11 +142,7 @@ export async function searchHeaders(
 ): Promise<Array<HeaderIndex | null>> {
   const texts = new Array<HeaderIndex | null>(messageIds.length);
   const missing: number[] = [];
-  for (let i = 0; i < messageIds.length; i++) {
-    const text = cache.get(messageIds[i] as number);
-    if (text === undefined) missing.push(i);
-    else texts[i] = containing === null || text.includes(containing) ? text : null;
-  }
+  cache.lookup(messageIds, containing, texts, missing);
   if (missing.length > 0) await loadMissing(ctx, cache, messageIds, texts, missing);
   if (containing !== null) {
     for (const i of missing) if (texts[i]?.includes(containing) === false) texts[i] = null;
@@ -233,10 +165,11 @@ async function loadMissing(
     .raw(true)
     .all(JSON.stringify(missing.map((i) => messageIds[i]))) as Array<[number, string]>;
   const found = new Map<number, string>();
-  for (const [id, fields] of stored) {
-    found.set(id, fields);
-    cache.set(id, fields);
-  }
+  for (const [id, fields] of stored) found.set(id, fields);
+  cache.add(
+    stored.map((r) => r[0]),
+    stored.map((r) => r[1]),
+  );
   const compute: number[] = [];
   for (const i of missing) {
     const text = found.get(messageIds[i] as number);
@@ -255,10 +188,13 @@ async function loadMissing(
       if (!blob) continue; // expunged and collected meanwhile: nothing to match
       const index = await computeHeaderIndex(ctx, blob.head, blob.body, blob.file);
       texts[i] = index;
-      cache.set(messageId, index);
       filled.push([messageId, index]);
     }
     if (filled.length === 0) continue;
+    cache.add(
+      filled.map((f) => f[0]),
+      filled.map((f) => f[1]),
+    );
     // OR IGNORE: another session may have filled the same message meanwhile; a collected one is skipped.
     const insert = ctx.prepare(
       'INSERT OR IGNORE INTO message_headers (message_id, fields) SELECT id, ? FROM messages WHERE id = ?',

@@ -14,7 +14,8 @@ import type {
 import type { Mailbox, SpooledBody } from '../store.js';
 import type { SqliteContext } from './context.js';
 import { appendMessage, appendMessages, type AppendInput } from './mail-append.js';
-import { HeaderIndexCache, searchHeaders } from './mail-headers.js';
+import { HeaderIndexCache } from './header-index-cache.js';
+import { searchHeaders } from './mail-headers.js';
 import { openMessage } from './mail-read.js';
 import { recentCount, recentFrom } from './mail-recent.js';
 import {
@@ -47,12 +48,12 @@ export class SqliteMailStore implements MailStore {
   /** Header indexes for SEARCH, shared by every session of this process (mail-headers.ts). */
   private readonly headerCache: HeaderIndexCache;
 
-  /** @param headerCacheChars the header cache's budget (default HEADER_CACHE_CHARS; 0: no cache) */
+  /** @param headerCacheBytes the header cache's budget (default HEADER_CACHE_BYTES; 0: no cache) */
   constructor(
     private readonly ctx: SqliteContext,
-    headerCacheChars?: number,
+    headerCacheBytes?: number,
   ) {
-    this.headerCache = new HeaderIndexCache(headerCacheChars);
+    this.headerCache = new HeaderIndexCache(headerCacheBytes);
   }
 
   async expunge(mailboxId: number, uids: readonly number[]): Promise<number[]> {

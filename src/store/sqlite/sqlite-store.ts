@@ -80,8 +80,8 @@ export interface SqliteStoreOptions {
   readOnly?: boolean;
   /** The most WAL the shutdown copies into the database (default WAL_SIZE_LIMIT; see close()). */
   walSizeLimit?: number;
-  /** Characters of SEARCH header indexes kept in memory ([limits] header_cache; mail-headers.ts). */
-  headerCacheChars?: number;
+  /** Bytes of SEARCH header indexes kept in memory ([limits] header_cache; header-index-cache.ts). */
+  headerCacheBytes?: number;
   /** Each durable group commit: deliveries in it and seconds until durable (the server's metrics). */
   onCommit?: (batchSize: number, seconds: number) => void;
 }
@@ -200,7 +200,7 @@ export class SqliteStore implements Store {
       inlineMaxBytes: this.inlineMaxBytes,
     });
     this.directory = new SqliteDirectory(context, this.lookups);
-    this.mail = new SqliteMailStore(context, options.headerCacheChars);
+    this.mail = new SqliteMailStore(context, options.headerCacheBytes);
     this.queue = new SqliteQueueStore(context);
     this.uploads = new SqliteUploadStore(context);
     this.jmap = new SqliteJmapStore(context);

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { requiredHeaderText } from '../../../src/imap/commands/search.js';
 import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
 import { headerIndexValues } from '../../../src/store/mail-store.js';
-import { buildHeaderIndex, HeaderIndexCache } from '../../../src/store/sqlite/mail-headers.js';
+import { HeaderIndexCache, PAGE_COST } from '../../../src/store/sqlite/header-index-cache.js';
+import { buildHeaderIndex } from '../../../src/store/sqlite/mail-headers.js';
 import { deliverText, imapSession, openTestStore, TEST_NOW } from '../../helpers/imap-session.js';
 
 const MESSAGES = [
@@ -119,7 +120,7 @@ test('buildHeaderIndex and headerIndexValues: format rows, then hostile ones', (
 });
 
 test('HeaderIndexCache: pages of neighbouring ids, first set wins, bounded with the oldest page evicted', () => {
-  const cache = new HeaderIndexCache(3 * 4096 + 100);
+  const cache = new HeaderIndexCache(3 * PAGE_COST + 100);
   assert.equal(cache.get(5), undefined);
   cache.set(5, 'a');
   cache.set(5, 'changed'); // a message never changes: the first index stays
@@ -138,7 +139,7 @@ test('HeaderIndexCache: pages of neighbouring ids, first set wins, bounded with 
   cache.set(7, 'x'.repeat(200)); // alone bigger than the room left: evicts others, never itself
   assert.equal(cache.get(7)?.length, 200);
   // Larger than the whole budget: not kept at all.
-  cache.set(8, 'y'.repeat(3 * 4096 + 100));
+  cache.set(8, 'y'.repeat(3 * PAGE_COST + 100));
   assert.equal(cache.get(8), undefined);
 });
 
@@ -151,4 +152,116 @@ test('HeaderIndexCache: ids past 2^32 do not wrap onto small ones', () => {
     [cache.get(5), cache.get(2 ** 32 + 5), cache.get(2 ** 40 + 5)],
     ['small', 'big', 'bigger'],
   );
+});
+
+/** What lookup() gives: per id the text (or null when filtered out), and the ids it does not hold. */
+function lookup(cache: HeaderIndexCache, ids: number[], containing: string | null) {
+  const texts = new Array<string | null>(ids.length);
+  const missing: number[] = [];
+  cache.lookup(ids, containing, texts, missing);
+  return { texts: ids.map((_, i) => (missing.includes(i) ? 'missing' : texts[i])), missing };
+}
+
+test('HeaderIndexCache.lookup: a match across two entries of one page is no match (each text is its own)', () => {
+  const cache = new HeaderIndexCache();
+  // Added together, so their bytes lie back to back: "...hello" + "\nfrom:..." + "" + "\nsubject:x".
+  cache.add([1, 2, 3, 4], ['\nsubject:hello', '\nfrom:bob', '', '\nsubject:x']);
+  assert.deepEqual(lookup(cache, [1, 2, 3, 4], 'hello\nfrom').texts, [null, null, null, null]);
+  assert.deepEqual(lookup(cache, [1, 2, 3, 4], 'bob\nsubject').texts, [null, null, null, null]);
+  // The same needles inside one entry match; an empty entry matches only the empty needle.
+  assert.deepEqual(lookup(cache, [1, 2, 3, 4], '\nfrom').texts, [null, '\nfrom:bob', null, null]);
+  assert.deepEqual(lookup(cache, [1, 2, 3, 4], '\nsubject:').texts, [
+    '\nsubject:hello',
+    null,
+    null,
+    '\nsubject:x',
+  ]);
+  assert.deepEqual(lookup(cache, [3, 4], '').texts, ['', '\nsubject:x']);
+  // A straddling hit, then a real one later in the next entry: the search goes on and finds it.
+  cache.add([10, 11], ['\nsubject:ab', 'c\nx:abc']);
+  assert.deepEqual(lookup(cache, [10, 11], 'abc').texts, [null, 'c\nx:abc']);
+  // Unknown ids are missing, in order; the held ones are still answered.
+  assert.deepEqual(lookup(cache, [99, 1, 5000], 'hello'), {
+    texts: ['missing', '\nsubject:hello', 'missing'],
+    missing: [0, 2],
+  });
+});
+
+test('HeaderIndexCache.lookup: non-ASCII texts and needles give String.prototype.includes results', () => {
+  const cache = new HeaderIndexCache();
+  const texts = [
+    '\nsubject:café',
+    '\nsubject:cafe\u0301',
+    '\nsubject:日本語のメール',
+    '\nfrom:ü@x',
+    '\nsubject:😀 ok',
+    '\nsubject:\ufffd',
+  ];
+  const ids = texts.map((_, i) => 2048 + i);
+  cache.add(ids, texts);
+  const needles = [
+    'café',
+    'caf',
+    'é',
+    'e\u0301',
+    '本語',
+    '語の',
+    'ü@',
+    '😀',
+    '\ud83d',
+    '\ude00',
+    '\ufffd',
+    'ok',
+    '\u00e9',
+  ];
+  for (const needle of needles) {
+    assert.deepEqual(
+      lookup(cache, ids, needle).texts,
+      texts.map((t) => (t.includes(needle) ? t : null)),
+      JSON.stringify(needle),
+    );
+  }
+  assert.deepEqual(lookup(cache, ids, null).texts, texts);
+});
+
+test('HeaderIndexCache.lookup: many entries of a page, added in several batches, out of order', () => {
+  const cache = new HeaderIndexCache();
+  const text = (id: number) =>
+    `\nfrom:sender${id % 97}@remote.example\nsubject:message ${id} ${id % 7 === 0 ? 'invoice' : 'hello'}`;
+  const ids = Array.from({ length: 3000 }, (_, i) => 100 + i);
+  // Batches as SEARCH chunks load them, the later ones first, one of them reversed.
+  for (const batch of [ids.slice(2000), ids.slice(1000, 2000).reverse(), ids.slice(0, 1000)]) {
+    cache.add(batch, batch.map(text));
+  }
+  for (const needle of [null, 'invoice', 'sender12@', '\nfrom:', 'nothing']) {
+    const want = ids.map((id) => (needle === null || text(id).includes(needle) ? text(id) : null));
+    assert.deepEqual(lookup(cache, ids, needle).texts, want, String(needle));
+    // A subset, not in id order (COPY and APPEND give a view ids out of order).
+    const some = [ids[2500] as number, ids[3] as number, ids[1500] as number, ids[4] as number];
+    assert.deepEqual(
+      lookup(cache, some, needle).texts,
+      some.map((id) => (needle === null || text(id).includes(needle) ? text(id) : null)),
+    );
+  }
+});
+
+test('HeaderIndexCache: the default budget holds the IMAP bench mix (5 x 10,000 messages) without evicting', () => {
+  // Issue 9: at 8 M characters of one string per message these did not fit, so every SEARCH of the mix
+  // reloaded its mailbox from SQLite (and the strings churned through the GC).
+  const cache = new HeaderIndexCache();
+  const index = (i: number) =>
+    `\nreturn-path:<sender@remote.example>\nfrom:sender${i % 97}@remote.example\nto:user@example.test` +
+    `\nsubject:message ${i} ${i % 7 === 0 ? 'invoice' : 'hello'}\ndate:mon, 23 nov 2026 10:00:00 +0000` +
+    `\nmessage-id:<${i}@remote.example>`;
+  const ids = Array.from({ length: 50_000 }, (_, i) => 1 + i);
+  // In batches of 1,000 ids, as SEARCH's chunks load them.
+  for (let f = 0; f < ids.length; f += 1000) {
+    const batch = ids.slice(f, f + 1000);
+    cache.add(
+      batch,
+      batch.map((id) => index((id - 1) % 10_000)),
+    );
+  }
+  const held = ids.filter((id) => cache.get(id) === index((id - 1) % 10_000)).length;
+  assert.equal(held, ids.length);
 });
