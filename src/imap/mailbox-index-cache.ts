@@ -100,8 +100,9 @@ export class MailboxIndexCache {
    */
   private update(mailboxId: number, e: Entry, highest: number): void {
     // Views selected earlier share these rows: they keep them, the cache goes on with a copy (a memcpy
-    // of the typed columns). One copy per change between SELECTs, not one per session.
-    const rows = e.lent ? e.rows.clone(16) : e.rows;
+    // of the typed columns; of the flag and MODSEQ ones only, until a row is added or removed). One copy
+    // per change between SELECTs, not one per session.
+    const rows = e.lent ? e.rows.cloneFlags() : e.rows;
     e.rows = rows;
     e.lent = false;
     const gone = this.store.vanishedSince(mailboxId, e.modseq);

@@ -150,19 +150,22 @@ export class SelectedView {
     return this.rows.messageIds;
   }
 
-  /** Copies the shared rows before this view's first change (see the class comment). */
-  private own(): void {
+  /**
+   * Copies the shared rows before this view's first change (see the class comment): for a flag change
+   * only the flag and MODSEQ columns (the UIDs follow at the first added or removed row).
+   */
+  private own(flagsOnly = false): void {
     this.flagArray = null;
     if (!this.shared) return;
     this.shared = false;
-    this.rows = this.rows.clone(4);
+    this.rows = flagsOnly ? this.rows.cloneFlags() : this.rows.clone(4);
   }
 
   /** A message's flags and MODSEQ changed (STORE, or another session's change found by sync). */
   setRow(seq: number, flags: readonly string[], modseq: number): void {
     const i = seq - 1;
     if (this.rows.modseqs[i] === modseq && this.rows.flagsAt(i) === flags) return;
-    this.own();
+    this.own(true);
     this.rows.setRow(i, flags, modseq);
     // A long session storing ever new keyword combinations must not grow the table without bound.
     this.rows.compactFlags();

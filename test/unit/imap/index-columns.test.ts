@@ -55,12 +55,15 @@ test('IndexColumns: push past capacity, setRow, removeAt, retain and clone keep 
       for (let i = model.length - 1; i >= 0; i--) if ((model[i] as Row)[0] % m === 0) model.splice(i, 1);
     } else {
       // A copy is independent of the original (the cache and a view each change their own).
+      // cloneFlags shares the UID and message id columns until a row is added or removed.
       const before = rowsOf(cols);
-      const copy = cols.clone(rand(3));
+      const copy = rand(2) === 0 ? cols.clone(rand(3)) : cols.cloneFlags();
       if (copy.length > 0) copy.setRow(0, ['$changed'], 1);
-      copy.push(uid + 1, [], 1, 1);
+      if (rand(2) === 0) copy.push(uid + 1, [], 1, 1);
+      if (copy.length > 1 && rand(2) === 0) copy.removeAt(0);
+      if (rand(2) === 0) copy.retain((u) => u % 2 === 0);
       assert.deepEqual(rowsOf(cols), before);
-      cols = cols.clone(rand(2));
+      cols = rand(2) === 0 ? cols.clone(rand(2)) : cols.cloneFlags();
     }
     if (step % 97 === 0) assert.deepEqual(rowsOf(cols), model, `step ${step}`);
     assert.equal(cols.length, model.length);
@@ -82,4 +85,26 @@ test('a long session storing ever new keyword combinations keeps its flag table 
   // The cache's rows (shared at SELECT) were not changed by the view.
   assert.deepEqual(rows.flagsAt(0), []);
   assert.equal(rows.modseqs[0], 1);
+});
+
+test('cloneFlags: the copy changes flags alone, and copies the shared columns before it adds or removes a row', () => {
+  const base = new IndexColumns(0);
+  for (let u = 1; u <= 5; u++) base.push(u, [], u, 100 + u); // leaves spare room after row 5
+  const before = rowsOf(base);
+  const a = base.cloneFlags();
+  const b = base.cloneFlags();
+  assert.equal(a.uids, base.uids, 'UIDs shared while only flags change');
+  a.setRow(0, ['\\Seen'], 9);
+  a.removeAt(1);
+  a.retain((u) => u !== 3);
+  b.push(6, ['$b'], 10, 106);
+  a.push(7, ['$a'], 11, 107);
+  assert.deepEqual(rowsOf(base), before);
+  assert.deepEqual(rowsOf(a), [
+    [1, ['\\Seen'], 9, 101],
+    [4, [], 4, 104],
+    [5, [], 5, 105],
+    [7, ['$a'], 11, 107],
+  ]);
+  assert.deepEqual(rowsOf(b), [...before, [6, ['$b'], 10, 106]]);
 });
