@@ -73,7 +73,7 @@ export const FREE_SPACE_REFRESH_MS = 1_000;
  * [limits] mailbox_index_cache and header_cache (issue 12: these two caches were fixed at ~100 MB and
  * 48 M characters, and made the IMAP mix's peak RSS 3.7x Dovecot's). Both are sizes in bytes:
  * - mailbox_index_cache: the per-mailbox UID/flags/MODSEQ arrays every SELECT starts from
- *   (imap/mailbox-index-cache.ts), counted at INDEX_CACHE_ROW_BYTES a message. 16 MiB holds ~260,000
+ *   (imap/mailbox-index-cache.ts), counted at INDEX_CACHE_ROW_BYTES a message. 16 MiB holds ~520,000
  *   messages: every mailbox of a few dozen active users. A miss only costs one read of the mailbox's
  *   rows (~15 ms per 10,000 messages), as every SELECT did before the cache existed.
  * - header_cache: header indexes for SEARCH (store/sqlite/header-index-cache.ts), in bytes (issue 9:
@@ -120,10 +120,12 @@ export const DEFAULT_HEAP_TUNING: HeapTuning = 'small';
 export const CHECKPOINTER_YOUNG_GENERATION_MB = 1;
 
 /**
- * What one message costs in the mailbox index cache (measured: four array slots of 8 bytes, and the
- * flag list, shared between messages with equal flags only sometimes): the key's bytes -> rows.
+ * What one message costs in the mailbox index cache: the key's bytes -> rows. Four typed columns
+ * (imap/index-columns.ts: UID 4 bytes, flag-list id 4, MODSEQ 8, message id 8), up to an eighth more
+ * of spare room left by appends, and a share of the mailbox's table of distinct flag lists (issue 9;
+ * it was 64 when each row was four JS array slots of 8 bytes and a flag list not always shared).
  */
-export const INDEX_CACHE_ROW_BYTES = 64;
+export const INDEX_CACHE_ROW_BYTES = 32;
 
 /**
  * The server's SQLite WAL (issue 12: SIGTERM after a long IMAP run once took far more than 10 s): after a

@@ -1,29 +1,23 @@
 // The per-mailbox UID/flags/MODSEQ index shared by every session's SELECT, kept current by MODSEQ (RFC 7162), not rebuilt.
 import { DEFAULT_CACHES, INDEX_CACHE_ROW_BYTES } from '../config/limits.js';
 import type { IndexEntry, MailStore } from '../store/mail-store.js';
+import { IndexColumns } from './index-columns.js';
 
 /**
- * A mailbox's rows as parallel arrays, ascending by UID. Once handed out, none of these arrays is ever
- * changed again (the cache copies before it applies changes), so every view selected at this MODSEQ
- * shares them until it changes itself (selected-view.ts copies on write).
+ * A mailbox's rows (index-columns.ts), ascending by UID. Once handed out, the columns are never changed
+ * again (the cache copies before it applies changes), so every view selected at this MODSEQ shares them
+ * until it changes itself (selected-view.ts copies on write).
  */
 export interface MailboxIndex {
-  readonly uids: readonly number[];
-  readonly flags: readonly (readonly string[])[];
-  readonly modseqs: readonly number[];
-  /** IndexEntry.messageId per row. */
-  readonly messageIds: readonly number[];
-  /** Every change up to this MODSEQ is in the arrays (some later ones may be too: re-applying is harmless). */
+  readonly rows: IndexColumns;
+  /** Every change up to this MODSEQ is in the rows (some later ones may be too: re-applying is harmless). */
   readonly modseq: number;
 }
 
 interface Entry {
-  uids: number[];
-  flags: string[][];
-  modseqs: number[];
-  messageIds: number[];
+  rows: IndexColumns;
   modseq: number;
-  /** The arrays were handed out by get(): views may hold them, so update() works on copies. */
+  /** The rows were handed out by get(): views may hold them, so update() works on a copy. */
   lent: boolean;
 }
 
@@ -69,7 +63,7 @@ export class MailboxIndexCache {
     const cached = this.entries.get(mailboxId);
     if (cached) {
       this.entries.delete(mailboxId);
-      this.rows -= cached.uids.length;
+      this.rows -= cached.rows.length;
     }
     if (highest === null) return null;
     let entry: Entry;
@@ -81,30 +75,23 @@ export class MailboxIndexCache {
       entry = this.load(mailboxId, highest);
     }
     this.entries.set(mailboxId, entry);
-    this.rows += entry.uids.length;
+    this.rows += entry.rows.length;
     this.evict(mailboxId);
     entry.lent = true;
     return entry;
   }
 
   private load(mailboxId: number, highest: number): Entry {
-    const rows = this.store.listIndex(mailboxId);
-    const entry: Entry = {
-      uids: new Array<number>(rows.length),
-      flags: new Array<string[]>(rows.length),
-      modseqs: new Array<number>(rows.length),
-      messageIds: new Array<number>(rows.length),
-      modseq: highest,
-      lent: false,
-    };
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as IndexEntry;
-      entry.uids[i] = r.uid;
-      entry.flags[i] = r.flags;
-      entry.modseqs[i] = r.modseq;
-      entry.messageIds[i] = r.messageId;
+    const list = this.store.listIndex(mailboxId);
+    const rows = new IndexColumns(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i] as IndexEntry;
+      rows.uids[i] = r.uid;
+      rows.flagIds[i] = rows.flags.id(r.flags);
+      rows.modseqs[i] = r.modseq;
+      rows.messageIds[i] = r.messageId;
     }
-    return entry;
+    return { rows, modseq: highest, lent: false };
   }
 
   /**
@@ -112,48 +99,28 @@ export class MailboxIndexCache {
    * between the two reads has a MODSEQ above `highest` and is applied next time.
    */
   private update(mailboxId: number, e: Entry, highest: number): void {
-    if (e.lent) {
-      // Views selected earlier share these arrays: they keep the old ones, the cache goes on with copies.
-      // One copy per change between SELECTs, not one per session.
-      e.uids = e.uids.slice();
-      e.flags = e.flags.slice();
-      e.modseqs = e.modseqs.slice();
-      e.messageIds = e.messageIds.slice();
-      e.lent = false;
-    }
+    // Views selected earlier share these rows: they keep them, the cache goes on with a copy (a memcpy
+    // of the typed columns; of the flag and MODSEQ ones only, until a row is added or removed). One copy
+    // per change between SELECTs, not one per session.
+    const rows = e.lent ? e.rows.cloneFlags() : e.rows;
+    e.rows = rows;
+    e.lent = false;
     const gone = this.store.vanishedSince(mailboxId, e.modseq);
     if (gone.length > 0) {
       const drop = new Set(gone);
-      let w = 0;
-      for (let r = 0; r < e.uids.length; r++) {
-        const uid = e.uids[r] as number;
-        if (drop.has(uid)) continue;
-        e.uids[w] = uid;
-        e.flags[w] = e.flags[r] as string[];
-        e.modseqs[w] = e.modseqs[r] as number;
-        e.messageIds[w] = e.messageIds[r] as number;
-        w++;
-      }
-      e.uids.length = w;
-      e.flags.length = w;
-      e.modseqs.length = w;
-      e.messageIds.length = w;
+      rows.retain((uid) => !drop.has(uid));
     }
     for (const c of this.store.changedSince(mailboxId, e.modseq)) {
-      const last = e.uids[e.uids.length - 1] ?? 0;
+      const last = rows.uids[rows.length - 1] ?? 0;
       if (c.uid > last) {
         // UIDs are handed out in commit order, so a new row is always past the end (RFC 9051 2.3.1.1).
-        e.uids.push(c.uid);
-        e.flags.push(c.flags);
-        e.modseqs.push(c.modseq);
-        e.messageIds.push(c.messageId);
+        rows.push(c.uid, c.flags, c.modseq, c.messageId);
         continue;
       }
-      const i = indexOf(e.uids, c.uid);
-      if (i < 0) continue;
-      e.flags[i] = c.flags;
-      e.modseqs[i] = c.modseq;
+      const i = rows.indexOf(c.uid);
+      if (i >= 0) rows.setRow(i, c.flags, c.modseq);
     }
+    rows.compactFlags();
     e.modseq = highest;
   }
 
@@ -162,21 +129,7 @@ export class MailboxIndexCache {
       if (this.rows <= this.maxRows) return;
       if (id === keep) continue;
       this.entries.delete(id);
-      this.rows -= e.uids.length;
+      this.rows -= e.rows.length;
     }
   }
-}
-
-/** Position of a UID in an ascending array, or -1. */
-function indexOf(uids: readonly number[], uid: number): number {
-  let lo = 0;
-  let hi = uids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const u = uids[mid] as number;
-    if (u === uid) return mid;
-    if (u < uid) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }

@@ -1,6 +1,7 @@
 // The selected mailbox as one session sees it (RFC 9051 2.3.1.2): UIDs by sequence number, flags, MODSEQs. Pure.
 import type { IndexEntry } from '../store/mail-store.js';
 import type { SearchContext } from './commands/contexts.js';
+import type { IndexColumns } from './index-columns.js';
 import type { MailboxIndex } from './mailbox-index-cache.js';
 import {
   inRanges,
@@ -26,18 +27,18 @@ export interface Addressed {
  * Sequence numbers only change at the points the session reports them (EXPUNGE/VANISHED, EXISTS),
  * so the view is this session's own, brought up to date by SessionSync at those points.
  *
- * Its arrays start as the mailbox index cache's own (shared by every session that selected the mailbox
+ * Its rows start as the mailbox index cache's own (shared by every session that selected the mailbox
  * at the same MODSEQ) and are copied at this view's first change (copy on write): a copy per session
  * cost 32 bytes a message, 320 KiB for each idle client of a 10,000-message INBOX (issue 12). The cache
- * never changes arrays it has handed out (mailbox-index-cache.ts), so shared arrays stay as selected.
+ * never changes rows it has handed out (mailbox-index-cache.ts), so shared rows stay as selected. The
+ * rows are typed columns (index-columns.ts): the copy is a memcpy outside V8's scanned heap (issue 9).
  */
 export class SelectedView {
-  private uidList: number[];
-  private flagList: string[][];
-  private modseqList: number[];
-  private messageIdList: number[];
-  /** True while the arrays are the cache's (shared); own() copies them before the first change. */
+  private rows: IndexColumns;
+  /** True while the rows are the cache's (shared); own() copies them before the first change. */
   private shared = true;
+  /** `flags` as one array, made when asked for and dropped at the next change. */
+  private flagArray: (readonly string[])[] | null = null;
   /** Changes up to this MODSEQ (flags, new messages) have been reported. */
   knownModseq: number;
   /** Expunges up to this MODSEQ have been reported (they wait for a point where they may be sent). */
@@ -78,15 +79,19 @@ export class SelectedView {
     readonly readOnly: boolean,
     index: MailboxIndex,
   ) {
-    // The cache's arrays, shared until this view changes (own()); the casts are sound because nothing
-    // writes through them while `shared` is set.
-    this.uidList = index.uids as number[];
-    this.flagList = index.flags as string[][];
-    this.modseqList = index.modseqs as number[];
-    this.messageIdList = index.messageIds as number[];
+    // The cache's rows, shared until this view changes (own()).
+    this.rows = index.rows;
     this.knownModseq = index.modseq;
     this.expungeModseq = index.modseq;
-    for (const f of this.flags) this.learnKeywords(f);
+    // Each distinct flag list once, in the order of the first message carrying it (the FLAGS order).
+    const ids = this.rows.flagIds;
+    const seen = new Uint8Array(this.rows.flags.size);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      if (seen[id] === 1) continue;
+      seen[id] = 1;
+      this.learnKeywords(this.rows.flags.list(id));
+    }
   }
 
   /**
@@ -118,39 +123,52 @@ export class SelectedView {
   }
 
   /** UIDs by sequence number - 1 (read-only: changes go through push, remove and setRow). */
-  get uids(): readonly number[] {
-    return this.uidList;
+  get uids(): ArrayLike<number> {
+    return this.rows.uids;
   }
-  /** Flags by sequence number - 1; each list is shared and never changed in place. */
+  /** A message's flags; the list is shared and never changed in place. */
+  flagsAt(seq: number): readonly string[] {
+    return this.rows.flagsAt(seq - 1);
+  }
+  /**
+   * Flags by sequence number - 1, as one array made on demand (for whole-view scans; flagsAt reads one
+   * message without making it).
+   */
   get flags(): readonly (readonly string[])[] {
-    return this.flagList;
+    if (this.flagArray === null) {
+      const a = new Array<readonly string[]>(this.rows.length);
+      for (let i = 0; i < a.length; i++) a[i] = this.rows.flagsAt(i);
+      this.flagArray = a;
+    }
+    return this.flagArray;
   }
-  get modseqs(): readonly number[] {
-    return this.modseqList;
+  get modseqs(): ArrayLike<number> {
+    return this.rows.modseqs;
   }
   /** IndexEntry.messageId per message: SEARCH finds header data by it. */
-  get messageIds(): readonly number[] {
-    return this.messageIdList;
+  get messageIds(): ArrayLike<number> {
+    return this.rows.messageIds;
   }
 
-  /** Copies the shared arrays before this view's first change (see the class comment). */
-  private own(): void {
+  /**
+   * Copies the shared rows before this view's first change (see the class comment): for a flag change
+   * only the flag and MODSEQ columns (the UIDs follow at the first added or removed row).
+   */
+  private own(flagsOnly = false): void {
+    this.flagArray = null;
     if (!this.shared) return;
     this.shared = false;
-    this.uidList = this.uidList.slice();
-    this.flagList = this.flagList.slice();
-    this.modseqList = this.modseqList.slice();
-    this.messageIdList = this.messageIdList.slice();
+    this.rows = flagsOnly ? this.rows.cloneFlags() : this.rows.clone(4);
   }
 
   /** A message's flags and MODSEQ changed (STORE, or another session's change found by sync). */
   setRow(seq: number, flags: readonly string[], modseq: number): void {
     const i = seq - 1;
-    if (this.flagList[i] === flags && this.modseqList[i] === modseq) return;
-    this.own();
-    // The list is stored, never changed in place (the cast only drops readonly).
-    this.flagList[i] = flags as string[];
-    this.modseqList[i] = modseq;
+    if (this.rows.modseqs[i] === modseq && this.rows.flagsAt(i) === flags) return;
+    this.own(true);
+    this.rows.setRow(i, flags, modseq);
+    // A long session storing ever new keyword combinations must not grow the table without bound.
+    this.rows.compactFlags();
   }
 
   get exists(): number {
@@ -163,10 +181,7 @@ export class SelectedView {
 
   push(e: IndexEntry): void {
     this.own();
-    this.uidList.push(e.uid);
-    this.flagList.push(e.flags);
-    this.modseqList.push(e.modseq);
-    this.messageIdList.push(e.messageId);
+    this.rows.push(e.uid, e.flags, e.modseq, e.messageId);
     this.contextChanges?.touched.add(e.uid);
   }
 
@@ -181,22 +196,13 @@ export class SelectedView {
 
   /** The flags FETCH shows for a message: the stored ones, and \Recent if recent in this session. */
   shownFlags(seq: number): readonly string[] {
-    const flags = this.flagList[seq - 1] as string[];
+    const flags = this.rows.flagsAt(seq - 1);
     return this.recent?.has(this.uids[seq - 1] as number) ? [...flags, '\\Recent'] : flags;
   }
 
   /** Sequence number of a UID, or 0 when not in the view. Binary search: UIDs ascend with sequence numbers. */
   seqOf(uid: number): number {
-    let lo = 0;
-    let hi = this.uids.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const u = this.uids[mid] as number;
-      if (u === uid) return mid + 1;
-      if (u < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return 0;
+    return this.rows.indexOf(uid) + 1;
   }
 
   /** Removes one message; returns its former sequence number (0 if absent). */
@@ -204,11 +210,8 @@ export class SelectedView {
     const seq = this.seqOf(uid);
     if (seq === 0) return 0;
     this.own();
-    this.uidList.splice(seq - 1, 1);
+    this.rows.removeAt(seq - 1);
     this.recent?.delete(uid);
-    this.flagList.splice(seq - 1, 1);
-    this.modseqList.splice(seq - 1, 1);
-    this.messageIdList.splice(seq - 1, 1);
     this.contextChanges?.gone.add(uid);
     return seq;
   }
@@ -238,9 +241,11 @@ export class SelectedView {
     const total = r.reduce((n, [lo, hi]) => n + hi - lo + 1, 0);
     if (total > this.uids.length) {
       // Wide ranges (1:*): walk the view instead of every number in the range.
-      this.uids.forEach((uid, i) => {
+      const uids = this.rows.uids;
+      for (let i = 0; i < uids.length; i++) {
+        const uid = uids[i] as number;
         if (inRanges(uid, r)) out.push({ seq: i + 1, uid });
-      });
+      }
       return;
     }
     for (const [lo, hi] of r) {

@@ -54,7 +54,7 @@ export function syncView(store: MailStore, view: SelectedView, out: Out, opts: S
       }
       // Any change (ours included, which the view already shows) may move it in or out of a context.
       view.contextChanges?.touched.add(e.uid);
-      const before = view.flags[seq - 1] as readonly string[];
+      const before = view.flagsAt(seq);
       // Our own STORE already updated the view and answered; only report what someone else did.
       const seenModseq = view.modseqs[seq - 1] === e.modseq;
       const same = sameFlags(before, e.flags);

@@ -83,9 +83,7 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
         i.type === 'RFC822.TEXT',
     );
   if (setsSeen && list.length > 0) {
-    const unseen = list.filter(
-      (a) => !(view.flags[a.seq - 1] as string[]).some((f) => f.toLowerCase() === '\\seen'),
-    );
+    const unseen = list.filter((a) => !view.flagsAt(a.seq).some((f) => f.toLowerCase() === '\\seen'));
     if (unseen.length > 0) {
       const r = await ctx.services.store.mail.storeFlags(
         view.mailboxId,

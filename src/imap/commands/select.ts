@@ -50,7 +50,10 @@ export function select(ctx: CommandContext, cmd: Cmd<'SELECT' | 'EXAMINE'>): Don
   o.raw(view.flagsResponses());
   if (!rev2) {
     // RFC 3501 6.3.1: the first unseen message; IMAP4rev2 dropped it (clients use SEARCH).
-    const seq = view.flags.findIndex((f) => !f.some((x) => x.toLowerCase() === '\\seen')) + 1;
+    let seq = 0;
+    for (let s = 1; s <= view.exists && seq === 0; s++) {
+      if (!view.flagsAt(s).some((x) => x.toLowerCase() === '\\seen')) seq = s;
+    }
     if (seq > 0) o.untagged('OK', { name: 'UNSEEN', args: String(seq) }, 'First unseen');
   }
   o.untagged('OK', { name: 'UIDVALIDITY', args: String(mb.uidValidity) }, 'UIDs valid');
@@ -117,12 +120,13 @@ async function expungeDeleted(
   // Report what others did first, so our EXPUNGE sequence numbers are the client's.
   if (!silent) ctx.sync(true);
   const targets: number[] = [];
-  view.uids.forEach((uid, i) => {
-    const flags = view.flags[i] as string[];
+  for (let seq = 1; seq <= view.exists; seq++) {
+    const uid = view.uids[seq - 1] as number;
+    const flags = view.flagsAt(seq);
     if (flags.some((f) => f.toLowerCase() === '\\deleted') && (uidFilter === null || uidFilter(uid))) {
       targets.push(uid);
     }
-  });
+  }
   if (targets.length === 0) return;
   const removed = await ctx.services.store.mail.expunge(view.mailboxId, targets);
   if (silent) return;
