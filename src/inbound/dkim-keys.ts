@@ -3,6 +3,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import { DKIM_KEY_CACHE_ENTRIES } from '../config/limits-trust.js';
+import { fastDkimBody, mailauthBodyModules } from './dkim-body.js';
 import { fastTagParser, type TagParser } from './dkim-tags.js';
 
 /**
@@ -99,7 +100,8 @@ export function cachingGetPublicKey(
  * mailauth's verifier and ARC modules take `getPublicKey` (and `parseDkimHeaders`) from lib/tools.js when they
  * load (a destructured require), so there is no option to hand them a cache (or a faster parser). This loads
  * private copies of those two modules while tools.getPublicKey is the caching one (and tools.parseDkimHeaders
- * the fast one, dkim-tags.ts), then puts tools and the module cache back as they were: the rest of
+ * the fast one, dkim-tags.ts, and the body module's dkimBody the fast relaxed hash, dkim-body.ts), then puts
+ * tools, the body module and the module cache back as they were: the rest of
  * the process (mailauth's `authenticate`, the ARC sealer, tests) keeps mailauth untouched. mailauth is pinned
  * to ~4.13.3 in package.json; test/unit/inbound/dkim-keys.test.ts fails if a release moves these internals.
  */
@@ -118,12 +120,18 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   const original = tools.getPublicKey;
   const originalTags = tools.parseDkimHeaders;
   const cache = cachingGetPublicKey(original, maxEntries);
+  // The ARC module loads the signer, which takes dkimBody when it loads: loaded first, it keeps mailauth's own.
+  require('mailauth/lib/dkim/dkim-signer.js');
+  const { body, RelaxedHash } = mailauthBodyModules();
+  const originalBody = body.dkimBody;
   const saved = { verifier: require.cache[verifierPath], arc: require.cache[arcPath] };
   let Verifier: new (options: object) => DkimVerifierStream;
   let arcCheck: CachedMailauth['arc'];
   tools.getPublicKey = cache.getPublicKey;
   // The DKIM-Signature / ARC tag lists parsed without mailauth's per-character string building (dkim-tags.ts).
   tools.parseDkimHeaders = fastTagParser(originalTags);
+  // Relaxed body hashes without mailauth's per-byte scan when no line needs fixing (dkim-body.ts).
+  body.dkimBody = fastDkimBody(originalBody, RelaxedHash);
   try {
     delete require.cache[verifierPath];
     delete require.cache[arcPath];
@@ -132,6 +140,7 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   } finally {
     tools.getPublicKey = original;
     tools.parseDkimHeaders = originalTags;
+    body.dkimBody = originalBody;
     for (const [path, mod] of [
       [verifierPath, saved.verifier],
       [arcPath, saved.arc],

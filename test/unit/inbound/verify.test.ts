@@ -248,3 +248,34 @@ describe('DMARC record, iprev, the header', () => {
     );
   });
 });
+
+describe('what the checks load', () => {
+  test("SPF comes from mailauth's SPF module alone, not its index (BIMI, the signers: ~300 modules more)", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const verifyModule = fileURLToPath(new URL('../../../src/inbound/verify.ts', import.meta.url));
+    // A fresh process: one message's checks (no DKIM pass, a resolver that knows nothing), then mailauth's modules.
+    const script = `
+      import { createRequire } from 'node:module';
+      import { verifyMessage } from ${JSON.stringify(verifyModule)};
+      const nothing = () => Promise.reject(Object.assign(new Error('none'), { code: 'ENOTFOUND' }));
+      const resolver = { resolve: nothing, resolveTxt: nothing, reverse: nothing, resolve4: nothing, resolve6: nothing };
+      const noDkim = async () => ({ rows: [], headerFrom: [], arcInfo: null });
+      const v = await verifyMessage(Buffer.from('a'), { remoteAddress: '192.0.2.1', helo: 'h.test', sender: 'a@b.test' }, 'mx.test', resolver, noDkim);
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/mailauth/'));
+      process.stdout.write(JSON.stringify({ spf: v.facts.spf.result, loaded: loaded.map((k) => k.split('/mailauth/')[1]) }));
+    `;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const { spf, loaded } = JSON.parse(out) as { spf: string; loaded: string[] };
+    assert.equal(spf, 'none');
+    assert.ok(loaded.includes('lib/spf/index.js'), loaded.join(' '));
+    assert.deepEqual(
+      loaded.filter((m) => /^lib\/(bimi|dkim|arc|mailauth)/.test(m)),
+      [],
+      'no other part of mailauth',
+    );
+  });
+});
