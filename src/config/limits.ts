@@ -78,18 +78,19 @@ export const FREE_SPACE_REFRESH_MS = 1_000;
  *   rows (~15 ms per 10,000 messages), as every SELECT did before the cache existed.
  * - header_cache: header indexes for SEARCH (store/sqlite/header-index-cache.ts), in bytes (issue 9:
  *   it counted characters before, the same figure for Latin-1 text), held as one string per 1,024
- *   message ids. 16 MiB holds ~85,000 messages of the IMAP bench (~190 bytes each: six short fields)
+ *   message ids. 12 MiB holds ~60,000 messages of the IMAP bench (~190 bytes each: six short fields)
  *   or a few thousand real ones (Received and DKIM fields take KiBs); a miss reads the stored index
  *   from SQLite, ~5 ms per 10,000 messages more. Issue 12 had cut it from 16 to 8 M characters (a
  *   string per message then) to bring the IMAP mix's peak PSS from ~134 to ~123 MiB; but then the
  *   mix's 5 x 10,000 messages did not fit, every SEARCH reloaded its mailbox and the churn of promoted
  *   strings made GC a quarter of the main thread. A page's few strings hold the same text with no
- *   per-message objects, and only what is searched is held: the mix's ~10 MiB, ~5-10 MiB more peak
- *   PSS than the thrashing 8 M characters, for ~30% less CPU per IMAP command (bench/README.md, IMAP).
+ *   per-message objects: the mix's ~10 MiB fit in 12 MiB, for ~30% less CPU per IMAP command. 12 rather
+ *   than 16: the mix paced at Dovecot's rate peaked at 125.6-127.3 MiB PSS with 12 and 122.5-139.8
+ *   (median 136.8) with 16, 3 runs each, against Dovecot's 83-86 and issue 12's 1.5x (bench/README.md).
  */
 export const DEFAULT_CACHES = {
   mailboxIndexBytes: 16 * 1024 * 1024,
-  headerBytes: 16 * 1024 * 1024,
+  headerBytes: 12 * 1024 * 1024,
 } as const;
 
 /**
@@ -136,6 +137,15 @@ export const INDEX_CACHE_ROW_BYTES = 32;
  * disk writing 20 MB/s, well inside the 10 s a service manager waits before SIGKILL.
  */
 export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Each SQLite connection's page cache, in KiB (PRAGMA cache_size = -N): SQLite's own default. better-sqlite3
+ * builds SQLite with 16,000 (DEFAULT_CACHE_SIZE=-16000), and under the IMAP mix the server's connection
+ * filled it: the malloc heap held ~38 MiB where it holds ~19 with 2,000, for no CPU measured (a page not in
+ * it is read from the OS's file cache, which holds the file anyway: the same pages twice). Issue 12's
+ * memory goal (1.5x Dovecot's PSS under the IMAP mix) had come down to its last few MiB.
+ */
+export const SQLITE_CACHE_KIB = 2_000;
 
 /** Config defaults for [limits] (CONTRACT.md), with why. */
 export const DEFAULT_LIMITS = {

@@ -51,7 +51,7 @@ import { cachedPrepare, type Prepare } from './statements.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
 import { LookupCache } from './lookup-cache.js';
-import { WAL_SIZE_LIMIT } from '../../config/limits.js';
+import { SQLITE_CACHE_KIB, WAL_SIZE_LIMIT } from '../../config/limits.js';
 
 export { DEFAULT_MAILBOXES } from './directory.js';
 
@@ -155,6 +155,8 @@ export class SqliteStore implements Store {
     this.walPath = `${dbPath}-wal`;
     const timeout = options.busyTimeoutMs ?? 5000;
     this.db = new Database(dbPath, readOnly ? { readonly: true, fileMustExist: true, timeout } : { timeout });
+    // Per connection, readers too (limits.ts says why not better-sqlite3's 16 MB).
+    this.db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
     this.walSync = new WalSync(this.walPath);
     // A reader only reads: the writer made the file WAL (a property of the file) and migrated it.
     this.upgradeBackup = readOnly ? null : this.setUp(options);

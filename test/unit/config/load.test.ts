@@ -113,10 +113,10 @@ describe('parseConfigText', () => {
       // Threads for read-only JMAP requests: one core fewer than the machine has, 1 to 4.
       jmapWorkers: Math.max(1, Math.min(4, availableParallelism() - 1)),
       minFreeSpace: { bytes: 1024 ** 3, percent: 5 }, // the smaller of the two counts
-      // Issue 12: the IMAP caches, 16 MiB each (limits.ts DEFAULT_CACHES says why; header_cache in
-      // bytes of one string per page since issue 9).
+      // Issue 12: the IMAP caches (limits.ts DEFAULT_CACHES says why; header_cache in bytes of one
+      // string per page since issue 9).
       mailboxIndexCache: 16 * 1024 * 1024,
-      headerCache: 16 * 1024 * 1024,
+      headerCache: 12 * 1024 * 1024,
       // Issue 12: V8's heap kept small by default (limits.ts HEAP_TUNINGS says why).
       heap: 'small',
       // Deadlines activity does not extend (issue 8): login 60 s, a line 60 s, an MX session 30 min,
