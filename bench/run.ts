@@ -105,14 +105,18 @@ if (only.has('c') && raiseFdLimit(fdWanted) < fdWanted) {
 }
 
 type Starter = (maxConnections: number) => Promise<BenchServer>;
+/** What every server of ours in this bench starts with; each load adds its own options. */
+const oursBase = async (maxConnections: number) => ({
+  cli: CLI,
+  port: await freePort(),
+  domain: DOMAIN,
+  user: USER,
+  maxConnections,
+  keep: opt.keep,
+});
 const startOurs: Starter = async (maxConnections) =>
   startMailroom({
-    cli: CLI,
-    port: await freePort(),
-    domain: DOMAIN,
-    user: USER,
-    maxConnections,
-    keep: opt.keep,
+    ...(await oursBase(maxConnections)),
     nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
     preIssue11Config: opt['old-config'],
     ...(opt.heap !== undefined ? { heap: opt.heap } : {}),
@@ -162,8 +166,8 @@ const throughput: {
 }[] = [];
 
 /** The run with the median msgs/s (the lower middle one for an even count), so its other figures match. */
-function medianRun(runs: ThroughputFigures[]): ThroughputFigures | undefined {
-  const sorted = [...runs].sort((x, y) => x.msgsPerSec - y.msgsPerSec);
+function medianRun<T>(runs: readonly T[], msgsPerSec: (run: T) => number): T | undefined {
+  const sorted = [...runs].sort((x, y) => msgsPerSec(x) - msgsPerSec(y));
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 const idle: { ours?: IdleFigures; peer?: IdleFigures } = {};
@@ -232,8 +236,8 @@ for (const load of [plan.a, plan.b]) {
         await runOurs();
       }
     }
-    row.ours = medianRun(oursRuns);
-    row.peer = medianRun(peerRuns);
+    row.ours = medianRun(oursRuns, (f) => f.msgsPerSec);
+    row.peer = medianRun(peerRuns, (f) => f.msgsPerSec);
     row.rounds = { ours: oursRuns.map((f) => f.msgsPerSec), peer: peerRuns.map((f) => f.msgsPerSec) };
     throughput.push(row);
   }
@@ -275,12 +279,7 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
           'mailroom',
           async () =>
             startMailroom({
-              cli: CLI,
-              port: await freePort(),
-              domain: DOMAIN,
-              user: USER,
-              maxConnections: 1000,
-              keep: opt.keep,
+              ...(await oursBase(1000)),
               ...(on ? { extraToml: setup.toml } : {}),
               nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
               onStopped: (text) => (dns = dnsStatsOf(text)),
@@ -311,9 +310,7 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
   }
   for (const on of [false, true]) {
     const all = runs[on ? 'on' : 'off'];
-    const median = [...all].sort((x, y) => x.figures.msgsPerSec - y.figures.msgsPerSec)[
-      Math.floor((all.length - 1) / 2)
-    ];
+    const median = medianRun(all, (r) => r.figures.msgsPerSec);
     inboundRows.push({
       mode: modeName(on),
       ...(median ? { figures: median.figures } : {}),
@@ -356,12 +353,7 @@ async function observabilityRun(on: boolean): Promise<ObservabilityRun | undefin
     'mailroom',
     async () =>
       startMailroom({
-        cli: CLI,
-        port: await freePort(),
-        domain: DOMAIN,
-        user: USER,
-        maxConnections: 1000,
-        keep: opt.keep,
+        ...(await oursBase(1000)),
         ...(on ? { metricsPort } : { logLevel: 'warn' }),
       }),
     async (s) => {
@@ -402,9 +394,7 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-observability']) {
   }
   for (const on of [false, true]) {
     const all = runs[on ? 1 : 0];
-    const median = [...all].sort((x, y) => x.figures.msgsPerSec - y.figures.msgsPerSec)[
-      Math.floor((all.length - 1) / 2)
-    ];
+    const median = medianRun(all, (r) => r.figures.msgsPerSec);
     observabilityRows.push({
       mode: on ? 'logs (info) + metrics on' : 'logs (warn) + metrics off',
       ...(median ? { figures: median.figures } : {}),
