@@ -21,3 +21,22 @@ export function randomTexts(pieces: readonly string[], count: number, seed: numb
   }
   return texts;
 }
+
+/**
+ * The pieces every header-parser comparison draws from (names, colons, folding, bare CR/LF, junk): each
+ * test appends its own (8-bit, encoded words, blank lines...). Appended, not mixed in, so a seed gives the
+ * texts it always gave.
+ */
+export const HEADER_PIECES: readonly string[] = [
+  'Subject',
+  'X-A',
+  ':',
+  ': ',
+  ' ',
+  '\t',
+  '\r\n',
+  '\n',
+  '\r',
+  'a',
+  'B c',
+];

@@ -178,6 +178,32 @@ describe('checkMessage with a verify pool', () => {
       ...(verifyPool ? { verifyPool } : {}),
     });
 
+  /**
+   * A one-worker pool whose worker runs `onMessage` (with `parentPort` in scope) after saying it is ready,
+   * never respawned during the test; with the checks over it and a signed message to give them.
+   */
+  const crashingPool = async (onMessage: string) => {
+    const exits: number[] = [];
+    const crashing = new DkimVerifyPool({
+      size: 1,
+      respawnMs: 60_000,
+      onWorkerExit: (code) => exits.push(code),
+      entry:
+        "const { parentPort } = require('node:worker_threads');" +
+        onMessage +
+        "parentPort.postMessage({ type: 'ready' });",
+    });
+    try {
+      await readyPool(crashing);
+    } catch (error) {
+      await crashing.close(); // the test fails, but leaves no worker behind
+      throw error;
+    }
+    const m = await sign(plain, rsaKey);
+    const body = { kind: 'memory' as const, chunks: [m], size: m.length };
+    return { crashing, exits, checks: checksWith(crashing), body };
+  };
+
   test('the verdict and the Authentication-Results field are the same with the worker as without', async () => {
     const m = await sign(plain, rsaKey);
     const body = { kind: 'memory' as const, chunks: [m], size: m.length };
@@ -198,22 +224,11 @@ describe('checkMessage with a verify pool', () => {
   });
 
   test('a worker that dies with the message in hand: that message is deferred (451), never passed; the next runs here', async () => {
-    const exits: number[] = [];
     // A worker that is ready and dies at its first job, as a crash in mailauth or the thread would.
-    const crashing = new DkimVerifyPool({
-      size: 1,
-      respawnMs: 60_000,
-      onWorkerExit: (code) => exits.push(code),
-      entry:
-        "const { parentPort } = require('node:worker_threads');" +
-        "parentPort.on('message', (m) => { if (m.type === 'batch') process.exit(7); });" +
-        "parentPort.postMessage({ type: 'ready' });",
-    });
+    const { crashing, exits, checks, body } = await crashingPool(
+      "parentPort.on('message', (m) => { if (m.type === 'batch') process.exit(7); });",
+    );
     try {
-      await readyPool(crashing);
-      const checks = checksWith(crashing);
-      const m = await sign(plain, rsaKey);
-      const body = { kind: 'memory' as const, chunks: [m], size: m.length };
       const lost = await checks.checkMessage(body, context);
       assert.equal(lost.action.kind, 'defer', 'checks that could not finish: 451, never a pass');
       assert.equal(lost.header, '');
@@ -230,22 +245,11 @@ describe('checkMessage with a verify pool', () => {
   });
 
   test('a worker that dies with batches in hand: every message of them is deferred (451), none passed', async () => {
-    const exits: number[] = [];
     // A worker that takes a first batch and never answers it, then dies when the second arrives.
-    const crashing = new DkimVerifyPool({
-      size: 1,
-      respawnMs: 60_000,
-      onWorkerExit: (code) => exits.push(code),
-      entry:
-        "const { parentPort } = require('node:worker_threads'); let seen = 0;" +
-        "parentPort.on('message', (m) => { if (m.type !== 'close' && ++seen === 2) process.exit(7); });" +
-        "parentPort.postMessage({ type: 'ready' });",
-    });
+    const { crashing, exits, checks, body } = await crashingPool(
+      "let seen = 0; parentPort.on('message', (m) => { if (m.type !== 'close' && ++seen === 2) process.exit(7); });",
+    );
     try {
-      await readyPool(crashing);
-      const checks = checksWith(crashing);
-      const m = await sign(plain, rsaKey);
-      const body = { kind: 'memory' as const, chunks: [m], size: m.length };
       const first = [checks.checkMessage(body, context), checks.checkMessage(body, context)];
       for (let i = 0; i < 100 && crashing.traffic.jobs < 2; i++) await new Promise((r) => setImmediate(r));
       assert.equal(crashing.pending, 2);

@@ -20,7 +20,7 @@ import {
   encodePhrase,
 } from '../../../src/mail/encoded-words.js';
 import { paramsForWire, parseContentType, parseDisposition } from '../../../src/mail/mime-params.js';
-import { randomTexts } from '../../helpers/random-text.js';
+import { HEADER_PIECES, randomTexts } from '../../helpers/random-text.js';
 
 describe('parseHeaderBlock', () => {
   test('RFC 5322 A.1.1 header, folding (2.2.3), case-insensitive lookup', () => {
@@ -306,24 +306,7 @@ test("the ASCII path of parseHeaderBlock gives the byte path's fields: fixtures,
     }
   }
   // Random blocks from the pieces that matter: names, colons, folding, bare CR/LF, blank lines, 8-bit, junk lines.
-  const pieces = [
-    'Subject',
-    'X-A',
-    ':',
-    ': ',
-    ' ',
-    '\t',
-    '\r\n',
-    '\n',
-    '\r',
-    'a',
-    'B c',
-    '\0',
-    '::',
-    '\r\n\r\n',
-    '\n\n',
-    'é',
-  ];
+  const pieces = [...HEADER_PIECES, '\0', '::', '\r\n\r\n', '\n\n', 'é'];
   for (const text of randomTexts(pieces, 4000, 7)) {
     const block = Buffer.from(text, 'latin1');
     assert.deepEqual(parseHeaderBlock(block), parseBlockBytes(block), JSON.stringify(text));
