@@ -36,6 +36,7 @@ const { values: opt } = parseArgs({
     'no-ours': { type: 'boolean', default: false },
     'no-inbound': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' }, // DIR: our servers run with node --cpu-prof into DIR
+    'node-args': { type: 'string', default: '' }, // more node flags for our servers (e.g. "--trace-gc")
     cli: { type: 'string' }, // another build's dist/cli.js (an old build's server under this bench, for CPU/msg)
     'old-config': { type: 'boolean', default: false }, // --cli is a build from before issue 11: no [metrics]/[https]
     heap: { type: 'string' }, // [limits] heap of our servers (small | node): what the heap tuning costs per message
@@ -50,7 +51,8 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   process.stdout.write(
     'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound] [--no-observability]\n' +
-      '                        [--cpu-prof DIR (our servers)] [--cli PATH [--old-config]] [--heap small|node]\n' +
+      '                        [--cpu-prof DIR (our servers)] [--node-args "--flag ..."] [--cli PATH [--old-config]]\n' +
+      '                        [--heap small|node]\n' +
       '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
   );
@@ -66,6 +68,11 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
 const only = new Set(opt.only.split(',').map((s) => s.trim()));
 const plan = benchPlan(opt.quick);
 const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
+/** Node flags for every server of ours: --cpu-prof's, then --node-args's. */
+const ourNodeArgs = [
+  ...(opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : []),
+  ...opt['node-args'].split(/\s+/).filter((a) => a.length > 0),
+];
 
 // ---- peers: install Postfix when missing and possible; the bench still runs without it.
 let smtpSource = which('smtp-source');
@@ -117,7 +124,7 @@ const oursBase = async (maxConnections: number) => ({
 const startOurs: Starter = async (maxConnections) =>
   startMailroom({
     ...(await oursBase(maxConnections)),
-    nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
+    nodeArgs: ourNodeArgs,
     preIssue11Config: opt['old-config'],
     ...(opt.heap !== undefined ? { heap: opt.heap } : {}),
   });
@@ -281,7 +288,7 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
             startMailroom({
               ...(await oursBase(1000)),
               ...(on ? { extraToml: setup.toml } : {}),
-              nodeArgs: opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opt['cpu-prof']] : [],
+              nodeArgs: ourNodeArgs,
               onStopped: (text) => (dns = dnsStatsOf(text)),
             }),
           async (s) => {
