@@ -95,22 +95,33 @@ export const DEFAULT_CACHES = {
 
 /**
  * [limits] heap: how `mailroom serve` sizes V8's heap (server/heap-tuning.ts applies it at start).
- * - "small" (default): the young generation stays at its initial size (--semi-space-growth-factor=1:
- *   V8 otherwise grows it to 32 MiB, and two semi-spaces of it are touched under load) and the old
+ * - "small" (default): the young generation grows with the load up to YOUNG_GENERATION_CAP_MIB and no
+ *   further (V8 would go on to 32 MiB, two semi-spaces of 16, both touched under load), and the old
  *   generation grows to 1.2x the live set after each full GC (--heap-growing-percent=20; V8's own factor
  *   goes up to 4x). Measured on the IMAP mix paced at Dovecot's ops/s (bench/README.md): peak PSS
- *   347 -> 120 MiB (Dovecot: ~93), for ~1.3x the CPU per IMAP command ("small" vs "node", same build,
- *   same run; SMTP ~1.07x per message; JMAP within the noise), measured on a busy shared machine. --heap-growing-percent=50 measured ~134-139
- *   MiB: too close to 1.5x Dovecot's to be the default.
+ *   347 -> 120 MiB (Dovecot: ~93). --heap-growing-percent=50 measured ~134-139 MiB: too close to 1.5x
+ *   Dovecot's to be the default.
  * - "node": Node's own sizing (V8's defaults in Node 20, set back explicitly because src/cli.ts has already
  *   set the young generation's growth factor to 1 while modules load; a unit test compares them with
  *   `node --v8-options`), for a machine with memory to spare and CPU to save.
  */
 export const HEAP_TUNINGS = {
-  small: ['--semi-space-growth-factor=1', '--heap-growing-percent=20'],
+  small: ['--heap-growing-percent=20'],
   node: ['--semi-space-growth-factor=2', '--heap-growing-percent=0'],
 } as const satisfies Record<string, readonly string[]>;
 export type HeapTuning = keyof typeof HEAP_TUNINGS;
+
+/**
+ * The young generation's size cap under `heap = "small"`, both semi-spaces together (what V8 reports as
+ * new_space's size; each is touched in turn). Held at its initial 2 MiB (issue 12's first "small"), the
+ * SMTP load (a) did ~3x the scavenges of V8's own sizing, each copying survivors that a few more
+ * milliseconds would have let die: ~0.05 ms more server CPU per message (~10%) and ~4 points more of the
+ * IMAP mix's main thread in GC. V8 cannot cap it after start (--max-semi-space-size is read only when the
+ * heap is made), so heap-tuning.ts lets it grow (factor 2) until it reaches this, then stops the growth.
+ * Measured in bench/README.md ("The young generation's cap").
+ */
+export const YOUNG_GENERATION_CAP_MIB = 8;
+
 export const DEFAULT_HEAP_TUNING: HeapTuning = 'small';
 
 /**
