@@ -361,6 +361,7 @@ async function observabilityRun(on: boolean): Promise<ObservabilityRun | undefin
     async () =>
       startMailroom({
         ...(await oursBase(1000)),
+        nodeArgs: ourNodeArgs,
         ...(on ? { metricsPort } : { logLevel: 'warn' }),
       }),
     async (s) => {
