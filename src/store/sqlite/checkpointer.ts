@@ -15,6 +15,9 @@ import { startWorker } from '../../server/worker-thread.js';
  * connection and lets this worker (its own connection, same file) checkpoint PASSIVE-ly - it never
  * waits for readers or writers - whenever the WAL has grown past `thresholdPages`.
  * Other processes (the admin CLI) keep SQLite's default auto-checkpoint: their writes are tiny.
+ * A PASSIVE pass never waits, so under a steady load it never finds the WAL without new commits, and SQLite
+ * restarts a WAL only once all of it is copied: the store holds its commits for one catchUp() pass when the
+ * WAL is big (limits.ts WAL_RESTART_PAGES), so the WAL is written over again instead of growing without end.
  *
  * The worker is plain CommonJS evaluated from a string so it runs the same from dist/ and under tsx.
  */

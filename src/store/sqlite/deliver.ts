@@ -430,8 +430,9 @@ export class GroupCommitter {
   /**
    * The next batch commits once `until` settles (however it settles), not before: while the checkpointer makes
    * its catch-up pass (checkpointer.ts catchUp) no commit may add to the WAL, or the pass cannot copy all of it
-   * and SQLite cannot restart the WAL (limits.ts WAL_RESTART_PAGES). A commit running now is not affected (it
-   * is synchronous, so none is running while this is called); the callers waiting meanwhile form one batch.
+   * and SQLite cannot restart the WAL (limits.ts WAL_RESTART_PAGES). A batch already past its wait (syncing the
+   * blob directory for its file bodies) still commits: that pass then copies less than all, and the WAL is
+   * restarted at a later one. The callers waiting meanwhile form one batch.
    */
   hold(until: Promise<unknown>): void {
     const held: Promise<unknown> = until
