@@ -150,6 +150,26 @@ export const INDEX_CACHE_ROW_BYTES = 32;
 export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /**
+ * When the WAL has grown to this many pages (32 MiB) and the checkpointer has copied all of it but the
+ * commits made during its pass, the group committer holds its next commit for one more pass (store/sqlite/
+ * checkpointer.ts catchUp), so the WAL is copied whole and that commit starts it over from its first frame.
+ * Why: under a steady SMTP load a commit follows another every few ms, so a PASSIVE pass on the worker never
+ * ends with the whole WAL copied, SQLite never restarts the WAL, and every frame extends the file: a page the
+ * kernel must allocate (ext4 delayed allocation, a new page-cache folio) instead of one it holds. Load (a) grew
+ * the WAL to ~300 MB for 10,000 messages; writing frames over the existing file costs ~25% less commit CPU
+ * (bench/README.md, 2026-12-06). The hold costs the deliveries of that moment one pass (~10-20 ms at load (a),
+ * mostly its two fsyncs), so it should come seldom: 32 MiB is every ~0.5 s of load (a). At most WAL_SIZE_LIMIT:
+ * above it SQLite cuts the file back after a restart, and the next frames would extend it again.
+ */
+export const WAL_RESTART_PAGES = 8192;
+
+/**
+ * How long the group committer waits for that pass at most: a worker that does not answer (stopped, stuck
+ * on a lock) must not hold deliveries. A pass over the few MB written during the previous one takes a few ms.
+ */
+export const WAL_CATCH_UP_MAX_WAIT_MS = 1000;
+
+/**
  * Each SQLite connection's page cache, in KiB (PRAGMA cache_size = -N): SQLite's own default. better-sqlite3
  * builds SQLite with 16,000 (DEFAULT_CACHE_SIZE=-16000), and under the IMAP mix the server's connection
  * filled it: the malloc heap held ~38 MiB where it holds ~19 with 2,000, for no CPU measured (a page not in

@@ -398,6 +398,8 @@ export class GroupCommitter {
   private settling = new Set<Promise<void>>();
   /** Figures for the benchmark and logs. */
   readonly stats = { batches: 0, deliveries: 0, maxBatch: 0 };
+  /** Set by hold(): the next commit waits for it (deliveries keep piling up meanwhile). */
+  private held: Promise<unknown> | null = null;
 
   constructor(
     private readonly db: Database.Database,
@@ -425,6 +427,22 @@ export class GroupCommitter {
     });
   }
 
+  /**
+   * The next batch commits once `until` settles (however it settles), not before: while the checkpointer makes
+   * its catch-up pass (checkpointer.ts catchUp) no commit may add to the WAL, or the pass cannot copy all of it
+   * and SQLite cannot restart the WAL (limits.ts WAL_RESTART_PAGES). A batch already past its wait (syncing the
+   * blob directory for its file bodies) still commits: that pass then copies less than all, and the WAL is
+   * restarted at a later one. The callers waiting meanwhile form one batch.
+   */
+  hold(until: Promise<unknown>): void {
+    const held: Promise<unknown> = until
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.held === held) this.held = null;
+      });
+    this.held = held;
+  }
+
   /** Resolves once nothing is waiting or committing. */
   async drain(): Promise<void> {
     while (this.running || this.waiting.length > 0 || this.scheduled || this.settling.size > 0) {
@@ -445,6 +463,7 @@ export class GroupCommitter {
   }
 
   private async flush(): Promise<void> {
+    while (this.held) await this.held;
     let budget = MAX_BATCH_INLINE_BYTES;
     let take = 0;
     for (const w of this.waiting) {

@@ -70,6 +70,8 @@ export interface SqliteStoreOptions {
    * checkpointer.ts). Other processes (the CLI) leave SQLite's auto-checkpoint on.
    */
   backgroundCheckpoints?: boolean;
+  /** The checkpointer's timings and sizes in pages (tests; the defaults are checkpointer.ts's and limits.ts's). */
+  checkpoints?: { intervalMs?: number; thresholdPages?: number; restartPages?: number };
   /** Copy data_dir to data_dir/backups/ before a schema upgrade (default true). */
   backupBeforeUpgrade?: boolean;
   /**
@@ -181,10 +183,19 @@ export class SqliteStore implements Store {
       options.onCommit,
     );
     if (options.backgroundCheckpoints && !readOnly) {
-      this.checkpointer = startCheckpointer({
+      let catchingUp = false;
+      const checkpointer = (this.checkpointer = startCheckpointer({
         dbPath,
+        ...options.checkpoints,
         onProblem: (message) => process.emitWarning(message, 'MailroomStoreWarning'),
-      });
+        // The WAL is big and copied but for the last commits: hold the commits for one more pass, so the
+        // next one starts the WAL over instead of extending the file (limits.ts WAL_RESTART_PAGES).
+        onRestartReady: () => {
+          if (catchingUp) return;
+          catchingUp = true;
+          this.committer.hold(checkpointer.catchUp().finally(() => (catchingUp = false)));
+        },
+      }));
     }
     // A reader sweeps nothing: the files are the writer's (and a worker thread shares its pid).
     this.orphansRemoved = readOnly ? { spool: [], blobs: [] } : this.removeOrphans();
