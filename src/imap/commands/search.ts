@@ -85,6 +85,63 @@ function envelopeAddressContains(value: string, needle: string): boolean {
   return parseAddresses(value).some((a) => `${a.name} ${a.address}`.includes(needle));
 }
 
+/** A HEADER (FROM, SUBJECT...) key as matches() uses it, made once per key instead of once per message. */
+interface HeaderPlan {
+  /** "\nfield:", how each of the field's values starts in a header index (mail-store.ts HeaderIndex). */
+  prefix: string;
+  /** The value searched for, lower-cased as the index is. */
+  needle: string;
+  /** FROM/TO/CC/BCC: the envelope form counts too (envelopeAddressContains). */
+  envelope: boolean;
+}
+
+const headerPlans = new WeakMap<SearchKey, HeaderPlan>();
+
+function headerPlan(k: SearchKey & { op: 'header' }): HeaderPlan {
+  let plan = headerPlans.get(k);
+  if (!plan) {
+    const field = k.field.toLowerCase();
+    plan = { prefix: `\n${field}:`, needle: k.value.toLowerCase(), envelope: ADDRESS_FIELDS.has(field) };
+    headerPlans.set(k, plan);
+  }
+  return plan;
+}
+
+/** ADDRESS_NOT_PLAIN run from a position (lastIndex) over the whole index, so no value is sliced out for it. */
+const ADDRESS_NOT_PLAIN_FROM = new RegExp(ADDRESS_NOT_PLAIN.source, 'g');
+
+/**
+ * Whether a value of the plan's field in this header index contains its needle (RFC 9051 6.4.4; HEADER
+ * field "" matches every message that has the field), or, for an address field, the envelope form of
+ * one does. The values are found in place with indexOf: headerIndexValues made an array and a string
+ * per value, per message, and a SEARCH FROM over a 10,000-message mailbox allocated ~2 MB that way,
+ * most of the IMAP mix's garbage (each MiB a scavenge of the 1 MiB young generation, issue 12).
+ * The needle must lie within one value: a match across the line break into the next field is none,
+ * as with the value alone.
+ */
+function headerMatches(index: string, plan: HeaderPlan): boolean {
+  const { prefix, needle } = plan;
+  for (let at = index.indexOf(prefix); at >= 0; at = index.indexOf(prefix, at + 1)) {
+    const start = at + prefix.length;
+    let end = index.indexOf('\n', start);
+    if (end < 0) end = index.length;
+    if (needle === '') return true;
+    const hit = index.indexOf(needle, start);
+    if (hit >= 0 && hit + needle.length <= end) return true;
+    if (plan.envelope) {
+      // Only a value that the regex finds something in (wholly inside the value) is sliced and parsed.
+      ADDRESS_NOT_PLAIN_FROM.lastIndex = start;
+      if (
+        ADDRESS_NOT_PLAIN_FROM.test(index) &&
+        ADDRESS_NOT_PLAIN_FROM.lastIndex <= end &&
+        envelopeAddressContains(index.slice(start, end), needle)
+      )
+        return true;
+    }
+  }
+  return false;
+}
+
 /** Case-insensitive substring match on Unicode text (RFC 9051 6.4.4). */
 function contains(haystack: string, needle: string): boolean {
   return haystack.toLowerCase().includes(needle.toLowerCase());
@@ -149,17 +206,8 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
       const want = searchDay(k.date);
       return k.cmp === 'before' ? day < want : k.cmp === 'on' ? day === want : day >= want;
     }
-    case 'header': {
-      // The index holds values unfolded, decoded and lower-cased (mail-store.ts HeaderIndex).
-      const field = k.field.toLowerCase();
-      const found = headerIndexValues(c.headers!, field);
-      // RFC 9051 6.4.4: HEADER field "" matches every message that has the field.
-      const needle = k.value.toLowerCase();
-      const envelope = ADDRESS_FIELDS.has(field);
-      return found.some(
-        (v) => needle === '' || v.includes(needle) || (envelope && envelopeAddressContains(v, needle)),
-      );
-    }
+    case 'header':
+      return headerMatches(c.headers!, headerPlan(k));
     case 'body':
     case 'text': {
       const s = c.meta!.structure!;
@@ -172,7 +220,9 @@ function matches(k: SearchKey, c: Candidate, view: SelectedView): boolean {
     case 'or':
       return matches(k.left, c, view) || matches(k.right, c, view);
     case 'and':
-      return k.keys.every((x) => matches(x, c, view));
+      // A plain loop: every() took a closure per message searched.
+      for (let i = 0; i < k.keys.length; i++) if (!matches(k.keys[i] as SearchKey, c, view)) return false;
+      return true;
   }
 }
 

@@ -265,3 +265,34 @@ test('HeaderIndexCache: the default budget holds the IMAP bench mix (5 x 10,000 
   const held = ids.filter((id) => cache.get(id) === index((id - 1) % 10_000)).length;
   assert.equal(held, ids.length);
 });
+
+test('header keys match within one value of the field: a later value, not the next field, not across the line', async () => {
+  // The values are found in place in the index (search.ts headerMatches): these pin what the per-value
+  // matching did, at the edges where offsets into the whole index could go wrong.
+  const { store, bob } = await openTestStore({ clock: () => TEST_NOW });
+  const texts = [
+    // 1: the field twice, only the second value has the needle
+    'X-Tag: red\r\nX-Tag: green\r\nSubject: plain\r\n\r\nb\r\n',
+    // 2: the needle only in the field after SUBJECT; an '@' ending the From value (a regex for the
+    // envelope form must not match across the line break after it)
+    'From: x@\r\nSubject: hello\r\nX-Other: invoice\r\n\r\nb\r\n',
+    // 3: the needle right at the end of the last field of the index
+    'Subject: hello\r\nX-Last: ends with invoice\r\n\r\nb\r\n',
+  ];
+  for (const [i, text] of texts.entries()) await deliverText(store, bob, text, { queueId: `E${i}` });
+  const send = imapSession(store);
+  await send('a LOGIN bob@example.test x');
+  await send('b SELECT INBOX');
+  const rows: Array<[string, string]> = [
+    ['HEADER X-Tag green', '1'],
+    ['HEADER X-Tag red', '1'],
+    ['HEADER X-Tag "red x"', ''],
+    ['SUBJECT invoice', ''],
+    ['HEADER X-Other invoice', '2'],
+    ['HEADER X-Last invoice', '3'],
+    ['HEADER X-Last "invoice x"', ''],
+    ['FROM "x@"', '2'],
+    ['FROM "@ "', ''],
+  ];
+  for (const [criteria, want] of rows) assert.equal(hits(await send(`s SEARCH ${criteria}`)), want, criteria);
+});
