@@ -1,7 +1,7 @@
 // SEARCH header keys through the stored header index (RFC 9051 6.4.4): table rows through a session, then the index format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { requiredHeaderText } from '../../../src/imap/commands/search.js';
+import { includesWithin, notPlainWithin, requiredHeaderText } from '../../../src/imap/commands/search.js';
 import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
 import { headerIndexValues } from '../../../src/store/mail-store.js';
 import { HeaderIndexCache, PAGE_COST } from '../../../src/store/sqlite/header-index-cache.js';
@@ -295,4 +295,33 @@ test('header keys match within one value of the field: a later value, not the ne
     ['FROM "@ "', ''],
   ];
   for (const [criteria, want] of rows) assert.equal(hits(await send(`s SEARCH ${criteria}`)), want, criteria);
+});
+
+test('the in-place value checks say what the regex and includes say on the sliced value', () => {
+  // Seeded, so a failure repeats: every character class ADDRESS_NOT_PLAIN (search.ts) tells apart.
+  const alphabet = ['a', 'b', '@', '(', '"', '\\', ' ', '\t', '\n', '\u00a0', '\u2003', '\ufeff', 'é', ')'];
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const word = (len: number): string =>
+    Array.from({ length: len }, () => alphabet[rand(alphabet.length)]).join('');
+  for (let i = 0; i < 5000; i++) {
+    const s = word(1 + rand(12));
+    const start = rand(s.length + 1);
+    const end = start + rand(s.length - start + 1);
+    const value = s.slice(start, end);
+    assert.equal(
+      notPlainWithin(s, start, end),
+      /[("\\]|\s@|@\s/.test(value),
+      JSON.stringify([s, start, end]),
+    );
+    const needle = word(1 + rand(3));
+    assert.equal(
+      includesWithin(s, needle, start, end),
+      value.includes(needle),
+      JSON.stringify([s, needle, start, end]),
+    );
+  }
 });
