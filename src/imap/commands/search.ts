@@ -93,6 +93,8 @@ interface HeaderPlan {
   needle: string;
   /** FROM/TO/CC/BCC: the envelope form counts too (envelopeAddressContains). */
   envelope: boolean;
+  /** needleInValue(needle); null for "" (any value matches). */
+  needleRe: RegExp | null;
 }
 
 const headerPlans = new WeakMap<SearchKey, HeaderPlan>();
@@ -101,50 +103,43 @@ function headerPlan(k: SearchKey & { op: 'header' }): HeaderPlan {
   let plan = headerPlans.get(k);
   if (!plan) {
     const field = k.field.toLowerCase();
-    plan = { prefix: `\n${field}:`, needle: k.value.toLowerCase(), envelope: ADDRESS_FIELDS.has(field) };
+    const needle = k.value.toLowerCase();
+    plan = {
+      prefix: `\n${field}:`,
+      needle,
+      envelope: ADDRESS_FIELDS.has(field),
+      needleRe: needle === '' ? null : needleInValue(needle),
+    };
     headerPlans.set(k, plan);
   }
   return plan;
 }
 
-/** A code unit that a regular expression's \s matches (ECMA-262 WhiteSpace and LineTerminator). */
-function isSpace(c: number): boolean {
-  return (
-    c === 0x20 ||
-    (c >= 0x09 && c <= 0x0d) ||
-    c === 0xa0 ||
-    c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 ||
-    c === 0x2029 ||
-    c === 0x202f ||
-    c === 0x205f ||
-    c === 0x3000 ||
-    c === 0xfeff
-  );
+/*
+ * A header index value runs from after "\nfield:" to the next line break (mail-store.ts HeaderIndex).
+ * These sticky regexes start at the value and cannot run past its line break ([^\n]*? stops there), so
+ * a value is searched in place, without slicing it out (a string per message searched) and without
+ * scanning on to the end of the index (indexOf did, for every value without the needle: it cost more
+ * CPU than the slices). A match is in the value when it ends by the value's end (inValue).
+ */
+
+/** Where `needle` (non-empty) occurs, as a sticky regex for inValue: the characters taken literally. */
+export function needleInValue(needle: string): RegExp {
+  return new RegExp(`[^\\n]*?${needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`, 'y');
 }
 
-/** ADDRESS_NOT_PLAIN.test(s.slice(start, end)), without the slice. */
+/** ADDRESS_NOT_PLAIN, as a sticky regex for inValue. */
+const NOT_PLAIN_IN_VALUE = new RegExp(`[^\\n]*?(?:${ADDRESS_NOT_PLAIN.source})`, 'y');
+
+/** Whether `re` (needleInValue, NOT_PLAIN_IN_VALUE) matches within s[start, end), end being the value's line break or s's end. */
+export function inValue(re: RegExp, s: string, start: number, end: number): boolean {
+  re.lastIndex = start;
+  return re.test(s) && re.lastIndex <= end;
+}
+
+/** ADDRESS_NOT_PLAIN.test(s.slice(start, end)) for a value (inValue). */
 export function notPlainWithin(s: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x28 || c === 0x22 || c === 0x5c) return true; // ( " \
-    if (
-      c === 0x40 &&
-      ((i > start && isSpace(s.charCodeAt(i - 1))) || (i + 1 < end && isSpace(s.charCodeAt(i + 1))))
-    )
-      return true;
-  }
-  return false;
-}
-
-/** s.slice(start, end).includes(needle) for a non-empty needle, without the slice and without looking past `end`. */
-export function includesWithin(s: string, needle: string, start: number, end: number): boolean {
-  const first = needle.charCodeAt(0);
-  for (let p = start, last = end - needle.length; p <= last; p++) {
-    if (s.charCodeAt(p) === first && s.startsWith(needle, p)) return true;
-  }
-  return false;
+  return inValue(NOT_PLAIN_IN_VALUE, s, start, end);
 }
 
 /**
@@ -153,7 +148,6 @@ export function includesWithin(s: string, needle: string, start: number, end: nu
  * one does. The values are read in place, within their bounds: headerIndexValues made an array and a
  * string per value, per message, and a SEARCH FROM over a 10,000-message mailbox allocated ~4 MB that
  * way, most of the IMAP mix's garbage (each MiB a scavenge of the 1 MiB young generation, issue 12).
- * Searching on past a value's end (indexOf, a global regex) cost more CPU than the slices it saved.
  */
 function headerMatches(index: string, plan: HeaderPlan): boolean {
   const { prefix, needle } = plan;
@@ -161,7 +155,7 @@ function headerMatches(index: string, plan: HeaderPlan): boolean {
     const start = at + prefix.length;
     let end = index.indexOf('\n', start);
     if (end < 0) end = index.length;
-    if (needle === '' || includesWithin(index, needle, start, end)) return true;
+    if (needle === '' || inValue(plan.needleRe as RegExp, index, start, end)) return true;
     // Only a value whose envelope form may differ from its text is sliced and parsed.
     if (
       plan.envelope &&
