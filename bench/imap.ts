@@ -45,6 +45,7 @@ const { values: opt, positionals } = parseArgs({
     // Node/V8 flags for our server process alone (e.g. "--max-semi-space-size=1"), space-separated.
     'node-args': { type: 'string', default: '' },
     cli: { type: 'string' },
+    'old-config': { type: 'boolean', default: false }, // --cli is a build from before issue 11: no [metrics]/[https]
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -56,7 +57,7 @@ if (opt.help) {
       '       [--seconds S] [--rounds R] [--idle-ms MS] [--rate OPS] [--tls] [--seed N] [--no-dovecot] [--no-ours]\n' +
       '       [--dovecot-conf "setting = value; ..."] [--dovecot-format maildir|mdbox]\n' +
       '       [--mailroom-conf "limits_key = value; ..."] [--node-args "--v8-flag ..."]\n' +
-      '       [--cli dist/cli.js] [--json FILE] [--keep]\n',
+      '       [--cli dist/cli.js [--old-config]] [--json FILE] [--keep]\n',
   );
   process.exit(0);
 }
@@ -207,6 +208,7 @@ async function startOurs(): Promise<void> {
     accounts: mixUsers,
     maxConnections: CLIENTS + USERS + 100,
     keep: opt.keep,
+    preIssue11Config: opt['old-config'],
     prefill: (dataDir) => fillMailroom({ cli: CLI, dataDir, mailboxes: fills }),
     ...(ourConf.length > 0 ? { extraToml: ourConf.join('\n') } : {}),
     ...(nodeArgs.length > 0 ? { nodeArgs } : {}),

@@ -2,7 +2,7 @@
 import { parseHeaderBlock } from '../mail/headers.js';
 import { findPart, type MessageStructure, type MimePart } from '../mail/mime-structure.js';
 import { decodeTransferEncoding } from '../mail/transfer-encoding.js';
-import type { Section } from './proto/command-types.js';
+import type { Section, SectionText } from './proto/command-types.js';
 
 /** The header block of a part or message: from headerStart to bodyStart (blank line included). */
 function header(msg: Buffer, part: MimePart): Buffer {
@@ -41,14 +41,7 @@ function headerFields(block: Buffer, names: readonly string[], not: boolean): Bu
  */
 export function sectionBytes(msg: Buffer, s: MessageStructure, section: Section): Buffer | null {
   const t = section.text;
-  if (section.part.length === 0) {
-    const root = s.root;
-    if (!t) return msg;
-    if (t.kind === 'HEADER') return header(msg, root);
-    if (t.kind === 'TEXT') return msg.subarray(root.bodyStart);
-    if (t.kind === 'HEADER.FIELDS') return headerFields(header(msg, root), t.fields, t.not);
-    return null; // MIME needs a part number (RFC 9051 6.4.5)
-  }
+  if (section.part.length === 0) return topSectionBytes(msg, s.root.bodyStart, t);
   const part = findPart(s, section.part);
   if (!part) return null;
   if (!t) return msg.subarray(part.bodyStart, part.bodyEnd);
@@ -59,6 +52,25 @@ export function sectionBytes(msg: Buffer, s: MessageStructure, section: Section)
   if (t.kind === 'HEADER') return header(msg, inner);
   if (t.kind === 'TEXT') return msg.subarray(inner.bodyStart, part.bodyEnd);
   return headerFields(header(msg, inner), t.fields, t.not);
+}
+
+/**
+ * BODY[], BODY[HEADER], BODY[TEXT], BODY[HEADER.FIELDS (...)] of the message itself: all they need of its
+ * structure is where its body starts (the root's header starts at 0), so FETCH asks the store for that
+ * alone (MessageMeta.bodyStart) and builds no structure (sectionNeeds).
+ */
+export function topSectionBytes(msg: Buffer, bodyStart: number, t: SectionText | null): Buffer | null {
+  if (!t) return msg;
+  if (t.kind === 'HEADER') return msg.subarray(0, bodyStart);
+  if (t.kind === 'TEXT') return msg.subarray(bodyStart);
+  if (t.kind === 'HEADER.FIELDS') return headerFields(msg.subarray(0, bodyStart), t.fields, t.not);
+  return null; // MIME needs a part number (RFC 9051 6.4.5)
+}
+
+/** What of a message's structure a section needs: none (the whole message), its body start, or all of it. */
+export function sectionNeeds(section: Section): 'none' | 'bodyStart' | 'structure' {
+  if (section.part.length > 0) return 'structure';
+  return section.text === null || section.text.kind === 'MIME' ? 'none' : 'bodyStart';
 }
 
 /** BINARY[part]: the part body with its Content-Transfer-Encoding removed (RFC 3516 4.2). Null: no such part. */

@@ -28,7 +28,19 @@ export interface MessageMeta {
   saveDate: Date | null;
   /** Null only for a message whose body could not be read back; the FETCH then fails for it. */
   structure: MessageStructure | null;
+  /**
+   * Where the message's body starts (its structure's root.bodyStart: the header block, blank line
+   * included, is the bytes before it). Known when the structure or 'bodyStart' was asked; null otherwise.
+   */
+  bodyStart: number | null;
 }
+
+/**
+ * What messageMeta reads of each message's structure: nothing (false), only where its body starts
+ * ('bodyStart': BODY[HEADER.FIELDS ...], HEADER and TEXT of the message itself need no more), or the
+ * whole parsed structure (true: ENVELOPE, BODYSTRUCTURE, parts).
+ */
+export type MetaDetail = boolean | 'bodyStart';
 
 /** Counters STATUS and SELECT need (RFC 9051 6.3.11), from one query. */
 export interface MailboxCounts {
@@ -167,11 +179,12 @@ export interface MailStore {
   recentCount(mailboxId: number): number;
 
   /**
-   * Metadata of the rows with UIDs in [lo, hi] (inclusive), ascending. With `withStructure` the stored
-   * structure is parsed (and computed and kept, for a message stored before structures existed);
-   * without it `structure` is null, so FETCH RFC822.SIZE on 100k rows parses no JSON.
+   * Metadata of the rows with UIDs in [lo, hi] (inclusive), ascending. With `withStructure` true the
+   * stored structure is parsed (and computed and kept, for a message stored before structures existed);
+   * without it `structure` is null, so FETCH RFC822.SIZE on 100k rows parses no JSON; with 'bodyStart'
+   * only `bodyStart` is read out of it (no structure object is built: FETCH of header fields).
    */
-  messageMeta(mailboxId: number, lo: number, hi: number, withStructure: boolean): Promise<MessageMeta[]>;
+  messageMeta(mailboxId: number, lo: number, hi: number, withStructure: MetaDetail): Promise<MessageMeta[]>;
 
   /**
    * The header indexes (HeaderIndex) of these messages (IndexEntry.messageId), in the same order: what

@@ -1,5 +1,5 @@
 // IMAP FETCH and UID FETCH (RFC 9051 6.4.5, RFC 3516 BINARY, RFC 7162 CHANGEDSINCE/VANISHED): one response per message.
-import type { MessageMeta } from '../../store/mail-store.js';
+import type { MessageMeta, MetaDetail } from '../../store/mail-store.js';
 import type { FetchItem, ImapCommand } from '../proto/command-types.js';
 import {
   fetchResponse,
@@ -10,7 +10,13 @@ import {
 import { formatNumbers, resolveSequenceSet, inRanges } from '../proto/sequence-set.js';
 import { bodyStructureValue, envelopeValue } from '../proto/structure-writer.js';
 import type { Addressed } from '../selected-view.js';
-import { applyPartial, binaryBytes, sectionBytes } from '../message-sections.js';
+import {
+  applyPartial,
+  binaryBytes,
+  sectionBytes,
+  sectionNeeds,
+  topSectionBytes,
+} from '../message-sections.js';
 import { toBodyStructure, toEnvelope } from '../structure-convert.js';
 import { bad, enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
@@ -55,7 +61,8 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
       if (gone.length > 0) ctx.out.raw(`* VANISHED (EARLIER) ${formatNumbers(gone)}\r\n`);
     }
   }
-  const needStructure = items.some((i) =>
+  const detail = metaDetail(items);
+  const needMeta = items.some((i) =>
     [
       'ENVELOPE',
       'BODY',
@@ -65,11 +72,12 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
       'BINARY.SIZE',
       'RFC822.HEADER',
       'RFC822.TEXT',
+      'INTERNALDATE',
+      'SAVEDATE',
+      'RFC822.SIZE',
+      'RFC822',
     ].includes(i.type),
   );
-  const needMeta =
-    needStructure ||
-    items.some((i) => ['INTERNALDATE', 'SAVEDATE', 'RFC822.SIZE', 'RFC822'].includes(i.type));
   const needBody = items.some((i) =>
     ['BODY[]', 'BINARY', 'BINARY.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT'].includes(i.type),
   );
@@ -110,7 +118,7 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
   const store = ctx.services.store;
   let pos = 0;
   for (const [lo, hi] of needMeta ? runs(list) : []) {
-    const metas = await store.mail.messageMeta(view.mailboxId, lo, hi, needStructure);
+    const metas = await store.mail.messageMeta(view.mailboxId, lo, hi, detail);
     const byUid = new Map(metas.map((m) => [m.uid, m]));
     for (; pos < list.length && (list[pos] as Addressed).uid <= hi; pos++) {
       const a = list[pos] as Addressed;
@@ -125,6 +133,33 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
     for (const a of list)
       ctx.out.push(fetchResponse(a.seq, itemValues(ctx, a, items, null, null), ctx.out.opts));
   }
+}
+
+/**
+ * How much of each message's structure the items need (MailStore.messageMeta): the parsed structure
+ * for ENVELOPE, BODYSTRUCTURE and parts; only where the body starts for HEADER, TEXT and
+ * HEADER.FIELDS of the message itself (the mix's FETCH of header fields parsed a structure per message
+ * for that one number); nothing for BODY[] and BINARY[] of the whole message.
+ */
+function metaDetail(items: readonly FetchItem[]): MetaDetail {
+  let detail: MetaDetail = false;
+  for (const i of items) {
+    if (i.type === 'ENVELOPE' || i.type === 'BODY' || i.type === 'BODYSTRUCTURE') return true;
+    if ((i.type === 'BINARY' || i.type === 'BINARY.SIZE') && i.part.length > 0) return true;
+    if (i.type === 'BODY[]') {
+      const needs = sectionNeeds(i.section);
+      if (needs === 'structure') return true;
+      if (needs === 'bodyStart') detail = 'bodyStart';
+    }
+    if (i.type === 'RFC822.HEADER' || i.type === 'RFC822.TEXT') detail = 'bodyStart';
+  }
+  return detail;
+}
+
+/** Where the message's body starts; a message whose structure could not be had fails, as for ENVELOPE. */
+function bodyStartOf(meta: MessageMeta): number {
+  if (meta.bodyStart === null) throw no('Message structure unavailable', { name: 'SERVERBUG' });
+  return meta.bodyStart;
 }
 
 /** Response text gathered per output part: large enough for few writes, small enough to stream. */
@@ -222,19 +257,22 @@ function itemValues(
         out.push([name, body as Buffer]);
         break;
       case 'RFC822.HEADER':
-        out.push([
-          name,
-          sectionBytes(body as Buffer, s!, { part: [], text: { kind: 'HEADER' } }) ?? Buffer.alloc(0),
-        ]);
+        out.push([name, (body as Buffer).subarray(0, bodyStartOf(meta as MessageMeta))]);
         break;
       case 'RFC822.TEXT':
-        out.push([
-          name,
-          sectionBytes(body as Buffer, s!, { part: [], text: { kind: 'TEXT' } }) ?? Buffer.alloc(0),
-        ]);
+        out.push([name, (body as Buffer).subarray(bodyStartOf(meta as MessageMeta))]);
         break;
       case 'BODY[]': {
-        const bytes = sectionBytes(body as Buffer, s!, item.section);
+        const sec = item.section;
+        const needs = sectionNeeds(sec);
+        const bytes =
+          needs === 'structure'
+            ? sectionBytes(body as Buffer, s!, sec)
+            : topSectionBytes(
+                body as Buffer,
+                needs === 'bodyStart' ? bodyStartOf(meta as MessageMeta) : 0,
+                sec.text,
+              );
         out.push([name, applyPartial(bytes ?? Buffer.alloc(0), item.partial)]);
         break;
       }

@@ -8,6 +8,7 @@ import type {
   MailboxRef,
   MailStore,
   MessageMeta,
+  MetaDetail,
   OpenedMessage,
   StoreFlagsResult,
 } from '../mail-store.js';
@@ -180,7 +181,7 @@ export class SqliteMailStore implements MailStore {
     return recentCount(this.ctx, mailboxId);
   }
 
-  messageMeta(mailboxId: number, lo: number, hi: number, withStructure: boolean): Promise<MessageMeta[]> {
+  messageMeta(mailboxId: number, lo: number, hi: number, withStructure: MetaDetail): Promise<MessageMeta[]> {
     return messageMeta(this.ctx, mailboxId, lo, hi, withStructure);
   }
 

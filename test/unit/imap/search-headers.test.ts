@@ -1,7 +1,12 @@
 // SEARCH header keys through the stored header index (RFC 9051 6.4.4): table rows through a session, then the index format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { requiredHeaderText } from '../../../src/imap/commands/search.js';
+import {
+  inValue,
+  needleInValue,
+  notPlainWithin,
+  requiredHeaderText,
+} from '../../../src/imap/commands/search.js';
 import { isParseError, parseImapCommand } from '../../../src/imap/proto/command-parser.js';
 import { headerIndexValues } from '../../../src/store/mail-store.js';
 import { HeaderIndexCache, PAGE_COST } from '../../../src/store/sqlite/header-index-cache.js';
@@ -264,4 +269,77 @@ test('HeaderIndexCache: the default budget holds the IMAP bench mix (5 x 10,000 
   }
   const held = ids.filter((id) => cache.get(id) === index((id - 1) % 10_000)).length;
   assert.equal(held, ids.length);
+});
+
+test('header keys match within one value of the field: a later value, not the next field, not across the line', async () => {
+  // The values are found in place in the index (search.ts headerMatches): these pin what the per-value
+  // matching did, at the edges where offsets into the whole index could go wrong.
+  const { store, bob } = await openTestStore({ clock: () => TEST_NOW });
+  const texts = [
+    // 1: the field twice, only the second value has the needle
+    'X-Tag: red\r\nX-Tag: green\r\nSubject: plain\r\n\r\nb\r\n',
+    // 2: the needle only in the field after SUBJECT; an '@' ending the From value (a regex for the
+    // envelope form must not match across the line break after it)
+    'From: x@\r\nSubject: hello\r\nX-Other: invoice\r\n\r\nb\r\n',
+    // 3: the needle right at the end of the last field of the index
+    'Subject: hello\r\nX-Last: ends with invoice\r\n\r\nb\r\n',
+  ];
+  for (const [i, text] of texts.entries()) await deliverText(store, bob, text, { queueId: `E${i}` });
+  const send = imapSession(store);
+  await send('a LOGIN bob@example.test x');
+  await send('b SELECT INBOX');
+  const rows: Array<[string, string]> = [
+    ['HEADER X-Tag green', '1'],
+    ['HEADER X-Tag red', '1'],
+    ['HEADER X-Tag "red x"', ''],
+    ['SUBJECT invoice', ''],
+    ['HEADER X-Other invoice', '2'],
+    ['HEADER X-Last invoice', '3'],
+    ['HEADER X-Last "invoice x"', ''],
+    ['FROM "x@"', '2'],
+    ['FROM "@ "', ''],
+  ];
+  for (const [criteria, want] of rows) assert.equal(hits(await send(`s SEARCH ${criteria}`)), want, criteria);
+});
+
+test('the in-place value checks say what the regex and includes say on the sliced value', () => {
+  // Seeded, so a failure repeats: every character class ADDRESS_NOT_PLAIN (search.ts) tells apart, and
+  // regex syntax in needles. A value ends at the next line break (or the end), as in a header index.
+  const alphabet = [
+    'a',
+    'b',
+    '@',
+    '(',
+    '"',
+    '\\',
+    ' ',
+    '\t',
+    '\n',
+    '\u00a0',
+    '\u2003',
+    '\ufeff',
+    'é',
+    ')',
+    '.',
+    '*',
+    '[',
+  ];
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const word = (len: number): string =>
+    Array.from({ length: len }, () => alphabet[rand(alphabet.length)]).join('');
+  for (let i = 0; i < 5000; i++) {
+    const s = word(1 + rand(12));
+    const start = rand(s.length + 1);
+    const nl = s.indexOf('\n', start);
+    const end = nl < 0 ? s.length : nl;
+    const value = s.slice(start, end);
+    const where = JSON.stringify([s, start, end]);
+    assert.equal(notPlainWithin(s, start, end), /[("\\]|\s@|@\s/.test(value), where);
+    const needle = word(1 + rand(3));
+    assert.equal(inValue(needleInValue(needle), s, start, end), value.includes(needle), `${needle} ${where}`);
+  }
 });
