@@ -2,8 +2,18 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { DKIM_KEY_CACHE_ENTRIES } from '../config/limits-trust.js';
+import {
+  ADDRESS_MEMO_ENTRIES,
+  ADDRESS_MEMO_MAX_LENGTH,
+  DKIM_KEY_CACHE_ENTRIES,
+} from '../config/limits-trust.js';
 import { fastDkimBody, mailauthBodyModules } from './dkim-body.js';
+import {
+  fastParseHeaders,
+  memoAddressParser,
+  type AddressParser,
+  type ParsedHeaders,
+} from './dkim-headers.js';
 import { fastTagParser, type TagParser } from './dkim-tags.js';
 
 /**
@@ -100,8 +110,9 @@ export function cachingGetPublicKey(
  * mailauth's verifier and ARC modules take `getPublicKey` (and `parseDkimHeaders`) from lib/tools.js when they
  * load (a destructured require), so there is no option to hand them a cache (or a faster parser). This loads
  * private copies of those two modules while tools.getPublicKey is the caching one (and tools.parseDkimHeaders
- * the fast one, dkim-tags.ts, and the body module's dkimBody the fast relaxed hash, dkim-body.ts), then puts
- * tools, the body module and the module cache back as they were: the rest of
+ * the fast one, dkim-tags.ts, the body module's dkimBody the fast relaxed hash, dkim-body.ts, and nodemailer's
+ * addressparser a memoized one, dkim-headers.ts), then puts
+ * tools, the body module, addressparser's module and the module cache back as they were: the rest of
  * the process (mailauth's `authenticate`, the ARC sealer, tests) keeps mailauth untouched. mailauth is pinned
  * to ~4.13.3 in package.json; test/unit/inbound/dkim-keys.test.ts fails if a release moves these internals.
  */
@@ -113,10 +124,11 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   // mailauth is CommonJS without types for its internals; these shapes are what 4.13 exports.
   const tools = require(toolsPath) as {
     getPublicKey: GetPublicKey;
-    parseHeaders(buf: Buffer): unknown;
+    parseHeaders(buf: Buffer): ParsedHeaders;
     parseDkimHeaders: TagParser;
   };
-  mailauthParseHeaders = tools.parseHeaders;
+  // The header block split into fields without mailauth's string round trip (dkim-headers.ts).
+  mailauthParseHeaders = fastParseHeaders(tools.parseHeaders);
   const original = tools.getPublicKey;
   const originalTags = tools.parseDkimHeaders;
   const cache = cachingGetPublicKey(original, maxEntries);
@@ -125,6 +137,11 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   const { body, RelaxedHash } = mailauthBodyModules();
   const originalBody = body.dkimBody;
   const saved = { verifier: require.cache[verifierPath], arc: require.cache[arcPath] };
+  // The verifier takes nodemailer's addressparser when it loads (a plain require): its module's exports are
+  // the memoized one while the private verifier loads (dkim-headers.ts memoAddressParser).
+  const addressPath = createRequire(verifierPath).resolve('nodemailer/lib/addressparser');
+  const addressParser = require(addressPath) as AddressParser;
+  const addressModule = require.cache[addressPath]!;
   let Verifier: new (options: object) => DkimVerifierStream;
   let arcCheck: CachedMailauth['arc'];
   tools.getPublicKey = cache.getPublicKey;
@@ -132,6 +149,7 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   tools.parseDkimHeaders = fastTagParser(originalTags);
   // Relaxed body hashes without mailauth's per-byte scan when no line needs fixing (dkim-body.ts).
   body.dkimBody = fastDkimBody(originalBody, RelaxedHash);
+  addressModule.exports = memoAddressParser(addressParser, ADDRESS_MEMO_ENTRIES, ADDRESS_MEMO_MAX_LENGTH);
   try {
     delete require.cache[verifierPath];
     delete require.cache[arcPath];
@@ -141,6 +159,7 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
     tools.getPublicKey = original;
     tools.parseDkimHeaders = originalTags;
     body.dkimBody = originalBody;
+    addressModule.exports = addressParser;
     for (const [path, mod] of [
       [verifierPath, saved.verifier],
       [arcPath, saved.arc],
