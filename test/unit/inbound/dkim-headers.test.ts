@@ -6,8 +6,10 @@ import { before, describe, test } from 'node:test';
 import { loadCachedMailauth, type DkimVerifierStream } from '../../../src/inbound/dkim-keys.js';
 import {
   fastParseHeaders,
+  fastRelaxedLine,
   memoAddressParser,
   type ParsedHeaders,
+  type RelaxedLineFormatter,
 } from '../../../src/inbound/dkim-headers.js';
 import { arcSealFor } from '../../../src/sender-auth/arc-seal.js';
 import { signMessage } from '../../../src/sender-auth/dkim-sign.js';
@@ -17,7 +19,10 @@ import { HEADER_PIECES, randomTexts } from '../../helpers/random-text.js';
 
 const require = createRequire(import.meta.url);
 // mailauth is CommonJS without types for its internals: the 4.13 shapes these tests use.
-const tools = require('mailauth/lib/tools.js') as { parseHeaders(buf: Buffer): ParsedHeaders };
+const tools = require('mailauth/lib/tools.js') as {
+  parseHeaders(buf: Buffer): ParsedHeaders;
+  formatRelaxedLine: RelaxedLineFormatter;
+};
 type Verifier = DkimVerifierStream & { headers: ParsedHeaders };
 const { DkimVerifier } = require('mailauth/lib/dkim/dkim-verifier.js') as {
   DkimVerifier: new (options: object) => Verifier;
@@ -66,6 +71,36 @@ describe('fastParseHeaders', () => {
   });
 });
 
+describe('fastRelaxedLine', () => {
+  test("writes mailauth's relaxed field on random fields (names, every /\\s/ kind, line breaks, 8-bit case)", () => {
+    const relaxed = fastRelaxedLine(tools.formatRelaxedLine);
+    const pieces = [
+      ...HEADER_PIECES,
+      '\r\n ',
+      '\xa0',
+      '\v',
+      '\f',
+      'ÀÞ×ßµé',
+      'DKIM-Signature',
+      'b=abc; ',
+      '\x85',
+      '::',
+    ];
+    for (const text of randomTexts(pieces, 3000, 5)) {
+      const buf = Buffer.from(text, 'latin1');
+      for (const suffix of [undefined, '\r\n']) {
+        assert.deepEqual(
+          relaxed(buf, suffix).toString('latin1'),
+          tools.formatRelaxedLine(buf, suffix).toString('latin1'),
+          JSON.stringify([text, suffix]),
+        );
+      }
+      // A string (the ARC sealer's) is mailauth's own business: the same result.
+      assert.deepEqual(relaxed(text, '\r\n'), tools.formatRelaxedLine(text, '\r\n'));
+    }
+  });
+});
+
 describe('memoAddressParser', () => {
   const addressparser = createRequire(require.resolve('mailauth/lib/dkim/dkim-verifier.js'))(
     'nodemailer/lib/addressparser',
@@ -90,13 +125,20 @@ describe('memoAddressParser', () => {
     assert.equal(calls, 6, 'over maxLength: parsed every time');
   });
 
-  test("the private verifier leaves nodemailer's addressparser module as it was", () => {
+  test("the private verifier leaves addressparser, formatRelaxedLine and mailauth's header modules as they were", () => {
     const before = addressparser;
+    const relaxedBefore = tools.formatRelaxedLine;
+    const headerModules = () =>
+      ['index.js', 'relaxed.js'].map((f) => require(`mailauth/lib/dkim/header/${f}`) as unknown);
+    const modulesBefore = headerModules();
     loadCachedMailauth();
     const after = createRequire(require.resolve('mailauth/lib/dkim/dkim-verifier.js'))(
       'nodemailer/lib/addressparser',
     );
     assert.equal(after, before);
+    assert.equal(tools.formatRelaxedLine, relaxedBefore);
+    assert.deepEqual(headerModules(), modulesBefore);
+    assert.equal(headerModules()[1], modulesBefore[1]);
   });
 });
 
