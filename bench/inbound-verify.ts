@@ -95,7 +95,8 @@ console.log(
   `checkMessage x${N} (${P} parallel, ${opt.workers} verify workers): CPU ${(med.cpuMs / N).toFixed(3)} ms/msg ` +
     `(main thread ${(med.mainMs / N).toFixed(3)}), wall ${((N / med.wallMs) * 1000).toFixed(0)} msgs/s; ` +
     `rounds CPU ms/msg ${rows.map((r) => (r.cpuMs / N).toFixed(3)).join(', ')}, main ${rows.map((r) => (r.mainMs / N).toFixed(3)).join(', ')}; ` +
-    `dns ${JSON.stringify(resolver.stats())}`,
+    `dns ${JSON.stringify(resolver.stats())}` +
+    (pool ? `; pool traffic ${JSON.stringify(pool.traffic)}` : ''),
 );
 await checks.close?.();
 await setup.close();

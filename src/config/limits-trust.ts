@@ -72,6 +72,14 @@ export const INBOUND_VERIFY_MAX_IN_FLIGHT = 256;
 /** A verify worker that stopped is started again after this long (a crash loop stays slow; meanwhile: inline). */
 export const INBOUND_VERIFY_RESPAWN_MS = 1_000;
 
+/**
+ * Address lists a verifier keeps parsed (inbound/dkim-headers.ts memoAddressParser): the From fields and MAIL FROM
+ * texts of recent messages, whose parse is a pure function of the text. 1,000 texts of at most 1,024 characters
+ * each (longer ones are parsed every time) with their parses: a few MiB a verify thread at worst.
+ */
+export const ADDRESS_MEMO_ENTRIES = 1_000;
+export const ADDRESS_MEMO_MAX_LENGTH = 1_024;
+
 /** iprev (RFC 8601 2.7.3): PTR names checked forward; RFC 7208 4.6.4 limits SPF's ptr to 10 names too. */
 export const IPREV_MAX_NAMES = 10;
 

@@ -2,8 +2,20 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { DKIM_KEY_CACHE_ENTRIES } from '../config/limits-trust.js';
+import {
+  ADDRESS_MEMO_ENTRIES,
+  ADDRESS_MEMO_MAX_LENGTH,
+  DKIM_KEY_CACHE_ENTRIES,
+} from '../config/limits-trust.js';
 import { fastDkimBody, mailauthBodyModules } from './dkim-body.js';
+import {
+  fastParseHeaders,
+  fastRelaxedLine,
+  memoAddressParser,
+  type AddressParser,
+  type ParsedHeaders,
+  type RelaxedLineFormatter,
+} from './dkim-headers.js';
 import { fastTagParser, type TagParser } from './dkim-tags.js';
 
 /**
@@ -100,8 +112,10 @@ export function cachingGetPublicKey(
  * mailauth's verifier and ARC modules take `getPublicKey` (and `parseDkimHeaders`) from lib/tools.js when they
  * load (a destructured require), so there is no option to hand them a cache (or a faster parser). This loads
  * private copies of those two modules while tools.getPublicKey is the caching one (and tools.parseDkimHeaders
- * the fast one, dkim-tags.ts, and the body module's dkimBody the fast relaxed hash, dkim-body.ts), then puts
- * tools, the body module and the module cache back as they were: the rest of
+ * the fast one, dkim-tags.ts, the body module's dkimBody the fast relaxed hash, dkim-body.ts, and nodemailer's
+ * addressparser a memoized one and tools.formatRelaxedLine a one-pass one, dkim-headers.ts; the header
+ * canonicalization modules are loaded privately too), then puts
+ * tools, the body module, addressparser's module and the module cache back as they were: the rest of
  * the process (mailauth's `authenticate`, the ARC sealer, tests) keeps mailauth untouched. mailauth is pinned
  * to ~4.13.3 in package.json; test/unit/inbound/dkim-keys.test.ts fails if a release moves these internals.
  */
@@ -113,18 +127,30 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   // mailauth is CommonJS without types for its internals; these shapes are what 4.13 exports.
   const tools = require(toolsPath) as {
     getPublicKey: GetPublicKey;
-    parseHeaders(buf: Buffer): unknown;
+    parseHeaders(buf: Buffer): ParsedHeaders;
+    formatRelaxedLine: RelaxedLineFormatter;
     parseDkimHeaders: TagParser;
   };
-  mailauthParseHeaders = tools.parseHeaders;
+  // The header block split into fields without mailauth's string round trip (dkim-headers.ts).
+  mailauthParseHeaders = fastParseHeaders(tools.parseHeaders);
   const original = tools.getPublicKey;
   const originalTags = tools.parseDkimHeaders;
+  const originalRelaxed = tools.formatRelaxedLine;
   const cache = cachingGetPublicKey(original, maxEntries);
   // The ARC module loads the signer, which takes dkimBody when it loads: loaded first, it keeps mailauth's own.
   require('mailauth/lib/dkim/dkim-signer.js');
   const { body, RelaxedHash } = mailauthBodyModules();
   const originalBody = body.dkimBody;
-  const saved = { verifier: require.cache[verifierPath], arc: require.cache[arcPath] };
+  // The header canonicalization modules take formatRelaxedLine when they load: private copies of them too.
+  const headerPaths = ['index.js', 'relaxed.js'].map((f) => require.resolve(`mailauth/lib/dkim/header/${f}`));
+  const saved = new Map(
+    [verifierPath, arcPath, ...headerPaths].map((path) => [path, require.cache[path]] as const),
+  );
+  // The verifier takes nodemailer's addressparser when it loads (a plain require): its module's exports are
+  // the memoized one while the private verifier loads (dkim-headers.ts memoAddressParser).
+  const addressPath = createRequire(verifierPath).resolve('nodemailer/lib/addressparser');
+  const addressParser = require(addressPath) as AddressParser;
+  const addressModule = require.cache[addressPath]!;
   let Verifier: new (options: object) => DkimVerifierStream;
   let arcCheck: CachedMailauth['arc'];
   tools.getPublicKey = cache.getPublicKey;
@@ -132,19 +158,20 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   tools.parseDkimHeaders = fastTagParser(originalTags);
   // Relaxed body hashes without mailauth's per-byte scan when no line needs fixing (dkim-body.ts).
   body.dkimBody = fastDkimBody(originalBody, RelaxedHash);
+  addressModule.exports = memoAddressParser(addressParser, ADDRESS_MEMO_ENTRIES, ADDRESS_MEMO_MAX_LENGTH);
+  // Relaxed header fields written in one pass instead of four regular expressions (dkim-headers.ts).
+  tools.formatRelaxedLine = fastRelaxedLine(originalRelaxed);
   try {
-    delete require.cache[verifierPath];
-    delete require.cache[arcPath];
+    for (const path of saved.keys()) delete require.cache[path];
     ({ DkimVerifier: Verifier } = require(verifierPath) as { DkimVerifier: typeof Verifier });
     ({ arc: arcCheck } = require(arcPath) as { arc: CachedMailauth['arc'] });
   } finally {
     tools.getPublicKey = original;
     tools.parseDkimHeaders = originalTags;
     body.dkimBody = originalBody;
-    for (const [path, mod] of [
-      [verifierPath, saved.verifier],
-      [arcPath, saved.arc],
-    ] as const) {
+    addressModule.exports = addressParser;
+    tools.formatRelaxedLine = originalRelaxed;
+    for (const [path, mod] of saved) {
       if (mod) require.cache[path] = mod;
       else delete require.cache[path];
     }
