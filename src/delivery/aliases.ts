@@ -77,6 +77,8 @@ function lookupExact(book: AddressBook, address: string): Hit | null {
 export function resolveLocal(book: AddressBook, local: string, domain: string): Resolution | null {
   const first = lookupLocal(book, local.toLowerCase(), domain);
   if (!first) return null;
+  // The common case, an account's own address: what visit() below would give, without its three Sets.
+  if (first.kind === 'account') return { local: [first.id], remote: [] };
   const out: Resolution = { local: [], remote: [] };
   const seenLocal = new Set<number>();
   const seenRemote = new Set<string>();

@@ -36,6 +36,18 @@ async function headOf(body: SpooledBody, max: number): Promise<Buffer> {
 }
 
 /**
+ * The accounts a delivery may answer for, each once, in order: its local copies not filed as junk. One copy
+ * (the usual delivery) takes no Set and no intermediate arrays.
+ */
+function candidatesOf(local: DeliveryRequest['local']): number[] {
+  if (local.length === 1) {
+    const only = local[0]!;
+    return only.specialUse === '\\Junk' ? [] : [only.accountId];
+  }
+  return [...new Set(local.filter((l) => l.specialUse !== '\\Junk').map((l) => l.accountId))];
+}
+
+/**
  * `deliver` with the auto-reply, for the local recipients whose VacationResponse is enabled. Which those are
  * comes from the delivery's own commit when `deliver` tells (deliverAndLog: read inside the transaction), so
  * the common case - nobody away - costs no look-up of its own; else each is looked up (one cached read per
@@ -55,10 +67,7 @@ export function withVacationResponder(
     accountIds.filter((id) => store.sending.vacation(id).isEnabled);
   return async (request) => {
     // RFC 3834 2: no automatic answer to mail judged junk (quarantined by DMARC), nor to the null sender.
-    const candidates =
-      request.envelope.sender === ''
-        ? []
-        : [...new Set(request.local.filter((l) => l.specialUse !== '\\Junk').map((l) => l.accountId))];
+    const candidates = request.envelope.sender === '' ? [] : candidatesOf(request.local);
     if (candidates.length === 0) {
       await deliver(request);
       return;

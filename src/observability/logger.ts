@@ -1,5 +1,5 @@
 // JSON logs, one object a line (pino), with child loggers carrying session and queue ids; or text lines for humans.
-import { pino, stdTimeFunctions, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 import { writeSync } from 'node:fs';
 import { LOG_FLUSH_MS } from '../config/limits.js';
 import { textDestination } from './text-format.js';
@@ -18,12 +18,28 @@ export function createLogger(
     level,
     // `"time":"2026-12-05T16:34:03.123Z"` (UTC, ISO 8601) and `"level":"info"`: what an admin reads and
     // greps, and what fail2ban's datepattern parses, instead of epoch milliseconds and pino's numbers.
-    timestamp: stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (options.format === 'text')
     return pino(settings, textDestination(options.destination ?? coalescingDestination(pino.destination(1))));
   return pino(settings, options.destination ?? coalescingDestination(pino.destination(1)));
+}
+
+let stampedMs = Number.NaN;
+let stamp = '';
+/**
+ * pino's `stdTimeFunctions.isoTime`, byte for byte, with the string kept for the millisecond it names:
+ * pino's makes a Date and an ISO string per line, and at load (a) every message has two lines, mostly
+ * within the same millisecond as others. Reads Date.now() on every call, so a faked clock still shows.
+ */
+export function isoTime(): string {
+  const ms = Date.now();
+  if (ms !== stampedMs) {
+    stampedMs = ms;
+    stamp = `,"time":"${new Date(ms).toISOString()}"`;
+  }
+  return stamp;
 }
 
 /** Destinations with lines not yet written: written synchronously when the process exits (see below). */

@@ -196,3 +196,30 @@ describe('address helpers', () => {
     assert.equal(normalizeAddress('@x'), null);
   });
 });
+
+describe('the per-RCPT cost of an account address', () => {
+  test("an account hit (exact or plus-addressed) resolves without building the alias walk's Sets", () => {
+    const route = createRouter(store, { hostname: 'mx.example.test' });
+    // `new Set` reads the global binding when it runs, so a counting subclass sees every Set the router makes.
+    const RealSet = globalThis.Set;
+    let made = 0;
+    globalThis.Set = class CountingSet<T> extends RealSet<T> {
+      constructor(values?: Iterable<T> | null) {
+        super(values);
+        made += 1;
+      }
+    } as SetConstructor;
+    let results: RouteResult[];
+    try {
+      results = [route('Alice@Example.TEST', null), route('bob+news@example.test', null)];
+    } finally {
+      globalThis.Set = RealSet;
+    }
+    // One RCPT each at load (a); the walk made three Sets per address (seen accounts, seen remotes, the path).
+    assert.equal(made, 0);
+    assert.deepEqual(results, [
+      { kind: 'accept', local: [{ accountId: 1 }], remote: [] },
+      { kind: 'accept', local: [{ accountId: 2 }], remote: [] },
+    ]);
+  });
+});

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { stdTimeFunctions } from 'pino';
 import { createLogger, type LogFormat } from '../../../src/observability/logger.js';
 import { formatTextLine } from '../../../src/observability/text-format.js';
 
@@ -64,4 +65,24 @@ test('text: time, level, message, then key=value; client-chosen values quoted so
 
 test('formatTextLine passes through what is not JSON', () => {
   assert.equal(formatTextLine('plain words\n'), 'plain words');
+});
+
+test('"time" is made once per millisecond, byte for byte what pino\'s isoTime writes', (t) => {
+  const { lines, logger } = capture();
+  t.mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-12-06T05:00:00.123Z') });
+  const made = t.mock.method(Date.prototype, 'toISOString');
+  for (let i = 0; i < 50; i++) logger.info({ event: 'delivered', i }, 'delivered');
+  // At load (a) many lines share a millisecond: pino's own function made a Date and a string for each.
+  assert.equal(made.mock.callCount(), 1);
+  t.mock.timers.tick(1);
+  logger.info('next millisecond');
+  assert.equal(made.mock.callCount(), 2);
+  made.mock.restore();
+  assert.equal(lines.length, 51);
+  for (const line of lines.slice(0, 50))
+    assert.match(line, /^\{"level":"info","time":"2026-12-06T05:00:00\.123Z","pid":/);
+  assert.match(lines[50]!, /"time":"2026-12-06T05:00:00\.124Z"/);
+  // pino's stdTimeFunctions.isoTime, what the lines had before, for the same instant.
+  assert.equal(stdTimeFunctions.isoTime(), ',"time":"2026-12-06T05:00:00.124Z"');
+  assert.ok(lines[50]!.includes(stdTimeFunctions.isoTime()));
 });
