@@ -41,6 +41,7 @@ const { values: opt } = parseArgs({
     'old-config': { type: 'boolean', default: false }, // --cli is a build from before issue 11: no [metrics]/[https]
     heap: { type: 'string' }, // [limits] heap of our servers (small | node): what the heap tuning costs per message
     'no-observability': { type: 'boolean', default: false },
+    'verify-workers': { type: 'string' }, // [inbound] verify_workers of the checks-on server (default: the server's own)
     generator: { type: 'string', default: 'both' }, // smtp-source | mailroom-load | both
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
@@ -52,7 +53,7 @@ if (opt.help) {
   process.stdout.write(
     'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound] [--no-observability]\n' +
       '                        [--cpu-prof DIR (our servers)] [--node-args "--flag ..."] [--cli PATH [--old-config]]\n' +
-      '                        [--heap small|node]\n' +
+      '                        [--heap small|node] [--verify-workers N]\n' +
       '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
   );
@@ -266,7 +267,7 @@ interface InboundRow {
 const inboundRows: InboundRow[] = [];
 const INBOUND_GOAL = 3;
 if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
-  const setup = await startInboundSetup(SENDER.split('@')[1]!);
+  const setup = await startInboundSetup(SENDER.split('@')[1]!, opt['verify-workers']);
   const runs: Record<
     'off' | 'on',
     { figures: ThroughputFigures; cpuMsPerMsg: number; mainMsPerMsg: number; dns: DnsStats | null }[]

@@ -20,7 +20,10 @@ export interface InboundSetup {
 }
 
 /** Starts the fixture for `senderDomain`: SPF allowing 127.0.0.1, the DKIM key, DMARC p=reject, PTR for iprev. */
-export async function startInboundSetup(senderDomain: string): Promise<InboundSetup> {
+export async function startInboundSetup(
+  senderDomain: string,
+  verifyWorkers?: string,
+): Promise<InboundSetup> {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const p = publicKey
     .export({ type: 'spki', format: 'pem' })
@@ -52,6 +55,7 @@ export async function startInboundSetup(senderDomain: string): Promise<InboundSe
       '[inbound]',
       'dmarc = "enforce"',
       'trusted_networks = []',
+      ...(verifyWorkers !== undefined ? [`verify_workers = ${Number(verifyWorkers)}`] : []),
     ].join('\n'),
     async sign(message) {
       const res = await dkimSign(message, options(new Date()));

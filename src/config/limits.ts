@@ -118,9 +118,11 @@ export type HeapTuning = keyof typeof HEAP_TUNINGS;
  * milliseconds would have let die: ~0.05 ms more server CPU per message (~10%) and ~4 points more of the
  * IMAP mix's main thread in GC. V8 cannot cap it after start (--max-semi-space-size is read only when the
  * heap is made), so heap-tuning.ts lets it grow (factor 2) until it reaches this, then stops the growth.
- * Measured in bench/README.md ("The young generation's cap").
+ * 4 MiB halves the scavenges of SMTP load (a) (~440 -> ~225 per 10,000 messages); 8 MiB cut them to ~130
+ * but put the IMAP mix paced at Dovecot's rate at 123-129 MiB PSS, against issue 12's line of 1.5x Dovecot's
+ * ~86 (4 MiB: 104-105; 2 MiB: 107-109). Measured in bench/README.md ("The young generation's cap").
  */
-export const YOUNG_GENERATION_CAP_MIB = 8;
+export const YOUNG_GENERATION_CAP_MIB = 4;
 
 export const DEFAULT_HEAP_TUNING: HeapTuning = 'small';
 
