@@ -20,10 +20,7 @@ export interface InboundSetup {
 }
 
 /** Starts the fixture for `senderDomain`: SPF allowing 127.0.0.1, the DKIM key, DMARC p=reject, PTR for iprev. */
-export async function startInboundSetup(
-  senderDomain: string,
-  verifyWorkers?: string,
-): Promise<InboundSetup> {
+export async function startInboundSetup(senderDomain: string, verifyWorkers?: string): Promise<InboundSetup> {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const p = publicKey
     .export({ type: 'spki', format: 'pem' })
