@@ -339,6 +339,7 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
 interface ObservabilityRun {
   figures: ThroughputFigures;
   cpuMsPerMsg: number;
+  mainMsPerMsg: number;
   scrapes: number;
 }
 interface ObservabilityRow {
@@ -347,7 +348,7 @@ interface ObservabilityRow {
   cpuMsPerMsg: number;
   scrapes: number;
   /** Every round's msgs/s and CPU ms/msg (the row shows the median round by msgs/s). */
-  rounds: { msgsPerSec: number; cpuMsPerMsg: number }[];
+  rounds: { msgsPerSec: number; cpuMsPerMsg: number; mainMsPerMsg: number }[];
 }
 const observabilityRows: ObservabilityRow[] = [];
 const OBSERVABILITY_BUDGET = 0.05;
@@ -355,6 +356,7 @@ const OBSERVABILITY_BUDGET = 0.05;
 /** One server with logs and metrics on (or both off), load (a) against it; undefined if it failed. */
 async function observabilityRun(on: boolean): Promise<ObservabilityRun | undefined> {
   let cpu = NaN;
+  let main = NaN;
   let scrapes = 0;
   const metricsPort = await freePort();
   const f = await withServer(
@@ -367,6 +369,7 @@ async function observabilityRun(on: boolean): Promise<ObservabilityRun | undefin
       }),
     async (s) => {
       const cpu0 = (s as MailroomServer).cpuSeconds();
+      const main0 = (s as MailroomServer).mainThreadCpuSeconds();
       // Prometheus scrapes every 15 s by default; once a second is the harsher case.
       const scraper = on
         ? setInterval(() => {
@@ -383,10 +386,13 @@ async function observabilityRun(on: boolean): Promise<ObservabilityRun | undefin
       } finally {
         if (scraper) clearInterval(scraper);
         cpu = ((s as MailroomServer).cpuSeconds() - cpu0) * 1000;
+        main = ((s as MailroomServer).mainThreadCpuSeconds() - main0) * 1000;
       }
     },
   );
-  return f ? { figures: f, cpuMsPerMsg: cpu / f.accepted, scrapes } : undefined;
+  return f
+    ? { figures: f, cpuMsPerMsg: cpu / f.accepted, mainMsPerMsg: main / f.accepted, scrapes }
+    : undefined;
 }
 
 if (only.has('a') && withOurs && !oursBroken && !opt['no-observability']) {
@@ -409,7 +415,11 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-observability']) {
       ...(median ? { figures: median.figures } : {}),
       cpuMsPerMsg: median?.cpuMsPerMsg ?? NaN,
       scrapes: median?.scrapes ?? 0,
-      rounds: all.map((r) => ({ msgsPerSec: r.figures.msgsPerSec, cpuMsPerMsg: r.cpuMsPerMsg })),
+      rounds: all.map((r) => ({
+        msgsPerSec: r.figures.msgsPerSec,
+        cpuMsPerMsg: r.cpuMsPerMsg,
+        mainMsPerMsg: r.mainMsPerMsg,
+      })),
     });
   }
 }
@@ -596,7 +606,7 @@ const notes = [
   ...(rounds > 1
     ? observabilityRows.map(
         (r) =>
-          `a/${r.mode} rounds msgs/s (CPU ms/msg): ${r.rounds.map((x) => `${fmt(x.msgsPerSec)} (${fmt(x.cpuMsPerMsg, 3)})`).join(', ') || '-'}`,
+          `a/${r.mode} rounds msgs/s (CPU ms/msg, main thread): ${r.rounds.map((x) => `${fmt(x.msgsPerSec)} (${fmt(x.cpuMsPerMsg, 3)}, ${fmt(x.mainMsPerMsg, 3)})`).join(', ') || '-'}`,
       )
     : []),
   ...throughput.flatMap(({ load, generator, ours, peer }) =>
