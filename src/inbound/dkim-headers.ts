@@ -145,13 +145,7 @@ export function fastRelaxedLine(original: RelaxedLineFormatter): RelaxedLineForm
     const dropped = (i: number) => line[i] === LF || (line[i] === CR && i + 1 < n && line[i + 1] === LF);
     let i = 0;
     // The name: up to the first colon (line breaks dropped first, as mailauth does before looking for it).
-    let colon = -1;
-    for (let j = 0; j < n; j++) {
-      if (line[j] === COLON) {
-        colon = j;
-        break;
-      }
-    }
+    const colon = line.indexOf(COLON);
     if (colon >= 0) {
       for (; i < colon; i++) if (!dropped(i)) put(lowerLatin1(line[i]!));
       space = false; // the name is trimmed: no space before its colon

@@ -29,9 +29,6 @@ export const EARLY_SERVE_FLAGS: readonly string[] = ['--semi-space-growth-factor
 /** What applyHeapTuning set last (empty: nothing, V8 as Node started it); keepHeapTuning sets it again. */
 let current: readonly string[] = [];
 
-/** The young generation's growth factor the cap holds now (null: no cap running); keepHeapTuning sets it again. */
-let capFactor: 1 | 2 | null = null;
-
 /** The V8 flags of a [limits] heap setting, in the order they are applied. */
 export function heapFlags(tuning: HeapTuning): readonly string[] {
   return HEAP_TUNINGS[tuning];
@@ -54,7 +51,8 @@ export function applyV8Flags(
  * Pure: reading the size and setting the flag are given.
  */
 export class YoungGenerationCap {
-  private factor: 1 | 2 | null = null;
+  /** The growth factor last set (null: none yet); keepHeapTuning sets it again after a worker's start. */
+  factor: 1 | 2 | null = null;
 
   constructor(
     private readonly capBytes: number,
@@ -78,18 +76,15 @@ function youngGenerationBytes(): number {
   return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
 }
 
-/** The running cap's GC observer (one per process). */
-let capObserver: PerformanceObserver | null = null;
+/** The running cap and its GC observer (one per process; null: none). */
+let running: { cap: YoungGenerationCap; observer: PerformanceObserver } | null = null;
 
 /** Starts the young generation's cap for this process: a check after every GC (perf_hooks 'gc' entries). */
 function startYoungGenerationCap(capMiB: number, setFlags: (flag: string) => void): void {
-  capObserver?.disconnect();
-  const cap = new YoungGenerationCap(capMiB * 1024 * 1024, youngGenerationBytes, (flag) => {
-    setFlags(flag);
-    capFactor = flag.endsWith('=1') ? 1 : 2;
-  });
-  capObserver = new PerformanceObserver(() => cap.check());
-  capObserver.observe({ entryTypes: ['gc'] });
+  const cap = new YoungGenerationCap(capMiB * 1024 * 1024, youngGenerationBytes, setFlags);
+  const observer = new PerformanceObserver(() => cap.check());
+  observer.observe({ entryTypes: ['gc'] });
+  running = { cap, observer };
   cap.check();
 }
 
@@ -101,9 +96,8 @@ export function applyHeapTuning(
   const flags = heapFlags(tuning);
   applyV8Flags(flags, setFlags);
   current = flags;
-  capObserver?.disconnect();
-  capObserver = null;
-  capFactor = null;
+  running?.observer.disconnect();
+  running = null;
   if (tuning === 'small') startYoungGenerationCap(YOUNG_GENERATION_CAP_MIB, setFlags);
   return flags;
 }
@@ -115,9 +109,10 @@ export function applyHeapTuning(
  * worker runs ('online' comes after its bootstrap; right after `new Worker` is too early).
  */
 export function keepHeapTuning(worker: Worker): void {
-  if (current.length === 0 && capFactor === null) return;
+  if (current.length === 0 && running === null) return;
   worker.once('online', () => {
     applyV8Flags(current);
-    if (capFactor !== null) applyV8Flags([`--semi-space-growth-factor=${capFactor}`]);
+    const factor = running?.cap.factor;
+    if (factor) applyV8Flags([`--semi-space-growth-factor=${factor}`]);
   });
 }

@@ -1,6 +1,7 @@
 // IMAP SEARCH and UID SEARCH (RFC 9051 6.4.4; ESEARCH RFC 4731; SEARCHRES RFC 5182; MODSEQ RFC 7162 3.1.5).
 import { parseAddresses } from '../../mail/envelope.js';
 import { headerIndexValues, type MessageMeta } from '../../store/mail-store.js';
+import { escapeRegExp } from '../../mail/escape-regexp.js';
 import type { ImapCommand, SearchKey, SearchReturnOption } from '../proto/command-types.js';
 import { formatNumbers, inRanges, resolveSequenceSet } from '../proto/sequence-set.js';
 import { sectionBytes } from '../message-sections.js';
@@ -125,7 +126,7 @@ function headerPlan(k: SearchKey & { op: 'header' }): HeaderPlan {
 
 /** Where `needle` (non-empty) occurs, as a sticky regex for inValue: the characters taken literally. */
 export function needleInValue(needle: string): RegExp {
-  return new RegExp(`[^\\n]*?${needle.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`, 'y');
+  return new RegExp(`[^\\n]*?${escapeRegExp(needle)}`, 'y');
 }
 
 /** ADDRESS_NOT_PLAIN, as a sticky regex for inValue. */

@@ -7,6 +7,7 @@ import { MAIL_CAPABILITY } from './capability.js';
 import { loadContent } from './email-content.js';
 import { parseEmailFilter, type EmailFilter } from './email-filter.js';
 import { searchTerms } from './email-search.js';
+import { escapeRegExp } from '../../mail/escape-regexp.js';
 
 /** RFC 8621 5.1: "preview ... up to 255 characters" around the first match. */
 const PREVIEW_CHARS = 255;
@@ -44,10 +45,6 @@ const ENTITIES: Record<string, string> = {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** The matches of `terms` in `text` (case-insensitive, Unicode), overlaps merged, or null when none. */

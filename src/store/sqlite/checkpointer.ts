@@ -30,6 +30,8 @@ db.pragma('synchronous = NORMAL');
 db.pragma('wal_autocheckpoint = 0');
 let stopped = false;
 let timer = null;
+// A wal_checkpoint row { busy, log, checkpointed } (log: the WAL's size in pages) of a pass that copied all of it.
+const copiedAll = (row) => !!row && row.busy === 0 && row.checkpointed === row.log;
 function later() { timer = setTimeout(tick, workerData.intervalMs); }
 function tick() {
   if (stopped) return;
@@ -42,7 +44,7 @@ function tick() {
     if (row && row.log > workerData.warnPages) parentPort.postMessage({ kind: 'large-wal', pages: row.log });
     // All of the WAL copied but what was committed during the pass: one more pass with the commits held
     // copies the rest, and the next commit then writes the WAL from its start (catchUp below).
-    if (row && row.busy === 0 && row.checkpointed === row.log && row.log >= workerData.restartPages) {
+    if (copiedAll(row) && row.log >= workerData.restartPages) {
       parentPort.postMessage({ kind: 'restart-ready' });
     }
   } catch (error) {
@@ -56,7 +58,7 @@ parentPort.on('message', (m) => {
     let complete = false;
     try {
       const [row] = db.pragma('wal_checkpoint(PASSIVE)');
-      complete = !!row && row.busy === 0 && row.checkpointed === row.log;
+      complete = copiedAll(row);
     } catch (error) {
       parentPort.postMessage({ kind: 'error', message: String(error && error.message || error) });
     }
