@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dkimVerify } from 'mailauth';
+import { arcSealFor } from '../../src/sender-auth/arc-seal.js';
 import { dkimDnsRecord, generateDkimKeyPair } from '../../src/sender-auth/dkim-keys.js';
+import { signMessage } from '../../src/sender-auth/dkim-sign.js';
 import type { DkimAlgorithm, DkimKey } from '../../src/store/dkim-store.js';
 
 export async function makeKey(domain: string, selector: string, algorithm: DkimAlgorithm): Promise<DkimKey> {
@@ -79,4 +81,23 @@ export function pythonSign(message: Buffer, key: DkimKey): string {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `original` as a list forwarder passes it on (RFC 8617): DKIM-signed by `author`, given the forwarder's
+ * Authentication-Results (dkim=pass), then ARC-sealed by `forwarder` (instance 1, authserv-id fwd.test);
+ * with the message as `author` signed it.
+ */
+export async function arcSealedForward(
+  original: Buffer,
+  author: DkimKey,
+  forwarder: DkimKey,
+): Promise<{ signed: Buffer; sealed: Buffer }> {
+  const signed = Buffer.concat([Buffer.from((await signMessage(original, author)).header), original]);
+  const arrived = Buffer.concat([
+    Buffer.from(`Authentication-Results: fwd.test; dkim=pass header.d=${author.domain}\r\n`),
+    signed,
+  ]);
+  const seal = (await arcSealFor(arrived, forwarder, { authservId: 'fwd.test' }))!;
+  return { signed, sealed: Buffer.concat([seal, arrived]) };
 }

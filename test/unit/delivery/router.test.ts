@@ -5,6 +5,7 @@ import { createRouter, type RouterStore } from '../../../src/delivery/router.js'
 import { normalizeAddress, splitAddress } from '../../../src/delivery/aliases.js';
 import type { Account, AccountState, Alias } from '../../../src/store/store.js';
 import type { RouteResult } from '../../../src/smtp/server/services.js';
+import { countSetsMade } from '../../helpers/count-sets.js';
 
 function fakeStore(
   domains: string[],
@@ -198,23 +199,12 @@ describe('address helpers', () => {
 });
 
 describe('the per-RCPT cost of an account address', () => {
-  test("an account hit (exact or plus-addressed) resolves without building the alias walk's Sets", () => {
+  test("an account hit (exact or plus-addressed) resolves without building the alias walk's Sets", async () => {
     const route = createRouter(store, { hostname: 'mx.example.test' });
-    // `new Set` reads the global binding when it runs, so a counting subclass sees every Set the router makes.
-    const RealSet = globalThis.Set;
-    let made = 0;
-    globalThis.Set = class CountingSet<T> extends RealSet<T> {
-      constructor(values?: Iterable<T> | null) {
-        super(values);
-        made += 1;
-      }
-    } as SetConstructor;
-    let results: RouteResult[];
-    try {
-      results = [route('Alice@Example.TEST', null), route('bob+news@example.test', null)];
-    } finally {
-      globalThis.Set = RealSet;
-    }
+    const { made, result: results } = await countSetsMade(() => [
+      route('Alice@Example.TEST', null),
+      route('bob+news@example.test', null),
+    ]);
     // One RCPT each at load (a); the walk made three Sets per address (seen accounts, seen remotes, the path).
     assert.equal(made, 0);
     assert.deepEqual(results, [

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { withVacationResponder } from '../../../src/delivery/vacation-responder.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import type { DeliveryRequest, Store } from '../../../src/store/store.js';
+import { countSetsMade } from '../../helpers/count-sets.js';
 
 function responder(): {
   looked: number[];
@@ -67,20 +68,7 @@ test('one local copy: its account is looked up; filed as junk or from the null s
 
 test('one local copy (a delivery at load (a)) takes no Set to find whom to look up', async () => {
   const r = responder();
-  const RealSet = globalThis.Set;
-  let made = 0;
-  // `new Set` reads the global binding when it runs, so a counting subclass sees every Set made meanwhile.
-  globalThis.Set = class CountingSet<T> extends RealSet<T> {
-    constructor(values?: Iterable<T> | null) {
-      super(values);
-      made += 1;
-    }
-  } as SetConstructor;
-  try {
-    await r.deliver(request('a@remote.test', [{ accountId: 7 }]));
-  } finally {
-    globalThis.Set = RealSet;
-  }
+  const { made } = await countSetsMade(() => r.deliver(request('a@remote.test', [{ accountId: 7 }])));
   assert.equal(made, 0);
   assert.deepEqual(r.looked, [7]);
 });

@@ -11,10 +11,8 @@ import {
   type ParsedHeaders,
   type RelaxedLineFormatter,
 } from '../../../src/inbound/dkim-headers.js';
-import { arcSealFor } from '../../../src/sender-auth/arc-seal.js';
-import { signMessage } from '../../../src/sender-auth/dkim-sign.js';
 import type { DkimKey } from '../../../src/store/dkim-store.js';
-import { makeKey, recordOf, txtResolver } from '../../helpers/dkim.js';
+import { arcSealedForward, makeKey, recordOf, txtResolver } from '../../helpers/dkim.js';
 import { HEADER_PIECES, randomTexts } from '../../helpers/random-text.js';
 
 const require = createRequire(import.meta.url);
@@ -183,15 +181,7 @@ describe("verdicts with the fast header parser equal mailauth's own verifier", (
       'From: Ann <a@keys.test>\r\nTo: list@fwd.test\r\nSubject: the\r\n  minutes\r\n' +
         'Date: Sat, 05 Dec 2026 10:00:00 +0000\r\n\r\nThe minutes.\r\n',
     );
-    const signed = Buffer.concat([Buffer.from((await signMessage(original, author)).header), original]);
-    const arrived = Buffer.concat([
-      Buffer.from('Authentication-Results: fwd.test; dkim=pass header.d=keys.test\r\n'),
-      signed,
-    ]);
-    const sealed = Buffer.concat([
-      (await arcSealFor(arrived, forwarder, { authservId: 'fwd.test' }))!,
-      arrived,
-    ]);
+    const { signed, sealed } = await arcSealedForward(original, author, forwarder);
     const text = sealed.toString('latin1');
     const brokenSeal = Buffer.from(
       text.replace(

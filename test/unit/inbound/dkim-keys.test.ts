@@ -7,9 +7,7 @@ import { dkimSign, type DKIMSignOptions } from 'mailauth';
 import type { MailResolver } from '../../../src/dns/types.js';
 import { cachingGetPublicKey, loadCachedMailauth, withFastScanning } from '../../../src/inbound/dkim-keys.js';
 import { verifyMessage } from '../../../src/inbound/verify.js';
-import { arcSealFor } from '../../../src/sender-auth/arc-seal.js';
-import { signMessage } from '../../../src/sender-auth/dkim-sign.js';
-import { makeKey, recordOf } from '../../helpers/dkim.js';
+import { arcSealedForward, makeKey, recordOf } from '../../helpers/dkim.js';
 
 const keyRecord = (publicKey: crypto.KeyObject): string[] => {
   const p = publicKey
@@ -122,15 +120,7 @@ describe('DKIM key cache', () => {
       'From: a@keys.test\r\nTo: list@fwd.test\r\nSubject: minutes\r\n' +
         'Date: Sat, 05 Dec 2026 10:00:00 +0000\r\n\r\nThe minutes.\r\n',
     );
-    const signed = Buffer.concat([Buffer.from((await signMessage(original, author)).header), original]);
-    const arrived = Buffer.concat([
-      Buffer.from('Authentication-Results: fwd.test; dkim=pass header.d=keys.test\r\n'),
-      signed,
-    ]);
-    const sealed = Buffer.concat([
-      (await arcSealFor(arrived, forwarder, { authservId: 'fwd.test' }))!,
-      arrived,
-    ]);
+    const { sealed } = await arcSealedForward(original, author, forwarder);
     for (let i = 0; i < 2; i++) {
       const v = await verifyMessage(sealed, ctx, 'mx.test', resolver);
       assert.ok(
