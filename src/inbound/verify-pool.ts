@@ -1,5 +1,6 @@
 // The inbound DKIM/ARC worker pool: the CPU-heavy part of the MX checks runs on worker threads; DNS stays on the main thread.
 import type { Worker } from 'node:worker_threads';
+import { VERIFY_WORKER_YOUNG_GENERATION } from '../config/limits.js';
 import { INBOUND_VERIFY_MAX_IN_FLIGHT, INBOUND_VERIFY_RESPAWN_MS } from '../config/limits-trust.js';
 import { startWorker, stopWorker, workerModuleSource } from '../server/worker-thread.js';
 import type { MailauthResolver } from './dkim-keys.js';
@@ -196,7 +197,12 @@ export class DkimVerifyPool {
 
   private spawn(slot: Slot): void {
     const source = this.options.entry ?? workerModuleSource(import.meta.url, 'verify-worker');
-    const worker = startWorker(source, { eval: true });
+    // Its own young generation, sized for the messages it verifies (config/limits.ts says why).
+    const worker = startWorker(
+      source,
+      { eval: true, resourceLimits: { maxYoungGenerationSizeMb: VERIFY_WORKER_YOUNG_GENERATION.maxMb } },
+      { startSemiSpaceMb: VERIFY_WORKER_YOUNG_GENERATION.startSemiSpaceMb },
+    );
     slot.worker = worker;
     worker.on('message', (message: FromWorker) => this.onMessage(slot, worker, message));
     // 'error' (an uncaught exception there) is followed by 'exit', which settles the jobs.

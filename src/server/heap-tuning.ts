@@ -14,7 +14,8 @@ import { HEAP_TUNINGS, YOUNG_GENERATION_CAP_MIB, type HeapTuning } from '../conf
  * generation may grow to live * (1 + p/100) before the next one; V8's own factor goes up to 4x, and the
  * IMAP mix's ~50 MiB live set let the heap reach ~250 MiB of mostly garbage). Flags read only when the
  * heap is created (`--max-semi-space-size`, `--max-old-space-size`) do nothing here, so none is used.
- * Process-wide (worker isolates too), but a worker thread starting sets them back: see keepHeapTuning.
+ * Process-wide (worker isolates too), but a worker thread starting sets the growth factor back: see
+ * server/worker-thread.ts startWorker and keepHeapTuning.
  * (Node documents setFlagsFromString after start-up as "use with care": these two are plain numbers read
  * by the heap's sizing code at each GC; test/unit/server/heap-tuning.test.ts checks their effect.)
  */
@@ -102,17 +103,25 @@ export function applyHeapTuning(
   return flags;
 }
 
+/** Whether [limits] heap has set anything that a worker thread's start would undo (startWorker asks). */
+export function heapTuningActive(): boolean {
+  return current.length > 0 || running !== null;
+}
+
+/** Sets the tuning's flags again, the cap's growth factor included. */
+export function restoreHeapTuning(): void {
+  applyV8Flags(current);
+  const factor = running?.cap.factor;
+  if (factor) applyV8Flags([`--semi-space-growth-factor=${factor}`]);
+}
+
 /**
- * Call with every Worker the server starts. A starting worker thread sets V8's (process-wide) flags back
- * to their start-up values while it boots (seen on Node 20: once the checkpointer had started, the main
- * thread's young generation grew to 32 MiB again under load), so the tuning is applied again once the
- * worker runs ('online' comes after its bootstrap; right after `new Worker` is too early).
+ * Call with every Worker the server starts. V8 sets the young generation's growth factor back to 2 while it
+ * makes a new isolate's heap (process-wide), so a worker starting undoes the cap's 1 until it is set
+ * again: startWorker waits for the worker's first line and sets it then; this sets the tuning once more when
+ * the worker is online, for a worker that start did not wait for.
  */
 export function keepHeapTuning(worker: Worker): void {
-  if (current.length === 0 && running === null) return;
-  worker.once('online', () => {
-    applyV8Flags(current);
-    const factor = running?.cap.factor;
-    if (factor) applyV8Flags([`--semi-space-growth-factor=${factor}`]);
-  });
+  if (!heapTuningActive()) return;
+  worker.once('online', restoreHeapTuning);
 }

@@ -150,6 +150,34 @@ describe('DkimVerifyPool', () => {
   });
 });
 
+describe("a verify worker's young generation", () => {
+  test('starts at 4 MiB and grows to 8 at most (config/limits.ts VERIFY_WORKER_YOUNG_GENERATION)', async () => {
+    // A worker answering each job with its young generation's size (V8's new_space, KiB) before and after a churn
+    // of ~40 MiB. At V8's start size for a worker (2 MiB) the real verifier scavenged every ~25 messages.
+    const probe = new DkimVerifyPool({
+      size: 1,
+      entry:
+        "const { parentPort } = require('node:worker_threads'); const v8 = require('node:v8');" +
+        "const size = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1024;" +
+        "parentPort.on('message', (m) => { if (m.type === 'close') { parentPort.close(); return; }" +
+        '  for (const job of m.jobs) { const start = size(); let keep = [];' +
+        "    for (let i = 0; i < 4e5; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }" +
+        "    parentPort.postMessage({ type: 'batch', questions: [], results: [{ id: job.id, ok: true," +
+        '      outcome: { rows: [], headerFrom: [String(start), String(size())], arcInfo: null } }] }); } });' +
+        "parentPort.postMessage({ type: 'ready' });",
+    });
+    try {
+      await readyPool(probe);
+      const outcome = await probe.run(plain, '', lookup);
+      const [start, end] = outcome!.headerFrom.map(Number);
+      assert.equal(start, 4096, 'KiB at start');
+      assert.ok(end === 4096 || end === 8192, `KiB after the churn: ${end}`);
+    } finally {
+      await probe.close();
+    }
+  });
+});
+
 describe('checkMessage with a verify pool', () => {
   const resolver = {
     resolve: (name: string, type: string) => txtResolver(records)(name, type),
