@@ -33,17 +33,26 @@ import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
  * A DNS answer or question is never held back for a batch: it is posted at once and takes along whatever jobs
  * (results) are waiting, so the batching delays no DNS round trip a verification waits for.
  */
-export type ToWorker = { type: 'batch'; jobs: PostedJob[]; answers: DnsAnswer[] } | { type: 'close' };
+export type ToWorker =
+  | {
+      type: 'batch';
+      jobs: PostedJob[];
+      answers: DnsAnswer[];
+      /** The in-memory messages of `jobs`, back to back in one moved buffer (see messagesOf). */
+      bytes?: Uint8Array;
+    }
+  | { type: 'close' };
 
 /** worker -> main (see ToWorker) */
 export type FromWorker =
   { type: 'ready' } | { type: 'batch'; results: JobResult[]; questions: DnsQuestion[] };
 
-/** One message's DKIM/ARC pass: its bytes (a moved buffer of its own) or its spool file's path. */
+/** One message's DKIM/ARC pass: where its bytes are in the batch's `bytes`, or its spool file's path. */
 export interface PostedJob {
   id: number;
   sender: string;
-  bytes?: Uint8Array;
+  at?: number;
+  size?: number;
   path?: string;
 }
 
@@ -73,8 +82,8 @@ interface Slot {
   jobs: Map<number, Job>;
   /** Jobs not yet posted: sent together at the end of this turn of the event loop (ToWorker). */
   outbox: PostedJob[];
-  /** Their bytes' buffers, moved with them. */
-  moved: ArrayBuffer[];
+  /** outbox[i]'s message when it is in memory (null: a path), copied into the batch's buffer when posted. */
+  messages: (readonly Buffer[] | null)[];
 }
 
 export interface VerifyPoolOptions {
@@ -115,7 +124,7 @@ export class DkimVerifyPool {
   start(): void {
     if (this.closed || this.slots.length > 0) return;
     for (let i = 0; i < this.options.size; i++) {
-      const slot: Slot = { worker: null, ready: false, jobs: new Map(), outbox: [], moved: [] };
+      const slot: Slot = { worker: null, ready: false, jobs: new Map(), outbox: [], messages: [] };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -134,10 +143,10 @@ export class DkimVerifyPool {
       if (s.ready && s.worker !== null && (best === null || s.jobs.size < best.jobs.size)) best = s;
     }
     if (best === null) return null;
-    let bytes: Uint8Array | undefined;
+    let chunks: readonly Buffer[] | null = null;
     let path: string | undefined;
-    if (Buffer.isBuffer(message)) bytes = copyOf([message]);
-    else if (Array.isArray(message)) bytes = copyOf(message as readonly Buffer[]);
+    if (Buffer.isBuffer(message)) chunks = [message];
+    else if (Array.isArray(message)) chunks = message as readonly Buffer[];
     else if (typeof (message as { path?: unknown }).path === 'string' && !('pipe' in message)) {
       path = (message as { path: string }).path;
     } else return null;
@@ -149,9 +158,10 @@ export class DkimVerifyPool {
     if (slot.jobs.size === 0) worker.ref();
     // Posted once the poll phase that finished this message has finished the others too (setImmediate).
     if (slot.outbox.length === 0) setImmediate(() => this.flush(slot, []));
-    slot.outbox.push({ id, sender, ...(bytes ? { bytes } : { path: path! }) });
-    // The copy's buffer is moved, not cloned: the worker owns it from here.
-    if (bytes) slot.moved.push(bytes.buffer as ArrayBuffer);
+    // The bytes are copied when the batch is posted: the spool holds these chunks, unchanged, until the
+    // message is stored, which waits for this verification.
+    slot.outbox.push(chunks ? { id, sender, at: 0, size: 0 } : { id, sender, path: path! });
+    slot.messages.push(chunks);
     return new Promise<DkimOutcome>((resolve, reject) => {
       const settle = () => {
         slot.jobs.delete(id);
@@ -171,10 +181,15 @@ export class DkimVerifyPool {
     const jobs = slot.outbox;
     // Nothing to send, or the worker stopped (its exit rejected the jobs and emptied the outbox).
     if ((jobs.length === 0 && answers.length === 0) || slot.worker === null) return;
-    const moved = slot.moved;
+    const bytes = messagesOf(jobs, slot.messages);
     slot.outbox = [];
-    slot.moved = [];
-    slot.worker.postMessage({ type: 'batch', jobs, answers } satisfies ToWorker, moved);
+    slot.messages = [];
+    if (bytes) {
+      // Moved, not cloned: the worker owns it from here.
+      slot.worker.postMessage({ type: 'batch', jobs, answers, bytes } satisfies ToWorker, [
+        bytes.buffer as ArrayBuffer,
+      ]);
+    } else slot.worker.postMessage({ type: 'batch', jobs, answers } satisfies ToWorker);
     if (jobs.length > 0) {
       this.traffic.jobMessages++;
       this.traffic.jobs += jobs.length;
@@ -212,7 +227,7 @@ export class DkimVerifyPool {
       slot.worker = null;
       // Queued or posted, every job of this worker is lost with it (a new worker starts with an empty outbox).
       slot.outbox = [];
-      slot.moved = [];
+      slot.messages = [];
       const lost = [...slot.jobs.values()];
       for (const job of lost)
         job.reject(new Error(`inbound verify worker exited (${code}) with the message`));
@@ -273,18 +288,33 @@ export class DkimVerifyPool {
 }
 
 /**
- * The message's bytes in one new buffer of its own, moved to the worker. Why a copy and not the chunks' own
- * buffers: the store writes these very chunks to the mailbox after the checks, and a chunk is often a view of
- * a buffer it shares (Node's allocation pool, the socket's read buffer), which moving would detach.
+ * The in-memory messages of a batch's jobs back to back in one new buffer, moved to the worker; sets each such
+ * job's `at` and `size`. Undefined when no job of the batch is in memory.
+ * - Why a copy and not the chunks' own buffers: the store writes these very chunks to the mailbox after the
+ *   checks, and a chunk is often a view of a buffer it shares (Node's allocation pool, the socket's read
+ *   buffer), which moving would detach.
+ * - Why one buffer per batch: moving a buffer costs more than copying 4 KiB into one (Node 20, 8 jobs of 4.7 KiB
+ *   per postMessage: 46 us moving 8 buffers, 24 cloning them, 12 moving one), and each buffer is an allocation.
  */
-function copyOf(chunks: readonly Buffer[]): Uint8Array {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const out = new Uint8Array(size);
+function messagesOf(
+  jobs: PostedJob[],
+  messages: readonly (readonly Buffer[] | null)[],
+): Uint8Array | undefined {
+  let total = 0;
+  for (const chunks of messages) if (chunks) for (const c of chunks) total += c.length;
+  if (total === 0) return undefined;
+  const out = new Uint8Array(total);
   let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
+  for (let i = 0; i < jobs.length; i++) {
+    const chunks = messages[i];
+    if (!chunks) continue;
+    const job = jobs[i]!;
+    job.at = at;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    job.size = at - job.at;
   }
   return out;
 }

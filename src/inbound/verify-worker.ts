@@ -42,7 +42,7 @@ port.on('message', (message: ToWorker) => {
   }
   // Answers first: they were asked for by the verifications already running.
   for (const answer of message.answers) settle(answer);
-  for (const job of message.jobs) run(job);
+  for (const job of message.jobs) run(job, message.bytes);
 });
 
 function settle(message: DnsAnswer): void {
@@ -60,12 +60,14 @@ function settle(message: DnsAnswer): void {
   else waiter.reject(Object.assign(new Error(message.message), { code: message.code }));
 }
 
-function run(message: PostedJob): void {
+function run(message: PostedJob, bytes: Uint8Array | undefined): void {
   const { id, sender } = message;
-  // The bytes arrive as a Uint8Array whose buffer this thread now owns: a Buffer view of it, no copy.
-  const input = message.bytes
-    ? Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength)
-    : { path: message.path! };
+  // The batch's messages arrive in one Uint8Array whose buffer this thread now owns: a Buffer view of this
+  // job's part of it, no copy.
+  const input =
+    message.path === undefined
+      ? Buffer.from(bytes!.buffer, bytes!.byteOffset + message.at!, message.size!)
+      : { path: message.path };
   const lookup = (name: string, rrtype: string): Promise<unknown> => {
     const key = `${rrtype} ${name.toLowerCase()}`;
     const kept = answers.get(key);

@@ -121,6 +121,69 @@ describe('DkimVerifyPool', () => {
     }
   });
 
+  test('the messages of one batch travel in one buffer: each job verifies its own part of it', async () => {
+    const rsa = await sign(plain, rsaKey);
+    const ed = await sign(plain, edKey);
+    const tampered = Buffer.from(rsa.toString('latin1').replace('Hello there.', 'Hello thera.'), 'latin1');
+    // As the spool gives them: one Buffer, or chunks split anywhere.
+    const inputs: (Buffer | Buffer[])[] = [
+      rsa,
+      [ed.subarray(0, 7), ed.subarray(7, 300), ed.subarray(300)],
+      plain,
+      tampered,
+      [rsa.subarray(0, 1), rsa.subarray(1)],
+    ];
+    const expected = await Promise.all(inputs.map((m) => verifyDkim(m, '', lookup)));
+    const fresh = new DkimVerifyPool({ size: 1 });
+    try {
+      await readyPool(fresh);
+      const before = { ...fresh.traffic };
+      const outcomes = await Promise.all(inputs.map((m) => fresh.run(m, '', lookup)));
+      assert.equal(fresh.traffic.jobMessages - before.jobMessages, 1, 'five jobs, one message');
+      assert.deepEqual(outcomes, expected);
+      // The messages differ, so a job reading another's part would not match.
+      const results = outcomes.map((o) => o!.rows.map((r) => r.result).join());
+      assert.deepEqual([results[0], results[1], results[2], results[4]], ['pass', 'pass', 'none', 'pass']);
+      assert.notEqual(results[3], 'pass', 'the tampered body');
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test("one moved buffer per batch, the jobs' spans back to back in it", async () => {
+    // A worker reporting what it was posted: the buffer's size and whether it was moved (not a copy of a view).
+    const probe = new DkimVerifyPool({
+      size: 1,
+      entry:
+        "const { parentPort } = require('node:worker_threads');" +
+        "parentPort.on('message', (m) => { if (m.type === 'close') { parentPort.close(); return; }" +
+        '  const spans = m.jobs.map((j) => [j.at, j.size]); const total = m.bytes ? m.bytes.buffer.byteLength : -1;' +
+        "  const text = m.bytes ? Buffer.from(m.bytes).toString('latin1') : '';" +
+        "  parentPort.postMessage({ type: 'batch', questions: [], results: m.jobs.map((j) => ({ id: j.id, ok: true," +
+        '    outcome: { rows: [], headerFrom: [JSON.stringify(spans), String(total), text.slice(j.at, j.at + j.size)], arcInfo: null } })) }); });' +
+        "parentPort.postMessage({ type: 'ready' });",
+    });
+    try {
+      await readyPool(probe);
+      const a = Buffer.from('first message\r\n');
+      const b = [Buffer.from('second '), Buffer.from('message\r\n')];
+      const [ra, rb] = await Promise.all([probe.run(a, '', lookup), probe.run(b, '', lookup)]);
+      const [spans, total, mine] = ra!.headerFrom;
+      assert.equal(
+        spans,
+        JSON.stringify([
+          [0, a.length],
+          [a.length, 16],
+        ]),
+      );
+      assert.equal(total, String(a.length + 16), 'one buffer holding both, nothing more');
+      assert.equal(mine, 'first message\r\n');
+      assert.equal(rb!.headerFrom[2], 'second message\r\n');
+    } finally {
+      await probe.close();
+    }
+  });
+
   test('a stream is not handed over (null: the caller verifies it)', () => {
     assert.equal(pool.run(Readable.from([plain]), '', lookup), null);
   });
