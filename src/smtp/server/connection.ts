@@ -202,6 +202,7 @@ export function serveSmtpConnection(
               to: e.recipients,
               size: e.size,
               account: session.authenticatedAs ?? undefined,
+              auth: e.auth,
             },
             'accepted',
           );

@@ -77,7 +77,10 @@ export async function checkInbound(
     core.event({ kind: 'service-error', operation: 'inbound-checks', error: verdict.error });
   }
   const action = verdict.action;
-  core.event({ kind: 'inbound-checked', action: action.kind, removedForged: tx.inboundFilter?.removed ?? 0 });
+  const removedForged = tx.inboundFilter?.removed ?? 0;
+  if (action.kind !== 'deliver' || removedForged > 0) {
+    core.event({ kind: 'inbound-checked', action: action.kind, removedForged });
+  }
   if (action.kind === 'deliver') return { header: verdict.header, junk: action.junk };
   spool.abort();
   if (action.kind === 'defer') {

@@ -88,6 +88,44 @@ describe('SMTP session with inbound checks', () => {
     }
   });
 
+  test('the log events: verdicts on the accepted line; inbound-checked only for a refusal or forged fields', async () => {
+    const eventsOf = async (verdict: InboundVerdict['action'], forged: boolean) => {
+      const services = fakeServices();
+      services.inbound = fakeChecks(verdict);
+      const session = new SmtpSession({ policy: testPolicy(), services, peer: testPeer() });
+      session.greet();
+      const out = await session.feed(
+        Buffer.from(
+          'EHLO c.example\r\nMAIL FROM:<jones@foo.com>\r\nRCPT TO:<jones@foo.com>\r\nDATA\r\n' +
+            (forged ? 'Authentication-Results: mx.foo.com; dkim=pass\r\n' : '') +
+            'Subject: s\r\n\r\nbody\r\n.\r\n',
+        ),
+      );
+      return out.events.filter((e) => e.kind === 'accepted' || e.kind === 'inbound-checked');
+    };
+    // Let through: one event, the accepted message with its verdicts (data.ts authVerdicts).
+    const plain = await eventsOf({ kind: 'deliver', junk: false }, false);
+    assert.deepEqual(
+      plain.map((e) => [e.kind, 'auth' in e ? e.auth : undefined]),
+      [['accepted', 'spf=pass']],
+    );
+    const junk = await eventsOf({ kind: 'deliver', junk: true }, false);
+    assert.deepEqual(
+      junk.map((e) => ('auth' in e ? e.auth : e.kind)),
+      ['spf=pass (quarantined to Junk)'],
+    );
+    // A forged Authentication-Results removed: said on its own line too.
+    const forged = await eventsOf({ kind: 'deliver', junk: false }, true);
+    assert.deepEqual(
+      forged.map((e) => e.kind),
+      ['inbound-checked', 'accepted'],
+    );
+    assert.deepEqual(forged[0], { kind: 'inbound-checked', action: 'deliver', removedForged: 1 });
+    // Refused: the verdict's line, and no accepted one.
+    const refused = await eventsOf({ kind: 'reject', reason: 'dmarc', domain: 'b.example' }, false);
+    assert.deepEqual(refused, [{ kind: 'inbound-checked', action: 'reject', removedForged: 0 }]);
+  });
+
   test('the trusted_networks verdict is asked once per session, not on every DATA', async () => {
     for (const trusted of [false, true]) {
       const services = fakeServices();

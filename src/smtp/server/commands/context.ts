@@ -13,6 +13,8 @@ export type SessionEvent =
       recipients: string[];
       /** The message's Message-ID field (as written, cut for the log), or null when it has none. */
       messageId: string | null;
+      /** MX with inbound checks: `spf=pass dkim=pass dmarc=pass ...` (data.ts authVerdicts). */
+      auth?: string;
     }
   | {
       kind: 'message-refused';
@@ -28,7 +30,11 @@ export type SessionEvent =
         | 'over-quota';
       domain?: string;
     }
-  /** The inbound checks' verdict on an accepted or refused message (MX, src/inbound/). */
+  /**
+   * The inbound checks' verdict on a message they refused, or whose forged Authentication-Results fields they
+   * removed (MX, src/inbound/). A message they let through without removing anything has its verdicts on
+   * its `accepted` event instead: one log line per message, not two.
+   */
   | { kind: 'inbound-checked'; action: string; removedForged: number }
   | { kind: 'auth'; outcome: 'ok' | 'failed' | 'throttled' | 'error'; account?: string }
   | { kind: 'service-error'; operation: string; error: unknown }

@@ -221,6 +221,7 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
   }
   // The id submission added (RFC 6409 8.2) is the one the message now carries.
   const messageId = tx.idScan?.messageId ?? /^Message-ID: (.*)\r\n/m.exec(added)?.[1] ?? null;
+  const auth = inbound ? authVerdicts(inbound) : undefined;
   const request: DeliveryRequest = {
     queueId,
     envelope,
@@ -238,7 +239,7 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
       via: core.policy.role === 'mx' ? 'mx' : 'submission',
       client: { ip: core.peer.remoteAddress, helo: core.heloName, tls: core.peer.tlsProtocol ?? null },
       ...(core.authenticatedAs !== null ? { account: core.authenticatedAs } : {}),
-      ...(inbound ? { auth: authVerdicts(inbound) } : {}),
+      ...(auth !== undefined ? { auth } : {}),
       recipients: tx.recipients,
     },
   };
@@ -262,6 +263,7 @@ async function storeMessage(core: SessionCore, tx: Transaction, spool: BodySpool
     sender: tx.sender,
     recipients: tx.recipients,
     messageId,
+    ...(auth !== undefined ? { auth } : {}),
   });
   core.reply(queuedReply(queueId));
 }
