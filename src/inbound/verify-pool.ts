@@ -154,15 +154,20 @@ export class DkimVerifyPool {
     const slot = best;
     this.inFlight++;
     const worker = slot.worker!;
+    // A worker with nothing in hand starts on this message at once; the messages that follow while it works go
+    // together once the poll phase that finished them has finished the others too (setImmediate). Why not all
+    // at the poll phase's end: the sessions' messages come in bursts (their 250s leave with one commit), and the
+    // burst's first job then waited for the main thread to read the whole burst while the worker sat idle;
+    // started at once it overlaps that reading (bench/README.md, inbound checks: ~+9% msgs/s, 3 of 4 pairs).
+    const idle = slot.jobs.size === 0 && slot.outbox.length === 0;
     // A job in hand keeps the process alive until it is answered; an idle pool does not (see spawn).
     if (slot.jobs.size === 0) worker.ref();
-    // Posted once the poll phase that finished this message has finished the others too (setImmediate).
-    if (slot.outbox.length === 0) setImmediate(() => this.flush(slot, []));
+    if (slot.outbox.length === 0 && !idle) setImmediate(() => this.flush(slot, []));
     // The bytes are copied when the batch is posted: the spool holds these chunks, unchanged, until the
     // message is stored, which waits for this verification.
     slot.outbox.push(chunks ? { id, sender, at: 0, size: 0 } : { id, sender, path: path! });
     slot.messages.push(chunks);
-    return new Promise<DkimOutcome>((resolve, reject) => {
+    const outcome = new Promise<DkimOutcome>((resolve, reject) => {
       const settle = () => {
         slot.jobs.delete(id);
         this.inFlight--;
@@ -174,6 +179,8 @@ export class DkimVerifyPool {
         reject: (e) => (settle(), reject(e)),
       });
     });
+    if (idle) this.flush(slot, []);
+    return outcome;
   }
 
   /** Posts the slot's waiting jobs, with `answers`, as one message (ToWorker). */
