@@ -159,9 +159,10 @@ export class DkimVerifyPool {
     // at the poll phase's end: the sessions' messages come in bursts (their 250s leave with one commit), and the
     // burst's first job then waited for the main thread to read the whole burst while the worker sat idle;
     // started at once it overlaps that reading (bench/README.md, inbound checks: ~+9% msgs/s, 3 of 4 pairs).
-    const idle = slot.jobs.size === 0 && slot.outbox.length === 0;
+    // (A job waiting in the outbox is in hand too: `jobs` holds every job from here until it is answered.)
+    const idle = slot.jobs.size === 0;
     // A job in hand keeps the process alive until it is answered; an idle pool does not (see spawn).
-    if (slot.jobs.size === 0) worker.ref();
+    if (idle) worker.ref();
     if (slot.outbox.length === 0 && !idle) setImmediate(() => this.flush(slot, []));
     // The bytes are copied when the batch is posted: the spool holds these chunks, unchanged, until the
     // message is stored, which waits for this verification.

@@ -6,18 +6,18 @@ import { HEAP_TUNINGS, YOUNG_GENERATION_CAP_MIB, type HeapTuning } from '../conf
 
 /*
  * Why at run time: `mailroom serve` is what users start (CONTRACT.md), so flags on Node's command line
- * (`node --max-semi-space-size=...`) are not ours to give, and NODE_OPTIONS refuses some of them. V8
- * reads a few of its GC flags at each collection, and those take effect when set from here:
- * `--semi-space-growth-factor` (the young generation grows by this factor whenever a scavenge finds
- * many survivors; 1 keeps it where it is, where V8 otherwise grows it to 32 MiB, touched twice over by
- * its two semi-spaces under load: "small" switches it between 2 and 1 to hold it at a cap) and `--heap-growing-percent` (after a full GC the old
- * generation may grow to live * (1 + p/100) before the next one; V8's own factor goes up to 4x, and the
- * IMAP mix's ~50 MiB live set let the heap reach ~250 MiB of mostly garbage). Flags read only when the
- * heap is created (`--max-semi-space-size`, `--max-old-space-size`) do nothing here, so none is used.
- * Process-wide (worker isolates too), but a worker thread starting sets the growth factor back: see
- * server/worker-thread.ts startWorker and keepHeapTuning.
- * (Node documents setFlagsFromString after start-up as "use with care": these two are plain numbers read
- * by the heap's sizing code at each GC; test/unit/server/heap-tuning.test.ts checks their effect.)
+ * (`node --max-semi-space-size=...`) are not ours to give, and NODE_OPTIONS refuses some of them. V8 reads a
+ * few of its GC flags at each collection, and those take effect when set from here:
+ * `--semi-space-growth-factor` (the young generation grows by this factor whenever a scavenge finds many
+ * survivors; 1 keeps it where it is, where V8 otherwise grows it to 32 MiB, touched twice over by its two
+ * semi-spaces under load: "small" switches it between 2 and 1 to hold it at a cap) and
+ * `--heap-growing-percent` (after a full GC the old generation may grow to live * (1 + p/100) before the
+ * next one; V8's own factor goes up to 4x, and the IMAP mix's ~50 MiB live set let the heap reach ~250 MiB
+ * of mostly garbage). Flags read only when the heap is created (`--max-semi-space-size`,
+ * `--max-old-space-size`) do nothing here, so none is used. Process-wide (worker isolates too), but a worker
+ * thread starting sets the growth factor back: see server/worker-thread.ts startWorker and keepHeapTuning.
+ * (Node documents setFlagsFromString after start-up as "use with care": these two are plain numbers read by
+ * the heap's sizing code at each GC; test/unit/server/heap-tuning.test.ts checks their effect.)
  */
 
 /**
@@ -116,10 +116,9 @@ export function restoreHeapTuning(): void {
 }
 
 /**
- * Call with every Worker the server starts. V8 sets the young generation's growth factor back to 2 while it
- * makes a new isolate's heap (process-wide), so a worker starting undoes the cap's 1 until it is set
- * again: startWorker waits for the worker's first line and sets it then; this sets the tuning once more when
- * the worker is online, for a worker that start did not wait for.
+ * For a Worker startWorker did not wait for (not eval'd, or slower than WORKER_BOOT_WAIT_MS): V8 sets the
+ * young generation's growth factor back to 2 while it makes a new isolate's heap (process-wide), so the
+ * tuning is set again once the worker is online.
  */
 export function keepHeapTuning(worker: Worker): void {
   if (!heapTuningActive()) return;

@@ -27,13 +27,14 @@ const BOOT_SIGNAL =
  * Every worker thread the server starts goes through here, so that none undoes [limits] heap.
  *
  * Why the wait: V8 sets the young generation's growth factor back to 2 while it makes a new isolate's heap
- * (seen on Node 20), and the flag is the process's, so from then until the cap's 1 is set again the main thread's young
- * generation may grow a step past its cap (heap-tuning.ts). That window was the worker's whole bootstrap
- * (~40 ms, until 'online'), and the step mostly fell in it: the size under load depended on which worker had
- * started when (config/limits.ts YOUNG_GENERATION_CAP_MIB). With a tuning in force, the main thread now waits
- * (Atomics.wait, at most WORKER_BOOT_WAIT_MS) until the worker runs its first line, and sets the flags then:
- * a thread that waits allocates nothing, so no scavenge of its can grow the young generation meanwhile. A
- * worker starts a few times in a server's life (the checkpointer, the JMAP and verify pools, a respawn).
+ * (seen on Node 20), and the flag is the process's, so from then until the cap's 1 is set again the main
+ * thread's young generation may grow a step past its cap (heap-tuning.ts). That window was the worker's
+ * whole bootstrap (~40 ms, until 'online'), and the step mostly fell in it: the size under load depended on
+ * which worker had started when (config/limits.ts YOUNG_GENERATION_CAP_MIB). With a tuning in force, the
+ * main thread now waits (Atomics.wait, at most WORKER_BOOT_WAIT_MS) until the worker runs its first line,
+ * and sets the flags then: a thread that waits allocates nothing, so no scavenge of its can grow the young
+ * generation meanwhile. A worker starts a few times in a server's life (the checkpointer, the JMAP and
+ * verify pools, a respawn).
  */
 export function startWorker(source: string, options: WorkerOptions, heap: WorkerHeapStart = {}): Worker {
   const gate = heapTuningActive() && options.eval === true ? new Int32Array(new SharedArrayBuffer(4)) : null;
@@ -54,7 +55,8 @@ export function startWorker(source: string, options: WorkerOptions, heap: Worker
       worker.once('exit', reset);
     }
   }
-  keepHeapTuning(worker);
+  // A worker waited for has had its flags set again above; one not waited for gets them once it is online.
+  if (!booted) keepHeapTuning(worker);
   return worker;
 }
 

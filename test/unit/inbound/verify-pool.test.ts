@@ -31,6 +31,21 @@ const sign = async (m: Buffer, key: DkimKey) =>
   Buffer.concat([Buffer.from((await signMessage(m, key)).header), m]);
 
 /** Waits (bounded) until the pool has a ready worker: under tsx a worker takes a moment to load. */
+/**
+ * The eval source of a probe verify worker: `setup` defines `report(m, j)`, the strings it answers job `j` of
+ * batch `m` with (as its outcome's headerFrom), one result message per batch.
+ */
+function probeEntry(setup: string): string {
+  return (
+    "const { parentPort } = require('node:worker_threads');" +
+    setup +
+    "parentPort.on('message', (m) => { if (m.type === 'close') { parentPort.close(); return; }" +
+    "  parentPort.postMessage({ type: 'batch', questions: [], results: m.jobs.map((j) => ({ id: j.id, ok: true," +
+    '    outcome: { rows: [], headerFrom: report(m, j), arcInfo: null } })) }); });' +
+    "parentPort.postMessage({ type: 'ready' });"
+  );
+}
+
 async function readyPool(p: DkimVerifyPool): Promise<void> {
   p.start();
   for (let i = 0; i < 200 && p.ready === 0; i++) await new Promise((r) => setTimeout(r, 25));
@@ -161,14 +176,10 @@ describe('DkimVerifyPool', () => {
     // A worker reporting what it was posted: the buffer's size and whether it was moved (not a copy of a view).
     const probe = new DkimVerifyPool({
       size: 1,
-      entry:
-        "const { parentPort } = require('node:worker_threads');" +
-        "parentPort.on('message', (m) => { if (m.type === 'close') { parentPort.close(); return; }" +
-        '  const spans = m.jobs.map((j) => [j.at, j.size]); const total = m.bytes ? m.bytes.buffer.byteLength : -1;' +
-        "  const text = m.bytes ? Buffer.from(m.bytes).toString('latin1') : '';" +
-        "  parentPort.postMessage({ type: 'batch', questions: [], results: m.jobs.map((j) => ({ id: j.id, ok: true," +
-        '    outcome: { rows: [], headerFrom: [JSON.stringify(spans), String(total), text.slice(j.at, j.at + j.size)], arcInfo: null } })) }); });' +
-        "parentPort.postMessage({ type: 'ready' });",
+      entry: probeEntry(
+        'const report = (m, j) => [JSON.stringify(m.jobs.map((k) => [k.at, k.size])),' +
+          " String(m.bytes ? m.bytes.buffer.byteLength : -1), Buffer.from(m.bytes).toString('latin1', j.at, j.at + j.size)];",
+      ),
     });
     try {
       await readyPool(probe);
@@ -228,15 +239,12 @@ describe("a verify worker's young generation", () => {
     // of ~40 MiB. At V8's start size for a worker (2 MiB) the real verifier scavenged every ~25 messages.
     const probe = new DkimVerifyPool({
       size: 1,
-      entry:
-        "const { parentPort } = require('node:worker_threads'); const v8 = require('node:v8');" +
-        "const size = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1024;" +
-        "parentPort.on('message', (m) => { if (m.type === 'close') { parentPort.close(); return; }" +
-        '  for (const job of m.jobs) { const start = size(); let keep = [];' +
-        "    for (let i = 0; i < 4e5; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }" +
-        "    parentPort.postMessage({ type: 'batch', questions: [], results: [{ id: job.id, ok: true," +
-        '      outcome: { rows: [], headerFrom: [String(start), String(size())], arcInfo: null } }] }); } });' +
-        "parentPort.postMessage({ type: 'ready' });",
+      entry: probeEntry(
+        "const size = () => require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1024;" +
+          'const report = () => { const start = size(); let keep = [];' +
+          "  for (let i = 0; i < 4e5; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }" +
+          '  return [String(start), String(size())]; };',
+      ),
     });
     try {
       await readyPool(probe);
