@@ -10,9 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { dkimSign, type DKIMSignOptions } from 'mailauth';
 import { parseConfigText } from '../../src/config/load.js';
 import { createMailResolver } from '../../src/dns/resolver.js';
-import { silentLogger } from '../../src/observability/logger.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { type DnsFixture, startDnsFixture } from '../helpers/dns-fixture.js';
+import { captureLogs } from '../helpers/log-capture.js';
 
 const key = generateKeyPairSync('ed25519');
 const keyP = (key.publicKey.export({ type: 'spki', format: 'der' }) as Buffer)
@@ -25,6 +25,8 @@ let server: RunningServer;
 let dir: string;
 let port: number;
 let bob: number;
+/** The server's log lines (docs/logs.md: the verdicts on message-accepted, inbound-checked). */
+let logLines: Record<string, unknown>[];
 
 before(async () => {
   dns = await startDnsFixture({
@@ -52,9 +54,11 @@ before(async () => {
     ].join('\n'),
     { configPath: null, baseDir: dir, defaultHostname: 'x' },
   );
+  const logs = captureLogs();
+  logLines = logs.lines;
   server = await startServer({
     config,
-    logger: silentLogger(),
+    logger: logs.logger,
     shutdownGraceMs: 200,
     resolver: createMailResolver({ servers: [dns.address], timeoutMs: 500, tries: 1 }),
   });
@@ -69,6 +73,15 @@ after(async () => {
   await dns.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** `message` DKIM-signed for good.test (Ed25519, relaxed/relaxed). */
+async function signGood(message: string) {
+  return dkimSign(message, {
+    canonicalization: 'relaxed/relaxed',
+    signTime: new Date(), // else mailauth may sign another t= than it writes (1 in ~300)
+    signatureData: [{ signingDomain: 'good.test', selector: 'sel', privateKey }],
+  } as unknown as DKIMSignOptions); // mailauth 4.13 reads signatureData; its .d.ts only has the top-level form
+}
 
 /** One SMTP conversation from `from` (a loopback address); returns every reply line. */
 async function smtp(commands: string[], from = '127.0.0.2'): Promise<string[]> {
@@ -122,11 +135,7 @@ describe('inbound checks on the MX', () => {
       'a@good.test',
       'Authentication-Results: MX.test; dkim=pass header.d=bank.example\r\nAuthentication-Results: elsewhere.example; spf=fail\r\n',
     );
-    const signed = await dkimSign(message, {
-      canonicalization: 'relaxed/relaxed',
-      signTime: new Date(), // else mailauth may sign another t= than it writes (1 in ~300)
-      signatureData: [{ signingDomain: 'good.test', selector: 'sel', privateKey }],
-    } as unknown as DKIMSignOptions); // mailauth 4.13 reads signatureData; its .d.ts only has the top-level form
+    const signed = await signGood(message);
     const replies = await send('a@good.test', signed.signatures + message);
     assert.match(replies[5]!, /^250 /, replies.join('\n'));
     const copy = (await stored('INBOX')).at(-1)!;
@@ -142,6 +151,32 @@ describe('inbound checks on the MX', () => {
     assert.equal((copy.match(/^Authentication-Results: mx\.test/gim) ?? []).length, 1, copy);
     assert.doesNotMatch(copy, /bank\.example/);
     assert.match(copy, /Authentication-Results: elsewhere\.example; spf=fail/);
+  });
+
+  test('the log: a message let through has its verdicts on message-accepted; inbound-checked for forged fields removed and a refusal', async () => {
+    const events = (name: string) => logLines.filter((l) => l.event === name);
+    const checked = events('inbound-checked').length;
+    const plain = msg('a@good.test');
+    const signed = await signGood(plain);
+    assert.match((await send('a@good.test', signed.signatures + plain))[5]!, /^250 /);
+    const accepted = events('message-accepted').at(-1)!;
+    assert.match(String(accepted.auth), /dkim=pass/);
+    assert.match(String(accepted.auth), /spf=pass/);
+    assert.match(String(accepted.auth), /dmarc=pass/);
+    assert.equal(events('inbound-checked').length, checked, 'no line of its own');
+    // A forged Authentication-Results of ours removed: said on its own line.
+    const forged = msg('a@good.test', 'Authentication-Results: mx.test; dkim=pass\r\n');
+    const forgedSigned = await signGood(forged);
+    assert.match((await send('a@good.test', forgedSigned.signatures + forged))[5]!, /^250 /);
+    assert.deepEqual(
+      events('inbound-checked')
+        .slice(checked)
+        .map(({ action, removedForged }) => ({ action, removedForged })),
+      [{ action: 'deliver', removedForged: 1 }],
+    );
+    // A refusal: its verdict's line.
+    assert.match((await send('x@strict.test', msg('x@strict.test')))[5]!, /^550 /);
+    assert.deepEqual(events('inbound-checked').at(-1)!.action, 'reject');
   });
 
   test('DMARC p=reject failure: 550 5.7.1 naming DMARC after DATA, nothing stored', async () => {
