@@ -1,7 +1,6 @@
 // DMARC aggregate reports (RFC 7489 7.2) at work: once a UTC day is over, each policy domain's counts go to its rua.
 import { gzipSync } from 'node:zlib';
 import { DMARC_REPORT_MAX_AGE_DAYS } from '../config/limits.js';
-import type { RouteRecipient } from '../delivery/router.js';
 import { isTemporaryDnsError } from '../dns/types.js';
 import {
   buildAggregateXml,
@@ -11,25 +10,10 @@ import {
   ruaMailtos,
 } from '../inbound/dmarc-report.js';
 import { orgDomainOf, parseDmarcRecord } from '../inbound/verify.js';
-import type { Logger } from '../observability/logger.js';
-import type { Store } from '../store/store.js';
-import { rfc5322Date } from './dsn/build-dsn.js';
-import { queueReportMessage } from './report-mail.js';
-import { utcDay } from './tls-rpt-sender.js';
+import { queueReportToEach, sendDailyReports, type ReporterOptions } from './report-mail.js';
 
-export interface DmarcReporterOptions {
-  store: Store;
-  /** org_name and the Submitter (config hostname). */
-  hostname: string;
-  /** From and envelope sender; null: no local domain to send from, no reports. */
-  from: () => string | null;
-  resolver: { resolveTxt(name: string): Promise<string[][]> };
-  route: RouteRecipient;
-  logger: Logger;
-  now: () => Date;
-  newQueueId: () => string;
-  randomHex: () => string;
-}
+/** The hostname is the report's org_name and Submitter. */
+export type DmarcReporterOptions = ReporterOptions;
 
 /** The rua of a domain's current DMARC record; null: none published; 'temp': ask again at the next run. */
 async function currentRua(domain: string, options: DmarcReporterOptions): Promise<string[] | null | 'temp'> {
@@ -73,63 +57,51 @@ async function authorized(
  */
 export function createDmarcReporter(options: DmarcReporterOptions): () => Promise<void> {
   const { store, logger } = options;
+  const table = {
+    daysBefore: (day: string) => store.dmarcReports.dmarcResultDaysBefore(day),
+    rows: (day: string) => store.dmarcReports.dmarcResults(day),
+    drop: (day: string, domain?: string) => store.dmarcReports.deleteDmarcResults(day, domain),
+  };
   return async () => {
     const now = options.now();
-    const today = utcDay(now);
-    const oldest = utcDay(new Date(now.getTime() - DMARC_REPORT_MAX_AGE_DAYS * 86_400_000));
-    for (const day of store.dmarcReports.dmarcResultDaysBefore(today)) {
-      if (day < oldest) {
-        store.dmarcReports.deleteDmarcResults(day);
-        continue;
-      }
-      const rows = store.dmarcReports.dmarcResults(day);
-      for (const domain of [...new Set(rows.map((r) => r.policyDomain))]) {
-        const rua = await currentRua(domain, options);
-        if (rua === 'temp') continue;
-        const from = options.from();
-        const targets: string[] = [];
-        let retry = false;
-        for (const to of rua ? ruaMailtos(rua) : []) {
-          const ok = await authorized(domain, to, options);
-          if (ok === 'temp') retry = true;
-          else if (ok) targets.push(to);
-          else
-            logger.info(
-              { domain, to },
-              'DMARC report: rua not authorized by the receiving domain (RFC 7489 7.1); skipped',
-            );
-        }
-        if (retry) continue;
-        if (from && targets.length > 0) {
-          const reportId = `${day}.${options.randomHex()}@${options.hostname}`;
-          const xml = buildAggregateXml(
-            { orgName: options.hostname, email: from, reportId, day },
-            domain,
-            rows.filter((r) => r.policyDomain === domain),
+    await sendDailyReports(table, now, DMARC_REPORT_MAX_AGE_DAYS, async (day, domain, rows) => {
+      const rua = await currentRua(domain, options);
+      if (rua === 'temp') return 'retry';
+      const from = options.from();
+      const targets: string[] = [];
+      let retry = false;
+      for (const to of rua ? ruaMailtos(rua) : []) {
+        const ok = await authorized(domain, to, options);
+        if (ok === 'temp') retry = true;
+        else if (ok) targets.push(to);
+        else
+          logger.info(
+            { domain, to },
+            'DMARC report: rua not authorized by the receiving domain (RFC 7489 7.1); skipped',
           );
-          const gzipped = gzipSync(Buffer.from(xml, 'utf8'));
-          for (const to of targets) {
-            const queueId = options.newQueueId();
-            const messageId = `<${queueId}.dmarc@${options.hostname}>`;
-            const message = buildDmarcReportMessage({
-              from,
-              to,
-              submitter: options.hostname,
-              policyDomain: domain,
-              reportId,
-              day,
-              gzipped,
-              date: rfc5322Date(now),
-              messageId,
-              boundary: `=_mailroom_${options.randomHex()}`,
-            });
-            if (!(await queueReportMessage(store, options, { queueId, from, to, messageId, message, now })))
-              continue;
-            logger.info({ queueId, domain, day, to }, 'DMARC aggregate report queued');
-          }
-        }
-        store.dmarcReports.deleteDmarcResults(day, domain);
       }
-    }
+      if (retry) return 'retry';
+      if (from && targets.length > 0) {
+        const reportId = `${day}.${options.randomHex()}@${options.hostname}`;
+        const xml = buildAggregateXml(
+          { orgName: options.hostname, email: from, reportId, day },
+          domain,
+          rows,
+        );
+        await queueReportToEach(options, {
+          from,
+          targets,
+          policyDomain: domain,
+          reportId,
+          day,
+          gzipped: gzipSync(Buffer.from(xml, 'utf8')),
+          now,
+          tag: 'dmarc',
+          build: buildDmarcReportMessage,
+          what: 'DMARC aggregate report queued',
+        });
+      }
+      return 'done';
+    });
   };
 }

@@ -1,9 +1,7 @@
 // TLS-RPT (RFC 8460) at work: records each session's TLS result per policy domain and day, and mails the daily reports.
 import { gzipSync } from 'node:zlib';
 import { TLS_RPT_MAX_AGE_DAYS } from '../config/limits.js';
-import type { RouteRecipient } from '../delivery/router.js';
 import { isTemporaryDnsError } from '../dns/types.js';
-import type { Logger } from '../observability/logger.js';
 import type { HostTlsPolicy, PeerCheck } from '../smtp/client/tls-policy/host-policy.js';
 import type { PolicyEvent } from '../smtp/client/tls-policy/resolve-policy.js';
 import { tlsaStrings } from '../smtp/client/tls-policy/resolve-policy.js';
@@ -14,11 +12,9 @@ import {
   parseTlsRptTxt,
 } from '../smtp/client/tls-policy/tls-rpt.js';
 import type { Store } from '../store/store.js';
-import { rfc5322Date } from './dsn/build-dsn.js';
-import { queueReportMessage } from './report-mail.js';
+import { queueReportToEach, sendDailyReports, utcDay, type ReporterOptions } from './report-mail.js';
 
-/** The UTC day of a time, as RFC 8460 4.4 date-range days: "YYYY-MM-DD". */
-export const utcDay = (t: Date): string => t.toISOString().slice(0, 10);
+export { utcDay };
 
 /** Records TLS outcomes in the store (one counter per day, domain, policy, host, result). */
 export function createTlsResultRecorder(store: Store, now: () => Date) {
@@ -56,19 +52,8 @@ export function createTlsResultRecorder(store: Store, now: () => Date) {
   };
 }
 
-export interface TlsReporterOptions {
-  store: Store;
-  /** TLS-Report-Submitter and organization-name (config hostname). */
-  hostname: string;
-  /** From and envelope sender; null: no local domain to send from, no reports. */
-  from: () => string | null;
-  resolver: { resolveTxt(name: string): Promise<string[][]> };
-  route: RouteRecipient;
-  logger: Logger;
-  now: () => Date;
-  newQueueId: () => string;
-  randomHex: () => string;
-}
+/** The hostname is the report's TLS-Report-Submitter and organization-name. */
+export type TlsReporterOptions = ReporterOptions;
 
 /**
  * Returns sendReports(): for every finished UTC day with results, one report per policy domain that asks for
@@ -78,63 +63,51 @@ export interface TlsReporterOptions {
  */
 export function createTlsReporter(options: TlsReporterOptions): () => Promise<void> {
   const { store, logger } = options;
+  const table = {
+    daysBefore: (day: string) => store.tlsPolicy.tlsResultDaysBefore(day),
+    rows: (day: string) => store.tlsPolicy.tlsResults(day),
+    drop: (day: string, domain?: string) => store.tlsPolicy.deleteTlsResults(day, domain),
+  };
   return async () => {
     const now = options.now();
-    const today = utcDay(now);
-    const oldest = utcDay(new Date(now.getTime() - TLS_RPT_MAX_AGE_DAYS * 86_400_000));
-    for (const day of store.tlsPolicy.tlsResultDaysBefore(today)) {
-      if (day < oldest) {
-        store.tlsPolicy.deleteTlsResults(day);
-        continue;
+    await sendDailyReports(table, now, TLS_RPT_MAX_AGE_DAYS, async (day, domain, rows) => {
+      let rua: string[] | null;
+      try {
+        rua = parseTlsRptTxt(
+          (await options.resolver.resolveTxt(`_smtp._tls.${domain}`)).map((r) => r.join('')),
+        );
+      } catch (e) {
+        if (isTemporaryDnsError(e)) return 'retry'; // try again at the next run
+        rua = null;
       }
-      const rows = store.tlsPolicy.tlsResults(day);
-      for (const domain of [...new Set(rows.map((r) => r.policyDomain))]) {
-        let rua: string[] | null;
-        try {
-          rua = parseTlsRptTxt(
-            (await options.resolver.resolveTxt(`_smtp._tls.${domain}`)).map((r) => r.join('')),
+      const from = options.from();
+      if (rua && from) {
+        const { mailto, skipped } = mailtoAddresses(rua);
+        if (skipped.length > 0)
+          logger.info(
+            { domain, skipped },
+            'TLS-RPT: https and other non-mailto rua are not supported; skipped',
           );
-        } catch (e) {
-          if (isTemporaryDnsError(e)) continue; // try again at the next run
-          rua = null;
-        }
-        const from = options.from();
-        if (rua && from) {
-          const { mailto, skipped } = mailtoAddresses(rua);
-          if (skipped.length > 0)
-            logger.info(
-              { domain, skipped },
-              'TLS-RPT: https and other non-mailto rua are not supported; skipped',
-            );
-          const reportId = `${day}.${options.randomHex()}@${options.hostname}`;
-          const json = buildTlsReport(
-            { organizationName: options.hostname, contactInfo: from, reportId, day },
-            domain,
-            rows,
-          );
-          const gzipped = gzipSync(Buffer.from(JSON.stringify(json), 'utf8'));
-          for (const to of mailto) {
-            const queueId = options.newQueueId();
-            const messageId = `<${queueId}.tlsrpt@${options.hostname}>`;
-            const message = buildReportMessage({
-              from,
-              to,
-              submitter: options.hostname,
-              policyDomain: domain,
-              reportId,
-              day,
-              gzipped,
-              date: rfc5322Date(now),
-              messageId,
-              boundary: `=_mailroom_${options.randomHex()}`,
-            });
-            if (!(await queueReportMessage(store, options, { queueId, from, to, messageId, message, now })))
-              continue;
-            logger.info({ queueId, domain, day, to }, 'TLS-RPT report queued');
-          }
-        }
-        store.tlsPolicy.deleteTlsResults(day, domain);
+        const reportId = `${day}.${options.randomHex()}@${options.hostname}`;
+        const json = buildTlsReport(
+          { organizationName: options.hostname, contactInfo: from, reportId, day },
+          domain,
+          rows,
+        );
+        await queueReportToEach(options, {
+          from,
+          targets: mailto,
+          policyDomain: domain,
+          reportId,
+          day,
+          gzipped: gzipSync(Buffer.from(JSON.stringify(json), 'utf8')),
+          now,
+          tag: 'tlsrpt',
+          build: buildReportMessage,
+          what: 'TLS-RPT report queued',
+        });
       }
-    }
+      return 'done';
+    });
   };
 }

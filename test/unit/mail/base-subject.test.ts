@@ -76,6 +76,17 @@ test('RFC 4790 9.2 i;ascii-casemap: only a-z are mapped, so "_" sorts after lett
   assert.equal(asciiCasemapKey('grüße'), 'GRüßE');
   // Upper-casing puts '_' (0x5F) after 'Z' (0x5A); lower-casing would put it before 'a' (0x61).
   assert.ok(asciiCasemapKey('_x') > asciiCasemapKey('abc'));
+  // Non-ASCII letters keep their case whichever path the text takes (ASCII alone is upper-cased natively).
+  assert.equal(asciiCasemapKey('straße ǆ ﬁ'), 'STRAßE ǆ ﬁ');
+  assert.equal(asciiCasemapKey('plain ascii [x] 123_z~'), 'PLAIN ASCII [X] 123_Z~');
+});
+
+test('asciiCasemapKey: only a-z change, for every character below 0x250', () => {
+  for (let c = 0; c < 0x250; c++) {
+    const ch = String.fromCharCode(c);
+    const want = c >= 0x61 && c <= 0x7a ? String.fromCharCode(c - 0x20) : ch;
+    assert.equal(asciiCasemapKey(`a${ch}`), `A${want}`, `U+${c.toString(16)}`);
+  }
 });
 
 test('hostile: the result is a stable fixed point, never longer, and takes no time on long inputs', () => {
