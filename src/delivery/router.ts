@@ -1,6 +1,6 @@
 // SmtpServices.routeRecipient: local vs remote for one RCPT address, from the Store (aliases, plus, catch-all, postmaster).
 import type { RouteResult } from '../smtp/server/services.js';
-import type { Store } from '../store/store.js';
+import type { LookupFreshness, Store } from '../store/store.js';
 import { resolveLocal, splitAddress, type AddressBook } from './aliases.js';
 import type { SrsService } from './srs-forwarding.js';
 import { isSrsLocalPart } from '../sender-auth/srs.js';
@@ -12,23 +12,27 @@ export type RouterStore = Pick<
 
 export type RouteRecipient = (address: string, authenticatedAs: string | null) => RouteResult;
 
-/** The Store seen through the narrow AddressBook the pure resolver needs. */
-export function addressBookOf(store: RouterStore): AddressBook {
+/**
+ * The Store seen through the narrow AddressBook the pure resolver needs. `freshness` (store.ts): the router's
+ * per-RCPT lookups are 'recent'; a sender's ownership check (submission's MAIL) stays exact.
+ */
+export function addressBookOf(store: RouterStore, freshness: LookupFreshness = 'exact'): AddressBook {
   return {
-    isLocalDomain: (domain) => store.isLocalDomain(domain),
+    isLocalDomain: (domain) => store.isLocalDomain(domain, freshness),
     // A removed account (`user remove --keep-mail`) receives nothing: its address is unknown. A disabled
     // one still receives (CONTRACT.md: only its sign-in is refused).
     accountId: (address) => {
-      const account = store.getAccount(address);
+      const account = store.getAccount(address, freshness);
       return account && account.state !== 'removed' ? account.id : null;
     },
-    aliasTargets: (source) => store.getAlias(source)?.targets ?? null,
+    aliasTargets: (source) => store.getAlias(source, freshness)?.targets ?? null,
   };
 }
 
 /**
  * Builds routeRecipient. Reads the store on every call, so an admin's `mailroom user add` is seen
- * by the next RCPT without a restart.
+ * by the next RCPT without a restart (its lookups are 'recent': a removal by another process takes up to
+ * LOOKUP_RECENT_MS, store.ts LookupFreshness).
  *
  * Decisions:
  * - `postmaster@<local domain>` must always be accepted (RFC 5321 4.5.1). It resolves like any
@@ -49,7 +53,8 @@ export function createRouter(
   store: RouterStore,
   options: { hostname: string; srs?: SrsService },
 ): RouteRecipient {
-  const book = addressBookOf(store);
+  const book = addressBookOf(store, 'recent');
+  const isLocalDomain = (domain: string) => store.isLocalDomain(domain, 'recent');
 
   const postmasterFallback = (domain: string): RouteResult => {
     const accounts = store.listAccounts().filter((a) => a.state !== 'removed');
@@ -57,7 +62,7 @@ export function createRouter(
     const ofDomain = accounts.filter((a) => a.address.endsWith(`@${domain}`)).sort(byId);
     const chosen =
       ofDomain[0] ??
-      [...accounts].filter((a) => store.isLocalDomain(a.address.split('@').pop() ?? '')).sort(byId)[0];
+      [...accounts].filter((a) => isLocalDomain(a.address.split('@').pop() ?? '')).sort(byId)[0];
     return chosen
       ? { kind: 'accept', local: [{ accountId: chosen.id }], remote: [] }
       : { kind: 'unknown-user' };
@@ -87,7 +92,7 @@ export function createRouter(
     if (reversed.kind !== 'ok') return { kind: 'unknown-user' };
     const original = splitAddress(reversed.address);
     if (!original) return { kind: 'unknown-user' };
-    if (store.isLocalDomain(original.domain)) {
+    if (isLocalDomain(original.domain)) {
       // One of our own senders (or a chain back to us): delivered like any local address, never re-reversed.
       const route = routeLocal(original.local, original.domain);
       return route.kind === 'accept' ? { ...route, bounceOnly: true } : route;
@@ -100,13 +105,13 @@ export function createRouter(
     if (!trimmed.includes('@')) {
       if (trimmed.toLowerCase() !== 'postmaster') return { kind: 'unknown-user' };
       const hostname = options.hostname.toLowerCase();
-      const domain = store.isLocalDomain(hostname) ? hostname : store.listDomains()[0];
+      const domain = isLocalDomain(hostname) ? hostname : store.listDomains()[0];
       return domain === undefined ? { kind: 'unknown-user' } : routeLocal('postmaster', domain);
     }
     const parts = splitAddress(trimmed);
     if (!parts) return { kind: 'unknown-user' };
     const literal = parts.domain.startsWith('[');
-    if (!literal && store.isLocalDomain(parts.domain)) {
+    if (!literal && isLocalDomain(parts.domain)) {
       if (options.srs && isSrsLocalPart(parts.local)) return routeSrs(options.srs, parts.local);
       return routeLocal(parts.local, parts.domain);
     }

@@ -148,7 +148,8 @@ export function createSmtpServices(options: {
     senderAllowed: (sender, account) => senderOwnedBy(addressBookOf(store), sender, account),
     openSpool: () => createBodySpool(store.spoolDir, SPOOL_MEMORY_THRESHOLD),
     deliver: options.onDeliver ?? ((request) => store.deliver(request)),
-    mailboxFull: (accountId) => store.quotaReached(accountId),
+    // Per RCPT, like the routing lookups: 'recent' (store.ts LookupFreshness); the commit checks the quota exactly.
+    mailboxFull: (accountId) => store.quotaReached(accountId, 'recent'),
     newQueueId: createQueueIdGenerator(() => now().getTime(), options.random),
     // RFC 4468 BURL on submission: URLAUTH URLs are checked against the store's keys (imap/urlauth.ts).
     burl: (url, account) => fetchForSubmit(store, url, account, now()),

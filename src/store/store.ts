@@ -140,6 +140,15 @@ export interface QueueEntry {
   recipients: QueueRecipient[];
 }
 
+/**
+ * How current a directory answer must be (store/sqlite/lookup-cache.ts). 'exact' (the default): any commit
+ * made before the call is seen, whichever process made it. 'recent', for the per-RCPT routing lookups: an
+ * answer that accepts (a local domain, an account, an alias) may be up to LOOKUP_RECENT_MS older than a
+ * commit by another process; an answer that refuses is always exact, so an address, domain or alias just
+ * added is never refused. The RCPT quota hint (quotaReached) may be that old either way: the commit checks
+ * the quota exactly.
+ */
+export type LookupFreshness = 'exact' | 'recent';
 /** Change events: IMAP IDLE, POP3 and the queue scheduler subscribe instead of polling. */
 export interface StoreEvents {
   /** A message was added to a mailbox (delivery, APPEND, COPY). */
@@ -190,7 +199,7 @@ export interface Store {
   addDomain(name: string): void; // throws MailroomError('DOMAIN_EXISTS')
   removeDomain(name: string): void; // throws MailroomError('NO_SUCH_DOMAIN')
   listDomains(): string[];
-  isLocalDomain(name: string): boolean;
+  isLocalDomain(name: string, freshness?: LookupFreshness): boolean;
 
   // Accounts (the address's domain must be local; creating one creates its INBOX and special-use folders)
   addAccount(address: string, passwordHash: string): Account; // 'ACCOUNT_EXISTS', 'DOMAIN_NOT_LOCAL', 'ALIAS_EXISTS'
@@ -204,11 +213,11 @@ export interface Store {
   /** One account's usage and quota (RFC 9208 GETQUOTA, SMTP RCPT); null: no such account. */
   quotaOf(accountId: number): QuotaState | null;
   /** Whether the account is at or over a limit already (SMTP RCPT's early 452 4.2.2); false without limits. */
-  quotaReached(accountId: number): boolean;
+  quotaReached(accountId: number, freshness?: LookupFreshness): boolean;
   /** Sets an account's storage quota in octets and optionally its message-count quota; null = none. 'NO_SUCH_ACCOUNT' */
   setQuota(address: string, quota: { bytes: number | null; messages?: number | null }): void;
   setPasswordHash(address: string, passwordHash: string): void; // 'NO_SUCH_ACCOUNT'
-  getAccount(address: string): Account | null;
+  getAccount(address: string, freshness?: LookupFreshness): Account | null;
   getAccountById(id: number): Account | null;
   listAccounts(): Account[];
 
@@ -219,7 +228,7 @@ export interface Store {
    */
   addAlias(source: string, targets: string[], options?: { replace?: boolean }): void;
   removeAlias(source: string): void; // 'NO_SUCH_ALIAS'
-  getAlias(source: string): Alias | null;
+  getAlias(source: string, freshness?: LookupFreshness): Alias | null;
   listAliases(): Alias[];
 
   // Mailboxes

@@ -1,7 +1,7 @@
 // The address directory of the SQLite store: local domains, accounts and aliases (the admin CLI's data, the router's lookups).
 import { MailroomError } from '../../errors.js';
 import { findAliasLoop, type AddressBook } from '../../delivery/aliases.js';
-import type { Account, AccountState, AccountUsage, Alias } from '../store.js';
+import type { Account, AccountState, AccountUsage, Alias, LookupFreshness } from '../store.js';
 import { quotaFull, type QuotaState } from '../quota.js';
 import { allQuotaStates, quotaState } from './quota.js';
 import type { SqliteContext } from './context.js';
@@ -30,6 +30,16 @@ interface AccountRow {
 }
 
 const ACCOUNT_COLUMNS = 'id, address, password_hash, created_at, state, last_login_at';
+
+/** A 'recent' lookup's trust (lookup-cache.ts): routing answers only when they accept; the RCPT quota hint always. */
+const ifAccepting = (answer: unknown): boolean => answer !== null && answer !== false;
+const always = (): boolean => true;
+function recentIf(
+  freshness: LookupFreshness,
+  trust: (answer: unknown) => boolean,
+): ((answer: unknown) => boolean) | undefined {
+  return freshness === 'recent' ? trust : undefined;
+}
 
 /**
  * Domains, accounts and aliases. Every write goes through ctx.write (durable before it returns); the
@@ -78,16 +88,20 @@ export class SqliteDirectory {
       .map((r) => r.name);
   }
 
-  isLocalDomain(name: string): boolean {
-    return this.lookups.get(`d:${name}`, () => {
-      let domain: string;
-      try {
-        domain = normalizeDomain(name);
-      } catch {
-        return false; // not a valid name, so certainly not one of ours
-      }
-      return this.ctx.prepare('SELECT 1 FROM domains WHERE name = ?').get(domain) !== undefined;
-    });
+  isLocalDomain(name: string, freshness: LookupFreshness = 'exact'): boolean {
+    return this.lookups.get(
+      `d:${name}`,
+      () => {
+        let domain: string;
+        try {
+          domain = normalizeDomain(name);
+        } catch {
+          return false; // not a valid name, so certainly not one of ours
+        }
+        return this.ctx.prepare('SELECT 1 FROM domains WHERE name = ?').get(domain) !== undefined;
+      },
+      recentIf(freshness, ifAccepting),
+    );
   }
 
   // ---- accounts ----
@@ -199,15 +213,19 @@ export class SqliteDirectory {
    * cached answer (lookup-cache.ts: `user quota` from the CLI or this store is seen at once), so the usual
    * account without one costs no query per RCPT; usage changes with every delivery and is never cached.
    */
-  quotaReached(accountId: number): boolean {
-    const limited = this.lookups.get(`q:${accountId}`, () => {
-      const row = this.ctx
-        .prepare<[number], { limited: number }>(
-          'SELECT quota_bytes IS NOT NULL OR quota_messages IS NOT NULL AS limited FROM accounts WHERE id = ?',
-        )
-        .get(accountId);
-      return row?.limited === 1;
-    });
+  quotaReached(accountId: number, freshness: LookupFreshness = 'exact'): boolean {
+    const limited = this.lookups.get(
+      `q:${accountId}`,
+      () => {
+        const row = this.ctx
+          .prepare<[number], { limited: number }>(
+            'SELECT quota_bytes IS NOT NULL OR quota_messages IS NOT NULL AS limited FROM accounts WHERE id = ?',
+          )
+          .get(accountId);
+        return row?.limited === 1;
+      },
+      recentIf(freshness, always),
+    );
     if (!limited) return false;
     const q = this.quotaOf(accountId);
     return q !== null && quotaFull(q);
@@ -226,20 +244,24 @@ export class SqliteDirectory {
     if (r.changes === 0) throw new MailroomError('NO_SUCH_ACCOUNT', `no such account: ${addr}`);
   }
 
-  getAccount(address: string): Account | null {
+  getAccount(address: string, freshness: LookupFreshness = 'exact'): Account | null {
     // Frozen: the cached object is shared by every caller.
-    return this.lookups.get(`a:${address}`, () => {
-      let addr: string;
-      try {
-        addr = parseAddress(address).address;
-      } catch {
-        return null; // an invalid address names no account
-      }
-      const row = this.ctx
-        .prepare<[string], AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = ?`)
-        .get(addr);
-      return row ? Object.freeze(toAccount(row)) : null;
-    });
+    return this.lookups.get(
+      `a:${address}`,
+      () => {
+        let addr: string;
+        try {
+          addr = parseAddress(address).address;
+        } catch {
+          return null; // an invalid address names no account
+        }
+        const row = this.ctx
+          .prepare<[string], AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = ?`)
+          .get(addr);
+        return row ? Object.freeze(toAccount(row)) : null;
+      },
+      recentIf(freshness, ifAccepting),
+    );
   }
 
   getAccountById(id: number): Account | null {
@@ -316,25 +338,29 @@ export class SqliteDirectory {
     if (r.changes === 0) throw new MailroomError('NO_SUCH_ALIAS', `no such alias: ${src}`);
   }
 
-  getAlias(source: string): Alias | null {
-    return this.lookups.get(`l:${source}`, () => {
-      let src: string;
-      try {
-        src = parseAliasSource(source).source;
-      } catch {
-        return null;
-      }
-      const targets = this.ctx
-        .prepare<[string], { target: string }>(
-          'SELECT target FROM aliases WHERE source = ? ORDER BY position',
-        )
-        .all(src)
-        .map((r) => r.target);
-      // Frozen: the cached object is shared by every caller.
-      return targets.length > 0
-        ? Object.freeze({ source: src, targets: Object.freeze(targets) as string[] })
-        : null;
-    });
+  getAlias(source: string, freshness: LookupFreshness = 'exact'): Alias | null {
+    return this.lookups.get(
+      `l:${source}`,
+      () => {
+        let src: string;
+        try {
+          src = parseAliasSource(source).source;
+        } catch {
+          return null;
+        }
+        const targets = this.ctx
+          .prepare<[string], { target: string }>(
+            'SELECT target FROM aliases WHERE source = ? ORDER BY position',
+          )
+          .all(src)
+          .map((r) => r.target);
+        // Frozen: the cached object is shared by every caller.
+        return targets.length > 0
+          ? Object.freeze({ source: src, targets: Object.freeze(targets) as string[] })
+          : null;
+      },
+      recentIf(freshness, ifAccepting),
+    );
   }
 
   listAliases(): Alias[] {

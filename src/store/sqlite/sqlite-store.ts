@@ -11,6 +11,7 @@ import type {
   AccountState,
   AccountUsage,
   Alias,
+  LookupFreshness,
   DeliveryRequest,
   Mailbox,
   MailboxMessage,
@@ -301,8 +302,8 @@ export class SqliteStore implements Store {
   listDomains(): string[] {
     return this.directory.listDomains();
   }
-  isLocalDomain(name: string): boolean {
-    return this.directory.isLocalDomain(name);
+  isLocalDomain(name: string, freshness?: LookupFreshness): boolean {
+    return this.directory.isLocalDomain(name, freshness);
   }
   addAccount(address: string, passwordHash: string): Account {
     return this.directory.addAccount(address, passwordHash);
@@ -325,14 +326,14 @@ export class SqliteStore implements Store {
   quotaOf(accountId: number): QuotaState | null {
     return this.directory.quotaOf(accountId);
   }
-  quotaReached(accountId: number): boolean {
-    return this.directory.quotaReached(accountId);
+  quotaReached(accountId: number, freshness?: LookupFreshness): boolean {
+    return this.directory.quotaReached(accountId, freshness);
   }
   setQuota(address: string, quota: { bytes: number | null; messages?: number | null }): void {
     this.directory.setQuota(address, quota);
   }
-  getAccount(address: string): Account | null {
-    return this.directory.getAccount(address);
+  getAccount(address: string, freshness?: LookupFreshness): Account | null {
+    return this.directory.getAccount(address, freshness);
   }
   getAccountById(id: number): Account | null {
     return this.directory.getAccountById(id);
@@ -346,8 +347,8 @@ export class SqliteStore implements Store {
   removeAlias(source: string): void {
     this.directory.removeAlias(source);
   }
-  getAlias(source: string): Alias | null {
-    return this.directory.getAlias(source);
+  getAlias(source: string, freshness?: LookupFreshness): Alias | null {
+    return this.directory.getAlias(source, freshness);
   }
   listAliases(): Alias[] {
     return this.directory.listAliases();

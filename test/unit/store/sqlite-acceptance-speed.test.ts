@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LookupCache } from '../../../src/store/sqlite/lookup-cache.js';
+import { LookupCache, LOOKUP_RECENT_MS } from '../../../src/store/sqlite/lookup-cache.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { memoryBody, request } from '../../contract/store-contract.js';
 import { deliverAndLog } from '../../../src/delivery/delivery-log.js';
@@ -97,6 +97,50 @@ describe('LookupCache', () => {
     );
   });
 
+  test("'recent' lookups: an accepting answer skips data_version for LOOKUP_RECENT_MS, a refusal never does", async () => {
+    let version = 1;
+    let reads = 0;
+    let now = 1000;
+    const cache = new LookupCache(
+      () => {
+        reads++;
+        return version;
+      },
+      () => false,
+      undefined,
+      () => now,
+    );
+    const load = (v: unknown) => () => v;
+    const accepts = (answer: unknown) => answer !== null && answer !== false;
+    cache.get('d:a.test', load(true), accepts);
+    cache.get('a:bob', load({ id: 1 }), accepts);
+    cache.get('l:nobody', load(null), accepts);
+    cache.get('d:other.test', load(false), accepts);
+    assert.equal(reads, 1, 'one run: one read, as before');
+    await Promise.resolve();
+    now += LOOKUP_RECENT_MS - 1;
+    version = 2; // another process removed bob: seen within LOOKUP_RECENT_MS
+    assert.equal(cache.get('d:a.test', load('reloaded'), accepts), true, 'accepting, read 4 ms ago: kept');
+    assert.deepEqual(cache.get('a:bob', load(null), accepts), { id: 1 });
+    assert.equal(reads, 1);
+    // A refusal always asks: what another process has just added is never refused.
+    assert.deepEqual(cache.get('l:nobody', load(['bob']), accepts), ['bob']);
+    assert.equal(reads, 2, 'the refusal read data_version, and saw the change');
+    await Promise.resolve();
+    now += LOOKUP_RECENT_MS;
+    assert.equal(cache.get('a:bob', load(null), accepts), null, 'past LOOKUP_RECENT_MS: read again');
+    assert.equal(reads, 3);
+    // An exact lookup reads once per run whatever a recent one did.
+    await Promise.resolve();
+    cache.get('a:bob', load(null));
+    assert.equal(reads, 4);
+    // A write of this process is seen at once, recent or not.
+    await Promise.resolve();
+    cache.get('d:a.test', load(true), accepts);
+    cache.noteLocalWrite();
+    assert.equal(cache.get('d:a.test', load('after the write'), accepts), 'after the write');
+  });
+
   test('bypassed inside a transaction, bounded in size', () => {
     let inTx = true;
     let loads = 0;
@@ -135,6 +179,34 @@ describe('SqliteStore routing lookups', () => {
     assert.equal(server.getAlias('info@example.test'), null);
     cli.removeAccount('bob@example.test');
     assert.equal(server.getAccount('bob@example.test'), null);
+  });
+
+  test("the router's 'recent' lookups: an addition by the CLI is seen at once, a removal within LOOKUP_RECENT_MS", async () => {
+    const dir = await dataDir();
+    const server = open(dir);
+    const cli = open(dir);
+    cli.addDomain('example.test');
+    assert.equal(server.getAccount('bob@example.test', 'recent'), null);
+    const bob = cli.addAccount('bob@example.test', 'h1');
+    assert.equal(server.getAccount('bob@example.test', 'recent')?.id, bob.id, 'a refusal is exact');
+    assert.equal(server.getAlias('info@example.test', 'recent'), null);
+    cli.addAlias('info@example.test', ['bob@example.test']);
+    assert.deepEqual(server.getAlias('info@example.test', 'recent')?.targets, ['bob@example.test']);
+    cli.removeAlias('info@example.test');
+    cli.removeAccount('bob@example.test');
+    await new Promise((r) => setTimeout(r, LOOKUP_RECENT_MS + 2));
+    assert.equal(server.getAlias('info@example.test', 'recent'), null);
+    assert.equal(server.getAccount('bob@example.test', 'recent'), null);
+    // Exact (sign-in, the CLI): seen at once even right after a recent answer.
+    const carol = cli.addAccount('carol@example.test', 'h1');
+    assert.equal(server.getAccount('carol@example.test', 'recent')?.id, carol.id);
+    cli.setAccountState('carol@example.test', 'disabled');
+    assert.equal(server.getAccount('carol@example.test')?.state, 'disabled');
+    // The RCPT quota hint: a quota set by the CLI counts within LOOKUP_RECENT_MS.
+    assert.equal(server.quotaReached(carol.id, 'recent'), false);
+    cli.setQuota('carol@example.test', { bytes: 0 });
+    await new Promise((r) => setTimeout(r, LOOKUP_RECENT_MS + 2));
+    assert.equal(server.quotaReached(carol.id, 'recent'), true);
   });
 
   test("the store's own writes are seen at once too", async () => {
