@@ -1,6 +1,6 @@
 // DMARC aggregate reports (RFC 7489 7.2), pure: the row one evaluation adds, rua parsing, the XML and the report mail.
 import type { InboundAction, InboundFacts, DmarcOutcome, DmarcRecord } from './policy.js';
-import type { ReportMessageInput } from '../smtp/client/tls-policy/tls-rpt.js';
+import { buildAggregateReportMessage, type ReportMessageInput } from '../mail/report-message.js';
 
 /** One counted row: a day's evaluations with the same facts (RFC 7489 Appendix C "record"). */
 export interface DmarcReportRow {
@@ -170,33 +170,12 @@ export type DmarcReportMessageInput = ReportMessageInput;
  */
 export function buildDmarcReportMessage(m: DmarcReportMessageInput): Buffer {
   const [begin, end] = dayRange(m.day);
-  const filename = `${m.submitter}!${m.policyDomain}!${begin}!${end}.xml.gz`;
-  const base64 = (m.gzipped.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
-  const lines = [
-    `From: <${m.from}>`,
-    `To: <${m.to}>`,
-    `Subject: Report Domain: ${m.policyDomain} Submitter: ${m.submitter} Report-ID: <${m.reportId}>`,
-    `Date: ${m.date}`,
-    `Message-ID: ${m.messageId}`,
-    'Auto-Submitted: auto-generated',
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/mixed; boundary="${m.boundary}"`,
-    '',
-    `--${m.boundary}`,
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    `This is a DMARC aggregate report (RFC 7489) from ${m.submitter} for ${m.policyDomain}, ${m.day}.`,
-    '',
-    `--${m.boundary}`,
-    'Content-Type: application/gzip',
-    'Content-Transfer-Encoding: base64',
-    'Content-Disposition: attachment;',
-    `\tfilename="${filename}"`,
-    '',
-    base64,
-    '',
-    `--${m.boundary}--`,
-    '',
-  ];
-  return Buffer.from(lines.join('\r\n'), 'ascii');
+  return buildAggregateReportMessage(m, {
+    extraFields: [],
+    contentType: [`Content-Type: multipart/mixed; boundary="${m.boundary}"`],
+    preamble: [],
+    text: `This is a DMARC aggregate report (RFC 7489) from ${m.submitter} for ${m.policyDomain}, ${m.day}.`,
+    attachmentType: 'application/gzip',
+    filename: `${m.submitter}!${m.policyDomain}!${begin}!${end}.xml.gz`,
+  });
 }

@@ -1,7 +1,7 @@
 // Queues a report this server makes about other domains (TLS-RPT, RFC 8460; DMARC aggregate, RFC 7489 7.2) as ordinary mail.
 import type { RouteRecipient } from '../delivery/router.js';
 import type { Logger } from '../observability/logger.js';
-import type { ReportMessageInput } from '../smtp/client/tls-policy/tls-rpt.js';
+import type { ReportMessageInput } from '../mail/report-message.js';
 import type { Store } from '../store/store.js';
 import { rfc5322Date } from './dsn/build-dsn.js';
 

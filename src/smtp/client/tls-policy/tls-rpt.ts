@@ -1,4 +1,5 @@
 // TLS-RPT (RFC 8460), pure: the _smtp._tls TXT record and the daily aggregate report (JSON of 4.4, message of 5.3).
+import { buildAggregateReportMessage, type ReportMessageInput } from '../../../mail/report-message.js';
 import type { TlsResultRow } from '../../../store/tls-policy-store.js';
 
 /**
@@ -99,58 +100,19 @@ export function buildTlsReport(
   };
 }
 
-export interface ReportMessageInput {
-  from: string;
-  to: string;
-  /** Our host name: TLS-Report-Submitter (RFC 8460 5.3). */
-  submitter: string;
-  policyDomain: string;
-  reportId: string;
-  day: string;
-  /** The gzip of the JSON report. */
-  gzipped: Buffer;
-  date: string;
-  messageId: string;
-  boundary: string;
-}
+export type { ReportMessageInput };
 
 /** RFC 8460 5.3: multipart/report; report-type="tlsrpt" with the application/tlsrpt+gzip part (5.1 filename). */
 export function buildReportMessage(m: ReportMessageInput): Buffer {
   const start = Math.floor(Date.parse(`${m.day}T00:00:00Z`) / 1000);
   const end = start + 86_399;
-  // 5.1: filename = sender "!" policy-domain "!" begin-timestamp "!" end-timestamp [ "!" unique-id ] "." extension
-  const filename = `${m.submitter}!${m.policyDomain}!${start}!${end}!${m.reportId}.json.gz`;
-  const base64 = (m.gzipped.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
-  const lines = [
-    `From: <${m.from}>`,
-    `To: <${m.to}>`,
-    `Subject: Report Domain: ${m.policyDomain} Submitter: ${m.submitter} Report-ID: <${m.reportId}>`,
-    `Date: ${m.date}`,
-    `Message-ID: ${m.messageId}`,
-    `TLS-Report-Domain: ${m.policyDomain}`,
-    `TLS-Report-Submitter: ${m.submitter}`,
-    'Auto-Submitted: auto-generated',
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/report; report-type="tlsrpt";`,
-    `\tboundary="${m.boundary}"`,
-    '',
-    'This is a MIME-encapsulated message.',
-    '',
-    `--${m.boundary}`,
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    `This is an aggregate TLS report (RFC 8460) from ${m.submitter} for ${m.policyDomain}, ${m.day}.`,
-    '',
-    `--${m.boundary}`,
-    'Content-Type: application/tlsrpt+gzip',
-    'Content-Transfer-Encoding: base64',
-    `Content-Disposition: attachment;`,
-    `\tfilename="${filename}"`,
-    '',
-    base64,
-    '',
-    `--${m.boundary}--`,
-    '',
-  ];
-  return Buffer.from(lines.join('\r\n'), 'ascii');
+  return buildAggregateReportMessage(m, {
+    extraFields: [`TLS-Report-Domain: ${m.policyDomain}`, `TLS-Report-Submitter: ${m.submitter}`],
+    contentType: ['Content-Type: multipart/report; report-type="tlsrpt";', `\tboundary="${m.boundary}"`],
+    preamble: ['This is a MIME-encapsulated message.'],
+    text: `This is an aggregate TLS report (RFC 8460) from ${m.submitter} for ${m.policyDomain}, ${m.day}.`,
+    attachmentType: 'application/tlsrpt+gzip',
+    // 5.1: filename = sender "!" policy-domain "!" begin-timestamp "!" end-timestamp [ "!" unique-id ] "." extension
+    filename: `${m.submitter}!${m.policyDomain}!${start}!${end}!${m.reportId}.json.gz`,
+  });
 }
