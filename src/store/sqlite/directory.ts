@@ -210,8 +210,9 @@ export class SqliteDirectory {
 
   /**
    * Whether the account is at or over a limit (SMTP RCPT's early 452). Whether it has a limit at all is a
-   * cached answer (lookup-cache.ts: `user quota` from the CLI or this store is seen at once), so the usual
-   * account without one costs no query per RCPT; usage changes with every delivery and is never cached.
+   * cached answer (lookup-cache.ts: `user quota` from this store is seen at once, from the CLI at once or, for
+   * a 'recent' lookup as RCPT makes, within LOOKUP_RECENT_MS), so the usual account without one costs no query
+   * per RCPT; usage changes with every delivery and is never cached. The commit checks the quota exactly.
    */
   quotaReached(accountId: number, freshness: LookupFreshness = 'exact'): boolean {
     const limited = this.lookups.get(
