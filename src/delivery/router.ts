@@ -54,7 +54,7 @@ export function createRouter(
   options: { hostname: string; srs?: SrsService },
 ): RouteRecipient {
   const book = addressBookOf(store, 'recent');
-  const isLocalDomain = (domain: string) => store.isLocalDomain(domain, 'recent');
+  const isLocalDomain = book.isLocalDomain;
 
   const postmasterFallback = (domain: string): RouteResult => {
     const accounts = store.listAccounts().filter((a) => a.state !== 'removed');
