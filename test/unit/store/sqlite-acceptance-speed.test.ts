@@ -24,6 +24,18 @@ function open(dir: string): SqliteStore {
   return s;
 }
 
+/** A cache over a fake PRAGMA data_version that counts its reads (`clock`: for 'recent' lookups). */
+function countingCache(clock?: () => number): { db: { version: number; reads: number }; cache: LookupCache } {
+  const db = { version: 1, reads: 0 };
+  const cache = new LookupCache(
+    () => (db.reads++, db.version),
+    () => false,
+    undefined,
+    clock,
+  );
+  return { db, cache };
+}
+
 describe('LookupCache', () => {
   test('answers from memory until data_version or a local write changes', async () => {
     let version = 1;
@@ -44,31 +56,23 @@ describe('LookupCache', () => {
   });
 
   test('data_version (a WAL read transaction each time) is read once per synchronous run, writes here at once', async () => {
-    let version = 1;
-    let reads = 0;
     let loads = 0;
-    const cache = new LookupCache(
-      () => {
-        reads++;
-        return version;
-      },
-      () => false,
-    );
+    const { db, cache } = countingCache();
     const load = () => ++loads;
     // A RCPT: domain, account, alias and quota lookups in one run of code.
     for (const k of ['d', 'a', 'l', 'q']) cache.get(k, load);
-    assert.equal(reads, 1);
-    version = 2;
+    assert.equal(db.reads, 1);
+    db.version = 2;
     assert.equal(cache.get('d', load), 1, 'the same run: as if the commit came just after it');
     await Promise.resolve();
     assert.equal(cache.get('d', load), 5, 'the next run sees the other connection');
-    assert.equal(reads, 2);
+    assert.equal(db.reads, 2);
     new LookupCache(
       () => 0,
       () => false,
     ).noteLocalWrite(); // a write by another store of this process: seen at once, in the same run
     assert.equal(cache.get('d', load), 6);
-    assert.equal(reads, 2);
+    assert.equal(db.reads, 2);
   });
 
   test('the once-per-run mark costs no async resource (queueMicrotask wraps each callback in one)', async () => {
@@ -98,42 +102,32 @@ describe('LookupCache', () => {
   });
 
   test("'recent' lookups: an accepting answer skips data_version for LOOKUP_RECENT_MS, a refusal never does", async () => {
-    let version = 1;
-    let reads = 0;
     let now = 1000;
-    const cache = new LookupCache(
-      () => {
-        reads++;
-        return version;
-      },
-      () => false,
-      undefined,
-      () => now,
-    );
+    const { db, cache } = countingCache(() => now);
     const load = (v: unknown) => () => v;
     const accepts = (answer: unknown) => answer !== null && answer !== false;
     cache.get('d:a.test', load(true), accepts);
     cache.get('a:bob', load({ id: 1 }), accepts);
     cache.get('l:nobody', load(null), accepts);
     cache.get('d:other.test', load(false), accepts);
-    assert.equal(reads, 1, 'one run: one read, as before');
+    assert.equal(db.reads, 1, 'one run: one read, as before');
     await Promise.resolve();
     now += LOOKUP_RECENT_MS - 1;
-    version = 2; // another process removed bob: seen within LOOKUP_RECENT_MS
+    db.version = 2; // another process removed bob: seen within LOOKUP_RECENT_MS
     assert.equal(cache.get('d:a.test', load('reloaded'), accepts), true, 'accepting, read 4 ms ago: kept');
     assert.deepEqual(cache.get('a:bob', load(null), accepts), { id: 1 });
-    assert.equal(reads, 1);
+    assert.equal(db.reads, 1);
     // A refusal always asks: what another process has just added is never refused.
     assert.deepEqual(cache.get('l:nobody', load(['bob']), accepts), ['bob']);
-    assert.equal(reads, 2, 'the refusal read data_version, and saw the change');
+    assert.equal(db.reads, 2, 'the refusal read data_version, and saw the change');
     await Promise.resolve();
     now += LOOKUP_RECENT_MS;
     assert.equal(cache.get('a:bob', load(null), accepts), null, 'past LOOKUP_RECENT_MS: read again');
-    assert.equal(reads, 3);
-    // An exact lookup reads once per run whatever a recent one did.
+    assert.equal(db.reads, 3);
+    // An exact lookup db.reads once per run whatever a recent one did.
     await Promise.resolve();
     cache.get('a:bob', load(null));
-    assert.equal(reads, 4);
+    assert.equal(db.reads, 4);
     // A write of this process is seen at once, recent or not.
     await Promise.resolve();
     cache.get('d:a.test', load(true), accepts);
