@@ -22,6 +22,7 @@ import type { Store } from '../store/store.js';
 import { BASIC_CHALLENGE, parseBasicAuth } from './basic-auth.js';
 import { BEARER_CHALLENGE, type HttpAuthenticateBearer } from './auth.js';
 import { parseBearerAuth } from '../auth/api-token.js';
+import { isLoopback } from '../net/loopback.js';
 import { BasicCredentialCache } from './basic-auth-cache.js';
 import { runsOnWorker, type JmapWorkerPool } from './jmap-workers.js';
 import { matchRoute } from './router.js';
@@ -30,7 +31,6 @@ import {
   consume,
   httpProblem,
   InFlight,
-  isLoopback,
   limitProblem,
   sendJson,
   sendJsonText,

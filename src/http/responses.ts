@@ -3,11 +3,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JmapRequestError, type ProblemDetails } from '../jmap/core/errors.js';
 import { API_SECURITY_HEADERS } from './security-headers.js';
 
-/** Loopback peers (IPv4 127/8, ::1, IPv4-mapped): plain HTTP auth is allowed there with allow_loopback_plaintext. */
-export function isLoopback(address: string): boolean {
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
-}
-
 /** Sends a JSON body with the API security headers. */
 export function sendJson(
   res: ServerResponse,

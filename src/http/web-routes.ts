@@ -7,7 +7,8 @@ import { userOfAccount, type CapabilitySpec } from '../jmap/core/session.js';
 import type { Logger } from '../observability/logger.js';
 import type { Store } from '../store/store.js';
 import type { HttpAuthenticate } from './jmap-routes.js';
-import { consume, httpProblem, isLoopback, sendJson, sendProblem } from './responses.js';
+import { isLoopback } from '../net/loopback.js';
+import { consume, httpProblem, sendJson, sendProblem } from './responses.js';
 import {
   checkCsrfToken,
   checkOrigin,

@@ -29,6 +29,7 @@ import { ImapSession } from './session.js';
 import { AppendSpooler, appendStorageRefusal, STORAGE_REFUSAL } from './append-spool.js';
 import { drainThenDestroy } from '../net/close-drain.js';
 import { DeflateConnection } from '../net/deflate-connection.js';
+import { isLoopback } from '../net/loopback.js';
 
 /** RFC 9051 5.4: the autologout timer must be at least 30 minutes; IDLE re-arms it (RFC 2177). */
 export const AUTOLOGOUT_MS = 30 * 60_000;
@@ -61,10 +62,6 @@ export interface ImapConnectionHandle {
   shutdown(): void;
   /** Ends the session with `* BYE <reason>` if `check` refuses its account (user disable/remove); 1 if so. */
   revalidate(check: (address: string) => string | null): number;
-}
-
-function isLoopback(address: string): boolean {
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
 export function serveImapConnection(

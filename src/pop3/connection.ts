@@ -25,6 +25,7 @@ import {
 } from './session.js';
 import { TopFilter } from './top-filter.js';
 import { drainThenDestroy } from '../net/close-drain.js';
+import { isLoopback } from '../net/loopback.js';
 
 /**
  * RFC 1939 3: "a POP3 server MAY have an inactivity autologout timer. Such a timer MUST be of at least
@@ -55,10 +56,6 @@ export interface Pop3ConnectionHandle {
   shutdown(): void;
   /** The same, with `-ERR [AUTH] <reason>`, if `check` refuses its account (user disable/remove); 1 if so. */
   revalidate(check: (address: string) => string | null): number;
-}
-
-function isLoopback(address: string): boolean {
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
 export function servePop3Connection(

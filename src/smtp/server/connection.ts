@@ -18,6 +18,7 @@ import { peerTrusted } from './inbound-checks.js';
 import { earlyTalkerReply, formatReply } from '../reply-codes.js';
 import { drainThenDestroy } from '../../net/close-drain.js';
 import { dnsblGreetingReply, type Reply } from '../reply-codes.js';
+import { isLoopback } from '../../net/loopback.js';
 
 /** RFC 5321 4.5.3.2 server timeouts, in milliseconds. */
 export interface SmtpTimeouts {
@@ -54,10 +55,6 @@ export interface SmtpConnectionOptions {
    * meanwhile is an early talker: 554 5.5.0 and the connection closed. 0 or absent: greet at once.
    */
   greetPauseMs?: number;
-}
-
-export function isLoopback(address: string): boolean {
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
 function peerOf(socket: net.Socket): SmtpPeer {

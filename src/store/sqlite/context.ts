@@ -23,7 +23,7 @@ export interface SqliteContext {
   writeLazy<T>(fn: () => T): { result: T; durable: Promise<void> };
   /** Emits a store event after a commit; a throwing subscriber becomes a process warning, never a failure. */
   emit<K extends keyof StoreEvents>(event: K, ...args: StoreEvents[K]): void;
-  /** The delivery group commit (deliver.ts): IMAP APPEND shares its batches and fsyncs. */
+  /** The delivery group commit (group-committer.ts): IMAP APPEND shares its batches and fsyncs. */
   commit(prepared: PreparedDelivery): Promise<CommittedDelivery>;
   /** The same for deliveries that stand or fall together (MULTIAPPEND, RFC 3502): one transaction, all or none. */
   commitGroup(prepared: PreparedDelivery[]): Promise<CommittedDelivery[]>;

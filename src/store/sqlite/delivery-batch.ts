@@ -4,7 +4,7 @@ import type { Prepare } from './statements.js';
 
 /*
  * A group commit writes 10-20 deliveries, mostly to the same few mailboxes, in one transaction
- * (deliver.ts GroupCommitter). Each delivery used to take its UID and MODSEQ with its own
+ * (group-committer.ts). Each delivery used to take its UID and MODSEQ with its own
  * `UPDATE mailboxes ... RETURNING` (RFC 9051 2.3.1.1: the UID handed out is the one counted) and to
  * look its target mailbox up again; an UPDATE with RETURNING is ~2-3x a plain one, and the two were a
  * fifth of a delivery's statement time (bench/README.md, SMTP). Inside one write transaction nobody else

@@ -19,12 +19,8 @@ import type {
   Store,
   StoreEvents,
 } from '../store.js';
-import {
-  DEFAULT_INLINE_MAX_BYTES,
-  GroupCommitter,
-  prepareDelivery,
-  type CommittedDelivery,
-} from './deliver.js';
+import { DEFAULT_INLINE_MAX_BYTES, prepareDelivery, type CommittedDelivery } from './deliver.js';
+import { GroupCommitter } from './group-committer.js';
 import { SqliteDirectory } from './directory.js';
 import { getMailbox, listMailboxes } from './mail-folders.js';
 import type { SqliteContext } from './context.js';

@@ -12,7 +12,7 @@ import {
   WAL_RESTART_PAGES,
   WAL_SIZE_LIMIT,
 } from '../../../src/config/limits.js';
-import type { GroupCommitter } from '../../../src/store/sqlite/deliver.js';
+import type { GroupCommitter } from '../../../src/store/sqlite/group-committer.js';
 import { openSqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { memoryBody, request } from '../../contract/store-contract.js';
 
