@@ -9,6 +9,8 @@ import { smtpSourceArgs } from '../smtp/smtp-source.js';
 import { postfixMainCf, postfixMasterCf } from '../peers/postfix.js';
 import { mailroomConfig } from '../peers/mailroom.js';
 import { benchPlan } from '../smtp/loads.js';
+import { relayMailroomConfig } from '../relay-peers.js';
+import { parseConfigText } from '../../src/config/load.js';
 
 void describe('ReplyReader', () => {
   const rows: { name: string; input: string; want: { code: number; lines: string[] }[] }[] = [
@@ -153,5 +155,23 @@ void describe('generator arguments and peer configs', () => {
       assert.match(cfg, new RegExp(`\\[${s}\\]\\nlisten = \\[\\]`));
     }
     assert.match(cfg, /max_connections = 10100\nmax_connections_per_ip = 10100/);
+  });
+  void test('relay config, read by the server: every sink routed, no per-account submission limit', () => {
+    const sinks = [
+      { domain: 'd1.sink.test', port: 4001, mode: 'accept' as const },
+      { domain: 'd2.sink.test', port: 4002, mode: 'tempfail' as const },
+    ];
+    const cfg = parseConfigText(relayMailroomConfig('/tmp/relay', 3587, sinks), {
+      configPath: null,
+      baseDir: '/tmp',
+      defaultHostname: 'h.test',
+    });
+    assert.deepEqual(cfg.outbound.routes, {
+      'd1.sink.test': { host: '127.0.0.1', port: 4001 },
+      'd2.sink.test': { host: '127.0.0.1', port: 4002 },
+    });
+    // One account submits the whole load: the defaults (500 messages an hour) refused its 501st message.
+    assert.equal(cfg.limits.submissionMessagesPerHour, 0);
+    assert.equal(cfg.limits.submissionRecipientsPerHour, 0);
   });
 });
