@@ -17,6 +17,7 @@ import {
   type RelaxedLineFormatter,
 } from './dkim-headers.js';
 import { fastTagParser, type TagParser } from './dkim-tags.js';
+import { loadPrivateCopies } from './private-modules.js';
 
 /**
  * mailauth's `resolver` option: node:dns/promises `resolve(name, rrtype)`. `timed`, when present, gives the same
@@ -143,39 +144,38 @@ export function loadCachedMailauth(maxEntries = DKIM_KEY_CACHE_ENTRIES): CachedM
   const originalBody = body.dkimBody;
   // The header canonicalization modules take formatRelaxedLine when they load: private copies of them too.
   const headerPaths = ['index.js', 'relaxed.js'].map((f) => require.resolve(`mailauth/lib/dkim/header/${f}`));
-  const saved = new Map(
-    [verifierPath, arcPath, ...headerPaths].map((path) => [path, require.cache[path]] as const),
-  );
   // The verifier takes nodemailer's addressparser when it loads (a plain require): its module's exports are
   // the memoized one while the private verifier loads (dkim-headers.ts memoAddressParser).
   const addressPath = createRequire(verifierPath).resolve('nodemailer/lib/addressparser');
   const addressParser = require(addressPath) as AddressParser;
   const addressModule = require.cache[addressPath]!;
-  let Verifier: new (options: object) => DkimVerifierStream;
-  let arcCheck: CachedMailauth['arc'];
-  tools.getPublicKey = cache.getPublicKey;
-  // The DKIM-Signature / ARC tag lists parsed without mailauth's per-character string building (dkim-tags.ts).
-  tools.parseDkimHeaders = fastTagParser(originalTags);
-  // Relaxed body hashes without mailauth's per-byte scan when no line needs fixing (dkim-body.ts).
-  body.dkimBody = fastDkimBody(originalBody, RelaxedHash);
-  addressModule.exports = memoAddressParser(addressParser, ADDRESS_MEMO_ENTRIES, ADDRESS_MEMO_MAX_LENGTH);
-  // Relaxed header fields written in one pass instead of four regular expressions (dkim-headers.ts).
-  tools.formatRelaxedLine = fastRelaxedLine(originalRelaxed);
-  try {
-    for (const path of saved.keys()) delete require.cache[path];
-    ({ DkimVerifier: Verifier } = require(verifierPath) as { DkimVerifier: typeof Verifier });
-    ({ arc: arcCheck } = require(arcPath) as { arc: CachedMailauth['arc'] });
-  } finally {
-    tools.getPublicKey = original;
-    tools.parseDkimHeaders = originalTags;
-    body.dkimBody = originalBody;
-    addressModule.exports = addressParser;
-    tools.formatRelaxedLine = originalRelaxed;
-    for (const [path, mod] of saved) {
-      if (mod) require.cache[path] = mod;
-      else delete require.cache[path];
-    }
-  }
+  const patch = () => {
+    tools.getPublicKey = cache.getPublicKey;
+    // The DKIM-Signature / ARC tag lists parsed without mailauth's per-character string building (dkim-tags.ts).
+    tools.parseDkimHeaders = fastTagParser(originalTags);
+    // Relaxed body hashes without mailauth's per-byte scan when no line needs fixing (dkim-body.ts).
+    body.dkimBody = fastDkimBody(originalBody, RelaxedHash);
+    addressModule.exports = memoAddressParser(addressParser, ADDRESS_MEMO_ENTRIES, ADDRESS_MEMO_MAX_LENGTH);
+    // Relaxed header fields written in one pass instead of four regular expressions (dkim-headers.ts).
+    tools.formatRelaxedLine = fastRelaxedLine(originalRelaxed);
+    return () => {
+      tools.getPublicKey = original;
+      tools.parseDkimHeaders = originalTags;
+      body.dkimBody = originalBody;
+      addressModule.exports = addressParser;
+      tools.formatRelaxedLine = originalRelaxed;
+    };
+  };
+  const { Verifier, arcCheck } = loadPrivateCopies(
+    require,
+    [verifierPath, arcPath, ...headerPaths],
+    patch,
+    () => ({
+      Verifier: (require(verifierPath) as { DkimVerifier: new (options: object) => DkimVerifierStream })
+        .DkimVerifier,
+      arcCheck: (require(arcPath) as { arc: CachedMailauth['arc'] }).arc,
+    }),
+  );
   const Fast = withFastScanning(Verifier);
   return {
     newDkimVerifier: (options) => new Fast(options),

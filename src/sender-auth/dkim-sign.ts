@@ -9,6 +9,7 @@ import type { DkimKey, DkimStore } from '../store/dkim-store.js';
 import { arcSealFor, forwardingDomain } from './arc-seal.js';
 import { fastDkimBody, mailauthBodyModules } from '../inbound/dkim-body.js';
 import { fastParseHeaders, fastRelaxedLine, type RelaxedLineFormatter } from '../inbound/dkim-headers.js';
+import { loadPrivateCopies } from '../inbound/private-modules.js';
 
 /**
  * Header fields signed once more than they occur (RFC 6376 8.15, 5.4.2 "over-signing"): an attacker can
@@ -55,8 +56,9 @@ const SIGNED_WHEN_PRESENT = [
 // for RSA with OpenSSL 3, more than the signature itself). So the signature is assembled here from
 // mailauth's own parts - header parsing, the relaxed header and body canonicalisation, the h= selection
 // and the DKIM-Signature formatting (lib/tools.js, lib/dkim/header, lib/dkim/body; untyped internals,
-// pinned by package.json ~4.13.3) - with our h= and a parsed key kept per key. The tests check the result
-// against python3-dkim, an independent implementation.
+// pinned by package.json ~4.13.3) - with our h= and a parsed key kept per key, and the verifier's faster
+// equivalents of three of those steps (mailauthSigning). The tests check the result against python3-dkim, an
+// independent implementation.
 interface ParsedField {
   key: string; // lower-cased name
   casedKey: string;
@@ -105,18 +107,17 @@ function mailauthSigning(): MailauthSigning {
   // relaxed.js takes tools.formatRelaxedLine when it loads: a private copy of it is loaded with the one-pass
   // formatter in place (as inbound/dkim-keys.ts loads the verifier's), and mailauth's own modules stay as they are.
   const relaxedPath = requireCjs.resolve('mailauth/lib/dkim/header/relaxed.js');
-  const saved = requireCjs.cache[relaxedPath];
   const originalRelaxed = tools.formatRelaxedLine;
-  let relaxedHeaders: MailauthSigning['relaxedHeaders'];
-  tools.formatRelaxedLine = fastRelaxedLine(originalRelaxed);
-  try {
-    delete requireCjs.cache[relaxedPath];
-    ({ relaxedHeaders } = requireCjs(relaxedPath) as Pick<MailauthSigning, 'relaxedHeaders'>);
-  } finally {
-    tools.formatRelaxedLine = originalRelaxed;
-    if (saved) requireCjs.cache[relaxedPath] = saved;
-    else delete requireCjs.cache[relaxedPath];
-  }
+  const patch = () => {
+    tools.formatRelaxedLine = fastRelaxedLine(originalRelaxed);
+    return () => (tools.formatRelaxedLine = originalRelaxed);
+  };
+  const { relaxedHeaders } = loadPrivateCopies(
+    requireCjs,
+    [relaxedPath],
+    patch,
+    () => requireCjs(relaxedPath) as Pick<MailauthSigning, 'relaxedHeaders'>,
+  );
   signing = {
     tools,
     parseHeaders: fastParseHeaders(
