@@ -9,7 +9,12 @@ import type { DkimKey, DkimStore } from '../store/dkim-store.js';
 import { arcSealFor, forwardingDomain } from './arc-seal.js';
 import { fastDkimBody, mailauthBodyModules } from '../inbound/dkim-body.js';
 import { fastParseHeaders, fastRelaxedLine, type RelaxedLineFormatter } from '../inbound/dkim-headers.js';
-import { loadPrivateCopies } from '../inbound/private-modules.js';
+import {
+  foldedSignatureField,
+  relaxedSignatureField,
+  signingFieldsOf,
+  type SignatureTags,
+} from './dkim-signature-header.js';
 
 /**
  * Header fields signed once more than they occur (RFC 6376 8.15, 5.4.2 "over-signing"): an attacker can
@@ -54,38 +59,22 @@ const SIGNED_WHEN_PRESENT = [
 
 // mailauth 4.13 has no over-signing option, and its signer parses the PEM key for every message (~1 ms
 // for RSA with OpenSSL 3, more than the signature itself). So the signature is assembled here from
-// mailauth's own parts - header parsing, the relaxed header and body canonicalisation, the h= selection
-// and the DKIM-Signature formatting (lib/tools.js, lib/dkim/header, lib/dkim/body; untyped internals,
-// pinned by package.json ~4.13.3) - with our h= and a parsed key kept per key, and the verifier's faster
-// equivalents of three of those steps (mailauthSigning). The tests check the result against python3-dkim, an
+// mailauth's own parts - header parsing, the relaxed header and body canonicalisation (lib/tools.js,
+// lib/dkim/body; untyped internals, pinned by package.json ~4.13.3) - with our h= and a parsed key kept per
+// key, the verifier's faster equivalents of those steps, and the DKIM-Signature field built once
+// (dkim-signature-header.ts; mailauth formats it twice). The tests check the result against python3-dkim, an
 // independent implementation.
 interface ParsedField {
   key: string; // lower-cased name
   casedKey: string;
   line: Buffer;
 }
-interface SigningLines {
-  keys: string; // the h= value
-  headers: ParsedField[];
-}
-type Tags = Record<string, string | number>;
 const requireCjs = createRequire(import.meta.url);
-interface MailauthTools {
-  parseHeaders(buf: Buffer): { parsed: ParsedField[] };
-  getSigningHeaderLines(parsed: ParsedField[], fieldNames: string): SigningLines;
-  formatSignatureHeaderLine(type: 'DKIM', values: Tags, folded: boolean): string;
-  formatRelaxedLine: RelaxedLineFormatter;
-}
 interface MailauthSigning {
-  tools: MailauthTools;
   /** The header block's fields (dkim-headers.ts fastParseHeaders over mailauth's parseHeaders). */
   parseHeaders(buf: Buffer): { parsed: ParsedField[] };
-  /** mailauth's relaxed header canonicalization (lib/dkim/header/relaxed.js), loaded with the one-pass field formatter. */
-  relaxedHeaders(
-    type: 'DKIM',
-    lines: SigningLines,
-    options: Record<string, string | number | Date>,
-  ): { canonicalizedHeader: Buffer; dkimHeaderOpts: Tags };
+  /** mailauth's relaxed header canonicalization of one field (tools.formatRelaxedLine), in one pass. */
+  relaxedLine: RelaxedLineFormatter;
   dkimBody(
     canonicalization: 'relaxed',
     algorithm: 'sha256',
@@ -99,37 +88,25 @@ interface MailauthSigning {
 let signing: MailauthSigning | null = null;
 function mailauthSigning(): MailauthSigning {
   if (signing) return signing;
-  const tools = requireCjs('mailauth/lib/tools.js') as MailauthTools;
-  // The verifier's faster equivalents of mailauth's per-byte and per-regex steps (inbound/dkim-body.ts,
-  // dkim-headers.ts; each compared with mailauth's own on random input by its tests): ~30 us of a 4 KiB
-  // message's ~200 us outside the key operation (bench/README.md, DKIM signing).
-  const { body, RelaxedHash } = mailauthBodyModules();
-  // relaxed.js takes tools.formatRelaxedLine when it loads: a private copy of it is loaded with the one-pass
-  // formatter in place (as inbound/dkim-keys.ts loads the verifier's), and mailauth's own modules stay as they are.
-  const relaxedPath = requireCjs.resolve('mailauth/lib/dkim/header/relaxed.js');
-  const originalRelaxed = tools.formatRelaxedLine;
-  const patch = () => {
-    tools.formatRelaxedLine = fastRelaxedLine(originalRelaxed);
-    return () => (tools.formatRelaxedLine = originalRelaxed);
+  const tools = requireCjs('mailauth/lib/tools.js') as {
+    parseHeaders(buf: Buffer): { parsed: ParsedField[] };
+    formatRelaxedLine: RelaxedLineFormatter;
   };
-  const { relaxedHeaders } = loadPrivateCopies(
-    requireCjs,
-    [relaxedPath],
-    patch,
-    () => requireCjs(relaxedPath) as Pick<MailauthSigning, 'relaxedHeaders'>,
-  );
+  // The verifier's faster equivalents of mailauth's per-byte and per-regex steps (inbound/dkim-body.ts,
+  // dkim-headers.ts; each compared with mailauth's own on random input by its tests).
+  const { body, RelaxedHash } = mailauthBodyModules();
   signing = {
-    tools,
     parseHeaders: fastParseHeaders(
       tools.parseHeaders as Parameters<typeof fastParseHeaders>[0],
     ) as MailauthSigning['parseHeaders'],
-    relaxedHeaders,
+    relaxedLine: fastRelaxedLine(tools.formatRelaxedLine),
     dkimBody: fastDkimBody(body.dkimBody, RelaxedHash) as MailauthSigning['dkimBody'],
   };
   return signing;
 }
 
-const SIGNED_FIELDS = [...OVERSIGNED_FIELDS, ...SIGNED_WHEN_PRESENT].join(':');
+/** mailauth's getSigningHeaderLines over our list, the names lower-cased once. */
+const signingFields = signingFieldsOf([...OVERSIGNED_FIELDS, ...SIGNED_WHEN_PRESENT]);
 
 /** Parsed private keys by PEM: parsing is the costly part of a signature (see above). Few keys exist. */
 const parsedKeys = new Map<string, KeyObject>();
@@ -178,7 +155,7 @@ export async function signMessage(message: Buffer, key: DkimKey, signTime?: Date
     ? Buffer.from(message.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1')
     : message;
   const at = splitAt(bytes);
-  const { tools, parseHeaders, relaxedHeaders, dkimBody } = mailauthSigning();
+  const { parseHeaders, relaxedLine, dkimBody } = mailauthSigning();
   const { parsed } = parseHeaders(bytes.subarray(0, at));
   const body = dkimBody('relaxed', 'sha256', false);
   // The relaxed body hash is JavaScript (~90 ms per MiB on a loaded machine): a large body is hashed in
@@ -187,24 +164,22 @@ export async function signMessage(message: Buffer, key: DkimKey, signTime?: Date
     if (off > at) await setImmediate();
     body.update(bytes.subarray(off, Math.min(bytes.length, off + DKIM_HASH_SLICE_BYTES)));
   }
-  const present = tools.getSigningHeaderLines(parsed, SIGNED_FIELDS);
-  const keys = [...(present.keys ? [present.keys] : []), ...OVERSIGNED_FIELDS].join(': ');
-  const algorithm = key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
-  // What mailauth's generateCanonicalizedHeader does for 'relaxed/relaxed', the only canonicalization we sign with.
-  const { canonicalizedHeader, dkimHeaderOpts } = relaxedHeaders(
-    'DKIM',
-    { keys, headers: present.headers },
-    {
-      signingDomain: key.domain,
-      selector: key.selector,
-      algorithm,
-      canonicalization: 'relaxed/relaxed',
-      bodyHash: body.digest('base64'),
-      // Always given: without it mailauth reads the clock twice (for the hash, then for the header), and
-      // a second boundary in between would give a t= the signature does not cover.
-      signTime: signTime ?? new Date(),
-    },
-  );
+  const present = signingFields(parsed);
+  const tags: SignatureTags = {
+    a: key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256',
+    c: 'relaxed/relaxed',
+    d: key.domain,
+    h: [...(present.keys ? [present.keys] : []), ...OVERSIGNED_FIELDS].join(': '),
+    s: key.selector,
+    // Read once: the t= that is hashed is the t= that is sent.
+    t: Math.floor((signTime ?? new Date()).getTime() / 1000),
+    bh: body.digest('base64'),
+  };
+  // What mailauth's relaxedHeaders hashes: each signed field relaxed with a CRLF, then the signature field.
+  const canonicalizedHeader = Buffer.concat([
+    ...present.headers.map((f) => relaxedLine(f.line, '\r\n')),
+    relaxedSignatureField(tags, relaxedLine),
+  ]);
   // RFC 8463 3: Ed25519 signs the SHA-256 of the canonicalised header (PureEdDSA over the hash).
   const b =
     key.algorithm === 'rsa'
@@ -214,11 +189,7 @@ export async function signMessage(message: Buffer, key: DkimKey, signTime?: Date
           createHash('sha256').update(canonicalizedHeader).digest(),
           privateKeyOf(key.privateKeyPem),
         );
-  const header = tools.formatSignatureHeaderLine(
-    'DKIM',
-    { ...dkimHeaderOpts, b: b.toString('base64') },
-    true,
-  );
+  const header = foldedSignatureField(tags, b.toString('base64'));
   return { header: `${header}\r\n`, domain: key.domain, selector: key.selector };
 }
 
