@@ -19,5 +19,10 @@ export function drainThenDestroy(socket: Duplex, last?: string | Buffer | null):
     if (dropped > CLOSE_DRAIN.maxBytes) socket.destroy();
   });
   socket.resume();
-  setTimeout(() => socket.destroy(), CLOSE_DRAIN.graceMs).unref?.();
+  // Cleared at close: a pending timer keeps the socket, its streams and the session they reach alive for the
+  // whole grace period, and at a few hundred connections a second those graphs filled the old generation
+  // (one mark-compact every ~100 ms under a literal flood).
+  const timer = setTimeout(() => socket.destroy(), CLOSE_DRAIN.graceMs);
+  timer.unref?.();
+  socket.once('close', () => clearTimeout(timer));
 }

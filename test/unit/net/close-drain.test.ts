@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CLOSE_DRAIN } from '../../../src/config/limits.js';
 import { drainThenDestroy } from '../../../src/net/close-drain.js';
 
@@ -51,4 +53,26 @@ test('a client that keeps streaming after the goodbye is destroyed after maxByte
   assert.ok(Date.now() - started < CLOSE_DRAIN.graceMs / 2, 'cut by the byte limit, not the timer');
   assert.ok(sent > CLOSE_DRAIN.maxBytes);
   close();
+});
+
+test('a closed connection is not kept alive by the grace timer (its objects can be collected at once)', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // Made in a function of its own so that nothing here holds the server's socket once it has closed.
+  const closedSocket = async (): Promise<WeakRef<Socket>> => {
+    const { server, client, close } = await pair();
+    client.on('data', () => undefined);
+    drainThenDestroy(server, '* BYE bye\r\n');
+    await once(client, 'end');
+    client.end();
+    await once(server, 'close');
+    close();
+    return new WeakRef(server);
+  };
+  const ref = await closedSocket();
+  for (let i = 0; i < 5 && ref.deref(); i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  assert.equal(ref.deref(), undefined, 'collected well before CLOSE_DRAIN.graceMs');
 });
