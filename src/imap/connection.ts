@@ -1,5 +1,4 @@
 // The IMAP server's only socket code: receiver -> parser -> session, responses out, APPEND spooling (append-spool.ts), STARTTLS, IDLE, timers.
-import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -30,6 +29,7 @@ import { AppendSpooler, appendStorageRefusal, STORAGE_REFUSAL } from './append-s
 import { drainThenDestroy } from '../net/close-drain.js';
 import { DeflateConnection } from '../net/deflate-connection.js';
 import { isLoopback } from '../net/loopback.js';
+import { newSessionId } from '../net/session-id.js';
 
 /** RFC 9051 5.4: the autologout timer must be at least 30 minutes; IDLE re-arms it (RFC 2177). */
 export const AUTOLOGOUT_MS = 30 * 60_000;
@@ -68,7 +68,7 @@ export function serveImapConnection(
   socket: net.Socket,
   options: ImapConnectionOptions,
 ): ImapConnectionHandle {
-  const log = options.logger.child({ session: randomBytes(6).toString('hex') });
+  const log = options.logger.child({ session: newSessionId() });
   const limits = options.limits ?? DEFAULT_RECEIVER_LIMITS;
   const services: ImapServices = {
     ...options.services,

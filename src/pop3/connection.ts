@@ -1,5 +1,4 @@
 // The POP3 server's only socket code: lines to the session, replies and streamed messages out, STLS, autologout.
-import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { DEFAULT_DEADLINES } from '../config/limits.js';
@@ -26,6 +25,7 @@ import {
 import { TopFilter } from './top-filter.js';
 import { drainThenDestroy } from '../net/close-drain.js';
 import { isLoopback } from '../net/loopback.js';
+import { newSessionId } from '../net/session-id.js';
 
 /**
  * RFC 1939 3: "a POP3 server MAY have an inactivity autologout timer. Such a timer MUST be of at least
@@ -64,7 +64,7 @@ export function servePop3Connection(
 ): Pop3ConnectionHandle {
   const now = options.now ?? (() => new Date());
   const autologoutMs = options.autologoutMs ?? POP3_AUTOLOGOUT_MS;
-  const log = options.logger.child({ session: options.newSessionId?.() ?? randomBytes(6).toString('hex') });
+  const log = options.logger.child({ session: options.newSessionId?.() ?? newSessionId() });
   const remoteAddress = socket.remoteAddress ?? '0.0.0.0';
   const session = new Pop3Session(options.policy, options.services, {
     remoteAddress,

@@ -1,5 +1,4 @@
 // The SMTP server's only socket code: feeds input to the session, writes its replies, STARTTLS, timeouts, backpressure.
-import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { DEFAULT_DEADLINES } from '../../config/limits.js';
@@ -19,6 +18,7 @@ import { earlyTalkerReply, formatReply } from '../reply-codes.js';
 import { drainThenDestroy } from '../../net/close-drain.js';
 import { dnsblGreetingReply, type Reply } from '../reply-codes.js';
 import { isLoopback } from '../../net/loopback.js';
+import { newSessionId } from '../../net/session-id.js';
 
 /** RFC 5321 4.5.3.2 server timeouts, in milliseconds. */
 export interface SmtpTimeouts {
@@ -102,7 +102,7 @@ export function serveSmtpConnection(
   options: SmtpConnectionOptions,
 ): SmtpConnectionHandle {
   const timeouts: SmtpTimeouts = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
-  const sessionId = options.newSessionId?.() ?? randomBytes(6).toString('hex');
+  const sessionId = options.newSessionId?.() ?? newSessionId();
   const log = options.logger.child({ session: sessionId });
   const session = new SmtpSession({
     policy: options.policy,
