@@ -4,7 +4,7 @@
 import { buildEnvelope } from './envelope.js';
 import type { MessageEnvelope } from './envelope.js';
 import { fieldNameEnd, HeaderMap, type HeaderField } from './headers.js';
-import { defaultContentType, parseContentType, parseDisposition } from './mime-params.js';
+import { addDefect, applyMimeFields, newPart, toText } from './mime-part-fields.js';
 import type { ContentType, Disposition } from './mime-params.js';
 
 export type { ContentType, Disposition } from './mime-params.js';
@@ -87,29 +87,6 @@ interface Frame {
   parentSubtype: string | null;
 }
 
-function newPart(headerStart: number): MimePart {
-  return {
-    headerStart,
-    bodyStart: headerStart,
-    bodyEnd: headerStart,
-    size: 0,
-    lines: 0,
-    contentType: defaultContentType(),
-    disposition: null,
-    language: null,
-    location: null,
-    id: null,
-    description: null,
-    encoding: '7bit',
-    md5: null,
-  };
-}
-
-function addDefect(part: MimePart, defect: string): void {
-  if (!part.defects) part.defects = [];
-  if (part.defects.length < 8 && !part.defects.includes(defect)) part.defects.push(defect);
-}
-
 const EMPTY_ENVELOPE: MessageEnvelope = {
   date: null,
   subject: null,
@@ -123,18 +100,18 @@ const EMPTY_ENVELOPE: MessageEnvelope = {
   messageId: null,
 };
 
-/**
- * Parses a message delivered in chunks: `write()` each chunk as it streams to disk, then `end()`. Works on
- * lines, keeping only a bounded prefix of each (enough for a header line or a boundary), so memory does not
- * grow with the message and time is linear. Tolerates LF-only mail, missing and unclosed boundaries, parts
- * without headers, duplicate and garbage fields, as Dovecot and wildduck do.
- */
 /** lineBuf's first size: a header line or boundary rarely exceeds it (see grow()). */
 const INITIAL_LINE_BUFFER = 4096;
 const EMPTY_BLOCK = Buffer.alloc(0);
 /** headerBuf's first size (below half of Buffer.poolSize: from Node's pool); doubles up to maxHeaderBytes. */
 const INITIAL_HEADER_BUFFER = 2048;
 
+/**
+ * Parses a message delivered in chunks: `write()` each chunk as it streams to disk, then `end()`. Works on
+ * lines, keeping only a bounded prefix of each (enough for a header line or a boundary), so memory does not
+ * grow with the message and time is linear. Tolerates LF-only mail, missing and unclosed boundaries, parts
+ * without headers, duplicate and garbage fields, as Dovecot and wildduck do.
+ */
 export class MimeStructureParser {
   private readonly limits: MimeLimits;
   private readonly frames: Frame[] = [];
@@ -467,55 +444,6 @@ export class MimeStructureParser {
     this.top.size = this.offset;
     return this.top;
   }
-}
-
-/** Replaces a multipart that cannot be read as one with a text/plain leaf (how Dovecot shows it). */
-function toText(part: MimePart, defect: string): void {
-  part.contentType = defaultContentType();
-  addDefect(part, defect);
-}
-
-function firstValid<T>(values: string[], parse: (v: string) => T | null): T | null {
-  for (const v of values) {
-    const parsed = parse(v);
-    if (parsed) return parsed;
-  }
-  return null;
-}
-
-/** Fills a part's MIME fields from its header (RFC 2045 5-9, RFC 2183, RFC 3282, RFC 2557, RFC 1864). */
-function applyMimeFields(part: MimePart, headers: HeaderMap, parentSubtype: string | null): void {
-  const types = headers.getAll('content-type');
-  // Duplicate Content-Type: the first one that parses wins (what most readers show).
-  const ct = firstValid(types, parseContentType);
-  if (ct) part.contentType = ct;
-  else if (types.length > 0) addDefect(part, 'bad-content-type');
-  // RFC 2046 5.1.5: in a multipart/digest the default is message/rfc822.
-  else if (parentSubtype === 'digest') part.contentType = { type: 'message', subtype: 'rfc822', params: {} };
-  if (types.length > 1) addDefect(part, 'duplicate-content-type');
-  const cte = headers.get('content-transfer-encoding');
-  if (cte !== undefined) {
-    const token = cte
-      .replace(/\([^()]*\)/g, '')
-      .trim()
-      .toLowerCase();
-    if (token.length > 0) part.encoding = token;
-  }
-  part.disposition = firstValid(headers.getAll('content-disposition'), parseDisposition);
-  const lang = headers.get('content-language');
-  if (lang !== undefined) {
-    const tags = lang
-      .replace(/\([^()]*\)/g, '')
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t.length > 0);
-    part.language = tags.length > 0 ? tags : null;
-  }
-  const location = headers.get('content-location');
-  if (location !== undefined) part.location = location.replace(/\s+/g, ''); // RFC 2557 4.4: folding is not part of it
-  part.id = headers.get('content-id') ?? null;
-  part.description = headers.get('content-description') ?? null;
-  part.md5 = headers.get('content-md5') ?? null;
 }
 
 /** Parses a whole message held in memory. */
