@@ -1,6 +1,7 @@
 // The scheduler's Transport over SMTP: MX resolution (or outbound.routes), then the client connection, host by host.
 import { isAscii } from 'node:buffer';
-import { deliverToHosts, type ClientConnectionOptions } from '../smtp/client/connection.js';
+import type { ClientConnectionOptions } from '../smtp/client/connection.js';
+import { deliverToHosts } from '../smtp/client/deliver-hosts.js';
 import type { ConnectionPool } from '../smtp/client/connection-pool.js';
 import type { ClientTimeouts, RecipientResult } from '../smtp/client/client-types.js';
 import { resolveDestination, type DnsResolver } from '../smtp/client/mx-resolver.js';

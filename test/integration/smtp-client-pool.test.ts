@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { deliverToHosts } from '../../src/smtp/client/connection.js';
+import { deliverToHosts } from '../../src/smtp/client/deliver-hosts.js';
 import { ConnectionPool } from '../../src/smtp/client/connection-pool.js';
 import type { OutboundMessage } from '../../src/smtp/client/client-commands.js';
 import type { RecipientResult } from '../../src/smtp/client/client-types.js';
