@@ -8,12 +8,17 @@ import { HeaderMap } from '../mail/headers.js';
 import type { DkimKey, DkimStore } from '../store/dkim-store.js';
 import { arcSealFor, forwardingDomain } from './arc-seal.js';
 import { fastDkimBody, mailauthBodyModules } from '../inbound/dkim-body.js';
-import { fastParseHeaders, fastRelaxedLine, type RelaxedLineFormatter } from '../inbound/dkim-headers.js';
+import {
+  fastParseHeaders,
+  fastRelaxedLine,
+  type ParsedHeaders,
+  type RelaxedLineFormatter,
+} from '../inbound/dkim-headers.js';
 import {
   foldedSignatureField,
   relaxedSignatureField,
   signingFieldsOf,
-  type SignatureTags,
+  tagsBeforeB,
 } from './dkim-signature-header.js';
 
 /**
@@ -64,15 +69,10 @@ const SIGNED_WHEN_PRESENT = [
 // key, the verifier's faster equivalents of those steps, and the DKIM-Signature field built once
 // (dkim-signature-header.ts; mailauth formats it twice). The tests check the result against python3-dkim, an
 // independent implementation.
-interface ParsedField {
-  key: string; // lower-cased name
-  casedKey: string;
-  line: Buffer;
-}
 const requireCjs = createRequire(import.meta.url);
 interface MailauthSigning {
   /** The header block's fields (dkim-headers.ts fastParseHeaders over mailauth's parseHeaders). */
-  parseHeaders(buf: Buffer): { parsed: ParsedField[] };
+  parseHeaders(buf: Buffer): ParsedHeaders;
   /** mailauth's relaxed header canonicalization of one field (tools.formatRelaxedLine), in one pass. */
   relaxedLine: RelaxedLineFormatter;
   dkimBody(
@@ -89,16 +89,14 @@ let signing: MailauthSigning | null = null;
 function mailauthSigning(): MailauthSigning {
   if (signing) return signing;
   const tools = requireCjs('mailauth/lib/tools.js') as {
-    parseHeaders(buf: Buffer): { parsed: ParsedField[] };
+    parseHeaders(buf: Buffer): ParsedHeaders;
     formatRelaxedLine: RelaxedLineFormatter;
   };
   // The verifier's faster equivalents of mailauth's per-byte and per-regex steps (inbound/dkim-body.ts,
   // dkim-headers.ts; each compared with mailauth's own on random input by its tests).
   const { body, RelaxedHash } = mailauthBodyModules();
   signing = {
-    parseHeaders: fastParseHeaders(
-      tools.parseHeaders as Parameters<typeof fastParseHeaders>[0],
-    ) as MailauthSigning['parseHeaders'],
+    parseHeaders: fastParseHeaders(tools.parseHeaders),
     relaxedLine: fastRelaxedLine(tools.formatRelaxedLine),
     dkimBody: fastDkimBody(body.dkimBody, RelaxedHash) as MailauthSigning['dkimBody'],
   };
@@ -165,7 +163,7 @@ export async function signMessage(message: Buffer, key: DkimKey, signTime?: Date
     body.update(bytes.subarray(off, Math.min(bytes.length, off + DKIM_HASH_SLICE_BYTES)));
   }
   const present = signingFields(parsed);
-  const tags: SignatureTags = {
+  const tagText = tagsBeforeB({
     a: key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256',
     c: 'relaxed/relaxed',
     d: key.domain,
@@ -174,11 +172,11 @@ export async function signMessage(message: Buffer, key: DkimKey, signTime?: Date
     // Read once: the t= that is hashed is the t= that is sent.
     t: Math.floor((signTime ?? new Date()).getTime() / 1000),
     bh: body.digest('base64'),
-  };
+  });
   // What mailauth's relaxedHeaders hashes: each signed field relaxed with a CRLF, then the signature field.
   const canonicalizedHeader = Buffer.concat([
     ...present.headers.map((f) => relaxedLine(f.line, '\r\n')),
-    relaxedSignatureField(tags, relaxedLine),
+    relaxedSignatureField(tagText, relaxedLine),
   ]);
   // RFC 8463 3: Ed25519 signs the SHA-256 of the canonicalised header (PureEdDSA over the hash).
   const b =
@@ -189,7 +187,7 @@ export async function signMessage(message: Buffer, key: DkimKey, signTime?: Date
           createHash('sha256').update(canonicalizedHeader).digest(),
           privateKeyOf(key.privateKeyPem),
         );
-  const header = foldedSignatureField(tags, b.toString('base64'));
+  const header = foldedSignatureField(tagText, b.toString('base64'));
   return { header: `${header}\r\n`, domain: key.domain, selector: key.selector };
 }
 

@@ -1,13 +1,6 @@
 // The DKIM-Signature field as mailauth 4.13 writes it, built once per signature: its h= selection, the relaxed form that is hashed, the folded field.
 import { createRequire } from 'node:module';
-import type { RelaxedLineFormatter } from '../inbound/dkim-headers.js';
-
-/** A header field as mailauth's parseHeaders gives it (dkim-headers.ts ParsedHeader). */
-export interface SignableField {
-  key: string | null; // lower-cased name
-  casedKey: string | undefined;
-  line: Buffer;
-}
+import type { ParsedHeader, RelaxedLineFormatter } from '../inbound/dkim-headers.js';
 
 /** The tags of our signatures other than b=; mailauth adds v=1 and q=dns/txt itself. */
 export interface SignatureTags {
@@ -40,13 +33,13 @@ function mailauthFormatting(): MailauthFormatting {
  * mailauth's getSigningHeaderLines(parsed, names) for signing: the fields whose name is in `names`, last field
  * first, and h= as their names as written, joined by ': '. `names` is lower-cased once here, not per message.
  */
-export function signingFieldsOf(names: readonly string[]): (parsed: readonly SignableField[]) => {
+export function signingFieldsOf(names: readonly string[]): (parsed: readonly ParsedHeader[]) => {
   keys: string;
-  headers: SignableField[];
+  headers: ParsedHeader[];
 } {
   const wanted = new Set(names.map((n) => n.trim().toLowerCase()).filter((n) => n));
   return (parsed) => {
-    const headers: SignableField[] = [];
+    const headers: ParsedHeader[] = [];
     for (let i = parsed.length - 1; i >= 0; i--) {
       const field = parsed[i]!;
       if (field.key !== null && wanted.has(field.key)) headers.push(field);
@@ -67,9 +60,10 @@ function aLabel(name: string): string {
 
 /**
  * The tags before b=, in mailauth's order (tools.js keyOrderingDKIM: v a c d h i l q s t x z bh b), with the
- * v=1 and q=dns/txt it adds. Our signatures have no i=, l=, x= or z=.
+ * v=1 and q=dns/txt it adds. Our signatures have no i=, l=, x= or z=. Made once per signature: both the
+ * hashed form and the folded field below start from it.
  */
-function tagsBeforeB(t: SignatureTags): string {
+export function tagsBeforeB(t: SignatureTags): string {
   return `v=1; a=${t.a}; c=${t.c}; d=${aLabel(t.d)}; h=${t.h}; q=dns/txt; s=${aLabel(t.s)}; t=${t.t}; bh=${t.bh}`;
 }
 
@@ -79,8 +73,8 @@ function tagsBeforeB(t: SignatureTags): string {
  * whitespace, which the relaxed form drops, so the unfolded field gives the same bytes; the b= placeholder and
  * the expression that empties it are mailauth's.
  */
-export function relaxedSignatureField(tags: SignatureTags, relaxedLine: RelaxedLineFormatter): Buffer {
-  const field = Buffer.from(`DKIM-Signature: ${tagsBeforeB(tags)}; b=${'a'.repeat(73)}`, 'latin1');
+export function relaxedSignatureField(tagText: string, relaxedLine: RelaxedLineFormatter): Buffer {
+  const field = Buffer.from(`DKIM-Signature: ${tagText}; b=${'a'.repeat(73)}`, 'latin1');
   return Buffer.from(
     relaxedLine(field)
       .toString('latin1')
@@ -91,10 +85,10 @@ export function relaxedSignatureField(tags: SignatureTags, relaxedLine: RelaxedL
 
 /**
  * The folded DKIM-Signature field with its signature, no final line break: byte for byte what mailauth's
- * formatSignatureHeaderLine('DKIM', tags + b, true) returns (b= broken every 75 characters, then libmime's
+ * formatSignatureHeaderLine('DKIM', tags + b, true) returns, given tagsBeforeB(tags) (b= broken every 75 characters, then libmime's
  * foldLines at 76). test/unit/sender-auth/dkim-signature-header.test.ts compares the two on random tags.
  */
-export function foldedSignatureField(tags: SignatureTags, b: string): string {
+export function foldedSignatureField(tagText: string, b: string): string {
   const bTag = b ? `b=${b}`.replace(/.{75}/g, '$& ').trim() : 'b=';
-  return mailauthFormatting().foldLines(`DKIM-Signature: ${tagsBeforeB(tags)}; ${bTag}`);
+  return mailauthFormatting().foldLines(`DKIM-Signature: ${tagText}; ${bTag}`);
 }
