@@ -1,6 +1,7 @@
 // The group commit: deliveries ready together share one transaction and one WAL fsync (deliver.ts writes their rows).
 import type Database from 'better-sqlite3';
 import { unlink } from 'node:fs/promises';
+import { COMMIT_GATHER_BATCH, COMMIT_GATHER_MAX_MS, COMMIT_GATHER_TURNS } from '../../config/limits.js';
 import type { FileBlobStore } from '../blob-store.js';
 import type { JmapStates } from '../jmap-store.js';
 import { ChangeRecorder } from './changes.js';
@@ -31,7 +32,9 @@ interface Waiting {
  * pool) covers them, so durability is paid once per batch - or less: while one batch's fsync runs
  * the next batch commits, and the following fsync covers it. The commit itself is synchronous
  * (better-sqlite3) but writes only to the WAL; deliveries arriving meanwhile pile up for the next
- * batch, so the batch grows with the load by itself (no timer, no added latency when idle).
+ * batch, so the batch grows with the load by itself. When deliveries are seen arriving side by side,
+ * the next batch also gathers for a few event-loop turns (limits.ts COMMIT_GATHER_TURNS): a lone
+ * client never waits, and an idle loop turns in microseconds.
  */
 export class GroupCommitter {
   private waiting: Waiting[] = [];
@@ -40,7 +43,12 @@ export class GroupCommitter {
   /** Batches committed and waiting for their WAL fsync before their callers are answered. */
   private settling = new Set<Promise<void>>();
   /** Figures for the benchmark and logs. */
-  readonly stats = { batches: 0, deliveries: 0, maxBatch: 0 };
+  readonly stats = { batches: 0, deliveries: 0, maxBatch: 0, gathered: 0 };
+  /** A delivery came while an earlier batch still waited for its fsync: others are delivering too. */
+  private overlapped = false;
+  private lastBatchSize = 0;
+  /** While a batch gathers: ends the gathering (enough callers are waiting). */
+  private endGathering: (() => void) | null = null;
   /** Set by hold(): the next commit waits for it (deliveries keep piling up meanwhile). */
   private held: Promise<unknown> | null = null;
 
@@ -65,8 +73,10 @@ export class GroupCommitter {
    */
   submitGroup(group: PreparedDelivery[]): Promise<CommittedDelivery[]> {
     return new Promise((resolve, reject) => {
+      if (this.settling.size > 0) this.overlapped = true;
       this.waiting.push({ group, resolve, reject });
       this.schedule();
+      if (this.endGathering && this.waiting.length >= COMMIT_GATHER_BATCH) this.endGathering();
     });
   }
 
@@ -96,13 +106,45 @@ export class GroupCommitter {
   private schedule(): void {
     if (this.scheduled || this.running) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const commit = (): void => {
       this.scheduled = false;
       this.running = this.flush().finally(() => {
         this.running = null;
         if (this.waiting.length > 0) this.schedule();
       });
-    });
+    };
+    const sideBySide = this.overlapped || this.lastBatchSize >= 2;
+    this.overlapped = false;
+    if (sideBySide && this.waiting.length < COMMIT_GATHER_BATCH) this.gather(commit);
+    else setImmediate(commit);
+  }
+
+  /**
+   * Lets the next batch grow for COMMIT_GATHER_TURNS turns of the event loop (at most COMMIT_GATHER_MAX_MS, or
+   * until COMMIT_GATHER_BATCH callers wait), then commits: one commit's fixed cost shared by more deliveries.
+   */
+  private gather(commit: () => void): void {
+    this.stats.gathered++;
+    const started = performance.now();
+    let turns = 0;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      this.endGathering = null;
+      commit();
+    };
+    const turn = (): void => {
+      if (ended) return;
+      if (++turns >= COMMIT_GATHER_TURNS || performance.now() - started >= COMMIT_GATHER_MAX_MS) end();
+      else setImmediate(turn);
+    };
+    // Called from submitGroup, inside a caller's turn: the commit still runs in a turn of its own.
+    this.endGathering = () => {
+      this.endGathering = null;
+      setImmediate(end);
+    };
+    setImmediate(turn);
   }
 
   private async flush(): Promise<void> {
@@ -123,6 +165,7 @@ export class GroupCommitter {
     const deliveries = batch.reduce((n, w) => n + w.group.length, 0);
     this.stats.deliveries += deliveries;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, deliveries);
+    this.lastBatchSize = deliveries;
     let outcomes: Outcome[];
     let states: Map<number, JmapStates>;
     try {

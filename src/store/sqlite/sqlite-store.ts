@@ -283,7 +283,7 @@ export class SqliteStore implements Store {
   }
 
   /** Figures of the group committer (batches, deliveries, largest batch). */
-  get commitStats(): Readonly<{ batches: number; deliveries: number; maxBatch: number }> {
+  get commitStats(): Readonly<{ batches: number; deliveries: number; maxBatch: number; gathered: number }> {
     return this.committer.stats;
   }
 

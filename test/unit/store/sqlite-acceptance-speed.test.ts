@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LookupCache, LOOKUP_RECENT_MS } from '../../../src/store/sqlite/lookup-cache.js';
+import { COMMIT_GATHER_BATCH, COMMIT_GATHER_TURNS } from '../../../src/config/limits.js';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { memoryBody, request } from '../../contract/store-contract.js';
 import { deliverAndLog } from '../../../src/delivery/delivery-log.js';
@@ -283,6 +284,68 @@ describe('GroupCommitter without savepoints', () => {
     const inbox = store.getMailbox(bob, 'INBOX');
     assert.ok(inbox);
     assert.equal(store.listMessages(inbox.id).length, 2);
+  });
+});
+
+describe('group commit gathering (limits.ts COMMIT_GATHER_TURNS)', () => {
+  const turn = () => new Promise<void>((r) => setImmediate(r));
+
+  test('a lone caller never waits: one commit per delivery, none gathered', async () => {
+    const store = open(await dataDir());
+    store.addDomain('example.test');
+    const bob = store.addAccount('bob@example.test', 'h').id;
+    for (let i = 0; i < 5; i++) {
+      await store.deliver(
+        request({ body: memoryBody(`Subject: ${i}\r\n\r\n${i}\r\n`), local: [{ accountId: bob }] }),
+      );
+    }
+    assert.equal(store.commitStats.batches, 5);
+    assert.equal(store.commitStats.gathered, 0);
+  });
+
+  test('deliveries side by side, a turn apart each, share one commit', async () => {
+    const store = open(await dataDir());
+    store.addDomain('example.test');
+    const bob = store.addAccount('bob@example.test', 'h').id;
+    const deliver = (i: number) =>
+      store.deliver(
+        request({ body: memoryBody(`Subject: ${i}\r\n\r\n${i}\r\n`), local: [{ accountId: bob }] }),
+      );
+    // Two in one turn: others are delivering, so the next batch gathers.
+    await Promise.all([deliver(0), deliver(1)]);
+    const batches = store.commitStats.batches;
+    // Four more, each one turn after the last: without gathering each would commit alone.
+    const spaced: Promise<void>[] = [];
+    for (let i = 2; i < 6; i++) {
+      spaced.push(deliver(i));
+      await turn();
+    }
+    await Promise.all(spaced);
+    assert.equal(store.commitStats.batches - batches, 1, 'one commit for the four');
+    assert.equal(store.commitStats.gathered, 1);
+    const inbox = store.getMailbox(bob, 'INBOX');
+    assert.equal(inbox?.messageCount, 6);
+  });
+
+  test('a gathering batch commits at once when COMMIT_GATHER_BATCH callers wait', async () => {
+    const store = open(await dataDir());
+    store.addDomain('example.test');
+    const bob = store.addAccount('bob@example.test', 'h').id;
+    const deliver = (i: number) =>
+      store.deliver(
+        request({ body: memoryBody(`Subject: ${i}\r\n\r\n${i}\r\n`), local: [{ accountId: bob }] }),
+      );
+    await Promise.all([deliver(0), deliver(1)]);
+    const batches = store.commitStats.batches;
+    const all = Promise.all(Array.from({ length: COMMIT_GATHER_BATCH }, (_, i) => deliver(i + 2)));
+    let turns = 0;
+    while (store.commitStats.batches === batches) {
+      await turn();
+      turns++;
+    }
+    await all;
+    assert.equal(store.commitStats.maxBatch, COMMIT_GATHER_BATCH);
+    assert.ok(turns < COMMIT_GATHER_TURNS, `committed after ${turns} turns`);
   });
 });
 
