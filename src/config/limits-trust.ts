@@ -42,6 +42,12 @@ export const DEFAULT_TRUSTED_NETWORKS: readonly string[] = ['127.0.0.1/32', '::1
 export const AUTH_RESULTS_HOLD_MAX = 64 * 1024;
 
 /**
+ * How many client addresses the trusted_networks verdict is remembered for (inbound/checks.ts); past it the
+ * memo starts over. One entry is an address string and a boolean; the lookup it saves runs once per connection.
+ */
+export const TRUSTED_MEMO_ADDRESSES = 4096;
+
+/**
  * Bound on all inbound checks of one message (SPF, DKIM, DMARC, ARC, iprev): each DNS question is
  * already bounded by the resolver (DNS_TIMEOUT_MS x tries), but SPF alone may ask 10+2 void lookups
  * (RFC 7208 4.6.4) and DKIM one per signature; 60 s keeps far inside the client's 10-minute wait after
