@@ -89,6 +89,16 @@ export function relaxedSignatureField(tagText: string, relaxedLine: RelaxedLineF
  * foldLines at 76). test/unit/sender-auth/dkim-signature-header.test.ts compares the two on random tags.
  */
 export function foldedSignatureField(tagText: string, b: string): string {
-  const bTag = b ? `b=${b}`.replace(/.{75}/g, '$& ').trim() : 'b=';
+  const bTag = b ? spaceEvery75(`b=${b}`) : 'b=';
   return mailauthFormatting().foldLines(`DKIM-Signature: ${tagText}; ${bTag}`);
+}
+
+/**
+ * mailauth's `.replace(/.{75}/g, '$& ').trim()` for a b= tag (base64: no line breaks, no spaces), by slices: the
+ * regular expression with `$&` was ~10 us of a ~90 us signature outside the key operation.
+ */
+function spaceEvery75(tag: string): string {
+  let out = tag.slice(0, 75);
+  for (let i = 75; i < tag.length; i += 75) out += ` ${tag.slice(i, i + 75)}`;
+  return out;
 }
