@@ -204,9 +204,9 @@ export const WAL_CATCH_UP_MAX_WAIT_MS = 1000;
  * write(2) calls, the fsync's round trip through the thread pool), so on this VM a store alone spends 435 us of
  * main thread per delivery at batch 1, 285 at 2, 260 at 4 and 182 at 20 (bench/store-main-cpu.ts). Under
  * one-message-per-connection SMTP load batches held ~1.5 deliveries; waiting six turns made them ~5 and load (b)
- * ~30% faster (bench/README.md, 2026-12-06 evening). Turns, not a timer: a turn of a busy loop is the time it
- * takes to read every socket that is ready, so the wait grows with the load, while an idle loop turns in
- * microseconds and a lone client (no delivery beside its own) never waits at all.
+ * 15-27% faster in three alternating pairs (bench/README.md "Group commit gathering"). Turns, not a timer: a
+ * turn of a busy loop is the time it takes to read every socket that is ready, so the wait grows with the load,
+ * while an idle loop turns in microseconds and a lone client (no delivery beside its own) never waits at all.
  */
 export const COMMIT_GATHER_TURNS = 6;
 /** The most a gathering batch waits, whatever the turns take (one slow turn, a long IMAP SEARCH). */

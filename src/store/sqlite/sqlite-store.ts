@@ -282,7 +282,7 @@ export class SqliteStore implements Store {
     return this.walSync.syncs;
   }
 
-  /** Figures of the group committer (batches, deliveries, largest batch). */
+  /** Figures of the group committer (batches, deliveries, largest batch, batches that gathered for more). */
   get commitStats(): Readonly<{ batches: number; deliveries: number; maxBatch: number; gathered: number }> {
     return this.committer.stats;
   }
