@@ -289,21 +289,8 @@ describe('GroupCommitter without savepoints', () => {
 
 describe('group commit gathering (limits.ts COMMIT_GATHER_TURNS)', () => {
   const turn = () => new Promise<void>((r) => setImmediate(r));
-
-  test('a lone caller never waits: one commit per delivery, none gathered', async () => {
-    const store = open(await dataDir());
-    store.addDomain('example.test');
-    const bob = store.addAccount('bob@example.test', 'h').id;
-    for (let i = 0; i < 5; i++) {
-      await store.deliver(
-        request({ body: memoryBody(`Subject: ${i}\r\n\r\n${i}\r\n`), local: [{ accountId: bob }] }),
-      );
-    }
-    assert.equal(store.commitStats.batches, 5);
-    assert.equal(store.commitStats.gathered, 0);
-  });
-
-  test('deliveries side by side, a turn apart each, share one commit', async () => {
+  /** A store with bob@example.test, and a small message delivered to his INBOX. */
+  const bobsStore = async () => {
     const store = open(await dataDir());
     store.addDomain('example.test');
     const bob = store.addAccount('bob@example.test', 'h').id;
@@ -311,6 +298,18 @@ describe('group commit gathering (limits.ts COMMIT_GATHER_TURNS)', () => {
       store.deliver(
         request({ body: memoryBody(`Subject: ${i}\r\n\r\n${i}\r\n`), local: [{ accountId: bob }] }),
       );
+    return { store, bob, deliver };
+  };
+
+  test('a lone caller never waits: one commit per delivery, none gathered', async () => {
+    const { store, deliver } = await bobsStore();
+    for (let i = 0; i < 5; i++) await deliver(i);
+    assert.equal(store.commitStats.batches, 5);
+    assert.equal(store.commitStats.gathered, 0);
+  });
+
+  test('deliveries side by side, a turn apart each, share one commit', async () => {
+    const { store, bob, deliver } = await bobsStore();
     // Two in one turn: others are delivering, so the next batch gathers.
     await Promise.all([deliver(0), deliver(1)]);
     const batches = store.commitStats.batches;
@@ -328,13 +327,7 @@ describe('group commit gathering (limits.ts COMMIT_GATHER_TURNS)', () => {
   });
 
   test('a gathering batch commits at once when COMMIT_GATHER_BATCH callers wait', async () => {
-    const store = open(await dataDir());
-    store.addDomain('example.test');
-    const bob = store.addAccount('bob@example.test', 'h').id;
-    const deliver = (i: number) =>
-      store.deliver(
-        request({ body: memoryBody(`Subject: ${i}\r\n\r\n${i}\r\n`), local: [{ accountId: bob }] }),
-      );
+    const { store, deliver } = await bobsStore();
     await Promise.all([deliver(0), deliver(1)]);
     const batches = store.commitStats.batches;
     const all = Promise.all(Array.from({ length: COMMIT_GATHER_BATCH }, (_, i) => deliver(i + 2)));
