@@ -17,6 +17,13 @@ import type { WalSync } from './wal-sync.js';
  */
 export const MAX_BATCH_INLINE_BYTES = 1024 * 1024;
 
+/** How a batch gathers (limits.ts COMMIT_GATHER_*): turns of the event loop, a bound in ms, callers that end it. */
+export interface CommitGather {
+  turns: number;
+  maxMs: number;
+  batch: number;
+}
+
 type Outcome = { ok: true; value: CommittedDelivery[] } | { ok: false; error: unknown };
 
 /** Deliveries submitted together: committed in one transaction, all or none (RFC 3502 MULTIAPPEND). */
@@ -49,6 +56,7 @@ export class GroupCommitter {
   private lastBatchSize = 0;
   /** While a batch gathers: ends the gathering (enough callers are waiting). */
   private endGathering: (() => void) | null = null;
+  private readonly gathering: CommitGather;
   /** Set by hold(): the next commit waits for it (deliveries keep piling up meanwhile). */
   private held: Promise<unknown> | null = null;
 
@@ -61,7 +69,14 @@ export class GroupCommitter {
     private readonly onChanges: (states: Map<number, JmapStates>) => void = () => undefined,
     /** Called once a batch is durable: its size and seconds from its start (metrics). */
     private readonly onCommitted: (batchSize: number, seconds: number) => void = () => undefined,
-  ) {}
+    gather: Partial<CommitGather> = {},
+  ) {
+    this.gathering = {
+      turns: gather.turns ?? COMMIT_GATHER_TURNS,
+      maxMs: gather.maxMs ?? COMMIT_GATHER_MAX_MS,
+      batch: gather.batch ?? COMMIT_GATHER_BATCH,
+    };
+  }
 
   submit(prepared: PreparedDelivery): Promise<CommittedDelivery> {
     return this.submitGroup([prepared]).then((c) => c[0] as CommittedDelivery);
@@ -76,7 +91,7 @@ export class GroupCommitter {
       if (this.settling.size > 0) this.overlapped = true;
       this.waiting.push({ group, resolve, reject });
       this.schedule();
-      if (this.endGathering && this.waiting.length >= COMMIT_GATHER_BATCH) this.endGathering();
+      if (this.endGathering && this.waiting.length >= this.gathering.batch) this.endGathering();
     });
   }
 
@@ -115,13 +130,13 @@ export class GroupCommitter {
     };
     const sideBySide = this.overlapped || this.lastBatchSize >= 2;
     this.overlapped = false;
-    if (sideBySide && this.waiting.length < COMMIT_GATHER_BATCH) this.gather(commit);
+    if (sideBySide && this.waiting.length < this.gathering.batch) this.gather(commit);
     else setImmediate(commit);
   }
 
   /**
-   * Lets the next batch grow for COMMIT_GATHER_TURNS turns of the event loop (at most COMMIT_GATHER_MAX_MS, or
-   * until COMMIT_GATHER_BATCH callers wait), then commits: one commit's fixed cost shared by more deliveries.
+   * Lets the next batch grow for a few turns of the event loop (at most a few ms, or until enough callers wait;
+   * this.gathering), then commits: one commit's fixed cost shared by more deliveries.
    */
   private gather(commit: () => void): void {
     this.stats.gathered++;
@@ -136,7 +151,7 @@ export class GroupCommitter {
     };
     const turn = (): void => {
       if (ended) return;
-      if (++turns >= COMMIT_GATHER_TURNS || performance.now() - started >= COMMIT_GATHER_MAX_MS) end();
+      if (++turns >= this.gathering.turns || performance.now() - started >= this.gathering.maxMs) end();
       else setImmediate(turn);
     };
     // Called from submitGroup, inside a caller's turn: the commit still runs in a turn of its own.

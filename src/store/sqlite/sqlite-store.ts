@@ -20,7 +20,7 @@ import type {
   StoreEvents,
 } from '../store.js';
 import { DEFAULT_INLINE_MAX_BYTES, prepareDelivery, type CommittedDelivery } from './deliver.js';
-import { GroupCommitter } from './group-committer.js';
+import { type CommitGather, GroupCommitter } from './group-committer.js';
 import { SqliteDirectory } from './directory.js';
 import { getMailbox, listMailboxes } from './mail-folders.js';
 import type { SqliteContext } from './context.js';
@@ -83,6 +83,8 @@ export interface SqliteStoreOptions {
   headerCacheBytes?: number;
   /** Each durable group commit: deliveries in it and seconds until durable (the server's metrics). */
   onCommit?: (batchSize: number, seconds: number) => void;
+  /** How a group commit gathers (tests; the defaults are limits.ts's COMMIT_GATHER_*). */
+  commitGather?: Partial<CommitGather>;
 }
 
 /**
@@ -178,6 +180,7 @@ export class SqliteStore implements Store {
       this.walSync,
       (states) => emitChanges({ emit: (event, ...args) => this.emitSafely(event, ...args) }, states),
       options.onCommit,
+      options.commitGather,
     );
     if (options.backgroundCheckpoints && !readOnly) {
       let catchingUp = false;
