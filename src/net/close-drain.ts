@@ -1,4 +1,5 @@
-// How a mail connection ends after its last reply: half-closed, input dropped, then destroyed (bounded in time and bytes).
+// How a mail connection ends after its last reply: half-closed, input dropped, then destroyed (bounded in time and bytes);
+// or, after the client's own QUIT, closed as soon as the reply is handed to the kernel.
 import type { Duplex } from 'node:stream';
 import { CLOSE_DRAIN } from '../config/limits.js';
 
@@ -22,6 +23,23 @@ export function drainThenDestroy(socket: Duplex, last?: string | Buffer | null):
   // Cleared at close: a pending timer keeps the socket, its streams and the session they reach alive for the
   // whole grace period, and at a few hundred connections a second those graphs filled the old generation
   // (one mark-compact every ~100 ms under a literal flood).
+  const timer = setTimeout(() => socket.destroy(), CLOSE_DRAIN.graceMs);
+  timer.unref?.();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * Ends `socket` after the reply to the client's QUIT (RFC 5321 4.1.1.10: the receiver sends 221 "and then
+ * close[s] the transmission channel"; Postfix's smtpd closes at once too): FIN once `last` is queued, and the
+ * socket destroyed as soon as that write has reached the kernel, which still delivers it. Nothing is read
+ * after QUIT, so a client that resets its end (smtp-source's SO_LINGER 0) costs no read error: Node builds one
+ * with its stack trace for every ECONNRESET it reads (~30 us a connection). A client that sends after its own
+ * QUIT gets a reset. A peer that never reads is destroyed after CLOSE_DRAIN.graceMs, as with drainThenDestroy.
+ */
+export function closeAfterQuit(socket: Duplex, last: string | Buffer): void {
+  socket.once('finish', () => socket.destroy());
+  if (socket.writable) socket.end(last);
+  else socket.destroy();
   const timer = setTimeout(() => socket.destroy(), CLOSE_DRAIN.graceMs);
   timer.unref?.();
   socket.once('close', () => clearTimeout(timer));

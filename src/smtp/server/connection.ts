@@ -15,7 +15,7 @@ import type { SmtpPeer, SmtpPolicy, SmtpServices } from './services.js';
 import { SmtpSession, type SessionEvent, type SessionOutput } from './session.js';
 import { peerTrusted } from './inbound-checks.js';
 import { earlyTalkerReply, formatReply } from '../reply-codes.js';
-import { drainThenDestroy } from '../../net/close-drain.js';
+import { closeAfterQuit, drainThenDestroy } from '../../net/close-drain.js';
 import { dnsblGreetingReply, type Reply } from '../reply-codes.js';
 import { isLoopback } from '../../net/loopback.js';
 import { newSessionId } from '../../net/session-id.js';
@@ -173,15 +173,16 @@ export function serveSmtpConnection(
     watch.update();
   }
 
-  /** Writes, then closes the connection gracefully (the peer sees our last reply). */
-  function finish(last: string): void {
+  /** Writes, then closes the connection gracefully (the peer sees our last reply); `quit`: the client asked to. */
+  function finish(last: string, quit = false): void {
     if (ended) return;
     ended = true;
     if (timer) clearTimeout(timer);
     watch.stop();
     queue = [];
     current.removeListener('data', onData);
-    drainThenDestroy(current, last);
+    if (quit) closeAfterQuit(current, last);
+    else drainThenDestroy(current, last);
   }
 
   function logEvents(events: SessionEvent[]): void {
@@ -279,7 +280,8 @@ export function serveSmtpConnection(
         arm(timeouts.dataEnd); // bounds our own processing (storage) while the socket is paused
         const out = await session.feed(chunk);
         if (ended) return;
-        if (out.action === 'close') return finish(out.replies);
+        if (out.action === 'close' || out.action === 'quit')
+          return finish(out.replies, out.action === 'quit');
         const flowing = write(out);
         if (out.action === 'start-tls') return startTls();
         // Input the session left for later (its replies reached the backlog bound) goes first.

@@ -158,6 +158,6 @@ describe('SMTP session with inbound checks', () => {
         .map((l) => l.slice(0, 3)),
       ['503', '503', '503', '503', '221'],
     );
-    assert.equal(out.action, 'close');
+    assert.equal(out.action, 'quit'); // the client's own QUIT: closed without draining (close-drain.ts closeAfterQuit)
   });
 });

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { CLOSE_DRAIN } from '../../../src/config/limits.js';
-import { drainThenDestroy } from '../../../src/net/close-drain.js';
+import { closeAfterQuit, drainThenDestroy } from '../../../src/net/close-drain.js';
 
 async function pair(allowHalfOpen = false): Promise<{ server: Socket; client: Socket; close: () => void }> {
   const srv = createServer();
@@ -75,4 +75,33 @@ test('a closed connection is not kept alive by the grace timer (its objects can 
     gc();
   }
   assert.equal(ref.deref(), undefined, 'collected well before CLOSE_DRAIN.graceMs');
+});
+
+test('after QUIT: the reply is delivered and the server closes without waiting for the client to end', async () => {
+  const { server, client, close } = await pair(true); // the client does not end by itself
+  let received = '';
+  client.on('data', (d: Buffer) => (received += d.toString()));
+  const ended = once(client, 'end');
+  closeAfterQuit(server, '221 2.0.0 bye\r\n');
+  await once(server, 'close');
+  await ended;
+  assert.equal(received, '221 2.0.0 bye\r\n');
+  client.destroy();
+  close();
+});
+
+test('after QUIT: a client that resets its end (SO_LINGER 0) costs the server no read error', async () => {
+  for (const end of [closeAfterQuit, drainThenDestroy]) {
+    const { server, client, close } = await pair();
+    const errors: string[] = [];
+    server.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
+    client.once('data', () => client.resetAndDestroy());
+    const closed = new Promise((resolve) => server.once('close', resolve)); // events.once would reject on 'error'
+    end(server, '221 2.0.0 bye\r\n');
+    await closed;
+    close();
+    // drainThenDestroy keeps reading for the client's end, and reads the reset as an error (with its stack).
+    if (end === closeAfterQuit) assert.deepEqual(errors, []);
+    else assert.deepEqual(errors, ['ECONNRESET'], 'the comparison: draining reads the reset');
+  }
 });

@@ -78,7 +78,7 @@ describe('RFC transcripts', () => {
         'Do you like ketchup?\r\nHow about pickles?\r\n.\r\nQUIT\r\n',
     );
     assert.deepEqual(codes(r.lines), ['250', '250', '550', '250', '354', '250', '221']);
-    assert.equal(r.action, 'close');
+    assert.equal(r.action, 'quit');
     assert.equal(services.delivered.length, 1);
     assert.equal(services.delivered[0]?.local.length, 2);
     assert.ok(services.bodies[0]?.endsWith('Do you like ketchup?\r\nHow about pickles?\r\n'));

@@ -47,7 +47,8 @@ export type SessionEvent =
   /** A RCPT got 554 5.4.6: its aliases loop (the chain of sources, the repeated one last). */
   | { kind: 'routing-loop'; recipient: string; loop: string[] };
 
-export type SessionAction = 'close' | 'start-tls';
+/** 'quit': the client's own QUIT was answered (the connection closes without draining input, close-drain.ts). */
+export type SessionAction = 'close' | 'quit' | 'start-tls';
 
 export interface SessionCore {
   readonly policy: SmtpPolicy;

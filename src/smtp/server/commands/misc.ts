@@ -15,7 +15,7 @@ export function handleQuit(core: SessionCore): void {
   resetTransaction(core);
   core.state = { kind: 'closed' };
   core.reply(quitReply(core.policy.hostname));
-  core.act('close');
+  core.act('quit');
 }
 
 /** RFC 5321 3.5.3, 7.3: the same 252 for every argument, so VRFY cannot enumerate users. */
