@@ -20,12 +20,7 @@ export function drainThenDestroy(socket: Duplex, last?: string | Buffer | null):
     if (dropped > CLOSE_DRAIN.maxBytes) socket.destroy();
   });
   socket.resume();
-  // Cleared at close: a pending timer keeps the socket, its streams and the session they reach alive for the
-  // whole grace period, and at a few hundred connections a second those graphs filled the old generation
-  // (one mark-compact every ~100 ms under a literal flood).
-  const timer = setTimeout(() => socket.destroy(), CLOSE_DRAIN.graceMs);
-  timer.unref?.();
-  socket.once('close', () => clearTimeout(timer));
+  destroyAfterGrace(socket);
 }
 
 /**
@@ -40,6 +35,16 @@ export function closeAfterQuit(socket: Duplex, last: string | Buffer): void {
   socket.once('finish', () => socket.destroy());
   if (socket.writable) socket.end(last);
   else socket.destroy();
+  destroyAfterGrace(socket);
+}
+
+/**
+ * A peer that never reads our goodbye is destroyed after CLOSE_DRAIN.graceMs. The timer is cleared at close: a
+ * pending one keeps the socket, its streams and the session they reach alive for the whole grace period, and at a
+ * few hundred connections a second those graphs filled the old generation (one mark-compact every ~100 ms under a
+ * literal flood).
+ */
+function destroyAfterGrace(socket: Duplex): void {
   const timer = setTimeout(() => socket.destroy(), CLOSE_DRAIN.graceMs);
   timer.unref?.();
   socket.once('close', () => clearTimeout(timer));

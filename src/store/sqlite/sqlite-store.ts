@@ -253,7 +253,7 @@ export class SqliteStore implements Store {
   }
 
   /** Figures of the group committer (batches, deliveries, largest batch, batches that gathered for more). */
-  get commitStats(): Readonly<{ batches: number; deliveries: number; maxBatch: number; gathered: number }> {
+  get commitStats(): Readonly<GroupCommitter['stats']> {
     return this.committer.stats;
   }
 

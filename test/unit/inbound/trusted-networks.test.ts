@@ -3,21 +3,17 @@ import assert from 'node:assert/strict';
 import { BlockList } from 'node:net';
 import { test } from 'node:test';
 import { TRUSTED_MEMO_ADDRESSES } from '../../../src/config/limits.js';
+import { parseConfigText } from '../../../src/config/load.js';
 import type { MailResolver } from '../../../src/dns/types.js';
 import { createInboundChecks } from '../../../src/inbound/checks.js';
 
+/** The checks as the server builds them from [inbound] trusted_networks (the other keys at their defaults). */
 const checksFor = (trustedNetworks: string[]) =>
   createInboundChecks({
-    settings: {
-      greylisting: false,
-      greylistDelayMs: 0,
-      greetPauseMs: 0,
-      dmarc: 'enforce',
-      dmarcReports: false,
-      dnsbl: [],
-      trustedNetworks,
-      verifyWorkers: 0,
-    },
+    settings: parseConfigText(
+      `[inbound]\ntrusted_networks = ${JSON.stringify(trustedNetworks)}\nverify_workers = 0`,
+      { configPath: null, baseDir: '/tmp', defaultHostname: 'mx.example.test' },
+    ).inbound,
     hostname: 'mx.example.test',
     resolver: {} as MailResolver, // trusted() asks no DNS
     isLocalDomain: () => false,
