@@ -6,10 +6,17 @@ import {
   type TLSSocket,
   type TlsOptions,
 } from 'node:tls';
-import { CONNECTION_RATE_MAX_IPS, LISTEN_BACKLOG } from '../config/limits.js';
+import {
+  ACCEPT_HANDLE_COPIES,
+  CONNECTION_RATE_MAX_IPS,
+  LISTEN_BACKLOG,
+  SETUP_PER_TURN,
+} from '../config/limits.js';
 import { formatListenAddress, type ListenAddress, type ListenerName } from '../config/schema.js';
 import { MailroomError } from '../errors.js';
+import { listenHandleCopies } from './handle-copies.js';
 import { ConnectionLimits, ConnectionRate } from './per-ip-limits.js';
+import { SetupGate } from './setup-gate.js';
 
 /** A TLS handshake that has not finished in this time is dropped (slow-handshake attacks hold sockets). */
 const TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -63,6 +70,8 @@ export interface Listener {
   readonly addresses: ListenAddress[];
   /** Currently admitted connections. */
   readonly sockets: ReadonlySet<Socket>;
+  /** Listening handles over all addresses: 1 per address, 1 + ACCEPT_HANDLE_COPIES for a plaintext one. */
+  readonly acceptHandles: number;
   /** Stops accepting new connections; open ones continue. Resolves once nothing listens any more. */
   stopAccepting(): Promise<void>;
   /** Ends every tracked socket at once (the last step of shutdown). */
@@ -79,6 +88,13 @@ export interface Listener {
   apply(wanted: readonly ListenAddress[], settings: ListenerSettings): void;
 }
 
+/** One bound address: its server, the extra handles on the same socket (handle-copies.ts). */
+interface Bound {
+  server: Server;
+  extras: Server[];
+  address: ListenAddress;
+}
+
 /** The key of a configured address: what the config said (port 0 stays 0), so a reload compares like with like. */
 const addressKey = (address: ListenAddress): string => formatListenAddress(address);
 
@@ -92,15 +108,19 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
    * connections (1,000 EventSource streams, IMAP IDLE) hold for as long as they stay open.
    */
   const ipKeys = new Map<Socket, string>();
+  /** Accepted sockets not closed yet, admitted or being refused: the hard cap counts them all. */
+  let held = 0;
   function onSocketClose(this: Socket): void {
+    held--;
     const key = ipKeys.get(this);
     if (key === undefined) return;
     ipKeys.delete(this);
     sockets.delete(this);
     limits.release(key);
   }
-  // Configured address -> its server and the address actually bound; in the configured order.
-  const bound = new Map<string, { server: Server; address: ListenAddress }>();
+  // Configured address -> its server (and the extra handles on its socket), the address actually bound;
+  // in the configured order.
+  const bound = new Map<string, Bound>();
   let current: ListenerSettings = {
     ...(options.tls ? { tls: options.tls } : {}),
     maxConnections: options.maxConnections,
@@ -117,12 +137,32 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
 
   const refuse = (socket: Socket, text: string): void => {
     socket.on('error', () => undefined); // the peer may already be gone; nothing to do about it
+    socket.resume(); // a plaintext socket starts paused (pauseOnConnect): read to see the peer's close
     socket.end(text);
     // end() waits for the peer; do not let a peer that never reads keep the socket.
     socket.setTimeout(5_000, () => socket.destroy());
   };
 
+  // Plaintext sockets arrive paused and are set up through the gate (setup-gate.ts); TLS ones arrive
+  // after their handshake, which Node starts at accept, so there is nothing left to pace.
+  const gate = new SetupGate<Socket>(
+    SETUP_PER_TURN,
+    (socket) => {
+      socket.resume();
+      options.onConnection(socket);
+    },
+    (socket) => socket.destroyed,
+  );
+
   const admit = (socket: Socket): void => {
+    // The hard cap, over every handle of every address (each server's own maxConnections counts only
+    // the connections that handle accepted).
+    if (held >= current.maxConnections + REFUSAL_SLACK) {
+      socket.destroy();
+      return;
+    }
+    held++;
+    socket.on('close', onSocketClose);
     const remoteAddress = socket.remoteAddress ?? '';
     if (rate && !options.rateExempt?.(remoteAddress) && !rate.admit(remoteAddress, clock())) {
       options.onRefused?.({ remoteAddress, reason: 'rate' });
@@ -135,13 +175,13 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
     }
     sockets.add(socket);
     ipKeys.set(socket, verdict.key);
-    socket.on('close', onSocketClose);
-    options.onConnection(socket);
+    if (current.tls) options.onConnection(socket);
+    else gate.offer(verdict.key, socket);
   };
 
   const makeServer = (): Server => {
     if (!current.tls) {
-      const server = createNetServer({ noDelay: true }, admit);
+      const server = createNetServer({ noDelay: true, pauseOnConnect: true }, admit);
       server.maxConnections = current.maxConnections + REFUSAL_SLACK;
       return server;
     }
@@ -154,9 +194,31 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
     return server;
   };
 
-  const close = (server: Server): void => {
+  const closeServer = (server: Server): void => {
     // server.close's callback waits for every connection to end; we only want "no longer listening".
     if (server.listening) server.close(() => undefined);
+  };
+  const close = (entry: Bound): void => {
+    closeServer(entry.server);
+    for (const extra of entry.extras) closeServer(extra);
+  };
+
+  /**
+   * Plaintext: more handles on the bound socket, so a burst is accepted faster (handle-copies.ts). Awaited
+   * at bind (~5 ms a listener, ~45 ms once for the child): when it resolves the child has closed its own
+   * copy, so a listener closed later stops listening at once, with no copy still in flight.
+   */
+  const addCopies = async (server: Server): Promise<Server[]> => {
+    if (current.tls) return [];
+    const extras: Server[] = [];
+    for (const handle of await listenHandleCopies(server, ACCEPT_HANDLE_COPIES)) {
+      const extra = makeServer();
+      extra.on('error', () => undefined);
+      // listen(handle) takes Node's raw TCP handle as it came over IPC (not in @types/node's overloads).
+      extra.listen(handle as never);
+      extras.push(extra);
+    }
+    return extras;
   };
 
   /** Binds each address not bound yet; on a failure closes what it bound and throws which address failed. */
@@ -175,8 +237,8 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
           });
         });
       } catch (error) {
-        close(server);
-        for (const k of added) close(bound.get(k)!.server);
+        closeServer(server);
+        for (const k of added) close(bound.get(k)!);
         for (const k of added) bound.delete(k);
         const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
         throw new MailroomError('LISTEN_FAILED', `cannot listen on ${key}: ${code}`, { cause: error });
@@ -184,7 +246,8 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       // After binding, an error (EMFILE on accept, ...) must not crash the process.
       server.on('error', () => undefined);
       const info = server.address() as AddressInfo;
-      bound.set(key, { server, address: { host: address.host, port: info.port } });
+      const extras = await addCopies(server);
+      bound.set(key, { server, extras, address: { host: address.host, port: info.port } });
       added.push(key);
     }
     return added;
@@ -202,8 +265,13 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       });
     },
     sockets,
+    get acceptHandles() {
+      let n = 0;
+      for (const entry of bound.values()) n += 1 + entry.extras.length;
+      return n;
+    },
     stopAccepting: async () => {
-      for (const { server } of bound.values()) close(server);
+      for (const entry of bound.values()) close(entry);
     },
     destroyAll: () => {
       for (const socket of sockets) socket.destroy();
@@ -213,16 +281,16 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       return () => {
         for (const key of added) {
           const entry = bound.get(key);
-          if (entry) close(entry.server);
+          if (entry) close(entry);
           bound.delete(key);
         }
       };
     },
     apply: (wanted, settings) => {
       const keep = new Set(wanted.map(addressKey));
-      for (const [key, { server }] of bound) {
+      for (const [key, entry] of bound) {
         if (keep.has(key)) continue;
-        close(server);
+        close(entry);
         bound.delete(key);
       }
       order = wanted.map(addressKey);
@@ -233,8 +301,8 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       // New certificate and policy over the options given at start (ALPN for https stays).
       const tls = current.tls && settings.tls ? { ...current.tls, ...settings.tls } : current.tls;
       current = { ...settings, ...(tls ? { tls } : {}) };
-      for (const { server } of bound.values()) {
-        server.maxConnections = current.maxConnections + REFUSAL_SLACK;
+      for (const { server, extras } of bound.values()) {
+        for (const s of [server, ...extras]) s.maxConnections = current.maxConnections + REFUSAL_SLACK;
         // Handshakes from now on use the new certificate; established TLS sessions keep theirs.
         if (settings.tls) (server as TlsServer).setSecureContext(settings.tls);
       }

@@ -1,0 +1,143 @@
+// A connection burst on a plaintext listener: accepted many per turn (handle copies), set up fairly (the gate).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as netConnect, type Socket } from 'node:net';
+import { ACCEPT_HANDLE_COPIES, SETUP_PER_TURN } from '../../../src/config/limits.js';
+import { listen, type Listener } from '../../../src/net/listener.js';
+
+/** Blocks this thread (so the kernel completes every pending handshake before the next poll). */
+function block(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+/** Waits until the listener's extra handles have arrived (they come in the background after listen). */
+async function widened(listener: Listener): Promise<void> {
+  for (let i = 0; i < 300 && listener.acceptHandles < 1 + ACCEPT_HANDLE_COPIES; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  assert.equal(listener.acceptHandles, 1 + ACCEPT_HANDLE_COPIES);
+}
+
+/** Opens `count` connections from `localAddress` and waits until the connect calls have been made. */
+async function burst(port: number, localAddress: string, count: number, paused = false): Promise<Socket[]> {
+  const sockets = Array.from({ length: count }, () => {
+    const s = netConnect({ port, host: '127.0.0.1', localAddress });
+    s.on('error', () => undefined);
+    if (paused) s.pause();
+    return s;
+  });
+  // net.connect makes its connect(2) call in a nextTick: let them run.
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  return sockets;
+}
+
+describe('plaintext listener under a connection burst', () => {
+  test(`one turn of the loop accepts up to 1 + ${ACCEPT_HANDLE_COPIES} connections, not one`, async () => {
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      maxConnections: 100,
+      maxConnectionsPerIp: 100,
+      refusal: '421 busy\r\n',
+      onConnection: () => undefined,
+    });
+    const port = listener.addresses[0]!.port;
+    await widened(listener);
+    // The admitted count at the end of every turn (check phase, right after the poll phase's accepts).
+    const sizes: number[] = [];
+    let watching = true;
+    const watch = (): void => {
+      sizes.push(listener.sockets.size);
+      if (watching) setImmediate(watch);
+    };
+    setImmediate(watch);
+    const clients = await burst(port, '127.0.0.1', 40);
+    block(100);
+    for (let i = 0; i < 50 && listener.sockets.size < 40; i++) await new Promise((r) => setTimeout(r, 10));
+    watching = false;
+    const perTurn = sizes.slice(1).map((n, i) => n - sizes[i]!);
+    const most = Math.max(...perTurn);
+    // Without the copies libuv accepts one connection per listening handle and turn.
+    assert.ok(most >= 8, `at most ${most} accepted in one turn: ${perTurn.filter((n) => n > 0).join(',')}`);
+    assert.ok(most <= 1 + ACCEPT_HANDLE_COPIES, `${most} accepted in one turn`);
+    assert.equal(listener.sockets.size, 40);
+    await listener.stopAccepting();
+    listener.destroyAll();
+    for (const c of clients) c.destroy();
+  });
+
+  test('a quiet address is set up within a round, ahead of a busy address backlog', async () => {
+    const order: string[] = [];
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      maxConnections: 100,
+      maxConnectionsPerIp: 100,
+      refusal: '421 busy\r\n',
+      onConnection: (socket) => {
+        order.push(socket.remoteAddress ?? '');
+        socket.write('* OK hi\r\n');
+      },
+    });
+    const port = listener.addresses[0]!.port;
+    await widened(listener);
+    // 40 from a busy address, then one from a quiet one: all in the kernel's queue before the first
+    // accept, the quiet one last.
+    const busy = Array.from({ length: 40 }, () => {
+      const c = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      c.on('error', () => undefined);
+      return c;
+    });
+    const quiet = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.3' });
+    quiet.on('error', () => undefined);
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    block(100);
+    for (let i = 0; i < 100 && order.length < 41; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(order.length, 41);
+    const at = order.indexOf('127.0.0.3');
+    // In arrival order it would be last (40). Accepted 16 per turn, set up 4 per turn, it is accepted in
+    // the third turn and served in that turn's first round: after at most ~4 + 4 + 4 + 1 busy ones.
+    assert.ok(at >= 0 && at <= 4 * SETUP_PER_TURN, `set up at position ${at} of 41`);
+    await new Promise<void>((resolve) => quiet.once('data', () => resolve()));
+    await listener.stopAccepting();
+    listener.destroyAll();
+    for (const c of [...busy, quiet]) c.destroy();
+  });
+
+  test('the hard cap counts connections on every handle: past max + slack they are dropped unread', async () => {
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      maxConnections: 2,
+      maxConnectionsPerIp: 100,
+      refusal: '421 busy\r\n',
+      onConnection: () => undefined,
+    });
+    const port = listener.addresses[0]!.port;
+    await widened(listener);
+    // 2 admitted + 64 refused with the line (the slack), the rest closed without a word. The clients do
+    // not read until the burst is over, so no refused connection closes and frees its slot early.
+    const clients = await burst(port, '127.0.0.4', 80, true);
+    block(100);
+    for (let i = 0; i < 50 && listener.sockets.size < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    const replies = await Promise.all(
+      clients.map(
+        (c) =>
+          new Promise<string>((resolve) => {
+            let text = '';
+            c.on('data', (d: Buffer) => (text += d.toString()));
+            c.on('close', () => resolve(text));
+            c.resume();
+            setTimeout(() => c.destroy(), 1_000);
+          }),
+      ),
+    );
+    const refused = replies.filter((r) => r === '421 busy\r\n').length;
+    const silent = replies.filter((r) => r === '').length;
+    assert.equal(
+      refused + silent,
+      80,
+      'every connection was either admitted (silent here), refused or dropped',
+    );
+    // Each handle's own cap (maxConnections + slack = 66) would let all 78 others get the line.
+    assert.equal(refused, 64, 'refused with the line: the slack');
+    assert.equal(silent, 16, 'without a word: 2 admitted, 14 past the cap');
+    await listener.stopAccepting();
+    listener.destroyAll();
+  });
+});
