@@ -18,6 +18,21 @@ async function widened(listener: Listener): Promise<void> {
   assert.equal(listener.acceptHandles, 1 + ACCEPT_HANDLE_COPIES);
 }
 
+/** A plaintext listener on a free port, its extra handles in place. */
+async function burstListener(
+  maxConnections: number,
+  onConnection: (socket: Socket) => void = () => undefined,
+): Promise<{ listener: Listener; port: number }> {
+  const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+    maxConnections,
+    maxConnectionsPerIp: 100,
+    refusal: '421 busy\r\n',
+    onConnection,
+  });
+  await widened(listener);
+  return { listener, port: listener.addresses[0]!.port };
+}
+
 /** Opens `count` connections from `localAddress` and waits until the connect calls have been made. */
 async function burst(port: number, localAddress: string, count: number, paused = false): Promise<Socket[]> {
   const sockets = Array.from({ length: count }, () => {
@@ -33,14 +48,7 @@ async function burst(port: number, localAddress: string, count: number, paused =
 
 describe('plaintext listener under a connection burst', () => {
   test(`one turn of the loop accepts up to 1 + ${ACCEPT_HANDLE_COPIES} connections, not one`, async () => {
-    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
-      maxConnections: 100,
-      maxConnectionsPerIp: 100,
-      refusal: '421 busy\r\n',
-      onConnection: () => undefined,
-    });
-    const port = listener.addresses[0]!.port;
-    await widened(listener);
+    const { listener, port } = await burstListener(100);
     // The admitted count at the end of every turn (check phase, right after the poll phase's accepts).
     const sizes: number[] = [];
     let watching = true;
@@ -66,17 +74,10 @@ describe('plaintext listener under a connection burst', () => {
 
   test('a quiet address is set up within a round, ahead of a busy address backlog', async () => {
     const order: string[] = [];
-    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
-      maxConnections: 100,
-      maxConnectionsPerIp: 100,
-      refusal: '421 busy\r\n',
-      onConnection: (socket) => {
-        order.push(socket.remoteAddress ?? '');
-        socket.write('* OK hi\r\n');
-      },
+    const { listener, port } = await burstListener(100, (socket) => {
+      order.push(socket.remoteAddress ?? '');
+      socket.write('* OK hi\r\n');
     });
-    const port = listener.addresses[0]!.port;
-    await widened(listener);
     // 40 from a busy address, then one from a quiet one: all in the kernel's queue before the first
     // accept, the quiet one last.
     const busy = Array.from({ length: 40 }, () => {
@@ -101,14 +102,7 @@ describe('plaintext listener under a connection burst', () => {
   });
 
   test('the hard cap counts connections on every handle: past max + slack they are dropped unread', async () => {
-    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
-      maxConnections: 2,
-      maxConnectionsPerIp: 100,
-      refusal: '421 busy\r\n',
-      onConnection: () => undefined,
-    });
-    const port = listener.addresses[0]!.port;
-    await widened(listener);
+    const { listener, port } = await burstListener(2);
     // 2 admitted + 64 refused with the line (the slack), the rest closed without a word. The clients do
     // not read until the burst is over, so no refused connection closes and frees its slot early.
     const clients = await burst(port, '127.0.0.4', 80, true);
