@@ -51,14 +51,12 @@ function startChild(): ChildProcess {
   // Neither the child nor its channel keeps a server that is closing alive.
   c.unref();
   c.channel?.unref();
-  const fail = (): void => {
+  // Gone (or never started): the next request starts another.
+  const forget = (): void => {
     if (child === c) child = null;
-    // Whatever waited gets what it has (or nothing): the listener works with its one handle.
-    for (const r of queue.splice(0)) r.resolve([]);
-    busy = false;
   };
-  c.on('error', fail);
-  c.on('exit', fail);
+  c.on('error', forget);
+  c.on('exit', forget);
   return c;
 }
 
@@ -79,9 +77,15 @@ function next(): void {
   busy = true;
   const c = (child ??= startChild());
   const got: unknown[] = [];
+  let finished = false;
+  // The child's done, or its end: a spawn that failed emits 'error' and maybe never 'exit'. The request
+  // gets what came (or nothing): the listener works with what it has.
   const finish = (): void => {
+    if (finished) return;
+    finished = true;
     c.off('message', onMessage);
     c.off('exit', finish);
+    c.off('error', finish);
     busy = false;
     request.resolve(got);
     next();
@@ -92,6 +96,7 @@ function next(): void {
   };
   c.on('message', onMessage);
   c.once('exit', finish);
+  c.once('error', finish);
   try {
     c.send({ copies: request.copies }, request.handle as never);
   } catch {
