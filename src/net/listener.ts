@@ -155,8 +155,8 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
   );
 
   const admit = (socket: Socket): void => {
-    // The hard cap, over every handle of every address (each server's own maxConnections counts only
-    // the connections that handle accepted).
+    // The hard cap, over every handle of every address. A TLS server also has its own maxConnections,
+    // which counts connections still in their handshake (they reach admit only after it).
     if (held >= current.maxConnections + REFUSAL_SLACK) {
       socket.destroy();
       return;
@@ -181,9 +181,8 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
 
   const makeServer = (): Server => {
     if (!current.tls) {
-      const server = createNetServer({ noDelay: true, pauseOnConnect: true }, admit);
-      server.maxConnections = current.maxConnections + REFUSAL_SLACK;
-      return server;
+      // No maxConnections here: admit's hard cap counts every handle's connections together.
+      return createNetServer({ noDelay: true, pauseOnConnect: true }, admit);
     }
     const server = createTlsServer({ ...current.tls, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, admit);
     server.maxConnections = current.maxConnections + REFUSAL_SLACK;
@@ -301,8 +300,8 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       // New certificate and policy over the options given at start (ALPN for https stays).
       const tls = current.tls && settings.tls ? { ...current.tls, ...settings.tls } : current.tls;
       current = { ...settings, ...(tls ? { tls } : {}) };
-      for (const { server, extras } of bound.values()) {
-        for (const s of [server, ...extras]) s.maxConnections = current.maxConnections + REFUSAL_SLACK;
+      for (const { server } of bound.values()) {
+        if (current.tls) server.maxConnections = current.maxConnections + REFUSAL_SLACK;
         // Handshakes from now on use the new certificate; established TLS sessions keep theirs.
         if (settings.tls) (server as TlsServer).setSecureContext(settings.tls);
       }

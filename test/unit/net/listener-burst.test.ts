@@ -11,14 +11,7 @@ function block(ms: number): void {
   while (performance.now() < until);
 }
 
-/** Waits until the listener's extra handles have arrived (they come in the background after listen). */
-async function widened(listener: Listener): Promise<void> {
-  for (let i = 0; i < 300 && listener.acceptHandles < 1 + ACCEPT_HANDLE_COPIES; i++)
-    await new Promise((r) => setTimeout(r, 10));
-  assert.equal(listener.acceptHandles, 1 + ACCEPT_HANDLE_COPIES);
-}
-
-/** A plaintext listener on a free port, its extra handles in place. */
+/** A plaintext listener on a free port; its extra handles are in place once listen resolves. */
 async function burstListener(
   maxConnections: number,
   onConnection: (socket: Socket) => void = () => undefined,
@@ -29,7 +22,7 @@ async function burstListener(
     refusal: '421 busy\r\n',
     onConnection,
   });
-  await widened(listener);
+  assert.equal(listener.acceptHandles, 1 + ACCEPT_HANDLE_COPIES);
   return { listener, port: listener.addresses[0]!.port };
 }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { once } from 'node:events';
+import { ACCEPT_HANDLE_COPIES } from '../../../src/config/limits.js';
 import { listen } from '../../../src/net/listener.js';
 import { makeSelfSigned } from '../../../src/net/tls.js';
 import { freePorts } from '../../helpers/mailroom-process.js';
@@ -43,6 +44,8 @@ describe('Listener reload', () => {
       await listener.bindMissing(wanted);
       listener.apply(wanted, { maxConnections: 10, maxConnectionsPerIp: 10 });
       assert.deepEqual(listener.addresses, wanted);
+      // The address bound by the reload has its extra handles too; the removed one's are closed.
+      assert.equal(listener.acceptHandles, 1 + ACCEPT_HANDLE_COPIES);
       assert.equal(await connectAndRead(b), 'hi\r\n');
       assert.equal(await connectAndRead(a), 'ECONNREFUSED');
       // The connection accepted on the removed address is still served and still counted.
