@@ -1,11 +1,6 @@
 // TCP/TLS listeners: bind addresses, enforce per-listener and per-IP connection limits, track sockets for shutdown, follow a reload.
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import {
-  createServer as createTlsServer,
-  type Server as TlsServer,
-  type TLSSocket,
-  type TlsOptions,
-} from 'node:tls';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import {
   ACCEPT_HANDLE_COPIES,
   CONNECTION_RATE_MAX_IPS,
@@ -15,14 +10,19 @@ import {
 import { formatListenAddress, type ListenAddress, type ListenerName } from '../config/schema.js';
 import { MailroomError } from '../errors.js';
 import { listenHandleCopies } from './handle-copies.js';
-import { ConnectionLimits, ConnectionRate } from './per-ip-limits.js';
+import { ConnectionLimits, ConnectionRate, ipKey } from './per-ip-limits.js';
 import { SetupGate } from './setup-gate.js';
+import { TlsHandshakes } from './tls-handshakes.js';
 
 /** A TLS handshake that has not finished in this time is dropped (slow-handshake attacks hold sockets). */
 const TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
+/** A refused connection is closed after this at the latest (a peer that never reads the refusal, nor finishes TLS). */
+const REFUSAL_DEADLINE_MS = 5_000;
 /**
- * Raw sockets beyond max_connections still get accepted, so they can be told why they are refused
- * (421) instead of silently reset; past this slack the kernel-level cap drops them without a word.
+ * Connections over a limit are still accepted, so they can be told why (421) instead of silently reset.
+ * At most this many refusals are in progress at once (a peer that never reads its refusal holds one for
+ * REFUSAL_DEADLINE_MS); past that, a refused connection is closed without a word. Counted apart from
+ * the admitted ones, so a flood of refused connections never takes an admitted connection's slot.
  */
 const REFUSAL_SLACK = 64;
 
@@ -45,7 +45,10 @@ export interface ListenOptions {
   rateRefusal?: string;
   /** Milliseconds for the rate window; injected by tests. Default performance.now. */
   clock?: () => number;
-  /** An admitted connection (already through the TLS handshake for implicit TLS). */
+  /**
+   * An admitted connection (already through the TLS handshake for implicit TLS). Limits count a TLS
+   * connection from accept on, its handshake included.
+   */
   onConnection(socket: Socket | TLSSocket): void;
   /** An over-limit refusal or a failed TLS handshake, for logs. */
   onRefused?(info: {
@@ -70,7 +73,7 @@ export interface Listener {
   readonly addresses: ListenAddress[];
   /** Currently admitted connections. */
   readonly sockets: ReadonlySet<Socket>;
-  /** Listening handles over all addresses: 1 per address, 1 + ACCEPT_HANDLE_COPIES for a plaintext one. */
+  /** Listening handles over all addresses: 1 + ACCEPT_HANDLE_COPIES per address. */
   readonly acceptHandles: number;
   /** Stops accepting new connections; open ones continue. Resolves once nothing listens any more. */
   stopAccepting(): Promise<void>;
@@ -108,10 +111,7 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
    * connections (1,000 EventSource streams, IMAP IDLE) hold for as long as they stay open.
    */
   const ipKeys = new Map<Socket, string>();
-  /** Accepted sockets not closed yet, admitted or being refused: the hard cap counts them all. */
-  let held = 0;
   function onSocketClose(this: Socket): void {
-    held--;
     const key = ipKeys.get(this);
     if (key === undefined) return;
     ipKeys.delete(this);
@@ -135,63 +135,89 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
   let rate = makeRate(options.connectionRatePerIp ?? 0);
   const clock = options.clock ?? (() => performance.now());
 
+  // Implicit TLS: the handshake of an admitted socket, then the session (tls-handshakes.ts).
+  const handshakes = options.tls
+    ? new TlsHandshakes(
+        options.tls,
+        TLS_HANDSHAKE_TIMEOUT_MS,
+        REFUSAL_DEADLINE_MS,
+        (secure) => options.onConnection(secure),
+        (error, secure) => {
+          options.onRefused?.({ remoteAddress: secure.remoteAddress ?? '', reason: 'tls-handshake', error });
+          secure.destroy();
+        },
+      )
+    : null;
+  /** TLS sockets refused at accept, waiting for the handshake that carries their refusal. */
+  const refusalOf = new WeakMap<Socket, string>();
+
   const refuse = (socket: Socket, text: string): void => {
     socket.on('error', () => undefined); // the peer may already be gone; nothing to do about it
+    if (handshakes) {
+      // Said inside TLS, as the client expects, after a handshake paced like any other.
+      const deadline = setTimeout(() => socket.destroy(), REFUSAL_DEADLINE_MS);
+      deadline.unref();
+      socket.once('close', () => clearTimeout(deadline));
+      refusalOf.set(socket, text);
+      gate.offer(ipKey(socket.remoteAddress ?? ''), socket);
+      return;
+    }
     socket.resume(); // a plaintext socket starts paused (pauseOnConnect): read to see the peer's close
     socket.end(text);
     // end() waits for the peer; do not let a peer that never reads keep the socket.
-    socket.setTimeout(5_000, () => socket.destroy());
+    socket.setTimeout(REFUSAL_DEADLINE_MS, () => socket.destroy());
   };
 
-  // Plaintext sockets arrive paused and are set up through the gate (setup-gate.ts); TLS ones arrive
-  // after their handshake, which Node starts at accept, so there is nothing left to pace.
+  // Every socket arrives paused and is set up through the gate (setup-gate.ts): a session for plaintext,
+  // the handshake for implicit TLS (its CPU is what a burst of them costs).
   const gate = new SetupGate<Socket>(
     SETUP_PER_TURN,
     (socket) => {
-      socket.resume();
-      options.onConnection(socket);
+      if (!handshakes) {
+        socket.resume();
+        options.onConnection(socket);
+        return;
+      }
+      const refusal = refusalOf.get(socket);
+      if (refusal === undefined) handshakes.start(socket);
+      else handshakes.refuse(socket, refusal);
     },
     (socket) => socket.destroyed,
   );
 
+  /** Refusals in progress (REFUSAL_SLACK). */
+  let refusing = 0;
+  const onRefusedClose = (): void => void refusing--;
+
+  // Limits are counted here, at accept, for every handle of every address: a TLS connection from before
+  // its handshake (one address must not hold every slot with handshakes it never finishes).
   const admit = (socket: Socket): void => {
-    // The hard cap, over every handle of every address. A TLS server also has its own maxConnections,
-    // which counts connections still in their handshake (they reach admit only after it).
-    if (held >= current.maxConnections + REFUSAL_SLACK) {
+    const remoteAddress = socket.remoteAddress ?? '';
+    let reason: 'rate' | 'total' | 'per-ip' = 'rate';
+    if (!rate || options.rateExempt?.(remoteAddress) || rate.admit(remoteAddress, clock())) {
+      const verdict = limits.admit(remoteAddress);
+      if (verdict.ok) {
+        socket.on('close', onSocketClose);
+        sockets.add(socket);
+        ipKeys.set(socket, verdict.key);
+        gate.offer(verdict.key, socket);
+        return;
+      }
+      reason = verdict.reason;
+    }
+    if (refusing >= REFUSAL_SLACK) {
       socket.destroy();
       return;
     }
-    held++;
-    socket.on('close', onSocketClose);
-    const remoteAddress = socket.remoteAddress ?? '';
-    if (rate && !options.rateExempt?.(remoteAddress) && !rate.admit(remoteAddress, clock())) {
-      options.onRefused?.({ remoteAddress, reason: 'rate' });
-      return refuse(socket, options.rateRefusal ?? options.refusal);
-    }
-    const verdict = limits.admit(remoteAddress);
-    if (!verdict.ok) {
-      options.onRefused?.({ remoteAddress, reason: verdict.reason });
-      return refuse(socket, options.refusal);
-    }
-    sockets.add(socket);
-    ipKeys.set(socket, verdict.key);
-    if (current.tls) options.onConnection(socket);
-    else gate.offer(verdict.key, socket);
+    refusing++;
+    socket.on('close', onRefusedClose);
+    options.onRefused?.({ remoteAddress, reason });
+    refuse(socket, reason === 'rate' ? (options.rateRefusal ?? options.refusal) : options.refusal);
   };
 
-  const makeServer = (): Server => {
-    if (!current.tls) {
-      // No maxConnections here: admit's hard cap counts every handle's connections together.
-      return createNetServer({ noDelay: true, pauseOnConnect: true }, admit);
-    }
-    const server = createTlsServer({ ...current.tls, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, admit);
-    server.maxConnections = current.maxConnections + REFUSAL_SLACK;
-    server.on('tlsClientError', (error, socket) => {
-      options.onRefused?.({ remoteAddress: socket.remoteAddress ?? '', reason: 'tls-handshake', error });
-      socket.destroy();
-    });
-    return server;
-  };
+  // Plain TCP for every listener, TLS ones too (the handshake follows admission). No maxConnections here:
+  // admit counts every handle's connections together.
+  const makeServer = (): Server => createNetServer({ noDelay: true, pauseOnConnect: true }, admit);
 
   const closeServer = (server: Server): void => {
     // server.close's callback waits for every connection to end; we only want "no longer listening".
@@ -203,12 +229,11 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
   };
 
   /**
-   * Plaintext: more handles on the bound socket, so a burst is accepted faster (handle-copies.ts). Awaited
-   * at bind (~5 ms a listener, ~45 ms once for the child): when it resolves the child has closed its own
-   * copy, so a listener closed later stops listening at once, with no copy still in flight.
+   * More handles on the bound socket, so a burst is accepted faster (handle-copies.ts). Awaited at bind
+   * (~5 ms a listener, ~45 ms once for the child): when it resolves the child has closed its own copy,
+   * so a listener closed later stops listening at once, with no copy still in flight.
    */
   const addCopies = async (server: Server): Promise<Server[]> => {
-    if (current.tls) return [];
     const extras: Server[] = [];
     for (const handle of await listenHandleCopies(server, ACCEPT_HANDLE_COPIES)) {
       const extra = makeServer();
@@ -300,11 +325,8 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       // New certificate and policy over the options given at start (ALPN for https stays).
       const tls = current.tls && settings.tls ? { ...current.tls, ...settings.tls } : current.tls;
       current = { ...settings, ...(tls ? { tls } : {}) };
-      for (const { server } of bound.values()) {
-        if (current.tls) server.maxConnections = current.maxConnections + REFUSAL_SLACK;
-        // Handshakes from now on use the new certificate; established TLS sessions keep theirs.
-        if (settings.tls) (server as TlsServer).setSecureContext(settings.tls);
-      }
+      // Handshakes from now on use the new certificate; established TLS sessions keep theirs.
+      if (settings.tls) handshakes?.setSecureContext(settings.tls);
     },
   };
 }

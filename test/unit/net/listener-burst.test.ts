@@ -94,7 +94,7 @@ describe('plaintext listener under a connection burst', () => {
     for (const c of [...busy, quiet]) c.destroy();
   });
 
-  test('the hard cap counts connections on every handle: past max + slack they are dropped unread', async () => {
+  test('limits and refusals in progress count over every handle: past max + slack connections are dropped unread', async () => {
     const { listener, port } = await burstListener(2);
     // 2 admitted + 64 refused with the line (the slack), the rest closed without a word. The clients do
     // not read until the burst is over, so no refused connection closes and frees its slot early.
@@ -121,7 +121,7 @@ describe('plaintext listener under a connection burst', () => {
       80,
       'every connection was either admitted (silent here), refused or dropped',
     );
-    // Each handle's own cap (maxConnections + slack = 66) would let all 78 others get the line.
+    // Counted per handle (maxConnections + slack = 66 each), all 78 others would get the line.
     assert.equal(refused, 64, 'refused with the line: the slack');
     assert.equal(silent, 16, 'without a word: 2 admitted, 14 past the cap');
     await listener.stopAccepting();

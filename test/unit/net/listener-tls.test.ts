@@ -191,7 +191,7 @@ describe('listener', () => {
     listener.destroyAll();
   });
 
-  test('implicit TLS: handshake first, then the connection; refusals are sent inside TLS', async () => {
+  test('implicit TLS: handshake first, then the connection; TLS 1.1 refused', async () => {
     const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
       tls: material.serverOptions,
       maxConnections: 1,
@@ -213,6 +213,95 @@ describe('listener', () => {
     // TLS 1.1 is refused at the handshake (RFC 8996).
     const old = open('TLSv1.1');
     await assert.rejects(connected(old, 'secureConnect'));
+    await listener.stopAccepting();
+    listener.destroyAll();
+  });
+
+  test('implicit TLS: limits count a connection from accept, so one address cannot hold every slot in its handshake', async (t) => {
+    const refused: string[] = [];
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      tls: material.serverOptions,
+      maxConnections: 3,
+      maxConnectionsPerIp: 2,
+      refusal: REFUSAL,
+      onConnection: (socket) => socket.end('220 secure\r\n'),
+      onRefused: (info) => refused.push(info.reason),
+    });
+    const port = listener.addresses[0]!.port;
+    // 100 connections that never start TLS. Counted only after their handshake, they held every slot a
+    // TLS server has (maxConnections + slack = 67) until its 30 s handshake deadline.
+    const hogs = Array.from({ length: 100 }, () => netConnect(port, '127.0.0.1'));
+    for (const h of hogs) h.on('error', () => undefined);
+    t.after(() => {
+      for (const h of hogs) h.destroy();
+      listener.destroyAll();
+      void listener.stopAccepting();
+    });
+    await Promise.all(hogs.map((h) => connected(h)));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(listener.sockets.size, 2, 'two admitted: the per-IP limit');
+    assert.equal(refused.length, 64, 'the others refused, up to the refusals in progress at once');
+    // Another address (tls.connect's types have no localAddress: the TCP socket is made first).
+    const other = tlsConnect({
+      socket: netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' }),
+      rejectUnauthorized: false,
+      servername: 'mx.test',
+    });
+    assert.equal(await readAll(other), '220 secure\r\n');
+    for (const h of hogs) h.destroy();
+    await listener.stopAccepting();
+    listener.destroyAll();
+  });
+
+  test('implicit TLS: a refusal is said inside TLS; a refused peer that never handshakes is closed after 5 s', async (t) => {
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      tls: material.serverOptions,
+      maxConnections: 5,
+      maxConnectionsPerIp: 1,
+      refusal: REFUSAL,
+      onConnection: (socket) => socket.write('220 secure\r\n'),
+    });
+    assert.equal(listener.acceptHandles, 16, 'a TLS listener gets the extra accept handles too');
+    t.after(() => {
+      listener.destroyAll();
+      void listener.stopAccepting();
+    });
+    const port = listener.addresses[0]!.port;
+    const open = () =>
+      tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, servername: 'mx.test' });
+    const first = open();
+    await new Promise<void>((resolve) => first.once('data', () => resolve()));
+    assert.equal(await readAll(open()), REFUSAL, 'the second from the address is told why, encrypted');
+    const silent = netConnect(port, '127.0.0.1');
+    await connected(silent);
+    const started = Date.now();
+    assert.equal(await readAll(silent), '');
+    const waited = Date.now() - started;
+    assert.ok(waited >= 4_000 && waited < 8_000, `closed after ${waited} ms`);
+    first.destroy();
+    await listener.stopAccepting();
+    listener.destroyAll();
+  });
+
+  test('implicit TLS: a failed handshake frees its per-IP slot', async () => {
+    const failures: string[] = [];
+    const listener = await listen([{ host: '127.0.0.1', port: 0 }], {
+      tls: material.serverOptions,
+      maxConnections: 5,
+      maxConnectionsPerIp: 1,
+      refusal: REFUSAL,
+      onConnection: (socket) => socket.end('220 secure\r\n'),
+      onRefused: (info) => failures.push(info.reason),
+    });
+    const port = listener.addresses[0]!.port;
+    const garbage = netConnect(port, '127.0.0.1');
+    await connected(garbage);
+    garbage.write('EHLO not-tls.test\r\n');
+    await readAll(garbage);
+    assert.deepEqual(failures, ['tls-handshake']);
+    await new Promise((r) => setTimeout(r, 20));
+    const next = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false, servername: 'mx.test' });
+    assert.equal(await readAll(next), '220 secure\r\n');
     await listener.stopAccepting();
     listener.destroyAll();
   });
