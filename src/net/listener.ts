@@ -73,6 +73,8 @@ export interface Listener {
   readonly addresses: ListenAddress[];
   /** Currently admitted connections. */
   readonly sockets: ReadonlySet<Socket>;
+  /** Accepted connections waiting for their turn to be set up (a burst; setup-gate.ts). */
+  readonly waiting: number;
   /** Listening handles over all addresses: 1 + ACCEPT_HANDLE_COPIES per address. */
   readonly acceptHandles: number;
   /** Stops accepting new connections; open ones continue. Resolves once nothing listens any more. */
@@ -289,6 +291,9 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       });
     },
     sockets,
+    get waiting() {
+      return gate.queued;
+    },
     get acceptHandles() {
       let n = 0;
       for (const entry of bound.values()) n += 1 + entry.extras.length;

@@ -18,6 +18,8 @@ export interface ScrapeSources {
   queue?: () => { messages: number; recipients: number; oldest: Date | null };
   /** The resolver's cache counters since start (they only grow). */
   dns?: () => { hits: number; misses: number; negativeHits: number };
+  /** Per listener, connections accepted and waiting for their turn to be set up (a burst). */
+  waiting?: () => ReadonlyArray<{ listener: string; connections: number }>;
   now?: () => Date;
 }
 
@@ -149,6 +151,18 @@ export function createMetrics(): Metrics {
       if (!q) return;
       const now = (sources.now ?? (() => new Date()))().getTime();
       this.set(q.oldest ? Math.max(0, (now - q.oldest.getTime()) / 1000) : 0);
+    },
+  });
+  new Gauge({
+    name: 'mailroom_connections_waiting',
+    help: 'Connections accepted and waiting for their turn to be set up, per listener (a burst is being served)',
+    labelNames: ['listener'] as const,
+    registers,
+    collect() {
+      const rows = sources.waiting?.();
+      if (!rows) return;
+      this.reset();
+      for (const { listener, connections } of rows) this.inc({ listener }, connections);
     },
   });
   new Counter({

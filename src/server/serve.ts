@@ -403,6 +403,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   metrics.watch({
     queue: () => (storeOpen ? store.queue.summary() : { messages: 0, recipients: 0, oldest: null }),
     dns: () => resolver.stats(),
+    waiting: () => listeners.map((l) => ({ listener: l.name ?? '', connections: l.waiting })),
     now,
   });
   metricsListener?.setHealth('ready');

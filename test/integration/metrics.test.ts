@@ -80,6 +80,8 @@ describe('GET /metrics', () => {
     await until(() => s.server.store.queue.list().length === 0);
     text = (await s.get('/metrics')).body;
     assert.equal(sample(text, 'mailroom_sessions_open{listener="smtp"}'), 0);
+    // Read from the server's listeners: nothing waits for setup outside a burst.
+    assert.equal(sample(text, 'mailroom_connections_waiting{listener="smtp"}'), 0);
     assert.equal(sample(text, 'mailroom_queue_messages'), 0);
     assert.equal(sample(text, 'mailroom_queue_oldest_age_seconds'), 0);
     assert.ok(sample(text, 'mailroom_dns_cache_total{result="miss"}') >= 0);

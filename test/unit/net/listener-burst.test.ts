@@ -44,9 +44,11 @@ describe('plaintext listener under a connection burst', () => {
     const { listener, port } = await burstListener(100);
     // The admitted count at the end of every turn (check phase, right after the poll phase's accepts).
     const sizes: number[] = [];
+    const waiting: number[] = [];
     let watching = true;
     const watch = (): void => {
       sizes.push(listener.sockets.size);
+      waiting.push(listener.waiting);
       if (watching) setImmediate(watch);
     };
     setImmediate(watch);
@@ -60,6 +62,10 @@ describe('plaintext listener under a connection burst', () => {
     assert.ok(most >= 8, `at most ${most} accepted in one turn: ${perTurn.filter((n) => n > 0).join(',')}`);
     assert.ok(most <= 1 + ACCEPT_HANDLE_COPIES, `${most} accepted in one turn`);
     assert.equal(listener.sockets.size, 40);
+    // Admitted 16 a turn, set up 4 a turn: the rest wait their turn, and none is left waiting.
+    assert.ok(Math.max(...waiting) >= 4, `at most ${Math.max(...waiting)} waiting`);
+    for (let i = 0; i < 50 && listener.waiting > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(listener.waiting, 0);
     await listener.stopAccepting();
     listener.destroyAll();
     for (const c of clients) c.destroy();

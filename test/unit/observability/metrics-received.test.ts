@@ -52,3 +52,29 @@ test('messageReceived: totals shown at each scrape, prom-client touched at the r
     'mailroom_messages_received_total 102',
   );
 });
+
+test('connections waiting for setup: read from the listeners at each scrape, per listener', async () => {
+  const metrics = createMetrics();
+  let rows = [
+    { listener: 'smtp', connections: 12 },
+    { listener: 'imaps', connections: 0 },
+  ];
+  metrics.watch({ waiting: () => rows });
+  let text = await metrics.text();
+  assert.equal(
+    line(text, 'mailroom_connections_waiting{listener="smtp"}'),
+    'mailroom_connections_waiting{listener="smtp"} 12',
+  );
+  assert.equal(
+    line(text, 'mailroom_connections_waiting{listener="imaps"}'),
+    'mailroom_connections_waiting{listener="imaps"} 0',
+  );
+  // The burst is served: the next scrape shows what waits now, not what waited before.
+  rows = [{ listener: 'smtp', connections: 0 }];
+  text = await metrics.text();
+  assert.equal(
+    line(text, 'mailroom_connections_waiting{listener="smtp"}'),
+    'mailroom_connections_waiting{listener="smtp"} 0',
+  );
+  assert.equal(line(text, 'mailroom_connections_waiting{listener="imaps"}'), undefined);
+});
