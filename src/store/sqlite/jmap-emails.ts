@@ -1,6 +1,5 @@
-// SqliteJmapStore: the JmapStore (jmap-store.ts) on SQLite: Emails, Threads, the mailbox query, Email/set underneath.
-import { MailroomError } from '../../errors.js';
-import { keywordsOfFlags, keywordToFlag } from '../../mail/keywords.js';
+// SqliteJmapStore: the JmapStore (jmap-store.ts) on SQLite: Emails, Threads, the mailbox query; Email/set in jmap-email-set.ts.
+import { keywordsOfFlags } from '../../mail/keywords.js';
 import type {
   ChangesResult,
   EmailRecord,
@@ -14,25 +13,14 @@ import { decodeId, encodeId } from '../object-ids.js';
 import type { SqliteContext } from './context.js';
 import { emitChanges } from './change-events.js';
 import { ChangeKind, ChangeRecorder, changeCounter, readChanges, readStates } from './changes.js';
-import { emailFlagsChanged, emailRowAdded, emailRowRemoved } from './emails.js';
-import { applyFlags, hasSeen } from './mail-messages.js';
-import { collectGarbage } from './queries.js';
-import { requireQuota, sizeOfMessages } from './quota.js';
-
-interface EmailRow {
-  id: number;
-  message_id: number;
-  thread_id: number;
-  received_at: number;
-  size: number;
-}
-
-/** A mailbox row of an Email in its account. */
-interface PlacedRow {
-  mailbox_id: number;
-  uid: number;
-  flags: string;
-}
+import {
+  destroyEmails,
+  mailboxRowId,
+  setKeywords,
+  setMailboxes,
+  splitFlags,
+  type EmailRow,
+} from './jmap-email-set.js';
 
 /**
  * A mailbox's Email ids by receivedAt, newest first (queryMailbox): mailbox_messages_received (migration 10)
@@ -56,8 +44,6 @@ export const GET_EMAILS_SQL =
   'CROSS JOIN emails e ON e.id = j.value JOIN messages m ON m.id = e.message_id ' +
   'JOIN mailbox_messages mm ON mm.message_id = e.message_id JOIN mailboxes b ON b.id = mm.mailbox_id ' +
   'WHERE e.account_id = ? AND b.account_id = e.account_id';
-
-const splitFlags = (text: string): string[] => (text === '' ? [] : text.split(' '));
 
 export class SqliteJmapStore implements JmapStore {
   constructor(private readonly ctx: SqliteContext) {}
@@ -95,28 +81,6 @@ export class SqliteJmapStore implements JmapStore {
       return rec.flush(this.ctx.prepare);
     });
     emitChanges(this.ctx, states);
-  }
-
-  private emailRow(accountId: number, id: string): EmailRow | null {
-    const n = decodeId('email', id);
-    if (n === null) return null;
-    return (
-      this.ctx
-        .prepare<[number, number], EmailRow>(
-          'SELECT e.id, e.message_id, e.thread_id, e.received_at, m.size FROM emails e ' +
-            'JOIN messages m ON m.id = e.message_id WHERE e.id = ? AND e.account_id = ?',
-        )
-        .get(n, accountId) ?? null
-    );
-  }
-
-  private placedRows(accountId: number, messageId: number): PlacedRow[] {
-    return this.ctx
-      .prepare<[number, number], PlacedRow>(
-        'SELECT mm.mailbox_id, mm.uid, mm.flags FROM mailbox_messages mm JOIN mailboxes b ON b.id = mm.mailbox_id ' +
-          'WHERE mm.message_id = ? AND b.account_id = ? ORDER BY mm.mailbox_id',
-      )
-      .all(messageId, accountId);
   }
 
   /**
@@ -222,199 +186,23 @@ export class SqliteJmapStore implements JmapStore {
     })();
   }
 
-  async setKeywords(
+  setKeywords(
     accountId: number,
     emailIds: readonly string[],
     keywords: readonly string[],
   ): Promise<EmailSetResult> {
-    const flags = [...new Set(keywords.map((k) => keywordToFlag(k)))];
-    const { result, durable } = this.ctx.writeLazy(() => {
-      const rec = new ChangeRecorder();
-      const out: EmailSetResult = { updated: [], notFound: [] };
-      // Per mailbox: the changed UIDs and one new MODSEQ for all of them (RFC 7162 3.1.3).
-      const touched = new Map<number, { modseq: number; uids: number[] }>();
-      const update = this.ctx.prepare(
-        'UPDATE mailbox_messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?',
-      );
-      for (const id of emailIds) {
-        const e = this.emailRow(accountId, id);
-        if (!e) {
-          out.notFound.push(id);
-          continue;
-        }
-        for (const row of this.placedRows(accountId, e.message_id)) {
-          const current = splitFlags(row.flags);
-          const next = applyFlags(current, 'set', flags);
-          if (current.join(' ') === next.join(' ')) continue;
-          let t = touched.get(row.mailbox_id);
-          if (!t) touched.set(row.mailbox_id, (t = { modseq: this.nextModseq(row.mailbox_id), uids: [] }));
-          update.run(next.join(' '), t.modseq, row.mailbox_id, row.uid);
-          t.uids.push(row.uid);
-          emailFlagsChanged(
-            this.ctx.prepare,
-            rec,
-            accountId,
-            row.mailbox_id,
-            e.message_id,
-            hasSeen(current) !== hasSeen(next),
-          );
-        }
-        out.updated.push(id);
-      }
-      const setModseq = this.ctx.prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?');
-      for (const [box, t] of touched) setModseq.run(t.modseq, box);
-      return { out, touched, states: rec.flush(this.ctx.prepare) };
-    });
-    for (const [mailboxId, t] of result.touched) {
-      this.ctx.emit('flags', { accountId, mailboxId, uids: t.uids.sort((a, b) => a - b) });
-    }
-    emitChanges(this.ctx, result.states);
-    await durable;
-    return result.out;
+    return setKeywords(this.ctx, accountId, emailIds, keywords);
   }
 
-  /** The mailbox's next MODSEQ (inside a write; the caller stores it back as highest_modseq). */
-  private nextModseq(mailboxId: number): number {
-    const row = this.ctx
-      .prepare<[number], { m: number }>('SELECT highest_modseq AS m FROM mailboxes WHERE id = ?')
-      .get(mailboxId);
-    return (row?.m ?? 0) + 1;
+  setMailboxes(accountId: number, emailId: string, mailboxIds: readonly string[]): Promise<EmailSetResult> {
+    return setMailboxes(this.ctx, accountId, emailId, mailboxIds);
   }
 
-  async setMailboxes(
-    accountId: number,
-    emailId: string,
-    mailboxIds: readonly string[],
-  ): Promise<EmailSetResult> {
-    if (mailboxIds.length === 0) {
-      throw new MailroomError('INVALID_MAILBOXES', 'an Email must be in at least one mailbox');
-    }
-    const target = new Set<number>();
-    for (const id of mailboxIds) {
-      const box = this.mailboxRowId(accountId, id);
-      if (box === null) throw new MailroomError('INVALID_MAILBOXES', `no such mailbox: ${id}`);
-      target.add(box);
-    }
-    const { result, durable } = this.ctx.writeLazy(() => {
-      const e = this.emailRow(accountId, emailId);
-      if (!e) return null;
-      const rec = new ChangeRecorder();
-      const rows = this.placedRows(accountId, e.message_id);
-      const have = new Set(rows.map((r) => r.mailbox_id));
-      // The Email's keywords travel with it into new mailboxes (as COPY's flags, RFC 9051 6.4.7).
-      const flags = keywordsOfFlags(rows.flatMap((r) => splitFlags(r.flags)))
-        .map(keywordToFlag)
-        .join(' ');
-      // RFC 8621 5.3 / RFC 9208: an Email added to more mailboxes than it leaves counts again in each one.
-      const grows =
-        [...target].filter((b) => !have.has(b)).length - rows.filter((r) => !target.has(r.mailbox_id)).length;
-      if (grows > 0) {
-        requireQuota(
-          this.ctx.prepare,
-          accountId,
-          grows * sizeOfMessages(this.ctx.prepare, [e.message_id]),
-          grows,
-        );
-      }
-      const added: Array<{ mailboxId: number; uid: number }> = [];
-      const bump = this.ctx.prepare<[number], { uid: number; modseq: number }>(
-        'UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 WHERE id = ? ' +
-          'RETURNING uidnext - 1 AS uid, highest_modseq AS modseq',
-      );
-      for (const box of target) {
-        if (have.has(box)) continue;
-        const c = bump.get(box);
-        if (!c) throw new MailroomError('INVALID_MAILBOXES', `mailbox ${box} vanished`);
-        this.ctx
-          .prepare(
-            'INSERT INTO mailbox_messages (mailbox_id, uid, message_id, flags, modseq, received_at, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          )
-          // RFC 8514 3: added to this mailbox now (as an IMAP COPY would be).
-          .run(box, c.uid, e.message_id, flags, c.modseq, e.received_at, this.ctx.clock().getTime());
-        emailRowAdded(this.ctx.prepare, rec, accountId, box, e.message_id, e.received_at, null);
-        added.push({ mailboxId: box, uid: c.uid });
-      }
-      const removed = this.removeRows(
-        rec,
-        accountId,
-        rows.filter((r) => !target.has(r.mailbox_id)),
-        e.message_id,
-      );
-      return { added, removed, states: rec.flush(this.ctx.prepare) };
-    });
-    if (!result) {
-      await durable;
-      return { updated: [], notFound: [emailId] };
-    }
-    for (const a of result.added) this.ctx.emit('message', { accountId, mailboxId: a.mailboxId, uid: a.uid });
-    for (const [mailboxId, uids] of result.removed) this.ctx.emit('expunge', { accountId, mailboxId, uids });
-    emitChanges(this.ctx, result.states);
-    await durable;
-    return { updated: [emailId], notFound: [] };
-  }
-
-  /** Removes rows as EXPUNGE does (VANISHED records, one MODSEQ per mailbox); returns mailbox -> UIDs. */
-  private removeRows(
-    rec: ChangeRecorder,
-    accountId: number,
-    rows: readonly PlacedRow[],
-    messageId: number,
-  ): Map<number, number[]> {
-    const out = new Map<number, number[]>();
-    const remove = this.ctx.prepare('DELETE FROM mailbox_messages WHERE mailbox_id = ? AND uid = ?');
-    const record = this.ctx.prepare(
-      'INSERT INTO mailbox_expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?) ' +
-        'ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq',
-    );
-    for (const r of rows) {
-      const modseq = this.nextModseq(r.mailbox_id);
-      remove.run(r.mailbox_id, r.uid);
-      record.run(r.mailbox_id, r.uid, modseq);
-      this.ctx.prepare('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, r.mailbox_id);
-      emailRowRemoved(this.ctx.prepare, rec, accountId, r.mailbox_id, messageId);
-      out.set(r.mailbox_id, [...(out.get(r.mailbox_id) ?? []), r.uid]);
-    }
-    return out;
-  }
-
-  async destroyEmails(
+  destroyEmails(
     accountId: number,
     emailIds: readonly string[],
   ): Promise<{ destroyed: string[]; notFound: string[] }> {
-    const { result, durable } = this.ctx.writeLazy(() => {
-      const rec = new ChangeRecorder();
-      const destroyed: string[] = [];
-      const notFound: string[] = [];
-      const removed = new Map<number, number[]>();
-      const messageIds: number[] = [];
-      for (const id of emailIds) {
-        const e = this.emailRow(accountId, id);
-        if (!e) {
-          notFound.push(id);
-          continue;
-        }
-        for (const [box, uids] of this.removeRows(
-          rec,
-          accountId,
-          this.placedRows(accountId, e.message_id),
-          e.message_id,
-        )) {
-          removed.set(box, [...(removed.get(box) ?? []), ...uids]);
-        }
-        messageIds.push(e.message_id);
-        destroyed.push(id);
-      }
-      const files = collectGarbage(this.ctx.prepare, messageIds);
-      return { destroyed, notFound, removed, files, states: rec.flush(this.ctx.prepare) };
-    });
-    for (const [mailboxId, uids] of result.removed) {
-      this.ctx.emit('expunge', { accountId, mailboxId, uids: uids.sort((a, b) => a - b) });
-    }
-    emitChanges(this.ctx, result.states);
-    await durable;
-    // Files only once durable (as EXPUNGE: mail-store.ts).
-    if (result.files.length > 0) void this.ctx.blobs.remove(result.files);
-    return { destroyed: result.destroyed, notFound: result.notFound };
+    return destroyEmails(this.ctx, accountId, emailIds);
   }
 
   mailboxCounts(
@@ -449,12 +237,7 @@ export class SqliteJmapStore implements JmapStore {
   }
 
   mailboxRowId(accountId: number, id: string): number | null {
-    const n = decodeId('mailbox', id);
-    if (n === null) return null;
-    const row = this.ctx
-      .prepare<[number, number], { id: number }>('SELECT id FROM mailboxes WHERE id = ? AND account_id = ?')
-      .get(n, accountId);
-    return row?.id ?? null;
+    return mailboxRowId(this.ctx, accountId, id);
   }
 
   objectIds(
