@@ -123,18 +123,12 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
   // Configured address -> its server (and the extra handles on its socket), the address actually bound;
   // in the configured order.
   const bound = new Map<string, Bound>();
-  let current: ListenerSettings = {
-    ...(options.tls ? { tls: options.tls } : {}),
-    maxConnections: options.maxConnections,
-    maxConnectionsPerIp: options.maxConnectionsPerIp,
-    ...(options.connectionRatePerIp !== undefined
-      ? { connectionRatePerIp: options.connectionRatePerIp }
-      : {}),
-  };
+  /** The connection rate in force, so a reload only resets the rate windows when it changes. */
+  let ratePerMinute = options.connectionRatePerIp ?? 0;
 
   const makeRate = (perMinute: number): ConnectionRate | null =>
     perMinute > 0 ? new ConnectionRate(perMinute, CONNECTION_RATE_MAX_IPS) : null;
-  let rate = makeRate(options.connectionRatePerIp ?? 0);
+  let rate = makeRate(ratePerMinute);
   const clock = options.clock ?? (() => performance.now());
 
   // Implicit TLS: the handshake of an admitted socket, then the session (tls-handshakes.ts).
@@ -324,12 +318,10 @@ export async function listen(addresses: readonly ListenAddress[], options: Liste
       }
       order = wanted.map(addressKey);
       limits.setLimits(settings.maxConnections, settings.maxConnectionsPerIp);
-      if ((settings.connectionRatePerIp ?? 0) !== (current.connectionRatePerIp ?? 0)) {
-        rate = makeRate(settings.connectionRatePerIp ?? 0);
+      if ((settings.connectionRatePerIp ?? 0) !== ratePerMinute) {
+        ratePerMinute = settings.connectionRatePerIp ?? 0;
+        rate = makeRate(ratePerMinute);
       }
-      // New certificate and policy over the options given at start (ALPN for https stays).
-      const tls = current.tls && settings.tls ? { ...current.tls, ...settings.tls } : current.tls;
-      current = { ...settings, ...(tls ? { tls } : {}) };
       // Handshakes from now on use the new certificate; established TLS sessions keep theirs.
       if (settings.tls) handshakes?.setSecureContext(settings.tls);
     },
