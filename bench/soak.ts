@@ -306,6 +306,16 @@ function report(
               dropped: x.dropped,
               p50: percentile(x.latenciesMs, 50),
               p99: percentile(x.latenciesMs, 99),
+              // The slowest twenty, with when they were scheduled: a burst shows as a cluster of starts.
+              slowest: x.latenciesMs
+                .map((ms, i) => ({
+                  ms: Math.round(ms),
+                  atMs: Math.round(x.startsMs[i] ?? 0),
+                  connectedMs: Math.round(x.connectedMs[i] ?? NaN),
+                  greetedMs: Math.round(x.greetedMs[i] ?? NaN),
+                }))
+                .sort((a, b) => b.ms - a.ms)
+                .slice(0, 20),
               firstErrors: x.firstErrors,
             },
           ];

@@ -33,6 +33,11 @@ export interface KindResult {
   dropped: number;
   /** Latency of each successful operation, ms, from its scheduled start to its last reply. */
   latenciesMs: number[];
+  /** When each of those operations was scheduled, ms into the phase (same order). */
+  startsMs: number[];
+  /** For each, ms from its scheduled start to its TCP connect, and to the server's greeting (same order). */
+  connectedMs: number[];
+  greetedMs: number[];
   /** The first few distinct error texts, for the notes. */
   firstErrors: string[];
 }
@@ -58,14 +63,28 @@ export class GoodLoad {
   /** Delivers one message to every IMAP/POP3/owner account (so FETCH 1 and RETR 1 have a message). */
   async prime(): Promise<void> {
     for (const rcpt of [...this.s.imapAccounts, ...this.s.pop3Accounts, this.s.owner]) {
-      await this.smtp(rcpt, this.s.goodIps[0], performance.now() + this.s.opTimeoutMs);
+      const scheduledAt = performance.now();
+      const mark: Mark = { scheduledAt, connectedMs: NaN, greetedMs: NaN };
+      await this.smtp(rcpt, this.s.goodIps[0], scheduledAt + this.s.opTimeoutMs, mark);
     }
   }
 
   /** Runs the open-loop schedule for durationMs, then waits for the operations still in flight. */
   async run(durationMs: number): Promise<PhaseResult> {
     const kinds = Object.fromEntries(
-      GOOD_KINDS.map((k) => [k, { ok: 0, errors: 0, dropped: 0, latenciesMs: [], firstErrors: [] }]),
+      GOOD_KINDS.map((k) => [
+        k,
+        {
+          ok: 0,
+          errors: 0,
+          dropped: 0,
+          latenciesMs: [],
+          startsMs: [],
+          connectedMs: [],
+          greetedMs: [],
+          firstErrors: [],
+        },
+      ]),
     ) as unknown as Record<GoodKind, KindResult>;
     const result: PhaseResult = { elapsedMs: 0, kinds, delivered: 0 };
     const t0 = performance.now();
@@ -84,7 +103,7 @@ export class GoodLoad {
           continue;
         }
         count[kind]++;
-        const p = this.one(kind, at, result).finally(() => {
+        const p = this.one(kind, at, at - t0, result).finally(() => {
           count[kind]--;
           inFlight.delete(p);
         });
@@ -98,20 +117,26 @@ export class GoodLoad {
   }
 
   /** One operation; its latency counts from the scheduled start, so a late start is not hidden. */
-  private async one(kind: GoodKind, scheduledAt: number, result: PhaseResult): Promise<void> {
+  private async one(
+    kind: GoodKind,
+    scheduledAt: number,
+    intoPhaseMs: number,
+    result: PhaseResult,
+  ): Promise<void> {
     const r = result.kinds[kind];
     const deadline = scheduledAt + this.s.opTimeoutMs;
     const n = this.seq++;
     const ip = this.s.goodIps[n % this.s.goodIps.length];
+    const mark: Mark = { scheduledAt, connectedMs: NaN, greetedMs: NaN };
     try {
       if (kind === 'smtp') {
         const all = [...this.s.imapAccounts, ...this.s.pop3Accounts];
-        await this.smtp(all[n % all.length] as string, ip, deadline);
+        await this.smtp(all[n % all.length] as string, ip, deadline, mark);
         result.delivered++;
       } else if (kind === 'imap') {
-        await this.imap(this.s.imapAccounts[n % this.s.imapAccounts.length] as string, ip, deadline);
+        await this.imap(this.s.imapAccounts[n % this.s.imapAccounts.length] as string, ip, deadline, mark);
       } else if (kind === 'owner') {
-        await this.imap(this.s.owner, this.s.ownerIp, deadline);
+        await this.imap(this.s.owner, this.s.ownerIp, deadline, mark);
       } else {
         const account = this.s.pop3Accounts.find((a) => !this.popBusy.has(a));
         if (!account) {
@@ -120,13 +145,16 @@ export class GoodLoad {
         }
         this.popBusy.add(account);
         try {
-          await this.pop3(account, ip, deadline);
+          await this.pop3(account, ip, deadline, mark);
         } finally {
           this.popBusy.delete(account);
         }
       }
       r.ok++;
       r.latenciesMs.push(performance.now() - scheduledAt);
+      r.startsMs.push(intoPhaseMs);
+      r.connectedMs.push(mark.connectedMs);
+      r.greetedMs.push(mark.greetedMs);
     } catch (err) {
       r.errors++;
       const text = (err instanceof Error ? err.message : String(err)).slice(0, 160);
@@ -134,16 +162,24 @@ export class GoodLoad {
     }
   }
 
-  private async open(port: number, ip: string | undefined, deadline: number): Promise<RawConnection> {
+  private async open(
+    port: number,
+    ip: string | undefined,
+    deadline: number,
+    mark: Mark,
+  ): Promise<RawConnection> {
     const t: RawTarget = { host: this.s.host, port, ...(ip ? { localAddress: ip } : {}) };
-    return RawConnection.open(t, left(deadline));
+    const c = await RawConnection.open(t, left(deadline));
+    mark.connectedMs = performance.now() - mark.scheduledAt;
+    return c;
   }
 
   /** EHLO, MAIL, RCPT, DATA, QUIT on the MX listener (RFC 5321 3.3), one message to `rcpt`. */
-  private async smtp(rcpt: string, ip: string | undefined, deadline: number): Promise<void> {
-    const c = await this.open(this.s.ports.smtp, ip, deadline);
+  private async smtp(rcpt: string, ip: string | undefined, deadline: number, mark: Mark): Promise<void> {
+    const c = await this.open(this.s.ports.smtp, ip, deadline, mark);
     try {
       await smtpReply(c, 220, 'greeting', deadline);
+      mark.greetedMs = performance.now() - mark.scheduledAt;
       await c.write('EHLO good.bench.test\r\n');
       await smtpReply(c, 250, 'EHLO', deadline);
       await c.write('MAIL FROM:<sender@outside.bench.test>\r\n');
@@ -166,10 +202,11 @@ export class GoodLoad {
   }
 
   /** LOGIN, SELECT INBOX, FETCH 1 (FLAGS BODY.PEEK[]), LOGOUT (RFC 9051 6.2.3, 6.3.2, 6.4.5, 6.1.3). */
-  private async imap(account: string, ip: string | undefined, deadline: number): Promise<void> {
-    const c = await this.open(this.s.ports.imap, ip, deadline);
+  private async imap(account: string, ip: string | undefined, deadline: number, mark: Mark): Promise<void> {
+    const c = await this.open(this.s.ports.imap, ip, deadline, mark);
     try {
       const g = await c.waitFor(/^\* (\w+)[^\r\n]*\r\n/m, left(deadline));
+      mark.greetedMs = performance.now() - mark.scheduledAt;
       if (g[1] !== 'OK') throw new Error(`IMAP greeting: ${g[0].trim()}`);
       await imapCommand(c, 'a1', `LOGIN "${account}" "${this.s.password}"`, deadline);
       await imapCommand(c, 'a2', 'SELECT INBOX', deadline);
@@ -181,10 +218,11 @@ export class GoodLoad {
   }
 
   /** USER, PASS, STAT, RETR 1, QUIT (RFC 1939 7, 5). */
-  private async pop3(account: string, ip: string | undefined, deadline: number): Promise<void> {
-    const c = await this.open(this.s.ports.pop3, ip, deadline);
+  private async pop3(account: string, ip: string | undefined, deadline: number, mark: Mark): Promise<void> {
+    const c = await this.open(this.s.ports.pop3, ip, deadline, mark);
     try {
       await popReply(c, 'greeting', deadline);
+      mark.greetedMs = performance.now() - mark.scheduledAt;
       await c.write(`USER ${account}\r\n`);
       await popReply(c, 'USER', deadline);
       await c.write(`PASS ${this.s.password}\r\n`);
@@ -201,6 +239,13 @@ export class GoodLoad {
       c.close();
     }
   }
+}
+
+/** Where one operation's time went: its scheduled start, then ms from it to the TCP connect and the greeting. */
+interface Mark {
+  scheduledAt: number;
+  connectedMs: number;
+  greetedMs: number;
 }
 
 /** Milliseconds left before `deadline` (performance.now clock), at least 1. */

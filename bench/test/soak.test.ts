@@ -10,6 +10,9 @@ const kind = (latenciesMs: number[], errors = 0, dropped = 0): KindResult => ({
   errors,
   dropped,
   latenciesMs,
+  startsMs: latenciesMs.map((_, i) => i * 100),
+  connectedMs: latenciesMs.map(() => 1),
+  greetedMs: latenciesMs.map(() => 2),
   firstErrors: [],
 });
 const phase = (over: Partial<Record<GoodKind, KindResult>> = {}, base = 10): PhaseResult => ({
