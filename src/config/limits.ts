@@ -493,8 +493,9 @@ export const LISTEN_BACKLOG = 511;
  * Connection bursts (net/handle-copies.ts, net/setup-gate.ts). Every listening socket gets this many
  * extra handles, so one turn of the event loop accepts up to 1 + ACCEPT_HANDLE_COPIES connections (libuv
  * accepts one per handle and turn); sessions (on implicit-TLS ports: handshakes) then start at most
- * SETUP_PER_TURN per turn, one address at a time in turn when more wait. A burst of 700 connections from 15 addresses then costs a
- * connection from a 16th address ~40 ms instead of ~600 (the whole burst's setup ahead of it).
+ * SETUP_PER_TURN per turn when more wait: an address with a single one waiting first, busy ones in turn
+ * (at least 2, setup-gate.ts). A burst of 700 connections from 15 addresses then costs a connection from a
+ * 16th address ~40 ms instead of ~600 (the whole burst's setup ahead of it).
  */
 export const ACCEPT_HANDLE_COPIES = 15;
 export const SETUP_PER_TURN = 4;

@@ -1,12 +1,18 @@
-// Fair session setup under a connection burst: a few per event-loop turn, one remote address at a time.
+// Fair session setup under a connection burst: a few per event-loop turn, quiet addresses first, busy ones in turn.
 
 /**
  * Setting up a session (its objects, the greeting, the first reads) costs ~0.3-1 ms; a burst of hundreds
  * of connections set up in arrival order keeps every later connection waiting for all of them. The gate
  * sets up at most `perTurn` connections per turn of the event loop. What arrives beyond that waits in a
- * queue per key (the remote address's limit key), and the queues are served round-robin: a client from a
- * quiet address waits for one setup per busy address at most, not for the busy addresses' whole bursts.
- * Outside bursts (fewer than `perTurn` per turn, nothing waiting) a connection is set up at once.
+ * queue per key (the remote address's limit key), in one of two classes:
+ * - a key with a single connection waiting (a client opening one connection, as honest ones do) is served
+ *   first, in arrival order;
+ * - a key with more waiting (an address opening many at once) is served round-robin with the other such
+ *   keys, and the class gets at least one setup per turn, so a stream of single connections from many
+ *   addresses never starves it.
+ * A client from a quiet address then waits about one turn, not one setup per busy address (~50 addresses
+ * in the soak's opening burst, ~10 turns of a few ms each). Outside bursts (fewer than `perTurn` per turn,
+ * nothing waiting) a connection is set up at once.
  *
  * Pure: the turn is whatever `schedule` runs its callback after (setImmediate in the server: the check
  * phase, right after the poll phase that accepted the connections).
@@ -14,11 +20,19 @@
 export class SetupGate<T> {
   private usedThisTurn = 0;
   private scheduled = false;
-  /** Keys with something waiting, in service order; `cursor` is the next to serve. */
-  private ring: string[] = [];
-  private cursor = 0;
   private readonly waiting = new Map<string, T[]>();
   private waitingCount = 0;
+  /**
+   * Keys with a single connection waiting, in arrival order. An entry is live while `singleSince` holds its
+   * generation: a key that gets a second connection moves to the ring and leaves its entry behind, skipped.
+   */
+  private single: { key: string; generation: number }[] = [];
+  private singleHead = 0;
+  private readonly singleSince = new Map<string, number>();
+  private generation = 0;
+  /** Keys with several connections waiting, in service order; `cursor` is the next to serve. */
+  private ring: string[] = [];
+  private cursor = 0;
 
   constructor(
     private readonly perTurn: number,
@@ -26,7 +40,10 @@ export class SetupGate<T> {
     /** An item that no longer needs setting up (its socket closed while it waited): skipped, not counted. */
     private readonly gone: (item: T) => boolean,
     private readonly schedule: (fn: () => void) => void = (fn) => setImmediate(fn),
-  ) {}
+  ) {
+    // One setup per turn is kept for the busy keys: a turn of 1 could serve no single one.
+    if (!(perTurn >= 2)) throw new RangeError(`SetupGate: perTurn must be at least 2, got ${perTurn}`);
+  }
 
   /** Items waiting for a turn. */
   get queued(): number {
@@ -38,13 +55,17 @@ export class SetupGate<T> {
       this.run(item);
       return;
     }
-    let list = this.waiting.get(key);
+    const list = this.waiting.get(key);
     if (!list) {
-      list = [];
-      this.waiting.set(key, list);
-      this.ring.push(key);
+      this.waiting.set(key, [item]);
+      const generation = ++this.generation;
+      this.singleSince.set(key, generation);
+      this.single.push({ key, generation });
+    } else {
+      list.push(item);
+      // Its second: from the single class to the ring (its entry in `single` is now stale).
+      if (this.singleSince.delete(key)) this.ring.push(key);
     }
-    list.push(item);
     this.waitingCount++;
     this.arm();
   }
@@ -65,20 +86,57 @@ export class SetupGate<T> {
   private turn(): void {
     this.scheduled = false;
     this.usedThisTurn = 0;
-    while (this.waitingCount > 0 && this.usedThisTurn < this.perTurn) {
-      if (this.cursor >= this.ring.length) this.cursor = 0;
-      const key = this.ring[this.cursor]!;
-      const list = this.waiting.get(key)!;
-      const item = list.shift()!;
-      this.waitingCount--;
-      if (list.length === 0) {
-        this.waiting.delete(key);
-        this.ring.splice(this.cursor, 1); // the next key slides into the cursor's place
-      } else {
-        this.cursor++;
-      }
+    // Singles first, leaving one setup of the turn for the ring when it has keys.
+    while (this.usedThisTurn < this.perTurn - (this.ring.length > 0 ? 1 : 0)) {
+      const item = this.nextSingle();
+      if (item === undefined) break;
       if (!this.gone(item)) this.run(item);
     }
+    while (this.usedThisTurn < this.perTurn && this.ring.length > 0) {
+      const item = this.nextInRing();
+      if (!this.gone(item)) this.run(item);
+    }
+    this.compactSingles();
     if (this.waitingCount > 0) this.arm();
+  }
+
+  private nextSingle(): T | undefined {
+    while (this.singleHead < this.single.length) {
+      const { key, generation } = this.single[this.singleHead++]!;
+      if (this.singleSince.get(key) !== generation) continue; // moved to the ring since
+      this.singleSince.delete(key);
+      const item = this.waiting.get(key)![0]!;
+      this.waiting.delete(key);
+      this.waitingCount--;
+      return item;
+    }
+    return undefined;
+  }
+
+  private nextInRing(): T {
+    if (this.cursor >= this.ring.length) this.cursor = 0;
+    const key = this.ring[this.cursor]!;
+    const list = this.waiting.get(key)!;
+    const item = list.shift()!;
+    this.waitingCount--;
+    if (list.length === 0) {
+      this.waiting.delete(key);
+      this.ring.splice(this.cursor, 1); // the next key slides into the cursor's place
+    } else {
+      this.cursor++;
+    }
+    return item;
+  }
+
+  /** Drops the served and stale entries at the front of `single` once they are most of it. */
+  private compactSingles(): void {
+    if (this.singleHead > 64 && this.singleHead * 2 > this.single.length) {
+      this.single = this.single.slice(this.singleHead);
+      this.singleHead = 0;
+    }
+    if (this.singleSince.size === 0) {
+      this.single = [];
+      this.singleHead = 0;
+    }
   }
 }

@@ -100,6 +100,39 @@ describe('plaintext listener under a connection burst', () => {
     for (const c of [...busy, quiet]) c.destroy();
   });
 
+  test('a quiet address waits one turn, not one setup per busy address', async () => {
+    const order: string[] = [];
+    const { listener, port } = await burstListener(1000, (socket) => {
+      order.push(socket.remoteAddress ?? '');
+      socket.write('* OK hi\r\n');
+    });
+    // 20 busy addresses with 6 connections each, then one from a quiet address, all queued in the kernel
+    // before the first accept: the quiet one is accepted in the last of ~8 turns, with ~90 still waiting.
+    const busy: Socket[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (let a = 0; a < 20; a++) {
+        const c = netConnect({ port, host: '127.0.0.1', localAddress: `127.0.1.${a + 1}` });
+        c.on('error', () => undefined);
+        busy.push(c);
+      }
+    }
+    const quiet = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.2.1' });
+    quiet.on('error', () => undefined);
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    block(100);
+    for (let i = 0; i < 200 && order.length < 121; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(order.length, 121);
+    const at = order.indexOf('127.0.2.1');
+    // Round-robin alone would serve a connection of each of the 20 busy addresses first (position ~50);
+    // as a single connection it goes in the turn after its accept.
+    const acceptTurns = Math.ceil(121 / (1 + ACCEPT_HANDLE_COPIES));
+    assert.ok(at >= 0 && at <= (acceptTurns + 2) * SETUP_PER_TURN, `set up at position ${at} of 121`);
+    await new Promise<void>((resolve) => quiet.once('data', () => resolve()));
+    await listener.stopAccepting();
+    listener.destroyAll();
+    for (const c of [...busy, quiet]) c.destroy();
+  });
+
   test('limits and refusals in progress count over every handle: past max + slack connections are dropped unread', async () => {
     const { listener, port } = await burstListener(2);
     // 2 admitted + 64 refused with the line (the slack), the rest closed without a word. The clients do

@@ -1,4 +1,4 @@
-// The setup gate (pure): a few setups per turn, the waiting ones served one address at a time in turn.
+// The setup gate (pure): a few setups per turn, quiet addresses first, busy ones one at a time in turn.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SetupGate } from '../../../src/net/setup-gate.js';
@@ -37,7 +37,7 @@ describe('SetupGate', () => {
     assert.equal(gate.queued, 0);
   });
 
-  test('a burst: perTurn at once, the rest one address at a time in turn', () => {
+  test('a burst: perTurn at once, then the quiet address before the busy one', () => {
     const { gate, done, turn } = harness(2);
     // 6 from a busy address, then one from a quiet one, all accepted in one turn.
     for (let i = 0; i < 6; i++) gate.offer('busy', `x${i}`);
@@ -45,8 +45,8 @@ describe('SetupGate', () => {
     assert.deepEqual(done, ['x0', 'x1']);
     assert.equal(gate.queued, 5);
     turn();
-    // Round-robin: the busy address's next, then the quiet one; not the busy address's whole backlog first.
-    assert.deepEqual(done.slice(2), ['x2', 'q']);
+    // The quiet address's one connection, then the busy address's next; not its whole backlog first.
+    assert.deepEqual(done.slice(2), ['q', 'x2']);
     turn();
     assert.deepEqual(done.slice(4), ['x3', 'x4']);
     turn();
@@ -58,18 +58,60 @@ describe('SetupGate', () => {
     assert.deepEqual(done.slice(7), ['q2']);
   });
 
+  test('a quiet address waits one turn, however many busy addresses are in the ring', () => {
+    const { gate, done, turn } = harness(4);
+    for (let i = 0; i < 4; i++) gate.offer('warm-up', `w${i}`); // the turn's budget is spent
+    for (let a = 0; a < 50; a++) for (let i = 0; i < 6; i++) gate.offer(`busy${a}`, `b${a}.${i}`);
+    turn();
+    turn();
+    gate.offer('good', 'g');
+    turn();
+    // Round-robin alone would have served 50 busy addresses first (~13 turns); the quiet one comes first.
+    assert.equal(done.indexOf('g'), 4 + 4 + 4);
+  });
+
+  test('single connections from many addresses never starve the busy ones', () => {
+    const { gate, done, turn } = harness(4);
+    for (let i = 0; i < 4; i++) gate.offer('warm-up', `w${i}`);
+    for (let i = 0; i < 20; i++) gate.offer('busy', `x${i}`);
+    for (let t = 0; t < 10; t++) {
+      for (let a = 0; a < 10; a++) gate.offer(`one${t}.${a}`, `s${t}.${a}`);
+      const before = done.length;
+      turn();
+      const served = done.slice(before);
+      assert.equal(served.length, 4);
+      // Three singles and one from the busy address, every turn, although the singles never run out.
+      assert.equal(served.filter((item) => item.startsWith('x')).length, 1, `turn ${t}: ${served.join(' ')}`);
+    }
+  });
+
+  test('an address whose single connection gets company joins the ring', () => {
+    const { gate, done, turn } = harness(2);
+    gate.offer('w', 'w0');
+    gate.offer('w', 'w1');
+    gate.offer('a', 'a0'); // single
+    gate.offer('b', 'b0'); // single
+    gate.offer('a', 'a1'); // a now busy: the ring
+    turn();
+    // b is still single and goes first; a takes the ring's setup.
+    assert.deepEqual(done.slice(2), ['b0', 'a0']);
+    turn();
+    assert.deepEqual(done.slice(4), ['a1']);
+    assert.equal(gate.queued, 0);
+  });
+
   test('while some wait, a newcomer waits its turn too (no overtaking through the budget)', () => {
-    const { gate, done, turn } = harness(1);
-    gate.offer('a', 'a0');
-    gate.offer('a', 'a1');
-    gate.offer('a', 'a2');
-    turn(); // a1
-    gate.offer('b', 'b0'); // budget used by a1 this turn; b waits for its round
-    assert.deepEqual(done, ['a0', 'a1']);
+    const { gate, done, turn } = harness(2);
+    for (let i = 0; i < 5; i++) gate.offer('a', `a${i}`);
+    turn(); // a2, a3
+    gate.offer('b', 'b0'); // budget used by a2 and a3 this turn; b waits for the next
+    assert.deepEqual(done, ['a0', 'a1', 'a2', 'a3']);
     turn();
-    turn();
-    // a was served last, so b's round comes before a's next.
-    assert.deepEqual(done, ['a0', 'a1', 'b0', 'a2']);
+    assert.deepEqual(done, ['a0', 'a1', 'a2', 'a3', 'b0', 'a4']);
+  });
+
+  test('perTurn below 2 is refused: one setup of each turn is kept for busy addresses', () => {
+    assert.throws(() => harness(1), RangeError);
   });
 
   test('three addresses share the turns evenly', () => {
@@ -88,11 +130,12 @@ describe('SetupGate', () => {
   });
 
   test('a connection that closed while it waited is skipped and does not use the budget', () => {
-    const closed = new Set(['x1', 'x2']);
-    const { gate, done, turn } = harness(1, (item) => closed.has(item));
-    for (let i = 0; i < 4; i++) gate.offer('busy', `x${i}`);
+    const closed = new Set(['x3', 'x4', 'q']);
+    const { gate, done, turn } = harness(2, (item) => closed.has(item));
+    for (let i = 0; i < 6; i++) gate.offer('busy', `x${i}`);
+    gate.offer('quiet', 'q');
     turn();
-    assert.deepEqual(done, ['x0', 'x3']);
+    assert.deepEqual(done, ['x0', 'x1', 'x2', 'x5']);
     assert.equal(gate.queued, 0);
   });
 
