@@ -39,6 +39,35 @@ async function burst(port: number, localAddress: string, count: number, paused =
   return sockets;
 }
 
+/**
+ * Connects every `busy` address in the order given, then `quiet`, all queued in the kernel before the first
+ * accept; resolves with the quiet one's position in the setup order once all are set up.
+ */
+async function quietPosition(busy: readonly string[], quiet: string): Promise<number> {
+  const order: string[] = [];
+  const { listener, port } = await burstListener(1000, (socket) => {
+    order.push(socket.remoteAddress ?? '');
+    socket.write('* OK hi\r\n');
+  });
+  const open = (localAddress: string): Socket => {
+    const c = netConnect({ port, host: '127.0.0.1', localAddress });
+    c.on('error', () => undefined);
+    return c;
+  };
+  const sockets = busy.map(open);
+  const quietSocket = open(quiet);
+  await new Promise<void>((resolve) => process.nextTick(resolve));
+  block(100);
+  const total = busy.length + 1;
+  for (let i = 0; i < 200 && order.length < total; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(order.length, total);
+  await new Promise<void>((resolve) => quietSocket.once('data', () => resolve()));
+  await listener.stopAccepting();
+  listener.destroyAll();
+  for (const c of [...sockets, quietSocket]) c.destroy();
+  return order.indexOf(quiet);
+}
+
 describe('plaintext listener under a connection burst', () => {
   test(`one turn of the loop accepts up to 1 + ${ACCEPT_HANDLE_COPIES} connections, not one`, async () => {
     const { listener, port } = await burstListener(100);
@@ -72,65 +101,22 @@ describe('plaintext listener under a connection burst', () => {
   });
 
   test('a quiet address is set up within a round, ahead of a busy address backlog', async () => {
-    const order: string[] = [];
-    const { listener, port } = await burstListener(100, (socket) => {
-      order.push(socket.remoteAddress ?? '');
-      socket.write('* OK hi\r\n');
-    });
-    // 40 from a busy address, then one from a quiet one: all in the kernel's queue before the first
-    // accept, the quiet one last.
-    const busy = Array.from({ length: 40 }, () => {
-      const c = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
-      c.on('error', () => undefined);
-      return c;
-    });
-    const quiet = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.3' });
-    quiet.on('error', () => undefined);
-    await new Promise<void>((resolve) => process.nextTick(resolve));
-    block(100);
-    for (let i = 0; i < 100 && order.length < 41; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(order.length, 41);
-    const at = order.indexOf('127.0.0.3');
+    // 40 from a busy address, then one from a quiet one.
+    const at = await quietPosition(Array<string>(40).fill('127.0.0.2'), '127.0.0.3');
     // In arrival order it would be last (40). Accepted 16 per turn, set up 4 per turn, it is accepted in
     // the third turn and served in that turn's first round: after at most ~4 + 4 + 4 + 1 busy ones.
     assert.ok(at >= 0 && at <= 4 * SETUP_PER_TURN, `set up at position ${at} of 41`);
-    await new Promise<void>((resolve) => quiet.once('data', () => resolve()));
-    await listener.stopAccepting();
-    listener.destroyAll();
-    for (const c of [...busy, quiet]) c.destroy();
   });
 
   test('a quiet address waits one turn, not one setup per busy address', async () => {
-    const order: string[] = [];
-    const { listener, port } = await burstListener(1000, (socket) => {
-      order.push(socket.remoteAddress ?? '');
-      socket.write('* OK hi\r\n');
-    });
-    // 20 busy addresses with 6 connections each, then one from a quiet address, all queued in the kernel
-    // before the first accept: the quiet one is accepted in the last of ~8 turns, with ~90 still waiting.
-    const busy: Socket[] = [];
-    for (let round = 0; round < 6; round++) {
-      for (let a = 0; a < 20; a++) {
-        const c = netConnect({ port, host: '127.0.0.1', localAddress: `127.0.1.${a + 1}` });
-        c.on('error', () => undefined);
-        busy.push(c);
-      }
-    }
-    const quiet = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.2.1' });
-    quiet.on('error', () => undefined);
-    await new Promise<void>((resolve) => process.nextTick(resolve));
-    block(100);
-    for (let i = 0; i < 200 && order.length < 121; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(order.length, 121);
-    const at = order.indexOf('127.0.2.1');
-    // Round-robin alone would serve a connection of each of the 20 busy addresses first (position ~50);
-    // as a single connection it goes in the turn after its accept.
+    // 20 busy addresses with 6 connections each, then a quiet one: it is accepted in the last of ~8
+    // turns, with ~90 still waiting.
+    const busy = Array.from({ length: 120 }, (_, i) => `127.0.1.${(i % 20) + 1}`);
+    const at = await quietPosition(busy, '127.0.2.1');
+    // Round-robin alone would serve a connection of each of the 20 busy addresses first (position ~48);
+    // as a single connection it goes in the turn after its accept (~36).
     const acceptTurns = Math.ceil(121 / (1 + ACCEPT_HANDLE_COPIES));
     assert.ok(at >= 0 && at <= (acceptTurns + 2) * SETUP_PER_TURN, `set up at position ${at} of 121`);
-    await new Promise<void>((resolve) => quiet.once('data', () => resolve()));
-    await listener.stopAccepting();
-    listener.destroyAll();
-    for (const c of [...busy, quiet]) c.destroy();
   });
 
   test('limits and refusals in progress count over every handle: past max + slack connections are dropped unread', async () => {
