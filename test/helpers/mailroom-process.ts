@@ -1,9 +1,11 @@
 // Runs `node dist/cli.js` as a user would: a temp data dir and config on free loopback ports, `serve` in a child process.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePorts } from './free-ports.js';
+
+export { freePorts };
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js');
 
@@ -24,50 +26,6 @@ export function runCli(
 }
 
 /** The lowest port the OS hands out by itself (Linux: ip_local_port_range), where it can be read. */
-function ephemeralLow(): number {
-  try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) ? low : 32768;
-  } catch {
-    return 32768;
-  }
-}
-
-/** Where test servers' ports are drawn from: below the ephemeral range (see freePorts). */
-const PORT_FLOOR = 10_000;
-
-function tryListen(port: number): Promise<Server | null> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(null));
-    server.listen(port, '127.0.0.1', () => done(server));
-  });
-}
-
-/**
- * Ports free right now (each bound, then released), for a server a test starts next. Drawn at random
- * below the OS's ephemeral range, not by binding port 0: port 0 gets a port from that range, which every
- * outgoing connection of every test process also takes its source port from, so between the release
- * here and the server's listen one of the suite's many connections could take it (seen in CI:
- * `serve` refused to start with EADDRINUSE). Below the range a port is only ever taken on request.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const high = ephemeralLow() - 1;
-  const held: Server[] = [];
-  try {
-    for (let tries = 0; held.length < count && tries < 1000; tries++) {
-      const port =
-        high - PORT_FLOOR >= 1000 ? PORT_FLOOR + Math.floor(Math.random() * (high - PORT_FLOOR + 1)) : 0; // no room below the range: let the OS pick
-      const server = await tryListen(port);
-      if (server) held.push(server);
-    }
-    if (held.length < count) throw new Error(`no ${count} free loopback ports found`);
-    return held.map((s) => (s.address() as AddressInfo).port);
-  } finally {
-    await Promise.all(held.map((s) => new Promise((done) => s.close(done))));
-  }
-}
-
 export interface MailroomPorts {
   smtp: number;
   submission: number;
