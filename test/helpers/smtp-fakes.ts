@@ -103,8 +103,6 @@ export function testPeer(overrides: Partial<SmtpPeer> = {}): SmtpPeer {
   return {
     remoteAddress: '192.0.2.7',
     remotePort: 40000,
-    localAddress: '192.0.2.1',
-    localPort: 25,
     secure: false,
     loopback: false,
     ...overrides,

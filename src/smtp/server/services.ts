@@ -26,8 +26,6 @@ export interface SmtpPolicy {
 export interface SmtpPeer {
   remoteAddress: string;
   remotePort: number;
-  localAddress: string;
-  localPort: number;
   secure: boolean; // TLS active (implicit or after STARTTLS)
   loopback: boolean;
   tlsProtocol?: string; // e.g. 'TLSv1.3', for the Received header
