@@ -62,6 +62,8 @@ export interface ImapConnectionHandle {
   shutdown(): void;
   /** Ends the session with `* BYE <reason>` if `check` refuses its account (user disable/remove); 1 if so. */
   revalidate(check: (address: string) => string | null): number;
+  /** Its socket has closed but a command still runs; shutdown waits for it before closing the store. */
+  finishing(): boolean;
 }
 
 export function serveImapConnection(
@@ -108,6 +110,9 @@ export function serveImapConnection(
   /** What responses are written to and commands read from: the socket, then TLS over it, then DEFLATE. */
   let current: Duplex = socket;
   let busy = false;
+  /** The socket closed while a command ran: the session ends with it (reportEnd). */
+  let endPending = false;
+  let endReported = false;
   let ended = false;
   let timer: NodeJS.Timeout | undefined;
   const spooler = new AppendSpooler(store.spoolDir, services.discardBody);
@@ -221,6 +226,7 @@ export function serveImapConnection(
       .catch((err: unknown) => log.error({ err }, 'notify update failed'))
       .finally(() => {
         busy = false;
+        if (endPending) reportEnd();
         fitNotifyWatch();
         if (!ended && missedInput) void pump();
       });
@@ -246,6 +252,7 @@ export function serveImapConnection(
       .catch((err: unknown) => log.error({ err }, 'idle update failed'))
       .finally(() => {
         busy = false;
+        if (endPending) reportEnd();
         // Input that arrived meanwhile found the session busy: process it now.
         if (!ended && missedInput) void pump();
       });
@@ -387,6 +394,7 @@ export function serveImapConnection(
       return;
     } finally {
       busy = false;
+      if (endPending) reportEnd();
     }
     syncDeadlines();
     arm();
@@ -465,6 +473,17 @@ export function serveImapConnection(
     if (timer) clearTimeout(timer);
     watch.stop();
     spooler.close();
+    // A command still running (a LOGIN waiting for its password hash, a STORE committing) ends first: until
+    // then the session is not over, and shutdown keeps the store open for it.
+    if (busy) endPending = true;
+    else reportEnd();
+  }
+
+  /** The socket closed and no command is running: the session is over. */
+  function reportEnd(): void {
+    endPending = false;
+    if (endReported) return;
+    endReported = true;
     log.info(
       { event: 'session-end', protocol: 'imap', durationMs: Math.round(performance.now() - started) },
       'imap session end',
@@ -488,6 +507,7 @@ export function serveImapConnection(
     shutdown(): void {
       close(session.bye('Server shutting down'));
     },
+    finishing: () => endPending,
     revalidate(check): number {
       const st = session.state;
       if (ended || (st.kind !== 'authenticated' && st.kind !== 'selected')) return 0;

@@ -56,6 +56,8 @@ export interface Pop3ConnectionHandle {
   shutdown(): void;
   /** The same, with `-ERR [AUTH] <reason>`, if `check` refuses its account (user disable/remove); 1 if so. */
   revalidate(check: (address: string) => string | null): number;
+  /** Its socket has closed but a command still runs; shutdown waits for it before closing the store. */
+  finishing(): boolean;
 }
 
 export function servePop3Connection(
@@ -75,6 +77,8 @@ export function servePop3Connection(
   const started = now().getTime();
   let current: net.Socket = socket;
   let busy = false;
+  /** The socket closed while a command ran: the session ends with it (endSession). */
+  let endPending = false;
   let ended = false;
   let shutdownRequested = false;
   /** The last line when the session ends on request: shutdown's, or the account check's. */
@@ -229,6 +233,7 @@ export function servePop3Connection(
       return;
     } finally {
       busy = false;
+      if (endPending) endSession();
     }
     if (shutdownRequested) {
       session.close();
@@ -277,6 +282,17 @@ export function servePop3Connection(
     if (timer) clearTimeout(timer);
     watch.stop();
     ended = true;
+    // A command still running (a PASS waiting for its password hash) ends first: its lock, if it takes
+    // one, is released below with the session's, and shutdown keeps the store open until then.
+    if (busy) endPending = true;
+    else endSession();
+  }
+
+  let endReported = false;
+  function endSession(): void {
+    endPending = false;
+    if (endReported) return;
+    endReported = true;
     // RFC 1939 6: a connection that ends without QUIT never enters UPDATE; the lock goes.
     session.close();
     log.info({ event: 'session-end', durationMs: now().getTime() - started, bytesOut }, 'pop3 session end');
@@ -290,6 +306,7 @@ export function servePop3Connection(
   arm();
   watch.update();
   return {
+    finishing: () => endPending,
     shutdown() {
       if (ended || shutdownRequested) return;
       shutdownRequested = true;

@@ -14,6 +14,11 @@ export type AccountCheck = (address: string) => string | null;
 export interface SessionHandle {
   shutdown(): void;
   revalidate(check: AccountCheck): number;
+  /**
+   * Its connection has closed but a command still runs (a LOGIN waiting for its password hash, a commit):
+   * shutdown waits for these before closing the store. Absent for handles that are not one connection.
+   */
+  finishing?(): boolean;
 }
 
 /**

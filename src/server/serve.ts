@@ -437,6 +437,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const closeBy = now().getTime() + 1_000;
       while (open() > 0 && now().getTime() < closeBy) await sleep(20);
       for (const l of listeners) l.destroyAll();
+      // A session whose connection closed while a command still ran (a LOGIN waiting for its password hash,
+      // a commit) ends before the store closes, within the grace period: its work would otherwise meet a
+      // closed store.
+      const finishBy = now().getTime() + graceMs;
+      const finishing = (): boolean => [...sessions].some((session) => session.finishing?.() ?? false);
+      while (finishing() && now().getTime() < finishBy) await sleep(10);
       storageGuard.stop();
       await inbound.close?.();
       storeOpen = false;

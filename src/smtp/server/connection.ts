@@ -94,6 +94,8 @@ export interface SmtpConnectionHandle {
   shutdown(): void;
   /** The same with 421 4.7.0 <reason> if `check` refuses the AUTH account (user disable/remove); 1 if so. */
   revalidate(check: (address: string) => string | null): number;
+  /** Its socket has closed but a command still runs; shutdown waits for it before closing the store. */
+  finishing(): boolean;
 }
 
 export function serveSmtpConnection(
@@ -112,6 +114,9 @@ export function serveSmtpConnection(
   let current: net.Socket = socket;
   let queue: Buffer[] = [];
   let busy = false;
+  /** The socket closed while a command ran: the session ends with it (reportEnd). */
+  let endPending = false;
+  let endReported = false;
   let ended = false;
   let waitingForDrain = false;
   let timer: NodeJS.Timeout | undefined;
@@ -302,6 +307,7 @@ export function serveSmtpConnection(
       return finish(session.internalError().replies);
     } finally {
       busy = false;
+      if (endPending) reportEnd();
     }
     if (ended) return;
     syncDeadlines();
@@ -356,6 +362,16 @@ export function serveSmtpConnection(
     watch.stop();
     ended = true;
     session.abort();
+    // A command still running (an AUTH waiting for its password hash, a delivery committing) ends first:
+    // until then the session is not over, and shutdown keeps the store open for it.
+    if (busy) endPending = true;
+    else reportEnd();
+  }
+
+  function reportEnd(): void {
+    endPending = false;
+    if (endReported) return;
+    endReported = true;
     log.info(
       { event: 'session-end', durationMs: options.services.now().getTime() - started, accepted },
       'smtp session end',
@@ -382,6 +398,7 @@ export function serveSmtpConnection(
     arm(timeouts.command);
     void listed.then((listing) => {
       busy = false;
+      if (endPending) reportEnd();
       if (ended) return;
       if (listing) {
         log.info(
@@ -428,6 +445,7 @@ export function serveSmtpConnection(
     watch.update();
   }
   return {
+    finishing: () => endPending,
     shutdown() {
       if (ended || shutdownRequested) return;
       shutdownRequested = true;
