@@ -29,6 +29,7 @@ import { AppendSpooler, appendStorageRefusal, STORAGE_REFUSAL } from './append-s
 import { drainThenDestroy } from '../net/close-drain.js';
 import { DeflateConnection } from '../net/deflate-connection.js';
 import { isLoopback } from '../net/loopback.js';
+import { SessionEnd } from '../net/session-end.js';
 import { newSessionId } from '../net/session-id.js';
 
 /** RFC 9051 5.4: the autologout timer must be at least 30 minutes; IDLE re-arms it (RFC 2177). */
@@ -110,9 +111,13 @@ export function serveImapConnection(
   /** What responses are written to and commands read from: the socket, then TLS over it, then DEFLATE. */
   let current: Duplex = socket;
   let busy = false;
-  /** The socket closed while a command ran: the session ends with it (reportEnd). */
-  let endPending = false;
-  let endReported = false;
+  const end = new SessionEnd(() => {
+    log.info(
+      { event: 'session-end', protocol: 'imap', durationMs: Math.round(performance.now() - started) },
+      'imap session end',
+    );
+    options.onClose?.();
+  });
   let ended = false;
   let timer: NodeJS.Timeout | undefined;
   const spooler = new AppendSpooler(store.spoolDir, services.discardBody);
@@ -226,7 +231,7 @@ export function serveImapConnection(
       .catch((err: unknown) => log.error({ err }, 'notify update failed'))
       .finally(() => {
         busy = false;
-        if (endPending) reportEnd();
+        end.commandDone();
         fitNotifyWatch();
         if (!ended && missedInput) void pump();
       });
@@ -252,7 +257,7 @@ export function serveImapConnection(
       .catch((err: unknown) => log.error({ err }, 'idle update failed'))
       .finally(() => {
         busy = false;
-        if (endPending) reportEnd();
+        end.commandDone();
         // Input that arrived meanwhile found the session busy: process it now.
         if (!ended && missedInput) void pump();
       });
@@ -394,7 +399,7 @@ export function serveImapConnection(
       return;
     } finally {
       busy = false;
-      if (endPending) reportEnd();
+      end.commandDone();
     }
     syncDeadlines();
     arm();
@@ -473,22 +478,8 @@ export function serveImapConnection(
     if (timer) clearTimeout(timer);
     watch.stop();
     spooler.close();
-    // A command still running (a LOGIN waiting for its password hash, a STORE committing) ends first: until
-    // then the session is not over, and shutdown keeps the store open for it.
-    if (busy) endPending = true;
-    else reportEnd();
-  }
-
-  /** The socket closed and no command is running: the session is over. */
-  function reportEnd(): void {
-    endPending = false;
-    if (endReported) return;
-    endReported = true;
-    log.info(
-      { event: 'session-end', protocol: 'imap', durationMs: Math.round(performance.now() - started) },
-      'imap session end',
-    );
-    options.onClose?.();
+    // A command still running (a LOGIN waiting for its password hash, a STORE committing) ends first.
+    end.socketClosed(busy);
   }
 
   // Responses go out as soon as written: with Nagle, a reply written while an earlier one is unacknowledged
@@ -507,7 +498,7 @@ export function serveImapConnection(
     shutdown(): void {
       close(session.bye('Server shutting down'));
     },
-    finishing: () => endPending,
+    finishing: () => end.finishing,
     revalidate(check): number {
       const st = session.state;
       if (ended || (st.kind !== 'authenticated' && st.kind !== 'selected')) return 0;

@@ -26,6 +26,7 @@ import { TopFilter } from './top-filter.js';
 import { drainThenDestroy } from '../net/close-drain.js';
 import { isLoopback } from '../net/loopback.js';
 import { newSessionId } from '../net/session-id.js';
+import { SessionEnd } from '../net/session-end.js';
 
 /**
  * RFC 1939 3: "a POP3 server MAY have an inactivity autologout timer. Such a timer MUST be of at least
@@ -77,8 +78,12 @@ export function servePop3Connection(
   const started = now().getTime();
   let current: net.Socket = socket;
   let busy = false;
-  /** The socket closed while a command ran: the session ends with it (endSession). */
-  let endPending = false;
+  const end = new SessionEnd(() => {
+    // RFC 1939 6: a connection that ends without QUIT never enters UPDATE; the lock goes.
+    session.close();
+    log.info({ event: 'session-end', durationMs: now().getTime() - started, bytesOut }, 'pop3 session end');
+    options.onClose?.();
+  });
   let ended = false;
   let shutdownRequested = false;
   /** The last line when the session ends on request: shutdown's, or the account check's. */
@@ -233,7 +238,7 @@ export function servePop3Connection(
       return;
     } finally {
       busy = false;
-      if (endPending) endSession();
+      end.commandDone();
     }
     if (shutdownRequested) {
       session.close();
@@ -282,21 +287,9 @@ export function servePop3Connection(
     if (timer) clearTimeout(timer);
     watch.stop();
     ended = true;
-    // A command still running (a PASS waiting for its password hash) ends first: its lock, if it takes
-    // one, is released below with the session's, and shutdown keeps the store open until then.
-    if (busy) endPending = true;
-    else endSession();
-  }
-
-  let endReported = false;
-  function endSession(): void {
-    endPending = false;
-    if (endReported) return;
-    endReported = true;
-    // RFC 1939 6: a connection that ends without QUIT never enters UPDATE; the lock goes.
-    session.close();
-    log.info({ event: 'session-end', durationMs: now().getTime() - started, bytesOut }, 'pop3 session end');
-    options.onClose?.();
+    // A command still running (a PASS waiting for its password hash) ends first: a lock it takes is
+    // released with the session's.
+    end.socketClosed(busy);
   }
 
   current.on('data', onData);
@@ -306,7 +299,7 @@ export function servePop3Connection(
   arm();
   watch.update();
   return {
-    finishing: () => endPending,
+    finishing: () => end.finishing,
     shutdown() {
       if (ended || shutdownRequested) return;
       shutdownRequested = true;

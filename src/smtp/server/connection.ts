@@ -18,6 +18,7 @@ import { earlyTalkerReply, formatReply } from '../reply-codes.js';
 import { closeAfterQuit, drainThenDestroy } from '../../net/close-drain.js';
 import { dnsblGreetingReply, type Reply } from '../reply-codes.js';
 import { isLoopback } from '../../net/loopback.js';
+import { SessionEnd } from '../../net/session-end.js';
 import { newSessionId } from '../../net/session-id.js';
 
 /** RFC 5321 4.5.3.2 server timeouts, in milliseconds. */
@@ -114,9 +115,13 @@ export function serveSmtpConnection(
   let current: net.Socket = socket;
   let queue: Buffer[] = [];
   let busy = false;
-  /** The socket closed while a command ran: the session ends with it (reportEnd). */
-  let endPending = false;
-  let endReported = false;
+  const end = new SessionEnd(() => {
+    log.info(
+      { event: 'session-end', durationMs: options.services.now().getTime() - started, accepted },
+      'smtp session end',
+    );
+    options.onClose?.();
+  });
   let ended = false;
   let waitingForDrain = false;
   let timer: NodeJS.Timeout | undefined;
@@ -307,7 +312,7 @@ export function serveSmtpConnection(
       return finish(session.internalError().replies);
     } finally {
       busy = false;
-      if (endPending) reportEnd();
+      end.commandDone();
     }
     if (ended) return;
     syncDeadlines();
@@ -362,21 +367,8 @@ export function serveSmtpConnection(
     watch.stop();
     ended = true;
     session.abort();
-    // A command still running (an AUTH waiting for its password hash, a delivery committing) ends first:
-    // until then the session is not over, and shutdown keeps the store open for it.
-    if (busy) endPending = true;
-    else reportEnd();
-  }
-
-  function reportEnd(): void {
-    endPending = false;
-    if (endReported) return;
-    endReported = true;
-    log.info(
-      { event: 'session-end', durationMs: options.services.now().getTime() - started, accepted },
-      'smtp session end',
-    );
-    options.onClose?.();
+    // A command still running (an AUTH waiting for its password hash, a delivery committing) ends first.
+    end.socketClosed(busy);
   }
 
   current.on('error', onError);
@@ -398,7 +390,7 @@ export function serveSmtpConnection(
     arm(timeouts.command);
     void listed.then((listing) => {
       busy = false;
-      if (endPending) reportEnd();
+      end.commandDone();
       if (ended) return;
       if (listing) {
         log.info(
@@ -445,7 +437,7 @@ export function serveSmtpConnection(
     watch.update();
   }
   return {
-    finishing: () => endPending,
+    finishing: () => end.finishing,
     shutdown() {
       if (ended || shutdownRequested) return;
       shutdownRequested = true;
