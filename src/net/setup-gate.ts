@@ -20,17 +20,12 @@
 export class SetupGate<T> {
   private usedThisTurn = 0;
   private scheduled = false;
+  /** Keys with a single connection waiting, and that connection, in arrival order (a Map keeps it). */
+  private readonly single = new Map<string, T>();
+  /** Keys with several connections waiting, and those connections. */
   private readonly waiting = new Map<string, T[]>();
   private waitingCount = 0;
-  /**
-   * Keys with a single connection waiting, in arrival order. An entry is live while `singleSince` holds its
-   * generation: a key that gets a second connection moves to the ring and leaves its entry behind, skipped.
-   */
-  private single: { key: string; generation: number }[] = [];
-  private singleHead = 0;
-  private readonly singleSince = new Map<string, number>();
-  private generation = 0;
-  /** Keys with several connections waiting, in service order; `cursor` is the next to serve. */
+  /** The keys of `waiting` in service order; `cursor` is the next to serve. */
   private ring: string[] = [];
   private cursor = 0;
 
@@ -56,16 +51,14 @@ export class SetupGate<T> {
       return;
     }
     const list = this.waiting.get(key);
-    if (!list) {
-      this.waiting.set(key, [item]);
-      const generation = ++this.generation;
-      this.singleSince.set(key, generation);
-      this.single.push({ key, generation });
-    } else {
-      list.push(item);
-      // Its second: from the single class to the ring (its entry in `single` is now stale).
-      if (this.singleSince.delete(key)) this.ring.push(key);
-    }
+    if (list) list.push(item);
+    else if (this.single.has(key)) {
+      // Its second: from the single class to the ring.
+      const first = this.single.get(key) as T;
+      this.single.delete(key);
+      this.waiting.set(key, [first, item]);
+      this.ring.push(key);
+    } else this.single.set(key, item);
     this.waitingCount++;
     this.arm();
   }
@@ -96,17 +89,12 @@ export class SetupGate<T> {
       const item = this.nextInRing();
       if (!this.gone(item)) this.run(item);
     }
-    this.compactSingles();
     if (this.waitingCount > 0) this.arm();
   }
 
   private nextSingle(): T | undefined {
-    while (this.singleHead < this.single.length) {
-      const { key, generation } = this.single[this.singleHead++]!;
-      if (this.singleSince.get(key) !== generation) continue; // moved to the ring since
-      this.singleSince.delete(key);
-      const item = this.waiting.get(key)![0]!;
-      this.waiting.delete(key);
+    for (const [key, item] of this.single) {
+      this.single.delete(key);
       this.waitingCount--;
       return item;
     }
@@ -126,17 +114,5 @@ export class SetupGate<T> {
       this.cursor++;
     }
     return item;
-  }
-
-  /** Drops the served and stale entries at the front of `single` once they are most of it. */
-  private compactSingles(): void {
-    if (this.singleHead > 64 && this.singleHead * 2 > this.single.length) {
-      this.single = this.single.slice(this.singleHead);
-      this.singleHead = 0;
-    }
-    if (this.singleSince.size === 0) {
-      this.single = [];
-      this.singleHead = 0;
-    }
   }
 }
