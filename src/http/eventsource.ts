@@ -72,6 +72,9 @@ export class EventSourceStreams {
    * closeafter=state, where the client long-polls for the next change), then each change of a wanted type.
    */
   serve(req: IncomingMessage, res: ServerResponse, user: JmapUser, query: URLSearchParams): void {
+    // The client hung up while its credentials were checked: its 'close' has passed, so a stream added
+    // now would never be removed (a leak per such request, and a watch on its account for ever).
+    if (res.destroyed || req.socket.destroyed) return;
     const params = parseEventSourceQuery(query);
     if (typeof params === 'string') {
       sendProblem(res, httpProblem(400, 'Bad Request', params));

@@ -29,6 +29,7 @@ import { matchRoute } from './router.js';
 import { EventSourceStreams } from './eventsource.js';
 import {
   consume,
+  drainedOrClosed,
   httpProblem,
   InFlight,
   limitProblem,
@@ -231,6 +232,7 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
       chunks.push(chunk);
       return true;
     });
+    if (outcome === 'aborted') return null; // the client is gone: nobody to answer
     if (outcome === 'stopped') {
       refuse();
       return null;
@@ -332,6 +334,7 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
         size += chunk.length;
         return size > max ? false : spool.write(chunk);
       });
+      if (outcome === 'aborted') return spool.abort(); // the client hung up mid-upload
       if (outcome === 'stopped') {
         spool.abort();
         res.setHeader('Connection', 'close');
@@ -385,7 +388,7 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
     }
     try {
       for await (const chunk of blob.chunks) {
-        if (!res.write(chunk)) await new Promise<void>((done) => res.once('drain', done));
+        if (!res.write(chunk)) await drainedOrClosed(res);
         if (res.destroyed) break;
       }
     } finally {

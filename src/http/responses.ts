@@ -51,47 +51,76 @@ export function limitProblem(status: number, limit: string, detail: string): Pro
  * Feeds the request body to `onChunk` with backpressure: a returned promise pauses reading until it
  * settles; `false` stops reading for good ('stopped'). Not a for-await loop: leaving one early
  * destroys the request and with it the socket, before the 413 that explains why has been sent.
+ * 'aborted': the client hung up before the body's end, perhaps before this was called (node:http then
+ * destroys the request without an 'error' for a listener that was not there yet): nothing is left to
+ * answer, and the caller gives back what it holds instead of waiting for an 'end' that never comes.
  */
 export function consume(
   req: IncomingMessage,
   onChunk: (chunk: Buffer) => boolean | void | Promise<void>,
-): Promise<'done' | 'stopped'> {
+): Promise<'done' | 'stopped' | 'aborted'> {
+  if (req.destroyed && !req.readableEnded) return Promise.resolve('aborted');
   return new Promise((resolve, reject) => {
     let settled = false;
-    const stop = (outcome: 'done' | 'stopped') => {
-      if (settled) return;
+    const detach = () => {
       settled = true;
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', onStreamError);
+      req.off('close', onClose);
+    };
+    const stop = (outcome: 'done' | 'stopped' | 'aborted') => {
+      if (settled) return;
+      detach();
       if (outcome === 'stopped') req.pause();
       resolve(outcome);
+    };
+    const fail = (error: Error) => {
+      if (settled) return;
+      detach();
+      reject(error);
     };
     const onData = (chunk: Buffer) => {
       let verdict: boolean | void | Promise<void>;
       try {
         verdict = onChunk(chunk);
       } catch (error) {
-        return onError(error as Error);
+        return fail(error as Error);
       }
       if (verdict === false) return stop('stopped');
       if (verdict instanceof Promise) {
         req.pause();
         verdict.then(() => {
           if (!settled) req.resume();
-        }, onError);
+        }, fail);
       }
     };
     const onEnd = () => stop('done');
-    const onError = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData);
-      reject(error);
-    };
+    // node:http's 'aborted' error (ECONNRESET) is the client hanging up; 'close' follows it either way.
+    const onStreamError = (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' ? stop('aborted') : fail(error);
+    const onClose = () => stop('aborted');
     req.on('data', onData);
     req.once('end', onEnd);
-    req.once('error', onError);
+    req.once('error', onStreamError);
+    req.once('close', onClose);
+  });
+}
+
+/**
+ * Resolves when `res` can take more ('drain') or never will ('close': the client hung up). Waiting for
+ * 'drain' alone would hold a download's open blob for ever once its reader is gone.
+ */
+export function drainedOrClosed(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((done) => {
+    const settle = () => {
+      res.off('drain', settle);
+      res.off('close', settle);
+      done();
+    };
+    res.on('drain', settle);
+    res.on('close', settle);
   });
 }
 

@@ -97,7 +97,7 @@ export function createWebHttp(deps: WebHttpDeps): WebHttp {
       if (size > WEB_SESSION_LIMITS.maxSignInBytes) return false;
       chunks.push(chunk);
     });
-    if (outcome === 'stopped') return null;
+    if (outcome !== 'done') return null;
     try {
       const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       if (typeof body !== 'object' || body === null) return null;

@@ -1,7 +1,7 @@
 // JMAP over real HTTP (in-process server on port 0): session, 401s, Core/echo, request errors, limits, blobs, EventSource, https.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -253,9 +253,85 @@ describe('the API endpoint', () => {
       for (const s of slow) s.destroy();
     }
   });
+
+  test('requests whose clients hung up before their bodies were read give their slots back (no lockout)', async () => {
+    // Fill the slots with requests whose bodies are not finished, then queue whole requests behind them
+    // and hang those up while they wait: they get their slots only after their sockets are gone, and
+    // must not hold them for ever waiting for the end of a body node:http has already thrown away.
+    const port = server.addresses.http![0]!.port;
+    const body = JSON.stringify({ using: [CORE], methodCalls: [['Core/echo', {}, 'e']] });
+    const slow: Socket[] = [];
+    for (let i = 0; i < JMAP_CORE_LIMITS.maxConcurrentRequests; i++) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.write(
+        `POST /jmap/api HTTP/1.1\r\nHost: x\r\nAuthorization: ${BOB}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{`,
+      );
+      slow.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const gone: Promise<void>[] = [];
+    for (let i = 0; i < JMAP_CORE_LIMITS.maxConcurrentRequests; i++) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.write(
+        `POST /jmap/api HTTP/1.1\r\nHost: x\r\nAuthorization: ${BOB}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      gone.push(new Promise((closed) => s.end(() => (s.destroy(), closed()))));
+    }
+    await Promise.all(gone);
+    await new Promise((r) => setTimeout(r, 100));
+    // The slow ones end (a body that is not JSON: 400): the hung-up ones take their slots, then leave them.
+    for (const s of slow) s.end('x');
+    await new Promise((r) => setTimeout(r, 300));
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await api({ using: [CORE], methodCalls: [] })).status);
+    assert.deepEqual(statuses, [200, 200, 200]);
+  });
 });
 
 describe('blobs', () => {
+  test('a download whose client stops reading and hangs up lets go of the blob (no file left open)', async () => {
+    // Files of the data directory this process has open (the store's own, plus any blob being sent).
+    const openInDataDir = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+        } catch {
+          return false;
+        }
+      }).length;
+    // Larger than loopback's socket buffers, so the server has to wait for the client to read.
+    const bytes = Buffer.alloc(24 * 1024 * 1024, 0x61);
+    const up = await fetch(`${base}/jmap/upload/${bobId}/`, {
+      method: 'POST',
+      headers: { authorization: BOB, 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+    const { blobId } = (await up.json()) as { blobId: string };
+    const before = openInDataDir();
+    const socket = connect(server.addresses.http![0]!.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    let received = 0;
+    socket.once('data', (chunk: Buffer) => {
+      received = chunk.length;
+      socket.pause(); // reads nothing more
+    });
+    socket.write(
+      `GET /jmap/download/${bobId}/${blobId}/big.bin HTTP/1.1\r\nHost: x\r\nAuthorization: ${BOB}\r\n\r\n`,
+    );
+    for (let i = 0; i < 100 && received === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(received > 0, 'the download started');
+    await new Promise((r) => setTimeout(r, 300));
+    socket.destroy();
+    let after = openInDataDir();
+    for (let i = 0; i < 50 && after > before; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = openInDataDir();
+    }
+    assert.equal(after, before, 'the blob file was closed');
+  });
+
   test('upload, download with name and type, Blob/copy; another account cannot read or copy it', async () => {
     const bytes = Buffer.from('%PDF-1.4 not really\r\n\x00\xff binary');
     const up = await fetch(`${base}/jmap/upload/${bobId}/`, {

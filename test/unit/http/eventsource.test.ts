@@ -10,6 +10,7 @@ import { Ticker } from '../../../src/net/ticker.js';
 class FakeResponse {
   written: (string | Buffer)[] = [];
   writableEnded = false;
+  destroyed = false;
   private onClose: (() => void)[] = [];
   writeHead() {}
   flushHeaders() {}
@@ -50,8 +51,10 @@ function setup() {
   };
   const ticker = new Ticker(1000, () => now);
   const registry = new EventSourceStreams(states, ticker, () => now);
-  const open = (query: string, accountId = 1) => {
+  const open = (query: string, accountId = 1, gone = false) => {
     const res = new FakeResponse();
+    // A client that hung up while its credentials were checked: node:http has destroyed its response.
+    res.destroyed = gone;
     const req = { socket: { setTimeout() {} } };
     registry.serve(
       req as never,
@@ -81,6 +84,16 @@ function setup() {
 }
 
 describe('EventSource registry', () => {
+  test('a client already gone when its stream would start gets none: nothing registered, nothing watched', () => {
+    const { registry, open, listeners, watching, ticker } = setup();
+    const res = open('types=*&closeafter=no&ping=30', 1, true);
+    assert.equal(registry.size, 0);
+    assert.equal(listeners.size, 0);
+    assert.equal(watching.size, 0);
+    assert.equal(ticker.size, 0);
+    assert.equal(res.text(), '');
+  });
+
   test('1,000 streams: one subscription, one watch per account, one ticker task; all released at the end', () => {
     const { registry, open, listeners, watching, ticker } = setup();
     const streams = Array.from({ length: 1000 }, (_, i) =>
