@@ -85,6 +85,11 @@ export interface JmapHttp {
   closeStreamsOf(check: (address: string) => string | null): number;
   /** Open EventSource streams (tests, metrics). */
   readonly openStreams: number;
+  /**
+   * Requests (and WebSocket messages) whose work still runs, whether or not their client is still there:
+   * shutdown waits for them before it closes the store (server/serve.ts).
+   */
+  readonly running: number;
 }
 
 export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
@@ -92,6 +97,15 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
   const api = new InFlight(deps.limits.maxConcurrentRequests);
   const uploads = new InFlight(deps.limits.maxConcurrentUpload);
   const streams = new Map<() => void, string>();
+  let running = 0;
+  const during = async <T>(work: () => Promise<T>): Promise<T> => {
+    running++;
+    try {
+      return await work();
+    } finally {
+      running--;
+    }
+  };
   const log = deps.logger;
   // One liveness timer for every WebSocket connection (net/ticker.ts says why).
   const wsTicker = new Ticker(WEBSOCKET_LIMITS.pingIntervalMs);
@@ -455,27 +469,30 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
       api,
       streams,
       ticker: wsTicker,
+      during,
     });
   }
 
   return {
-    async handle(req, res) {
-      try {
-        await handle(req, res);
-      } catch (error) {
-        log.error({ err: error, url: req.url?.slice(0, 200) }, 'http request failed');
-        if (!res.headersSent) sendProblem(res, httpProblem(500, 'Internal Server Error', 'internal error'));
-        else res.destroy();
-      }
-    },
-    async upgrade(req, socket, head) {
-      try {
-        await upgrade(req, socket, head);
-      } catch (error) {
-        log.error({ err: error, url: req.url?.slice(0, 200) }, 'websocket upgrade failed');
-        socket.destroy();
-      }
-    },
+    handle: (req, res) =>
+      during(async () => {
+        try {
+          await handle(req, res);
+        } catch (error) {
+          log.error({ err: error, url: req.url?.slice(0, 200) }, 'http request failed');
+          if (!res.headersSent) sendProblem(res, httpProblem(500, 'Internal Server Error', 'internal error'));
+          else res.destroy();
+        }
+      }),
+    upgrade: (req, socket, head) =>
+      during(async () => {
+        try {
+          await upgrade(req, socket, head);
+        } catch (error) {
+          log.error({ err: error, url: req.url?.slice(0, 200) }, 'websocket upgrade failed');
+          socket.destroy();
+        }
+      }),
     closeStreams() {
       for (const finish of [...streams.keys()]) finish();
       eventSources.closeAll();
@@ -495,6 +512,9 @@ export function createJmapHttp(options: JmapHttpDeps): JmapHttp {
     },
     get openStreams() {
       return streams.size + eventSources.size;
+    },
+    get running() {
+      return running;
     },
   };
 }

@@ -31,6 +31,8 @@ export interface JmapWebSocketDeps {
   streams: Map<() => void, string>;
   /** The shared liveness timer (WEBSOCKET_LIMITS.pingIntervalMs). */
   ticker: Ticker;
+  /** Runs a request's work counted as running (shutdown waits for it); default: just runs it. */
+  during?: <T>(work: () => Promise<T>) => Promise<T>;
   limitsWs?: { maxQueuedMessages: number; maxBufferedBytes: number };
 }
 
@@ -51,6 +53,7 @@ export function serveJmapWebSocket(
   const capabilityNames = new Set(deps.capabilities.map((c) => c.urn));
   const byStoreId = new Map([...user.accounts.values()].map((a) => [a.storeId, a.id]));
   const storeKey = [...user.accounts.values()][0]!.storeId;
+  const during = deps.during ?? ((work) => work());
   const queue: string[] = [];
   let busy = false;
   let closing = false;
@@ -140,17 +143,19 @@ export function serveJmapWebSocket(
           return sendText(requestErrorMessage(error, message.requestId));
         }
         try {
-          const response = await processRequest(message.request, {
-            user,
-            methods: deps.methods,
-            limits: deps.limits,
-            sessionState: sessionStateOf(user, deps.capabilities),
-            onServerFail: (err, method) =>
-              deps.logger.error(
-                { err, method, account: user.username, via: 'websocket' },
-                'jmap method failed',
-              ),
-          });
+          const response = await during(() =>
+            processRequest(message.request, {
+              user,
+              methods: deps.methods,
+              limits: deps.limits,
+              sessionState: sessionStateOf(user, deps.capabilities),
+              onServerFail: (err, method) =>
+                deps.logger.error(
+                  { err, method, account: user.username, via: 'websocket' },
+                  'jmap method failed',
+                ),
+            }),
+          );
           sendText(responseMessage(response, message.requestId));
         } finally {
           deps.api.leave(storeKey);

@@ -48,6 +48,8 @@ export interface HttpListeners {
 /** A handle the server's shutdown calls: ends EventSource streams and idle keep-alive connections. */
 export interface HttpShutdownHandle {
   shutdown(): void;
+  /** True while a request's work still runs (its client may be gone): the store stays open for it. */
+  finishing(): boolean;
   /**
    * Ends the EventSource streams of accounts `check` refuses (user disable/remove). Other requests need
    * nothing: each one authenticates (Basic through the authenticator, cookies in web-routes.ts).
@@ -254,6 +256,7 @@ export async function startHttpListeners(
       server.closeIdleConnections();
       server.close(() => undefined);
     },
+    finishing: () => jmap.running > 0,
     revalidate: (check) => jmap.closeStreamsOf(check),
   };
   deps.track(handle, true);
