@@ -107,6 +107,19 @@ export function reportExpunged(
   }
 }
 
+/**
+ * Whether a message this session still shows has been expunged by someone else and not yet reported:
+ * a SEARCH, SORT, THREAD or FETCH could not read it, so its answer may leave it out. The tagged OK
+ * then carries [EXPUNGEISSUED] (RFC 5530 3, as Dovecot does), telling the client why and to sync soon.
+ * One cheap query (HIGHESTMODSEQ) unless the mailbox changed; a mailbox deleted meanwhile counts too.
+ */
+export function expungeIssued(store: MailStore, view: SelectedView): boolean {
+  const highest = store.highestModseq(view.mailboxId);
+  if (highest === null) return true;
+  if (highest <= view.expungeModseq) return false;
+  return store.vanishedSince(view.mailboxId, view.expungeModseq).some((uid) => view.seqOf(uid) > 0);
+}
+
 function sameFlags(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((f, i) => f === b[i]);
 }

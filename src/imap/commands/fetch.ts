@@ -21,6 +21,7 @@ import { toBodyStructure, toEnvelope } from '../structure-convert.js';
 import { bad, enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
 import { addressed } from './messages.js';
+import type { Done } from './index.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -39,7 +40,7 @@ function runs(list: readonly Addressed[]): Array<[number, number]> {
   return out;
 }
 
-export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<void> {
+export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<Done | void> {
   const view = selectedView(ctx);
   let list = addressed(ctx, cmd.set, cmd.uid);
   const items: FetchItem[] = [...cmd.items];
@@ -117,6 +118,7 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
   }
   const store = ctx.services.store;
   let pos = 0;
+  let skipped = false;
   for (const [lo, hi] of needMeta ? runs(list) : []) {
     const metas = await store.mail.messageMeta(view.mailboxId, lo, hi, detail);
     const byUid = new Map(metas.map((m) => [m.uid, m]));
@@ -124,7 +126,11 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
       const a = list[pos] as Addressed;
       if (a.uid < lo) continue;
       const meta = byUid.get(a.uid);
-      if (!meta) continue; // expunged by someone else meanwhile: nothing to say about it
+      if (!meta) {
+        // Expunged by someone else meanwhile: nothing to say about it but [EXPUNGEISSUED] (RFC 5530 3).
+        skipped = true;
+        continue;
+      }
       const body = needBody ? await store.readMessage(meta.messageId) : null;
       ctx.out.push(fetchResponse(a.seq, itemValues(ctx, a, items, meta, body), ctx.out.opts));
     }
@@ -133,6 +139,7 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<voi
     for (const a of list)
       ctx.out.push(fetchResponse(a.seq, itemValues(ctx, a, items, null, null), ctx.out.opts));
   }
+  if (skipped) return { code: { name: 'EXPUNGEISSUED' } };
 }
 
 /**

@@ -14,6 +14,8 @@ import * as sel from './select.js';
 import { sort, thread } from './sort.js';
 import { cancelUpdate } from './contexts.js';
 import { notify } from './notify.js';
+import { selectedView } from './select.js';
+import { expungeIssued } from '../view-sync.js';
 import * as urlauth from './urlauth.js';
 
 /** Reads a raw line for a command in progress (SASL response, IDLE's DONE). */
@@ -33,6 +35,21 @@ export interface Done {
 }
 
 type Handler = (ctx: CommandContext, cmd: never) => Promise<Done | void> | Done | void;
+
+const EXPUNGE_ISSUED: Done = { code: { name: 'EXPUNGEISSUED' } };
+
+/**
+ * SEARCH, SORT and THREAD leave out a message expunged by another session meanwhile (its data is
+ * gone): their tagged OK then says [EXPUNGEISSUED] (view-sync.ts expungeIssued).
+ */
+function searching<C extends ImapCommand>(
+  run: (ctx: CommandContext, cmd: C) => Promise<void>,
+): (ctx: CommandContext, cmd: C) => Promise<Done | void> {
+  return async (ctx, cmd) => {
+    await run(ctx, cmd);
+    if (expungeIssued(ctx.services.store.mail, selectedView(ctx))) return EXPUNGE_ISSUED;
+  };
+}
 
 export const HANDLERS: Record<
   ImapCommandName,
@@ -64,9 +81,9 @@ export const HANDLERS: Record<
   UNSELECT: sel.unselect,
   EXPUNGE: sel.expunge,
   FETCH: fetch,
-  SEARCH: search,
-  SORT: sort,
-  THREAD: thread,
+  SEARCH: searching(search),
+  SORT: searching(sort),
+  THREAD: searching(thread),
   CANCELUPDATE: cancelUpdate,
   STORE: messages.store,
   COPY: messages.copyMove,
