@@ -67,6 +67,9 @@ const STORE_REFUSALS: Record<string, ResponseCode> = {
   CANNOT_DELETE_INBOX: { name: 'CANNOT' },
   MAILBOX_HAS_CHILDREN: { name: 'INUSE' },
   UIDVALIDITY_EXHAUSTED: { name: 'LIMIT' },
+  // A message another session expunged while a command read it (read-unless-expunged.ts covers the usual
+  // places; this is the net under the rest): the command fails, the session goes on.
+  NO_SUCH_MESSAGE: { name: 'EXPUNGEISSUED' },
 };
 
 export class ImapSession {
@@ -409,7 +412,8 @@ export class ImapSession {
       return out.parts;
     }
     if (err instanceof MailroomError && err.code in STORE_REFUSALS) {
-      out.tagged(tag, 'NO', STORE_REFUSALS[err.code] ?? null, err.message);
+      const text = err.code === 'NO_SUCH_MESSAGE' ? 'A message was expunged meanwhile' : err.message;
+      out.tagged(tag, 'NO', STORE_REFUSALS[err.code] ?? null, text);
       return out.parts;
     }
     throw err;

@@ -9,6 +9,7 @@ import { parseImapUrl, type ImapUrl, type UrlAccess } from './proto/imap-url.js'
 import { ImapSyntaxError } from './proto/types.js';
 import { binaryContent, binaryMessage } from './message-binary.js';
 import { applyPartial, sectionBytes } from './message-sections.js';
+import { readUnlessExpunged } from './read-unless-expunged.js';
 
 /** The mechanisms we implement (RFC 4467 7: INTERNAL is the one every server must offer). */
 export const URLAUTH_MECHANISMS: readonly string[] = ['INTERNAL'];
@@ -115,7 +116,8 @@ export async function resolveUrlAuth(
   if (!key || !tokenMatches(key, ua.rump, ua.token)) return null;
   const [meta] = await store.mail.messageMeta(mailbox.id, url.uid, url.uid, true);
   if (!meta || meta.uid !== url.uid || !meta.structure) return null;
-  const message = await store.readMessage(meta.messageId);
+  const message = await readUnlessExpunged(store, meta.messageId);
+  if (!message) return null;
   return { owner, mailbox, uid: url.uid, message, structure: meta.structure };
 }
 

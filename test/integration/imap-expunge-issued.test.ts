@@ -55,3 +55,57 @@ test('a message expunged by another session: left out with OK [EXPUNGEISSUED] un
     other.close();
   }
 });
+
+test('a message expunged between its metadata and its body: FETCH and SEARCH leave it out, the session goes on', async () => {
+  const { store, bob } = await openTestStore();
+  for (const n of [1, 2, 3]) {
+    await deliverText(store, bob, `From: a@x.test\r\nSubject: m${n}\r\n\r\nbody ${n}\r\n`, {
+      queueId: `Q${n}`,
+    });
+  }
+  const server = await startImapServer(store, { authenticate: admitAnyone });
+  after(() => server.close());
+  const reader = await RawImap.open(server.port);
+  const other = await RawImap.open(server.port);
+  const readMessage = store.readMessage.bind(store);
+  try {
+    for (const c of [reader, other]) {
+      assert.equal((await c.command('LOGIN bob@example.test x')).status, 'OK');
+      assert.equal((await c.command('SELECT INBOX')).status, 'OK');
+    }
+    // The other session's EXPUNGE of message 2 lands while the reader's command reads message 1's body,
+    // after it has read the metadata of all three: the race seen under imaptest's random stress.
+    const expungeDuringNextRead = async (): Promise<void> => {
+      assert.equal((await other.command('STORE 2 +FLAGS.SILENT (\\Deleted)')).status, 'OK');
+      let armed = true;
+      store.readMessage = async (id: number) => {
+        if (armed) {
+          armed = false;
+          assert.equal((await other.command('EXPUNGE')).status, 'OK');
+        }
+        return readMessage(id);
+      };
+    };
+
+    await expungeDuringNextRead();
+    const f = await reader.command('FETCH 1:3 (BODY.PEEK[TEXT])');
+    assert.deepEqual(
+      f.lines.filter((l) => l.startsWith('* ')).map((l) => l.split(' (')[0]),
+      ['* 1 FETCH', '* 3 FETCH'],
+    );
+    assert.match(f.tagged, /^\S+ OK \[EXPUNGEISSUED\] /);
+    assert.ok((await reader.command('NOOP')).lines.includes('* 2 EXPUNGE'));
+
+    // Now messages 1 and 2 (was 3); the same race for SEARCH BODY.
+    store.readMessage = readMessage;
+    await expungeDuringNextRead();
+    const s = await reader.command('SEARCH BODY "body"');
+    assert.deepEqual(s.lines, ['* SEARCH 1']);
+    assert.match(s.tagged, /^\S+ OK \[EXPUNGEISSUED\] /);
+    assert.equal((await reader.command('NOOP')).status, 'OK');
+  } finally {
+    store.readMessage = readMessage;
+    reader.close();
+    other.close();
+  }
+});

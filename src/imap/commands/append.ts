@@ -14,6 +14,7 @@ import { bad, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
 import { accountOf, existingRef } from './mailboxes.js';
 import { normaliseFlags } from './messages.js';
+import { readUnlessExpunged } from '../read-unless-expunged.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -203,7 +204,8 @@ async function urlBytes(ctx: CommandContext, text: string): Promise<Buffer> {
     throw badUrl(text, 'UIDVALIDITY mismatch');
   const [meta] = await ctx.services.store.mail.messageMeta(mb.id, url.uid, url.uid, true);
   if (!meta || meta.uid !== url.uid || !meta.structure) throw badUrl(text, 'No such message');
-  const msg = await ctx.services.store.readMessage(meta.messageId);
+  const msg = await readUnlessExpunged(ctx.services.store, meta.messageId);
+  if (!msg) throw badUrl(text, 'No such message');
   const bytes = url.sectionSpec === null ? msg : sectionBytes(msg, meta.structure, url.sectionSpec);
   if (bytes === null) throw badUrl(text, 'No such section');
   return applyPartial(bytes, url.partial);

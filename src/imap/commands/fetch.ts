@@ -22,6 +22,7 @@ import { bad, enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
 import { addressed } from './messages.js';
 import type { Done } from './index.js';
+import { readUnlessExpunged } from '../read-unless-expunged.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -131,7 +132,11 @@ export async function fetch(ctx: CommandContext, cmd: Cmd<'FETCH'>): Promise<Don
         skipped = true;
         continue;
       }
-      const body = needBody ? await store.readMessage(meta.messageId) : null;
+      const body = needBody ? await readUnlessExpunged(store, meta.messageId) : null;
+      if (needBody && body === null) {
+        skipped = true; // expunged between its metadata and its body
+        continue;
+      }
       ctx.out.push(fetchResponse(a.seq, itemValues(ctx, a, items, meta, body), ctx.out.opts));
     }
   }

@@ -11,6 +11,7 @@ import { enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
 import { addContext } from './contexts.js';
 import { decodeId } from '../../store/object-ids.js';
+import { readUnlessExpunged } from '../read-unless-expunged.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 
@@ -361,7 +362,8 @@ export async function candidates(
       c.uid = uid;
       c.meta = meta;
       c.headers = h;
-      c.body = n.body && meta ? await store.readMessage(meta.messageId) : null;
+      c.body = n.body && meta ? await readUnlessExpunged(store, meta.messageId) : null;
+      if (n.body && c.body === null) continue; // expunged meanwhile: no data, no match
       if (matches(key, c, view)) hits.push({ seq: i + 1, uid });
     }
   }
