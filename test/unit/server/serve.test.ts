@@ -174,7 +174,7 @@ describe('startServer', () => {
           'hostname = "mx.test"',
           `data_dir = "${dir}"`,
           ...['smtp', 'submission', 'pop3', 'imap'].map((l) => `[${l}]\nlisten = ["127.0.0.1:0"]`),
-          ...['submissions', 'pop3s', 'imaps', 'metrics'].map((l) => `[${l}]\nlisten = []`),
+          ...['submissions', 'pop3s', 'imaps', 'http', 'https', 'metrics'].map((l) => `[${l}]\nlisten = []`),
           '[limits]\ncommand_line_timeout = "1s"',
         ].join('\n'),
         { configPath: null, baseDir: dir, defaultHostname: 'x' },
