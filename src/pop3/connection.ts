@@ -10,6 +10,7 @@ import {
   watchDeadlines,
   type DeadlineKind,
 } from '../net/deadlines.js';
+import { MailroomError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { BodyEncoder } from '../smtp/client/dot-stuff.js';
 import type { MailStore } from '../store/mail-store.js';
@@ -180,10 +181,15 @@ export function servePop3Connection(
     try {
       opened = await options.store.openMessage(request.messageId);
     } catch (error) {
-      log.warn(
-        { event: 'message-unavailable', messageId: request.messageId, err: error },
-        'message unavailable',
-      );
+      // Expunged over IMAP or JMAP since this session listed it: an ordinary race, not a store fault.
+      if (error instanceof MailroomError && error.code === 'NO_SUCH_MESSAGE') {
+        log.info({ event: 'message-expunged', messageId: request.messageId }, 'message expunged meanwhile');
+      } else {
+        log.warn(
+          { event: 'message-unavailable', messageId: request.messageId, err: error },
+          'message unavailable',
+        );
+      }
       await write(R.messageVanished);
       return;
     }

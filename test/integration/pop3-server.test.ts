@@ -10,7 +10,8 @@ import { generate } from 'selfsigned';
 import { createAuthenticator } from '../../src/auth/authenticator.js';
 import { hashPassword, type ScryptParams } from '../../src/auth/password-hash.js';
 import { encodeSaslPlain } from '../../src/auth/sasl/plain.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { silentLogger, type Logger } from '../../src/observability/logger.js';
+import { captureLogs } from '../helpers/log-capture.js';
 import { servePop3Connection } from '../../src/pop3/connection.js';
 import { MaildropLocks } from '../../src/pop3/maildrop-lock.js';
 import { createPop3Services } from '../../src/pop3/services.js';
@@ -46,7 +47,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function startServer(policy: Partial<Pop3Policy> = {}, autologoutMs?: number): Promise<number> {
+async function startServer(
+  policy: Partial<Pop3Policy> = {},
+  autologoutMs?: number,
+  logger: Logger = silentLogger(),
+): Promise<number> {
   const services = createPop3Services({
     store,
     locks,
@@ -74,7 +79,7 @@ async function startServer(policy: Partial<Pop3Policy> = {}, autologoutMs?: numb
       policy: { hostname: 'pop.example.test', tlsAvailable: true, allowLoopbackPlaintext: true, ...policy },
       services,
       store: counting,
-      logger: silentLogger(),
+      logger,
       secureContext,
       ...(autologoutMs ? { autologoutMs } : {}),
     }),
@@ -229,6 +234,37 @@ describe('POP3 over sockets', () => {
     assert.equal(
       await d.cmd('QUIT'),
       '+OK pop.example.test Mailroom POP3 server signing off (1 messages left)\r\n',
+    );
+  });
+
+  test('RETR of a message expunged elsewhere since the listing: -ERR [SYS/TEMP], an info line, the session goes on', async () => {
+    const { logger, lines } = captureLogs();
+    const port = await startServer({}, undefined, logger);
+    const bob = store.getAccount('bob@example.test')!.id;
+    await deliver('Subject: one\r\n\r\nfirst\r\n', bob);
+    await deliver('Subject: two\r\n\r\nsecond\r\n', bob);
+    const { mailbox, messages } = inbox(bob);
+    const c = await Client.connect(port);
+    assert.match(await c.login('bob@example.test', 'bob-pw'), /^\+OK Logged in; maildrop has 2 messages/);
+    // Expunged over IMAP (or JMAP) while this session holds its listing.
+    await store.mail.expunge(mailbox.id, [messages[0]!.uid]);
+    assert.equal(
+      await c.cmd('RETR 1'),
+      '-ERR [SYS/TEMP] Message is no longer available (removed by another client)\r\n',
+    );
+    assert.match(await c.cmd('RETR 2'), /^\+OK \d+ octets\r\n$/);
+    assert.match((await c.multiline()).toString(), /second/);
+    assert.match(await c.cmd('QUIT'), /^\+OK /);
+    await c.end();
+    const expunged = lines.filter((l) => l.event === 'message-expunged');
+    assert.deepEqual(
+      expunged.map((l) => [l.level, l.messageId]),
+      [['info', messages[0]!.messageId]],
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.level === 'warn' || l.level === 'error'),
+      [],
+      'an ordinary race, not a store fault',
     );
   });
 
