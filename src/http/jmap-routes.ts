@@ -27,9 +27,9 @@ import { BasicCredentialCache } from './basic-auth-cache.js';
 import { runsOnWorker, type JmapWorkerPool } from './jmap-workers.js';
 import { matchRoute } from './router.js';
 import { EventSourceStreams } from './eventsource.js';
+import { drainedOrClosed } from '../net/drained-or-closed.js';
 import {
   consume,
-  drainedOrClosed,
   httpProblem,
   InFlight,
   limitProblem,

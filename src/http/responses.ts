@@ -107,23 +107,6 @@ export function consume(
   });
 }
 
-/**
- * Resolves when `res` can take more ('drain') or never will ('close': the client hung up). Waiting for
- * 'drain' alone would hold a download's open blob for ever once its reader is gone.
- */
-export function drainedOrClosed(res: ServerResponse): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((done) => {
-    const settle = () => {
-      res.off('drain', settle);
-      res.off('close', settle);
-      done();
-    };
-    res.on('drain', settle);
-    res.on('close', settle);
-  });
-}
-
 /** Per-account counters of requests in progress (maxConcurrentRequests, maxConcurrentUpload). */
 export class InFlight {
   private readonly counts = new Map<number, number>();

@@ -25,6 +25,7 @@ import {
 } from './session.js';
 import { TopFilter } from './top-filter.js';
 import { drainThenDestroy } from '../net/close-drain.js';
+import { drainedOrClosed } from '../net/drained-or-closed.js';
 import { isLoopback } from '../net/loopback.js';
 import { newSessionId } from '../net/session-id.js';
 import { SessionEnd } from '../net/session-end.js';
@@ -162,17 +163,8 @@ export function servePop3Connection(
     if (ended || data.length === 0) return Promise.resolve();
     bytesOut += data.length;
     if (current.write(data)) return Promise.resolve();
-    return new Promise((done) => {
-      arm(); // a client that stops reading is logged out like an idle one
-      const sock = current;
-      const settle = () => {
-        sock.off('drain', settle);
-        sock.off('close', settle);
-        done();
-      };
-      sock.on('drain', settle);
-      sock.on('close', settle);
-    });
+    arm(); // a client that stops reading is logged out like an idle one
+    return drainedOrClosed(current);
   }
 
   /** RETR/TOP: opens the message first (so a vanished one gets -ERR), then streams it dot-stuffed (RFC 1939 3). */
