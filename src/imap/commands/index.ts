@@ -14,7 +14,6 @@ import * as sel from './select.js';
 import { sort, thread } from './sort.js';
 import { cancelUpdate } from './contexts.js';
 import { notify } from './notify.js';
-import { selectedView } from './select.js';
 import { expungeIssued } from '../view-sync.js';
 import * as urlauth from './urlauth.js';
 
@@ -47,7 +46,7 @@ function searching<C extends ImapCommand>(
 ): (ctx: CommandContext, cmd: C) => Promise<Done | void> {
   return async (ctx, cmd) => {
     await run(ctx, cmd);
-    if (expungeIssued(ctx.services.store.mail, selectedView(ctx))) return EXPUNGE_ISSUED;
+    if (expungeIssued(ctx.services.store.mail, sel.selectedView(ctx))) return EXPUNGE_ISSUED;
   };
 }
 
