@@ -1,4 +1,4 @@
-// Sends the DSNs the queue owes (RFC 3464): one per message and attempt, from MAILER-DAEMON with the null sender.
+// Sends the DSNs the queue owes (RFC 3464): one per message and queue pass, from MAILER-DAEMON with the null sender.
 import type { RouteRecipient } from '../delivery/router.js';
 import type { Logger } from '../observability/logger.js';
 import type { DsnDue } from '../store/queue-store.js';
@@ -28,14 +28,19 @@ const DSNS_PER_CALL = 100;
  * Returns sendDsns(): builds and stores every owed DSN. The DSN is stored (durably, via deliver)
  * before the owed marks are cleared, so a crash in between sends it again rather than never.
  */
-export function createDsnSender(options: DsnSenderOptions): () => Promise<void> {
+export function createDsnSender(
+  options: DsnSenderOptions,
+): (busy?: (queueId: string) => boolean) => Promise<void> {
   const { store, logger } = options;
-  return async () => {
+  return async (busy) => {
     // Below the floor a DSN would be new mail like any other: leave it owed; the queue is woken when
     // space returns (serve.ts), and a failed write would only log an error per DSN per wake.
     if (await options.storage?.check()) return;
     for (const due of store.queue.dsnsDue(DSNS_PER_CALL)) {
       const { entry } = due;
+      // Other recipients of the message are being attempted (another domain's connection): their
+      // outcome goes into the same DSN, sent at the wake after they finish, not in a second one.
+      if (busy?.(entry.id)) continue;
       // Each with what it reported: a delay warning replaced meanwhile by a failure keeps the failure owed.
       const sent = due.recipients.map((r) => ({ address: r.address, action: r.dsn.action }));
       // A delay warning ("still trying") about a recipient delivered or failed since is no longer true.

@@ -24,8 +24,11 @@ export interface SchedulerOptions {
   queue: QueueStore;
   schedule: RetrySchedule;
   transport: Transport;
-  /** Sends the DSNs the queue owes (bounce.ts); called after results are recorded and at each wake. */
-  sendDsns: () => Promise<void>;
+  /**
+   * Sends the DSNs the queue owes (bounce.ts); called after results are recorded and at each wake.
+   * `busy`: messages with recipients being attempted now, whose DSN waits for those attempts.
+   */
+  sendDsns: (busy: (queueId: string) => boolean) => Promise<void>;
   logger: Logger;
   now?: () => Date;
   random?: () => number;
@@ -91,6 +94,9 @@ export class QueueScheduler {
   private token = -1;
   /** Recipients being attempted by this process: never claimed twice, even when their lease runs out. */
   private readonly inFlight = new Set<string>();
+  /** Per message, its recipients in inFlight: a DSN waits until its message has none (one per pass). */
+  private readonly inFlightPerMessage = new Map<string, number>();
+  private readonly messageBusy = (queueId: string): boolean => this.inFlightPerMessage.has(queueId);
   private readonly perDomain = new Map<string, number>();
   private connections = 0;
   private readonly tasks = new Set<Promise<void>>();
@@ -176,7 +182,7 @@ export class QueueScheduler {
       // A look scheduled (after the gap) before stop(): the store may be closing.
       if (!this.running) return;
       this.lastTickAt = this.monotonic();
-      await this.options.sendDsns();
+      await this.options.sendDsns(this.messageBusy);
       if (!this.running) return;
       // One reading of the clock for both: a row coming due between a later reading in arm() and this
       // one would be neither dispatched (not yet due) nor armed for (not after arm's now), and an idle
@@ -237,7 +243,10 @@ export class QueueScheduler {
   /** Starts one connection's worth of jobs, already claimed. */
   private launch(domain: string, jobs: MessageJob[]): void {
     const rows = jobs.flatMap((j) => j.recipients);
-    for (const r of rows) this.inFlight.add(key(r.queueId, r.address));
+    for (const r of rows) {
+      this.inFlight.add(key(r.queueId, r.address));
+      this.inFlightPerMessage.set(r.queueId, (this.inFlightPerMessage.get(r.queueId) ?? 0) + 1);
+    }
     this.connections++;
     this.stats.connections++;
     this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1);
@@ -262,7 +271,12 @@ export class QueueScheduler {
         await new Promise<void>((resolve) => setImmediate(resolve));
         this.flushResults();
         // A job the transport never reported stays claimed until its lease; free it for the next wake.
-        for (const r of rows) this.inFlight.delete(key(r.queueId, r.address));
+        for (const r of rows) {
+          this.inFlight.delete(key(r.queueId, r.address));
+          const left = (this.inFlightPerMessage.get(r.queueId) ?? 1) - 1;
+          if (left <= 0) this.inFlightPerMessage.delete(r.queueId);
+          else this.inFlightPerMessage.set(r.queueId, left);
+        }
         this.connections--;
         const n = (this.perDomain.get(domain) ?? 1) - 1;
         if (n <= 0) this.perDomain.delete(domain);

@@ -237,6 +237,31 @@ void describe('outgoing queue', () => {
     );
   });
 
+  void test('5xx at two domains, one answering later: one DSN about both recipients, not one per domain', async () => {
+    // c.test's peer is slow to greet, so its attempt is still running when b.test's 550 is recorded.
+    const slow = await startPeer({ rcpt: () => '550 5.1.1 no such user', greetDelayMs: 400 });
+    cleanups.push(() => slow.close());
+    const r = await rig(
+      { rcpt: () => '550 5.1.1 no such user' },
+      (port) =>
+        `[outbound]\nroutes = { "b.test" = "127.0.0.1:${port}", "c.test" = "127.0.0.1:${slow.port}" }\n`,
+    );
+    const id = await r.send(['nobody@b.test', 'nobody@c.test']);
+    await until('retirement', () => r.store.queue.get(id) === null);
+    const box = await until('the DSN', async () => {
+      const b = await r.inbox('alice@a.test');
+      return b.length > 0 ? b : null;
+    });
+    // Give a second DSN, if one were coming, the time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await r.inbox('alice@a.test')).length, 1, 'one DSN');
+    const [, first, second] = statusBlocks(box[0] ?? '');
+    assert.deepEqual([first?.get('Final-Recipient'), second?.get('Final-Recipient')].sort(), [
+      'rfc822; nobody@b.test',
+      'rfc822; nobody@c.test',
+    ]);
+  });
+
   void test('a dead peer until max_age: the recipient expires and the sender gets one DSN', async () => {
     const r = await rig(
       {},
