@@ -92,11 +92,12 @@ export class QueueScheduler {
   private ticking = false;
   private again = false;
   private token = -1;
-  /** Recipients being attempted by this process: never claimed twice, even when their lease runs out. */
-  private readonly inFlight = new Set<string>();
-  /** Per message, its recipients in inFlight: a DSN waits until its message has none (one per pass). */
-  private readonly inFlightPerMessage = new Map<string, number>();
-  private readonly messageBusy = (queueId: string): boolean => this.inFlightPerMessage.has(queueId);
+  /**
+   * Recipients being attempted by this process, by message: never claimed twice, even when their lease
+   * runs out; and a message listed here has its DSN wait for them (one DSN per pass, bounce.ts).
+   */
+  private readonly inFlight = new Map<string, Set<string>>();
+  private readonly messageBusy = (queueId: string): boolean => this.inFlight.has(queueId);
   private readonly perDomain = new Map<string, number>();
   private connections = 0;
   private readonly tasks = new Set<Promise<void>>();
@@ -204,7 +205,7 @@ export class QueueScheduler {
     if (this.connections >= this.limits.global) return;
     const rows = this.options.queue
       .due(now, SCHEDULER_DEFAULTS.batchRows)
-      .filter((r) => !this.inFlight.has(key(r.queueId, r.address)));
+      .filter((r) => !(this.inFlight.get(r.queueId)?.has(r.address) ?? false));
     const planned: { domain: string; jobs: MessageJob[] }[] = [];
     let connections = this.connections;
     plan: for (const [domain, jobs] of groupByDestination(rows)) {
@@ -244,8 +245,9 @@ export class QueueScheduler {
   private launch(domain: string, jobs: MessageJob[]): void {
     const rows = jobs.flatMap((j) => j.recipients);
     for (const r of rows) {
-      this.inFlight.add(key(r.queueId, r.address));
-      this.inFlightPerMessage.set(r.queueId, (this.inFlightPerMessage.get(r.queueId) ?? 0) + 1);
+      const addresses = this.inFlight.get(r.queueId);
+      if (addresses) addresses.add(r.address);
+      else this.inFlight.set(r.queueId, new Set([r.address]));
     }
     this.connections++;
     this.stats.connections++;
@@ -272,10 +274,9 @@ export class QueueScheduler {
         this.flushResults();
         // A job the transport never reported stays claimed until its lease; free it for the next wake.
         for (const r of rows) {
-          this.inFlight.delete(key(r.queueId, r.address));
-          const left = (this.inFlightPerMessage.get(r.queueId) ?? 1) - 1;
-          if (left <= 0) this.inFlightPerMessage.delete(r.queueId);
-          else this.inFlightPerMessage.set(r.queueId, left);
+          const addresses = this.inFlight.get(r.queueId);
+          addresses?.delete(r.address);
+          if (addresses?.size === 0) this.inFlight.delete(r.queueId);
         }
         this.connections--;
         const n = (this.perDomain.get(domain) ?? 1) - 1;
@@ -381,10 +382,6 @@ export class QueueScheduler {
     this.timer = setTimeout(() => this.wake(), Math.min(Math.max(ms, 0), 2 ** 31 - 1));
     this.timer.unref();
   }
-}
-
-function key(queueId: string, address: string): string {
-  return `${queueId}\0${address}`;
 }
 
 export type { DueRecipient };
