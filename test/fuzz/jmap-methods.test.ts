@@ -1,13 +1,7 @@
 // Random JMAP method calls over real HTTP: whatever the arguments, every call answers a result or an RFC 8620 error, never serverFail or a 5xx.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { hashPassword } from '../../src/auth/password-hash.js';
-import { parseConfigText } from '../../src/config/load.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { startJmapServer, type JmapTestServer } from '../helpers/jmap-server.js';
 import { seededRandom } from '../helpers/random-text.js';
 
 const USING = [
@@ -62,40 +56,20 @@ const MESSAGES = [
   'From: =?iso-8859-1?q?J=F6rg?= <j@example.de>\r\nSubject: =?utf-8?q?=C3=A9t=C3=A9?=\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe\r\n',
 ];
 
-let server: RunningServer;
-let dir: string;
+let jmap: JmapTestServer;
 let base: string;
 let auth: string;
 let accountId: string;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailroom-jmap-fuzz-'));
-  const config = parseConfigText(
-    [
-      'hostname = "mx.test"',
-      `data_dir = "${dir}"`,
-      ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'https', 'metrics'].map(
-        (s) => `[${s}]\nlisten = []`,
-      ),
-      '[http]\nlisten = ["127.0.0.1:0"]',
-      // Nothing here may reach the network: a submission the fuzzer managed to make would find no DNS.
-      '[dns]\nservers = ["127.0.0.1:9"]',
-    ].join('\n'),
-    { configPath: null, baseDir: dir, defaultHostname: 'x' },
-  );
-  server = await startServer({ config, logger: silentLogger(), shutdownGraceMs: 200 });
-  server.store.addDomain('example.test');
-  const params = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
-  const id = server.store.addAccount('bob@example.test', await hashPassword('bob secret', { params })).id;
-  accountId = `A${id}`;
-  auth = `Basic ${Buffer.from('bob@example.test:bob secret').toString('base64')}`;
-  base = `http://127.0.0.1:${server.addresses.http![0]!.port}`;
+  // No mail listeners; nothing here may reach the network: a submission the fuzzer managed to make would
+  // find no DNS.
+  jmap = await startJmapServer('[dns]\nservers = ["127.0.0.1:9"]', []);
+  ({ base } = jmap);
+  ({ auth, id: accountId } = jmap.bob);
 });
 
-after(async () => {
-  await server.shutdown();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => jmap.close());
 
 async function api(methodCalls: unknown[]): Promise<{ status: number; body: string }> {
   const res = await fetch(`${base}/jmap/api`, {
