@@ -378,6 +378,30 @@ describe('EmailSubmission', () => {
     assert.equal(r.created, null);
   });
 
+  test('an Email expunged elsewhere between its look-up and its read is "no such Email", not a serverFail', async () => {
+    const identityId = await identityOf(bobId, BOB, 'bob@example.test');
+    const emailId = await storeEmail(bob, 'Drafts', 'From: bob@example.test\nTo: carol@example.test\n\nx\n');
+    const drafts = server.store.getMailbox(bob, 'Drafts')!;
+    const uid = server.store.mail.listIndex(drafts.id).at(-1)!.uid;
+    // The race made certain: the message's last copy is expunged (and so collected) just before the read.
+    const store = server.store as { readMessage(messageId: number): Promise<Buffer> };
+    const readMessage = store.readMessage;
+    store.readMessage = async function (this: unknown, messageId: number) {
+      await server.store.mail.expunge(drafts.id, [uid]);
+      return readMessage.call(this, messageId);
+    };
+    try {
+      const [[name, r]] = await call([
+        ['EmailSubmission/set', { accountId: bobId, create: { gone: { identityId, emailId } } }, '0'],
+      ]);
+      assert.equal(name, 'EmailSubmission/set');
+      assert.equal(r.notCreated.gone.type, 'invalidProperties');
+      assert.deepEqual(r.notCreated.gone.properties, ['emailId']);
+    } finally {
+      store.readMessage = readMessage;
+    }
+  });
+
   test('/set update: undoStatus canceled is cannotUnsend (no delayed send); destroy forgets the submission; query filters and sorts', async () => {
     const [[, q]] = await call([['EmailSubmission/query', { accountId: bobId, calculateTotal: true }, '0']]);
     const id = q.ids[0] as string;

@@ -1,5 +1,6 @@
 // EmailSubmission/set (RFC 8621 7.5): sends a stored Email through the submission path (sender rule, Message-ID/Date, the queue).
 import { SMTP_SIZES } from '../../config/limits.js';
+import { MailroomError } from '../../errors.js';
 import type { SubmissionLimits } from '../../abuse/rate-limits.js';
 import { normalizeAddress, splitAddress } from '../../delivery/aliases.js';
 import { addressBookOf, createRouter } from '../../delivery/router.js';
@@ -107,7 +108,14 @@ async function send(
   const [email] = emailId === null ? [null] : store.jmap.getEmails(accountId, [emailId]);
   if (!email) throw invalid('emailId', 'no such Email');
 
-  const message = outgoingMessage(await store.readMessage(email.messageId));
+  // Expunged elsewhere (IMAP, another JMAP request) and collected between the look-up and the read:
+  // the Email is gone, as if the look-up had not found it.
+  const bytes = await store.readMessage(email.messageId).catch((error: unknown) => {
+    if (error instanceof MailroomError && error.code === 'NO_SUCH_MESSAGE') return null;
+    throw error;
+  });
+  if (!bytes) throw invalid('emailId', 'no such Email');
+  const message = outgoingMessage(bytes);
   const book = addressBookOf(store);
   const from = headerAddresses(message.headers, 'from');
   if (from.length === 0)
