@@ -31,6 +31,13 @@ export const MAX_AUTH_LINE = 12288;
 const ERR_TOO_LONG = () => new ProtocolError(500, '5.5.6', 'Line too long');
 const ERR_BAD_BYTES = () => new ProtocolError(500, '5.5.2', 'Invalid characters in command');
 const ERR_UNKNOWN = () => new ProtocolError(500, '5.5.2', 'Command not recognized');
+/**
+ * RFC 5321 4.2.4: 502 when the command is recognized but not implemented, 500 only when it is not recognized.
+ * EXPN is optional (3.5.2; mailing lists are not disclosed here) and TURN, SEND, SOML and SAML are obsolete
+ * (Appendix F.1, F.3: "not implemented" is the expected answer).
+ */
+const NOT_IMPLEMENTED = new Set(['EXPN', 'TURN', 'SEND', 'SOML', 'SAML']);
+const ERR_NOT_IMPLEMENTED = () => new ProtocolError(502, '5.5.1', 'Command not implemented');
 const ERR_SYNTAX = (text = 'Syntax error in parameters or arguments') =>
   new ProtocolError(501, '5.5.4', text);
 
@@ -122,7 +129,7 @@ export function parseSmtpCommand(input: Buffer | string): SmtpCommand | Protocol
       return { verb, mechanism, initialResponse: initial };
     }
     default:
-      return ERR_UNKNOWN();
+      return NOT_IMPLEMENTED.has(verb) ? ERR_NOT_IMPLEMENTED() : ERR_UNKNOWN();
   }
 }
 

@@ -83,6 +83,13 @@ describe('RFC rows', () => {
 describe('hostile rows', () => {
   const rows: [string | Buffer, string][] = [
     ['FROB', '500 5.5.2'],
+    // RFC 5321 4.2.4: recognized but not implemented is 502, not 500.
+    ['EXPN staff', '502 5.5.1'],
+    ['expn staff', '502 5.5.1'],
+    ['TURN', '502 5.5.1'],
+    ['SEND FROM:<a@b.c>', '502 5.5.1'],
+    ['SOML FROM:<a@b.c>', '502 5.5.1'],
+    ['SAML FROM:<a@b.c>', '502 5.5.1'],
     ['', '500 5.5.2'],
     [Buffer.from('NOOP \0'), '500 5.5.2'],
     [Buffer.from([0x4e, 0x4f, 0x4f, 0x50, 0x20, 0xff]), '500 5.5.2'],
