@@ -1,5 +1,6 @@
 // Web mail first inbox paint (issue 9, goal <= 1 s): sign in with headless chromium on a 100,000-message INBOX of `mailroom serve`.
-// Run: npm run build && node --import tsx bench/web-first-paint.ts [messages] [rounds]
+// Run: npm run build && node --import tsx bench/web-first-paint.ts [messages] [rounds]   (npm run bench runs it as `paint`)
+import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
@@ -9,6 +10,13 @@ import { fillInbox, threadHeaders } from './lib/fill-inbox.js';
 const total = Number(process.argv[2] ?? '100000');
 const rounds = Number(process.argv[3] ?? '5');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const GOAL_MS = 1000;
+
+if (!existsSync(CHROMIUM)) {
+  // Not a failure of the server: the browser comes with the test tools (scripts/install-test-tools.sh).
+  console.log(`skipped: no chromium at ${CHROMIUM} (bash scripts/install-test-tools.sh installs it)`);
+  process.exit(0);
+}
 
 const server = await createMailroom({ enable: ['http'] });
 try {
@@ -59,8 +67,9 @@ try {
       await context.close();
     }
     const sorted = [...times].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
     console.log(
-      `first inbox paint on a ${total}-message INBOX: first ${times[0]!.toFixed(0)} ms, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms (goal <= 1000 ms)`,
+      `first inbox paint on a ${total}-message INBOX: first ${times[0]!.toFixed(0)} ms, median ${median.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms (goal <= ${GOAL_MS} ms: ${median <= GOAL_MS ? 'met' : 'NOT met'})`,
     );
   } finally {
     await browser.close();
