@@ -27,7 +27,9 @@ export const SENDER = 'alice@relay.bench.test';
  * CONTRACT.md), the first retry late so a deferred domain is only tried once during a run.
  */
 export function relayMailroomConfig(dir: string, port: number, sinks: Sink[]): string {
-  const off = ['smtp', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
+  // [metrics] too: its default 127.0.0.1:9187 is often taken (another server on the machine), and a relay that
+  // cannot bind it does not start.
+  const off = ['smtp', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https', 'metrics'];
   const routes = sinks.map((s) => `${JSON.stringify(s.domain)} = "127.0.0.1:${s.port}"`).join(', ');
   return [
     'hostname = "mailroom.relay.bench.test"',
