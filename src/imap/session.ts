@@ -67,7 +67,7 @@ const STORE_REFUSALS: Record<string, ResponseCode> = {
   CANNOT_DELETE_INBOX: { name: 'CANNOT' },
   MAILBOX_HAS_CHILDREN: { name: 'INUSE' },
   UIDVALIDITY_EXHAUSTED: { name: 'LIMIT' },
-  // A message another session expunged while a command read it (read-unless-expunged.ts covers the usual
+  // A message another session expunged while a command read it (store/read-unless-expunged.ts covers the usual
   // places; this is the net under the rest): the command fails, the session goes on.
   NO_SUCH_MESSAGE: { name: 'EXPUNGEISSUED' },
 };

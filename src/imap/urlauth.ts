@@ -9,7 +9,7 @@ import { parseImapUrl, type ImapUrl, type UrlAccess } from './proto/imap-url.js'
 import { ImapSyntaxError } from './proto/types.js';
 import { binaryContent, binaryMessage } from './message-binary.js';
 import { applyPartial, sectionBytes } from './message-sections.js';
-import { readUnlessExpunged } from './read-unless-expunged.js';
+import { readUnlessExpunged } from '../store/read-unless-expunged.js';
 
 /** The mechanisms we implement (RFC 4467 7: INTERNAL is the one every server must offer). */
 export const URLAUTH_MECHANISMS: readonly string[] = ['INTERNAL'];

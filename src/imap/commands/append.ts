@@ -14,7 +14,7 @@ import { bad, no, type CommandContext } from './context.js';
 import type { Done } from './index.js';
 import { accountOf, existingRef } from './mailboxes.js';
 import { normaliseFlags } from './messages.js';
-import { readUnlessExpunged } from '../read-unless-expunged.js';
+import { readUnlessExpunged } from '../../store/read-unless-expunged.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 

@@ -22,7 +22,7 @@ import { bad, enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
 import { addressed } from './messages.js';
 import type { Done } from './index.js';
-import { readUnlessExpunged } from '../read-unless-expunged.js';
+import { readUnlessExpunged } from '../../store/read-unless-expunged.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 

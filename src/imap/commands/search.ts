@@ -11,7 +11,7 @@ import { enableCondstore, no, type CommandContext } from './context.js';
 import { selectedView } from './select.js';
 import { addContext } from './contexts.js';
 import { decodeId } from '../../store/object-ids.js';
-import { readUnlessExpunged } from '../read-unless-expunged.js';
+import { readUnlessExpunged } from '../../store/read-unless-expunged.js';
 
 type Cmd<N extends ImapCommand['name']> = ImapCommand & { name: N };
 

@@ -1,12 +1,12 @@
 // EmailSubmission/set (RFC 8621 7.5): sends a stored Email through the submission path (sender rule, Message-ID/Date, the queue).
 import { SMTP_SIZES } from '../../config/limits.js';
-import { MailroomError } from '../../errors.js';
 import type { SubmissionLimits } from '../../abuse/rate-limits.js';
 import { normalizeAddress, splitAddress } from '../../delivery/aliases.js';
 import { addressBookOf, createRouter } from '../../delivery/router.js';
 import { HeaderScanner, senderOwnedBy, submissionHeaders } from '../../mail/submission.js';
 import { rfc5322Date } from '../../mail/received-header.js';
 import type { RecipientStatus, SubmissionEnvelope, SubmissionRecord } from '../../store/sending-store.js';
+import { readUnlessExpunged } from '../../store/read-unless-expunged.js';
 import type { DeliveryRequest, EnvelopeRecipient, Envelope, Store } from '../../store/store.js';
 import type { MethodContext, MethodHandler } from '../core/engine.js';
 import { MethodError } from '../core/errors.js';
@@ -110,10 +110,7 @@ async function send(
 
   // Expunged elsewhere (IMAP, another JMAP request) and collected between the look-up and the read:
   // the Email is gone, as if the look-up had not found it.
-  const bytes = await store.readMessage(email.messageId).catch((error: unknown) => {
-    if (error instanceof MailroomError && error.code === 'NO_SUCH_MESSAGE') return null;
-    throw error;
-  });
+  const bytes = await readUnlessExpunged(store, email.messageId);
   if (!bytes) throw invalid('emailId', 'no such Email');
   const message = outgoingMessage(bytes);
   const book = addressBookOf(store);
