@@ -26,12 +26,13 @@ import type { DkimMessage, DkimOutcome } from './dkim-verify.js';
  */
 
 /**
- * What crosses the threads, both ways, in one message: the jobs (or the results) of one turn of the event loop,
- * with any DNS answers (or questions) that are due. Why batches (as jmap-workers.ts WorkerBatch): every message
- * wakes the other thread (an eventfd write, and when it sleeps a futex wake-up and a context switch); one
- * message per job and one per result doubled the checks' CPU per message (bench/inbound-verify.ts --workers 1).
- * A DNS answer or question is never held back for a batch: it is posted at once and takes along whatever jobs
- * (results) are waiting, so the batching delays no DNS round trip a verification waits for.
+ * What crosses the threads, both ways, in one message: the jobs of one turn of the event loop (the results of
+ * up to INBOUND_VERIFY_RESULT_CHUNK verifications), with any DNS answers (or questions) that are due. Why
+ * batches (as jmap-workers.ts WorkerBatch): every message wakes the other thread (an eventfd write, and when it
+ * sleeps a futex wake-up and a context switch); one message per job and one per result doubled the checks' CPU
+ * per message (bench/inbound-verify.ts --workers 1). A DNS answer or question is never held back for a batch:
+ * it is posted at once and takes along whatever jobs (results) are waiting, so the batching delays no DNS
+ * round trip a verification waits for.
  */
 export type ToWorker =
   | {

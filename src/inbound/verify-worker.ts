@@ -1,6 +1,6 @@
 // An inbound verify worker thread: runs the DKIM/ARC pass of messages, asking the main thread for every DNS answer (see verify-pool.ts).
 import { parentPort } from 'node:worker_threads';
-import { DKIM_KEY_CACHE_ENTRIES } from '../config/limits-trust.js';
+import { DKIM_KEY_CACHE_ENTRIES, INBOUND_VERIFY_RESULT_CHUNK } from '../config/limits-trust.js';
 import { cachedMailauth } from './dkim-keys.js';
 import { verifyDkim } from './dkim-verify.js';
 import type { DnsAnswer, DnsQuestion, FromWorker, JobResult, PostedJob, ToWorker } from './verify-pool.js';
@@ -19,7 +19,7 @@ const answers = new Map<string, { value: unknown; until: number }>();
 
 const send = (message: FromWorker) => port.postMessage(message);
 
-/** Results not yet posted: sent together once this turn's verifications are done (verify-pool.ts ToWorker). */
+/** Results not yet posted (see finish). */
 let outbox: JobResult[] = [];
 
 /** Posts the waiting results, with `questions` (never held back: a verification waits for their answers). */
@@ -30,9 +30,36 @@ function flush(questions: DnsQuestion[]): void {
   send({ type: 'batch', results, questions });
 }
 
+/**
+ * In-memory messages not yet started. They run one at a time, so they finish one after another and the first
+ * results can go back while the others are verified (INBOUND_VERIFY_RESULT_CHUNK says why); started together,
+ * a batch's verifications interleaved and all finished at its end.
+ */
+const waiting: { job: PostedJob; bytes: Uint8Array }[] = [];
+/** An in-memory message is being verified and is not waiting for the main thread (see `start`). */
+let busy = false;
+
+/** Results go back in chunks, and whenever nothing is left to start (no result waits on work not yet begun). */
 function finish(result: JobResult): void {
-  if (outbox.length === 0) setImmediate(() => flush([]));
   outbox.push(result);
+  if (outbox.length >= INBOUND_VERIFY_RESULT_CHUNK || waiting.length === 0) flush([]);
+}
+
+function startWaiting(): void {
+  while (!busy) {
+    const next = waiting.shift();
+    if (!next) return;
+    busy = true;
+    let released = false;
+    // Called once: when the job is done, or when it first waits for a DNS answer (a round trip to the main
+    // thread, or a resolver's timeout): the next message need not wait for that.
+    start(next.job, next.bytes, () => {
+      if (released) return;
+      released = true;
+      busy = false;
+      startWaiting();
+    });
+  }
 }
 
 port.on('message', (message: ToWorker) => {
@@ -42,7 +69,12 @@ port.on('message', (message: ToWorker) => {
   }
   // Answers first: they were asked for by the verifications already running.
   for (const answer of message.answers) settle(answer);
-  for (const job of message.jobs) run(job, message.bytes);
+  for (const job of message.jobs) {
+    // A spool file is read with real I/O waits: such a job starts at once and interleaves with the others.
+    if (job.path !== undefined) start(job, undefined, () => undefined);
+    else waiting.push({ job, bytes: message.bytes! });
+  }
+  startWaiting();
 });
 
 function settle(message: DnsAnswer): void {
@@ -60,7 +92,8 @@ function settle(message: DnsAnswer): void {
   else waiter.reject(Object.assign(new Error(message.message), { code: message.code }));
 }
 
-function run(message: PostedJob, bytes: Uint8Array | undefined): void {
+/** Verifies one message; `release` is called when it no longer holds the thread (see startWaiting). */
+function start(message: PostedJob, bytes: Uint8Array | undefined, release: () => void): void {
   const { id, sender } = message;
   // The batch's messages arrive in one Uint8Array whose buffer this thread now owns: a Buffer view of this
   // job's part of it, no copy.
@@ -79,11 +112,12 @@ function run(message: PostedJob, bytes: Uint8Array | undefined): void {
       const dns = nextDns++;
       asked.set(dns, { resolve, reject, key, sentAt: performance.now() });
       flush([{ id: dns, job: id, name, rrtype }]);
+      release();
     });
   };
   verifyDkim(input, sender, lookup).then(
-    (outcome) => finish({ id, ok: true, outcome }),
-    (e: unknown) => finish({ id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+    (outcome) => (finish({ id, ok: true, outcome }), release()),
+    (e: unknown) => (finish({ id, ok: false, error: e instanceof Error ? e.message : String(e) }), release()),
   );
 }
 

@@ -139,6 +139,87 @@ describe('DkimVerifyPool', () => {
     }
   });
 
+  test('a burst comes back in chunks: the first results before the last messages are verified', async () => {
+    const one = await sign(plain, rsaKey);
+    const here = await verifyDkim(one, '', lookup);
+    const timed: MailauthResolver = Object.assign((name: string, rrtype: string) => lookup(name, rrtype), {
+      timed: async (name: string, rrtype: string) => ({
+        value: await lookup(name, rrtype),
+        validForMs: 60_000,
+      }),
+    });
+    const fresh = new DkimVerifyPool({ size: 1 });
+    try {
+      await readyPool(fresh);
+      await fresh.run(one, '', timed); // the key is kept on the worker from here
+      const before = { ...fresh.traffic };
+      const done: number[] = [];
+      const jobs = Array.from({ length: 15 }, (_, i) =>
+        fresh.run(one, '', timed)!.then((o) => (done.push(i), o)),
+      );
+      // A job's promise settles in the turn its result message arrives: count the turns the results took.
+      const turns = new Set<number>();
+      let turn = 0;
+      const ticking = setInterval(() => turn++, 0);
+      await Promise.all(jobs.map((j) => j.then(() => turns.add(turn))));
+      clearInterval(ticking);
+      for (const outcome of await Promise.all(jobs)) assert.deepEqual(outcome, here);
+      // The first job at once, then fourteen in one message, verified one after another: 7 + 7 results.
+      assert.equal(fresh.traffic.jobMessages - before.jobMessages, 2);
+      assert.equal(
+        fresh.traffic.resultMessages - before.resultMessages,
+        3,
+        'the first, then two chunks of seven',
+      );
+      assert.ok(turns.size >= 2, 'not all in one turn');
+      assert.deepEqual(
+        done,
+        [...done].sort((a, b) => a - b),
+        'in the order they were posted',
+      );
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test('a message waiting for its DNS answer does not hold up the ones behind it', async () => {
+    const one = await sign(plain, rsaKey);
+    const other = await sign(plain, edKey);
+    let answerSlowKey: () => void = () => undefined;
+    const slowKeyAsked = new Promise<void>((asked) => {
+      answerSlowKey = asked;
+    });
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    // The rsa selector's record comes only when the test says so; the ed one at once.
+    const slow = async (name: string, rrtype: string) => {
+      if (name.startsWith('rsa.')) {
+        answerSlowKey();
+        await released;
+      }
+      return lookup(name, rrtype);
+    };
+    const fresh = new DkimVerifyPool({ size: 1 });
+    try {
+      await readyPool(fresh);
+      const order: string[] = [];
+      const first = fresh.run(one, '', slow)!.then(() => order.push('slow'));
+      const rest = [1, 2, 3].map((i) => fresh.run(other, '', slow)!.then(() => order.push(`fast ${i}`)));
+      await slowKeyAsked;
+      await Promise.all(rest);
+      assert.deepEqual(order, ['fast 1', 'fast 2', 'fast 3'], 'verified while the first waits');
+      release();
+      await first;
+      assert.equal(order.at(-1), 'slow');
+      assert.equal(fresh.pending, 0);
+    } finally {
+      release();
+      await fresh.close();
+    }
+  });
+
   test('the messages of one batch travel in one buffer: each job verifies its own part of it', async () => {
     const rsa = await sign(plain, rsaKey);
     const ed = await sign(plain, edKey);
