@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from './lib/wait.js';
 import { startMailroom } from './peers/mailroom.js';
-import { measureThroughput, SENDER } from './smtp/measure.js';
+import { measureThroughput, SENDER, warmUp } from './smtp/measure.js';
 import { benchPlan } from './smtp/loads.js';
-import { startInboundSetup } from './smtp/inbound.js';
+import { reusingSigner, startInboundSetup } from './smtp/inbound.js';
 
 /*
  * Why a bench of its own: on a shared VM the machine's speed drifts by 20-30% within minutes, more than most
@@ -19,6 +19,7 @@ const { values: opt } = parseArgs({
     a: { type: 'string' }, // the baseline's dist/cli.js (e.g. a worktree of the commit before)
     b: { type: 'string' }, // default: this checkout's build
     rounds: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '50' }, // percent of the load each server takes untimed first, as run.ts
     off: { type: 'boolean', default: false }, // checks off (127.0.0.1 trusted): the same signed messages
     'a-node-args': { type: 'string', default: '' },
     'b-node-args': { type: 'string', default: '' },
@@ -30,6 +31,7 @@ const { values: opt } = parseArgs({
 if (opt.help || opt.a === undefined) {
   process.stdout.write(
     'usage: node --import tsx bench/ab-inbound.ts --a OTHER/dist/cli.js [--b dist/cli.js] [--rounds 6] [--off]\n' +
+      '         [--warmup PERCENT (default 50; 0: cold)]\n' +
       '         [--a-node-args "..."] [--b-node-args "..."] [--b-toml "key = value"] [--keep]\n',
   );
   process.exit(opt.help ? 0 : 2);
@@ -46,14 +48,7 @@ const sides = [
 ];
 const plan = benchPlan(false).a;
 const setup = await startInboundSetup(SENDER.split('@')[1]!);
-// The load generator builds message i the same way every run; its signature is made the first time only.
-const signed: Buffer[] = [];
-let signedCalls = 0;
-const signer = async (message: Buffer): Promise<Buffer> => {
-  const i = signedCalls++ % plan.messages;
-  signed[i] ??= await setup.sign(message);
-  return signed[i];
-};
+const signer = reusingSigner((m) => setup.sign(m), plan.messages);
 
 const rates: number[][] = [[], []];
 try {
@@ -71,6 +66,8 @@ try {
         ...(opt.off ? {} : { extraToml: `${setup.toml}\n${side.toml}` }),
       });
       try {
+        const share = Number(opt.warmup) / 100;
+        await warmUp(server, plan, 'mailroom-load', 'bob@example.test', null, share, signer);
         const cpu0 = server.cpuSeconds();
         const main0 = server.mainThreadCpuSeconds();
         const f = await measureThroughput(server, plan, 'mailroom-load', 'bob@example.test', null, signer);

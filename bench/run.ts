@@ -16,12 +16,13 @@ import {
   measureIdle,
   measureThroughput,
   SENDER,
+  warmUp,
   type Generator,
   type IdleFigures,
   type ThroughputFigures,
 } from './smtp/measure.js';
 import { smtpSourceArgs } from './smtp/smtp-source.js';
-import { dnsStatsOf, startInboundSetup, type DnsStats } from './smtp/inbound.js';
+import { dnsStatsOf, reusingSigner, startInboundSetup, type DnsStats } from './smtp/inbound.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DOMAIN = 'example.test';
@@ -46,6 +47,7 @@ const { values: opt } = parseArgs({
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '50' }, // percent of each load sent untimed first (measure.ts warmUp); 0: cold
     help: { type: 'boolean', default: false },
   },
 });
@@ -54,7 +56,8 @@ if (opt.help) {
     'usage: npm run bench -- [--quick] [--only a,b,c] [--no-postfix] [--no-ours] [--no-inbound] [--no-observability]\n' +
       '                        [--cpu-prof DIR (our servers)] [--node-args "--flag ..."] [--cli PATH [--old-config]]\n' +
       '                        [--heap small|node] [--verify-workers N]\n' +
-      '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--json FILE] [--keep]\n' +
+      '                        [--generator smtp-source|mailroom-load|both] [--rounds N] [--warmup PERCENT]\n' +
+      '                        [--json FILE] [--keep]\n' +
       'see bench/README.md\n',
   );
   process.exit(0);
@@ -66,6 +69,13 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
   process.stderr.write(`bench: --rounds must be a whole number from 1 to 20, got ${opt.rounds}\n`);
   process.exit(2);
 }
+const warmupPercent = Number(opt.warmup);
+if (!Number.isInteger(warmupPercent) || warmupPercent < 0 || warmupPercent > 100) {
+  process.stderr.write(`bench: --warmup must be a whole percent from 0 to 100, got ${opt.warmup}\n`);
+  process.exit(2);
+}
+/** The share of each load every server takes untimed before its timed load (smtp/measure.ts warmUp says why). */
+const warmupShare = warmupPercent / 100;
 const only = new Set(opt.only.split(',').map((s) => s.trim()));
 const plan = benchPlan(opt.quick);
 const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
@@ -213,9 +223,11 @@ for (const load of [plan.a, plan.b]) {
           async (s) => {
             // Server CPU per message (whole process, and its main thread): steadier than msgs/s on a shared machine.
             const m = s as MailroomServer;
+            const warm = await warmUp(s, load, generator, RECIPIENT, smtpSource, warmupShare);
             const cpu0 = m.cpuSeconds();
             const main0 = m.mainThreadCpuSeconds();
             const figures = await measureThroughput(s, load, generator, RECIPIENT, smtpSource);
+            if (warm) figures.notes.push(warm);
             const perMsg = (sec: number): string => fmt((sec * 1000) / figures.accepted || NaN, 3);
             figures.notes.push(
               `server CPU ${perMsg(m.cpuSeconds() - cpu0)} ms/msg (main thread ${perMsg(m.mainThreadCpuSeconds() - main0)})`,
@@ -231,7 +243,12 @@ for (const load of [plan.a, plan.b]) {
         const f = await withServer(
           'postfix',
           () => startPeer(100),
-          (s) => measureThroughput(s, load, generator, RECIPIENT, smtpSource),
+          async (s) => {
+            const warm = await warmUp(s, load, generator, RECIPIENT, smtpSource, warmupShare);
+            const figures = await measureThroughput(s, load, generator, RECIPIENT, smtpSource);
+            if (warm) figures.notes.push(warm);
+            return figures;
+          },
         );
         if (f) peerRuns.push(f);
         if (f) log(`  postfix:  ${fmt(f.msgsPerSec)} msgs/s ${f.notes.join('; ')}`);
@@ -276,6 +293,8 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
     on: [],
   };
   const modeName = (on: boolean): string => (on ? 'inbound checks on' : 'checks off (same signed msgs)');
+  // Signed once, sent again by every warm-up and round, both modes.
+  const sign = reusingSigner((m) => setup.sign(m), plan.a.messages);
   try {
     // Rounds alternate which mode goes first, as the loads above do (the machine is shared).
     for (let round = 0; round < rounds; round++) {
@@ -293,11 +312,11 @@ if (only.has('a') && withOurs && !oursBroken && !opt['no-inbound']) {
               onStopped: (text) => (dns = dnsStatsOf(text)),
             }),
           async (s) => {
+            const warm = await warmUp(s, plan.a, 'mailroom-load', RECIPIENT, null, warmupShare, sign);
             const cpu0 = (s as MailroomServer).cpuSeconds();
             const main0 = (s as MailroomServer).mainThreadCpuSeconds();
-            const r = await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null, (m) =>
-              setup.sign(m),
-            );
+            const r = await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null, sign);
+            if (warm) r.notes.push(warm);
             cpu = ((s as MailroomServer).cpuSeconds() - cpu0) * 1000;
             main = ((s as MailroomServer).mainThreadCpuSeconds() - main0) * 1000;
             return r;
@@ -368,6 +387,7 @@ async function observabilityRun(on: boolean): Promise<ObservabilityRun | undefin
         ...(on ? { metricsPort } : { logLevel: 'warn' }),
       }),
     async (s) => {
+      const warm = await warmUp(s, plan.a, 'mailroom-load', RECIPIENT, null, warmupShare);
       const cpu0 = (s as MailroomServer).cpuSeconds();
       const main0 = (s as MailroomServer).mainThreadCpuSeconds();
       // Prometheus scrapes every 15 s by default; once a second is the harsher case.
@@ -382,7 +402,9 @@ async function observabilityRun(on: boolean): Promise<ObservabilityRun | undefin
           }, 1_000)
         : null;
       try {
-        return await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null);
+        const figures = await measureThroughput(s, plan.a, 'mailroom-load', RECIPIENT, null);
+        if (warm) figures.notes.push(warm);
+        return figures;
       } finally {
         if (scraper) clearInterval(scraper);
         cpu = ((s as MailroomServer).cpuSeconds() - cpu0) * 1000;
@@ -622,6 +644,9 @@ out.push(
   '',
   'msgs/s: accepted messages / time from first connect to last 250. ratio: ours / postfix, same generator, same run.' +
     (rounds > 1 ? ` Median of ${rounds} alternating rounds (all rounds in the notes).` : ''),
+  warmupPercent > 0
+    ? `Warm-up: every server, ours and postfix, first takes ${warmupPercent}% of the load untimed (its rate in the notes); --warmup 0 measures from a cold start.`
+    : 'Cold: every server measured from its start (--warmup 0).',
   'ours: a 250 means the message is fsynced in the mailbox. postfix: a 250 means fsynced in its queue; Maildir delivery follows (last column).',
   'Memory: ours = VmRSS of the server process (sampled every 200 ms); postfix = PSS summed over its process tree.',
   'Idle: (memory with N connections held after EHLO - memory before) / N; postfix forks one smtpd per connection.',

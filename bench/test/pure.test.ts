@@ -9,6 +9,7 @@ import { smtpSourceArgs } from '../smtp/smtp-source.js';
 import { postfixMainCf, postfixMasterCf } from '../peers/postfix.js';
 import { mailroomConfig } from '../peers/mailroom.js';
 import { benchPlan } from '../smtp/loads.js';
+import { reusingSigner } from '../smtp/inbound.js';
 import { relayMailroomConfig } from '../relay-peers.js';
 import { parseConfigText } from '../../src/config/load.js';
 
@@ -173,5 +174,29 @@ void describe('generator arguments and peer configs', () => {
     // One account submits the whole load: the defaults (500 messages an hour) refused its 501st message.
     assert.equal(cfg.limits.submissionMessagesPerHour, 0);
     assert.equal(cfg.limits.submissionRecipientsPerHour, 0);
+  });
+});
+
+void describe('reusingSigner', () => {
+  void test('signs the first `count` messages, then hands the same signed messages out again in turn', async () => {
+    const signedOnes: string[] = [];
+    const sign = async (m: Buffer) => {
+      signedOnes.push(m.toString());
+      return Buffer.from(`signed ${m.toString()}`);
+    };
+    const signer = reusingSigner(sign, 3);
+    const got: string[] = [];
+    for (const m of ['m0', 'm1', 'm2', 'x0', 'x1', 'x2', 'y0'])
+      got.push((await signer(Buffer.from(m))).toString());
+    assert.deepEqual(signedOnes, ['m0', 'm1', 'm2']);
+    assert.deepEqual(got, [
+      'signed m0',
+      'signed m1',
+      'signed m2',
+      'signed m0',
+      'signed m1',
+      'signed m2',
+      'signed m0',
+    ]);
   });
 });
