@@ -125,9 +125,10 @@ export async function measureThroughput(
  * Runs `share` of the load's messages against the server, untimed, before its timed load: the figures then
  * describe the server as it runs for days (its code compiled, its files and caches grown), not its first seconds.
  * Why: a fresh Node.js process spends its first seconds compiling its hot code (V8's optimizing compiler on
- * the platform threads); over the first 2,000 messages of load (a) with inbound checks on that doubled the
- * server's CPU per message (bench/README.md "Warm-up"). Every server gets the same, ours and the peers, so
- * the ratios compare steady states. Returns the row's note on it, or null when `share` is 0 (a cold run).
+ * the platform threads); over the first 2,000 messages of load (a) with inbound checks on the server spent
+ * about three times the CPU a message it spent after 6,000 (bench/README.md "Warm-up"). Every server gets the
+ * same, ours and the peers, so the ratios compare steady states. Returns the row's note on it, or null when
+ * `share` is 0 (a cold run).
  */
 export async function warmUp(
   server: BenchServer,
