@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from './lib/wait.js';
 import { startMailroom } from './peers/mailroom.js';
-import { measureThroughput, SENDER, warmUp } from './smtp/measure.js';
+import { measureThroughput, SENDER, warmUp, warmupShareOf } from './smtp/measure.js';
 import { benchPlan } from './smtp/loads.js';
 import { reusingSigner, startInboundSetup } from './smtp/inbound.js';
 
@@ -36,6 +36,11 @@ if (opt.help || opt.a === undefined) {
   );
   process.exit(opt.help ? 0 : 2);
 }
+const warmupShare = warmupShareOf(opt.warmup);
+if (warmupShare === null) {
+  process.stderr.write(`--warmup must be a whole percent from 0 to 100, got ${opt.warmup}\n`);
+  process.exit(2);
+}
 const HERE = dirname(fileURLToPath(import.meta.url));
 const sides = [
   { name: 'A', cli: opt.a, nodeArgs: opt['a-node-args'], toml: '' },
@@ -66,8 +71,7 @@ try {
         ...(opt.off ? {} : { extraToml: `${setup.toml}\n${side.toml}` }),
       });
       try {
-        const share = Number(opt.warmup) / 100;
-        await warmUp(server, plan, 'mailroom-load', 'bob@example.test', null, share, signer);
+        await warmUp(server, plan, 'mailroom-load', 'bob@example.test', null, warmupShare, signer);
         const cpu0 = server.cpuSeconds();
         const main0 = server.mainThreadCpuSeconds();
         const f = await measureThroughput(server, plan, 'mailroom-load', 'bob@example.test', null, signer);

@@ -17,6 +17,7 @@ import {
   measureThroughput,
   SENDER,
   warmUp,
+  warmupShareOf,
   type Generator,
   type IdleFigures,
   type ThroughputFigures,
@@ -69,13 +70,11 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
   process.stderr.write(`bench: --rounds must be a whole number from 1 to 20, got ${opt.rounds}\n`);
   process.exit(2);
 }
-const warmupPercent = Number(opt.warmup);
-if (!Number.isInteger(warmupPercent) || warmupPercent < 0 || warmupPercent > 100) {
-  process.stderr.write(`bench: --warmup must be a whole percent from 0 to 100, got ${opt.warmup}\n`);
-  process.exit(2);
-}
 /** The share of each load every server takes untimed before its timed load (smtp/measure.ts warmUp says why). */
-const warmupShare = warmupPercent / 100;
+const warmupShare =
+  warmupShareOf(opt.warmup) ??
+  (process.stderr.write(`bench: --warmup must be a whole percent from 0 to 100, got ${opt.warmup}\n`),
+  process.exit(2));
 const only = new Set(opt.only.split(',').map((s) => s.trim()));
 const plan = benchPlan(opt.quick);
 const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
@@ -644,8 +643,8 @@ out.push(
   '',
   'msgs/s: accepted messages / time from first connect to last 250. ratio: ours / postfix, same generator, same run.' +
     (rounds > 1 ? ` Median of ${rounds} alternating rounds (all rounds in the notes).` : ''),
-  warmupPercent > 0
-    ? `Warm-up: every server, ours and postfix, first takes ${warmupPercent}% of the load untimed (its rate in the notes); --warmup 0 measures from a cold start.`
+  warmupShare > 0
+    ? `Warm-up: every server, ours and postfix, first takes ${opt.warmup}% of the load untimed (its rate in the notes); --warmup 0 measures from a cold start.`
     : 'Cold: every server measured from its start (--warmup 0).',
   'ours: a 250 means the message is fsynced in the mailbox. postfix: a 250 means fsynced in its queue; Maildir delivery follows (last column).',
   'Memory: ours = VmRSS of the server process (sampled every 200 ms); postfix = PSS summed over its process tree.',

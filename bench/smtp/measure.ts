@@ -121,6 +121,13 @@ export async function measureThroughput(
   };
 }
 
+/** `--warmup PERCENT` as the share warmUp takes: a whole percent from 0 to 100, else null. */
+export function warmupShareOf(percent: string): number | null {
+  if (!/^\d{1,3}$/.test(percent)) return null;
+  const n = Number(percent);
+  return n <= 100 ? n / 100 : null;
+}
+
 /**
  * Runs `share` of the load's messages against the server, untimed, before its timed load: the figures then
  * describe the server as it runs for days (its code compiled, its files and caches grown), not its first seconds.

@@ -10,6 +10,7 @@ import { postfixMainCf, postfixMasterCf } from '../peers/postfix.js';
 import { mailroomConfig } from '../peers/mailroom.js';
 import { benchPlan } from '../smtp/loads.js';
 import { reusingSigner } from '../smtp/inbound.js';
+import { warmupShareOf } from '../smtp/measure.js';
 import { relayMailroomConfig } from '../relay-peers.js';
 import { parseConfigText } from '../../src/config/load.js';
 
@@ -198,5 +199,14 @@ void describe('reusingSigner', () => {
       'signed m2',
       'signed m0',
     ]);
+  });
+});
+
+void describe('warmupShareOf', () => {
+  void test('a whole percent from 0 to 100 is a share; anything else is refused (null)', () => {
+    assert.equal(warmupShareOf('50'), 0.5);
+    assert.equal(warmupShareOf('0'), 0);
+    assert.equal(warmupShareOf('100'), 1);
+    for (const bad of ['-1', '101', '12.5', 'abc', '']) assert.equal(warmupShareOf(bad), null, bad);
   });
 });

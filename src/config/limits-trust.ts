@@ -81,8 +81,9 @@ export const INBOUND_VERIFY_MAX_IN_FLIGHT = 256;
  * commit), and with every result of a burst posted together none was stored before the last was verified, so
  * the main thread sat idle while the worker worked and the other way round. In chunks of 7 (about a third of
  * load (a)'s 20 sessions) the main thread stores the first while the worker verifies the rest: load (a) with
- * checks on faster in 17 of 22 alternating pairs, medians +2% to +13% (bench/README.md, "Inbound checks on"). One a message (each result
- * posted at once) cost the main thread more than it gained (~+0.06 ms a message: wake-ups, smaller commits).
+ * checks on faster in 17 of 22 alternating pairs, medians +2% to +13% (bench/README.md, "Inbound checks on").
+ * Each result posted alone cost the main thread more than it gained (~+0.06 ms a message: wake-ups, smaller
+ * commits).
  */
 export const INBOUND_VERIFY_RESULT_CHUNK = 7;
 

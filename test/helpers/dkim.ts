@@ -101,3 +101,17 @@ export async function arcSealedForward(
   const seal = (await arcSealFor(arrived, forwarder, { authservId: 'fwd.test' }))!;
   return { signed, sealed: Buffer.concat([seal, arrived]) };
 }
+
+/**
+ * The message with its (first) ARC-Seal's signature broken: the first character of its b= changed, to 'A', or to
+ * 'B' when it is an 'A' already (one key in 64 signs so, and the seal would stay whole).
+ */
+export function breakArcSeal(message: Buffer): Buffer {
+  const text = message
+    .toString('latin1')
+    .replace(
+      /(ARC-Seal:[^]*?b=)([A-Za-z0-9+/])/,
+      (_m, head: string, c: string) => head + (c === 'A' ? 'B' : 'A'),
+    );
+  return Buffer.from(text, 'latin1');
+}

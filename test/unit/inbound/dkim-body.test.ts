@@ -6,7 +6,7 @@ import { arc, dkimVerify } from 'mailauth';
 import { verifyDkim } from '../../../src/inbound/dkim-verify.js';
 import { arcSealFor } from '../../../src/sender-auth/arc-seal.js';
 import { signMessage } from '../../../src/sender-auth/dkim-sign.js';
-import { makeKey, recordOf, txtResolver } from '../../helpers/dkim.js';
+import { breakArcSeal, makeKey, recordOf, txtResolver } from '../../helpers/dkim.js';
 import {
   fastDkimBody,
   fastRelaxedHash,
@@ -131,16 +131,7 @@ describe('verdicts with the fast body hash equal mailauth dkimVerify + arc', () 
       rewrapped: flip(await signed(clean), /ipsum dolor/, 'ipsum \t dolor'),
       tampered: flip(cleanSigned, /dolor/, 'dolar'),
       sealed,
-      // The seal's first signature character changed (to 'A', or 'B' when it is one: 1 key in 64 starts so).
-      brokenSeal: Buffer.from(
-        sealed
-          .toString('latin1')
-          .replace(
-            /(ARC-Seal:[^]*?b=)([A-Za-z0-9+/])/,
-            (_m, h: string, c: string) => h + (c === 'A' ? 'B' : 'A'),
-          ),
-        'latin1',
-      ),
+      brokenSeal: breakArcSeal(sealed),
       unsigned: Buffer.from(head + clean, 'latin1'),
     };
     const results: Record<string, string> = {};

@@ -12,7 +12,7 @@ import {
   type RelaxedLineFormatter,
 } from '../../../src/inbound/dkim-headers.js';
 import type { DkimKey } from '../../../src/store/dkim-store.js';
-import { arcSealedForward, makeKey, recordOf, txtResolver } from '../../helpers/dkim.js';
+import { arcSealedForward, breakArcSeal, makeKey, recordOf, txtResolver } from '../../helpers/dkim.js';
 import { HEADER_PIECES, randomTexts } from '../../helpers/random-text.js';
 
 const require = createRequire(import.meta.url);
@@ -182,14 +182,7 @@ describe("verdicts with the fast header parser equal mailauth's own verifier", (
         'Date: Sat, 05 Dec 2026 10:00:00 +0000\r\n\r\nThe minutes.\r\n',
     );
     const { signed, sealed } = await arcSealedForward(original, author, forwarder);
-    const text = sealed.toString('latin1');
-    const brokenSeal = Buffer.from(
-      text.replace(
-        /(ARC-Seal:[^]*?b=)([A-Za-z0-9+/])/,
-        (_m, h: string, c: string) => h + (c === 'A' ? 'B' : 'A'),
-      ),
-      'latin1',
-    );
+    const brokenSeal = breakArcSeal(sealed);
     const forgedFrom = Buffer.from(
       signed.toString('latin1').replace('a@keys.test', 'boss@keys.test'),
       'latin1',

@@ -56,6 +56,17 @@ async function readyPool(p: DkimVerifyPool): Promise<void> {
   assert.equal(p.ready, 1, 'the worker came up');
 }
 
+/** Runs `use` on a ready pool of one worker of its own (its traffic counted from zero), closed afterwards. */
+async function withFreshPool(use: (fresh: DkimVerifyPool) => Promise<void>): Promise<void> {
+  const fresh = new DkimVerifyPool({ size: 1 });
+  try {
+    await readyPool(fresh);
+    await use(fresh);
+  } finally {
+    await fresh.close();
+  }
+}
+
 before(async () => {
   rsaKey = await makeKey('signer.test', 'rsa', 'rsa');
   edKey = await makeKey('signer.test', 'ed', 'ed25519');
@@ -112,9 +123,7 @@ describe('DkimVerifyPool', () => {
   test('an idle worker gets the first job at once, the rest of that turn in one message; the results in few', async () => {
     const one = await sign(plain, rsaKey);
     const here = await verifyDkim(one, '', lookup);
-    const fresh = new DkimVerifyPool({ size: 1 });
-    try {
-      await readyPool(fresh);
+    await withFreshPool(async (fresh) => {
       assert.deepEqual(await fresh.run(one, '', timed), here);
       const before = { ...fresh.traffic };
       const jobs = Array.from({ length: 8 }, () => fresh.run(one, '', timed));
@@ -131,17 +140,13 @@ describe('DkimVerifyPool', () => {
         'the results in at most three messages',
       );
       assert.equal(fresh.pending, 0);
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 
   test('a burst comes back in chunks of seven, in the order it was posted', async () => {
     const one = await sign(plain, rsaKey);
     const here = await verifyDkim(one, '', lookup);
-    const fresh = new DkimVerifyPool({ size: 1 });
-    try {
-      await readyPool(fresh);
+    await withFreshPool(async (fresh) => {
       await fresh.run(one, '', timed); // the key is kept on the worker from here
       const before = { ...fresh.traffic };
       const done: number[] = [];
@@ -161,9 +166,7 @@ describe('DkimVerifyPool', () => {
         [...done].sort((a, b) => a - b),
         'in the order they were posted',
       );
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 
   test('a message waiting for its DNS answer does not hold up the ones behind it', async () => {
@@ -185,30 +188,29 @@ describe('DkimVerifyPool', () => {
       }
       return lookup(name, rrtype);
     };
-    const fresh = new DkimVerifyPool({ size: 1 });
-    try {
-      await readyPool(fresh);
-      const order: string[] = [];
-      const first = fresh.run(one, '', slow)!.then(() => order.push('slow'));
-      const rest = [1, 2, 3].map((i) => fresh.run(other, '', slow)!.then(() => order.push(`fast ${i}`)));
-      await slowKeyAsked;
-      // Bounded: a worker that waited for the first message's answer would never verify these.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(rest),
-        new Promise((_, fail) => {
-          timer = setTimeout(() => fail(new Error('the three behind it were held up')), 10_000);
-        }),
-      ]).finally(() => clearTimeout(timer));
-      assert.deepEqual(order, ['fast 1', 'fast 2', 'fast 3'], 'verified while the first waits');
-      answerSlowKey();
-      await first;
-      assert.equal(order.at(-1), 'slow');
-      assert.equal(fresh.pending, 0);
-    } finally {
-      answerSlowKey();
-      await fresh.close();
-    }
+    await withFreshPool(async (fresh) => {
+      try {
+        const order: string[] = [];
+        const first = fresh.run(one, '', slow)!.then(() => order.push('slow'));
+        const rest = [1, 2, 3].map((i) => fresh.run(other, '', slow)!.then(() => order.push(`fast ${i}`)));
+        await slowKeyAsked;
+        // Bounded: a worker that waited for the first message's answer would never verify these.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(rest),
+          new Promise((_, fail) => {
+            timer = setTimeout(() => fail(new Error('the three behind it were held up')), 10_000);
+          }),
+        ]).finally(() => clearTimeout(timer));
+        assert.deepEqual(order, ['fast 1', 'fast 2', 'fast 3'], 'verified while the first waits');
+        answerSlowKey();
+        await first;
+        assert.equal(order.at(-1), 'slow');
+        assert.equal(fresh.pending, 0);
+      } finally {
+        answerSlowKey();
+      }
+    });
   });
 
   test('the messages of one batch travel in one buffer: each job verifies its own part of it', async () => {
@@ -224,9 +226,7 @@ describe('DkimVerifyPool', () => {
       [rsa.subarray(0, 1), rsa.subarray(1)],
     ];
     const expected = await Promise.all(inputs.map((m) => verifyDkim(m, '', lookup)));
-    const fresh = new DkimVerifyPool({ size: 1 });
-    try {
-      await readyPool(fresh);
+    await withFreshPool(async (fresh) => {
       const before = { ...fresh.traffic };
       const outcomes = await Promise.all(inputs.map((m) => fresh.run(m, '', lookup)));
       assert.equal(
@@ -239,9 +239,7 @@ describe('DkimVerifyPool', () => {
       const results = outcomes.map((o) => o!.rows.map((r) => r.result).join());
       assert.deepEqual([results[0], results[1], results[2], results[4]], ['pass', 'pass', 'none', 'pass']);
       assert.notEqual(results[3], 'pass', 'the tampered body');
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 
   test("one moved buffer per batch, the jobs' spans back to back in it", async () => {
@@ -464,9 +462,7 @@ describe('checkMessage with a verify pool', () => {
         },
       },
     );
-    const fresh = new DkimVerifyPool({ size: 1 });
-    try {
-      await readyPool(fresh);
+    await withFreshPool(async (fresh) => {
       const here = await verifyDkim(one, '', lookup);
       assert.deepEqual(await fresh.run(one, '', shortLived), here);
       assert.deepEqual(await fresh.run(one, '', shortLived), here);
@@ -482,8 +478,6 @@ describe('checkMessage with a verify pool', () => {
       await fresh.run(ed, '', counting);
       await fresh.run(ed, '', counting);
       assert.equal(untimed, 2);
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 });
